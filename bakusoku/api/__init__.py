@@ -1,0 +1,1 @@
+"""The HTTP API: presigned uploads, photos, executions."""

@@ -1,0 +1,1 @@
+"""Database schema and repositories (SQLite embedded; MySQL and PostgreSQL in production)."""

@@ -1,0 +1,1 @@
+"""Packaging for AWS: SAM templates per service and stage."""

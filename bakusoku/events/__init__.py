@@ -1,0 +1,1 @@
+"""Typed readers for AWS event shapes, normalised to one ObjectCreated record."""

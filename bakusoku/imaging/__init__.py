@@ -1,0 +1,1 @@
+"""Image decoding, orientation, print trim and renditions."""

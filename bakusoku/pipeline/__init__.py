@@ -1,0 +1,1 @@
+"""The photo pipeline: its ASL definition, its function table and its handlers."""

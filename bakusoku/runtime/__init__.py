@@ -1,0 +1,1 @@
+"""Lambda-style function runtime: handlers, context, worker processes."""

@@ -1,0 +1,1 @@
+"""Objects, presigned requests (SigV4) and object-created events: local store and Amazon S3."""
