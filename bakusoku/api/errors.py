@@ -1,0 +1,74 @@
+"""API error responses: JSON ``{"error": {"code", "message", "field"?}}`` for every failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
+from bakusoku.errors import BakusokuError
+
+
+class ApiError(BakusokuError):
+    """Raised by endpoints to answer with an HTTP status, a code, a message and the field at fault."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.field = field
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return {"error": error}
+
+
+def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    field = _field_name(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return JSONResponse(
+            error_body("request.malformed_json", "the request body is not valid JSON", "body"), 400
+        )
+    message = f"{field}: {first.get('msg', 'invalid value')}"
+    return JSONResponse(error_body("request.invalid", message, field), 400)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status)
+
+
+async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(error_body(getattr(exc, "code", "not_found"), str(exc)), 404)
+
+
+async def _bad_cursor(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidCursorError)
+    return JSONResponse(error_body(exc.code, exc.message, "cursor"), 400)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(PhotoNotFoundError, _not_found)
+    app.add_exception_handler(InvalidCursorError, _bad_cursor)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

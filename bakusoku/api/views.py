@@ -1,0 +1,51 @@
+"""Turning database rows and execution records into the API's JSON shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+
+def iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> dict[str, Any]:
+    """The public JSON of a photo; rendition URLs are short-lived signed GETs."""
+    renditions = {
+        name: {
+            "url": sign_get(photo["bucket"], item["key"]),
+            "width": item["width"],
+            "height": item["height"],
+            "size": item["size"],
+            "content_type": item["contentType"],
+        }
+        for name, item in (photo.get("renditions") or {}).items()
+    }
+    error = None
+    if photo["status"] == "failed":
+        error = {"code": photo["error_code"], "message": photo["error_message"]}
+    return {
+        "photo_id": photo["photo_id"],
+        "album": photo["album"],
+        "status": photo["status"],
+        "filename": photo["filename"],
+        "content_type": photo["content_type"],
+        "size": photo["byte_size"] if photo["byte_size"] is not None else photo["declared_size"],
+        "width": photo["width"],
+        "height": photo["height"],
+        "taken_at": photo["taken_at"],
+        "sha256": photo["sha256"] or None,
+        "key": photo["object_key"],
+        "crop_box": photo["crop_box"],
+        "renditions": renditions,
+        "error": error,
+        "execution_name": photo["execution_name"],
+        "created_at": iso(photo["created_at"]),
+        "updated_at": iso(photo["updated_at"]),
+    }

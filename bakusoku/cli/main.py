@@ -1,0 +1,180 @@
+"""The ``bakusoku`` command: run the embedded deployment, upload photos, look at them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+from tqdm import tqdm
+
+from bakusoku import __version__
+from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
+from bakusoku.config import ConfigError, load_settings
+from bakusoku.errors import BakusokuError
+
+DEFAULT_API = "http://127.0.0.1:8080"
+
+
+@click.group()
+@click.version_option(__version__, prog_name="bakusoku")
+def cli() -> None:
+    """bakusoku: blazing-fast photo uploads and reliable photo processing."""
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="API port (default 8080; the store uses the next).")
+@click.option("--store-port", type=int, default=None, help="Object store port (default: API port + 1).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Where photos, renditions and the database live (default ./.bakusoku).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None)
+@click.option("--demo", is_flag=True, help="Upload a few sample photos once the servers are up.")
+@click.option("--bench-routes", is_flag=True, hidden=True)
+def up(
+    host: str | None,
+    port: int | None,
+    store_port: int | None,
+    data_dir: Path | None,
+    workers: int | None,
+    config_file: Path | None,
+    demo: bool,
+    bench_routes: bool,
+) -> None:
+    """Start the API, the object store, the workflow engine and its workers."""
+    from bakusoku.local.serve import serve_apps
+    from bakusoku.local.stack import EmbeddedStack
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    overrides = {"host": host, "port": port, "store_port": store_port, "data_dir": data_dir,
+                 "workers": workers, "bench_routes": True if bench_routes else None}
+    settings = load_settings(overrides, config_file=config_file)
+    stack = EmbeddedStack(settings)
+    settings = stack.settings
+    stack.start()
+
+    def ready() -> None:
+        click.echo(f"bakusoku {__version__} is up")
+        click.echo(f"  API:          {settings.api_url}  (docs: {settings.api_url}/docs)")
+        click.echo(f"  object store: {settings.store_url}/{settings.bucket}")
+        click.echo(f"  data:         {settings.data_dir.resolve()}")
+        click.echo(f"  workers:      {settings.effective_workers}")
+        click.echo("Press Ctrl-C to stop.", err=False)
+        if demo:
+            threading.Thread(target=_run_demo, args=(settings.api_url, settings.data_dir),
+                             daemon=True).start()
+
+    try:
+        serve_apps(
+            [(stack.api_app(), settings.host, settings.port),
+             (stack.store_app(), settings.host, settings.effective_store_port)],
+            on_ready=ready,
+        )
+    finally:
+        click.echo("stopping: in-flight executions resume on the next start")
+        stack.stop()
+        click.echo("stopped")
+
+
+def _run_demo(api: str, data_dir: Path) -> None:
+    from bakusoku.cli.demo import make_samples
+
+    files = make_samples(data_dir / "demo-photos")
+    results = upload_all(files, api=api, album="demo", concurrency=4)
+    ids = [r.photo_id for r in results if r.photo_id and not r.error]
+    summary = wait_until_processed(api, ids, timeout=600)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
+    click.echo(f"demo: uploaded {len(ids)} sample photos to album 'demo' ({counts}) "
+               f"in {summary.seconds:.1f} s")
+    click.echo(f"demo: list them with  curl '{api}/v1/photos?album=demo'")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--album", default="default", show_default=True)
+@click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--wait", is_flag=True, help="Wait until every photo is ready or failed.")
+def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait: bool) -> None:
+    """Upload files or folders through presigned URLs."""
+    api = api.rstrip("/")
+    files = find_files(paths)
+    if not files:
+        raise click.ClickException("no image files found in the given paths")
+    total = sum(p.stat().st_size for p in files)
+    with tqdm(total=total, unit="B", unit_scale=True, desc=f"uploading {len(files)} files") as bar:
+        results = upload_all(files, api=api, album=album, concurrency=concurrency,
+                             on_done=lambda _result, size: bar.update(size))
+    failed = [r for r in results if r.error]
+    for result in failed:
+        click.echo(f"failed: {result.path}: {result.error}", err=True)
+    ids = [r.photo_id for r in results if r.photo_id and not r.error]
+    click.echo(f"uploaded {len(ids)} of {len(files)} files to album {album!r}")
+    if wait and ids:
+        with tqdm(total=len(ids), desc="processing", unit="photo") as bar:
+            def progress(done: int) -> None:
+                bar.update(done - bar.n)
+            summary = wait_until_processed(api, ids, on_progress=progress)
+        counts = ", ".join(f"{s}: {n}" for s, n in sorted(summary.counts.items()))
+        click.echo(f"processed in {summary.seconds:.1f} s: {counts}")
+        for photo in summary.failed:
+            click.echo(f"  failed {photo['photo_id']} ({photo['filename']}): "
+                       f"{photo['error']['code']}: {photo['error']['message']}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@cli.group()
+def photos() -> None:
+    """Look at photos and their status."""
+
+
+@photos.command("list")
+@click.option("--album", default=None)
+@click.option("--status", default=None, help="pending, processing, ready or failed (comma-separated).")
+@click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
+@click.option("--limit", type=int, default=50, show_default=True)
+def photos_list(album: str | None, status: str | None, api: str, limit: int) -> None:
+    """List photos, newest first."""
+    params: dict[str, Any] = {"limit": limit}
+    if album:
+        params["album"] = album
+    if status:
+        params["status"] = status
+    body = _get(f"{api.rstrip('/')}/v1/photos", params)
+    for photo in body["items"]:
+        error = f"  {photo['error']['code']}" if photo["error"] else ""
+        click.echo(f"{photo['photo_id']}  {photo['album']:<16} {photo['status']:<10} "
+                   f"{photo['filename'] or ''}{error}")
+
+
+@photos.command("show")
+@click.argument("photo_id")
+@click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
+def photos_show(photo_id: str, api: str) -> None:
+    """Show one photo as JSON."""
+    click.echo(json.dumps(_get(f"{api.rstrip('/')}/v1/photos/{photo_id}"), indent=2))
+
+
+def _get(url: str, params: dict[str, Any] | None = None) -> Any:
+    try:
+        response = httpx.get(url, params=params, timeout=30)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the API at {url}: {exc}; is `bakusoku up` running?")
+    if response.status_code != 200:
+        raise click.ClickException(response.text)
+    return response.json()
+
+
+def main() -> None:
+    try:
+        cli()
+    except (ConfigError, BakusokuError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,225 @@
+"""The photo repository: one row per uploaded photo, whose status only moves forward."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import photos
+from bakusoku.errors import BakusokuError
+
+PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
+STATUSES = (PENDING, PROCESSING, READY, FAILED)
+
+# Which statuses each status may be reached from: forward only, and a re-drive may retry a failure.
+_ALLOWED_FROM = {
+    PROCESSING: (PENDING, PROCESSING, FAILED),
+    READY: (PROCESSING,),
+    FAILED: (PENDING, PROCESSING),
+}
+
+
+class PhotoNotFoundError(BakusokuError):
+    """Raised when no photo has the given id."""
+
+    code = "photo.not_found"
+
+
+class InvalidCursorError(BakusokuError):
+    """Raised when a list cursor was not produced by this API (or was altered)."""
+
+    code = "request.invalid_cursor"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing and the cursor of the next page (None when this is the last)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _row_dict(row: sa.Row[Any]) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+class PhotoRepository:
+    """Reads and writes photo rows on any of the supported databases."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def create_pending(
+        self,
+        *,
+        photo_id: str,
+        album: str,
+        bucket: str,
+        object_key: str,
+        filename: str | None,
+        content_type: str | None,
+        declared_size: int | None,
+    ) -> None:
+        """Record a photo whose upload was just presigned; its bytes have not arrived yet."""
+        now = time.time()
+        with self._engine.begin() as conn:
+            conn.execute(
+                photos.insert().values(
+                    photo_id=photo_id,
+                    album=album,
+                    bucket=bucket,
+                    object_key=object_key,
+                    filename=filename,
+                    content_type=content_type,
+                    declared_size=declared_size,
+                    status=PENDING,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+
+    def record_received(
+        self,
+        *,
+        photo_id: str,
+        album: str,
+        bucket: str,
+        object_key: str,
+        etag: str,
+        byte_size: int,
+        sha256: str,
+        content_type: str | None,
+        execution_name: str | None,
+    ) -> dict[str, Any]:
+        """Upsert the row of a stored object and move it to ``processing``; safe to run twice."""
+        now = time.time()
+        values = {
+            "etag": etag,
+            "byte_size": byte_size,
+            "sha256": sha256,
+            "execution_name": execution_name,
+            "updated_at": now,
+        }
+        with self._engine.begin() as conn:
+            existing = conn.execute(
+                sa.select(photos.c.photo_id).where(photos.c.photo_id == photo_id)
+            ).first()
+            if existing is None:
+                try:
+                    conn.execute(
+                        photos.insert().values(
+                            photo_id=photo_id,
+                            album=album,
+                            bucket=bucket,
+                            object_key=object_key,
+                            content_type=content_type,
+                            status=PROCESSING,
+                            created_at=now,
+                            **values,
+                        )
+                    )
+                except sa.exc.IntegrityError:
+                    pass  # a concurrent delivery inserted it first; the update below applies
+            conn.execute(
+                photos.update()
+                .where(photos.c.photo_id == photo_id)
+                .where(photos.c.status.in_(_ALLOWED_FROM[PROCESSING]))
+                .values(status=PROCESSING, error_code=None, error_message=None, **values)
+            )
+        return self.get(photo_id)
+
+    def mark_ready(self, photo_id: str, fields: Mapping[str, Any]) -> bool:
+        """Move a processing photo to ``ready`` with its renditions; False if it was not processing."""
+        return self._transition(photo_id, READY, dict(fields))
+
+    def mark_failed(self, photo_id: str, code: str, message: str) -> bool:
+        """Move a photo to ``failed`` with an error code and a reason a person can act on."""
+        fields = {"error_code": code, "error_message": message, "renditions": None}
+        return self._transition(photo_id, FAILED, fields)
+
+    def _transition(self, photo_id: str, status: str, fields: dict[str, Any]) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                photos.update()
+                .where(photos.c.photo_id == photo_id)
+                .where(photos.c.status.in_(_ALLOWED_FROM[status]))
+                .values(status=status, updated_at=time.time(), **fields)
+            )
+        return bool(result.rowcount)
+
+    def find(self, photo_id: str) -> dict[str, Any] | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(sa.select(photos).where(photos.c.photo_id == photo_id)).first()
+        return _row_dict(row) if row else None
+
+    def get(self, photo_id: str) -> dict[str, Any]:
+        photo = self.find(photo_id)
+        if photo is None:
+            raise PhotoNotFoundError(f"no photo has the id {photo_id!r}")
+        return photo
+
+    def list(
+        self,
+        *,
+        album: str | None = None,
+        statuses: Sequence[str] = (),
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """Photos newest first, ``limit`` at a time; pass the returned cursor to get the next page."""
+        query = sa.select(photos).order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
+        if album:
+            query = query.where(photos.c.album == album)
+        if statuses:
+            query = query.where(photos.c.status.in_(list(statuses)))
+        if cursor:
+            created_at, photo_id = decode_cursor(cursor)
+            query = query.where(
+                sa.or_(
+                    photos.c.created_at < created_at,
+                    sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
+                )
+            )
+        with self._engine.connect() as conn:
+            rows = [_row_dict(r) for r in conn.execute(query.limit(limit + 1))]
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["photo_id"])
+        return Page(rows, next_cursor)
+
+    def count_by_status(self, photo_ids: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._engine.connect() as conn:
+            for start in range(0, len(photo_ids), 500):
+                chunk = list(photo_ids[start : start + 500])
+                query = (
+                    sa.select(photos.c.status, sa.func.count())
+                    .where(photos.c.photo_id.in_(chunk))
+                    .group_by(photos.c.status)
+                )
+                for status, count in conn.execute(query):
+                    counts[status] = counts.get(status, 0) + count
+        return counts
+
+
+def encode_cursor(created_at: float, photo_id: str) -> str:
+    raw = json.dumps([created_at, photo_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, photo_id = json.loads(base64.urlsafe_b64decode(padded))
+        return float(created_at), str(photo_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursorError(
+            f"cursor {cursor!r} is not valid: pass the next_cursor of a previous page unchanged"
+        ) from exc

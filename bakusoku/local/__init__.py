@@ -1,0 +1,1 @@
+"""The embedded deployment: every part wired together on one machine (``bakusoku up``)."""

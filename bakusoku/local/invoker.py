@@ -1,0 +1,32 @@
+"""Runs the workflow's Lambda tasks on the local function runtime, as Step Functions calls Lambda."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from bakusoku.runtime import FunctionError, FunctionRuntime
+from bakusoku.workflow.errors import TaskFailedError
+
+
+class RuntimeInvoker:
+    """A TaskInvoker over FunctionRuntime; at most ``parallelism`` tasks run at once (the CPUs)."""
+
+    def __init__(self, runtime: FunctionRuntime, parallelism: int) -> None:
+        self._runtime = runtime
+        self._slots = threading.BoundedSemaphore(parallelism)
+
+    def invoke(
+        self,
+        resource: str,
+        payload: Any,
+        *,
+        timeout_seconds: float | None,
+        execution_name: str,
+        state_name: str,
+    ) -> Any:
+        with self._slots:
+            try:
+                return self._runtime.invoke(resource, payload)
+            except FunctionError as exc:
+                raise TaskFailedError(exc.error_type, exc.cause_json()) from exc

@@ -1,0 +1,164 @@
+"""Assembles the embedded deployment: store, database, workflow engine, workers, trigger and API."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bakusoku.api.app import ApiServices, create_api_app
+from bakusoku.config import Settings, ensure_credentials, settings_to_environment
+from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.outbox import ObjectEventOutbox
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.events import execution_name
+from bakusoku.local.invoker import RuntimeInvoker
+from bakusoku.local.trigger import PipelineTrigger
+from bakusoku.pipeline.functions import (
+    FUNCTIONS,
+    STATE_MACHINE_NAME,
+    definition_text,
+    substitutions,
+)
+from bakusoku.pipeline.keys import upload_key
+from bakusoku.runtime import FunctionConfig, FunctionRuntime
+from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.presign import Presigner
+from bakusoku.storage.server import create_store_app
+from bakusoku.workflow.engine import WorkflowEngine
+
+log = logging.getLogger("bakusoku.up")
+
+
+class EmbeddedStack:
+    """Every part of bakusoku on one machine, built from settings; ``start`` / ``stop`` it."""
+
+    def __init__(self, settings: Settings) -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = settings = ensure_credentials(settings)
+        self.db = create_db_engine(settings.effective_database_url)
+        create_schema(self.db)
+        self.outbox = ObjectEventOutbox(self.db)
+        self.photos = PhotoRepository(self.db)
+        self.store = LocalObjectStore(
+            self.objects_dir, event_sink=self._object_created, region=settings.region
+        )
+        self.presigner = Presigner(
+            settings.store_url, settings.region, settings.access_key_id, settings.secret_access_key
+        )
+        workers = settings.effective_workers
+        environment = settings_to_environment(settings)
+        self.runtime = FunctionRuntime(
+            [
+                FunctionConfig(
+                    name=f.name,
+                    handler=f.handler,
+                    timeout_seconds=f.timeout_seconds,
+                    memory_mb=f.memory_mb,
+                    environment=environment,
+                )
+                for f in FUNCTIONS
+            ],
+            max_environments=workers * len(FUNCTIONS),
+            region=settings.region,
+            environment=environment,
+        )
+        self.workflow = WorkflowEngine(
+            self.db, RuntimeInvoker(self.runtime, parallelism=workers), region=settings.region
+        )
+        arns = {f.name: self.runtime.function_arn(f.name) for f in FUNCTIONS}
+        self.state_machine_arn = self.workflow.register_state_machine(
+            STATE_MACHINE_NAME, definition_text(), substitutions(arns)
+        )
+        self.trigger = PipelineTrigger(
+            self.outbox,
+            self.workflow,
+            self.state_machine_arn,
+            bucket=settings.bucket,
+            prefix=settings.upload_prefix,
+        )
+        self._started = False
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.settings.data_dir / "objects"
+
+    def _object_created(self, notification: dict[str, Any]) -> None:
+        self.outbox.append(notification)
+        self.trigger.wake()
+
+    def start(self) -> None:
+        self.workflow.start()
+        self.trigger.start()
+        self.trigger.wake()  # deliver what a previous run stored but did not dispatch
+        self._started = True
+
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.trigger.stop()
+        self.workflow.stop(timeout=10)
+        self.runtime.close()
+        self.db.dispose()
+
+    def api_app(self) -> Any:
+        services = ApiServices(
+            settings=self.settings,
+            photos=self.photos,
+            presigner=self.presigner,
+            workflow=self.workflow,
+            direct_upload=self.direct_upload if self.settings.bench_routes else None,
+        )
+        return create_api_app(services)
+
+    def store_app(self) -> Any:
+        return create_store_app(
+            self.store,
+            credentials={self.settings.access_key_id: self.settings.secret_access_key},
+            region=self.settings.region,
+            max_object_size=self.settings.max_upload_bytes,
+        )
+
+    def direct_upload(
+        self, album: str, filename: str, content_type: str, data: bytes
+    ) -> dict[str, Any]:
+        """The design bakusoku replaces, for benchmarks: store, then process, then answer."""
+        photo_id = str(uuid.uuid4())
+        key = upload_key(self.settings.upload_prefix, album, photo_id, content_type)
+        self.photos.create_pending(
+            photo_id=photo_id,
+            album=album,
+            bucket=self.settings.bucket,
+            object_key=key,
+            filename=filename,
+            content_type=content_type,
+            declared_size=len(data),
+        )
+        captured: list[dict[str, Any]] = []
+        quiet_store = LocalObjectStore(
+            self.objects_dir, event_sink=captured.append, region=self.settings.region
+        )
+        info = quiet_store.put_object(self.settings.bucket, key, data, content_type=content_type)
+        name = execution_name(self.settings.bucket, key, info.etag.strip('"'))
+        self.workflow.start_execution(self.state_machine_arn, captured[0], name=name)
+        self.workflow.wait_for(name, timeout=300)
+        return {"photo_id": photo_id, "status": self.photos.get(photo_id)["status"]}
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts connections on ``host:port``."""
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
+
+

@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from bakusoku.config import ConfigError, ensure_credentials, load_settings, settings_to_environment
+
+
+def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.port == 8080
+    assert settings.effective_store_port == 8081
+    assert settings.max_upload_bytes == 20 * 1024 * 1024
+    assert settings.presign_expiry_seconds == 900
+    assert settings.effective_database_url.startswith("sqlite:///")
+
+
+def test_argument_beats_environment_beats_file(tmp_path: Path) -> None:
+    config = tmp_path / "bakusoku.yml"
+    config.write_text("port: 9000\nbucket: from-file\nregion: ap-northeast-1\n")
+    environ = {"BAKUSOKU_PORT": "9100", "BAKUSOKU_BUCKET": "from-env"}
+    settings = load_settings({"port": 9200}, config_file=config, environ=environ)
+    assert (settings.port, settings.bucket, settings.region) == (9200, "from-env", "ap-northeast-1")
+
+
+def test_bad_value_quotes_key_and_value() -> None:
+    with pytest.raises(ConfigError, match=r"'port' has the bad value 'eighty'"):
+        load_settings(environ={"BAKUSOKU_PORT": "eighty"})
+
+
+def test_unknown_file_setting_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "bakusoku.yml"
+    config.write_text("prot: 9000\n")
+    with pytest.raises(ConfigError, match="unknown settings \\['prot'\\]"):
+        load_settings(config_file=config, environ={})
+
+
+def test_credentials_are_generated_once_and_kept(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path}, environ={})
+    first = ensure_credentials(settings)
+    second = ensure_credentials(settings)
+    assert first.access_key_id and first.secret_access_key
+    assert (first.access_key_id, first.secret_access_key) == (
+        second.access_key_id,
+        second.secret_access_key,
+    )
+
+
+def test_environment_round_trip(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path, "workers": 3, "bench_routes": True}, environ={})
+    again = load_settings(environ=settings_to_environment(settings))
+    assert again.workers == 3 and again.bench_routes is True
+    assert again.data_dir == tmp_path.resolve()
