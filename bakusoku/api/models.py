@@ -14,5 +14,5 @@ class UploadRequest(BaseModel):
 
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = Field(min_length=1, max_length=64)
-    size: int = Field(ge=1)
+    size: int = Field(ge=0)
     album: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

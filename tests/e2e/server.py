@@ -1,0 +1,63 @@
+"""Running a real ``bakusoku up`` in a child process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+
+
+class RunningServer:
+    """``bakusoku up`` on free loopback ports with its own data directory."""
+
+    def __init__(self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.store_port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
+        self._workers = workers
+        self._env = {**os.environ, **(extra_env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> RunningServer:
+        log = self.log_path.open("ab")
+        command = [
+            sys.executable, "-m", "bakusoku.cli", "up",
+            "--port", str(self.port), "--store-port", str(self.store_port),
+            "--data-dir", str(self.data_dir), "--workers", str(self._workers),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self._env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bakusoku up exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.api}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"bakusoku up did not become healthy:\n{self.log()}")
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise RuntimeError(f"bakusoku up did not stop on SIGTERM:\n{self.log()}") from None
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
