@@ -1,0 +1,225 @@
+"""Open untrusted photo bytes safely, orient them and bring them to sRGB."""
+
+import io
+import math
+import struct
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+from PIL import Image, ImageFile
+
+from bakusoku.imaging.color import to_srgb
+from bakusoku.imaging.errors import (
+    CorruptImageError,
+    EmptyImageError,
+    ImageTooLargeError,
+    UnsupportedImageError,
+)
+from bakusoku.imaging.metadata import ExifFacts, read_exif
+from bakusoku.imaging.sniff import Kind, sniff
+
+# Enough for 100 MP medium-format cameras and 108 MP phone modes; 120 MP of RGB is ~360 MB.
+DEFAULT_MAX_PIXELS = 120_000_000
+
+# Pillow plug-ins allowed for each sniffed kind; nothing else is ever tried on upload bytes.
+_PILLOW_FORMATS: dict[Kind, tuple[str, ...]] = {
+    "JPEG": ("JPEG", "MPO"),
+    "PNG": ("PNG",),
+    "WEBP": ("WEBP",),
+    "HEIF": ("HEIF",),
+}
+_CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+}
+_ACCEPTED = "JPEG, PNG, WebP or HEIC"
+
+_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+# What Pillow and its codecs raise on bytes that start right but do not decode.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What we know about an upload; ``width``/``height`` are as displayed (orientation applied)."""
+
+    format: str
+    content_type: str
+    width: int
+    height: int
+    orientation: int
+    taken_at: str | None
+    camera_make: str | None
+    camera_model: str | None
+    has_gps: bool
+    byte_size: int
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1_000_000
+
+
+class SourcePhoto:
+    """An opened (header-parsed, not yet decoded) upload; decode it at most once."""
+
+    def __init__(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self._im = _open(data, max_pixels)
+        self._max_pixels = max_pixels
+        self._byte_size = len(data)
+        self._raw_size = self._im.size
+        # EXIF lives in the JPEG/WebP/HEIF header; a PNG may keep it after the pixels, where reading
+        # it would mean decoding: that waits for decode().
+        if self._im.format == "PNG" and "exif" not in self._im.info:
+            self._exif = ExifFacts()
+        else:
+            self._exif = read_exif(self._im)
+        self._decoded = False
+
+    @property
+    def info(self) -> ImageInfo:
+        return _info(self._im.format, self._raw_size, self._exif, self._byte_size)
+
+    @property
+    def raw_size(self) -> tuple[int, int]:
+        """Stored width and height, before orientation."""
+        return self._raw_size
+
+    def decode(self, min_scale: float = 1.0) -> Image.Image:
+        """Decode every byte, orient and convert to 8-bit sRGB RGB.
+
+        ``min_scale`` below 1 lets JPEG decode at 1/2, 1/4 or 1/8 size in the DCT (much cheaper) as
+        long as the result stays at least that fraction of the full size.
+        """
+        if self._decoded:
+            raise RuntimeError("a SourcePhoto decodes once; keep the image it returned")
+        self._decoded = True
+        im = self._im
+        if min_scale < 1.0 and im.format in ("JPEG", "MPO"):
+            width, height = im.size
+            wanted = (max(1, math.ceil(width * min_scale)), max(1, math.ceil(height * min_scale)))
+            im.draft(im.mode, wanted)
+        _load(im, self._max_pixels)
+        if im.format == "PNG":
+            # Now that every chunk has been read, EXIF stored after the image data is known too.
+            self._exif = read_exif(im)
+        method = _TRANSPOSE.get(self._exif.orientation)
+        oriented = im.transpose(method) if method is not None else im
+        return to_srgb(oriented)
+
+
+def open_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> SourcePhoto:
+    """Parse the header of an upload; raise an :class:`ImageError` subclass if it is unusable."""
+    return SourcePhoto(data, max_pixels=max_pixels)
+
+
+def probe(data: bytes, *, verify: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Describe an upload from its header; ``verify`` also decodes it all (at 1/8 size for JPEG)."""
+    photo = open_photo(data, max_pixels=max_pixels)
+    if verify:
+        # Decoding at reduced scale still reads every entropy-coded byte, so truncation shows.
+        photo.decode(min_scale=0.125)
+    return photo.info
+
+
+def _open(data: bytes, max_pixels: int) -> ImageFile.ImageFile:
+    if not data:
+        raise EmptyImageError("The file is empty (0 bytes). Upload the photo again.")
+    sniffed = sniff(data[:64])
+    if sniffed.kind is None:
+        raise UnsupportedImageError(
+            f"The file is not a photo we accept: its content looks like {sniffed.description}. "
+            f"Upload a {_ACCEPTED} file."
+        )
+    if sniffed.kind == "HEIF" and not _heif_available():
+        raise UnsupportedImageError(
+            "The file is a HEIF/HEIC photo, which this installation cannot read. "
+            "Upload a JPEG instead (iPhone: Settings > Camera > Formats > Most Compatible)."
+        )
+    try:
+        with warnings.catch_warnings():
+            # We apply our own pixel limit below; Pillow's warning tier would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(data), formats=list(_PILLOW_FORMATS[sniffed.kind]))
+    except Image.DecompressionBombError as exc:
+        raise _too_large(None, max_pixels) from exc
+    except (Image.UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        raise CorruptImageError(
+            f"The file starts like {sniffed.description} but its header is damaged ({exc}). "
+            "Export or copy the photo again from the camera or phone and upload it again."
+        ) from exc
+    width, height = im.size
+    if width * height > max_pixels:
+        raise _too_large((width, height), max_pixels)
+    return im
+
+
+def _load(im: ImageFile.ImageFile, max_pixels: int) -> None:
+    # Truncated files must fail here, never come out half grey.
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        raise RuntimeError("PIL.ImageFile.LOAD_TRUNCATED_IMAGES must stay False")
+    try:
+        im.load()
+    except Image.DecompressionBombError as exc:
+        raise _too_large(im.size, max_pixels) from exc
+    except _DECODE_ERRORS as exc:
+        raise CorruptImageError(
+            f"The {im.format} file is damaged or incomplete and cannot be decoded ({exc}). "
+            "It was probably cut off during copying or upload: upload the original file again."
+        ) from exc
+
+
+def _info(fmt: str | None, raw_size: tuple[int, int], exif: ExifFacts, byte_size: int) -> ImageInfo:
+    width, height = raw_size
+    if exif.orientation >= 5:
+        width, height = height, width
+    fmt = fmt or "UNKNOWN"
+    return ImageInfo(
+        format=fmt,
+        content_type=_CONTENT_TYPES.get(fmt, "application/octet-stream"),
+        width=width,
+        height=height,
+        orientation=exif.orientation,
+        taken_at=exif.taken_at,
+        camera_make=exif.camera_make,
+        camera_model=exif.camera_model,
+        has_gps=exif.has_gps,
+        byte_size=byte_size,
+    )
+
+
+def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageTooLargeError:
+    limit = f"{max_pixels / 1_000_000:.0f} megapixels"
+    if size is None:
+        what = "The image declares far more pixels than we can decode"
+    else:
+        what = f"The image is {size[0]} x {size[1]} pixels ({size[0] * size[1] / 1e6:.0f} MP)"
+    return ImageTooLargeError(
+        f"{what}; the limit is {limit}. Export it at a smaller size (at most ~10,000 pixels on the "
+        "long edge) and upload it again."
+    )
+
+
+@lru_cache(maxsize=1)
+def _heif_available() -> bool:
+    """Register a HEIF decoder if one is installed; ``pi-heif`` is decode-only and permissive."""
+    for module in ("pi_heif", "pillow_heif"):
+        try:
+            plugin = __import__(module)
+        except ImportError:
+            continue
+        plugin.register_heif_opener()
+        return True
+    return False
