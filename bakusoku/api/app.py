@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from importlib import resources
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from bakusoku import __version__
 from bakusoku.api.errors import ApiError, install_error_handlers
@@ -44,6 +45,11 @@ def create_api_app(services: ApiServices) -> FastAPI:
         return services.presigner.presign_get(
             bucket, key, expires_in=settings.rendition_url_expiry_seconds
         )
+
+    @app.get("/", include_in_schema=False)
+    def gallery() -> HTMLResponse:
+        page = resources.files("bakusoku.api") / "static" / "index.html"
+        return HTMLResponse(page.read_text())
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
