@@ -24,7 +24,8 @@ DEFAULT_MAX_PIXELS = 120_000_000
 
 # Pillow plug-ins allowed for each sniffed kind; nothing else is ever tried on upload bytes.
 _PILLOW_FORMATS: dict[Kind, tuple[str, ...]] = {
-    "JPEG": ("JPEG", "MPO"),
+    # Pillow's JPEG opener itself hands back an MPO image for multi-picture (3D, burst) files.
+    "JPEG": ("JPEG",),
     "PNG": ("PNG",),
     "WEBP": ("WEBP",),
     "HEIF": ("HEIF",),
@@ -150,14 +151,17 @@ def _open(data: bytes, max_pixels: int) -> ImageFile.ImageFile:
         )
     try:
         with warnings.catch_warnings():
-            # We apply our own pixel limit below; Pillow's warning tier would only add noise.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow warns about pixel counts (we apply our own limit below) and damaged EXIF
+            # (read best-effort later): both are handled, so the warnings would only add noise.
+            warnings.simplefilter("ignore")
             im = Image.open(io.BytesIO(data), formats=list(_PILLOW_FORMATS[sniffed.kind]))
     except Image.DecompressionBombError as exc:
         raise _too_large(None, max_pixels) from exc
     except (Image.UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        # Pillow's "cannot identify" text only names the buffer object; the other reasons help.
+        reason = "" if isinstance(exc, Image.UnidentifiedImageError) else f" ({exc})"
         raise CorruptImageError(
-            f"The file starts like {sniffed.description} but its header is damaged ({exc}). "
+            f"The file starts like {sniffed.description} but its header is damaged{reason}. "
             "Export or copy the photo again from the camera or phone and upload it again."
         ) from exc
     width, height = im.size

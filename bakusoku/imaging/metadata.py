@@ -1,6 +1,7 @@
 """Read orientation, capture time and camera from a photo's EXIF, tolerating broken tags."""
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -35,11 +36,14 @@ class ExifFacts:
 def read_exif(im: Image.Image) -> ExifFacts:
     """Extract :class:`ExifFacts` from an opened image; malformed EXIF yields defaults."""
     try:
-        exif = im.getexif()
-        exif_ifd = exif.get_ifd(_EXIF_IFD)
-        has_gps = bool(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else False
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError, IndexError):
-        # EXIF written by odd phone apps or editors is often broken; the pixels are what matter.
+        with warnings.catch_warnings():
+            # Pillow warns about each damaged tag; we only want what survives.
+            warnings.simplefilter("ignore")
+            exif = im.getexif()
+            exif_ifd = exif.get_ifd(_EXIF_IFD)
+            has_gps = bool(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else False
+    except Exception:
+        # EXIF written by odd phone apps or editors is often broken; metadata never fails a photo.
         return ExifFacts()
     # HEIF decoders apply the container's rotation themselves and keep the EXIF value aside.
     orientation = (

@@ -6,7 +6,9 @@ from typing import Literal
 Kind = Literal["JPEG", "PNG", "WEBP", "HEIF"]
 
 # ISO base media brands that carry a still HEIF/HEIC picture (iPhones, recent Android phones).
-_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
+# Generic still-image brands shared by HEIC and AVIF; they decide only when no codec brand is given.
+_GENERIC_BRANDS = frozenset({b"mif1", b"msf1"})
 _VIDEO_BRANDS = frozenset({b"isom", b"iso2", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"3gp4"})
 
 
@@ -35,10 +37,10 @@ def _sniff_iso_media(head: bytes) -> Sniffed:
     major = head[8:12]
     # Compatible brands follow the minor version; HEIF files often declare mif1 only there.
     brands = {major} | {head[i : i + 4] for i in range(16, min(len(head), 64) - 3, 4)}
-    if brands & _HEIF_BRANDS:
-        return Sniffed("HEIF", "a HEIF/HEIC image")
-    if b"avif" in brands or b"avis" in brands:
+    if major in (b"avif", b"avis") or (b"avif" in brands and not brands & _HEVC_BRANDS):
         return Sniffed(None, "an AVIF image")
+    if brands & (_HEVC_BRANDS | _GENERIC_BRANDS):
+        return Sniffed("HEIF", "a HEIF/HEIC image")
     if major == b"qt  ":
         return Sniffed(None, "a QuickTime video")
     if major in _VIDEO_BRANDS or major.startswith(b"3g"):
