@@ -1,0 +1,113 @@
+"""Typed storage errors, each carrying the Amazon S3 error code, HTTP status and XML error body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from xml.sax.saxutils import escape
+
+from bakusoku.errors import BakusokuError
+
+
+class StorageError(BakusokuError):
+    """Base class of every error raised by ``bakusoku.storage``."""
+
+    code = "storage.error"
+
+
+class S3Error(StorageError):
+    """An error as Amazon S3 reports it: ``code`` (``AccessDenied``...), HTTP ``status``, message.
+
+    ``extra`` holds the additional elements S3 puts in some error bodies (``Key``, ``Expires``,
+    ``MaxSizeAllowed``...); they are rendered after ``Message`` in the XML body.
+    """
+
+    code = "InternalError"
+    status = 500
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        if status is not None:
+            self.status = status
+        self.extra: dict[str, str] = dict(extra or {})
+
+    def to_xml(self, *, resource: str = "", request_id: str = "", host_id: str = "") -> bytes:
+        """Render S3's XML error body (``<Error><Code>...``), ready to send as application/xml."""
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>',
+            f"<Code>{escape(self.code)}</Code>",
+            f"<Message>{escape(self.message)}</Message>",
+        ]
+        parts.extend(f"<{name}>{escape(value)}</{name}>" for name, value in self.extra.items())
+        if resource:
+            parts.append(f"<Resource>{escape(resource)}</Resource>")
+        parts.append(f"<RequestId>{escape(request_id)}</RequestId>")
+        if host_id:
+            parts.append(f"<HostId>{escape(host_id)}</HostId>")
+        parts.append("</Error>")
+        return "".join(parts).encode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.status}, {self.message!r})"
+
+
+class ObjectNotFoundError(S3Error):
+    """The object does not exist (S3 ``NoSuchKey``)."""
+
+    code = "NoSuchKey"
+    status = 404
+
+
+class BucketNotFoundError(S3Error):
+    """The bucket does not exist (S3 ``NoSuchBucket``)."""
+
+    code = "NoSuchBucket"
+    status = 404
+
+
+class ObjectExistsError(S3Error):
+    """A create with ``If-None-Match: *`` found the key taken (S3 ``PreconditionFailed``)."""
+
+    code = "PreconditionFailed"
+    status = 412
+
+
+class InvalidKeyError(S3Error):
+    """The object key cannot be stored safely; the message says which rule it breaks."""
+
+    code = "InvalidArgument"
+    status = 400
+
+
+class InvalidBucketNameError(S3Error):
+    """The bucket name breaks S3's naming rules (S3 ``InvalidBucketName``)."""
+
+    code = "InvalidBucketName"
+    status = 400
+
+
+class EntityTooLargeError(S3Error):
+    """The body is larger than allowed (S3 ``EntityTooLarge``); nothing was stored."""
+
+    code = "EntityTooLarge"
+    status = 400
+
+
+class EntityTooSmallError(S3Error):
+    """The body is below the POST policy's minimum (S3 ``EntityTooSmall``); nothing was stored."""
+
+    code = "EntityTooSmall"
+    status = 400
+
+
+class IncompleteBodyError(S3Error):
+    """The body ended before ``Content-Length`` bytes arrived (S3 ``IncompleteBody``)."""
+
+    code = "IncompleteBody"
+    status = 400

@@ -1,0 +1,636 @@
+"""The local stand-in for an S3 bucket: objects as files, atomic writes, object-created events."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import anyio.to_thread
+
+from bakusoku.storage.errors import (
+    BucketNotFoundError,
+    EntityTooLargeError,
+    EntityTooSmallError,
+    InvalidKeyError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    StorageError,
+)
+from bakusoku.storage.keys import check_bucket, check_key, check_metadata
+from bakusoku.storage.notifications import (
+    DEFAULT_CONFIGURATION_ID,
+    DEFAULT_OWNER_ID,
+    RequestContext,
+    Sequencer,
+    object_created_event,
+)
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[dict[str, Any]], None]
+
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 stores when a PUT names no type
+CHUNK = 1024 * 1024
+STALE_TEMP_SECONDS = 24 * 3600
+_META_DIR = ".meta"  # bucket names cannot start with '.', so these never clash with a bucket
+_TMP_DIR = ".tmp"
+# A reader that finds an object and its sidecar from different writes retries for about this long
+# (the window is one rename) before it rebuilds the sidecar from the file.
+_CONSISTENT_READ_ATTEMPTS = 60
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What S3's HEAD returns: size, quoted ETag (MD5 hex), type, user metadata, last modified."""
+
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    content_type: str
+    last_modified: datetime
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def etag_hex(self) -> str:
+        """The ETag without quotes, as object-created events carry it."""
+        return self.etag.strip('"')
+
+
+class ObjectReader(io.BufferedReader):
+    """A read-only binary file of one object, with the ``info`` that matches its bytes."""
+
+    info: ObjectInfo
+
+
+class PendingObject:
+    """An object being written: bytes go to a private temp file until :meth:`commit`.
+
+    Nothing is visible under the key until ``commit`` returns; :meth:`abort` (or leaving a ``with``
+    block without committing) removes every trace.
+    """
+
+    def __init__(
+        self,
+        store: LocalObjectStore,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None,
+        if_none_match: bool,
+        max_size: int | None,
+        min_size: int,
+        context: RequestContext | None,
+    ) -> None:
+        self._store = store
+        self.bucket = bucket
+        self.key = key
+        self.content_type = content_type or DEFAULT_CONTENT_TYPE
+        self.metadata = check_metadata(metadata)
+        self.if_none_match = if_none_match
+        self.max_size = max_size
+        self.min_size = min_size
+        self.context = context
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._tmp = store._new_temp_path("obj")
+        self._file: BinaryIO | None = open(self._tmp, "xb", buffering=CHUNK)  # noqa: SIM115
+        self._done = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append ``data``; past ``max_size`` the upload is aborted and EntityTooLarge raised."""
+        if self._file is None:
+            raise StorageError(f"The upload of {self.key!r} is already committed or aborted.")
+        self.size += len(data)
+        if self.max_size is not None and self.size > self.max_size:
+            self.abort()
+            raise EntityTooLargeError(
+                "Your proposed upload exceeds the maximum allowed size",
+                extra={"ProposedSize": str(self.size), "MaxSizeAllowed": str(self.max_size)},
+            )
+        self._md5.update(data)
+        self._file.write(data)
+
+    def commit(self) -> ObjectInfo:
+        """Make the object visible, emit its event, and return its info; abort on any failure."""
+        if self._file is None or self._done:
+            raise StorageError(f"The upload of {self.key!r} is already committed or aborted.")
+        try:
+            if self.size < self.min_size:
+                raise EntityTooSmallError(
+                    "Your proposed upload is smaller than the minimum allowed size",
+                    extra={"ProposedSize": str(self.size), "MinSizeAllowed": str(self.min_size)},
+                )
+            self._file.flush()
+            if self._store.durable:
+                os.fsync(self._file.fileno())
+            stat = os.fstat(self._file.fileno())
+            self._file.close()
+            self._file = None
+            info = ObjectInfo(
+                bucket=self.bucket,
+                key=self.key,
+                size=self.size,
+                etag=f'"{self._md5.hexdigest()}"',
+                content_type=self.content_type,
+                last_modified=datetime.now(UTC),
+                metadata=self.metadata,
+            )
+            self._store._publish(self._tmp, info, stat, self.if_none_match, self.context)
+            self._done = True
+            return info
+        finally:
+            if not self._done:
+                self.abort()
+
+    def abort(self) -> None:
+        """Drop the upload; safe to call more than once."""
+        self._done = True
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> PendingObject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._done:
+            self.abort()
+
+
+class LocalObjectStore:
+    """Buckets as directories under ``root``; each object a file ``root/<bucket>/<key>``.
+
+    Each object has a JSON sidecar (ETag, size, type, user metadata, last modified) under
+    ``root/.meta``; partial uploads live in ``root/.tmp`` (same file system, so the final rename is
+    atomic, and no half-written file ever shows under a bucket or in a listing). After every write
+    an S3 object-created event goes to ``event_sink``; if the sink raises, the write is undone and
+    the error propagates, so no stored object lacks its event.
+
+    ``durable=False`` skips fsync (tests, benchmarks); the atomicity guarantees stay.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        event_sink: EventSink | None = None,
+        region: str = "us-east-1",
+        *,
+        buckets: Iterable[str] = (),
+        durable: bool = True,
+        configuration_id: str = DEFAULT_CONFIGURATION_ID,
+        owner_id: str = DEFAULT_OWNER_ID,
+    ) -> None:
+        self.root = Path(root)
+        self.event_sink = event_sink
+        self.region = region
+        self.durable = durable
+        self.configuration_id = configuration_id
+        self.owner_id = owner_id
+        self._sequencer = Sequencer()
+        self._tmp_dir = self.root / _TMP_DIR
+        self._tmp_dir.mkdir(parents=True, exist_ok=True)
+        (self.root / _META_DIR).mkdir(exist_ok=True)
+        self._remove_stale_temps()
+        for bucket in buckets:
+            self.create_bucket(bucket)
+
+    # ---- buckets -------------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` if it does not exist yet."""
+        (self.root / check_bucket(bucket)).mkdir(exist_ok=True)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return (self.root / check_bucket(bucket)).is_dir()
+
+    def _bucket_dir(self, bucket: str) -> Path:
+        path = self.root / check_bucket(bucket)
+        if not path.is_dir():
+            raise BucketNotFoundError(
+                f"The specified bucket does not exist: {bucket!r}. Create it with"
+                " LocalObjectStore.create_bucket or list it in buckets=.",
+                extra={"BucketName": bucket},
+            )
+        return path
+
+    # ---- paths ---------------------------------------------------------------------------------
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        """Where the object's bytes live (whether or not it exists); the key is validated."""
+        return self._bucket_dir(bucket) / check_key(key)
+
+    def _meta_path(self, bucket: str, key: str) -> Path:
+        # Named by hash: no length limit, and keys 'a' and 'a/b' never collide in the sidecar tree.
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return self.root / _META_DIR / bucket / digest[:2] / f"{digest}.json"
+
+    def _new_temp_path(self, kind: str) -> Path:
+        return self._tmp_dir / f"{kind}-{os.getpid()}-{time.time_ns()}-{os.urandom(6).hex()}"
+
+    # ---- writes --------------------------------------------------------------------------------
+
+    def begin_put(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+        max_size: int | None = None,
+        min_size: int = 0,
+        context: RequestContext | None = None,
+    ) -> PendingObject:
+        """Start a streaming write; feed it with ``write`` and finish with ``commit``."""
+        path = self.object_path(bucket, key)
+        if if_none_match and path.exists():
+            raise self._exists_error(bucket, key)
+        return PendingObject(
+            self,
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            if_none_match=if_none_match,
+            max_size=max_size,
+            min_size=min_size,
+            context=context,
+        )
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+        max_size: int | None = None,
+        context: RequestContext | None = None,
+    ) -> ObjectInfo:
+        """Store ``body`` (bytes, a binary file or an iterator of chunks) under ``key``.
+
+        ``if_none_match=True`` is S3's ``If-None-Match: *``: raise :class:`ObjectExistsError` if the
+        key exists (race-free: of two concurrent writers exactly one wins). Bodies over ``max_size``
+        raise :class:`EntityTooLargeError` and store nothing. Memory stays bounded for any size.
+        """
+        with self.begin_put(
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            if_none_match=if_none_match,
+            max_size=max_size,
+            context=context,
+        ) as pending:
+            for chunk in _chunks(body):
+                pending.write(chunk)
+            return pending.commit()
+
+    async def put_stream(
+        self,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+        max_size: int | None = None,
+        context: RequestContext | None = None,
+    ) -> ObjectInfo:
+        """:meth:`put_object` for an async stream; fsync and the event sink run in a worker thread.
+
+        If the stream fails (e.g. the client disconnects), nothing is left behind.
+        """
+        pending = self.begin_put(
+            bucket,
+            key,
+            content_type=content_type,
+            metadata=metadata,
+            if_none_match=if_none_match,
+            max_size=max_size,
+            context=context,
+        )
+        with pending:
+            async for chunk in chunks:
+                pending.write(chunk)
+            return await anyio.to_thread.run_sync(pending.commit)
+
+    def _publish(
+        self,
+        tmp: Path,
+        info: ObjectInfo,
+        stat: os.stat_result,
+        if_none_match: bool,
+        context: RequestContext | None,
+    ) -> None:
+        """Move a finished temp file under its key with its sidecar, then emit the event."""
+        target = self.object_path(info.bucket, info.key)
+        meta_path = self._meta_path(info.bucket, info.key)
+        meta_tmp = self._new_temp_path("meta")
+        identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        self._write_json(meta_tmp, _meta_record(info, identity))
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if if_none_match:
+                # Linking is the race-free claim on the key (it fails if the key exists); the
+                # sidecar follows, and readers wait out that one-rename window.
+                self._place(target, info, lambda: os.link(tmp, target))
+                os.replace(meta_tmp, meta_path)
+                os.unlink(tmp)
+            else:
+                # Sidecar first: a reader never finds the new object without its sidecar.
+                os.replace(meta_tmp, meta_path)
+                self._place(target, info, lambda: os.replace(tmp, target))
+        except BaseException:
+            self._undo(target, meta_path, identity)
+            raise
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(meta_tmp)
+        if self.durable:
+            _fsync_dir(target.parent)
+            _fsync_dir(meta_path.parent)
+        if self.event_sink is None:
+            return
+        event = object_created_event(
+            bucket=info.bucket,
+            key=info.key,
+            size=info.size,
+            etag=info.etag,
+            sequencer=self._sequencer.next(),
+            region=self.region,
+            event_time=info.last_modified,
+            context=context,
+            configuration_id=self.configuration_id,
+            owner_id=self.owner_id,
+        )
+        try:
+            self.event_sink(event)
+        except BaseException:
+            self._undo(target, meta_path, identity)
+            raise
+
+    def _place(self, target: Path, info: ObjectInfo, move: Callable[[], None]) -> None:
+        """Run ``move`` into ``target``'s directory, creating it (again, if a delete pruned it)."""
+        for attempt in range(3):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                move()
+                return
+            except FileExistsError:
+                if target.is_dir():
+                    raise self._conflict_error(info.key) from None
+                if target.exists() or target.is_symlink():
+                    raise self._exists_error(info.bucket, info.key) from None
+                raise self._conflict_error(info.key) from None
+            except (NotADirectoryError, IsADirectoryError):
+                raise self._conflict_error(info.key) from None
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+
+    def _undo(self, target: Path, meta_path: Path, identity: tuple[int, int, int]) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            if _identity(os.stat(target)) == identity:
+                os.unlink(target)
+        meta = self._read_json(meta_path)
+        if meta is not None and tuple(meta.get("identity", ())) == identity:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(meta_path)
+        self._prune_dirs(target.parent)
+
+    def _write_json(self, path: Path, record: dict[str, Any]) -> None:
+        data = json.dumps(record, separators=(",", ":")).encode("utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+            if self.durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any] | None:
+        try:
+            with open(path, "rb") as f:
+                record = json.loads(f.read())
+        except (FileNotFoundError, NotADirectoryError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def _exists_error(self, bucket: str, key: str) -> ObjectExistsError:
+        return ObjectExistsError(
+            "At least one of the pre-conditions you specified did not hold: the object"
+            f" {bucket}/{key} already exists and If-None-Match: * forbids overwriting it.",
+            extra={"Condition": "If-None-Match"},
+        )
+
+    @staticmethod
+    def _conflict_error(key: str) -> InvalidKeyError:
+        return InvalidKeyError(
+            f"The key {key!r} clashes with another key in the local store: a key cannot also be a"
+            " 'directory' prefix of other keys (e.g. 'a' and 'a/b'), because keys are file paths"
+            " here. Choose keys that are not prefixes of each other."
+        )
+
+    # ---- reads ---------------------------------------------------------------------------------
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """The object's info, or :class:`ObjectNotFoundError`."""
+        info, fd = self._open_consistent(bucket, key)
+        os.close(fd)
+        return info
+
+    def open_object(self, bucket: str, key: str) -> ObjectReader:
+        """A binary file of the object (``info`` matches these very bytes); close it after use."""
+        info, fd = self._open_consistent(bucket, key)
+        reader = ObjectReader(io.FileIO(fd, "rb"), buffer_size=CHUNK)
+        reader.info = info
+        return reader
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        """The object's bytes, or :class:`ObjectNotFoundError`."""
+        with self.open_object(bucket, key) as reader:
+            return reader.read()
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
+        """Objects whose keys start with ``prefix``, in S3's order (UTF-8 byte order of keys)."""
+        bucket_dir = self._bucket_dir(bucket)
+        start = bucket_dir / prefix.rpartition("/")[0] if "/" in prefix else bucket_dir
+        keys = sorted(
+            (k for k in self._walk_keys(bucket_dir, start) if k.startswith(prefix)),
+            key=lambda k: k.encode("utf-8"),
+        )
+        found = []
+        for key in keys:
+            with contextlib.suppress(ObjectNotFoundError, InvalidKeyError):
+                found.append(self.head_object(bucket, key))
+        return found
+
+    @staticmethod
+    def _walk_keys(bucket_dir: Path, start: Path) -> Iterator[str]:
+        if not start.is_dir():
+            return
+        for dirpath, _dirnames, filenames in os.walk(start):
+            rel = Path(dirpath).relative_to(bucket_dir).as_posix()
+            for name in filenames:
+                yield name if rel == "." else f"{rel}/{name}"
+
+    def _open_consistent(self, bucket: str, key: str) -> tuple[ObjectInfo, int]:
+        """Open the object and return it with the sidecar written by the same write.
+
+        A concurrent write swaps the object and its sidecar with two renames; a reader that sees
+        one without the other retries. A sidecar that stays missing (a crash between the renames)
+        is rebuilt from the file.
+        """
+        path = self.object_path(bucket, key)
+        meta_path = self._meta_path(bucket, key)
+        for attempt in range(_CONSISTENT_READ_ATTEMPTS):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise self._not_found(bucket, key) from None
+            stat = os.fstat(fd)
+            if not _is_regular(stat):
+                os.close(fd)
+                raise self._not_found(bucket, key)
+            meta = self._read_json(meta_path)
+            if meta is not None and tuple(meta.get("identity", ())) == _identity(stat):
+                return _info_from_meta(bucket, key, meta), fd
+            if attempt == _CONSISTENT_READ_ATTEMPTS - 1:
+                return self._rebuild_meta(bucket, key, fd, stat), fd
+            os.close(fd)
+            time.sleep(0.0005 * min(attempt + 1, 8))
+        raise AssertionError("unreachable")
+
+    def _rebuild_meta(self, bucket: str, key: str, fd: int, stat: os.stat_result) -> ObjectInfo:
+        log.warning("rebuilding the missing metadata of %s/%s from its bytes", bucket, key)
+        md5 = hashlib.md5(usedforsecurity=False)
+        offset = 0
+        while chunk := os.pread(fd, CHUNK, offset):
+            md5.update(chunk)
+            offset += len(chunk)
+        info = ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=stat.st_size,
+            etag=f'"{md5.hexdigest()}"',
+            content_type=DEFAULT_CONTENT_TYPE,
+            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+        )
+        meta_path = self._meta_path(bucket, key)
+        meta_tmp = self._new_temp_path("meta")
+        self._write_json(meta_tmp, _meta_record(info, _identity(stat)))
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(meta_tmp, meta_path)
+        return info
+
+    @staticmethod
+    def _not_found(bucket: str, key: str) -> ObjectNotFoundError:
+        return ObjectNotFoundError(
+            f"The specified key does not exist: {bucket}/{key}.", extra={"Key": key}
+        )
+
+    # ---- deletes -------------------------------------------------------------------------------
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete the object if it exists; like S3, deleting a missing key is not an error."""
+        path = self.object_path(bucket, key)
+        try:
+            if not _is_regular(os.lstat(path)):
+                return
+            os.unlink(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._meta_path(bucket, key))
+        self._prune_dirs(path.parent)
+
+    def _prune_dirs(self, directory: Path) -> None:
+        """Remove empty directories left by deleted keys, up to the bucket directory."""
+        bucket_depth = len(self.root.parts) + 1
+        while len(directory.parts) > bucket_depth:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+    def _remove_stale_temps(self) -> None:
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for entry in os.scandir(self._tmp_dir):
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+
+
+def _chunks(body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    if isinstance(body, bytes | bytearray | memoryview):
+        view = memoryview(body)
+        for start in range(0, len(view), CHUNK):
+            yield bytes(view[start : start + CHUNK])
+        return
+    read = getattr(body, "read", None)
+    if callable(read):
+        while chunk := read(CHUNK):
+            yield chunk
+        return
+    yield from body
+
+
+def _identity(stat: os.stat_result) -> tuple[int, int, int]:
+    # Inode, size and mtime survive rename and link, so they tie a sidecar to one write's file.
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _is_regular(stat: os.stat_result) -> bool:
+    return (stat.st_mode & 0o170000) == 0o100000
+
+
+def _meta_record(info: ObjectInfo, identity: tuple[int, int, int]) -> dict[str, Any]:
+    return {
+        "key": info.key,
+        "size": info.size,
+        "etag": info.etag,
+        "content_type": info.content_type,
+        "metadata": dict(info.metadata),
+        "last_modified": info.last_modified.isoformat(),
+        "identity": list(identity),
+    }
+
+
+def _info_from_meta(bucket: str, key: str, meta: Mapping[str, Any]) -> ObjectInfo:
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        size=int(meta["size"]),
+        etag=str(meta["etag"]),
+        content_type=str(meta["content_type"]),
+        last_modified=datetime.fromisoformat(meta["last_modified"]),
+        metadata=dict(meta.get("metadata") or {}),
+    )
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
