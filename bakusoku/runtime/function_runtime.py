@@ -1,0 +1,375 @@
+"""FunctionRuntime: runs configured handlers in warm, reusable worker processes, as Lambda does."""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import os
+import sys
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bakusoku.runtime import logs, payload, worker
+from bakusoku.runtime.config import FunctionConfig, check_environment
+from bakusoku.runtime.environment import ExecutionEnvironment, Outcome
+from bakusoku.runtime.errors import (
+    FunctionConfigError,
+    FunctionError,
+    ResourceNotFoundError,
+    RuntimeClosedError,
+    TooManyRequestsError,
+)
+from bakusoku.runtime.metrics import Counters, RuntimeMetrics, total
+
+# Lambda gives init 10 s; past that it retries init inside the invoke, under the function timeout.
+INIT_TIMEOUT_SECONDS = 10.0
+_RESERVED_LIMIT = "ReservedFunctionConcurrentInvocationLimitExceeded"
+_ACCOUNT_LIMIT = "ConcurrentInvocationLimitExceeded"
+
+_open_runtimes: weakref.WeakSet[FunctionRuntime] = weakref.WeakSet()
+
+
+@dataclass
+class _Pool:
+    """One function's environments: idle ones (most recently used last) and a busy count."""
+
+    config: FunctionConfig
+    arn: str
+    idle: list[ExecutionEnvironment] = field(default_factory=list)
+    busy: int = 0
+    counters: Counters = field(default_factory=Counters)
+
+
+class FunctionRuntime:
+    """Invoke Lambda-style handlers locally: warm reuse, cold starts, timeouts, concurrency limits.
+
+    ``max_environments`` is the account's concurrency: functions with ``reserved_concurrency`` get
+    their share carved out of it, the others share what is left. ``invoke`` may be called from
+    many threads at once; each call holds one environment for its duration.
+    """
+
+    def __init__(
+        self,
+        functions: Iterable[FunctionConfig],
+        *,
+        max_environments: int,
+        region: str = "us-east-1",
+        account: str = "000000000000",
+        idle_timeout_seconds: float = 600,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        if max_environments < 1:
+            raise FunctionConfigError(
+                f"max_environments={max_environments} must be 1 or more (it is the account's "
+                "concurrency limit)"
+            )
+        if idle_timeout_seconds <= 0:
+            raise FunctionConfigError(
+                f"idle_timeout_seconds={idle_timeout_seconds} must be above 0"
+            )
+        self._environment = dict(environment or {})
+        check_environment(self._environment, owner="FunctionRuntime", reserved=False)
+        self.region = region
+        self.account = account
+        self.max_environments = max_environments
+        self.idle_timeout_seconds = idle_timeout_seconds
+        self._pools: dict[str, _Pool] = {}
+        for config in functions:
+            if config.name in self._pools:
+                raise FunctionConfigError(
+                    f"function {config.name!r} is configured twice; names must be unique"
+                )
+            self._pools[config.name] = _Pool(config, self.function_arn(config.name))
+        reserved = sum(p.config.reserved_concurrency or 0 for p in self._pools.values())
+        if reserved > max_environments:
+            raise FunctionConfigError(
+                f"reserved concurrency adds up to {reserved}, above max_environments="
+                f"{max_environments}; lower the reservations or raise max_environments"
+            )
+        self._unreserved_limit = max_environments - reserved
+        self._unreserved_busy = 0
+        self._environments = 0  # every live environment: idle, busy or starting
+        self._busy_envs: set[ExecutionEnvironment] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._task_root = os.getcwd()
+        self._stop_reaper = threading.Event()
+        self._reaper = threading.Thread(
+            target=self._reap_loop, name="bakusoku-runtime-reaper", daemon=True
+        )
+        self._reaper.start()
+        _open_runtimes.add(self)
+
+    # -- public API --------------------------------------------------------------------------
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+
+    @property
+    def function_names(self) -> list[str]:
+        return list(self._pools)
+
+    def invoke(self, function_name_or_arn: str, payload_value: Any) -> Any:
+        """Run the function on ``payload_value`` (JSON-serialisable) and return its result.
+
+        Raises FunctionError when the handler fails (its exception name as ``error_type``), times
+        out (``Sandbox.Timedout``) or crashes (``Runtime.ExitError``); TooManyRequestsError when
+        throttled; ResourceNotFoundError, InvalidRequestContentError, RequestTooLargeError when
+        Lambda would refuse the request.
+        """
+        request_id = str(uuid.uuid4())
+        pool, invoked_arn = self._resolve(function_name_or_arn, request_id)
+        body = payload.encode_request(payload_value, request_id=request_id)
+        env, cold = self._acquire(pool, request_id)
+        config = pool.config
+        logs.start(config.name, request_id)
+        init_ms: float | None = None
+        outcome: Outcome | None = None
+        try:
+            if cold:
+                failure = env.start(
+                    request_id,
+                    INIT_TIMEOUT_SECONDS + config.timeout_seconds,
+                    timeout_label=config.timeout_seconds,
+                )
+                init_ms = env.init_duration_ms
+                if failure is not None:
+                    outcome = failure
+            if outcome is None:
+                outcome = env.invoke(request_id, invoked_arn, body, config.timeout_seconds)
+        finally:
+            self._release(pool, env, outcome, cold=cold, init_ms=init_ms)
+        self._log_outcome(config, request_id, outcome, init_ms)
+        if outcome.status == "ok":
+            return payload.decode_response(outcome.body, outcome.content_type)
+        if self._closed and outcome.status == "crash":
+            raise RuntimeClosedError(
+                f"the runtime was closed while {config.name} was running", request_id=request_id
+            )
+        assert outcome.error is not None
+        raise FunctionError.from_payload(outcome.error, request_id=request_id)
+
+    def metrics(self) -> RuntimeMetrics:
+        """A consistent snapshot of every function's counters and current concurrency."""
+        with self._lock:
+            snapshots = {
+                name: pool.counters.snapshot(
+                    concurrent=pool.busy, environments=pool.busy + len(pool.idle)
+                )
+                for name, pool in self._pools.items()
+            }
+        return RuntimeMetrics(functions=snapshots, totals=total(snapshots))
+
+    def close(self) -> None:
+        """Stop every environment (idle and busy) and the reaper; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            victims = list(self._busy_envs)
+            for pool in self._pools.values():
+                victims.extend(pool.idle)
+                pool.idle.clear()
+        self._stop_reaper.set()
+        for env in victims:
+            env.kill()
+        if self._reaper is not threading.current_thread():
+            self._reaper.join(timeout=5)
+        _open_runtimes.discard(self)
+
+    def __enter__(self) -> FunctionRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- environments ------------------------------------------------------------------------
+
+    def _resolve(self, name_or_arn: str, request_id: str) -> tuple[_Pool, str]:
+        qualifier = ""
+        if name_or_arn.startswith("arn:"):
+            parts = name_or_arn.split(":")
+            ok = (
+                len(parts) in (7, 8)
+                and parts[2] == "lambda"
+                and parts[3] == self.region
+                and parts[4] == self.account
+                and parts[5] == "function"
+            )
+            name = parts[6] if ok else ""
+            qualifier = parts[7] if ok and len(parts) == 8 else ""
+        else:
+            name, _, qualifier = name_or_arn.partition(":")
+        pool = self._pools.get(name)
+        if pool is None or qualifier not in ("", "$LATEST"):
+            shown = name_or_arn if name_or_arn.startswith("arn:") else self.function_arn(name)
+            raise ResourceNotFoundError(
+                f"Function not found: {shown}; configured functions: "
+                f"{', '.join(sorted(self._pools)) or 'none'}",
+                request_id=request_id,
+            )
+        return pool, pool.arn + (f":{qualifier}" if qualifier else "")
+
+    def _acquire(self, pool: _Pool, request_id: str) -> tuple[ExecutionEnvironment, bool]:
+        """Take a warm environment, or reserve room for a new one; throttle when there is none."""
+        victim: ExecutionEnvironment | None = None
+        reserved = pool.config.reserved_concurrency
+        with self._lock:
+            if self._closed:
+                raise RuntimeClosedError(
+                    "the runtime is closed; create a new FunctionRuntime", request_id=request_id
+                )
+            if pool.idle:
+                env = pool.idle.pop()
+                cold = False
+            else:
+                if reserved is not None and pool.busy >= reserved:
+                    pool.counters.throttles += 1
+                    raise TooManyRequestsError(_RESERVED_LIMIT, request_id=request_id)
+                if reserved is None and self._unreserved_busy >= self._unreserved_limit:
+                    pool.counters.throttles += 1
+                    raise TooManyRequestsError(_ACCOUNT_LIMIT, request_id=request_id)
+                if self._environments >= self.max_environments:
+                    # The pool has room, so an environment is idle: retire the least recently used.
+                    victim = self._take_oldest_idle()
+                env = self._new_environment(pool)
+                self._environments += 1
+                cold = True
+            pool.busy += 1
+            if reserved is None:
+                self._unreserved_busy += 1
+            pool.counters.max_concurrent_executions = max(
+                pool.counters.max_concurrent_executions, pool.busy
+            )
+            self._busy_envs.add(env)
+        if victim is not None:
+            victim.kill()
+        return env, cold
+
+    def _release(
+        self,
+        pool: _Pool,
+        env: ExecutionEnvironment,
+        outcome: Outcome | None,
+        *,
+        cold: bool,
+        init_ms: float | None,
+    ) -> None:
+        keep = outcome is not None and outcome.reusable
+        with self._lock:
+            pool.busy -= 1
+            if pool.config.reserved_concurrency is None:
+                self._unreserved_busy -= 1
+            self._busy_envs.discard(env)
+            counters = pool.counters
+            if outcome is not None:
+                counters.record(outcome.duration_ms)
+                if outcome.status != "ok":
+                    counters.errors += 1
+                if outcome.status == "timeout":
+                    counters.timeouts += 1
+                if outcome.status in ("crash", "oom"):
+                    counters.crashes += 1
+            if cold:
+                counters.cold_starts += 1
+                counters.init_duration_ms_total += init_ms or 0.0
+            if keep and not self._closed:
+                env.last_used = time.monotonic()
+                pool.idle.append(env)
+                return
+            self._environments -= 1
+        env.kill()
+
+    def _take_oldest_idle(self) -> ExecutionEnvironment | None:
+        oldest: tuple[float, _Pool] | None = None
+        for candidate in self._pools.values():
+            # idle lists are ordered by last use, so the first is each pool's oldest.
+            if candidate.idle and (oldest is None or candidate.idle[0].last_used < oldest[0]):
+                oldest = (candidate.idle[0].last_used, candidate)
+        if oldest is None:
+            return None
+        self._environments -= 1
+        return oldest[1].idle.pop(0)
+
+    def _new_environment(self, pool: _Pool) -> ExecutionEnvironment:
+        config = pool.config
+        stream = f"{datetime.datetime.now(datetime.UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        environ = {**os.environ, **self._environment, **config.environment}
+        environ.update(
+            {
+                "AWS_LAMBDA_FUNCTION_NAME": config.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.name}",
+                "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python{}.{}".format(*sys.version_info[:2]),
+                "_HANDLER": config.handler,
+                "LAMBDA_TASK_ROOT": self._task_root,
+                "TZ": ":UTC",
+            }
+        )
+        spec = worker.WorkerSpec(
+            handler=config.handler, sys_path=list(sys.path), task_root=self._task_root
+        )
+        return ExecutionEnvironment(
+            spec,
+            environ,
+            function_name=config.name,
+            memory_mb=config.memory_mb,
+            log_stream_name=stream,
+        )
+
+    def _reap_loop(self) -> None:
+        interval = max(0.05, min(self.idle_timeout_seconds / 4, 30.0))
+        while not self._stop_reaper.wait(interval):
+            self.reap_idle()
+
+    def reap_idle(self) -> int:
+        """Stop environments idle longer than ``idle_timeout_seconds``; returns how many."""
+        cutoff = time.monotonic() - self.idle_timeout_seconds
+        expired: list[ExecutionEnvironment] = []
+        with self._lock:
+            for pool in self._pools.values():
+                keep = [env for env in pool.idle if env.last_used > cutoff]
+                expired.extend(env for env in pool.idle if env.last_used <= cutoff)
+                pool.idle[:] = keep
+            self._environments -= len(expired)
+        for env in expired:
+            env.kill()
+        return len(expired)
+
+    def _log_outcome(
+        self, config: FunctionConfig, request_id: str, outcome: Outcome, init_ms: float | None
+    ) -> None:
+        error_type = None
+        status = None
+        if outcome.error is not None:
+            error_type = str(outcome.error.get("errorType"))
+            logs.function_error(config.name, request_id, outcome.error)
+            status = {"timeout": "timeout", "ok": None}.get(outcome.status, "error")
+        logs.end(config.name, request_id)
+        logs.report(
+            config.name,
+            request_id,
+            duration_ms=outcome.duration_ms,
+            memory_mb=config.memory_mb,
+            max_memory_used_mb=outcome.max_memory_mb,
+            init_duration_ms=init_ms,
+            status=status,
+            error_type=error_type if status == "error" else None,
+        )
+
+
+@atexit.register
+def _close_open_runtimes() -> None:
+    # A forgotten close() must not leave worker processes behind.
+    for runtime in list(_open_runtimes):
+        runtime.close()

@@ -1,0 +1,66 @@
+"""START / END / REPORT lines in Lambda's format, through the ``bakusoku.runtime`` logger."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+logger = logging.getLogger("bakusoku.runtime")
+
+
+def _extra(function_name: str, request_id: str) -> Mapping[str, Any]:
+    return {"function_name": function_name, "aws_request_id": request_id}
+
+
+def start(function_name: str, request_id: str) -> None:
+    logger.info(
+        "START RequestId: %s Version: $LATEST", request_id, extra=_extra(function_name, request_id)
+    )
+
+
+def end(function_name: str, request_id: str) -> None:
+    logger.info("END RequestId: %s", request_id, extra=_extra(function_name, request_id))
+
+
+def billed_ms(duration_ms: float, init_duration_ms: float | None) -> int:
+    # Lambda bills in 1 ms steps and, since August 2025, bills the init phase too.
+    return max(1, math.ceil(duration_ms + (init_duration_ms or 0.0)))
+
+
+def report(
+    function_name: str,
+    request_id: str,
+    *,
+    duration_ms: float,
+    memory_mb: int,
+    max_memory_used_mb: int,
+    init_duration_ms: float | None,
+    status: str | None = None,
+    error_type: str | None = None,
+) -> None:
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed_ms(duration_ms, init_duration_ms)} ms",
+        f"Memory Size: {memory_mb} MB",
+        f"Max Memory Used: {max_memory_used_mb} MB",
+    ]
+    if init_duration_ms is not None:
+        parts.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    if status is not None:
+        parts.append(f"Status: {status}")
+    if error_type is not None:
+        parts.append(f"Error Type: {error_type}")
+    logger.info("\t".join(parts), extra=_extra(function_name, request_id))
+
+
+def function_error(function_name: str, request_id: str, error: Mapping[str, Any]) -> None:
+    """The ``[ERROR]`` block Lambda's runtime writes when a handler fails."""
+    lines = [f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}"]
+    trace = error.get("stackTrace") or []
+    if trace:
+        lines.append("Traceback (most recent call last):")
+        lines.extend(str(frame).rstrip("\n") for frame in trace)
+    logger.warning("\n".join(lines), extra=_extra(function_name, request_id))

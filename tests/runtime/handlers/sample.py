@@ -1,0 +1,107 @@
+"""Handlers the runtime tests invoke in real worker processes."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from typing import Any
+
+INVOCATIONS = 0
+SEEN: list[str] = []
+LOADED_AT = time.time()
+
+
+class PhotoNotFoundError(Exception):
+    """A handler-defined error: Lambda reports its bare class name as errorType."""
+
+
+def counter(event: Any, context: Any) -> dict[str, Any]:
+    global INVOCATIONS
+    INVOCATIONS += 1
+    SEEN.append(context.aws_request_id)
+    if isinstance(event, dict) and event.get("sleep"):
+        time.sleep(float(event["sleep"]))
+    return {"count": INVOCATIONS, "seen": len(SEEN), "pid": os.getpid(), "loaded_at": LOADED_AT}
+
+
+def echo(event: Any, context: Any) -> Any:
+    return event
+
+
+def describe(event: Any, context: Any) -> dict[str, Any]:
+    names = [
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "_HANDLER",
+        "LAMBDA_TASK_ROOT",
+        "AWS_EXECUTION_ENV",
+        "TZ",
+        "STAGE",
+        "SHARED",
+    ]
+    return {
+        "context": {
+            "aws_request_id": context.aws_request_id,
+            "function_name": context.function_name,
+            "function_version": context.function_version,
+            "invoked_function_arn": context.invoked_function_arn,
+            "memory_limit_in_mb": context.memory_limit_in_mb,
+            "log_group_name": context.log_group_name,
+            "log_stream_name": context.log_stream_name,
+            "remaining_ms": context.get_remaining_time_in_millis(),
+        },
+        "env": {name: os.environ.get(name) for name in names},
+        "cwd": os.getcwd(),
+        "localtime_is_utc": time.localtime().tm_gmtoff == 0,
+    }
+
+
+def fail(event: Any, context: Any) -> None:
+    raise ValueError(f"cannot trim photo {event.get('key')}")
+
+
+def not_found(event: Any, context: Any) -> None:
+    raise PhotoNotFoundError("photo 42 is gone")
+
+
+def sleep(event: Any, context: Any) -> dict[str, Any]:
+    time.sleep(float(event["seconds"]))
+    return {"slept": event["seconds"], "pid": os.getpid()}
+
+
+def exit_process(event: Any, context: Any) -> None:
+    os._exit(int(event.get("status", 3)))
+
+
+def segfault(event: Any, context: Any) -> None:
+    ctypes.string_at(0)
+
+
+def out_of_memory(event: Any, context: Any) -> None:
+    raise MemoryError()
+
+
+def allocate(event: Any, context: Any) -> int:
+    block = bytearray(int(event["mb"]) * 1024 * 1024)
+    for i in range(0, len(block), 4096):  # touch every page so it is resident
+        block[i] = 1
+    time.sleep(float(event.get("hold", 0.5)))
+    return len(block)
+
+
+def unserialisable(event: Any, context: Any) -> object:
+    return {"when": object()}
+
+
+def huge(event: Any, context: Any) -> str:
+    return "x" * (7 * 1024 * 1024)
+
+
+def raw_bytes(event: Any, context: Any) -> bytes:
+    return b"\x00not json"
