@@ -57,8 +57,7 @@ def camera_jpeg(orientation: int = 1) -> bytes:
 
 
 def naive(data: bytes, specs: tuple[RenditionSpec, ...]) -> list[bytes]:
-    im = Image.open(io.BytesIO(data))
-    im = ImageOps.exif_transpose(im).convert("RGB")
+    im = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
     outputs = []
     for spec in specs:
         out = im.crop(print_crop_box(*im.size)) if spec.crop_to_print else im
