@@ -116,7 +116,7 @@ class SourcePhoto:
         if im.format == "PNG":
             # Now that every chunk has been read, EXIF stored after the image data is known too.
             self._exif = read_exif(im)
-        method = _TRANSPOSE.get(self._exif.orientation)
+        method = _TRANSPOSE.get(_pending_orientation(im.format, self._exif))
         oriented = im.transpose(method) if method is not None else im
         return to_srgb(oriented)
 
@@ -187,7 +187,7 @@ def _load(im: ImageFile.ImageFile, max_pixels: int) -> None:
 
 def _info(fmt: str | None, raw_size: tuple[int, int], exif: ExifFacts, byte_size: int) -> ImageInfo:
     width, height = raw_size
-    if exif.orientation >= 5:
+    if _pending_orientation(fmt, exif) >= 5:
         width, height = height, width
     fmt = fmt or "UNKNOWN"
     return ImageInfo(
@@ -202,6 +202,13 @@ def _info(fmt: str | None, raw_size: tuple[int, int], exif: ExifFacts, byte_size
         has_gps=exif.has_gps,
         byte_size=byte_size,
     )
+
+
+def _pending_orientation(fmt: str | None, exif: ExifFacts) -> int:
+    """The EXIF orientation still to apply after decoding."""
+    # HEIF decoders already apply the container's rotation and mirroring (irot/imir boxes, which
+    # the format defines as authoritative); the EXIF value is only informative there.
+    return 1 if fmt == "HEIF" else exif.orientation
 
 
 def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageTooLargeError:

@@ -38,10 +38,15 @@ def marked_picture(width: int, height: int) -> Image.Image:
     return im
 
 
+def undo_orientation(displayed: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a camera stores for ``displayed`` when it tags them with ``orientation``."""
+    undo = _UNDO[orientation]
+    return displayed.transpose(undo) if undo is not None else displayed
+
+
 def stored_with_orientation(displayed: Image.Image, orientation: int, **params: Any) -> bytes:
     """JPEG bytes whose pixels, once the EXIF orientation is applied, show ``displayed``."""
-    undo = _UNDO[orientation]
-    stored = displayed.transpose(undo) if undo is not None else displayed
+    stored = undo_orientation(displayed, orientation)
     exif = Image.Exif()
     exif[0x0112] = orientation
     return encode(stored, "JPEG", quality=95, exif=exif.tobytes(), **params)
