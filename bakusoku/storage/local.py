@@ -180,7 +180,9 @@ class LocalObjectStore:
     an S3 object-created event goes to ``event_sink``; if the sink raises, the write is undone and
     the error propagates, so no stored object lacks its event.
 
-    ``durable=False`` skips fsync (tests, benchmarks); the atomicity guarantees stay.
+    A write to a missing bucket creates it (``auto_create_buckets=False`` makes it S3's 404
+    ``NoSuchBucket`` instead); reads from a missing bucket are ``NoSuchBucket``. ``durable=False``
+    skips fsync (tests, benchmarks); the atomicity guarantees stay.
     """
 
     def __init__(
@@ -191,6 +193,7 @@ class LocalObjectStore:
         *,
         buckets: Iterable[str] = (),
         durable: bool = True,
+        auto_create_buckets: bool = True,
         configuration_id: str = DEFAULT_CONFIGURATION_ID,
         owner_id: str = DEFAULT_OWNER_ID,
     ) -> None:
@@ -198,6 +201,7 @@ class LocalObjectStore:
         self.event_sink = event_sink
         self.region = region
         self.durable = durable
+        self.auto_create_buckets = auto_create_buckets
         self.configuration_id = configuration_id
         self.owner_id = owner_id
         self._sequencer = Sequencer()
@@ -256,6 +260,8 @@ class LocalObjectStore:
         context: RequestContext | None = None,
     ) -> PendingObject:
         """Start a streaming write; feed it with ``write`` and finish with ``commit``."""
+        if self.auto_create_buckets:
+            self.create_bucket(bucket)
         path = self.object_path(bucket, key)
         if if_none_match and path.exists():
             raise self._exists_error(bucket, key)

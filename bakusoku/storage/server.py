@@ -1,0 +1,464 @@
+"""The local S3 endpoint: an ASGI app serving presigned PUT, POST, GET, HEAD and DELETE."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+import anyio.to_thread
+from starlette.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from bakusoku.storage.cors import CorsRule
+from bakusoku.storage.errors import EntityTooLargeError, ObjectExistsError, S3Error
+from bakusoku.storage.form_upload import (
+    FormUpload,
+    multipart_boundary,
+    post_response_fields,
+    post_response_xml,
+)
+from bakusoku.storage.local import DEFAULT_CONTENT_TYPE, LocalObjectStore, ObjectInfo
+from bakusoku.storage.notifications import (
+    EVENT_POST,
+    EVENT_PUT,
+    RequestContext,
+    new_host_id,
+    new_request_id,
+)
+from bakusoku.storage.post_policy import PostPolicy
+from bakusoku.storage.sigv4 import (
+    PresignedAuth,
+    has_query_auth,
+    parse_query,
+    verify_presigned_request,
+)
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# A POST body is the file plus the form fields and boundaries; refuse early only well past that.
+_FORM_OVERHEAD = 64 * 1024
+# GET/HEAD ?response-* parameters and the response header each one sets, as on S3.
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-disposition": "content-disposition",
+    "response-content-language": "content-language",
+    "response-content-encoding": "content-encoding",
+    "response-cache-control": "cache-control",
+    "response-expires": "expires",
+}
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the whole body arrived; nothing was stored."""
+
+
+def create_store_app(
+    store: LocalObjectStore,
+    *,
+    credentials: Mapping[str, str],
+    region: str,
+    max_object_size: int,
+    cors_origins: Sequence[str] = ("*",),
+    clock: Clock | None = None,
+) -> StoreApp:
+    """The ASGI app of the local S3 endpoint for ``store`` (path-style ``/{bucket}/{key}``).
+
+    Every request must be presigned with SigV4 by a key in ``credentials`` (access key -> secret)
+    for ``region``; ``clock`` (UTC ``datetime``) decides expiry and can be moved in tests.
+    """
+    return StoreApp(
+        store,
+        credentials=dict(credentials),
+        region=region,
+        max_object_size=max_object_size,
+        cors=CorsRule(allowed_origins=tuple(cors_origins)),
+        clock=clock or _utc_now,
+    )
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Request:
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: list[tuple[str, str]]
+    client_ip: str
+    request_id: str
+    host_id: str
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def resource(self) -> str:
+        return unquote(self.raw_path)
+
+
+class StoreApp:
+    """Plain ASGI, so request bodies stream from the socket to the temp file untouched."""
+
+    def __init__(
+        self,
+        store: LocalObjectStore,
+        *,
+        credentials: Mapping[str, str],
+        region: str,
+        max_object_size: int,
+        cors: CorsRule,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.credentials = credentials
+        self.region = region
+        self.max_object_size = max_object_size
+        self.cors = cors
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = _request(scope)
+        try:
+            response = await self._handle(request, receive)
+        except ClientDisconnected:
+            return
+        except S3Error as exc:
+            response = self._error(request, exc)
+        except Exception:
+            log.exception("store request %s %s failed", request.method, request.resource)
+            response = self._error(
+                request,
+                S3Error(
+                    "We encountered an internal error. Please try again.",
+                    code="InternalError",
+                    status=500,
+                ),
+            )
+        response.headers["x-amz-request-id"] = request.request_id
+        response.headers["x-amz-id-2"] = request.host_id
+        if request.method != "OPTIONS":
+            origin = request.header("origin")
+            for name, value in self.cors.response_headers(origin, request.method).items():
+                response.headers[name] = value
+        await response(scope, receive, send)
+
+    async def _handle(self, request: _Request, receive: Receive) -> Response:
+        method = request.method
+        if method == "OPTIONS":
+            return Response(
+                status_code=200,
+                headers=self.cors.preflight(
+                    request.header("origin"),
+                    request.header("access-control-request-method"),
+                    request.header("access-control-request-headers") or "",
+                ),
+            )
+        bucket, key = _split_path(request.raw_path)
+        if not bucket:
+            raise _not_implemented("Listing buckets is not supported by the local store.")
+        if key is None:
+            if method == "POST":
+                return await self._post(request, receive, bucket)
+            raise _not_implemented(
+                "Bucket operations other than POST form uploads are not supported by the local"
+                " store."
+            )
+        if method == "PUT":
+            return await self._put(request, receive, bucket, key)
+        if method in ("GET", "HEAD"):
+            return await self._get(request, bucket, key)
+        if method == "DELETE":
+            self._authenticate(request)
+            await anyio.to_thread.run_sync(self.store.delete_object, bucket, key)
+            return Response(status_code=204)
+        raise S3Error(
+            "The specified method is not allowed against this resource.",
+            code="MethodNotAllowed",
+            status=405,
+            extra={"Method": method, "ResourceType": "OBJECT"},
+        )
+
+    # ---- authentication ------------------------------------------------------------------------
+
+    def _authenticate(self, request: _Request) -> PresignedAuth:
+        if not has_query_auth(parse_query(request.raw_query)):
+            if request.header("authorization") is not None:
+                raise _not_implemented(
+                    "The local store accepts presigned (query-string) SigV4 requests only;"
+                    " presign with bakusoku.storage.presign.Presigner."
+                )
+            raise S3Error(
+                "Access Denied: the request is not signed; use a presigned URL.",
+                code="AccessDenied",
+                status=403,
+            )
+        return verify_presigned_request(
+            method=request.method,
+            raw_path=request.raw_path,
+            raw_query=request.raw_query,
+            headers=request.headers,
+            credentials=self.credentials,
+            region=self.region,
+            now=self.clock(),
+        )
+
+    def _context(self, request: _Request, access_key: str, event_name: str) -> RequestContext:
+        return RequestContext(
+            event_name=event_name,
+            principal_id=f"AWS:{access_key}",
+            source_ip=request.client_ip,
+            request_id=request.request_id,
+            host_id=request.host_id,
+        )
+
+    # ---- PUT -----------------------------------------------------------------------------------
+
+    async def _put(self, request: _Request, receive: Receive, bucket: str, key: str) -> Response:
+        auth = self._authenticate(request)
+        declared = request.header("content-length")
+        if declared is None or request.header("transfer-encoding") is not None:
+            raise S3Error(
+                "You must provide the Content-Length HTTP header.",
+                code="MissingContentLength",
+                status=411,
+            )
+        try:
+            size = int(declared)
+        except ValueError:
+            raise S3Error(
+                f"Content-Length must be a whole number, got {declared!r}.",
+                code="InvalidArgument",
+                status=400,
+            ) from None
+        if size > self.max_object_size:
+            raise EntityTooLargeError(
+                f"Your proposed upload exceeds the maximum allowed size: {size} bytes, limit"
+                f" {self.max_object_size}.",
+                extra={"ProposedSize": str(size), "MaxSizeAllowed": str(self.max_object_size)},
+            )
+        for unsupported in ("if-match", "x-amz-copy-source"):
+            if request.header(unsupported) is not None:
+                raise _not_implemented(
+                    "A header you provided implies functionality that is not implemented",
+                    header=unsupported,
+                )
+        if_none_match = request.header("if-none-match")
+        if if_none_match is not None and if_none_match.strip() != "*":
+            raise _not_implemented(
+                "A header you provided implies functionality that is not implemented: PUT supports"
+                " only If-None-Match: *.",
+                header="If-None-Match",
+            )
+        metadata = {
+            name[len("x-amz-meta-") :]: value
+            for name, value in request.headers
+            if name.startswith("x-amz-meta-")
+        }
+        info = await self.store.put_stream(
+            bucket,
+            key,
+            _body(receive, size),
+            content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
+            metadata=metadata,
+            if_none_match=if_none_match is not None,
+            max_size=size,
+            context=self._context(request, auth.access_key, EVENT_PUT),
+        )
+        return Response(status_code=200, headers={"ETag": info.etag})
+
+    # ---- POST (browser form) -------------------------------------------------------------------
+
+    async def _post(self, request: _Request, receive: Receive, bucket: str) -> Response:
+        boundary = multipart_boundary(request.header("content-type"))
+        declared = request.header("content-length")
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_object_size + _FORM_OVERHEAD
+        ):
+            raise EntityTooLargeError(
+                "Your proposed upload exceeds the maximum allowed size",
+                extra={"ProposedSize": declared, "MaxSizeAllowed": str(self.max_object_size)},
+            )
+
+        def context(policy: PostPolicy) -> RequestContext:
+            return self._context(request, policy.access_key, EVENT_POST)
+
+        form = FormUpload(
+            self.store,
+            bucket,
+            boundary,
+            credentials=self.credentials,
+            region=self.region,
+            now=self.clock(),
+            max_object_size=self.max_object_size,
+            context=context,
+        )
+        try:
+            async for chunk in _body(receive, None):
+                form.write(chunk)
+        except BaseException:
+            form.abort()
+            raise
+        pending = form.finish()
+        info = await anyio.to_thread.run_sync(pending.commit)
+        return self._post_response(request, info, form.fields)
+
+    def _post_response(
+        self, request: _Request, info: ObjectInfo, fields: Mapping[str, str]
+    ) -> Response:
+        host = request.header("host") or "localhost"
+        location = f"http://{host}/{quote(info.bucket)}/{quote(info.key)}"
+        headers = {"ETag": info.etag, "Location": location}
+        redirect, status = post_response_fields(fields)
+        if redirect:
+            query = urlencode({"bucket": info.bucket, "key": info.key, "etag": info.etag})
+            separator = "&" if "?" in redirect else "?"
+            headers["Location"] = f"{redirect}{separator}{query}"
+            return Response(status_code=303, headers=headers)
+        if status == "201":
+            return Response(
+                post_response_xml(location, info),
+                status_code=201,
+                headers=headers,
+                media_type="application/xml",
+            )
+        return Response(status_code=200 if status == "200" else 204, headers=headers)
+
+    # ---- GET / HEAD ----------------------------------------------------------------------------
+
+    async def _get(self, request: _Request, bucket: str, key: str) -> Response:
+        self._authenticate(request)
+        info = await anyio.to_thread.run_sync(self.store.head_object, bucket, key)
+        headers = {
+            "ETag": info.etag,
+            "Last-Modified": format_datetime(info.last_modified.astimezone(UTC), usegmt=True),
+            "Accept-Ranges": "bytes",
+        }
+        headers.update({f"x-amz-meta-{name}": value for name, value in info.metadata.items()})
+        not_modified = _conditional(request, info)
+        if not_modified is not None:
+            not_modified.headers.update(headers)
+            return not_modified
+        content_type = info.content_type
+        for param, value in parse_query(request.raw_query):
+            header = _RESPONSE_OVERRIDES.get(param)
+            if header == "content-type":
+                content_type = value
+            elif header is not None:
+                headers[header] = value
+        return FileResponse(
+            self.store.object_path(bucket, key), headers=headers, media_type=content_type
+        )
+
+    # ---- errors --------------------------------------------------------------------------------
+
+    def _error(self, request: _Request, exc: S3Error) -> Response:
+        if request.method == "HEAD":
+            # HEAD responses carry no body; S3 still sends the status and its code in a header.
+            return Response(status_code=exc.status, headers={"x-amz-error-code": exc.code})
+        body = exc.to_xml(
+            resource=request.resource, request_id=request.request_id, host_id=request.host_id
+        )
+        return Response(body, status_code=exc.status, media_type="application/xml")
+
+
+def _conditional(request: _Request, info: ObjectInfo) -> Response | None:
+    """S3's If-Match (412) and If-None-Match (304) checks for GET and HEAD."""
+    if_match = request.header("if-match")
+    if if_match is not None and not _etag_matches(if_match, info.etag):
+        raise ObjectExistsError(
+            "At least one of the pre-conditions you specified did not hold",
+            extra={"Condition": "If-Match"},
+        )
+    if_none_match = request.header("if-none-match")
+    if if_none_match is not None and _etag_matches(if_none_match, info.etag):
+        return Response(status_code=304)
+    return None
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag in candidates or etag.strip('"') in candidates
+
+
+async def _body(receive: Receive, expected: int | None) -> AsyncIterator[bytes]:
+    """The request body as it arrives; raises ClientDisconnected if the client leaves early."""
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            received += len(chunk)
+            yield chunk
+        if not message.get("more_body", False):
+            break
+    if expected is not None and received < expected:
+        raise S3Error(
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            code="IncompleteBody",
+            status=400,
+            extra={"NumberBytesExpected": str(expected), "NumberBytesProvided": str(received)},
+        )
+
+
+def _request(scope: Scope) -> _Request:
+    raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+    client = scope.get("client")
+    return _Request(
+        method=scope["method"].upper(),
+        raw_path=raw_path.decode("latin-1"),
+        raw_query=scope.get("query_string", b"").decode("latin-1"),
+        headers=[(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]],
+        client_ip=client[0] if client else "127.0.0.1",
+        request_id=new_request_id(),
+        host_id=new_host_id(),
+    )
+
+
+def _split_path(raw_path: str) -> tuple[str, str | None]:
+    """``(bucket, key)`` from a path-style ``/bucket/key`` path; key ``None`` for ``/bucket[/]``."""
+    bucket, _, rest = raw_path.lstrip("/").partition("/")
+    try:
+        key = unquote(rest, errors="strict") if rest else None
+        return unquote(bucket, errors="strict"), key
+    except UnicodeDecodeError:
+        raise S3Error(
+            "Couldn't parse the specified URI: the path is not valid percent-encoded UTF-8.",
+            code="InvalidURI",
+            status=400,
+        ) from None
+
+
+def _not_implemented(message: str, *, header: str | None = None) -> S3Error:
+    extra = {"Header": header} if header else None
+    return S3Error(message, code="NotImplemented", status=501, extra=extra)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message: Any = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,518 @@
+"""The local S3 endpoint over real HTTP: presigned PUT/POST/GET, refusals, events and CORS."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bakusoku.storage import sigv4
+from bakusoku.storage.notifications import encode_event_key
+
+from .conftest import ACCESS_KEY, BUCKET, MAX_OBJECT_SIZE, REGION, SECRET_KEY, RunningStore
+
+pytestmark = pytest.mark.integration
+
+
+def _key(name: str = "photo.jpg") -> str:
+    return f"uploads/album 1/{uuid.uuid4().hex}/{name}"
+
+
+def _curl_put(url: str, headers: dict[str, str], path: Path) -> tuple[int, str, str]:
+    """PUT a file with curl exactly as a client script would; returns (status, headers, body)."""
+    command = ["curl", "-sS", "-X", "PUT", "--data-binary", f"@{path}", "-D", "-", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, check=True, timeout=60).stdout.decode()
+    head, _, body = out.rpartition("\r\n\r\n")
+    # With Expect: 100-continue, curl prints the interim 100 response first; keep the final one.
+    final = head.split("\r\n\r\n")[-1]
+    status = int(final.split(" ", 2)[1])
+    return status, final, body
+
+
+def _header(raw: str, name: str) -> str | None:
+    for line in raw.split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+def test_presigned_put_works_with_plain_curl_and_emits_one_event(
+    store_server: RunningStore, tmp_path: Path
+) -> None:
+    data = os.urandom(300_000)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+    key = _key("red flower.jpg")
+    grant = store_server.presigner.presign_put(
+        BUCKET,
+        key,
+        content_type="image/jpeg",
+        content_length=len(data),
+        expires_in=600,
+        metadata={"upload-id": "u-123"},
+    )
+
+    status, headers, body = _curl_put(grant.url, grant.headers, path)
+
+    assert status == 200, body
+    md5 = hashlib.md5(data).hexdigest()
+    assert _header(headers, "ETag") == f'"{md5}"'
+    assert body == ""
+    assert store_server.store.get_object(BUCKET, key) == data
+    info = store_server.store.head_object(BUCKET, key)
+    assert info.content_type == "image/jpeg"
+    assert info.metadata == {"upload-id": "u-123"}
+    events = store_server.sink.for_key(encode_event_key(key))
+    assert len(events) == 1
+    record = events[0]["Records"][0]
+    assert record["eventName"] == "ObjectCreated:Put"
+    assert record["awsRegion"] == REGION
+    assert record["userIdentity"] == {"principalId": f"AWS:{ACCESS_KEY}"}
+    assert record["requestParameters"] == {"sourceIPAddress": "127.0.0.1"}
+    assert record["responseElements"]["x-amz-request-id"] == _header(headers, "x-amz-request-id")
+    assert record["s3"]["bucket"]["name"] == BUCKET
+    assert record["s3"]["object"]["key"] == key.replace(" ", "+")
+    assert record["s3"]["object"]["size"] == len(data)
+    assert record["s3"]["object"]["eTag"] == md5
+
+
+def test_five_megabyte_upload_is_acknowledged_quickly(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from bakusoku.storage.local import LocalObjectStore
+    from bakusoku.storage.presign import Presigner
+    from bakusoku.storage.server import create_store_app
+
+    from .conftest import CREDENTIALS, ThreadedServer
+
+    store = LocalObjectStore(tmp_path_factory.mktemp("big"), lambda event: None, REGION)
+    app = create_store_app(
+        store, credentials=CREDENTIALS, region=REGION, max_object_size=20 * 1024 * 1024
+    )
+    server = ThreadedServer(app).start()
+    try:
+        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+        data = os.urandom(5 * 1024 * 1024)
+        timings = []
+        with httpx.Client() as client:
+            for _ in range(3):
+                grant = presigner.presign_put(
+                    BUCKET, _key(), content_type="image/jpeg", content_length=len(data),
+                    expires_in=60,
+                )  # fmt: skip
+                started = time.perf_counter()
+                response = client.put(grant.url, content=data, headers=grant.headers)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text
+        # Loopback transfer plus MD5, fsync and rename: well under a second on any machine.
+        assert min(timings) < 1.0, timings
+    finally:
+        server.stop()
+
+
+def test_expired_url_is_refused_with_request_has_expired(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=60
+    )
+    store_server.clock.offset = timedelta(seconds=61)
+
+    response = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/xml"
+    assert "<Code>AccessDenied</Code>" in response.text
+    assert "<Message>Request has expired</Message>" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_url_signed_in_the_past_by_any_signer_expires(store_server: RunningStore) -> None:
+    key = _key()
+    url = sigv4.presign_url(
+        method="PUT",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC) - timedelta(hours=2),
+        expires_in=3600,
+    )
+    response = httpx.put(url, content=b"abc")
+    assert response.status_code == 403
+    assert "Request has expired" in response.text
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda u, h: (u.replace("/uploads/", "/upload5/"), h), id="path"),
+        pytest.param(
+            lambda u, h: (u.replace("X-Amz-Expires=600", "X-Amz-Expires=900"), h), id="query"
+        ),
+        pytest.param(lambda u, h: (u + "&extra=1", h), id="added-query-parameter"),
+        pytest.param(
+            lambda u, h: (u, {**h, "Content-Type": "text/html"}), id="signed-header-value"
+        ),
+        pytest.param(
+            lambda u, h: (u[:-4] + ("0000" if not u.endswith("0000") else "1111"), h),
+            id="signature",
+        ),
+    ],
+)
+def test_tampered_request_is_refused_with_signature_does_not_match(
+    store_server: RunningStore, tamper: object
+) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    url, headers = tamper(grant.url, dict(grant.headers))  # type: ignore[operator]
+
+    response = httpx.put(url, content=b"abc", headers=headers)
+
+    assert response.status_code == 403, response.text
+    assert "<Code>SignatureDoesNotMatch</Code>" in response.text
+    assert store_server.bucket_files() == sorted(
+        f for f in store_server.bucket_files() if key not in f
+    )
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+@pytest.mark.parametrize("dropped", ["Content-Type", "If-None-Match"])
+def test_missing_signed_header_is_refused(store_server: RunningStore, dropped: str) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    headers = {k: v for k, v in grant.headers.items() if k != dropped}
+
+    response = httpx.put(grant.url, content=b"abc", headers=headers)
+
+    assert response.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in response.text
+    assert f"'{dropped.lower()}'" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_wrong_body_length_is_refused(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    headers = {k: v for k, v in grant.headers.items() if k != "Content-Length"}
+    response = httpx.put(grant.url, content=b"abcd", headers=headers)
+    assert response.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_unsigned_x_amz_header_is_refused(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    headers = {**grant.headers, "x-amz-meta-owner": "mallory"}
+    response = httpx.put(grant.url, content=b"abc", headers=headers)
+    assert response.status_code == 403
+    assert "<Code>AccessDenied</Code>" in response.text
+    assert "<HeadersNotSigned>x-amz-meta-owner</HeadersNotSigned>" in response.text
+
+
+def test_unsigned_request_is_access_denied(store_server: RunningStore) -> None:
+    key = _key()
+    url = f"{store_server.base_url}/{BUCKET}/{key}"
+    put = httpx.put(url, content=b"abc")
+    get = httpx.get(url)
+    assert put.status_code == get.status_code == 403
+    assert "<Code>AccessDenied</Code>" in put.text
+    assert "<Code>AccessDenied</Code>" in get.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_oversize_upload_is_refused_before_the_body_and_nothing_is_stored(
+    store_server: RunningStore, tmp_path: Path
+) -> None:
+    data = os.urandom(MAX_OBJECT_SIZE + 1)
+    path = tmp_path / "big.jpg"
+    path.write_bytes(data)
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=len(data), expires_in=600
+    )
+    before = store_server.bucket_files()
+
+    status, _, body = _curl_put(grant.url, grant.headers, path)
+
+    assert status == 400
+    assert "<Code>EntityTooLarge</Code>" in body
+    assert f"<MaxSizeAllowed>{MAX_OBJECT_SIZE}</MaxSizeAllowed>" in body
+    assert store_server.bucket_files() == before
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+
+def test_overwrite_is_refused_with_precondition_failed(store_server: RunningStore) -> None:
+    key = _key()
+    first = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=5, expires_in=600
+    )
+    assert httpx.put(first.url, content=b"first", headers=first.headers).status_code == 200
+    second = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=6, expires_in=600
+    )
+
+    again = httpx.put(first.url, content=b"first", headers=first.headers)
+    other = httpx.put(second.url, content=b"second", headers=second.headers)
+
+    for response in (again, other):
+        assert response.status_code == 412
+        assert "<Code>PreconditionFailed</Code>" in response.text
+    assert store_server.store.get_object(BUCKET, key) == b"first"
+    assert len(store_server.sink.for_key(encode_event_key(key))) == 1
+
+
+def test_concurrent_conditional_puts_have_exactly_one_winner(store_server: RunningStore) -> None:
+    key = _key()
+    grants = [
+        store_server.presigner.presign_put(
+            BUCKET, key, content_type="image/jpeg", content_length=4, expires_in=600
+        )
+        for _ in range(8)
+    ]
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(grants))
+
+    def put(index: int) -> None:
+        barrier.wait()
+        body = f"v{index:03d}"[:4].encode()
+        response = httpx.put(grants[index].url, content=body, headers=grants[index].headers)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(len(grants))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] + [412] * (len(grants) - 1)
+    assert len(store_server.sink.for_key(encode_event_key(key))) == 1
+
+
+def test_client_disconnect_mid_upload_leaves_nothing(store_server: RunningStore) -> None:
+    key = _key()
+    size = 512 * 1024
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=size, expires_in=600
+    )
+    target = grant.url.removeprefix(store_server.base_url)
+    before = store_server.bucket_files()
+    request = [f"PUT {target} HTTP/1.1", f"Host: 127.0.0.1:{store_server.port}"]
+    request += [f"{name}: {value}" for name, value in grant.headers.items()]
+    with socket.create_connection(("127.0.0.1", store_server.port)) as sock:
+        sock.sendall(("\r\n".join(request) + "\r\n\r\n").encode())
+        sock.sendall(os.urandom(size // 2))
+        time.sleep(0.2)  # let the server start streaming to its temp file
+
+    deadline = time.monotonic() + 5
+    while store_server.bucket_files() != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert store_server.bucket_files() == before
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+
+def _post_form(grant_fields: dict[str, str], data: bytes) -> list[tuple[str, tuple[None, str]]]:
+    return [(name, (None, value)) for name, value in grant_fields.items()]
+
+
+def test_presigned_post_stores_within_range_and_refuses_over_range(
+    store_server: RunningStore,
+) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET, key, content_type="image/jpeg", max_size=1000, expires_in=600
+    )
+    too_big = httpx.post(
+        grant.url,
+        data=grant.fields,
+        files={"file": ("photo.jpg", os.urandom(2000), "image/jpeg")},
+    )
+    assert too_big.status_code == 400
+    assert "<Code>EntityTooLarge</Code>" in too_big.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+    data = os.urandom(900)
+    ok = httpx.post(grant.url, data=grant.fields, files={"file": ("photo.jpg", data, "image/jpeg")})
+
+    assert ok.status_code == 204, ok.text
+    assert ok.headers["etag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert store_server.store.get_object(BUCKET, key) == data
+    assert store_server.store.head_object(BUCKET, key).content_type == "image/jpeg"
+    (event,) = store_server.sink.for_key(encode_event_key(key))
+    assert event["Records"][0]["eventName"] == "ObjectCreated:Post"
+
+
+def test_presigned_post_201_returns_s3_post_response(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET,
+        key,
+        content_type="image/png",
+        max_size=1000,
+        expires_in=600,
+        success_action_status=201,
+    )
+    response = httpx.post(
+        grant.url, data=grant.fields, files={"file": ("a.png", b"png-bytes", "image/png")}
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"] == "application/xml"
+    assert f"<Key>{key}</Key>" in response.text
+    assert f"<Bucket>{BUCKET}</Bucket>" in response.text
+
+
+def test_presigned_post_with_changed_field_is_refused(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET, key, content_type="image/jpeg", max_size=1000, expires_in=600
+    )
+    fields = {**grant.fields, "Content-Type": "text/html"}
+    response = httpx.post(
+        grant.url, data=fields, files={"file": ("x.html", b"<script>", "text/html")}
+    )
+    assert response.status_code == 403
+    assert "<Code>AccessDenied</Code>" in response.text
+    assert "Policy Condition failed" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_presigned_post_after_expiry_is_refused(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET, key, content_type="image/jpeg", max_size=1000, expires_in=60
+    )
+    store_server.clock.offset = timedelta(seconds=61)
+    response = httpx.post(
+        grant.url, data=grant.fields, files={"file": ("a.jpg", b"abc", "image/jpeg")}
+    )
+    assert response.status_code == 403
+    assert "Policy expired" in response.text
+
+
+def test_presigned_get_serves_bytes_with_overrides_and_ranges(
+    store_server: RunningStore,
+) -> None:
+    key = _key("IMG 1.jpg")
+    data = os.urandom(10_000)
+    store_server.store.put_object(BUCKET, key, data, content_type="image/jpeg")
+    url = store_server.presigner.presign_get(
+        BUCKET,
+        key,
+        600,
+        response_content_type="application/octet-stream",
+        response_content_disposition='attachment; filename="IMG 1.jpg"',
+    )
+
+    full = httpx.get(url)
+    part = httpx.get(url, headers={"Range": "bytes=0-99"})
+
+    assert full.status_code == 200
+    assert full.content == data
+    assert full.headers["content-type"] == "application/octet-stream"
+    assert full.headers["content-disposition"] == 'attachment; filename="IMG 1.jpg"'
+    assert full.headers["etag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert part.status_code == 206
+    assert part.content == data[:100]
+    plain = httpx.get(store_server.presigner.presign_get(BUCKET, key, 600))
+    assert plain.headers["content-type"] == "image/jpeg"
+    cached = httpx.get(url, headers={"If-None-Match": full.headers["etag"]})
+    assert cached.status_code == 304
+
+
+def test_get_of_missing_key_is_no_such_key_and_head_has_no_body(
+    store_server: RunningStore,
+) -> None:
+    key = _key()
+    get = httpx.get(store_server.presigner.presign_get(BUCKET, key, 600))
+    assert get.status_code == 404
+    assert "<Code>NoSuchKey</Code>" in get.text
+    head_url = sigv4.presign_url(
+        method="HEAD",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC),
+        expires_in=60,
+    )
+    head = httpx.head(head_url)
+    assert head.status_code == 404
+    assert head.content == b""
+
+
+def test_head_with_a_get_url_is_refused_as_on_s3(store_server: RunningStore) -> None:
+    key = _key()
+    store_server.store.put_object(BUCKET, key, b"abc", content_type="image/jpeg")
+    url = store_server.presigner.presign_get(BUCKET, key, 600)
+    assert httpx.head(url).status_code == 403
+
+
+def test_cors_preflight_and_response_headers(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    origin = "https://app.example.com"
+    preflight = httpx.options(
+        grant.url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type,if-none-match,x-amz-meta-a",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    assert preflight.headers["access-control-allow-headers"] == (
+        "content-type, if-none-match, x-amz-meta-a"
+    )
+    assert preflight.headers["access-control-expose-headers"] == "ETag"
+
+    refused = httpx.options(
+        grant.url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert refused.status_code == 403
+    assert "CORSResponse" in refused.text
+
+    put = httpx.put(grant.url, content=b"abc", headers={**grant.headers, "Origin": origin})
+    assert put.status_code == 200
+    assert put.headers["access-control-allow-origin"] == "*"
+    assert put.headers["access-control-expose-headers"] == "ETag"
+
+
+def test_errors_are_s3_xml(store_server: RunningStore) -> None:
+    url = f"{store_server.base_url}/{BUCKET}/{_key()}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    response = httpx.get(url)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/xml"
+    assert response.text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')
+    assert "<Code>AuthorizationQueryParametersError</Code>" in response.text
+    assert f"<RequestId>{response.headers['x-amz-request-id']}</RequestId>" in response.text
