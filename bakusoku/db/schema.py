@@ -49,6 +49,9 @@ executions = sa.Table(
     sa.Column("started_at", sa.Double, nullable=False),
     sa.Column("stopped_at", sa.Double, nullable=True),
     sa.Column("redrive_count", sa.Integer, nullable=False, server_default="0"),
+    # Where a RUNNING execution resumes after a restart, or a redrive restarts: the top-level state
+    # it was in, that state's input and the workflow variables ({"state", "input", "variables"}).
+    sa.Column("checkpoint", sa.JSON, nullable=True),
     sa.Index("ix_executions_status_started", "status", "started_at"),
 )
 

@@ -1,0 +1,665 @@
+"""The workflow engine: state machines, executions with durable history, resume after restart."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow.cancel import ABORT, STOP, TIMEOUT, CancelScope, Interrupted
+from bakusoku.workflow.clock import to_datetime
+from bakusoku.workflow.definition import load_definition
+from bakusoku.workflow.errors import (
+    EngineStoppedError,
+    ExecutionAlreadyExistsError,
+    ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
+    InvalidNameError,
+    StateMachineDoesNotExistError,
+    StatesError,
+    WorkflowError,
+)
+from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_from_row
+from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
+from bakusoku.workflow.invoker import TaskInvoker
+
+log = logging.getLogger(__name__)
+
+RUNNING = "RUNNING"
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+ABORTED = "ABORTED"
+STATUSES = (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
+
+# Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
+# the listed punctuation, or control characters.
+_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+
+
+class WaitTimeoutError(WorkflowError, TimeoutError):
+    """The execution did not end within the time given to ``wait_for``."""
+
+    code = "workflow.wait_timeout"
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A registered state machine: its name, ARN and validated definition."""
+
+    name: str
+    arn: str
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExecutionRef:
+    """What StartExecution returns."""
+
+    name: str
+    arn: str
+    start_date: datetime
+
+
+@dataclass(frozen=True)
+class ExecutionDescription:
+    """What DescribeExecution returns."""
+
+    name: str
+    execution_arn: str
+    state_machine_arn: str
+    state_machine_name: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    start_date: datetime
+    stop_date: datetime | None
+    redrive_count: int = 0
+
+
+def validate_name(name: str, what: str = "execution") -> None:
+    """Raise InvalidNameError unless ``name`` follows the Step Functions naming rules."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 80:
+        raise InvalidNameError(f"{what} name {name!r} must be 1-80 characters long")
+    bad = _BAD_NAME.search(name)
+    if bad:
+        raise InvalidNameError(
+            f"{what} name {name!r} has the character {bad.group(0)!r}; "
+            "use letters, digits, '-' and '_'"
+        )
+
+
+@dataclass
+class _Live:
+    recorder: ExecutionRecorder | None
+    scope: CancelScope
+    future: Future[None] | None = None
+    abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
+
+
+class WorkflowEngine:
+    """Runs state machine executions locally, as Step Functions (Standard workflows) would.
+
+    Executions and their history live in the ``executions`` and ``execution_events`` tables.
+    An execution left RUNNING by a stopped or crashed process resumes, when its state machine is
+    registered and the engine started, from the top-level state it was in (a Task there runs
+    again: tasks are at-least-once, as in Step Functions). One engine per database runs
+    executions; ``time_scale`` multiplies every wait (Wait states, retry intervals, task
+    timeouts) and exists for tests.
+    """
+
+    def __init__(
+        self,
+        db: sa.Engine,
+        invoker: TaskInvoker,
+        *,
+        max_concurrent_executions: int = 64,
+        region: str = "us-east-1",
+        account: str = "000000000000",
+        time_scale: float = 1.0,
+    ) -> None:
+        if max_concurrent_executions < 1:
+            raise ValueError("max_concurrent_executions must be at least 1")
+        self.db = db
+        self.invoker = invoker
+        self.region = region
+        self.account = account
+        self.time_scale = time_scale
+        self.max_concurrent_executions = max_concurrent_executions
+        self._machines: dict[str, StateMachine] = {}
+        self._live: dict[str, _Live] = {}
+        self._listeners: list[Callable[[ExecutionDescription], None]] = []
+        self._lock = threading.Lock()
+        self._ended = threading.Condition(self._lock)
+        self._pool: ThreadPoolExecutor | None = None
+        self._root = CancelScope()
+        self._running = False
+
+    # ---- state machines ------------------------------------------------------------------------
+
+    def state_machine_arn(self, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+
+    def execution_arn(self, state_machine: str, name: str) -> str:
+        return f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine}:{name}"
+
+    def register_state_machine(
+        self,
+        name: str,
+        definition: str | Mapping[str, Any],
+        substitutions: Mapping[str, str] | None = None,
+    ) -> str:
+        """Validate and register (or replace) a state machine; returns its ARN.
+
+        Executions of it left RUNNING by a previous process resume if the engine is started.
+        """
+        validate_name(name, "state machine")
+        machine = StateMachine(
+            name, self.state_machine_arn(name), load_definition(definition, substitutions)
+        )
+        with self._lock:
+            self._machines[name] = machine
+            running = self._running
+        if running:
+            self._resume(name)
+        return machine.arn
+
+    def _machine(self, name_or_arn: str) -> StateMachine:
+        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+        with self._lock:
+            machine = self._machines.get(name)
+        if machine is None:
+            raise StateMachineDoesNotExistError(
+                f"state machine {name_or_arn!r} is not registered; "
+                "call register_state_machine first"
+            )
+        return machine
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[ExecutionDescription], None]) -> None:
+        """Call ``listener`` with the description of every execution that ends."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def start(self) -> None:
+        """Begin running executions, first resuming those a previous process left RUNNING."""
+        with self._lock:
+            if self._running:
+                return
+            self._root = CancelScope()
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.max_concurrent_executions, thread_name_prefix="execution"
+            )
+            self._running = True
+            machines = list(self._machines)
+        for name in machines:
+            self._resume(name)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop running executions; they stay RUNNING in the database and resume on next start."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            live = list(self._live.values())
+            pool = self._pool
+            self._pool = None
+        # Stop writing before interrupting, so nothing an interrupted run does reaches the history.
+        for entry in live:
+            if entry.recorder is not None:
+                entry.recorder.discard()
+        self._root.cancel(STOP)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + timeout
+        for entry in live:
+            if entry.future is not None:
+                remaining = max(0.0, deadline - time.monotonic())
+                # Cancelled, or still finishing past the timeout: nothing more to do here.
+                with contextlib.suppress(Exception):
+                    entry.future.result(timeout=remaining)
+        with self._lock:
+            self._live.clear()
+
+    def __enter__(self) -> WorkflowEngine:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def _resume(self, machine_name: str) -> None:
+        with self.db.connect() as conn:
+            names = (
+                conn.execute(
+                    sa.select(executions.c.name)
+                    .where(
+                        executions.c.status == RUNNING, executions.c.state_machine == machine_name
+                    )
+                    .order_by(executions.c.started_at)
+                )
+                .scalars()
+                .all()
+            )
+        for name in names:
+            self._submit(name)
+
+    def _submit(self, name: str) -> None:
+        with self._lock:
+            if not self._running or self._pool is None or name in self._live:
+                return
+            entry = _Live(recorder=None, scope=self._root.child())
+            self._live[name] = entry
+            entry.future = self._pool.submit(self._run, name, entry)
+
+    # ---- executions ----------------------------------------------------------------------------
+
+    def start_execution(
+        self, state_machine_arn: str, input: Any = None, name: str | None = None
+    ) -> ExecutionRef:
+        """Start an execution (StartExecution semantics).
+
+        Same name and input as an execution still RUNNING: returns that one. Same name otherwise:
+        ExecutionAlreadyExistsError. Bad name: InvalidNameError.
+        """
+        machine = self._machine(state_machine_arn)
+        name = name if name is not None else str(uuid.uuid4())
+        validate_name(name)
+        state_input = {} if input is None else input
+        try:
+            state_input = json.loads(json.dumps(state_input))
+        except (TypeError, ValueError) as exc:
+            raise WorkflowError(
+                f"execution input must be JSON: {exc}", code="workflow.invalid_input"
+            ) from None
+        now = time.time()
+        arn = self.execution_arn(machine.name, name)
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    executions.insert().values(
+                        name=name,
+                        state_machine=machine.name,
+                        status=RUNNING,
+                        input=state_input,
+                        started_at=now,
+                        redrive_count=0,
+                    )
+                )
+                conn.execute(
+                    execution_events.insert().values(
+                        execution_name=name,
+                        event_id=1,
+                        previous_event_id=0,
+                        type="ExecutionStarted",
+                        timestamp=now,
+                        state_name=None,
+                        details={
+                            "input": dumps(state_input),
+                            "inputDetails": {"truncated": False},
+                            "roleArn": self._role_arn(),
+                        },
+                    )
+                )
+        except sa.exc.IntegrityError:
+            return self._existing(machine, name, state_input)
+        self._submit(name)
+        return ExecutionRef(name, arn, to_datetime(now))
+
+    def _existing(self, machine: StateMachine, name: str, state_input: Any) -> ExecutionRef:
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
+        if row is None:  # removed between the insert and this read: a retry will go through
+            raise ExecutionAlreadyExistsError(f"execution {name!r} is being replaced; try again")
+        same = (
+            row.state_machine == machine.name and row.status == RUNNING and row.input == state_input
+        )
+        if not same:
+            why = "is closed" if row.status != RUNNING else "has a different input or state machine"
+            raise ExecutionAlreadyExistsError(
+                f"execution {name!r} already exists and {why}; use another name"
+            )
+        return ExecutionRef(
+            name, self.execution_arn(machine.name, name), to_datetime(row.started_at)
+        )
+
+    def _role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:role/bakusoku-local"
+
+    def _run(self, name: str, entry: _Live) -> None:
+        try:
+            self._run_execution(name, entry)
+        except Exception:
+            log.exception("execution %s stopped on an engine error; it stays RUNNING", name)
+        finally:
+            entry.scope.close()
+            with self._lock:
+                if self._live.get(name) is entry:
+                    del self._live[name]
+                self._ended.notify_all()
+
+    def _run_execution(self, name: str, entry: _Live) -> None:
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
+            last_id = conn.execute(
+                sa.select(sa.func.max(execution_events.c.event_id)).where(
+                    execution_events.c.execution_name == name
+                )
+            ).scalar()
+        if row is None or row.status != RUNNING or entry.scope.reason == STOP:
+            return
+        machine = self._machines[row.state_machine]
+        recorder = ExecutionRecorder(self.db, name, int(last_id or 0))
+        entry.recorder = recorder
+        if entry.scope.reason == STOP:  # stopped while loading: write nothing
+            recorder.discard()
+            return
+        info = ExecutionInfo(
+            arn=self.execution_arn(machine.name, name),
+            name=name,
+            input=row.input,
+            start_time=row.started_at,
+            state_machine_arn=machine.arn,
+            state_machine_name=machine.name,
+            region=self.region,
+            account=self.account,
+            role_arn=self._role_arn(),
+            redrive_count=row.redrive_count or 0,
+        )
+        interpreter = Interpreter(
+            machine.definition,
+            info,
+            self.invoker,
+            recorder,
+            entry.scope,
+            time_scale=self.time_scale,
+        )
+        checkpoint = row.checkpoint or {}
+        timer = self._execution_timer(machine, row.started_at, entry.scope)
+        try:
+            output = interpreter.run(
+                checkpoint.get("input", row.input),
+                previous_event_id=recorder.last_event_id,
+                start_at=checkpoint.get("state"),
+                variables=checkpoint.get("variables"),
+            )
+        except StatesError as failure:
+            self._end(
+                recorder,
+                interpreter,
+                FAILED,
+                "ExecutionFailed",
+                error=failure.error,
+                cause=failure.cause,
+            )
+        except Interrupted as interrupted:
+            if interrupted.reason == STOP:
+                recorder.discard()
+                return
+            if interrupted.reason == TIMEOUT:
+                self._end(
+                    recorder,
+                    interpreter,
+                    TIMED_OUT,
+                    "ExecutionTimedOut",
+                    error="States.Timeout",
+                    cause="The execution ran longer than the state machine's TimeoutSeconds",
+                )
+            else:
+                error, cause = entry.abort
+                self._end(
+                    recorder, interpreter, ABORTED, "ExecutionAborted", error=error, cause=cause
+                )
+        else:
+            self._end(recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        self._notify(name)
+
+    def _execution_timer(
+        self, machine: StateMachine, started_at: float, scope: CancelScope
+    ) -> threading.Timer | None:
+        limit = machine.definition.get("TimeoutSeconds")
+        if limit is None:
+            return None
+        remaining = max(0.0, started_at + limit * self.time_scale - time.time())
+        timer = threading.Timer(remaining, scope.cancel, args=(TIMEOUT,))
+        timer.daemon = True
+        timer.start()
+        return timer
+
+    def _end(
+        self,
+        recorder: ExecutionRecorder,
+        interpreter: Interpreter,
+        status: str,
+        event_type: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        if status == SUCCEEDED:
+            details: dict[str, Any] = {
+                "output": dumps(output),
+                "outputDetails": {"truncated": False},
+            }
+        else:
+            details = {}
+            if error:
+                details["error"] = error
+            if cause:
+                details["cause"] = cause
+        recorder.emit(event_type, details, previous=interpreter.track.last)
+        recorder.close(
+            {
+                "status": status,
+                "output": output if status == SUCCEEDED else None,
+                "error": error or None,
+                "cause": cause or None,
+                "stopped_at": time.time(),
+            }
+        )
+
+    def _notify(self, name: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        if not listeners:
+            return
+        description = self.describe_execution(name)
+        for listener in listeners:
+            try:
+                listener(description)
+            except Exception:
+                log.exception("execution listener %r failed for %s", listener, name)
+
+    def stop_execution(self, name: str, error: str | None = None, cause: str | None = None) -> None:
+        """StopExecution: a RUNNING execution ends ABORTED with ``error`` and ``cause``."""
+        description = self.describe_execution(name)
+        if description.status != RUNNING:
+            return
+        with self._lock:
+            entry = self._live.get(name)
+        if entry is not None:
+            entry.abort = (error, cause)
+            entry.scope.cancel(ABORT)
+            return
+        # Not running in this process (queued, or the engine is stopped): close it here.
+        with self.db.connect() as conn:
+            last_id = conn.execute(
+                sa.select(sa.func.max(execution_events.c.event_id)).where(
+                    execution_events.c.execution_name == name
+                )
+            ).scalar()
+        recorder = ExecutionRecorder(self.db, name, int(last_id or 0))
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+        recorder.emit("ExecutionAborted", details, previous=int(last_id or 0))
+        recorder.close(
+            {"status": ABORTED, "error": error, "cause": cause, "stopped_at": time.time()}
+        )
+        self._notify(name)
+
+    def redrive_execution(self, name: str) -> ExecutionRef:
+        """Restart a FAILED, TIMED_OUT or ABORTED execution from the state where it stopped.
+
+        As in Step Functions, states that succeeded are not run again and the history continues;
+        unlike Step Functions, a Parallel or Map state that failed runs all its branches again.
+        """
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
+        if row is None:
+            raise ExecutionDoesNotExistError(f"execution {name!r} does not exist")
+        if row.status not in (FAILED, TIMED_OUT, ABORTED):
+            raise ExecutionNotRedrivableError(
+                f"execution {name!r} is {row.status}; "
+                "only FAILED, TIMED_OUT or ABORTED executions can be redriven"
+            )
+        machine = self._machine(row.state_machine)
+        count = (row.redrive_count or 0) + 1
+        now = time.time()
+        with self.db.begin() as conn:
+            updated = conn.execute(
+                executions.update()
+                .where(executions.c.name == name, executions.c.status == row.status)
+                .values(
+                    status=RUNNING,
+                    output=None,
+                    error=None,
+                    cause=None,
+                    stopped_at=None,
+                    redrive_count=count,
+                )
+            ).rowcount
+            if updated != 1:
+                raise ExecutionNotRedrivableError(
+                    f"execution {name!r} changed while redriving; try again"
+                )
+            last_id = conn.execute(
+                sa.select(sa.func.max(execution_events.c.event_id)).where(
+                    execution_events.c.execution_name == name
+                )
+            ).scalar()
+            conn.execute(
+                execution_events.insert().values(
+                    execution_name=name,
+                    event_id=int(last_id or 0) + 1,
+                    previous_event_id=int(last_id or 0),
+                    type="ExecutionRedriven",
+                    timestamp=now,
+                    state_name=None,
+                    details={"redriveCount": count},
+                )
+            )
+        self._submit(name)
+        return ExecutionRef(
+            name, self.execution_arn(machine.name, name), to_datetime(row.started_at)
+        )
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def _describe_row(self, row: Any) -> ExecutionDescription:
+        return ExecutionDescription(
+            name=row.name,
+            execution_arn=self.execution_arn(row.state_machine, row.name),
+            state_machine_arn=self.state_machine_arn(row.state_machine),
+            state_machine_name=row.state_machine,
+            status=row.status,
+            input=row.input,
+            output=row.output,
+            error=row.error,
+            cause=row.cause,
+            start_date=to_datetime(row.started_at),
+            stop_date=to_datetime(row.stopped_at) if row.stopped_at is not None else None,
+            redrive_count=row.redrive_count or 0,
+        )
+
+    def describe_execution(self, name: str) -> ExecutionDescription:
+        """DescribeExecution; ExecutionDoesNotExistError when there is no such execution."""
+        name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+        with self.db.connect() as conn:
+            row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
+        if row is None:
+            raise ExecutionDoesNotExistError(f"execution {name!r} does not exist")
+        return self._describe_row(row)
+
+    def get_execution_history(self, name: str) -> list[HistoryEvent]:
+        """GetExecutionHistory: every event so far, oldest first (pending ones included)."""
+        name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+        with self._lock:
+            entry = self._live.get(name)
+        pending = entry.recorder.pending_events() if entry is not None and entry.recorder else []
+        with self.db.connect() as conn:
+            exists = conn.execute(
+                sa.select(executions.c.name).where(executions.c.name == name)
+            ).one_or_none()
+            if exists is None:
+                raise ExecutionDoesNotExistError(f"execution {name!r} does not exist")
+            rows = conn.execute(
+                sa.select(execution_events)
+                .where(execution_events.c.execution_name == name)
+                .order_by(execution_events.c.event_id)
+            ).all()
+        events = [event_from_row(row) for row in rows]
+        stored = {event.id for event in events}
+        events.extend(event for event in pending if event.id not in stored)
+        return events
+
+    def list_executions(
+        self, status: str | None = None, state_machine: str | None = None, limit: int = 100
+    ) -> list[ExecutionDescription]:
+        """ListExecutions: newest first, optionally by status and state machine (name or ARN)."""
+        if status is not None and status not in STATUSES:
+            raise WorkflowError(
+                f"status {status!r} is unknown; use one of {', '.join(STATUSES)}",
+                code="workflow.bad_status",
+            )
+        query = sa.select(executions).order_by(executions.c.started_at.desc()).limit(limit)
+        if status is not None:
+            query = query.where(executions.c.status == status)
+        if state_machine is not None:
+            machine_name = (
+                state_machine.rsplit(":", 1)[-1]
+                if state_machine.startswith("arn:")
+                else state_machine
+            )
+            query = query.where(executions.c.state_machine == machine_name)
+        with self.db.connect() as conn:
+            rows = conn.execute(query).all()
+        return [self._describe_row(row) for row in rows]
+
+    def wait_for(self, name: str, timeout: float = 30.0) -> ExecutionDescription:
+        """Block until execution ``name`` ends (else WaitTimeoutError); return its description."""
+        deadline = time.monotonic() + timeout
+        while True:
+            description = self.describe_execution(name)
+            if description.status != RUNNING:
+                return description
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeoutError(
+                    f"execution {name!r} is still RUNNING after {timeout} seconds"
+                    + ("" if self._running else "; the engine is not started")
+                )
+            with self._lock:
+                self._ended.wait(min(remaining, 0.25))
+
+    def ensure_running(self) -> None:
+        """Raise EngineStoppedError unless the engine is started."""
+        if not self._running:
+            raise EngineStoppedError("the workflow engine is not started; call start() first")

@@ -1,0 +1,199 @@
+"""Execution history: events as Step Functions reports them, and their buffered, durable writer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow.clock import to_datetime
+
+# The field of a GetExecutionHistory event that holds each event type's details.
+_DETAILS_KEYS: dict[str, str] = {
+    "ExecutionStarted": "executionStartedEventDetails",
+    "ExecutionSucceeded": "executionSucceededEventDetails",
+    "ExecutionFailed": "executionFailedEventDetails",
+    "ExecutionAborted": "executionAbortedEventDetails",
+    "ExecutionTimedOut": "executionTimedOutEventDetails",
+    "ExecutionRedriven": "executionRedrivenEventDetails",
+    "TaskScheduled": "taskScheduledEventDetails",
+    "TaskStarted": "taskStartedEventDetails",
+    "TaskSucceeded": "taskSucceededEventDetails",
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+    "TaskSubmitted": "taskSubmittedEventDetails",
+    "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
+    "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+    "MapStateStarted": "mapStateStartedEventDetails",
+    "MapIterationStarted": "mapIterationStartedEventDetails",
+    "MapIterationSucceeded": "mapIterationSucceededEventDetails",
+    "MapIterationFailed": "mapIterationFailedEventDetails",
+    "MapIterationAborted": "mapIterationAbortedEventDetails",
+}
+
+
+def details_key(event_type: str) -> str | None:
+    """The GetExecutionHistory field name for ``event_type``'s details, if it has any."""
+    if event_type.endswith("StateEntered"):
+        return "stateEnteredEventDetails"
+    if event_type.endswith("StateExited"):
+        return "stateExitedEventDetails"
+    return _DETAILS_KEYS.get(event_type)
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One history event: ``details`` is what Step Functions puts under ``details_key``."""
+
+    id: int
+    previous_event_id: int
+    type: str
+    timestamp: datetime
+    details: dict[str, Any] | None
+    state_name: str | None = None
+
+    @property
+    def details_key(self) -> str | None:
+        return details_key(self.type)
+
+    def to_aws(self) -> dict[str, Any]:
+        """The event as GetExecutionHistory returns it (timestamp as epoch seconds)."""
+        event: dict[str, Any] = {
+            "id": self.id,
+            "previousEventId": self.previous_event_id,
+            "timestamp": self.timestamp.timestamp(),
+            "type": self.type,
+        }
+        key = self.details_key
+        if key is not None and self.details is not None:
+            event[key] = self.details
+        return event
+
+
+def event_from_row(row: Any) -> HistoryEvent:
+    return HistoryEvent(
+        id=row.event_id,
+        previous_event_id=row.previous_event_id or 0,
+        type=row.type,
+        timestamp=to_datetime(row.timestamp),
+        details=row.details,
+        state_name=row.state_name,
+    )
+
+
+class ExecutionRecorder:
+    """Buffers one execution's events and writes them in batches, with its checkpoint.
+
+    Events are written when the execution reaches a new top-level state (with the checkpoint),
+    before anything that waits (a task, a Wait state, a retry interval), when many are pending,
+    and when the execution ends; once the execution is interrupted by an engine stop, nothing
+    more is written, so a resumed run continues from the last checkpoint.
+    """
+
+    FLUSH_AT = 64
+
+    def __init__(self, db: sa.Engine, execution_name: str, last_event_id: int) -> None:
+        self.db = db
+        self.name = execution_name
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._next_id = last_event_id + 1
+        self._pending: list[dict[str, Any]] = []
+        self._checkpoint: dict[str, Any] | None = None
+        self._closed = False
+
+    @property
+    def last_event_id(self) -> int:
+        with self._lock:
+            return self._next_id - 1
+
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None,
+        *,
+        previous: int,
+        state_name: str | None = None,
+    ) -> int:
+        with self._lock:
+            event_id = self._next_id
+            self._next_id += 1
+            self._pending.append(
+                {
+                    "execution_name": self.name,
+                    "event_id": event_id,
+                    "previous_event_id": previous,
+                    "type": event_type,
+                    "timestamp": time.time(),
+                    "state_name": state_name,
+                    "details": details,
+                }
+            )
+            many = len(self._pending) >= self.FLUSH_AT
+        if many:
+            self.flush()
+        return event_id
+
+    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None:
+        with self._lock:
+            self._checkpoint = {
+                "state": state_name,
+                "input": state_input,
+                "variables": dict(variables),
+            }
+        self.flush()
+
+    def flush(self, execution_update: dict[str, Any] | None = None) -> None:
+        """Write pending events, the checkpoint and ``execution_update`` in one transaction."""
+        with self._write_lock:
+            with self._lock:
+                if self._closed:
+                    return
+                rows, self._pending = self._pending, []
+                checkpoint, self._checkpoint = self._checkpoint, None
+            update = dict(execution_update or {})
+            if checkpoint is not None:
+                update["checkpoint"] = checkpoint
+            if not rows and not update:
+                return
+            with self.db.begin() as conn:
+                if rows:
+                    conn.execute(execution_events.insert(), rows)
+                if update:
+                    conn.execute(
+                        executions.update().where(executions.c.name == self.name).values(**update)
+                    )
+
+    def close(self, execution_update: dict[str, Any] | None = None) -> None:
+        """Final write; afterwards nothing is written."""
+        self.flush(execution_update)
+        with self._lock:
+            self._closed = True
+
+    def discard(self) -> None:
+        """Drop what is pending and write nothing more (the engine is stopping)."""
+        with self._write_lock, self._lock:
+            self._pending = []
+            self._checkpoint = None
+            self._closed = True
+
+    def pending_events(self) -> list[HistoryEvent]:
+        with self._lock:
+            return [
+                HistoryEvent(
+                    id=row["event_id"],
+                    previous_event_id=row["previous_event_id"],
+                    type=row["type"],
+                    timestamp=to_datetime(row["timestamp"]),
+                    details=row["details"],
+                    state_name=row["state_name"],
+                )
+                for row in self._pending
+            ]

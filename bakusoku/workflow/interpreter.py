@@ -1,0 +1,941 @@
+"""Runs an ASL state machine over one input: states, input/output processing, Retry and Catch."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bakusoku.workflow import retry as retries
+from bakusoku.workflow.cancel import ABORT, CancelScope, Interrupted
+from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
+from bakusoku.workflow.clock import iso_ms
+from bakusoku.workflow.definition import JSONATA, JSONPATH
+from bakusoku.workflow.errors import (
+    STATES_EXCEED_TOLERATED_FAILURE,
+    STATES_NO_CHOICE_MATCHED,
+    STATES_PARAMETER_PATH_FAILURE,
+    STATES_RESULT_PATH_MATCH_FAILURE,
+    STATES_RUNTIME,
+    STATES_TASK_FAILED,
+    STATES_TIMEOUT,
+    StatesError,
+    TaskFailedError,
+)
+from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
+from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.paths import (
+    PathNotFoundError,
+    ReferencePathError,
+    evaluate_parsed,
+    parse_path,
+    set_reference,
+)
+from bakusoku.workflow.tasks import LAMBDA_FUNCTION, classify, function_arn, lambda_invoke_result
+
+# Inline Map runs at most this many iterations at once, as in Step Functions.
+INLINE_MAP_MAX_CONCURRENCY = 40
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """What the context object (``$$``) says about the execution."""
+
+    arn: str
+    name: str
+    input: Any
+    start_time: float
+    state_machine_arn: str
+    state_machine_name: str
+    region: str
+    account: str
+    role_arn: str = ""
+    redrive_count: int = 0
+
+
+class EventSink(Protocol):
+    """Where the interpreter reports history events and top-level progress."""
+
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None,
+        *,
+        previous: int,
+        state_name: str | None = None,
+    ) -> int: ...
+
+    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+@dataclass
+class Track:
+    """The id of the last event on one line of history (the execution, a branch, an iteration)."""
+
+    last: int
+
+
+class Variables:
+    """Workflow variables of one scope; nested scopes read outer ones but assign only locally."""
+
+    def __init__(
+        self, local: dict[str, Any] | None = None, parent: Variables | None = None
+    ) -> None:
+        self.local = local if local is not None else {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        scope: Variables | None = self
+        while scope is not None:
+            if name in scope.local:
+                return scope.local[name]
+            scope = scope.parent
+        raise PathNotFoundError(f"variable ${name} is not defined in this scope")
+
+    def child(self) -> Variables:
+        return Variables({}, self)
+
+    def all(self) -> dict[str, Any]:
+        merged = self.parent.all() if self.parent is not None else {}
+        merged.update(self.local)
+        return merged
+
+
+@dataclass
+class Frame:
+    """Where a machine (the top level, a branch, an iteration) runs."""
+
+    machine: Mapping[str, Any]
+    language: str
+    variables: Variables
+    cancel: CancelScope
+    track: Track
+    top: bool
+
+
+@dataclass
+class StateRun:
+    """One state's visit: what the context object's State section and Map.Item say."""
+
+    name: str
+    entered: float
+    retry_count: int = 0
+    map_item: tuple[int, Any] | None = None
+    task_token: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a value as history events carry it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _plain(value: Any, what: str) -> Any:
+    """A deep copy that is plain JSON; anything else is reported as a failure of the task."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise StatesError(STATES_TASK_FAILED, f"{what} is not JSON: {exc}") from None
+
+
+class Interpreter:
+    """Interprets one execution's definition; thread-safe for its own Parallel and Map threads.
+
+    ``time_scale`` multiplies every duration the engine waits for (Wait states, retry intervals,
+    task timeouts): 1.0 in production, small in tests.
+    """
+
+    def __init__(
+        self,
+        definition: Mapping[str, Any],
+        execution: ExecutionInfo,
+        invoker: TaskInvoker,
+        sink: EventSink,
+        cancel: CancelScope,
+        *,
+        time_scale: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.definition = definition
+        self.execution = execution
+        self.invoker = invoker
+        self.sink = sink
+        self.cancel = cancel
+        self.time_scale = time_scale
+        self.rng = rng or random.Random()
+        self.language = definition.get("QueryLanguage", JSONPATH)
+        self.track = Track(0)
+
+    # ---- machines ------------------------------------------------------------------------------
+
+    def run(
+        self,
+        state_input: Any,
+        *,
+        previous_event_id: int,
+        start_at: str | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run from ``start_at`` (default StartAt) to the end; return the output.
+
+        Raises StatesError when the execution fails and Interrupted when it is stopped.
+        """
+        self.track = Track(previous_event_id)
+        frame = Frame(
+            machine=self.definition,
+            language=self.language,
+            variables=Variables(dict(variables or {})),
+            cancel=self.cancel,
+            track=self.track,
+            top=True,
+        )
+        return self._run_machine(frame, state_input, start_at)
+
+    def _run_machine(self, frame: Frame, data: Any, start_at: str | None = None) -> Any:
+        name: str | None = start_at or frame.machine["StartAt"]
+        states = frame.machine["States"]
+        while name is not None:
+            frame.cancel.check()
+            state = states[name]
+            if frame.top:
+                self.sink.checkpoint(name, data, frame.variables.local)
+            data, name = self._run_state(frame, name, state, data)
+        return data
+
+    def _emit(
+        self,
+        frame: Frame,
+        event_type: str,
+        details: dict[str, Any] | None,
+        state: str | None = None,
+    ) -> int:
+        frame.cancel.check()
+        event_id = self.sink.emit(event_type, details, previous=frame.track.last, state_name=state)
+        frame.track.last = event_id
+        return event_id
+
+    def _run_state(
+        self, frame: Frame, name: str, state: Mapping[str, Any], raw: Any
+    ) -> tuple[Any, str | None]:
+        kind = state["Type"]
+        run = StateRun(name=name, entered=time.time())
+        self._emit(
+            frame,
+            f"{kind}StateEntered",
+            {"name": name, "input": dumps(raw), "inputDetails": {"truncated": False}},
+            name,
+        )
+        handler = self._handlers[kind]
+        output, next_name = handler(self, frame, state, raw, run)
+        self._emit(
+            frame,
+            f"{kind}StateExited",
+            {"name": name, "output": dumps(output), "outputDetails": {"truncated": False}},
+            name,
+        )
+        return output, next_name
+
+    # ---- reading paths and templates -----------------------------------------------------------
+
+    def context_object(self, run: StateRun) -> dict[str, Any]:
+        """The context object ``$$`` as seen from state visit ``run``."""
+        execution = self.execution
+        context: dict[str, Any] = {
+            "Execution": {
+                "Id": execution.arn,
+                "Input": execution.input,
+                "Name": execution.name,
+                "RoleArn": execution.role_arn,
+                "StartTime": iso_ms(execution.start_time),
+                "RedriveCount": execution.redrive_count,
+            },
+            "State": {
+                "EnteredTime": iso_ms(run.entered),
+                "Name": run.name,
+                "RetryCount": run.retry_count,
+            },
+            "StateMachine": {
+                "Id": execution.state_machine_arn,
+                "Name": execution.state_machine_name,
+            },
+        }
+        if run.task_token is not None:
+            context["Task"] = {"Token": run.task_token}
+        if run.map_item is not None:
+            context["Map"] = {"Item": {"Index": run.map_item[0], "Value": run.map_item[1]}}
+        return context
+
+    def read(self, path: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        """The value of ``path`` against ``data`` (``$``), the context (``$$``) or a variable."""
+        parsed = parse_path(path)
+        if parsed.root == "$":
+            base = data
+        elif parsed.root == "$$":
+            base = self.context_object(run)
+        else:
+            base = frame.variables.lookup(parsed.root[1:])
+        return evaluate_parsed(parsed, base)
+
+    def _expression(self, text: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        if is_intrinsic(text):
+            return evaluate_intrinsic(text, lambda p: self.read(p, data, frame, run))
+        return self.read(text, data, frame, run)
+
+    def template(
+        self, template: Any, data: Any, frame: Frame, run: StateRun, field_name: str
+    ) -> Any:
+        """Apply a payload template: each ``name.$`` key gets what its path or function gives."""
+        if isinstance(template, dict):
+            out: dict[str, Any] = {}
+            for key, value in template.items():
+                if key.endswith(".$") and isinstance(value, str):
+                    try:
+                        out[key[:-2]] = self._expression(value, data, frame, run)
+                    except PathNotFoundError:
+                        raise StatesError(
+                            STATES_PARAMETER_PATH_FAILURE,
+                            f"The JSONPath '{value}' specified for the field '{key}' in "
+                            f"{field_name} could not be found in the input '{dumps(data)}'",
+                        ) from None
+                else:
+                    out[key] = self.template(value, data, frame, run, field_name)
+            return out
+        if isinstance(template, list):
+            return [self.template(item, data, frame, run, field_name) for item in template]
+        return template
+
+    def _input_path(self, state: Mapping[str, Any], raw: Any, frame: Frame, run: StateRun) -> Any:
+        path = state.get("InputPath", "$")
+        if path is None:
+            return {}
+        try:
+            return self.read(path, raw, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(
+                STATES_RUNTIME,
+                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
+                f"in InputPath: {exc}. The input was '{dumps(raw)}'",
+            ) from None
+
+    def _output_path(self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun) -> Any:
+        path = state.get("OutputPath", "$")
+        if path is None:
+            return {}
+        try:
+            return self.read(path, data, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(
+                STATES_RUNTIME,
+                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
+                f"in OutputPath: {exc}. The output was '{dumps(data)}'",
+            ) from None
+
+    def _result_path(self, holder: Mapping[str, Any], raw: Any, result: Any, run: StateRun) -> Any:
+        path = holder.get("ResultPath", "$")
+        if path is None:
+            return raw
+        try:
+            return set_reference(raw, path, result)
+        except ReferencePathError as exc:
+            raise StatesError(
+                STATES_RESULT_PATH_MATCH_FAILURE,
+                f"An error occurred while executing the state '{run.name}': {exc}. "
+                f"The input was '{dumps(raw)}'",
+            ) from None
+
+    def _assign(self, holder: Mapping[str, Any], dollar: Any, frame: Frame, run: StateRun) -> None:
+        assign = holder.get("Assign")
+        if not assign:
+            return
+        values = self.template(assign, dollar, frame, run, "Assign")
+        # All values are computed before any is assigned, so assignments never see each other.
+        frame.variables.local.update(values)
+
+    # ---- Retry and Catch -----------------------------------------------------------------------
+
+    def _with_retry(
+        self,
+        frame: Frame,
+        state: Mapping[str, Any],
+        raw: Any,
+        run: StateRun,
+        attempt: Callable[[], tuple[Any, str | None]],
+    ) -> tuple[Any, str | None]:
+        retriers = state.get("Retry", [])
+        done = [0] * len(retriers)
+        while True:
+            try:
+                return attempt()
+            except StatesError as failure:
+                index = retries.first_match(retriers, failure.error)
+                if index is not None and done[index] < retries.max_attempts(retriers[index]):
+                    delay = retries.retry_delay(retriers[index], done[index], self.rng)
+                    done[index] += 1
+                    run.retry_count += 1
+                    self.sink.flush()
+                    frame.cancel.sleep(delay * self.time_scale)
+                    continue
+                catchers = state.get("Catch", [])
+                index = retries.first_match(catchers, failure.error)
+                if index is None:
+                    raise
+                catcher = catchers[index]
+                error_output = {"Error": failure.error, "Cause": failure.cause}
+                self._assign(catcher, error_output, frame, run)
+                return self._result_path(catcher, raw, error_output, run), catcher["Next"]
+
+    # ---- states --------------------------------------------------------------------------------
+
+    def _pass(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        effective = self._input_path(state, raw, frame, run)
+        if "Result" in state:
+            result = state["Result"]
+        elif "Parameters" in state:
+            result = self.template(state["Parameters"], effective, frame, run, "Parameters")
+        else:
+            result = effective
+        self._assign(state, result, frame, run)
+        output = self._result_path(state, raw, result, run)
+        return self._output_path(state, output, frame, run), state.get("Next")
+
+    def _task(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        def attempt() -> tuple[Any, str | None]:
+            effective = self._input_path(state, raw, frame, run)
+            if "Parameters" in state:
+                payload = self.template(state["Parameters"], effective, frame, run, "Parameters")
+            else:
+                payload = effective
+            timeout = self._timeout(state, effective, frame, run)
+            result = self._invoke(frame, state, payload, timeout, run)
+            if "ResultSelector" in state:
+                result = self.template(
+                    state["ResultSelector"], result, frame, run, "ResultSelector"
+                )
+            self._assign(state, result, frame, run)
+            output = self._result_path(state, raw, result, run)
+            return self._output_path(state, output, frame, run), state.get("Next")
+
+        return self._with_retry(frame, state, raw, run, attempt)
+
+    def _timeout(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
+    ) -> float | None:
+        if "TimeoutSeconds" in state:
+            return float(state["TimeoutSeconds"])
+        if "TimeoutSecondsPath" in state:
+            try:
+                value = self.read(state["TimeoutSecondsPath"], data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"TimeoutSecondsPath: {exc}") from None
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise StatesError(
+                    STATES_RUNTIME,
+                    f"TimeoutSecondsPath '{state['TimeoutSecondsPath']}' must give a positive "
+                    f"integer, got {dumps(value)}",
+                )
+            return float(value)
+        return None
+
+    def _invoke(
+        self,
+        frame: Frame,
+        state: Mapping[str, Any],
+        payload: Any,
+        timeout: float | None,
+        run: StateRun,
+    ) -> Any:
+        resource = classify(state["Resource"])
+        payload = _plain(payload, "the task input")
+        scaled = timeout * self.time_scale if timeout is not None else None
+        if resource.kind == LAMBDA_FUNCTION:
+            scheduled: dict[str, Any] = {
+                "resource": resource.arn,
+                "input": dumps(payload),
+                "inputDetails": {"truncated": False},
+            }
+            if timeout is not None:
+                scheduled["timeoutInSeconds"] = int(timeout)
+            self._emit(frame, "LambdaFunctionScheduled", scheduled, run.name)
+            self._emit(frame, "LambdaFunctionStarted", None, run.name)
+            try:
+                result = self._call(frame, resource.arn, payload, scaled, run)
+            except _TaskTimedOut as exc:
+                cause = str(exc)
+                self._emit(
+                    frame,
+                    "LambdaFunctionTimedOut",
+                    {"error": STATES_TIMEOUT, "cause": cause},
+                    run.name,
+                )
+                raise StatesError(STATES_TIMEOUT, cause) from None
+            except TaskFailedError as exc:
+                self._emit(
+                    frame,
+                    "LambdaFunctionFailed",
+                    {"error": exc.error, "cause": exc.cause},
+                    run.name,
+                )
+                raise StatesError(exc.error, exc.cause) from None
+            self._emit(
+                frame,
+                "LambdaFunctionSucceeded",
+                {"output": dumps(result), "outputDetails": {"truncated": False}},
+                run.name,
+            )
+            return result
+
+        if resource.wait_for_task_token:
+            run.task_token = str(uuid.uuid4())
+        base = {"resourceType": resource.resource_type, "resource": resource.resource}
+        scheduled = {**base, "region": self.execution.region, "parameters": dumps(payload)}
+        if timeout is not None:
+            scheduled["timeoutInSeconds"] = int(timeout)
+        self._emit(frame, "TaskScheduled", scheduled, run.name)
+        self._emit(frame, "TaskStarted", dict(base), run.name)
+        if resource.is_lambda_invoke:
+            if not isinstance(payload, dict) or "FunctionName" not in payload:
+                raise StatesError(STATES_RUNTIME, "lambda:invoke needs Parameters.FunctionName")
+            target = function_arn(
+                str(payload["FunctionName"]), self.execution.region, self.execution.account
+            )
+            body = payload.get("Payload", {})
+        else:
+            target, body = resource.arn, payload
+        try:
+            result = self._call(frame, target, body, scaled, run)
+        except _TaskTimedOut as exc:
+            cause = str(exc)
+            self._emit(
+                frame, "TaskTimedOut", {**base, "error": STATES_TIMEOUT, "cause": cause}, run.name
+            )
+            raise StatesError(STATES_TIMEOUT, cause) from None
+        except TaskFailedError as exc:
+            self._emit(
+                frame, "TaskFailed", {**base, "error": exc.error, "cause": exc.cause}, run.name
+            )
+            raise StatesError(exc.error, exc.cause) from None
+        if resource.is_lambda_invoke:
+            result = lambda_invoke_result(result)
+        self._emit(
+            frame,
+            "TaskSucceeded",
+            {**base, "output": dumps(result), "outputDetails": {"truncated": False}},
+            run.name,
+        )
+        return result
+
+    def _call(
+        self, frame: Frame, target: str, payload: Any, timeout: float | None, run: StateRun
+    ) -> Any:
+        """Invoke in a helper thread so that a timeout or an engine stop never waits on the task."""
+        self.sink.flush()
+        box: dict[str, Any] = {}
+        finished = threading.Event()
+        execution_name = self.execution.name
+
+        def call() -> None:
+            try:
+                box["result"] = self.invoker.invoke(
+                    target,
+                    payload,
+                    timeout_seconds=timeout,
+                    execution_name=execution_name,
+                    state_name=run.name,
+                )
+            except BaseException as exc:
+                box["error"] = exc
+            finally:
+                finished.set()
+
+        worker = threading.Thread(
+            target=call, name=f"task-{execution_name}-{run.name}", daemon=True
+        )
+        worker.start()
+        if not frame.cancel.wait_for(finished, timeout) or not finished.is_set():
+            raise _TaskTimedOut(f"The task '{run.name}' did not finish within {timeout} seconds")
+        if "error" in box:
+            error = box["error"]
+            if isinstance(error, TaskFailedError):
+                raise error
+            if isinstance(error, StatesError):
+                raise TaskFailedError(error.error, error.cause)
+            raise TaskFailedError(type(error).__name__, str(error))
+        return _plain(box.get("result"), "the task result")
+
+    def _choice(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        effective = self._input_path(state, raw, frame, run)
+
+        def read(path: str) -> Any:
+            return self.read(path, effective, frame, run)
+
+        for rule in state["Choices"]:
+            if evaluate_rule(rule, read):
+                self._assign(rule, effective, frame, run)
+                return self._output_path(state, effective, frame, run), rule["Next"]
+        if "Default" in state:
+            self._assign(state, effective, frame, run)
+            return self._output_path(state, effective, frame, run), state["Default"]
+        raise StatesError(
+            STATES_NO_CHOICE_MATCHED,
+            f"No Choice rule of state '{run.name}' matched the input and it has no Default",
+        )
+
+    def _wait(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        effective = self._input_path(state, raw, frame, run)
+        seconds = self._wait_seconds(state, effective, frame, run)
+        self.sink.flush()
+        frame.cancel.sleep(seconds * self.time_scale)
+        self._assign(state, effective, frame, run)
+        return self._output_path(state, effective, frame, run), state.get("Next")
+
+    def _wait_seconds(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
+    ) -> float:
+        if "Seconds" in state:
+            return float(state["Seconds"])
+        if "Timestamp" in state:
+            return self._until(state["Timestamp"], "Timestamp")
+        path_field = "SecondsPath" if "SecondsPath" in state else "TimestampPath"
+        try:
+            value = self.read(state[path_field], data, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(
+                STATES_RUNTIME, f"{path_field} '{state[path_field]}': {exc}"
+            ) from None
+        if path_field == "SecondsPath":
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise StatesError(
+                    STATES_RUNTIME,
+                    f"SecondsPath '{state[path_field]}' must give a non-negative number, "
+                    f"got {dumps(value)}",
+                )
+            return float(value)
+        return self._until(value, "TimestampPath")
+
+    @staticmethod
+    def _until(value: Any, field_name: str) -> float:
+        instant = parse_timestamp(value)
+        if instant is None:
+            raise StatesError(
+                STATES_RUNTIME, f"{field_name} value {dumps(value)} is not an RFC 3339 timestamp"
+            )
+        return max(0.0, instant.timestamp() - time.time())
+
+    def _succeed(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        effective = self._input_path(state, raw, frame, run)
+        return self._output_path(state, effective, frame, run), None
+
+    def _fail(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        error = self._fail_field(state, "Error", raw, frame, run)
+        cause = self._fail_field(state, "Cause", raw, frame, run)
+        raise StatesError(error, cause)
+
+    def _fail_field(
+        self, state: Mapping[str, Any], name: str, raw: Any, frame: Frame, run: StateRun
+    ) -> str:
+        if name in state:
+            return str(state[name])
+        path = state.get(f"{name}Path")
+        if path is None:
+            return ""
+        try:
+            value = self._expression(path, raw, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+        if not isinstance(value, str):
+            raise StatesError(
+                STATES_RUNTIME, f"{name}Path '{path}' must give a string, got {dumps(value)}"
+            )
+        return value
+
+    # ---- Parallel and Map ----------------------------------------------------------------------
+
+    def _parallel(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        def attempt() -> tuple[Any, str | None]:
+            effective = self._input_path(state, raw, frame, run)
+            if "Parameters" in state:
+                branch_input = self.template(
+                    state["Parameters"], effective, frame, run, "Parameters"
+                )
+            else:
+                branch_input = effective
+            started = self._emit(frame, "ParallelStateStarted", None, run.name)
+            jobs = [
+                _Job(index, branch, branch_input, Track(started))
+                for index, branch in enumerate(state["Branches"])
+            ]
+            try:
+                results = self._run_children(frame, jobs, len(jobs), run, None)
+            except StatesError:
+                self._emit(frame, "ParallelStateFailed", None, run.name)
+                raise
+            self._emit(frame, "ParallelStateSucceeded", None, run.name)
+            return self._finish(frame, state, raw, results, run)
+
+        return self._with_retry(frame, state, raw, run, attempt)
+
+    def _finish(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, result: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        if "ResultSelector" in state:
+            result = self.template(state["ResultSelector"], result, frame, run, "ResultSelector")
+        self._assign(state, result, frame, run)
+        output = self._result_path(state, raw, result, run)
+        return self._output_path(state, output, frame, run), state.get("Next")
+
+    def _map(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        processor = state.get("ItemProcessor") or state["Iterator"]
+
+        def attempt() -> tuple[Any, str | None]:
+            effective = self._input_path(state, raw, frame, run)
+            items_path = state.get("ItemsPath", "$")
+            try:
+                items = self.read(items_path, effective, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"ItemsPath '{items_path}': {exc}") from None
+            if not isinstance(items, list):
+                raise StatesError(
+                    STATES_RUNTIME,
+                    f"ItemsPath '{items_path}' of state '{run.name}' must select an array, "
+                    f"got {dumps(items)}",
+                )
+            selector = state.get("ItemSelector", state.get("Parameters"))
+            inputs: list[Any] = []
+            for index, item in enumerate(items):
+                if selector is None:
+                    inputs.append(item)
+                    continue
+                item_run = StateRun(run.name, run.entered, run.retry_count, map_item=(index, item))
+                inputs.append(self.template(selector, effective, frame, item_run, "ItemSelector"))
+            inputs = self._batch(state, inputs, effective, frame, run)
+            started = self._emit(frame, "MapStateStarted", {"length": len(inputs)}, run.name)
+            limit = state.get("MaxConcurrency", 0)
+            if not limit or limit > INLINE_MAP_MAX_CONCURRENCY:
+                limit = INLINE_MAP_MAX_CONCURRENCY
+            jobs = [_Job(i, processor, value, Track(started)) for i, value in enumerate(inputs)]
+            try:
+                results = self._run_children(
+                    frame, jobs, limit, run, _Tolerance.of(state, len(jobs))
+                )
+            except StatesError:
+                self._emit(frame, "MapStateFailed", None, run.name)
+                raise
+            self._emit(frame, "MapStateSucceeded", None, run.name)
+            return self._finish(frame, state, raw, results, run)
+
+        return self._with_retry(frame, state, raw, run, attempt)
+
+    def _batch(
+        self, state: Mapping[str, Any], inputs: list[Any], data: Any, frame: Frame, run: StateRun
+    ) -> list[Any]:
+        batcher = state.get("ItemBatcher")
+        if batcher is None:
+            return inputs
+        max_items = batcher.get("MaxItemsPerBatch")
+        if "MaxItemsPerBatchPath" in batcher:
+            max_items = self.read(batcher["MaxItemsPerBatchPath"], data, frame, run)
+        max_bytes = batcher.get("MaxInputBytesPerBatch")
+        if "MaxInputBytesPerBatchPath" in batcher:
+            max_bytes = self.read(batcher["MaxInputBytesPerBatchPath"], data, frame, run)
+        batch_input = batcher.get("BatchInput")
+        if batch_input is not None:
+            batch_input = self.template(batch_input, data, frame, run, "ItemBatcher.BatchInput")
+        batches: list[dict[str, Any]] = []
+        current: list[Any] = []
+        size = 0
+        for item in inputs:
+            item_size = len(dumps(item).encode())
+            full = (max_items and len(current) >= max_items) or (
+                max_bytes and current and size + item_size > max_bytes
+            )
+            if full:
+                batches.append(self._one_batch(current, batch_input))
+                current, size = [], 0
+            current.append(item)
+            size += item_size
+        if current:
+            batches.append(self._one_batch(current, batch_input))
+        return batches
+
+    @staticmethod
+    def _one_batch(items: list[Any], batch_input: Any) -> dict[str, Any]:
+        batch: dict[str, Any] = {"Items": items}
+        if batch_input is not None:
+            batch["BatchInput"] = batch_input
+        return batch
+
+    def _run_children(
+        self,
+        frame: Frame,
+        jobs: list[_Job],
+        limit: int,
+        run: StateRun,
+        tolerance: _Tolerance | None,
+    ) -> list[Any]:
+        """Run branches (tolerance None) or Map iterations on up to ``limit`` threads."""
+        scope = frame.cancel.child()
+        results: list[Any] = [None] * len(jobs)
+        lock = threading.Lock()
+        failures: list[StatesError] = []
+        next_job = [0]
+        is_map = tolerance is not None
+
+        def run_job(job: _Job) -> None:
+            child = Frame(
+                machine=job.machine,
+                language=job.machine.get("QueryLanguage", frame.language),
+                variables=frame.variables.child(),
+                cancel=scope.child(),
+                track=job.track,
+                top=False,
+            )
+            try:
+                if is_map:
+                    self._emit(child, "MapIterationStarted", {"name": run.name, "index": job.index})
+                results[job.index] = self._run_machine(child, job.data)
+                if is_map:
+                    self._emit(
+                        child, "MapIterationSucceeded", {"name": run.name, "index": job.index}
+                    )
+            except Interrupted:
+                if is_map and scope.reason == ABORT and not frame.cancel.cancelled:
+                    self._emit_quietly(
+                        child, "MapIterationAborted", {"name": run.name, "index": job.index}
+                    )
+            except Exception as exc:
+                failure = (
+                    exc if isinstance(exc, StatesError) else StatesError(STATES_RUNTIME, repr(exc))
+                )
+                if is_map:
+                    self._emit_quietly(
+                        child, "MapIterationFailed", {"name": run.name, "index": job.index}
+                    )
+                with lock:
+                    failures.append(failure)
+                    fatal = tolerance is None or tolerance.exceeded(len(failures))
+                    if not fatal:
+                        results[job.index] = {"Error": failure.error, "Cause": failure.cause}
+                if fatal:
+                    scope.cancel(ABORT)
+            finally:
+                child.cancel.close()
+
+        def worker() -> None:
+            while not scope.cancelled:
+                with lock:
+                    if next_job[0] >= len(jobs):
+                        return
+                    job = jobs[next_job[0]]
+                    next_job[0] += 1
+                run_job(job)
+
+        threads = [
+            threading.Thread(
+                target=worker, name=f"{self.execution.name}-{run.name}-{i}", daemon=True
+            )
+            for i in range(min(limit, len(jobs)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        scope.close()
+        frame.cancel.check()
+        if failures and (tolerance is None or tolerance.exceeded(len(failures))):
+            if tolerance is not None and tolerance.configured:
+                raise StatesError(
+                    STATES_EXCEED_TOLERATED_FAILURE,
+                    f"The Map state '{run.name}' had {len(failures)} failed iterations of "
+                    f"{len(jobs)}, more than it tolerates",
+                )
+            raise failures[0]
+        return results
+
+    def _emit_quietly(self, frame: Frame, event_type: str, details: dict[str, Any]) -> None:
+        # The iteration's own scope is cancelled when it is aborted; report on the parent's behalf.
+        if self.cancel.cancelled:
+            return
+        event_id = self.sink.emit(event_type, details, previous=frame.track.last)
+        frame.track.last = event_id
+
+    _handlers: dict[
+        str,
+        Callable[[Interpreter, Frame, Mapping[str, Any], Any, StateRun], tuple[Any, str | None]],
+    ] = {
+        "Pass": _pass,
+        "Task": _task,
+        "Choice": _choice,
+        "Wait": _wait,
+        "Succeed": _succeed,
+        "Fail": _fail,
+        "Parallel": _parallel,
+        "Map": _map,
+    }
+
+
+@dataclass
+class _Job:
+    index: int
+    machine: Mapping[str, Any]
+    data: Any
+    track: Track
+
+
+@dataclass
+class _Tolerance:
+    """A Map's ToleratedFailureCount and ToleratedFailurePercentage (none: no failure allowed)."""
+
+    total: int
+    count: int | None
+    percentage: float | None
+
+    @classmethod
+    def of(cls, state: Mapping[str, Any], total: int) -> _Tolerance:
+        return cls(
+            total, state.get("ToleratedFailureCount"), state.get("ToleratedFailurePercentage")
+        )
+
+    @property
+    def configured(self) -> bool:
+        return self.count is not None or self.percentage is not None
+
+    def exceeded(self, failures: int) -> bool:
+        if not self.configured:
+            return failures > 0
+        if self.count is not None and failures > self.count:
+            return True
+        return (
+            self.percentage is not None
+            and self.total > 0
+            and failures * 100.0 / self.total > self.percentage
+        )
+
+
+class _TaskTimedOut(Exception):
+    pass
+
+
+__all__ = ["JSONATA", "EventSink", "ExecutionInfo", "Interpreter", "StateRun", "Variables", "dumps"]

@@ -1,0 +1,65 @@
+"""Retry and Catch matching, and retry delays (interval, backoff, maximum delay, jitter)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bakusoku.workflow.errors import (
+    STATES_ALL,
+    STATES_TASK_FAILED,
+    STATES_TIMEOUT,
+    UNCATCHABLE_ERRORS,
+)
+
+DEFAULT_INTERVAL_SECONDS = 1
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_BACKOFF_RATE = 2.0
+
+
+def error_matches(error_equals: Sequence[str], error: str) -> bool:
+    """Whether a retrier's or catcher's ErrorEquals covers ``error``.
+
+    States.ALL matches every error but States.Runtime; States.TaskFailed matches every error but
+    States.Timeout (and States.Runtime), as the developer guide describes.
+    """
+    if error in UNCATCHABLE_ERRORS:
+        return False
+    for name in error_equals:
+        if name in (error, STATES_ALL):
+            return True
+        if name == STATES_TASK_FAILED and error != STATES_TIMEOUT:
+            return True
+    return False
+
+
+def first_match(rules: Sequence[Mapping[str, Any]], error: str) -> int | None:
+    """Index of the first rule whose ErrorEquals covers ``error``, or None."""
+    for index, rule in enumerate(rules):
+        if error_matches(rule.get("ErrorEquals", []), error):
+            return index
+    return None
+
+
+def retry_delay(
+    retrier: Mapping[str, Any], retries_done: int, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before retry number ``retries_done + 1`` of ``retrier``.
+
+    ``IntervalSeconds * BackoffRate ** retries_done``, capped by MaxDelaySeconds; with
+    JitterStrategy FULL, a uniformly random delay between 0 and that value.
+    """
+    interval = retrier.get("IntervalSeconds", DEFAULT_INTERVAL_SECONDS)
+    rate = retrier.get("BackoffRate", DEFAULT_BACKOFF_RATE)
+    delay = float(interval) * float(rate) ** retries_done
+    max_delay = retrier.get("MaxDelaySeconds")
+    if max_delay is not None:
+        delay = min(delay, float(max_delay))
+    if retrier.get("JitterStrategy") == "FULL":
+        delay = (rng or random).uniform(0.0, delay)
+    return delay
+
+
+def max_attempts(retrier: Mapping[str, Any]) -> int:
+    return int(retrier.get("MaxAttempts", DEFAULT_MAX_ATTEMPTS))

@@ -1,0 +1,89 @@
+"""Task resources: Lambda ARNs versus service integrations, and lambda:invoke result shape."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+_LAMBDA_ARN = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[\w$-]+)?$"
+)
+_INTEGRATION = re.compile(
+    r"^arn:aws[a-zA-Z-]*:states:::(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<action>.+)$"
+)
+
+LAMBDA_FUNCTION = "lambda-function"  # legacy direct ARN: LambdaFunction* history events
+INTEGRATION = "integration"  # arn:aws:states:::service:action: Task* history events
+
+
+@dataclass(frozen=True)
+class Resource:
+    """How a Task's Resource is run and reported."""
+
+    arn: str
+    kind: str
+    resource_type: str  # taskScheduledEventDetails.resourceType, e.g. "lambda"
+    resource: str  # taskScheduledEventDetails.resource, e.g. "invoke"
+
+    @property
+    def is_lambda_invoke(self) -> bool:
+        return (
+            self.kind == INTEGRATION
+            and self.resource_type == "lambda"
+            and self.resource.startswith("invoke")
+        )
+
+    @property
+    def wait_for_task_token(self) -> bool:
+        return self.resource.endswith(".waitForTaskToken")
+
+
+def classify(arn: str) -> Resource:
+    """Classify a Task Resource ARN (anything unrecognised is passed to the invoker as is)."""
+    if _LAMBDA_ARN.match(arn):
+        return Resource(arn, LAMBDA_FUNCTION, "lambda", arn)
+    match = _INTEGRATION.match(arn)
+    if match:
+        return Resource(arn, INTEGRATION, match.group("service"), match.group("action"))
+    return Resource(arn, INTEGRATION, arn.split(":")[2] if arn.count(":") >= 2 else "task", arn)
+
+
+def function_arn(function_name: str, region: str, account: str) -> str:
+    """The full function ARN for a FunctionName given as a name, partial ARN or full ARN."""
+    if function_name.startswith("arn:"):
+        return function_name
+    if ":" in function_name:  # "ACCOUNT:function:NAME" partial ARN, or "NAME:ALIAS"
+        if ":function:" in function_name:
+            return f"arn:aws:lambda:{region}:{function_name}"
+        name, qualifier = function_name.split(":", 1)
+        return f"arn:aws:lambda:{region}:{account}:function:{name}:{qualifier}"
+    return f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+
+
+def lambda_invoke_result(payload: Any, *, executed_version: str = "$LATEST") -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke``: the Invoke response, Payload parsed."""
+    request_id = str(uuid.uuid4())
+    date = format_datetime(datetime.now(UTC), usegmt=True)
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": executed_version,
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "ExecutedVersion": executed_version,
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {key: [value] for key, value in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }

@@ -1,0 +1,484 @@
+"""Engine tests on a temporary SQLite database with in-process functions standing in for Lambda."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
+from bakusoku.workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionDoesNotExistError,
+    InvalidNameError,
+    StateMachineDoesNotExistError,
+)
+from bakusoku.workflow.invoker import FunctionInvoker
+
+from .conftest import ACCOUNT, REGION, EngineFactory, fn_arn
+
+
+class ImageBrokenError(Exception):
+    pass
+
+
+def types(engine: WorkflowEngine, name: str) -> list[str]:
+    return [event.type for event in engine.get_execution_history(name)]
+
+
+def test_success_path_and_history(make_engine: EngineFactory) -> None:
+    engine = make_engine({fn_arn("double"): lambda event: {"value": event["value"] * 2}})
+    arn = engine.register_state_machine(
+        "simple",
+        {
+            "StartAt": "Prepare",
+            "States": {
+                "Prepare": {
+                    "Type": "Pass",
+                    "Result": 21,
+                    "ResultPath": "$.value",
+                    "Next": "Double",
+                },
+                "Double": {"Type": "Task", "Resource": fn_arn("double"), "Next": "Done"},
+                "Done": {"Type": "Succeed"},
+            },
+        },
+    )
+    assert arn == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:simple"
+    engine.start()
+    ref = engine.start_execution(arn, {"keep": True}, name="run-1")
+    assert ref.arn == f"arn:aws:states:{REGION}:{ACCOUNT}:execution:simple:run-1"
+    done = engine.wait_for("run-1", timeout=5)
+    assert done.status == "SUCCEEDED"
+    assert done.output == {"value": 42}
+    assert done.input == {"keep": True}
+    assert done.stop_date is not None and done.stop_date >= done.start_date
+
+    history = engine.get_execution_history("run-1")
+    assert [e.type for e in history] == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert [e.id for e in history] == list(range(1, 12))
+    assert [e.previous_event_id for e in history] == list(range(0, 11))
+    entered = history[3]
+    assert entered.details == {
+        "name": "Double",
+        "input": json.dumps({"keep": True, "value": 21}, separators=(",", ":")),
+        "inputDetails": {"truncated": False},
+    }
+    assert entered.to_aws()["stateEnteredEventDetails"]["name"] == "Double"
+    scheduled = history[4].details
+    assert scheduled is not None and scheduled["resource"] == fn_arn("double")
+    assert json.loads(history[-1].details["output"]) == {"value": 42}  # type: ignore[index]
+
+
+def test_retry_then_success(make_engine: EngineFactory) -> None:
+    calls: list[int] = []
+
+    def flaky(event: dict[str, Any]) -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise TimeoutError("database busy")
+        return "ok"
+
+    engine = make_engine({fn_arn("flaky"): flaky})
+    arn = engine.register_state_machine(
+        "retrying",
+        {
+            "StartAt": "Work",
+            "States": {
+                "Work": {
+                    "Type": "Task",
+                    "Resource": fn_arn("flaky"),
+                    "Retry": [
+                        {"ErrorEquals": ["TimeoutError"], "IntervalSeconds": 1, "MaxAttempts": 2}
+                    ],
+                    "End": True,
+                }
+            },
+        },
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="retry-ok")
+    done = engine.wait_for("retry-ok", timeout=5)
+    assert done.status == "SUCCEEDED" and done.output == "ok"
+    assert len(calls) == 3
+    assert types(engine, "retry-ok").count("LambdaFunctionFailed") == 2
+    failed = [
+        e for e in engine.get_execution_history("retry-ok") if e.type == "LambdaFunctionFailed"
+    ]
+    assert failed[0].details is not None
+    assert failed[0].details["error"] == "TimeoutError"
+    assert json.loads(failed[0].details["cause"])["errorMessage"] == "database busy"
+
+
+CATCHING = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {
+            "Type": "Task",
+            "Resource": fn_arn("broken"),
+            "Retry": [
+                {"ErrorEquals": ["ImageBrokenError"], "MaxAttempts": 0},
+                {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2},
+            ],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Cleanup"}],
+            "End": True,
+        },
+        "Cleanup": {"Type": "Pass", "Next": "Failed"},
+        "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    },
+}
+
+
+def test_retry_exhausted_then_catch_then_fail(make_engine: EngineFactory) -> None:
+    calls: list[int] = []
+
+    def broken(event: dict[str, Any]) -> None:
+        calls.append(1)
+        raise ValueError("always broken")
+
+    engine = make_engine({fn_arn("broken"): broken})
+    arn = engine.register_state_machine("catching", CATCHING)
+    engine.start()
+    engine.start_execution(arn, {"photo": "p1"}, name="caught")
+    done = engine.wait_for("caught", timeout=5)
+    assert len(calls) == 3  # the first try and two retries
+    assert done.status == "FAILED"
+    assert done.error == "ValueError"
+    assert done.cause is not None and json.loads(done.cause)["errorMessage"] == "always broken"
+    assert done.output is None
+    history = engine.get_execution_history("caught")
+    assert [e.type for e in history][-6:] == [
+        "LambdaFunctionFailed",
+        "TaskStateExited",
+        "PassStateEntered",
+        "PassStateExited",
+        "FailStateEntered",
+        "ExecutionFailed",
+    ]
+    cleanup = next(e for e in history if e.type == "PassStateEntered")
+    assert cleanup.details is not None
+    cleanup_input = json.loads(cleanup.details["input"])
+    assert cleanup_input["photo"] == "p1"
+    assert cleanup_input["error"]["Error"] == "ValueError"
+    assert history[-1].type == "ExecutionFailed"
+    assert history[-1].details == {"error": done.error, "cause": done.cause}
+
+
+def test_max_attempts_zero_means_no_retry(make_engine: EngineFactory) -> None:
+    calls: list[int] = []
+
+    def broken(event: dict[str, Any]) -> None:
+        calls.append(1)
+        raise ImageBrokenError("not an image")
+
+    engine = make_engine({fn_arn("broken"): broken})
+    arn = engine.register_state_machine("catching", CATCHING)
+    engine.start()
+    engine.start_execution(arn, {}, name="no-retry")
+    done = engine.wait_for("no-retry", timeout=5)
+    assert calls == [1]
+    assert done.error == "ImageBrokenError"
+
+
+def test_parallel_with_a_failing_branch(make_engine: EngineFactory) -> None:
+    release = threading.Event()
+
+    def slow(event: Any) -> str:
+        release.wait(5)
+        return "slow"
+
+    def bad(event: Any) -> None:
+        raise ImageBrokenError("branch two broke")
+
+    engine = make_engine({fn_arn("slow"): slow, fn_arn("bad"): bad})
+    arn = engine.register_state_machine(
+        "parallel",
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {
+                            "StartAt": "A",
+                            "States": {
+                                "A": {"Type": "Task", "Resource": fn_arn("slow"), "End": True}
+                            },
+                        },
+                        {
+                            "StartAt": "B",
+                            "States": {
+                                "B": {"Type": "Task", "Resource": fn_arn("bad"), "End": True}
+                            },
+                        },
+                    ],
+                    "Catch": [
+                        {
+                            "ErrorEquals": ["ImageBrokenError"],
+                            "ResultPath": "$.failure",
+                            "Next": "Handled",
+                        }
+                    ],
+                    "End": True,
+                },
+                "Handled": {"Type": "Pass", "End": True},
+            },
+        },
+    )
+    engine.start()
+    engine.start_execution(arn, {"id": 7}, name="par")
+    done = engine.wait_for("par", timeout=5)
+    release.set()
+    assert done.status == "SUCCEEDED"
+    assert done.output["id"] == 7
+    assert done.output["failure"]["Error"] == "ImageBrokenError"
+    kinds = types(engine, "par")
+    assert kinds[:3] == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted"]
+    assert "ParallelStateFailed" in kinds
+    assert "ParallelStateSucceeded" not in kinds
+
+
+def test_parallel_success_collects_branch_outputs_in_order(make_engine: EngineFactory) -> None:
+    engine = make_engine({fn_arn("up"): lambda e: e.upper(), fn_arn("rev"): lambda e: e[::-1]})
+    arn = engine.register_state_machine(
+        "fan",
+        {
+            "StartAt": "Fan",
+            "States": {
+                "Fan": {
+                    "Type": "Parallel",
+                    "InputPath": "$.word",
+                    "Branches": [
+                        {
+                            "StartAt": "U",
+                            "States": {
+                                "U": {"Type": "Task", "Resource": fn_arn("up"), "End": True}
+                            },
+                        },
+                        {
+                            "StartAt": "R",
+                            "States": {
+                                "R": {"Type": "Task", "Resource": fn_arn("rev"), "End": True}
+                            },
+                        },
+                    ],
+                    "ResultPath": "$.results",
+                    "End": True,
+                }
+            },
+        },
+    )
+    engine.start()
+    engine.start_execution(arn, {"word": "abc"}, name="fan-1")
+    assert engine.wait_for("fan-1", timeout=5).output == {"word": "abc", "results": ["ABC", "cba"]}
+    history = engine.get_execution_history("fan-1")
+    started = next(e for e in history if e.type == "ParallelStateStarted")
+    branch_entries = [e for e in history if e.type == "TaskStateEntered"]
+    assert all(e.previous_event_id == started.id for e in branch_entries)
+
+
+def test_start_execution_is_idempotent_by_name(make_engine: EngineFactory) -> None:
+    gate = threading.Event()
+    engine = make_engine({fn_arn("wait"): lambda e: gate.wait(5)})
+    arn = engine.register_state_machine(
+        "slow",
+        {
+            "StartAt": "W",
+            "States": {"W": {"Type": "Task", "Resource": fn_arn("wait"), "End": True}},
+        },
+    )
+    engine.start()
+    first = engine.start_execution(arn, {"a": 1}, name="same")
+    again = engine.start_execution(arn, {"a": 1}, name="same")
+    assert again == first
+    with pytest.raises(ExecutionAlreadyExistsError):
+        engine.start_execution(arn, {"a": 2}, name="same")
+    gate.set()
+    engine.wait_for("same", timeout=5)
+    with pytest.raises(ExecutionAlreadyExistsError):  # closed: the name cannot be reused
+        engine.start_execution(arn, {"a": 1}, name="same")
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 81, "has space", "a/b", "a:b", "tab\there", "brace{"])
+def test_invalid_execution_names(make_engine: EngineFactory, bad: str) -> None:
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    with pytest.raises(InvalidNameError):
+        engine.start_execution(arn, {}, name=bad)
+
+
+def test_unknown_state_machine_and_execution(make_engine: EngineFactory) -> None:
+    engine = make_engine({})
+    with pytest.raises(StateMachineDoesNotExistError):
+        engine.start_execution("nope", {})
+    with pytest.raises(ExecutionDoesNotExistError):
+        engine.describe_execution("nope")
+
+
+def test_restart_resumes_a_running_execution(db: sa.Engine) -> None:
+    entered = threading.Event()
+    first_calls: list[str] = []
+
+    def stuck(event: Any) -> str:
+        first_calls.append("stuck")
+        entered.set()
+        threading.Event().wait(2)  # outlives the first engine's stop
+        return "late"
+
+    definition = {
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Pass", "Result": "one", "ResultPath": "$.one", "Next": "Two"},
+            "Two": {"Type": "Task", "Resource": fn_arn("work"), "ResultPath": "$.two", "End": True},
+        },
+    }
+    first = WorkflowEngine(
+        db, FunctionInvoker({fn_arn("work"): stuck}), region=REGION, account=ACCOUNT
+    )
+    arn = first.register_state_machine("resumable", definition)
+    first.start()
+    first.start_execution(arn, {"n": 1}, name="survivor")
+    assert entered.wait(5)
+    first.stop(timeout=5)
+    assert first.describe_execution("survivor").status == "RUNNING"
+
+    second = WorkflowEngine(
+        db,
+        FunctionInvoker({fn_arn("work"): lambda event: "resumed"}),
+        region=REGION,
+        account=ACCOUNT,
+    )
+    second.register_state_machine("resumable", definition)
+    second.start()
+    try:
+        done = second.wait_for("survivor", timeout=5)
+    finally:
+        second.stop()
+    assert done.status == "SUCCEEDED"
+    assert done.output == {"n": 1, "one": "one", "two": "resumed"}
+    history = second.get_execution_history("survivor")
+    ids = [e.id for e in history]
+    assert ids == sorted(set(ids))
+    assert [e.type for e in history].count("PassStateEntered") == 1
+    assert history[-1].type == "ExecutionSucceeded"
+
+
+def test_listener_called_when_execution_ends(make_engine: EngineFactory) -> None:
+    seen: list[ExecutionDescription] = []
+    ended = threading.Event()
+    engine = make_engine({})
+
+    def listen(description: ExecutionDescription) -> None:
+        seen.append(description)
+        ended.set()
+
+    engine.add_listener(listen)
+    arn = engine.register_state_machine(
+        "failing",
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "because"}}},
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="f1")
+    assert ended.wait(5)
+    assert seen[0].status == "FAILED" and seen[0].error == "Oops" and seen[0].cause == "because"
+
+
+def test_list_executions(make_engine: EngineFactory) -> None:
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    engine.start()
+    for i in range(3):
+        engine.start_execution(arn, {"i": i}, name=f"e{i}")
+    for i in range(3):
+        engine.wait_for(f"e{i}", timeout=5)
+    listed = engine.list_executions(status="SUCCEEDED", state_machine=arn)
+    assert {d.name for d in listed} == {"e0", "e1", "e2"}
+    assert engine.list_executions(status="FAILED") == []
+    assert len(engine.list_executions(limit=2)) == 2
+
+
+def test_execution_queued_before_start_runs_on_start(make_engine: EngineFactory) -> None:
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    engine.start_execution(arn, {"x": 1}, name="early")
+    assert engine.describe_execution("early").status == "RUNNING"
+    engine.start()
+    assert engine.wait_for("early", timeout=5).output == {"x": 1}
+
+
+def test_redrive_reruns_from_the_failed_state(make_engine: EngineFactory) -> None:
+    attempts: list[str] = []
+
+    def once_broken(event: Any) -> str:
+        attempts.append("x")
+        if len(attempts) == 1:
+            raise ImageBrokenError("first time")
+        return "fixed"
+
+    first_state_runs: list[int] = []
+
+    def first(event: Any) -> dict[str, Any]:
+        first_state_runs.append(1)
+        return {"step": 1}
+
+    engine = make_engine({fn_arn("first"): first, fn_arn("second"): once_broken})
+    arn = engine.register_state_machine(
+        "redrivable",
+        {
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Task", "Resource": fn_arn("first"), "Next": "Second"},
+                "Second": {
+                    "Type": "Task",
+                    "Resource": fn_arn("second"),
+                    "ResultPath": "$.second",
+                    "End": True,
+                },
+            },
+        },
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="rd")
+    assert engine.wait_for("rd", timeout=5).status == "FAILED"
+    engine.redrive_execution("rd")
+    done = engine.wait_for("rd", timeout=5)
+    assert done.status == "SUCCEEDED"
+    assert done.output == {"step": 1, "second": "fixed"}
+    assert done.redrive_count == 1
+    assert first_state_runs == [1]
+    assert "ExecutionRedriven" in types(engine, "rd")
+
+
+def test_stop_execution_aborts(make_engine: EngineFactory) -> None:
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "waiting", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="w1")
+    engine.stop_execution("w1", error="Cancelled", cause="by a person")
+    done = engine.wait_for("w1", timeout=5)
+    assert done.status == "ABORTED"
+    assert done.error == "Cancelled"
+    assert types(engine, "w1")[-1] == "ExecutionAborted"
