@@ -108,4 +108,8 @@ def test_start_end_report_lines_are_logged(
         assert field in cold and field in warm
     assert "Init Duration: " in cold
     assert "Init Duration: " not in warm
-    assert all(r.function_name == "counter" for r in caplog.records if r.name == "bakusoku.runtime")
+    assert all(
+        r.__dict__["function_name"] == "counter"
+        for r in caplog.records
+        if r.name == "bakusoku.runtime"
+    )

@@ -1,0 +1,183 @@
+"""EventBridge events: the envelope, S3 "Object Created", and S3 calls recorded by CloudTrail."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from bakusoku.events.base import EventView, parse_time
+
+S3_SOURCE = "aws.s3"
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+# S3 API calls that leave a new object behind, as CloudTrail names them.
+OBJECT_CREATING_CALLS = frozenset(
+    {"PutObject", "PostObject", "CopyObject", "CompleteMultipartUpload"}
+)
+
+
+class EventBridgeEvent(EventView):
+    """The EventBridge envelope: id, detail-type, source, account, time, region, detail."""
+
+    __slots__ = ()
+    shape = "EventBridge event"
+
+    @property
+    def id(self) -> str:
+        return self._str("id")
+
+    @property
+    def detail_type(self) -> str:
+        return self._str("detail-type")
+
+    @property
+    def source(self) -> str:
+        return self._str("source")
+
+    @property
+    def account(self) -> str:
+        return self._str("account")
+
+    @property
+    def time(self) -> datetime.datetime:
+        return parse_time(self._str("time"), where=self._where)
+
+    @property
+    def region(self) -> str:
+        return self._str("region")
+
+    @property
+    def resources(self) -> list[str]:
+        return [str(r) for r in self._list("resources")]
+
+    @property
+    def detail(self) -> Mapping[str, Any]:
+        return self._mapping("detail")
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return "detail-type" in event and "source" in event and "detail" in event
+
+
+class S3EventBridgeEvent(EventBridgeEvent):
+    """An S3 event sent to EventBridge ("Object Created", "Object Deleted"...)."""
+
+    __slots__ = ()
+    shape = "S3 EventBridge event"
+
+    @property
+    def bucket_name(self) -> str:
+        return self._str("detail", "bucket", "name")
+
+    @property
+    def raw_key(self) -> str:
+        return self._str("detail", "object", "key")
+
+    @property
+    def object_key(self) -> str:
+        # S3 encodes keys in its EventBridge events as in its notifications ('+' for a space);
+        # AWS's own Powertools decodes both the same way.
+        return unquote_plus(self.raw_key)
+
+    @property
+    def size(self) -> int | None:
+        return self._opt_int("detail", "object", "size")
+
+    @property
+    def etag(self) -> str | None:
+        return self._opt_str("detail", "object", "etag")
+
+    @property
+    def version_id(self) -> str | None:
+        return self._opt_str("detail", "object", "version-id")
+
+    @property
+    def sequencer(self) -> str | None:
+        return self._opt_str("detail", "object", "sequencer")
+
+    @property
+    def reason(self) -> str | None:
+        return self._opt_str("detail", "reason")
+
+    @property
+    def request_id(self) -> str | None:
+        return self._opt_str("detail", "request-id")
+
+    @property
+    def is_object_created(self) -> bool:
+        return self.detail_type == "Object Created"
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return (
+            EventBridgeEvent.matches(event)
+            and event.get("source") == S3_SOURCE
+            and event.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE
+        )
+
+
+class CloudTrailS3Event(EventBridgeEvent):
+    """An S3 API call recorded by CloudTrail, delivered by EventBridge; the key is raw.
+
+    CloudTrail records the request, not the stored object: there is no ETag or sequencer, and the
+    size is the bytes received (``additionalEventData.bytesTransferredIn``).
+    """
+
+    __slots__ = ()
+    shape = "CloudTrail S3 event"
+
+    @property
+    def event_name(self) -> str:
+        return self._str("detail", "eventName")
+
+    @property
+    def event_source(self) -> str:
+        return self._str("detail", "eventSource")
+
+    @property
+    def event_time(self) -> datetime.datetime:
+        return parse_time(self._str("detail", "eventTime"), where=self._where)
+
+    @property
+    def aws_region(self) -> str:
+        return self._str("detail", "awsRegion")
+
+    @property
+    def bucket_name(self) -> str:
+        return self._str("detail", "requestParameters", "bucketName")
+
+    @property
+    def object_key(self) -> str:
+        # CloudTrail records the request parameters as sent: the key is not URL-encoded.
+        return self._str("detail", "requestParameters", "key")
+
+    @property
+    def request_id(self) -> str | None:
+        return self._opt_str("detail", "requestID")
+
+    @property
+    def error_code(self) -> str | None:
+        """Set when the call failed: CloudTrail records refused calls too."""
+        return self._opt_str("detail", "errorCode")
+
+    @property
+    def size(self) -> int | None:
+        return self._opt_int("detail", "additionalEventData", "bytesTransferredIn")
+
+    @property
+    def version_id(self) -> str | None:
+        return self._opt_str("detail", "responseElements", "x-amz-version-id")
+
+    @property
+    def is_object_created(self) -> bool:
+        return self.event_name in OBJECT_CREATING_CALLS and self.error_code is None
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        detail = event.get("detail")
+        return (
+            event.get("detail-type") == CLOUDTRAIL_DETAIL_TYPE
+            and isinstance(detail, Mapping)
+            and detail.get("eventSource") == "s3.amazonaws.com"
+        )

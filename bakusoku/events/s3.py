@@ -1,0 +1,112 @@
+"""S3 event notifications (``Records[].s3``) and the ``s3:TestEvent`` S3 sends on setup."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+from bakusoku.events.base import EventView, parse_time
+
+
+class S3EventRecord(EventView):
+    """One record of an S3 notification; ``object_key`` is decoded, ``raw_key`` is as sent."""
+
+    __slots__ = ()
+    shape = "S3 notification record"
+
+    @property
+    def event_name(self) -> str:
+        return self._str("eventName")
+
+    @property
+    def event_source(self) -> str:
+        return self._str("eventSource")
+
+    @property
+    def event_time(self) -> datetime.datetime:
+        return parse_time(self._str("eventTime"), where=self._where)
+
+    @property
+    def aws_region(self) -> str:
+        return self._str("awsRegion")
+
+    @property
+    def bucket_name(self) -> str:
+        return self._str("s3", "bucket", "name")
+
+    @property
+    def raw_key(self) -> str:
+        return self._str("s3", "object", "key")
+
+    @property
+    def object_key(self) -> str:
+        # S3 URL-encodes keys in notifications, '+' for spaces: "red flower.jpg" → "red+flower.jpg".
+        return unquote_plus(self.raw_key)
+
+    @property
+    def size(self) -> int | None:
+        return self._opt_int("s3", "object", "size")
+
+    @property
+    def etag(self) -> str | None:
+        return self._opt_str("s3", "object", "eTag")
+
+    @property
+    def version_id(self) -> str | None:
+        return self._opt_str("s3", "object", "versionId")
+
+    @property
+    def sequencer(self) -> str | None:
+        return self._opt_str("s3", "object", "sequencer")
+
+    @property
+    def is_object_created(self) -> bool:
+        return self.event_name.startswith("ObjectCreated:")
+
+
+class S3Notification(EventView):
+    """An S3 event notification: ``{"Records": [{"eventSource": "aws:s3", "s3": ...}]}``."""
+
+    __slots__ = ()
+    shape = "S3 notification"
+
+    @property
+    def records(self) -> list[S3EventRecord]:
+        return [
+            S3EventRecord(record, where=f"{self._where} Records[{i}]")
+            for i, record in enumerate(self._list("Records"))
+        ]
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:s3" for r in records)
+        )
+
+
+class S3TestEvent(EventView):
+    """The message S3 sends once when a notification is configured; it names no object."""
+
+    __slots__ = ()
+    shape = "S3 test event"
+
+    @property
+    def bucket(self) -> str:
+        return self._str("Bucket")
+
+    @property
+    def time(self) -> datetime.datetime:
+        return parse_time(self._str("Time"), where=self._where)
+
+    @property
+    def request_id(self) -> str | None:
+        return self._opt_str("RequestId")
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return event.get("Event") == "s3:TestEvent"

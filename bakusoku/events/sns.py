@@ -1,0 +1,87 @@
+"""SNS: the Lambda envelope (``Records[].Sns``) and the notification JSON SNS delivers to SQS."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from bakusoku.events.base import EventView, parse_json, parse_time
+
+
+class SNSMessage(EventView):
+    """Fields common to SNS's Lambda record ``Sns`` and its notification JSON (raw delivery off)."""
+
+    __slots__ = ()
+    shape = "SNS message"
+
+    @property
+    def message(self) -> str:
+        return self._str("Message")
+
+    @property
+    def subject(self) -> str | None:
+        return self._opt_str("Subject")
+
+    @property
+    def message_id(self) -> str:
+        return self._str("MessageId")
+
+    @property
+    def topic_arn(self) -> str:
+        return self._str("TopicArn")
+
+    @property
+    def type(self) -> str:
+        return self._str("Type")
+
+    @property
+    def timestamp(self) -> datetime.datetime:
+        return parse_time(self._str("Timestamp"), where=self._where)
+
+    def json_message(self) -> Any:
+        """``Message`` parsed as JSON (S3 and EventBridge publish JSON documents)."""
+        return parse_json(self.message, where=f"{self._where} Message")
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        """True for SNS's notification JSON, as found in an SQS body with raw delivery off."""
+        return event.get("Type") == "Notification" and "Message" in event and "TopicArn" in event
+
+
+class SNSRecord(EventView):
+    """One record of the SNS → Lambda envelope."""
+
+    __slots__ = ()
+    shape = "SNS record"
+
+    @property
+    def event_subscription_arn(self) -> str | None:
+        return self._opt_str("EventSubscriptionArn")
+
+    @property
+    def sns(self) -> SNSMessage:
+        return SNSMessage(self._mapping("Sns"), where=f"{self._where} Sns")
+
+
+class SNSEvent(EventView):
+    """SNS → Lambda: ``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}``."""
+
+    __slots__ = ()
+    shape = "SNS event"
+
+    @property
+    def records(self) -> list[SNSRecord]:
+        return [
+            SNSRecord(record, where=f"{self._where} Records[{i}]")
+            for i, record in enumerate(self._list("Records"))
+        ]
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and all(isinstance(r, Mapping) and r.get("EventSource") == "aws:sns" for r in records)
+        )

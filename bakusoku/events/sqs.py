@@ -1,0 +1,81 @@
+"""SQS → Lambda envelope (``Records[].body``), including bodies that are SNS notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bakusoku.events.base import EventView, parse_json
+from bakusoku.events.errors import MalformedEventError
+from bakusoku.events.sns import SNSMessage
+
+
+class SQSRecord(EventView):
+    """One message of an SQS batch; ``body`` is the text sent, often JSON."""
+
+    __slots__ = ()
+    shape = "SQS record"
+
+    @property
+    def message_id(self) -> str:
+        return self._str("messageId")
+
+    @property
+    def body(self) -> str:
+        return self._str("body")
+
+    @property
+    def event_source_arn(self) -> str:
+        return self._str("eventSourceARN")
+
+    @property
+    def aws_region(self) -> str:
+        return self._str("awsRegion")
+
+    @property
+    def attributes(self) -> Mapping[str, Any]:
+        return self._mapping("attributes")
+
+    @property
+    def approximate_receive_count(self) -> int:
+        """How often this message was received: above 1 means a redelivery."""
+        return int(self._str("attributes", "ApproximateReceiveCount"))
+
+    def json_body(self) -> Any:
+        return parse_json(self.body, where=f"{self._where} body")
+
+    def sns_notification(self) -> SNSMessage | None:
+        """The SNS notification when the queue is subscribed to a topic with raw delivery off.
+
+        With raw message delivery on, the body is the published message itself and this is None.
+        """
+        try:
+            document = self.json_body()
+        except MalformedEventError:
+            return None
+        if isinstance(document, Mapping) and SNSMessage.matches(document):
+            return SNSMessage(document, where=f"{self._where} body")
+        return None
+
+
+class SQSEvent(EventView):
+    """SQS → Lambda: ``{"Records": [{"eventSource": "aws:sqs", "body": "..."}]}``."""
+
+    __slots__ = ()
+    shape = "SQS event"
+
+    @property
+    def records(self) -> list[SQSRecord]:
+        return [
+            SQSRecord(record, where=f"{self._where} Records[{i}]")
+            for i, record in enumerate(self._list("Records"))
+        ]
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
+        )

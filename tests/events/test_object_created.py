@@ -1,0 +1,226 @@
+"""object_created_records over every route an upload's event can take, and execution names."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+import pytest
+
+from bakusoku.events import (
+    MalformedEventError,
+    ObjectCreated,
+    UnknownEventError,
+    execution_name,
+    object_created_records,
+)
+from tests.events.conftest import load_sample
+
+HAPPY_FACE = ObjectCreated(
+    bucket="mybucket",
+    key="HappyFace.jpg",
+    size=1024,
+    etag="d41d8cd98f00b204e9800998ecf8427e",
+    sequencer="0055AED6DCD90281E5",
+    event_time=datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC),
+    region="us-west-2",
+    source_shape="s3",
+    version_id="096fKKXTRTtl3on89fVO.nfljtsv6qko",
+)
+
+
+@pytest.mark.parametrize(
+    ("sample", "route"),
+    [
+        ("s3_put", "s3"),
+        ("s3_sns", "sns/s3"),
+        ("s3_sqs", "sqs/s3"),
+        ("s3_sns_sqs", "sqs/sns/s3"),
+        ("s3_sns_sqs_raw", "sqs/s3"),  # raw delivery: SQS holds the S3 notification itself
+    ],
+)
+def test_s3_notification_through_every_envelope(sample: str, route: str) -> None:
+    records = object_created_records(load_sample(sample))
+
+    assert records == [_with(HAPPY_FACE, source_shape=route)]
+
+
+def test_eventbridge_object_created() -> None:
+    (record,) = object_created_records(load_sample("eventbridge_object_created"))
+
+    assert record == ObjectCreated(
+        bucket="DOC-EXAMPLE-BUCKET1",
+        key="example-key",
+        size=5,
+        etag="b1946ac92492d2347c6235b4d2611184",
+        sequencer="617f08299329d189",
+        event_time=datetime.datetime(2021, 11, 12, tzinfo=datetime.UTC),
+        region="ca-central-1",
+        source_shape="eventbridge",
+        version_id="IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+    )
+
+
+def test_eventbridge_through_sns_and_sqs() -> None:
+    (direct,) = object_created_records(load_sample("eventbridge_object_created"))
+
+    (nested,) = object_created_records(load_sample("s3_eventbridge_sns_sqs"))
+
+    assert nested == _with(direct, source_shape="sqs/sns/eventbridge")
+
+
+def test_cloudtrail_put_object() -> None:
+    (record,) = object_created_records(load_sample("cloudtrail_put_object"))
+
+    assert record == ObjectCreated(
+        bucket="BUCKETNAME",
+        key="OBJECTKEY",
+        size=197,
+        etag=None,
+        sequencer=None,
+        event_time=datetime.datetime(2020, 5, 22, 8, 38, 5, tzinfo=datetime.UTC),
+        region="eu-west-1",
+        source_shape="cloudtrail",
+    )
+
+
+def test_keys_decoded_for_s3_and_raw_for_cloudtrail() -> None:
+    s3 = load_sample("s3_sns_sqs")
+    body = json.loads(s3["Records"][0]["body"])
+    message = json.loads(body["Message"])
+    message["Records"][0]["s3"]["object"]["key"] = "uploads/sports+day/a%2Bb.jpg"
+    body["Message"] = json.dumps(message)
+    s3["Records"][0]["body"] = json.dumps(body)
+    cloudtrail = load_sample("cloudtrail_put_object")
+    cloudtrail["detail"]["requestParameters"]["key"] = "uploads/sports day/a+b.jpg"
+
+    (from_s3,) = object_created_records(s3)
+    (from_cloudtrail,) = object_created_records(cloudtrail)
+
+    assert from_s3.key == from_cloudtrail.key == "uploads/sports day/a+b.jpg"
+
+
+@pytest.mark.parametrize(
+    "sample", ["s3_test_event", "s3_test_event_sqs", "eventbridge_object_deleted"]
+)
+def test_known_events_that_create_nothing(sample: str) -> None:
+    assert object_created_records(load_sample(sample)) == []
+
+
+def test_only_created_records_are_kept() -> None:
+    event = load_sample("s3_put")
+    removed = json.loads(json.dumps(event["Records"][0]))
+    removed["eventName"] = "ObjectRemoved:Delete"
+    event["Records"].insert(0, removed)
+
+    assert object_created_records(event) == [HAPPY_FACE]
+
+
+def test_failed_put_object_call_creates_nothing() -> None:
+    event = load_sample("cloudtrail_put_object")
+    event["detail"]["errorCode"] = "AccessDenied"
+
+    assert object_created_records(event) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"hello": "world"}, r"event: unrecognised event shape with keys \['hello'\]"),
+        (
+            {"source": "aws.ec2", "detail-type": "EC2 Instance State-change", "detail": {}},
+            r"source='aws.ec2'",
+        ),
+        (
+            {"Records": [{"eventSource": "aws:kinesis"}]},
+            r"Records\[0\].eventSource='aws:kinesis'",
+        ),
+    ],
+)
+def test_unknown_shapes_name_what_was_seen(event: dict[str, object], message: str) -> None:
+    with pytest.raises(UnknownEventError, match=message) as caught:
+        object_created_records(event)
+
+    assert caught.value.code == "events.unknown_shape"
+
+
+def test_unknown_shape_inside_an_envelope_names_the_route() -> None:
+    event = load_sample("sqs_messages")
+    event["Records"][0]["body"] = json.dumps({"orderId": 7})
+
+    with pytest.raises(UnknownEventError, match=r"^sqs: unrecognised event shape"):
+        object_created_records(event)
+
+
+def test_plain_text_message_is_reported() -> None:
+    with pytest.raises(MalformedEventError, match="sns Message is not JSON: 'Hello from SNS!'"):
+        object_created_records(load_sample("sns_notification"))
+
+
+def test_not_an_object() -> None:
+    with pytest.raises(UnknownEventError, match="expected a JSON object, got list"):
+        object_created_records([1, 2])  # type: ignore[arg-type]
+
+
+def test_execution_name_is_stable_valid_and_readable() -> None:
+    name = execution_name("photos", "uploads/2026/sports day/IMG_0001.JPG", "abc123")
+
+    assert name == execution_name("photos", "uploads/2026/sports day/IMG_0001.JPG", "abc123")
+    assert name == execution_name("photos", "uploads/2026/sports day/IMG_0001.JPG", '"abc123"')
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name)
+    assert name.startswith("IMG_0001-JPG-")
+
+
+def test_duplicate_deliveries_share_one_name_across_routes() -> None:
+    names = {
+        execution_name(r.bucket, r.key, r.etag)
+        for sample in ("s3_put", "s3_sns", "s3_sns_sqs", "s3_sns_sqs_raw")
+        for r in object_created_records(load_sample(sample))
+    }
+
+    assert len(names) == 1
+
+
+@pytest.mark.parametrize(
+    ("other_bucket", "other_key", "other_etag"),
+    [
+        ("photos2", "a.jpg", "e1"),  # another bucket
+        ("photos", "b.jpg", "e1"),  # another key
+        ("photos", "a.jpg", "e2"),  # the same key uploaded again
+        ("photos", "a.jpg", None),
+    ],
+)
+def test_different_objects_get_different_names(
+    other_bucket: str, other_key: str, other_etag: str | None
+) -> None:
+    assert execution_name("photos", "a.jpg", "e1") != execution_name(
+        other_bucket, other_key, other_etag
+    )
+
+
+def test_separator_cannot_be_forged() -> None:
+    assert execution_name("a", "b\0c", "") != execution_name("a\0b", "c", "")
+    assert execution_name("ab", "c", "d") != execution_name("a", "bc", "d")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "写真.jpg",
+        "uploads/",
+        "x" * 1024,
+        "a b/c (1) [copy] {final}.jpeg",
+        "---.jpg",
+    ],
+)
+def test_any_key_gives_a_valid_name(key: str) -> None:
+    name = execution_name("bucket", key, "etag")
+
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name)
+    assert not name.startswith("-")
+
+
+def _with(record: ObjectCreated, **changes: object) -> ObjectCreated:
+    values = {**record.__dict__, **changes}
+    return ObjectCreated(**values)
