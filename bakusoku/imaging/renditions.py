@@ -9,10 +9,16 @@ from PIL import Image
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, probe
+from bakusoku.imaging.placeholder import placeholder
 from bakusoku.imaging.trim import Box, FaceBox, print_crop_box
 
 __all__ = [
     "DEFAULT_SPECS",
+    "PREVIEW",
+    "PREVIEW_WEBP",
+    "PRINT",
+    "THUMB",
+    "THUMB_WEBP",
     "WEBP_SPECS",
     "PhotoResult",
     "Rendition",
@@ -90,6 +96,8 @@ class PhotoResult:
     info: ImageInfo
     renditions: list[Rendition]
     crop_box: Box
+    # Base64 ThumbHash of the full frame, painted by pages while the preview loads.
+    placeholder: str | None = None
 
     def get(self, name: str) -> Rendition:
         for rendition in self.renditions:
@@ -128,6 +136,7 @@ def render_photo(
     faces: Sequence[FaceBox] | None = None,
     aspect: tuple[int, int] = (89, 127),
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    with_placeholder: bool = True,
 ) -> PhotoResult:
     """Decode ``data`` once and produce every rendition in ``specs`` (in that order).
 
@@ -159,7 +168,12 @@ def render_photo(
             )
         )
         made[plan.spec.name] = _encode(plan.spec, pixels)
-    return PhotoResult(info=info, renditions=[made[s.name] for s in specs], crop_box=crop_box)
+    return PhotoResult(
+        info=info,
+        renditions=[made[s.name] for s in specs],
+        crop_box=crop_box,
+        placeholder=_placeholder(sources, full) if with_placeholder else None,
+    )
 
 
 def _plan(spec: RenditionSpec, region: Box) -> _Plan:
@@ -203,6 +217,12 @@ def _pick_source(plan: _Plan, sources: list[_Source]) -> _Source:
         ):
             best = source
     return best
+
+
+def _placeholder(sources: list[_Source], full: Box) -> str:
+    # The smallest full-frame image we already have: shrinking it to 32 px is almost free.
+    frames = [s for s in sources if s.region == full]
+    return placeholder(min(frames, key=lambda s: s.image.width).image)
 
 
 def _encode(spec: RenditionSpec, image: Image.Image) -> Rendition:

@@ -1,5 +1,6 @@
 """Renditions: sizes, print trim, orientation, privacy, formats and never upscaling."""
 
+import base64
 from collections.abc import Callable
 
 import pytest
@@ -203,3 +204,23 @@ def test_output_is_a_faithful_downscale(open_output: Opener) -> None:
     small = displayed.resize(preview.size, Image.Resampling.LANCZOS)
     for xy in [(50, 50), (800, 500), (1550, 50)]:
         assert _is_close(preview.getpixel(xy), small.getpixel(xy), 8)  # type: ignore[arg-type]
+
+
+def test_placeholder_comes_with_the_renditions() -> None:
+    data = encode(marked_picture(1200, 800))
+    result = render_photo(data)
+    assert result.placeholder is not None
+    assert 20 <= len(result.placeholder) <= 40
+    assert render_photo(data, with_placeholder=False).placeholder is None
+    # Only a print rendition: the placeholder still shows the full frame (same aspect header).
+    alone = render_photo(data, [PRINT]).placeholder
+    assert alone is not None
+    full, printed = base64.b64decode(result.placeholder), base64.b64decode(alone)
+    assert (full[3] & 7, full[4] >> 7) == (printed[3] & 7, printed[4] >> 7) == (5, 1)
+
+
+def test_package_exports_the_public_api() -> None:
+    import bakusoku.imaging as imaging
+
+    for name in imaging.__all__:
+        assert hasattr(imaging, name), name
