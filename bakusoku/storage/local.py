@@ -413,7 +413,7 @@ class LocalObjectStore:
                     raise
 
     def _undo(self, target: Path, meta_path: Path, identity: tuple[int, int, int]) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             if _identity(os.stat(target)) == identity:
                 os.unlink(target)
         meta = self._read_json(meta_path)
