@@ -104,6 +104,17 @@ class SourcePhoto:
         ``min_scale`` below 1 lets JPEG decode at 1/2, 1/4 or 1/8 size in the DCT (much cheaper) as
         long as the result stays at least that fraction of the full size.
         """
+        im = self._load_pixels(min_scale)
+        method = _TRANSPOSE.get(_pending_orientation(im.format, self._exif))
+        oriented = im.transpose(method) if method is not None else im
+        return to_srgb(oriented)
+
+    def verify(self) -> None:
+        """Decode every byte (at 1/8 size for JPEG) to prove the file is complete, and discard."""
+        # Reduced-scale decoding still reads every entropy-coded byte, so truncation shows.
+        self._load_pixels(0.125)
+
+    def _load_pixels(self, min_scale: float) -> ImageFile.ImageFile:
         if self._decoded:
             raise RuntimeError("a SourcePhoto decodes once; keep the image it returned")
         self._decoded = True
@@ -116,9 +127,7 @@ class SourcePhoto:
         if im.format == "PNG":
             # Now that every chunk has been read, EXIF stored after the image data is known too.
             self._exif = read_exif(im)
-        method = _TRANSPOSE.get(_pending_orientation(im.format, self._exif))
-        oriented = im.transpose(method) if method is not None else im
-        return to_srgb(oriented)
+        return im
 
 
 def open_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> SourcePhoto:
@@ -130,8 +139,7 @@ def probe(data: bytes, *, verify: bool = False, max_pixels: int = DEFAULT_MAX_PI
     """Describe an upload from its header; ``verify`` also decodes it all (at 1/8 size for JPEG)."""
     photo = open_photo(data, max_pixels=max_pixels)
     if verify:
-        # Decoding at reduced scale still reads every entropy-coded byte, so truncation shows.
-        photo.decode(min_scale=0.125)
+        photo.verify()
     return photo.info
 
 

@@ -285,3 +285,44 @@ def test_decode_happens_once() -> None:
     photo.decode()
     with pytest.raises(RuntimeError):
         photo.decode()
+
+
+def test_big_but_allowed_header_raises_no_warning() -> None:
+    # 100 MP is over Pillow's warning threshold (89.5 MP) but within our limit: no noise.
+    data = bytearray(encode(marked_picture(64, 48)))
+    sof = data.find(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 10_000, 10_000)
+    info = probe(bytes(data))  # warnings are errors in this test suite
+    assert (info.width, info.height) == (10_000, 10_000)
+
+
+def test_webp_exif_orientation() -> None:
+    displayed = marked_picture(300, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    stored = displayed.transpose(Image.Transpose.ROTATE_270)
+    data = encode(stored, "WEBP", quality=95, exif=exif.tobytes())
+    info = probe(data)
+    assert (info.orientation, info.width, info.height) == (8, 300, 200)
+    red = open_photo(data).decode().getpixel((15, 10))
+    assert isinstance(red, tuple) and red[0] > 180 and red[1] < 80
+
+
+def test_png_exif_after_image_data_is_read_on_decode() -> None:
+    displayed = marked_picture(300, 200)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    data = encode(displayed.transpose(Image.Transpose.ROTATE_180), "PNG", exif=exif.tobytes())
+    photo = open_photo(data)
+    image = photo.decode()
+    assert photo.info.orientation == 3
+    red = image.getpixel((15, 10))
+    assert isinstance(red, tuple) and red[0] > 180 and red[1] < 80
+
+
+def test_cmyk_jpeg_with_reduced_decode() -> None:
+    data = encode(Image.new("CMYK", (1600, 1200), (0, 255, 255, 0)), "JPEG", quality=90)
+    image = open_photo(data).decode(min_scale=0.25)
+    assert image.size == (400, 300)
+    r, g, b = image.getpixel((200, 150))  # type: ignore[misc]
+    assert r > 200 and g < 60 and b < 60
