@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ class ExecutionEnvironment:
         self._process: subprocess.Popen[bytes] | None = None
         self._pidfd: int | None = None
         self._killed = False
+        self._terminated = False
+        # Guards starting against terminate() from another thread (FunctionRuntime.close).
+        self._start_lock = threading.Lock()
 
     @property
     def pid(self) -> int | None:
@@ -102,16 +106,26 @@ class ExecutionEnvironment:
         started = time.perf_counter()
         channel, child = Channel.pair()
         self._channel = channel
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP.format(root=_PACKAGE_ROOT, fd=child.fileno())],
-                env=self._environ,
-                cwd=self._spec.task_root,
-                stdin=subprocess.DEVNULL,
-                pass_fds=(child.fileno(),),
-            )
-        finally:
-            child.close()  # the child has its copy; ours would hide the child's exit from us
+        with self._start_lock:
+            if self._terminated:
+                child.close()
+                return Outcome("crash", 0.0, error=_lost_reply(request_id))
+            try:
+                self._process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-c",
+                        _BOOTSTRAP.format(root=_PACKAGE_ROOT, fd=child.fileno()),
+                    ],
+                    env=self._environ,
+                    cwd=self._spec.task_root,
+                    stdin=subprocess.DEVNULL,
+                    pass_fds=(child.fileno(),),
+                    # Its own session: Ctrl-C in a terminal reaches the parent, which stops workers.
+                    start_new_session=True,
+                )
+            finally:
+                child.close()  # the child has its copy; ours would hide the child's exit from us
         self._pidfd = _open_pidfd(self._process.pid)
         with contextlib.suppress(ChannelClosed):  # if the process already ended, _await says how
             channel.send(self._spec)
@@ -213,6 +227,13 @@ class ExecutionEnvironment:
             _ms_since(started),
             error=worker.make_error(message, EXIT_ERROR, [], request_id),
         )
+
+    def terminate(self) -> None:
+        """Signal the process to end, from any thread; the thread using it reaps it with kill()."""
+        with self._start_lock:
+            self._terminated = True
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
 
     def kill(self) -> None:
         """End the process now (Lambda never waits for a sandbox it discards) and free its fds."""

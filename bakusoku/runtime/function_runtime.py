@@ -96,6 +96,7 @@ class FunctionRuntime:
         self._environments = 0  # every live environment: idle, busy or starting
         self._busy_envs: set[ExecutionEnvironment] = set()
         self._lock = threading.Lock()
+        self._drained = threading.Condition(self._lock)  # notified when an invocation ends
         self._closed = False
         self._task_root = os.getcwd()
         self._stop_reaper = threading.Event()
@@ -165,20 +166,28 @@ class FunctionRuntime:
             }
         return RuntimeMetrics(functions=snapshots, totals=total(snapshots))
 
-    def close(self) -> None:
-        """Stop every environment (idle and busy) and the reaper; safe to call twice."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop every environment and the reaper; safe to call twice.
+
+        Running invocations end at once with RuntimeClosedError; close() waits up to ``timeout``
+        seconds for their threads to clean up, so no worker process outlives it.
+        """
         with self._lock:
-            if self._closed:
-                return
+            already_closed = self._closed
             self._closed = True
-            victims = list(self._busy_envs)
+            busy = list(self._busy_envs)
+            idle = [env for pool in self._pools.values() for env in pool.idle]
             for pool in self._pools.values():
-                victims.extend(pool.idle)
                 pool.idle.clear()
+            self._environments -= len(idle)
         self._stop_reaper.set()
-        for env in victims:
+        for env in idle:
             env.kill()
-        if self._reaper is not threading.current_thread():
+        for env in busy:
+            env.terminate()  # its invoking thread owns the environment and reaps it
+        with self._lock:
+            self._drained.wait_for(lambda: not self._busy_envs, timeout)
+        if not already_closed and self._reaper is not threading.current_thread():
             self._reaper.join(timeout=5)
         _open_runtimes.discard(self)
 
@@ -266,6 +275,7 @@ class FunctionRuntime:
             if pool.config.reserved_concurrency is None:
                 self._unreserved_busy -= 1
             self._busy_envs.discard(env)
+            self._drained.notify_all()
             counters = pool.counters
             if outcome is not None:
                 counters.record(outcome.duration_ms)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bakusoku.runtime import RuntimeClosedError
+from bakusoku.runtime import FunctionRuntime, RuntimeClosedError
 from tests.runtime.conftest import RuntimeFactory, fn, process_exists, wait_until
 
 
@@ -83,11 +83,48 @@ def test_close_while_invoking_ends_the_invocation(make_runtime: RuntimeFactory) 
     caller.start()
     wait_until(lambda: runtime.metrics().functions["sleep"].concurrent_executions == 1)
     time.sleep(0.2)  # let the cold start finish so the handler is really running
+    pids = [env.pid for env in runtime._busy_envs]
+    started = time.monotonic()
     runtime.close()
-    caller.join(timeout=5)
 
-    assert not caller.is_alive()
+    assert time.monotonic() - started < 2  # did not wait for the 5 s handler
+    assert runtime.metrics().totals.environments == 0
+    assert pids and not any(process_exists(pid) for pid in pids if pid is not None)
+    caller.join(timeout=5)
     assert len(errors) == 1 and isinstance(errors[0], RuntimeClosedError)
+
+
+def test_close_during_cold_start(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(fn("counter"))
+    errors: list[BaseException] = []
+    callers = [threading.Thread(target=lambda: _call_into(runtime, errors)) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    runtime.close()
+    for caller in callers:
+        caller.join(timeout=5)
+
+    assert all(isinstance(e, RuntimeClosedError) for e in errors)
+    assert runtime.metrics().totals.environments == 0
+
+
+def test_warm_invocation_overhead_is_small(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(fn("echo"))
+    runtime.invoke("echo", {})
+    calls = 300
+    started = time.perf_counter()
+    for i in range(calls):
+        runtime.invoke("echo", {"i": i})
+    per_call_ms = (time.perf_counter() - started) * 1000 / calls
+
+    assert per_call_ms < 5, f"{per_call_ms:.3f} ms per warm invocation"
+
+
+def _call_into(runtime: FunctionRuntime, errors: list[BaseException]) -> None:
+    try:
+        runtime.invoke("counter", {})
+    except BaseException as exc:
+        errors.append(exc)
 
 
 def test_start_end_report_lines_are_logged(
