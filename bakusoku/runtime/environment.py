@@ -145,13 +145,14 @@ class ExecutionEnvironment:
         invoked_arn: str,
         body: bytes,
         timeout_seconds: float,
+        trace_header: str,
     ) -> Outcome:
         """Send one event and wait for the answer, the timeout, a crash or a memory overrun."""
         assert self._channel is not None, "start() the environment before invoking it"
         started = time.perf_counter()
         deadline_epoch_ms = int(time.time() * 1000 + timeout_seconds * 1000)
         try:
-            self._channel.send((request_id, deadline_epoch_ms, invoked_arn, body))
+            self._channel.send((request_id, deadline_epoch_ms, invoked_arn, body, trace_header))
         except ChannelClosed:
             return self._crashed(request_id, started)
         outcome = self._await(request_id, started, timeout_seconds, timeout_label=timeout_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import secrets
 import sys
 import threading
 import time
@@ -115,8 +116,13 @@ class FunctionRuntime:
     def function_names(self) -> list[str]:
         return list(self._pools)
 
-    def invoke(self, function_name_or_arn: str, payload_value: Any) -> Any:
+    def invoke(
+        self, function_name_or_arn: str, payload_value: Any, *, trace_header: str | None = None
+    ) -> Any:
         """Run the function on ``payload_value`` (JSON-serialisable) and return its result.
+
+        ``trace_header`` is an X-Ray ``Root=...;Parent=...;Sampled=...`` header to continue (the
+        handler sees it as ``_X_AMZN_TRACE_ID``); a new, unsampled trace is started without one.
 
         Raises FunctionError when the handler fails (its exception name as ``error_type``), times
         out (``Sandbox.Timedout``) or crashes (``Runtime.ExitError``); TooManyRequestsError when
@@ -133,6 +139,7 @@ class FunctionRuntime:
         outcome: Outcome | None = None
         try:
             if cold:
+                logs.init_start(config.name, request_id)
                 failure = env.start(
                     request_id,
                     INIT_TIMEOUT_SECONDS + config.timeout_seconds,
@@ -142,7 +149,13 @@ class FunctionRuntime:
                 if failure is not None:
                     outcome = failure
             if outcome is None:
-                outcome = env.invoke(request_id, invoked_arn, body, config.timeout_seconds)
+                outcome = env.invoke(
+                    request_id,
+                    invoked_arn,
+                    body,
+                    config.timeout_seconds,
+                    trace_header or new_trace_header(),
+                )
         finally:
             self._release(pool, env, outcome, cold=cold, init_ms=init_ms)
         self._log_outcome(config, request_id, outcome, init_ms)
@@ -376,6 +389,14 @@ class FunctionRuntime:
             status=status,
             error_type=error_type if status == "error" else None,
         )
+
+
+def new_trace_header() -> str:
+    """A fresh X-Ray trace header in Lambda's format, not sampled (nothing is sent anywhere)."""
+    return (
+        f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+        f"Parent={secrets.token_hex(8)};Sampled=0"
+    )
 
 
 @atexit.register

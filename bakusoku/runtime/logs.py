@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,12 @@ logger = logging.getLogger("bakusoku.runtime")
 
 def _extra(function_name: str, request_id: str) -> Mapping[str, Any]:
     return {"function_name": function_name, "aws_request_id": request_id}
+
+
+def init_start(function_name: str, request_id: str) -> None:
+    """Lambda's first line of a new environment's log stream."""
+    runtime = "python:{}.{}".format(*sys.version_info[:2])
+    logger.info("INIT_START Runtime Version: %s", runtime, extra=_extra(function_name, request_id))
 
 
 def start(function_name: str, request_id: str) -> None:

@@ -22,8 +22,9 @@ from bakusoku.runtime.payload import MAX_RESPONSE_BYTES, dumps
 Handler = Callable[[Any, LambdaContext], Any]
 
 # Messages on the channel (pickled tuples; small and fast):
-#   parent → worker: WorkerSpec first, then (request_id, deadline_epoch_ms, invoked_arn, payload)
-#                    per invoke, or None to stop
+#   parent → worker: WorkerSpec first, then per invoke
+#                    (request_id, deadline_epoch_ms, invoked_arn, payload, trace_header),
+#                    or None to stop
 #   worker → parent: ("ready",) | ("init_error", error) | ("ok", body, content_type, ms, max_mb)
 #                    | ("error", error, ms, max_mb) | ("fatal", error, ms, max_mb)
 READY = "ready"
@@ -181,8 +182,10 @@ def _serve(conn: Channel, handler: Handler) -> None:
             return  # the parent went away: nothing left to serve
         if message is None:
             return
-        request_id, deadline_ms, invoked_arn, body = message
+        request_id, deadline_ms, invoked_arn, body, trace_header = message
         _current_request_id = request_id
+        # As Lambda's runtime does, so X-Ray SDKs in the handler join the caller's trace.
+        os.environ["_X_AMZN_TRACE_ID"] = trace_header
         reply = _invoke(handler, request_id, deadline_ms, invoked_arn, body)
         _current_request_id = ""
         if not _send_quietly(conn, reply) or reply[0] == FATAL:

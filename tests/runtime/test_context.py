@@ -90,3 +90,14 @@ def test_handler_code_found_through_pythonpath(
     result = runtime.invoke("thumbnail", {"key": "b.jpg"})
 
     assert result == {"calls": ["a.jpg", "b.jpg"], "bucket": "photos"}
+
+
+def test_trace_header_reaches_the_handler(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(fn("describe"))
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+
+    given = runtime.invoke("describe", {}, trace_header=header)["env"]["_X_AMZN_TRACE_ID"]
+    fresh = runtime.invoke("describe", {})["env"]["_X_AMZN_TRACE_ID"]
+
+    assert given == header
+    assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", fresh)

@@ -140,6 +140,7 @@ def test_start_end_report_lines_are_logged(
     assert len([line for line in lines if line.startswith("START RequestId: ")]) == 2
     assert len([line for line in lines if line.startswith("END RequestId: ")]) == 2
     assert len(reports) == 2
+    assert len([line for line in lines if line.startswith("INIT_START Runtime Version: ")]) == 1
     cold, warm = reports
     for field in ("Duration: ", "Billed Duration: ", "Memory Size: 512 MB", "Max Memory Used: "):
         assert field in cold and field in warm

@@ -44,6 +44,7 @@ def describe(event: Any, context: Any) -> dict[str, Any]:
         "TZ",
         "STAGE",
         "SHARED",
+        "_X_AMZN_TRACE_ID",
     ]
     return {
         "context": {
