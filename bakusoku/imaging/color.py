@@ -36,7 +36,7 @@ def to_srgb(im: Image.Image) -> Image.Image:
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode == "RGB":
+    if im.mode == "RGB" and "transparency" not in im.info:
         return im
     if im.mode.startswith("I;16") or im.mode == "I":
         # 16-bit samples: scale to 8 bits; a plain convert would clip everything above 255 to white.
@@ -45,7 +45,8 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         return im.convert("L").convert("RGB")
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif im.mode in ("L", "1") and "transparency" in im.info:
+    elif im.mode in ("RGB", "L", "1") and "transparency" in im.info:
+        # A PNG colour key (tRNS): that one colour is transparent.
         im = im.convert("RGBA")
     if im.mode in _ALPHA_MODES:
         return _flatten_on_white(im)

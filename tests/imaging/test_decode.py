@@ -326,3 +326,11 @@ def test_cmyk_jpeg_with_reduced_decode() -> None:
     assert image.size == (400, 300)
     r, g, b = image.getpixel((200, 150))  # type: ignore[misc]
     assert r > 200 and g < 60 and b < 60
+
+
+def test_png_colour_key_transparency_is_flattened() -> None:
+    im = Image.new("RGB", (20, 10), (0, 255, 0))
+    im.paste((255, 0, 0), (0, 0, 10, 10))
+    image = open_photo(encode(im, "PNG", transparency=(0, 255, 0))).decode()
+    assert image.getpixel((2, 2)) == (255, 0, 0)
+    assert image.getpixel((15, 2)) == (255, 255, 255)
