@@ -46,3 +46,67 @@ def make_engine(db: sa.Engine) -> Iterator[EngineFactory]:
     yield make
     for engine in engines:
         engine.stop(timeout=5)
+
+
+class MemorySink:
+    """Collects history events in memory, for interpreter tests without a database."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, int, str, dict[str, Any] | None]] = []
+        self.checkpoints: list[tuple[str, Any]] = []
+
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None,
+        *,
+        previous: int,
+        state_name: str | None = None,
+    ) -> int:
+        event_id = len(self.events) + 1
+        self.events.append((event_id, previous, event_type, details))
+        return event_id
+
+    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None:
+        self.checkpoints.append((state_name, state_input))
+
+    def flush(self) -> None:
+        return None
+
+    @property
+    def types(self) -> list[str]:
+        return [event[2] for event in self.events]
+
+
+def run_definition(
+    definition: dict[str, Any] | str,
+    state_input: Any,
+    functions: dict[str, Callable[..., Any]] | None = None,
+    *,
+    sink: MemorySink | None = None,
+) -> Any:
+    """Run ``definition`` over ``state_input`` in this thread; return the output or raise."""
+    from bakusoku.workflow.cancel import CancelScope
+    from bakusoku.workflow.definition import load_definition
+    from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter
+
+    loaded = load_definition(definition)
+    info = ExecutionInfo(
+        arn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:test:exec-1",
+        name="exec-1",
+        input=state_input,
+        start_time=1_700_000_000.0,
+        state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:test",
+        state_machine_name="test",
+        region=REGION,
+        account=ACCOUNT,
+    )
+    interpreter = Interpreter(
+        loaded,
+        info,
+        FunctionInvoker(functions or {}),
+        sink or MemorySink(),
+        CancelScope(),
+        time_scale=0.001,
+    )
+    return interpreter.run(state_input, previous_event_id=0)

@@ -1,0 +1,330 @@
+"""Input and output processing, with the examples of the developer guide's JSONPath pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bakusoku.workflow.errors import StatesError
+
+from .conftest import MemorySink, fn_arn, run_definition
+
+
+def single(state: dict[str, Any]) -> dict[str, Any]:
+    return {"StartAt": "S", "States": {"S": {**state, "End": True}}}
+
+
+def echo(event: Any) -> Any:
+    return event
+
+
+def test_input_path_selects_part_of_the_input() -> None:
+    state_input = {
+        "comment": "Example for InputPath.",
+        "dataset1": {"val1": 1, "val2": 2, "val3": 3},
+        "dataset2": {"val1": "a", "val2": "b", "val3": "c"},
+    }
+    definition = single({"Type": "Task", "Resource": fn_arn("echo"), "InputPath": "$.dataset2"})
+    output = run_definition(definition, state_input, {fn_arn("echo"): echo})
+    assert output == {"val1": "a", "val2": "b", "val3": "c"}
+
+
+def test_parameters_payload_template() -> None:
+    state_input = {
+        "comment": "Example for Parameters.",
+        "product": {
+            "details": {"color": "blue", "size": "small", "material": "cotton"},
+            "availability": "in stock",
+            "sku": "2317",
+            "cost": "$23",
+        },
+    }
+    definition = single(
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "comment": "Selecting what I care about.",
+                "MyDetails": {
+                    "size.$": "$.product.details.size",
+                    "exists.$": "$.product.availability",
+                    "StaticValue": "foo",
+                },
+            },
+        }
+    )
+    assert run_definition(definition, state_input) == {
+        "comment": "Selecting what I care about.",
+        "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"},
+    }
+
+
+def test_result_selector_picks_from_the_task_result() -> None:
+    result = {
+        "resourceType": "elasticmapreduce",
+        "resource": "createCluster.sync",
+        "output": {
+            "SdkHttpMetadata": {"HttpHeaders": {"Content-Length": "1112"}, "HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": "1234-5678-9012"},
+            "ClusterId": "AKIAIOSFODNN7EXAMPLE",
+        },
+    }
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": fn_arn("emr"),
+            "ResultSelector": {
+                "ClusterId.$": "$.output.ClusterId",
+                "ResourceType.$": "$.resourceType",
+            },
+            "ResultPath": "$.EMROutput",
+        }
+    )
+    output = run_definition(definition, {"input": 1}, {fn_arn("emr"): lambda e: result})
+    assert output == {
+        "input": 1,
+        "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"},
+    }
+
+
+RESULT_PATH_INPUT = {
+    "comment": "This is a test of the input and output of a Task state.",
+    "details": "Default example",
+    "who": "AWS Step Functions",
+}
+
+
+def hello(event: Any) -> str:
+    return f"Hello, {event['who']}!"
+
+
+@pytest.mark.parametrize(
+    ("result_path", "expected"),
+    [
+        ("$", "Hello, AWS Step Functions!"),
+        (None, RESULT_PATH_INPUT),
+        ("$.taskresult", {**RESULT_PATH_INPUT, "taskresult": "Hello, AWS Step Functions!"}),
+        ("$.details", {**RESULT_PATH_INPUT, "details": "Hello, AWS Step Functions!"}),
+        (
+            "$.strings.lambdaresult",
+            {**RESULT_PATH_INPUT, "strings": {"lambdaresult": "Hello, AWS Step Functions!"}},
+        ),
+    ],
+)
+def test_result_path(result_path: str | None, expected: Any) -> None:
+    definition = single({"Type": "Task", "Resource": fn_arn("hello"), "ResultPath": result_path})
+    assert run_definition(definition, RESULT_PATH_INPUT, {fn_arn("hello"): hello}) == expected
+
+
+def test_input_result_and_output_paths_together() -> None:
+    state_input = {
+        "comment": "An input comment.",
+        "data": {"val1": 23, "val2": 17},
+        "extra": "foo",
+        "lambda": {"who": "AWS Step Functions"},
+    }
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": fn_arn("hello"),
+            "InputPath": "$.lambda",
+            "ResultPath": "$.data.lambdaresult",
+            "OutputPath": "$.data",
+        }
+    )
+    output = run_definition(definition, state_input, {fn_arn("hello"): hello})
+    assert output == {"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"}
+
+
+def test_null_input_and_output_paths_give_empty_objects() -> None:
+    seen: list[Any] = []
+
+    def record(event: Any) -> str:
+        seen.append(event)
+        return "r"
+
+    definition = single({"Type": "Task", "Resource": fn_arn("r"), "InputPath": None})
+    assert run_definition(definition, {"a": 1}, {fn_arn("r"): record}) == "r"
+    assert seen == [{}]
+    definition = single({"Type": "Pass", "OutputPath": None})
+    assert run_definition(definition, {"a": 1}) == {}
+
+
+def test_context_object_in_parameters() -> None:
+    definition = single(
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "execution.$": "$$.Execution.Id",
+                "name.$": "$$.Execution.Name",
+                "input.$": "$$.Execution.Input",
+                "start.$": "$$.Execution.StartTime",
+                "state.$": "$$.State.Name",
+                "retries.$": "$$.State.RetryCount",
+                "machine.$": "$$.StateMachine.Name",
+                "entered.$": "$$.State.EnteredTime",
+            },
+        }
+    )
+    output = run_definition(definition, {"k": "v"})
+    assert output["execution"].endswith(":execution:test:exec-1")
+    assert output["name"] == "exec-1"
+    assert output["input"] == {"k": "v"}
+    assert output["start"] == "2023-11-14T22:13:20.000Z"
+    assert output["state"] == "S"
+    assert output["retries"] == 0
+    assert output["machine"] == "test"
+    assert output["entered"].endswith("Z")
+
+
+def test_missing_parameter_path_is_a_parameter_path_failure() -> None:
+    definition = single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}})
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {"a": 1})
+    assert failure.value.error == "States.ParameterPathFailure"
+
+
+def test_missing_input_path_is_a_runtime_error_that_catch_ignores() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("echo"),
+                "InputPath": "$.missing",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {"a": 1}, {fn_arn("echo"): echo})
+    assert failure.value.error == "States.Runtime"
+
+
+def test_result_path_into_a_non_object_fails() -> None:
+    definition = single({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b"})
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {"a": "text"})
+    assert failure.value.error == "States.ResultPathMatchFailure"
+
+
+def test_catch_output_shape_and_result_path() -> None:
+    def fail(event: Any) -> None:
+        raise KeyError("photo")
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("fail"),
+                "InputPath": "$.inner",
+                "Catch": [{"ErrorEquals": ["KeyError"], "ResultPath": "$.error", "Next": "Done"}],
+                "End": True,
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    output = run_definition(definition, {"inner": {"x": 1}, "other": 2}, {fn_arn("fail"): fail})
+    assert set(output) == {"inner", "other", "error"}
+    assert set(output["error"]) == {"Error", "Cause"}
+    assert output["error"]["Error"] == "KeyError"
+
+
+def test_catch_without_result_path_replaces_input_with_error() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("fail"),
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Done"}],
+                "End": True,
+            },
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    output = run_definition(definition, {"a": 1}, {fn_arn("fail"): lambda e: 1 / 0})
+    assert output["Error"] == "ZeroDivisionError"
+    assert "division by zero" in output["Cause"]
+
+
+def test_lambda_invoke_integration_wraps_the_result() -> None:
+    seen: list[Any] = []
+
+    def fn(event: Any) -> dict[str, Any]:
+        seen.append(event)
+        return {"ok": True}
+
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "my-fn", "Payload": {"id.$": "$.id"}},
+        }
+    )
+    sink = MemorySink()
+    output = run_definition(definition, {"id": 5}, {fn_arn("my-fn"): fn}, sink=sink)
+    assert seen == [{"id": 5}]
+    assert output["Payload"] == {"ok": True}
+    assert output["StatusCode"] == 200
+    assert output["ExecutedVersion"] == "$LATEST"
+    assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert "RequestId" in output["SdkResponseMetadata"]
+    assert sink.types == [
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSucceeded",
+        "TaskStateExited",
+    ]
+    scheduled = sink.events[1][3]
+    assert scheduled is not None
+    assert scheduled["resourceType"] == "lambda" and scheduled["resource"] == "invoke"
+
+
+def test_task_timeout_is_states_timeout() -> None:
+    import threading
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("slow"),
+                "TimeoutSeconds": 10,  # 10 ms at the tests' time scale
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "Late"}],
+                "End": True,
+            },
+            "Late": {"Type": "Pass", "End": True},
+        },
+    }
+    sink = MemorySink()
+    output = run_definition(
+        definition, {}, {fn_arn("slow"): lambda e: threading.Event().wait(1)}, sink=sink
+    )
+    assert output["Error"] == "States.Timeout"
+    assert "LambdaFunctionTimedOut" in sink.types
+
+
+def test_states_task_failed_does_not_match_timeout() -> None:
+    import threading
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("slow"),
+                "TimeoutSeconds": 10,
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Late"}],
+                "End": True,
+            },
+            "Late": {"Type": "Pass", "End": True},
+        },
+    }
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {}, {fn_arn("slow"): lambda e: threading.Event().wait(1)})
+    assert failure.value.error == "States.Timeout"

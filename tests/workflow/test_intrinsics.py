@@ -1,0 +1,158 @@
+"""Intrinsic functions, with the developer guide's examples."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from bakusoku.workflow.errors import StatesError
+from bakusoku.workflow.intrinsics import IntrinsicSyntaxError, evaluate_intrinsic, parse_intrinsic
+from bakusoku.workflow.paths import evaluate
+
+from .conftest import run_definition
+
+
+def call(text: str, data: Any = None) -> Any:
+    return evaluate_intrinsic(text, lambda path: evaluate(path, data))
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "expected"),
+    [
+        (
+            "States.Format('Hello, my name is {}.', $.name)",
+            {"name": "Arnav"},
+            "Hello, my name is Arnav.",
+        ),
+        ("States.Format('{} + {} = {}', 1, 2.5, true)", None, "1 + 2.5 = true"),
+        # The JSON text "States.Format('Your order is \\\\{complete\\\\}')" decodes to this.
+        ("States.Format('Your order is \\{complete\\}')", None, "Your order is {complete}"),
+        ("States.StringToJson($.someString)", {"someString": '{"number": 20}'}, {"number": 20}),
+        (
+            "States.JsonToString($.someJson)",
+            {"someJson": {"name": "Foo", "zebra": "stripe"}},
+            '{"name":"Foo","zebra":"stripe"}',
+        ),
+        (
+            "States.Array('Foo', 2020, $.someJson, null)",
+            {"someJson": {"random": "abcdefghij"}},
+            ["Foo", 2020, {"random": "abcdefghij"}, None],
+        ),
+        (
+            "States.ArrayPartition($.inputArray,4)",
+            {"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9]},
+            [[1, 2, 3, 4], [5, 6, 7, 8], [9]],
+        ),
+        (
+            "States.ArrayContains($.inputArray, $.lookingFor)",
+            {"inputArray": [1, 2, 3], "lookingFor": 5},
+            False,
+        ),
+        ("States.ArrayContains($.a, 2)", {"a": [1, 2, 3]}, True),
+        ("States.ArrayRange(1, 9, 2)", None, [1, 3, 5, 7, 9]),
+        ("States.ArrayRange(10, 0, -5)", None, [10, 5, 0]),
+        (
+            "States.ArrayGetItem($.inputArray, $.index)",
+            {"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9], "index": 5},
+            6,
+        ),
+        ("States.ArrayLength($.inputArray)", {"inputArray": [1, 2, 3, 4, 5, 6, 7, 8, 9]}, 9),
+        (
+            "States.ArrayUnique($.inputArray)",
+            {"inputArray": [1, 2, 3, 3, 3, 3, 3, 3, 4]},
+            [1, 2, 3, 4],
+        ),
+        ("States.Base64Encode($.input)", {"input": "Data to encode"}, "RGF0YSB0byBlbmNvZGU="),
+        ("States.Base64Decode($.base64)", {"base64": "RGF0YSB0byBlbmNvZGU="}, "Data to encode"),
+        (
+            "States.Hash($.Data, $.Algorithm)",
+            {"Data": "input data", "Algorithm": "SHA-1"},
+            "aaff4a450a104cd177d28d18d74485e8cae074b7",
+        ),
+        (
+            "States.JsonMerge($.json1, $.json2, false)",
+            {
+                "json1": {"a": {"a1": 1, "a2": 2}, "b": 2},
+                "json2": {"a": {"a3": 1, "a4": 2}, "c": 3},
+            },
+            {"a": {"a3": 1, "a4": 2}, "b": 2, "c": 3},
+        ),
+        ("States.MathAdd($.value1, $.step)", {"value1": 111, "step": -1}, 110),
+        (
+            "States.StringSplit($.inputString, $.splitter)",
+            {"inputString": "1,2,3,4,5", "splitter": ","},
+            ["1", "2", "3", "4", "5"],
+        ),
+        (
+            "States.StringSplit($.inputString, $.splitter)",
+            {"inputString": "This.is+a,test=string", "splitter": ".+,="},
+            ["This", "is", "a", "test", "string"],
+        ),
+        ("States.ArrayLength(States.Array(1, 2, 3))", None, 3),
+    ],
+)
+def test_documented_examples(text: str, data: Any, expected: Any) -> None:
+    assert call(text, data) == expected
+
+
+def test_math_random_is_in_range_and_seeded() -> None:
+    values = {call("States.MathRandom(1, 999)") for _ in range(50)}
+    assert all(1 <= v < 999 for v in values)
+    assert call("States.MathRandom(1, 999, 7)") == call("States.MathRandom(1, 999, 7)")
+
+
+def test_uuid_is_version_4() -> None:
+    assert uuid.UUID(call("States.UUID()")).version == 4
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "States.Format('{} {}', 1)",
+        "States.StringToJson('not json')",
+        "States.ArrayGetItem(States.Array(1), 3)",
+        "States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)",
+        "States.Hash('x', 'SHA-999')",
+        "States.MathAdd(1.5, 1)",
+        "States.ArrayRange(0, 2000, 1)",
+    ],
+)
+def test_failures_are_intrinsic_failures(text: str) -> None:
+    with pytest.raises(StatesError) as failure:
+        call(text)
+    assert failure.value.error == "States.IntrinsicFailure"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "States.Nope(1)",
+        "States.Format(",
+        "States.UUID(1)",
+        "States.Array(1 2)",
+        "States.Format('x') tail",
+    ],
+)
+def test_syntax_errors(text: str) -> None:
+    with pytest.raises(IntrinsicSyntaxError):
+        parse_intrinsic(text)
+
+
+def test_intrinsics_in_parameters_read_context_and_input() -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Pass",
+                "Parameters": {
+                    "greeting.$": "States.Format('Hello {} from {}', $.who, $$.Execution.Name)",
+                    "parts.$": "States.ArrayPartition($.items, 2)",
+                },
+                "End": True,
+            }
+        },
+    }
+    output = run_definition(definition, {"who": "Ann", "items": [1, 2, 3]})
+    assert output == {"greeting": "Hello Ann from exec-1", "parts": [[1, 2], [3]]}
