@@ -52,8 +52,8 @@ class RenditionSpec:
     # Progressive JPEG loads gracefully on the web and is ~10 % smaller, but costs 4-6x the encode
     # time of baseline; some print kiosks only take baseline files.
     progressive: bool = True
-    # Optimised Huffman tables save ~3 % on baseline files for ~3x the encode time (progressive
-    # files are always optimised).
+    # Optimised Huffman tables save ~4 % on a 12 MP baseline file for ~3x its encode time (38 ms
+    # -> 110 ms); progressive files are always optimised.
     optimize: bool = False
     # WebP effort 0-6: 2 is ~3x faster than the default 4 for a file a few percent larger.
     webp_method: int = 2
@@ -140,7 +140,9 @@ def render_photo(
 ) -> PhotoResult:
     """Decode ``data`` once and produce every rendition in ``specs`` (in that order).
 
-    Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
+    ``faces`` are ``(left, top, right, bottom)`` boxes in displayed pixels of the full picture (EXIF
+    orientation applied); the print trim keeps them inside when it can. Raises an
+    :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
     """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
