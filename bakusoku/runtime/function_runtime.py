@@ -134,7 +134,6 @@ class FunctionRuntime:
         body = payload.encode_request(payload_value, request_id=request_id)
         env, cold = self._acquire(pool, request_id)
         config = pool.config
-        logs.start(config.name, request_id)
         init_ms: float | None = None
         outcome: Outcome | None = None
         try:
@@ -148,6 +147,7 @@ class FunctionRuntime:
                 init_ms = env.init_duration_ms
                 if failure is not None:
                     outcome = failure
+            logs.start(config.name, request_id)
             if outcome is None:
                 outcome = env.invoke(
                     request_id,
@@ -239,6 +239,15 @@ class FunctionRuntime:
 
     def _acquire(self, pool: _Pool, request_id: str) -> tuple[ExecutionEnvironment, bool]:
         """Take a warm environment, or reserve room for a new one; throttle when there is none."""
+        # An idle worker can die (the OS's OOM killer, a stray signal); Lambda would never hand
+        # out such a sandbox, so neither do we.
+        dead: list[ExecutionEnvironment] = []
+        with self._lock:
+            while pool.idle and not pool.idle[-1].is_alive():
+                dead.append(pool.idle.pop())
+                self._environments -= 1
+        for stale in dead:
+            stale.kill()
         victim: ExecutionEnvironment | None = None
         reserved = pool.config.reserved_concurrency
         with self._lock:

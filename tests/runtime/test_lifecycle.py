@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 
@@ -151,3 +153,23 @@ def test_start_end_report_lines_are_logged(
         for r in caplog.records
         if r.name == "bakusoku.runtime"
     )
+
+
+def test_idle_worker_that_died_is_replaced_not_reported(make_runtime: RuntimeFactory) -> None:
+    runtime = make_runtime(fn("counter"))
+    pid = runtime.invoke("counter", {})["pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not process_exists(pid) or _is_zombie(pid))
+
+    result = runtime.invoke("counter", {})
+
+    assert result["count"] == 1 and result["pid"] != pid
+    assert runtime.metrics().functions["counter"].errors == 0
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return False
