@@ -161,10 +161,14 @@ def make_error(message: str, error_type: str, trace: list[str], request_id: str)
 def _error_from_exception(exc: BaseException | None, request_id: str) -> dict[str, Any]:
     assert exc is not None
     frames = traceback.extract_tb(exc.__traceback__)
-    # Like Lambda, start the trace at the user's code, not at the runtime's own frames.
-    while frames and (frames[0].filename == __file__ or frames[0].filename.startswith("<frozen")):
+    # Like Lambda, start the trace at the user's code, not at the runtime's or importlib's frames.
+    while frames and _is_machinery(frames[0].filename):
         frames.pop(0)
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def _is_machinery(filename: str) -> bool:
+    return filename == __file__ or filename.startswith("<frozen ") or filename == importlib.__file__
 
 
 def _max_memory_mb() -> int:

@@ -13,7 +13,7 @@ from tests.runtime.conftest import RuntimeFactory, fn, wait_until
 
 
 @contextmanager
-def busy(runtime: FunctionRuntime, name: str, seconds: float = 0.8) -> Iterator[None]:
+def busy(runtime: FunctionRuntime, name: str, seconds: float = 1.5) -> Iterator[None]:
     """Hold one environment of ``name`` for ``seconds`` in a background invocation."""
     caller = threading.Thread(target=runtime.invoke, args=(name, {"seconds": seconds}))
     before = runtime.metrics().functions[name].concurrent_executions
