@@ -145,7 +145,9 @@ def load_settings(
     if config_file is None and Path("bakusoku.yml").is_file():
         config_file = Path("bakusoku.yml")
     file_values = _from_file(config_file) if config_file else {}
-    extra = {k: file_values.pop(k) for k in ("services", "functions") if k in file_values}
+    extra: dict[str, Any] = {
+        k: file_values.pop(k) for k in ("services", "functions") if k in file_values
+    }
     merged: dict[str, Any] = {**file_values, **_from_env(environ)}
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values = {name: _coerce(name, value) for name, value in merged.items()}

@@ -17,7 +17,6 @@ import argparse
 import io
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.e2e.server import RunningServer  # noqa: E402
+from tests.e2e.server import RunningServer
 
 
 def five_mb_jpeg() -> bytes:
@@ -68,8 +67,9 @@ def presigned_upload(client: httpx.Client, api: str, data: bytes) -> tuple[str, 
     grant, _ = presign(client, api, len(data), "bench")
     upload = grant["upload"]
     started = time.perf_counter()
-    response = client.request(upload["method"], upload["url"], content=data,
-                              headers=upload["headers"])  # fmt: skip
+    response = client.request(
+        upload["method"], upload["url"], content=data, headers=upload["headers"]
+    )
     acked = time.perf_counter()
     response.raise_for_status()
     return grant["photo_id"], acked - started, acked
@@ -77,9 +77,12 @@ def presigned_upload(client: httpx.Client, api: str, data: bytes) -> tuple[str, 
 
 def direct_upload(client: httpx.Client, api: str, data: bytes) -> float:
     started = time.perf_counter()
-    response = client.post(f"{api}/v1/bench/direct-upload", params={"album": "baseline",
-                           "filename": "race.jpg"}, content=data,
-                           headers={"content-type": "image/jpeg"})  # fmt: skip
+    response = client.post(
+        f"{api}/v1/bench/direct-upload",
+        params={"album": "baseline", "filename": "race.jpg"},
+        content=data,
+        headers={"content-type": "image/jpeg"},
+    )
     response.raise_for_status()
     assert response.json()["status"] == "ready", response.text
     return time.perf_counter() - started
@@ -90,7 +93,9 @@ def concurrently(count: int, clients: int, job: Any) -> list[Any]:
         return list(pool.map(lambda _: job(), range(count)))
 
 
-def wait_ready(client: httpx.Client, api: str, photo_ids: list[str], timeout: float = 900) -> dict[str, float]:
+def wait_ready(
+    client: httpx.Client, api: str, photo_ids: list[str], timeout: float = 900
+) -> dict[str, float]:
     """When each photo was first seen ready (perf_counter time)."""
     ready: dict[str, float] = {}
     deadline = time.perf_counter() + timeout
@@ -113,15 +118,18 @@ def summary(name: str, seconds: list[float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=32, help="presigned uploads per scenario")
-    parser.add_argument("--baseline-uploads", type=int, default=8, help="baseline uploads per scenario")
+    parser.add_argument(
+        "--baseline-uploads", type=int, default=8, help="baseline uploads per scenario"
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
     data = five_mb_jpeg()
     print(f"photo: 4000x3000 JPEG, {len(data) / 2**20:.2f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
-        server = RunningServer(Path(tmp) / "data", workers=args.workers,
-                               extra_env={"BAKUSOKU_BENCH_ROUTES": "1"}).start()  # fmt: skip
+        server = RunningServer(
+            Path(tmp) / "data", workers=args.workers, extra_env={"BAKUSOKU_BENCH_ROUTES": "1"}
+        ).start()
         try:
             figures = run(server.api, data, args)
         finally:
@@ -149,7 +157,9 @@ def run(api: str, data: bytes, args: argparse.Namespace) -> dict[str, Any]:
         burst_done = max(drained_at.values()) - min(acked for _, _, acked in one + many)
 
         base_one = [direct_upload(client, api, data) for _ in range(args.baseline_uploads)]
-        base_many = concurrently(args.baseline_uploads * 2, 16, lambda: direct_upload(client, api, data))
+        base_many = concurrently(
+            args.baseline_uploads * 2, 16, lambda: direct_upload(client, api, data)
+        )
 
     print()
     figures: dict[str, Any] = {"photo_mib": round(len(data) / 2**20, 2)}

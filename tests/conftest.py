@@ -25,7 +25,7 @@ def make_jpeg(
     draw.ellipse((width // 3, height // 3, width * 2 // 3, height * 2 // 3), fill=(250, 220, 40))
     exif = Image.Exif()
     exif[0x0112] = orientation
-    exif[0x9003] = "2026:10:10 09:30:00"  # DateTimeOriginal (Exif IFD, kept here for simplicity)
+    exif[0x8769] = {0x9003: "2026:10:10 09:30:00"}  # Exif IFD: DateTimeOriginal
     if gps:
         exif[0x8825] = {1: "N", 2: (35.0, 39.0, 0.0), 3: "E", 4: (139.0, 44.0, 0.0)}
     out = io.BytesIO()

@@ -31,7 +31,7 @@ def make_sample(path: Path, width: int, height: int, orientation: int, seed: int
         x, y = rng.randrange(width), rng.randrange(height)
         r = rng.randrange(min(width, height) // 30, min(width, height) // 8)
         colour = tuple(rng.randrange(256) for _ in range(3))
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)  # type: ignore[arg-type]
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
     draw.rectangle((0, 0, width // 6, height // 6), fill=(230, 30, 30))
     exif = Image.Exif()
     exif[0x0112] = orientation  # Orientation

@@ -29,10 +29,18 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="API port (default 8080; the store uses the next).")
-@click.option("--store-port", type=int, default=None, help="Object store port (default: API port + 1).")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Where photos, renditions and the database live (default ./.bakusoku).")
+@click.option(
+    "--port", type=int, default=None, help="API port (default 8080; the store uses the next)."
+)
+@click.option(
+    "--store-port", type=int, default=None, help="Object store port (default: API port + 1)."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where photos, renditions and the database live (default ./.bakusoku).",
+)
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None)
 @click.option("--demo", is_flag=True, help="Upload a few sample photos once the servers are up.")
@@ -51,9 +59,17 @@ def up(
     from bakusoku.local.serve import serve_apps
     from bakusoku.local.stack import EmbeddedStack
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {"host": host, "port": port, "store_port": store_port, "data_dir": data_dir,
-                 "workers": workers, "bench_routes": True if bench_routes else None}
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    overrides = {
+        "host": host,
+        "port": port,
+        "store_port": store_port,
+        "data_dir": data_dir,
+        "workers": workers,
+        "bench_routes": True if bench_routes else None,
+    }
     settings = load_settings(overrides, config_file=config_file)
     stack = EmbeddedStack(settings)
     settings = stack.settings
@@ -67,13 +83,16 @@ def up(
         click.echo(f"  workers:      {settings.effective_workers}")
         click.echo("Press Ctrl-C to stop.", err=False)
         if demo:
-            threading.Thread(target=_run_demo, args=(settings.api_url, settings.data_dir),
-                             daemon=True).start()
+            threading.Thread(
+                target=_run_demo, args=(settings.api_url, settings.data_dir), daemon=True
+            ).start()
 
     try:
         serve_apps(
-            [(stack.api_app(), settings.host, settings.port),
-             (stack.store_app(), settings.host, settings.effective_store_port)],
+            [
+                (stack.api_app(), settings.host, settings.port),
+                (stack.store_app(), settings.host, settings.effective_store_port),
+            ],
             on_ready=ready,
         )
     finally:
@@ -90,8 +109,10 @@ def _run_demo(api: str, data_dir: Path) -> None:
     ids = [r.photo_id for r in results if r.photo_id and not r.error]
     summary = wait_until_processed(api, ids, timeout=600)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
-    click.echo(f"demo: uploaded {len(ids)} sample photos to album 'demo' ({counts}) "
-               f"in {summary.seconds:.1f} s")
+    click.echo(
+        f"demo: uploaded {len(ids)} sample photos to album 'demo' ({counts}) "
+        f"in {summary.seconds:.1f} s"
+    )
     click.echo(f"demo: list them with  curl '{api}/v1/photos?album=demo'")
 
 
@@ -109,8 +130,13 @@ def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait
         raise click.ClickException("no image files found in the given paths")
     total = sum(p.stat().st_size for p in files)
     with tqdm(total=total, unit="B", unit_scale=True, desc=f"uploading {len(files)} files") as bar:
-        results = upload_all(files, api=api, album=album, concurrency=concurrency,
-                             on_done=lambda _result, size: bar.update(size))
+        results = upload_all(
+            files,
+            api=api,
+            album=album,
+            concurrency=concurrency,
+            on_done=lambda _result, size: bar.update(size),
+        )
     failed = [r for r in results if r.error]
     for result in failed:
         click.echo(f"failed: {result.path}: {result.error}", err=True)
@@ -118,14 +144,19 @@ def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait
     click.echo(f"uploaded {len(ids)} of {len(files)} files to album {album!r}")
     if wait and ids:
         with tqdm(total=len(ids), desc="processing", unit="photo") as bar:
+
             def progress(done: int) -> None:
                 bar.update(done - bar.n)
+
             summary = wait_until_processed(api, ids, on_progress=progress)
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(summary.counts.items()))
         click.echo(f"processed in {summary.seconds:.1f} s: {counts}")
         for photo in summary.failed:
-            click.echo(f"  failed {photo['photo_id']} ({photo['filename']}): "
-                       f"{photo['error']['code']}: {photo['error']['message']}", err=True)
+            click.echo(
+                f"  failed {photo['photo_id']} ({photo['filename']}): "
+                f"{photo['error']['code']}: {photo['error']['message']}",
+                err=True,
+            )
     if failed:
         sys.exit(1)
 
@@ -137,7 +168,9 @@ def photos() -> None:
 
 @photos.command("list")
 @click.option("--album", default=None)
-@click.option("--status", default=None, help="pending, processing, ready or failed (comma-separated).")
+@click.option(
+    "--status", default=None, help="pending, processing, ready or failed (comma-separated)."
+)
 @click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
 @click.option("--limit", type=int, default=50, show_default=True)
 def photos_list(album: str | None, status: str | None, api: str, limit: int) -> None:
@@ -150,8 +183,10 @@ def photos_list(album: str | None, status: str | None, api: str, limit: int) -> 
     body = _get(f"{api.rstrip('/')}/v1/photos", params)
     for photo in body["items"]:
         error = f"  {photo['error']['code']}" if photo["error"] else ""
-        click.echo(f"{photo['photo_id']}  {photo['album']:<16} {photo['status']:<10} "
-                   f"{photo['filename'] or ''}{error}")
+        click.echo(
+            f"{photo['photo_id']}  {photo['album']:<16} {photo['status']:<10} "
+            f"{photo['filename'] or ''}{error}"
+        )
 
 
 @photos.command("show")
@@ -166,7 +201,9 @@ def _get(url: str, params: dict[str, Any] | None = None) -> Any:
     try:
         response = httpx.get(url, params=params, timeout=30)
     except httpx.HTTPError as exc:
-        raise click.ClickException(f"cannot reach the API at {url}: {exc}; is `bakusoku up` running?")
+        raise click.ClickException(
+            f"cannot reach the API at {url}: {exc}; is `bakusoku up` running?"
+        ) from exc
     if response.status_code != 200:
         raise click.ClickException(response.text)
     return response.json()

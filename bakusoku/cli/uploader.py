@@ -14,8 +14,14 @@ import httpx
 
 from bakusoku.errors import BakusokuError
 
-IMAGE_SUFFIXES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-                  ".webp": "image/webp", ".heic": "image/heic", ".heif": "image/heic"}
+IMAGE_SUFFIXES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".heif": "image/heic",
+}
 
 
 class UploadError(BakusokuError):
@@ -44,7 +50,8 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(
-                p for p in sorted(path.rglob("*"))
+                p
+                for p in sorted(path.rglob("*"))
                 if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
             )
         elif path.is_file():
@@ -55,8 +62,10 @@ def find_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def content_type_of(path: Path) -> str:
-    return IMAGE_SUFFIXES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or (
-        "application/octet-stream"
+    return (
+        IMAGE_SUFFIXES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or ("application/octet-stream")
     )
 
 
@@ -71,8 +80,12 @@ def _api_error(response: httpx.Response) -> str:
 def upload_one(client: httpx.Client, api: str, path: Path, album: str) -> UploadResult:
     """Presign with the API, then PUT the bytes straight to the object store."""
     data = path.read_bytes()
-    request = {"filename": path.name, "content_type": content_type_of(path),
-               "size": len(data), "album": album}
+    request = {
+        "filename": path.name,
+        "content_type": content_type_of(path),
+        "size": len(data),
+        "album": album,
+    }
     response = client.post(f"{api}/v1/uploads", json=request)
     if response.status_code != 201:
         return UploadResult(path, error=_api_error(response))
@@ -94,7 +107,9 @@ def upload_all(
     on_done: Callable[[UploadResult, int], None] | None = None,
 ) -> list[UploadResult]:
     """Upload ``files`` with ``concurrency`` workers; ``on_done(result, size)`` after each file."""
-    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    limits = httpx.Limits(
+        max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2
+    )
     with httpx.Client(timeout=120, limits=limits) as client:
 
         def task(path: Path) -> UploadResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -111,7 +112,9 @@ class PhotoRepository:
                 sa.select(photos.c.photo_id).where(photos.c.photo_id == photo_id)
             ).first()
             if existing is None:
-                try:
+                # a concurrent delivery may insert it first; the update below applies either way
+                # (a savepoint, so PostgreSQL's transaction survives the duplicate-key error)
+                with contextlib.suppress(sa.exc.IntegrityError), conn.begin_nested():
                     conn.execute(
                         photos.insert().values(
                             photo_id=photo_id,
@@ -124,8 +127,6 @@ class PhotoRepository:
                             **values,
                         )
                     )
-                except sa.exc.IntegrityError:
-                    pass  # a concurrent delivery inserted it first; the update below applies
             conn.execute(
                 photos.update()
                 .where(photos.c.photo_id == photo_id)

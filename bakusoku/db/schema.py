@@ -41,7 +41,8 @@ executions = sa.Table(
     metadata,
     sa.Column("name", sa.String(80), primary_key=True),
     sa.Column("state_machine", sa.String(80), nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("input", sa.JSON, nullable=False),
     sa.Column("output", sa.JSON, nullable=True),
     sa.Column("error", sa.String(256), nullable=True),

@@ -160,5 +160,3 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")
-
-

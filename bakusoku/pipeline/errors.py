@@ -58,8 +58,10 @@ def describe_failure(error: str, cause: str | None) -> tuple[str, str]:
         except ValueError:
             message = cause
     if code in _GENERIC_MESSAGES:
-        message = f"{_GENERIC_MESSAGES[code]} ({error}: {message})" if message else (
-            _GENERIC_MESSAGES[code]
+        message = (
+            f"{_GENERIC_MESSAGES[code]} ({error}: {message})"
+            if message
+            else (_GENERIC_MESSAGES[code])
         )
     if not message:
         message = f"{error}: the photo could not be processed"

@@ -17,7 +17,9 @@ from tests.conftest import free_port
 class RunningServer:
     """``bakusoku up`` on free loopback ports with its own data directory."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+    ):
         self.data_dir = data_dir
         self.port = free_port()
         self.store_port = free_port()
@@ -30,11 +32,22 @@ class RunningServer:
     def start(self, timeout: float = 60) -> RunningServer:
         log = self.log_path.open("ab")
         command = [
-            sys.executable, "-m", "bakusoku.cli", "up",
-            "--port", str(self.port), "--store-port", str(self.store_port),
-            "--data-dir", str(self.data_dir), "--workers", str(self._workers),
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self._env)
+            sys.executable,
+            "-m",
+            "bakusoku.cli",
+            "up",
+            "--port",
+            str(self.port),
+            "--store-port",
+            str(self.store_port),
+            "--data-dir",
+            str(self.data_dir),
+            "--workers",
+            str(self._workers),
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=self._env
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

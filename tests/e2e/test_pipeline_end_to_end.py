@@ -29,8 +29,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     assert running.stop() == 0, running.log()
 
 
-def presign(api: str, data: bytes, *, filename: str = "photo.jpg", album: str = "e2e",
-            content_type: str = "image/jpeg") -> dict[str, Any]:  # fmt: skip
+def presign(
+    api: str,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    album: str = "e2e",
+    content_type: str = "image/jpeg",
+) -> dict[str, Any]:
     body = {"filename": filename, "content_type": content_type, "size": len(data), "album": album}
     response = httpx.post(f"{api}/v1/uploads", json=body)
     assert response.status_code == 201, response.text
@@ -130,7 +136,10 @@ def test_execution_history_shows_every_state(server: RunningServer) -> None:
     ("data", "code"),
     [
         (make_jpeg(1200, 900)[:5000], "image.corrupt"),
-        (b"these are the minutes of the PTA meeting, not a photo\n" * 20, "image.unsupported_format"),
+        (
+            b"these are the minutes of the PTA meeting, not a photo\n" * 20,
+            "image.unsupported_format",
+        ),
         (b"", "image.empty"),
     ],
     ids=["truncated-jpeg", "text-renamed-jpg", "zero-bytes"],
@@ -159,10 +168,19 @@ def _credentials(server: RunningServer) -> dict[str, str]:
 def test_expired_and_tampered_urls_are_refused_as_s3_does(server: RunningServer) -> None:
     data = make_jpeg(320, 240)
     creds = _credentials(server)
-    presigner = Presigner(f"http://127.0.0.1:{server.store_port}", "us-east-1",
-                          creds["access_key_id"], creds["secret_access_key"])  # fmt: skip
-    short = presigner.presign_put("bakusoku", "uploads/e2e/expiring.jpg", content_type="image/jpeg",
-                                  content_length=len(data), expires_in=1)  # fmt: skip
+    presigner = Presigner(
+        f"http://127.0.0.1:{server.store_port}",
+        "us-east-1",
+        creds["access_key_id"],
+        creds["secret_access_key"],
+    )
+    short = presigner.presign_put(
+        "bakusoku",
+        "uploads/e2e/expiring.jpg",
+        content_type="image/jpeg",
+        content_length=len(data),
+        expires_in=1,
+    )
     time.sleep(2.1)
     expired = httpx.put(short.url, content=data, headers=short.headers)
     assert expired.status_code == 403
@@ -190,8 +208,18 @@ def test_plain_curl_put_with_the_returned_headers_works(
     path = tmp_path / "photo.jpg"
     path.write_bytes(make_jpeg(640, 480))
     grant = presign(server.api, path.read_bytes())
-    command = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-               "--data-binary", f"@{path}"]  # fmt: skip
+    command = [
+        "curl",
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "--data-binary",
+        f"@{path}",
+    ]
     for name, value in grant["upload"]["headers"].items():
         command += ["-H", f"{name}: {value}"]
     status = subprocess.run([*command, grant["upload"]["url"]], capture_output=True, text=True)
@@ -203,12 +231,21 @@ def test_plain_curl_put_with_the_returned_headers_works(
     ("body", "field", "code"),
     [
         ({"content_type": "image/jpeg", "size": 1, "album": "a"}, "filename", "request.invalid"),
-        ({"filename": "a.gif", "content_type": "image/gif", "size": 1, "album": "a"},
-         "content_type", "upload.unsupported_type"),  # fmt: skip
-        ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 30 * 2**20, "album": "a"},
-         "size", "upload.too_large"),  # fmt: skip
-        ({"filename": "a.jpg", "content_type": "image/jpeg", "size": 1, "album": "../etc"},
-         "album", "request.invalid"),  # fmt: skip
+        (
+            {"filename": "a.gif", "content_type": "image/gif", "size": 1, "album": "a"},
+            "content_type",
+            "upload.unsupported_type",
+        ),
+        (
+            {"filename": "a.jpg", "content_type": "image/jpeg", "size": 30 * 2**20, "album": "a"},
+            "size",
+            "upload.too_large",
+        ),
+        (
+            {"filename": "a.jpg", "content_type": "image/jpeg", "size": 1, "album": "../etc"},
+            "album",
+            "request.invalid",
+        ),
     ],
 )
 def test_malformed_upload_requests_get_json_errors_naming_the_field(
@@ -221,8 +258,11 @@ def test_malformed_upload_requests_get_json_errors_naming_the_field(
 
 
 def test_invalid_json_and_unknown_photo(server: RunningServer) -> None:
-    response = httpx.post(f"{server.api}/v1/uploads", content=b"{not json",
-                          headers={"content-type": "application/json"})  # fmt: skip
+    response = httpx.post(
+        f"{server.api}/v1/uploads",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "request.malformed_json"
     missing = httpx.get(f"{server.api}/v1/photos/00000000-0000-0000-0000-000000000000")
@@ -235,8 +275,10 @@ def test_listing_filters_by_album_and_status_with_a_cursor(server: RunningServer
         wait_final(server.api, photo_id)
     first = httpx.get(f"{server.api}/v1/photos", params={"album": "listing", "limit": 2}).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    rest = httpx.get(f"{server.api}/v1/photos", params={"album": "listing", "limit": 2,
-                                                          "cursor": first["next_cursor"]}).json()  # fmt: skip
+    rest = httpx.get(
+        f"{server.api}/v1/photos",
+        params={"album": "listing", "limit": 2, "cursor": first["next_cursor"]},
+    ).json()
     listed = [p["photo_id"] for p in first["items"] + rest["items"]]
     assert sorted(listed) == sorted(ids)
     failed = httpx.get(f"{server.api}/v1/photos", params={"album": "listing", "status": "failed"})

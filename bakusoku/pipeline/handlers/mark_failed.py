@@ -14,7 +14,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input: the execution state with ``error: {"Error", "Cause"}`` from a Catch."""
     env = adapters()
     error = event.get("error") or {}
-    code, message = describe_failure(str(error.get("Error", "States.TaskFailed")), error.get("Cause"))
+    code, message = describe_failure(
+        str(error.get("Error", "States.TaskFailed")), error.get("Cause")
+    )
     record = object_created_records(event)[0] if "photo" not in event else None
     bucket = event["photo"]["bucket"] if record is None else record.bucket
     key = event["photo"]["key"] if record is None else record.key
