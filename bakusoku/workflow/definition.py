@@ -13,6 +13,7 @@ import yaml
 from bakusoku.workflow.choice import COMPARISON_OPERATORS
 from bakusoku.workflow.errors import STATES_ALL, DefinitionError
 from bakusoku.workflow.intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
+from bakusoku.workflow.jsonata_eval import check_template
 from bakusoku.workflow.paths import PathSyntaxError, parse_path
 
 JSONPATH = "JSONPath"
@@ -21,6 +22,8 @@ JSONATA = "JSONata"
 # Placeholder names are identifiers, so prose such as "${...}" in a comment is left alone.
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _MAX_STATE_NAME = 80
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,79}$")
+_NESTED = {"Branches", "ItemProcessor", "Iterator"}
 _MAX_SECONDS = 99999999
 
 _COMMON = {"Type", "Comment", "QueryLanguage"}
@@ -291,12 +294,41 @@ def _validate_state(
 
     if language == JSONPATH:
         _validate_jsonpath_io(name, state)
-    if "Assign" in state and not isinstance(state["Assign"], dict):
-        raise _fail(name, "Assign", "must be a JSON object of variable names to values")
+    else:
+        for field, value in state.items():
+            problem = None if field in _NESTED else check_template(value)
+            if problem:
+                raise _fail(name, field, problem)
+    _check_assign(name, "Assign", state, language)
+    for index, rule in enumerate(state.get("Choices") or []):
+        if isinstance(rule, dict):
+            _check_assign(name, f"Choices[{index}].Assign", rule, language)
+    for index, catcher in enumerate(state.get("Catch") or []):
+        if isinstance(catcher, dict):
+            _check_assign(name, f"Catch[{index}].Assign", catcher, language)
 
     validator = _VALIDATORS.get(kind)
     if validator is not None:
         validator(name, state, states, language)
+
+
+def _check_assign(name: str, field: str, holder: Mapping[str, Any], language: str) -> None:
+    if "Assign" not in holder:
+        return
+    assign = holder["Assign"]
+    if not isinstance(assign, dict):
+        raise _fail(name, field, "must be a JSON object of variable names to values")
+    for key in assign:
+        variable = key[:-2] if language == JSONPATH and key.endswith(".$") else key
+        if not _VARIABLE_NAME.match(variable) or variable == "states":
+            raise _fail(
+                name,
+                f"{field}.{key}",
+                "variable names start with a letter or '_', then letters, digits or '_' "
+                "(at most 80), and 'states' is reserved",
+            )
+    if language == JSONPATH:
+        _check_template(name, field, assign)
 
 
 def _check_target(name: str, field: str, target: Any, states: Mapping[str, Any]) -> None:
@@ -353,8 +385,6 @@ def _validate_jsonpath_io(name: str, state: Mapping[str, Any]) -> None:
             _check_template(name, field, state[field])
     if "ItemsPath" in state:
         _check_path(name, "ItemsPath", state["ItemsPath"], reference=False)
-    if "Assign" in state and isinstance(state["Assign"], dict):
-        _check_template(name, "Assign", state["Assign"])
 
 
 def _validate_task(

@@ -20,6 +20,7 @@ from bakusoku.workflow.errors import (
     STATES_EXCEED_TOLERATED_FAILURE,
     STATES_NO_CHOICE_MATCHED,
     STATES_PARAMETER_PATH_FAILURE,
+    STATES_QUERY_EVALUATION_ERROR,
     STATES_RESULT_PATH_MATCH_FAILURE,
     STATES_RUNTIME,
     STATES_TASK_FAILED,
@@ -29,6 +30,7 @@ from bakusoku.workflow.errors import (
 )
 from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
 from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
 from bakusoku.workflow.paths import (
     PathNotFoundError,
     ReferencePathError,
@@ -358,6 +360,85 @@ class Interpreter:
         # All values are computed before any is assigned, so assignments never see each other.
         frame.variables.local.update(values)
 
+    # ---- JSONata -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _language(frame: Frame, state: Mapping[str, Any]) -> str:
+        return str(state.get("QueryLanguage", frame.language))
+
+    def _bindings(
+        self, frame: Frame, run: StateRun, state_input: Any, **extra: Any
+    ) -> dict[str, Any]:
+        """JSONata bindings: the workflow variables and ``$states`` (input, context, ...)."""
+        states = {"input": state_input, "context": self.context_object(run), **extra}
+        return {**frame.variables.all(), "states": states}
+
+    def _jsonata_exit(
+        self,
+        holder: Mapping[str, Any],
+        frame: Frame,
+        run: StateRun,
+        bindings: Mapping[str, Any],
+        default: Any,
+    ) -> Any:
+        """A JSONata state's output (Output, else ``default``), then its Assign.
+
+        Output and Assign both see the variables as they were when the state was entered.
+        """
+        where = f"state '{run.name}'"
+        output = (
+            evaluate_template(holder["Output"], bindings, f"{where} Output")
+            if "Output" in holder
+            else default
+        )
+        if holder.get("Assign"):
+            values = evaluate_template(holder["Assign"], bindings, f"{where} Assign")
+            frame.variables.local.update(values)
+        return output
+
+    def _value(
+        self, state: Mapping[str, Any], name: str, bindings: Mapping[str, Any], run: StateRun
+    ) -> Any:
+        """A field that may be a JSONata expression, evaluated."""
+        return evaluate_template(state[name], bindings, f"state '{run.name}' {name}")
+
+    def _integer(
+        self,
+        state: Mapping[str, Any],
+        name: str,
+        data: Any,
+        frame: Frame,
+        run: StateRun,
+        *,
+        minimum: int,
+    ) -> int | None:
+        """A numeric field given as a number, a ``...Path`` (JSONPath) or JSONata; None if absent."""
+        if name in state:
+            value = state[name]
+            if is_expression(value):
+                value = self._value(state, name, self._bindings(frame, run, data), run)
+                error = STATES_QUERY_EVALUATION_ERROR
+            else:
+                error = STATES_RUNTIME
+        elif f"{name}Path" in state:
+            path = state[f"{name}Path"]
+            try:
+                value = self.read(path, data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+            error = STATES_RUNTIME
+        else:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise StatesError(
+                error,
+                f"{name} of state '{run.name}' must be an integer of at least {minimum}, "
+                f"got {dumps(value)}",
+            )
+        return value
+
     # ---- Retry and Catch -----------------------------------------------------------------------
 
     def _with_retry(
@@ -388,6 +469,10 @@ class Interpreter:
                     raise
                 catcher = catchers[index]
                 error_output = {"Error": failure.error, "Cause": failure.cause}
+                if self._language(frame, state) == JSONATA:
+                    bindings = self._bindings(frame, run, raw, errorOutput=error_output)
+                    output = self._jsonata_exit(catcher, frame, run, bindings, error_output)
+                    return output, catcher["Next"]
                 self._assign(catcher, error_output, frame, run)
                 return self._result_path(catcher, raw, error_output, run), catcher["Next"]
 
@@ -396,6 +481,9 @@ class Interpreter:
     def _pass(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
         effective = self._input_path(state, raw, frame, run)
         if "Result" in state:
             result = state["Result"]
@@ -411,41 +499,25 @@ class Interpreter:
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
         def attempt() -> tuple[Any, str | None]:
+            if self._language(frame, state) == JSONATA:
+                bindings = self._bindings(frame, run, raw)
+                payload = (
+                    self._value(state, "Arguments", bindings, run) if "Arguments" in state else raw
+                )
+                timeout = self._integer(state, "TimeoutSeconds", raw, frame, run, minimum=1)
+                result = self._invoke(frame, state, payload, timeout, run)
+                bindings = self._bindings(frame, run, raw, result=result)
+                return self._jsonata_exit(state, frame, run, bindings, result), state.get("Next")
             effective = self._input_path(state, raw, frame, run)
             if "Parameters" in state:
                 payload = self.template(state["Parameters"], effective, frame, run, "Parameters")
             else:
                 payload = effective
-            timeout = self._timeout(state, effective, frame, run)
+            timeout = self._integer(state, "TimeoutSeconds", effective, frame, run, minimum=1)
             result = self._invoke(frame, state, payload, timeout, run)
-            if "ResultSelector" in state:
-                result = self.template(
-                    state["ResultSelector"], result, frame, run, "ResultSelector"
-                )
-            self._assign(state, result, frame, run)
-            output = self._result_path(state, raw, result, run)
-            return self._output_path(state, output, frame, run), state.get("Next")
+            return self._finish(frame, state, raw, result, run)
 
         return self._with_retry(frame, state, raw, run, attempt)
-
-    def _timeout(
-        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
-    ) -> float | None:
-        if "TimeoutSeconds" in state:
-            return float(state["TimeoutSeconds"])
-        if "TimeoutSecondsPath" in state:
-            try:
-                value = self.read(state["TimeoutSecondsPath"], data, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"TimeoutSecondsPath: {exc}") from None
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise StatesError(
-                    STATES_RUNTIME,
-                    f"TimeoutSecondsPath '{state['TimeoutSecondsPath']}' must give a positive "
-                    f"integer, got {dumps(value)}",
-                )
-            return float(value)
-        return None
 
     def _invoke(
         self,
@@ -576,6 +648,22 @@ class Interpreter:
     def _choice(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            for index, rule in enumerate(state["Choices"]):
+                where = f"state '{run.name}' Choices[{index}].Condition"
+                holds = evaluate_template(rule["Condition"], bindings, where)
+                if not isinstance(holds, bool):
+                    raise StatesError(
+                        STATES_QUERY_EVALUATION_ERROR,
+                        f"{where} must give true or false, got {dumps(holds)}",
+                    )
+                if holds:
+                    return self._jsonata_exit(rule, frame, run, bindings, raw), rule["Next"]
+            if "Default" in state:
+                return self._jsonata_exit(state, frame, run, bindings, raw), state["Default"]
+            raise self._no_choice(run)
+
         effective = self._input_path(state, raw, frame, run)
 
         def read(path: str) -> Any:
@@ -588,7 +676,11 @@ class Interpreter:
         if "Default" in state:
             self._assign(state, effective, frame, run)
             return self._output_path(state, effective, frame, run), state["Default"]
-        raise StatesError(
+        raise self._no_choice(run)
+
+    @staticmethod
+    def _no_choice(run: StateRun) -> StatesError:
+        return StatesError(
             STATES_NO_CHOICE_MATCHED,
             f"No Choice rule of state '{run.name}' matched the input and it has no Default",
         )
@@ -596,36 +688,34 @@ class Interpreter:
     def _wait(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
-        effective = self._input_path(state, raw, frame, run)
+        jsonata = self._language(frame, state) == JSONATA
+        effective = raw if jsonata else self._input_path(state, raw, frame, run)
         seconds = self._wait_seconds(state, effective, frame, run)
         self.sink.flush()
         frame.cancel.sleep(seconds * self.time_scale)
+        if jsonata:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
         self._assign(state, effective, frame, run)
         return self._output_path(state, effective, frame, run), state.get("Next")
 
     def _wait_seconds(
         self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
     ) -> float:
-        if "Seconds" in state:
-            return float(state["Seconds"])
         if "Timestamp" in state:
-            return self._until(state["Timestamp"], "Timestamp")
-        path_field = "SecondsPath" if "SecondsPath" in state else "TimestampPath"
-        try:
-            value = self.read(state[path_field], data, frame, run)
-        except PathNotFoundError as exc:
-            raise StatesError(
-                STATES_RUNTIME, f"{path_field} '{state[path_field]}': {exc}"
-            ) from None
-        if path_field == "SecondsPath":
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise StatesError(
-                    STATES_RUNTIME,
-                    f"SecondsPath '{state[path_field]}' must give a non-negative number, "
-                    f"got {dumps(value)}",
-                )
-            return float(value)
-        return self._until(value, "TimestampPath")
+            value = state["Timestamp"]
+            if is_expression(value):
+                value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
+            return self._until(value, "Timestamp")
+        if "TimestampPath" in state:
+            path = state["TimestampPath"]
+            try:
+                value = self.read(path, data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"TimestampPath '{path}': {exc}") from None
+            return self._until(value, "TimestampPath")
+        seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
+        return float(seconds or 0)
 
     @staticmethod
     def _until(value: Any, field_name: str) -> float:
@@ -639,6 +729,9 @@ class Interpreter:
     def _succeed(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), None
         effective = self._input_path(state, raw, frame, run)
         return self._output_path(state, effective, frame, run), None
 
@@ -653,7 +746,15 @@ class Interpreter:
         self, state: Mapping[str, Any], name: str, raw: Any, frame: Frame, run: StateRun
     ) -> str:
         if name in state:
-            return str(state[name])
+            value = state[name]
+            if is_expression(value):
+                value = self._value(state, name, self._bindings(frame, run, raw), run)
+                if not isinstance(value, str):
+                    raise StatesError(
+                        STATES_QUERY_EVALUATION_ERROR,
+                        f"{name} of state '{run.name}' must give a string, got {dumps(value)}",
+                    )
+            return str(value)
         path = state.get(f"{name}Path")
         if path is None:
             return ""
@@ -672,14 +773,21 @@ class Interpreter:
     def _parallel(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
+        jsonata = self._language(frame, state) == JSONATA
+
         def attempt() -> tuple[Any, str | None]:
-            effective = self._input_path(state, raw, frame, run)
-            if "Parameters" in state:
-                branch_input = self.template(
-                    state["Parameters"], effective, frame, run, "Parameters"
+            if jsonata:
+                bindings = self._bindings(frame, run, raw)
+                branch_input = (
+                    self._value(state, "Arguments", bindings, run) if "Arguments" in state else raw
                 )
             else:
-                branch_input = effective
+                effective = self._input_path(state, raw, frame, run)
+                branch_input = (
+                    self.template(state["Parameters"], effective, frame, run, "Parameters")
+                    if "Parameters" in state
+                    else effective
+                )
             started = self._emit(frame, "ParallelStateStarted", None, run.name)
             jobs = [
                 _Job(index, branch, branch_input, Track(started))
@@ -698,9 +806,14 @@ class Interpreter:
     def _finish(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, result: Any, run: StateRun
     ) -> tuple[Any, str | None]:
+        """Output and variables of a Task, Parallel or Map state from its result."""
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw, result=result)
+            return self._jsonata_exit(state, frame, run, bindings, result), state.get("Next")
+        # Assign sees the result as the task gave it, before ResultSelector (as Step Functions).
+        self._assign(state, result, frame, run)
         if "ResultSelector" in state:
             result = self.template(state["ResultSelector"], result, frame, run, "ResultSelector")
-        self._assign(state, result, frame, run)
         output = self._result_path(state, raw, result, run)
         return self._output_path(state, output, frame, run), state.get("Next")
 
@@ -708,20 +821,11 @@ class Interpreter:
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
         processor = state.get("ItemProcessor") or state["Iterator"]
+        jsonata = self._language(frame, state) == JSONATA
 
         def attempt() -> tuple[Any, str | None]:
-            effective = self._input_path(state, raw, frame, run)
-            items_path = state.get("ItemsPath", "$")
-            try:
-                items = self.read(items_path, effective, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"ItemsPath '{items_path}': {exc}") from None
-            if not isinstance(items, list):
-                raise StatesError(
-                    STATES_RUNTIME,
-                    f"ItemsPath '{items_path}' of state '{run.name}' must select an array, "
-                    f"got {dumps(items)}",
-                )
+            effective = raw if jsonata else self._input_path(state, raw, frame, run)
+            items = self._map_items(state, effective, frame, run, jsonata)
             selector = state.get("ItemSelector", state.get("Parameters"))
             inputs: list[Any] = []
             for index, item in enumerate(items):
@@ -729,17 +833,27 @@ class Interpreter:
                     inputs.append(item)
                     continue
                 item_run = StateRun(run.name, run.entered, run.retry_count, map_item=(index, item))
-                inputs.append(self.template(selector, effective, frame, item_run, "ItemSelector"))
-            inputs = self._batch(state, inputs, effective, frame, run)
+                if jsonata:
+                    bindings = self._bindings(frame, item_run, raw)
+                    where = f"state '{run.name}' ItemSelector"
+                    inputs.append(evaluate_template(selector, bindings, where))
+                else:
+                    inputs.append(
+                        self.template(selector, effective, frame, item_run, "ItemSelector")
+                    )
+            inputs = self._batch(state, inputs, effective, frame, run, jsonata)
             started = self._emit(frame, "MapStateStarted", {"length": len(inputs)}, run.name)
-            limit = state.get("MaxConcurrency", 0)
+            limit = self._integer(state, "MaxConcurrency", effective, frame, run, minimum=0)
             if not limit or limit > INLINE_MAP_MAX_CONCURRENCY:
                 limit = INLINE_MAP_MAX_CONCURRENCY
+            tolerance = _Tolerance(
+                len(inputs),
+                self._integer(state, "ToleratedFailureCount", effective, frame, run, minimum=0),
+                self._percentage(state, effective, frame, run),
+            )
             jobs = [_Job(i, processor, value, Track(started)) for i, value in enumerate(inputs)]
             try:
-                results = self._run_children(
-                    frame, jobs, limit, run, _Tolerance.of(state, len(jobs))
-                )
+                results = self._run_children(frame, jobs, limit, run, tolerance)
             except StatesError:
                 self._emit(frame, "MapStateFailed", None, run.name)
                 raise
@@ -748,21 +862,71 @@ class Interpreter:
 
         return self._with_retry(frame, state, raw, run, attempt)
 
+    def _map_items(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun, jsonata: bool
+    ) -> list[Any]:
+        if jsonata:
+            field_name = "Items"
+            items = (
+                self._value(state, "Items", self._bindings(frame, run, data), run)
+                if "Items" in state
+                else data
+            )
+        else:
+            field_name = f"ItemsPath '{state.get('ItemsPath', '$')}'"
+            try:
+                items = self.read(state.get("ItemsPath", "$"), data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{field_name}: {exc}") from None
+        if not isinstance(items, list):
+            raise StatesError(
+                STATES_QUERY_EVALUATION_ERROR if jsonata else STATES_RUNTIME,
+                f"{field_name} of state '{run.name}' must give an array, got {dumps(items)}",
+            )
+        return items
+
+    def _percentage(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
+    ) -> float | None:
+        name = "ToleratedFailurePercentage"
+        value = state.get(name)
+        if is_expression(value):
+            value = self._value(state, name, self._bindings(frame, run, data), run)
+        elif f"{name}Path" in state:
+            try:
+                value = self.read(state[f"{name}Path"], data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{name}Path: {exc}") from None
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise StatesError(
+                STATES_RUNTIME, f"{name} of state '{run.name}' must be 0-100, got {dumps(value)}"
+            )
+        return float(value)
+
     def _batch(
-        self, state: Mapping[str, Any], inputs: list[Any], data: Any, frame: Frame, run: StateRun
+        self,
+        state: Mapping[str, Any],
+        inputs: list[Any],
+        data: Any,
+        frame: Frame,
+        run: StateRun,
+        jsonata: bool,
     ) -> list[Any]:
         batcher = state.get("ItemBatcher")
         if batcher is None:
             return inputs
-        max_items = batcher.get("MaxItemsPerBatch")
-        if "MaxItemsPerBatchPath" in batcher:
-            max_items = self.read(batcher["MaxItemsPerBatchPath"], data, frame, run)
-        max_bytes = batcher.get("MaxInputBytesPerBatch")
-        if "MaxInputBytesPerBatchPath" in batcher:
-            max_bytes = self.read(batcher["MaxInputBytesPerBatchPath"], data, frame, run)
+        max_items = self._integer(batcher, "MaxItemsPerBatch", data, frame, run, minimum=1)
+        max_bytes = self._integer(batcher, "MaxInputBytesPerBatch", data, frame, run, minimum=1)
         batch_input = batcher.get("BatchInput")
         if batch_input is not None:
-            batch_input = self.template(batch_input, data, frame, run, "ItemBatcher.BatchInput")
+            where = "ItemBatcher.BatchInput"
+            batch_input = (
+                evaluate_template(batch_input, self._bindings(frame, run, data), where)
+                if jsonata
+                else self.template(batch_input, data, frame, run, where)
+            )
         batches: list[dict[str, Any]] = []
         current: list[Any] = []
         size = 0
@@ -911,12 +1075,6 @@ class _Tolerance:
     total: int
     count: int | None
     percentage: float | None
-
-    @classmethod
-    def of(cls, state: Mapping[str, Any], total: int) -> _Tolerance:
-        return cls(
-            total, state.get("ToleratedFailureCount"), state.get("ToleratedFailurePercentage")
-        )
 
     @property
     def configured(self) -> bool:
