@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
@@ -25,6 +26,7 @@ from bakusoku.storage.errors import (
     InvalidKeyError,
     ObjectExistsError,
     ObjectNotFoundError,
+    S3Error,
     StorageError,
 )
 from bakusoku.storage.keys import check_bucket, check_key, check_metadata
@@ -38,6 +40,8 @@ from bakusoku.storage.notifications import (
 
 log = logging.getLogger(__name__)
 
+# One per process: stores opened on the same directory still issue growing sequencers per key.
+_SEQUENCER = Sequencer()
 # Background fdatasync of uploads in progress; small, because each call mostly waits on the disk.
 _SYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bakusoku-store-sync")
 
@@ -98,6 +102,7 @@ class PendingObject:
         max_size: int | None,
         min_size: int,
         context: RequestContext | None,
+        content_md5: str | None = None,
     ) -> None:
         self._store = store
         self.bucket = bucket
@@ -107,6 +112,7 @@ class PendingObject:
         self.if_none_match = if_none_match
         self.max_size = max_size
         self.min_size = min_size
+        self._expected_md5 = _decode_content_md5(content_md5)
         self.context = context
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
@@ -158,6 +164,13 @@ class PendingObject:
                 raise EntityTooSmallError(
                     "Your proposed upload is smaller than the minimum allowed size",
                     extra={"ProposedSize": str(self.size), "MinSizeAllowed": str(self.min_size)},
+                )
+            if self._expected_md5 is not None and self._md5.digest() != self._expected_md5:
+                raise S3Error(
+                    "The Content-MD5 you specified did not match what we received.",
+                    code="BadDigest",
+                    status=400,
+                    extra={"ExpectedDigest": base64.b64encode(self._expected_md5).decode()},
                 )
             self._file.flush()
             if self._store.durable:
@@ -239,7 +252,6 @@ class LocalObjectStore:
         self.auto_create_buckets = auto_create_buckets
         self.configuration_id = configuration_id
         self.owner_id = owner_id
-        self._sequencer = Sequencer()
         self._tmp_dir = self.root / _TMP_DIR
         self._tmp_dir.mkdir(parents=True, exist_ok=True)
         (self.root / _META_DIR).mkdir(exist_ok=True)
@@ -293,8 +305,13 @@ class LocalObjectStore:
         max_size: int | None = None,
         min_size: int = 0,
         context: RequestContext | None = None,
+        content_md5: str | None = None,
     ) -> PendingObject:
-        """Start a streaming write; feed it with ``write`` and finish with ``commit``."""
+        """Start a streaming write; feed it with ``write`` and finish with ``commit``.
+
+        ``content_md5`` (base64, as in S3's ``Content-MD5`` header) makes commit refuse a body
+        with another digest (400 ``BadDigest``).
+        """
         if self.auto_create_buckets:
             self.create_bucket(bucket)
         path = self.object_path(bucket, key)
@@ -310,6 +327,7 @@ class LocalObjectStore:
             max_size=max_size,
             min_size=min_size,
             context=context,
+            content_md5=content_md5,
         )
 
     def put_object(
@@ -354,6 +372,7 @@ class LocalObjectStore:
         if_none_match: bool = False,
         max_size: int | None = None,
         context: RequestContext | None = None,
+        content_md5: str | None = None,
     ) -> ObjectInfo:
         """:meth:`put_object` for an async stream; fsync and the event sink run in a worker thread.
 
@@ -367,6 +386,7 @@ class LocalObjectStore:
             if_none_match=if_none_match,
             max_size=max_size,
             context=context,
+            content_md5=content_md5,
         )
         with pending:
             async for chunk in chunks:
@@ -415,7 +435,7 @@ class LocalObjectStore:
             key=info.key,
             size=info.size,
             etag=info.etag,
-            sequencer=self._sequencer.next(),
+            sequencer=_SEQUENCER.next(),
             region=self.region,
             event_time=info.last_modified,
             context=context,
@@ -634,6 +654,23 @@ def _chunks(body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]) -
             yield chunk
         return
     yield from body
+
+
+def _decode_content_md5(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except ValueError:
+        digest = b""
+    if len(digest) != 16:
+        raise S3Error(
+            f"The Content-MD5 you specified is not valid: {value!r}; send the base64 of the"
+            " body's 16-byte MD5 digest.",
+            code="InvalidDigest",
+            status=400,
+        )
+    return digest
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int, int]:

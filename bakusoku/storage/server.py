@@ -280,6 +280,7 @@ class StoreApp:
             if_none_match=if_none_match is not None,
             max_size=size,
             context=self._context(request, auth.access_key, EVENT_PUT),
+            content_md5=request.header("content-md5"),
         )
         return Response(status_code=200, headers={"ETag": info.etag})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -319,3 +320,20 @@ def test_put_stream_from_an_async_iterator(store: LocalObjectStore) -> None:
 
     anyio.run(main)
     assert store.get_object(BUCKET, "async.txt") == b"async"
+
+
+def test_content_md5_is_checked(store: LocalObjectStore, events: list[dict[str, Any]]) -> None:
+    good = base64.b64encode(hashlib.md5(b"abc").digest()).decode()
+    with store.begin_put(BUCKET, "md5", content_type="t", content_md5=good) as pending:
+        pending.write(b"abc")
+        pending.commit()
+    with store.begin_put(BUCKET, "md5-bad", content_type="t", content_md5=good) as pending:
+        pending.write(b"abd")
+        with pytest.raises(S3Error) as exc:
+            pending.commit()
+    assert (exc.value.code, exc.value.status) == ("BadDigest", 400)
+    with pytest.raises(S3Error) as exc:
+        store.begin_put(BUCKET, "md5-bad", content_type="t", content_md5="not base64")
+    assert exc.value.code == "InvalidDigest"
+    assert [o.key for o in store.list_objects(BUCKET)] == ["md5"]
+    assert len(events) == 1

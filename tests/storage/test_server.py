@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import socket
@@ -516,3 +517,47 @@ def test_errors_are_s3_xml(store_server: RunningStore) -> None:
     assert response.text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<Error>')
     assert "<Code>AuthorizationQueryParametersError</Code>" in response.text
     assert f"<RequestId>{response.headers['x-amz-request-id']}</RequestId>" in response.text
+
+
+def test_content_md5_mismatch_is_bad_digest(store_server: RunningStore) -> None:
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    wrong = base64.b64encode(hashlib.md5(b"xyz").digest()).decode()
+    response = httpx.put(grant.url, content=b"abc", headers={**grant.headers, "Content-MD5": wrong})
+    assert response.status_code == 400
+    assert "<Code>BadDigest</Code>" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+
+
+def test_event_sink_failure_is_a_500_and_nothing_is_stored(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from bakusoku.storage.local import LocalObjectStore
+    from bakusoku.storage.presign import Presigner
+    from bakusoku.storage.server import create_store_app
+
+    from .conftest import CREDENTIALS, ThreadedServer
+
+    def unavailable(event: dict[str, object]) -> None:
+        raise ConnectionError("event queue unavailable")
+
+    store = LocalObjectStore(tmp_path_factory.mktemp("sinkless"), unavailable, REGION)
+    app = create_store_app(store, credentials=CREDENTIALS, region=REGION, max_object_size=1000)
+    server = ThreadedServer(app).start()
+    try:
+        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+        grant = presigner.presign_put(
+            BUCKET, "k.jpg", content_type="image/jpeg", content_length=3, expires_in=60
+        )
+        response = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+        assert response.status_code == 500
+        assert "<Code>InternalError</Code>" in response.text
+        assert not store.object_path(BUCKET, "k.jpg").exists()
+        # The key is still free: the client's retry can succeed once events flow again.
+        store.event_sink = None
+        retry = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+        assert retry.status_code == 200
+    finally:
+        server.stop()
