@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 import anyio.to_thread
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bakusoku.storage.cors import CorsRule
@@ -30,6 +30,7 @@ from bakusoku.storage.notifications import (
     new_host_id,
     new_request_id,
 )
+from bakusoku.storage.object_response import ObjectResponse, parse_range
 from bakusoku.storage.post_policy import PostPolicy
 from bakusoku.storage.sigv4 import (
     PresignedAuth,
@@ -347,27 +348,37 @@ class StoreApp:
 
     async def _get(self, request: _Request, bucket: str, key: str) -> Response:
         self._authenticate(request)
-        info = await anyio.to_thread.run_sync(self.store.head_object, bucket, key)
-        headers = {
-            "ETag": info.etag,
-            "Last-Modified": format_datetime(info.last_modified.astimezone(UTC), usegmt=True),
-            "Accept-Ranges": "bytes",
-        }
-        headers.update({f"x-amz-meta-{name}": value for name, value in info.metadata.items()})
-        not_modified = _conditional(request, info)
-        if not_modified is not None:
-            not_modified.headers.update(headers)
-            return not_modified
-        content_type = info.content_type
-        for param, value in parse_query(request.raw_query):
-            header = _RESPONSE_OVERRIDES.get(param)
-            if header == "content-type":
-                content_type = value
-            elif header is not None:
-                headers[header] = value
-        return FileResponse(
-            self.store.object_path(bucket, key), headers=headers, media_type=content_type
-        )
+        reader = await anyio.to_thread.run_sync(self.store.open_object, bucket, key)
+        try:
+            info = reader.info
+            headers = {
+                "ETag": info.etag,
+                "Last-Modified": format_datetime(info.last_modified.astimezone(UTC), usegmt=True),
+                "Accept-Ranges": "bytes",
+            }
+            headers.update({f"x-amz-meta-{name}": value for name, value in info.metadata.items()})
+            not_modified = _conditional(request, info)
+            if not_modified is not None:
+                not_modified.headers.update(headers)
+                reader.close()
+                return not_modified
+            content_type = info.content_type
+            for param, value in parse_query(request.raw_query):
+                header = _RESPONSE_OVERRIDES.get(param)
+                if header == "content-type":
+                    content_type = value
+                elif header is not None:
+                    headers[header] = value
+            return ObjectResponse(
+                reader,
+                headers=headers,
+                media_type=content_type,
+                byte_range=parse_range(request.header("range"), info.size),
+                head_only=request.method == "HEAD",
+            )
+        except BaseException:
+            reader.close()
+            raise
 
     # ---- errors --------------------------------------------------------------------------------
 

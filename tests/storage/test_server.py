@@ -561,3 +561,43 @@ def test_event_sink_failure_is_a_500_and_nothing_is_stored(
         assert retry.status_code == 200
     finally:
         server.stop()
+
+
+def _presign_head(store_server: RunningStore, key: str) -> str:
+    return sigv4.presign_url(
+        method="HEAD",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC),
+        expires_in=60,
+    )
+
+
+def test_head_and_ranges_follow_s3(store_server: RunningStore) -> None:
+    key = _key("notes.txt")
+    data = bytes(range(256)) * 4
+    store_server.store.put_object(
+        BUCKET, key, data, content_type="text/plain", metadata={"album": "a1"}
+    )
+    head = httpx.head(_presign_head(store_server, key))
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(data))
+    assert head.headers["content-type"] == "text/plain"
+    assert head.headers["x-amz-meta-album"] == "a1"
+    assert head.headers["last-modified"].endswith(" GMT")
+
+    url = store_server.presigner.presign_get(BUCKET, key, 600)
+    suffix = httpx.get(url, headers={"Range": "bytes=-10"})
+    assert suffix.status_code == 206
+    assert suffix.content == data[-10:]
+    assert suffix.headers["content-range"] == f"bytes {len(data) - 10}-{len(data) - 1}/{len(data)}"
+    open_ended = httpx.get(url, headers={"Range": "bytes=1000-"})
+    assert open_ended.content == data[1000:]
+    beyond = httpx.get(url, headers={"Range": f"bytes={len(data)}-"})
+    assert beyond.status_code == 416
+    assert "<Code>InvalidRange</Code>" in beyond.text
+    multi = httpx.get(url, headers={"Range": "bytes=0-1,5-6"})
+    assert multi.status_code == 200 and multi.content == data
