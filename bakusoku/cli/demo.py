@@ -35,7 +35,7 @@ def make_sample(path: Path, width: int, height: int, orientation: int, seed: int
     draw.rectangle((0, 0, width // 6, height // 6), fill=(230, 30, 30))
     exif = Image.Exif()
     exif[0x0112] = orientation  # Orientation
-    exif[0x0132] = "2026:10:10 10:00:00"  # DateTime
+    exif[0x8769] = {0x9003: f"2026:10:10 10:{seed:02d}:00"}  # Exif IFD: DateTimeOriginal
     image.save(path, "JPEG", quality=88, exif=exif.tobytes())
 
 

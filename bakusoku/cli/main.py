@@ -71,6 +71,7 @@ def up(
         "bench_routes": True if bench_routes else None,
     }
     settings = load_settings(overrides, config_file=config_file)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     stack = EmbeddedStack(settings)
     settings = stack.settings
     stack.start()

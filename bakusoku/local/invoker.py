@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from bakusoku.runtime import FunctionError, FunctionRuntime
+from bakusoku.runtime import FunctionRuntime, RuntimeErrorBase
 from bakusoku.workflow.errors import TaskFailedError
 
 
@@ -28,5 +28,5 @@ class RuntimeInvoker:
         with self._slots:
             try:
                 return self._runtime.invoke(resource, payload)
-            except FunctionError as exc:
-                raise TaskFailedError(exc.error_type, exc.cause_json()) from exc
+            except RuntimeErrorBase as exc:  # handler errors, throttles, timeouts, crashes
+                raise TaskFailedError(exc.error_type, exc.cause()) from exc
