@@ -72,7 +72,9 @@ def create_store_app(
     """The ASGI app of the local S3 endpoint for ``store`` (path-style ``/{bucket}/{key}``).
 
     Every request must be presigned with SigV4 by a key in ``credentials`` (access key -> secret)
-    for ``region``; ``clock`` (UTC ``datetime``) decides expiry and can be moved in tests.
+    for ``region``; ``clock`` (UTC ``datetime``) decides expiry and can be moved in tests. PUT
+    bodies over ``max_object_size`` are refused before they are read. The store's event sink runs
+    in a worker thread, once per stored object, before the client gets its 200/204.
     """
     return StoreApp(
         store,
@@ -384,8 +386,8 @@ class StoreApp:
 
     def _error(self, request: _Request, exc: S3Error) -> Response:
         if request.method == "HEAD":
-            # HEAD responses carry no body; S3 still sends the status and its code in a header.
-            return Response(status_code=exc.status, headers={"x-amz-error-code": exc.code})
+            # A HEAD response has no body, so S3 reports only the status.
+            return Response(status_code=exc.status)
         body = exc.to_xml(
             resource=request.resource, request_id=request.request_id, host_id=request.host_id
         )
