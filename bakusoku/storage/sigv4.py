@@ -260,7 +260,7 @@ def verify_presigned_request(
        ``InvalidAccessKeyId``);
     4. ``X-Amz-Expires`` an integer in 1..604800, else 400 ``AuthorizationQueryParametersError``;
     5. not expired (403 ``AccessDenied`` "Request has expired") and not dated more than
-       ``max_skew`` in the future (403 ``AccessDenied`` "Request is not valid yet");
+       ``max_skew`` in the future (403 ``AccessDenied`` "Request is not yet valid");
     6. every signed header present in the request. S3 reports a missing signed header as 403
        ``SignatureDoesNotMatch`` (it signs what it received), and so do we, naming the header;
        ``x-amz-*`` headers sent but not signed are 403 ``AccessDenied`` ("There were headers present
@@ -311,10 +311,10 @@ def verify_presigned_request(
         )
     if signed_at - now > max_skew:
         raise S3Error(
-            "Request is not valid yet",
+            "Request is not yet valid",
             code="AccessDenied",
             status=403,
-            extra={"X-Amz-Date": amz_date, "ServerTime": _iso(now)},
+            extra={"X-Amz-Date": amz_date, "Expires": _iso(expires_at), "ServerTime": _iso(now)},
         )
     signed_headers = tuple(params["X-Amz-SignedHeaders"].split(";"))
     header_values = _header_values(headers)

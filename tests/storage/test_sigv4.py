@@ -90,6 +90,7 @@ def test_request_dated_in_the_future_beyond_skew_is_refused() -> None:
     with pytest.raises(S3Error) as exc:
         _verify_doc(now=DOC_TIME - timedelta(minutes=16))
     assert _code(exc) == ("AccessDenied", 403)
+    assert exc.value.message == "Request is not yet valid"
 
 
 @pytest.mark.parametrize(
