@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, STOP, TIMEOUT, CancelScope, Interrupted
 from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.definition import load_definition
@@ -148,6 +149,7 @@ class WorkflowEngine:
         self._pool: ThreadPoolExecutor | None = None
         self._root = CancelScope()
         self._running = False
+        self._tokens = TaskTokens()
 
     # ---- state machines ------------------------------------------------------------------------
 
@@ -388,6 +390,7 @@ class WorkflowEngine:
             recorder,
             entry.scope,
             time_scale=self.time_scale,
+            tokens=self._tokens,
         )
         checkpoint = row.checkpoint or {}
         timer = self._execution_timer(machine, row.started_at, entry.scope)
@@ -514,6 +517,24 @@ class WorkflowEngine:
             {"status": ABORTED, "error": error, "cause": cause, "stopped_at": time.time()}
         )
         self._notify(name)
+
+    def send_task_success(self, task_token: str, output: Any) -> None:
+        """SendTaskSuccess: the ``.waitForTaskToken`` task holding ``task_token`` succeeds.
+
+        ``output`` is JSON text, as the API takes it, or a JSON value. A task token lives while its
+        task waits in this process: after a restart the task runs again with a new token.
+        """
+        self._tokens.succeed(task_token, output)
+
+    def send_task_failure(
+        self, task_token: str, error: str | None = None, cause: str | None = None
+    ) -> None:
+        """SendTaskFailure: the task holding ``task_token`` fails with ``error`` and ``cause``."""
+        self._tokens.fail(task_token, error, cause)
+
+    def send_task_heartbeat(self, task_token: str) -> None:
+        """SendTaskHeartbeat: restart the HeartbeatSeconds clock of the task holding the token."""
+        self._tokens.heartbeat(task_token)
 
     def redrive_execution(self, name: str) -> ExecutionRef:
         """Restart a FAILED, TIMED_OUT or ABORTED execution from the state where it stopped.

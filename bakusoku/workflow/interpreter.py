@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bakusoku.workflow import retry as retries
+from bakusoku.workflow.callbacks import PendingTask, TaskTokens
 from bakusoku.workflow.cancel import ABORT, CancelScope, Interrupted
 from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
 from bakusoku.workflow.clock import iso_ms
 from bakusoku.workflow.definition import JSONATA, JSONPATH
 from bakusoku.workflow.errors import (
     STATES_EXCEED_TOLERATED_FAILURE,
+    STATES_HEARTBEAT_TIMEOUT,
     STATES_NO_CHOICE_MATCHED,
     STATES_PARAMETER_PATH_FAILURE,
     STATES_QUERY_EVALUATION_ERROR,
@@ -164,6 +166,7 @@ class Interpreter:
         *,
         time_scale: float = 1.0,
         rng: random.Random | None = None,
+        tokens: TaskTokens | None = None,
     ) -> None:
         self.definition = definition
         self.execution = execution
@@ -172,6 +175,7 @@ class Interpreter:
         self.cancel = cancel
         self.time_scale = time_scale
         self.rng = rng or random.Random()
+        self.tokens = tokens or TaskTokens()
         self.language = definition.get("QueryLanguage", JSONPATH)
         self.track = Track(0)
 
@@ -499,13 +503,17 @@ class Interpreter:
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
     ) -> tuple[Any, str | None]:
         def attempt() -> tuple[Any, str | None]:
+            if classify(state["Resource"]).wait_for_task_token:
+                # The token exists before Parameters or Arguments, which pass it on.
+                run.task_token = str(uuid.uuid4())
             if self._language(frame, state) == JSONATA:
                 bindings = self._bindings(frame, run, raw)
                 payload = (
                     self._value(state, "Arguments", bindings, run) if "Arguments" in state else raw
                 )
                 timeout = self._integer(state, "TimeoutSeconds", raw, frame, run, minimum=1)
-                result = self._invoke(frame, state, payload, timeout, run)
+                heartbeat = self._integer(state, "HeartbeatSeconds", raw, frame, run, minimum=1)
+                result = self._invoke(frame, state, payload, timeout, run, heartbeat)
                 bindings = self._bindings(frame, run, raw, result=result)
                 return self._jsonata_exit(state, frame, run, bindings, result), state.get("Next")
             effective = self._input_path(state, raw, frame, run)
@@ -514,7 +522,8 @@ class Interpreter:
             else:
                 payload = effective
             timeout = self._integer(state, "TimeoutSeconds", effective, frame, run, minimum=1)
-            result = self._invoke(frame, state, payload, timeout, run)
+            heartbeat = self._integer(state, "HeartbeatSeconds", effective, frame, run, minimum=1)
+            result = self._invoke(frame, state, payload, timeout, run, heartbeat)
             return self._finish(frame, state, raw, result, run)
 
         return self._with_retry(frame, state, raw, run, attempt)
@@ -526,6 +535,7 @@ class Interpreter:
         payload: Any,
         timeout: float | None,
         run: StateRun,
+        heartbeat: float | None = None,
     ) -> Any:
         resource = classify(state["Resource"])
         payload = _plain(payload, "the task input")
@@ -567,8 +577,6 @@ class Interpreter:
             )
             return result
 
-        if resource.wait_for_task_token:
-            run.task_token = str(uuid.uuid4())
         base = {"resourceType": resource.resource_type, "resource": resource.resource}
         scheduled = {**base, "region": self.execution.region, "parameters": dumps(payload)}
         if timeout is not None:
@@ -584,21 +592,35 @@ class Interpreter:
             body = payload.get("Payload", {})
         else:
             target, body = resource.arn, payload
+        pending = self.tokens.open(run.task_token) if run.task_token else None
+        deadline = time.monotonic() + scaled if scaled is not None else None
         try:
             result = self._call(frame, target, body, scaled, run)
+            if resource.is_lambda_invoke:
+                result = lambda_invoke_result(result)
+            if pending is not None:
+                self._emit(
+                    frame,
+                    "TaskSubmitted",
+                    {**base, "output": dumps(result), "outputDetails": {"truncated": False}},
+                    run.name,
+                )
+                scaled_heartbeat = heartbeat * self.time_scale if heartbeat is not None else None
+                result = self._await_token(frame, pending, deadline, scaled_heartbeat, run)
         except _TaskTimedOut as exc:
             cause = str(exc)
             self._emit(
-                frame, "TaskTimedOut", {**base, "error": STATES_TIMEOUT, "cause": cause}, run.name
+                frame, "TaskTimedOut", {**base, "error": exc.error, "cause": cause}, run.name
             )
-            raise StatesError(STATES_TIMEOUT, cause) from None
+            raise StatesError(exc.error, cause) from None
         except TaskFailedError as exc:
             self._emit(
                 frame, "TaskFailed", {**base, "error": exc.error, "cause": exc.cause}, run.name
             )
             raise StatesError(exc.error, exc.cause) from None
-        if resource.is_lambda_invoke:
-            result = lambda_invoke_result(result)
+        finally:
+            if pending is not None:
+                self.tokens.close(pending.token)
         self._emit(
             frame,
             "TaskSucceeded",
@@ -606,6 +628,37 @@ class Interpreter:
             run.name,
         )
         return result
+
+    def _await_token(
+        self,
+        frame: Frame,
+        pending: PendingTask,
+        deadline: float | None,
+        heartbeat: float | None,
+        run: StateRun,
+    ) -> Any:
+        """Wait for SendTaskSuccess or SendTaskFailure on the task's token."""
+        self.sink.flush()
+        while True:
+            now = time.monotonic()
+            waits = []
+            if deadline is not None:
+                waits.append(deadline - now)
+            if heartbeat is not None:
+                waits.append(pending.last_heartbeat + heartbeat - now)
+            timeout = max(0.0, min(waits)) if waits else None
+            if frame.cancel.wait_for(pending.answered, timeout):
+                break
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise _TaskTimedOut(f"The task '{run.name}' was not answered in time")
+            if heartbeat is not None and now >= pending.last_heartbeat + heartbeat:
+                raise _TaskTimedOut(
+                    f"The task '{run.name}' sent no heartbeat in time", STATES_HEARTBEAT_TIMEOUT
+                )
+        if pending.failed:
+            raise TaskFailedError(pending.error or "", pending.cause or "")
+        return pending.output
 
     def _call(
         self, frame: Frame, target: str, payload: Any, timeout: float | None, run: StateRun
@@ -1093,7 +1146,11 @@ class _Tolerance:
 
 
 class _TaskTimedOut(Exception):
-    pass
+    """Internal signal, turned into States.Timeout or States.HeartbeatTimeout."""
+
+    def __init__(self, message: str, error: str = STATES_TIMEOUT) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 __all__ = ["JSONATA", "EventSink", "ExecutionInfo", "Interpreter", "StateRun", "Variables", "dumps"]
