@@ -23,6 +23,7 @@ from bakusoku.workflow.cancel import ABORT, STOP, TIMEOUT, CancelScope, Interrup
 from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.errors import (
+    STATES_RUNTIME,
     EngineStoppedError,
     ExecutionAlreadyExistsError,
     ExecutionDoesNotExistError,
@@ -122,6 +123,8 @@ class WorkflowEngine:
     executions; ``time_scale`` multiplies every wait (Wait states, retry intervals, task
     timeouts) and exists for tests.
     """
+
+    RESUME_AFTER_ERROR_SECONDS = 5.0
 
     def __init__(
         self,
@@ -344,16 +347,28 @@ class WorkflowEngine:
         return f"arn:aws:iam::{self.account}:role/bakusoku-local"
 
     def _run(self, name: str, entry: _Live) -> None:
+        failed = False
         try:
             self._run_execution(name, entry)
         except Exception:
-            log.exception("execution %s stopped on an engine error; it stays RUNNING", name)
+            # The database could not be written (or read): the execution stays RUNNING in it and
+            # is resumed from its checkpoint a little later, as after a restart.
+            failed = True
+            log.exception(
+                "execution %s could not record its progress; resuming it in %s s",
+                name,
+                self.RESUME_AFTER_ERROR_SECONDS,
+            )
         finally:
             entry.scope.close()
             with self._lock:
                 if self._live.get(name) is entry:
                     del self._live[name]
                 self._ended.notify_all()
+        if failed:
+            timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
+            timer.daemon = True
+            timer.start()
 
     def _run_execution(self, name: str, entry: _Live) -> None:
         with self.db.connect() as conn:
@@ -428,6 +443,20 @@ class WorkflowEngine:
                 self._end(
                     recorder, interpreter, ABORTED, "ExecutionAborted", error=error, cause=cause
                 )
+        except sa.exc.SQLAlchemyError:
+            raise
+        except Exception as exc:
+            # A fault of the engine itself (not of the workflow): fail the execution visibly
+            # rather than leave it RUNNING forever.
+            log.exception("execution %s failed on an unexpected engine error", name)
+            self._end(
+                recorder,
+                interpreter,
+                FAILED,
+                "ExecutionFailed",
+                error=STATES_RUNTIME,
+                cause=f"Internal engine error: {type(exc).__name__}: {exc}",
+            )
         else:
             self._end(recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output)
         finally:

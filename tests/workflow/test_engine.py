@@ -482,3 +482,49 @@ def test_stop_execution_aborts(make_engine: EngineFactory) -> None:
     assert done.status == "ABORTED"
     assert done.error == "Cancelled"
     assert types(engine, "w1")[-1] == "ExecutionAborted"
+
+
+def test_engine_fault_fails_the_execution_visibly(
+    make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bakusoku.workflow.interpreter import Interpreter
+
+    def broken_run(self: Interpreter, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(Interpreter, "run", broken_run)
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="bug")
+    done = engine.wait_for("bug", timeout=5)
+    assert done.status == "FAILED" and done.error == "States.Runtime"
+    assert done.cause is not None and "RuntimeError: bug" in done.cause
+
+
+def test_database_fault_resumes_the_execution_later(
+    make_engine: EngineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bakusoku.workflow.history import ExecutionRecorder
+
+    original = ExecutionRecorder.checkpoint
+    failures = [1]
+
+    def flaky_checkpoint(self: ExecutionRecorder, *args: Any) -> None:
+        if failures:
+            failures.pop()
+            raise sa.exc.OperationalError("UPDATE executions", {}, Exception("database is locked"))
+        original(self, *args)
+
+    monkeypatch.setattr(ExecutionRecorder, "checkpoint", flaky_checkpoint)
+    engine = make_engine({})
+    engine.RESUME_AFTER_ERROR_SECONDS = 0.01
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": 1, "End": True}}}
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="locked")
+    done = engine.wait_for("locked", timeout=5)
+    assert done.status == "SUCCEEDED" and done.output == 1
