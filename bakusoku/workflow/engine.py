@@ -23,6 +23,7 @@ from bakusoku.workflow.cancel import ABORT, STOP, TIMEOUT, CancelScope, Interrup
 from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.errors import (
+    MAX_PAYLOAD_BYTES,
     STATES_RUNTIME,
     EngineStoppedError,
     ExecutionAlreadyExistsError,
@@ -287,11 +288,18 @@ class WorkflowEngine:
         validate_name(name)
         state_input = {} if input is None else input
         try:
-            state_input = json.loads(json.dumps(state_input))
+            input_text = json.dumps(state_input)
+            state_input = json.loads(input_text)
         except (TypeError, ValueError) as exc:
             raise WorkflowError(
                 f"execution input must be JSON: {exc}", code="workflow.invalid_input"
             ) from None
+        if len(input_text.encode()) > MAX_PAYLOAD_BYTES:
+            raise WorkflowError(
+                f"execution input is {len(input_text.encode())} bytes, over the "
+                f"{MAX_PAYLOAD_BYTES}-byte quota; pass references (object keys) instead",
+                code="workflow.invalid_input",
+            )
         now = time.time()
         arn = self.execution_arn(machine.name, name)
         try:

@@ -18,6 +18,8 @@ from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
 from bakusoku.workflow.clock import iso_ms
 from bakusoku.workflow.definition import JSONATA, JSONPATH
 from bakusoku.workflow.errors import (
+    MAX_PAYLOAD_BYTES,
+    STATES_DATA_LIMIT_EXCEEDED,
     STATES_EXCEED_TOLERATED_FAILURE,
     STATES_HEARTBEAT_TIMEOUT,
     STATES_NO_CHOICE_MATCHED,
@@ -141,6 +143,16 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def check_size(text: str, what: str) -> None:
+    """Raise States.DataLimitExceeded when JSON ``text`` is over the 256 KiB payload quota."""
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise StatesError(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"{what} is {len(text.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte quota "
+            "Step Functions allows; pass a reference (an object key) instead of the data",
+        )
+
+
 def _plain(value: Any, what: str) -> Any:
     """A deep copy that is plain JSON; anything else is reported as a failure of the task."""
     try:
@@ -240,10 +252,12 @@ class Interpreter:
         )
         handler = self._handlers[kind]
         output, next_name = handler(self, frame, state, raw, run)
+        text = dumps(output)
+        check_size(text, f"The output of state '{name}'")
         self._emit(
             frame,
             f"{kind}StateExited",
-            {"name": name, "output": dumps(output), "outputDetails": {"truncated": False}},
+            {"name": name, "output": text, "outputDetails": {"truncated": False}},
             name,
         )
         return output, next_name
@@ -539,6 +553,7 @@ class Interpreter:
     ) -> Any:
         resource = classify(state["Resource"])
         payload = _plain(payload, "the task input")
+        check_size(dumps(payload), f"The input of task '{run.name}'")
         scaled = timeout * self.time_scale if timeout is not None else None
         if resource.kind == LAMBDA_FUNCTION:
             scheduled: dict[str, Any] = {
@@ -696,7 +711,9 @@ class Interpreter:
             if isinstance(error, StatesError):
                 raise TaskFailedError(error.error, error.cause)
             raise TaskFailedError(type(error).__name__, str(error))
-        return _plain(box.get("result"), "the task result")
+        result = _plain(box.get("result"), "the task result")
+        check_size(dumps(result), f"The result of task '{run.name}'")
+        return result
 
     def _choice(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bakusoku.workflow.errors import (
+    NOT_WILDCARD_MATCHED,
     STATES_ALL,
     STATES_TASK_FAILED,
     STATES_TIMEOUT,
@@ -21,13 +22,17 @@ DEFAULT_BACKOFF_RATE = 2.0
 def error_matches(error_equals: Sequence[str], error: str) -> bool:
     """Whether a retrier's or catcher's ErrorEquals covers ``error``.
 
-    States.ALL matches every error but States.Runtime; States.TaskFailed matches every error but
-    States.Timeout (and States.Runtime), as the developer guide describes.
+    States.ALL matches every error but States.Runtime and States.DataLimitExceeded;
+    States.TaskFailed matches the same but States.Timeout, as the developer guide describes.
     """
     if error in UNCATCHABLE_ERRORS:
         return False
+    if error in error_equals:
+        return True
+    if error in NOT_WILDCARD_MATCHED:
+        return False
     for name in error_equals:
-        if name in (error, STATES_ALL):
+        if name == STATES_ALL:
             return True
         if name == STATES_TASK_FAILED and error != STATES_TIMEOUT:
             return True

@@ -328,3 +328,40 @@ def test_states_task_failed_does_not_match_timeout() -> None:
     with pytest.raises(StatesError) as failure:
         run_definition(definition, {}, {fn_arn("slow"): lambda e: threading.Event().wait(1)})
     assert failure.value.error == "States.Timeout"
+
+
+def test_outputs_over_the_payload_quota_fail_the_execution() -> None:
+    big = "x" * 300_000
+    definition: dict[str, Any] = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": fn_arn("big"),
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    functions = {fn_arn("big"): lambda e: big}
+    with pytest.raises(StatesError) as failure:  # States.ALL does not catch it
+        run_definition(definition, {}, functions)
+    assert failure.value.error == "States.DataLimitExceeded"
+    definition["States"]["T"]["Catch"] = [
+        {"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Caught"}
+    ]
+    output = run_definition(definition, {}, functions)
+    assert output["Error"] == "States.DataLimitExceeded"
+    assert "262144" in output["Cause"]
+
+
+def test_execution_input_over_the_quota_is_refused(make_engine: Any) -> None:
+    from bakusoku.workflow.errors import WorkflowError
+
+    engine = make_engine({})
+    arn = engine.register_state_machine(
+        "p", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    with pytest.raises(WorkflowError, match="quota"):
+        engine.start_execution(arn, {"blob": "x" * 300_000})
