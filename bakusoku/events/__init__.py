@@ -1,19 +1,38 @@
 """Typed readers for AWS event shapes, normalised to one ObjectCreated record."""
 
+from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
 from bakusoku.events.base import EventView
+from bakusoku.events.dynamodb import (
+    DynamoDBRecord,
+    DynamoDBStreamEvent,
+    deserialize,
+    deserialize_image,
+)
 from bakusoku.events.errors import EventError, MalformedEventError, UnknownEventError
-from bakusoku.events.eventbridge import CloudTrailS3Event, EventBridgeEvent, S3EventBridgeEvent
+from bakusoku.events.eventbridge import (
+    CloudTrailS3Event,
+    EventBridgeEvent,
+    S3EventBridgeEvent,
+    ScheduledEvent,
+)
+from bakusoku.events.kinesis import KinesisEvent, KinesisRecord
 from bakusoku.events.naming import execution_name
-from bakusoku.events.records import ObjectCreated, object_created_records
+from bakusoku.events.records import ObjectCreated, object_created_records, parse_object_created
 from bakusoku.events.s3 import S3EventRecord, S3Notification, S3TestEvent
 from bakusoku.events.sns import SNSEvent, SNSMessage, SNSRecord
 from bakusoku.events.sqs import SQSEvent, SQSRecord
 
 __all__ = [
+    "APIGatewayHttpEvent",
+    "APIGatewayRestEvent",
     "CloudTrailS3Event",
+    "DynamoDBRecord",
+    "DynamoDBStreamEvent",
     "EventBridgeEvent",
     "EventError",
     "EventView",
+    "KinesisEvent",
+    "KinesisRecord",
     "MalformedEventError",
     "ObjectCreated",
     "S3EventBridgeEvent",
@@ -25,7 +44,11 @@ __all__ = [
     "SNSRecord",
     "SQSEvent",
     "SQSRecord",
+    "ScheduledEvent",
     "UnknownEventError",
+    "deserialize",
+    "deserialize_image",
     "execution_name",
     "object_created_records",
+    "parse_object_created",
 ]

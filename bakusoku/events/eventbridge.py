@@ -181,3 +181,25 @@ class CloudTrailS3Event(EventBridgeEvent):
             and isinstance(detail, Mapping)
             and detail.get("eventSource") == "s3.amazonaws.com"
         )
+
+
+class ScheduledEvent(EventBridgeEvent):
+    """The event an EventBridge schedule rule sends (``rate(...)`` or ``cron(...)``): no detail.
+
+    ``resources`` holds the rule's ARN; ``time`` is when the schedule fired.
+    """
+
+    __slots__ = ()
+    shape = "EventBridge scheduled event"
+
+    @property
+    def rule_arn(self) -> str | None:
+        resources = self.resources
+        return resources[0] if resources else None
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return event.get("detail-type") == "Scheduled Event" and event.get("source") in (
+            "aws.events",
+            "aws.scheduler",
+        )

@@ -1,4 +1,4 @@
-"""object_created_records: every route an S3 upload can take to a handler, read as ObjectCreated."""
+"""parse_object_created: every route an S3 upload can take to a handler, read as ObjectCreated."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bakusoku.events.base import parse_json
-from bakusoku.events.errors import UnknownEventError
-from bakusoku.events.eventbridge import CloudTrailS3Event, S3EventBridgeEvent
+from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
+from bakusoku.events.base import parse_json, parse_time
+from bakusoku.events.dynamodb import DynamoDBRecord, DynamoDBStreamEvent
+from bakusoku.events.errors import MalformedEventError, UnknownEventError
+from bakusoku.events.eventbridge import CloudTrailS3Event, S3EventBridgeEvent, ScheduledEvent
+from bakusoku.events.kinesis import KinesisEvent
 from bakusoku.events.s3 import S3Notification, S3TestEvent
 from bakusoku.events.sns import SNSEvent, SNSMessage
 from bakusoku.events.sqs import SQSEvent
@@ -39,13 +42,22 @@ class ObjectCreated:
     version_id: str | None = None
 
 
-def object_created_records(event: Mapping[str, Any]) -> list[ObjectCreated]:
-    """Every object-created record in ``event``, through any SNS/SQS envelopes.
+def parse_object_created(event: Mapping[str, Any]) -> list[ObjectCreated]:
+    """Every object-created record in ``event``, whatever route it took to the handler.
 
-    Known events that create nothing (``s3:TestEvent``, "Object Deleted", a failed PutObject
-    call) give no records; an unknown shape raises UnknownEventError naming what was seen.
+    Reads S3 notifications, S3 EventBridge events, CloudTrail S3 calls, and those inside SNS,
+    SQS (raw delivery on or off), Kinesis ``data``, API Gateway REST/HTTP API bodies; DynamoDB
+    Streams items that record an object (string attributes ``bucket`` and ``key``). Known events
+    that create nothing (``s3:TestEvent``, "Object Deleted", a failed PutObject call, a
+    scheduled event, a DynamoDB ``REMOVE``) give no records. An unknown shape raises
+    UnknownEventError, a known one with a missing or mistyped field MalformedEventError; both
+    messages say what was seen and what was expected.
     """
     return _read(event, route=(), depth=0)
+
+
+# The name the pipeline's handlers were first written against.
+object_created_records = parse_object_created
 
 
 def _read(event: Any, *, route: tuple[str, ...], depth: int) -> list[ObjectCreated]:
@@ -79,7 +91,78 @@ def _read(event: Any, *, route: tuple[str, ...], depth: int) -> list[ObjectCreat
             body = parse_json(message_record.body, where=f"{where}/sqs body")
             found.extend(_read(body, route=(*route, "sqs"), depth=depth + 1))
         return found
+    if ScheduledEvent.matches(event):
+        return []
+    if KinesisEvent.matches(event):
+        found = []
+        for kinesis_record in KinesisEvent(event, where=where).records:
+            data = kinesis_record.json_data()
+            found.extend(_read(data, route=(*route, "kinesis"), depth=depth + 1))
+        return found
+    if DynamoDBStreamEvent.matches(event):
+        found = []
+        for stream_record in DynamoDBStreamEvent(event, where=where).records:
+            found.extend(_from_dynamodb(stream_record, route))
+        return found
+    if APIGatewayHttpEvent.matches(event):
+        body = APIGatewayHttpEvent(event, where=where).json_body()
+        return _read(body, route=(*route, "apigateway-http"), depth=depth + 1)
+    if APIGatewayRestEvent.matches(event):
+        body = APIGatewayRestEvent(event, where=where).json_body()
+        return _read(body, route=(*route, "apigateway-rest"), depth=depth + 1)
     raise UnknownEventError(_describe_unknown(event, where))
+
+
+def _from_dynamodb(record: DynamoDBRecord, route: tuple[str, ...]) -> list[ObjectCreated]:
+    """An INSERT or MODIFY whose new image records an object; REMOVE creates nothing."""
+    if record.event_name == "REMOVE":
+        return []
+    image = record.new_image
+    if image is None:
+        raise MalformedEventError(
+            f"{record._where}: {record.event_name} has no NewImage; set the stream's "
+            "StreamViewType to NEW_IMAGE or NEW_AND_OLD_IMAGES"
+        )
+    bucket, key = image.get("bucket"), image.get("key")
+    if not isinstance(bucket, str) or not isinstance(key, str):
+        raise MalformedEventError(
+            f"{record._where}: the new image has attributes {sorted(image)}; an object record "
+            "needs string attributes 'bucket' and 'key' (optional: 'size' N, 'etag', "
+            "'sequencer', 'versionId', 'eventTime' S)"
+        )
+    event_time = _image_time(image, record)
+    size = image.get("size")
+    return [
+        ObjectCreated(
+            bucket=bucket,
+            key=key,
+            size=int(size) if size is not None else None,
+            etag=_opt_text(image, "etag"),
+            sequencer=_opt_text(image, "sequencer"),
+            event_time=event_time,
+            region=record.aws_region,
+            source_shape="/".join((*route, "dynamodb")),
+            version_id=_opt_text(image, "versionId"),
+        )
+    ]
+
+
+def _image_time(image: Mapping[str, Any], record: DynamoDBRecord) -> datetime.datetime:
+    text = image.get("eventTime")
+    if isinstance(text, str):
+        return parse_time(text, where=f"{record._where} NewImage.eventTime")
+    approximate = record.approximate_creation_time
+    if approximate is None:
+        raise MalformedEventError(
+            f"{record._where}: no time for the object: add an 'eventTime' attribute (ISO-8601) "
+            "or read a stream that sets dynamodb.ApproximateCreationDateTime"
+        )
+    return approximate
+
+
+def _opt_text(image: Mapping[str, Any], name: str) -> str | None:
+    value = image.get(name)
+    return None if value is None else str(value)
 
 
 def _from_s3(event: S3Notification, route: tuple[str, ...]) -> list[ObjectCreated]:
@@ -152,7 +235,8 @@ def _describe_unknown(event: Mapping[str, Any], where: str) -> str:
     return (
         f"{where}: unrecognised event shape with {seen}; expected an S3 notification "
         "(Records[].s3), an S3 EventBridge event (source 'aws.s3'), a CloudTrail S3 call "
-        "(detail-type 'AWS API Call via CloudTrail'), or one of those inside SNS or SQS"
+        "(detail-type 'AWS API Call via CloudTrail'), a scheduled event, an item of a DynamoDB "
+        "stream, or one of those inside SNS, SQS, Kinesis data or an API Gateway request body"
     )
 
 

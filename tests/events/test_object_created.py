@@ -133,8 +133,8 @@ def test_failed_put_object_call_creates_nothing() -> None:
             r"source='aws.ec2'",
         ),
         (
-            {"Records": [{"eventSource": "aws:kinesis"}]},
-            r"Records\[0\].eventSource='aws:kinesis'",
+            {"Records": [{"eventSource": "aws:ses"}]},
+            r"Records\[0\].eventSource='aws:ses'",
         ),
     ],
 )

@@ -1,0 +1,91 @@
+"""Kinesis Data Streams → Lambda (``Records[].kinesis``); ``data`` is base64 as Lambda sends it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from bakusoku.events.base import EventView, parse_json
+from bakusoku.events.errors import MalformedEventError
+
+
+class KinesisRecord(EventView):
+    """One stream record; ``data`` is the producer's bytes, decoded from base64."""
+
+    __slots__ = ()
+    shape = "Kinesis record"
+
+    @property
+    def event_id(self) -> str:
+        return self._str("eventID")
+
+    @property
+    def aws_region(self) -> str:
+        return self._str("awsRegion")
+
+    @property
+    def event_source_arn(self) -> str:
+        return self._str("eventSourceARN")
+
+    @property
+    def partition_key(self) -> str:
+        return self._str("kinesis", "partitionKey")
+
+    @property
+    def sequence_number(self) -> str:
+        return self._str("kinesis", "sequenceNumber")
+
+    @property
+    def approximate_arrival(self) -> datetime.datetime:
+        value = self._data.get("kinesis", {}).get("approximateArrivalTimestamp")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise MalformedEventError(
+                f"{self._where}: kinesis.approximateArrivalTimestamp must be epoch seconds"
+            )
+        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+
+    @property
+    def data(self) -> bytes:
+        text = self._str("kinesis", "data")
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedEventError(
+                f"{self._where}: kinesis.data is not base64 ({text[:40]!r})"
+            ) from None
+
+    def json_data(self) -> Any:
+        """``data`` parsed as JSON (EventBridge and most producers put JSON documents)."""
+        try:
+            text = self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedEventError(f"{self._where}: kinesis.data is not UTF-8 text") from None
+        return parse_json(text, where=f"{self._where} kinesis.data")
+
+
+class KinesisEvent(EventView):
+    """Kinesis → Lambda: ``{"Records": [{"eventSource": "aws:kinesis", "kinesis": ...}]}``."""
+
+    __slots__ = ()
+    shape = "Kinesis event"
+
+    @property
+    def records(self) -> list[KinesisRecord]:
+        return [
+            KinesisRecord(record, where=f"{self._where} Records[{i}]")
+            for i, record in enumerate(self._list("Records"))
+        ]
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and all(
+                isinstance(r, Mapping) and r.get("eventSource") == "aws:kinesis" for r in records
+            )
+        )
