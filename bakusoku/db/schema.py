@@ -29,11 +29,18 @@ photos = sa.Table(
     sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("execution_name", sa.String(80), nullable=True),
+    # The S3 sequencer of the newest object event applied (zero-padded hex): an older event that
+    # arrives late never rolls the row back.
+    sa.Column("sequencer", sa.String(32), nullable=True),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.UniqueConstraint("bucket", "object_key", name="uq_photos_object"),
+    # One index per listing the API makes: album (+ status), status alone, everything; newest first.
     sa.Index("ix_photos_album_created", "album", "created_at"),
-    sa.Index("ix_photos_status", "status"),
+    sa.Index("ix_photos_album_status_created", "album", "status", "created_at"),
+    sa.Index("ix_photos_status_created", "status", "created_at"),
+    sa.Index("ix_photos_created", "created_at"),
+    sa.Index("ix_photos_sha256", "sha256"),
 )
 
 executions = sa.Table(
@@ -53,6 +60,10 @@ executions = sa.Table(
     # Where a RUNNING execution resumes after a restart, or a redrive restarts: the top-level state
     # it was in, that state's input and the workflow variables ({"state", "input", "variables"}).
     sa.Column("checkpoint", sa.JSON, nullable=True),
+    # The engine process running a RUNNING execution, and until when its claim holds without renewal:
+    # one writer per execution, and executions of a process that died are taken over.
+    sa.Column("owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.Double, nullable=True),
     sa.Index("ix_executions_status_started", "status", "started_at"),
 )
 

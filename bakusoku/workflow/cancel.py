@@ -7,6 +7,7 @@ import threading
 STOP = "stop"  # the engine is stopping: leave the execution RUNNING so it resumes on next start
 ABORT = "abort"  # a sibling branch or iteration failed, or the execution was aborted
 TIMEOUT = "timeout"  # the execution ran past its TimeoutSeconds
+LOST = "lost"  # the execution was aborted or taken over elsewhere: stop without writing
 
 
 class Interrupted(Exception):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow.callbacks import TaskTokens
-from bakusoku.workflow.cancel import ABORT, STOP, TIMEOUT, CancelScope, Interrupted
+from bakusoku.workflow.cancel import ABORT, LOST, STOP, TIMEOUT, CancelScope, Interrupted
 from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.errors import (
@@ -123,6 +125,11 @@ class WorkflowEngine:
     again: tasks are at-least-once, as in Step Functions). One engine per database runs
     executions; ``time_scale`` multiplies every wait (Wait states, retry intervals, task
     timeouts) and exists for tests.
+    Each running execution is claimed by its engine with a lease (``lease_seconds``) renewed
+    while it runs: several engine processes can share one database, and the executions of a
+    process that died are taken over once its leases expire. ``owner`` names this engine in
+    those claims; give a stable one (for example the data directory's host and path) so that a
+    restarted process takes its executions back at once instead of after the lease.
     """
 
     RESUME_AFTER_ERROR_SECONDS = 5.0
@@ -136,6 +143,8 @@ class WorkflowEngine:
         region: str = "us-east-1",
         account: str = "000000000000",
         time_scale: float = 1.0,
+        lease_seconds: float = 30.0,
+        owner: str | None = None,
     ) -> None:
         if max_concurrent_executions < 1:
             raise ValueError("max_concurrent_executions must be at least 1")
@@ -154,6 +163,10 @@ class WorkflowEngine:
         self._root = CancelScope()
         self._running = False
         self._tokens = TaskTokens()
+        self.lease_seconds = lease_seconds
+        self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
+        self._maintainer: threading.Thread | None = None
+        self._maintain_stop = threading.Event()
 
     # ---- state machines ------------------------------------------------------------------------
 
@@ -212,9 +225,15 @@ class WorkflowEngine:
                 max_workers=self.max_concurrent_executions, thread_name_prefix="execution"
             )
             self._running = True
-            machines = list(self._machines)
-        for name in machines:
-            self._resume(name)
+            self._maintain_stop = threading.Event()
+            self._maintainer = threading.Thread(
+                target=self._maintain,
+                args=(self._maintain_stop,),
+                name="workflow-leases",
+                daemon=True,
+            )
+            self._maintainer.start()
+        self._resume()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop running executions; they stay RUNNING in the database and resume on next start."""
@@ -225,6 +244,11 @@ class WorkflowEngine:
             live = list(self._live.values())
             pool = self._pool
             self._pool = None
+            maintainer = self._maintainer
+            self._maintainer = None
+        self._maintain_stop.set()
+        if maintainer is not None:
+            maintainer.join(timeout)
         # Stop writing before interrupting, so nothing an interrupted run does reaches the history.
         for entry in live:
             if entry.recorder is not None:
@@ -241,6 +265,13 @@ class WorkflowEngine:
                     entry.future.result(timeout=remaining)
         with self._lock:
             self._live.clear()
+        # Hand the executions back at once, so the next engine takes them without waiting.
+        with self.db.begin() as conn:
+            conn.execute(
+                executions.update()
+                .where(executions.c.owner == self.owner, executions.c.status == RUNNING)
+                .values(owner=None, lease_until=None)
+            )
 
     def __enter__(self) -> WorkflowEngine:
         self.start()
@@ -249,21 +280,61 @@ class WorkflowEngine:
     def __exit__(self, *_exc: object) -> None:
         self.stop()
 
-    def _resume(self, machine_name: str) -> None:
+    def _claimable(self, now: float) -> Any:
+        """RUNNING executions no live engine holds: unclaimed, ours, or with an expired lease."""
+        return sa.and_(
+            executions.c.status == RUNNING,
+            sa.or_(
+                executions.c.owner.is_(None),
+                executions.c.owner == self.owner,
+                executions.c.lease_until < now,
+            ),
+        )
+
+    def _resume(self, machine_name: str | None = None) -> None:
+        """Submit every claimable execution of the registered state machines (or of one)."""
+        with self._lock:
+            machines = [machine_name] if machine_name is not None else list(self._machines)
+            live = set(self._live)
+        if not machines:
+            return
         with self.db.connect() as conn:
             names = (
                 conn.execute(
                     sa.select(executions.c.name)
-                    .where(
-                        executions.c.status == RUNNING, executions.c.state_machine == machine_name
-                    )
+                    .where(self._claimable(time.time()), executions.c.state_machine.in_(machines))
                     .order_by(executions.c.started_at)
                 )
                 .scalars()
                 .all()
             )
         for name in names:
-            self._submit(name)
+            if name not in live:
+                self._submit(name)
+
+    def _maintain(self, stopping: threading.Event) -> None:
+        """Renew this engine's leases and take over executions whose engine went away."""
+        while not stopping.wait(self.lease_seconds / 3):
+            try:
+                with self.db.begin() as conn:
+                    conn.execute(
+                        executions.update()
+                        .where(executions.c.owner == self.owner, executions.c.status == RUNNING)
+                        .values(lease_until=time.time() + self.lease_seconds)
+                    )
+                self._resume()
+            except sa.exc.SQLAlchemyError:
+                log.exception("could not renew execution leases; trying again")
+
+    def _claim(self, name: str) -> bool:
+        now = time.time()
+        with self.db.begin() as conn:
+            claimed = conn.execute(
+                executions.update()
+                .where(executions.c.name == name, self._claimable(now))
+                .values(owner=self.owner, lease_until=now + self.lease_seconds)
+            ).rowcount
+        return bool(claimed == 1)
 
     def _submit(self, name: str) -> None:
         with self._lock:
@@ -379,6 +450,8 @@ class WorkflowEngine:
             timer.start()
 
     def _run_execution(self, name: str, entry: _Live) -> None:
+        if entry.scope.reason == STOP or not self._claim(name):
+            return  # stopping, or another engine runs it
         with self.db.connect() as conn:
             row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
             last_id = conn.execute(
@@ -389,7 +462,14 @@ class WorkflowEngine:
         if row is None or row.status != RUNNING or entry.scope.reason == STOP:
             return
         machine = self._machines[row.state_machine]
-        recorder = ExecutionRecorder(self.db, name, int(last_id or 0))
+        recorder = ExecutionRecorder(
+            self.db,
+            name,
+            int(last_id or 0),
+            owner=self.owner,
+            lease_seconds=self.lease_seconds,
+            on_lost=lambda: entry.scope.cancel(LOST),
+        )
         entry.recorder = recorder
         if entry.scope.reason == STOP:  # stopped while loading: write nothing
             recorder.discard()
@@ -417,6 +497,7 @@ class WorkflowEngine:
         )
         checkpoint = row.checkpoint or {}
         timer = self._execution_timer(machine, row.started_at, entry.scope)
+        ended = False
         try:
             output = interpreter.run(
                 checkpoint.get("input", row.input),
@@ -425,7 +506,7 @@ class WorkflowEngine:
                 variables=checkpoint.get("variables"),
             )
         except StatesError as failure:
-            self._end(
+            ended = self._end(
                 recorder,
                 interpreter,
                 FAILED,
@@ -434,11 +515,11 @@ class WorkflowEngine:
                 cause=failure.cause,
             )
         except Interrupted as interrupted:
-            if interrupted.reason == STOP:
+            if interrupted.reason in (STOP, LOST):
                 recorder.discard()
                 return
             if interrupted.reason == TIMEOUT:
-                self._end(
+                ended = self._end(
                     recorder,
                     interpreter,
                     TIMED_OUT,
@@ -448,7 +529,7 @@ class WorkflowEngine:
                 )
             else:
                 error, cause = entry.abort
-                self._end(
+                ended = self._end(
                     recorder, interpreter, ABORTED, "ExecutionAborted", error=error, cause=cause
                 )
         except sa.exc.SQLAlchemyError:
@@ -457,7 +538,7 @@ class WorkflowEngine:
             # A fault of the engine itself (not of the workflow): fail the execution visibly
             # rather than leave it RUNNING forever.
             log.exception("execution %s failed on an unexpected engine error", name)
-            self._end(
+            ended = self._end(
                 recorder,
                 interpreter,
                 FAILED,
@@ -466,11 +547,12 @@ class WorkflowEngine:
                 cause=f"Internal engine error: {type(exc).__name__}: {exc}",
             )
         else:
-            self._end(recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output)
+            ended = self._end(recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output)
         finally:
             if timer is not None:
                 timer.cancel()
-        self._notify(name)
+        if ended:
+            self._notify(name)
 
     def _execution_timer(
         self, machine: StateMachine, started_at: float, scope: CancelScope
@@ -494,7 +576,8 @@ class WorkflowEngine:
         output: Any = None,
         error: str | None = None,
         cause: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Record the end of the execution; False when it was no longer this engine's to end."""
         if status == SUCCEEDED:
             details: dict[str, Any] = {
                 "output": dumps(output),
@@ -507,7 +590,7 @@ class WorkflowEngine:
             if cause:
                 details["cause"] = cause
         recorder.emit(event_type, details, previous=interpreter.track.last)
-        recorder.close(
+        return recorder.close(
             {
                 "status": status,
                 "output": output if status == SUCCEEDED else None,
@@ -540,19 +623,43 @@ class WorkflowEngine:
             entry.abort = (error, cause)
             entry.scope.cancel(ABORT)
             return
-        # Not running in this process (queued, or the engine is stopped): close it here.
-        with self.db.connect() as conn:
-            last_id = conn.execute(
-                sa.select(sa.func.max(execution_events.c.event_id)).where(
-                    execution_events.c.execution_name == name
+        # Not running in this process: close it here. The status changes first, in the same
+        # transaction, so an engine running it elsewhere can no longer write and stops.
+        now = time.time()
+        with self.db.begin() as conn:
+            closed = conn.execute(
+                executions.update()
+                .where(executions.c.name == name, executions.c.status == RUNNING)
+                .values(
+                    status=ABORTED,
+                    error=error,
+                    cause=cause,
+                    stopped_at=now,
+                    owner=None,
+                    lease_until=None,
                 )
-            ).scalar()
-        recorder = ExecutionRecorder(self.db, name, int(last_id or 0))
-        details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
-        recorder.emit("ExecutionAborted", details, previous=int(last_id or 0))
-        recorder.close(
-            {"status": ABORTED, "error": error, "cause": cause, "stopped_at": time.time()}
-        )
+            ).rowcount
+            if closed != 1:
+                return  # it ended meanwhile
+            last_id = int(
+                conn.execute(
+                    sa.select(sa.func.max(execution_events.c.event_id)).where(
+                        execution_events.c.execution_name == name
+                    )
+                ).scalar()
+                or 0
+            )
+            conn.execute(
+                execution_events.insert().values(
+                    execution_name=name,
+                    event_id=last_id + 1,
+                    previous_event_id=last_id,
+                    type="ExecutionAborted",
+                    timestamp=now,
+                    state_name=None,
+                    details={k: v for k, v in (("error", error), ("cause", cause)) if v},
+                )
+            )
         self._notify(name)
 
     def send_task_success(self, task_token: str, output: Any) -> None:
@@ -602,6 +709,8 @@ class WorkflowEngine:
                     cause=None,
                     stopped_at=None,
                     redrive_count=count,
+                    owner=None,
+                    lease_until=None,
                 )
             ).rowcount
             if updated != 1:

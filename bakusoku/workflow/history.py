@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,26 +89,45 @@ def event_from_row(row: Any) -> HistoryEvent:
     )
 
 
+class OwnershipLostError(Exception):
+    """The execution is no longer RUNNING under this engine (aborted or taken over elsewhere)."""
+
+
 class ExecutionRecorder:
     """Buffers one execution's events and writes them in batches, with its checkpoint.
 
     Events are written when the execution reaches a new top-level state (with the checkpoint),
     before anything that waits (a task, a Wait state, a retry interval), when many are pending,
-    and when the execution ends; once the execution is interrupted by an engine stop, nothing
-    more is written, so a resumed run continues from the last checkpoint.
+    and when the execution ends. Every write renews this engine's lease on the execution and
+    happens only while the execution is still RUNNING under this engine (``owner``); otherwise
+    it is rolled back and ``on_lost`` is called. Once the execution is interrupted by an engine
+    stop nothing more is written, so a resumed run continues from the last checkpoint.
     """
 
     FLUSH_AT = 64
 
-    def __init__(self, db: sa.Engine, execution_name: str, last_event_id: int) -> None:
+    def __init__(
+        self,
+        db: sa.Engine,
+        execution_name: str,
+        last_event_id: int,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.name = execution_name
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.on_lost = on_lost
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._next_id = last_event_id + 1
         self._pending: list[dict[str, Any]] = []
         self._checkpoint: dict[str, Any] | None = None
         self._closed = False
+        self.lost = False
 
     @property
     def last_event_id(self) -> int:
@@ -150,32 +170,55 @@ class ExecutionRecorder:
             }
         self.flush()
 
-    def flush(self, execution_update: dict[str, Any] | None = None) -> None:
-        """Write pending events, the checkpoint and ``execution_update`` in one transaction."""
+    def flush(self, execution_update: dict[str, Any] | None = None) -> bool:
+        """Write pending events, the checkpoint and ``execution_update`` in one transaction.
+
+        Returns False when nothing could be written because the execution is no longer this
+        engine's to write (it was aborted, or another engine took it over).
+        """
         with self._write_lock:
             with self._lock:
                 if self._closed:
-                    return
+                    return not self.lost
                 rows, self._pending = self._pending, []
                 checkpoint, self._checkpoint = self._checkpoint, None
             update = dict(execution_update or {})
             if checkpoint is not None:
                 update["checkpoint"] = checkpoint
             if not rows and not update:
-                return
-            with self.db.begin() as conn:
-                if rows:
-                    conn.execute(execution_events.insert(), rows)
-                if update:
-                    conn.execute(
-                        executions.update().where(executions.c.name == self.name).values(**update)
-                    )
+                return True
+            update["lease_until"] = time.time() + self.lease_seconds
+            try:
+                with self.db.begin() as conn:
+                    # The guarded update comes first: it also locks the row against a concurrent
+                    # abort, so events are never added after the execution has closed.
+                    guard = executions.c.name == self.name
+                    if self.owner is not None:
+                        guard = sa.and_(
+                            guard,
+                            executions.c.status == "RUNNING",
+                            executions.c.owner == self.owner,
+                        )
+                    done = conn.execute(executions.update().where(guard).values(**update))
+                    if done.rowcount != 1:
+                        raise OwnershipLostError(self.name)
+                    if rows:
+                        conn.execute(execution_events.insert(), rows)
+            except OwnershipLostError:
+                with self._lock:
+                    self._closed = True
+                    self.lost = True
+                if self.on_lost is not None:
+                    self.on_lost()
+                return False
+            return True
 
-    def close(self, execution_update: dict[str, Any] | None = None) -> None:
-        """Final write; afterwards nothing is written."""
-        self.flush(execution_update)
+    def close(self, execution_update: dict[str, Any] | None = None) -> bool:
+        """Final write; afterwards nothing is written. False when the execution was lost."""
+        written = self.flush(execution_update)
         with self._lock:
             self._closed = True
+        return written
 
     def discard(self) -> None:
         """Drop what is pending and write nothing more (the engine is stopping)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from bakusoku.db.schema import executions
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -528,3 +530,106 @@ def test_database_fault_resumes_the_execution_later(
     engine.start_execution(arn, {}, name="locked")
     done = engine.wait_for("locked", timeout=5)
     assert done.status == "SUCCEEDED" and done.output == 1
+
+
+def test_two_engines_share_a_database_and_run_each_execution_once(db: sa.Engine) -> None:
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def work(event: Any) -> Any:
+        with lock:
+            calls.append(event["n"])
+        return event
+
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Task", "Resource": fn_arn("work"), "End": True}},
+    }
+    engines = [
+        WorkflowEngine(
+            db,
+            FunctionInvoker({fn_arn("work"): work}),
+            region=REGION,
+            account=ACCOUNT,
+            lease_seconds=0.3,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for engine in engines:
+            engine.register_state_machine("shared", definition)
+            engine.start()
+        arn = engines[0].state_machine_arn("shared")
+        for n in range(20):
+            engines[n % 2].start_execution(arn, {"n": n}, name=f"s{n}")
+        for n in range(20):
+            assert engines[0].wait_for(f"s{n}", timeout=5).status == "SUCCEEDED"
+        time.sleep(0.3)  # a few lease renewals and scans: nothing runs twice
+    finally:
+        for engine in engines:
+            engine.stop()
+    assert sorted(calls) == list(range(20))
+
+
+def test_executions_of_a_dead_engine_are_taken_over_when_its_lease_expires(
+    db: sa.Engine,
+) -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "done", "End": True}}}
+    starter = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+    arn = starter.register_state_machine("orphans", definition)
+    starter.start_execution(arn, {}, name="orphan")
+    # A process that died while running it: its claim stands until the lease runs out.
+    with db.begin() as conn:
+        conn.execute(
+            executions.update()
+            .where(executions.c.name == "orphan")
+            .values(owner="dead-host:1:abc", lease_until=time.time() + 0.5)
+        )
+    survivor = WorkflowEngine(
+        db, FunctionInvoker({}), region=REGION, account=ACCOUNT, lease_seconds=0.3
+    )
+    survivor.register_state_machine("orphans", definition)
+    survivor.start()
+    try:
+        assert survivor.describe_execution("orphan").status == "RUNNING"
+        done = survivor.wait_for("orphan", timeout=5)
+    finally:
+        survivor.stop()
+    assert done.status == "SUCCEEDED" and done.output == "done"
+
+
+def test_stop_execution_from_another_engine_stops_the_running_one(db: sa.Engine) -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(event: Any) -> str:
+        started.set()
+        release.wait(5)
+        return "late"
+
+    definition = {
+        "StartAt": "S",
+        "States": {
+            "S": {"Type": "Task", "Resource": fn_arn("slow"), "Next": "After"},
+            "After": {"Type": "Pass", "End": True},
+        },
+    }
+    runner = WorkflowEngine(
+        db, FunctionInvoker({fn_arn("slow"): slow}), region=REGION, account=ACCOUNT
+    )
+    arn = runner.register_state_machine("remote", definition)
+    runner.start()
+    try:
+        runner.start_execution(arn, {}, name="remote-stop")
+        assert started.wait(5)
+        other = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+        other.stop_execution("remote-stop", error="Operator", cause="stopped from the CLI")
+        release.set()
+        time.sleep(0.2)
+        done = runner.describe_execution("remote-stop")
+    finally:
+        runner.stop()
+    assert done.status == "ABORTED" and done.error == "Operator"
+    kinds = [e.type for e in runner.get_execution_history("remote-stop")]
+    assert kinds[-1] == "ExecutionAborted"
+    assert "PassStateEntered" not in kinds
