@@ -14,6 +14,12 @@ from bakusoku.runtime.errors import (
     TooManyRequestsError,
 )
 from bakusoku.runtime.function_runtime import FunctionRuntime
+from bakusoku.runtime.leaks import (
+    LeakReport,
+    StateLeakError,
+    assert_no_state_leak,
+    detect_state_leak,
+)
 from bakusoku.runtime.metrics import FunctionMetrics, RuntimeMetrics
 
 __all__ = [
@@ -24,11 +30,15 @@ __all__ = [
     "FunctionRuntime",
     "InvalidRequestContentError",
     "LambdaContext",
+    "LeakReport",
     "RequestTooLargeError",
     "ResourceNotFoundError",
     "RuntimeClosedError",
     "RuntimeErrorBase",
     "RuntimeMetrics",
     "ServiceError",
+    "StateLeakError",
     "TooManyRequestsError",
+    "assert_no_state_leak",
+    "detect_state_leak",
 ]

@@ -116,20 +116,37 @@ class FunctionRuntime:
     def function_names(self) -> list[str]:
         return list(self._pools)
 
+    def function_config(self, name: str) -> FunctionConfig:
+        """The configuration of one function; ResourceNotFoundError when there is none."""
+        pool, _ = self._resolve(name, "")
+        return pool.config
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        """The variables every function of this runtime gets (its own settings override them)."""
+        return dict(self._environment)
+
     def invoke(
-        self, function_name_or_arn: str, payload_value: Any, *, trace_header: str | None = None
+        self,
+        function_name_or_arn: str,
+        payload_value: Any,
+        *,
+        trace_header: str | None = None,
+        request_id: str | None = None,
     ) -> Any:
         """Run the function on ``payload_value`` (JSON-serialisable) and return its result.
 
         ``trace_header`` is an X-Ray ``Root=...;Parent=...;Sampled=...`` header to continue (the
         handler sees it as ``_X_AMZN_TRACE_ID``); a new, unsampled trace is started without one.
+        ``request_id`` is kept across the retries of one asynchronous event, as Lambda does; a new
+        one is made without it.
 
         Raises FunctionError when the handler fails (its exception name as ``error_type``), times
         out (``Sandbox.Timedout``) or crashes (``Runtime.ExitError``); TooManyRequestsError when
         throttled; ResourceNotFoundError, InvalidRequestContentError, RequestTooLargeError when
         Lambda would refuse the request.
         """
-        request_id = str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         pool, invoked_arn = self._resolve(function_name_or_arn, request_id)
         body = payload.encode_request(payload_value, request_id=request_id)
         env, cold = self._acquire(pool, request_id)
