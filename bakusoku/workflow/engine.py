@@ -504,6 +504,7 @@ class WorkflowEngine:
                 previous_event_id=recorder.last_event_id,
                 start_at=checkpoint.get("state"),
                 variables=checkpoint.get("variables"),
+                entered_at=checkpoint.get("entered"),
             )
         except StatesError as failure:
             ended = self._end(

@@ -161,12 +161,19 @@ class ExecutionRecorder:
             self.flush()
         return event_id
 
-    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None:
+    def checkpoint(
+        self,
+        state_name: str,
+        state_input: Any,
+        variables: dict[str, Any],
+        entered: float | None = None,
+    ) -> None:
         with self._lock:
             self._checkpoint = {
                 "state": state_name,
                 "input": state_input,
                 "variables": dict(variables),
+                "entered": entered if entered is not None else time.time(),
             }
         self.flush()
 

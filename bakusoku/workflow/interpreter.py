@@ -76,7 +76,13 @@ class EventSink(Protocol):
         state_name: str | None = None,
     ) -> int: ...
 
-    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None: ...
+    def checkpoint(
+        self,
+        state_name: str,
+        state_input: Any,
+        variables: dict[str, Any],
+        entered: float | None = None,
+    ) -> None: ...
 
     def flush(self) -> object: ...
 
@@ -133,6 +139,7 @@ class StateRun:
     name: str
     entered: float
     retry_count: int = 0
+    first_entered: float | None = None  # when a resumed state was first entered, before a restart
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -190,6 +197,7 @@ class Interpreter:
         self.tokens = tokens or TaskTokens()
         self.language = definition.get("QueryLanguage", JSONPATH)
         self.track = Track(0)
+        self._resumed_entered: float | None = None
 
     # ---- machines ------------------------------------------------------------------------------
 
@@ -200,11 +208,15 @@ class Interpreter:
         previous_event_id: int,
         start_at: str | None = None,
         variables: dict[str, Any] | None = None,
+        entered_at: float | None = None,
     ) -> Any:
         """Run from ``start_at`` (default StartAt) to the end; return the output.
 
-        Raises StatesError when the execution fails and Interrupted when it is stopped.
+        ``entered_at`` is when a resumed ``start_at`` state was first entered (a Wait state
+        waits only for what remains). Raises StatesError when the execution fails and
+        Interrupted when it is stopped.
         """
+        self._resumed_entered = entered_at
         self.track = Track(previous_event_id)
         frame = Frame(
             machine=self.definition,
@@ -222,9 +234,11 @@ class Interpreter:
         while name is not None:
             frame.cancel.check()
             state = states[name]
+            first_entered = None
             if frame.top:
-                self.sink.checkpoint(name, data, frame.variables.local)
-            data, name = self._run_state(frame, name, state, data)
+                first_entered, self._resumed_entered = self._resumed_entered, None
+                self.sink.checkpoint(name, data, frame.variables.local, first_entered)
+            data, name = self._run_state(frame, name, state, data, first_entered)
         return data
 
     def _emit(
@@ -240,10 +254,15 @@ class Interpreter:
         return event_id
 
     def _run_state(
-        self, frame: Frame, name: str, state: Mapping[str, Any], raw: Any
+        self,
+        frame: Frame,
+        name: str,
+        state: Mapping[str, Any],
+        raw: Any,
+        first_entered: float | None = None,
     ) -> tuple[Any, str | None]:
         kind = state["Type"]
-        run = StateRun(name=name, entered=time.time())
+        run = StateRun(name=name, entered=time.time(), first_entered=first_entered)
         self._emit(
             frame,
             f"{kind}StateEntered",
@@ -760,9 +779,12 @@ class Interpreter:
     ) -> tuple[Any, str | None]:
         jsonata = self._language(frame, state) == JSONATA
         effective = raw if jsonata else self._input_path(state, raw, frame, run)
-        seconds = self._wait_seconds(state, effective, frame, run)
+        # Waits are measured from when the state was first entered, so a resumed Wait only
+        # waits for what remains.
+        since = run.first_entered or run.entered
+        seconds = self._wait_seconds(state, effective, frame, run, since)
         self.sink.flush()
-        frame.cancel.sleep(seconds * self.time_scale)
+        frame.cancel.sleep(since + seconds * self.time_scale - time.time())
         if jsonata:
             bindings = self._bindings(frame, run, raw)
             return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
@@ -770,31 +792,31 @@ class Interpreter:
         return self._output_path(state, effective, frame, run), state.get("Next")
 
     def _wait_seconds(
-        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun, since: float
     ) -> float:
         if "Timestamp" in state:
             value = state["Timestamp"]
             if is_expression(value):
                 value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
-            return self._until(value, "Timestamp")
+            return self._until(value, "Timestamp", since)
         if "TimestampPath" in state:
             path = state["TimestampPath"]
             try:
                 value = self.read(path, data, frame, run)
             except PathNotFoundError as exc:
                 raise StatesError(STATES_RUNTIME, f"TimestampPath '{path}': {exc}") from None
-            return self._until(value, "TimestampPath")
+            return self._until(value, "TimestampPath", since)
         seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
         return float(seconds or 0)
 
     @staticmethod
-    def _until(value: Any, field_name: str) -> float:
+    def _until(value: Any, field_name: str, since: float) -> float:
         instant = parse_timestamp(value)
         if instant is None:
             raise StatesError(
                 STATES_RUNTIME, f"{field_name} value {dumps(value)} is not an RFC 3339 timestamp"
             )
-        return max(0.0, instant.timestamp() - time.time())
+        return max(0.0, instant.timestamp() - since)
 
     def _succeed(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun

@@ -67,7 +67,13 @@ class MemorySink:
         self.events.append((event_id, previous, event_type, details))
         return event_id
 
-    def checkpoint(self, state_name: str, state_input: Any, variables: dict[str, Any]) -> None:
+    def checkpoint(
+        self,
+        state_name: str,
+        state_input: Any,
+        variables: dict[str, Any],
+        entered: float | None = None,
+    ) -> None:
         self.checkpoints.append((state_name, state_input))
 
     def flush(self) -> None:

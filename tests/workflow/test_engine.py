@@ -633,3 +633,25 @@ def test_stop_execution_from_another_engine_stops_the_running_one(db: sa.Engine)
     kinds = [e.type for e in runner.get_execution_history("remote-stop")]
     assert kinds[-1] == "ExecutionAborted"
     assert "PassStateEntered" not in kinds
+
+
+def test_a_resumed_wait_only_waits_for_what_remains(db: sa.Engine) -> None:
+    definition = {
+        "StartAt": "Pause",
+        "States": {"Pause": {"Type": "Wait", "Seconds": 2, "End": True}},
+    }
+    first = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+    arn = first.register_state_machine("pausing", definition)
+    first.start()
+    first.start_execution(arn, {}, name="pause")
+    time.sleep(1.2)
+    first.stop()
+    second = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+    second.register_state_machine("pausing", definition)
+    began = time.monotonic()
+    second.start()
+    try:
+        assert second.wait_for("pause", timeout=5).status == "SUCCEEDED"
+    finally:
+        second.stop()
+    assert time.monotonic() - began < 1.5
