@@ -106,3 +106,16 @@ def huge(event: Any, context: Any) -> str:
 
 def raw_bytes(event: Any, context: Any) -> bytes:
     return b"\x00not json"
+
+
+def flaky(event: Any, context: Any) -> dict[str, Any]:
+    """Fails until the same request was seen ``fail_times`` times; notes each attempt in a file."""
+    # As a destination, it receives the invocation record: the original event is its payload.
+    path = event["log"] if "log" in event else event["requestPayload"]["log"]
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(f"{context.aws_request_id} {time.monotonic()}\n")
+    with open(path, encoding="utf-8") as log:
+        seen = sum(1 for line in log if line.startswith(context.aws_request_id))
+    if seen <= int(event.get("fail_times", 0)):
+        raise ConnectionError(f"attempt {seen} of {context.aws_request_id} failed")
+    return {"attempt": seen}
