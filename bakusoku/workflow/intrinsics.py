@@ -6,6 +6,7 @@ import base64
 import functools
 import hashlib
 import json
+import math
 import random
 import re
 import uuid
@@ -62,6 +63,7 @@ _ARITY: dict[str, tuple[int, int | None]] = {
     "States.UUID": (0, 0),
 }
 
+MAX_NESTING = 10
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"States\.[A-Za-z0-9]+")
 
@@ -79,7 +81,13 @@ def parse_intrinsic(text: str) -> Call:
     parser.skip_spaces()
     if parser.pos != len(text):
         raise parser.error("unexpected text after the closing parenthesis")
+    if _depth(call) > MAX_NESTING:
+        raise parser.error(f"functions may be nested at most {MAX_NESTING} deep")
     return call
+
+
+def _depth(call: Call) -> int:
+    return 1 + max((_depth(a) for a in call.args if isinstance(a, Call)), default=0)
 
 
 class _Parser:
@@ -232,6 +240,13 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
+def _whole(name: str, value: Any, what: str) -> int:
+    """An integer argument; Step Functions rounds a non-integer number to the nearest integer."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _failure(name, f"{what} must be an integer")
+    return math.floor(value + 0.5) if isinstance(value, float) else value
+
+
 def _need(name: str, ok: bool, what: str) -> None:
     if not ok:
         raise _failure(name, what)
@@ -289,12 +304,8 @@ def _array(*values: Any) -> list[Any]:
 
 def _array_partition(array: Any, size: Any) -> list[list[Any]]:
     _need("States.ArrayPartition", isinstance(array, list), "the first argument must be an array")
-    _need(
-        "States.ArrayPartition",
-        _is_int(size) and size > 0,
-        "the chunk size must be a positive integer",
-    )
-    n = int(size)
+    n = _whole("States.ArrayPartition", size, "the chunk size")
+    _need("States.ArrayPartition", n > 0, "the chunk size must be a positive integer")
     return [array[i : i + n] for i in range(0, len(array), n)]
 
 
@@ -311,9 +322,10 @@ def _same(a: Any, b: Any) -> bool:
 
 def _array_range(start: Any, end: Any, step: Any) -> list[int]:
     name = "States.ArrayRange"
-    _need(name, _is_int(start) and _is_int(end) and _is_int(step), "arguments must be integers")
-    _need(name, step != 0, "the step must not be 0")
-    values = list(range(int(start), int(end) + (1 if step > 0 else -1), int(step)))
+    first, last = _whole(name, start, "the start"), _whole(name, end, "the end")
+    increment = _whole(name, step, "the step")
+    _need(name, increment != 0, "the step must not be 0")
+    values = list(range(first, last + (1 if increment > 0 else -1), increment))
     _need(name, len(values) <= 1000, "the range has more than 1000 items")
     return values
 
@@ -384,15 +396,18 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict[str, Any]:
 
 def _math_random(start: Any, end: Any, seed: Any = None) -> int:
     name = "States.MathRandom"
-    _need(name, _is_int(start) and _is_int(end), "the start and end must be integers")
-    _need(name, int(start) < int(end), "the start must be less than the end")
-    rng = random.Random(int(seed)) if _is_int(seed) else random
-    return rng.randrange(int(start), int(end))
+    low, high = _whole(name, start, "the start"), _whole(name, end, "the end")
+    _need(name, low < high, "the start must be less than the end")
+    rng = random.Random(_whole(name, seed, "the seed")) if seed is not None else random
+    return rng.randrange(low, high)
 
 
 def _math_add(a: Any, b: Any) -> int:
-    _need("States.MathAdd", _is_int(a) and _is_int(b), "both arguments must be integers")
-    return int(a) + int(b)
+    name = "States.MathAdd"
+    first, second = _whole(name, a, "the value"), _whole(name, b, "the step")
+    for value in (first, second):
+        _need(name, -(2**31) <= value < 2**31, f"{value} is outside the 32-bit integer range")
+    return first + second
 
 
 def _string_split(value: Any, delimiters: Any) -> list[str]:

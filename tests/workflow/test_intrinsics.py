@@ -97,6 +97,19 @@ def test_documented_examples(text: str, data: Any, expected: Any) -> None:
     assert call(text, data) == expected
 
 
+def test_non_integer_numbers_are_rounded_as_documented() -> None:
+    assert call("States.MathAdd(1.5, 1)") == 3
+    assert call("States.ArrayRange(1.4, 3, 1)") == [1, 2, 3]
+    assert call("States.ArrayPartition(States.Array(1, 2, 3), 1.6)") == [[1, 2], [3]]
+
+
+def test_nesting_is_limited_to_ten() -> None:
+    nested = "States.Array(" * 10 + "1" + ")" * 10
+    assert call(nested) == [[[[[[[[[[1]]]]]]]]]]
+    with pytest.raises(IntrinsicSyntaxError, match="nested"):
+        parse_intrinsic("States.Array(" * 11 + "1" + ")" * 11)
+
+
 def test_math_random_is_in_range_and_seeded() -> None:
     values = {call("States.MathRandom(1, 999)") for _ in range(50)}
     assert all(1 <= v < 999 for v in values)
@@ -115,7 +128,9 @@ def test_uuid_is_version_4() -> None:
         "States.ArrayGetItem(States.Array(1), 3)",
         "States.JsonMerge(States.StringToJson('{}'), States.StringToJson('{}'), true)",
         "States.Hash('x', 'SHA-999')",
-        "States.MathAdd(1.5, 1)",
+        "States.MathAdd(2147483648, 1)",
+        "States.MathAdd('1', 1)",
+        "States.ArrayPartition(States.Array(1), 0)",
         "States.ArrayRange(0, 2000, 1)",
     ],
 )
