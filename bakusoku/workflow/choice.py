@@ -72,6 +72,10 @@ def parse_timestamp(value: Any) -> datetime | None:
         return None
 
 
+def _utf16(text: str) -> bytes:
+    return text.encode("utf-16-be", "surrogatepass")
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -145,11 +149,10 @@ def _compare(operator: str, value: Any, expected: Any) -> bool:
             result = parse_timestamp(value) is not None
         return result is bool(expected)
     if operator in _STRING_OPS:
-        return (
-            isinstance(value, str)
-            and isinstance(expected, str)
-            and _STRING_OPS[operator](value, expected)
-        )
+        if not (isinstance(value, str) and isinstance(expected, str)):
+            return False
+        # Java's String.compareTo orders by UTF-16 code units, which big-endian UTF-16 bytes keep.
+        return bool(_STRING_OPS[operator](_utf16(value), _utf16(expected)))
     if operator == "StringMatches":
         return (
             isinstance(value, str) and isinstance(expected, str) and string_matches(value, expected)

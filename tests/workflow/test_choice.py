@@ -156,3 +156,9 @@ def test_choice_state_default_and_no_match() -> None:
     with pytest.raises(StatesError) as failure:
         run_definition(no_default, {})
     assert failure.value.error == "States.NoChoiceMatched"
+
+
+def test_string_order_is_javas_utf16_order() -> None:
+    # U+FF61 sorts after U+1F600 by code point, but before it by UTF-16 code unit (0xD83D).
+    assert holds({"Variable": "$.a", "StringLessThan": "\U0001f600"}, {"a": "\uff61"}) is False
+    assert holds({"Variable": "$.a", "StringGreaterThan": "\U0001f600"}, {"a": "\uff61"}) is True
