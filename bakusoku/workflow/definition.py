@@ -493,6 +493,7 @@ def _validate_choice(
         if lang == JSONATA:
             if "Condition" not in rule:
                 raise _fail(name, field, "a JSONata Choice rule needs a Condition")
+            _only(name, field, rule, {"Condition", "Next", "Comment", "Assign", "Output"})
             continue
         _check_rule(name, field, rule, top=True)
     if "Default" in state:

@@ -1119,6 +1119,8 @@ class Interpreter:
         for thread in threads:
             thread.join()
         scope.close()
+        # The state's next event follows the last event of its branches or iterations.
+        frame.track.last = max([frame.track.last, *(job.track.last for job in jobs)])
         frame.cancel.check()
         if failures and (tolerance is None or tolerance.exceeded(len(failures))):
             if tolerance is not None and tolerance.configured:
