@@ -37,6 +37,12 @@ class Settings:
     store_port: int = 0  # 0: the port after the API's
     workers: int = 0  # 0: one per CPU core
     database_url: str = ""  # empty: SQLite in data_dir
+    # Ceiling on database connections of all worker processes together (RDS Proxy's role locally;
+    # 0: none, e.g. on AWS behind RDS Proxy); the API/engine process adds at most db_pool_size.
+    db_max_connections: int = 10
+    db_wait_seconds: int = 10  # wait for a free connection slot, then a retryable error
+    db_pool_size: int = 5
+    db_retry_seconds: int = 10  # how long a task retries a lost database before failing the try
     bucket: str = "bakusoku"
     region: str = "us-east-1"
     upload_prefix: str = "uploads/"
@@ -49,6 +55,34 @@ class Settings:
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
     bench_routes: bool = False
+    # Triggers: the route upload events take to the pipeline (bakusoku/local/routes.py), the
+    # stuck-photo sweep's schedule (rate(...) or cron(...); empty: no sweep) and its threshold.
+    trigger_route: str = "eventbridge"
+    sweep_schedule: str = "rate(5 minutes)"
+    sweep_threshold_seconds: int = 900
+    # Operations (bakusoku/ops): names in alerts and traces, history retention, alerts, telemetry.
+    service_name: str = "bakusoku"
+    stage: str = "local"
+    history_retention_days: int = 90  # executions ended longer ago are deleted (0: keep forever)
+    slack_webhook_url: str = ""  # a secret: never logged
+    alert_webhook_url: str = ""  # generic JSON webhook, signed with alert_webhook_secret
+    alert_webhook_secret: str = ""
+    alert_burst_threshold: int = 5  # failures in one minute past which a summary replaces them
+    otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318: export traces over OTLP/HTTP
+    log_format: str = "json"  # json | text
+    # Imaging: see bakusoku/pipeline/handlers/imaging_settings.py for how these are read.
+    max_image_pixels: int = 100_000_000  # decompression-bomb limit, checked on the header
+    min_print_short_edge: int = 300  # px; smaller photos fail image.too_small (0: no check)
+    allow_tiff: bool = False
+    store_gps: bool = False  # GPS position on the photo row; never in any rendition
+    mark_duplicates: bool = True  # same sha256 in the same album: status duplicate, no work
+    face_detection: bool = True  # face-aware print trim when the 'faces' extra is installed
+    square_print: str = "portrait"  # or landscape: the print orientation of square photos
+    extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"
+    browsing_renditions: str = "preview=1600,thumb=400"  # name=long edge, ...
+    browsing_formats: str = "jpeg,webp"
+    object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
+    database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -1,1 +1,1 @@
-"""Packaging for AWS: SAM templates per service and stage."""
+"""Packaging for AWS: one SAM template (or serverless.yml) and code bundle per service and stage."""

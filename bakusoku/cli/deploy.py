@@ -1,0 +1,106 @@
+"""``bakusoku package`` and ``bakusoku deploy``: one AWS stack per service and stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+
+from bakusoku.config import load_settings
+from bakusoku.deploy.errors import DeployError
+from bakusoku.deploy.package import Format, default_out_dir, package
+from bakusoku.deploy.plan import format_plan
+from bakusoku.deploy.runner import by_hand, deploy
+from bakusoku.deploy.sam import build_template
+from bakusoku.deploy.stages import load_stage
+
+_config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Configuration file with services and stages (default ./bakusoku.yml).",
+)
+
+
+@click.command("package")
+@click.option("--service", required=True, help="Service name from the configuration, e.g. enphoto.")
+@click.option("--stage", required=True, help="Stage name of that service, e.g. dev, staging, prod.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default build/aws/SERVICE-STAGE/FORMAT).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["sam", "serverless"]), default="sam", show_default=True
+)
+@click.option(
+    "--no-dependencies",
+    is_flag=True,
+    help="Bundle bakusoku's sources only (attach the dependencies as a Lambda layer).",
+)
+@_config_option
+def package_command(
+    service: str,
+    stage: str,
+    out_dir: Path | None,
+    fmt: str,
+    no_dependencies: bool,
+    config_file: Path | None,
+) -> None:
+    """Write the AWS template and code bundle of one service and stage."""
+    settings = load_settings(config_file=config_file)
+    result = package(
+        settings,
+        service,
+        stage,
+        fmt=cast(Format, fmt),
+        out_dir=out_dir,
+        install_dependencies=not no_dependencies,
+    )
+    click.echo(f"wrote {result.template_path}")
+    deps = "with dependencies" if result.bundle.dependencies_installed else "sources only"
+    click.echo(f"wrote {result.bundle.path}/ ({deps}, for {result.stage.runtime})")
+    click.echo(format_plan(f"{result.stage.stack_name}: resources per type", result.template))
+
+
+@click.command("deploy")
+@click.option("--service", required=True, help="Service name from the configuration.")
+@click.option("--stage", required=True, help="Stage name of that service.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (resources per type); call no AWS.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Package folder (default build/aws/SERVICE-STAGE/sam).",
+)
+@_config_option
+def deploy_command(
+    service: str, stage: str, dry_run: bool, out_dir: Path | None, config_file: Path | None
+) -> None:
+    """Package one service and stage, then deploy it with `sam deploy`."""
+    settings = load_settings(config_file=config_file)
+    config = load_stage(settings, service, stage)
+    directory = out_dir or default_out_dir(service, stage, "sam")
+    if dry_run:
+        template = build_template(config)
+        click.echo(format_plan(f"plan for stack {config.stack_name} (SAM)", template))
+        try:
+            from bakusoku.deploy.checks import expand_sam
+        except ImportError:  # pragma: no cover - the aws extra is not installed
+            return
+        expanded = expand_sam(template, settings.region)
+        click.echo(format_plan("after the SAM transform (CloudFormation)", expanded))
+        click.echo(by_hand(directory / "template.yaml", config))
+        return
+    result = package(settings, service, stage, fmt="sam", out_dir=directory)
+    click.echo(f"packaged {result.template_path}")
+    try:
+        deploy(result.template_path, config)
+    except DeployError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"deployed {config.stack_name}")

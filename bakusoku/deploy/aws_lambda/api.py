@@ -1,0 +1,53 @@
+"""The HTTP API on AWS Lambda, behind an API Gateway HTTP API (payload format 2.0).
+
+Handler: ``bakusoku.deploy.aws_lambda.api.handler``. The FastAPI app is the one ``bakusoku up``
+serves, wired to Amazon S3 (presigned with the function's role), the database and Step Functions.
+Built once per execution environment; the schema is created on first start if missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, cast
+
+from mangum import Mangum
+
+from bakusoku.api.app import ApiServices, create_api_app
+from bakusoku.config import load_settings
+from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.deploy.aws_lambda.executions import StepFunctionsExecutions
+from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret
+from bakusoku.deploy.errors import DeployConfigError
+from bakusoku.storage.s3 import S3Presigner
+from bakusoku.workflow.engine import WorkflowEngine
+
+STATE_MACHINE_ARN = "BAKUSOKU_STATE_MACHINE_ARN"
+
+
+@functools.cache
+def _adapter() -> Mangum:
+    settings = load_settings()
+    url = settings.effective_database_url
+    if settings.database_secret_arn:
+        url = database_url_from_secret(settings.database_secret_arn, settings.region)
+    engine = create_db_engine(url, pool_size=2)
+    create_schema(engine)
+    machine = os.environ.get(STATE_MACHINE_ARN, "")
+    if not machine:
+        raise DeployConfigError(f"{STATE_MACHINE_ARN} is not set; the template sets it")
+    services = ApiServices(
+        settings=settings,
+        photos=PhotoRepository(engine),
+        presigner=S3Presigner(settings.region),
+        # Same method names and result types as the local engine, for the execution routes.
+        workflow=cast(WorkflowEngine, StepFunctionsExecutions(machine, settings.region)),
+    )
+    return Mangum(create_api_app(services), lifespan="off")
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point: one API Gateway HTTP API (v2) request in, one response out."""
+    response: dict[str, Any] = _adapter()(event, context)
+    return response

@@ -1,0 +1,67 @@
+"""Secrets Manager: the database URL and the alert webhook, read once per execution environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bakusoku.deploy.errors import DeployConfigError
+
+# Engines of RDS-managed secrets → SQLAlchemy dialects with pure-Python drivers (bundled).
+_DIALECTS = {
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "aurora-mysql": "mysql+pymysql",
+    "postgres": "postgresql+pg8000",
+    "aurora-postgresql": "postgresql+pg8000",
+}
+
+
+def secret_string(arn: str, region: str) -> str:
+    """The SecretString of ``arn``; DeployConfigError says which secret and why it failed."""
+    client: Any = botocore.session.get_session().create_client("secretsmanager", region_name=region)
+    try:
+        value = client.get_secret_value(SecretId=arn)
+    except (ClientError, BotoCoreError) as exc:
+        raise DeployConfigError(
+            f"cannot read the secret {arn}: {exc}; check that it exists and that the function's "
+            "role may call secretsmanager:GetSecretValue on it"
+        ) from exc
+    text = value.get("SecretString")
+    if not isinstance(text, str):
+        raise DeployConfigError(f"the secret {arn} holds no SecretString; store the value as text")
+    return text
+
+
+def database_url_from_secret(arn: str, region: str) -> str:
+    """A SQLAlchemy URL from a secret: ``{"url": ...}``, a plain URL, or an RDS-managed secret."""
+    text = secret_string(arn, region).strip()
+    if "://" in text and not text.startswith("{"):
+        return text
+    try:
+        fields = json.loads(text)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        raise DeployConfigError(
+            f"the secret {arn} is neither a database URL nor a JSON object with 'url' or "
+            "'engine', 'host', 'username', 'password'"
+        )
+    if isinstance(fields.get("url"), str):
+        return str(fields["url"])
+    dialect = _DIALECTS.get(str(fields.get("engine", "")))
+    missing = [k for k in ("host", "username", "password") if k not in fields]
+    if dialect is None or missing:
+        raise DeployConfigError(
+            f"the secret {arn} needs 'url', or 'engine' (one of {sorted(_DIALECTS)}) with "
+            f"'host', 'username', 'password' (missing: {missing or ['engine']})"
+        )
+    user = quote(str(fields["username"]), safe="")
+    password = quote(str(fields["password"]), safe="")
+    port = f":{fields['port']}" if fields.get("port") else ""
+    database = str(fields.get("dbname") or fields.get("dbInstanceIdentifier") or "bakusoku")
+    return f"{dialect}://{user}:{password}@{fields['host']}{port}/{database}"

@@ -1,0 +1,23 @@
+"""Typed errors of packaging and deploying; each message says what to change."""
+
+from __future__ import annotations
+
+from bakusoku.errors import BakusokuError
+
+
+class DeployConfigError(BakusokuError):
+    """The services/stages part of the configuration is missing or has a bad value."""
+
+    code = "deploy.config"
+
+
+class PackageError(BakusokuError):
+    """Writing the template or the code bundle failed."""
+
+    code = "deploy.package"
+
+
+class DeployError(BakusokuError):
+    """Deploying could not start or did not finish (missing tool, credentials, failed stack)."""
+
+    code = "deploy.failed"

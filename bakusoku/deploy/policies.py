@@ -1,0 +1,103 @@
+"""Least-privilege IAM statements per function, shared by the SAM and Serverless outputs.
+
+Each function may touch only its own prefixes of the stack's bucket, its secret and (the API) the
+executions of its state machine. Listing is allowed only under the function's prefixes, so a
+missing object answers 404 (``NoSuchKey``) rather than 403, as the handlers expect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+
+BUCKET = "PhotoBucket"
+STATE_MACHINE = "PhotoPipeline"
+DATABASE_SECRET = "DatabaseSecretArn"
+WEBHOOK_SECRET = "SlackWebhookSecretArn"
+
+Statement = dict[str, Any]
+
+
+def objects(prefix: str) -> dict[str, Any]:
+    """The ARN of every object under ``prefix`` in the stack's bucket."""
+    return {"Fn::Sub": f"${{{BUCKET}.Arn}}/{prefix}*"}
+
+
+def _allow(actions: list[str], resource: Any, condition: dict[str, Any] | None = None) -> Statement:
+    statement: Statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _list_under(*prefixes: str) -> Statement:
+    return _allow(
+        ["s3:ListBucket"],
+        {"Fn::GetAtt": [BUCKET, "Arn"]},
+        {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}},
+    )
+
+
+def execution_arns(stage: StageConfig) -> dict[str, Any]:
+    machine = stage.resource_name("photo-pipeline")
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        f"{machine}:*"
+    }
+
+
+def function_statements(name: str, stage: StageConfig) -> list[Statement]:
+    """The statements of function ``name``'s role, besides logging, tracing and VPC access."""
+    uploads = stage.settings.upload_prefix
+    renditions = stage.settings.rendition_prefix
+    database = _allow(["secretsmanager:GetSecretValue"], {"Ref": DATABASE_SECRET})
+    if name == NOTIFIER:
+        return [_allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET})]
+    if name == API:
+        return [
+            database,
+            # A presigned URL acts with its signer's rights: uploads only, renditions to read.
+            _allow(["s3:PutObject"], objects(uploads)),
+            _allow(["s3:GetObject"], objects(renditions)),
+            _allow(
+                [
+                    "states:DescribeExecution",
+                    "states:GetExecutionHistory",
+                    "states:RedriveExecution",
+                ],
+                execution_arns(stage),
+            ),
+        ]
+    by_function: dict[str, list[Statement]] = {
+        "store-photo": [_allow(["s3:GetObject"], objects(uploads)), _list_under(uploads)],
+        "trim": [
+            _allow(["s3:GetObject"], objects(uploads)),
+            _allow(["s3:PutObject"], objects(renditions)),
+            _list_under(uploads, renditions),
+        ],
+        "mark-ready": [],
+        "mark-failed": [
+            _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
+            _list_under(renditions),
+        ],
+    }
+    by_function["thumbnails"] = by_function["trim"]
+    return [database, *by_function[name]]
+
+
+def state_machine_log_statement() -> Statement:
+    """CloudWatch Logs delivery for the state machine; these actions take no narrower resource."""
+    return _allow(
+        [
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ],
+        "*",
+    )

@@ -1,0 +1,396 @@
+"""The AWS SAM template of one service and stage, built from the function table and the ASL file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bakusoku.deploy.policies import (
+    BUCKET,
+    DATABASE_SECRET,
+    STATE_MACHINE,
+    WEBHOOK_SECRET,
+    function_statements,
+    objects,
+    state_machine_log_statement,
+)
+from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.pipeline.functions import FUNCTIONS, definition_text
+from bakusoku.workflow.definition import load_definition
+
+CODE_DIR = "code"  # the bundle, beside the template
+TRIGGER_DLQ = "TriggerDeadLetterQueue"
+ALERT_DLQ = "AlertDeadLetterQueue"
+HTTP_API = "PhotoApi"
+ALERT_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
+API_HANDLER = "bakusoku.deploy.aws_lambda.api.handler"
+NOTIFIER_HANDLER = "bakusoku.deploy.aws_lambda.notifier.handler"
+_SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
+
+
+def logical_id(function: str) -> str:
+    """``store-photo`` → ``StorePhotoFunction`` (the ASL placeholder without ``Arn``)."""
+    return "".join(part.capitalize() for part in function.split("-")) + "Function"
+
+
+def handlers() -> dict[str, str]:
+    """Every function of the stack and its handler, pipeline functions first."""
+    table = {f.name: f.handler for f in FUNCTIONS}
+    return {**table, API: API_HANDLER, NOTIFIER: NOTIFIER_HANDLER}
+
+
+def asl_definition() -> dict[str, Any]:
+    """The pipeline's ASL file, parsed and validated, with its ``${...}`` placeholders kept."""
+    keep = {f.placeholder: f"${{{f.placeholder}}}" for f in FUNCTIONS}
+    return load_definition(definition_text(), keep)
+
+
+def definition_substitutions() -> dict[str, Any]:
+    """DefinitionSubstitutions: each placeholder → its function's ARN, from the function table."""
+    return {f.placeholder: {"Fn::GetAtt": [logical_id(f.name), "Arn"]} for f in FUNCTIONS}
+
+
+def object_created_pattern(stage: StageConfig) -> dict[str, Any]:
+    """S3 "Object Created" events of the stack's bucket, under the upload prefix."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [{"Ref": BUCKET}]},
+            "object": {"key": [{"prefix": stage.settings.upload_prefix}]},
+        },
+    }
+
+
+def failed_execution_pattern() -> dict[str, Any]:
+    return {
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": ALERT_STATUSES, "stateMachineArn": [{"Ref": STATE_MACHINE}]},
+    }
+
+
+def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
+    """The ``BAKUSOKU_*`` settings a function reads, as ``bakusoku up`` passes them to workers."""
+    if name == NOTIFIER:
+        return {"BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET}}
+    settings = stage.settings
+    env: dict[str, Any] = {
+        "BAKUSOKU_OBJECT_STORE": "s3",
+        "BAKUSOKU_BUCKET": {"Ref": BUCKET},
+        "BAKUSOKU_REGION": {"Ref": "AWS::Region"},
+        "BAKUSOKU_DATA_DIR": "/tmp/bakusoku",
+        "BAKUSOKU_DATABASE_SECRET_ARN": {"Ref": DATABASE_SECRET},
+        "BAKUSOKU_UPLOAD_PREFIX": settings.upload_prefix,
+        "BAKUSOKU_RENDITION_PREFIX": settings.rendition_prefix,
+        "BAKUSOKU_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        "BAKUSOKU_PRESIGN_EXPIRY_SECONDS": str(settings.presign_expiry_seconds),
+        "BAKUSOKU_RENDITION_URL_EXPIRY_SECONDS": str(settings.rendition_url_expiry_seconds),
+    }
+    if name == API:
+        env["BAKUSOKU_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
+    return env
+
+
+def _parameters(stage: StageConfig) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        DATABASE_SECRET: {
+            "Type": "String",
+            "Default": stage.database_secret_arn,
+            "AllowedPattern": _SECRET_ARN_PATTERN,
+            "Description": "Secrets Manager secret with the database URL (or an RDS secret).",
+        },
+        WEBHOOK_SECRET: {
+            "Type": "String",
+            "Default": stage.slack_webhook_secret_arn,
+            "AllowedPattern": _SECRET_ARN_PATTERN,
+            "Description": "Secrets Manager secret with the Slack webhook URL for alerts.",
+        },
+    }
+    if stage.vpc is not None:
+        params["SubnetIds"] = {
+            "Type": "List<AWS::EC2::Subnet::Id>",
+            "Default": ",".join(stage.vpc.subnet_ids),
+            "Description": "Subnets of the functions that reach the database.",
+        }
+        params["SecurityGroupIds"] = {
+            "Type": "List<AWS::EC2::SecurityGroup::Id>",
+            "Default": ",".join(stage.vpc.security_group_ids),
+            "Description": "Security groups of the functions that reach the database.",
+        }
+    return params
+
+
+def _bucket(stage: StageConfig) -> dict[str, Any]:
+    settings = stage.settings
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
+            "CorsConfiguration": {
+                "CorsRules": [
+                    {
+                        "AllowedMethods": ["PUT", "POST", "GET", "HEAD"],
+                        "AllowedOrigins": list(stage.cors_origins),
+                        "AllowedHeaders": ["*"],
+                        "ExposedHeaders": ["ETag"],
+                        "MaxAge": 3000,
+                    }
+                ]
+            },
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "abort-incomplete-uploads",
+                        "Status": "Enabled",
+                        "Prefix": settings.upload_prefix,
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    }
+                ]
+            },
+            "Tags": _tags(stage),
+        },
+    }
+
+
+def _bucket_policy() -> dict[str, Any]:
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [{"Fn::GetAtt": [BUCKET, "Arn"]}, objects("")],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
+    tuning = stage.functions[name]
+    props: dict[str, Any] = {
+        "FunctionName": stage.resource_name(name),
+        "CodeUri": CODE_DIR,
+        "Handler": handler,
+        "Runtime": stage.runtime,
+        "Architectures": ["x86_64"],
+        "MemorySize": tuning.memory_mb,
+        "Timeout": tuning.timeout_seconds,
+        "Tracing": "Active",
+        "Environment": {"Variables": function_environment(name, stage)},
+        "Policies": [
+            {"Version": "2012-10-17", "Statement": function_statements(name, stage)},
+        ],
+        "Tags": dict(_tags_map(stage), function=name),
+    }
+    if tuning.reserved_concurrency is not None:
+        props["ReservedConcurrentExecutions"] = tuning.reserved_concurrency
+    if stage.vpc is not None and name != NOTIFIER:
+        props["VpcConfig"] = {
+            "SubnetIds": {"Ref": "SubnetIds"},
+            "SecurityGroupIds": {"Ref": "SecurityGroupIds"},
+        }
+    if name == API:
+        props["Events"] = {"Http": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": HTTP_API}}}}
+    if name == NOTIFIER:
+        props["Events"] = {
+            "ExecutionFailed": {
+                "Type": "EventBridgeRule",
+                "Properties": {
+                    "RuleName": stage.resource_name("execution-failed"),
+                    "Pattern": failed_execution_pattern(),
+                    "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [ALERT_DLQ, "Arn"]}},
+                    "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600},
+                },
+            }
+        }
+    return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+
+def _log_group(name: str, stage: StageConfig) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Properties": {"LogGroupName": name, "RetentionInDays": stage.log_retention_days},
+    }
+
+
+def _queue(stage: StageConfig, name: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": stage.resource_name(name),
+            "MessageRetentionPeriod": 1209600,  # 14 days, the SQS maximum
+            "SqsManagedSseEnabled": True,
+        },
+    }
+
+
+def _queue_policy(queue: str, rule_source: dict[str, Any]) -> dict[str, Any]:
+    """Lets EventBridge put undeliverable events of the stack's rules into ``queue``."""
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": queue}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue, "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": rule_source}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _rule_arn(stage: StageConfig, rule: str) -> dict[str, Any]:
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+        f"{stage.resource_name(rule)}"
+    }
+
+
+def _state_machine(stage: StageConfig) -> dict[str, Any]:
+    invoke = [
+        {"LambdaInvokePolicy": {"FunctionName": {"Ref": logical_id(f.name)}}} for f in FUNCTIONS
+    ]
+    return {
+        "Type": "AWS::Serverless::StateMachine",
+        "Properties": {
+            "Name": stage.resource_name("photo-pipeline"),
+            "Type": "STANDARD",
+            "Definition": asl_definition(),
+            "DefinitionSubstitutions": definition_substitutions(),
+            "Policies": [
+                *invoke,
+                {"Version": "2012-10-17", "Statement": [state_machine_log_statement()]},
+            ],
+            "Tracing": {"Enabled": True},
+            "Logging": {
+                "Level": "ERROR",
+                "IncludeExecutionData": True,
+                "Destinations": [
+                    {
+                        "CloudWatchLogsLogGroup": {
+                            "LogGroupArn": {"Fn::GetAtt": ["PhotoPipelineLogGroup", "Arn"]}
+                        }
+                    }
+                ],
+            },
+            "Events": {
+                "ObjectCreated": {
+                    "Type": "EventBridgeRule",
+                    "Properties": {
+                        "RuleName": stage.resource_name("object-created"),
+                        "Pattern": object_created_pattern(stage),
+                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]}},
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": 185,
+                            "MaximumEventAgeInSeconds": 86400,
+                        },
+                    },
+                }
+            },
+            "Tags": _tags_map(stage),
+        },
+    }
+
+
+def _http_api(stage: StageConfig) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {
+            "CorsConfiguration": {
+                "AllowOrigins": list(stage.cors_origins),
+                "AllowMethods": ["GET", "POST", "OPTIONS"],
+                "AllowHeaders": ["content-type"],
+                "MaxAge": 600,
+            },
+            "Tags": _tags_map(stage),
+        },
+    }
+
+
+def _tags_map(stage: StageConfig) -> dict[str, str]:
+    return {"service": stage.service, "stage": stage.stage, "app": "bakusoku"}
+
+
+def _tags(stage: StageConfig) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in _tags_map(stage).items()]
+
+
+def build_template(stage: StageConfig) -> dict[str, Any]:
+    """The complete SAM template (a plain dict with long-form intrinsics) for ``stage``."""
+    resources: dict[str, Any] = {
+        BUCKET: _bucket(stage),
+        "PhotoBucketPolicy": _bucket_policy(),
+    }
+    for name, handler in handlers().items():
+        resources[logical_id(name)] = _function(name, handler, stage)
+        resources[f"{logical_id(name)}LogGroup"] = _log_group(
+            f"/aws/lambda/{stage.resource_name(name)}", stage
+        )
+    resources[HTTP_API] = _http_api(stage)
+    resources[STATE_MACHINE] = _state_machine(stage)
+    resources["PhotoPipelineLogGroup"] = _log_group(
+        f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
+    )
+    resources[TRIGGER_DLQ] = _queue(stage, "trigger-dlq")
+    resources[f"{TRIGGER_DLQ}Policy"] = _queue_policy(
+        TRIGGER_DLQ, _rule_arn(stage, "object-created")
+    )
+    resources[ALERT_DLQ] = _queue(stage, "alert-dlq")
+    resources[f"{ALERT_DLQ}Policy"] = _queue_policy(ALERT_DLQ, _rule_arn(stage, "execution-failed"))
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Description": (
+            f"bakusoku {stage.service} ({stage.stage}): presigned photo uploads to S3, the photo "
+            "pipeline in Step Functions, the HTTP API and failure alerts."
+        ),
+        "Parameters": _parameters(stage),
+        "Resources": resources,
+        "Outputs": {
+            "ApiUrl": {
+                "Description": "Base URL of the HTTP API.",
+                "Value": {
+                    "Fn::Sub": f"https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"
+                },
+            },
+            "BucketName": {"Description": "Uploads and renditions.", "Value": {"Ref": BUCKET}},
+            "StateMachineArn": {
+                "Description": "The photo pipeline.",
+                "Value": {"Ref": STATE_MACHINE},
+            },
+            "TriggerDeadLetterQueueUrl": {
+                "Description": "Object-created events that could not start an execution.",
+                "Value": {"Ref": TRIGGER_DLQ},
+            },
+        },
+    }

@@ -1,0 +1,338 @@
+"""The same stack as a Serverless Framework v3 service (``serverless.yml``, step-functions plugin).
+
+Per-stage values live in ``custom.stages`` and are picked with ``${sls:stage}``, as the original
+deployment did (``sls deploy --stage prod``). Each function gets its own least-privilege role, with
+the statements of the SAM output. CloudFormation ``Fn::Sub`` strings become ``Fn::Join`` so that
+the framework's own ``${...}`` variables never meet CloudFormation's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bakusoku.deploy.policies import (
+    DATABASE_SECRET,
+    STATE_MACHINE,
+    WEBHOOK_SECRET,
+    function_statements,
+)
+from bakusoku.deploy.sam import (
+    ALERT_DLQ,
+    ALERT_STATUSES,
+    TRIGGER_DLQ,
+    _bucket,
+    _bucket_policy,
+    _log_group,
+    _queue,
+    asl_definition,
+    function_environment,
+    handlers,
+    object_created_pattern,
+)
+from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.pipeline.functions import FUNCTIONS
+
+ARTIFACT = "code.zip"
+_SUB = re.compile(r"\$\{([^}]+)\}")
+_MANAGED = "arn:aws:iam::aws:policy/"
+_BASIC = [
+    f"{_MANAGED}service-role/AWSLambdaBasicExecutionRole",
+    f"{_MANAGED}AWSXrayWriteOnlyAccess",
+]
+_VPC = f"{_MANAGED}service-role/AWSLambdaVPCAccessExecutionRole"
+
+
+def function_key(name: str) -> str:
+    """``store-photo`` → ``storePhoto`` (Serverless names it ``StorePhotoLambdaFunction``)."""
+    first, *rest = name.split("-")
+    return first + "".join(part.capitalize() for part in rest)
+
+
+def state_machine_id(stage: StageConfig) -> str:
+    """The plugin's logical ID for the named state machine (``a-b`` → ``ADashb``)."""
+    name = stage.resource_name("photo-pipeline")
+    return (name[0].upper() + name[1:]).replace("-", "Dash").replace("_", "Underscore")
+
+
+def _machine_refs(value: Any, logical: str) -> Any:
+    if isinstance(value, list):
+        return [_machine_refs(v, logical) for v in value]
+    if isinstance(value, dict):
+        if value == {"Ref": STATE_MACHINE}:
+            return {"Ref": logical}
+        return {k: _machine_refs(v, logical) for k, v in value.items()}
+    return value
+
+
+def _var(path: str) -> str:
+    return f"${{self:custom.stages.${{sls:stage}}.{path}}}"
+
+
+def _stage_values(stage: StageConfig) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "memorySize": {function_key(n): f.memory_mb for n, f in stage.functions.items()},
+        "timeout": {function_key(n): f.timeout_seconds for n, f in stage.functions.items()},
+        "logRetentionInDays": stage.log_retention_days,
+        "databaseSecretArn": stage.database_secret_arn,
+        "slackWebhookSecretArn": stage.slack_webhook_secret_arn,
+        "managedPolicies": [*_BASIC, _VPC] if stage.vpc else list(_BASIC),
+        "vpc": (
+            {
+                "subnetIds": list(stage.vpc.subnet_ids),
+                "securityGroupIds": list(stage.vpc.security_group_ids),
+            }
+            if stage.vpc
+            else {"subnetIds": [], "securityGroupIds": []}
+        ),
+    }
+    reserved = {
+        function_key(n): f.reserved_concurrency
+        for n, f in stage.functions.items()
+        if f.reserved_concurrency is not None
+    }
+    values["reservedConcurrency"] = reserved
+    return values
+
+
+def _to_join(value: Any) -> Any:
+    """Rewrite ``Fn::Sub`` strings (no variable map) as ``Fn::Join``; refs to parameters as vars."""
+    if isinstance(value, list):
+        return [_to_join(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] == DATABASE_SECRET:
+        return _var("databaseSecretArn")
+    if set(value) == {"Ref"} and value["Ref"] == WEBHOOK_SECRET:
+        return _var("slackWebhookSecretArn")
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        parts: list[Any] = []
+        text = value["Fn::Sub"]
+        position = 0
+        for match in _SUB.finditer(text):
+            parts.append(text[position : match.start()])
+            name = match.group(1)
+            if name.startswith("AWS::"):
+                parts.append({"Ref": name})
+            elif "." in name:
+                resource, attribute = name.split(".", 1)
+                parts.append({"Fn::GetAtt": [resource, attribute]})
+            else:
+                parts.append({"Ref": name})
+            position = match.end()
+        parts.append(text[position:])
+        return {"Fn::Join": ["", [p for p in parts if p != ""]]}
+    return {k: _to_join(v) for k, v in value.items()}
+
+
+def _definition() -> dict[str, Any]:
+    """The ASL file with each ``${...FunctionArn}`` as the plugin's ``Fn::GetAtt`` of the function."""
+    by_placeholder = {f"${{{f.placeholder}}}": function_key(f.name) for f in FUNCTIONS}
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str) and value in by_placeholder:
+            return {"Fn::GetAtt": [by_placeholder[value], "Arn"]}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    filled: dict[str, Any] = fill(asl_definition())
+    return filled
+
+
+def _role(name: str, stage: StageConfig) -> dict[str, Any]:
+    managed: Any = _BASIC if name == NOTIFIER else _var("managedPolicies")
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["lambda.amazonaws.com"]},
+                        "Action": ["sts:AssumeRole"],
+                    }
+                ],
+            },
+            "ManagedPolicyArns": managed,
+            "Policies": [
+                {
+                    "PolicyName": f"{function_key(name)}-least-privilege",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": _to_join(function_statements(name, stage)),
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
+    key = function_key(name)
+    env = _to_join(function_environment(name, stage))
+    spec: dict[str, Any] = {
+        "name": stage.resource_name(name),
+        "handler": handler,
+        "memorySize": _var(f"memorySize.{key}"),
+        "timeout": _var(f"timeout.{key}"),
+        "tracing": "Active",
+        "role": f"{_role_id(name)}",
+        "environment": env,
+    }
+    if stage.functions[name].reserved_concurrency is not None:
+        spec["reservedConcurrency"] = _var(f"reservedConcurrency.{key}")
+    if name != NOTIFIER:
+        spec["vpc"] = {
+            "subnetIds": _var("vpc.subnetIds"),
+            "securityGroupIds": _var("vpc.securityGroupIds"),
+        }
+    if name == API:
+        spec["events"] = [{"httpApi": "*"}]
+    if name == NOTIFIER:
+        spec["events"] = [
+            {
+                "eventBridge": {
+                    "pattern": {
+                        "source": ["aws.states"],
+                        "detail-type": ["Step Functions Execution Status Change"],
+                        "detail": {
+                            "status": ALERT_STATUSES,
+                            "stateMachineArn": [{"Ref": STATE_MACHINE}],
+                        },
+                    },
+                    "deadLetterQueueArn": {"Fn::GetAtt": [ALERT_DLQ, "Arn"]},
+                    "retryPolicy": {"maximumRetryAttempts": 10, "maximumEventAge": 3600},
+                }
+            }
+        ]
+    return spec
+
+
+def _role_id(name: str) -> str:
+    return function_key(name)[0].upper() + function_key(name)[1:] + "Role"
+
+
+def _queue_policy(stage: StageConfig) -> dict[str, Any]:
+    rules = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":events:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":rule/{stage.stack_name}-*",
+            ],
+        ]
+    }
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": TRIGGER_DLQ}, {"Ref": ALERT_DLQ}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "events.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": [
+                            {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]},
+                            {"Fn::GetAtt": [ALERT_DLQ, "Arn"]},
+                        ],
+                        "Condition": {"ArnLike": {"aws:SourceArn": rules}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[str, Any]:
+    """``serverless.yml`` for ``stage.service``, every stage's values in ``custom.stages``."""
+    functions = {
+        function_key(name): _function(name, handler, stage) for name, handler in handlers().items()
+    }
+    resources: dict[str, Any] = {
+        "PhotoBucket": _to_join(_bucket(stage)),
+        "PhotoBucketPolicy": _to_join(_bucket_policy()),
+        "PhotoPipelineLogGroup": _log_group(
+            f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
+        ),
+        TRIGGER_DLQ: _queue(stage, "trigger-dlq"),
+        ALERT_DLQ: _queue(stage, "alert-dlq"),
+        "DeadLetterQueuePolicy": _queue_policy(stage),
+    }
+    resources["PhotoPipelineLogGroup"]["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
+    for name in handlers():
+        resources[_role_id(name)] = _role(name, stage)
+    document = {
+        "service": stage.service,
+        "frameworkVersion": ">=3",
+        "configValidationMode": "error",
+        "plugins": ["serverless-step-functions"],
+        "custom": {"stages": {s.stage: _stage_values(s) for s in all_stages}},
+        "provider": {
+            "name": "aws",
+            "runtime": stage.runtime,
+            "architecture": "x86_64",
+            "stage": stage.stage,
+            "region": stage.settings.region,
+            "logRetentionInDays": _var("logRetentionInDays"),
+            "tracing": {"lambda": True, "apiGateway": False},
+            "httpApi": {
+                "cors": {
+                    "allowedOrigins": list(stage.cors_origins),
+                    "allowedMethods": ["GET", "POST", "OPTIONS"],
+                    "allowedHeaders": ["content-type"],
+                    "maxAge": 600,
+                }
+            },
+            "tags": {"service": stage.service, "app": "bakusoku"},
+        },
+        "package": {"artifact": ARTIFACT},
+        "functions": functions,
+        "stepFunctions": {
+            "validate": False,
+            "stateMachines": {
+                STATE_MACHINE: {
+                    "name": stage.resource_name("photo-pipeline"),
+                    "type": "STANDARD",
+                    "definition": _definition(),
+                    "tracingConfig": {"enabled": True},
+                    "loggingConfig": {
+                        "level": "ERROR",
+                        "includeExecutionData": True,
+                        "destinations": [{"Fn::GetAtt": ["PhotoPipelineLogGroup", "Arn"]}],
+                    },
+                    "events": [
+                        {
+                            "eventBridge": {
+                                "event": _to_join(object_created_pattern(stage)),
+                                "deadLetterConfig": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]},
+                                "retryPolicy": {
+                                    "maximumRetryAttempts": 185,
+                                    "maximumEventAgeInSeconds": 86400,
+                                },
+                            }
+                        }
+                    ],
+                }
+            },
+        },
+        "resources": {
+            "Resources": resources,
+            "Outputs": {
+                "BucketName": {"Value": {"Ref": "PhotoBucket"}},
+                "StateMachineArn": {"Value": {"Ref": STATE_MACHINE}},
+            },
+        },
+    }
+    result: dict[str, Any] = _machine_refs(document, state_machine_id(stage))
+    return result

@@ -1,0 +1,215 @@
+"""The object store on Amazon S3 (boto3), with the local store's interface and errors.
+
+The pipeline's handlers use whichever store the settings pick (``object_store: s3`` on AWS). Errors
+keep S3's codes as the local store raises them: ``NoSuchKey`` is :class:`ObjectNotFoundError`,
+``NoSuchBucket`` :class:`BucketNotFoundError`, a refused ``If-None-Match: *``
+:class:`ObjectExistsError`. The endpoint comes from boto3's usual configuration (``AWS_ENDPOINT_URL_S3``
+points it at an S3-compatible server), credentials from the default chain (the Lambda role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC
+from typing import Any, BinaryIO
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from bakusoku.storage.errors import (
+    BucketNotFoundError,
+    EntityTooLargeError,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    S3Error,
+)
+from bakusoku.storage.keys import check_bucket, check_key, check_metadata
+from bakusoku.storage.local import DEFAULT_CONTENT_TYPE, ObjectInfo, _chunks
+from bakusoku.storage.presign import Presigner
+
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+
+
+def s3_client(region: str, endpoint_url: str | None = None) -> Any:
+    """A botocore S3 client with the default credential chain, SigV4 and path-style URLs."""
+    session = botocore.session.get_session()
+    return session.create_client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "standard"},
+        ),
+    )
+
+
+class S3Presigner(Presigner):
+    """Presigns with the default credential chain, session token included (Lambda roles)."""
+
+    def __init__(self, region: str, endpoint_url: str | None = None) -> None:
+        self.region = region
+        self._client = s3_client(region, endpoint_url)
+
+
+class S3ObjectStore:
+    """Objects in Amazon S3 buckets, read and written through one reused client."""
+
+    def __init__(self, region: str, endpoint_url: str | None = None, client: Any = None) -> None:
+        self.region = region
+        self._client = client if client is not None else s3_client(region, endpoint_url)
+
+    # ---- buckets -------------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        """Create ``bucket`` if this account does not own it yet."""
+        params: dict[str, Any] = {"Bucket": check_bucket(bucket)}
+        if self.region != "us-east-1":
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._client.create_bucket(**params)
+        except ClientError as exc:
+            if _code(exc) != "BucketAlreadyOwnedByYou":
+                raise _translate(exc, bucket, "") from exc
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._client.head_bucket(Bucket=check_bucket(bucket))
+        except ClientError as exc:
+            if _code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+                return False
+            raise _translate(exc, bucket, "") from exc
+        return True
+
+    # ---- objects -------------------------------------------------------------------------------
+
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+        *,
+        content_type: str,
+        metadata: Mapping[str, str] | None = None,
+        if_none_match: bool = False,
+        max_size: int | None = None,
+        context: object | None = None,
+    ) -> ObjectInfo:
+        """PutObject; ``if_none_match`` sends ``If-None-Match: *``, ``max_size`` caps the body.
+
+        ``context`` is accepted for the local store's signature; S3 builds its events itself.
+        """
+        data = _read_capped(body, max_size)
+        meta = check_metadata(metadata)
+        params: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": check_key(key),
+            "Body": data,
+            "ContentType": content_type or DEFAULT_CONTENT_TYPE,
+        }
+        if meta:
+            params["Metadata"] = meta
+        if if_none_match:
+            params["IfNoneMatch"] = "*"
+        try:
+            self._client.put_object(**params)
+        except ClientError as exc:
+            raise _translate(exc, bucket, key) from exc
+        return self.head_object(bucket, key)
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        """The object's bytes, or :class:`ObjectNotFoundError`."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _translate(exc, bucket, key) from exc
+        with response["Body"] as stream:
+            data: bytes = stream.read()
+        return data
+
+    def head_object(self, bucket: str, key: str) -> ObjectInfo:
+        """The object's info, or :class:`ObjectNotFoundError`."""
+        try:
+            head = self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _translate(exc, bucket, key) from exc
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=int(head["ContentLength"]),
+            etag=str(head["ETag"]),
+            content_type=str(head.get("ContentType") or DEFAULT_CONTENT_TYPE),
+            last_modified=head["LastModified"].astimezone(UTC),
+            metadata=dict(head.get("Metadata") or {}),
+        )
+
+    def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
+        """Objects under ``prefix`` in key order, each with its type and metadata (one HEAD each).
+
+        Meant for the small prefixes of one photo's renditions, as the local store's listing is.
+        """
+        keys: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        try:
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            raise _translate(exc, bucket, prefix) from exc
+        found = []
+        for key in keys:
+            try:
+                found.append(self.head_object(bucket, key))
+            except ObjectNotFoundError:
+                continue  # deleted between the listing and the HEAD
+        return found
+
+    def delete_object(self, bucket: str, key: str) -> None:
+        """DeleteObject; like S3, deleting a missing key is not an error."""
+        try:
+            self._client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _translate(exc, bucket, key) from exc
+
+
+def _read_capped(
+    body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes], max_size: int | None
+) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for chunk in _chunks(body):
+        size += len(chunk)
+        if max_size is not None and size > max_size:
+            raise EntityTooLargeError(
+                "Your proposed upload exceeds the maximum allowed size",
+                extra={"ProposedSize": str(size), "MaxSizeAllowed": str(max_size)},
+            )
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: ClientError, bucket: str, key: str) -> S3Error:
+    code = _code(exc)
+    message = str(exc.response.get("Error", {}).get("Message") or exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
+    if code == "NoSuchBucket":
+        return BucketNotFoundError(
+            f"The specified bucket does not exist: {bucket!r}.", extra={"BucketName": bucket}
+        )
+    if code in _NOT_FOUND:
+        return ObjectNotFoundError(
+            f"The specified key does not exist: {bucket}/{key}.", extra={"Key": key}
+        )
+    if code == "PreconditionFailed":
+        return ObjectExistsError(
+            f"The object {bucket}/{key} already exists and If-None-Match: * forbids overwriting it.",
+            extra={"Condition": "If-None-Match"},
+        )
+    return S3Error(
+        f"S3 refused the request for {bucket}/{key}: {message}", code=code, status=status
+    )
