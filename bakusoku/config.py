@@ -60,6 +60,11 @@ class Settings:
     trigger_route: str = "eventbridge"
     sweep_schedule: str = "rate(5 minutes)"
     sweep_threshold_seconds: int = 900
+    # Triggers: the route upload events take to the pipeline (bakusoku/local/routes.py), the
+    # stuck-photo sweep's schedule (rate(...) or cron(...); empty: no sweep) and its threshold.
+    trigger_route: str = "eventbridge"
+    sweep_schedule: str = "rate(5 minutes)"
+    sweep_threshold_seconds: int = 900
     # Operations (bakusoku/ops): names in alerts and traces, history retention, alerts, telemetry.
     service_name: str = "bakusoku"
     stage: str = "local"

@@ -15,6 +15,9 @@ from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import execution_name
 from bakusoku.local.invoker import RuntimeInvoker
+from bakusoku.local.routes import check_route, route_event
+from bakusoku.local.schedules import Scheduler
+from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import PipelineTrigger
 from bakusoku.pipeline.functions import (
     FUNCTIONS,
@@ -78,8 +81,26 @@ class EmbeddedStack:
             self.state_machine_arn,
             bucket=settings.bucket,
             prefix=settings.upload_prefix,
+            route_event=self.route_event,
         )
+        self.sweep = StuckPhotoSweep(
+            self.photos,
+            self.workflow,
+            self.store,
+            self.state_machine_arn,
+            route_event=self.route_event,
+            region=settings.region,
+            threshold_seconds=settings.sweep_threshold_seconds,
+        )
+        check_route(settings.trigger_route)
+        self.scheduler = Scheduler(region=settings.region)
+        if settings.sweep_schedule:
+            self.scheduler.add("photo-sweep", settings.sweep_schedule, self.sweep)
         self._started = False
+
+    def route_event(self, notification: dict[str, Any]) -> dict[str, Any]:
+        """The upload's event as the configured ``trigger_route`` delivers it to the pipeline."""
+        return route_event(self.settings.trigger_route, notification)
 
     @property
     def objects_dir(self) -> Path:
@@ -93,12 +114,14 @@ class EmbeddedStack:
         self.workflow.start()
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
+        self.scheduler.start()
         self._started = True
 
     def stop(self) -> None:
         if not self._started:
             return
         self._started = False
+        self.scheduler.stop()
         self.trigger.stop()
         self.workflow.stop(timeout=10)
         self.runtime.close()

@@ -1,6 +1,8 @@
 """The local EventBridge rule: object-created events under the upload prefix start the pipeline.
 
-Reads the durable outbox, so an event is delivered at least once even across a crash; the execution
+The execution input is the event as the configured route delivers it (``bakusoku.local.routes``;
+by default S3's EventBridge "Object Created" event, as the AWS deployment's rule sends it). Reads
+the durable outbox, so an event is delivered at least once even across a crash; the execution
 name is derived from bucket, key and ETag, so a repeated delivery never starts a second execution.
 """
 
@@ -8,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from bakusoku.db.outbox import ObjectEventOutbox
-from bakusoku.events import execution_name, object_created_records
+from bakusoku.events import execution_name, parse_object_created
+from bakusoku.local.routes import to_eventbridge
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
 
@@ -30,6 +34,7 @@ class PipelineTrigger:
         bucket: str,
         prefix: str,
         poll_seconds: float = 0.5,
+        route_event: Callable[[dict[str, Any]], dict[str, Any]] = to_eventbridge,
     ) -> None:
         self._outbox = outbox
         self._workflow = workflow
@@ -37,6 +42,7 @@ class PipelineTrigger:
         self._bucket = bucket
         self._prefix = prefix
         self._poll = poll_seconds
+        self._route = route_event
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -74,12 +80,12 @@ class PipelineTrigger:
         return handled
 
     def _deliver(self, notification: dict[str, Any]) -> None:
-        for record in object_created_records(notification):
+        for record in parse_object_created(notification):
             if record.bucket != self._bucket or not record.key.startswith(self._prefix):
                 continue
             name = execution_name(record.bucket, record.key, record.etag)
             try:
-                self._workflow.start_execution(self._arn, notification, name=name)
+                self._workflow.start_execution(self._arn, self._route(notification), name=name)
             except ExecutionAlreadyExistsError:
                 log.info("execution %s already exists: duplicate event ignored", name)
 
