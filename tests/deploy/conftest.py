@@ -1,0 +1,98 @@
+"""Fixtures for the AWS packaging tests: packages of every service and stage, and moto's S3 API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bakusoku.config import Settings, load_settings
+from bakusoku.deploy.package import Package, package
+from bakusoku.deploy.stages import service_names, stage_names
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "bakusoku.example.yml"
+REGION = "ap-northeast-1"
+# Fake credentials for moto and osls; no request of these tests leaves the machine.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def example_settings() -> Settings:
+    return load_settings(config_file=EXAMPLE, environ={})
+
+
+CASES = [
+    (service, stage)
+    for service in service_names(example_settings())
+    for stage in stage_names(example_settings(), service)
+]
+
+
+@dataclass(frozen=True)
+class Packages:
+    sam: dict[tuple[str, str], Package]
+    serverless: dict[tuple[str, str], Package]
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    """Both formats for every service and stage of the example, once per session (no deps)."""
+    root = tmp_path_factory.mktemp("packages")
+    settings = example_settings()
+    sam = {}
+    serverless = {}
+    for service, stage in CASES:
+        sam[(service, stage)] = package(
+            settings,
+            service,
+            stage,
+            out_dir=root / f"{service}-{stage}-sam",
+            install_dependencies=False,
+        )
+        serverless[(service, stage)] = package(
+            settings,
+            service,
+            stage,
+            fmt="serverless",
+            out_dir=root / f"{service}-{stage}-serverless",
+            install_dependencies=False,
+        )
+    return Packages(sam, serverless)
+
+
+@pytest.fixture(scope="session")
+def fake_aws() -> Iterator[dict[str, str]]:
+    """Fake credentials in this process's environment for the session (restored after)."""
+    saved = {k: os.environ.get(k) for k in FAKE_AWS}
+    os.environ.update(FAKE_AWS)
+    try:
+        yield dict(FAKE_AWS)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(fake_aws: dict[str, str]) -> Iterator[str]:
+    """moto's server mode on loopback: a real S3 (and Secrets Manager) HTTP API."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -1,0 +1,152 @@
+"""The SAM template of every service and stage: lint-clean before and after the SAM transform,
+complete, least-privilege, and running the very definition the local engine runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from bakusoku.deploy import checks
+from bakusoku.deploy.stages import FUNCTION_NAMES
+from bakusoku.pipeline.functions import FUNCTIONS
+from bakusoku.workflow.definition import load_definition
+from tests.deploy.conftest import CASES, REGION, Packages
+
+pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
+
+
+def _template(packages: Packages, case: tuple[str, str]) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(packages.sam[case].template_path.read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def expanded(packages: Packages) -> dict[tuple[str, str], dict[str, Any]]:
+    return {case: checks.expand_sam(_template(packages, case), REGION) for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_sam_template_passes_cfn_lint(packages: Packages, case: tuple[str, str]) -> None:
+    assert checks.cfn_lint(_template(packages, case), REGION) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_expanded_template_passes_cfn_lint(
+    expanded: dict[tuple[str, str], dict[str, Any]], case: tuple[str, str]
+) -> None:
+    assert checks.cfn_lint(expanded[case], REGION) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_deployed_definition_equals_the_local_one(
+    expanded: dict[tuple[str, str], dict[str, Any]], case: tuple[str, str]
+) -> None:
+    text, substitutions = checks.deployed_definition(expanded[case], "PhotoPipeline")
+    # CloudFormation fills each ${Name} from DefinitionSubstitutions; here each names its function.
+    logical = {name: value["Fn::GetAtt"][0] for name, value in substitutions.items()}
+    arns = {f.placeholder: checks.fake_function_arn(f.name, REGION) for f in FUNCTIONS}
+    by_logical = {
+        f"{''.join(p.capitalize() for p in f.name.split('-'))}Function": f.placeholder
+        for f in FUNCTIONS
+    }
+    filled = {name: arns[by_logical[target]] for name, target in logical.items()}
+    assert set(filled) == {f.placeholder for f in FUNCTIONS}
+    assert load_definition(text, filled) == checks.local_definition(REGION)
+
+
+def test_asl_passes_both_validators() -> None:
+    definition = checks.local_definition(REGION)
+    assert checks.bakusoku_validate(definition) == []
+    assert checks.statelint(definition) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_template_has_every_resource(packages: Packages, case: tuple[str, str]) -> None:
+    package = packages.sam[case]
+    resources = package.template["Resources"]
+    bucket = resources["PhotoBucket"]["Properties"]
+    assert bucket["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"] == [
+        "PUT",
+        "POST",
+        "GET",
+        "HEAD",
+    ]
+    rule = bucket["LifecycleConfiguration"]["Rules"][0]
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    machine = resources["PhotoPipeline"]["Properties"]
+    assert machine["Tracing"] == {"Enabled": True} and machine["Logging"]["Destinations"]
+    trigger = machine["Events"]["ObjectCreated"]["Properties"]
+    assert trigger["Pattern"]["detail-type"] == ["Object Created"]
+    assert trigger["Pattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert trigger["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}}
+    alert = resources["NotifierFunction"]["Properties"]["Events"]["ExecutionFailed"]["Properties"]
+    assert alert["Pattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert set(package.template["Outputs"]) >= {"ApiUrl", "BucketName", "StateMachineArn"}
+    stage = package.stage
+    for name in FUNCTION_NAMES:
+        props = resources[checks_logical(name)]["Properties"]
+        tuning = stage.functions[name]
+        assert props["Tracing"] == "Active"
+        assert props["MemorySize"] == tuning.memory_mb
+        assert props["Timeout"] == tuning.timeout_seconds
+        assert props.get("ReservedConcurrentExecutions") == tuning.reserved_concurrency
+        assert props["Environment"]["Variables"]
+        assert ("VpcConfig" in props) == (stage.vpc is not None and name != "notifier")
+    assert resources["ApiFunction"]["Properties"]["Events"]["Http"]["Type"] == "HttpApi"
+
+
+def checks_logical(name: str) -> str:
+    from bakusoku.deploy.sam import logical_id
+
+    return logical_id(name)
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_no_wildcard_resource_where_a_narrower_one_exists(
+    expanded: dict[tuple[str, str], dict[str, Any]], case: tuple[str, str]
+) -> None:
+    # Log delivery for Step Functions takes only "*" (AWS documents no narrower resource).
+    allowed_star = {
+        "logs:CreateLogDelivery",
+        "logs:GetLogDelivery",
+        "logs:UpdateLogDelivery",
+        "logs:DeleteLogDelivery",
+        "logs:ListLogDeliveries",
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DescribeLogGroups",
+    }
+    for logical, resource in expanded[case]["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement["Action"]
+                actions = [actions] if isinstance(actions, str) else actions
+                if statement["Resource"] == "*" or statement["Resource"] == ["*"]:
+                    assert set(actions) <= allowed_star, (logical, statement)
+                assert not any(a.endswith(":*") or a == "*" for a in actions), (logical, statement)
+
+
+def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
+    resources = packages.sam[("enphoto", "prod")].template["Resources"]
+
+    def statements(logical: str) -> str:
+        return json.dumps(resources[logical]["Properties"]["Policies"])
+
+    assert "renditions/" not in statements("StorePhotoFunction")
+    assert "s3:PutObject" not in statements("StorePhotoFunction")
+    assert "s3:" not in statements("MarkReadyFunction")
+    assert "uploads/" not in statements("MarkFailedFunction")
+    assert "s3:" not in statements("NotifierFunction")
+    assert "SlackWebhookSecretArn" in statements("NotifierFunction")
+    assert "DatabaseSecretArn" not in statements("NotifierFunction")
+    assert "states:DescribeExecution" in statements("ApiFunction")

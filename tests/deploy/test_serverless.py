@@ -1,0 +1,103 @@
+"""serverless.yml of every service and stage: `osls package` (configValidationMode: error) with
+serverless-step-functions, then cfn-lint on the CloudFormation it generates."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+
+from bakusoku.deploy import checks
+from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
+
+pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
+
+TOOLS = ROOT / "deploy-tools" / "node_modules"
+OSLS = TOOLS / ".bin" / "osls"
+
+
+@pytest.fixture(scope="module")
+def osls() -> str:
+    if not OSLS.exists():
+        message = "deploy-tools is not installed: run `npm ci --prefix deploy-tools`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(OSLS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_osls_packages_it_and_the_output_passes_cfn_lint(
+    packages: Packages, osls: str, case: tuple[str, str]
+) -> None:
+    package = packages.serverless[case]
+    directory = package.directory
+    link = directory / "node_modules"
+    if not link.exists():
+        link.symlink_to(TOOLS, target_is_directory=True)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(directory),
+        "SLS_TELEMETRY_DISABLED": "1",
+        "SLS_NOTIFICATIONS_MODE": "off",
+        **FAKE_AWS,
+    }
+    result = subprocess.run(
+        [osls, "package", "--stage", case[1]],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated = directory / ".serverless" / "cloudformation-template-update-stack.json"
+    template: dict[str, Any] = json.loads(generated.read_text())
+    assert checks.cfn_lint(template, REGION, ignore=["W3005"]) == []
+    resources = template["Resources"]
+    functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
+    assert len(functions) == 7
+    stage = package.stage
+    for props in (v["Properties"] for v in functions.values()):
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        name = props["FunctionName"].removeprefix(f"{stage.service}-{stage.stage}-")
+        assert (
+            props.get("ReservedConcurrentExecutions") == stage.functions[name].reserved_concurrency
+        )
+        assert props["MemorySize"] == stage.functions[name].memory_mb
+    machines = [v for v in resources.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
+    assert len(machines) == 1
+    assert machines[0]["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    rules = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
+    assert any(r["EventPattern"].get("detail-type") == ["Object Created"] for r in rules)
+    assert all(t.get("DeadLetterConfig") for r in rules for t in r["Targets"])
+
+
+def test_serverless_definition_is_the_asl_file(packages: Packages) -> None:
+    definition = packages.serverless[("enphoto", "dev")].template["stepFunctions"]["stateMachines"][
+        "PhotoPipeline"
+    ]["definition"]
+    resources = {
+        "storePhoto": "StorePhotoFunctionArn",
+        "trim": "TrimFunctionArn",
+        "thumbnails": "ThumbnailsFunctionArn",
+        "markReady": "MarkReadyFunctionArn",
+        "markFailed": "MarkFailedFunctionArn",
+    }
+
+    def back(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            return f"${{{resources[value['Fn::GetAtt'][0]]}}}"
+        if isinstance(value, dict):
+            return {k: back(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [back(v) for v in value]
+        return value
+
+    from bakusoku.deploy.sam import asl_definition
+
+    assert back(definition) == asl_definition()
