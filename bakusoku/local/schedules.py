@@ -34,7 +34,8 @@ class ScheduleExpressionError(BakusokuError):
 
 
 class Schedule(Protocol):
-    expression: str
+    @property
+    def expression(self) -> str: ...
 
     def next_after(self, moment: datetime.datetime) -> datetime.datetime | None: ...
 
@@ -239,7 +240,7 @@ class SystemClock:
 class _Entry:
     name: str
     schedule: Schedule
-    target: Callable[[dict[str, Any]], None]
+    target: Callable[[dict[str, Any]], object]
     due: datetime.datetime | None
     fired: int = 0
 
@@ -267,7 +268,9 @@ class Scheduler:
         self._changed = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, name: str, expression: str, target: Callable[[dict[str, Any]], None]) -> Schedule:
+    def add(
+        self, name: str, expression: str, target: Callable[[dict[str, Any]], object]
+    ) -> Schedule:
         schedule = parse_schedule(expression, now=self.clock.now())
         with self._lock:
             self._entries[name] = _Entry(

@@ -16,8 +16,10 @@ UTC = datetime.UTC
 T0 = datetime.datetime(2026, 11, 2, 7, 30, 30, tzinfo=UTC)  # a Monday
 
 
-def at(*fields: int) -> datetime.datetime:
-    return datetime.datetime(*fields, tzinfo=UTC)
+def at(
+    year: int, month: int, day: int, hour: int, minute: int, second: int = 0
+) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def firings(expression: str, count: int, start: datetime.datetime = T0) -> list[datetime.datetime]:

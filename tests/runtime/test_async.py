@@ -143,7 +143,7 @@ def test_failure_destination_can_be_another_function(
         ({"maximum_event_age_seconds": 30}, "between 60 and 21600"),
     ],
 )
-def test_settings_lambda_would_refuse(settings: dict[str, int], message: str) -> None:
+def test_settings_lambda_would_refuse(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(FunctionConfigError, match=message):
         EventInvokeConfig(**settings)
 
