@@ -1,0 +1,113 @@
+"""The local object store's HTTP endpoint in its own process(es), like S3: off the API's path.
+
+Uploads never share an interpreter with the API, the workflow engine or the trigger, so a burst of
+uploads is acknowledged at the speed of the network and the disk. Each stored object's event goes
+to the database outbox, and a datagram wakes the trigger in the main process.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import uvicorn
+
+from bakusoku.config import Settings, ensure_credentials, load_settings, settings_to_environment
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.outbox import ObjectEventOutbox
+from bakusoku.errors import BakusokuError
+from bakusoku.local.ports import port_open
+from bakusoku.local.wakeup import WakeupSender
+from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.server import create_store_app
+
+WAKE_PORT_ENV = "BAKUSOKU_TRIGGER_WAKE_PORT"
+
+
+class StoreProcessError(BakusokuError):
+    """Raised when the object store's process cannot start or stops unexpectedly."""
+
+    code = "storage.unavailable"
+
+
+def create_app() -> Any:
+    """The store's ASGI app, configured from ``BAKUSOKU_*`` environment variables (uvicorn factory)."""
+    settings = ensure_credentials(load_settings())
+    outbox = ObjectEventOutbox(create_db_engine(settings.effective_database_url, pool_size=2))
+    wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
+    wake = WakeupSender(wake_port) if wake_port else None
+
+    def sink(notification: dict[str, Any]) -> None:
+        outbox.append(notification)
+        if wake is not None:
+            wake()
+
+    store = LocalObjectStore(settings.data_dir / "objects", event_sink=sink, region=settings.region)
+    return create_store_app(
+        store,
+        credentials={settings.access_key_id: settings.secret_access_key},
+        region=settings.region,
+        max_object_size=settings.max_upload_bytes,
+    )
+
+
+def main() -> None:
+    """Serve the store until SIGTERM (run by :class:`StoreServerProcess`)."""
+    settings = load_settings()
+    uvicorn.run(
+        "bakusoku.local.store_process:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.effective_store_port,
+        workers=settings.store_processes if settings.store_processes > 1 else None,
+        log_level="warning",
+        access_log=False,
+        backlog=2048,
+        timeout_graceful_shutdown=5,
+    )
+
+
+class StoreServerProcess:
+    """Starts, watches and stops the store's process for ``bakusoku up``."""
+
+    def __init__(self, settings: Settings, wake_port: int) -> None:
+        self._settings = settings
+        self._env = {
+            **os.environ,
+            **settings_to_environment(settings),
+            WAKE_PORT_ENV: str(wake_port),
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        command = [sys.executable, "-m", "bakusoku.local.store_process"]
+        self._process = subprocess.Popen(command, env=self._env)
+        deadline = time.monotonic() + timeout
+        while not port_open(self._settings.host, self._settings.effective_store_port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise StoreProcessError(
+                    f"the object store could not start on port "
+                    f"{self._settings.effective_store_port}: is the port in use? "
+                    "Choose another with --store-port."
+                )
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    main()
