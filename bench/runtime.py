@@ -126,7 +126,7 @@ def main() -> dict[str, Any]:
     figures["direct"] = summary("direct in-process call", direct)
     figures["warm"] = summary("warm invocation (worker process)", warm)
     figures["cold"] = summary("cold start (new process + init + invoke)", cold)
-    figures["init"] = summary("  of which init (import handler)", inits)
+    figures["init"] = summary("  of which init (interpreter start + import)", inits)
     figures["warm_overhead_p50_ms"] = round(
         figures["warm"]["p50_ms"] - figures["direct"]["p50_ms"], 4
     )
