@@ -1,10 +1,25 @@
-"""Creating SQLAlchemy engines with the right settings for each database."""
+"""Creating SQLAlchemy engines with the right settings for each database.
+
+Supported: SQLite (embedded default), MySQL/MariaDB (PyMySQL) and PostgreSQL (psycopg 3), chosen by
+a SQLAlchemy URL. Bare ``mysql://``, ``mariadb://``, ``postgres://`` and ``postgresql://`` URLs get
+the driver bakusoku ships with.
+"""
+
+from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from bakusoku.db.errors import UnsupportedDatabaseError
+from bakusoku.db.gate import ConnectionGate
 from bakusoku.db.schema import metadata
+
+_DRIVERS = {"mysql": "pymysql", "mariadb": "pymysql", "postgresql": "psycopg"}
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -12,10 +27,34 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'bakusoku.db').resolve()}"
 
 
-def _tune_sqlite(dbapi_connection: object, _record: object) -> None:
+def normalize_url(url: str) -> sa.URL:
+    """``url`` as a SQLAlchemy URL with bakusoku's driver for its database; raises if unsupported."""
+    try:
+        parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    except sa.exc.ArgumentError as exc:
+        raise UnsupportedDatabaseError(
+            f"database_url {url!r} is not a SQLAlchemy URL; use e.g. sqlite:///path.db, "
+            "mysql://user:pass@host/db or postgresql://user@host/db"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed
+    if backend not in _DRIVERS:
+        raise UnsupportedDatabaseError(
+            f"database_url {parsed.render_as_string(hide_password=True)!r} uses {backend!r}; "
+            "bakusoku supports sqlite, mysql/mariadb and postgresql"
+        )
+    if "+" not in parsed.drivername:
+        parsed = parsed.set(drivername=f"{backend}+{_DRIVERS[backend]}")
+    if backend in ("mysql", "mariadb") and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
     # WAL lets the API, the dispatcher and the worker processes read while one writes; the busy
     # timeout turns short lock waits into waits instead of "database is locked" errors.
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -23,15 +62,65 @@ def _tune_sqlite(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
-    """An engine for ``url``; SQLite gets WAL and a busy timeout, servers get a bounded pool."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def _connect_args(url: sa.URL) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    if backend in ("mysql", "mariadb"):
+        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if backend == "postgresql":
+        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return {}
+
+
+def _install_gate(engine: sa.Engine, gate: ConnectionGate) -> None:
+    """Every new DBAPI connection takes a gate slot first; closing it gives the slot back."""
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(dialect: sa.Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any) -> Any:
+        slot = gate.acquire()
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except BaseException:
+            gate.release(slot)
+            raise
+        record.info["gate_slot"] = slot
+        return connection
+
+    def _release(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        slot = record.info.pop("gate_slot", None)
+        if slot is not None:
+            gate.release(slot)
+
+    sa.event.listen(engine.pool, "close", _release)
+    sa.event.listen(engine.pool, "close_detached", _release)
+
+
+def create_db_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    gate: ConnectionGate | None = None,
+) -> sa.Engine:
+    """An engine for ``url``.
+
+    SQLite gets WAL and a busy timeout. A server database gets a bounded pool of ``pool_size``
+    connections, or, with a ``gate``, no pool at all: each checkout opens a connection under a gate
+    slot and checkin closes it, so idle connections never hold slots the deployment shares.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
+    options: dict[str, Any] = {"connect_args": _connect_args(parsed), "pool_pre_ping": True}
+    if gate is not None:
+        engine = sa.create_engine(parsed, poolclass=NullPool, **options)
+        _install_gate(engine, gate)
+        return engine
+    return sa.create_engine(
+        parsed, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800, **options
+    )
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every table that does not exist yet."""
+    """Create every table that does not exist yet (tests; deployments run the migrations)."""
     metadata.create_all(engine)

@@ -6,23 +6,30 @@ import base64
 import contextlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from bakusoku.db.retry import run_with_retry
 from bakusoku.db.schema import photos
 from bakusoku.errors import BakusokuError
 
 PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
-STATUSES = (PENDING, PROCESSING, READY, FAILED)
+# duplicate: the same bytes (sha256) as an earlier photo of the same album; never processed.
+DUPLICATE = "duplicate"
+STATUSES = (PENDING, PROCESSING, READY, FAILED, DUPLICATE)
+SEQUENCER_WIDTH = 32
+
+T = TypeVar("T")
 
 # Which statuses each status may be reached from: forward only, and a re-drive may retry a failure.
 _ALLOWED_FROM = {
     PROCESSING: (PENDING, PROCESSING, FAILED),
     READY: (PROCESSING,),
     FAILED: (PENDING, PROCESSING),
+    DUPLICATE: (PENDING, PROCESSING),
 }
 
 
@@ -50,11 +57,26 @@ def _row_dict(row: sa.Row[Any]) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-class PhotoRepository:
-    """Reads and writes photo rows on any of the supported databases."""
+def normalize_sequencer(sequencer: str | None) -> str | None:
+    """An S3 ``sequencer`` (hex) padded to a fixed width, so that later events sort higher."""
+    if not sequencer:
+        return None
+    return sequencer.strip().upper().rjust(SEQUENCER_WIDTH, "0")[-SEQUENCER_WIDTH:]
 
-    def __init__(self, engine: sa.Engine) -> None:
+
+class PhotoRepository:
+    """Reads and writes photo rows on any of the supported databases.
+
+    Every operation is one short transaction, retried through deadlocks and, for up to
+    ``retry_seconds``, through a lost database; then it raises DatabaseUnavailableError.
+    """
+
+    def __init__(self, engine: sa.Engine, *, retry_seconds: float = 5.0) -> None:
         self._engine = engine
+        self._retry_seconds = retry_seconds
+
+    def _retry(self, work: Callable[[], T]) -> T:
+        return run_with_retry(work, budget=self._retry_seconds)
 
     def create_pending(
         self,
@@ -69,21 +91,24 @@ class PhotoRepository:
     ) -> None:
         """Record a photo whose upload was just presigned; its bytes have not arrived yet."""
         now = time.time()
-        with self._engine.begin() as conn:
-            conn.execute(
-                photos.insert().values(
-                    photo_id=photo_id,
-                    album=album,
-                    bucket=bucket,
-                    object_key=object_key,
-                    filename=filename,
-                    content_type=content_type,
-                    declared_size=declared_size,
-                    status=PENDING,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        row = {
+            "photo_id": photo_id,
+            "album": album,
+            "bucket": bucket,
+            "object_key": object_key,
+            "filename": filename,
+            "content_type": content_type,
+            "declared_size": declared_size,
+            "status": PENDING,
+            "created_at": now,
+            "updated_at": now,
+        }
+
+        def work() -> None:
+            with self._engine.begin() as conn:
+                conn.execute(photos.insert().values(**row))
+
+        self._retry(work)
 
     def record_received(
         self,
@@ -97,16 +122,43 @@ class PhotoRepository:
         sha256: str,
         content_type: str | None,
         execution_name: str | None,
+        sequencer: str | None = None,
     ) -> dict[str, Any]:
-        """Upsert the row of a stored object and move it to ``processing``; safe to run twice."""
-        now = time.time()
-        values = {
-            "etag": etag,
-            "byte_size": byte_size,
-            "sha256": sha256,
-            "execution_name": execution_name,
-            "updated_at": now,
-        }
+        """Upsert the row of a stored object and move it to ``processing``; safe to run twice.
+
+        Keyed on (bucket, key) with the object's ETag: a repeated event changes nothing, and an
+        event older (by S3 ``sequencer``) than the one already applied leaves the row alone.
+        """
+        self._retry(
+            lambda: self._record_received(
+                photo_id=photo_id,
+                album=album,
+                bucket=bucket,
+                object_key=object_key,
+                content_type=content_type,
+                values={
+                    "etag": etag,
+                    "byte_size": byte_size,
+                    "sha256": sha256,
+                    "execution_name": execution_name,
+                    "sequencer": normalize_sequencer(sequencer),
+                    "updated_at": time.time(),
+                },
+            )
+        )
+        return self.get(photo_id)
+
+    def _record_received(
+        self,
+        *,
+        photo_id: str,
+        album: str,
+        bucket: str,
+        object_key: str,
+        content_type: str | None,
+        values: dict[str, Any],
+    ) -> None:
+        now = values["updated_at"]
         with self._engine.begin() as conn:
             existing = conn.execute(
                 sa.select(photos.c.photo_id).where(photos.c.photo_id == photo_id)
@@ -127,13 +179,18 @@ class PhotoRepository:
                             **values,
                         )
                     )
-            conn.execute(
+            update = (
                 photos.update()
                 .where(photos.c.photo_id == photo_id)
                 .where(photos.c.status.in_(_ALLOWED_FROM[PROCESSING]))
-                .values(status=PROCESSING, error_code=None, error_message=None, **values)
             )
-        return self.get(photo_id)
+            if values["sequencer"] is not None:  # never apply an older event over a newer one
+                update = update.where(
+                    sa.or_(photos.c.sequencer.is_(None), photos.c.sequencer <= values["sequencer"])
+                )
+            conn.execute(
+                update.values(status=PROCESSING, error_code=None, error_message=None, **values)
+            )
 
     def mark_ready(self, photo_id: str, fields: Mapping[str, Any]) -> bool:
         """Move a processing photo to ``ready`` with its renditions; False if it was not processing."""
@@ -145,19 +202,74 @@ class PhotoRepository:
         return self._transition(photo_id, FAILED, fields)
 
     def _transition(self, photo_id: str, status: str, fields: dict[str, Any]) -> bool:
+        def work() -> bool:
+            with self._engine.begin() as conn:
+                result = conn.execute(
+                    photos.update()
+                    .where(photos.c.photo_id == photo_id)
+                    .where(photos.c.status.in_(_ALLOWED_FROM[status]))
+                    .values(status=status, updated_at=time.time(), **fields)
+                )
+            return bool(result.rowcount)
+
+        return self._retry(work)
+
+    def record_details(self, photo_id: str, fields: Mapping[str, Any]) -> None:
+        """Store what was read from the photo's bytes (format, EXIF facts) without a status change."""
         with self._engine.begin() as conn:
-            result = conn.execute(
+            conn.execute(
                 photos.update()
                 .where(photos.c.photo_id == photo_id)
-                .where(photos.c.status.in_(_ALLOWED_FROM[status]))
-                .values(status=status, updated_at=time.time(), **fields)
+                .values(updated_at=time.time(), **fields)
             )
-        return bool(result.rowcount)
+
+    def find_original(self, photo_id: str) -> dict[str, Any] | None:
+        """The photo that ``photo_id`` repeats: same album and sha256, and ready, or received and
+        presigned before it. ``None`` if it is the first (then it is processed as usual).
+
+        Two uploads of the same bytes that are processed at once agree: the later one (by
+        presign time, then id) is the duplicate, whichever finished its upload first.
+        """
+        with self._engine.connect() as conn:
+            me = conn.execute(
+                sa.select(photos.c.album, photos.c.sha256, photos.c.created_at).where(
+                    photos.c.photo_id == photo_id
+                )
+            ).first()
+            if me is None or not me.sha256:
+                return None
+            earlier = sa.or_(
+                photos.c.created_at < me.created_at,
+                sa.and_(photos.c.created_at == me.created_at, photos.c.photo_id < photo_id),
+            )
+            row = conn.execute(
+                sa.select(photos)
+                .where(photos.c.album == me.album)
+                .where(photos.c.sha256 == me.sha256)
+                .where(photos.c.photo_id != photo_id)
+                .where(
+                    sa.or_(
+                        photos.c.status == READY,
+                        sa.and_(photos.c.status == PROCESSING, earlier),
+                    )
+                )
+                .order_by(photos.c.created_at, photos.c.photo_id)
+                .limit(1)
+            ).first()
+        return _row_dict(row) if row else None
+
+    def mark_duplicate(self, photo_id: str, original_id: str) -> bool:
+        """Give the photo status ``duplicate``, pointing at the photo it repeats."""
+        fields = {"duplicate_of": original_id, "renditions": None}
+        return self._transition(photo_id, DUPLICATE, fields)
 
     def find(self, photo_id: str) -> dict[str, Any] | None:
-        with self._engine.connect() as conn:
-            row = conn.execute(sa.select(photos).where(photos.c.photo_id == photo_id)).first()
-        return _row_dict(row) if row else None
+        def work() -> dict[str, Any] | None:
+            with self._engine.connect() as conn:
+                row = conn.execute(sa.select(photos).where(photos.c.photo_id == photo_id)).first()
+            return _row_dict(row) if row else None
+
+        return self._retry(work)
 
     def get(self, photo_id: str) -> dict[str, Any]:
         photo = self.find(photo_id)
@@ -187,8 +299,12 @@ class PhotoRepository:
                     sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
                 )
             )
-        with self._engine.connect() as conn:
-            rows = [_row_dict(r) for r in conn.execute(query.limit(limit + 1))]
+
+        def work() -> list[dict[str, Any]]:
+            with self._engine.connect() as conn:
+                return [_row_dict(r) for r in conn.execute(query.limit(limit + 1))]
+
+        rows = self._retry(work)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

@@ -26,9 +26,24 @@ photos = sa.Table(
     sa.Column("taken_at", sa.String(32), nullable=True),
     sa.Column("renditions", sa.JSON, nullable=True),
     sa.Column("crop_box", sa.JSON, nullable=True),
+    # What the photo's own bytes say (EXIF); gps only when the store_gps setting is on.
+    sa.Column("image_format", sa.String(16), nullable=True),
+    sa.Column("orientation", sa.SmallInteger, nullable=True),
+    sa.Column("camera_make", sa.String(64), nullable=True),
+    sa.Column("camera_model", sa.String(64), nullable=True),
+    sa.Column("lens", sa.String(128), nullable=True),
+    sa.Column("exposure", sa.JSON, nullable=True),
+    sa.Column("gps", sa.JSON, nullable=True),
+    # Face boxes the print trim kept in frame, and the ThumbHash placeholder for the gallery.
+    sa.Column("faces", sa.JSON, nullable=True),
+    sa.Column("placeholder", sa.String(64), nullable=True),
+    # status duplicate: the photo of the same album with the same sha256 that came first.
+    sa.Column("duplicate_of", sa.String(36), nullable=True),
     sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("error_message", sa.Text, nullable=True),
     sa.Column("execution_name", sa.String(80), nullable=True),
+    # W3C traceparent of the upload request, so the photo's processing joins the same trace.
+    sa.Column("trace_parent", sa.String(55), nullable=True),
     # The S3 sequencer of the newest object event applied (zero-padded hex): an older event that
     # arrives late never rolls the row back.
     sa.Column("sequencer", sa.String(32), nullable=True),
@@ -64,7 +79,18 @@ executions = sa.Table(
     # one writer per execution, and executions of a process that died are taken over.
     sa.Column("owner", sa.String(64), nullable=True),
     sa.Column("lease_until", sa.Double, nullable=True),
+    # Filled by operations (bakusoku.ops) when an execution ends, for searching the history: the
+    # photo and album it processed, its stable error code and the state that failed.
+    sa.Column("photo_id", sa.String(36), nullable=True),
+    sa.Column("album", sa.String(128), nullable=True),
+    sa.Column("error_code", sa.String(64), nullable=True),
+    sa.Column("failed_state", sa.String(80), nullable=True),
     sa.Index("ix_executions_status_started", "status", "started_at"),
+    sa.Index("ix_executions_started", "started_at"),
+    sa.Index("ix_executions_photo", "photo_id"),
+    sa.Index("ix_executions_album_started", "album", "started_at"),
+    sa.Index("ix_executions_error_started", "error_code", "started_at"),
+    sa.Index("ix_executions_stopped", "stopped_at"),
 )
 
 execution_events = sa.Table(
@@ -77,6 +103,7 @@ execution_events = sa.Table(
     sa.Column("timestamp", sa.Double, nullable=False),
     sa.Column("state_name", sa.String(80), nullable=True),
     sa.Column("details", sa.JSON, nullable=True),
+    sa.Index("ix_execution_events_state", "state_name"),
 )
 
 # Transactional outbox of object-created notifications: written in the same breath as the object, read by
@@ -93,4 +120,27 @@ object_events = sa.Table(
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("dispatched_at", sa.Double, nullable=True),
     sa.Index("ix_object_events_pending", "dispatched_at", "id"),
+)
+
+# Alerts of failed executions (and per-minute summaries of bursts), one row per message and
+# channel: the unique key makes each message exactly once; the dispatcher delivers with back-off.
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedupe_key", sa.String(160), nullable=False, unique=True),
+    sa.Column("channel", sa.String(16), nullable=False),  # slack | webhook
+    sa.Column("kind", sa.String(16), nullable=False),  # failure | grouped | summary
+    sa.Column("execution_name", sa.String(80), nullable=True),
+    sa.Column("window_start", sa.Double, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    # pending | delivered | grouped (inside a summary) | failed (gave up)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("last_error", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("delivered_at", sa.Double, nullable=True),
+    sa.Index("ix_alert_outbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_alert_outbox_window", "channel", "window_start"),
 )

@@ -1,0 +1,1 @@
+"""Alembic migrations of bakusoku's schema; run them with ``bakusoku db upgrade``."""
