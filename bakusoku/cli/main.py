@@ -14,6 +14,7 @@ import httpx
 from tqdm import tqdm
 
 from bakusoku import __version__
+from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
@@ -208,6 +209,9 @@ def _get(url: str, params: dict[str, Any] | None = None) -> Any:
     if response.status_code != 200:
         raise click.ClickException(response.text)
     return response.json()
+
+
+cli.add_command(db_commands)
 
 
 def main() -> None:

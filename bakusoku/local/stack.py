@@ -10,7 +10,8 @@ from typing import Any
 
 from bakusoku.api.app import ApiServices, create_api_app
 from bakusoku.config import Settings, ensure_credentials, settings_to_environment
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import execution_name
@@ -41,8 +42,8 @@ class EmbeddedStack:
     def __init__(self, settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings = ensure_credentials(settings)
-        self.db = create_db_engine(settings.effective_database_url)
-        create_schema(self.db)
+        self.db = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
         self.store = LocalObjectStore(

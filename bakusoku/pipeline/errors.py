@@ -32,6 +32,8 @@ ERROR_CODES: dict[str, str] = {
     "UploadRejectedError": "upload.rejected",
     "ObjectMissingError": "storage.not_found",
     "OperationalError": "db.unavailable",
+    "DatabaseUnavailableError": "db.unavailable",
+    "DatabaseBusyError": "db.unavailable",
     "Lambda.TooManyRequestsException": "task.throttled",
     "Lambda.ENILimitReachedException": "task.throttled",
     "Sandbox.Timedout": "task.timeout",

@@ -36,6 +36,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sha256=hashlib.sha256(data).hexdigest(),
         content_type=head.content_type,
         execution_name=event.get("executionName"),
+        sequencer=record.sequencer,
     )
     _check_upload(len(data), photo.get("declared_size"), env.settings.max_upload_bytes)
     info = probe(data)
