@@ -42,7 +42,7 @@ def _adapter() -> Mangum:
         photos=PhotoRepository(engine),
         presigner=S3Presigner(settings.region),
         # Same method names and result types as the local engine, for the execution routes.
-        workflow=cast(WorkflowEngine, StepFunctionsExecutions(machine, settings.region)),
+        workflow=cast(WorkflowEngine, StepFunctionsExecutions(machine, settings.region, engine)),
     )
     return Mangum(create_api_app(services), lifespan="off")
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import botocore.session
+import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
 from bakusoku.workflow.engine import ExecutionDescription
@@ -21,13 +22,18 @@ from bakusoku.workflow.history import HistoryEvent, details_key
 class StepFunctionsExecutions:
     """The executions of one state machine, named as the photo rows record them."""
 
-    def __init__(self, state_machine_arn: str, region: str, client: Any = None) -> None:
+    def __init__(
+        self, state_machine_arn: str, region: str, db: sa.Engine, client: Any = None
+    ) -> None:
         if ":stateMachine:" not in state_machine_arn:
             raise ValueError(
                 f"{state_machine_arn!r} is not a state machine ARN "
                 "(arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)"
             )
         self.state_machine_arn = state_machine_arn
+        # The database the API shares with the handlers; routes that read the local engine's
+        # execution tables find them there (empty on AWS, where Step Functions keeps history).
+        self.db = db
         self._client = client or botocore.session.get_session().create_client(
             "stepfunctions", region_name=region
         )

@@ -1,0 +1,164 @@
+"""The Lambda entry points that are not pipeline handlers: the HTTP API behind API Gateway (HTTP
+API, payload 2.0) against S3's API, and the alert notifier posting to a webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import make_jpeg
+
+pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
+pytest.importorskip("mangum", reason="needs mangum: pip install -e '.[aws,test]'")
+pytestmark = pytest.mark.integration
+
+REGION = "ap-northeast-1"
+MACHINE = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:enphoto-dev-photo-pipeline"
+
+
+def http_api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """An API Gateway HTTP API request as Lambda receives it (payload format version 2.0)."""
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "application/json", "host": "abc123.execute-api.example"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.example",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "test",
+            },
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "23/Nov/2026:20:15:00 +0000",
+            "timeEpoch": 1795464900000,
+        },
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from bakusoku.deploy.aws_lambda import api
+    from bakusoku.storage.s3 import S3ObjectStore
+
+    S3ObjectStore(REGION, endpoint_url=moto_endpoint).create_bucket("enphoto-dev-photos")
+    for key, value in {
+        "AWS_ENDPOINT_URL_S3": moto_endpoint,
+        "BAKUSOKU_OBJECT_STORE": "s3",
+        "BAKUSOKU_BUCKET": "enphoto-dev-photos",
+        "BAKUSOKU_REGION": REGION,
+        "BAKUSOKU_DATA_DIR": str(tmp_path),
+        "BAKUSOKU_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+        "BAKUSOKU_STATE_MACHINE_ARN": MACHINE,
+    }.items():
+        monkeypatch.setenv(key, value)
+    api._adapter.cache_clear()
+    yield
+    api._adapter.cache_clear()
+
+
+def test_http_api_presigns_an_upload_that_s3_accepts(api_env: None) -> None:
+    from bakusoku.deploy.aws_lambda.api import handler
+
+    data = make_jpeg(400, 300)
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data), "album": "day"}
+    response = handler(http_api_event("POST", "/v1/uploads", body), None)
+    assert response["statusCode"] == 201, response
+    grant = json.loads(response["body"])
+    upload = grant["upload"]
+    put = httpx.request(upload["method"], upload["url"], content=data, headers=upload["headers"])
+    assert put.status_code == 200, put.text
+    shown = handler(http_api_event("GET", f"/v1/photos/{grant['photo_id']}"), None)
+    assert shown["statusCode"] == 200
+    assert json.loads(shown["body"])["status"] == "pending"
+    missing = handler(http_api_event("GET", "/v1/photos/nope"), None)
+    assert missing["statusCode"] == 404
+    assert json.loads(missing["body"])["error"]["code"]
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        _Webhook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args: Any) -> None:
+        return
+
+
+def test_notifier_posts_failed_executions(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.session
+
+    from bakusoku.deploy.aws_lambda import notifier
+
+    server = HTTPServer(("127.0.0.1", 0), _Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client: Any = botocore.session.get_session().create_client(
+            "secretsmanager", region_name=REGION, endpoint_url=moto_endpoint
+        )
+        # The handler insists on https; the test webhook is plain HTTP on loopback.
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+        arn = client.create_secret(Name="enphoto/dev/slack", SecretString=url)["ARN"]
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETSMANAGER", moto_endpoint)
+        monkeypatch.setenv(notifier.WEBHOOK_SECRET_ARN, arn)
+        notifier._webhook_url.cache_clear()
+        with pytest.raises(notifier.DeployConfigError, match="https://"):
+            notifier.handler(_status_event("FAILED"), None)
+        client.put_secret_value(SecretId=arn, SecretString=json.dumps({"url": url}))
+        notifier._webhook_url.cache_clear()
+        monkeypatch.setattr(notifier, "_webhook_url", lambda: url)
+        assert notifier.handler(_status_event("SUCCEEDED"), None)["posted"] is False
+        result = notifier.handler(_status_event("TIMED_OUT"), None)
+        assert result == {"posted": True, "status": "TIMED_OUT", "httpStatus": 200}
+        text = _Webhook.received[-1]["text"]
+        assert "TIMED_OUT" in text and "execution:enphoto-dev-photo-pipeline:abc" in text
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _status_event(status: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "315c1398-40ff-a850-213b-158f73e60175",
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-11-23T20:15:00Z",
+        "region": REGION,
+        "resources": [f"{MACHINE.replace(':stateMachine:', ':execution:')}:abc"],
+        "detail": {
+            "executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:abc",
+            "stateMachineArn": MACHINE,
+            "name": "abc",
+            "status": status,
+            "error": "ObjectMissingError",
+            "cause": "gone",
+        },
+    }
