@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from bakusoku import __version__
 from bakusoku.api.errors import ApiError, install_error_handlers
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
+from bakusoku.api.ops import install_ops_routes
 from bakusoku.api.views import iso, photo_view
 from bakusoku.config import Settings
 from bakusoku.db.photos import STATUSES, PhotoRepository
@@ -120,6 +121,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
             )
         return execution_view(services.workflow, name)
 
+    install_ops_routes(app, services)
     if services.direct_upload is not None:
         _add_bench_routes(app, services)
 

@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from bakusoku import __version__
 from bakusoku.cli.db import db as db_commands
+from bakusoku.cli.deploy import deploy_command, package_command
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
@@ -212,6 +213,10 @@ def _get(url: str, params: dict[str, Any] | None = None) -> Any:
 
 
 cli.add_command(db_commands)
+
+
+cli.add_command(package_command)
+cli.add_command(deploy_command)
 
 
 def main() -> None:

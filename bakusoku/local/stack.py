@@ -20,6 +20,7 @@ from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
 from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import PipelineTrigger
+from bakusoku.ops.service import Operations
 from bakusoku.pipeline.functions import (
     FUNCTIONS,
     STATE_MACHINE_NAME,
@@ -44,6 +45,7 @@ class EmbeddedStack:
         self.settings = settings = ensure_credentials(settings)
         self.db = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
         upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
+        self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
         self.store = LocalObjectStore(
@@ -69,9 +71,9 @@ class EmbeddedStack:
             region=settings.region,
             environment=environment,
         )
-        self.workflow = WorkflowEngine(
-            self.db, RuntimeInvoker(self.runtime, parallelism=workers), region=settings.region
-        )
+        invoker = RuntimeInvoker(self.ops.runtime(self.runtime), parallelism=workers)
+        self.workflow = WorkflowEngine(self.db, self.ops.invoker(invoker), region=settings.region)
+        self.ops.attach(self.workflow, self.runtime)
         arns = {f.name: self.runtime.function_arn(f.name) for f in FUNCTIONS}
         self.state_machine_arn = self.workflow.register_state_machine(
             STATE_MACHINE_NAME, definition_text(), substitutions(arns)
@@ -116,6 +118,7 @@ class EmbeddedStack:
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
         self.scheduler.start()
+        self.ops.start()
         self._started = True
 
     def stop(self) -> None:
@@ -126,6 +129,7 @@ class EmbeddedStack:
         self.trigger.stop()
         self.workflow.stop(timeout=10)
         self.runtime.close()
+        self.ops.stop()
         self.db.dispose()
 
     def api_app(self) -> Any:
@@ -136,7 +140,9 @@ class EmbeddedStack:
             workflow=self.workflow,
             direct_upload=self.direct_upload if self.settings.bench_routes else None,
         )
-        return create_api_app(services)
+        app = create_api_app(services)
+        self.ops.install(app)
+        return app
 
     def store_app(self) -> Any:
         return create_store_app(

@@ -31,6 +31,13 @@ ERROR_CODES: dict[str, str] = {
     "ImageTooLargeError": "image.too_large",
     "UploadRejectedError": "upload.rejected",
     "ObjectMissingError": "storage.not_found",
+    # The object store could not be reached or answered with a server error.
+    "StorageUnavailableError": "storage.unavailable",
+    "EndpointConnectionError": "storage.unavailable",
+    "ConnectTimeoutError": "storage.unavailable",
+    "ReadTimeoutError": "storage.unavailable",
+    "ServiceUnavailable": "storage.unavailable",
+    "SlowDown": "storage.unavailable",
     "OperationalError": "db.unavailable",
     "DatabaseUnavailableError": "db.unavailable",
     "DatabaseBusyError": "db.unavailable",
@@ -46,6 +53,7 @@ _GENERIC_MESSAGES = {
     "task.timeout": "a pipeline step ran out of time; re-drive it, and raise the function timeout "
     "if it happens again for large photos",
     "db.unavailable": "the database could not be reached; check it is running, then re-drive",
+    "storage.unavailable": "the object store could not be reached; check it, then re-drive",
 }
 
 

@@ -1,0 +1,1 @@
+"""Operations — alerts, metrics, tracing, logging."""

@@ -1,0 +1,325 @@
+"""Failure alerts: one message per failed execution, per-minute summaries of bursts, durable delivery.
+
+An execution that ends FAILED or TIMED_OUT is written to the ``alert_outbox`` table once per channel
+(its unique key is the execution and its re-drive count, so a second report of the same end adds
+nothing). Past ``burst_threshold`` failures in one minute, further failures of that minute are kept
+as ``grouped`` and one summary is sent when the minute is over. A background dispatcher posts due
+rows with a short timeout and retries failures with exponential back-off; the pipeline only ever
+pays for one small insert. Webhook URLs and secrets never reach a log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import sqlalchemy as sa
+
+from bakusoku.db.schema import alert_outbox
+from bakusoku.ops import messages
+from bakusoku.ops.errors import AlertDeliveryError
+
+log = logging.getLogger("bakusoku.ops.alerts")
+
+SLACK = "slack"
+WEBHOOK = "webhook"
+WINDOW_SECONDS = 60.0
+ALERTED_STATUSES = ("FAILED", "TIMED_OUT")
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go and how they are grouped; an empty URL turns its channel off."""
+
+    service: str
+    stage: str
+    api_url: str
+    slack_webhook_url: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    burst_threshold: int = 5
+    timeout_seconds: float = 5.0
+    max_attempts: int = 8
+    max_backoff_seconds: float = 300.0
+
+    @property
+    def channels(self) -> list[str]:
+        return [
+            c for c, url in ((SLACK, self.slack_webhook_url), (WEBHOOK, self.webhook_url)) if url
+        ]
+
+
+class AlertOutbox:
+    """Records alerts durably and delivers them from a background thread."""
+
+    def __init__(
+        self, db: sa.Engine, settings: AlertSettings, *, poll_seconds: float = 1.0
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.poll_seconds = poll_seconds
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._client = httpx.Client(timeout=settings.timeout_seconds, follow_redirects=False)
+        self.on_delivery: Callable[[str, str, bool], None] | None = None  # channel, kind, ok
+
+    # ---- recording ------------------------------------------------------------------------------
+
+    def record_failure(self, info: dict[str, Any], *, now: float | None = None) -> int:
+        """Queue the alert of one failed execution on every channel; returns rows added."""
+        now = time.time() if now is None else now
+        window = now - now % WINDOW_SECONDS
+        added = 0
+        for channel in self.settings.channels:
+            key = f"{channel}:{info['execution']}:{info.get('redrive_count', 0)}"
+            with self._lock:
+                try:
+                    added += self._insert(channel, key, info, window, now)
+                except sa.exc.IntegrityError:
+                    continue  # already recorded: a duplicate report of the same end
+        if added:
+            self._wake.set()
+        return added
+
+    def _insert(
+        self, channel: str, key: str, info: dict[str, Any], window: float, now: float
+    ) -> int:
+        with self.db.begin() as conn:
+            seen = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(alert_outbox)
+                .where(
+                    alert_outbox.c.channel == channel,
+                    alert_outbox.c.window_start == window,
+                    alert_outbox.c.kind.in_(("failure", "grouped")),
+                )
+            ).scalar_one()
+            grouped = seen >= self.settings.burst_threshold
+            conn.execute(
+                alert_outbox.insert().values(
+                    dedupe_key=key,
+                    channel=channel,
+                    kind="grouped" if grouped else "failure",
+                    execution_name=info["execution"],
+                    window_start=window,
+                    payload=info,
+                    status="grouped" if grouped else "pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        if grouped:
+            self._ensure_summary(channel, window, now)
+        return 1
+
+    def _ensure_summary(self, channel: str, window: float, now: float) -> None:
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    alert_outbox.insert().values(
+                        dedupe_key=f"{channel}:summary:{int(window)}",
+                        channel=channel,
+                        kind="summary",
+                        window_start=window,
+                        payload={},
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=window + WINDOW_SECONDS,
+                        created_at=now,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            pass  # this minute's summary is already queued
+
+    # ---- delivery -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None or not self.settings.channels:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="alert-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._client.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+            try:
+                self.deliver_due()
+            except Exception:
+                log.exception("the alert dispatcher could not read its outbox; retrying")
+
+    def deliver_due(self, now: float | None = None) -> int:
+        """Send every alert that is due; returns how many were delivered."""
+        now = time.time() if now is None else now
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(alert_outbox)
+                .where(alert_outbox.c.status == "pending", alert_outbox.c.next_attempt_at <= now)
+                .order_by(alert_outbox.c.id)
+                .limit(50)
+            ).all()
+        delivered = 0
+        for row in rows:
+            if self._stopping.is_set():
+                break
+            if not self._claim(row, now):
+                continue
+            delivered += self._deliver(row)
+        return delivered
+
+    def _claim(self, row: Any, now: float) -> bool:
+        # Another dispatcher (another process on the same database) may have taken it.
+        with self.db.begin() as conn:
+            taken = conn.execute(
+                alert_outbox.update()
+                .where(
+                    alert_outbox.c.id == row.id,
+                    alert_outbox.c.status == "pending",
+                    alert_outbox.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=now + 4 * self.settings.timeout_seconds)
+            ).rowcount
+        return bool(taken == 1)
+
+    def _deliver(self, row: Any) -> int:
+        try:
+            body = self._body(row)
+            self._post(row.channel, body)
+        except Exception as exc:
+            self._failed(row, exc)
+            return 0
+        with self.db.begin() as conn:
+            conn.execute(
+                alert_outbox.update()
+                .where(alert_outbox.c.id == row.id)
+                .values(
+                    status="delivered",
+                    attempts=row.attempts + 1,
+                    delivered_at=time.time(),
+                    last_error=None,
+                )
+            )
+        if self.on_delivery is not None:
+            self.on_delivery(row.channel, row.kind, True)
+        return 1
+
+    def _failed(self, row: Any, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        reason = exc.message if isinstance(exc, AlertDeliveryError) else type(exc).__name__
+        give_up = attempts >= self.settings.max_attempts
+        delay = min(self.settings.max_backoff_seconds, 2.0 ** (attempts - 1))
+        with self.db.begin() as conn:
+            conn.execute(
+                alert_outbox.update()
+                .where(alert_outbox.c.id == row.id)
+                .values(
+                    status="failed" if give_up else "pending",
+                    attempts=attempts,
+                    next_attempt_at=time.time() + delay,
+                    last_error=reason[:256],
+                )
+            )
+        log.warning(
+            "%s alert %s (%s) not delivered on attempt %d: %s; %s",
+            row.channel,
+            row.id,
+            row.kind,
+            attempts,
+            reason,
+            "giving up" if give_up else f"retrying in {delay:.0f} s",
+        )
+        if self.on_delivery is not None:
+            self.on_delivery(row.channel, row.kind, False)
+
+    def _body(self, row: Any) -> dict[str, Any]:
+        if row.kind != "summary":
+            info = dict(row.payload)
+            return (
+                messages.slack_failure(info)
+                if row.channel == SLACK
+                else messages.webhook_failure(info)
+            )
+        with self.db.connect() as conn:
+            items = [
+                dict(r.payload)
+                for r in conn.execute(
+                    sa.select(alert_outbox.c.payload)
+                    .where(
+                        alert_outbox.c.channel == row.channel,
+                        alert_outbox.c.window_start == row.window_start,
+                        alert_outbox.c.kind == "grouped",
+                    )
+                    .order_by(alert_outbox.c.id)
+                )
+            ]
+        since = quote(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.window_start)), safe="")
+        link = f"{self.settings.api_url}/v1/executions?status=FAILED&since={since}"
+        if row.channel == SLACK:
+            return messages.slack_summary(row.window_start, items, link)
+        return messages.webhook_summary(row.window_start, items, link)
+
+    def _post(self, channel: str, body: dict[str, Any]) -> None:
+        data = json.dumps(body, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+        if channel == SLACK:
+            url = self.settings.slack_webhook_url
+        else:
+            url = self.settings.webhook_url
+            headers.update(sign(data, self.settings.webhook_secret))
+        try:
+            response = self._client.post(url, content=data, headers=headers)
+        except httpx.HTTPError as exc:  # its message may hold the URL: name the kind only
+            raise AlertDeliveryError(
+                f"{type(exc).__name__} reaching the {channel} webhook"
+            ) from None
+        if response.status_code >= 300:
+            raise AlertDeliveryError(f"the {channel} webhook answered HTTP {response.status_code}")
+
+    def counts(self) -> dict[str, int]:
+        """Rows by status (pending, delivered, grouped, failed)."""
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(alert_outbox.c.status, sa.func.count()).group_by(alert_outbox.c.status)
+            ).all()
+        return {status: int(n) for status, n in rows}
+
+
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """Headers of a signed webhook request: HMAC-SHA256 over ``"{timestamp}.{body}"``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"X-Bakusoku-Timestamp": stamp, "X-Bakusoku-Signature": f"sha256={digest}"}
+
+
+def verify(
+    body: bytes, secret: str, timestamp: str, signature: str, tolerance: float = 300
+) -> bool:
+    """Check a signed webhook request as a receiver would (rejects stale timestamps)."""
+    try:
+        if abs(time.time() - int(timestamp)) > tolerance:
+            return False
+    except ValueError:
+        return False
+    expected = sign(body, secret, int(timestamp))["X-Bakusoku-Signature"]
+    return hmac.compare_digest(expected, signature)

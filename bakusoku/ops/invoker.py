@@ -1,0 +1,153 @@
+"""The task invoker as operations sees it: log context, a live task span, the worker's trace header."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import executions, photos
+from bakusoku.ops.history import photo_of
+from bakusoku.ops.logs import log_context
+from bakusoku.workflow.invoker import TaskInvoker
+
+if TYPE_CHECKING:
+    from bakusoku.ops.tracing import Tracing
+
+# The X-Ray header of the task span being invoked on this thread (set by Tracing.task_span).
+current_trace_header: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "bakusoku_trace_header", default=None
+)
+
+
+@dataclass(frozen=True)
+class ExecutionFacts:
+    """What operations needs to know about a running execution to tag its tasks."""
+
+    photo_id: str | None
+    album: str | None
+    started_at: float
+    redrive_count: int
+    trace_parent: str | None
+
+
+class ExecutionFactsCache:
+    """Reads (and remembers, for the few executions running) an execution's photo and trace."""
+
+    def __init__(self, db: sa.Engine, upload_prefix: str, size: int = 1024) -> None:
+        self.db = db
+        self.upload_prefix = upload_prefix
+        self.size = size
+        self._cache: OrderedDict[str, ExecutionFacts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ExecutionFacts | None:
+        with self._lock:
+            facts = self._cache.get(name)
+        if facts is not None:
+            return facts
+        with self.db.connect() as conn:
+            row = conn.execute(
+                sa.select(
+                    executions.c.input, executions.c.started_at, executions.c.redrive_count
+                ).where(executions.c.name == name)
+            ).one_or_none()
+            if row is None:
+                return None
+            ref = photo_of(row.input, self.upload_prefix)
+            trace_parent = None
+            if ref is not None:
+                trace_parent = conn.execute(
+                    sa.select(photos.c.trace_parent).where(photos.c.photo_id == ref.photo_id)
+                ).scalar_one_or_none()
+        facts = ExecutionFacts(
+            ref.photo_id if ref else None,
+            ref.album if ref else None,
+            float(row.started_at),
+            int(row.redrive_count or 0),
+            trace_parent,
+        )
+        with self._lock:
+            self._cache[name] = facts
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return facts
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)
+
+
+class OpsInvoker:
+    """Wraps the engine's TaskInvoker: tags log lines, and traces each task when tracing is on."""
+
+    def __init__(
+        self, inner: TaskInvoker, facts: ExecutionFactsCache, tracing: Tracing | None = None
+    ) -> None:
+        self.inner = inner
+        self.facts = facts
+        self.tracing = tracing
+
+    def invoke(
+        self,
+        resource: str,
+        payload: Any,
+        *,
+        timeout_seconds: float | None,
+        execution_name: str,
+        state_name: str,
+    ) -> Any:
+        try:
+            facts = self.facts.get(execution_name)
+        except sa.exc.SQLAlchemyError:
+            facts = None  # the task itself reports a database outage, not operations
+        with log_context(photo_id=facts.photo_id if facts else None, execution_name=execution_name):
+            if self.tracing is None or facts is None:
+                return self._call(resource, payload, timeout_seconds, execution_name, state_name)
+            trace_id, _ = self.tracing.execution_ids(
+                execution_name, facts.started_at, facts.redrive_count, facts.trace_parent
+            )
+            with self.tracing.task_span(
+                trace_id=trace_id,
+                execution=execution_name,
+                redrive_count=facts.redrive_count,
+                state=state_name,
+                resource=resource,
+            ):
+                return self._call(resource, payload, timeout_seconds, execution_name, state_name)
+
+    def _call(
+        self,
+        resource: str,
+        payload: Any,
+        timeout_seconds: float | None,
+        execution_name: str,
+        state_name: str,
+    ) -> Any:
+        return self.inner.invoke(
+            resource,
+            payload,
+            timeout_seconds=timeout_seconds,
+            execution_name=execution_name,
+            state_name=state_name,
+        )
+
+
+class TraceHeaderRuntime:
+    """A FunctionRuntime that passes the current task span's X-Ray header to each invocation."""
+
+    def __init__(self, runtime: Any) -> None:
+        self._runtime = runtime
+
+    def invoke(self, function_name_or_arn: str, payload_value: Any, **kwargs: Any) -> Any:
+        header = kwargs.pop("trace_header", None) or current_trace_header.get()
+        return self._runtime.invoke(
+            function_name_or_arn, payload_value, trace_header=header, **kwargs
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime, name)

@@ -1,0 +1,228 @@
+"""Fixtures for operations tests: a database, webhook stand-ins on loopback, a small pipeline."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.pipeline.errors import describe_failure
+from bakusoku.storage.notifications import object_created_event
+from bakusoku.workflow.invoker import FunctionInvoker
+
+
+class WebhookStandIn:
+    """A real HTTP server that records what it receives, standing in for Slack or a receiver."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.failures_left = 0
+        self.fail_status = 500
+        self.token = secrets.token_hex(12)
+        self._lock = threading.Lock()
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                with stand_in._lock:
+                    failing = stand_in.failures_left > 0
+                    if failing:
+                        stand_in.failures_left -= 1
+                    else:
+                        stand_in.requests.append(
+                            {
+                                "path": self.path,
+                                "headers": dict(self.headers.items()),
+                                "raw": raw,
+                                "json": json.loads(raw),
+                            }
+                        )
+                self.send_response(stand_in.fail_status if failing else 200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"error" if failing else b"ok")
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        port = self.server.server_address[1]
+        return f"http://127.0.0.1:{port}/services/T0BAKUSOKU/B0ALERTS/{self.token}"
+
+    def bodies(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r["json"] for r in self.requests]
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.requests) >= count:
+                return self.bodies()
+            time.sleep(0.05)
+        raise AssertionError(f"got {len(self.requests)} requests, expected {count}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def slack() -> Iterator[WebhookStandIn]:
+    stand_in = WebhookStandIn()
+    yield stand_in
+    stand_in.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookStandIn]:
+    stand_in = WebhookStandIn()
+    yield stand_in
+    stand_in.close()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[sa.Engine]:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'ops.db'}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def arn(name: str) -> str:
+    return f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+
+
+# A small photo pipeline with the real one's shape: retries, a Parallel, a Catch to MarkFailed.
+_RETRY = [
+    {"ErrorEquals": ["CorruptImageError"], "MaxAttempts": 0},
+    {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1.0},
+]
+_CATCH = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}]
+DEFINITION: dict[str, Any] = {
+    "StartAt": "StorePhoto",
+    "States": {
+        "StorePhoto": {
+            "Type": "Task",
+            "Resource": arn("StorePhoto"),
+            "ResultPath": "$.photo",
+            "Retry": _RETRY,
+            "Catch": _CATCH,
+            "Next": "Renditions",
+        },
+        "Renditions": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "Trim",
+                    "States": {
+                        "Trim": {
+                            "Type": "Task",
+                            "Resource": arn("Trim"),
+                            "InputPath": "$.photo",
+                            "Retry": _RETRY,
+                            "End": True,
+                        }
+                    },
+                },
+                {
+                    "StartAt": "Thumbnails",
+                    "States": {
+                        "Thumbnails": {
+                            "Type": "Task",
+                            "Resource": arn("Thumbnails"),
+                            "InputPath": "$.photo",
+                            "Retry": _RETRY,
+                            "End": True,
+                        }
+                    },
+                },
+            ],
+            "ResultPath": "$.renditions",
+            "Catch": _CATCH,
+            "Next": "MarkReady",
+        },
+        "MarkReady": {"Type": "Task", "Resource": arn("MarkReady"), "End": True},
+        "MarkFailed": {"Type": "Task", "Resource": arn("MarkFailed"), "Next": "PhotoFailed"},
+        "PhotoFailed": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
+    },
+}
+
+
+class CorruptImageError(Exception):
+    pass
+
+
+class FlakyError(Exception):
+    pass
+
+
+def functions() -> FunctionInvoker:
+    """Keys decide the outcome: ``corrupt`` fails Trim at once, ``flaky`` fails Thumbnails once."""
+    flaky_seen: set[str] = set()
+    lock = threading.Lock()
+
+    def store(event: dict[str, Any]) -> dict[str, Any]:
+        s3 = event["Records"][0]["s3"]
+        return {"key": s3["object"]["key"]}
+
+    def trim(photo: dict[str, Any]) -> dict[str, Any]:
+        time.sleep(0.02)
+        if "corrupt" in photo["key"]:
+            raise CorruptImageError("the JPEG stream ends early (truncated at byte 1234)")
+        return {"print": photo["key"]}
+
+    def thumbnails(photo: dict[str, Any]) -> dict[str, Any]:
+        with lock:
+            first = photo["key"] not in flaky_seen
+            flaky_seen.add(photo["key"])
+        if "flaky" in photo["key"] and first:
+            raise FlakyError("the store answered 503 once")
+        return {"thumb": photo["key"]}
+
+    def mark_failed(state: dict[str, Any]) -> dict[str, Any]:
+        code, message = describe_failure(state["error"]["Error"], state["error"].get("Cause"))
+        return {"Error": code, "Cause": message}
+
+    return FunctionInvoker(
+        {
+            arn("StorePhoto"): store,
+            arn("Trim"): trim,
+            arn("Thumbnails"): thumbnails,
+            arn("MarkReady"): lambda state: {"ok": True},
+            arn("MarkFailed"): mark_failed,
+        }
+    )
+
+
+def s3_event(key: str, *, bucket: str = "bakusoku", etag: str | None = None) -> dict[str, Any]:
+    return object_created_event(
+        bucket=bucket,
+        key=key,
+        size=1234,
+        etag=etag or secrets.token_hex(16),
+        sequencer="0055AED6DCD90281E5",
+        region="us-east-1",
+        event_time=datetime.now(UTC),
+    )
+
+
+def photo_key(album: str, photo_id: str) -> str:
+    """An upload key as the API makes it; the test functions read the outcome from the album."""
+    return f"uploads/{album}/{photo_id}.jpg"
