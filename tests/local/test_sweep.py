@@ -23,8 +23,11 @@ def stack(tmp_path: Path) -> Iterator[EmbeddedStack]:
     settings = Settings(data_dir=tmp_path / "data", workers=1, sweep_schedule="")
     built = EmbeddedStack(settings)
     yield built
-    built._started = True  # stop() everything, even when a test never started it
-    built.stop()
+    if built._started:
+        built.stop()
+    else:  # never started: only the runtime and the database hold anything
+        built.runtime.close()
+        built.db.dispose()
 
 
 def _upload_quietly(stack: EmbeddedStack, album: str) -> tuple[str, str, str]:
