@@ -24,7 +24,7 @@ PLATFORM = "manylinux2014_x86_64"
 # Not needed on Lambda: the local server and the command line's progress bars.
 _LOCAL_ONLY = {"uvicorn", "tqdm"}
 # Needed on Lambda only: the HTTP API adapter, AWS clients, pure-Python database drivers.
-LAMBDA_EXTRA = ("mangum>=0.17", "boto3>=1.35", "pymysql>=1.1", "pg8000>=1.31")
+LAMBDA_EXTRA = ("mangum>=0.17", "boto3>=1.35", "pymysql>=1.1", "psycopg[binary]>=3.2")
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ _DIALECTS = {
     "mysql": "mysql+pymysql",
     "mariadb": "mysql+pymysql",
     "aurora-mysql": "mysql+pymysql",
-    "postgres": "postgresql+pg8000",
-    "aurora-postgresql": "postgresql+pg8000",
+    "postgres": "postgresql+psycopg",
+    "aurora-postgresql": "postgresql+psycopg",
 }
 
 
