@@ -1,12 +1,24 @@
-"""Rendition job cost on one generated 12 MP JPEG: a naive Pillow recipe vs. ours.
+"""Rendition job cost per photo on generated 12 MP and 24 MP camera-like JPEGs, one core each.
 
-The naive recipe is what a first implementation does: decode at full size, ``exif_transpose``, then
-for each output crop/resize the full image with Lanczos and save with ``optimize=True`` (WebP at its
-default method 4). Ours is ``render_photo``: one decode (DCT-scaled when only small outputs are
-asked for), a resize cascade from large to small with an integer box pre-reduction, and encoder
-settings chosen per output. Prints medians of N runs; the last line is one JSON object.
+For each size, in one run:
 
-    python bench/imaging.py [--runs 7]
+- ``bakusoku``: ``render_photo`` with the default set (print 89:127 at full resolution, JPEG q90
+  baseline; preview 1600 px JPEG q85 progressive + WebP q80; thumb 400 px JPEG q80 progressive +
+  WebP q75; WebP method 2) and the ThumbHash placeholder: one decode, a resize cascade.
+- ``bakusoku_pipeline``: the same outputs as the pipeline makes them, in two calls (Trim: print;
+  Thumbnails: the browsing set from a DCT-scaled decode), as the two Parallel branches do.
+- ``baseline``: a straightforward Pillow implementation of the same outputs at the same quality
+  settings: open, ``exif_transpose``, crop, resize each rendition from full size (Lanczos), save
+  (Pillow's defaults otherwise: WebP method 4, no progressive JPEG).
+- ``floor``: one full decode plus each output's encode timed alone (pixels made beforehand).
+- ``decode``: the full decode alone.
+
+Each figure is the median of ``--runs`` jobs in a fresh process (so peak RSS is that job's own);
+throughput with 1 and 2 worker processes is measured with the same job in each process. Output
+quality is checked against a reference (a single Lanczos pass from the full decode): PSNR in dB.
+Prints a table; the last line is one JSON object.
+
+    python bench/imaging.py [--runs 5] [--sizes 12,24]
 """
 
 from __future__ import annotations
@@ -14,25 +26,34 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
+import multiprocessing
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bakusoku.imaging.decode import probe
+from bakusoku.imaging.faces import load_face_detector
 from bakusoku.imaging.renditions import (
+    BROWSING_SPECS,
     DEFAULT_SPECS,
-    PREVIEW,
-    THUMB,
-    WEBP_SPECS,
+    PREVIEW_WEBP,
+    PRINT,
     RenditionSpec,
+    _encode,
     render_photo,
 )
 from bakusoku.imaging.trim import print_crop_box
+
+SIZES = {12: (4000, 3000), 24: (6000, 4000)}
+JOBS = ("decode", "floor", "baseline", "bakusoku", "bakusoku_pipeline")
 
 
 def photo_like(width: int, height: int) -> Image.Image:
@@ -47,91 +68,263 @@ def photo_like(width: int, height: int) -> Image.Image:
     return Image.blend(Image.blend(coarse, mid, 0.4), grain, 0.15)
 
 
-def camera_jpeg(orientation: int = 1) -> bytes:
-    im = photo_like(4000, 3000)
+def camera_jpeg(width: int, height: int) -> bytes:
     exif = Image.Exif()
-    exif[0x0112] = orientation
+    exif[0x0112] = 1
+    exif[0x010F] = "Canon"
     out = io.BytesIO()
-    im.save(out, "JPEG", quality=93, exif=exif.tobytes())
+    photo_like(width, height).save(out, "JPEG", quality=93, exif=exif.tobytes())
     return out.getvalue()
 
 
-def naive(data: bytes, specs: tuple[RenditionSpec, ...]) -> list[bytes]:
+def _target(spec: RenditionSpec, size: tuple[int, int]) -> tuple[int, int]:
+    long = max(size)
+    if spec.long_edge is None or spec.long_edge >= long:
+        return size
+    scale = spec.long_edge / long
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def baseline_images(data: bytes) -> dict[str, Image.Image]:
+    """The straightforward recipe's pixels: everything from the full-size decode."""
     im = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    outputs = []
-    for spec in specs:
+    made = {}
+    for spec in DEFAULT_SPECS:
         out = im.crop(print_crop_box(*im.size)) if spec.crop_to_print else im
-        if spec.long_edge is not None and max(out.size) > spec.long_edge:
-            scale = spec.long_edge / max(out.size)
-            size = (round(out.width * scale), round(out.height * scale))
-            out = out.resize(size, Image.Resampling.LANCZOS)
+        size = _target(spec, out.size)
+        made[spec.name] = out if size == out.size else out.resize(size, Image.Resampling.LANCZOS)
+    return made
+
+
+def baseline(data: bytes) -> list[bytes]:
+    outputs = []
+    images = baseline_images(data)
+    for spec in DEFAULT_SPECS:
         buffer = io.BytesIO()
-        if spec.format == "JPEG":
-            out.save(buffer, "JPEG", quality=spec.quality, optimize=True)
-        else:
-            out.save(buffer, "WEBP", quality=spec.quality)
+        images[spec.name].save(buffer, spec.format, quality=spec.quality)
         outputs.append(buffer.getvalue())
     return outputs
 
 
-def median_ms(job: Callable[[], object], runs: int) -> float:
-    job()  # warm caches (ICC profile, codecs, page cache)
-    times = []
-    for _ in range(runs):
+def decode(data: bytes) -> None:
+    Image.open(io.BytesIO(data)).load()
+
+
+def floor_job(data: bytes) -> Callable[[], float]:
+    """One full decode plus each output's encode, timed alone: returns the summed milliseconds."""
+    images = baseline_images(data)
+
+    def job() -> float:
         started = time.perf_counter()
+        decode(data)
+        total = time.perf_counter() - started
+        for spec in DEFAULT_SPECS:
+            pixels = images[spec.name].copy()
+            started = time.perf_counter()
+            _encode(spec, pixels)
+            total += time.perf_counter() - started
+        return total * 1000
+
+    return job
+
+
+def pipeline(data: bytes) -> None:
+    render_photo(data, [PRINT], with_placeholder=False)
+    render_photo(data, BROWSING_SPECS)
+
+
+def make_job(name: str, data: bytes) -> Callable[[], object]:
+    jobs: dict[str, Callable[[], object]] = {
+        "decode": lambda: decode(data),
+        "floor": floor_job(data),
+        "baseline": lambda: baseline(data),
+        "bakusoku": lambda: render_photo(data),
+        "bakusoku_pipeline": lambda: pipeline(data),
+    }
+    return jobs[name]
+
+
+def timed_ms(job: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    result = job()
+    elapsed = (time.perf_counter() - started) * 1000
+    # The floor job reports its own sum of the timed parts.
+    return float(result) if isinstance(result, float) else elapsed
+
+
+def child(name: str, path: str, runs: int) -> None:
+    """Run one job ``runs`` times in this fresh process; print median ms and peak RSS."""
+    job = make_job(name, Path(path).read_bytes())
+    job()  # warm caches (ICC profile, codecs, page cache)
+    times = [timed_ms(job) for _ in range(runs)]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"ms": statistics.median(times), "peak_rss_mb": round(peak_mb)}))
+
+
+def _worker(name: str, path: str, runs: int, start: object, done: object) -> None:
+    job = make_job(name, Path(path).read_bytes())
+    job()
+    start.wait()  # type: ignore[attr-defined]
+    for _ in range(runs):
         job()
+    done.put(time.perf_counter())  # type: ignore[attr-defined]
+
+
+def parallel_rate(name: str, path: str, runs: int, processes: int) -> float:
+    """Photos per second with ``processes`` worker processes each doing ``runs`` jobs."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(processes + 1)
+    done = ctx.Queue()
+    workers = [
+        ctx.Process(target=_worker, args=(name, path, runs, start, done)) for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    began = time.perf_counter()
+    finished = max(done.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    return processes * runs / (finished - began)
+
+
+def measure(name: str, path: Path, runs: int) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, str(path), "--runs", str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    if a.size != b.size:
+        b = b.resize(a.size, Image.Resampling.LANCZOS)
+    rms = ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).rms
+    mse = sum(r * r for r in rms) / len(rms)
+    return 99.0 if mse == 0 else round(10 * math.log10(255 * 255 / mse), 1)
+
+
+def quality(data: bytes) -> dict[str, float]:
+    """Lowest PSNR over the outputs against a one-pass Lanczos reference, ours and baseline."""
+    reference = baseline_images(data)
+    ours = render_photo(data)
+    theirs = dict(zip([s.name for s in DEFAULT_SPECS], baseline(data), strict=True))
+    mine = [psnr(reference[r.name], Image.open(io.BytesIO(r.data))) for r in ours.renditions]
+    base = [psnr(reference[n], Image.open(io.BytesIO(b))) for n, b in theirs.items()]
+    sizes_ours = sum(r.byte_size for r in ours.renditions)
+    return {
+        "psnr_min_db": min(mine),
+        "baseline_psnr_min_db": min(base),
+        "bytes": sizes_ours,
+        "baseline_bytes": sum(len(b) for b in theirs.values()),
+    }
+
+
+def webp_methods(data: bytes) -> list[dict[str, float]]:
+    """The 1600 px preview encoded at every WebP method: ms, bytes and PSNR, to choose by."""
+    preview = baseline_images(data)[PREVIEW_WEBP.name]
+    rows = []
+    for method in range(7):
+        times, encoded = [], b""
+        for _ in range(3):
+            buffer = io.BytesIO()
+            started = time.perf_counter()
+            preview.save(buffer, "WEBP", quality=PREVIEW_WEBP.quality, method=method)
+            times.append((time.perf_counter() - started) * 1000)
+            encoded = buffer.getvalue()
+        rows.append(
+            {
+                "method": method,
+                "ms": round(statistics.median(times), 1),
+                "bytes": len(encoded),
+                "psnr_db": psnr(preview, Image.open(io.BytesIO(encoded))),
+            }
+        )
+    return rows
+
+
+def face_ms(data: bytes) -> float | None:
+    detector = load_face_detector()
+    if detector is None:
+        return None
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    detector.detect(image)
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        detector.detect(image)
         times.append((time.perf_counter() - started) * 1000)
     return round(statistics.median(times), 1)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="12,24", help="megapixels: 12, 24 or both")
+    parser.add_argument("--child", nargs=2, metavar=("JOB", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.runs)
+        return
+
     runs: int = args.runs
+    figures: dict[str, object] = {"runs": runs, "settings": "see module docstring"}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mp in (int(s) for s in args.sizes.split(",")):
+            width, height = SIZES[mp]
+            path = Path(tmp) / f"{mp}mp.jpg"
+            data = camera_jpeg(width, height)
+            path.write_bytes(data)
+            entry: dict[str, object] = {"image": f"{width}x{height} JPEG q93", "bytes": len(data)}
+            for name in JOBS:
+                measured = measure(name, path, runs)
+                entry[name] = {
+                    "ms": round(measured["ms"], 1),
+                    "photos_per_s": round(1000 / measured["ms"], 2),
+                    "peak_rss_mb": measured["peak_rss_mb"],
+                }
+            for name in ("baseline", "bakusoku"):
+                one = parallel_rate(name, str(path), runs, 1)
+                two = parallel_rate(name, str(path), runs, 2)
+                job = entry[name]
+                assert isinstance(job, dict)
+                job["photos_per_s_1_proc"] = round(one, 2)
+                job["photos_per_s_2_proc"] = round(two, 2)
+                job["scaling_2_vs_1"] = round(two / one, 2)
+            ms = {name: entry[name]["ms"] for name in JOBS}  # type: ignore[index]
+            entry["speedup_vs_baseline"] = round(ms["baseline"] / ms["bakusoku"], 2)
+            entry["ratio_to_floor"] = round(ms["bakusoku"] / ms["floor"], 2)
+            entry["pipeline_ratio_to_floor"] = round(ms["bakusoku_pipeline"] / ms["floor"], 2)
+            entry["quality"] = quality(data)
+            entry["face_detection_ms"] = face_ms(data)
+            if mp == 12:
+                figures["webp_methods_1600px"] = webp_methods(data)
+            figures[f"{mp}mp"] = entry
+            rows.append((mp, entry))
 
-    data = camera_jpeg()
-    rotated = camera_jpeg(orientation=6)
-    all_specs = DEFAULT_SPECS + WEBP_SPECS
-
-    def decode_full() -> None:
-        Image.open(io.BytesIO(data)).load()
-
-    def decode_eighth() -> None:
-        im = Image.open(io.BytesIO(data))
-        im.draft("RGB", (500, 375))
-        im.load()
-
-    figures: dict[str, float | int | str] = {
-        "image": "4000x3000 JPEG q93",
-        "input_bytes": len(data),
-        "runs": runs,
-        "decode_full_ms": median_ms(decode_full, runs),
-        "decode_draft_1_8_ms": median_ms(decode_eighth, runs),
-        "probe_header_ms": median_ms(lambda: probe(data), runs),
-        "probe_verify_ms": median_ms(lambda: probe(data, verify=True), runs),
-        "naive_default_ms": median_ms(lambda: naive(data, DEFAULT_SPECS), runs),
-        "ours_default_ms": median_ms(lambda: render_photo(data), runs),
-        "ours_default_orientation6_ms": median_ms(lambda: render_photo(rotated), runs),
-        "naive_with_webp_ms": median_ms(lambda: naive(data, all_specs), runs),
-        "ours_with_webp_ms": median_ms(lambda: render_photo(data, all_specs), runs),
-        "ours_preview_thumb_only_ms": median_ms(lambda: render_photo(data, [PREVIEW, THUMB]), runs),
-    }
-    figures["speedup_default"] = round(
-        float(figures["naive_default_ms"]) / float(figures["ours_default_ms"]), 2
+    print(
+        f"{'photo':<6} {'job':<18} {'ms':>8} {'photos/s':>9} {'peak RSS':>9} {'1 proc':>7} "
+        f"{'2 proc':>7}"
     )
-    figures["speedup_with_webp"] = round(
-        float(figures["naive_with_webp_ms"]) / float(figures["ours_with_webp_ms"]), 2
-    )
-    result = render_photo(data, all_specs)
-    naive_sizes = [len(b) for b in naive(data, all_specs)]
-    for rendition, naive_size in zip(result.renditions, naive_sizes, strict=True):
-        figures[f"bytes_{rendition.name}"] = rendition.byte_size
-        figures[f"naive_bytes_{rendition.name}"] = naive_size
-
-    width = max(len(key) for key in figures)
-    for key, value in figures.items():
-        print(f"{key:<{width}}  {value}")
+    for mp, entry in rows:
+        for name in JOBS:
+            job = entry[name]
+            assert isinstance(job, dict)
+            print(
+                f"{mp:>2} MP  {name:<18} {job['ms']:>8.1f} {job['photos_per_s']:>9.2f} "
+                f"{job['peak_rss_mb']:>6} MB {job.get('photos_per_s_1_proc', ''):>7} "
+                f"{job.get('photos_per_s_2_proc', ''):>7}"
+            )
+        print(
+            f"{mp:>2} MP  speed-up vs baseline {entry['speedup_vs_baseline']}x, "
+            f"vs floor {entry['ratio_to_floor']}x (pipeline {entry['pipeline_ratio_to_floor']}x), "
+            f"quality {entry['quality']}, faces {entry['face_detection_ms']} ms"
+        )
+    print("WebP method (1600 px):", figures.get("webp_methods_1600px"))
     print(json.dumps(figures))
 
 

@@ -26,6 +26,7 @@ def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> di
             "height": item["height"],
             "size": item["size"],
             "content_type": item["contentType"],
+            **({"crop_box": item["cropBox"]} if item.get("cropBox") else {}),
         }
         for name, item in (photo.get("renditions") or {}).items()
     }
@@ -45,9 +46,26 @@ def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> di
         "sha256": photo["sha256"] or None,
         "key": photo["object_key"],
         "crop_box": photo["crop_box"],
+        "faces": photo.get("faces"),
+        "placeholder": photo.get("placeholder"),
+        "duplicate_of": photo.get("duplicate_of"),
+        "metadata": _metadata(photo),
         "renditions": renditions,
         "error": error,
         "execution_name": photo["execution_name"],
         "created_at": iso(photo["created_at"]),
         "updated_at": iso(photo["updated_at"]),
+    }
+
+
+def _metadata(photo: dict[str, Any]) -> dict[str, Any]:
+    """What the photo's own bytes said; ``gps`` is stored only where configuration allows it."""
+    return {
+        "format": photo.get("image_format"),
+        "orientation": photo.get("orientation"),
+        "camera_make": photo.get("camera_make"),
+        "camera_model": photo.get("camera_model"),
+        "lens": photo.get("lens"),
+        "exposure": photo.get("exposure"),
+        "gps": photo.get("gps"),
     }

@@ -6,10 +6,14 @@ from bakusoku.imaging.errors import (
     EmptyImageError,
     ImageError,
     ImageTooLargeError,
+    ImageTooSmallError,
     UnsupportedImageError,
 )
+from bakusoku.imaging.faces import FaceDetector, load_face_detector
 from bakusoku.imaging.placeholder import placeholder
+from bakusoku.imaging.printable import require_printable
 from bakusoku.imaging.renditions import (
+    BROWSING_SPECS,
     DEFAULT_SPECS,
     PREVIEW,
     PREVIEW_WEBP,
@@ -20,11 +24,13 @@ from bakusoku.imaging.renditions import (
     PhotoResult,
     Rendition,
     RenditionSpec,
+    print_spec,
     render_photo,
 )
 from bakusoku.imaging.trim import print_crop_box
 
 __all__ = [
+    "BROWSING_SPECS",
     "DEFAULT_MAX_PIXELS",
     "DEFAULT_SPECS",
     "PREVIEW",
@@ -35,16 +41,21 @@ __all__ = [
     "WEBP_SPECS",
     "CorruptImageError",
     "EmptyImageError",
+    "FaceDetector",
     "ImageError",
     "ImageInfo",
     "ImageTooLargeError",
+    "ImageTooSmallError",
     "PhotoResult",
     "Rendition",
     "RenditionSpec",
     "UnsupportedImageError",
+    "load_face_detector",
     "open_photo",
     "placeholder",
     "print_crop_box",
+    "print_spec",
     "probe",
     "render_photo",
+    "require_printable",
 ]

@@ -4,7 +4,7 @@ import io
 import math
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from PIL import Image, ImageFile
@@ -16,11 +16,11 @@ from bakusoku.imaging.errors import (
     ImageTooLargeError,
     UnsupportedImageError,
 )
-from bakusoku.imaging.metadata import ExifFacts, read_exif
-from bakusoku.imaging.sniff import Kind, sniff
+from bakusoku.imaging.metadata import ExifFacts, Exposure, GpsPosition, read_exif
+from bakusoku.imaging.sniff import Kind, sniff, sniff_tiff
 
-# Enough for 100 MP medium-format cameras and 108 MP phone modes; 120 MP of RGB is ~360 MB.
-DEFAULT_MAX_PIXELS = 120_000_000
+# Enough for 100 MP medium-format cameras; 100 MP of RGB is ~300 MB once decoded.
+DEFAULT_MAX_PIXELS = 100_000_000
 
 # Pillow plug-ins allowed for each sniffed kind; nothing else is ever tried on upload bytes.
 _PILLOW_FORMATS: dict[Kind, tuple[str, ...]] = {
@@ -29,6 +29,7 @@ _PILLOW_FORMATS: dict[Kind, tuple[str, ...]] = {
     "PNG": ("PNG",),
     "WEBP": ("WEBP",),
     "HEIF": ("HEIF",),
+    "TIFF": ("TIFF",),
 }
 _CONTENT_TYPES = {
     "JPEG": "image/jpeg",
@@ -36,6 +37,7 @@ _CONTENT_TYPES = {
     "PNG": "image/png",
     "WEBP": "image/webp",
     "HEIF": "image/heic",
+    "TIFF": "image/tiff",
 }
 _ACCEPTED = "JPEG, PNG, WebP or HEIC"
 
@@ -67,6 +69,9 @@ class ImageInfo:
     camera_model: str | None
     has_gps: bool
     byte_size: int
+    lens: str | None = None
+    exposure: Exposure = field(default_factory=Exposure)
+    gps: GpsPosition | None = None
 
     @property
     def megapixels(self) -> float:
@@ -76,8 +81,10 @@ class ImageInfo:
 class SourcePhoto:
     """An opened (header-parsed, not yet decoded) upload; decode it at most once."""
 
-    def __init__(self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-        self._im = _open(data, max_pixels)
+    def __init__(
+        self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, allow_tiff: bool = False
+    ) -> None:
+        self._im = _open(data, max_pixels, allow_tiff)
         self._max_pixels = max_pixels
         self._byte_size = len(data)
         self._raw_size = self._im.size
@@ -130,23 +137,37 @@ class SourcePhoto:
         return im
 
 
-def open_photo(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> SourcePhoto:
-    """Parse the header of an upload; raise an :class:`ImageError` subclass if it is unusable."""
-    return SourcePhoto(data, max_pixels=max_pixels)
+def open_photo(
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, allow_tiff: bool = False
+) -> SourcePhoto:
+    """Parse the header of an upload; raise an :class:`ImageError` subclass if it is unusable.
+
+    TIFF is refused unless ``allow_tiff``: camera raw files are TIFF inside, and its decoders are
+    a large attack surface for a format that phones and cameras do not deliver.
+    """
+    return SourcePhoto(data, max_pixels=max_pixels, allow_tiff=allow_tiff)
 
 
-def probe(data: bytes, *, verify: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+def probe(
+    data: bytes,
+    *,
+    verify: bool = False,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    allow_tiff: bool = False,
+) -> ImageInfo:
     """Describe an upload from its header; ``verify`` also decodes it all (at 1/8 size for JPEG)."""
-    photo = open_photo(data, max_pixels=max_pixels)
+    photo = open_photo(data, max_pixels=max_pixels, allow_tiff=allow_tiff)
     if verify:
         photo.verify()
     return photo.info
 
 
-def _open(data: bytes, max_pixels: int) -> ImageFile.ImageFile:
+def _open(data: bytes, max_pixels: int, allow_tiff: bool) -> ImageFile.ImageFile:
     if not data:
         raise EmptyImageError("The file is empty (0 bytes). Upload the photo again.")
     sniffed = sniff(data[:64])
+    if sniffed.kind is None and allow_tiff:
+        sniffed = sniff_tiff(data[:64]) or sniffed
     if sniffed.kind is None:
         raise UnsupportedImageError(
             f"The file is not a photo we accept: its content looks like {sniffed.description}. "
@@ -209,6 +230,9 @@ def _info(fmt: str | None, raw_size: tuple[int, int], exif: ExifFacts, byte_size
         camera_model=exif.camera_model,
         has_gps=exif.has_gps,
         byte_size=byte_size,
+        lens=exif.lens,
+        exposure=exif.exposure,
+        gps=exif.gps,
     )
 
 

@@ -31,3 +31,9 @@ class ImageTooLargeError(ImageError):
     """The image declares more pixels than we agree to decode."""
 
     code = "image.too_large"
+
+
+class ImageTooSmallError(ImageError):
+    """The image has too few pixels to make a print of acceptable quality."""
+
+    code = "image.too_small"

@@ -1,8 +1,10 @@
 """Read orientation, capture time and camera from a photo's EXIF, tolerating broken tags."""
 
+import math
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from PIL import Image
@@ -18,8 +20,56 @@ _OFFSET_TIME_ORIGINAL = 0x9011
 _OFFSET_TIME_DIGITIZED = 0x9012
 _SUBSEC_TIME_ORIGINAL = 0x9291
 _SUBSEC_TIME_DIGITIZED = 0x9292
+_EXPOSURE_TIME = 0x829A
+_F_NUMBER = 0x829D
+_ISO = 0x8827
+_FOCAL_LENGTH = 0x920A
+_FOCAL_LENGTH_35MM = 0xA405
+_EXPOSURE_BIAS = 0x9204
+_LENS_MAKE = 0xA433
+_LENS_MODEL = 0xA434
+_GPS_LAT_REF, _GPS_LAT, _GPS_LON_REF, _GPS_LON, _GPS_ALT_REF, _GPS_ALT = 1, 2, 3, 4, 5, 6
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """How the picture was exposed; any field may be missing."""
+
+    exposure_time: float | None = None  # seconds
+    f_number: float | None = None
+    iso: int | None = None
+    focal_length: float | None = None  # millimetres
+    focal_length_35mm: int | None = None
+    exposure_bias: float | None = None  # EV
+
+    def as_dict(self) -> dict[str, float | int]:
+        """The known fields only, for a JSON column."""
+        fields = {
+            "exposure_time": self.exposure_time,
+            "f_number": self.f_number,
+            "iso": self.iso,
+            "focal_length": self.focal_length,
+            "focal_length_35mm": self.focal_length_35mm,
+            "exposure_bias": self.exposure_bias,
+        }
+        return {name: value for name, value in fields.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class GpsPosition:
+    """Decimal degrees (north and east positive) and metres above sea level."""
+
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        point = {"latitude": self.latitude, "longitude": self.longitude}
+        if self.altitude is not None:
+            point["altitude"] = self.altitude
+        return point
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +81,9 @@ class ExifFacts:
     camera_make: str | None = None
     camera_model: str | None = None
     has_gps: bool = False
+    lens: str | None = None
+    exposure: Exposure = field(default_factory=Exposure)
+    gps: GpsPosition | None = None
 
 
 def read_exif(im: Image.Image) -> ExifFacts:
@@ -41,7 +94,7 @@ def read_exif(im: Image.Image) -> ExifFacts:
             warnings.simplefilter("ignore")
             exif = im.getexif()
             exif_ifd = exif.get_ifd(_EXIF_IFD)
-            has_gps = bool(exif.get_ifd(_GPS_IFD)) if _GPS_IFD in exif else False
+            gps_ifd = exif.get_ifd(_GPS_IFD) if _GPS_IFD in exif else {}
     except Exception:
         # EXIF written by odd phone apps or editors is often broken; metadata never fails a photo.
         return ExifFacts()
@@ -63,8 +116,74 @@ def read_exif(im: Image.Image) -> ExifFacts:
         taken_at=taken_at,
         camera_make=_text(exif.get(_MAKE)),
         camera_model=_text(exif.get(_MODEL)),
-        has_gps=has_gps,
+        has_gps=bool(gps_ifd),
+        lens=_lens(exif_ifd),
+        exposure=_exposure(exif_ifd),
+        gps=_gps(gps_ifd),
     )
+
+
+def _lens(exif_ifd: Mapping[int, object]) -> str | None:
+    make, model = _text(exif_ifd.get(_LENS_MAKE)), _text(exif_ifd.get(_LENS_MODEL))
+    if make and model and not model.lower().startswith(make.lower()):
+        return f"{make} {model}"[:128]
+    return (model or make or "")[:128] or None
+
+
+def _exposure(exif_ifd: Mapping[int, object]) -> Exposure:
+    iso = _number(exif_ifd.get(_ISO))
+    focal_35 = _number(exif_ifd.get(_FOCAL_LENGTH_35MM))
+    return Exposure(
+        exposure_time=_rounded(exif_ifd.get(_EXPOSURE_TIME), 6),
+        f_number=_rounded(exif_ifd.get(_F_NUMBER), 1),
+        iso=int(iso) if iso else None,
+        focal_length=_rounded(exif_ifd.get(_FOCAL_LENGTH), 1),
+        focal_length_35mm=int(focal_35) if focal_35 else None,
+        exposure_bias=_rounded(exif_ifd.get(_EXPOSURE_BIAS), 2, allow_zero=True),
+    )
+
+
+def _gps(gps_ifd: Mapping[int, object]) -> GpsPosition | None:
+    latitude = _degrees(gps_ifd.get(_GPS_LAT), gps_ifd.get(_GPS_LAT_REF), "S")
+    longitude = _degrees(gps_ifd.get(_GPS_LON), gps_ifd.get(_GPS_LON_REF), "W")
+    if latitude is None or longitude is None:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    altitude = _number(gps_ifd.get(_GPS_ALT))
+    if altitude is not None and gps_ifd.get(_GPS_ALT_REF) in (1, b"\x01"):
+        altitude = -altitude
+    return GpsPosition(
+        round(latitude, 7), round(longitude, 7), None if altitude is None else round(altitude, 1)
+    )
+
+
+def _degrees(value: object, ref: object, negative: str) -> float | None:
+    if not isinstance(value, tuple | list) or not 1 <= len(value) <= 3:
+        return None
+    parts = [_number(part) for part in value]
+    if any(part is None for part in parts):
+        return None
+    degrees = sum(float(part or 0) / 60**i for i, part in enumerate(parts))
+    return -degrees if _text(ref) == negative else degrees
+
+
+def _number(value: object) -> float | None:
+    """An EXIF number (int, float or Pillow's IFDRational); NaN and infinities count as missing."""
+    if isinstance(value, tuple | list) and len(value) == 1:
+        value = value[0]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _rounded(value: object, digits: int, *, allow_zero: bool = False) -> float | None:
+    number = _number(value)
+    if number is None or (number <= 0 and not allow_zero):
+        return None
+    return round(number, digits)
 
 
 def _as_int(value: object) -> int | None:

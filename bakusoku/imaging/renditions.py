@@ -9,10 +9,12 @@ from PIL import Image
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, probe
+from bakusoku.imaging.faces import FaceDetector
 from bakusoku.imaging.placeholder import placeholder
 from bakusoku.imaging.trim import Box, FaceBox, print_crop_box
 
 __all__ = [
+    "BROWSING_SPECS",
     "DEFAULT_SPECS",
     "PREVIEW",
     "PREVIEW_WEBP",
@@ -23,6 +25,7 @@ __all__ = [
     "PhotoResult",
     "Rendition",
     "RenditionSpec",
+    "print_spec",
     "probe",
     "render_photo",
 ]
@@ -55,8 +58,11 @@ class RenditionSpec:
     # Optimised Huffman tables save ~4 % on a 12 MP baseline file for ~3x its encode time (38 ms
     # -> 110 ms); progressive files are always optimised.
     optimize: bool = False
-    # WebP effort 0-6: 2 is ~3x faster than the default 4 for a file a few percent larger.
+    # WebP effort 0-6, chosen by measurement (bench/imaging.py prints the table): on 12 MP camera
+    # photos method 2 costs ~35 % of method 4's time for a file ~5 % larger at the same quality.
     webp_method: int = 2
+    # Print aspect, short side first, for ``crop_to_print``; None: the photo's main print aspect.
+    aspect: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.long_edge is not None and self.long_edge < 1:
@@ -65,16 +71,34 @@ class RenditionSpec:
             raise ValueError(f"rendition {self.name!r}: quality must be 1-100")
         if self.format not in _CONTENT_TYPES:
             raise ValueError(f"rendition {self.name!r}: format must be JPEG or WEBP")
+        if self.aspect is not None and (len(self.aspect) != 2 or min(self.aspect) < 1):
+            raise ValueError(f"rendition {self.name!r}: aspect must be two positive integers")
+        if not 0 <= self.webp_method <= 6:
+            raise ValueError(f"rendition {self.name!r}: webp_method must be 0-6")
 
 
 PRINT = RenditionSpec("print", None, "JPEG", 90, crop_to_print=True, progressive=False)
 PREVIEW = RenditionSpec("preview", 1600, "JPEG", 85)
 THUMB = RenditionSpec("thumb", 400, "JPEG", 80)
-PREVIEW_WEBP = RenditionSpec("preview.webp", 1600, "WEBP", 80)
-THUMB_WEBP = RenditionSpec("thumb.webp", 400, "WEBP", 75)
+PREVIEW_WEBP = RenditionSpec("preview-webp", 1600, "WEBP", 80)
+THUMB_WEBP = RenditionSpec("thumb-webp", 400, "WEBP", 75)
 
-DEFAULT_SPECS: tuple[RenditionSpec, ...] = (PRINT, PREVIEW, THUMB)
 WEBP_SPECS: tuple[RenditionSpec, ...] = (PREVIEW_WEBP, THUMB_WEBP)
+BROWSING_SPECS: tuple[RenditionSpec, ...] = (PREVIEW, PREVIEW_WEBP, THUMB, THUMB_WEBP)
+DEFAULT_SPECS: tuple[RenditionSpec, ...] = (PRINT, *BROWSING_SPECS)
+
+
+def print_spec(name: str, aspect: tuple[int, int], quality: int = 90) -> RenditionSpec:
+    """An extra print rendition at full resolution, e.g. ``print_spec("print-2l", (127, 178))``."""
+    return RenditionSpec(
+        name,
+        None,
+        "JPEG",
+        quality,
+        crop_to_print=True,
+        progressive=False,
+        aspect=(min(aspect), max(aspect)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +119,14 @@ class PhotoResult:
 
     info: ImageInfo
     renditions: list[Rendition]
+    # The main print aspect's trim box, in displayed pixels of the full picture.
     crop_box: Box
     # Base64 ThumbHash of the full frame, painted by pages while the preview loads.
     placeholder: str | None = None
+    # The trim box of every print rendition, by name.
+    crop_boxes: dict[str, Box] = field(default_factory=dict)
+    # Faces the trim kept in frame (displayed pixels); None when no detection ran.
+    faces: list[FaceBox] | None = None
 
     def get(self, name: str) -> Rendition:
         for rendition in self.renditions:
@@ -134,27 +163,38 @@ def render_photo(
     specs: Sequence[RenditionSpec] = DEFAULT_SPECS,
     *,
     faces: Sequence[FaceBox] | None = None,
+    detector: FaceDetector | None = None,
     aspect: tuple[int, int] = (89, 127),
+    square: Literal["portrait", "landscape"] = "portrait",
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    allow_tiff: bool = False,
     with_placeholder: bool = True,
 ) -> PhotoResult:
     """Decode ``data`` once and produce every rendition in ``specs`` (in that order).
 
     ``faces`` are ``(left, top, right, bottom)`` boxes in displayed pixels of the full picture (EXIF
-    orientation applied); the print trim keeps them inside when it can. Raises an
-    :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
+    orientation applied); the print trim keeps them inside when it can. Without ``faces``, a
+    ``detector`` finds them on the decoded picture (only when a print rendition is asked for).
+    Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
     """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"rendition names must be unique, got {names}")
-    photo = open_photo(data, max_pixels=max_pixels)
+    photo = open_photo(data, max_pixels=max_pixels, allow_tiff=allow_tiff)
     info = photo.info
-    crop_box = print_crop_box(info.width, info.height, aspect, faces)
     full: Box = (0, 0, info.width, info.height)
-    plans = [_plan(spec, crop_box if spec.crop_to_print else full) for spec in specs]
 
+    def trim(spec_aspect: tuple[int, int] | None, found: Sequence[FaceBox] | None) -> Box:
+        return print_crop_box(info.width, info.height, spec_aspect or aspect, found, square)
+
+    # The trim's size does not depend on where faces are, so the decode scale is known up front.
+    centred = [_plan(s, trim(s.aspect, None) if s.crop_to_print else full) for s in specs]
     # The largest output decides how much detail the decode must keep (JPEG scales in the DCT).
-    image = photo.decode(min_scale=max((plan.scale for plan in plans), default=1.0))
+    image = photo.decode(min_scale=max((plan.scale for plan in centred), default=1.0))
+    if faces is None and detector is not None and any(s.crop_to_print for s in specs):
+        faces = _scaled(detector.detect(image), info.width / image.width)
+    crop_boxes = {s.name: trim(s.aspect, faces) for s in specs if s.crop_to_print}
+    plans = [_plan(s, crop_boxes.get(s.name, full)) for s in specs]
     sources = [_Source(image, full, image.width / info.width, image.height / info.height)]
 
     made: dict[str, Rendition] = {}
@@ -173,9 +213,18 @@ def render_photo(
     return PhotoResult(
         info=info,
         renditions=[made[s.name] for s in specs],
-        crop_box=crop_box,
+        crop_box=trim(None, faces),
         placeholder=_placeholder(sources, full) if with_placeholder else None,
+        crop_boxes=crop_boxes,
+        faces=None if faces is None else list(faces),
     )
+
+
+def _scaled(faces: Sequence[FaceBox], factor: float) -> list[FaceBox]:
+    """Face boxes found on a DCT-reduced decode, in pixels of the full picture."""
+    if factor == 1.0:
+        return list(faces)
+    return [(a * factor, b * factor, c * factor, d * factor) for a, b, c, d in faces]
 
 
 def _plan(spec: RenditionSpec, region: Box) -> _Plan:

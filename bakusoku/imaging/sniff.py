@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["JPEG", "PNG", "WEBP", "HEIF"]
+Kind = Literal["JPEG", "PNG", "WEBP", "HEIF", "TIFF"]
 
 # ISO base media brands that carry a still HEIF/HEIC picture (iPhones, recent Android phones).
 _HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
@@ -31,6 +31,13 @@ def sniff(head: bytes) -> Sniffed:
     if head[4:8] == b"ftyp":
         return _sniff_iso_media(head)
     return Sniffed(None, _describe_other(head))
+
+
+def sniff_tiff(head: bytes) -> Sniffed | None:
+    """A plain TIFF image, for installations that accept TIFF (never a camera raw file)."""
+    if head.startswith((b"II*\x00", b"MM\x00*")) and b"CR" not in head[8:10]:
+        return Sniffed("TIFF", "a TIFF image")
+    return None
 
 
 def _sniff_iso_media(head: bytes) -> Sniffed:

@@ -29,6 +29,7 @@ ERROR_CODES: dict[str, str] = {
     "CorruptImageError": "image.corrupt",
     "UnsupportedImageError": "image.unsupported_format",
     "ImageTooLargeError": "image.too_large",
+    "ImageTooSmallError": "image.too_small",
     "UploadRejectedError": "upload.rejected",
     "ObjectMissingError": "storage.not_found",
     # The object store could not be reached or answered with a server error.

@@ -24,7 +24,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = RunningServer(tmp_path_factory.mktemp("e2e") / "data").start()
+    # These tests upload the same generated photo into one album again and again, each time
+    # expecting it processed: duplicate marking (tests/e2e/test_imaging_pipeline.py) is off here.
+    running = RunningServer(
+        tmp_path_factory.mktemp("e2e") / "data", extra_env={"BAKUSOKU_MARK_DUPLICATES": "0"}
+    ).start()
     yield running
     assert running.stop() == 0, running.log()
 

@@ -13,10 +13,13 @@ from tests.e2e.test_pipeline_end_to_end import upload, wait_final
 
 pytestmark = pytest.mark.integration
 
+# The same generated photo is uploaded several times into one album, each time to be processed.
+NO_DUPLICATES = {"BAKUSOKU_MARK_DUPLICATES": "0"}
+
 
 def test_photos_and_executions_survive_a_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    first = RunningServer(data_dir).start()
+    first = RunningServer(data_dir, extra_env=NO_DUPLICATES).start()
     try:
         done = upload(first.api, make_jpeg(1200, 900), album="restart")
         assert wait_final(first.api, done)["status"] == "ready"
@@ -25,7 +28,7 @@ def test_photos_and_executions_survive_a_restart(tmp_path: Path) -> None:
     finally:
         assert first.stop() == 0, first.log()
 
-    second = RunningServer(data_dir).start()
+    second = RunningServer(data_dir, extra_env=NO_DUPLICATES).start()
     try:
         photo = httpx.get(f"{second.api}/v1/photos/{done}").json()
         assert photo["status"] == "ready"

@@ -76,3 +76,94 @@ def noisy_picture(width: int, height: int) -> Image.Image:
     base = Image.effect_noise((width // 8, height // 8), 64).convert("RGB")
     detail = Image.effect_noise((width, height), 24).convert("RGB")
     return Image.blend(base.resize((width, height), Image.Resampling.BICUBIC), detail, 0.35)
+
+
+def face_like(size: int) -> Image.Image:
+    """A drawn face (hair, skin, eyes, brows, nose, mouth) that face detectors take for a face."""
+    from PIL import ImageFilter
+
+    width, height = size, int(size * 1.3)
+    im = Image.new("RGB", (width, height), (0, 0, 0))
+    draw = ImageDraw.Draw(im)
+    draw.ellipse((0, 0, width, height * 0.75), fill=(60, 40, 25))
+    draw.ellipse((width * 0.08, height * 0.12, width * 0.92, height * 0.98), fill=(224, 180, 150))
+    eye_y = height * 0.45
+    for cx in (width * 0.32, width * 0.68):
+        draw.ellipse(
+            (cx - width * 0.11, eye_y - height * 0.035, cx + width * 0.11, eye_y + height * 0.035),
+            fill=(245, 245, 245),
+        )
+        draw.ellipse(
+            (
+                cx - width * 0.045,
+                eye_y - height * 0.035,
+                cx + width * 0.045,
+                eye_y + height * 0.035,
+            ),
+            fill=(50, 30, 20),
+        )
+        draw.line(
+            (cx - width * 0.12, eye_y - height * 0.09, cx + width * 0.12, eye_y - height * 0.1),
+            fill=(70, 45, 30),
+            width=max(1, int(width * 0.03)),
+        )
+    draw.polygon(
+        [(width * 0.5, height * 0.5), (width * 0.43, height * 0.66), (width * 0.57, height * 0.66)],
+        fill=(200, 150, 120),
+    )
+    draw.ellipse((width * 0.33, height * 0.74, width * 0.67, height * 0.82), fill=(170, 70, 70))
+    return im.filter(ImageFilter.GaussianBlur(max(1, size / 60)))
+
+
+def scene_with_face(
+    size: tuple[int, int], face_at: tuple[int, int], face_size: int
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """A green field with one face pasted at ``face_at``; returns the picture and the face's box."""
+    scene = Image.new("RGB", size, (90, 130, 90))
+    face = face_like(face_size)
+    scene.paste(face, face_at, face.convert("L").point(lambda v: 255 if v > 5 else 0))
+    left, top = face_at
+    return scene, (left, top, left + face.width, top + face.height)
+
+
+def png_header_bomb(width: int = 65_500, height: int = 65_500) -> bytes:
+    """A small, valid-looking PNG whose header declares ``width`` x ``height`` RGB pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    # A few rows' worth of zeros: a decoder that trusted the header would allocate ~12 GB first.
+    idat = zlib.compress(b"\x00" * (1 + 3 * 1024) * 16, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def jpeg_header_bomb(width: int = 65_500, height: int = 65_500) -> bytes:
+    """A real small JPEG whose frame header (SOF0) is rewritten to declare ``width`` x ``height``."""
+    import struct
+
+    data = bytearray(encode(Image.new("RGB", (64, 64), GREY), "JPEG", quality=80))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (120, 80), colour) for colour in (RED, BLUE, GREY)]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+SVG = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" '
+    b'width="4000" height="3000"><rect width="100%" height="100%" fill="red"/></svg>\n'
+)
+
+
+def psd_header() -> bytes:
+    """The first bytes of a Photoshop document (signature, version 1, 3 channels, 3000x4000)."""
+    import struct
+
+    return b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, 3000, 4000, 8, 3) + b"\x00" * 64

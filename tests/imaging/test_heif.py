@@ -56,9 +56,12 @@ def test_heic_metadata_and_renditions() -> None:
     assert [(r.width, r.height) for r in result.renditions] == [
         (1200, 841),
         (1200, 900),
+        (1200, 900),
+        (400, 300),
         (400, 300),
     ]
-    assert all(r.content_type == "image/jpeg" for r in result.renditions)
+    jpeg, webp = "image/jpeg", "image/webp"
+    assert [r.content_type for r in result.renditions] == [jpeg, jpeg, webp, jpeg, webp]
 
 
 def test_truncated_heic_is_corrupt() -> None:

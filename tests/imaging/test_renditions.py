@@ -40,19 +40,24 @@ def _exact_print_ratio(width: int, height: int) -> bool:
 
 def test_default_renditions_of_a_12mp_photo(jpeg_12mp: bytes, open_output: Opener) -> None:
     result = render_photo(jpeg_12mp)
-    assert [r.name for r in result.renditions] == ["print", "preview", "thumb"]
+    names = ["print", "preview", "preview-webp", "thumb", "thumb-webp"]
+    assert [r.name for r in result.renditions] == names
     assert (result.info.width, result.info.height) == (4000, 3000)
-    printed, preview, thumb = result.renditions
+    printed, preview, preview_webp, thumb, thumb_webp = result.renditions
+    assert (preview_webp.width, preview_webp.height) == (1600, 1200)
+    assert (thumb_webp.width, thumb_webp.height) == (400, 300)
+    assert open_output(preview_webp.data).format == "WEBP"
     assert (printed.width, printed.height) == (4000, 2803)
     assert _exact_print_ratio(printed.width, printed.height)
     assert result.crop_box == (0, 98, 4000, 2901)
     assert (preview.width, preview.height) == (1600, 1200)
     assert (thumb.width, thumb.height) == (400, 300)
     for rendition in result.renditions:
-        assert rendition.content_type == "image/jpeg"
+        webp = rendition.name.endswith("-webp")
+        assert rendition.content_type == ("image/webp" if webp else "image/jpeg")
         assert rendition.byte_size == len(rendition.data)
         im = open_output(rendition.data)
-        assert im.format == "JPEG"
+        assert im.format == ("WEBP" if webp else "JPEG")
         assert im.mode == "RGB"
         assert im.size == (rendition.width, rendition.height)
     assert open_output(printed.data).info.get("progressive") is None
@@ -106,7 +111,7 @@ def test_portrait_phone_photo_rotated_by_exif() -> None:
 
 def test_outputs_carry_no_exif_gps_or_xmp(open_output: Opener) -> None:
     data = camera_jpeg()
-    result = render_photo(data, DEFAULT_SPECS + WEBP_SPECS)
+    result = render_photo(data, DEFAULT_SPECS)
     assert result.info.has_gps
     assert result.info.taken_at == "2024-05-03T10:15:30.120+09:00"
     for rendition in result.renditions:

@@ -1,4 +1,8 @@
-"""StorePhoto: record a stored upload on its photo row and check it is what was presigned."""
+"""StorePhoto: record a stored upload on its photo row and check it is what was presigned.
+
+Everything here reads only the image header (no pixel is decoded), so bad, hostile and duplicate
+uploads are settled in milliseconds before any rendition work starts.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,24 @@ import hashlib
 from typing import Any
 
 from bakusoku.events import object_created_records
-from bakusoku.imaging import probe
+from bakusoku.imaging import ImageInfo, probe, require_printable
 from bakusoku.imaging.errors import EmptyImageError
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.errors import ObjectMissingError, UploadRejectedError
+from bakusoku.pipeline.handlers.imaging_settings import ImagingOptions, imaging_options
 from bakusoku.pipeline.keys import photo_ref
 from bakusoku.storage.errors import ObjectNotFoundError
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Input: ``{"event": <object-created event, any AWS shape>, "executionName": str}``."""
+    """Input: ``{"event": <object-created event, any AWS shape>, "executionName": str}``.
+
+    Output: the photo's identity and size; with ``duplicateOf`` when the album already has the
+    same bytes (the photo is then marked ``duplicate`` and the workflow ends).
+    """
     record = object_created_records(event["event"])[0]
     env = adapters()
+    options = imaging_options(env.settings)
     ref = photo_ref(record.bucket, record.key, env.settings.upload_prefix)
     try:
         data = env.store.get_object(record.bucket, record.key)
@@ -39,8 +49,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         sequencer=record.sequencer,
     )
     _check_upload(len(data), photo.get("declared_size"), env.settings.max_upload_bytes)
-    info = probe(data)
-    return {
+    info = probe(data, max_pixels=options.max_pixels, allow_tiff=options.allow_tiff)
+    env.photos.record_details(ref.photo_id, photo_details(info, options))
+    require_printable(info, options.min_print_short_edge)
+    output: dict[str, Any] = {
         "photoId": ref.photo_id,
         "album": ref.album,
         "bucket": record.bucket,
@@ -50,6 +62,33 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "width": info.width,
         "height": info.height,
     }
+    original = env.photos.find_original(ref.photo_id) if options.mark_duplicates else None
+    if original is not None:
+        env.photos.mark_duplicate(ref.photo_id, original["photo_id"])
+        output["duplicateOf"] = original["photo_id"]
+    return output
+
+
+def photo_details(info: ImageInfo, options: ImagingOptions) -> dict[str, Any]:
+    """The photo row's columns that come from the image header and EXIF."""
+    exposure = info.exposure.as_dict()
+    gps = info.gps.as_dict() if info.gps is not None and options.store_gps else None
+    return {
+        "image_format": info.format,
+        "width": info.width,
+        "height": info.height,
+        "orientation": info.orientation,
+        "taken_at": info.taken_at,
+        "camera_make": _cut(info.camera_make, 64),
+        "camera_model": _cut(info.camera_model, 64),
+        "lens": _cut(info.lens, 128),
+        "exposure": exposure or None,
+        "gps": gps,
+    }
+
+
+def _cut(text: str | None, length: int) -> str | None:
+    return text[:length] if text else None
 
 
 def _check_upload(size: int, declared: int | None, cap: int) -> None:
