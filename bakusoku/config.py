@@ -36,6 +36,7 @@ class Settings:
     port: int = 8080
     store_port: int = 0  # 0: the port after the API's
     workers: int = 0  # 0: one per CPU core
+    store_processes: int = 1  # processes serving the object store endpoint
     database_url: str = ""  # empty: SQLite in data_dir
     # Ceiling on database connections of all worker processes together (RDS Proxy's role locally;
     # 0: none, e.g. on AWS behind RDS Proxy); the API/engine process adds at most db_pool_size.
@@ -55,11 +56,6 @@ class Settings:
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
     bench_routes: bool = False
-    # Triggers: the route upload events take to the pipeline (bakusoku/local/routes.py), the
-    # stuck-photo sweep's schedule (rate(...) or cron(...); empty: no sweep) and its threshold.
-    trigger_route: str = "eventbridge"
-    sweep_schedule: str = "rate(5 minutes)"
-    sweep_threshold_seconds: int = 900
     # Triggers: the route upload events take to the pipeline (bakusoku/local/routes.py), the
     # stuck-photo sweep's schedule (rate(...) or cron(...); empty: no sweep) and its threshold.
     trigger_route: str = "eventbridge"

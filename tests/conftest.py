@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import socket
+import uuid
 
 from PIL import Image, ImageDraw
 
@@ -24,6 +25,7 @@ def make_jpeg(
     draw.rectangle((0, 0, width // 6, height // 6), fill=MARKER)
     draw.ellipse((width // 3, height // 3, width * 2 // 3, height * 2 // 3), fill=(250, 220, 40))
     exif = Image.Exif()
+    exif[0x010E] = uuid.uuid4().hex  # ImageDescription: every photo's bytes are unique
     exif[0x0112] = orientation
     exif[0x8769] = {0x9003: "2026:10:10 09:30:00"}  # Exif IFD: DateTimeOriginal
     if gps:

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from bakusoku import __version__
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
+from bakusoku.cli.ops import executions, redrive, status
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
@@ -80,7 +81,8 @@ def up(
 
     def ready() -> None:
         click.echo(f"bakusoku {__version__} is up")
-        click.echo(f"  API:          {settings.api_url}  (docs: {settings.api_url}/docs)")
+        click.echo(f"  gallery:      {settings.api_url}/")
+        click.echo(f"  API:          {settings.api_url}/v1  (docs: {settings.api_url}/docs)")
         click.echo(f"  object store: {settings.store_url}/{settings.bucket}")
         click.echo(f"  data:         {settings.data_dir.resolve()}")
         click.echo(f"  workers:      {settings.effective_workers}")
@@ -92,10 +94,7 @@ def up(
 
     try:
         serve_apps(
-            [
-                (stack.api_app(), settings.host, settings.port),
-                (stack.store_app(), settings.host, settings.effective_store_port),
-            ],
+            [(stack.api_app(), settings.host, settings.port)],
             on_ready=ready,
         )
     finally:
@@ -213,10 +212,11 @@ def _get(url: str, params: dict[str, Any] | None = None) -> Any:
 
 
 cli.add_command(db_commands)
-
-
 cli.add_command(package_command)
 cli.add_command(deploy_command)
+cli.add_command(executions)
+cli.add_command(redrive)
+cli.add_command(status)
 
 
 def main() -> None:

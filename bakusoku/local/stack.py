@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,10 @@ from bakusoku.events import execution_name
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
+from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import PipelineTrigger
+from bakusoku.local.wakeup import WakeupListener
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.functions import (
     FUNCTIONS,
@@ -86,6 +87,9 @@ class EmbeddedStack:
             prefix=settings.upload_prefix,
             route_event=self.route_event,
         )
+        # The store runs in its own process; its events reach the trigger through the outbox.
+        self.wakeup = WakeupListener(self.trigger.wake)
+        self.store_server = StoreServerProcess(settings, self.wakeup.port)
         self.sweep = StuckPhotoSweep(
             self.photos,
             self.workflow,
@@ -117,6 +121,8 @@ class EmbeddedStack:
         self.workflow.start()
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
+        self.wakeup.start()
+        self.store_server.start()
         self.scheduler.start()
         self.ops.start()
         self._started = True
@@ -125,6 +131,8 @@ class EmbeddedStack:
         if not self._started:
             return
         self._started = False
+        self.store_server.stop()
+        self.wakeup.stop()
         self.scheduler.stop()
         self.trigger.stop()
         self.workflow.stop(timeout=10)
@@ -176,17 +184,3 @@ class EmbeddedStack:
         self.workflow.start_execution(self.state_machine_arn, captured[0], name=name)
         self.workflow.wait_for(name, timeout=300)
         return {"photo_id": photo_id, "status": self.photos.get(photo_id)["status"]}
-
-
-def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
-    """Block until something accepts connections on ``host:port``."""
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")

@@ -63,7 +63,7 @@ def wait_final(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         photo = httpx.get(f"{api}/v1/photos/{photo_id}").json()
-        if photo["status"] in ("ready", "failed"):
+        if photo["status"] in ("ready", "failed", "duplicate"):
             return photo
         time.sleep(0.2)
     raise AssertionError(f"photo {photo_id} still {photo['status']} after {timeout} s")
