@@ -505,6 +505,7 @@ class WorkflowEngine:
                 start_at=checkpoint.get("state"),
                 variables=checkpoint.get("variables"),
                 entered_at=checkpoint.get("entered"),
+                done_children=checkpoint.get("children"),
             )
         except StatesError as failure:
             ended = self._end(

@@ -125,7 +125,8 @@ class ExecutionRecorder:
         self._write_lock = threading.Lock()
         self._next_id = last_event_id + 1
         self._pending: list[dict[str, Any]] = []
-        self._checkpoint: dict[str, Any] | None = None
+        self._checkpoint: dict[str, Any] | None = None  # to write with the next flush
+        self._current: dict[str, Any] | None = None  # the checkpoint of the state running now
         self._closed = False
         self.lost = False
 
@@ -167,14 +168,30 @@ class ExecutionRecorder:
         state_input: Any,
         variables: dict[str, Any],
         entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
     ) -> None:
         with self._lock:
-            self._checkpoint = {
+            self._current = {
                 "state": state_name,
                 "input": state_input,
                 "variables": dict(variables),
                 "entered": entered if entered is not None else time.time(),
+                "children": {str(k): v for k, v in (done_children or {}).items()},
             }
+            self._checkpoint = self._current
+        self.flush()
+
+    def child_done(self, index: int, output: Any) -> None:
+        """A branch of the current top-level state succeeded: keep its output with the checkpoint.
+
+        Written at once, with the branch's events, so a resumed or redriven state need not run
+        it again.
+        """
+        with self._lock:
+            if self._current is None:
+                return
+            self._current["children"][str(index)] = output
+            self._checkpoint = self._current
         self.flush()
 
     def flush(self, execution_update: dict[str, Any] | None = None) -> bool:
@@ -189,6 +206,8 @@ class ExecutionRecorder:
                     return not self.lost
                 rows, self._pending = self._pending, []
                 checkpoint, self._checkpoint = self._checkpoint, None
+                if checkpoint is not None:
+                    checkpoint = {**checkpoint, "children": dict(checkpoint["children"])}
             update = dict(execution_update or {})
             if checkpoint is not None:
                 update["checkpoint"] = checkpoint

@@ -82,7 +82,10 @@ class EventSink(Protocol):
         state_input: Any,
         variables: dict[str, Any],
         entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
     ) -> None: ...
+
+    def child_done(self, index: int, output: Any) -> None: ...
 
     def flush(self) -> object: ...
 
@@ -140,6 +143,8 @@ class StateRun:
     entered: float
     retry_count: int = 0
     first_entered: float | None = None  # when a resumed state was first entered, before a restart
+    # Outputs of a resumed top-level Parallel's branches that had already succeeded, by index.
+    done_children: dict[int, Any] | None = None
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -198,6 +203,7 @@ class Interpreter:
         self.language = definition.get("QueryLanguage", JSONPATH)
         self.track = Track(0)
         self._resumed_entered: float | None = None
+        self._resumed_children: dict[int, Any] | None = None
 
     # ---- machines ------------------------------------------------------------------------------
 
@@ -209,14 +215,21 @@ class Interpreter:
         start_at: str | None = None,
         variables: dict[str, Any] | None = None,
         entered_at: float | None = None,
+        done_children: Mapping[str, Any] | None = None,
     ) -> Any:
         """Run from ``start_at`` (default StartAt) to the end; return the output.
 
         ``entered_at`` is when a resumed ``start_at`` state was first entered (a Wait state
-        waits only for what remains). Raises StatesError when the execution fails and
-        Interrupted when it is stopped.
+        waits only for what remains); ``done_children`` are the outputs of the branches of a
+        resumed Parallel ``start_at`` that had succeeded, by index (they do not run again).
+        Raises StatesError when the execution fails and Interrupted when it is stopped.
         """
         self._resumed_entered = entered_at
+        self._resumed_children = (
+            {int(index): output for index, output in done_children.items()}
+            if done_children
+            else None
+        )
         self.track = Track(previous_event_id)
         frame = Frame(
             machine=self.definition,
@@ -235,10 +248,14 @@ class Interpreter:
             frame.cancel.check()
             state = states[name]
             first_entered = None
+            done_children = None
             if frame.top:
                 first_entered, self._resumed_entered = self._resumed_entered, None
-                self.sink.checkpoint(name, data, frame.variables.local, first_entered)
-            data, name = self._run_state(frame, name, state, data, first_entered)
+                done_children, self._resumed_children = self._resumed_children, None
+                self.sink.checkpoint(
+                    name, data, frame.variables.local, first_entered, done_children
+                )
+            data, name = self._run_state(frame, name, state, data, first_entered, done_children)
         return data
 
     def _emit(
@@ -260,9 +277,15 @@ class Interpreter:
         state: Mapping[str, Any],
         raw: Any,
         first_entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
     ) -> tuple[Any, str | None]:
         kind = state["Type"]
-        run = StateRun(name=name, entered=time.time(), first_entered=first_entered)
+        run = StateRun(
+            name=name,
+            entered=time.time(),
+            first_entered=first_entered,
+            done_children=done_children,
+        )
         self._emit(
             frame,
             f"{kind}StateEntered",
@@ -885,8 +908,13 @@ class Interpreter:
                 _Job(index, branch, branch_input, Track(started))
                 for index, branch in enumerate(state["Branches"])
             ]
+            # Branches that succeeded before a restart or redrive are not run again; later
+            # retries of the state run every branch, as Step Functions does.
+            done, run.done_children = run.done_children or {}, None
             try:
-                results = self._run_children(frame, jobs, len(jobs), run, None)
+                results = self._run_children(
+                    frame, jobs, len(jobs), run, None, done=done, record=frame.top
+                )
             except StatesError:
                 self._emit(frame, "ParallelStateFailed", None, run.name)
                 raise
@@ -1050,10 +1078,21 @@ class Interpreter:
         limit: int,
         run: StateRun,
         tolerance: _Tolerance | None,
+        *,
+        done: Mapping[int, Any] | None = None,
+        record: bool = False,
     ) -> list[Any]:
-        """Run branches (tolerance None) or Map iterations on up to ``limit`` threads."""
+        """Run branches (tolerance None) or Map iterations on up to ``limit`` threads.
+
+        ``done`` gives outputs of children that need not run again; with ``record``, each
+        child's success is reported to the sink so that a resumed run can skip it.
+        """
         scope = frame.cancel.child()
         results: list[Any] = [None] * len(jobs)
+        for index, output in (done or {}).items():
+            if 0 <= index < len(results):
+                results[index] = output
+        jobs_to_run = [job for job in jobs if job.index not in (done or {})]
         lock = threading.Lock()
         failures: list[StatesError] = []
         next_job = [0]
@@ -1072,6 +1111,8 @@ class Interpreter:
                 if is_map:
                     self._emit(child, "MapIterationStarted", {"name": run.name, "index": job.index})
                 results[job.index] = self._run_machine(child, job.data)
+                if record:
+                    self.sink.child_done(job.index, results[job.index])
                 if is_map:
                     self._emit(
                         child, "MapIterationSucceeded", {"name": run.name, "index": job.index}
@@ -1102,9 +1143,9 @@ class Interpreter:
         def worker() -> None:
             while not scope.cancelled:
                 with lock:
-                    if next_job[0] >= len(jobs):
+                    if next_job[0] >= len(jobs_to_run):
                         return
-                    job = jobs[next_job[0]]
+                    job = jobs_to_run[next_job[0]]
                     next_job[0] += 1
                 run_job(job)
 
@@ -1112,7 +1153,7 @@ class Interpreter:
             threading.Thread(
                 target=worker, name=f"{self.execution.name}-{run.name}-{i}", daemon=True
             )
-            for i in range(min(limit, len(jobs)))
+            for i in range(min(limit, len(jobs_to_run)))
         ]
         for thread in threads:
             thread.start()
@@ -1127,7 +1168,7 @@ class Interpreter:
                 raise StatesError(
                     STATES_EXCEED_TOLERATED_FAILURE,
                     f"The Map state '{run.name}' had {len(failures)} failed iterations of "
-                    f"{len(jobs)}, more than it tolerates",
+                    f"{len(jobs_to_run)}, more than it tolerates",
                 )
             raise failures[0]
         return results

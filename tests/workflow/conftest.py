@@ -73,8 +73,12 @@ class MemorySink:
         state_input: Any,
         variables: dict[str, Any],
         entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
     ) -> None:
         self.checkpoints.append((state_name, state_input))
+
+    def child_done(self, index: int, output: Any) -> None:
+        return None
 
     def flush(self) -> None:
         return None

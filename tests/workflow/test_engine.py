@@ -638,15 +638,21 @@ def test_stop_execution_from_another_engine_stops_the_running_one(db: sa.Engine)
 def test_a_resumed_wait_only_waits_for_what_remains(db: sa.Engine) -> None:
     definition = {
         "StartAt": "Pause",
-        "States": {"Pause": {"Type": "Wait", "Seconds": 2, "End": True}},
+        "States": {"Pause": {"Type": "Wait", "Seconds": 20, "End": True}},  # 1 s at 0.05
     }
-    first = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+
+    def engine() -> WorkflowEngine:
+        return WorkflowEngine(
+            db, FunctionInvoker({}), region=REGION, account=ACCOUNT, time_scale=0.05
+        )
+
+    first = engine()
     arn = first.register_state_machine("pausing", definition)
     first.start()
     first.start_execution(arn, {}, name="pause")
-    time.sleep(1.2)
+    time.sleep(0.6)
     first.stop()
-    second = WorkflowEngine(db, FunctionInvoker({}), region=REGION, account=ACCOUNT)
+    second = engine()
     second.register_state_machine("pausing", definition)
     began = time.monotonic()
     second.start()
@@ -654,4 +660,106 @@ def test_a_resumed_wait_only_waits_for_what_remains(db: sa.Engine) -> None:
         assert second.wait_for("pause", timeout=5).status == "SUCCEEDED"
     finally:
         second.stop()
-    assert time.monotonic() - began < 1.5
+    assert time.monotonic() - began < 0.9  # a full second again would mean it started over
+
+
+PARALLEL_TWO = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "A",
+                    "States": {"A": {"Type": "Task", "Resource": fn_arn("a"), "End": True}},
+                },
+                {
+                    "StartAt": "B",
+                    "States": {"B": {"Type": "Task", "Resource": fn_arn("b"), "End": True}},
+                },
+            ],
+            "End": True,
+        }
+    },
+}
+
+
+def test_redrive_reruns_only_the_failed_parallel_branch(make_engine: EngineFactory) -> None:
+    a_calls: list[int] = []
+    b_calls: list[int] = []
+    a_done = threading.Event()
+
+    def a(event: Any) -> str:
+        a_calls.append(1)
+        a_done.set()
+        return "a"
+
+    def b(event: Any) -> str:
+        b_calls.append(1)
+        if len(b_calls) == 1:
+            # Fail only once branch A has finished (its state exited), so it is not aborted.
+            assert a_done.wait(5)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not any(
+                e.type == "TaskStateExited" and e.state_name == "A"
+                for e in engine.get_execution_history("pr")
+            ):
+                time.sleep(0.005)
+            raise ImageBrokenError("b broke")
+        return "b"
+
+    engine = make_engine({fn_arn("a"): a, fn_arn("b"): b})
+    arn = engine.register_state_machine("par-redrive", PARALLEL_TWO)
+    engine.start()
+    engine.start_execution(arn, {}, name="pr")
+    assert engine.wait_for("pr", timeout=5).status == "FAILED"
+    engine.redrive_execution("pr")
+    done = engine.wait_for("pr", timeout=5)
+    assert done.status == "SUCCEEDED" and done.output == ["a", "b"]
+    assert (len(a_calls), len(b_calls)) == (1, 2)
+
+
+def test_restart_keeps_the_parallel_branches_that_finished(db: sa.Engine) -> None:
+    a_calls: list[int] = []
+    b_started = threading.Event()
+
+    def a(event: Any) -> str:
+        a_calls.append(1)
+        return "a"
+
+    def b_stuck(event: Any) -> str:
+        b_started.set()
+        threading.Event().wait(2)
+        return "late"
+
+    def b_quick(event: Any) -> str:
+        return "b"
+
+    first = WorkflowEngine(
+        db, FunctionInvoker({fn_arn("a"): a, fn_arn("b"): b_stuck}), region=REGION, account=ACCOUNT
+    )
+    arn = first.register_state_machine("par-restart", PARALLEL_TWO)
+    first.start()
+    first.start_execution(arn, {}, name="pk")
+    assert b_started.wait(5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # until branch A's success is stored with the checkpoint
+        with db.connect() as conn:
+            checkpoint = conn.execute(
+                sa.select(executions.c.checkpoint).where(executions.c.name == "pk")
+            ).scalar()
+        if checkpoint and checkpoint.get("children"):
+            break
+        time.sleep(0.01)
+    first.stop()
+    second = WorkflowEngine(
+        db, FunctionInvoker({fn_arn("a"): a, fn_arn("b"): b_quick}), region=REGION, account=ACCOUNT
+    )
+    second.register_state_machine("par-restart", PARALLEL_TWO)
+    second.start()
+    try:
+        done = second.wait_for("pk", timeout=5)
+    finally:
+        second.stop()
+    assert done.output == ["a", "b"]
+    assert len(a_calls) == 1
