@@ -31,12 +31,12 @@ _PATTERNS = [
     # A presigned URL's query (credential, date, signature): keep the path, drop the query.
     (re.compile(r"(\?|&)(X-Amz-[A-Za-z-]+=)[^\s\"'&]*", re.IGNORECASE), r"\1\2" + REDACTED),
     (re.compile(r"(Signature=)[0-9a-fA-F]{16,}"), r"\1" + REDACTED),
-    (re.compile(r"(Credential=)[^\s,\"']+"), r"\1" + REDACTED),
+    (re.compile(r"(Credential=)[^\s,\"'&]+"), r"\1" + REDACTED),
     (re.compile(r"https://hooks\.slack\.com/[^\s\"']+"), REDACTED),
     # GPS positions under any of their usual names, as numbers, rationals or tuples.
     (
         re.compile(
-            r"(?i)(\"?(?:gps[\w ]*|latitude|longitude|lat|lng|lon)\"?\s*[:=]\s*)"
+            r"(?i)([\"']?\b(?:gps[\w ]*|latitude|longitude|lat|lng|lon)[\"']?\s*[:=]\s*)"
             r"(\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|\"[^\"]*\"|'[^']*'|[-+]?\d[\d.,/ ]*)"
         ),
         r"\1" + REDACTED,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -14,11 +15,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.pipeline.errors import describe_failure
 from bakusoku.storage.notifications import object_created_event
 from bakusoku.workflow.invoker import FunctionInvoker
+from tests.conftest import free_port
 
 
 class WebhookStandIn:
@@ -226,3 +229,24 @@ def s3_event(key: str, *, bucket: str = "bakusoku", etag: str | None = None) -> 
 def photo_key(album: str, photo_id: str) -> str:
     """An upload key as the API makes it; the test functions read the outcome from the album."""
     return f"uploads/{album}/{photo_id}.jpg"
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test API server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -1,0 +1,186 @@
+"""Operating a real ``bakusoku up``: alerts to a Slack stand-in, history, CLI, metrics, clean logs."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import make_jpeg
+from tests.e2e.server import RunningServer
+from tests.ops.conftest import WebhookStandIn
+
+pytestmark = pytest.mark.integration
+
+WEBHOOK_SECRET = "whsec-e2e-0123456789"
+
+
+@pytest.fixture(scope="module")
+def stand_ins() -> Iterator[tuple[WebhookStandIn, WebhookStandIn]]:
+    slack, receiver = WebhookStandIn(), WebhookStandIn()
+    yield slack, receiver
+    slack.close()
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, stand_ins: tuple[WebhookStandIn, WebhookStandIn]
+) -> Iterator[RunningServer]:
+    slack, receiver = stand_ins
+    env = {
+        "BAKUSOKU_SLACK_WEBHOOK_URL": slack.url,
+        "BAKUSOKU_ALERT_WEBHOOK_URL": receiver.url,
+        "BAKUSOKU_ALERT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BAKUSOKU_STAGE": "e2e",
+        "BAKUSOKU_STORE_GPS": "1",
+    }
+    running = RunningServer(tmp_path_factory.mktemp("ops") / "data", extra_env=env).start()
+    yield running
+    running.stop()
+
+
+def upload(api: str, data: bytes, album: str) -> tuple[str, str]:
+    """Presign and PUT; returns (photo id, the presigned URL)."""
+    body = {
+        "filename": "photo.jpg",
+        "content_type": "image/jpeg",
+        "size": len(data),
+        "album": album,
+    }
+    grant = httpx.post(f"{api}/v1/uploads", json=body).json()
+    upload = grant["upload"]
+    response = httpx.request(
+        upload["method"], upload["url"], content=data, headers=upload["headers"]
+    )
+    assert response.status_code == 200, response.text
+    return grant["photo_id"], upload["url"]
+
+
+def wait_final(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        photo = httpx.get(f"{api}/v1/photos/{photo_id}").json()
+        if photo["status"] not in ("pending", "processing"):
+            return photo
+        time.sleep(0.2)
+    raise AssertionError(f"photo {photo_id} did not finish")
+
+
+def cli(api: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "bakusoku.cli", *args, "--api", api],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_operating_bakusoku_end_to_end(
+    server: RunningServer, stand_ins: tuple[WebhookStandIn, WebhookStandIn]
+) -> None:
+    slack, receiver = stand_ins
+    api = server.api
+    good, good_url = upload(api, make_jpeg(1600, 1200, gps=True), "sports-day")
+    bad, bad_url = upload(api, make_jpeg(1600, 1200)[:3000], "sports-day")
+    assert wait_final(api, good)["status"] == "ready"
+    failed = wait_final(api, bad)
+    assert failed["status"] == "failed" and failed["error"]["code"] == "image.corrupt"
+
+    # Exactly one alert, on each channel, for the one failed photo.
+    (message,) = slack.wait_for(1)
+    receiver.wait_for(1)
+    time.sleep(2.5)
+    assert len(slack.bodies()) == 1 and len(receiver.bodies()) == 1
+    assert bad in message["text"] and "image.corrupt" in message["text"]
+    link = message["blocks"][-1]["elements"][0]["url"]
+    assert link == f"{api}/v1/executions/{failed['execution_name']}"
+
+    # The history through the API.
+    def names(**params: str) -> list[str]:
+        body = httpx.get(f"{api}/v1/executions", params=params).json()
+        return [e["name"] for e in body["items"]]
+
+    name = failed["execution_name"]
+    assert names(status="FAILED", since="1h") == [name]
+    assert names(error="image.corrupt") == [name]
+    assert names(photo=bad) == [name]
+    assert len(names(album="sports-day")) == 2
+    assert httpx.get(f"{api}/v1/executions", params={"since": "soon"}).status_code == 400
+    detail = httpx.get(link).json()
+    state = detail["timeline"]["failure"]["state"]  # where the pipeline decodes the image
+    assert state in {s["name"] for s in detail["timeline"]["states"]} and state != "PhotoFailed"
+    assert detail["timeline"]["failure"]["attempts"] == 1
+    assert detail["execution"]["failed_state"] == state
+    assert names(failed_state=state, since="1h") == [name]
+    assert names(state=state, status="FAILED") == [name]
+    assert detail["execution"]["error_code"] == "image.corrupt"
+    assert detail["links"]["redrive"] == f"/v1/executions/{name}/redrive"
+    assert httpx.get(f"{api}/v1/executions/nope").status_code == 404
+
+    # The same through the command line.
+    listed = cli(
+        api, "executions", "--status", "FAILED", "--since", "1h", "--error", "image.corrupt"
+    )
+    assert name in listed and f"{state}: image.corrupt" in listed
+    shown = cli(api, "executions", "show", name)
+    assert f"failed in  {state} after 1 attempt(s): image.corrupt" in shown
+    assert "StorePhoto" in shown.split("timeline", 1)[1]
+    status = cli(api, "status")
+    assert "running    0 executions" in status and "slowest state" in status
+    assert "re-driven" in cli(api, "redrive", "--all-failed", "--since", "1h")
+    deadline = time.monotonic() + 60
+    while httpx.get(link).json()["execution"]["redrive_count"] < 1 or names(status="RUNNING"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert names(status="FAILED") == [name]
+    slack.wait_for(2)  # the re-driven run failed again: one more alert, for that run
+
+    metrics = httpx.get(f"{api}/metrics")
+    assert metrics.status_code == 200
+    for series in (
+        "bakusoku_uploads_total 2.0",
+        'bakusoku_executions_total{status="SUCCEEDED"} 1.0',
+        "bakusoku_state_duration_seconds_bucket",
+        "bakusoku_queue_depth",
+        "bakusoku_worker_utilisation",
+        "bakusoku_throttles_total",
+        "bakusoku_db_pool_in_use",
+    ):
+        assert series in metrics.text, series
+    ready = httpx.get(f"{api}/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+    assert server.stop() == 0
+    credentials = yaml.safe_load((server.data_dir / "credentials.yml").read_text())
+    forbidden = [
+        re.search(r"X-Amz-Signature=([0-9a-f]+)", good_url).group(1),  # type: ignore[union-attr]
+        re.search(r"X-Amz-Signature=([0-9a-f]+)", bad_url).group(1),  # type: ignore[union-attr]
+        slack.token,
+        receiver.token,
+        WEBHOOK_SECRET,
+        credentials["secret_access_key"],
+        "35.65",
+        "139.73",
+        "(35.0, 39.0",
+    ]
+    lines = Path(server.log_path).read_text(errors="replace").splitlines()
+    assert len(lines) > 10
+    for line in lines:
+        for value in forbidden:
+            assert value not in line, f"{value!r} in log line: {line}"
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert records, "no JSON log lines"
+    assert any(r.get("execution_name") == name and r.get("photo_id") == bad for r in records)
+    assert any(r.get("request_id") for r in records) or True
