@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bakusoku.workflow import retry as retries
@@ -147,7 +147,6 @@ class StateRun:
     done_children: dict[int, Any] | None = None
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def dumps(value: Any) -> str:
