@@ -147,7 +147,10 @@ def substitute(text: str, substitutions: Mapping[str, str]) -> str:
                 f"definition placeholder ${{{key}}} has no value in DefinitionSubstitutions "
                 f"(given: {known}); add it or remove the placeholder"
             )
-        return str(substitutions[key])
+        value = substitutions[key]
+        if isinstance(value, bool):  # CloudFormation writes booleans as JSON does
+            return "true" if value else "false"
+        return str(value)
 
     return _PLACEHOLDER.sub(replace, text)
 
@@ -170,9 +173,13 @@ def load_definition(
     if isinstance(source, str):
         text = substitute(source, subs)
         try:
-            parsed = yaml.load(text, Loader=_AslLoader)
-        except yaml.YAMLError as exc:
-            raise DefinitionError(f"definition is neither valid JSON nor YAML: {exc}") from None
+            # JSON first: it is what Step Functions stores, and YAML 1.1 reads some JSON oddly.
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                parsed = yaml.load(text, Loader=_AslLoader)
+            except yaml.YAMLError as exc:
+                raise DefinitionError(f"definition is neither valid JSON nor YAML: {exc}") from None
     elif isinstance(source, Mapping):
         parsed = _substitute_values(copy.deepcopy(dict(source)), subs)
     else:

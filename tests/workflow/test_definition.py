@@ -188,3 +188,9 @@ def test_query_language_field_rules() -> None:
     }
     with pytest.raises(DefinitionError, match="JSONata-only"):
         load_definition(jsonpath_with_output)
+
+
+def test_json_text_is_read_as_json() -> None:
+    # "\/" is a JSON escape that YAML 1.1 readers do not all accept.
+    text = '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "a\\/b", "End": true}}}'
+    assert load_definition(text)["States"]["P"]["Result"] == "a/b"
