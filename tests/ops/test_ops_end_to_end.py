@@ -17,7 +17,7 @@ import yaml
 
 from tests.conftest import make_jpeg
 from tests.e2e.server import RunningServer
-from tests.ops.conftest import WebhookStandIn
+from tests.ops.conftest import OtlpStandIn, WebhookStandIn
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,21 @@ def stand_ins() -> Iterator[tuple[WebhookStandIn, WebhookStandIn]]:
 
 
 @pytest.fixture(scope="module")
+def otlp() -> Iterator[OtlpStandIn]:
+    collector = OtlpStandIn()
+    yield collector
+    collector.close()
+
+
+@pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, stand_ins: tuple[WebhookStandIn, WebhookStandIn]
+    tmp_path_factory: pytest.TempPathFactory,
+    stand_ins: tuple[WebhookStandIn, WebhookStandIn],
+    otlp: OtlpStandIn,
 ) -> Iterator[RunningServer]:
     slack, receiver = stand_ins
     env = {
+        "BAKUSOKU_OTLP_ENDPOINT": otlp.endpoint,
         "BAKUSOKU_SLACK_WEBHOOK_URL": slack.url,
         "BAKUSOKU_ALERT_WEBHOOK_URL": receiver.url,
         "BAKUSOKU_ALERT_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -88,7 +98,7 @@ def cli(api: str, *args: str) -> str:
 
 
 def test_operating_bakusoku_end_to_end(
-    server: RunningServer, stand_ins: tuple[WebhookStandIn, WebhookStandIn]
+    server: RunningServer, stand_ins: tuple[WebhookStandIn, WebhookStandIn], otlp: OtlpStandIn
 ) -> None:
     slack, receiver = stand_ins
     api = server.api
@@ -183,4 +193,19 @@ def test_operating_bakusoku_end_to_end(
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert records, "no JSON log lines"
     assert any(r.get("execution_name") == name and r.get("photo_id") == bad for r in records)
-    assert any(r.get("request_id") for r in records) or True
+
+    # The traces went out over OTLP: the ready photo's journey is one connected trace.
+    traces: dict[str, list[dict[str, Any]]] = {}
+    for span in otlp.spans:
+        traces.setdefault(span["trace_id"], []).append(span)
+    (journey,) = [
+        t
+        for t in traces.values()
+        if any(s["attributes"].get("bakusoku.photo_id") == good for s in t)
+    ]
+    ids = {s["span_id"] for s in journey}
+    roots = [s for s in journey if s["parent"] not in ids]
+    assert [r["name"] for r in roots] == ["POST /v1/uploads"]
+    span_names = {s["name"] for s in journey}
+    assert {"upload event ObjectCreated", "state StorePhoto", "task StorePhoto"} <= span_names
+    assert any(n.startswith("execution ") for n in span_names)
