@@ -265,13 +265,17 @@ class WorkflowEngine:
                     entry.future.result(timeout=remaining)
         with self._lock:
             self._live.clear()
-        # Hand the executions back at once, so the next engine takes them without waiting.
-        with self.db.begin() as conn:
-            conn.execute(
-                executions.update()
-                .where(executions.c.owner == self.owner, executions.c.status == RUNNING)
-                .values(owner=None, lease_until=None)
-            )
+        # Hand the executions back at once, so the next engine takes them without waiting (if
+        # the database is out of reach, they are taken over when their leases expire).
+        try:
+            with self.db.begin() as conn:
+                conn.execute(
+                    executions.update()
+                    .where(executions.c.owner == self.owner, executions.c.status == RUNNING)
+                    .values(owner=None, lease_until=None)
+                )
+        except sa.exc.SQLAlchemyError:
+            log.exception("could not hand back this engine's executions; their leases will expire")
 
     def __enter__(self) -> WorkflowEngine:
         self.start()
