@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import execution_events, executions, photos
+from bakusoku.db.schema import alert_outbox, execution_events, executions, photos
 from bakusoku.events import object_created_records
 from bakusoku.ops.errors import InvalidQueryError
 from bakusoku.ops.taxonomy import error_code
@@ -203,7 +203,7 @@ class ExecutionHistory:
     # ---- retention -----------------------------------------------------------------------------
 
     def prune(self, retention_days: int, *, now: float | None = None, batch: int = 500) -> int:
-        """Delete executions (and their events) that ended over ``retention_days`` ago."""
+        """Delete executions (their events, their sent alerts) that ended over ``retention_days`` ago."""
         if retention_days <= 0:
             return 0
         cutoff = (time.time() if now is None else now) - retention_days * 86400
@@ -220,6 +220,11 @@ class ExecutionHistory:
                     .all()
                 )
                 if not names:
+                    conn.execute(
+                        alert_outbox.delete().where(
+                            alert_outbox.c.created_at < cutoff, alert_outbox.c.status != "pending"
+                        )
+                    )
                     return removed
                 conn.execute(
                     execution_events.delete().where(execution_events.c.execution_name.in_(names))

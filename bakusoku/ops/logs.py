@@ -33,6 +33,7 @@ _PATTERNS = [
     (re.compile(r"(Signature=)[0-9a-fA-F]{16,}"), r"\1" + REDACTED),
     (re.compile(r"(Credential=)[^\s,\"'&]+"), r"\1" + REDACTED),
     (re.compile(r"https://hooks\.slack\.com/[^\s\"']+"), REDACTED),
+    (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + REDACTED),
     # GPS positions under any of their usual names, as numbers, rationals or tuples.
     (
         re.compile(

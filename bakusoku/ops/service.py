@@ -53,6 +53,7 @@ class Operations:
                 settings.alert_webhook_url,
                 settings.alert_webhook_secret,
                 settings.secret_access_key,
+                getattr(settings, "admin_token", ""),
             ]
         )
         if configure_logs:

@@ -42,6 +42,7 @@ def test_registered_secrets_and_slack_urls_never_pass() -> None:
         "posting to https://hooks.slack.com/services/T000/B000/XXXXabc with key whsec-abcdef123456"
     )
     assert "hooks.slack.com" not in text and "whsec-abcdef123456" not in text
+    assert "bk_live_0123456789" not in redactor.redact("Authorization: Bearer bk_live_0123456789")
 
 
 def test_json_lines_carry_request_photo_and_execution_ids() -> None:
