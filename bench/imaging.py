@@ -134,9 +134,11 @@ def pipeline(data: bytes) -> None:
 
 
 def make_job(name: str, data: bytes) -> Callable[[], object]:
+    """Only the asked-for job is prepared, so a child's peak RSS is that job's own."""
+    if name == "floor":
+        return floor_job(data)
     jobs: dict[str, Callable[[], object]] = {
         "decode": lambda: decode(data),
-        "floor": floor_job(data),
         "baseline": lambda: baseline(data),
         "bakusoku": lambda: render_photo(data),
         "bakusoku_pipeline": lambda: pipeline(data),

@@ -4,6 +4,7 @@ renditions, placeholder and metadata on the photo, duplicates, and bad or hostil
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bakusoku.imaging import load_face_detector
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, auth
 from tests.e2e.test_pipeline_end_to_end import fetch_image, upload
 from tests.imaging.photos import (
     SVG,
@@ -51,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def settled(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        photo = httpx.get(f"{api}/v1/photos/{photo_id}").json()
+        photo = httpx.get(f"{api}/v1/photos/{photo_id}", headers=auth(api)).json()
         if photo["status"] in ("ready", "failed", "duplicate"):
             return photo
         time.sleep(0.1)
@@ -59,7 +60,9 @@ def settled(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
 
 
 def execution(api: str, photo_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = httpx.get(f"{api}/v1/photos/{photo_id}/execution").json()
+    body: dict[str, Any] = httpx.get(
+        f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
+    ).json()
     return body
 
 
@@ -151,14 +154,25 @@ def test_same_bytes_in_one_album_are_a_duplicate_with_no_processing(
     assert not entered & {"Trim", "Thumbnails", "MarkReady"}
     assert execution(server.api, second)["execution"]["status"] == "SUCCEEDED"
     assert not list((server.data_dir / "objects").rglob(f"renditions/*/{second}/*"))
-    listed = httpx.get(f"{server.api}/v1/photos", params={"album": "dups", "status": "duplicate"})
+    listed = httpx.get(
+        f"{server.api}/v1/photos",
+        params={"album": "dups", "status": "duplicate"},
+        headers=server.headers,
+    )
     assert [p["photo_id"] for p in listed.json()["items"]] == [second]
     # The same bytes in another album are that album's own photo.
     other = settled(server.api, upload(server.api, data, album="dups-elsewhere"))
     assert other["status"] == "ready" and other["duplicate_of"] is None
 
 
+_GOOD = encode(noisy_picture(1600, 1200), "JPEG", quality=90)
+_PNG = encode(noisy_picture(800, 600), "PNG")
+
 HOSTILE = [
+    ("truncated.jpg", _GOOD[: len(_GOOD) // 2], "image.corrupt"),
+    ("corrupt.png", _PNG[:100] + bytes(len(_PNG) - 100), "image.corrupt"),
+    ("empty.jpg", b"", "image.empty"),
+    ("minutes.jpg", b"minutes of the PTA meeting\n" * 40, "image.unsupported_format"),
     ("animated.gif", animated_gif(), "image.unsupported_format"),
     ("drawing.svg", SVG, "image.unsupported_format"),
     ("layers.psd", psd_header(), "image.unsupported_format"),
@@ -188,3 +202,10 @@ def test_hostile_uploads_fail_fast_with_their_code(
         server.api, encode(noisy_picture(640, 480), "JPEG"), album=f"after-{code.replace('.', '-')}"
     )
     assert settled(server.api, good)["status"] == "ready"
+
+
+def test_no_invocation_went_over_512_mb(server: RunningServer) -> None:
+    """Every invocation of this module's server (the hostile ones included) stayed under 512 MB."""
+    used = [int(m) for m in re.findall(r"Max Memory Used: (\d+) MB", server.log_path.read_text())]
+    assert used, "the server logged no invocation reports"
+    assert max(used) < 512, max(used)
