@@ -21,6 +21,8 @@ import bakusoku
 from bakusoku.deploy.errors import PackageError
 
 PLATFORM = "manylinux2014_x86_64"
+# Lambda's limit on a function's unzipped code (with its layers), in bytes.
+MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 # Not needed on Lambda: the local server and the command line's progress bars.
 _LOCAL_ONLY = {"uvicorn", "tqdm"}
 # Needed on Lambda only: the HTTP API adapter, AWS clients, pure-Python database drivers.
@@ -66,7 +68,18 @@ def write_bundle(
     if install_dependencies:
         deps = _dependencies(requirements, runtime, cache_dir or default_cache_dir())
         shutil.copytree(deps, dest, dirs_exist_ok=True, copy_function=_link_or_copy)
+    size = bundle_size(dest)
+    if size > MAX_UNZIPPED_BYTES:
+        raise PackageError(
+            f"the bundle in {dest} is {size // (1024 * 1024)} MiB unzipped, over Lambda's 250 MiB; "
+            "package with --no-dependencies and attach the dependencies as a layer"
+        )
     return Bundle(dest, requirements, install_dependencies)
+
+
+def bundle_size(path: Path) -> int:
+    """Bytes of every file under ``path``, as Lambda counts the unzipped code."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def _python_version(runtime: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bakusoku.deploy.bundle import write_bundle
+from bakusoku.deploy.bundle import MAX_UNZIPPED_BYTES, bundle_size, write_bundle
 from bakusoku.deploy.sam import handlers
 
 pytestmark = pytest.mark.integration
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 def test_bundle_imports_every_handler_without_site_packages(tmp_path: Path) -> None:
     bundle = write_bundle(tmp_path / "code", runtime="python3.11")
     assert (bundle.path / "PIL").is_dir() and (bundle.path / "bakusoku").is_dir()
+    assert bundle_size(bundle.path) < MAX_UNZIPPED_BYTES
     modules = sorted({h.rpartition(".")[0] for h in handlers().values()})
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import importlib\n"
