@@ -6,12 +6,16 @@ import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import yaml
 
 from bakusoku.workflow.choice import COMPARISON_OPERATORS
-from bakusoku.workflow.errors import STATES_ALL, DefinitionError
+from bakusoku.workflow.errors import STATES_ALL, DefinitionError, Diagnostic
 from bakusoku.workflow.intrinsics import IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
 from bakusoku.workflow.jsonata_eval import check_template
 from bakusoku.workflow.paths import PathSyntaxError, parse_path
@@ -195,33 +199,147 @@ def load_definition(
     return definition
 
 
+class _Invalid(Exception):
+    """Internal: the check at hand found a problem (already recorded) and stops there."""
+
+
+@dataclass
+class _Collector:
+    """The diagnostics of one validation, and the JSON pointer of the state being checked."""
+
+    problems: list[Diagnostic] = dataclass_field(default_factory=list)
+    pointer: str = ""
+
+
+_COLLECTOR: ContextVar[_Collector | None] = ContextVar("asl_validation", default=None)
+
+
+def _record(code: str, message: str, location: str) -> _Invalid:
+    collector = _COLLECTOR.get()
+    diagnostic = Diagnostic(code, message, location)
+    if collector is None:  # a helper used outside validate_definition: fail at once
+        raise DefinitionError(message, diagnostics=[diagnostic])
+    collector.problems.append(diagnostic)
+    return _Invalid(message)
+
+
+def _guard() -> AbstractContextManager[None]:
+    """Run one independent check: a problem it finds is recorded and checking goes on."""
+    return suppress(_Invalid)
+
+
+def _here() -> str:
+    """The JSON pointer of the state being checked."""
+    collector = _COLLECTOR.get()
+    return collector.pointer if collector is not None else ""
+
+
+def _pointer(field_name: str) -> str:
+    """``Retry[0].ErrorEquals`` -> ``/Retry/0/ErrorEquals`` (``.$`` stays on its key)."""
+    parts: list[str] = []
+    for part in re.sub(r"\[(\d+)\]", r".\1", field_name).split("."):
+        if part == "$" and parts:
+            parts[-1] += ".$"
+        elif part:
+            parts.append(part.replace("~", "~0").replace("/", "~1"))
+    return "".join(f"/{part}" for part in parts)
+
+
+def diagnose(definition: Mapping[str, Any]) -> list[Diagnostic]:
+    """Every problem of ``definition``, each with the location of the offending field.
+
+    An empty list means the definition is valid (ValidateStateMachineDefinition's ``OK``).
+    """
+    collector = _Collector()
+    token = _COLLECTOR.set(collector)
+    try:
+        _diagnose(definition)
+    finally:
+        _COLLECTOR.reset(token)
+    return collector.problems
+
+
 def validate_definition(definition: Mapping[str, Any]) -> None:
-    """Raise DefinitionError for the first problem found, naming the state and the field."""
+    """Raise DefinitionError listing every problem found, each naming the state and the field."""
+    problems = diagnose(definition)
+    if problems:
+        raise DefinitionError.from_diagnostics(problems)
+
+
+def _diagnose(definition: Mapping[str, Any]) -> None:
     language = definition.get("QueryLanguage", JSONPATH)
     if language not in (JSONPATH, JSONATA):
-        raise DefinitionError(f"QueryLanguage must be {JSONPATH} or {JSONATA}, not {language!r}")
+        _record(
+            "SCHEMA_VALIDATION_FAILED",
+            f"QueryLanguage must be {JSONPATH} or {JSONATA}, not {language!r}",
+            "/QueryLanguage",
+        )
+        language = JSONPATH
     timeout = definition.get("TimeoutSeconds")
     if timeout is not None and not _is_positive_int(timeout):
-        raise DefinitionError("top-level TimeoutSeconds must be a positive integer")
-    _validate_machine(definition, "the state machine", language)
+        _record(
+            "SCHEMA_VALIDATION_FAILED",
+            "top-level TimeoutSeconds must be a positive integer",
+            "/TimeoutSeconds",
+        )
+    for key in definition:
+        if key not in _TOP_LEVEL:
+            _record(
+                "SCHEMA_VALIDATION_FAILED",
+                f"{key!r} is not a top-level field of a state machine",
+                _pointer(key),
+            )
+    _validate_machine(definition, "the state machine", language, "")
 
 
-def _validate_machine(machine: Mapping[str, Any], where: str, language: str) -> None:
+_TOP_LEVEL = {"Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"}
+
+
+def _validate_machine(machine: Mapping[str, Any], where: str, language: str, pointer: str) -> None:
     states = machine.get("States")
     if not isinstance(states, dict) or not states:
-        raise DefinitionError(f"{where} must have a non-empty States object")
+        _record(
+            "SCHEMA_VALIDATION_FAILED",
+            f"{where} must have a non-empty States object",
+            f"{pointer}/States",
+        )
+        return
     start = machine.get("StartAt")
     if not isinstance(start, str):
-        raise DefinitionError(f"{where} must have StartAt naming its first state")
-    if start not in states:
-        raise DefinitionError(f"StartAt {start!r} of {where} is not one of its States")
+        _record(
+            "SCHEMA_VALIDATION_FAILED",
+            f"{where} must have StartAt naming its first state",
+            f"{pointer}/StartAt",
+        )
+    elif start not in states:
+        _record(
+            "MISSING_TRANSITION_TARGET",
+            f"StartAt {start!r} of {where} is not one of its States",
+            f"{pointer}/StartAt",
+        )
+    collector = _COLLECTOR.get()
+    assert collector is not None
     for name, state in states.items():
+        state_pointer = f"{pointer}/States/{name.replace('~', '~0').replace('/', '~1')}"
         if len(name) > _MAX_STATE_NAME or not name:
-            raise DefinitionError(f"state name {name!r} must be 1-{_MAX_STATE_NAME} characters")
+            _record(
+                "INVALID_STATE_NAME",
+                f"state name {name!r} must be 1-{_MAX_STATE_NAME} characters",
+                state_pointer,
+            )
         if not isinstance(state, dict):
-            raise DefinitionError(f"state {name!r} must be a JSON object")
-        _validate_state(name, state, states, language)
-    _check_reachable(start, states, where)
+            _record(
+                "SCHEMA_VALIDATION_FAILED", f"state {name!r} must be a JSON object", state_pointer
+            )
+            continue
+        outer, collector.pointer = collector.pointer, state_pointer
+        try:
+            with _guard():
+                _validate_state(name, state, states, language)
+        finally:
+            collector.pointer = outer
+    if isinstance(start, str) and start in states:
+        _check_reachable(start, states, where, pointer)
 
 
 def _transitions(state: Mapping[str, Any]) -> Iterator[str]:
@@ -237,24 +355,32 @@ def _transitions(state: Mapping[str, Any]) -> Iterator[str]:
             yield catcher["Next"]
 
 
-def _check_reachable(start: str, states: Mapping[str, Any], where: str) -> None:
+def _check_reachable(start: str, states: Mapping[str, Any], where: str, pointer: str) -> None:
     seen = {start}
     todo = [start]
     while todo:
-        for target in _transitions(states[todo.pop()]):
-            if target not in seen:
+        current = states[todo.pop()]
+        if not isinstance(current, dict):
+            continue
+        for target in _transitions(current):
+            if target in states and target not in seen:
                 seen.add(target)
                 todo.append(target)
-    unreachable = [name for name in states if name not in seen]
-    if unreachable:
-        raise DefinitionError(
-            f"state {unreachable[0]!r} in {where} is not reachable from StartAt; "
-            "remove it or add a transition to it"
-        )
+    for name in states:
+        if name not in seen:
+            _record(
+                "UNREACHABLE_STATE",
+                f"state {name!r} in {where} is not reachable from StartAt; "
+                "remove it or add a transition to it",
+                f"{pointer}/States/{name.replace('~', '~0').replace('/', '~1')}",
+            )
 
 
-def _fail(name: str, field: str, what: str) -> DefinitionError:
-    return DefinitionError(f"state {name!r}, field {field}: {what}")
+def _fail(name: str, field: str, what: str, code: str = "SCHEMA_VALIDATION_FAILED") -> _Invalid:
+    """Record a problem of ``field`` of state ``name``; raise the result to stop that check."""
+    collector = _COLLECTOR.get()
+    location = (collector.pointer if collector is not None else "") + _pointer(field)
+    return _record(code, f"state {name!r}, field {field}: {what}", location)
 
 
 def _is_positive_int(value: Any) -> bool:
@@ -276,47 +402,58 @@ def _validate_state(
         raise _fail(name, "QueryLanguage", f"must be {JSONPATH} or {JSONATA}")
     if outer == JSONATA and language == JSONPATH:
         raise _fail(name, "QueryLanguage", "a JSONata state machine cannot have JSONPath states")
-    for field in state:
-        if field not in _ALLOWED[kind]:
-            raise _fail(name, field, f"is not a field of a {kind} state")
-        if language == JSONATA and field in _JSONPATH_ONLY:
-            raise _fail(name, field, "is JSONPath-only; in JSONata states use Arguments and Output")
-        if language == JSONPATH and field in _JSONATA_ONLY:
-            raise _fail(name, field, "is JSONata-only; set QueryLanguage to JSONata to use it")
+    for key in state:
+        if key not in _ALLOWED[kind]:
+            _fail(name, key, f"is not a field of a {kind} state")
+        elif language == JSONATA and key in _JSONPATH_ONLY:
+            _fail(name, key, "is JSONPath-only; in JSONata states use Arguments and Output")
+        elif language == JSONPATH and key in _JSONATA_ONLY:
+            _fail(name, key, "is JSONata-only; set QueryLanguage to JSONata to use it")
 
-    if kind in ("Choice", "Succeed", "Fail"):
-        for field in ("Next", "End"):
-            if field in state:
-                raise _fail(
-                    name, field, f"a {kind} state is terminal or branches by rules; remove it"
-                )
-    else:
-        has_next, has_end = "Next" in state, state.get("End") is True
-        if "End" in state and state["End"] is not True:
-            raise _fail(name, "End", "must be true when present")
-        if has_next == has_end:
-            raise _fail(name, "Next", "exactly one of Next or End: true is required")
-        if has_next:
-            _check_target(name, "Next", state["Next"], states)
-
+    with _guard():
+        _check_flow(name, kind, state, states)
     if language == JSONPATH:
         _validate_jsonpath_io(name, state)
     else:
-        for field, value in state.items():
-            problem = None if field in _NESTED else check_template(value)
+        for key, value in state.items():
+            problem = None if key in _NESTED else check_template(value)
             if problem:
-                raise _fail(name, field, problem)
-    _check_assign(name, "Assign", state, language)
+                _fail(name, key, problem)
+    with _guard():
+        _check_assign(name, "Assign", state, language)
     for index, rule in enumerate(state.get("Choices") or []):
         if isinstance(rule, dict):
-            _check_assign(name, f"Choices[{index}].Assign", rule, language)
+            with _guard():
+                _check_assign(name, f"Choices[{index}].Assign", rule, language)
     for index, catcher in enumerate(state.get("Catch") or []):
         if isinstance(catcher, dict):
-            _check_assign(name, f"Catch[{index}].Assign", catcher, language)
+            with _guard():
+                _check_assign(name, f"Catch[{index}].Assign", catcher, language)
 
     validator = _VALIDATORS.get(kind)
     if validator is not None:
-        validator(name, state, states, language)
+        with _guard():
+            validator(name, state, states, language)
+
+
+def _check_flow(name: str, kind: str, state: Mapping[str, Any], states: Mapping[str, Any]) -> None:
+    if kind in ("Choice", "Succeed", "Fail"):
+        for key in ("Next", "End"):
+            if key in state:
+                _fail(name, key, f"a {kind} state is terminal or branches by rules; remove it")
+        return
+    has_next, has_end = "Next" in state, state.get("End") is True
+    if "End" in state and state["End"] is not True:
+        raise _fail(name, "End", "must be true when present")
+    if has_next == has_end:
+        raise _fail(
+            name,
+            "Next",
+            "exactly one of Next or End: true is required",
+            "MISSING_TRANSITION_TARGET" if not has_next else "SCHEMA_VALIDATION_FAILED",
+        )
+    if has_next:
+        _check_target(name, "Next", state["Next"], states)
 
 
 def _check_assign(name: str, field: str, holder: Mapping[str, Any], language: str) -> None:
@@ -328,7 +465,7 @@ def _check_assign(name: str, field: str, holder: Mapping[str, Any], language: st
     for key in assign:
         variable = key[:-2] if language == JSONPATH and key.endswith(".$") else key
         if not _VARIABLE_NAME.match(variable) or variable == "states":
-            raise _fail(
+            _fail(
                 name,
                 f"{field}.{key}",
                 "variable names start with a letter or '_', then letters, digits or '_' "
@@ -340,7 +477,12 @@ def _check_assign(name: str, field: str, holder: Mapping[str, Any], language: st
 
 def _check_target(name: str, field: str, target: Any, states: Mapping[str, Any]) -> None:
     if not isinstance(target, str) or target not in states:
-        raise _fail(name, field, f"target {target!r} is not a state in this scope")
+        raise _fail(
+            name,
+            field,
+            f"target {target!r} is not a state in this scope",
+            "MISSING_TRANSITION_TARGET",
+        )
 
 
 def _check_path(name: str, field: str, value: Any, *, reference: bool = False) -> None:
@@ -370,28 +512,33 @@ def _check_template(name: str, field: str, template: Any) -> None:
     """Payload templates: keys ending in ``.$`` hold a path or an intrinsic function."""
     if isinstance(template, dict):
         for key, value in template.items():
-            if key.endswith(".$"):
-                _check_path_or_intrinsic(name, f"{field}.{key}", value)
-            else:
-                _check_template(name, f"{field}.{key}", value)
+            with _guard():
+                if key.endswith(".$"):
+                    _check_path_or_intrinsic(name, f"{field}.{key}", value)
+                else:
+                    _check_template(name, f"{field}.{key}", value)
     elif isinstance(template, list):
         for index, item in enumerate(template):
             _check_template(name, f"{field}[{index}]", item)
 
 
 def _validate_jsonpath_io(name: str, state: Mapping[str, Any]) -> None:
-    for field in ("InputPath", "OutputPath"):
-        if field in state:
-            _check_path(name, field, state[field])
+    for key in ("InputPath", "OutputPath"):
+        if key in state:
+            with _guard():
+                _check_path(name, key, state[key])
     if "ResultPath" in state:
-        _check_path(name, "ResultPath", state["ResultPath"], reference=True)
-    for field in ("Parameters", "ResultSelector", "ItemSelector"):
-        if field in state:
-            if not isinstance(state[field], dict):
-                raise _fail(name, field, "must be a JSON object (a payload template)")
-            _check_template(name, field, state[field])
+        with _guard():
+            _check_path(name, "ResultPath", state["ResultPath"], reference=True)
+    for key in ("Parameters", "ResultSelector", "ItemSelector"):
+        if key in state:
+            if not isinstance(state[key], dict):
+                _fail(name, key, "must be a JSON object (a payload template)")
+            else:
+                _check_template(name, key, state[key])
     if "ItemsPath" in state:
-        _check_path(name, "ItemsPath", state["ItemsPath"], reference=False)
+        with _guard():
+            _check_path(name, "ItemsPath", state["ItemsPath"], reference=False)
 
 
 def _validate_task(
@@ -399,7 +546,8 @@ def _validate_task(
 ) -> None:
     resource = state.get("Resource")
     if not isinstance(resource, str) or not resource:
-        raise _fail(name, "Resource", "a Task needs a Resource ARN")
+        _fail(name, "Resource", "a Task needs a Resource ARN", "INVALID_RESOURCE")
+        resource = ""
     if resource == "arn:aws:states:::lambda:invoke" or resource.startswith(
         "arn:aws:states:::lambda:invoke."
     ):
@@ -407,32 +555,40 @@ def _validate_task(
         if isinstance(params, dict) and not (
             "FunctionName" in params or "FunctionName.$" in params
         ):
-            raise _fail(name, "Parameters", "lambda:invoke needs FunctionName")
+            _fail(
+                name,
+                "Parameters" if lang == JSONPATH else "Arguments",
+                "lambda:invoke needs FunctionName",
+            )
     for value_field, path_field in (
         ("TimeoutSeconds", "TimeoutSecondsPath"),
         ("HeartbeatSeconds", "HeartbeatSecondsPath"),
     ):
         if value_field in state and path_field in state:
-            raise _fail(name, value_field, f"use {value_field} or {path_field}, not both")
+            _fail(name, value_field, f"use {value_field} or {path_field}, not both")
         value = state.get(value_field)
         if value is not None and not _is_positive_int(value) and not _is_jsonata(value):
-            raise _fail(name, value_field, f"must be a positive integer up to {_MAX_SECONDS}")
+            _fail(name, value_field, f"must be a positive integer up to {_MAX_SECONDS}")
         if path_field in state:
-            _check_path(name, path_field, state[path_field], reference=True)
+            with _guard():
+                _check_path(name, path_field, state[path_field], reference=True)
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
     if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
-        raise _fail(name, "HeartbeatSeconds", "must be smaller than TimeoutSeconds")
-    _validate_retry_catch(name, state, _states)
+        _fail(name, "HeartbeatSeconds", "must be smaller than TimeoutSeconds")
+    with _guard():
+        _validate_retry_catch(name, state, _states)
 
 
 def _validate_retry_catch(name: str, state: Mapping[str, Any], states: Mapping[str, Any]) -> None:
     retriers = state.get("Retry", [])
     if not isinstance(retriers, list):
-        raise _fail(name, "Retry", "must be an array of retriers")
+        _fail(name, "Retry", "must be an array of retriers")
+        retriers = []
     for index, retrier in enumerate(retriers):
         field = f"Retry[{index}]"
         if not isinstance(retrier, dict):
-            raise _fail(name, field, "must be a JSON object")
+            _fail(name, field, "must be a JSON object")
+            continue
         allowed = {
             "ErrorEquals",
             "IntervalSeconds",
@@ -444,35 +600,41 @@ def _validate_retry_catch(name: str, state: Mapping[str, Any], states: Mapping[s
         }
         for key in retrier:
             if key not in allowed:
-                raise _fail(name, f"{field}.{key}", "is not a field of a retrier")
-        _check_error_equals(name, field, retrier, last=index == len(retriers) - 1)
+                _fail(name, f"{field}.{key}", "is not a field of a retrier")
+        with _guard():
+            _check_error_equals(name, field, retrier, last=index == len(retriers) - 1)
         interval = retrier.get("IntervalSeconds", 1)
         if not _is_positive_int(interval):
-            raise _fail(name, f"{field}.IntervalSeconds", "must be a positive integer")
+            _fail(name, f"{field}.IntervalSeconds", "must be a positive integer")
         attempts = retrier.get("MaxAttempts", 3)
         if not _is_non_negative_int(attempts) or attempts > _MAX_SECONDS:
-            raise _fail(name, f"{field}.MaxAttempts", "must be a non-negative integer")
+            _fail(name, f"{field}.MaxAttempts", "must be a non-negative integer")
         rate = retrier.get("BackoffRate", 2.0)
         if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 1.0:
-            raise _fail(name, f"{field}.BackoffRate", "must be a number of at least 1.0")
+            _fail(name, f"{field}.BackoffRate", "must be a number of at least 1.0")
         if "MaxDelaySeconds" in retrier and not _is_positive_int(retrier["MaxDelaySeconds"]):
-            raise _fail(name, f"{field}.MaxDelaySeconds", "must be a positive integer")
+            _fail(name, f"{field}.MaxDelaySeconds", "must be a positive integer")
         if retrier.get("JitterStrategy", "NONE") not in ("FULL", "NONE"):
-            raise _fail(name, f"{field}.JitterStrategy", "must be FULL or NONE")
+            _fail(name, f"{field}.JitterStrategy", "must be FULL or NONE")
     catchers = state.get("Catch", [])
     if not isinstance(catchers, list):
-        raise _fail(name, "Catch", "must be an array of catchers")
+        _fail(name, "Catch", "must be an array of catchers")
+        catchers = []
     for index, catcher in enumerate(catchers):
         field = f"Catch[{index}]"
         if not isinstance(catcher, dict):
-            raise _fail(name, field, "must be a JSON object")
+            _fail(name, field, "must be a JSON object")
+            continue
         for key in catcher:
             if key not in {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"}:
-                raise _fail(name, f"{field}.{key}", "is not a field of a catcher")
-        _check_error_equals(name, field, catcher, last=index == len(catchers) - 1)
-        _check_target(name, f"{field}.Next", catcher.get("Next"), states)
+                _fail(name, f"{field}.{key}", "is not a field of a catcher")
+        with _guard():
+            _check_error_equals(name, field, catcher, last=index == len(catchers) - 1)
+        with _guard():
+            _check_target(name, f"{field}.Next", catcher.get("Next"), states)
         if "ResultPath" in catcher:
-            _check_path(name, f"{field}.ResultPath", catcher["ResultPath"], reference=True)
+            with _guard():
+                _check_path(name, f"{field}.ResultPath", catcher["ResultPath"], reference=True)
 
 
 def _check_error_equals(name: str, field: str, rule: Mapping[str, Any], *, last: bool) -> None:
@@ -495,16 +657,20 @@ def _validate_choice(
     for index, rule in enumerate(choices):
         field = f"Choices[{index}]"
         if not isinstance(rule, dict):
-            raise _fail(name, field, "must be a JSON object")
-        _check_target(name, f"{field}.Next", rule.get("Next"), states)
-        if lang == JSONATA:
-            if "Condition" not in rule:
-                raise _fail(name, field, "a JSONata Choice rule needs a Condition")
-            _only(name, field, rule, {"Condition", "Next", "Comment", "Assign", "Output"})
+            _fail(name, field, "must be a JSON object")
             continue
-        _check_rule(name, field, rule, top=True)
+        with _guard():
+            _check_target(name, f"{field}.Next", rule.get("Next"), states)
+        with _guard():
+            if lang == JSONATA:
+                if "Condition" not in rule:
+                    raise _fail(name, field, "a JSONata Choice rule needs a Condition")
+                _only(name, field, rule, {"Condition", "Next", "Comment", "Assign", "Output"})
+                continue
+            _check_rule(name, field, rule, top=True)
     if "Default" in state:
-        _check_target(name, "Default", state["Default"], states)
+        with _guard():
+            _check_target(name, "Default", state["Default"], states)
 
 
 def _check_rule(name: str, field: str, rule: Any, *, top: bool) -> None:
@@ -584,11 +750,12 @@ def _validate_fail(
 ) -> None:
     for value_field, path_field in (("Error", "ErrorPath"), ("Cause", "CausePath")):
         if value_field in state and path_field in state:
-            raise _fail(name, value_field, f"use {value_field} or {path_field}, not both")
+            _fail(name, value_field, f"use {value_field} or {path_field}, not both")
         if value_field in state and not isinstance(state[value_field], str):
-            raise _fail(name, value_field, "must be a string")
+            _fail(name, value_field, "must be a string")
         if path_field in state:
-            _check_path_or_intrinsic(name, path_field, state[path_field])
+            with _guard():
+                _check_path_or_intrinsic(name, path_field, state[path_field])
 
 
 def _validate_parallel(
@@ -596,25 +763,63 @@ def _validate_parallel(
 ) -> None:
     branches = state.get("Branches")
     if not isinstance(branches, list) or not branches:
-        raise _fail(name, "Branches", "a Parallel state needs a non-empty Branches array")
+        _fail(name, "Branches", "a Parallel state needs a non-empty Branches array")
+        branches = []
     for index, branch in enumerate(branches):
         if not isinstance(branch, dict):
-            raise _fail(name, f"Branches[{index}]", "must be a JSON object with StartAt and States")
+            _fail(name, f"Branches[{index}]", "must be a JSON object with StartAt and States")
+            continue
         _validate_machine(
-            branch, f"branch {index} of state {name!r}", branch.get("QueryLanguage", lang)
+            branch,
+            f"branch {index} of state {name!r}",
+            branch.get("QueryLanguage", lang),
+            f"{_here()}/Branches/{index}",
         )
-    _validate_retry_catch(name, state, states)
+    with _guard():
+        _validate_retry_catch(name, state, states)
 
 
 def _validate_map(
     name: str, state: Mapping[str, Any], states: Mapping[str, Any], lang: str
 ) -> None:
+    if "ItemSelector" in state and "Parameters" in state:
+        _fail(name, "ItemSelector", "use ItemSelector or Parameters, not both")
+    with _guard():
+        _validate_processor(name, state, lang)
+    concurrency = state.get("MaxConcurrency")
+    if (
+        concurrency is not None
+        and not _is_non_negative_int(concurrency)
+        and not _is_jsonata(concurrency)
+    ):
+        _fail(name, "MaxConcurrency", "must be a non-negative integer (0 means no limit)")
+    percentage = state.get("ToleratedFailurePercentage")
+    bad_percentage = isinstance(percentage, bool) or not isinstance(percentage, int | float)
+    if (
+        percentage is not None
+        and not _is_jsonata(percentage)
+        and (bad_percentage or not 0 <= percentage <= 100)
+    ):
+        _fail(name, "ToleratedFailurePercentage", "must be a number from 0 to 100")
+    count = state.get("ToleratedFailureCount")
+    if count is not None and not _is_non_negative_int(count) and not _is_jsonata(count):
+        _fail(name, "ToleratedFailureCount", "must be a non-negative integer")
+    batcher = state.get("ItemBatcher")
+    if batcher is not None and not isinstance(batcher, dict):
+        _fail(name, "ItemBatcher", "must be a JSON object")
+    if "ItemReader" in state:
+        _fail(
+            name, "ItemReader", "reading items from S3 (distributed Map) is not supported locally"
+        )
+    with _guard():
+        _validate_retry_catch(name, state, states)
+
+
+def _validate_processor(name: str, state: Mapping[str, Any], lang: str) -> None:
     if ("ItemProcessor" in state) == ("Iterator" in state):
         raise _fail(
             name, "ItemProcessor", "a Map state needs exactly one of ItemProcessor or Iterator"
         )
-    if "ItemSelector" in state and "Parameters" in state:
-        raise _fail(name, "ItemSelector", "use ItemSelector or Parameters, not both")
     processor = state.get("ItemProcessor") or state.get("Iterator")
     field = "ItemProcessor" if "ItemProcessor" in state else "Iterator"
     if not isinstance(processor, dict):
@@ -624,35 +829,14 @@ def _validate_map(
         "INLINE",
         "DISTRIBUTED",
     ):
-        raise _fail(name, f"{field}.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
+        _fail(name, f"{field}.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
     inner = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
-    _validate_machine(inner, f"the {field} of state {name!r}", processor.get("QueryLanguage", lang))
-    concurrency = state.get("MaxConcurrency")
-    if (
-        concurrency is not None
-        and not _is_non_negative_int(concurrency)
-        and not _is_jsonata(concurrency)
-    ):
-        raise _fail(name, "MaxConcurrency", "must be a non-negative integer (0 means no limit)")
-    percentage = state.get("ToleratedFailurePercentage")
-    bad_percentage = isinstance(percentage, bool) or not isinstance(percentage, int | float)
-    if (
-        percentage is not None
-        and not _is_jsonata(percentage)
-        and (bad_percentage or not 0 <= percentage <= 100)
-    ):
-        raise _fail(name, "ToleratedFailurePercentage", "must be a number from 0 to 100")
-    count = state.get("ToleratedFailureCount")
-    if count is not None and not _is_non_negative_int(count) and not _is_jsonata(count):
-        raise _fail(name, "ToleratedFailureCount", "must be a non-negative integer")
-    batcher = state.get("ItemBatcher")
-    if batcher is not None and not isinstance(batcher, dict):
-        raise _fail(name, "ItemBatcher", "must be a JSON object")
-    if "ItemReader" in state:
-        raise _fail(
-            name, "ItemReader", "reading items from S3 (distributed Map) is not supported locally"
-        )
-    _validate_retry_catch(name, state, states)
+    _validate_machine(
+        inner,
+        f"the {field} of state {name!r}",
+        processor.get("QueryLanguage", lang),
+        f"{_here()}/{field}",
+    )
 
 
 def _validate_pass(

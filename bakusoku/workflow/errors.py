@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from bakusoku.errors import BakusokuError
 
 # Predefined ASL error names (States Language spec, "Errors").
@@ -34,10 +37,52 @@ class WorkflowError(BakusokuError):
     code = "workflow.error"
 
 
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem of a definition, as ValidateStateMachineDefinition reports it.
+
+    ``location`` is a JSON pointer to the offending field (``/States/Check/Next``); ``code`` is
+    one of the API's diagnostic codes (``SCHEMA_VALIDATION_FAILED``, ``MISSING_TRANSITION_TARGET``,
+    ``UNREACHABLE_STATE``, ``INVALID_RESOURCE``, ...).
+    """
+
+    code: str
+    message: str
+    location: str = ""
+    severity: str = "ERROR"
+
+    def to_aws(self) -> dict[str, str]:
+        """The diagnostic as the ValidateStateMachineDefinition response shows it."""
+        shown = {"severity": self.severity, "code": self.code, "message": self.message}
+        if self.location:
+            shown["location"] = self.location
+        return shown
+
+
 class DefinitionError(WorkflowError):
-    """The state machine definition is not valid ASL; the message names the state and the field."""
+    """The state machine definition is not valid ASL.
+
+    ``diagnostics`` lists every problem found, each with the path of the offending field; the
+    message joins them, one a line.
+    """
 
     code = "workflow.invalid_definition"
+
+    def __init__(self, message: str, *, diagnostics: Sequence[Diagnostic] = ()) -> None:
+        super().__init__(message)
+        self.diagnostics: list[Diagnostic] = list(diagnostics) or [
+            Diagnostic("SCHEMA_VALIDATION_FAILED", message)
+        ]
+
+    @classmethod
+    def from_diagnostics(cls, diagnostics: Sequence[Diagnostic]) -> DefinitionError:
+        """One error carrying every diagnostic; its message lists them all."""
+        count = len(diagnostics)
+        lines = [f"{d.message} (at {d.location})" if d.location else d.message for d in diagnostics]
+        head = (
+            "the definition has 1 problem" if count == 1 else f"the definition has {count} problems"
+        )
+        return cls(head + ":\n" + "\n".join(f"- {line}" for line in lines), diagnostics=diagnostics)
 
 
 class InvalidNameError(WorkflowError):
