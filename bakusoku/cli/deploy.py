@@ -11,7 +11,7 @@ from bakusoku.config import load_settings
 from bakusoku.deploy.errors import DeployError
 from bakusoku.deploy.package import Format, default_out_dir, package
 from bakusoku.deploy.plan import format_plan
-from bakusoku.deploy.runner import by_hand, deploy
+from bakusoku.deploy.runner import by_hand, deploy, missing_prerequisites
 from bakusoku.deploy.sam import build_template
 from bakusoku.deploy.stages import load_stage
 
@@ -97,6 +97,13 @@ def deploy_command(
         click.echo(format_plan("after the SAM transform (CloudFormation)", expanded))
         click.echo(by_hand(directory / "template.yaml", config))
         return
+    missing = missing_prerequisites(config)
+    if missing:  # say so before spending a minute on the bundle
+        raise click.ClickException(
+            f"cannot deploy {config.stack_name}: {'; '.join(missing)}.\n"
+            + by_hand(directory / "template.yaml", config)
+            + f"\n(after `bakusoku package --service {service} --stage {stage}`)"
+        )
     result = package(settings, service, stage, fmt="sam", out_dir=directory)
     click.echo(f"packaged {result.template_path}")
     try:

@@ -98,3 +98,28 @@ def test_deploy_without_sam_cli_says_what_is_missing(
     assert "the AWS SAM CLI (`sam`) is not on PATH" in message
     assert "no AWS credentials were found" in message
     assert "sam deploy --template-file" in message
+
+
+def test_deploy_command_stops_before_packaging_when_sam_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "pkg"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "deploy",
+            "--service",
+            "enphoto",
+            "--stage",
+            "dev",
+            "--config",
+            str(EXAMPLE),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "the AWS SAM CLI (`sam`) is not on PATH" in result.output
+    assert "bakusoku package --service enphoto --stage dev" in result.output
+    assert not out.exists()
