@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bakusoku.config import Settings, settings_to_environment
 from bakusoku.deploy.policies import (
     BUCKET,
     DATABASE_SECRET,
@@ -24,6 +25,22 @@ HTTP_API = "PhotoApi"
 ALERT_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
 API_HANDLER = "bakusoku.deploy.aws_lambda.api.handler"
 NOTIFIER_HANDLER = "bakusoku.deploy.aws_lambda.notifier.handler"
+_LOCAL_ONLY = {
+    f"BAKUSOKU_{name.upper()}"
+    for name in (
+        "data_dir",
+        "host",
+        "port",
+        "store_port",
+        "workers",
+        "database_url",
+        "access_key_id",
+        "secret_access_key",
+        "public_api_url",
+        "public_store_url",
+        "bench_routes",
+    )
+}
 _SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
 
 
@@ -74,7 +91,15 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
     if name == NOTIFIER:
         return {"BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET}}
     settings = stage.settings
+    # Every setting the file changes reaches the functions, as `bakusoku up` hands it to workers;
+    # what only the local deployment uses (ports, paths, local credentials) does not.
+    defaults = settings_to_environment(Settings())
     env: dict[str, Any] = {
+        name: value
+        for name, value in settings_to_environment(settings).items()
+        if name not in _LOCAL_ONLY and value != defaults.get(name)
+    }
+    env |= {
         "BAKUSOKU_OBJECT_STORE": "s3",
         "BAKUSOKU_BUCKET": {"Ref": BUCKET},
         "BAKUSOKU_REGION": {"Ref": "AWS::Region"},
