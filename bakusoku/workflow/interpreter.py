@@ -15,7 +15,7 @@ from bakusoku.workflow import retry as retries
 from bakusoku.workflow.callbacks import PendingTask, TaskTokens
 from bakusoku.workflow.cancel import ABORT, CancelScope, Interrupted
 from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
-from bakusoku.workflow.clock import iso_ms
+from bakusoku.workflow.clock import REAL_CLOCK, Clock, iso_ms
 from bakusoku.workflow.definition import JSONATA, JSONPATH
 from bakusoku.workflow.errors import (
     MAX_PAYLOAD_BYTES,
@@ -190,8 +190,10 @@ class Interpreter:
         time_scale: float = 1.0,
         rng: random.Random | None = None,
         tokens: TaskTokens | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.definition = definition
+        self.clock = clock or REAL_CLOCK
         self.execution = execution
         self.invoker = invoker
         self.sink = sink
@@ -281,7 +283,7 @@ class Interpreter:
         kind = state["Type"]
         run = StateRun(
             name=name,
-            entered=time.time(),
+            entered=self.clock.now(),
             first_entered=first_entered,
             done_children=done_children,
         )
@@ -520,7 +522,7 @@ class Interpreter:
                     done[index] += 1
                     run.retry_count += 1
                     self.sink.flush()
-                    frame.cancel.sleep(delay * self.time_scale)
+                    self.clock.sleep(frame.cancel, delay * self.time_scale)
                     continue
                 catchers = state.get("Catch", [])
                 index = retries.first_match(catchers, failure.error)
@@ -806,7 +808,7 @@ class Interpreter:
         since = run.first_entered or run.entered
         seconds = self._wait_seconds(state, effective, frame, run, since)
         self.sink.flush()
-        frame.cancel.sleep(since + seconds * self.time_scale - time.time())
+        self.clock.sleep(frame.cancel, since + seconds * self.time_scale - self.clock.now())
         if jsonata:
             bindings = self._bindings(frame, run, raw)
             return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
@@ -1096,6 +1098,8 @@ class Interpreter:
         failures: list[StatesError] = []
         next_job = [0]
         is_map = tolerance is not None
+        start_offset = self.clock.offset()
+        end_offsets: list[float] = [start_offset]
 
         def run_job(job: _Job) -> None:
             child = Frame(
@@ -1146,7 +1150,11 @@ class Interpreter:
                         return
                     job = jobs_to_run[next_job[0]]
                     next_job[0] += 1
+                # Each branch or iteration starts when its state started.
+                self.clock.set_offset(start_offset)
                 run_job(job)
+                with lock:
+                    end_offsets.append(self.clock.offset())
 
         threads = [
             threading.Thread(
@@ -1159,6 +1167,7 @@ class Interpreter:
         for thread in threads:
             thread.join()
         scope.close()
+        self.clock.set_offset(max(end_offsets))
         # The state's next event follows the last event of its branches or iterations.
         frame.track.last = max([frame.track.last, *(job.track.last for job in jobs)])
         frame.cancel.check()

@@ -1,0 +1,352 @@
+"""``run_definition``: validate and run one state machine definition to its end, in process.
+
+For tests and tools: no database, Lambda functions are Python callables ``(event, context)``,
+and with ``skip_waits`` Wait states and retry intervals pass at once on a fast-forwarded clock.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bakusoku.workflow.callbacks import TaskTokens
+from bakusoku.workflow.cancel import ABORT, TIMEOUT, CancelScope, Interrupted
+from bakusoku.workflow.clock import REAL_CLOCK, Clock, FastForwardClock, to_datetime
+from bakusoku.workflow.definition import load_definition
+from bakusoku.workflow.errors import (
+    MAX_PAYLOAD_BYTES,
+    STATES_DATA_LIMIT_EXCEEDED,
+    STATES_RUNTIME,
+    STATES_TIMEOUT,
+    StatesError,
+    TaskFailedError,
+)
+from bakusoku.workflow.history import HistoryEvent
+from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
+from bakusoku.workflow.invoker import lambda_error_cause
+
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+TIMED_OUT = "TIMED_OUT"
+ABORTED = "ABORTED"
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LOCAL_PREFIX = "local:"  # "Resource": "local:NAME" runs functions["NAME"] on the state's input
+
+LambdaHandler = Callable[..., Any]
+
+
+@dataclass
+class LambdaContext:
+    """The ``context`` a handler receives, with the attributes of AWS Lambda's Python context."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    deadline: float | None = None  # time.monotonic() when the task times out
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self.deadline is None:
+            return 900_000  # Lambda's maximum timeout
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def function_name_of(resource: str) -> tuple[str, str | None]:
+    """The function name and qualifier a Lambda ARN, partial ARN or name refers to.
+
+    ``arn:aws:lambda:us-east-1:123456789012:function:resize:live`` -> ``("resize", "live")``;
+    ``123456789012:function:resize`` -> ``("resize", None)``; ``local:resize`` and ``resize``
+    -> ``("resize", None)``.
+    """
+    if resource.startswith(LOCAL_PREFIX):
+        return resource[len(LOCAL_PREFIX) :], None
+    if ":function:" in resource:
+        rest = resource.split(":function:", 1)[1]
+        name, _, qualifier = rest.partition(":")
+        return name, qualifier or None
+    name, _, qualifier = resource.partition(":")
+    return name, qualifier or None
+
+
+class LambdaFunctions:
+    """A TaskInvoker running Python Lambda handlers ``handler(event, context)`` by function name.
+
+    A handler's exception fails the task as a Lambda function error does in Step Functions: the
+    exception's type name is the Error and Lambda's JSON error payload (``errorMessage``,
+    ``errorType``, ``requestId``, ``stackTrace``) the Cause. A name that no handler has fails with
+    ``Lambda.ResourceNotFoundException``. Handlers that take one argument get only the event.
+    """
+
+    def __init__(
+        self, functions: Mapping[str, LambdaHandler] | None, *, region: str, account: str
+    ) -> None:
+        self.functions = dict(functions or {})
+        self.region = region
+        self.account = account
+
+    def resolve(self, resource: str) -> tuple[str, LambdaHandler | None]:
+        """The function name and handler for a Task resource or a lambda:invoke FunctionName."""
+        if resource in self.functions:  # a full ARN (or any key) given as it is
+            return function_name_of(resource)[0], self.functions[resource]
+        name, qualifier = function_name_of(resource)
+        for key in (f"{name}:{qualifier}" if qualifier else None, name):
+            if key is not None and key in self.functions:
+                return name, self.functions[key]
+        return name, None
+
+    def invoke(
+        self,
+        resource: str,
+        payload: Any,
+        *,
+        timeout_seconds: float | None,
+        execution_name: str,
+        state_name: str,
+    ) -> Any:
+        name, handler = self.resolve(resource)
+        if handler is None:
+            arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+            raise TaskFailedError(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
+                "Error Code: ResourceNotFoundException)",
+            )
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=resource
+            if resource.startswith("arn:")
+            else f"arn:aws:lambda:{self.region}:{self.account}:function:{name}",
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{name}",
+            deadline=time.monotonic() + timeout_seconds if timeout_seconds else None,
+        )
+        try:
+            if _arity(handler) >= 2:
+                return handler(payload, context)
+            return handler(payload)
+        except TaskFailedError:
+            raise
+        except Exception as exc:
+            raise TaskFailedError(type(exc).__name__, lambda_error_cause(exc)) from exc
+
+
+def _arity(handler: LambdaHandler) -> int:
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return 2
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return 2
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
+class _MemoryHistory:
+    """The EventSink of an in-process run: events in a list, timestamps from the run's clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.events: list[HistoryEvent] = []
+        self._lock = threading.Lock()
+
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None,
+        *,
+        previous: int,
+        state_name: str | None = None,
+    ) -> int:
+        with self._lock:
+            event_id = len(self.events) + 1
+            self.events.append(
+                HistoryEvent(
+                    id=event_id,
+                    previous_event_id=previous,
+                    type=event_type,
+                    timestamp=to_datetime(self.clock.now()),
+                    details=details,
+                    state_name=state_name,
+                )
+            )
+            return event_id
+
+    def checkpoint(
+        self,
+        state_name: str,
+        state_input: Any,
+        variables: dict[str, Any],
+        entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
+    ) -> None:
+        return None
+
+    def child_done(self, index: int, output: Any) -> None:
+        return None
+
+    def flush(self) -> object:
+        return True
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a ``run_definition`` execution ended.
+
+    ``status`` is ``SUCCEEDED``, ``FAILED``, ``TIMED_OUT`` or ``ABORTED``; ``output`` is the
+    parsed JSON output (None unless it succeeded); ``history`` is what GetExecutionHistory would
+    list (``event.to_aws()`` gives the API shape).
+    """
+
+    status: str
+    output: Any
+    error: str | None
+    cause: str | None
+    history: list[HistoryEvent] = field(repr=False)
+    name: str = ""
+    start_date: datetime | None = None
+    stop_date: datetime | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+    def events(self, *types: str) -> list[HistoryEvent]:
+        """The history events of the given types (all of them when none is given)."""
+        return [event for event in self.history if not types or event.type in types]
+
+
+def run_definition(
+    definition: str | Mapping[str, Any],
+    input: Any = None,
+    *,
+    functions: Mapping[str, LambdaHandler] | None = None,
+    skip_waits: bool = False,
+    name: str | None = None,
+    state_machine_name: str = "local",
+    substitutions: Mapping[str, str] | None = None,
+    region: str = REGION,
+    account: str = ACCOUNT,
+) -> RunResult:
+    """Validate ``definition`` and run it on ``input`` to its end, in this process.
+
+    ``functions`` maps Lambda function names to handlers ``(event, context)``; a Task finds its
+    handler from ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]``, from ``lambda:invoke``'s
+    ``FunctionName`` (a name, a partial or a full ARN) or from the local shorthand
+    ``"Resource": "local:NAME"``. With ``skip_waits`` the clock is fast-forwarded over Wait states
+    and retry intervals, so they take no time and the history's timestamps stay consistent.
+    An invalid definition raises DefinitionError listing every problem; everything that happens
+    inside the execution ends up in the result, as it would in Step Functions.
+    """
+    machine = load_definition(definition, substitutions)
+    execution_name = name or str(uuid.uuid4())
+    state_input = {} if input is None else json.loads(json.dumps(input))
+    scope = CancelScope()
+    started = time.time()
+    limit = machine.get("TimeoutSeconds")
+    clock: Clock
+    timer: threading.Timer | None = None
+    if skip_waits:
+        clock = FastForwardClock(
+            started + limit if limit is not None else None, lambda: scope.cancel(TIMEOUT)
+        )
+    else:
+        clock = REAL_CLOCK
+    if limit is not None:
+        timer = threading.Timer(float(limit), scope.cancel, args=(TIMEOUT,))
+        timer.daemon = True
+        timer.start()
+    history = _MemoryHistory(clock)
+    info = ExecutionInfo(
+        arn=f"arn:aws:states:{region}:{account}:execution:{state_machine_name}:{execution_name}",
+        name=execution_name,
+        input=state_input,
+        start_time=started,
+        state_machine_arn=f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}",
+        state_machine_name=state_machine_name,
+        region=region,
+        account=account,
+        role_arn=f"arn:aws:iam::{account}:role/bakusoku-local",
+    )
+    invoker = LambdaFunctions(functions, region=region, account=account)
+    interpreter = Interpreter(
+        machine, info, invoker, history, scope, tokens=TaskTokens(), clock=clock
+    )
+    input_text = dumps(state_input)
+    history.emit(
+        "ExecutionStarted",
+        {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": info.role_arn},
+        previous=0,
+    )
+    status, output, error, cause = SUCCEEDED, None, None, None
+    try:
+        if len(input_text.encode()) > MAX_PAYLOAD_BYTES:
+            raise StatesError(
+                STATES_DATA_LIMIT_EXCEEDED,
+                f"The execution input is {len(input_text.encode())} bytes, over the "
+                f"{MAX_PAYLOAD_BYTES}-byte quota",
+            )
+        output = interpreter.run(state_input, previous_event_id=1)
+    except StatesError as failure:
+        status, error, cause = FAILED, failure.error, failure.cause
+    except Interrupted as interrupted:
+        if interrupted.reason == TIMEOUT:
+            status, error = TIMED_OUT, STATES_TIMEOUT
+            cause = "The execution ran longer than the state machine's TimeoutSeconds"
+        else:
+            status = ABORTED
+    except Exception as exc:  # a fault of the engine itself: reported, as the engine does
+        status, error = FAILED, STATES_RUNTIME
+        cause = f"Internal engine error: {type(exc).__name__}: {exc}"
+    finally:
+        if timer is not None:
+            timer.cancel()
+        scope.cancel(ABORT)  # stop anything still waiting (a timed-out task's thread)
+    last = interpreter.track.last or 1
+    if status == SUCCEEDED:
+        history.emit(
+            "ExecutionSucceeded",
+            {"output": dumps(output), "outputDetails": {"truncated": False}},
+            previous=last,
+        )
+    else:
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+        event_type = {
+            FAILED: "ExecutionFailed",
+            TIMED_OUT: "ExecutionTimedOut",
+            ABORTED: "ExecutionAborted",
+        }[status]
+        history.emit(event_type, details, previous=last)
+    return RunResult(
+        status=status,
+        output=output if status == SUCCEEDED else None,
+        error=error,
+        cause=cause,
+        history=list(history.events),
+        name=execution_name,
+        start_date=to_datetime(started),
+        stop_date=to_datetime(clock.now()),
+    )
+
+
+__all__ = [
+    "ABORTED",
+    "FAILED",
+    "SUCCEEDED",
+    "TIMED_OUT",
+    "LambdaContext",
+    "LambdaFunctions",
+    "RunResult",
+    "function_name_of",
+    "run_definition",
+]
