@@ -49,13 +49,18 @@ class Settings:
     upload_prefix: str = "uploads/"
     rendition_prefix: str = "renditions/"
     max_upload_bytes: int = 20 * MIB
-    presign_expiry_seconds: int = 15 * 60
+    presign_expiry_seconds: int = 15 * 60  # the default; a request may ask for less, at most 1 h
     rendition_url_expiry_seconds: int = 10 * 60
     access_key_id: str = ""  # empty: generated once and kept in data_dir
     secret_access_key: str = ""
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
     bench_routes: bool = False
+    # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
+    # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
+    admin_token: str = ""
+    presign_rate_per_minute: int = 600  # 0: no limit
+    presign_burst: int = 120
     # Triggers: the route upload events take to the pipeline (bakusoku/local/routes.py), the
     # stuck-photo sweep's schedule (rate(...) or cron(...); empty: no sweep) and its threshold.
     trigger_route: str = "eventbridge"
@@ -217,6 +222,8 @@ def settings_to_environment(settings: Settings) -> dict[str, str]:
     """The environment that reproduces ``settings`` in another process (worker processes, Lambda)."""
     env = {}
     for name in _FIELDS:
+        if name == "admin_token":  # only the API checks it: never handed to other processes
+            continue
         value = getattr(settings, name)
         env[f"BAKUSOKU_{name.upper()}"] = (
             ("1" if value else "0") if isinstance(value, bool) else str(value)

@@ -18,6 +18,18 @@ from bakusoku.api.errors import ApiError, install_error_handlers
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
 from bakusoku.api.ops import install_ops_routes
 from bakusoku.api.views import iso, photo_view
+from bakusoku.auth.http import (
+    AccessControl,
+    Caller,
+    check_album,
+    install_access_control,
+    photo_not_found,
+    rendition_url,
+    require_role,
+)
+from bakusoku.auth.principal import Principal
+from bakusoku.auth.routes import install_auth_routes
+from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.config import Settings
 from bakusoku.db.photos import STATUSES, PhotoRepository
 from bakusoku.pipeline.keys import upload_key
@@ -41,11 +53,17 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app = FastAPI(title="bakusoku", version=__version__, docs_url="/docs")
     install_error_handlers(app)
     settings = services.settings
+    access = AccessControl.from_settings(settings, services.photos._engine)
+    install_access_control(app, access)
 
     def sign_get(bucket: str, key: str) -> str:
-        return services.presigner.presign_get(
-            bucket, key, expires_in=settings.rendition_url_expiry_seconds
-        )
+        return rendition_url(services.presigner, bucket, key, settings.rendition_url_expiry_seconds)
+
+    def visible_photo(photo_id: str, principal: Principal) -> dict[str, Any]:
+        photo = services.photos.find(photo_id)
+        if photo is None or not access.visible(principal, photo["object_key"]):
+            raise photo_not_found(photo_id)
+        return photo
 
     @app.get("/", include_in_schema=False)
     def gallery() -> HTMLResponse:
@@ -57,10 +75,23 @@ def create_api_app(services: ApiServices) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/uploads", status_code=201)
-    def create_upload(body: UploadRequest) -> dict[str, Any]:
+    def create_upload(principal: Caller, body: UploadRequest) -> dict[str, Any]:
         _check_upload_request(body, settings)
+        service = _upload_service(body, principal)
+        check_album(principal, body.album)
+        require_role(principal, "uploader")
+        retry_after = access.limiter.acquire(principal.key_id)
+        if retry_after is not None:
+            raise ApiError(
+                429,
+                "rate.limited",
+                f"too many upload requests with this key; try again in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
         photo_id = str(uuid.uuid4())
-        key = upload_key(settings.upload_prefix, body.album, photo_id, body.content_type)
+        key = upload_key(
+            settings.upload_prefix, body.album, photo_id, body.content_type, service=service
+        )
         services.photos.create_pending(
             photo_id=photo_id,
             album=body.album,
@@ -75,7 +106,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
             key,
             content_type=body.content_type,
             content_length=body.size,
-            expires_in=settings.presign_expiry_seconds,
+            expires_in=body.expires_in or settings.presign_expiry_seconds,
         )
         return {
             "photo_id": photo_id,
@@ -91,26 +122,36 @@ def create_api_app(services: ApiServices) -> FastAPI:
         }
 
     @app.get("/v1/photos/{photo_id}")
-    def get_photo(photo_id: str) -> dict[str, Any]:
-        return photo_view(services.photos.get(photo_id), sign_get)
+    def get_photo(principal: Caller, photo_id: str) -> dict[str, Any]:
+        return photo_view(visible_photo(photo_id, principal), sign_get)
 
     @app.get("/v1/photos")
     def list_photos(
+        principal: Caller,
         album: str | None = None,
         status: str | None = None,
         cursor: str | None = None,
         limit: int = Query(50, ge=1, le=500),
     ) -> dict[str, Any]:
         statuses = _parse_statuses(status)
-        page = services.photos.list(album=album, statuses=statuses, cursor=cursor, limit=limit)
+        check_album(principal, album or None)
+        page = list_visible_photos(
+            services.photos._engine,
+            principal,
+            settings.upload_prefix,
+            album=album or None,
+            statuses=statuses,
+            cursor=cursor,
+            limit=limit,
+        )
         return {
             "items": [photo_view(p, sign_get) for p in page.items],
             "next_cursor": page.next_cursor,
         }
 
     @app.get("/v1/photos/{photo_id}/execution")
-    def get_photo_execution(photo_id: str) -> dict[str, Any]:
-        photo = services.photos.get(photo_id)
+    def get_photo_execution(principal: Caller, photo_id: str) -> dict[str, Any]:
+        photo = visible_photo(photo_id, principal)
         name = photo["execution_name"]
         if not name:
             raise ApiError(
@@ -122,6 +163,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
         return execution_view(services.workflow, name)
 
     install_ops_routes(app, services)
+    install_auth_routes(app, services, access)
     if services.direct_upload is not None:
         _add_bench_routes(app, services)
 
@@ -165,6 +207,24 @@ def _check_upload_request(body: UploadRequest, settings: Settings) -> None:
             f"size {body.size} bytes is over the {settings.max_upload_bytes}-byte limit",
             "size",
         )
+
+
+def _upload_service(body: UploadRequest, principal: Principal) -> str:
+    """The service an upload goes into: the key's own; the admin token names it."""
+    if principal.service is not None:
+        if body.service is not None and body.service != principal.service:
+            raise ApiError(
+                404, "album.not_found", f"no album {body.album!r} is reachable with this key"
+            )
+        return principal.service
+    if body.service is None:
+        raise ApiError(
+            400,
+            "request.invalid",
+            'service: the admin token uploads into a named service; add "service"',
+            "service",
+        )
+    return body.service
 
 
 def _parse_statuses(status: str | None) -> list[str]:

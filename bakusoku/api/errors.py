@@ -16,10 +16,18 @@ from bakusoku.errors import BakusokuError
 class ApiError(BakusokuError):
     """Raised by endpoints to answer with an HTTP status, a code, a message and the field at fault."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message, code=code)
         self.status = status
         self.field = field
+        self.headers = headers
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -48,7 +56,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status)
+    return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status, exc.headers)
 
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:

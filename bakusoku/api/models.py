@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import unicodedata
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
@@ -16,3 +18,18 @@ class UploadRequest(BaseModel):
     content_type: str = Field(min_length=1, max_length=64)
     size: int = Field(ge=0)
     album: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    # Only the admin token names the service; a service key uploads into its own service.
+    service: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    expires_in: int | None = Field(None, ge=60, le=3600, description="seconds; default 900")
+
+    @field_validator("filename")
+    @classmethod
+    def _plain_file_name(cls, value: str) -> str:
+        """A file's own name: no path, no control or invisible formatting characters."""
+        if "/" in value or "\\" in value or value in (".", ".."):
+            raise ValueError("must be a file name without a path")
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
+            raise ValueError("must not contain control or invisible formatting characters")
+        if len(value.encode("utf-8", "surrogatepass")) > 255:
+            raise ValueError("must be at most 255 bytes of UTF-8")
+        return unicodedata.normalize("NFC", value)

@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, Response
 
 from bakusoku.api.errors import ApiError
 from bakusoku.api.views import iso
+from bakusoku.auth.http import Caller, execution_not_found, require_operator
+from bakusoku.auth.scope import execution_key
 from bakusoku.ops.errors import InvalidQueryError
 from bakusoku.ops.history import ExecutionHistory, ExecutionQuery, parse_since
 from bakusoku.ops.metrics import CONTENT_TYPE
@@ -32,6 +34,7 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
 
     @app.get("/v1/executions")
     def list_executions(
+        principal: Caller,
         status: str | None = None,
         since: str | None = None,
         until: str | None = None,
@@ -45,7 +48,8 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         before: float | None = Query(None, description="cursor: next_before of the last page"),
         limit: int = Query(50, ge=1, le=1000),
     ) -> dict[str, Any]:
-        """Search the execution history, newest first."""
+        """Search the execution history, newest first (the admin token: every service's)."""
+        require_operator(principal)
         try:
             query = ExecutionQuery(
                 statuses=ExecutionQuery.statuses_from(status),
@@ -68,9 +72,12 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         }
 
     @app.get("/v1/executions/{name}")
-    def get_execution(name: str) -> dict[str, Any]:
+    def get_execution(principal: Caller, name: str) -> dict[str, Any]:
         """One execution: its timeline (durations per state, retries), failure and history events."""
         try:
+            key = execution_key(workflow.describe_execution(name).input)
+            if not app.state.access.visible(principal, key):
+                raise execution_not_found(name)
             summary = history.summary(name)
             events = workflow.get_execution_history(name)
         except ExecutionDoesNotExistError as exc:
@@ -89,12 +96,14 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         }
 
     @app.get("/v1/status")
-    def get_status() -> dict[str, Any]:
+    def get_status(principal: Caller) -> dict[str, Any]:
         """Photos by status, running executions, failure rate, upload-to-ready, slowest state."""
+        require_operator(principal)
         return status_report(db)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
+    async def metrics(request: Request, principal: Caller) -> Response:
+        require_operator(principal)
         ops = getattr(request.app.state, "ops", None)
         if ops is None:
             raise ApiError(404, "not_found", "metrics are served by `bakusoku up` only")
@@ -102,8 +111,9 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         return Response(body, media_type=CONTENT_TYPE)
 
     @app.get("/readyz")
-    def readyz() -> JSONResponse:
+    def readyz(principal: Caller) -> JSONResponse:
         """Ready to take uploads: the database answers and the workflow engine runs."""
+        require_operator(principal)
         checks: dict[str, str] = {}
         try:
             with db.connect() as conn:

@@ -14,8 +14,10 @@ import httpx
 from tqdm import tqdm
 
 from bakusoku import __version__
+from bakusoku.auth.client import auth_headers, resolve_api_key
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
+from bakusoku.cli.keys import audit, demo_key, keys
 from bakusoku.cli.ops import executions, redrive, status
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
@@ -88,8 +90,11 @@ def up(
         click.echo(f"  workers:      {settings.effective_workers}")
         click.echo("Press Ctrl-C to stop.", err=False)
         if demo:
+            key = demo_key(settings)
+            click.echo(f"demo: API key (service demo, admin): {key}")
+            click.echo(f"demo: web app with this key: {settings.api_url}/#key={key}")
             threading.Thread(
-                target=_run_demo, args=(settings.api_url, settings.data_dir), daemon=True
+                target=_run_demo, args=(settings.api_url, settings.data_dir, key), daemon=True
             ).start()
 
     try:
@@ -103,19 +108,21 @@ def up(
         click.echo("stopped")
 
 
-def _run_demo(api: str, data_dir: Path) -> None:
+def _run_demo(api: str, data_dir: Path, key: str) -> None:
     from bakusoku.cli.demo import make_samples
 
     files = make_samples(data_dir / "demo-photos")
-    results = upload_all(files, api=api, album="demo", concurrency=4)
+    results = upload_all(files, api=api, album="demo", concurrency=4, key=key)
     ids = [r.photo_id for r in results if r.photo_id and not r.error]
-    summary = wait_until_processed(api, ids, timeout=600)
+    summary = wait_until_processed(api, ids, timeout=600, key=key)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.counts.items()))
     click.echo(
         f"demo: uploaded {len(ids)} sample photos to album 'demo' ({counts}) "
         f"in {summary.seconds:.1f} s"
     )
-    click.echo(f"demo: list them with  curl '{api}/v1/photos?album=demo'")
+    click.echo(
+        f"demo: list them with  curl -H 'Authorization: Bearer <key>' '{api}/v1/photos?album=demo'"
+    )
 
 
 @cli.command()
@@ -124,9 +131,13 @@ def _run_demo(api: str, data_dir: Path) -> None:
 @click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--wait", is_flag=True, help="Wait until every photo is ready or failed.")
-def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait: bool) -> None:
+@click.option("--key", default=None, help="API key (default: BAKUSOKU_API_KEY).")
+def upload(
+    paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait: bool, key: str | None
+) -> None:
     """Upload files or folders through presigned URLs."""
     api = api.rstrip("/")
+    key = resolve_api_key(key)
     files = find_files(paths)
     if not files:
         raise click.ClickException("no image files found in the given paths")
@@ -138,6 +149,7 @@ def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait
             album=album,
             concurrency=concurrency,
             on_done=lambda _result, size: bar.update(size),
+            key=key,
         )
     failed = [r for r in results if r.error]
     for result in failed:
@@ -150,7 +162,7 @@ def upload(paths: tuple[Path, ...], album: str, api: str, concurrency: int, wait
             def progress(done: int) -> None:
                 bar.update(done - bar.n)
 
-            summary = wait_until_processed(api, ids, on_progress=progress)
+            summary = wait_until_processed(api, ids, on_progress=progress, key=key)
         counts = ", ".join(f"{s}: {n}" for s, n in sorted(summary.counts.items()))
         click.echo(f"processed in {summary.seconds:.1f} s: {counts}")
         for photo in summary.failed:
@@ -201,7 +213,9 @@ def photos_show(photo_id: str, api: str) -> None:
 
 def _get(url: str, params: dict[str, Any] | None = None) -> Any:
     try:
-        response = httpx.get(url, params=params, timeout=30)
+        response = httpx.get(
+            url, params=params, headers=auth_headers(resolve_api_key()), timeout=30
+        )
     except httpx.HTTPError as exc:
         raise click.ClickException(
             f"cannot reach the API at {url}: {exc}; is `bakusoku up` running?"
@@ -217,6 +231,8 @@ cli.add_command(deploy_command)
 cli.add_command(executions)
 cli.add_command(redrive)
 cli.add_command(status)
+cli.add_command(keys)
+cli.add_command(audit)
 
 
 def main() -> None:

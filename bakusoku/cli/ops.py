@@ -9,13 +9,17 @@ from typing import Any
 import click
 import httpx
 
+from bakusoku.auth.client import auth_headers, resolve_api_key
+
 DEFAULT_API = "http://127.0.0.1:8080"
 _api_option = click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
 
 
 def _request(method: str, url: str, params: dict[str, Any] | None = None) -> Any:
     try:
-        response = httpx.request(method, url, params=params, timeout=30)
+        response = httpx.request(
+            method, url, params=params, headers=auth_headers(resolve_api_key()), timeout=30
+        )
     except httpx.HTTPError as exc:
         raise click.ClickException(
             f"cannot reach the API at {url}: {type(exc).__name__}; is `bakusoku up` running?"

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from bakusoku.auth.client import auth_headers
 from bakusoku.errors import BakusokuError
 
 IMAGE_SUFFIXES = {
@@ -77,8 +78,10 @@ def _api_error(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
-def upload_one(client: httpx.Client, api: str, path: Path, album: str) -> UploadResult:
-    """Presign with the API, then PUT the bytes straight to the object store."""
+def upload_one(
+    client: httpx.Client, api: str, path: Path, album: str, key: str | None = None
+) -> UploadResult:
+    """Presign with the API (with ``key``), then PUT the bytes straight to the object store."""
     data = path.read_bytes()
     request = {
         "filename": path.name,
@@ -86,7 +89,7 @@ def upload_one(client: httpx.Client, api: str, path: Path, album: str) -> Upload
         "size": len(data),
         "album": album,
     }
-    response = client.post(f"{api}/v1/uploads", json=request)
+    response = client.post(f"{api}/v1/uploads", json=request, headers=auth_headers(key))
     if response.status_code != 201:
         return UploadResult(path, error=_api_error(response))
     grant = response.json()
@@ -105,6 +108,7 @@ def upload_all(
     album: str,
     concurrency: int = 8,
     on_done: Callable[[UploadResult, int], None] | None = None,
+    key: str | None = None,
 ) -> list[UploadResult]:
     """Upload ``files`` with ``concurrency`` workers; ``on_done(result, size)`` after each file."""
     limits = httpx.Limits(
@@ -114,7 +118,7 @@ def upload_all(
 
         def task(path: Path) -> UploadResult:
             try:
-                result = upload_one(client, api, path, album)
+                result = upload_one(client, api, path, album, key)
             except (httpx.HTTPError, OSError) as exc:
                 result = UploadResult(path, error=f"{type(exc).__name__}: {exc}")
             if on_done:
@@ -136,12 +140,13 @@ def wait_until_processed(
     *,
     timeout: float = 3600,
     on_progress: Callable[[int], None] | None = None,
+    key: str | None = None,
 ) -> WaitSummary:
     """Poll until every photo is ``ready`` or ``failed``; returns counts per status."""
     started = time.monotonic()
     pending = set(photo_ids)
     final: dict[str, dict[str, Any]] = {}
-    with httpx.Client(timeout=30) as client:
+    with httpx.Client(timeout=30, headers=auth_headers(key)) as client:
         while pending and time.monotonic() - started < timeout:
             for photo_id in list(pending):
                 response = client.get(f"{api}/v1/photos/{photo_id}")

@@ -144,3 +144,36 @@ alert_outbox = sa.Table(
     sa.Index("ix_alert_outbox_due", "status", "next_attempt_at"),
     sa.Index("ix_alert_outbox_window", "channel", "window_start"),
 )
+
+# Service-scoped API keys (bakusoku/auth): only a SHA-256 of each key's secret is kept. albums is a
+# JSON list of album names, or null for every album of the service.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(24), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("albums", sa.JSON, nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | uploader | admin
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Column("revoked_by", sa.String(80), nullable=True),
+    sa.Index("ix_api_keys_service", "service", "created_at"),
+)
+
+# Who did what, when: key creation and revocation, deletions, downloads of originals, re-drives.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Double, nullable=False),
+    sa.Column("actor", sa.String(80), nullable=False),  # key:<key_id> | admin-token | cli:<user>
+    sa.Column("action", sa.String(48), nullable=False),
+    sa.Column("service", sa.String(32), nullable=True),
+    sa.Column("target", sa.String(512), nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_service_at", "service", "at"),
+)

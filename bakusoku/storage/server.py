@@ -156,6 +156,7 @@ class StoreApp:
             )
         response.headers["x-amz-request-id"] = request.request_id
         response.headers["x-amz-id-2"] = request.host_id
+        response.headers["x-content-type-options"] = "nosniff"  # served as stored, never sniffed
         if request.method != "OPTIONS":
             origin = request.header("origin")
             for name, value in self.cors.response_headers(origin, request.method).items():

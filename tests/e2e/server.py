@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,9 +15,17 @@ import httpx
 
 from tests.conftest import free_port
 
+# The admin token of each running server, by API URL: helpers that take only the URL find it here.
+_TOKENS: dict[str, str] = {}
+
+
+def auth(api: str) -> dict[str, str]:
+    """The Authorization header for the server at ``api`` (its admin token)."""
+    return {"Authorization": f"Bearer {_TOKENS[api.rstrip('/')]}"}
+
 
 class RunningServer:
-    """``bakusoku up`` on free loopback ports with its own data directory."""
+    """``bakusoku up`` on free loopback ports with its own data directory and admin token."""
 
     def __init__(
         self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
@@ -27,7 +37,37 @@ class RunningServer:
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
         self._workers = workers
         self._env = {**os.environ, **(extra_env or {})}
+        self.admin_token = self._env.get("BAKUSOKU_ADMIN_TOKEN") or (
+            "bka_" + secrets.token_urlsafe(32)
+        )
+        self._env["BAKUSOKU_ADMIN_TOKEN"] = self.admin_token
+        _TOKENS[self.api] = self.admin_token
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers of an API request made with the admin token."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def create_key(
+        self, service: str, *, role: str = "uploader", albums: tuple[str, ...] = ()
+    ) -> str:
+        """A new API key, made with ``bakusoku keys create`` on this server's data directory."""
+        args = ["keys", "create", "--service", service, "--role", role, "--json"]
+        for album in albums:
+            args += ["--album", album]
+        output = self.run_cli(*args, "--data-dir", str(self.data_dir))
+        return str(json.loads(output)["key"])
+
+    def run_cli(self, *args: str) -> str:
+        """Run ``bakusoku ARGS`` against this server (``--api`` from BAKUSOKU_API); its stdout."""
+        env = {**self._env, "BAKUSOKU_API": self.api}
+        done = subprocess.run(
+            [sys.executable, "-m", "bakusoku.cli", *args], capture_output=True, text=True, env=env
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bakusoku {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
 
     def start(self, timeout: float = 60) -> RunningServer:
         log = self.log_path.open("ab")

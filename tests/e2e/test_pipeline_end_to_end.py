@@ -17,7 +17,7 @@ from PIL import Image
 
 from bakusoku.storage.presign import Presigner
 from tests.conftest import MARKER, make_jpeg
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, auth
 
 pytestmark = pytest.mark.integration
 
@@ -41,8 +41,14 @@ def presign(
     album: str = "e2e",
     content_type: str = "image/jpeg",
 ) -> dict[str, Any]:
-    body = {"filename": filename, "content_type": content_type, "size": len(data), "album": album}
-    response = httpx.post(f"{api}/v1/uploads", json=body)
+    body = {
+        "filename": filename,
+        "content_type": content_type,
+        "size": len(data),
+        "album": album,
+        "service": "e2e",
+    }
+    response = httpx.post(f"{api}/v1/uploads", json=body, headers=auth(api))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -62,7 +68,7 @@ def upload(api: str, data: bytes, **kwargs: Any) -> str:
 def wait_final(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        photo = httpx.get(f"{api}/v1/photos/{photo_id}").json()
+        photo = httpx.get(f"{api}/v1/photos/{photo_id}", headers=auth(api)).json()
         if photo["status"] in ("ready", "failed", "duplicate"):
             return photo
         time.sleep(0.2)
@@ -126,7 +132,7 @@ def test_photo_becomes_ready_with_an_upright_exact_print_trim(
 def test_execution_history_shows_every_state(server: RunningServer) -> None:
     photo_id = upload(server.api, make_jpeg(800, 600))
     assert wait_final(server.api, photo_id)["status"] == "ready"
-    body = httpx.get(f"{server.api}/v1/photos/{photo_id}/execution").json()
+    body = httpx.get(f"{server.api}/v1/photos/{photo_id}/execution", headers=server.headers).json()
     assert body["execution"]["status"] == "SUCCEEDED"
     types = [event["type"] for event in body["events"]]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
@@ -159,7 +165,9 @@ def test_bad_files_end_failed_with_a_code_and_leave_nothing_behind(
     assert photo["renditions"] == {}
     leftovers = list((server.data_dir / "objects").rglob(f"renditions/*/{photo_id}/*"))
     assert leftovers == []
-    execution = httpx.get(f"{server.api}/v1/photos/{photo_id}/execution").json()
+    execution = httpx.get(
+        f"{server.api}/v1/photos/{photo_id}/execution", headers=server.headers
+    ).json()
     assert execution["execution"]["status"] == "FAILED"
     # the workers survived: a good photo still goes through
     assert wait_final(server.api, upload(server.api, make_jpeg(640, 480)))["status"] == "ready"
@@ -180,7 +188,7 @@ def test_expired_and_tampered_urls_are_refused_as_s3_does(server: RunningServer)
     )
     short = presigner.presign_put(
         "bakusoku",
-        "uploads/e2e/expiring.jpg",
+        "uploads/e2e/e2e/expiring.jpg",
         content_type="image/jpeg",
         content_length=len(data),
         expires_in=1,
@@ -255,7 +263,7 @@ def test_plain_curl_put_with_the_returned_headers_works(
 def test_malformed_upload_requests_get_json_errors_naming_the_field(
     server: RunningServer, body: dict[str, Any], field: str, code: str
 ) -> None:
-    response = httpx.post(f"{server.api}/v1/uploads", json=body)
+    response = httpx.post(f"{server.api}/v1/uploads", json=body, headers=server.headers)
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
     assert response.json()["error"]["code"] == code
@@ -265,11 +273,13 @@ def test_invalid_json_and_unknown_photo(server: RunningServer) -> None:
     response = httpx.post(
         f"{server.api}/v1/uploads",
         content=b"{not json",
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", **server.headers},
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "request.malformed_json"
-    missing = httpx.get(f"{server.api}/v1/photos/00000000-0000-0000-0000-000000000000")
+    missing = httpx.get(
+        f"{server.api}/v1/photos/00000000-0000-0000-0000-000000000000", headers=server.headers
+    )
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "photo.not_found"
 
 
@@ -277,13 +287,20 @@ def test_listing_filters_by_album_and_status_with_a_cursor(server: RunningServer
     ids = [upload(server.api, make_jpeg(400, 300), album="listing") for _ in range(3)]
     for photo_id in ids:
         wait_final(server.api, photo_id)
-    first = httpx.get(f"{server.api}/v1/photos", params={"album": "listing", "limit": 2}).json()
+    first = httpx.get(
+        f"{server.api}/v1/photos", params={"album": "listing", "limit": 2}, headers=server.headers
+    ).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
     rest = httpx.get(
         f"{server.api}/v1/photos",
         params={"album": "listing", "limit": 2, "cursor": first["next_cursor"]},
+        headers=server.headers,
     ).json()
     listed = [p["photo_id"] for p in first["items"] + rest["items"]]
     assert sorted(listed) == sorted(ids)
-    failed = httpx.get(f"{server.api}/v1/photos", params={"album": "listing", "status": "failed"})
+    failed = httpx.get(
+        f"{server.api}/v1/photos",
+        params={"album": "listing", "status": "failed"},
+        headers=server.headers,
+    )
     assert failed.json()["items"] == []

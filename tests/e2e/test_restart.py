@@ -30,11 +30,13 @@ def test_photos_and_executions_survive_a_restart(tmp_path: Path) -> None:
 
     second = RunningServer(data_dir, extra_env=NO_DUPLICATES).start()
     try:
-        photo = httpx.get(f"{second.api}/v1/photos/{done}").json()
+        photo = httpx.get(f"{second.api}/v1/photos/{done}", headers=second.headers).json()
         assert photo["status"] == "ready"
         image = httpx.get(photo["renditions"]["thumb"]["url"])
         assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
-        execution = httpx.get(f"{second.api}/v1/photos/{done}/execution").json()
+        execution = httpx.get(
+            f"{second.api}/v1/photos/{done}/execution", headers=second.headers
+        ).json()
         assert execution["execution"]["status"] == "SUCCEEDED"
         for photo_id in in_flight:
             assert wait_final(second.api, photo_id)["status"] == "ready"

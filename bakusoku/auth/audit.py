@@ -1,0 +1,65 @@
+"""The audit log: who did what to what, and when, for the actions that need answering for."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import audit_log
+
+# What is recorded. Reads of photos and renditions are not: they are scoped and short-lived.
+KEY_CREATE = "key.create"
+KEY_REVOKE = "key.revoke"
+PHOTO_DELETE = "photo.delete"
+ORIGINAL_DOWNLOAD = "original.download"
+EXECUTION_REDRIVE = "execution.redrive"
+ACTIONS = (KEY_CREATE, KEY_REVOKE, PHOTO_DELETE, ORIGINAL_DOWNLOAD, EXECUTION_REDRIVE)
+
+
+class AuditLog:
+    """The ``audit_log`` table: append-only."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        service: str | None,
+        target: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                audit_log.insert().values(
+                    at=time.time(),
+                    actor=actor[:80],
+                    action=action,
+                    service=service,
+                    target=(target or None) and target[:512],
+                    details=details,
+                )
+            )
+
+    def list(
+        self,
+        *,
+        service: str | None = None,
+        action: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Entries newest first; ``before``: the ``id`` of the last entry of the previous page."""
+        query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if service is not None:
+            query = query.where(audit_log.c.service == service)
+        if action is not None:
+            query = query.where(audit_log.c.action == action)
+        if before is not None:
+            query = query.where(audit_log.c.id < before)
+        with self._engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,341 @@
+"""Access control on the HTTP API: bearer authentication, roles, scopes and security headers.
+
+``AuthMiddleware`` authenticates every request except ``/healthz``, the web app's pages and static
+files and the API description, so a route added later is never public by accident. Routes read
+the caller with ``Depends(current_principal)`` and check their scope with the helpers here.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import posixpath
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from bakusoku.api.errors import ApiError, error_body
+from bakusoku.auth.admin_token import ensure_admin_token
+from bakusoku.auth.audit import AuditLog
+from bakusoku.auth.keys import KeyStore
+from bakusoku.auth.principal import OPERATOR, Principal
+from bakusoku.auth.ratelimit import RateLimiter
+from bakusoku.auth.scope import key_visible
+from bakusoku.config import ConfigError, Settings
+from bakusoku.pipeline.keys import EXTENSIONS
+
+MAX_PRESIGN_EXPIRY_SECONDS = 3600
+MAX_RENDITION_URL_EXPIRY_SECONDS = 3600
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_PUBLIC_PATHS = {"/healthz", "/", "/upload", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+_PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
+_WEB_PAGES = {"/", "/upload"}
+_DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiKey",
+    description="An API key (`bakusoku keys create`) or the admin token.",
+)
+
+
+@dataclass
+class AccessControl:
+    """Keys, the admin token, presign limits and the audit log of one API deployment."""
+
+    settings: Settings
+    keys: KeyStore
+    audit: AuditLog
+    limiter: RateLimiter
+    admin_token: str
+    store_origins: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: sa.Engine) -> AccessControl:
+        if not 1 <= settings.presign_expiry_seconds <= MAX_PRESIGN_EXPIRY_SECONDS:
+            raise ConfigError(
+                f"setting 'presign_expiry_seconds' is {settings.presign_expiry_seconds}: presigned"
+                f" uploads may live at most {MAX_PRESIGN_EXPIRY_SECONDS} seconds (1 hour)"
+            )
+        if not 1 <= settings.rendition_url_expiry_seconds <= MAX_RENDITION_URL_EXPIRY_SECONDS:
+            raise ConfigError(
+                "setting 'rendition_url_expiry_seconds' is"
+                f" {settings.rendition_url_expiry_seconds}: rendition links may live at most"
+                f" {MAX_RENDITION_URL_EXPIRY_SECONDS} seconds"
+            )
+        origins = [_origin(settings.store_url)]
+        if settings.object_store == "s3":
+            origins.append("https://*.amazonaws.com")
+        return cls(
+            settings=settings,
+            keys=KeyStore(engine),
+            audit=AuditLog(engine),
+            limiter=RateLimiter(settings.presign_rate_per_minute, settings.presign_burst),
+            admin_token=ensure_admin_token(settings),
+            store_origins=tuple(o for o in origins if o),
+        )
+
+    @property
+    def upload_prefix(self) -> str:
+        return self.settings.upload_prefix
+
+    def authenticate(self, token: str) -> Principal | None:
+        if self.admin_token and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return OPERATOR
+        return self.keys.authenticate(token)
+
+    def visible(self, principal: Principal, key: str | None) -> bool:
+        return key_visible(principal, key, self.upload_prefix)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# ---- request helpers ----------------------------------------------------------------------------
+
+
+def current_principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> Principal:
+    """The caller, as AuthMiddleware authenticated it."""
+    principal = request.scope.get("state", {}).get("principal")
+    if not isinstance(principal, Principal):
+        raise ApiError(401, "auth.required", _MISSING)
+    return principal
+
+
+# A route parameter ``principal: Caller`` is the authenticated caller of the request.
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(principal: Principal, role: str) -> None:
+    if not principal.has_role(role):
+        raise ApiError(
+            403,
+            "auth.forbidden",
+            f"this key's role is {principal.role}; this needs a {role} key"
+            " (`bakusoku keys create --role ...`)",
+        )
+
+
+def require_operator(principal: Principal) -> None:
+    if not principal.is_operator:
+        raise ApiError(
+            403,
+            "auth.forbidden",
+            "this is an operations endpoint: call it with the admin token, not a service key",
+        )
+
+
+def photo_not_found(photo_id: str) -> ApiError:
+    """Exactly what a missing photo answers, so another service's photo looks the same."""
+    return ApiError(404, "photo.not_found", f"no photo has the id {photo_id!r}")
+
+
+def album_not_found(album: str) -> ApiError:
+    return ApiError(
+        404, "album.not_found", f"no album {album!r} is reachable with this key", "album"
+    )
+
+
+def execution_not_found(name: str) -> ApiError:
+    return ApiError(404, "execution.not_found", f"Execution Does Not Exist: '{name}'")
+
+
+def check_album(principal: Principal, album: str | None) -> None:
+    """404 for an album the key does not reach (another service's looks like a missing one)."""
+    if (
+        album is not None
+        and not principal.is_operator
+        and not principal.allows(principal.service, album)
+    ):
+        raise album_not_found(album)
+
+
+def rendition_url(presigner: Any, bucket: str, key: str, expires_in: int) -> str:
+    """A signed GET of one rendition: its own type, inline, named after the rendition only."""
+    name = posixpath.basename(key)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    types = {v: k for k, v in EXTENSIONS.items()} | {"jpeg": "image/jpeg"}
+    return str(
+        presigner.presign_get(
+            bucket,
+            key,
+            expires_in=expires_in,
+            response_content_type=types.get(ext, "application/octet-stream"),
+            response_content_disposition=f'inline; filename="{_safe_filename(name)}"',
+        )
+    )
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "file"
+
+
+# ---- the middleware -----------------------------------------------------------------------------
+
+_MISSING = (
+    "this endpoint needs an API key: send 'Authorization: Bearer <key>'"
+    " (create one with `bakusoku keys create --service S`)"
+)
+_INVALID = (
+    "the API key is not valid or was revoked; check that it was copied whole,"
+    " or create a new one with `bakusoku keys create`"
+)
+
+
+def is_public(path: str) -> bool:
+    return path in _PUBLIC_PATHS or path.startswith("/static/") or bool(_PAGE.fullmatch(path))
+
+
+class AuthMiddleware:
+    """Authenticates API requests and adds security headers to every response."""
+
+    def __init__(self, app: ASGIApp, access: AccessControl) -> None:
+        self.app = app
+        self.access = access
+        store = " ".join(access.store_origins)
+        self.page_csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
+            f" img-src 'self' data: blob: {store}; connect-src 'self' {store};"
+            " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+        # FastAPI's /docs page loads Swagger UI from jsDelivr and starts it with an inline script.
+        self.docs_csp = (
+            "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;"
+            " style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data:"
+            " https://fastapi.tiangolo.com; object-src 'none'; base-uri 'none';"
+            " frame-ancestors 'none'"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        public = is_public(path)
+        send = self._with_headers(send, path, public)
+        if not public:
+            token = _bearer_token(scope)
+            if token is None:
+                await _reject(send, _MISSING)
+                return
+            principal = await anyio.to_thread.run_sync(self.access.authenticate, token)
+            if principal is None:
+                await _reject(send, _INVALID)
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _with_headers(self, send: Send, path: str, public: bool) -> Send:
+        if path in _WEB_PAGES or _PAGE.fullmatch(path):
+            csp = self.page_csp
+        elif path in _DOCS_PAGES:
+            csp = self.docs_csp
+        else:
+            csp = "default-src 'none'; frame-ancestors 'none'"
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    # never a wildcard CORS grant on what needs a key
+                    if public or not (k.lower() == b"access-control-allow-origin" and v == b"*")
+                ]
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", csp.encode()),
+                ]
+                if not public:  # answers carry signed links: never cached
+                    headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                    extra.append((b"cache-control", b"no-store"))
+                headers += [(k, v) for k, v in extra if k not in names or k == b"cache-control"]
+                message["headers"] = headers
+            await send(message)
+
+        return wrapped
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
+            token = token.strip()
+            if scheme.lower() == "bearer" and token and len(token) <= 512:
+                return token
+            return None
+    return None
+
+
+async def _reject(send: Send, message: str) -> None:
+    code = "auth.required" if message is _MISSING else "auth.invalid_key"
+    body = json.dumps(error_body(code, message)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer realm="bakusoku"'),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# ---- installing -----------------------------------------------------------------------------------
+
+
+def install_access_control(app: FastAPI, access: AccessControl) -> None:
+    """Authenticate every request of ``app`` and describe the bearer scheme in its OpenAPI."""
+    app.state.access = access
+    app.add_middleware(AuthMiddleware, access=access)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
+            "type": "http",
+            "scheme": "bearer",
+            "description": bearer.model.description,
+        }
+        for path, operations in schema.get("paths", {}).items():
+            for operation in operations.values():
+                if not isinstance(operation, dict):
+                    continue
+                if is_public(path):
+                    operation["security"] = []
+                else:
+                    operation["security"] = [{"apiKey": []}]
+                    operation.setdefault("responses", {}).setdefault(
+                        "401", {"description": "no API key, or not a valid one"}
+                    )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

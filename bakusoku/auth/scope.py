@@ -1,0 +1,88 @@
+"""What a principal may see: photos by their object key, listings, albums and executions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.auth.principal import Principal
+from bakusoku.db.photos import Page, decode_cursor, encode_cursor
+from bakusoku.db.schema import photos
+from bakusoku.events import object_created_records
+from bakusoku.pipeline.keys import owner_of, upload_scope_prefix
+
+
+def key_visible(principal: Principal, key: str | None, upload_prefix: str) -> bool:
+    """May ``principal`` see the photo stored at ``key``? Keys no service owns: the admin token."""
+    if principal.is_operator:
+        return True
+    owner = owner_of(key or "", upload_prefix)
+    return owner is not None and principal.allows(*owner)
+
+
+def photo_visible(principal: Principal, photo: dict[str, Any], upload_prefix: str) -> bool:
+    return key_visible(principal, photo.get("object_key"), upload_prefix)
+
+
+def photo_filter(
+    principal: Principal, upload_prefix: str, album: str | None = None
+) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the photos ``principal`` may see (in ``album``, if given)."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    if album is not None:
+        clauses.append(photos.c.album == album)
+    if not principal.is_operator:
+        assert principal.service is not None
+        clauses.append(
+            photos.c.object_key.startswith(
+                upload_scope_prefix(upload_prefix, principal.service, album), autoescape=True
+            )
+        )
+        if principal.albums is not None:
+            clauses.append(photos.c.album.in_(principal.albums))
+    return sa.and_(sa.true(), *clauses)
+
+
+def list_photos(
+    engine: sa.Engine,
+    principal: Principal,
+    upload_prefix: str,
+    *,
+    album: str | None,
+    statuses: Sequence[str],
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """Photos ``principal`` may see, newest first, as PhotoRepository.list pages them."""
+    query = (
+        sa.select(photos)
+        .where(photo_filter(principal, upload_prefix, album))
+        .order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
+    )
+    if statuses:
+        query = query.where(photos.c.status.in_(list(statuses)))
+    if cursor:
+        created_at, photo_id = decode_cursor(cursor)
+        query = query.where(
+            sa.or_(
+                photos.c.created_at < created_at,
+                sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
+            )
+        )
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query.limit(limit + 1))]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["photo_id"])
+    return Page(rows, next_cursor)
+
+
+def execution_key(execution_input: Any) -> str | None:
+    """The object key an execution of the photo pipeline processes (None: not an upload's)."""
+    try:
+        return object_created_records(execution_input)[0].key
+    except Exception:  # another state machine's input, or a malformed one
+        return None

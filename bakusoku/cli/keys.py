@@ -1,0 +1,255 @@
+"""``bakusoku keys create / list / revoke`` and ``bakusoku audit``.
+
+Keys are managed on the database directly (by whoever can reach it: the operators), so the first
+key needs no key; the audit log is read through the API with an admin key or the admin token.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import httpx
+import sqlalchemy as sa
+
+from bakusoku.auth import audit as audit_actions
+from bakusoku.auth.audit import AuditLog
+from bakusoku.auth.client import auth_headers, resolve_api_key
+from bakusoku.auth.errors import AuthError
+from bakusoku.auth.keys import ApiKey, KeyStore
+from bakusoku.auth.principal import ROLES
+from bakusoku.config import Settings, load_settings
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.migrate import upgrade
+
+DEFAULT_API = "http://127.0.0.1:8080"
+DEMO_NOTE = "bakusoku up --demo"
+
+_db_options = [
+    click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="The data directory of `bakusoku up` (default ./.bakusoku).",
+    ),
+    click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True)),
+]
+
+
+def _with_db_options(command: Any) -> Any:
+    for option in reversed(_db_options):
+        command = option(command)
+    return command
+
+
+def _engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
+    settings = load_settings({"data_dir": data_dir}, config_file=config_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.effective_database_url)
+    upgrade(engine)
+    return engine
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _time(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def create_key(
+    engine: sa.Engine,
+    *,
+    service: str,
+    albums: list[str] | None,
+    role: str,
+    note: str | None,
+    actor: str,
+) -> tuple[ApiKey, str]:
+    """Create a key and record who made it."""
+    record, token = KeyStore(engine).create(
+        service=service, albums=albums, role=role, created_by=actor, note=note
+    )
+    AuditLog(engine).record(
+        actor,
+        audit_actions.KEY_CREATE,
+        service=service,
+        target=record.key_id,
+        details={"role": role, "albums": albums, "note": note},
+    )
+    return record, token
+
+
+def demo_key(settings: Settings) -> str:
+    """A fresh admin key for the demo service; earlier demo keys are revoked."""
+    engine = create_db_engine(settings.effective_database_url, pool_size=1)
+    try:
+        store = KeyStore(engine)
+        for old in store.list(service="demo"):
+            if old.note == DEMO_NOTE:
+                store.revoke(old.key_id, revoked_by="bakusoku-up")
+                AuditLog(engine).record(
+                    "bakusoku-up", audit_actions.KEY_REVOKE, service="demo", target=old.key_id
+                )
+        _record, token = create_key(
+            engine, service="demo", albums=None, role="admin", note=DEMO_NOTE, actor="bakusoku-up"
+        )
+        return token
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def keys() -> None:
+    """Create, list and revoke service-scoped API keys."""
+
+
+@keys.command("create")
+@click.option("--service", required=True, help="The service the key belongs to, e.g. enphoto.")
+@click.option(
+    "--album",
+    "albums",
+    multiple=True,
+    help="An album the key may use (repeat for more; default: every album of the service).",
+)
+@click.option("--role", type=click.Choice(ROLES), default="uploader", show_default=True)
+@click.option("--note", default=None, help="Who or what the key is for.")
+@click.option("--json", "as_json", is_flag=True)
+@_with_db_options
+def keys_create(
+    service: str,
+    albums: tuple[str, ...],
+    role: str,
+    note: str | None,
+    as_json: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """Create a key; it is printed once and only its hash is kept."""
+    engine = _engine(data_dir, config_file)
+    try:
+        record, token = create_key(
+            engine,
+            service=service,
+            albums=list(albums) or None,
+            role=role,
+            note=note,
+            actor=_actor(),
+        )
+    except AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps({**record.to_json(), "key": token}))
+        return
+    scope = ", ".join(record.albums) if record.albums else "every album"
+    click.echo(f"key {record.key_id}: {record.role} of service {service} ({scope})")
+    click.echo(token)
+    click.echo("Keep it now: it cannot be shown again.", err=True)
+
+
+@keys.command("list")
+@click.option("--service", default=None)
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+@click.option("--json", "as_json", is_flag=True)
+@_with_db_options
+def keys_list(
+    service: str | None,
+    include_revoked: bool,
+    as_json: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """List keys (never their secrets)."""
+    engine = _engine(data_dir, config_file)
+    try:
+        records = KeyStore(engine).list(service=service, include_revoked=include_revoked)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in records]))
+        return
+    for r in records:
+        albums = ",".join(r.albums) if r.albums else "*"
+        state = f"revoked {_time(r.revoked_at)}" if r.revoked_at else "active"
+        click.echo(
+            f"{r.key_id}  {r.service:<16} {r.role:<8} {albums:<24} {_time(r.created_at)}"
+            f"  {state}  {r.note or ''}"
+        )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@_with_db_options
+def keys_revoke(key_id: str, data_dir: Path | None, config_file: Path | None) -> None:
+    """Revoke a key by its id: it stops working at once."""
+    engine = _engine(data_dir, config_file)
+    try:
+        store = KeyStore(engine)
+        was = store.get(key_id)
+        record = store.revoke(key_id, revoked_by=_actor())
+        if was.revoked_at is None:
+            AuditLog(engine).record(
+                _actor(), audit_actions.KEY_REVOKE, service=record.service, target=key_id
+            )
+    except AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+    click.echo(f"key {key_id} of service {record.service} revoked")
+
+
+@click.command("audit")
+@click.option("--action", type=click.Choice(audit_actions.ACTIONS), default=None)
+@click.option("--service", default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
+@click.option("--key", default=None, help="An admin key or the admin token (BAKUSOKU_API_KEY).")
+def audit(
+    action: str | None,
+    service: str | None,
+    limit: int,
+    as_json: bool,
+    api: str,
+    key: str | None,
+) -> None:
+    """Who created or revoked keys, deleted, downloaded originals or re-drove, and when."""
+    params = {k: v for k, v in {"action": action, "service": service, "limit": limit}.items() if v}
+    url = f"{api.rstrip('/')}/v1/audit"
+    try:
+        response = httpx.get(
+            url, params=params, headers=auth_headers(resolve_api_key(key)), timeout=30
+        )
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the API at {url}: {exc}") from exc
+    if response.status_code != 200:
+        raise click.ClickException(_error(response))
+    body = response.json()
+    if as_json:
+        click.echo(json.dumps(body))
+        return
+    for item in body["items"]:
+        click.echo(
+            f"{item['at']}  {item['actor']:<22} {item['action']:<18} {item['service'] or '-':<12}"
+            f" {item['target'] or ''}"
+        )
+
+
+def _error(response: httpx.Response) -> str:
+    try:
+        error = response.json()["error"]
+        return f"{error['code']}: {error['message']}"
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code}"
