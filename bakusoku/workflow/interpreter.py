@@ -973,8 +973,12 @@ class Interpreter:
                 self._percentage(state, effective, frame, run),
             )
             jobs = [_Job(i, processor, value, Track(started)) for i, value in enumerate(inputs)]
+            # Iterations that succeeded before a restart or redrive are not run again.
+            done, run.done_children = run.done_children or {}, None
             try:
-                results = self._run_children(frame, jobs, limit, run, tolerance)
+                results = self._run_children(
+                    frame, jobs, limit, run, tolerance, done=done, record=frame.top
+                )
             except StatesError:
                 self._emit(frame, "MapStateFailed", None, run.name)
                 raise
