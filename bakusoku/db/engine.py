@@ -7,12 +7,14 @@ the driver bakusoku ships with.
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from bakusoku.db.errors import UnsupportedDatabaseError
 from bakusoku.db.gate import ConnectionGate
@@ -94,17 +96,54 @@ def _install_gate(engine: sa.Engine, gate: ConnectionGate) -> None:
     sa.event.listen(engine.pool, "close_detached", _release)
 
 
+class _IdleCloser:
+    """Closes a pool's idle connections once nothing used it for ``idle_seconds``.
+
+    A warm worker keeps its connection between the queries of one task and across back-to-back
+    tasks, but an idle worker gives its gate slot back quickly.
+    """
+
+    def __init__(self, engine: sa.Engine, idle_seconds: float) -> None:
+        self._pool = engine.pool
+        self._idle = idle_seconds
+        self._lock = threading.Lock()
+        self._out = 0
+        self._last = time.monotonic()
+        sa.event.listen(self._pool, "checkout", self._checkout)
+        sa.event.listen(self._pool, "checkin", self._checkin)
+        threading.Thread(target=self._run, name="db-idle-closer", daemon=True).start()
+
+    def _checkout(self, *_args: Any) -> None:
+        with self._lock:
+            self._out += 1
+
+    def _checkin(self, *_args: Any) -> None:
+        with self._lock:
+            self._out = max(0, self._out - 1)
+            self._last = time.monotonic()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._idle / 2)
+            with self._lock:
+                idle = self._out == 0 and time.monotonic() - self._last >= self._idle
+            if idle and self._pool.checkedin():  # type: ignore[attr-defined]
+                self._pool.dispose()  # closes idle connections only; checked-out ones stay
+
+
 def create_db_engine(
     url: str,
     *,
     pool_size: int = 5,
     gate: ConnectionGate | None = None,
+    idle_seconds: float = 0.25,
 ) -> sa.Engine:
     """An engine for ``url``.
 
     SQLite gets WAL and a busy timeout. A server database gets a bounded pool of ``pool_size``
-    connections, or, with a ``gate``, no pool at all: each checkout opens a connection under a gate
-    slot and checkin closes it, so idle connections never hold slots the deployment shares.
+    connections. With a ``gate``, every connection also holds a slot of the deployment-wide gate
+    while it is open, and connections idle for ``idle_seconds`` are closed, so idle workers never
+    hold slots the deployment shares.
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -113,8 +152,11 @@ def create_db_engine(
         return engine
     options: dict[str, Any] = {"connect_args": _connect_args(parsed), "pool_pre_ping": True}
     if gate is not None:
-        engine = sa.create_engine(parsed, poolclass=NullPool, **options)
+        engine = sa.create_engine(
+            parsed, pool_size=pool_size, max_overflow=0, pool_timeout=gate.timeout, **options
+        )
         _install_gate(engine, gate)
+        _IdleCloser(engine, idle_seconds)
         return engine
     return sa.create_engine(
         parsed, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800, **options

@@ -7,8 +7,11 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.types import TypeEngine
 
 from bakusoku.db.migrations.helpers import add_columns, create_indexes, has_table
 
@@ -17,7 +20,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_PHOTO_COLUMNS = (
+_PHOTO_COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
     ("image_format", sa.String(16)),
     ("orientation", sa.SmallInteger()),
     ("camera_make", sa.String(64)),
@@ -30,7 +33,7 @@ _PHOTO_COLUMNS = (
     ("duplicate_of", sa.String(36)),
     ("trace_parent", sa.String(55)),
 )
-_EXECUTION_COLUMNS = (
+_EXECUTION_COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
     ("photo_id", sa.String(36)),
     ("album", sa.String(128)),
     ("error_code", sa.String(64)),

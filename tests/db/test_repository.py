@@ -1,0 +1,79 @@
+"""Photo rows on SQLite, MariaDB and PostgreSQL: forward-only status, upserts, event order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.db.schema import photos
+
+
+@pytest.fixture
+def repo(db_url: str) -> Iterator[PhotoRepository]:
+    engine = create_db_engine(db_url, pool_size=8)
+    yield PhotoRepository(engine)
+    engine.dispose()
+
+
+def _received(repo: PhotoRepository, photo_id: str, sequencer: str, etag: str = "e1") -> None:
+    repo.record_received(
+        photo_id=photo_id,
+        album="race",
+        bucket="b",
+        object_key=f"uploads/race/{photo_id}.jpg",
+        etag=etag,
+        byte_size=10,
+        sha256="s" * 64,
+        content_type="image/jpeg",
+        execution_name=f"ex-{etag}",
+        sequencer=sequencer,
+    )
+
+
+def test_status_only_moves_forward(repo: PhotoRepository) -> None:
+    photo_id = str(uuid.uuid4())
+    repo.create_pending(
+        photo_id=photo_id,
+        album="race",
+        bucket="b",
+        object_key=f"uploads/race/{photo_id}.jpg",
+        filename="a.jpg",
+        content_type="image/jpeg",
+        declared_size=10,
+    )
+    assert not repo.mark_ready(photo_id, {"width": 1})
+    _received(repo, photo_id, "0001")
+    assert repo.mark_ready(photo_id, {"width": 1, "height": 2, "renditions": {"thumb": {}}})
+    _received(repo, photo_id, "0001")  # a duplicate delivery after ready
+    assert not repo.mark_failed(photo_id, "image.corrupt", "late")
+    photo = repo.get(photo_id)
+    assert (photo["status"], photo["width"], photo["renditions"]) == ("ready", 1, {"thumb": {}})
+
+
+def test_an_older_event_never_rolls_a_newer_one_back(repo: PhotoRepository) -> None:
+    photo_id = str(uuid.uuid4())
+    _received(repo, photo_id, "0062E1A3C5F0000002", etag="new")
+    _received(repo, photo_id, "0062E1A3C5F0000001", etag="old")  # arrives late
+    assert repo.get(photo_id)["etag"] == "new"
+    _received(repo, photo_id, "62E1A3C5F0000003", etag="newer")  # shorter, still later
+    assert repo.get(photo_id)["etag"] == "newer"
+    assert repo.get(photo_id)["sequencer"].endswith("62E1A3C5F0000003")
+
+
+def test_concurrent_deliveries_make_one_row(repo: PhotoRepository) -> None:
+    photo_id = str(uuid.uuid4())
+    with ThreadPoolExecutor(5) as pool:
+        for future in [pool.submit(_received, repo, photo_id, "00AA") for _ in range(5)]:
+            future.result()
+    with repo._engine.connect() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count()).where(photos.c.object_key == f"uploads/race/{photo_id}.jpg")
+        ).scalar()
+    assert count == 1
+    assert repo.get(photo_id)["status"] == "processing"
