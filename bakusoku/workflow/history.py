@@ -96,9 +96,10 @@ class OwnershipLostError(Exception):
 class ExecutionRecorder:
     """Buffers one execution's events and writes them in batches, with its checkpoint.
 
-    Events are written when the execution reaches a new top-level state (with the checkpoint),
-    before anything that waits (a task, a Wait state, a retry interval), when many are pending,
-    and when the execution ends. Every write renews this engine's lease on the execution and
+    Events are written, with the checkpoint of the top-level state the execution is in, before
+    anything that waits or calls out (a task, a Wait state, a retry interval), when a branch or
+    iteration of a top-level Parallel or Map succeeds, when many are pending, and when the
+    execution ends. Every write renews this engine's lease on the execution and
     happens only while the execution is still RUNNING under this engine (``owner``); otherwise
     it is rolled back and ``on_lost`` is called. Once the execution is interrupted by an engine
     stop nothing more is written, so a resumed run continues from the last checkpoint.
@@ -179,7 +180,9 @@ class ExecutionRecorder:
                 "children": {str(k): v for k, v in (done_children or {}).items()},
             }
             self._checkpoint = self._current
-        self.flush()
+        # Written with the next flush, which comes before anything that waits or calls out (a
+        # task, a Wait, a retry interval): states that only move data (Pass, Choice) add no
+        # write of their own, and a crash among them resumes at the last written checkpoint.
 
     def child_done(self, index: int, output: Any) -> None:
         """A branch of the current top-level state succeeded: keep its output with the checkpoint.

@@ -1,0 +1,309 @@
+"""Workflow engine throughput: state transitions per second and per-execution overhead.
+
+Measures in one run, for a 50-state Pass chain and a 5-Task chain of no-op Lambda handlers:
+  * in process: ``run_definition`` (no database);
+  * with persisted history: ``WorkflowEngine`` on a SQLite file (executions and every history
+    event written), one execution at a time (overhead) and many at once (throughput);
+  * the peer: moto's Step Functions interpreter (``execute_state_machine`` enabled) in server
+    mode on loopback, driven through boto3 as a client drives Step Functions. moto runs Lambda
+    tasks in Docker, so its 5-Task chain is the same chain with Pass states in place of the Tasks
+    (moto's figure is the cheaper one: it does no invocation at all).
+Prints medians and ratios; the last line is one JSON object of the key figures.
+
+    python bench/workflow.py [--runs 200] [--batch 100] [--peer-runs 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bakusoku.db.engine import create_db_engine, create_schema  # noqa: E402
+from bakusoku.workflow import FunctionInvoker, WorkflowEngine, run_definition  # noqa: E402
+from bakusoku.workflow.engine import ExecutionDescription  # noqa: E402
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/bench"
+FUNCTION = "noop"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+
+
+def noop(event: Any, context: Any) -> Any:
+    """The task under test: returns its input, so only the engine's own cost is measured."""
+    return event
+
+
+def chain(kind: str, length: int) -> dict[str, Any]:
+    """``length`` states of ``kind`` (Pass or Task), each passing its input on to the next."""
+    states: dict[str, Any] = {}
+    for index in range(length):
+        state: dict[str, Any] = {"Type": kind}
+        if kind == "Task":
+            state["Resource"] = FUNCTION_ARN
+        if index + 1 < length:
+            state["Next"] = f"S{index + 1}"
+        else:
+            state["End"] = True
+        states[f"S{index}"] = state
+    return {"Comment": f"{length}-state {kind} chain", "StartAt": "S0", "States": states}
+
+
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], int]] = {
+    # name: (definition here, definition on the peer, state transitions per execution)
+    "pass50": (chain("Pass", 50), chain("Pass", 50), 50),
+    "task5": (chain("Task", 5), chain("Pass", 5), 5),
+}
+INPUT = {"photo": "uploads/2024/img_0001.jpg", "size": 1234567}
+
+
+def _ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000.0
+
+
+# ---- bakusoku ------------------------------------------------------------------------------------
+
+
+def bench_in_process(definition: dict[str, Any], transitions: int, runs: int) -> dict[str, float]:
+    functions = {FUNCTION: noop}
+    for _ in range(min(20, runs)):  # warm up
+        run_definition(definition, INPUT, functions=functions)
+    times = []
+    started = time.perf_counter()
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = run_definition(definition, INPUT, functions=functions)
+        times.append(time.perf_counter() - t0)
+        assert result.status == "SUCCEEDED", result
+    total = time.perf_counter() - started
+    return {
+        "execution_ms": _ms(times),
+        "transitions_per_s": transitions * runs / total,
+    }
+
+
+class _Ends:
+    """Counts executions that ended, from the engine's listener."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.ended: dict[str, str] = {}
+
+    def __call__(self, description: ExecutionDescription) -> None:
+        with self.cond:
+            self.ended[description.name] = description.status
+            self.cond.notify_all()
+
+    def wait(self, names: list[str], timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not all(name in self.ended for name in names):
+                if not self.cond.wait(max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError(f"{len(names)} executions did not end in {timeout} s")
+        bad = {n: self.ended[n] for n in names if self.ended[n] != "SUCCEEDED"}
+        assert not bad, bad
+
+
+def bench_persisted(
+    definition: dict[str, Any], transitions: int, runs: int, batch: int, directory: Path
+) -> dict[str, float]:
+    db = create_db_engine(f"sqlite:///{directory / f'{uuid.uuid4().hex}.db'}")
+    create_schema(db)
+    engine = WorkflowEngine(
+        db, FunctionInvoker({FUNCTION_ARN: noop}), region=REGION, account=ACCOUNT
+    )
+    ends = _Ends()
+    engine.add_listener(ends)
+    engine.start()
+    try:
+        arn = engine.register_state_machine("bench", definition)
+        times = []
+        for index in range(runs):
+            name = f"seq-{index}"
+            t0 = time.perf_counter()
+            engine.start_execution(arn, INPUT, name=name)
+            ends.wait([name])
+            times.append(time.perf_counter() - t0)
+        names = [f"batch-{index}" for index in range(batch)]
+        t0 = time.perf_counter()
+        for name in names:
+            engine.start_execution(arn, INPUT, name=name)
+        ends.wait(names)
+        total = time.perf_counter() - t0
+    finally:
+        engine.stop()
+        db.dispose()
+    return {
+        "execution_ms": _ms(times),
+        "transitions_per_s": transitions * batch / total,
+        "sequential_transitions_per_s": transitions / statistics.median(times),
+    }
+
+
+# ---- the peer: moto ------------------------------------------------------------------------------
+
+
+class Moto:
+    """moto in server mode on loopback, with its Step Functions interpreter enabled."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        self.server.start()
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/config",
+            data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=10).read()
+        return boto3.client(
+            "stepfunctions",
+            region_name=REGION,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(max_pool_connections=64, retries={"max_attempts": 0}),
+        )
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.stop()
+
+
+def _await_moto(client: Any, arns: list[str], timeout: float = 300) -> None:
+    pending = set(arns)
+    deadline = time.monotonic() + timeout
+    while pending:
+        for arn in list(pending):
+            status = client.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING":
+                assert status == "SUCCEEDED", (arn, status)
+                pending.discard(arn)
+        if pending:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} moto executions still running")
+            time.sleep(0.002)
+
+
+def bench_moto(
+    client: Any, definition: dict[str, Any], transitions: int, runs: int, batch: int
+) -> dict[str, float]:
+    machine = client.create_state_machine(
+        name=f"bench-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+
+    def start(name: str) -> str:
+        return str(
+            client.start_execution(stateMachineArn=machine, name=name, input=json.dumps(INPUT))[
+                "executionArn"
+            ]
+        )
+
+    times = []
+    for index in range(runs):
+        t0 = time.perf_counter()
+        _await_moto(client, [start(f"seq-{index}")])
+        times.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    arns = [start(f"batch-{index}") for index in range(batch)]
+    _await_moto(client, arns)
+    total = time.perf_counter() - t0
+    return {
+        "execution_ms": _ms(times),
+        "transitions_per_s": transitions * batch / total,
+        "sequential_transitions_per_s": transitions / statistics.median(times),
+    }
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+
+def _line(label: str, figures: dict[str, float]) -> None:
+    print(
+        f"  {label:<34} {figures['execution_ms']:9.3f} ms/execution   "
+        f"{figures['transitions_per_s']:12.0f} transitions/s"
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="sequential executions per case")
+    parser.add_argument("--batch", type=int, default=100, help="concurrent executions per case")
+    parser.add_argument("--peer-runs", type=int, default=20, help="sequential runs on moto")
+    parser.add_argument("--peer-batch", type=int, default=20, help="concurrent runs on moto")
+    args = parser.parse_args(argv)
+
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, Moto() as client:
+        for case, (definition, peer_definition, transitions) in CASES.items():
+            print(f"{case}: {definition['Comment']}")
+            in_process = bench_in_process(definition, transitions, args.runs)
+            _line("bakusoku in process", in_process)
+            persisted = bench_persisted(definition, transitions, args.runs, args.batch, Path(tmp))
+            _line("bakusoku persisted (SQLite)", persisted)
+            peer = bench_moto(client, peer_definition, transitions, args.peer_runs, args.peer_batch)
+            _line("moto (Pass stand-ins)" if case == "task5" else "moto", peer)
+            ratios = {
+                "in_process_vs_moto": in_process["transitions_per_s"] / peer["transitions_per_s"],
+                "persisted_vs_moto": persisted["transitions_per_s"] / peer["transitions_per_s"],
+                "persisted_sequential_vs_moto": persisted["sequential_transitions_per_s"]
+                / peer["sequential_transitions_per_s"],
+                "overhead_moto_over_persisted": peer["execution_ms"] / persisted["execution_ms"],
+            }
+            print(
+                f"  throughput vs moto: in process {ratios['in_process_vs_moto']:.1f}x, "
+                f"persisted {ratios['persisted_vs_moto']:.1f}x "
+                f"(one at a time {ratios['persisted_sequential_vs_moto']:.1f}x); "
+                f"moto's per-execution time is {ratios['overhead_moto_over_persisted']:.1f}x ours"
+            )
+            figures[case] = {
+                "in_process": in_process,
+                "persisted": persisted,
+                "moto": peer,
+                "ratios": ratios,
+            }
+    summary = {
+        case: {
+            "in_process_tps": round(f["in_process"]["transitions_per_s"]),
+            "persisted_tps": round(f["persisted"]["transitions_per_s"]),
+            "moto_tps": round(f["moto"]["transitions_per_s"]),
+            "in_process_ms": round(f["in_process"]["execution_ms"], 3),
+            "persisted_ms": round(f["persisted"]["execution_ms"], 3),
+            "moto_ms": round(f["moto"]["execution_ms"], 3),
+            "persisted_vs_moto": round(f["ratios"]["persisted_vs_moto"], 1),
+            "in_process_vs_moto": round(f["ratios"]["in_process_vs_moto"], 1),
+        }
+        for case, f in figures.items()
+    }
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()
