@@ -159,7 +159,7 @@ def test_map_needs_one_processor() -> None:
 
 
 def test_wait_needs_exactly_one_duration() -> None:
-    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "End": True}}}
+    definition: dict[str, Any] = {"StartAt": "W", "States": {"W": {"Type": "Wait", "End": True}}}
     with pytest.raises(DefinitionError, match="state 'W'"):
         load_definition(definition)
     definition["States"]["W"].update(Seconds=1, SecondsPath="$.s")
