@@ -13,8 +13,9 @@ For each size, in one run:
 - ``floor``: one full decode plus each output's encode timed alone (pixels made beforehand).
 - ``decode``: the full decode alone.
 
-Each figure is the median of ``--runs`` jobs in a fresh process (so peak RSS is that job's own);
-throughput with 1 and 2 worker processes is measured with the same job in each process. Output
+Times are medians of ``--runs`` jobs, the jobs taking turns so that other load on the machine
+slows them alike; peak RSS is measured for each job alone in a fresh process (the floor's includes
+its pre-made pixels); throughput with 1 and 2 worker processes runs the same job in each. Output
 quality is checked against a reference (a single Lanczos pass from the full decode): PSNR in dB.
 Prints a table; the last line is one JSON object.
 
@@ -24,6 +25,7 @@ Prints a table; the last line is one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
@@ -154,13 +156,41 @@ def timed_ms(job: Callable[[], object]) -> float:
     return float(result) if isinstance(result, float) else elapsed
 
 
+def _reset_peak_rss() -> None:
+    """Forget the peak RSS inherited from the parent (Linux keeps it across fork and exec)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_rss_mb() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
 def child(name: str, path: str, runs: int) -> None:
-    """Run one job ``runs`` times in this fresh process; print median ms and peak RSS."""
+    """Run one job in this fresh process and print its peak RSS."""
+    _reset_peak_rss()
     job = make_job(name, Path(path).read_bytes())
-    job()  # warm caches (ICC profile, codecs, page cache)
-    times = [timed_ms(job) for _ in range(runs)]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"ms": statistics.median(times), "peak_rss_mb": round(peak_mb)}))
+    for _ in range(max(1, runs)):
+        job()
+    print(json.dumps({"peak_rss_mb": _peak_rss_mb()}))
+
+
+def interleaved_ms(data: bytes, runs: int) -> dict[str, float]:
+    """Median ms of every job, the jobs taking turns so that a busy machine slows all alike."""
+    jobs = {name: make_job(name, data) for name in JOBS}
+    for job in jobs.values():
+        job()  # warm caches (ICC profile, codecs, page cache)
+    times: dict[str, list[float]] = {name: [] for name in JOBS}
+    for _ in range(runs):
+        for name, job in jobs.items():
+            times[name].append(timed_ms(job))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def _worker(name: str, path: str, runs: int, start: object, done: object) -> None:
@@ -190,15 +220,14 @@ def parallel_rate(name: str, path: str, runs: int, processes: int) -> float:
     return processes * runs / (finished - began)
 
 
-def measure(name: str, path: Path, runs: int) -> dict[str, float]:
+def peak_rss(name: str, path: Path) -> int:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, str(path), "--runs", str(runs)],
+        [sys.executable, __file__, "--child", name, str(path), "--runs", "2"],
         capture_output=True,
         text=True,
         check=True,
     )
-    result: dict[str, float] = json.loads(out.stdout.splitlines()[-1])
-    return result
+    return int(json.loads(out.stdout.splitlines()[-1])["peak_rss_mb"])
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
@@ -282,12 +311,12 @@ def main() -> None:
             data = camera_jpeg(width, height)
             path.write_bytes(data)
             entry: dict[str, object] = {"image": f"{width}x{height} JPEG q93", "bytes": len(data)}
+            medians = interleaved_ms(data, runs)
             for name in JOBS:
-                measured = measure(name, path, runs)
                 entry[name] = {
-                    "ms": round(measured["ms"], 1),
-                    "photos_per_s": round(1000 / measured["ms"], 2),
-                    "peak_rss_mb": measured["peak_rss_mb"],
+                    "ms": round(medians[name], 1),
+                    "photos_per_s": round(1000 / medians[name], 2),
+                    "peak_rss_mb": peak_rss(name, path),
                 }
             for name in ("baseline", "bakusoku"):
                 one = parallel_rate(name, str(path), runs, 1)

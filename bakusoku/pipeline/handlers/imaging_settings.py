@@ -17,7 +17,8 @@ from bakusoku.imaging import (
 )
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-# Long edges at or above this get the preview's encoder settings, smaller ones the thumbnail's.
+# Long edges at or above this get the preview's encoder settings, smaller ones the thumbnail's
+# (quality, and WebP method 0 or 4: see RenditionSpec.webp_method).
 _LARGE_EDGE = 1000
 
 
@@ -118,7 +119,11 @@ def parse_browsing(renditions: str, formats: str) -> tuple[RenditionSpec, ...]:
         if "jpeg" in kinds:
             specs.append(RenditionSpec(name, edge, "JPEG", 85 if large else 80))
         if "webp" in kinds:
-            specs.append(RenditionSpec(f"{name}-webp", edge, "WEBP", 80 if large else 75))
+            specs.append(
+                RenditionSpec(
+                    f"{name}-webp", edge, "WEBP", 80 if large else 75, webp_method=0 if large else 4
+                )
+            )
     _check_unique([PRINT.name, *(s.name for s in specs)], "browsing_renditions")
     return tuple(specs)
 
