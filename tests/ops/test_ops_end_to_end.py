@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from tests.conftest import make_jpeg
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, auth
 from tests.ops.conftest import OtlpStandIn, WebhookStandIn
 
 pytestmark = pytest.mark.integration
@@ -66,8 +67,9 @@ def upload(api: str, data: bytes, album: str) -> tuple[str, str]:
         "content_type": "image/jpeg",
         "size": len(data),
         "album": album,
+        "service": "school",
     }
-    grant = httpx.post(f"{api}/v1/uploads", json=body).json()
+    grant = httpx.post(f"{api}/v1/uploads", json=body, headers=auth(api)).json()
     upload = grant["upload"]
     response = httpx.request(
         upload["method"], upload["url"], content=data, headers=upload["headers"]
@@ -79,7 +81,7 @@ def upload(api: str, data: bytes, album: str) -> tuple[str, str]:
 def wait_final(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        photo = httpx.get(f"{api}/v1/photos/{photo_id}").json()
+        photo = httpx.get(f"{api}/v1/photos/{photo_id}", headers=auth(api)).json()
         if photo["status"] not in ("pending", "processing"):
             return photo
         time.sleep(0.2)
@@ -87,8 +89,10 @@ def wait_final(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
 
 
 def cli(api: str, *args: str) -> str:
+    token = auth(api)["Authorization"].removeprefix("Bearer ")
     done = subprocess.run(
         [sys.executable, "-m", "bakusoku.cli", *args, "--api", api],
+        env={**os.environ, "BAKUSOKU_API_KEY": token},
         capture_output=True,
         text=True,
         timeout=60,
@@ -119,7 +123,7 @@ def test_operating_bakusoku_end_to_end(
 
     # The history through the API.
     def names(**params: str) -> list[str]:
-        body = httpx.get(f"{api}/v1/executions", params=params).json()
+        body = httpx.get(f"{api}/v1/executions", params=params, headers=server.headers).json()
         return [e["name"] for e in body["items"]]
 
     name = failed["execution_name"]
@@ -127,8 +131,9 @@ def test_operating_bakusoku_end_to_end(
     assert names(error="image.corrupt") == [name]
     assert names(photo=bad) == [name]
     assert len(names(album="sports-day")) == 2
-    assert httpx.get(f"{api}/v1/executions", params={"since": "soon"}).status_code == 400
-    detail = httpx.get(link).json()
+    soon = httpx.get(f"{api}/v1/executions", params={"since": "soon"}, headers=server.headers)
+    assert soon.status_code == 400
+    detail = httpx.get(link, headers=server.headers).json()
     state = detail["timeline"]["failure"]["state"]  # where the pipeline decodes the image
     assert state in {s["name"] for s in detail["timeline"]["states"]} and state != "PhotoFailed"
     assert detail["timeline"]["failure"]["attempts"] == 1
@@ -137,7 +142,7 @@ def test_operating_bakusoku_end_to_end(
     assert names(state=state, status="FAILED") == [name]
     assert detail["execution"]["error_code"] == "image.corrupt"
     assert detail["links"]["redrive"] == f"/v1/executions/{name}/redrive"
-    assert httpx.get(f"{api}/v1/executions/nope").status_code == 404
+    assert httpx.get(f"{api}/v1/executions/nope", headers=server.headers).status_code == 404
 
     # The same through the command line.
     listed = cli(
@@ -151,13 +156,15 @@ def test_operating_bakusoku_end_to_end(
     assert "running    0 executions" in status and "slowest state" in status
     assert "re-driven" in cli(api, "redrive", "--all-failed", "--since", "1h")
     deadline = time.monotonic() + 60
-    while httpx.get(link).json()["execution"]["redrive_count"] < 1 or names(status="RUNNING"):
+    while httpx.get(link, headers=server.headers).json()["execution"]["redrive_count"] < 1 or names(
+        status="RUNNING"
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert names(status="FAILED") == [name]
     slack.wait_for(2)  # the re-driven run failed again: one more alert, for that run
 
-    metrics = httpx.get(f"{api}/metrics")
+    metrics = httpx.get(f"{api}/metrics", headers=server.headers)
     assert metrics.status_code == 200
     for series in (
         "bakusoku_uploads_total 2.0",
@@ -169,7 +176,7 @@ def test_operating_bakusoku_end_to_end(
         "bakusoku_db_pool_in_use",
     ):
         assert series in metrics.text, series
-    ready = httpx.get(f"{api}/readyz")
+    ready = httpx.get(f"{api}/readyz", headers=server.headers)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
     assert server.stop() == 0
@@ -180,6 +187,7 @@ def test_operating_bakusoku_end_to_end(
         slack.token,
         receiver.token,
         WEBHOOK_SECRET,
+        server.admin_token,
         credentials["secret_access_key"],
         "35.65",
         "139.73",

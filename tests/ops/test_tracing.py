@@ -27,6 +27,7 @@ from bakusoku.workflow.engine import WorkflowEngine
 from tests.ops.conftest import DEFINITION, functions, s3_event, serve
 
 HANDLERS = Path(__file__).parents[1] / "runtime" / "handlers"
+ADMIN_TOKEN = "bka_" + "t" * 40
 
 
 @pytest.fixture
@@ -46,7 +47,10 @@ def stack(
     db: sa.Engine, tracing: Tracing
 ) -> Iterator[tuple[httpx.Client, WorkflowEngine, Operations]]:
     settings = Settings(
-        public_api_url="http://api.test", access_key_id="AKIDTEST", secret_access_key="x" * 40
+        public_api_url="http://api.test",
+        access_key_id="AKIDTEST",
+        secret_access_key="x" * 40,
+        admin_token=ADMIN_TOKEN,
     )
     ops = Operations(settings, db, tracing=tracing, configure_logs=False)
     workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
@@ -69,8 +73,14 @@ def upload_and_process(
 ) -> tuple[str, str]:
     grant = client.post(
         "/v1/uploads",
-        json={"filename": "a.jpg", "content_type": "image/jpeg", "size": 1234, "album": album},
-        headers={"x-request-id": f"req-{album}"},
+        json={
+            "filename": "a.jpg",
+            "content_type": "image/jpeg",
+            "size": 1234,
+            "album": album,
+            "service": "school",
+        },
+        headers={"x-request-id": f"req-{album}", "Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     assert grant.status_code == 201, grant.text
     assert grant.headers["x-request-id"] == f"req-{album}"
