@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from bakusoku import __version__
 from bakusoku.api.errors import ApiError, install_error_handlers
+from bakusoku.api.live import install_web_app
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
 from bakusoku.api.ops import install_ops_routes
 from bakusoku.api.views import iso, photo_view
@@ -162,6 +163,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
             )
         return execution_view(services.workflow, name)
 
+    install_web_app(app, services)
     install_ops_routes(app, services)
     install_auth_routes(app, services, access)
     if services.direct_upload is not None:
