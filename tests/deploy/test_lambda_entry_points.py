@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bakusoku.auth.keys import KeyStore
+from bakusoku.db.engine import create_db_engine, create_schema
 from tests.conftest import make_jpeg
 
 pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
@@ -23,14 +25,20 @@ REGION = "ap-northeast-1"
 MACHINE = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:enphoto-dev-photo-pipeline"
 
 
-def http_api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+def http_api_event(
+    method: str, path: str, body: Any = None, token: str | None = None
+) -> dict[str, Any]:
     """An API Gateway HTTP API request as Lambda receives it (payload format version 2.0)."""
     return {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "abc123.execute-api.example"},
+        "headers": {
+            "content-type": "application/json",
+            "host": "abc123.execute-api.example",
+            **({"authorization": f"Bearer {token}"} if token else {}),
+        },
         "requestContext": {
             "accountId": "123456789012",
             "apiId": "abc123",
@@ -55,7 +63,8 @@ def http_api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The API Lambda's environment; yields an uploader key of service enphoto."""
     from bakusoku.deploy.aws_lambda import api
     from bakusoku.storage.s3 import S3ObjectStore
 
@@ -71,25 +80,33 @@ def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch)
     }.items():
         monkeypatch.setenv(key, value)
     api._adapter.cache_clear()
-    yield
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    create_schema(engine)
+    _, token = KeyStore(engine).create(
+        service="enphoto", albums=None, role="uploader", created_by="test"
+    )
+    engine.dispose()
+    yield token
     api._adapter.cache_clear()
 
 
-def test_http_api_presigns_an_upload_that_s3_accepts(api_env: None) -> None:
+def test_http_api_presigns_an_upload_that_s3_accepts(api_env: str) -> None:
     from bakusoku.deploy.aws_lambda.api import handler
 
     data = make_jpeg(400, 300)
     body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data), "album": "day"}
-    response = handler(http_api_event("POST", "/v1/uploads", body), None)
+    unauthenticated = handler(http_api_event("POST", "/v1/uploads", body), None)
+    assert unauthenticated["statusCode"] == 401
+    response = handler(http_api_event("POST", "/v1/uploads", body, api_env), None)
     assert response["statusCode"] == 201, response
     grant = json.loads(response["body"])
     upload = grant["upload"]
     put = httpx.request(upload["method"], upload["url"], content=data, headers=upload["headers"])
     assert put.status_code == 200, put.text
-    shown = handler(http_api_event("GET", f"/v1/photos/{grant['photo_id']}"), None)
+    shown = handler(http_api_event("GET", f"/v1/photos/{grant['photo_id']}", token=api_env), None)
     assert shown["statusCode"] == 200
     assert json.loads(shown["body"])["status"] == "pending"
-    missing = handler(http_api_event("GET", "/v1/photos/nope"), None)
+    missing = handler(http_api_event("GET", "/v1/photos/nope", token=api_env), None)
     assert missing["statusCode"] == 404
     assert json.loads(missing["body"])["error"]["code"]
 
