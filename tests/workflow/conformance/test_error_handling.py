@@ -1,0 +1,211 @@
+"""Developer guide, "Handling errors in Step Functions workflows": Retry, Catch, the predefined
+error names, and how Lambda function errors reach the state machine."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+
+from tests.workflow.conformance.helpers import ARN, fails, run, single, succeeds
+
+
+class CustomError(Exception):
+    pass
+
+
+def _raise(_event: Any) -> Any:
+    raise CustomError("This is a custom error!")
+
+
+def test_a_lambda_exception_becomes_the_error_and_its_payload_the_cause() -> None:
+    result = fails(single({"Type": "Task", "Resource": ARN.format("f")}), {}, {"f": _raise})
+    assert result.error == "CustomError"
+    cause = json.loads(result.cause or "")
+    assert cause["errorMessage"] == "This is a custom error!"
+    assert cause["errorType"] == "CustomError"
+    assert isinstance(cause["stackTrace"], list) and cause["stackTrace"]
+    failed = result.events("LambdaFunctionFailed")[0]
+    assert failed.details == {"error": "CustomError", "cause": result.cause}
+
+
+def test_lambda_invoke_errors_map_the_same_way_and_unknown_functions_are_not_found() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+        }
+    )
+    assert fails(definition, {}, {"f": _raise}).error == "CustomError"
+    assert fails(definition, {}, {}).error == "Lambda.ResourceNotFoundException"
+
+
+def test_lambda_invoke_wraps_the_result_as_the_optimized_integration() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f:live",
+                "Payload.$": "$",
+            },
+        }
+    )
+    output = succeeds(
+        definition,
+        {"a": 1},
+        {"f": lambda event, context: {"got": event, "fn": context.function_name}},
+    )
+    assert output["Payload"] == {"got": {"a": 1}, "fn": "f"}
+    assert output["StatusCode"] == 200 and output["ExecutedVersion"] == "$LATEST"
+    assert set(output) >= {"SdkHttpMetadata", "SdkResponseMetadata"}
+
+
+def test_retry_then_catch_with_the_guide_fields() -> None:
+    calls: list[int] = []
+
+    def flaky(_event: Any) -> Any:
+        calls.append(1)
+        raise CustomError("again")
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": ARN.format("flaky"),
+                "Retry": [
+                    {"ErrorEquals": ["States.Timeout"], "MaxAttempts": 5},
+                    {
+                        "ErrorEquals": ["CustomError"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 2,
+                        "BackoffRate": 2.0,
+                        "MaxDelaySeconds": 10,
+                        "JitterStrategy": "FULL",
+                    },
+                    {"ErrorEquals": ["States.ALL"], "MaxAttempts": 9},
+                ],
+                "Catch": [
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error-info", "Next": "Recover"}
+                ],
+                "End": True,
+            },
+            "Recover": {"Type": "Pass", "End": True},
+        },
+    }
+    output = succeeds(definition, {"x": 1}, {"flaky": flaky})
+    assert len(calls) == 3  # the first matching retrier alone counts: 1 try + 2 retries
+    assert output["x"] == 1
+    assert output["error-info"]["Error"] == "CustomError"
+
+
+def test_retry_intervals_grow_by_the_backoff_rate() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": ARN.format("f"),
+            "Retry": [
+                {
+                    "ErrorEquals": ["States.TaskFailed"],
+                    "IntervalSeconds": 3,
+                    "MaxAttempts": 2,
+                    "BackoffRate": 2,
+                }
+            ],
+        }
+    )
+    result = run(definition, {}, {"f": _raise})
+    assert result.status == "FAILED"
+    starts = [e.timestamp for e in result.events("LambdaFunctionScheduled")]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+    assert [round(gap) for gap in gaps] == [3, 6]
+
+
+def test_task_timeout_is_states_timeout_and_not_task_failed() -> None:
+    import time
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": ARN.format("slow"),
+                "TimeoutSeconds": 1,
+                "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    result = fails(definition, {}, {"slow": lambda _e: time.sleep(3)})
+    assert result.error == "States.Timeout"
+
+
+def test_heartbeat_seconds_on_a_callback_task() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}},
+            "HeartbeatSeconds": 1,
+            "TimeoutSeconds": 30,
+        }
+    )
+    result = fails(
+        definition, {}, {"arn:aws:states:::sqs:sendMessage.waitForTaskToken": lambda _e: {}}
+    )
+    assert result.error == "States.HeartbeatTimeout"
+
+
+def test_data_limit_exceeded_is_not_caught_by_states_all() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": ARN.format("big"),
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Succeed"},
+        },
+    }
+    result = fails(definition, {}, {"big": lambda _e: "x" * 300_000})
+    assert result.error == "States.DataLimitExceeded"
+
+
+@pytest.mark.parametrize(
+    ("error_equals", "caught"),
+    [
+        (["States.ALL"], True),
+        (["States.TaskFailed"], True),
+        (["Other"], False),
+        (["Other", "CustomError"], True),
+    ],
+)
+def test_catch_matching(error_equals: list[str], caught: bool) -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": ARN.format("f"),
+                "Catch": [{"ErrorEquals": error_equals, "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "Result": "caught", "End": True},
+        },
+    }
+    result = run(definition, {}, {"f": _raise})
+    assert (result.output == "caught") is caught
+
+
+def test_execution_timeout_seconds() -> None:
+    definition = {"TimeoutSeconds": 5, **single({"Type": "Wait", "Seconds": 60})}
+    result = run(definition, {})
+    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    assert result.history[-1].type == "ExecutionTimedOut"

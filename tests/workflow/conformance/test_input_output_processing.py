@@ -1,0 +1,149 @@
+"""Developer guide, "Processing input and output in Step Functions" (JSONPath): InputPath,
+Parameters, ResultSelector, ResultPath, OutputPath, with the guide's examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.workflow.conformance.helpers import ARN, fails, single, succeeds
+
+GUIDE_INPUT = {
+    "comment": "Example for InputPath.",
+    "dataset1": {"val1": 1, "val2": 2, "val3": 3},
+    "dataset2": {"val1": "a", "val2": "b", "val3": "c"},
+}
+
+
+def test_inputpath_selects_part_of_the_input() -> None:
+    definition = single({"Type": "Pass", "InputPath": "$.dataset2"})
+    assert succeeds(definition, GUIDE_INPUT) == {"val1": "a", "val2": "b", "val3": "c"}
+
+
+def test_parameters_example() -> None:
+    # "Manipulate parameters with paths": static values and .$ paths, nested.
+    state_input = {
+        "comment": "Example for Parameters.",
+        "product": {
+            "details": {"color": "blue", "size": "small", "material": "cotton"},
+            "availability": "in stock",
+            "sku": "2317",
+            "cost": "$23",
+        },
+    }
+    definition = single(
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "comment": "Selecting what I care about.",
+                "MyDetails": {
+                    "size.$": "$.product.details.size",
+                    "exists.$": "$.product.availability",
+                    "StaticValue": "foo",
+                },
+            },
+        }
+    )
+    assert succeeds(definition, state_input) == {
+        "comment": "Selecting what I care about.",
+        "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"},
+    }
+
+
+def _hello(event: dict[str, Any]) -> str:
+    return f"Hello, {event['who']}!"
+
+
+LAMBDA_INPUT = {
+    "comment": "An input comment.",
+    "data": {"val1": 23, "val2": 17},
+    "extra": "foo",
+    "lambda": {"who": "AWS Step Functions"},
+}
+
+
+def _task(**fields: Any) -> dict[str, Any]:
+    return single(
+        {"Type": "Task", "Resource": ARN.format("HelloFunction"), "InputPath": "$.lambda", **fields}
+    )
+
+
+def test_resultpath_default_replaces_the_input() -> None:
+    output = succeeds(_task(), LAMBDA_INPUT, {"HelloFunction": _hello})
+    assert output == "Hello, AWS Step Functions!"
+
+
+def test_resultpath_includes_the_result_with_the_input() -> None:
+    output = succeeds(
+        _task(ResultPath="$.data.lambdaresult"), LAMBDA_INPUT, {"HelloFunction": _hello}
+    )
+    assert output == {
+        "comment": "An input comment.",
+        "data": {"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"},
+        "extra": "foo",
+        "lambda": {"who": "AWS Step Functions"},
+    }
+
+
+def test_resultpath_null_discards_the_result() -> None:
+    output = succeeds(_task(ResultPath=None), LAMBDA_INPUT, {"HelloFunction": _hello})
+    assert output == LAMBDA_INPUT
+
+
+def test_outputpath_filters_the_output() -> None:
+    output = succeeds(
+        _task(ResultPath="$.data.lambdaresult", OutputPath="$.data"),
+        LAMBDA_INPUT,
+        {"HelloFunction": _hello},
+    )
+    assert output == {"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"}
+
+
+def test_resultselector_picks_from_the_task_result() -> None:
+    # "ResultSelector": keep part of a service integration's result.
+    def cluster(_event: Any) -> dict[str, Any]:
+        return {
+            "resourceType": "elasticmapreduce",
+            "ClusterId": "AKIAIOSFODNN7EXAMPLE",
+            "Cluster": {"Id": "AKIAIOSFODNN7EXAMPLE", "Status": {"State": "TERMINATED"}},
+        }
+
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": ARN.format("cluster"),
+            "ResultSelector": {"ClusterId.$": "$.Cluster.Id", "ResourceType.$": "$.resourceType"},
+            "ResultPath": "$.EMROutput",
+        }
+    )
+    assert succeeds(definition, {"x": 1}, {"cluster": cluster}) == {
+        "x": 1,
+        "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"},
+    }
+
+
+def test_a_missing_parameter_path_is_a_parameter_path_failure() -> None:
+    result = fails(single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}}), {"a": 1})
+    assert result.error == "States.ParameterPathFailure"
+    assert "'$.missing'" in (result.cause or "")
+
+
+def test_a_resultpath_that_cannot_be_applied_is_a_result_path_match_failure() -> None:
+    # The input is a string: a result cannot be placed inside it.
+    result = fails(single({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b"}), "text")
+    assert result.error == "States.ResultPathMatchFailure"
+
+
+def test_a_missing_inputpath_is_a_runtime_error_that_catch_does_not_see() -> None:
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Pass",
+                "InputPath": "$.missing",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    result = fails(definition, {"a": 1})
+    assert result.error == "States.Runtime"

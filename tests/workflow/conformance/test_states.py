@@ -1,0 +1,330 @@
+"""Developer guide, "Discovering workflow states": Pass, Choice, Wait, Succeed, Fail, Parallel and
+Map (inline), with the guide's examples."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from tests.workflow.conformance.helpers import ARN, fails, run, single, succeeds
+
+# ---- Pass ----------------------------------------------------------------------------------------
+
+
+def test_pass_result_with_resultpath() -> None:
+    definition = single(
+        {
+            "Type": "Pass",
+            "Result": {"x-datum": 0.381018, "y-datum": 622.2269926397355},
+            "ResultPath": "$.coords",
+        }
+    )
+    assert succeeds(definition, {"georefOf": "Home"}) == {
+        "georefOf": "Home",
+        "coords": {"x-datum": 0.381018, "y-datum": 622.2269926397355},
+    }
+
+
+# ---- Choice --------------------------------------------------------------------------------------
+
+CHOICE = {
+    "StartAt": "ChoiceStateX",
+    "States": {
+        "ChoiceStateX": {
+            "Type": "Choice",
+            "Choices": [
+                {"Not": {"Variable": "$.type", "StringEquals": "Private"}, "Next": "Public"},
+                {
+                    "And": [
+                        {"Variable": "$.value", "IsPresent": True},
+                        {"Variable": "$.value", "IsNumeric": True},
+                        {"Variable": "$.value", "NumericGreaterThanEquals": 20},
+                        {"Variable": "$.value", "NumericLessThan": 30},
+                    ],
+                    "Next": "ValueInTwenties",
+                },
+                {"Variable": "$.value", "NumericEquals": 0, "Next": "ValueIsZero"},
+            ],
+            "Default": "DefaultState",
+        },
+        "Public": {"Type": "Pass", "Result": "Public", "End": True},
+        "ValueIsZero": {"Type": "Pass", "Result": "ValueIsZero", "End": True},
+        "ValueInTwenties": {"Type": "Pass", "Result": "ValueInTwenties", "End": True},
+        "DefaultState": {"Type": "Fail", "Error": "DefaultStateError", "Cause": "No Matches!"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("state_input", "expected"),
+    [
+        ({"type": "Public"}, "Public"),
+        ({"type": "Private", "value": 25}, "ValueInTwenties"),
+        ({"type": "Private", "value": 0}, "ValueIsZero"),
+    ],
+)
+def test_choice_guide_example(state_input: dict[str, Any], expected: str) -> None:
+    assert succeeds(CHOICE, state_input) == expected
+
+
+def test_choice_default_and_no_match() -> None:
+    result = fails(CHOICE, {"type": "Private", "value": 35})
+    assert (result.error, result.cause) == ("DefaultStateError", "No Matches!")
+    no_default = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.x", "BooleanEquals": True, "Next": "D"}],
+            },
+            "D": {"Type": "Succeed"},
+        },
+    }
+    assert fails(no_default, {"x": False}).error == "States.NoChoiceMatched"
+
+
+@pytest.mark.parametrize(
+    ("rule", "state_input", "holds"),
+    [
+        ({"Variable": "$.s", "StringMatches": "log-*.txt"}, {"s": "log-2024.txt"}, True),
+        ({"Variable": "$.s", "StringMatches": "log-\\*.txt"}, {"s": "log-2024.txt"}, False),
+        (
+            {"Variable": "$.t", "TimestampLessThan": "2026-01-01T00:00:00Z"},
+            {"t": "2025-12-31T23:59:59Z"},
+            True,
+        ),
+        ({"Variable": "$.a", "NumericGreaterThanPath": "$.b"}, {"a": 2, "b": 1}, True),
+        ({"Variable": "$.a", "StringLessThanEquals": "b"}, {"a": "b"}, True),
+        ({"Variable": "$.t", "IsTimestamp": True}, {"t": "2016-08-18T17:33:00Z"}, True),
+        ({"Variable": "$.n", "IsNull": True}, {"n": None}, True),
+        ({"Variable": "$.missing", "IsPresent": False}, {}, True),
+        ({"Variable": "$.b", "IsBoolean": True}, {"b": "true"}, False),
+        ({"Variable": "$.s", "IsString": True}, {"s": "x"}, True),
+        (
+            {
+                "Or": [
+                    {"Variable": "$.a", "NumericEquals": 1},
+                    {"Variable": "$.a", "NumericEquals": 2},
+                ]
+            },
+            {"a": 2},
+            True,
+        ),
+    ],
+)
+def test_choice_operators(rule: dict[str, Any], state_input: Any, holds: bool) -> None:
+    definition = {
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [{**rule, "Next": "Yes"}], "Default": "No"},
+            "Yes": {"Type": "Pass", "Result": True, "End": True},
+            "No": {"Type": "Pass", "Result": False, "End": True},
+        },
+    }
+    assert succeeds(definition, state_input) is holds
+
+
+# ---- Wait ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "state_input", "seconds"),
+    [
+        ({"Seconds": 10}, {}, 10),
+        ({"SecondsPath": "$.wait"}, {"wait": 3600}, 3600),
+    ],
+)
+def test_wait_for_seconds(fields: dict[str, Any], state_input: Any, seconds: int) -> None:
+    result = run(single({"Type": "Wait", **fields}), state_input)
+    assert result.status == "SUCCEEDED" and result.output == state_input
+    entered, exited = result.events("WaitStateEntered", "WaitStateExited")
+    waited = exited.timestamp - entered.timestamp
+    assert timedelta(seconds=seconds) <= waited < timedelta(seconds=seconds + 1)
+
+
+def test_wait_until_a_timestamp() -> None:
+    result = run(
+        single({"Type": "Wait", "TimestampPath": "$.expirydate"}),
+        {"expirydate": "2099-02-14T01:59:00Z"},
+    )
+    assert result.status == "SUCCEEDED"
+    exited = result.events("WaitStateExited")[0]
+    assert exited.timestamp.isoformat().startswith("2099-02-14T01:59:00")
+
+
+def test_a_bad_timestamp_path_fails_the_execution() -> None:
+    result = fails(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "tomorrow"})
+    assert result.error == "States.Runtime"
+
+
+# ---- Succeed and Fail ----------------------------------------------------------------------------
+
+
+def test_succeed_passes_its_input() -> None:
+    assert succeeds(single({"Type": "Succeed", "OutputPath": "$.a"}), {"a": {"b": 1}}) == {"b": 1}
+
+
+def test_fail_with_error_and_cause_paths() -> None:
+    definition = single(
+        {
+            "Type": "Fail",
+            "ErrorPath": "$.error",
+            "CausePath": "States.Format('This is a custom error message for {}, caused by {}.', "
+            "$.Error, $.Cause)",
+        }
+    )
+    result = fails(definition, {"error": "ErrorA", "Error": "X", "Cause": "Y"})
+    assert result.error == "ErrorA"
+    assert result.cause == "This is a custom error message for X, caused by Y."
+
+
+# ---- Parallel ------------------------------------------------------------------------------------
+
+
+def test_parallel_output_is_an_array_of_branch_outputs() -> None:
+    definition = single(
+        {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "LookupAddress",
+                    "States": {
+                        "LookupAddress": {
+                            "Type": "Task",
+                            "Resource": ARN.format("Address"),
+                            "End": True,
+                        }
+                    },
+                },
+                {
+                    "StartAt": "LookupPhone",
+                    "States": {
+                        "LookupPhone": {
+                            "Type": "Task",
+                            "Resource": ARN.format("Phone"),
+                            "End": True,
+                        }
+                    },
+                },
+            ],
+        }
+    )
+    functions = {
+        "Address": lambda e: {"address": f"{e['id']} Main St"},
+        "Phone": lambda e: {"phone": "555-0100"},
+    }
+    assert succeeds(definition, {"id": 12}, functions) == [
+        {"address": "12 Main St"},
+        {"phone": "555-0100"},
+    ]
+
+
+def test_a_failed_branch_fails_the_parallel_state_with_its_error() -> None:
+    definition = single(
+        {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Ok", "States": {"Ok": {"Type": "Wait", "Seconds": 5, "End": True}}},
+                {
+                    "StartAt": "Bad",
+                    "States": {"Bad": {"Type": "Fail", "Error": "Boom", "Cause": "bad branch"}},
+                },
+            ],
+        }
+    )
+    result = fails(definition, {})
+    assert (result.error, result.cause) == ("Boom", "bad branch")
+
+
+# ---- Map -----------------------------------------------------------------------------------------
+
+SHIPPING_INPUT = {
+    "ship-date": "2016-03-14T01:59:00Z",
+    "detail": {
+        "delivery-partner": "UQS",
+        "shipped": [
+            {"prod": "R31", "dest-code": 9511, "quantity": 1344},
+            {"prod": "S39", "dest-code": 9511, "quantity": 40},
+        ],
+    },
+}
+
+
+def test_map_guide_example_with_itemselector_and_context() -> None:
+    definition = single(
+        {
+            "Type": "Map",
+            "ItemsPath": "$.detail.shipped",
+            "ItemSelector": {
+                "parcel.$": "$$.Map.Item.Value",
+                "index.$": "$$.Map.Item.Index",
+                "courier.$": "$.detail.delivery-partner",
+            },
+            "MaxConcurrency": 0,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Validate",
+                "States": {
+                    "Validate": {"Type": "Task", "Resource": ARN.format("ship-val"), "End": True}
+                },
+            },
+            "ResultPath": "$.detail.shipped",
+        }
+    )
+    functions = {
+        "ship-val": lambda e: {**e["parcel"], "ok": e["courier"] == "UQS", "i": e["index"]}
+    }
+    output = succeeds(definition, SHIPPING_INPUT, functions)
+    assert output["detail"]["shipped"] == [
+        {"prod": "R31", "dest-code": 9511, "quantity": 1344, "ok": True, "i": 0},
+        {"prod": "S39", "dest-code": 9511, "quantity": 40, "ok": True, "i": 1},
+    ]
+    assert output["ship-date"] == "2016-03-14T01:59:00Z"
+
+
+def test_map_item_batcher() -> None:
+    definition = single(
+        {
+            "Type": "Map",
+            "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"factor": 10}},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        }
+    )
+    assert succeeds(definition, [1, 2, 3]) == [
+        {"Items": [1, 2], "BatchInput": {"factor": 10}},
+        {"Items": [3], "BatchInput": {"factor": 10}},
+    ]
+
+
+def _flaky_map(**tolerance: Any) -> dict[str, Any]:
+    return single(
+        {
+            "Type": "Map",
+            **tolerance,
+            "ItemProcessor": {
+                "StartAt": "C",
+                "States": {
+                    "C": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "F"}],
+                        "Default": "Ok",
+                    },
+                    "F": {"Type": "Fail", "Error": "TooBig", "Cause": "over two"},
+                    "Ok": {"Type": "Succeed"},
+                },
+            },
+        }
+    )
+
+
+def test_map_tolerated_failures() -> None:
+    # Failures within the tolerance: the failed items' outputs are their errors.
+    output = succeeds(_flaky_map(ToleratedFailureCount=2), [1, 2, 3, 4])
+    assert output[:2] == [1, 2]
+    assert output[2] == {"Error": "TooBig", "Cause": "over two"}
+    result = fails(_flaky_map(ToleratedFailurePercentage=25), [1, 2, 3, 4])
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    # Without a tolerance, one failed iteration fails the Map with its own error.
+    assert fails(_flaky_map(), [1, 2, 3]).error == "TooBig"
