@@ -15,6 +15,7 @@ BUCKET = "PhotoBucket"
 STATE_MACHINE = "PhotoPipeline"
 DATABASE_SECRET = "DatabaseSecretArn"
 WEBHOOK_SECRET = "SlackWebhookSecretArn"
+ADMIN_SECRET = "AdminTokenSecretArn"
 
 Statement = dict[str, Any]
 
@@ -55,8 +56,14 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     if name == NOTIFIER:
         return [_allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET})]
     if name == API:
+        admin = (
+            [_allow(["secretsmanager:GetSecretValue"], {"Ref": ADMIN_SECRET})]
+            if stage.admin_token_secret_arn
+            else []
+        )
         return [
             database,
+            *admin,
             # A presigned URL acts with its signer's rights: uploads only, renditions to read.
             _allow(["s3:PutObject"], objects(uploads)),
             _allow(["s3:GetObject"], objects(renditions)),

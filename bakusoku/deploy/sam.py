@@ -6,6 +6,7 @@ from typing import Any
 
 from bakusoku.config import Settings, settings_to_environment
 from bakusoku.deploy.policies import (
+    ADMIN_SECRET,
     BUCKET,
     DATABASE_SECRET,
     STATE_MACHINE,
@@ -113,6 +114,8 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
     }
     if name == API:
         env["BAKUSOKU_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
+        if stage.admin_token_secret_arn:
+            env["BAKUSOKU_ADMIN_TOKEN_SECRET_ARN"] = {"Ref": ADMIN_SECRET}
     return env
 
 
@@ -131,6 +134,13 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
             "Description": "Secrets Manager secret with the Slack webhook URL for alerts.",
         },
     }
+    if stage.admin_token_secret_arn:
+        params[ADMIN_SECRET] = {
+            "Type": "String",
+            "Default": stage.admin_token_secret_arn,
+            "AllowedPattern": _SECRET_ARN_PATTERN,
+            "Description": "Secrets Manager secret with the API's admin token.",
+        }
     if stage.vpc is not None:
         params["SubnetIds"] = {
             "Type": "List<AWS::EC2::Subnet::Id>",

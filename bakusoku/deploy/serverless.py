@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from bakusoku.deploy.policies import (
+    ADMIN_SECRET,
     DATABASE_SECRET,
     STATE_MACHINE,
     WEBHOOK_SECRET,
@@ -76,6 +77,7 @@ def _stage_values(stage: StageConfig) -> dict[str, Any]:
         "logRetentionInDays": stage.log_retention_days,
         "databaseSecretArn": stage.database_secret_arn,
         "slackWebhookSecretArn": stage.slack_webhook_secret_arn,
+        "adminTokenSecretArn": stage.admin_token_secret_arn or "",
         "managedPolicies": [*_BASIC, _VPC] if stage.vpc else list(_BASIC),
         "vpc": (
             {
@@ -103,6 +105,8 @@ def _to_join(value: Any) -> Any:
         return value
     if set(value) == {"Ref"} and value["Ref"] == DATABASE_SECRET:
         return _var("databaseSecretArn")
+    if set(value) == {"Ref"} and value["Ref"] == ADMIN_SECRET:
+        return _var("adminTokenSecretArn")
     if set(value) == {"Ref"} and value["Ref"] == WEBHOOK_SECRET:
         return _var("slackWebhookSecretArn")
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):

@@ -38,6 +38,7 @@ _STAGE_KEYS = {
     "cors_origins",
     "database_secret_arn",
     "slack_webhook_secret_arn",
+    "admin_token_secret_arn",
     "vpc",
     "functions",
 }
@@ -71,6 +72,7 @@ class StageConfig:
     database_secret_arn: str
     slack_webhook_secret_arn: str
     vpc: VpcSettings | None
+    admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
     runtime: str = RUNTIME
 
     @property
@@ -146,6 +148,11 @@ def load_stage(settings: Settings, service: str, stage: str) -> StageConfig:
         database_secret_arn=_arn(merged, "database_secret_arn", where),
         slack_webhook_secret_arn=_arn(merged, "slack_webhook_secret_arn", where),
         vpc=_vpc(merged.get("vpc"), where),
+        admin_token_secret_arn=(
+            _arn(merged, "admin_token_secret_arn", where)
+            if merged.get("admin_token_secret_arn")
+            else None
+        ),
     )
 
 

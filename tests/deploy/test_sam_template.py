@@ -150,3 +150,5 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     assert "SlackWebhookSecretArn" in statements("NotifierFunction")
     assert "DatabaseSecretArn" not in statements("NotifierFunction")
     assert "states:DescribeExecution" in statements("ApiFunction")
+    assert "AdminTokenSecretArn" in statements("ApiFunction")
+    assert "AdminTokenSecretArn" not in statements("TrimFunction")

@@ -18,17 +18,21 @@ from bakusoku.config import load_settings
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.deploy.aws_lambda.executions import StepFunctionsExecutions
-from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret
+from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret, secret_string
 from bakusoku.deploy.errors import DeployConfigError
 from bakusoku.storage.s3 import S3Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
 STATE_MACHINE_ARN = "BAKUSOKU_STATE_MACHINE_ARN"
+ADMIN_TOKEN_SECRET_ARN = "BAKUSOKU_ADMIN_TOKEN_SECRET_ARN"
 
 
 @functools.cache
 def _adapter() -> Mangum:
     settings = load_settings()
+    if os.environ.get(ADMIN_TOKEN_SECRET_ARN):  # the operators' token, from Secrets Manager
+        token = secret_string(os.environ[ADMIN_TOKEN_SECRET_ARN], settings.region).strip()
+        settings = load_settings({"admin_token": token})
     url = settings.effective_database_url
     if settings.database_secret_arn:
         url = database_url_from_secret(settings.database_secret_arn, settings.region)
