@@ -18,7 +18,6 @@ from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker, TraceHeaderRun
 from bakusoku.ops.logs import Redactor, configure_logging, log_context
 from bakusoku.ops.metrics import OpsMetrics
 from bakusoku.ops.middleware import OpsMiddleware
-from bakusoku.ops.schema import ensure_ops_schema
 from bakusoku.ops.timeline import Timeline
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import TaskInvoker
@@ -46,7 +45,6 @@ class Operations:
     ) -> None:
         self.settings = settings
         self.db = db
-        ensure_ops_schema(db)
         self.redactor = Redactor(
             [
                 settings.slack_webhook_url,

@@ -20,6 +20,7 @@ import uvicorn
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.pipeline.errors import describe_failure
 from bakusoku.storage.notifications import object_created_event
+from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
 from tests.conftest import free_port
 
@@ -300,3 +301,31 @@ class OtlpStandIn:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Ended:
+    """Names of executions whose end every listener registered before this one has handled."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.changed = threading.Condition()
+
+    def __call__(self, description: ExecutionDescription) -> None:
+        with self.changed:
+            self.names.add(f"{description.name}:{description.redrive_count}")
+            self.changed.notify_all()
+
+    def wait(self, name: str, redrive_count: int = 0, timeout: float = 30) -> None:
+        with self.changed:
+            assert self.changed.wait_for(
+                lambda: f"{name}:{redrive_count}" in self.names, timeout
+            ), f"operations did not handle the end of {name}"
+
+
+ENDED: dict[int, Ended] = {}
+
+
+def track(engine: WorkflowEngine) -> None:
+    """Register after Operations' listener: when it is called, operations are done."""
+    ENDED[id(engine)] = Ended()
+    engine.add_listener(ENDED[id(engine)])

@@ -17,7 +17,15 @@ from bakusoku.ops.history import ExecutionQuery, parse_since
 from bakusoku.ops.service import Operations
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
-from tests.ops.conftest import DEFINITION, WebhookStandIn, functions, photo_key, s3_event
+from tests.ops.conftest import (
+    DEFINITION,
+    ENDED,
+    WebhookStandIn,
+    functions,
+    photo_key,
+    s3_event,
+    track,
+)
 
 WEBHOOK_SECRET = "whsec-0123456789abcdef"
 
@@ -42,6 +50,7 @@ def ops(db: sa.Engine, slack: WebhookStandIn, receiver: WebhookStandIn) -> Itera
 def engine(db: sa.Engine, ops: Operations) -> Iterator[WorkflowEngine]:
     workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
     ops.attach(workflow)
+    track(workflow)
     workflow.register_state_machine("photo-pipeline", DEFINITION)
     workflow.start()
     yield workflow
@@ -49,7 +58,8 @@ def engine(db: sa.Engine, ops: Operations) -> Iterator[WorkflowEngine]:
 
 
 def run(engine: WorkflowEngine, album: str, count: int = 1) -> list[tuple[str, str]]:
-    """Start ``count`` executions for new photos in ``album``; wait for all; (name, photo_id)."""
+    """Start ``count`` executions for new photos in ``album``; wait until operations handled
+    their ends; returns (name, photo_id) of each."""
     started = []
     for _ in range(count):
         photo_id = str(uuid.uuid4())
@@ -57,13 +67,13 @@ def run(engine: WorkflowEngine, album: str, count: int = 1) -> list[tuple[str, s
         engine.start_execution("photo-pipeline", s3_event(photo_key(album, photo_id)), name=name)
         started.append((name, photo_id))
     for name, _ in started:
-        engine.wait_for(name, timeout=30)
+        ENDED[id(engine)].wait(name)
     return started
 
 
 def _away_from_minute_edge() -> None:
-    # A burst must land in one alert minute: start it at least 15 s before the minute ends.
-    if time.time() % 60 > 45:
+    # A burst must land in one alert minute: start it at least 5 s before the minute ends.
+    if time.time() % 60 > 55:
         time.sleep(60 - time.time() % 60 + 0.1)
 
 
@@ -162,6 +172,7 @@ def test_a_broken_webhook_never_slows_the_pipeline_nor_logs_its_url(
     operations = Operations(settings, db, configure_logs=False)
     workflow = WorkflowEngine(db, operations.invoker(functions()), time_scale=0.01)
     operations.attach(workflow)
+    track(workflow)
     workflow.register_state_machine("photo-pipeline", DEFINITION)
     operations.alerts.poll_seconds = 0.05
     with workflow:
@@ -247,7 +258,7 @@ def test_redriven_execution_is_alerted_again_only_if_it_fails_again(
 ) -> None:
     ((name, _),) = run(engine, "corrupt-day")
     engine.redrive_execution(name)
-    engine.wait_for(name, timeout=30)
+    ENDED[id(engine)].wait(name, redrive_count=1)
     assert engine.describe_execution(name).redrive_count == 1
     ops.alerts.deliver_due()
     assert len(slack.bodies()) == 2  # the first end and the re-driven end

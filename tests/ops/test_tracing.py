@@ -24,7 +24,7 @@ from bakusoku.ops.tracing import Tracing, parse_xray_header
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
-from tests.ops.conftest import DEFINITION, functions, s3_event, serve
+from tests.ops.conftest import DEFINITION, ENDED, functions, s3_event, serve, track
 
 HANDLERS = Path(__file__).parents[1] / "runtime" / "handlers"
 ADMIN_TOKEN = "bka_" + "t" * 40
@@ -55,6 +55,7 @@ def stack(
     ops = Operations(settings, db, tracing=tracing, configure_logs=False)
     workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
     ops.attach(workflow)
+    track(workflow)
     workflow.register_state_machine("photo-pipeline", DEFINITION)
     services = ApiServices(
         settings=settings,
@@ -86,7 +87,7 @@ def upload_and_process(
     assert grant.headers["x-request-id"] == f"req-{album}"
     name = f"exec-{grant.json()['photo_id']}"
     workflow.start_execution("photo-pipeline", s3_event(grant.json()["key"]), name=name)
-    workflow.wait_for(name, timeout=30)
+    ENDED[id(workflow)].wait(name)  # its spans are written
     return grant.json()["photo_id"], name
 
 
