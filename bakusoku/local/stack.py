@@ -45,8 +45,8 @@ class EmbeddedStack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings = ensure_credentials(settings)
         self.db = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
-        upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
+        upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
         self.store = LocalObjectStore(

@@ -198,6 +198,11 @@ def test_operating_bakusoku_end_to_end(
     for line in lines:
         for value in forbidden:
             assert value not in line, f"{value!r} in log line: {line}"
+    # Every log line is one JSON object; only the console banner of `bakusoku up` is plain text.
+    banner = re.compile(
+        r"^(bakusoku \S+ is up|  \w.*|Press Ctrl-C to stop\.|stopping: .*|stopped)$"
+    )
+    assert [line for line in lines if not line.startswith("{") and not banner.match(line)] == []
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert records, "no JSON log lines"
     assert any(r.get("execution_name") == name and r.get("photo_id") == bad for r in records)
