@@ -17,6 +17,7 @@ from bakusoku.ops.history import ExecutionQuery, parse_since
 from bakusoku.ops.service import Operations
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
+from tests.conftest import free_port
 from tests.ops.conftest import (
     DEFINITION,
     ENDED,
@@ -167,7 +168,8 @@ def test_delivery_is_retried_with_back_off_and_recorded(
 def test_a_broken_webhook_never_slows_the_pipeline_nor_logs_its_url(
     db: sa.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dead = f"http://127.0.0.1:9/services/T0/B0/{uuid.uuid4().hex}"  # nothing listens on port 9
+    port = free_port()  # nothing listens there: every delivery is refused
+    dead = f"http://127.0.0.1:{port}/services/T0/B0/{uuid.uuid4().hex}"
     settings = Settings(slack_webhook_url=dead, alert_burst_threshold=100)
     operations = Operations(settings, db, configure_logs=False)
     workflow = WorkflowEngine(db, operations.invoker(functions()), time_scale=0.01)
@@ -191,7 +193,7 @@ def test_a_broken_webhook_never_slows_the_pipeline_nor_logs_its_url(
         operations.stop()
     assert operations.alerts.counts() == {"pending": 3}
     assert "not delivered" in caplog.text
-    assert dead not in caplog.text and "127.0.0.1:9" not in caplog.text
+    assert dead not in caplog.text and f"127.0.0.1:{port}" not in caplog.text
 
 
 def test_history_is_searchable_and_each_execution_tells_its_story(
