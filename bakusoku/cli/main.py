@@ -18,6 +18,7 @@ from bakusoku.auth.client import auth_headers, resolve_api_key
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
 from bakusoku.cli.keys import audit, demo_key, keys
+from bakusoku.cli.loadtest import loadtest
 from bakusoku.cli.ops import executions, redrive, status
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
@@ -233,6 +234,7 @@ cli.add_command(redrive)
 cli.add_command(status)
 cli.add_command(keys)
 cli.add_command(audit)
+cli.add_command(loadtest)
 
 
 def main() -> None:

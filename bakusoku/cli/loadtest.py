@@ -1,0 +1,538 @@
+"""``bakusoku loadtest``: a race-day spike of generated camera JPEGs through presigned URLs.
+
+The spike is an open model: photo ``i`` arrives at ``i / rate`` seconds whatever the system does.
+At most ``concurrency`` uploads are in flight (the phones uploading at once); an arrival that finds
+them all busy waits, and that wait counts in its acknowledgement time, which is measured from the
+scheduled arrival (so a slow system cannot hide its slowness by slowing the clients down).
+
+Each upload is a presign (``POST /v1/uploads``) and a PUT of the bytes to the object store; it is
+acknowledged when the store answers 200. Then the tool waits until every acknowledged photo is
+final (``ready``, ``failed`` or ``duplicate``) and reports latencies, throughput, errors by type,
+final statuses (lost: never taken up, still ``pending``; stuck: still ``processing``) and, given the
+database URL, the database's peak connections during the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import click
+import httpx
+import sqlalchemy as sa
+from PIL import Image, ImageDraw, ImageFilter
+
+from bakusoku.auth.client import auth_headers, resolve_api_key
+from bakusoku.db.engine import normalize_url
+
+FINAL = ("ready", "failed", "duplicate")
+UNFINISHED = "pending,processing"
+POLL_SECONDS = 0.5
+_BASE_VARIANTS = 6
+
+
+# --- generated photos --------------------------------------------------------------------------
+
+
+def _camera_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A JPEG that looks like a camera's: sky, ground, figures, sensor noise, camera EXIF."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    horizon = int(height * rng.uniform(0.35, 0.6))
+    for y in range(height):  # sky and ground gradients
+        if y < horizon:
+            shade = (90 + 80 * y // horizon, 140 + 60 * y // horizon, 230)
+        else:
+            t = (y - horizon) / max(1, height - horizon)
+            shade = (60 + int(50 * t), 120 - int(40 * t), 50)
+        draw.line((0, y, width, y), fill=shade)
+    for _ in range(24):  # people, flags, a finish line
+        x, y = rng.randrange(width), rng.randrange(horizon // 2, height)
+        w, h = rng.randrange(width // 40, width // 10), rng.randrange(height // 20, height // 4)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + w, y + h), fill=colour)
+        else:
+            draw.rectangle((x, y, x + w, y + h), fill=colour)
+    image = image.filter(ImageFilter.GaussianBlur(1.2))
+    noise = Image.effect_noise((width, height), 40).convert("RGB")
+    image = Image.blend(image, noise, 0.2)
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"  # Make
+    exif[0x0110] = "Canon EOS R6"  # Model
+    exif[0x0112] = 1  # Orientation
+    exif[0x0131] = "bakusoku loadtest"  # Software
+    exif[0x8769] = {
+        0x9003: "2026:10:10 09:30:00",  # DateTimeOriginal
+        0x829A: (1, 1000),  # ExposureTime
+        0x829D: (56, 10),  # FNumber
+        0x8827: 800,  # ISO
+    }
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def _with_comment(jpeg: bytes, comment: bytes) -> bytes:
+    """``jpeg`` with a COM segment holding ``comment`` just before its scan: new bytes, same image."""
+    offset = 2  # after SOI
+    while offset + 4 <= len(jpeg) and jpeg[offset] == 0xFF:
+        marker = jpeg[offset + 1]
+        if marker == 0xDA:  # start of scan
+            break
+        offset += 2 + int.from_bytes(jpeg[offset + 2 : offset + 4], "big")
+    segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+    return jpeg[:offset] + segment + jpeg[offset:]
+
+
+class PhotoSource:
+    """Distinct camera-like JPEGs of about ``megapixels``: a few encoded scenes, unique bytes each.
+
+    The same bytes twice in one album would end ``duplicate`` by design, so every photo carries a
+    unique comment segment; the scenes are encoded once so generating never slows the spike.
+    """
+
+    def __init__(self, megapixels: float, seed: int = 0) -> None:
+        width = max(16, round(math.sqrt(megapixels * 1_000_000 * 4 / 3)))
+        height = max(16, width * 3 // 4)
+        self.width, self.height = width, height
+        self._scenes = [_camera_jpeg(width, height, seed + i) for i in range(_BASE_VARIANTS)]
+
+    def photo(self, index: int) -> bytes:
+        scene = self._scenes[index % len(self._scenes)]
+        return _with_comment(scene, f"bakusoku-loadtest {index} {uuid.uuid4()}".encode())
+
+
+# --- database observation ----------------------------------------------------------------------
+
+
+class ConnectionObserver:
+    """Samples the database's connections during a run, from one connection of its own.
+
+    MariaDB/MySQL: ``FLUSH STATUS`` at the start, ``Max_used_connections`` at the end (server-wide,
+    including this observer) and the sampled peak of this database's sessions. PostgreSQL: the
+    sampled peak of ``pg_stat_activity`` for this database. SQLite has no connection count.
+    """
+
+    def __init__(self, url: str, interval: float = 0.1) -> None:
+        self.url = normalize_url(url)
+        self.backend = self.url.get_backend_name()
+        self.interval = interval
+        self.peak: int | None = None
+        self.max_used_connections: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._engine: sa.Engine | None = None
+        self._conn: sa.Connection | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self.backend in ("mysql", "mariadb", "postgresql")
+
+    def start(self) -> None:
+        if not self.supported:
+            return
+        self._engine = sa.create_engine(
+            self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+        self._conn = self._engine.connect()
+        if self.backend in ("mysql", "mariadb"):
+            self._conn.exec_driver_sql("FLUSH STATUS")
+        self.peak = self._sample()
+        self._thread = threading.Thread(target=self._run, name="db-observer", daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> int:
+        assert self._conn is not None
+        if self.backend == "postgresql":
+            query = (
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        else:
+            query = (
+                "SELECT count(*) FROM information_schema.processlist "
+                "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+            )
+        return int(self._conn.exec_driver_sql(query).scalar() or 0)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.peak = max(self.peak or 0, self._sample())
+            except sa.exc.DBAPIError:
+                continue
+
+    def stop(self) -> None:
+        if self._conn is None or self._engine is None:
+            return
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            if self.backend in ("mysql", "mariadb"):
+                row = self._conn.exec_driver_sql(
+                    "SHOW GLOBAL STATUS LIKE 'Max_used_connections'"
+                ).one()
+                self.max_used_connections = int(row[1])
+        finally:
+            self._conn.close()
+            self._engine.dispose()
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    """What one spike measured; ``as_dict`` is the JSON form."""
+
+    photos: int
+    concurrency: int
+    rate_per_second: float
+    size_mp: float
+    album: str
+    bytes_per_photo: int = 0
+    acknowledged: int = 0
+    ack_p50_ms: float = 0.0
+    ack_p95_ms: float = 0.0
+    ack_p99_ms: float = 0.0
+    ack_max_ms: float = 0.0
+    spike_seconds: float = 0.0  # first arrival until the last upload was answered
+    seconds_to_all_final: float | None = None  # first arrival until every acked photo was final
+    photos_per_second: float = 0.0  # final photos / seconds_to_all_final
+    errors: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    failure_codes: dict[str, int] = field(default_factory=dict)
+    lost: int = 0  # acknowledged, but still pending (or missing) at the end
+    stuck: int = 0  # acknowledged, but still processing at the end
+    database: str = "n/a"
+    peak_connections: int | None = None  # sampled, this database's sessions
+    max_used_connections: int | None = None  # MariaDB/MySQL, server-wide since FLUSH STATUS
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def lines(self) -> list[str]:
+        final = (
+            f"{self.seconds_to_all_final:.1f} s"
+            if self.seconds_to_all_final is not None
+            else "not reached"
+        )
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())) or "none"
+        errors = ", ".join(f"{k}: {v}" for k, v in sorted(self.errors.items())) or "none"
+        out = [
+            f"photos:          {self.photos} of {self.size_mp:g} MP "
+            f"({self.bytes_per_photo / 1e6:.2f} MB), {self.rate_per_second:g}/s arrivals, "
+            f"{self.concurrency} concurrent uploads, album {self.album}",
+            f"acknowledged:    {self.acknowledged} in {self.spike_seconds:.1f} s; "
+            f"p50 {self.ack_p50_ms:.0f} ms, p95 {self.ack_p95_ms:.0f} ms, "
+            f"p99 {self.ack_p99_ms:.0f} ms, max {self.ack_max_ms:.0f} ms",
+            f"all final:       {final}; {self.photos_per_second:.1f} photos/s",
+            f"final statuses:  {statuses}; lost {self.lost}, stuck {self.stuck}",
+            f"errors:          {errors}",
+        ]
+        if self.failure_codes:
+            codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.failure_codes.items()))
+            out.append(f"failure codes:   {codes}")
+        if self.database == "n/a":
+            out.append("database peak:   n/a (no --database-url, or SQLite)")
+        else:
+            used = (
+                f"; Max_used_connections {self.max_used_connections} (server-wide, incl. observer)"
+                if self.max_used_connections is not None
+                else ""
+            )
+            out.append(
+                f"database peak:   {self.peak_connections} connections ({self.database}){used}"
+            )
+        return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank ``q``-th percentile of ``values`` (0 when empty)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class _Upload:
+    photo_id: str | None = None
+    acked_after: float | None = None  # seconds from the scheduled arrival to the store's 200
+    error: str | None = None
+
+
+def _error_type(response: httpx.Response, stage: str) -> str:
+    try:
+        body = response.json()
+        return f"{stage} {response.status_code} {body['error']['code']}"
+    except (ValueError, KeyError, TypeError):
+        pass
+    text = response.text
+    if "<Code>" in text:
+        return f"{stage} {response.status_code} {text.split('<Code>', 1)[1].split('<', 1)[0]}"
+    return f"{stage} {response.status_code}"
+
+
+class _Spike:
+    def __init__(
+        self,
+        api: str,
+        key: str | None,
+        album: str,
+        service: str | None,
+        source: PhotoSource,
+        retries: Counter[str],
+    ) -> None:
+        self.api = api
+        self.headers = auth_headers(key)
+        self.album = album
+        self.service = service
+        self.source = source
+        self.retries = retries
+
+    async def presign(self, client: httpx.AsyncClient, index: int, size: int) -> httpx.Response:
+        while True:
+            body: dict[str, Any] = {
+                "filename": f"IMG_{index:05d}.JPG",
+                "content_type": "image/jpeg",
+                "size": size,
+                "album": self.album,
+            }
+            if self.service:
+                body["service"] = self.service
+            response = await client.post(f"{self.api}/v1/uploads", json=body, headers=self.headers)
+            if response.status_code == 429:  # the per-key limit: wait as told, as a client does
+                self.retries["presign 429 rate.limited (retried)"] += 1
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            if (
+                response.status_code == 400
+                and self.service is None
+                and '"service"' in response.text
+            ):
+                self.service = "loadtest"  # the admin token names a service
+                continue
+            return response
+
+    async def upload(
+        self, client: httpx.AsyncClient, index: int, arrival: float, slots: asyncio.Semaphore
+    ) -> _Upload:
+        await asyncio.sleep(max(0.0, arrival - time.monotonic()))
+        async with slots:
+            data = self.source.photo(index)
+            try:
+                grant = await self.presign(client, index, len(data))
+                if grant.status_code != 201:
+                    return _Upload(error=_error_type(grant, "presign"))
+                upload = grant.json()["upload"]
+                headers = {
+                    k: v for k, v in upload["headers"].items() if k.lower() != "content-length"
+                }
+                stored = await client.request(
+                    upload["method"], upload["url"], content=data, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                return _Upload(error=type(exc).__name__)
+            photo_id = grant.json()["photo_id"]
+            if stored.status_code != 200:
+                return _Upload(photo_id, error=_error_type(stored, "store"))
+            return _Upload(photo_id, acked_after=time.monotonic() - arrival)
+
+    async def run(self, photos: int, concurrency: int, rate: float) -> list[_Upload]:
+        slots = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(
+            max_connections=concurrency * 2, max_keepalive_connections=concurrency
+        )
+        start = time.monotonic() + 0.2
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            tasks = [
+                self.upload(client, i, start + (i / rate if rate > 0 else 0.0), slots)
+                for i in range(photos)
+            ]
+            return list(await asyncio.gather(*tasks))
+
+
+def _statuses(
+    client: httpx.Client, api: str, album: str, status: str | None
+) -> dict[str, dict[str, Any]]:
+    """Every photo of ``album`` (with ``status``, comma-separated), by id, following cursors."""
+    found: dict[str, dict[str, Any]] = {}
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"album": album, "limit": 500}
+        if status:
+            params["status"] = status
+        if cursor:
+            params["cursor"] = cursor
+        response = client.get(f"{api}/v1/photos", params=params)
+        response.raise_for_status()
+        page = response.json()
+        for item in page["items"]:
+            found[item["photo_id"]] = item
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
+def run_loadtest(
+    *,
+    api: str,
+    key: str | None,
+    photos: int,
+    concurrency: int,
+    size_mp: float = 2.0,
+    rate: float | None = None,
+    album: str | None = None,
+    service: str | None = None,
+    database_url: str | None = None,
+    timeout: float = 1800.0,
+    on_status: Any = None,
+) -> LoadReport:
+    """Run one spike against the API at ``api`` and wait for every photo to be final."""
+    api = api.rstrip("/")
+    rate = float(concurrency) if rate is None else rate
+    album = album or f"loadtest-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    report = LoadReport(photos, concurrency, rate, size_mp, album)
+    say = on_status or (lambda _line: None)
+    say(f"generating {size_mp:g} MP camera photos")
+    source = PhotoSource(size_mp)
+    report.bytes_per_photo = len(source.photo(0))
+    observer = ConnectionObserver(database_url) if database_url else None
+    if observer is not None and observer.supported:
+        observer.start()
+        report.database = observer.backend
+    retries: Counter[str] = Counter()
+    spike = _Spike(api, key, album, service, source, retries)
+    say(f"spike: {photos} photos at {rate:g}/s, {concurrency} concurrent uploads")
+    started = time.monotonic()
+    try:
+        uploads = asyncio.run(spike.run(photos, concurrency, rate))
+        report.spike_seconds = time.monotonic() - started
+        acked = {u.photo_id: u for u in uploads if u.photo_id and u.acked_after is not None}
+        latencies = [u.acked_after * 1000 for u in acked.values() if u.acked_after is not None]
+        report.acknowledged = len(acked)
+        report.ack_p50_ms = percentile(latencies, 50)
+        report.ack_p95_ms = percentile(latencies, 95)
+        report.ack_p99_ms = percentile(latencies, 99)
+        report.ack_max_ms = max(latencies, default=0.0)
+        errors = Counter(u.error for u in uploads if u.error)
+        errors.update(retries)
+        say(f"acknowledged {len(acked)} of {photos} in {report.spike_seconds:.1f} s; waiting")
+        with httpx.Client(timeout=60, headers=auth_headers(key)) as client:
+            deadline = started + timeout
+            last_count = -1
+            while True:
+                try:
+                    unfinished = set(_statuses(client, api, album, UNFINISHED)) & set(acked)
+                except httpx.HTTPError as exc:
+                    errors[f"poll {type(exc).__name__}"] += 1
+                    unfinished = set(acked)
+                if not unfinished:
+                    report.seconds_to_all_final = time.monotonic() - started
+                    break
+                if len(unfinished) != last_count:
+                    say(f"  {len(acked) - len(unfinished)} of {len(acked)} final")
+                    last_count = len(unfinished)
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(POLL_SECONDS)
+            final = _statuses(client, api, album, None)
+    finally:
+        if observer is not None:
+            observer.stop()
+    if observer is not None:
+        report.peak_connections = observer.peak
+        report.max_used_connections = observer.max_used_connections
+    for photo_id in acked:
+        photo = final.get(photo_id)
+        status = photo["status"] if photo else "missing"
+        report.statuses[status] = report.statuses.get(status, 0) + 1
+        if status in ("pending", "missing"):
+            report.lost += 1
+        elif status == "processing":
+            report.stuck += 1
+        elif status == "failed" and photo is not None:
+            code = (photo.get("error") or {}).get("code", "unknown")
+            report.failure_codes[code] = report.failure_codes.get(code, 0) + 1
+    report.errors = dict(errors)
+    done = sum(report.statuses.get(s, 0) for s in FINAL)
+    elapsed = report.seconds_to_all_final or (time.monotonic() - started)
+    report.photos_per_second = done / elapsed if elapsed > 0 else 0.0
+    return report
+
+
+@click.command("loadtest")
+@click.option("--photos", type=click.IntRange(1), default=100, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    help="Uploads in flight at most.",
+)
+@click.option("--api", default="http://127.0.0.1:8080", show_default=True, envvar="BAKUSOKU_API")
+@click.option("--key", default=None, help="API key (default: BAKUSOKU_API_KEY or the admin token).")
+@click.option("--size-mp", type=click.FloatRange(0.01, 100), default=2.0, show_default=True)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0),
+    default=None,
+    help="Arrivals per second (default: the concurrency; 0: every photo arrives at once).",
+)
+@click.option("--album", default=None, help="Album to upload into (default: a new one).")
+@click.option("--service", default=None, help="Service, when uploading with the admin token.")
+@click.option(
+    "--database-url",
+    default=None,
+    help="The deployment's database, to report its peak connections (MariaDB/MySQL, PostgreSQL).",
+)
+@click.option("--timeout", type=float, default=1800, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def loadtest(
+    photos: int,
+    concurrency: int,
+    api: str,
+    key: str | None,
+    size_mp: float,
+    rate: float | None,
+    album: str | None,
+    service: str | None,
+    database_url: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Upload a spike of generated camera photos and report how the deployment took it."""
+    report = run_loadtest(
+        api=api,
+        key=resolve_api_key(key),
+        photos=photos,
+        concurrency=concurrency,
+        size_mp=size_mp,
+        rate=rate,
+        album=album,
+        service=service,
+        database_url=database_url,
+        timeout=timeout,
+        on_status=lambda line: click.echo(line, err=True),
+    )
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if report.lost or report.stuck or report.acknowledged < photos:
+        raise SystemExit(1)
