@@ -45,7 +45,7 @@ LEASE_SECONDS = 30
 RESUME_BUDGET_SECONDS = LEASE_SECONDS + 25
 
 
-def _execution_row(url: str, photo_id: str) -> sa.Row[Any]:
+def _execution_row(url: str, photo_id: str) -> Any:
     engine = create_db_engine(url, pool_size=1)
     try:
         with engine.connect() as conn:
