@@ -119,7 +119,8 @@ def burst(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     head = (
-        f"{'database':<11}{'acked':>7}{'ack p50':>9}{'p95':>8}{'p99':>8}{'all final':>11}"
+        f"{'database':<11}{'acked':>7}{'ack p50':>9}{'p95':>8}{'p99':>8}{'upload p50':>12}{'p99':>8}"
+        f"{'all final':>11}"
         f"{'photos/s':>10}{'ready':>7}{'failed':>7}{'lost':>6}{'stuck':>6}{'peak conn':>11}"
         f"{'ceiling':>9}  errors"
     )
@@ -131,6 +132,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"{row['database']:<11}{row['acknowledged']:>7}{row['ack_p50_ms']:>7.0f}ms"
             f"{row['ack_p95_ms']:>6.0f}ms{row['ack_p99_ms']:>6.0f}ms"
+            f"{row['upload_p50_ms']:>10.0f}ms{row['upload_p99_ms']:>6.0f}ms"
             f"{(f'{final:.1f} s' if final is not None else 'never'):>11}"
             f"{row['photos_per_second']:>10.1f}{row['statuses'].get('ready', 0):>7}"
             f"{row['statuses'].get('failed', 0):>7}{row['lost']:>6}{row['stuck']:>6}"
