@@ -35,8 +35,8 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc"),
 ]
 
-# Extra full-resolution prints keep the Trim worker busy long enough to be killed mid-task.
-SLOW_TRIM = {
+# Four extra prints: the Trim that runs again must store all five prints, and nothing else.
+FIVE_PRINTS = {
     "BAKUSOKU_EXTRA_PRINTS": "print-2l=127:178,print-6x4=4:6,print-sq=1:1,print-a4=210:297",
     "BAKUSOKU_FACE_DETECTION": "0",
 }
@@ -51,7 +51,7 @@ def test_a_worker_killed_mid_trim_converges_to_one_ready_photo(
     url = migrated_database(kind)
     data_dir = tmp_path / "data"
     server = RunningServer(
-        data_dir, workers=1, extra_env={"BAKUSOKU_DATABASE_URL": url, **SLOW_TRIM}
+        data_dir, workers=1, extra_env={"BAKUSOKU_DATABASE_URL": url, **FIVE_PRINTS}
     ).start()
     try:
         photo_id = upload(server, make_jpeg(6400, 4800), album="killed")
