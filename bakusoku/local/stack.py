@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,12 @@ class EmbeddedStack:
             environment=environment,
         )
         invoker = RuntimeInvoker(self.ops.runtime(self.runtime), parallelism=workers)
-        self.workflow = WorkflowEngine(self.db, self.ops.invoker(invoker), region=settings.region)
+        # A stable owner: after a crash, the next `bakusoku up` on this data directory takes its
+        # executions back at once instead of waiting for their leases to expire.
+        owner = f"{socket.gethostname()}:{settings.data_dir.resolve()}"
+        self.workflow = WorkflowEngine(
+            self.db, self.ops.invoker(invoker), region=settings.region, owner=owner
+        )
         self.ops.attach(self.workflow, self.runtime)
         arns = {f.name: self.runtime.function_arn(f.name) for f in FUNCTIONS}
         self.state_machine_arn = self.workflow.register_state_machine(

@@ -27,7 +27,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync API runs an event loop in this thread while it is open, which would
+# break later tests that start their own (asyncio.run, Mangum).
+@pytest.fixture(scope="module")
 def playwright_browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
