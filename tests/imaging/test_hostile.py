@@ -32,7 +32,7 @@ from tests.imaging.photos import (
 )
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from bakusoku.imaging import ImageError, probe, render_photo, require_printable
 
@@ -48,7 +48,9 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
     except ImageError as exc:
         code = exc.code
     results[path.name] = {"code": code, "seconds": time.perf_counter() - started}
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking (test) process.
+status = Path("/proc/self/status").read_text()
+peak_mb = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1]) / 1024
 print(json.dumps({"results": results, "peak_mb": peak_mb}))
 """
 
