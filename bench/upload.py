@@ -141,6 +141,7 @@ def main() -> None:
                 "BAKUSOKU_BENCH_ROUTES": "1",
                 # the benchmark measures presign latency itself: no per-key rate limit
                 "BAKUSOKU_PRESIGN_RATE_PER_MINUTE": "0",
+                "BAKUSOKU_MARK_DUPLICATES": "0",  # the same 5 MB photo, on purpose
             },
         ).start()
         try:
