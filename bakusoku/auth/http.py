@@ -1,6 +1,6 @@
 """Access control on the HTTP API: bearer authentication, roles, scopes and security headers.
 
-``AuthMiddleware`` authenticates every request except ``/healthz``, the web app's pages and static
+``AuthMiddleware`` authenticates every request except ``/healthz``, ``/readyz``, the web app's pages and static
 files and the API description, so a route added later is never public by accident. Routes read
 the caller with ``Depends(current_principal)`` and check their scope with the helpers here.
 """
@@ -41,7 +41,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_PUBLIC_PATHS = {"/healthz", "/", "/upload", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+_PUBLIC_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/",
+    "/upload",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/openapi.json",
+}
 _PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
 _WEB_PAGES = {"/", "/upload"}
 _DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
