@@ -33,7 +33,6 @@ from bakusoku.pipeline.keys import upload_key
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
-from bakusoku.storage.server import create_store_app
 from bakusoku.workflow.engine import WorkflowEngine
 
 log = logging.getLogger("bakusoku.up")
@@ -157,14 +156,6 @@ class EmbeddedStack:
         app = create_api_app(services)
         self.ops.install(app)
         return app
-
-    def store_app(self) -> Any:
-        return create_store_app(
-            self.store,
-            credentials={self.settings.access_key_id: self.settings.secret_access_key},
-            region=self.settings.region,
-            max_object_size=self.settings.max_upload_bytes,
-        )
 
     def direct_upload(
         self, album: str, filename: str, content_type: str, data: bytes
