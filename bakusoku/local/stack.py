@@ -32,6 +32,7 @@ from bakusoku.pipeline.functions import (
 from bakusoku.pipeline.keys import upload_key
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -50,7 +51,10 @@ class EmbeddedStack:
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
         self.store = LocalObjectStore(
-            self.objects_dir, event_sink=self._object_created, region=settings.region
+            self.objects_dir,
+            event_sink=self._object_created,
+            region=settings.region,
+            event_filter=KeyFilter(prefix=settings.upload_prefix),
         )
         self.presigner = Presigner(
             settings.store_url, settings.region, settings.access_key_id, settings.secret_access_key

@@ -23,6 +23,7 @@ from bakusoku.errors import BakusokuError
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
 from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.server import create_store_app
 
 WAKE_PORT_ENV = "BAKUSOKU_TRIGGER_WAKE_PORT"
@@ -46,7 +47,12 @@ def create_app() -> Any:
         if wake is not None:
             wake()
 
-    store = LocalObjectStore(settings.data_dir / "objects", event_sink=sink, region=settings.region)
+    store = LocalObjectStore(
+        settings.data_dir / "objects",
+        event_sink=sink,
+        region=settings.region,
+        event_filter=KeyFilter(prefix=settings.upload_prefix),
+    )
     return create_store_app(
         store,
         credentials={settings.access_key_id: settings.secret_access_key},

@@ -15,6 +15,7 @@ from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.s3 import S3ObjectStore
 
 
@@ -38,8 +39,12 @@ def build_adapters(settings: Settings) -> Adapters:
         store = S3ObjectStore(settings.region)
     elif settings.object_store == "local":
         outbox = ObjectEventOutbox(engine)
+        # Only uploads notify, as the deployment's bucket rule does: rendition writes add no event.
         store = LocalObjectStore(
-            settings.data_dir / "objects", event_sink=outbox.append, region=settings.region
+            settings.data_dir / "objects",
+            event_sink=outbox.append,
+            region=settings.region,
+            event_filter=KeyFilter(prefix=settings.upload_prefix),
         )
     else:
         raise ConfigError(f"setting 'object_store' is {settings.object_store!r}: use local or s3")

@@ -33,6 +33,7 @@ from bakusoku.storage.keys import check_bucket, check_key, check_metadata
 from bakusoku.storage.notifications import (
     DEFAULT_CONFIGURATION_ID,
     DEFAULT_OWNER_ID,
+    KeyFilter,
     RequestContext,
     Sequencer,
     object_created_event,
@@ -225,8 +226,9 @@ class LocalObjectStore:
     Each object has a JSON sidecar (ETag, size, type, user metadata, last modified) under
     ``root/.meta``; partial uploads live in ``root/.tmp`` (same file system, so the final rename is
     atomic, and no half-written file ever shows under a bucket or in a listing). After every write
-    an S3 object-created event goes to ``event_sink``; if the sink raises, the write is undone and
-    the error propagates, so no stored object lacks its event.
+    whose key passes ``event_filter`` (S3's notification key filter; all keys by default), an S3
+    object-created event goes to ``event_sink``; if the sink raises, the write is undone and the
+    error propagates, so no stored object lacks its event.
 
     A write to a missing bucket creates it (``auto_create_buckets=False`` makes it S3's 404
     ``NoSuchBucket`` instead); reads from a missing bucket are ``NoSuchBucket``. ``durable=False``
@@ -244,9 +246,11 @@ class LocalObjectStore:
         auto_create_buckets: bool = True,
         configuration_id: str = DEFAULT_CONFIGURATION_ID,
         owner_id: str = DEFAULT_OWNER_ID,
+        event_filter: KeyFilter | None = None,
     ) -> None:
         self.root = Path(root)
         self.event_sink = event_sink
+        self.event_filter = event_filter or KeyFilter()
         self.region = region
         self.durable = durable
         self.auto_create_buckets = auto_create_buckets
@@ -428,7 +432,7 @@ class LocalObjectStore:
         if self.durable:
             _fsync_dir(target.parent)
             _fsync_dir(meta_path.parent)
-        if self.event_sink is None:
+        if self.event_sink is None or not self.event_filter.matches(info.key):
             return
         event = object_created_event(
             bucket=info.bucket,
@@ -530,6 +534,11 @@ class LocalObjectStore:
         """The object's bytes, or :class:`ObjectNotFoundError`."""
         with self.open_object(bucket, key) as reader:
             return reader.read()
+
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
+        """The object's bytes and the info of those very bytes (no second lookup)."""
+        with self.open_object(bucket, key) as reader:
+            return reader.read(), reader.info
 
     def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
         """Objects whose keys start with ``prefix``, in S3's order (UTF-8 byte order of keys)."""

@@ -19,6 +19,21 @@ DEFAULT_OWNER_ID = "BAKUSOKULOCALOWNER"
 
 
 @dataclass(frozen=True)
+class KeyFilter:
+    """The ``Filter.Key.FilterRules`` of an S3 event notification: which keys send an event.
+
+    As on S3, an empty rule matches every key and a key must match both the prefix and the suffix.
+    Storage of renditions under another prefix then costs no event (and no outbox row) at all.
+    """
+
+    prefix: str = ""
+    suffix: str = ""
+
+    def matches(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """Who made the write and how: the parts of an event S3 takes from the request."""
 

@@ -129,21 +129,23 @@ class S3ObjectStore:
             data: bytes = stream.read()
         return data
 
+    def read_object(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
+        """The object's bytes and the info of those very bytes, in one GET."""
+        try:
+            response = self._client.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise _translate(exc, bucket, key) from exc
+        with response["Body"] as stream:
+            data: bytes = stream.read()
+        return data, _object_info(bucket, key, response)
+
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """The object's info, or :class:`ObjectNotFoundError`."""
         try:
             head = self._client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
             raise _translate(exc, bucket, key) from exc
-        return ObjectInfo(
-            bucket=bucket,
-            key=key,
-            size=int(head["ContentLength"]),
-            etag=str(head["ETag"]),
-            content_type=str(head.get("ContentType") or DEFAULT_CONTENT_TYPE),
-            last_modified=head["LastModified"].astimezone(UTC),
-            metadata=dict(head.get("Metadata") or {}),
-        )
+        return _object_info(bucket, key, head)
 
     def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
         """Objects under ``prefix`` in key order, each with its type and metadata (one HEAD each).
@@ -212,4 +214,17 @@ def _translate(exc: ClientError, bucket: str, key: str) -> S3Error:
         )
     return S3Error(
         f"S3 refused the request for {bucket}/{key}: {message}", code=code, status=status
+    )
+
+
+def _object_info(bucket: str, key: str, response: dict[str, Any]) -> ObjectInfo:
+    """ObjectInfo from the headers of a HEAD or GET response."""
+    return ObjectInfo(
+        bucket=bucket,
+        key=key,
+        size=int(response["ContentLength"]),
+        etag=str(response["ETag"]),
+        content_type=str(response.get("ContentType") or DEFAULT_CONTENT_TYPE),
+        last_modified=response["LastModified"].astimezone(UTC),
+        metadata=dict(response.get("Metadata") or {}),
     )

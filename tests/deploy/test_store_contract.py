@@ -85,6 +85,13 @@ def test_put_get_head_with_metadata(backend: Backend) -> None:
     assert (head.size, head.etag, head.content_type) == (len(data), info.etag, "image/jpeg")
     assert dict(head.metadata) == {"album": "sports-day"}
     assert backend.store.get_object(backend.bucket, key) == data
+    body, read_info = backend.store.read_object(backend.bucket, key)
+    assert body == data
+    assert (read_info.size, read_info.etag, read_info.content_type) == (
+        len(data),
+        info.etag,
+        "image/jpeg",
+    )
 
 
 def test_list_by_prefix_in_key_order(backend: Backend) -> None:
@@ -105,6 +112,8 @@ def test_delete_is_idempotent_and_reads_then_miss(backend: Backend) -> None:
         backend.store.get_object(backend.bucket, key)
     with pytest.raises(ObjectNotFoundError):
         backend.store.head_object(backend.bucket, key)
+    with pytest.raises(ObjectNotFoundError):
+        backend.store.read_object(backend.bucket, key)
 
 
 def test_if_none_match_never_overwrites(backend: Backend) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -127,6 +128,21 @@ def test_photo_becomes_ready_with_an_upright_exact_print_trim(
         assert max(thumb.size) == min(long_edge, max(shown_w, shown_h))
         assert (thumb.height > thumb.width) == upright_portrait
         assert not thumb.getexif()
+
+
+def test_only_the_upload_sends_an_object_event(server: RunningServer) -> None:
+    """Renditions are written under another prefix: no event, no outbox row, no trigger work."""
+    photo_id = upload(server.api, make_jpeg(800, 600))
+    photo = wait_final(server.api, photo_id)
+    assert photo["status"] == "ready" and len(photo["renditions"]) >= 3
+    with sqlite3.connect(server.data_dir / "bakusoku.db") as db:
+        keys = [
+            key
+            for (key,) in db.execute(
+                "SELECT object_key FROM object_events WHERE object_key LIKE ?", (f"%{photo_id}%",)
+            )
+        ]
+    assert len(keys) == 1 and keys[0].startswith("uploads/"), keys
 
 
 def test_execution_history_shows_every_state(server: RunningServer) -> None:

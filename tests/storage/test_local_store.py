@@ -25,6 +25,7 @@ from bakusoku.storage.errors import (
     S3Error,
 )
 from bakusoku.storage.local import LocalObjectStore
+from bakusoku.storage.notifications import KeyFilter
 
 BUCKET = "photos"
 
@@ -110,6 +111,22 @@ def test_sequencers_grow_per_key(store: LocalObjectStore, events: list[dict[str,
         store.put_object(BUCKET, "same.jpg", f"v{i}".encode(), content_type="image/jpeg")
     sequencers = [e["Records"][0]["s3"]["object"]["sequencer"] for e in events]
     assert sequencers == sorted(sequencers) and len(set(sequencers)) == 3
+
+
+def test_key_filter_sends_events_only_for_matching_keys(tmp_path: Path) -> None:
+    events: list[dict[str, Any]] = []
+    store = LocalObjectStore(
+        tmp_path,
+        event_sink=events.append,
+        durable=False,
+        event_filter=KeyFilter(prefix="uploads/", suffix=".jpg"),
+    )
+    store.put_object(BUCKET, "uploads/a/1.jpg", b"x", content_type="image/jpeg")
+    store.put_object(BUCKET, "renditions/a/1/thumb.jpg", b"x", content_type="image/jpeg")
+    store.put_object(BUCKET, "uploads/a/2.png", b"x", content_type="image/png")
+    keys = [e["Records"][0]["s3"]["object"]["key"] for e in events]
+    assert keys == ["uploads/a/1.jpg"]
+    assert store.head_object(BUCKET, "renditions/a/1/thumb.jpg").size == 1  # stored all the same
 
 
 def test_list_objects_by_prefix_in_s3_order(store: LocalObjectStore) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bakusoku.events import object_created_records
 from bakusoku.imaging import ImageInfo, probe, require_printable
-from bakusoku.imaging.errors import EmptyImageError
+from bakusoku.imaging.errors import EmptyImageError, ImageError
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.errors import ObjectMissingError, UploadRejectedError
 from bakusoku.pipeline.handlers.imaging_settings import ImagingOptions, imaging_options
@@ -30,13 +30,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     options = imaging_options(env.settings)
     ref = photo_ref(record.bucket, record.key, env.settings.upload_prefix)
     try:
-        data = env.store.get_object(record.bucket, record.key)
+        data, head = env.store.read_object(record.bucket, record.key)
     except ObjectNotFoundError as exc:
         raise ObjectMissingError(
             f"s3://{record.bucket}/{record.key} is gone from the store; upload the photo again"
         ) from exc
-    head = env.store.head_object(record.bucket, record.key)
-    photo = env.photos.record_received(
+    info: ImageInfo | None = None
+    problem: ImageError | None = None
+    try:
+        info = probe(data, max_pixels=options.max_pixels, allow_tiff=options.allow_tiff)
+    except ImageError as exc:  # raised below, once the row records the upload
+        problem = exc
+    # One transaction: the row, what its header says, and the album's first copy of these bytes.
+    received = env.photos.receive(
         photo_id=ref.photo_id,
         album=ref.album,
         bucket=record.bucket,
@@ -47,10 +53,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         content_type=head.content_type,
         execution_name=event.get("executionName"),
         sequencer=record.sequencer,
+        details=photo_details(info, options) if info is not None else None,
+        look_for_original=options.mark_duplicates and info is not None,
     )
+    photo = received.photo
     _check_upload(len(data), photo.get("declared_size"), env.settings.max_upload_bytes)
-    info = probe(data, max_pixels=options.max_pixels, allow_tiff=options.allow_tiff)
-    env.photos.record_details(ref.photo_id, photo_details(info, options))
+    if problem is not None:
+        raise problem
+    assert info is not None
     require_printable(info, options.min_print_short_edge)
     output: dict[str, Any] = {
         "photoId": ref.photo_id,
@@ -62,10 +72,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "width": info.width,
         "height": info.height,
     }
-    original = env.photos.find_original(ref.photo_id) if options.mark_duplicates else None
-    if original is not None:
-        env.photos.mark_duplicate(ref.photo_id, original["photo_id"])
-        output["duplicateOf"] = original["photo_id"]
+    if received.original is not None:
+        env.photos.mark_duplicate(ref.photo_id, received.original["photo_id"])
+        output["duplicateOf"] = received.original["photo_id"]
     return output
 
 
