@@ -18,7 +18,7 @@ import uvicorn
 
 from bakusoku.config import Settings, ensure_credentials, load_settings, settings_to_environment
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.outbox import ObjectEventOutbox
+from bakusoku.db.outbox import GroupCommitOutbox, ObjectEventOutbox
 from bakusoku.errors import BakusokuError
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
@@ -38,7 +38,9 @@ class StoreProcessError(BakusokuError):
 def create_app() -> Any:
     """The store's ASGI app, configured from ``BAKUSOKU_*`` environment variables (uvicorn factory)."""
     settings = ensure_credentials(load_settings())
-    outbox = ObjectEventOutbox(create_db_engine(settings.effective_database_url, pool_size=2))
+    outbox = GroupCommitOutbox(
+        ObjectEventOutbox(create_db_engine(settings.effective_database_url, pool_size=2))
+    )
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None
 

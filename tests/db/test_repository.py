@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.photos import PhotoRepository
+from bakusoku.db.photos import PhotoRepository, Received
 from bakusoku.db.schema import photos
 
 
@@ -77,3 +77,37 @@ def test_concurrent_deliveries_make_one_row(repo: PhotoRepository) -> None:
         ).scalar()
     assert count == 1
     assert repo.get(photo_id)["status"] == "processing"
+
+
+def test_receive_writes_details_and_finds_the_album_s_first_copy_in_one_call(
+    repo: PhotoRepository,
+) -> None:
+    album, sha = f"album-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex * 2
+
+    def receive(photo_id: str, look: bool) -> Received:
+        return repo.receive(
+            photo_id=photo_id,
+            album=album,
+            bucket="b",
+            object_key=f"uploads/{album}/{photo_id}.jpg",
+            etag="e1",
+            byte_size=10,
+            sha256=sha,
+            content_type="image/jpeg",
+            execution_name=None,
+            details={"width": 4000, "height": 3000, "camera_make": "Canon"},
+            look_for_original=look,
+        )
+
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    got = receive(first, True)
+    assert got.original is None
+    assert (got.photo["status"], got.photo["width"], got.photo["camera_make"]) == (
+        "processing",
+        4000,
+        "Canon",
+    )
+    assert repo.mark_ready(first, {"renditions": {}})
+    again = receive(second, True)
+    assert again.original is not None and again.original["photo_id"] == first
+    assert receive(second, False).original is None  # only looked up when asked
