@@ -6,7 +6,7 @@ import datetime
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from bakusoku.events.errors import MalformedEventError
 
@@ -93,3 +93,38 @@ def parse_json(text: str, *, where: str) -> Any:
     except ValueError:
         preview = text if len(text) <= 60 else text[:57] + "..."
         raise MalformedEventError(f"{where} is not JSON: {preview!r}") from None
+
+
+RecordT = TypeVar("RecordT", bound=EventView)
+
+
+class RecordsEvent(EventView, Generic[RecordT]):
+    """The batch envelope AWS services hand to Lambda: ``{"Records": [...]}`` of one source.
+
+    Subclasses name the record wrapper and how a record says where it came from (S3, SQS,
+    Kinesis and DynamoDB write ``eventSource``; SNS writes ``EventSource``).
+    """
+
+    __slots__ = ()
+    record_type: ClassVar[type[EventView]]
+    source_field: ClassVar[str] = "eventSource"
+    source: ClassVar[str]
+
+    @property
+    def records(self) -> list[RecordT]:
+        kind: Any = self.record_type
+        return [
+            kind(record, where=f"{self._where} Records[{i}]")
+            for i, record in enumerate(self._list("Records"))
+        ]
+
+    @classmethod
+    def matches(cls, event: Mapping[str, Any]) -> bool:
+        records = event.get("Records")
+        return (
+            isinstance(records, list)
+            and bool(records)
+            and all(
+                isinstance(r, Mapping) and r.get(cls.source_field) == cls.source for r in records
+            )
+        )

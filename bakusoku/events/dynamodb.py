@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bakusoku.events.base import EventView
+from bakusoku.events.base import EventView, RecordsEvent
 from bakusoku.events.errors import MalformedEventError
 
 # The data type descriptors of DynamoDB's AttributeValue.
@@ -119,26 +119,10 @@ class DynamoDBRecord(EventView):
         return None if image is None else deserialize_image(image, where=f"{self._where} OldImage")
 
 
-class DynamoDBStreamEvent(EventView):
+class DynamoDBStreamEvent(RecordsEvent[DynamoDBRecord]):
     """DynamoDB Streams → Lambda: ``{"Records": [{"eventSource": "aws:dynamodb", ...}]}``."""
 
     __slots__ = ()
     shape = "DynamoDB Streams event"
-
-    @property
-    def records(self) -> list[DynamoDBRecord]:
-        return [
-            DynamoDBRecord(record, where=f"{self._where} Records[{i}]")
-            for i, record in enumerate(self._list("Records"))
-        ]
-
-    @staticmethod
-    def matches(event: Mapping[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and all(
-                isinstance(r, Mapping) and r.get("eventSource") == "aws:dynamodb" for r in records
-            )
-        )
+    record_type = DynamoDBRecord
+    source = "aws:dynamodb"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, parse_json
+from bakusoku.events.base import EventView, RecordsEvent, parse_json
 from bakusoku.events.errors import MalformedEventError
 
 
@@ -66,26 +65,10 @@ class KinesisRecord(EventView):
         return parse_json(text, where=f"{self._where} kinesis.data")
 
 
-class KinesisEvent(EventView):
+class KinesisEvent(RecordsEvent[KinesisRecord]):
     """Kinesis → Lambda: ``{"Records": [{"eventSource": "aws:kinesis", "kinesis": ...}]}``."""
 
     __slots__ = ()
     shape = "Kinesis event"
-
-    @property
-    def records(self) -> list[KinesisRecord]:
-        return [
-            KinesisRecord(record, where=f"{self._where} Records[{i}]")
-            for i, record in enumerate(self._list("Records"))
-        ]
-
-    @staticmethod
-    def matches(event: Mapping[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and all(
-                isinstance(r, Mapping) and r.get("eventSource") == "aws:kinesis" for r in records
-            )
-        )
+    record_type = KinesisRecord
+    source = "aws:kinesis"

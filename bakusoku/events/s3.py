@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from bakusoku.events.base import EventView, parse_time
+from bakusoku.events.base import EventView, RecordsEvent, parse_time
 
 
 class S3EventRecord(EventView):
@@ -66,27 +66,13 @@ class S3EventRecord(EventView):
         return self.event_name.startswith("ObjectCreated:")
 
 
-class S3Notification(EventView):
+class S3Notification(RecordsEvent[S3EventRecord]):
     """An S3 event notification: ``{"Records": [{"eventSource": "aws:s3", "s3": ...}]}``."""
 
     __slots__ = ()
     shape = "S3 notification"
-
-    @property
-    def records(self) -> list[S3EventRecord]:
-        return [
-            S3EventRecord(record, where=f"{self._where} Records[{i}]")
-            for i, record in enumerate(self._list("Records"))
-        ]
-
-    @staticmethod
-    def matches(event: Mapping[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:s3" for r in records)
-        )
+    record_type = S3EventRecord
+    source = "aws:s3"
 
 
 class S3TestEvent(EventView):

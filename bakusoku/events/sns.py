@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, parse_json, parse_time
+from bakusoku.events.base import EventView, RecordsEvent, parse_json, parse_time
 
 
 class SNSMessage(EventView):
@@ -64,24 +64,11 @@ class SNSRecord(EventView):
         return SNSMessage(self._mapping("Sns"), where=f"{self._where} Sns")
 
 
-class SNSEvent(EventView):
+class SNSEvent(RecordsEvent[SNSRecord]):
     """SNS → Lambda: ``{"Records": [{"EventSource": "aws:sns", "Sns": {...}}]}``."""
 
     __slots__ = ()
     shape = "SNS event"
-
-    @property
-    def records(self) -> list[SNSRecord]:
-        return [
-            SNSRecord(record, where=f"{self._where} Records[{i}]")
-            for i, record in enumerate(self._list("Records"))
-        ]
-
-    @staticmethod
-    def matches(event: Mapping[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and all(isinstance(r, Mapping) and r.get("EventSource") == "aws:sns" for r in records)
-        )
+    record_type = SNSRecord
+    source_field = "EventSource"
+    source = "aws:sns"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, parse_json
+from bakusoku.events.base import EventView, RecordsEvent, parse_json
 from bakusoku.events.errors import MalformedEventError
 from bakusoku.events.sns import SNSMessage
 
@@ -58,24 +58,10 @@ class SQSRecord(EventView):
         return None
 
 
-class SQSEvent(EventView):
+class SQSEvent(RecordsEvent[SQSRecord]):
     """SQS → Lambda: ``{"Records": [{"eventSource": "aws:sqs", "body": "..."}]}``."""
 
     __slots__ = ()
     shape = "SQS event"
-
-    @property
-    def records(self) -> list[SQSRecord]:
-        return [
-            SQSRecord(record, where=f"{self._where} Records[{i}]")
-            for i, record in enumerate(self._list("Records"))
-        ]
-
-    @staticmethod
-    def matches(event: Mapping[str, Any]) -> bool:
-        records = event.get("Records")
-        return (
-            isinstance(records, list)
-            and bool(records)
-            and all(isinstance(r, Mapping) and r.get("eventSource") == "aws:sqs" for r in records)
-        )
+    record_type = SQSRecord
+    source = "aws:sqs"
