@@ -29,6 +29,7 @@ from bakusoku.auth import audit
 from bakusoku.auth.http import Caller, check_album, execution_not_found, rendition_url, require_role
 from bakusoku.auth.scope import execution_key, photo_filter
 from bakusoku.db.schema import photos as photos_table
+from bakusoku.ops.redrive import AlreadyReprocessedError, Redriver
 from bakusoku.pipeline.keys import owner_of
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, ExecutionNotRedrivableError
 
@@ -110,9 +111,17 @@ def install_web_app(app: FastAPI, services: Any) -> None:
             ]
         }
 
+    redriver = Redriver(services.workflow, services.workflow.db, settings.upload_prefix)
+
     @app.post("/v1/executions/{name}/redrive")
     def redrive_execution(principal: Caller, name: str) -> dict[str, Any]:
-        """Restart a failed execution from the state where it stopped; answers its new state."""
+        """Process a failed execution's photo again.
+
+        An unhandled failure (a task without a Catch, a timeout) restarts from the state that
+        failed (``action: redriven``). A handled one, which ended in a Fail state through a
+        Catch, is reprocessed by a new execution with the same input (``action: reprocessed``,
+        ``name`` the new execution); asking again while it runs starts nothing new.
+        """
         try:
             key = execution_key(services.workflow.describe_execution(name).input)
         except ExecutionDoesNotExistError as exc:
@@ -121,21 +130,34 @@ def install_web_app(app: FastAPI, services: Any) -> None:
             raise execution_not_found(name)
         require_role(principal, "admin")
         try:
-            services.workflow.redrive_execution(name)
-            described = services.workflow.describe_execution(name)
+            outcome = redriver.redrive(name)
         except ExecutionDoesNotExistError as exc:
             raise ApiError(404, "execution.not_found", exc.message) from None
         except ExecutionNotRedrivableError as exc:
             raise ApiError(409, "execution.not_redrivable", exc.message) from None
+        except AlreadyReprocessedError as exc:
+            raise ApiError(409, "execution.already_reprocessed", exc.message) from None
+        described = outcome.execution
         access.audit.record(
             principal.actor,
             audit.EXECUTION_REDRIVE,
             service=principal.service or _service_of(key, settings.upload_prefix),
             target=name,
-            details={"object_key": key, "redrive_count": described.redrive_count},
+            details={
+                "object_key": key,
+                "photo_id": outcome.photo_id,
+                "action": outcome.action,
+                "execution": described.name,
+                "started": outcome.started,
+                "redrive_count": described.redrive_count,
+            },
         )
         return {
             "name": described.name,
+            "redriven_from": outcome.requested,
+            "action": outcome.action,
+            "started": outcome.started,
+            "photo_id": outcome.photo_id,
             "status": described.status,
             "redrive_count": described.redrive_count,
             "start_date": iso(described.start_date.timestamp()),

@@ -19,6 +19,7 @@ from bakusoku.auth.scope import execution_key
 from bakusoku.ops.errors import InvalidQueryError
 from bakusoku.ops.history import ExecutionHistory, ExecutionQuery, parse_since
 from bakusoku.ops.metrics import CONTENT_TYPE
+from bakusoku.ops.redrive import Redriver
 from bakusoku.ops.status import status_report
 from bakusoku.ops.timeline import build_timeline
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, WorkflowError
@@ -31,6 +32,7 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
     workflow = services.workflow
     db: sa.Engine = workflow.db
     history = ExecutionHistory(db, workflow, services.settings.upload_prefix)
+    redriver = Redriver(workflow, db, services.settings.upload_prefix)
 
     @app.get("/v1/executions")
     def list_executions(
@@ -86,10 +88,13 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         links = {"self": f"/v1/executions/{summary['name']}"}
         if summary["photo_id"]:
             links["photo"] = f"/v1/photos/{summary['photo_id']}"
+        reprocessed_as = redriver.reprocessed_as(summary["name"])
         if summary["status"] in _REDRIVABLE:
             links["redrive"] = f"/v1/executions/{summary['name']}/redrive"
+        if reprocessed_as:
+            links["reprocessed_as"] = f"/v1/executions/{reprocessed_as[-1]}"
         return {
-            "execution": _summary_view(summary),
+            "execution": _summary_view(summary) | {"reprocessed_as": reprocessed_as},
             "timeline": _timeline_view(timeline.to_json()),
             "events": [e.to_aws() | {"stateName": e.state_name} for e in events],
             "links": links,

@@ -131,7 +131,9 @@ def executions_show(name: str, as_json: bool, api: str) -> None:
         )
         click.echo(f"error      {e['error'] or failure['error']}")
         click.echo(f"cause      {e['cause'] or failure['cause'] or '-'}")
-    if "redrive" in body["links"]:
+    if e.get("reprocessed_as"):
+        click.echo(f"re-driven  as {', '.join(e['reprocessed_as'])}")
+    elif "redrive" in body["links"]:
         click.echo(f"re-drive   bakusoku redrive {e['name']}")
     click.echo("")
     click.echo("timeline")
@@ -168,7 +170,11 @@ def _parse(value: str | None) -> float:
 def redrive(
     name: str | None, all_failed: bool, since: str | None, error_code: str | None, api: str
 ) -> None:
-    """Re-drive an execution from the state where it failed (or every failed one)."""
+    """Process a failed execution's photo again (or every failed one's).
+
+    A failure the pipeline handled (it ended in a Fail state through a Catch) is reprocessed by a
+    new execution; any other failure restarts from the state that failed.
+    """
     base = api.rstrip("/")
     if bool(name) == all_failed:
         raise click.UsageError("give an execution NAME or --all-failed (not both)")
@@ -180,17 +186,40 @@ def redrive(
         if not names:
             click.echo("no failed executions match")
             return
-    failures = 0
+    counts = {"redriven": 0, "reprocessed": 0, "already": 0, "skipped": 0, "failed": 0}
     for each in names:
         try:
             result = _request("POST", f"{base}/v1/executions/{each}/redrive")
         except click.ClickException as exc:
-            failures += 1
+            if exc.message.startswith("execution.already_reprocessed:"):
+                counts["skipped"] += 1
+                click.echo(f"skipped {each}: {exc.message.split(': ', 1)[1]}")
+                continue
+            counts["failed"] += 1
             click.echo(f"not re-driven {each}: {exc.message}", err=True)
             continue
-        click.echo(f"re-driven {each}: {result['status']} (re-drive {result['redrive_count']})")
-    if failures:
-        raise click.ClickException(f"{failures} of {len(names)} executions were not re-driven")
+        status = result["status"]
+        if result.get("action") == "reprocessed":
+            if result.get("started", True):
+                counts["reprocessed"] += 1
+                click.echo(f"reprocessed {each} as {result['name']}: {status}")
+            else:
+                counts["already"] += 1
+                click.echo(f"already reprocessing {each} as {result['name']}: {status}")
+        else:
+            counts["redriven"] += 1
+            click.echo(f"re-driven {each} in place: {status} (re-drive {result['redrive_count']})")
+    if len(names) > 1:
+        click.echo(
+            f"{len(names)} executions: {counts['reprocessed']} reprocessed as new executions, "
+            f"{counts['redriven']} re-driven in place, {counts['already']} already being "
+            f"reprocessed, {counts['skipped']} already reprocessed, "
+            f"{counts['failed']} not re-driven"
+        )
+    if counts["failed"]:
+        raise click.ClickException(
+            f"{counts['failed']} of {len(names)} executions were not re-driven"
+        )
 
 
 @click.command()
