@@ -34,11 +34,13 @@ from bakusoku.workflow.errors import (
     InvalidNameError,
     StateMachineDoesNotExistError,
     StatesError,
+    ValidationError,
     WorkflowError,
 )
 from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_from_row
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.pages import Cursor, decode_token, encode_token
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
 ABORTED = "ABORTED"
 STATUSES = (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED)
+DEFAULT_PAGE_SIZE = 100  # ListExecutions' maxResults: the default and the largest page
+MAX_PAGE_SIZE = 1000
 
 # Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
 # the listed punctuation, or control characters.
@@ -94,6 +98,14 @@ class ExecutionDescription:
     start_date: datetime
     stop_date: datetime | None
     redrive_count: int = 0
+
+
+@dataclass(frozen=True)
+class ExecutionPage:
+    """What ListExecutions returns: one page, and the token of the next when there is one."""
+
+    executions: list[ExecutionDescription]
+    next_token: str | None = None
 
 
 def validate_name(name: str, what: str = "execution") -> None:
@@ -794,27 +806,61 @@ class WorkflowEngine:
         return events
 
     def list_executions(
-        self, status: str | None = None, state_machine: str | None = None, limit: int = 100
-    ) -> list[ExecutionDescription]:
-        """ListExecutions: newest first, optionally by status and state machine (name or ARN)."""
-        if status is not None and status not in STATUSES:
-            raise WorkflowError(
-                f"status {status!r} is unknown; use one of {', '.join(STATUSES)}",
-                code="workflow.bad_status",
+        self,
+        state_machine: str | None = None,
+        *,
+        status_filter: str | None = None,
+        max_results: int = DEFAULT_PAGE_SIZE,
+        next_token: str | None = None,
+    ) -> ExecutionPage:
+        """ListExecutions: one page, newest first, of a state machine's executions (or all).
+
+        ``state_machine`` is a name or ARN; ``status_filter`` one of the statuses;
+        ``max_results`` 1-1000 (0 means the default, 100). When more executions match, the page's
+        ``next_token`` fetches the next page (ValidationError for a bad size, InvalidToken
+        for a token that is malformed, older than 24 hours, or issued for other filters).
+        """
+        if status_filter is not None and status_filter not in STATUSES:
+            raise ValidationError(
+                f"statusFilter {status_filter!r} is unknown; use one of {', '.join(STATUSES)}"
             )
-        query = sa.select(executions).order_by(executions.c.started_at.desc()).limit(limit)
-        if status is not None:
-            query = query.where(executions.c.status == status)
+        if isinstance(max_results, bool) or not isinstance(max_results, int):
+            raise ValidationError(f"maxResults must be an integer, got {max_results!r}")
+        if not 0 <= max_results <= MAX_PAGE_SIZE:
+            raise ValidationError(
+                f"maxResults {max_results} is out of range; use 1-{MAX_PAGE_SIZE} "
+                f"(0 for the default, {DEFAULT_PAGE_SIZE})"
+            )
+        size = max_results or DEFAULT_PAGE_SIZE
+        machine_name = None
         if state_machine is not None:
             machine_name = (
                 state_machine.rsplit(":", 1)[-1]
                 if state_machine.startswith("arn:")
                 else state_machine
             )
-            query = query.where(executions.c.state_machine == machine_name)
+        filters = (machine_name, status_filter)
+        ex = executions.c
+        query = sa.select(executions).order_by(ex.started_at.desc(), ex.name.desc())
+        if next_token is not None:
+            after = decode_token(next_token, filters)
+            query = query.where(
+                sa.or_(
+                    ex.started_at < after.started_at,
+                    sa.and_(ex.started_at == after.started_at, ex.name < after.name),
+                )
+            )
+        if status_filter is not None:
+            query = query.where(ex.status == status_filter)
+        if machine_name is not None:
+            query = query.where(ex.state_machine == machine_name)
         with self.db.connect() as conn:
-            rows = conn.execute(query).all()
-        return [self._describe_row(row) for row in rows]
+            rows = conn.execute(query.limit(size + 1)).all()
+        token = None
+        if len(rows) > size:
+            rows = rows[:size]
+            token = encode_token(Cursor(rows[-1].started_at, rows[-1].name), filters)
+        return ExecutionPage([self._describe_row(row) for row in rows], token)
 
     def wait_for(self, name: str, timeout: float = 30.0) -> ExecutionDescription:
         """Block until execution ``name`` ends (else WaitTimeoutError); return its description."""

@@ -121,6 +121,18 @@ class EngineStoppedError(WorkflowError):
     code = "workflow.engine_stopped"
 
 
+class InvalidToken(WorkflowError):
+    """A ListExecutions ``next_token`` that is malformed, expired or from other filters."""
+
+    code = "workflow.invalid_token"
+
+
+class ValidationError(WorkflowError):
+    """A request parameter out of its allowed range (Step Functions' ValidationException)."""
+
+    code = "workflow.validation"
+
+
 class StatesError(WorkflowError):
     """A failure inside an execution, named as ASL names errors, with its cause.
 

@@ -412,10 +412,11 @@ def test_list_executions(make_engine: EngineFactory) -> None:
         engine.start_execution(arn, {"i": i}, name=f"e{i}")
     for i in range(3):
         engine.wait_for(f"e{i}", timeout=5)
-    listed = engine.list_executions(status="SUCCEEDED", state_machine=arn)
-    assert {d.name for d in listed} == {"e0", "e1", "e2"}
-    assert engine.list_executions(status="FAILED") == []
-    assert len(engine.list_executions(limit=2)) == 2
+    listed = engine.list_executions(arn, status_filter="SUCCEEDED")
+    assert [d.name for d in listed.executions] == ["e2", "e1", "e0"]  # newest first
+    assert listed.next_token is None
+    assert engine.list_executions(status_filter="FAILED").executions == []
+    assert len(engine.list_executions(max_results=2).executions) == 2
 
 
 def test_execution_queued_before_start_runs_on_start(make_engine: EngineFactory) -> None:
