@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bakusoku.runtime import worker
+from bakusoku.runtime import logs, worker
 from bakusoku.runtime.channel import Channel, ChannelClosed
 from bakusoku.runtime.errors import EXIT_ERROR, OUT_OF_MEMORY, TIMEOUT
 
 # How often a waiting invoke looks at the worker's memory; a result wakes it at once regardless.
 MEMORY_CHECK_SECONDS = 0.05
+# Lambda cuts a log event at 256 KiB; a longer line without a newline is passed on in pieces.
+MAX_LINE_BYTES = 256 * 1024
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # The directory holding the bakusoku package, so a worker can import it from any working directory.
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -64,7 +66,10 @@ class ExecutionEnvironment:
     """One worker process serving one function, one invoke at a time.
 
     The worker is a fresh interpreter (never a fork of this threaded process) started with the
-    function's own process environment, talking over a socket pair.
+    function's own process environment, talking over a socket pair. What it writes to stdout and
+    stderr comes back through a pipe and is logged line by line by the thread that invoked it
+    (``bakusoku.runtime.logs.function_output``), so worker output passes the same log handlers,
+    filters and context as this process's own lines: nothing reaches the log unfiltered.
     """
 
     def __init__(
@@ -86,6 +91,9 @@ class ExecutionEnvironment:
         self._channel: Channel | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._pidfd: int | None = None
+        self._output: int | None = None  # the read end of the worker's stdout and stderr
+        self._partial = b""
+        self._request_id = ""
         self._killed = False
         self._terminated = False
         # Guards starting against terminate() from another thread (FunctionRuntime.close).
@@ -106,6 +114,7 @@ class ExecutionEnvironment:
         started = time.perf_counter()
         channel, child = Channel.pair()
         self._channel = channel
+        self._request_id = request_id
         with self._start_lock:
             if self._terminated:
                 child.close()
@@ -121,11 +130,16 @@ class ExecutionEnvironment:
                     cwd=self._spec.task_root,
                     stdin=subprocess.DEVNULL,
                     pass_fds=(child.fileno(),),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
                     # Its own session: Ctrl-C in a terminal reaches the parent, which stops workers.
                     start_new_session=True,
                 )
             finally:
                 child.close()  # the child has its copy; ours would hide the child's exit from us
+            assert self._process.stdout is not None
+            self._output = self._process.stdout.fileno()
+            os.set_blocking(self._output, False)
         self._pidfd = _open_pidfd(self._process.pid)
         with contextlib.suppress(ChannelClosed):  # if the process already ended, _await says how
             channel.send(self._spec)
@@ -150,6 +164,7 @@ class ExecutionEnvironment:
         """Send one event and wait for the answer, the timeout, a crash or a memory overrun."""
         assert self._channel is not None, "start() the environment before invoking it"
         started = time.perf_counter()
+        self._request_id = request_id
         deadline_epoch_ms = int(time.time() * 1000 + timeout_seconds * 1000)
         try:
             self._channel.send((request_id, deadline_epoch_ms, invoked_arn, body, trace_header))
@@ -173,6 +188,8 @@ class ExecutionEnvironment:
         poller.register(self._channel.fileno(), select.POLLIN)
         if self._pidfd is not None:
             poller.register(self._pidfd, select.POLLIN)
+        if self._output is not None:
+            poller.register(self._output, select.POLLIN)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -189,11 +206,16 @@ class ExecutionEnvironment:
                 )
             wait_ms = max(1, int(min(remaining, MEMORY_CHECK_SECONDS) * 1000))
             events = dict(poller.poll(wait_ms))
+            output = self._output
+            if output is not None and output in events and not self._relay_output():
+                poller.unregister(output)  # the worker closed it: it is ending
             if self._channel.fileno() in events:
                 try:
                     reply = self._channel.recv()
                 except ChannelClosed:
                     return self._crashed(request_id, started)
+                # The worker wrote its lines before its reply: they are in the pipe, log them now.
+                self._relay_output()
                 return _outcome_from_reply(reply, request_id, started)
             if self._pidfd is not None and self._pidfd in events:
                 return self._crashed(request_id, started)
@@ -245,11 +267,44 @@ class ExecutionEnvironment:
             if self._process.poll() is None:
                 self._process.kill()
             self._process.wait()
+            self._relay_output(final=True)
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._output = None
         if self._channel is not None:
             self._channel.close()
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+
+    def _relay_output(self, *, final: bool = False) -> bool:
+        """Log every complete line the worker wrote so far; False once the pipe is closed."""
+        if self._output is None:
+            return False
+        open_ = True
+        while True:
+            try:
+                chunk = os.read(self._output, 65536)
+            except BlockingIOError:
+                break
+            except OSError:
+                open_ = False
+                break
+            if not chunk:
+                open_ = False
+                break
+            self._partial += chunk
+        *lines, self._partial = self._partial.split(b"\n")
+        if len(self._partial) >= MAX_LINE_BYTES or (self._partial and (final or not open_)):
+            lines.append(self._partial)
+            self._partial = b""
+        for line in lines:
+            logs.function_output(
+                self.function_name, self._request_id, line.decode("utf-8", "replace")
+            )
+        if not open_:
+            self._output = None
+        return open_
 
     def is_alive(self) -> bool:
         return not self._killed and self._process is not None and self._process.poll() is None

@@ -63,7 +63,10 @@ class FunctionRuntime:
         account: str = "000000000000",
         idle_timeout_seconds: float = 600,
         environment: Mapping[str, str] | None = None,
+        withhold: Iterable[str] = (),
     ) -> None:
+        """``withhold``: variables of this process's environment the workers must not inherit
+        (secrets only this process uses); a function's own ``environment`` is given as set."""
         if max_environments < 1:
             raise FunctionConfigError(
                 f"max_environments={max_environments} must be 1 or more (it is the account's "
@@ -74,6 +77,7 @@ class FunctionRuntime:
                 f"idle_timeout_seconds={idle_timeout_seconds} must be above 0"
             )
         self._environment = dict(environment or {})
+        self._withhold = frozenset(withhold)
         check_environment(self._environment, owner="FunctionRuntime", reserved=False)
         self.region = region
         self.account = account
@@ -348,7 +352,8 @@ class FunctionRuntime:
     def _new_environment(self, pool: _Pool) -> ExecutionEnvironment:
         config = pool.config
         stream = f"{datetime.datetime.now(datetime.UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
-        environ = {**os.environ, **self._environment, **config.environment}
+        inherited = {k: v for k, v in os.environ.items() if k not in self._withhold}
+        environ = {**inherited, **self._environment, **config.environment}
         environ.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": config.name,

@@ -1,14 +1,29 @@
-"""START / END / REPORT lines in Lambda's format, through the ``bakusoku.runtime`` logger."""
+"""START / END / REPORT lines in Lambda's format, through the ``bakusoku.runtime`` logger, and
+what the functions themselves write, through ``bakusoku.runtime.function``."""
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 logger = logging.getLogger("bakusoku.runtime")
+function_logger = logging.getLogger("bakusoku.runtime.function")
+
+# A line of the worker's logging handler: ``[LEVEL]\ttime\trequest id\tmessage``.
+_LAMBDA_LINE = re.compile(
+    r"^\[(?P<level>[A-Z]+)\]\t[^\t]*\t(?P<request_id>[^\t]*)\t(?P<message>.*)$", re.S
+)
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
 
 
 def _extra(function_name: str, request_id: str) -> Mapping[str, Any]:
@@ -71,3 +86,24 @@ def function_error(function_name: str, request_id: str, error: Mapping[str, Any]
         lines.append("Traceback (most recent call last):")
         lines.extend(str(frame).rstrip("\n") for frame in trace)
     logger.warning("\n".join(lines), extra=_extra(function_name, request_id))
+
+
+def function_output(function_name: str, request_id: str, line: str) -> None:
+    """One line a worker wrote (a log record of its handler, a print, a traceback on stderr).
+
+    Logged in this process so it passes the same handlers and filters as every other line: the
+    level and request id of a logging record are kept, ``\\r`` (a newline inside one record)
+    becomes a newline again.
+    """
+    line = line.rstrip("\r")
+    if not line.strip():
+        return
+    level = logging.INFO
+    match = _LAMBDA_LINE.match(line)
+    if match and match["level"] in _LEVELS:
+        level = _LEVELS[match["level"]]
+        request_id = match["request_id"] or request_id
+        line = match["message"]
+    function_logger.log(
+        level, "%s", line.replace("\r", "\n"), extra=_extra(function_name, request_id)
+    )

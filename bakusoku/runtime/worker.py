@@ -109,7 +109,12 @@ def _setup_logging() -> None:
             record.aws_request_id = _current_request_id
             return True
 
-    formatter = logging.Formatter(_LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    class _OneLineFormatter(logging.Formatter):
+        # As Lambda's runtime does: a record with newlines (a traceback) stays one log event.
+        def format(self, record: logging.LogRecord) -> str:
+            return super().format(record).replace("\n", "\r")
+
+    formatter = _OneLineFormatter(_LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
     formatter.converter = time.gmtime
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
