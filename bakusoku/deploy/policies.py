@@ -78,7 +78,7 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
         ]
     by_function: dict[str, list[Statement]] = {
         "store-photo": [_allow(["s3:GetObject"], objects(uploads)), _list_under(uploads)],
-        "trim": [
+        "make-renditions": [
             _allow(["s3:GetObject"], objects(uploads)),
             _allow(["s3:PutObject"], objects(renditions)),
             _list_under(uploads, renditions),
@@ -89,7 +89,6 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
             _list_under(renditions),
         ],
     }
-    by_function["thumbnails"] = by_function["trim"]
     return [database, *by_function[name]]
 
 

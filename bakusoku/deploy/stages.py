@@ -80,7 +80,7 @@ class StageConfig:
         return f"{self.service}-{self.stage}"
 
     def resource_name(self, name: str) -> str:
-        """A physical name unique per service and stage, e.g. ``enphoto-prod-trim``."""
+        """A physical name unique per service and stage, e.g. ``enphoto-prod-make-renditions``."""
         return f"{self.service}-{self.stage}-{name}"
 
 

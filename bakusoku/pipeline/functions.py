@@ -23,9 +23,10 @@ FUNCTIONS: tuple[PipelineFunction, ...] = (
     PipelineFunction(
         "store-photo", "bakusoku.pipeline.handlers.store_photo.handler", "StorePhotoFunctionArn"
     ),
-    PipelineFunction("trim", "bakusoku.pipeline.handlers.trim.handler", "TrimFunctionArn"),
     PipelineFunction(
-        "thumbnails", "bakusoku.pipeline.handlers.thumbnails.handler", "ThumbnailsFunctionArn"
+        "make-renditions",
+        "bakusoku.pipeline.handlers.make_renditions.handler",
+        "MakeRenditionsFunctionArn",
     ),
     PipelineFunction(
         "mark-ready", "bakusoku.pipeline.handlers.mark_ready.handler", "MarkReadyFunctionArn"

@@ -143,7 +143,7 @@ def test_drop_twenty_photos_see_them_live_and_open_one(
         states = gallery.locator("#timeline li").evaluate_all(
             "(items) => items.map((li) => li.dataset.state)"
         )
-        steps = ["StorePhoto", "Renditions", "Trim", "Thumbnails", "MarkReady"]
+        steps = ["StorePhoto", "MakeRenditions", "MarkReady"]
         assert [s for s in states if s in steps] == steps, states
         crop = gallery.locator("#crop-box").bounding_box()
         frame = gallery.locator("#stage img.full").bounding_box()

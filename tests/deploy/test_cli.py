@@ -73,7 +73,7 @@ def test_deploy_dry_run_prints_the_plan() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "plan for stack enphoto-prod" in result.output
-    assert "AWS::Lambda::Function (7)" in result.output
+    assert "AWS::Lambda::Function (6)" in result.output
     assert "AWS::StepFunctions::StateMachine (1)" in result.output
     assert "sam deploy --template-file" in result.output
 

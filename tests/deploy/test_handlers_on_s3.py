@@ -93,7 +93,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def run_pipeline(stack: Stack, data: bytes, photo_id: str) -> dict[str, Any]:
-    """What the state machine does on a good photo: StorePhoto → (Trim ∥ Thumbnails) → MarkReady."""
+    """What the state machine does on a good photo: StorePhoto → MakeRenditions → MarkReady."""
     key = upload_key("uploads/", "sports-day", photo_id, "image/jpeg")
     stack.photos.create_pending(
         photo_id=photo_id,
@@ -107,9 +107,8 @@ def run_pipeline(stack: Stack, data: bytes, photo_id: str) -> dict[str, Any]:
     info = stack.store.put_object(BUCKET, key, data, content_type="image/jpeg")
     event = eventbridge_object_created(BUCKET, key, info.size, info.etag)
     photo = stack.runtime.invoke("store-photo", {"event": event, "executionName": "exec-1"})
-    trim = stack.runtime.invoke("trim", photo)
-    thumbnails = stack.runtime.invoke("thumbnails", photo)
-    stack.runtime.invoke("mark-ready", {"photo": photo, "renditions": [trim, thumbnails]})
+    renditions = stack.runtime.invoke("make-renditions", photo)
+    stack.runtime.invoke("mark-ready", {"photo": photo, "renditions": renditions})
     return stack.photos.get(photo_id)
 
 

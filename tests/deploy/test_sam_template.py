@@ -151,4 +151,5 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     assert "DatabaseSecretArn" not in statements("NotifierFunction")
     assert "states:DescribeExecution" in statements("ApiFunction")
     assert "AdminTokenSecretArn" in statements("ApiFunction")
-    assert "AdminTokenSecretArn" not in statements("TrimFunction")
+    assert "AdminTokenSecretArn" not in statements("MakeRenditionsFunction")
+    assert "s3:DeleteObject" not in statements("MakeRenditionsFunction")

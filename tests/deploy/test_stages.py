@@ -21,8 +21,8 @@ def _settings(tmp_path: Path, services: dict[str, object]) -> Settings:
 
 def test_stage_overrides_defaults_and_the_function_table() -> None:
     prod = load_stage(example_settings(), "enphoto", "prod")
-    assert prod.functions["trim"].memory_mb == 3008
-    assert prod.functions["trim"].reserved_concurrency == 30
+    assert prod.functions["make-renditions"].memory_mb == 3008
+    assert prod.functions["make-renditions"].reserved_concurrency == 30
     assert prod.functions["mark-ready"].reserved_concurrency == 20  # the stage's default
     assert prod.functions["mark-ready"].memory_mb == 512  # the file's function table
     assert prod.log_retention_days == 90 and prod.vpc is not None
@@ -47,7 +47,10 @@ def test_env_variables_resolve_with_defaults(monkeypatch: pytest.MonkeyPatch) ->
         ({"reserved_concurrency": {"resize": 3}}, "names unknown functions ['resize']"),
         ({"colour": "red"}, "unknown keys ['colour']"),
         ({"database_secret_arn": "mysql://x"}, "must be the ARN of a Secrets Manager secret"),
-        ({"functions": {"trim": {"memory_mb": 64}}}, "must be a whole number from 128 to 10240"),
+        (
+            {"functions": {"make-renditions": {"memory_mb": 64}}},
+            "must be a whole number from 128 to 10240",
+        ),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, stage: dict[str, object], message: str) -> None:

@@ -151,7 +151,7 @@ def test_same_bytes_in_one_album_are_a_duplicate_with_no_processing(
     assert photo["renditions"] == {} and photo["sha256"]
     entered = _states_entered(server.api, second)
     assert {"StorePhoto", "IsDuplicate", "PhotoDuplicate"} <= entered
-    assert not entered & {"Trim", "Thumbnails", "MarkReady"}
+    assert not entered & {"MakeRenditions", "MarkReady"}
     assert execution(server.api, second)["execution"]["status"] == "SUCCEEDED"
     assert not list((server.data_dir / "objects").rglob(f"renditions/*/{second}/*"))
     listed = httpx.get(

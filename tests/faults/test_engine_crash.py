@@ -1,10 +1,10 @@
 """An execution left in progress by a crashed engine does not block its retry forever.
 
 ``bakusoku up`` is killed (SIGKILL, with its object store and workers: a machine that lost power)
-while a photo's execution is in its Trim task. The database keeps the execution RUNNING and claimed
-by the dead engine. A restarted ``bakusoku up`` on the same data directory and database takes the
-claim over once its lease has run out, runs the task again and the photo ends ready: one execution,
-one set of renditions.
+while a photo's execution is in its MakeRenditions task. The database keeps the execution RUNNING
+and claimed by the dead engine. A restarted ``bakusoku up`` on the same data directory and database
+takes the claim over once its lease has run out, runs the task again and the photo ends ready: one
+execution, one set of renditions.
 """
 
 from __future__ import annotations
@@ -68,7 +68,11 @@ def test_an_execution_left_running_by_a_killed_engine_resumes_after_restart(
     first = RunningServer(data_dir, workers=1, extra_env=env).start()
     try:
         photo_id = upload(first, make_jpeg(6400, 4800), album="crash")
-        until(lambda: deployment_pids(data_dir, function="trim"), 45, "Trim to start")
+        until(
+            lambda: deployment_pids(data_dir, function="make-renditions"),
+            45,
+            "MakeRenditions to start",
+        )
         assert first.process is not None
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()

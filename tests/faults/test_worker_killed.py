@@ -1,9 +1,9 @@
 """A worker process killed in the middle of a task: the photo still ends ready, with one set of renditions.
 
-The Trim worker is killed (SIGKILL) after StorePhoto wrote the row, while Trim is rendering (the
-30 MP photo is decoded in its memory) and before it stored any print. Lambda reports the lost invoke as
-Runtime.ExitError; the Retry rule runs Trim again in a fresh environment, which writes the same
-rendition keys, so the store holds exactly the renditions the row lists.
+The MakeRenditions worker is killed (SIGKILL) after StorePhoto wrote the row, while it is rendering
+(the 30 MP photo is decoded in its memory) and before it stored any print. Lambda reports the lost
+invoke as Runtime.ExitError; the Retry rule runs MakeRenditions again in a fresh environment, which
+writes the same rendition keys, so the store holds exactly the renditions the row lists.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ pytestmark = [
     pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc"),
 ]
 
-# Four extra prints: the Trim that runs again must store all five prints, and nothing else.
+# Four extra prints: the MakeRenditions that runs again must store all five prints, and no extra.
 FIVE_PRINTS = {
     "BAKUSOKU_EXTRA_PRINTS": "print-2l=127:178,print-6x4=4:6,print-sq=1:1,print-a4=210:297",
     "BAKUSOKU_FACE_DETECTION": "0",
@@ -45,7 +45,7 @@ RENDERING_RSS_MB = 120
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "mariadb", "postgresql"])
-def test_a_worker_killed_mid_trim_converges_to_one_ready_photo(
+def test_a_worker_killed_mid_rendering_converges_to_one_ready_photo(
     kind: str, migrated_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     url = migrated_database(kind)
@@ -57,10 +57,10 @@ def test_a_worker_killed_mid_trim_converges_to_one_ready_photo(
         photo_id = upload(server, make_jpeg(6400, 4800), album="killed")
 
         def rendering() -> list[int]:  # the decoded photo is in the worker's memory
-            workers = deployment_pids(data_dir, function="trim")
+            workers = deployment_pids(data_dir, function="make-renditions")
             return workers if any(rss_mb(pid) > RENDERING_RSS_MB for pid in workers) else []
 
-        workers = until(rendering, 45, "the Trim worker to decode the photo")
+        workers = until(rendering, 45, "the MakeRenditions worker to decode the photo")
         for pid in workers:  # frozen while we look, then killed
             os.kill(pid, signal.SIGSTOP)
         assert photo(server, photo_id)["status"] == "processing"  # the row is written

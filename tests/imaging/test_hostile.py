@@ -2,7 +2,7 @@
 process that handled them goes on working.
 
 The whole path a photo takes through the pipeline (header checks of StorePhoto, then the full
-rendition set of Trim and Thumbnails) runs in a child process, so its peak memory is measured
+rendition set of MakeRenditions) runs in a child process, so its peak memory is measured
 alone; every case must end in under 2 s and the child must stay under 512 MB throughout.
 """
 
@@ -43,7 +43,7 @@ for path in sorted(Path(sys.argv[1]).iterdir()):
     try:
         info = probe(data)  # StorePhoto: header only
         require_printable(info, 300)
-        render_photo(data)  # Trim and Thumbnails
+        render_photo(data)  # MakeRenditions
         code = "ok"
     except ImageError as exc:
         code = exc.code

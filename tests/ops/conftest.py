@@ -113,7 +113,8 @@ def arn(name: str) -> str:
     return f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
 
 
-# A small photo pipeline with the real one's shape: retries, a Parallel, a Catch to MarkFailed.
+# A small photo pipeline: retries, a Parallel (whose branch states nest in timelines and traces),
+# a Catch to MarkFailed.
 _RETRY = [
     {"ErrorEquals": ["CorruptImageError"], "MaxAttempts": 0},
     {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1.0},

@@ -18,8 +18,11 @@ def test_pipeline_definition_validates() -> None:
     definition = load_definition(pipeline.definition_text(), pipeline.substitutions(arns))
     assert definition["StartAt"] == "StorePhoto"
     assert definition["States"]["StorePhoto"]["Resource"] == arns["store-photo"]
-    branches = definition["States"]["Renditions"]["Branches"]
-    assert branches[0]["States"]["Trim"]["Resource"] == arns["trim"]
+    renditions = definition["States"]["MakeRenditions"]
+    assert renditions["Type"] == "Task" and renditions["Resource"] == arns["make-renditions"]
+    assert definition["States"]["IsDuplicate"]["Default"] == "MakeRenditions"
+    # No Parallel: the original is fetched and decoded by one task only.
+    assert all(state["Type"] != "Parallel" for state in definition["States"].values())
 
 
 def test_pipeline_definition_needs_every_substitution() -> None:

@@ -1,16 +1,20 @@
-"""Shared by Trim and Thumbnails: render a photo's renditions and store them atomically.
+"""MakeRenditions: every rendition of a photo from one fetch and one decode, stored atomically.
+
+The print trim (89:127 and any ``extra_prints``, around detected faces), the browsing renditions
+(``browsing_renditions`` in each of ``browsing_formats``) and the ThumbHash placeholder all come
+from a single :func:`~bakusoku.imaging.render_photo` call: the original is read from the store
+once, decoded once, and faces are searched once.
 
 Each object is written whole (temporary file, then rename) and the photo row lists renditions only
 once MarkReady has run, so a reader never sees a half-made rendition; MarkFailed removes the
-renditions of a photo that failed.
+renditions of a photo that failed. A retry writes the same keys again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from bakusoku.imaging import FaceDetector, RenditionSpec, render_photo
+from bakusoku.imaging import render_photo
 from bakusoku.imaging.faces import boxes_json
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
@@ -19,34 +23,34 @@ from bakusoku.pipeline.keys import rendition_key
 _EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
 
 
-def make_renditions(
-    photo: dict[str, Any],
-    specs: Sequence[RenditionSpec],
-    *,
-    detector: FaceDetector | None = None,
-    with_placeholder: bool = False,
-) -> dict[str, Any]:
-    """Render ``specs`` for the photo described by StorePhoto's output and store each one."""
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Input: StorePhoto's output. Output: what MarkReady records on the photo.
+
+    ``{"renditions": {name: {"key", "width", "height", "size", "contentType"[, "cropBox"]}},
+    "width", "height", "takenAt", "cropBox", "faces"?, "placeholder"}``. With the ``faces`` extra
+    installed (and ``face_detection`` on) the prints keep every detected face in frame; otherwise
+    they are centred.
+    """
     env = adapters()
     options = imaging_options(env.settings)
-    data = env.store.get_object(photo["bucket"], photo["key"])
+    data = env.store.get_object(event["bucket"], event["key"])
     result = render_photo(
         data,
-        specs,
-        detector=detector,
+        (*options.print_specs, *options.browsing_specs),
+        detector=options.face_detector(),
         square=options.square,
         max_pixels=options.max_pixels,
         allow_tiff=options.allow_tiff,
-        with_placeholder=with_placeholder,
+        with_placeholder=True,
     )
     stored = {}
     for rendition in result.renditions:
         ext = _EXTENSIONS.get(rendition.content_type, "bin")
         key = rendition_key(
-            env.settings.rendition_prefix, photo["album"], photo["photoId"], rendition.name, ext
+            env.settings.rendition_prefix, event["album"], event["photoId"], rendition.name, ext
         )
         env.store.put_object(
-            photo["bucket"], key, rendition.data, content_type=rendition.content_type
+            event["bucket"], key, rendition.data, content_type=rendition.content_type
         )
         stored[rendition.name] = {
             "key": key,
