@@ -172,11 +172,25 @@ def _plain(value: Any, what: str) -> Any:
         raise StatesError(STATES_TASK_FAILED, f"{what} is not JSON: {exc}") from None
 
 
+def _task_error(error: BaseException) -> TaskFailedError:
+    """What an exception out of an invoker means to the task: its failure, as Lambda names it."""
+    if isinstance(error, TaskFailedError):
+        return error
+    if isinstance(error, StatesError):
+        return TaskFailedError(error.error, error.cause)
+    return TaskFailedError(type(error).__name__, str(error))
+
+
 class Interpreter:
     """Interprets one execution's definition; thread-safe for its own Parallel and Map threads.
 
     ``time_scale`` multiplies every duration the engine waits for (Wait states, retry intervals,
     task timeouts): 1.0 in production, small in tests.
+    ``inline_tasks`` calls the invoker in the execution's own thread when nothing could need to
+    interrupt the call: the task has no TimeoutSeconds and runs at the top level (a sibling's
+    failure aborts a Parallel branch or Map iteration). Only for a caller whose execution nothing
+    stops from outside (``run_definition`` of a machine without TimeoutSeconds); otherwise each
+    call runs in a helper thread so that a stop or an abort never waits on the task.
     """
 
     def __init__(
@@ -191,8 +205,10 @@ class Interpreter:
         rng: random.Random | None = None,
         tokens: TaskTokens | None = None,
         clock: Clock | None = None,
+        inline_tasks: bool = False,
     ) -> None:
         self.definition = definition
+        self.inline_tasks = inline_tasks
         self.clock = clock or REAL_CLOCK
         self.execution = execution
         self.invoker = invoker
@@ -723,6 +739,20 @@ class Interpreter:
     ) -> Any:
         """Invoke in a helper thread so that a timeout or an engine stop never waits on the task."""
         self.sink.flush()
+        if self.inline_tasks and timeout is None and frame.top:
+            try:
+                result = self.invoker.invoke(
+                    target,
+                    payload,
+                    timeout_seconds=None,
+                    execution_name=self.execution.name,
+                    state_name=run.name,
+                )
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                raise _task_error(exc) from None
+            return self._task_result(result, run)
         box: dict[str, Any] = {}
         finished = threading.Event()
         execution_name = self.execution.name
@@ -748,13 +778,12 @@ class Interpreter:
         if not frame.cancel.wait_for(finished, timeout) or not finished.is_set():
             raise _TaskTimedOut(f"The task '{run.name}' did not finish within {timeout} seconds")
         if "error" in box:
-            error = box["error"]
-            if isinstance(error, TaskFailedError):
-                raise error
-            if isinstance(error, StatesError):
-                raise TaskFailedError(error.error, error.cause)
-            raise TaskFailedError(type(error).__name__, str(error))
-        result = _plain(box.get("result"), "the task result")
+            raise _task_error(box["error"])
+        return self._task_result(box.get("result"), run)
+
+    @staticmethod
+    def _task_result(value: Any, run: StateRun) -> Any:
+        result = _plain(value, "the task result")
         check_size(dumps(result), f"The result of task '{run.name}'")
         return result
 

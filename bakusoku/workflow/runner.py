@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,6 +96,8 @@ class LambdaFunctions:
         self.functions = dict(functions or {})
         self.region = region
         self.account = account
+        # By handler (each lives in ``functions`` as long as this): inspecting a signature is slow.
+        self._arities: dict[int, int] = {}
 
     def resolve(self, resource: str) -> tuple[str, LambdaHandler | None]:
         """The function name and handler for a Task resource or a lambda:invoke FunctionName."""
@@ -132,14 +135,47 @@ class LambdaFunctions:
             log_group_name=f"/aws/lambda/{name}",
             deadline=time.monotonic() + timeout_seconds if timeout_seconds else None,
         )
+        arity = self._arities.get(id(handler))
+        if arity is None:
+            arity = self._arities[id(handler)] = _arity(handler)
         try:
-            if _arity(handler) >= 2:
+            if arity >= 2:
                 return handler(payload, context)
             return handler(payload)
         except TaskFailedError:
             raise
         except Exception as exc:
             raise TaskFailedError(type(exc).__name__, lambda_error_cause(exc)) from exc
+
+
+_LOADED: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_LOADED_LIMIT = 64
+_LOADED_LOCK = threading.Lock()
+
+
+def _load(
+    definition: str | Mapping[str, Any], substitutions: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """``load_definition``, remembering the last few valid definitions.
+
+    A tool or test that runs one definition many times validates it once; the interpreter only
+    reads the definition, so the validated dict is shared between runs.
+    """
+    try:
+        key = json.dumps([definition, substitutions or {}], sort_keys=True)
+    except (TypeError, ValueError):
+        return load_definition(definition, substitutions)  # reports what is not JSON
+    with _LOADED_LOCK:
+        machine = _LOADED.get(key)
+        if machine is not None:
+            _LOADED.move_to_end(key)
+            return machine
+    machine = load_definition(definition, substitutions)
+    with _LOADED_LOCK:
+        _LOADED[key] = machine
+        while len(_LOADED) > _LOADED_LIMIT:
+            _LOADED.popitem(last=False)
+    return machine
 
 
 def _arity(handler: LambdaHandler) -> int:
@@ -248,7 +284,7 @@ def run_definition(
     An invalid definition raises DefinitionError listing every problem; everything that happens
     inside the execution ends up in the result, as it would in Step Functions.
     """
-    machine = load_definition(definition, substitutions)
+    machine = _load(definition, substitutions)
     execution_name = name or str(uuid.uuid4())
     state_input = {} if input is None else json.loads(json.dumps(input))
     scope = CancelScope()
@@ -279,8 +315,17 @@ def run_definition(
         role_arn=f"arn:aws:iam::{account}:role/bakusoku-local",
     )
     invoker = LambdaFunctions(functions, region=region, account=account)
+    # Nothing stops an in-process run from outside: only the execution timeout needs tasks to
+    # run in helper threads, so that it ends the run while a task is still busy.
     interpreter = Interpreter(
-        machine, info, invoker, history, scope, tokens=TaskTokens(), clock=clock
+        machine,
+        info,
+        invoker,
+        history,
+        scope,
+        tokens=TaskTokens(),
+        clock=clock,
+        inline_tasks=limit is None,
     )
     input_text = dumps(state_input)
     history.emit(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bakusoku.workflow import run_definition
 from tests.workflow.conformance.helpers import ARN, fails, run, single, succeeds
 
 
@@ -209,3 +210,33 @@ def test_execution_timeout_seconds() -> None:
     result = run(definition, {})
     assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
     assert result.history[-1].type == "ExecutionTimedOut"
+
+
+def test_execution_timeout_ends_the_run_while_a_task_is_still_busy() -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+    definition = {
+        "TimeoutSeconds": 1,
+        **single({"Type": "Task", "Resource": ARN.format("stuck")}),
+    }
+    began = time.monotonic()
+    try:
+        result = run_definition(definition, {}, functions={"stuck": lambda _e: release.wait(10)})
+    finally:
+        release.set()
+    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    assert time.monotonic() - began < 5  # not after the task's 10 s
+
+
+def test_a_task_error_reads_as_lambda_reports_it() -> None:
+    def broken(_event: Any) -> None:
+        raise KeyError("missing")
+
+    result = fails(
+        single({"Type": "Task", "Resource": ARN.format("broken")}), {}, {"broken": broken}
+    )
+    assert result.error == "KeyError"
+    cause = json.loads(result.cause or "")
+    assert cause["errorType"] == "KeyError" and cause["errorMessage"] == "'missing'"
