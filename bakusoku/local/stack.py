@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bakusoku.api.app import ApiServices, create_api_app
-from bakusoku.config import Settings, ensure_credentials, settings_to_environment
+from bakusoku.config import Settings, ensure_credentials
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import execution_name
+from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
@@ -60,7 +61,7 @@ class EmbeddedStack:
             settings.store_url, settings.region, settings.access_key_id, settings.secret_access_key
         )
         workers = settings.effective_workers
-        environment = settings_to_environment(settings)
+        environment = child_settings_environment(settings)  # no webhook secrets, no admin token
         self.runtime = FunctionRuntime(
             [
                 FunctionConfig(
@@ -75,6 +76,7 @@ class EmbeddedStack:
             max_environments=workers * len(FUNCTIONS),
             region=settings.region,
             environment=environment,
+            withhold=PARENT_ONLY,
         )
         invoker = RuntimeInvoker(self.ops.runtime(self.runtime), parallelism=workers)
         # A stable owner: after a crash, the next `bakusoku up` on this data directory takes its

@@ -16,10 +16,11 @@ from typing import Any
 
 import uvicorn
 
-from bakusoku.config import Settings, ensure_credentials, load_settings, settings_to_environment
+from bakusoku.config import Settings, ensure_credentials, load_settings
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.outbox import GroupCommitOutbox, ObjectEventOutbox
 from bakusoku.errors import BakusokuError
+from bakusoku.local.child_env import child_settings_environment, inherited_environment
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
 from bakusoku.storage.local import LocalObjectStore
@@ -84,9 +85,9 @@ class StoreServerProcess:
 
     def __init__(self, settings: Settings, wake_port: int) -> None:
         self._settings = settings
-        self._env = {
-            **os.environ,
-            **settings_to_environment(settings),
+        self._env = {  # the store needs no webhook secret nor the admin token
+            **inherited_environment(),
+            **child_settings_environment(settings),
             WAKE_PORT_ENV: str(wake_port),
         }
         self._process: subprocess.Popen[bytes] | None = None

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import yaml
 
+from bakusoku.ops.redrive import redrive_name
 from tests.conftest import make_jpeg
 from tests.e2e.server import RunningServer, auth
 from tests.ops.conftest import OtlpStandIn, WebhookStandIn
@@ -40,14 +41,27 @@ def otlp() -> Iterator[OtlpStandIn]:
     collector.close()
 
 
+LEAKY_WORKERS = Path(__file__).parent / "leaky_workers"
+
+
+@pytest.fixture(scope="module")
+def signatures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the leaky workers save the signatures of the URLs they log."""
+    return tmp_path_factory.mktemp("signatures")
+
+
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
     stand_ins: tuple[WebhookStandIn, WebhookStandIn],
     otlp: OtlpStandIn,
+    signatures: Path,
 ) -> Iterator[RunningServer]:
     slack, receiver = stand_ins
+    python_path = [str(LEAKY_WORKERS), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "BAKUSOKU_TEST_LEAKY_WORKERS": str(signatures),
         "BAKUSOKU_OTLP_ENDPOINT": otlp.endpoint,
         "BAKUSOKU_SLACK_WEBHOOK_URL": slack.url,
         "BAKUSOKU_ALERT_WEBHOOK_URL": receiver.url,
@@ -101,8 +115,24 @@ def cli(api: str, *args: str) -> str:
     return done.stdout
 
 
+def children_environments(parent: int) -> dict[int, bytes]:
+    """The environment (``/proc/PID/environ``) of every live child process of ``parent``."""
+    found: dict[int, bytes] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == parent:
+                found[int(stat.parent.name)] = (stat.parent / "environ").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue  # ended while we looked
+    return found
+
+
 def test_operating_bakusoku_end_to_end(
-    server: RunningServer, stand_ins: tuple[WebhookStandIn, WebhookStandIn], otlp: OtlpStandIn
+    server: RunningServer,
+    stand_ins: tuple[WebhookStandIn, WebhookStandIn],
+    otlp: OtlpStandIn,
+    signatures: Path,
 ) -> None:
     slack, receiver = stand_ins
     api = server.api
@@ -154,15 +184,23 @@ def test_operating_bakusoku_end_to_end(
     assert "StorePhoto" in shown.split("timeline", 1)[1]
     status = cli(api, "status")
     assert "running    0 executions" in status and "slowest state" in status
-    assert "re-driven" in cli(api, "redrive", "--all-failed", "--since", "1h")
+    # The pipeline handled the failure (Catch, then its Fail state): a re-drive reprocesses the
+    # photo in a new execution, which fails again on the same corrupt bytes.
+    again = redrive_name(name, 1)  # ``{name}-redrive-1``, the name cut to 80 characters
+    redriven = cli(api, "redrive", "--all-failed", "--since", "1h")
+    assert f"reprocessed {name} as {again}" in redriven
     deadline = time.monotonic() + 60
-    while httpx.get(link, headers=server.headers).json()["execution"]["redrive_count"] < 1 or names(
-        status="RUNNING"
-    ):
+    while names(status="RUNNING") or wait_final(api, bad)["status"] != "failed":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert names(status="FAILED") == [name]
+    assert names(status="FAILED") == [again, name]
+    assert set(names(photo=bad)) == {again, name}
+    assert httpx.get(link, headers=server.headers).json()["execution"]["reprocessed_as"] == [again]
     slack.wait_for(2)  # the re-driven run failed again: one more alert, for that run
+    audit = httpx.get(
+        f"{api}/v1/audit", params={"action": "execution.redrive"}, headers=server.headers
+    ).json()["items"]
+    assert [(e["target"], e["details"]["execution"]) for e in audit] == [(name, again)]
 
     metrics = httpx.get(f"{api}/metrics", headers=server.headers)
     assert metrics.status_code == 200
@@ -179,9 +217,20 @@ def test_operating_bakusoku_end_to_end(
     ready = httpx.get(f"{api}/readyz", headers=server.headers)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
+    # No process bakusoku up started (workers, the store) holds a webhook secret or the token.
+    assert server.process is not None
+    children = children_environments(server.process.pid)
+    assert any(b"AWS_LAMBDA_FUNCTION_NAME=" in environ for environ in children.values())
+    for pid, environ in children.items():
+        for value in (slack.token, receiver.token, WEBHOOK_SECRET, server.admin_token):
+            assert value.encode() not in environ, f"{value!r} in the environment of {pid}"
+
     assert server.stop() == 0
     credentials = yaml.safe_load((server.data_dir / "credentials.yml").read_text())
+    worker_signatures = [p.read_text() for p in signatures.glob("*.signature")]
+    assert worker_signatures, "no worker wrote its test lines"
     forbidden = [
+        *worker_signatures,
         re.search(r"X-Amz-Signature=([0-9a-f]+)", good_url).group(1),  # type: ignore[union-attr]
         re.search(r"X-Amz-Signature=([0-9a-f]+)", bad_url).group(1),  # type: ignore[union-attr]
         slack.token,
@@ -206,6 +255,11 @@ def test_operating_bakusoku_end_to_end(
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert records, "no JSON log lines"
     assert any(r.get("execution_name") == name and r.get("photo_id") == bad for r in records)
+    # What the workers wrote came through the parent's log, redacted, tagged with the function.
+    leaky = [r for r in records if r["message"].startswith("leaky worker ")]
+    assert any("presigned" in r["message"] for r in leaky)
+    assert any("WEBHOOK_URL=None" in r["message"] for r in leaky)
+    assert all(r["logger"] == "bakusoku.runtime.function" and r["function_name"] for r in leaky)
 
     # The traces went out over OTLP: the ready photo's journey is one connected trace.
     traces: dict[str, list[dict[str, Any]]] = {}
