@@ -11,15 +11,18 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bakusoku import __version__
-from bakusoku.api.errors import ApiError, install_error_handlers
+from bakusoku.api.deletion import PhotoObjects, delete_photo
+from bakusoku.api.errors import ApiError, error_responses, install_error_handlers
 from bakusoku.api.live import install_web_app
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
 from bakusoku.api.ops import install_ops_routes
 from bakusoku.api.views import iso, photo_view
+from bakusoku.auth import audit
 from bakusoku.auth.http import (
+    MAX_PRESIGN_EXPIRY_SECONDS,
     AccessControl,
     Caller,
     check_album,
@@ -33,7 +36,7 @@ from bakusoku.auth.routes import install_auth_routes
 from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.config import Settings
 from bakusoku.db.photos import STATUSES, PhotoRepository
-from bakusoku.pipeline.keys import upload_key
+from bakusoku.pipeline.keys import owner_of, upload_key
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -46,6 +49,8 @@ class ApiServices:
     photos: PhotoRepository
     presigner: Presigner
     workflow: WorkflowEngine
+    # Where originals and renditions are removed when a photo is deleted.
+    store: PhotoObjects | None = None
     # Bench-only: the pre-presigned design, where the API stores the bytes and runs the pipeline.
     direct_upload: Callable[[str, str, str, bytes], dict[str, Any]] | None = None
 
@@ -75,7 +80,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/v1/uploads", status_code=201)
+    @app.post("/v1/uploads", status_code=201, responses=error_responses(400, 403, 404, 429))
     def create_upload(principal: Caller, body: UploadRequest) -> dict[str, Any]:
         _check_upload_request(body, settings)
         service = _upload_service(body, principal)
@@ -122,11 +127,51 @@ def create_api_app(services: ApiServices) -> FastAPI:
             .replace("+00:00", "Z"),
         }
 
-    @app.get("/v1/photos/{photo_id}")
+    @app.get("/v1/photos/{photo_id}", responses=error_responses(404))
     def get_photo(principal: Caller, photo_id: str) -> dict[str, Any]:
         return photo_view(visible_photo(photo_id, principal), sign_get)
 
-    @app.get("/v1/photos")
+    @app.delete(
+        "/v1/photos/{photo_id}",
+        status_code=204,
+        response_class=Response,
+        responses=error_responses(403, 404, 409, 503),
+    )
+    def delete_photo_route(principal: Caller, photo_id: str) -> Response:
+        """Delete the photo for good: its original, every rendition and its row; admin keys only;
+        audited. A photo still being uploaded or processed answers 409: try again once settled.
+        """
+        photo = visible_photo(photo_id, principal)
+        require_role(principal, "admin")
+        if services.store is None:
+            raise ApiError(
+                503,
+                "storage.unavailable",
+                "this deployment's API has no object store to delete from; nothing was deleted",
+            )
+        deleted = delete_photo(
+            photo,
+            services.store,
+            services.photos,
+            rendition_prefix=settings.rendition_prefix,
+            upload_window_seconds=MAX_PRESIGN_EXPIRY_SECONDS,
+        )
+        owner = owner_of(photo["object_key"], access.upload_prefix)
+        access.audit.record(
+            principal.actor,
+            audit.PHOTO_DELETE,
+            service=owner[0] if owner else None,
+            target=photo["object_key"],
+            details={
+                "photo_id": photo_id,
+                "album": photo["album"],
+                "status": deleted.status,
+                "objects": len(deleted.objects),
+            },
+        )
+        return Response(status_code=204)
+
+    @app.get("/v1/photos", responses=error_responses(400, 404))
     def list_photos(
         principal: Caller,
         album: str | None = None,
@@ -150,7 +195,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
             "next_cursor": page.next_cursor,
         }
 
-    @app.get("/v1/photos/{photo_id}/execution")
+    @app.get("/v1/photos/{photo_id}/execution", responses=error_responses(404))
     def get_photo_execution(principal: Caller, photo_id: str) -> dict[str, Any]:
         photo = visible_photo(photo_id, principal)
         name = photo["execution_name"]

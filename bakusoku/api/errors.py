@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
@@ -28,6 +29,34 @@ class ApiError(BakusokuError):
         self.status = status
         self.field = field
         self.headers = headers
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable identifier, e.g. photo.not_found")
+    message: str = Field(description="what was wrong and what to do")
+    field: str | None = Field(None, description="the request field at fault, if one is")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every answer of 400 and above."""
+
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    400: "the request is not valid: `error.field` names the part at fault",
+    401: "no API key, or not a valid one",
+    403: "the key's role does not allow this",
+    404: "not found, or not reachable with this key",
+    409: "not possible in the resource's current state",
+    429: "too many requests with this key: see Retry-After",
+    503: "a dependency is unavailable: try again",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: the error statuses it answers, each with the error body."""
+    return {s: {"model": ErrorResponse, "description": _MEANINGS[s]} for s in statuses}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

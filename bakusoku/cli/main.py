@@ -212,6 +212,31 @@ def photos_show(photo_id: str, api: str) -> None:
     click.echo(json.dumps(_get(f"{api.rstrip('/')}/v1/photos/{photo_id}"), indent=2))
 
 
+@photos.command("delete")
+@click.argument("photo_id")
+@click.option("--api", default=DEFAULT_API, show_default=True, envvar="BAKUSOKU_API")
+@click.option(
+    "--key", default=None, help="An admin key of the photo's service, or the admin token."
+)
+def photos_delete(photo_id: str, api: str, key: str | None) -> None:
+    """Delete a photo for good: its original, renditions and record (admin keys; audited)."""
+    url = f"{api.rstrip('/')}/v1/photos/{photo_id}"
+    try:
+        response = httpx.delete(url, headers=auth_headers(resolve_api_key(key)), timeout=60)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(
+            f"cannot reach the API at {url}: {exc}; is `bakusoku up` running?"
+        ) from exc
+    if response.status_code != 204:
+        try:
+            error = response.json()["error"]
+            message = f"{error['code']}: {error['message']}"
+        except (ValueError, KeyError, TypeError):
+            message = f"HTTP {response.status_code}: {response.text[:200]}"
+        raise click.ClickException(message)
+    click.echo(f"deleted {photo_id}")
+
+
 def _get(url: str, params: dict[str, Any] | None = None) -> Any:
     try:
         response = httpx.get(

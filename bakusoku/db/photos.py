@@ -295,6 +295,22 @@ class PhotoRepository:
         fields = {"duplicate_of": original_id, "renditions": None}
         return self._transition(photo_id, DUPLICATE, fields)
 
+    def delete(self, photo_id: str, status: str) -> bool:
+        """Remove the photo's row if its status is still ``status``; False if it moved on (or is
+        gone). Nothing of it stays: not its metadata, nor its sha256 for duplicate lookups.
+        """
+
+        def work() -> bool:
+            with self._engine.begin() as conn:
+                result = conn.execute(
+                    photos.delete()
+                    .where(photos.c.photo_id == photo_id)
+                    .where(photos.c.status == status)
+                )
+            return bool(result.rowcount)
+
+        return self._retry(work)
+
     def find(self, photo_id: str) -> dict[str, Any] | None:
         def work() -> dict[str, Any] | None:
             with self._engine.connect() as conn:

@@ -157,6 +157,7 @@ class EmbeddedStack:
             photos=self.photos,
             presigner=self.presigner,
             workflow=self.workflow,
+            store=self.store,
             direct_upload=self.direct_upload if self.settings.bench_routes else None,
         )
         app = create_api_app(services)

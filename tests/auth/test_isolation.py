@@ -55,6 +55,8 @@ def test_another_services_key_gets_404_everywhere_and_changes_nothing(world: Wor
     assert theirs["code"] == missing["code"] == "photo.not_found"
     assert theirs["message"] == missing["message"].replace(MISSING, photo_id)
 
+    same_as_missing(f"/v1/photos/{photo_id}", "DELETE")
+    same_as_missing(f"/v1/photos/{world.failed['photo_id']}", "DELETE")
     same_as_missing(f"/v1/executions/{name}")
     same_as_missing(f"/v1/executions/{name}/redrive", "POST")
     same_as_missing(f"/v1/executions/{world.ready['execution_name']}/redrive", "POST")

@@ -20,7 +20,7 @@ from bakusoku.db.photos import PhotoRepository
 from bakusoku.deploy.aws_lambda.executions import StepFunctionsExecutions
 from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret, secret_string
 from bakusoku.deploy.errors import DeployConfigError
-from bakusoku.storage.s3 import S3Presigner
+from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
 STATE_MACHINE_ARN = "BAKUSOKU_STATE_MACHINE_ARN"
@@ -47,6 +47,7 @@ def _adapter() -> Mangum:
         presigner=S3Presigner(settings.region),
         # Same method names and result types as the local engine, for the execution routes.
         workflow=cast(WorkflowEngine, StepFunctionsExecutions(machine, settings.region, engine)),
+        store=S3ObjectStore(settings.region),
     )
     return Mangum(create_api_app(services), lifespan="off")
 
