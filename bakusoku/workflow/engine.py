@@ -41,6 +41,7 @@ from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_fro
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
+from bakusoku.workflow.writer import GroupWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ MAX_PAGE_SIZE = 1000
 
 # Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
 # the listed punctuation, or control characters.
+_INSERT_EXECUTION = executions.insert()
+_INSERT_EVENT = execution_events.insert()
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
@@ -120,12 +123,27 @@ def validate_name(name: str, what: str = "execution") -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """What running an execution needs of its row."""
+
+    state_machine: str
+    status: str
+    input: Any
+    started_at: float
+    redrive_count: int
+    checkpoint: dict[str, Any] | None
+    last_event_id: int
+
+
 @dataclass
 class _Live:
     recorder: ExecutionRecorder | None
     scope: CancelScope
     future: Future[None] | None = None
     abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
+    # An execution this engine has just started and claimed: nothing to read back.
+    fresh: _Loaded | None = None
 
 
 class WorkflowEngine:
@@ -179,6 +197,7 @@ class WorkflowEngine:
         self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
         self._maintainer: threading.Thread | None = None
         self._maintain_stop = threading.Event()
+        self._writer = GroupWriter(db)
 
     # ---- state machines ------------------------------------------------------------------------
 
@@ -332,33 +351,38 @@ class WorkflowEngine:
         """Renew this engine's leases and take over executions whose engine went away."""
         while not stopping.wait(self.lease_seconds / 3):
             try:
-                with self.db.begin() as conn:
-                    conn.execute(
+                self._writer.run(
+                    lambda conn: conn.execute(
                         executions.update()
                         .where(executions.c.owner == self.owner, executions.c.status == RUNNING)
                         .values(lease_until=time.time() + self.lease_seconds)
                     )
+                )
                 self._resume()
             except sa.exc.SQLAlchemyError:
                 log.exception("could not renew execution leases; trying again")
 
     def _claim(self, name: str) -> bool:
         now = time.time()
-        with self.db.begin() as conn:
-            claimed = conn.execute(
-                executions.update()
-                .where(executions.c.name == name, self._claimable(now))
-                .values(owner=self.owner, lease_until=now + self.lease_seconds)
-            ).rowcount
+        claimed = self._writer.run(
+            lambda conn: (
+                conn.execute(
+                    executions.update()
+                    .where(executions.c.name == name, self._claimable(now))
+                    .values(owner=self.owner, lease_until=now + self.lease_seconds)
+                ).rowcount
+            )
+        )
         return bool(claimed == 1)
 
-    def _submit(self, name: str) -> None:
+    def _submit(self, name: str, fresh: _Loaded | None = None) -> bool:
         with self._lock:
             if not self._running or self._pool is None or name in self._live:
-                return
-            entry = _Live(recorder=None, scope=self._root.child())
+                return False
+            entry = _Live(recorder=None, scope=self._root.child(), fresh=fresh)
             self._live[name] = entry
             entry.future = self._pool.submit(self._run, name, entry)
+            return True
 
     # ---- executions ----------------------------------------------------------------------------
 
@@ -389,37 +413,59 @@ class WorkflowEngine:
             )
         now = time.time()
         arn = self.execution_arn(machine.name, name)
+        # Started while this engine runs: it is claimed in the same write, and runs from what
+        # was just written without reading it back.
+        owned = self._running
+        row = {
+            "name": name,
+            "state_machine": machine.name,
+            "status": RUNNING,
+            "input": state_input,
+            "started_at": now,
+            "redrive_count": 0,
+            "owner": self.owner if owned else None,
+            "lease_until": now + self.lease_seconds if owned else None,
+        }
+        event = {
+            "execution_name": name,
+            "event_id": 1,
+            "previous_event_id": 0,
+            "type": "ExecutionStarted",
+            "timestamp": now,
+            "state_name": None,
+            "details": {
+                "input": dumps(state_input),
+                "inputDetails": {"truncated": False},
+                "roleArn": self._role_arn(),
+            },
+        }
+
+        def insert(conn: sa.Connection) -> None:
+            conn.execute(_INSERT_EXECUTION, row)
+            conn.execute(_INSERT_EVENT, event)
+
         try:
-            with self.db.begin() as conn:
-                conn.execute(
-                    executions.insert().values(
-                        name=name,
-                        state_machine=machine.name,
-                        status=RUNNING,
-                        input=state_input,
-                        started_at=now,
-                        redrive_count=0,
-                    )
-                )
-                conn.execute(
-                    execution_events.insert().values(
-                        execution_name=name,
-                        event_id=1,
-                        previous_event_id=0,
-                        type="ExecutionStarted",
-                        timestamp=now,
-                        state_name=None,
-                        details={
-                            "input": dumps(state_input),
-                            "inputDetails": {"truncated": False},
-                            "roleArn": self._role_arn(),
-                        },
-                    )
-                )
+            self._writer.run(insert)
         except sa.exc.IntegrityError:
             return self._existing(machine, name, state_input)
-        self._submit(name)
+        fresh = _Loaded(machine.name, RUNNING, state_input, now, 0, None, 1)
+        if not self._submit(name, fresh if owned else None) and owned:
+            self._release(name)  # the engine stopped meanwhile: the next one takes it at once
         return ExecutionRef(name, arn, to_datetime(now))
+
+    def _release(self, name: str) -> None:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):  # else its lease expires
+            self._writer.run(
+                lambda conn: conn.execute(
+                    executions.update()
+                    .where(
+                        executions.c.name == name,
+                        executions.c.owner == self.owner,
+                        executions.c.status == RUNNING,
+                    )
+                    .values(owner=None, lease_until=None)
+                )
+            )
 
     def _existing(self, machine: StateMachine, name: str, state_input: Any) -> ExecutionRef:
         with self.db.connect() as conn:
@@ -465,9 +511,7 @@ class WorkflowEngine:
             timer.daemon = True
             timer.start()
 
-    def _run_execution(self, name: str, entry: _Live) -> None:
-        if entry.scope.reason == STOP or not self._claim(name):
-            return  # stopping, or another engine runs it
+    def _load(self, name: str) -> _Loaded | None:
         with self.db.connect() as conn:
             row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
             last_id = conn.execute(
@@ -475,16 +519,37 @@ class WorkflowEngine:
                     execution_events.c.execution_name == name
                 )
             ).scalar()
+        if row is None:
+            return None
+        return _Loaded(
+            row.state_machine,
+            row.status,
+            row.input,
+            row.started_at,
+            row.redrive_count or 0,
+            row.checkpoint,
+            int(last_id or 0),
+        )
+
+    def _run_execution(self, name: str, entry: _Live) -> None:
+        if entry.scope.reason == STOP:
+            return
+        row = entry.fresh
+        if row is None:
+            if not self._claim(name):
+                return  # another engine runs it
+            row = self._load(name)
         if row is None or row.status != RUNNING or entry.scope.reason == STOP:
             return
         machine = self._machines[row.state_machine]
         recorder = ExecutionRecorder(
             self.db,
             name,
-            int(last_id or 0),
+            row.last_event_id,
             owner=self.owner,
             lease_seconds=self.lease_seconds,
             on_lost=lambda: entry.scope.cancel(LOST),
+            writer=self._writer,
         )
         entry.recorder = recorder
         if entry.scope.reason == STOP:  # stopped while loading: write nothing
@@ -500,7 +565,7 @@ class WorkflowEngine:
             region=self.region,
             account=self.account,
             role_arn=self._role_arn(),
-            redrive_count=row.redrive_count or 0,
+            redrive_count=row.redrive_count,
         )
         interpreter = Interpreter(
             machine.definition,
@@ -513,7 +578,7 @@ class WorkflowEngine:
         )
         checkpoint = row.checkpoint or {}
         timer = self._execution_timer(machine, row.started_at, entry.scope)
-        ended = False
+        ended: ExecutionDescription | None = None
         try:
             output = interpreter.run(
                 checkpoint.get("input", row.input),
@@ -569,8 +634,8 @@ class WorkflowEngine:
         finally:
             if timer is not None:
                 timer.cancel()
-        if ended:
-            self._notify(name)
+        if ended is not None:
+            self._notify(ended)
 
     def _execution_timer(
         self, machine: StateMachine, started_at: float, scope: CancelScope
@@ -594,8 +659,9 @@ class WorkflowEngine:
         output: Any = None,
         error: str | None = None,
         cause: str | None = None,
-    ) -> bool:
-        """Record the end of the execution; False when it was no longer this engine's to end."""
+    ) -> ExecutionDescription | None:
+        """Record the end of the execution and describe it; None when it was no longer this
+        engine's to end."""
         if status == SUCCEEDED:
             details: dict[str, Any] = {
                 "output": dumps(output),
@@ -608,27 +674,40 @@ class WorkflowEngine:
             if cause:
                 details["cause"] = cause
         recorder.emit(event_type, details, previous=interpreter.track.last)
-        return recorder.close(
-            {
-                "status": status,
-                "output": output if status == SUCCEEDED else None,
-                "error": error or None,
-                "cause": cause or None,
-                "stopped_at": time.time(),
-            }
+        stopped_at = time.time()
+        end: dict[str, Any] = {
+            "status": status,
+            "output": output if status == SUCCEEDED else None,
+            "error": error or None,
+            "cause": cause or None,
+            "stopped_at": stopped_at,
+        }
+        if not recorder.close(end):
+            return None
+        info = interpreter.execution
+        return ExecutionDescription(
+            name=info.name,
+            execution_arn=info.arn,
+            state_machine_arn=info.state_machine_arn,
+            state_machine_name=info.state_machine_name,
+            status=status,
+            input=info.input,
+            output=end["output"],
+            error=error or None,
+            cause=cause or None,
+            start_date=to_datetime(info.start_time),
+            stop_date=to_datetime(stopped_at),
+            redrive_count=info.redrive_count,
         )
 
-    def _notify(self, name: str) -> None:
+    def _notify(self, description: ExecutionDescription) -> None:
         with self._lock:
             listeners = list(self._listeners)
-        if not listeners:
-            return
-        description = self.describe_execution(name)
         for listener in listeners:
             try:
                 listener(description)
             except Exception:
-                log.exception("execution listener %r failed for %s", listener, name)
+                log.exception("execution listener %r failed for %s", listener, description.name)
 
     def stop_execution(self, name: str, error: str | None = None, cause: str | None = None) -> None:
         """StopExecution: a RUNNING execution ends ABORTED with ``error`` and ``cause``."""
@@ -678,7 +757,10 @@ class WorkflowEngine:
                     details={k: v for k, v in (("error", error), ("cause", cause)) if v},
                 )
             )
-        self._notify(name)
+        with self._lock:
+            listening = bool(self._listeners)
+        if listening:
+            self._notify(self.describe_execution(name))
 
     def send_task_success(self, task_token: str, output: Any) -> None:
         """SendTaskSuccess: the ``.waitForTaskToken`` task holding ``task_token`` succeeds.

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow.clock import to_datetime
+from bakusoku.workflow.writer import GroupWriter
 
 # The field of a GetExecutionHistory event that holds each event type's details.
 _DETAILS_KEYS: dict[str, str] = {
@@ -93,6 +94,16 @@ class OwnershipLostError(Exception):
     """The execution is no longer RUNNING under this engine (aborted or taken over elsewhere)."""
 
 
+# Built once: the columns to set come with each write's parameters.
+_UPDATE = executions.update().where(executions.c.name == sa.bindparam("b_name"))
+_UPDATE_OWNED = executions.update().where(
+    executions.c.name == sa.bindparam("b_name"),
+    executions.c.status == "RUNNING",
+    executions.c.owner == sa.bindparam("b_owner"),
+)
+_INSERT_EVENTS = execution_events.insert()
+
+
 class ExecutionRecorder:
     """Buffers one execution's events and writes them in batches, with its checkpoint.
 
@@ -116,8 +127,10 @@ class ExecutionRecorder:
         owner: str | None = None,
         lease_seconds: float = 30.0,
         on_lost: Callable[[], None] | None = None,
+        writer: GroupWriter | None = None,
     ) -> None:
         self.db = db
+        self.writer = writer or GroupWriter(db)
         self.name = execution_name
         self.owner = owner
         self.lease_seconds = lease_seconds
@@ -217,22 +230,21 @@ class ExecutionRecorder:
             if not rows and not update:
                 return True
             update["lease_until"] = time.time() + self.lease_seconds
+            update["b_name"] = self.name
+            if self.owner is not None:
+                update["b_owner"] = self.owner
+            statement = _UPDATE if self.owner is None else _UPDATE_OWNED
+
+            def write(conn: sa.Connection) -> None:
+                # The guarded update comes first: it also locks the row against a concurrent
+                # abort, so events are never added after the execution has closed.
+                if conn.execute(statement, update).rowcount != 1:
+                    raise OwnershipLostError(self.name)
+                if rows:
+                    conn.execute(_INSERT_EVENTS, rows)
+
             try:
-                with self.db.begin() as conn:
-                    # The guarded update comes first: it also locks the row against a concurrent
-                    # abort, so events are never added after the execution has closed.
-                    guard = executions.c.name == self.name
-                    if self.owner is not None:
-                        guard = sa.and_(
-                            guard,
-                            executions.c.status == "RUNNING",
-                            executions.c.owner == self.owner,
-                        )
-                    done = conn.execute(executions.update().where(guard).values(**update))
-                    if done.rowcount != 1:
-                        raise OwnershipLostError(self.name)
-                    if rows:
-                        conn.execute(execution_events.insert(), rows)
+                self.writer.run(write)
             except OwnershipLostError:
                 with self._lock:
                     self._closed = True
