@@ -22,7 +22,7 @@ from fastapi import FastAPI, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
-from bakusoku.api.errors import ApiError
+from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES
 from bakusoku.api.views import iso, photo_view
 from bakusoku.auth import audit
@@ -113,7 +113,7 @@ def install_web_app(app: FastAPI, services: Any) -> None:
 
     redriver = Redriver(services.workflow, services.workflow.db, settings.upload_prefix)
 
-    @app.post("/v1/executions/{name}/redrive")
+    @app.post("/v1/executions/{name}/redrive", responses=error_responses(403, 404, 409))
     def redrive_execution(principal: Caller, name: str) -> dict[str, Any]:
         """Process a failed execution's photo again.
 

@@ -15,7 +15,10 @@ class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: str = Field(min_length=1, max_length=255)
-    content_type: str = Field(min_length=1, max_length=64)
+    # Any other type is refused with upload.unsupported_type; the enum tells clients up front.
+    content_type: str = Field(
+        min_length=1, max_length=64, json_schema_extra={"enum": list(ALLOWED_CONTENT_TYPES)}
+    )
     size: int = Field(ge=0)
     album: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     # Only the admin token names the service; a service key uploads into its own service.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from bakusoku.api.errors import ApiError
+from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.views import iso
 from bakusoku.auth.http import Caller, execution_not_found, require_operator
 from bakusoku.auth.scope import execution_key
@@ -34,7 +34,7 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
     history = ExecutionHistory(db, workflow, services.settings.upload_prefix)
     redriver = Redriver(workflow, db, services.settings.upload_prefix)
 
-    @app.get("/v1/executions")
+    @app.get("/v1/executions", responses=error_responses(400, 403))
     def list_executions(
         principal: Caller,
         status: str | None = None,
@@ -73,7 +73,7 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
             "next_before": rows[-1]["started_at"] if len(rows) == limit else None,
         }
 
-    @app.get("/v1/executions/{name}")
+    @app.get("/v1/executions/{name}", responses=error_responses(404))
     def get_execution(principal: Caller, name: str) -> dict[str, Any]:
         """One execution: its timeline (durations per state, retries), failure and history events."""
         try:
@@ -100,7 +100,7 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
             "links": links,
         }
 
-    @app.get("/v1/status")
+    @app.get("/v1/status", responses=error_responses(403))
     def get_status(principal: Caller) -> dict[str, Any]:
         """Photos by status, running executions, failure rate, upload-to-ready, slowest state."""
         require_operator(principal)
@@ -115,7 +115,9 @@ def install_ops_routes(app: FastAPI, services: Any) -> None:
         body = await anyio.to_thread.run_sync(ops.metrics.render)
         return Response(body, media_type=CONTENT_TYPE)
 
-    @app.get("/readyz")
+    @app.get(
+        "/readyz", responses={503: {"description": "not ready: `checks` names the failing check"}}
+    )
     def readyz() -> JSONResponse:
         """Ready to take uploads: the database answers and the workflow engine runs.
 

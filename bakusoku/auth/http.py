@@ -21,8 +21,9 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic.json_schema import models_json_schema
 
-from bakusoku.api.errors import ApiError, error_body
+from bakusoku.api.errors import ApiError, ErrorResponse, error_body, error_responses
 from bakusoku.auth.admin_token import ensure_admin_token
 from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.keys import KeyStore
@@ -316,6 +317,22 @@ async def _reject(send: Send, message: str) -> None:
 # ---- installing -----------------------------------------------------------------------------------
 
 
+def _error_schema(schema: dict[str, Any]) -> dict[str, str]:
+    """A reference to the error body's schema, added to ``schema``'s components if missing."""
+    _, defs = models_json_schema(
+        [(ErrorResponse, "serialization")], ref_template="#/components/schemas/{model}"
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in defs.get("$defs", {}).items():
+        components.setdefault(name, definition)
+    return {"$ref": f"#/components/schemas/{ErrorResponse.__name__}"}
+
+
+def _error_response(ref: dict[str, str], status: int) -> dict[str, Any]:
+    meaning = error_responses(status)[status]["description"]
+    return {"description": meaning, "content": {"application/json": {"schema": ref}}}
+
+
 def install_access_control(app: FastAPI, access: AccessControl) -> None:
     """Authenticate every request of ``app`` and describe the bearer scheme in its OpenAPI."""
     app.state.access = access
@@ -332,17 +349,22 @@ def install_access_control(app: FastAPI, access: AccessControl) -> None:
             "scheme": "bearer",
             "description": bearer.model.description,
         }
+        error = _error_schema(schema)
         for path, operations in schema.get("paths", {}).items():
             for operation in operations.values():
                 if not isinstance(operation, dict):
                     continue
+                responses = operation.setdefault("responses", {})
+                # Invalid input answers 400 with the error body, not FastAPI's 422 shape.
+                if responses.pop("422", None) is not None:
+                    responses.setdefault("400", _error_response(error, 400))
                 if is_public(path):
                     operation["security"] = []
                 else:
                     operation["security"] = [{"apiKey": []}]
-                    operation.setdefault("responses", {}).setdefault(
-                        "401", {"description": "no API key, or not a valid one"}
-                    )
+                    responses.setdefault("401", _error_response(error, 401))
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema["components"].get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema
         return schema
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query
 
-from bakusoku.api.errors import ApiError
+from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 from bakusoku.auth.http import (
@@ -34,12 +34,14 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
             "role": principal.role,
         }
 
-    @app.get("/v1/audit")
+    @app.get("/v1/audit", responses=error_responses(400, 403))
     def list_audit(
         principal: Caller,
         action: str | None = Query(None, max_length=48, description="e.g. key.create"),
         service: str | None = Query(None, max_length=32),
-        before: int | None = Query(None, ge=1, description="cursor: next_before of the last page"),
+        before: int | None = Query(
+            None, ge=1, le=2**63 - 1, description="cursor: next_before of the last page"
+        ),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Audit entries, newest first: an admin key sees its service's, the admin token all."""
@@ -72,7 +74,7 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
             "next_before": rows[-1]["id"] if len(rows) == limit else None,
         }
 
-    @app.get("/v1/photos/{photo_id}/original")
+    @app.get("/v1/photos/{photo_id}/original", responses=error_responses(403, 404, 409))
     def download_original(principal: Caller, photo_id: str) -> dict[str, Any]:
         """A signed GET of the photo as uploaded, valid for minutes: admin keys only; audited."""
         photo = services.photos.find(photo_id)
