@@ -64,9 +64,11 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
         return [
             database,
             *admin,
-            # A presigned URL acts with its signer's rights: uploads only, renditions to read.
-            _allow(["s3:PutObject"], objects(uploads)),
-            _allow(["s3:GetObject"], objects(renditions)),
+            # A presigned URL acts with its signer's rights: uploads only, renditions and (for
+            # admins) originals to read. Deleting a photo removes its original and renditions.
+            _allow(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], objects(uploads)),
+            _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
+            _list_under(uploads, renditions),
             _allow(
                 [
                     "states:DescribeExecution",

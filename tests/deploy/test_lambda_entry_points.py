@@ -111,6 +111,59 @@ def test_http_api_presigns_an_upload_that_s3_accepts(api_env: str) -> None:
     assert json.loads(missing["body"])["error"]["code"]
 
 
+def test_http_api_deletes_a_photo_and_its_objects_from_s3(
+    api_env: str, tmp_path: Path, moto_endpoint: str
+) -> None:
+    from bakusoku.db.photos import PhotoRepository
+    from bakusoku.deploy.aws_lambda.api import handler
+    from bakusoku.storage.errors import ObjectNotFoundError
+    from bakusoku.storage.s3 import S3ObjectStore
+
+    data = make_jpeg(400, 300)
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data), "album": "day"}
+    grant = json.loads(handler(http_api_event("POST", "/v1/uploads", body, api_env), None)["body"])
+    upload = grant["upload"]
+    put = httpx.request(upload["method"], upload["url"], content=data, headers=upload["headers"])
+    assert put.status_code == 200, put.text
+    # What the pipeline would have done: the row received and failed, a partial rendition left.
+    s3, bucket, photo_id = (
+        S3ObjectStore(REGION, endpoint_url=moto_endpoint),
+        "enphoto-dev-photos",
+        grant["photo_id"],
+    )
+    thumb = f"renditions/day/{photo_id}/thumb.jpg"
+    s3.put_object(bucket, thumb, b"thumb", content_type="image/jpeg")
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    photos = PhotoRepository(engine)
+    photos.record_received(
+        photo_id=photo_id,
+        album="day",
+        bucket=bucket,
+        object_key=grant["key"],
+        etag="e",
+        byte_size=len(data),
+        sha256="0" * 64,
+        content_type="image/jpeg",
+        execution_name="x",
+    )
+    assert photos.mark_failed(photo_id, "image.corrupt", "test")
+    _, admin = KeyStore(engine).create(
+        service="enphoto", albums=None, role="admin", created_by="test"
+    )
+    engine.dispose()
+
+    path = f"/v1/photos/{photo_id}"
+    refused = handler(http_api_event("DELETE", path, token=api_env), None)
+    assert refused["statusCode"] == 403  # an uploader key
+    assert s3.head_object(bucket, grant["key"]).size == len(data)
+    deleted = handler(http_api_event("DELETE", path, token=admin), None)
+    assert deleted["statusCode"] == 204, deleted
+    for key in (grant["key"], thumb):
+        with pytest.raises(ObjectNotFoundError):
+            s3.head_object(bucket, key)
+    assert handler(http_api_event("GET", path, token=admin), None)["statusCode"] == 404
+
+
 class _Webhook(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
 
