@@ -7,7 +7,7 @@ from PIL import Image
 
 from bakusoku.imaging import faces as faces_module
 from bakusoku.imaging.faces import load_face_detector
-from bakusoku.imaging.renditions import PRINT, render_photo
+from bakusoku.imaging.renditions import PRINT, THUMB, render_photo
 from tests.imaging.photos import encode, scene_with_face, undo_orientation
 
 detector = load_face_detector()
@@ -77,3 +77,42 @@ def test_without_the_extra_the_trim_is_centred(monkeypatch: pytest.MonkeyPatch) 
     result = render_photo(encode(scene, "JPEG", quality=85), [PRINT], detector=None)
     assert result.faces is None
     assert result.crop_box == (430, 0, 2570, 1500)
+
+
+class _Recorder:
+    """A detector that finds one face at a fixed place, as a fraction of the picture it is given."""
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+
+    def detect(self, image: Image.Image) -> list[tuple[float, float, float, float]]:
+        self.sizes.append(image.size)
+        w, h = image.size
+        return [(0.9 * w, 0.2 * h, 0.98 * w, 0.4 * h)]
+
+
+def test_faces_are_searched_on_the_preview_and_placed_on_the_full_picture() -> None:
+    # The full set makes a 1600 px preview anyway: the detector gets that (it works on <= 1024 px)
+    # instead of a fresh shrink of the 3000 x 1500 decode, and its boxes come back in full pixels.
+    scene, _ = scene_with_face((3000, 1500), (2650, 300), 320)
+    found = _Recorder()
+    result = render_photo(encode(scene, "JPEG", quality=90), detector=found)
+    assert found.sizes == [(1600, 800)]
+    assert result.faces is not None
+    assert [round(v) for v in result.faces[0]] == [2700, 300, 2940, 600]
+    assert _inside(result.faces[0], result.crop_box)
+    # Only small full-frame outputs: the detector gets the decode itself, not a 400 px thumbnail.
+    small = _Recorder()
+    render_photo(encode(scene, "JPEG", quality=90), [PRINT, THUMB], detector=small)
+    assert small.sizes == [(3000, 1500)]
+
+
+@needs_detector
+def test_the_full_set_keeps_the_same_face_in_frame_as_the_print_alone() -> None:
+    scene, face = scene_with_face((3000, 1500), (2650, 300), 320)
+    data = encode(scene, "JPEG", quality=90)
+    alone = render_photo(data, [PRINT], detector=detector)
+    full = render_photo(data, detector=detector)
+    assert full.faces is not None and len(full.faces) == 1
+    assert _inside(face, full.crop_box)
+    assert abs(full.crop_box[0] - alone.crop_box[0]) <= 8

@@ -1,10 +1,11 @@
 """Renditions: sizes, print trim, orientation, privacy, formats and never upscaling."""
 
 import base64
+import math
 from collections.abc import Callable
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.errors import CorruptImageError, UnsupportedImageError
@@ -14,6 +15,7 @@ from bakusoku.imaging.renditions import (
     THUMB,
     WEBP_SPECS,
     RenditionSpec,
+    _shrink,
     render_photo,
 )
 from tests.imaging.photos import (
@@ -22,6 +24,7 @@ from tests.imaging.photos import (
     camera_jpeg,
     encode,
     marked_picture,
+    noisy_picture,
     stored_with_orientation,
 )
 
@@ -229,3 +232,26 @@ def test_package_exports_the_public_api() -> None:
 
     for name in imaging.__all__:
         assert hasattr(imaging, name), name
+
+
+@pytest.mark.parametrize(
+    ("box", "target"),
+    [
+        # 2000 / 534 is a hair under 3.75: one whole factor (3) for both axes all the same.
+        ((0, 0, 3000, 2000), (800, 534)),
+        # A print region off the origin, reduced with a margin so its edges resample correctly.
+        ((146.0, 7.5, 2854.0, 1990.0), (700, 513)),
+        # Too close for a box reduction: Lanczos alone.
+        ((0, 0, 3000, 2000), (2000, 1333)),
+    ],
+)
+def test_shrinking_matches_one_lanczos_pass(
+    box: tuple[float, float, float, float], target: tuple[int, int]
+) -> None:
+    picture = noisy_picture(3000, 2000)
+    ours = _shrink(picture, target, box)
+    reference = picture.resize(target, Image.Resampling.LANCZOS, box=box)
+    assert ours.size == reference.size == target
+    rms = ImageStat.Stat(ImageChops.difference(ours, reference)).rms
+    psnr = 10 * math.log10(255**2 / max(1e-9, sum(r * r for r in rms) / len(rms)))
+    assert psnr > 38, psnr
