@@ -41,7 +41,7 @@ from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_fro
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
-from bakusoku.workflow.writer import GroupWriter
+from bakusoku.workflow.writer import GroupWriter, NewExecution
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,6 @@ MAX_PAGE_SIZE = 1000
 
 # Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
 # the listed punctuation, or control characters.
-_INSERT_EXECUTION = executions.insert()
-_INSERT_EVENT = execution_events.insert()
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
 
 
@@ -439,13 +437,8 @@ class WorkflowEngine:
                 "roleArn": self._role_arn(),
             },
         }
-
-        def insert(conn: sa.Connection) -> None:
-            conn.execute(_INSERT_EXECUTION, row)
-            conn.execute(_INSERT_EVENT, event)
-
         try:
-            self._writer.run(insert)
+            self._writer.write(NewExecution(row, [event]))
         except sa.exc.IntegrityError:
             return self._existing(machine, name, state_input)
         fresh = _Loaded(machine.name, RUNNING, state_input, now, 0, None, 1)

@@ -11,9 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow.clock import to_datetime
-from bakusoku.workflow.writer import GroupWriter
+from bakusoku.workflow.writer import GroupWriter, HistoryWrite
 
 # The field of a GetExecutionHistory event that holds each event type's details.
 _DETAILS_KEYS: dict[str, str] = {
@@ -92,16 +91,6 @@ def event_from_row(row: Any) -> HistoryEvent:
 
 class OwnershipLostError(Exception):
     """The execution is no longer RUNNING under this engine (aborted or taken over elsewhere)."""
-
-
-# Built once: the columns to set come with each write's parameters.
-_UPDATE = executions.update().where(executions.c.name == sa.bindparam("b_name"))
-_UPDATE_OWNED = executions.update().where(
-    executions.c.name == sa.bindparam("b_name"),
-    executions.c.status == "RUNNING",
-    executions.c.owner == sa.bindparam("b_owner"),
-)
-_INSERT_EVENTS = execution_events.insert()
 
 
 class ExecutionRecorder:
@@ -230,22 +219,9 @@ class ExecutionRecorder:
             if not rows and not update:
                 return True
             update["lease_until"] = time.time() + self.lease_seconds
-            update["b_name"] = self.name
-            if self.owner is not None:
-                update["b_owner"] = self.owner
-            statement = _UPDATE if self.owner is None else _UPDATE_OWNED
-
-            def write(conn: sa.Connection) -> None:
-                # The guarded update comes first: it also locks the row against a concurrent
-                # abort, so events are never added after the execution has closed.
-                if conn.execute(statement, update).rowcount != 1:
-                    raise OwnershipLostError(self.name)
-                if rows:
-                    conn.execute(_INSERT_EVENTS, rows)
-
-            try:
-                self.writer.run(write)
-            except OwnershipLostError:
+            # Guarded by the owner: never written once the execution was aborted or taken over.
+            written = self.writer.write(HistoryWrite(self.name, self.owner, update, rows))
+            if not written:
                 with self._lock:
                     self._closed = True
                     self.lost = True

@@ -3,58 +3,108 @@
 Each execution writes its history before every task it calls; with many executions running, one
 transaction per write spends most of the time beginning and committing (and, on SQLite, waiting
 on the file's single write lock). Here the first writer to find no transaction under way commits
-everything queued until then in one transaction; the others wait for that commit, so a write
-still returns only once it is durable.
+everything queued until then in one transaction, with one statement per kind of write
+(executemany); the others wait for that commit, so a write still returns only once it is
+durable.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
-T = TypeVar("T")
+from bakusoku.db.schema import execution_events, executions
 
 # Bounds one transaction, so a leader does not keep a long queue's writers waiting on it alone.
 MAX_BATCH = 256
 _PENDING: Any = object()
 
+# Built once; the columns an update sets come with its parameters.
+_UPDATE = executions.update().where(executions.c.name == sa.bindparam("b_name"))
+_UPDATE_OWNED = executions.update().where(
+    executions.c.name == sa.bindparam("b_name"),
+    executions.c.status == "RUNNING",
+    executions.c.owner == sa.bindparam("b_owner"),
+)
+_INSERT_EXECUTIONS = executions.insert()
+_INSERT_EVENTS = execution_events.insert()
 
-class _Job(Generic[T]):
-    __slots__ = ("apply", "done", "error", "lead", "result")
 
-    def __init__(self, apply: Callable[[sa.Connection], T]) -> None:
-        self.apply = apply
-        self.done = threading.Event()
+@dataclass
+class HistoryWrite:
+    """One execution's progress: new values of its row and its new history events.
+
+    With an ``owner``, written only while the execution is RUNNING under that owner; the update
+    comes before the events, so it also locks the row against a concurrent abort.
+    """
+
+    name: str
+    owner: str | None
+    values: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class NewExecution:
+    """A started execution: its row and its first event."""
+
+    row: dict[str, Any]
+    events: list[dict[str, Any]]
+
+
+Write = Callable[[sa.Connection], Any] | HistoryWrite | NewExecution
+
+
+class _Lost(Exception):
+    """Internal: a guarded update matched no row in a shared transaction."""
+
+
+class _Job:
+    __slots__ = ("done", "error", "lead", "result", "write")
+
+    def __init__(self, write: Write) -> None:
+        self.write = write
+        self.done = threading.Lock()
+        self.done.acquire()  # released once written (cheaper than an Event)
         self.lead = False  # woken to commit the queue rather than with a result
-        self.result: T = _PENDING
+        self.result: Any = _PENDING
         self.error: BaseException | None = None
 
 
 class GroupWriter:
-    """Runs write functions ``apply(conn)`` in shared transactions on ``db``.
+    """Runs writes on ``db`` in shared transactions.
 
-    When one function raises, its transaction is rolled back and every function of it runs again
-    alone, so one execution's failed write never fails another's.
+    ``write(HistoryWrite)`` returns False when the guarded update found the execution no longer
+    this owner's (nothing of it is written); ``run(apply)`` runs ``apply(conn)`` and returns its
+    result. When anything in a shared transaction fails, it is rolled back and every write of it
+    runs again alone, so one execution's failed write never fails another's.
     """
 
     def __init__(self, db: sa.Engine) -> None:
         self.db = db
         self._lock = threading.Lock()
-        self._queue: list[_Job[Any]] = []
+        self._queue: list[_Job] = []
         self._writing = False
 
-    def run(self, apply: Callable[[sa.Connection], T]) -> T:
+    def run(self, apply: Callable[[sa.Connection], Any]) -> Any:
         """``apply(conn)`` inside a transaction; returns its result once that has committed."""
-        job: _Job[T] = _Job(apply)
+        return self._submit(apply)
+
+    def write(self, write: HistoryWrite | NewExecution) -> bool:
+        return bool(self._submit(write))
+
+    def _submit(self, write: Write) -> Any:
+        job = _Job(write)
         with self._lock:
             self._queue.append(job)
             lead = not self._writing
             self._writing = True
         if not lead:
-            job.done.wait()
+            job.done.acquire()
             lead = job.lead
         if lead:
             self._lead()
@@ -72,21 +122,20 @@ class GroupWriter:
                 if self._queue:
                     successor = self._queue[0]
                     successor.lead = True
-                    successor.done.set()
+                    successor.done.release()
                 else:
                     self._writing = False
             for job in batch:
                 if job.result is _PENDING and job.error is None:
                     job.error = RuntimeError("the transaction carrying this write was interrupted")
-                job.done.set()
+                if job.done.locked():
+                    job.done.release()
 
-    def _commit(self, batch: list[_Job[Any]]) -> None:
+    def _commit(self, batch: list[_Job]) -> None:
         if len(batch) > 1:
             try:
-                results = []
                 with self.db.begin() as conn:
-                    for job in batch:
-                        results.append(job.apply(conn))
+                    results = _apply_together(conn, [job.write for job in batch])
             except Exception:
                 pass  # rolled back: each runs again alone below, to find whose write failed
             else:
@@ -96,6 +145,57 @@ class GroupWriter:
         for job in batch:
             try:
                 with self.db.begin() as conn:
-                    job.result = job.apply(conn)
+                    job.result = _apply_alone(conn, job.write)
             except BaseException as exc:
                 job.error = exc
+
+
+def _params(write: HistoryWrite) -> dict[str, Any]:
+    params = {**write.values, "b_name": write.name}
+    if write.owner is not None:
+        params["b_owner"] = write.owner
+    return params
+
+
+def _apply_alone(conn: sa.Connection, write: Write) -> Any:
+    if isinstance(write, NewExecution):
+        conn.execute(_INSERT_EXECUTIONS, write.row)
+        conn.execute(_INSERT_EVENTS, write.events)
+        return True
+    if isinstance(write, HistoryWrite):
+        statement = _UPDATE if write.owner is None else _UPDATE_OWNED
+        if conn.execute(statement, _params(write)).rowcount != 1:
+            return False  # aborted, or taken over by another engine: write nothing of it
+        if write.events:
+            conn.execute(_INSERT_EVENTS, write.events)
+        return True
+    return write(conn)
+
+
+def _apply_together(conn: sa.Connection, writes: list[Write]) -> list[Any]:
+    """Every write in one transaction, one statement per kind; raises if any would fail alone."""
+    results: list[Any] = []
+    new_rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    updates: dict[tuple[bool, frozenset[str]], list[dict[str, Any]]] = {}
+    for write in writes:
+        if isinstance(write, NewExecution):
+            new_rows.append(write.row)
+            events.extend(write.events)
+            results.append(True)
+        elif isinstance(write, HistoryWrite):
+            params = _params(write)
+            updates.setdefault((write.owner is None, frozenset(params)), []).append(params)
+            events.extend(write.events)
+            results.append(True)
+        else:
+            results.append(write(conn))
+    if new_rows:
+        conn.execute(_INSERT_EXECUTIONS, new_rows)
+    for (unguarded, _keys), group in updates.items():
+        done = conn.execute(_UPDATE if unguarded else _UPDATE_OWNED, group)
+        if done.rowcount != len(group):
+            raise _Lost  # some execution is no longer its writer's: find which, one by one
+    if events:
+        conn.execute(_INSERT_EVENTS, events)
+    return results
