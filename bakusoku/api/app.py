@@ -19,6 +19,7 @@ from bakusoku.api.errors import ApiError, error_responses, install_error_handler
 from bakusoku.api.live import install_web_app
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
 from bakusoku.api.ops import install_ops_routes
+from bakusoku.api.schemas import PhotoPage, PhotoView, UploadGrant, answers
 from bakusoku.api.views import iso, photo_view
 from bakusoku.auth import audit
 from bakusoku.auth.http import (
@@ -80,7 +81,12 @@ def create_api_app(services: ApiServices) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.post("/v1/uploads", status_code=201, responses=error_responses(400, 403, 404, 429))
+    @app.post(
+        "/v1/uploads",
+        status_code=201,
+        response_model=None,
+        responses=answers(UploadGrant, 201) | error_responses(400, 403, 404, 429),
+    )
     def create_upload(principal: Caller, body: UploadRequest) -> dict[str, Any]:
         _check_upload_request(body, settings)
         service = _upload_service(body, principal)
@@ -127,12 +133,17 @@ def create_api_app(services: ApiServices) -> FastAPI:
             .replace("+00:00", "Z"),
         }
 
-    @app.get("/v1/photos/{photo_id}", responses=error_responses(404))
+    @app.get(
+        "/v1/photos/{photo_id}",
+        response_model=None,
+        responses=answers(PhotoView) | error_responses(404),
+    )
     def get_photo(principal: Caller, photo_id: str) -> dict[str, Any]:
         return photo_view(visible_photo(photo_id, principal), sign_get)
 
     @app.delete(
         "/v1/photos/{photo_id}",
+        summary="Delete Photo",
         status_code=204,
         response_class=Response,
         responses=error_responses(403, 404, 409, 503),
@@ -171,7 +182,9 @@ def create_api_app(services: ApiServices) -> FastAPI:
         )
         return Response(status_code=204)
 
-    @app.get("/v1/photos", responses=error_responses(400, 404))
+    @app.get(
+        "/v1/photos", response_model=None, responses=answers(PhotoPage) | error_responses(400, 404)
+    )
     def list_photos(
         principal: Caller,
         album: str | None = None,

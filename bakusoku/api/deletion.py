@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from bakusoku.api.errors import ApiError
 from bakusoku.db.photos import DUPLICATE, FAILED, PENDING, READY, PhotoRepository
-from bakusoku.pipeline.keys import rendition_prefix_of
+from bakusoku.pipeline.keys import owner_of, photo_ref, rendition_prefix_of
 from bakusoku.storage.errors import BucketNotFoundError, ObjectNotFoundError, StorageError
 from bakusoku.storage.local import ObjectInfo
 
@@ -89,6 +89,15 @@ def delete_photo(
             f" {current['status']}); its files are removed: delete it again once it has settled",
         )
     return Deleted(photo_id, status, keys)
+
+
+def photo_was_deleted(photos: PhotoRepository, key: str | None, upload_prefix: str) -> bool:
+    """Was the photo uploaded at ``key`` deleted? The API makes a row for every upload it presigns,
+    so an upload key of the API's without one is a deleted photo: processing it again would bring
+    back a row with nothing behind it."""
+    if not key or owner_of(key, upload_prefix) is None:
+        return False
+    return photos.find(photo_ref("", key, upload_prefix).photo_id) is None
 
 
 def _object_keys(photo: dict[str, Any], store: PhotoObjects, rendition_prefix: str) -> list[str]:

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from bakusoku.api.deletion import photo_was_deleted
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES
 from bakusoku.api.views import iso, photo_view
@@ -129,6 +130,10 @@ def install_web_app(app: FastAPI, services: Any) -> None:
         if not access.visible(principal, key):
             raise execution_not_found(name)
         require_role(principal, "admin")
+        if photo_was_deleted(services.photos, key, settings.upload_prefix):
+            raise ApiError(
+                409, "photo.deleted", f"the photo of execution {name} was deleted: nothing to redo"
+            )
         try:
             outcome = redriver.redrive(name)
         except ExecutionDoesNotExistError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Query
 
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.schemas import AuditPage, OriginalGrant, WhoAmI, answers
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 from bakusoku.auth.http import (
@@ -24,7 +25,7 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
     """``GET /v1/whoami``, ``GET /v1/audit``, ``GET /v1/photos/{photo_id}/original``."""
     settings = services.settings
 
-    @app.get("/v1/whoami")
+    @app.get("/v1/whoami", response_model=None, responses=answers(WhoAmI))
     def whoami(principal: Caller) -> dict[str, Any]:
         """The key in use: its service, albums and role (never the key itself)."""
         return {
@@ -34,7 +35,9 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
             "role": principal.role,
         }
 
-    @app.get("/v1/audit", responses=error_responses(400, 403))
+    @app.get(
+        "/v1/audit", response_model=None, responses=answers(AuditPage) | error_responses(400, 403)
+    )
     def list_audit(
         principal: Caller,
         action: str | None = Query(None, max_length=48, description="e.g. key.create"),
@@ -74,7 +77,11 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
             "next_before": rows[-1]["id"] if len(rows) == limit else None,
         }
 
-    @app.get("/v1/photos/{photo_id}/original", responses=error_responses(403, 404, 409))
+    @app.get(
+        "/v1/photos/{photo_id}/original",
+        response_model=None,
+        responses=answers(OriginalGrant) | error_responses(403, 404, 409),
+    )
     def download_original(principal: Caller, photo_id: str) -> dict[str, Any]:
         """A signed GET of the photo as uploaded, valid for minutes: admin keys only; audited."""
         photo = services.photos.find(photo_id)

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bakusoku.api.schemas import PhotoView
 from tests.auth.conftest import World, bearer, presign, settled, upload
 from tests.conftest import make_jpeg
 
@@ -37,6 +38,7 @@ def test_admin_deletes_a_photo_its_files_links_row_and_the_audit_entry(world: Wo
     photo = settled(api, world.a_admin, upload(api, world.a_admin, make_jpeg(900, 600)))
     photo_id = photo["photo_id"]
     assert photo["status"] == "ready"
+    PhotoView.model_validate(photo, strict=True)  # a ready photo is as /openapi.json describes it
     links = [r["url"] for r in photo["renditions"].values()]
     original = httpx.get(f"{api}/v1/photos/{photo_id}/original", headers=bearer(world.a_admin))
     links.append(original.json()["url"])
@@ -103,6 +105,11 @@ def test_a_failed_photo_is_deleted_from_the_command_line(world: World) -> None:
     assert printed.strip() == f"deleted {photo['photo_id']}"
     assert _photo(world, photo["photo_id"]).status_code == 404
     assert _stored_files(world, photo) == []
+    redrive = httpx.post(
+        f"{api}/v1/executions/{photo['execution_name']}/redrive", headers=bearer(world.a_admin)
+    )
+    assert redrive.status_code == 409 and redrive.json()["error"]["code"] == "photo.deleted"
+    assert _photo(world, photo["photo_id"]).status_code == 404  # never brought back
     with pytest.raises(RuntimeError, match=r"photo\.not_found"):
         world.server.run_cli("photos", "delete", photo["photo_id"], "--key", world.a_admin)
     printed = world.server.run_cli("audit", "--key", world.server.admin_token, "--json")
