@@ -43,6 +43,7 @@ from bakusoku.workflow.paths import (
     set_reference,
 )
 from bakusoku.workflow.tasks import LAMBDA_FUNCTION, classify, function_arn, lambda_invoke_result
+from bakusoku.workflow.taskthreads import TASK_THREADS
 
 # Inline Map runs at most this many iterations at once, as in Step Functions.
 INLINE_MAP_MAX_CONCURRENCY = 40
@@ -758,6 +759,7 @@ class Interpreter:
         execution_name = self.execution.name
 
         def call() -> None:
+            threading.current_thread().name = f"task-{execution_name}-{run.name}"
             try:
                 box["result"] = self.invoker.invoke(
                     target,
@@ -771,10 +773,7 @@ class Interpreter:
             finally:
                 finished.set()
 
-        worker = threading.Thread(
-            target=call, name=f"task-{execution_name}-{run.name}", daemon=True
-        )
-        worker.start()
+        TASK_THREADS.run(call)
         if not frame.cancel.wait_for(finished, timeout) or not finished.is_set():
             raise _TaskTimedOut(f"The task '{run.name}' did not finish within {timeout} seconds")
         if "error" in box:

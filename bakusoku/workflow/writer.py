@@ -10,6 +10,7 @@ durable.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,26 @@ _UPDATE_OWNED = executions.update().where(
 )
 _INSERT_EXECUTIONS = executions.insert()
 _INSERT_EVENTS = execution_events.insert()
+
+# On SQLite the history rows go straight to the driver (executemany), JSON columns serialised as
+# SQLAlchemy's JSON type stores them there (json.dumps text, None as 'null'): building each row's
+# parameters through the statement compiler cost more than writing it.
+_EVENT_COLUMNS = (
+    "execution_name",
+    "event_id",
+    "previous_event_id",
+    "type",
+    "timestamp",
+    "state_name",
+    "details",
+)
+_SQLITE_INSERT_EVENTS = (
+    f"INSERT INTO execution_events ({', '.join(_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})"
+)
+_JSON_COLUMNS = frozenset(
+    column.name for column in executions.columns if isinstance(column.type, sa.JSON)
+)
 
 
 @dataclass
@@ -150,6 +171,50 @@ class GroupWriter:
                 job.error = exc
 
 
+def _sqlite(conn: sa.Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def _insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
+    if not _sqlite(conn):
+        conn.execute(_INSERT_EVENTS, events)
+        return
+    dumps = json.dumps
+    conn.exec_driver_sql(
+        _SQLITE_INSERT_EVENTS,
+        [
+            (
+                e["execution_name"],
+                e["event_id"],
+                e["previous_event_id"],
+                e["type"],
+                e["timestamp"],
+                e["state_name"],
+                dumps(e["details"]),
+            )
+            for e in events
+        ],
+    )
+
+
+def _update(conn: sa.Connection, guarded: bool, group: list[dict[str, Any]]) -> int:
+    """Run one update (parameters with the same keys) per entry; the rows they matched."""
+    if not _sqlite(conn):
+        return int(conn.execute(_UPDATE_OWNED if guarded else _UPDATE, group).rowcount)
+    columns = [key for key in group[0] if not key.startswith("b_")]
+    where = "name = ? AND status = 'RUNNING' AND owner = ?" if guarded else "name = ?"
+    sql = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in columns)} WHERE {where}"
+    dumps = json.dumps
+    rows = []
+    for params in group:
+        row = [dumps(params[c]) if c in _JSON_COLUMNS else params[c] for c in columns]
+        row.append(params["b_name"])
+        if guarded:
+            row.append(params["b_owner"])
+        rows.append(tuple(row))
+    return int(conn.exec_driver_sql(sql, rows).rowcount)
+
+
 def _params(write: HistoryWrite) -> dict[str, Any]:
     params = {**write.values, "b_name": write.name}
     if write.owner is not None:
@@ -163,11 +228,10 @@ def _apply_alone(conn: sa.Connection, write: Write) -> Any:
         conn.execute(_INSERT_EVENTS, write.events)
         return True
     if isinstance(write, HistoryWrite):
-        statement = _UPDATE if write.owner is None else _UPDATE_OWNED
-        if conn.execute(statement, _params(write)).rowcount != 1:
+        if _update(conn, write.owner is not None, [_params(write)]) != 1:
             return False  # aborted, or taken over by another engine: write nothing of it
         if write.events:
-            conn.execute(_INSERT_EVENTS, write.events)
+            _insert_events(conn, write.events)
         return True
     return write(conn)
 
@@ -193,9 +257,8 @@ def _apply_together(conn: sa.Connection, writes: list[Write]) -> list[Any]:
     if new_rows:
         conn.execute(_INSERT_EXECUTIONS, new_rows)
     for (unguarded, _keys), group in updates.items():
-        done = conn.execute(_UPDATE if unguarded else _UPDATE_OWNED, group)
-        if done.rowcount != len(group):
+        if _update(conn, not unguarded, group) != len(group):
             raise _Lost  # some execution is no longer its writer's: find which, one by one
     if events:
-        conn.execute(_INSERT_EVENTS, events)
+        _insert_events(conn, events)
     return results
