@@ -218,6 +218,18 @@ def ensure_credentials(settings: Settings) -> Settings:
     )
 
 
+# Settings that are secrets of the process that sends alerts or checks the admin token. They are
+# never handed to a worker, the store's process or a deployed function's environment.
+SECRET_VARIABLES = frozenset(
+    {
+        "BAKUSOKU_SLACK_WEBHOOK_URL",
+        "BAKUSOKU_ALERT_WEBHOOK_URL",
+        "BAKUSOKU_ALERT_WEBHOOK_SECRET",
+        "BAKUSOKU_ADMIN_TOKEN",
+    }
+)
+
+
 def settings_to_environment(settings: Settings) -> dict[str, str]:
     """The environment that reproduces ``settings`` in another process (worker processes, Lambda)."""
     env = {}

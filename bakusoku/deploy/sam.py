@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bakusoku.config import Settings, settings_to_environment
+from bakusoku.config import SECRET_VARIABLES, Settings, settings_to_environment
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
@@ -93,12 +93,13 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         return {"BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET}}
     settings = stage.settings
     # Every setting the file changes reaches the functions, as `bakusoku up` hands it to workers;
-    # what only the local deployment uses (ports, paths, local credentials) does not.
+    # what only the local deployment uses (ports, paths, local credentials) does not, nor does a
+    # secret (on AWS the webhook and the admin token are read from Secrets Manager).
     defaults = settings_to_environment(Settings())
     env: dict[str, Any] = {
         name: value
         for name, value in settings_to_environment(settings).items()
-        if name not in _LOCAL_ONLY and value != defaults.get(name)
+        if name not in _LOCAL_ONLY | SECRET_VARIABLES and value != defaults.get(name)
     }
     env |= {
         "BAKUSOKU_OBJECT_STORE": "s3",

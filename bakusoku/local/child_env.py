@@ -10,16 +10,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from bakusoku.config import Settings, settings_to_environment
+from bakusoku.config import SECRET_VARIABLES, Settings, settings_to_environment
 
-PARENT_ONLY = frozenset(
-    {
-        "BAKUSOKU_SLACK_WEBHOOK_URL",
-        "BAKUSOKU_ALERT_WEBHOOK_URL",
-        "BAKUSOKU_ALERT_WEBHOOK_SECRET",
-        "BAKUSOKU_ADMIN_TOKEN",
-    }
-)
+PARENT_ONLY = SECRET_VARIABLES
 
 
 def child_settings_environment(settings: Settings) -> dict[str, str]:

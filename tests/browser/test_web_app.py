@@ -132,7 +132,7 @@ def test_drop_twenty_photos_see_them_live_and_open_one(
         assert gallery.is_visible("#redrive")
         gallery.screenshot(path=str(screenshots / "5-photo-failed.png"), full_page=True)
         gallery.click("#redrive")
-        gallery.wait_for_selector("#redrive-status:has-text('Re-driven')")
+        gallery.wait_for_selector("#redrive-status:has-text('Reprocessing the photo as execution')")
 
         # A ready photo: the print trim over the full frame, renditions, a complete timeline.
         gallery.go_back()

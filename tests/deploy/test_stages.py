@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bakusoku.config import Settings, load_settings
+from bakusoku.config import SECRET_VARIABLES, Settings, load_settings
 from bakusoku.deploy.errors import DeployConfigError
-from bakusoku.deploy.stages import load_stage
+from bakusoku.deploy.sam import API, function_environment
+from bakusoku.deploy.stages import FUNCTION_NAMES, load_stage
 from tests.deploy.conftest import example_settings
 
 
@@ -69,3 +72,18 @@ def test_no_services_points_at_the_example(tmp_path: Path) -> None:
     path.write_text("region: us-east-1\n")
     with pytest.raises(DeployConfigError, match=r"bakusoku\.example\.yml"):
         load_stage(load_settings(config_file=path, environ={}), "enphoto", "dev")
+
+
+def test_secrets_set_in_the_file_never_reach_a_function_environment() -> None:
+    secrets = {
+        "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/SECRETSECRET",
+        "alert_webhook_url": "https://alerts.example.com/hook",
+        "alert_webhook_secret": "signing-secret-value",
+        "admin_token": "bka_admin-token-value",
+    }
+    settings = dataclasses.replace(example_settings(), **secrets)
+    stage = load_stage(settings, "enphoto", "prod")
+    for name in (*FUNCTION_NAMES, API):
+        rendered = json.dumps(function_environment(name, stage))
+        assert not any(value in rendered for value in secrets.values()), name
+        assert not SECRET_VARIABLES & set(function_environment(name, stage)), name

@@ -291,8 +291,11 @@ async function redrive() {
   $("redrive-status").textContent = "Re-driving…";
   try {
     const result = await api.redrive(execution.execution.name);
-    $("redrive-status").textContent = `Re-driven: the execution is ${result.status.toLowerCase()} (re-drive ${result.redrive_count}).`;
-    announce("Execution re-driven");
+    $("redrive-status").textContent =
+      result.action === "reprocessed"
+        ? `Reprocessing the photo as execution ${result.name}.`
+        : `Re-driven: the execution is ${result.status.toLowerCase()} (re-drive ${result.redrive_count}).`;
+    announce(result.action === "reprocessed" ? "Photo reprocessing" : "Execution re-driven");
     await loadExecution();
   } catch (error) {
     $("redrive-status").textContent = `Could not re-drive: ${error.code}: ${error.message}`;
