@@ -165,12 +165,13 @@ def check_size(text: str, what: str) -> None:
         )
 
 
-def _plain(value: Any, what: str) -> Any:
-    """A deep copy that is plain JSON; anything else is reported as a failure of the task."""
+def _plain(value: Any, what: str) -> tuple[Any, str]:
+    """A deep copy that is plain JSON, and its JSON text; anything else fails the task."""
     try:
-        return json.loads(json.dumps(value))
+        text = dumps(value)
     except (TypeError, ValueError) as exc:
         raise StatesError(STATES_TASK_FAILED, f"{what} is not JSON: {exc}") from None
+    return json.loads(text), text
 
 
 def _task_error(error: BaseException) -> TaskFailedError:
@@ -612,13 +613,13 @@ class Interpreter:
         heartbeat: float | None = None,
     ) -> Any:
         resource = classify(state["Resource"])
-        payload = _plain(payload, "the task input")
-        check_size(dumps(payload), f"The input of task '{run.name}'")
+        payload, payload_text = _plain(payload, "the task input")
+        check_size(payload_text, f"The input of task '{run.name}'")
         scaled = timeout * self.time_scale if timeout is not None else None
         if resource.kind == LAMBDA_FUNCTION:
             scheduled: dict[str, Any] = {
                 "resource": resource.arn,
-                "input": dumps(payload),
+                "input": payload_text,
                 "inputDetails": {"truncated": False},
             }
             if timeout is not None:
@@ -653,7 +654,7 @@ class Interpreter:
             return result
 
         base = {"resourceType": resource.resource_type, "resource": resource.resource}
-        scheduled = {**base, "region": self.execution.region, "parameters": dumps(payload)}
+        scheduled = {**base, "region": self.execution.region, "parameters": payload_text}
         if timeout is not None:
             scheduled["timeoutInSeconds"] = int(timeout)
         self._emit(frame, "TaskScheduled", scheduled, run.name)
@@ -782,8 +783,8 @@ class Interpreter:
 
     @staticmethod
     def _task_result(value: Any, run: StateRun) -> Any:
-        result = _plain(value, "the task result")
-        check_size(dumps(result), f"The result of task '{run.name}'")
+        result, text = _plain(value, "the task result")
+        check_size(text, f"The result of task '{run.name}'")
         return result
 
     def _choice(
