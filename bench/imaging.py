@@ -4,9 +4,12 @@ For each size, in one run:
 
 - ``bakusoku``: ``render_photo`` with the default set (print 89:127 at full resolution, JPEG q90
   baseline; preview 1600 px JPEG q85 progressive + WebP q80; thumb 400 px JPEG q80 progressive +
-  WebP q75; WebP method 2) and the ThumbHash placeholder: one decode, a resize cascade.
-- ``bakusoku_pipeline``: the same outputs as the pipeline makes them, in two calls (Trim: print;
-  Thumbnails: the browsing set from a DCT-scaled decode), as the two Parallel branches do.
+  WebP q75; WebP method 0 for the preview, 4 for the thumb) and the ThumbHash placeholder: one
+  full decode, a resize cascade.
+- ``bakusoku_pipeline``: what the pipeline's MakeRenditions task renders, in its one call: the
+  print and browsing specs of the default settings, the placeholder and, when the ``faces`` extra
+  is installed, face detection (on the preview) for the trim. Its ratio to the floor includes
+  that detection; ``faces`` is the detector alone on the full decode.
 - ``baseline``: a straightforward Pillow implementation of the same outputs at the same quality
   settings: open, ``exif_transpose``, crop, resize each rendition from full size (Lanczos), save
   (Pillow's defaults otherwise: WebP method 4, no progressive JPEG).
@@ -42,17 +45,17 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bakusoku.config import Settings
 from bakusoku.imaging.faces import load_face_detector
 from bakusoku.imaging.renditions import (
-    BROWSING_SPECS,
     DEFAULT_SPECS,
     PREVIEW_WEBP,
-    PRINT,
     RenditionSpec,
     _encode,
     render_photo,
 )
 from bakusoku.imaging.trim import print_crop_box
+from bakusoku.pipeline.handlers.imaging_settings import imaging_options
 
 SIZES = {12: (4000, 3000), 24: (6000, 4000)}
 JOBS = ("decode", "floor", "baseline", "bakusoku", "bakusoku_pipeline")
@@ -131,8 +134,14 @@ def floor_job(data: bytes) -> Callable[[], float]:
 
 
 def pipeline(data: bytes) -> None:
-    render_photo(data, [PRINT], with_placeholder=False)
-    render_photo(data, BROWSING_SPECS)
+    options = imaging_options(Settings())
+    render_photo(
+        data,
+        (*options.print_specs, *options.browsing_specs),
+        detector=options.face_detector(),
+        square=options.square,
+        with_placeholder=True,
+    )
 
 
 def make_job(name: str, data: bytes) -> Callable[[], object]:

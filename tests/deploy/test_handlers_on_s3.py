@@ -92,8 +92,14 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from _stack(tmp, {"BAKUSOKU_OBJECT_STORE": "local"}, store)
 
 
-def run_pipeline(stack: Stack, data: bytes, photo_id: str) -> dict[str, Any]:
-    """What the state machine does on a good photo: StorePhoto → MakeRenditions → MarkReady."""
+def run_pipeline(
+    stack: Stack, data: bytes, photo_id: str, *, as_branches: bool = False
+) -> dict[str, Any]:
+    """What the state machine does on a good photo: StorePhoto → MakeRenditions → MarkReady.
+
+    ``as_branches`` hands MarkReady what executions started on the earlier definition carry: the
+    outputs of a Parallel's print and browsing branches, as a list.
+    """
     key = upload_key("uploads/", "sports-day", photo_id, "image/jpeg")
     stack.photos.create_pending(
         photo_id=photo_id,
@@ -108,8 +114,21 @@ def run_pipeline(stack: Stack, data: bytes, photo_id: str) -> dict[str, Any]:
     event = eventbridge_object_created(BUCKET, key, info.size, info.etag)
     photo = stack.runtime.invoke("store-photo", {"event": event, "executionName": "exec-1"})
     renditions = stack.runtime.invoke("make-renditions", photo)
+    if as_branches:
+        renditions = _as_branches(renditions)
     stack.runtime.invoke("mark-ready", {"photo": photo, "renditions": renditions})
     return stack.photos.get(photo_id)
+
+
+def _as_branches(output: dict[str, Any]) -> list[dict[str, Any]]:
+    """MakeRenditions' output split as the former Trim and Thumbnails branches returned it."""
+    common = {k: output[k] for k in ("width", "height", "takenAt")}
+    prints = {k: v for k, v in output["renditions"].items() if k.startswith("print")}
+    browsing = {k: v for k, v in output["renditions"].items() if k not in prints}
+    trim = {**common, "renditions": prints, "cropBox": output["cropBox"]}
+    if "faces" in output:
+        trim["faces"] = output["faces"]
+    return [trim, {**common, "renditions": browsing, "placeholder": output["placeholder"]}]
 
 
 _COMPARED = (
@@ -166,3 +185,18 @@ def test_missing_upload_fails_with_its_code_on_s3(s3_stack: Stack) -> None:
         {**event, "error": {"Error": "ObjectMissingError", "Cause": "gone"}},
     )
     assert s3_stack.photos.get(failed["photoId"])["status"] == "failed"
+
+
+def test_mark_ready_still_takes_the_two_branch_outputs_of_earlier_executions(
+    local_stack: Stack,
+) -> None:
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    # Two uploads of the same picture (their bytes differ in EXIF, so neither is a duplicate).
+    single = run_pipeline(local_stack, make_jpeg(1600, 1200, orientation=6), one)
+    branches = run_pipeline(
+        local_stack, make_jpeg(1600, 1200, orientation=6), two, as_branches=True
+    )
+    fields = ("status", "width", "height", "taken_at", "crop_box", "faces", "placeholder")
+    assert single["status"] == "ready" and single["placeholder"] and single["crop_box"]
+    assert {k: branches.get(k) for k in fields} == {k: single.get(k) for k in fields}
+    assert json.loads(json.dumps(branches["renditions"]).replace(two, one)) == single["renditions"]
