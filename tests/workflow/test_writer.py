@@ -114,3 +114,53 @@ def test_an_error_is_raised_in_the_writer_that_caused_it(db: sa.Engine) -> None:
     with pytest.raises(ValueError, match="bad write"):
         writer.run(broken)
     assert writer.run(lambda conn: 7) == 7
+
+
+def test_an_execution_no_longer_owned_is_not_written_and_the_others_are(db: sa.Engine) -> None:
+    from bakusoku.db.schema import execution_events
+    from bakusoku.workflow.writer import HistoryWrite
+
+    with db.begin() as conn:
+        conn.execute(
+            executions.insert(),
+            [{**insert(f"x{i}"), "owner": "me"} for i in range(5)],
+        )
+        # Aborted meanwhile from elsewhere: no longer RUNNING under "me".
+        conn.execute(executions.update().where(executions.c.name == "x3").values(status="ABORTED"))
+    writer = GroupWriter(db)
+    release = threading.Event()
+    leader = threading.Thread(target=writer.run, args=(lambda conn: release.wait(5),))
+    leader.start()
+    time.sleep(0.1)
+    results: dict[str, bool] = {}
+
+    def write(name: str) -> None:
+        event = {
+            "execution_name": name,
+            "event_id": 2,
+            "previous_event_id": 1,
+            "type": "PassStateEntered",
+            "timestamp": time.time(),
+            "state_name": "P",
+            "details": {"name": "P"},
+        }
+        results[name] = writer.write(
+            HistoryWrite(name, "me", {"checkpoint": {"state": "P"}, "lease_until": 1.0}, [event])
+        )
+
+    threads = [threading.Thread(target=write, args=(f"x{i}",)) for i in range(5)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)  # queued together behind the leader
+    release.set()
+    for thread in [leader, *threads]:
+        thread.join(10)
+    assert results == {"x0": True, "x1": True, "x2": True, "x3": False, "x4": True}
+    with db.connect() as conn:
+        written = set(conn.execute(sa.select(execution_events.c.execution_name)).scalars())
+        checkpoints = {
+            row.name: row.checkpoint
+            for row in conn.execute(sa.select(executions.c.name, executions.c.checkpoint))
+        }
+    assert written == {"x0", "x1", "x2", "x4"}
+    assert checkpoints["x3"] is None and checkpoints["x0"] == {"state": "P"}
