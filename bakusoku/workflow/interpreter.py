@@ -263,6 +263,7 @@ class Interpreter:
     def _run_machine(self, frame: Frame, data: Any, start_at: str | None = None) -> Any:
         name: str | None = start_at or frame.machine["StartAt"]
         states = frame.machine["States"]
+        text: str | None = None  # the JSON of ``data`` when the last state's exit wrote it
         while name is not None:
             frame.cancel.check()
             state = states[name]
@@ -274,7 +275,9 @@ class Interpreter:
                 self.sink.checkpoint(
                     name, data, frame.variables.local, first_entered, done_children
                 )
-            data, name = self._run_state(frame, name, state, data, first_entered, done_children)
+            data, name, text = self._run_state(
+                frame, name, state, data, first_entered, done_children, text
+            )
         return data
 
     def _emit(
@@ -297,7 +300,9 @@ class Interpreter:
         raw: Any,
         first_entered: float | None = None,
         done_children: dict[int, Any] | None = None,
-    ) -> tuple[Any, str | None]:
+        raw_text: str | None = None,
+    ) -> tuple[Any, str | None, str]:
+        """Run one state; returns its output, the next state's name and the output's JSON."""
         kind = state["Type"]
         run = StateRun(
             name=name,
@@ -308,7 +313,11 @@ class Interpreter:
         self._emit(
             frame,
             f"{kind}StateEntered",
-            {"name": name, "input": dumps(raw), "inputDetails": {"truncated": False}},
+            {
+                "name": name,
+                "input": raw_text if raw_text is not None else dumps(raw),
+                "inputDetails": {"truncated": False},
+            },
             name,
         )
         handler = self._handlers[kind]
@@ -321,7 +330,7 @@ class Interpreter:
             {"name": name, "output": text, "outputDetails": {"truncated": False}},
             name,
         )
-        return output, next_name
+        return output, next_name, text
 
     # ---- reading paths and templates -----------------------------------------------------------
 
@@ -627,7 +636,7 @@ class Interpreter:
             self._emit(frame, "LambdaFunctionScheduled", scheduled, run.name)
             self._emit(frame, "LambdaFunctionStarted", None, run.name)
             try:
-                result = self._call(frame, resource.arn, payload, scaled, run)
+                result, result_text = self._call(frame, resource.arn, payload, scaled, run)
             except _TaskTimedOut as exc:
                 cause = str(exc)
                 self._emit(
@@ -648,7 +657,7 @@ class Interpreter:
             self._emit(
                 frame,
                 "LambdaFunctionSucceeded",
-                {"output": dumps(result), "outputDetails": {"truncated": False}},
+                {"output": result_text, "outputDetails": {"truncated": False}},
                 run.name,
             )
             return result
@@ -671,7 +680,7 @@ class Interpreter:
         pending = self.tokens.open(run.task_token) if run.task_token else None
         deadline = time.monotonic() + scaled if scaled is not None else None
         try:
-            result = self._call(frame, target, body, scaled, run)
+            result, _text = self._call(frame, target, body, scaled, run)
             if resource.is_lambda_invoke:
                 result = lambda_invoke_result(result)
             if pending is not None:
@@ -738,7 +747,7 @@ class Interpreter:
 
     def _call(
         self, frame: Frame, target: str, payload: Any, timeout: float | None, run: StateRun
-    ) -> Any:
+    ) -> tuple[Any, str]:
         """Invoke in a helper thread so that a timeout or an engine stop never waits on the task."""
         self.sink.flush()
         if self.inline_tasks and timeout is None and frame.top:
@@ -782,10 +791,11 @@ class Interpreter:
         return self._task_result(box.get("result"), run)
 
     @staticmethod
-    def _task_result(value: Any, run: StateRun) -> Any:
+    def _task_result(value: Any, run: StateRun) -> tuple[Any, str]:
+        """The task's result as plain JSON, and its JSON text."""
         result, text = _plain(value, "the task result")
         check_size(text, f"The result of task '{run.name}'")
-        return result
+        return result, text
 
     def _choice(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
