@@ -305,6 +305,7 @@ class WorkflowEngine:
                 )
         except sa.exc.SQLAlchemyError:
             log.exception("could not hand back this engine's executions; their leases will expire")
+        self._writer.close()
 
     def __enter__(self) -> WorkflowEngine:
         self.start()

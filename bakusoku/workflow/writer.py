@@ -10,9 +10,10 @@ durable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,37 @@ class GroupWriter:
         self._lock = threading.Lock()
         self._queue: list[_Job] = []
         self._writing = False
+        # SQLite: the leader of the moment keeps one connection between transactions (taking one
+        # from the pool and resetting it on return costs more than a small transaction).
+        self._hold = db.dialect.name == "sqlite"
+        self._held: sa.Connection | None = None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        if not self._hold:
+            with self.db.begin() as conn:
+                yield conn
+            return
+        held, self._held = self._held, None
+        conn = held if held is not None and not held.closed else self.db.connect()
+        try:
+            with conn.begin():
+                yield conn
+        except BaseException:
+            with contextlib.suppress(Exception):  # whatever failed starts on a fresh connection
+                conn.close()
+            raise
+        self._held = conn
+
+    def close(self) -> None:
+        """Give back the connection kept between transactions (a later write takes another)."""
+        with self._lock:
+            if self._writing:
+                return  # in use; given back when the engine's database is disposed
+            conn, self._held = self._held, None
+        if conn is not None:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                conn.close()
 
     def run(self, apply: Callable[[sa.Connection], Any]) -> Any:
         """``apply(conn)`` inside a transaction; returns its result once that has committed."""
@@ -155,7 +187,7 @@ class GroupWriter:
     def _commit(self, batch: list[_Job]) -> None:
         if len(batch) > 1:
             try:
-                with self.db.begin() as conn:
+                with self._transaction() as conn:
                     results = _apply_together(conn, [job.write for job in batch])
             except Exception:
                 pass  # rolled back: each runs again alone below, to find whose write failed
@@ -165,7 +197,7 @@ class GroupWriter:
                 return
         for job in batch:
             try:
-                with self.db.begin() as conn:
+                with self._transaction() as conn:
                     job.result = _apply_alone(conn, job.write)
             except BaseException as exc:
                 job.error = exc
@@ -175,12 +207,17 @@ def _sqlite(conn: sa.Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
+def _cursor(conn: sa.Connection) -> Any:
+    """A driver cursor in ``conn``'s transaction."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def _insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
     if not _sqlite(conn):
         conn.execute(_INSERT_EVENTS, events)
         return
     dumps = json.dumps
-    conn.exec_driver_sql(
+    _cursor(conn).executemany(
         _SQLITE_INSERT_EVENTS,
         [
             (
@@ -212,7 +249,9 @@ def _update(conn: sa.Connection, guarded: bool, group: list[dict[str, Any]]) -> 
         if guarded:
             row.append(params["b_owner"])
         rows.append(tuple(row))
-    return int(conn.exec_driver_sql(sql, rows).rowcount)
+    cursor = _cursor(conn)
+    cursor.executemany(sql, rows)
+    return int(cursor.rowcount)
 
 
 def _params(write: HistoryWrite) -> dict[str, Any]:
