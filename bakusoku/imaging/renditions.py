@@ -5,9 +5,10 @@ How the pixels are made, cheapest first:
 - **One decode.** The file is decoded once, at the smallest scale the largest output needs. With
   only small outputs asked for (no print), a JPEG is decoded at 1/2, 1/4 or 1/8 size inside the DCT
   (libjpeg's scaled decoding via ``Image.draft``), which skips most of the inverse-DCT work and
-  memory. With a print at full resolution in the set, as in the pipeline, the decode is full size;
-  a second, DCT-scaled decode of the same file for the small outputs would cost more than it saves
-  (it re-reads and entropy-decodes every byte), so they are made from the full decode instead.
+  memory. With a print at full resolution in the set, as in the pipeline, the decode is full size
+  and the small outputs are made from it: a second, DCT-scaled decode of the same file re-reads
+  and entropy-decodes every byte again and, measured on camera-like JPEGs, costs about as much
+  CPU at 12 MP and ~30 % more at 24 MP than one full decode and the cascade below.
 - **A cascade.** Outputs are made largest first; each one is resampled from the smallest image
   already made that covers its region with at least :data:`_CASCADE_MIN_RATIO` times its pixels
   (thumb from preview, placeholder from thumb), never from the full picture twice.
