@@ -133,6 +133,26 @@ class GroupWriter:
             raise
         self._held = conn
 
+    @contextlib.contextmanager
+    def _driver_transaction(self) -> Iterator[Any]:
+        """SQLite: a driver cursor on the kept connection, in a transaction the driver commits.
+
+        History writes need none of SQLAlchemy's transaction bookkeeping, which cost more than
+        SQLite's own work on a small transaction.
+        """
+        held, self._held = self._held, None
+        conn = held if held is not None and not held.closed else self.db.connect()
+        driver: Any = conn.connection.driver_connection
+        try:
+            yield driver.cursor()
+            driver.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):  # whatever failed starts on a fresh connection
+                driver.rollback()
+                conn.close()
+            raise
+        self._held = conn
+
     def close(self) -> None:
         """Give back the connection kept between transactions (a later write takes another)."""
         with self._lock:
@@ -185,12 +205,15 @@ class GroupWriter:
                     job.done.release()
 
     def _commit(self, batch: list[_Job]) -> None:
-        if len(batch) > 1:
+        # On SQLite, history writes go to the driver directly (functions need a Connection).
+        direct = self._hold and not any(callable(job.write) for job in batch)
+        if len(batch) > 1 or direct:
             try:
-                with self._transaction() as conn:
-                    results = _apply_together(conn, [job.write for job in batch])
+                results = self._together([job.write for job in batch], direct)
             except Exception:
-                pass  # rolled back: each runs again alone below, to find whose write failed
+                # Rolled back: each runs again alone below, to find whose write failed (a
+                # duplicate start, an execution no longer this owner's) and report it as usual.
+                pass
             else:
                 for job, result in zip(batch, results, strict=True):
                     job.result = result
@@ -201,6 +224,13 @@ class GroupWriter:
                     job.result = _apply_alone(conn, job.write)
             except BaseException as exc:
                 job.error = exc
+
+    def _together(self, writes: list[Write], direct: bool) -> list[Any]:
+        if direct:
+            with self._driver_transaction() as cursor:
+                return _sqlite_together(cursor, writes)
+        with self._transaction() as conn:
+            return _apply_together(conn, writes)
 
 
 def _sqlite(conn: sa.Connection) -> bool:
@@ -216,8 +246,12 @@ def _insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
     if not _sqlite(conn):
         conn.execute(_INSERT_EVENTS, events)
         return
+    _sqlite_insert_events(_cursor(conn), events)
+
+
+def _sqlite_insert_events(cursor: Any, events: list[dict[str, Any]]) -> None:
     dumps = json.dumps
-    _cursor(conn).executemany(
+    cursor.executemany(
         _SQLITE_INSERT_EVENTS,
         [
             (
@@ -238,6 +272,10 @@ def _update(conn: sa.Connection, guarded: bool, group: list[dict[str, Any]]) -> 
     """Run one update (parameters with the same keys) per entry; the rows they matched."""
     if not _sqlite(conn):
         return int(conn.execute(_UPDATE_OWNED if guarded else _UPDATE, group).rowcount)
+    return _sqlite_update(_cursor(conn), guarded, group)
+
+
+def _sqlite_update(cursor: Any, guarded: bool, group: list[dict[str, Any]]) -> int:
     columns = [key for key in group[0] if not key.startswith("b_")]
     where = "name = ? AND status = 'RUNNING' AND owner = ?" if guarded else "name = ?"
     sql = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in columns)} WHERE {where}"
@@ -249,7 +287,6 @@ def _update(conn: sa.Connection, guarded: bool, group: list[dict[str, Any]]) -> 
         if guarded:
             row.append(params["b_owner"])
         rows.append(tuple(row))
-    cursor = _cursor(conn)
     cursor.executemany(sql, rows)
     return int(cursor.rowcount)
 
@@ -301,3 +338,36 @@ def _apply_together(conn: sa.Connection, writes: list[Write]) -> list[Any]:
     if events:
         _insert_events(conn, events)
     return results
+
+
+def _sqlite_together(cursor: Any, writes: list[Write]) -> list[Any]:
+    """``_apply_together`` through the SQLite driver, for history writes only."""
+    new_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    events: list[dict[str, Any]] = []
+    updates: dict[tuple[bool, frozenset[str]], list[dict[str, Any]]] = {}
+    dumps = json.dumps
+    for write in writes:
+        if isinstance(write, NewExecution):
+            columns = tuple(write.row)
+            new_rows.setdefault(columns, []).append(
+                tuple(dumps(v) if c in _JSON_COLUMNS else v for c, v in write.row.items())
+            )
+            events.extend(write.events)
+        elif isinstance(write, HistoryWrite):
+            params = _params(write)
+            updates.setdefault((write.owner is None, frozenset(params)), []).append(params)
+            events.extend(write.events)
+        else:
+            raise TypeError("functions run on a SQLAlchemy connection")
+    for columns, rows in new_rows.items():
+        cursor.executemany(
+            f"INSERT INTO executions ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            rows,
+        )
+    for (unguarded, _keys), group in updates.items():
+        if _sqlite_update(cursor, not unguarded, group) != len(group):
+            raise _Lost  # some execution is no longer its writer's: find which, one by one
+    if events:
+        _sqlite_insert_events(cursor, events)
+    return [True] * len(writes)
