@@ -38,6 +38,7 @@ from bakusoku.workflow.errors import (
     WorkflowError,
 )
 from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_from_row
+from bakusoku.workflow.inline import CallGuard, GuardedInvoker
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
@@ -57,6 +58,7 @@ MAX_PAGE_SIZE = 1000
 # Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
 # the listed punctuation, or control characters.
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
+TIMED_OUT_CAUSE = "The execution ran longer than the state machine's TimeoutSeconds"
 
 
 class WaitTimeoutError(WorkflowError, TimeoutError):
@@ -142,6 +144,9 @@ class _Live:
     abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
     # An execution this engine has just started and claimed: nothing to read back.
     fresh: _Loaded | None = None
+    # Set while it runs: a task called in its thread, and what ending it from elsewhere needs.
+    guard: CallGuard | None = None
+    interpreter: Interpreter | None = None
 
 
 class WorkflowEngine:
@@ -287,7 +292,8 @@ class WorkflowEngine:
             pool.shutdown(wait=False, cancel_futures=True)
         deadline = time.monotonic() + timeout
         for entry in live:
-            if entry.future is not None:
+            # A task called in the execution's thread runs on; nothing of it is written.
+            if entry.future is not None and not (entry.guard and entry.guard.calling):
                 remaining = max(0.0, deadline - time.monotonic())
                 # Cancelled, or still finishing past the timeout: nothing more to do here.
                 with contextlib.suppress(Exception):
@@ -561,17 +567,23 @@ class WorkflowEngine:
             role_arn=self._role_arn(),
             redrive_count=row.redrive_count,
         )
+        # Tasks without a timeout run in this thread: a StopExecution or the execution's timeout
+        # during one ends the execution from the interrupting thread (see inline.py).
+        guard = CallGuard(entry.scope)
         interpreter = Interpreter(
             machine.definition,
             info,
-            self.invoker,
+            GuardedInvoker(self.invoker, guard),
             recorder,
             entry.scope,
             time_scale=self.time_scale,
             tokens=self._tokens,
+            inline_tasks=True,
         )
+        entry.interpreter = interpreter
+        entry.guard = guard
         checkpoint = row.checkpoint or {}
-        timer = self._execution_timer(machine, row.started_at, entry.scope)
+        timer = self._execution_timer(machine, row.started_at, entry)
         ended: ExecutionDescription | None = None
         try:
             output = interpreter.run(
@@ -592,6 +604,8 @@ class WorkflowEngine:
                 cause=failure.cause,
             )
         except Interrupted as interrupted:
+            if guard.taken:
+                return  # ended by the thread that interrupted its task call
             if interrupted.reason in (STOP, LOST):
                 recorder.discard()
                 return
@@ -602,7 +616,7 @@ class WorkflowEngine:
                     TIMED_OUT,
                     "ExecutionTimedOut",
                     error="States.Timeout",
-                    cause="The execution ran longer than the state machine's TimeoutSeconds",
+                    cause=TIMED_OUT_CAUSE,
                 )
             else:
                 error, cause = entry.abort
@@ -632,16 +646,35 @@ class WorkflowEngine:
             self._notify(ended)
 
     def _execution_timer(
-        self, machine: StateMachine, started_at: float, scope: CancelScope
+        self, machine: StateMachine, started_at: float, entry: _Live
     ) -> threading.Timer | None:
         limit = machine.definition.get("TimeoutSeconds")
         if limit is None:
             return None
         remaining = max(0.0, started_at + limit * self.time_scale - time.time())
-        timer = threading.Timer(remaining, scope.cancel, args=(TIMEOUT,))
+        timer = threading.Timer(remaining, self._time_out, args=(entry,))
         timer.daemon = True
         timer.start()
         return timer
+
+    def _time_out(self, entry: _Live) -> None:
+        entry.scope.cancel(TIMEOUT)
+        self._end_interrupted(
+            entry, TIMED_OUT, "ExecutionTimedOut", "States.Timeout", TIMED_OUT_CAUSE
+        )
+
+    def _end_interrupted(
+        self, entry: _Live, status: str, event_type: str, error: str | None, cause: str | None
+    ) -> None:
+        """End an execution whose thread is in a task call (its scope is cancelled already)."""
+        guard, recorder, interpreter = entry.guard, entry.recorder, entry.interpreter
+        if guard is None or recorder is None or interpreter is None or not guard.take():
+            return  # its own thread ends it
+        ended = self._end(recorder, interpreter, status, event_type, error=error, cause=cause)
+        with self._lock:
+            self._ended.notify_all()
+        if ended is not None:
+            self._notify(ended)
 
     def _end(
         self,
@@ -713,6 +746,7 @@ class WorkflowEngine:
         if entry is not None:
             entry.abort = (error, cause)
             entry.scope.cancel(ABORT)
+            self._end_interrupted(entry, ABORTED, "ExecutionAborted", error, cause)
             return
         # Not running in this process: close it here. The status changes first, in the same
         # transaction, so an engine running it elsewhere can no longer write and stops.
