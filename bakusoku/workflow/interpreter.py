@@ -191,7 +191,8 @@ class Interpreter:
     ``inline_tasks`` calls the invoker in the execution's own thread when nothing could need to
     interrupt the call: the task has no TimeoutSeconds and runs at the top level (a sibling's
     failure aborts a Parallel branch or Map iteration). Only for a caller whose execution nothing
-    stops from outside (``run_definition`` of a machine without TimeoutSeconds); otherwise each
+    stops from outside (``run_definition`` of a machine without TimeoutSeconds), or that ends an
+    execution interrupted during such a call itself (the engine, see inline.py); otherwise each
     call runs in a helper thread so that a stop or an abort never waits on the task.
     """
 
