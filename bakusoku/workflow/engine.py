@@ -510,6 +510,10 @@ class WorkflowEngine:
             timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
             timer.daemon = True
             timer.start()
+        elif entry.guard is not None and entry.guard.taken:
+            # Ended elsewhere while its task ran on: if it was redriven meanwhile (refused while
+            # this thread still held it), run it now; otherwise its claim finds it closed.
+            self._submit(name)
 
     def _load(self, name: str) -> _Loaded | None:
         with self.db.connect() as conn:
@@ -659,9 +663,13 @@ class WorkflowEngine:
 
     def _time_out(self, entry: _Live) -> None:
         entry.scope.cancel(TIMEOUT)
-        self._end_interrupted(
-            entry, TIMED_OUT, "ExecutionTimedOut", "States.Timeout", TIMED_OUT_CAUSE
-        )
+        try:
+            self._end_interrupted(
+                entry, TIMED_OUT, "ExecutionTimedOut", "States.Timeout", TIMED_OUT_CAUSE
+            )
+        except sa.exc.SQLAlchemyError:
+            # Still RUNNING in the database: resumed once its thread lets go, it times out again.
+            log.exception("could not record the timeout of an execution; it is resumed later")
 
     def _end_interrupted(
         self, entry: _Live, status: str, event_type: str, error: str | None, cause: str | None

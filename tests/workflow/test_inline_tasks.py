@@ -131,3 +131,21 @@ def test_engine_stop_does_not_wait_for_a_running_task(db: sa.Engine) -> None:
     assert types[-1] == "ExecutionSucceeded"
     ids = [e.id for e in history]
     assert ids == sorted(set(ids))
+
+
+def test_redrive_while_the_aborted_task_still_runs(make_engine: EngineFactory) -> None:
+    slow = SlowTask()
+    engine = make_engine({fn_arn("slow"): slow})
+    arn = engine.register_state_machine("inline-redrive", SLOW_THEN_PASS)
+    engine.start()
+    engine.start_execution(arn, {}, name="ir")
+    assert slow.entered.wait(5)
+    engine.stop_execution("ir", error="Operator")
+    engine.redrive_execution("ir")  # the first call has not returned yet
+    slow.release.set()
+    done = engine.wait_for("ir", timeout=5)
+    assert done.status == "SUCCEEDED" and done.redrive_count == 1
+    assert slow.calls == 2
+    types = _types(engine, "ir")
+    assert types.index("ExecutionAborted") < types.index("ExecutionRedriven")
+    assert types[-1] == "ExecutionSucceeded"
