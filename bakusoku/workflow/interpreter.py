@@ -305,12 +305,6 @@ class Interpreter:
     ) -> tuple[Any, str | None, str]:
         """Run one state; returns its output, the next state's name and the output's JSON."""
         kind = state["Type"]
-        run = StateRun(
-            name=name,
-            entered=self.clock.now(),
-            first_entered=first_entered,
-            done_children=done_children,
-        )
         self._emit(
             frame,
             f"{kind}StateEntered",
@@ -320,6 +314,14 @@ class Interpreter:
                 "inputDetails": {"truncated": False},
             },
             name,
+        )
+        # Taken after the entered event is stamped, so that a Wait measured from here never ends
+        # before its event's timestamp plus the wait.
+        run = StateRun(
+            name=name,
+            entered=self.clock.now(),
+            first_entered=first_entered,
+            done_children=done_children,
         )
         handler = self._handlers[kind]
         output, next_name = handler(self, frame, state, raw, run)
