@@ -121,13 +121,7 @@ class S3ObjectStore:
 
     def get_object(self, bucket: str, key: str) -> bytes:
         """The object's bytes, or :class:`ObjectNotFoundError`."""
-        try:
-            response = self._client.get_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            raise _translate(exc, bucket, key) from exc
-        with response["Body"] as stream:
-            data: bytes = stream.read()
-        return data
+        return self.read_object(bucket, key)[0]
 
     def read_object(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
         """The object's bytes and the info of those very bytes, in one GET."""

@@ -52,25 +52,20 @@ class GuardedInvoker:
         state_name: str,
     ) -> Any:
         guard = self.guard
-        if threading.get_ident() == guard.thread:
+        inline = threading.get_ident() == guard.thread
+        if inline:
             with guard.lock:
                 guard.scope.check()  # interrupted already: no call, nobody to take it over
                 guard.calling = True
-            try:
-                return self.invoker.invoke(
-                    resource,
-                    payload,
-                    timeout_seconds=timeout_seconds,
-                    execution_name=execution_name,
-                    state_name=state_name,
-                )
-            finally:
+        try:
+            return self.invoker.invoke(
+                resource,
+                payload,
+                timeout_seconds=timeout_seconds,
+                execution_name=execution_name,
+                state_name=state_name,
+            )
+        finally:
+            if inline:
                 with guard.lock:
                     guard.calling = False
-        return self.invoker.invoke(
-            resource,
-            payload,
-            timeout_seconds=timeout_seconds,
-            execution_name=execution_name,
-            state_name=state_name,
-        )
