@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -20,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow import jsontext
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, LOST, STOP, TIMEOUT, CancelScope, Interrupted
 from bakusoku.workflow.clock import to_datetime
@@ -404,8 +404,7 @@ class WorkflowEngine:
         validate_name(name)
         state_input = {} if input is None else input
         try:
-            input_text = json.dumps(state_input)
-            state_input = json.loads(input_text)
+            state_input, input_text = jsontext.copy(state_input)
         except (TypeError, ValueError) as exc:
             raise WorkflowError(
                 f"execution input must be JSON: {exc}", code="workflow.invalid_input"
@@ -439,7 +438,7 @@ class WorkflowEngine:
             "timestamp": now,
             "state_name": None,
             "details": {
-                "input": dumps(state_input),
+                "input": input_text,
                 "inputDetails": {"truncated": False},
                 "roleArn": self._role_arn(),
             },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bakusoku.workflow import jsontext
 from bakusoku.workflow import retry as retries
 from bakusoku.workflow.callbacks import PendingTask, TaskTokens
 from bakusoku.workflow.cancel import ABORT, CancelScope, Interrupted
@@ -152,7 +152,7 @@ class StateRun:
 
 def dumps(value: Any) -> str:
     """JSON text of a value as history events carry it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return jsontext.dumps(value)
 
 
 def check_size(text: str, what: str) -> None:
@@ -168,10 +168,9 @@ def check_size(text: str, what: str) -> None:
 def _plain(value: Any, what: str) -> tuple[Any, str]:
     """A deep copy that is plain JSON, and its JSON text; anything else fails the task."""
     try:
-        text = dumps(value)
+        return jsontext.copy(value)
     except (TypeError, ValueError) as exc:
         raise StatesError(STATES_TASK_FAILED, f"{what} is not JSON: {exc}") from None
-    return json.loads(text), text
 
 
 def _task_error(error: BaseException) -> TaskFailedError:

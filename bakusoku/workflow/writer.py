@@ -11,7 +11,6 @@ durable.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow import jsontext
 
 # Bounds one transaction, so a leader does not keep a long queue's writers waiting on it alone.
 MAX_BATCH = 256
@@ -36,7 +36,7 @@ _INSERT_EXECUTIONS = executions.insert()
 _INSERT_EVENTS = execution_events.insert()
 
 # On SQLite the history rows go straight to the driver (executemany), JSON columns serialised as
-# SQLAlchemy's JSON type stores them there (json.dumps text, None as 'null'): building each row's
+# SQLAlchemy's JSON type stores them there (JSON text, None as 'null'): building each row's
 # parameters through the statement compiler cost more than writing it.
 _EVENT_COLUMNS = (
     "execution_name",
@@ -250,7 +250,7 @@ def _insert_events(conn: sa.Connection, events: list[dict[str, Any]]) -> None:
 
 
 def _sqlite_insert_events(cursor: Any, events: list[dict[str, Any]]) -> None:
-    dumps = json.dumps
+    dumps = jsontext.dumps
     cursor.executemany(
         _SQLITE_INSERT_EVENTS,
         [
@@ -279,7 +279,7 @@ def _sqlite_update(cursor: Any, guarded: bool, group: list[dict[str, Any]]) -> i
     columns = [key for key in group[0] if not key.startswith("b_")]
     where = "name = ? AND status = 'RUNNING' AND owner = ?" if guarded else "name = ?"
     sql = f"UPDATE executions SET {', '.join(f'{c} = ?' for c in columns)} WHERE {where}"
-    dumps = json.dumps
+    dumps = jsontext.dumps
     rows = []
     for params in group:
         row = [dumps(params[c]) if c in _JSON_COLUMNS else params[c] for c in columns]
@@ -345,7 +345,7 @@ def _sqlite_together(cursor: Any, writes: list[Write]) -> list[Any]:
     new_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     events: list[dict[str, Any]] = []
     updates: dict[tuple[bool, frozenset[str]], list[dict[str, Any]]] = {}
-    dumps = json.dumps
+    dumps = jsontext.dumps
     for write in writes:
         if isinstance(write, NewExecution):
             columns = tuple(write.row)
