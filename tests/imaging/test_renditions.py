@@ -2,6 +2,7 @@
 
 import base64
 import math
+import resource
 from collections.abc import Callable
 
 import pytest
@@ -9,6 +10,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.errors import CorruptImageError, UnsupportedImageError
+from bakusoku.imaging.memory import keep_pixel_memory
 from bakusoku.imaging.renditions import (
     DEFAULT_SPECS,
     PRINT,
@@ -255,3 +257,16 @@ def test_shrinking_matches_one_lanczos_pass(
     rms = ImageStat.Stat(ImageChops.difference(ours, reference)).rms
     psnr = 10 * math.log10(255**2 / max(1e-9, sum(r * r for r in rms) / len(rms)))
     assert psnr > 38, psnr
+
+
+@pytest.mark.skipif(not keep_pixel_memory(), reason="pixel memory is kept with glibc's malloc only")
+def test_the_next_photo_reuses_the_pixel_memory() -> None:
+    # A worker renders photo after photo: the second finds its buffers already in memory, instead
+    # of page-faulting ~60 MB in again.
+    data = encode(noisy_picture(3000, 2000), quality=90)
+    render_photo(data)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    render_photo(data)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    pixel_pages = 3000 * 2000 * 4 // 4096  # the decode alone, in 4 KiB pages
+    assert faults < pixel_pages // 4, faults
