@@ -8,9 +8,11 @@ Measures in one run, for a 50-state Pass chain and a 5-Task chain of no-op Lambd
     mode on loopback, driven through boto3 as a client drives Step Functions. moto runs Lambda
     tasks in Docker, so its 5-Task chain is the same chain with Pass states in place of the Tasks
     (moto's figure is the cheaper one: it does no invocation at all).
-Prints medians and ratios; the last line is one JSON object of the key figures.
+Every measurement is taken ``--rounds`` times, the three kinds taking turns so that a machine that
+slows down meanwhile slows all alike. Prints medians and ratios (and each round's ratio); the last
+line is one JSON object of the key figures.
 
-    python bench/workflow.py [--runs 200] [--batch 100] [--peer-runs 20]
+    python bench/workflow.py [--rounds 3] [--runs 200] [--batch 100] [--peer-runs 20]
 """
 
 from __future__ import annotations
@@ -96,23 +98,29 @@ def bench_in_process(definition: dict[str, Any], transitions: int, runs: int) ->
 
 
 class _Ends:
-    """Counts executions that ended, from the engine's listener."""
+    """Executions that ended, from the engine's listener; wakes the waiter once all it awaits did."""
 
     def __init__(self) -> None:
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()
         self.ended: dict[str, str] = {}
+        self.awaited: set[str] = set()
+        self.all_ended = threading.Event()
 
     def __call__(self, description: ExecutionDescription) -> None:
-        with self.cond:
+        with self.lock:
             self.ended[description.name] = description.status
-            self.cond.notify_all()
+            self.awaited.discard(description.name)
+            if not self.awaited:
+                self.all_ended.set()
 
     def wait(self, names: list[str], timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not all(name in self.ended for name in names):
-                if not self.cond.wait(max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError(f"{len(names)} executions did not end in {timeout} s")
+        with self.lock:
+            self.awaited = {name for name in names if name not in self.ended}
+            self.all_ended.clear()
+            if not self.awaited:
+                self.all_ended.set()
+        if not self.all_ended.wait(timeout):
+            raise TimeoutError(f"{len(self.awaited)} executions did not end in {timeout} s")
         bad = {n: self.ended[n] for n in names if self.ended[n] != "SUCCEEDED"}
         assert not bad, bad
 
@@ -195,19 +203,38 @@ class Moto:
         self.server.stop()
 
 
-def _await_moto(client: Any, arns: list[str], timeout: float = 300) -> None:
+def _await_moto(client: Any, machine: str, arns: list[str], timeout: float = 300) -> None:
+    """Wait for ``arns`` to end: one call per poll (ListExecutions when several are pending).
+
+    Polling each execution with DescribeExecution would load moto's server with as many requests
+    as executions, and slow the peer being measured (by about a third for 20 at a 2 ms interval).
+    """
     pending = set(arns)
     deadline = time.monotonic() + timeout
     while pending:
-        for arn in list(pending):
-            status = client.describe_execution(executionArn=arn)["status"]
-            if status != "RUNNING":
-                assert status == "SUCCEEDED", (arn, status)
-                pending.discard(arn)
+        if len(pending) == 1:
+            (arn,) = pending
+            if client.describe_execution(executionArn=arn)["status"] != "RUNNING":
+                pending.clear()
+        else:
+            pending &= _moto_executions(client, machine, "RUNNING")
         if pending:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(pending)} moto executions still running")
             time.sleep(0.002)
+    failed = set(arns) - _moto_executions(client, machine, "SUCCEEDED")
+    assert not failed, f"moto executions did not succeed: {sorted(failed)}"
+
+
+def _moto_executions(client: Any, machine: str, status: str) -> set[str]:
+    found: set[str] = set()
+    kwargs: dict[str, Any] = {"stateMachineArn": machine, "statusFilter": status}
+    while True:
+        page = client.list_executions(**kwargs)
+        found.update(e["executionArn"] for e in page["executions"])
+        if not page.get("nextToken"):
+            return found
+        kwargs["nextToken"] = page["nextToken"]
 
 
 def bench_moto(
@@ -227,11 +254,11 @@ def bench_moto(
     times = []
     for index in range(runs):
         t0 = time.perf_counter()
-        _await_moto(client, [start(f"seq-{index}")])
+        _await_moto(client, machine, [start(f"seq-{index}")])
         times.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
     arns = [start(f"batch-{index}") for index in range(batch)]
-    _await_moto(client, arns)
+    _await_moto(client, machine, arns)
     total = time.perf_counter() - t0
     return {
         "execution_ms": _ms(times),
@@ -250,10 +277,15 @@ def _line(label: str, figures: dict[str, float]) -> None:
     )
 
 
+def _median_figures(rounds: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=200, help="sequential executions per case")
-    parser.add_argument("--batch", type=int, default=100, help="concurrent executions per case")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every measurement")
+    parser.add_argument("--runs", type=int, default=200, help="sequential executions per round")
+    parser.add_argument("--batch", type=int, default=100, help="concurrent executions per round")
     parser.add_argument("--peer-runs", type=int, default=20, help="sequential runs on moto")
     parser.add_argument("--peer-batch", type=int, default=20, help="concurrent runs on moto")
     args = parser.parse_args(argv)
@@ -262,12 +294,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, Moto() as client:
         for case, (definition, peer_definition, transitions) in CASES.items():
             print(f"{case}: {definition['Comment']}")
-            in_process = bench_in_process(definition, transitions, args.runs)
+            # The measurements take turns, so a machine that slows down meanwhile slows all alike.
+            rounds: dict[str, list[dict[str, float]]] = {"in": [], "persisted": [], "moto": []}
+            for _ in range(args.rounds):
+                rounds["in"].append(bench_in_process(definition, transitions, args.runs))
+                rounds["persisted"].append(
+                    bench_persisted(definition, transitions, args.runs, args.batch, Path(tmp))
+                )
+                rounds["moto"].append(
+                    bench_moto(
+                        client, peer_definition, transitions, args.peer_runs, args.peer_batch
+                    )
+                )
+            in_process = _median_figures(rounds["in"])
+            persisted = _median_figures(rounds["persisted"])
+            peer = _median_figures(rounds["moto"])
             _line("bakusoku in process", in_process)
-            persisted = bench_persisted(definition, transitions, args.runs, args.batch, Path(tmp))
             _line("bakusoku persisted (SQLite)", persisted)
-            peer = bench_moto(client, peer_definition, transitions, args.peer_runs, args.peer_batch)
             _line("moto (Pass stand-ins)" if case == "task5" else "moto", peer)
+            per_round = [
+                p["transitions_per_s"] / m["transitions_per_s"]
+                for p, m in zip(rounds["persisted"], rounds["moto"], strict=True)
+            ]
             ratios = {
                 "in_process_vs_moto": in_process["transitions_per_s"] / peer["transitions_per_s"],
                 "persisted_vs_moto": persisted["transitions_per_s"] / peer["transitions_per_s"],
@@ -276,9 +324,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "overhead_moto_over_persisted": peer["execution_ms"] / persisted["execution_ms"],
             }
             print(
-                f"  throughput vs moto: in process {ratios['in_process_vs_moto']:.1f}x, "
-                f"persisted {ratios['persisted_vs_moto']:.1f}x "
-                f"(one at a time {ratios['persisted_sequential_vs_moto']:.1f}x); "
+                f"  throughput vs moto (medians of {args.rounds} rounds): in process "
+                f"{ratios['in_process_vs_moto']:.1f}x, persisted {ratios['persisted_vs_moto']:.1f}x "
+                f"(rounds: {', '.join(f'{r:.1f}x' for r in per_round)}; one at a time "
+                f"{ratios['persisted_sequential_vs_moto']:.1f}x); "
                 f"moto's per-execution time is {ratios['overhead_moto_over_persisted']:.1f}x ours"
             )
             figures[case] = {
@@ -286,6 +335,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "persisted": persisted,
                 "moto": peer,
                 "ratios": ratios,
+                "persisted_vs_moto_rounds": per_round,
             }
     summary = {
         case: {
@@ -296,6 +346,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "persisted_ms": round(f["persisted"]["execution_ms"], 3),
             "moto_ms": round(f["moto"]["execution_ms"], 3),
             "persisted_vs_moto": round(f["ratios"]["persisted_vs_moto"], 1),
+            "persisted_vs_moto_rounds": [round(r, 1) for r in f["persisted_vs_moto_rounds"]],
             "in_process_vs_moto": round(f["ratios"]["in_process_vs_moto"], 1),
         }
         for case, f in figures.items()
