@@ -144,6 +144,8 @@ class _Live:
     abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
     # An execution this engine has just started and claimed: nothing to read back.
     fresh: _Loaded | None = None
+    # Its end is being written by another thread (``_end(later=...)``).
+    ending: bool = False
     # Set while it runs: a task called in its thread, and what ending it from elsewhere needs.
     guard: CallGuard | None = None
     interpreter: Interpreter | None = None
@@ -298,6 +300,9 @@ class WorkflowEngine:
                 # Cancelled, or still finishing past the timeout: nothing more to do here.
                 with contextlib.suppress(Exception):
                     entry.future.result(timeout=remaining)
+        # Ends written by no waiting thread land before the hand-back, which would refuse them.
+        if not self._writer.drain(max(0.0, deadline - time.monotonic())):
+            log.warning("some execution ends were still being written when the engine stopped")
         with self._lock:
             self._live.clear()
         # Hand the executions back at once, so the next engine takes them without waiting (if
@@ -502,7 +507,8 @@ class WorkflowEngine:
         finally:
             entry.scope.close()
             with self._lock:
-                if self._live.get(name) is entry:
+                # An end still being written keeps it live until then (see ``_closed``).
+                if self._live.get(name) is entry and not entry.ending:
                     del self._live[name]
                 self._ended.notify_all()
         if failed:
@@ -605,6 +611,7 @@ class WorkflowEngine:
                 "ExecutionFailed",
                 error=failure.error,
                 cause=failure.cause,
+                later=entry,
             )
         except Interrupted as interrupted:
             if guard.taken:
@@ -620,11 +627,18 @@ class WorkflowEngine:
                     "ExecutionTimedOut",
                     error="States.Timeout",
                     cause=TIMED_OUT_CAUSE,
+                    later=entry,
                 )
             else:
                 error, cause = entry.abort
                 ended = self._end(
-                    recorder, interpreter, ABORTED, "ExecutionAborted", error=error, cause=cause
+                    recorder,
+                    interpreter,
+                    ABORTED,
+                    "ExecutionAborted",
+                    error=error,
+                    cause=cause,
+                    later=entry,
                 )
         except sa.exc.SQLAlchemyError:
             raise
@@ -639,9 +653,12 @@ class WorkflowEngine:
                 "ExecutionFailed",
                 error=STATES_RUNTIME,
                 cause=f"Internal engine error: {type(exc).__name__}: {exc}",
+                later=entry,
             )
         else:
-            ended = self._end(recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output)
+            ended = self._end(
+                recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output, later=entry
+            )
         finally:
             if timer is not None:
                 timer.cancel()
@@ -693,9 +710,15 @@ class WorkflowEngine:
         output: Any = None,
         error: str | None = None,
         cause: str | None = None,
+        later: _Live | None = None,
     ) -> ExecutionDescription | None:
         """Record the end of the execution and describe it; None when it was no longer this
-        engine's to end."""
+        engine's to end.
+
+        ``later`` (the execution's entry): its own thread does not wait for the write; the
+        committing thread tells the listeners (and ``wait_for``) once it is durable, and returns
+        None here. The execution counts as live here until then, so nothing resumes it meanwhile.
+        """
         if status == SUCCEEDED:
             details: dict[str, Any] = {
                 "output": dumps(output),
@@ -716,9 +739,51 @@ class WorkflowEngine:
             "cause": cause or None,
             "stopped_at": stopped_at,
         }
+        info = interpreter.execution
+        if later is not None:
+            entry = later
+            entry.ending = True
+            description = self._ended_description(info, status, end, stopped_at)
+            recorder.close_later(
+                end,
+                lambda written, error: self._closed(info.name, entry, description, written, error),
+            )
+            return None
         if not recorder.close(end):
             return None
-        info = interpreter.execution
+        return self._ended_description(info, status, end, stopped_at)
+
+    def _closed(
+        self,
+        name: str,
+        entry: _Live,
+        description: ExecutionDescription,
+        written: bool,
+        error: BaseException | None,
+    ) -> None:
+        """The end of an execution, written by another thread: tell who waits for it."""
+        with self._lock:
+            if self._live.get(name) is entry:
+                del self._live[name]
+            self._ended.notify_all()
+        if error is not None:
+            # Still RUNNING in the database: resumed from its checkpoint a little later.
+            log.error(
+                "execution %s could not record its end; resuming it in %s s",
+                name,
+                self.RESUME_AFTER_ERROR_SECONDS,
+                exc_info=error,
+            )
+            timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
+            timer.daemon = True
+            timer.start()
+            return
+        if written:
+            self._notify(description)
+
+    def _ended_description(
+        self, info: ExecutionInfo, status: str, end: dict[str, Any], stopped_at: float
+    ) -> ExecutionDescription:
         return ExecutionDescription(
             name=info.name,
             execution_arn=info.arn,
@@ -727,8 +792,8 @@ class WorkflowEngine:
             status=status,
             input=info.input,
             output=end["output"],
-            error=error or None,
-            cause=cause or None,
+            error=end["error"],
+            cause=end["cause"],
             start_date=to_datetime(info.start_time),
             stop_date=to_datetime(stopped_at),
             redrive_count=info.redrive_count,

@@ -209,26 +209,33 @@ class ExecutionRecorder:
             with self._lock:
                 if self._closed:
                     return not self.lost
-                rows, self._pending = self._pending, []
-                checkpoint, self._checkpoint = self._checkpoint, None
-                if checkpoint is not None:
-                    checkpoint = {**checkpoint, "children": dict(checkpoint["children"])}
-            update = dict(execution_update or {})
-            if checkpoint is not None:
-                update["checkpoint"] = checkpoint
-            if not rows and not update:
+                write = self._take(execution_update)
+            if write is None:
                 return True
-            update["lease_until"] = time.time() + self.lease_seconds
             # Guarded by the owner: never written once the execution was aborted or taken over.
-            written = self.writer.write(HistoryWrite(self.name, self.owner, update, rows))
-            if not written:
-                with self._lock:
-                    self._closed = True
-                    self.lost = True
-                if self.on_lost is not None:
-                    self.on_lost()
+            if not self.writer.write(write):
+                self._lose()
                 return False
             return True
+
+    def _take(self, execution_update: dict[str, Any] | None) -> HistoryWrite | None:
+        """What is pending, as one write (None when nothing is); called holding ``_lock``."""
+        rows, self._pending = self._pending, []
+        checkpoint, self._checkpoint = self._checkpoint, None
+        update = dict(execution_update or {})
+        if checkpoint is not None:
+            update["checkpoint"] = {**checkpoint, "children": dict(checkpoint["children"])}
+        if not rows and not update:
+            return None
+        update["lease_until"] = time.time() + self.lease_seconds
+        return HistoryWrite(self.name, self.owner, update, rows)
+
+    def _lose(self) -> None:
+        with self._lock:
+            self._closed = True
+            self.lost = True
+        if self.on_lost is not None:
+            self.on_lost()
 
     def close(self, execution_update: dict[str, Any] | None = None) -> bool:
         """Final write; afterwards nothing is written. False when the execution was lost."""
@@ -236,6 +243,31 @@ class ExecutionRecorder:
         with self._lock:
             self._closed = True
         return written
+
+    def close_later(
+        self,
+        execution_update: dict[str, Any],
+        then: Callable[[bool, BaseException | None], None],
+    ) -> None:
+        """``close`` without waiting: ``then(written, error)`` once the write is committed.
+
+        ``written`` is False when the execution was lost; ``error`` is what the write raised.
+        """
+        with self._write_lock:
+            with self._lock:
+                closed, lost = self._closed, self.lost
+                write = None if closed else self._take(execution_update)
+                self._closed = True
+            if write is None:
+                then(not lost, None)
+                return
+
+            def written(result: Any, error: BaseException | None) -> None:
+                if error is None and not result:
+                    self._lose()
+                then(error is None and bool(result), error)
+
+            self.writer.write_later(write, written)
 
     def discard(self) -> None:
         """Drop what is pending and write nothing more (the engine is stopping)."""

@@ -402,6 +402,76 @@ def test_listener_called_when_execution_ends(make_engine: EngineFactory) -> None
     assert seen[0].status == "FAILED" and seen[0].error == "Oops" and seen[0].cause == "because"
 
 
+def test_listeners_hear_of_an_end_only_once_it_is_durable(make_engine: EngineFactory) -> None:
+    # The execution's own thread does not wait for its last write; whoever commits it tells the
+    # listeners, so what they read is already the final record.
+    engine = make_engine({fn_arn("noop"): lambda event: event})
+    recorded: dict[str, str] = {}
+    all_ended = threading.Event()
+    names = [f"run-{i}" for i in range(40)]
+
+    def listen(description: ExecutionDescription) -> None:
+        recorded[description.name] = engine.describe_execution(description.name).status
+        if len(recorded) == len(names):
+            all_ended.set()
+
+    engine.add_listener(listen)
+    arn = engine.register_state_machine(
+        "tasks",
+        {
+            "StartAt": "A",
+            "States": {
+                "A": {"Type": "Task", "Resource": fn_arn("noop"), "Next": "B"},
+                "B": {"Type": "Task", "Resource": fn_arn("noop"), "End": True},
+            },
+        },
+    )
+    engine.start()
+    for name in names:
+        engine.start_execution(arn, {"name": name}, name=name)
+    assert all_ended.wait(10)
+    assert recorded == {name: "SUCCEEDED" for name in names}
+    assert engine.wait_for(names[-1], timeout=1).output == {"name": names[-1]}
+
+
+def test_a_stop_right_after_executions_end_keeps_their_ends(
+    make_engine: EngineFactory,
+) -> None:
+    # Ends still being written when stop() is called land before the engine hands its
+    # executions back: none is resumed and run again by the next engine.
+    calls: list[str] = []
+    engine = make_engine({fn_arn("count"): lambda event: calls.append(event["name"]) or event})
+    definition = {
+        "StartAt": "Count",
+        "States": {"Count": {"Type": "Task", "Resource": fn_arn("count"), "End": True}},
+    }
+    # A slow disk under the ends: they are still being written when stop() is called.
+    together = engine._writer._together
+
+    def slowly(writes: list[Any], direct: bool) -> Any:
+        if any("status" in getattr(write, "values", {}) for write in writes):
+            time.sleep(0.05)
+        return together(writes, direct)
+
+    engine._writer._together = slowly  # type: ignore[method-assign]
+    arn = engine.register_state_machine("count", definition)
+    engine.start()
+    names = [f"run-{i}" for i in range(10)]
+    for name in names:
+        engine.start_execution(arn, {"name": name}, name=name)
+    while len(calls) < len(names):
+        time.sleep(0.001)
+    engine.stop()
+
+    successor = make_engine({fn_arn("count"): lambda event: calls.append(event["name"]) or event})
+    successor.register_state_machine("count", definition)
+    successor.start()
+    for name in names:
+        assert successor.wait_for(name, timeout=5).status == "SUCCEEDED"
+        assert types(successor, name).count("ExecutionSucceeded") == 1
+    assert sorted(calls) == sorted(names)  # each task ran once
+
+
 def test_list_executions(make_engine: EngineFactory) -> None:
     engine = make_engine({})
     arn = engine.register_state_machine(
