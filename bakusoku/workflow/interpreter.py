@@ -150,6 +150,10 @@ class StateRun:
     task_token: str | None = None
 
 
+# Retry jitter's source when none is given: seeding a generator per execution costs more than it.
+_JITTER = random.Random()
+
+
 def dumps(value: Any) -> str:
     """JSON text of a value as history events carry it."""
     return jsontext.dumps(value)
@@ -217,7 +221,7 @@ class Interpreter:
         self.sink = sink
         self.cancel = cancel
         self.time_scale = time_scale
-        self.rng = rng or random.Random()
+        self.rng = rng or _JITTER
         self.tokens = tokens or TaskTokens()
         self.language = definition.get("QueryLanguage", JSONPATH)
         self.track = Track(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Resource:
         return self.resource.endswith(".waitForTaskToken")
 
 
+@functools.lru_cache(maxsize=1024)  # a definition names few resources, each called often
 def classify(arn: str) -> Resource:
     """Classify a Task Resource ARN (anything unrecognised is passed to the invoker as is)."""
     if _LAMBDA_ARN.match(arn):
