@@ -5,12 +5,14 @@ transaction per write spends most of the time beginning and committing (and, on 
 on the file's single write lock). Here the first writer to find no transaction under way commits
 everything queued until then in one transaction, with one statement per kind of write
 (executemany); the others wait for that commit, so a write still returns only once it is
-durable.
+durable. The waiting writers are woken one after another rather than all at once, and a write
+nobody needs to wait for (an execution's end) is queued with a callback instead.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import threading
 import time
@@ -93,7 +95,7 @@ Written = Callable[[Any, BaseException | None], None]
 
 
 class _Job:
-    __slots__ = ("done", "error", "lead", "result", "then", "write")
+    __slots__ = ("chain", "done", "error", "lead", "result", "then", "write")
 
     def __init__(self, write: Write, then: Written | None = None) -> None:
         self.write = write
@@ -104,6 +106,8 @@ class _Job:
         self.error: BaseException | None = None
         # A write nobody waits for (``write_later``): told of its outcome by the committing thread.
         self.then = then
+        # The next writer of the same transaction to wake, once this one is awake.
+        self.chain: _Job | None = None
 
 
 class GroupWriter:
@@ -193,7 +197,7 @@ class GroupWriter:
             if self._writing:
                 return  # the transaction under way takes it next
             self._writing = True
-        self._lead()
+        self._lead(job)
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued write is committed (or failed); False on timeout."""
@@ -213,17 +217,21 @@ class GroupWriter:
             lead = not self._writing
             self._writing = True
         if not lead:
-            job.done.acquire()
+            try:
+                job.done.acquire()
+            finally:  # even interrupted, the writers woken after this one must be
+                if job.chain is not None:
+                    job.chain.done.release()
             lead = job.lead
         if lead:
-            self._lead()
+            self._lead(job)
         if job.error is not None:
             raise job.error
         return job.result
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Job) -> None:
         told: list[_Job] = []
-        while self._lead_once(told):
+        while self._lead_once(told, own):
             pass
         # Only now, with the queue handed on: a callback may write (and wait) itself.
         for job in told:
@@ -232,7 +240,7 @@ class GroupWriter:
             except Exception:
                 log.exception("a write's completion callback failed")
 
-    def _lead_once(self, told: list[_Job]) -> bool:
+    def _lead_once(self, told: list[_Job], own: _Job) -> bool:
         """Commit the queue's head; True when this thread must commit the next batch too (it
         starts with a write nobody waits for). Writes nobody waits for go to ``told``."""
         again = False
@@ -251,11 +259,18 @@ class GroupWriter:
                     successor = self._queue[0]
                     successor.lead = True
                     successor.done.release()
+            waiting = []
             for job in batch:
                 if job.result is _PENDING and job.error is None:
                     job.error = RuntimeError("the transaction carrying this write was interrupted")
-                if job.done.locked():
-                    job.done.release()
+                if job is not own and job.then is None:
+                    waiting.append(job)
+            # Woken one after another, each by the one before once it runs: a crowd woken at
+            # once would only queue for the interpreter lock, each wake-up costing switches.
+            for earlier, later in itertools.pairwise(waiting):
+                earlier.chain = later
+            if waiting:
+                waiting[0].done.release()
             told.extend(job for job in batch if job.then is not None)
         return again
 
