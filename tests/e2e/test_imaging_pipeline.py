@@ -59,11 +59,16 @@ def settled(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     raise AssertionError(f"photo {photo_id} still {photo['status']} after {timeout} s")
 
 
-def execution(api: str, photo_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = httpx.get(
-        f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
-    ).json()
-    return body
+def execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The photo's execution once it has ended (it ends right after the photo's last step)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = httpx.get(
+            f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
+        ).json()
+        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 def _seconds(events: list[dict[str, Any]]) -> float:

@@ -153,9 +153,15 @@ def recorded_renditions(database_url: str, photo_id: str) -> list[str]:
     return sorted(r["key"] for r in (row["renditions"] or {}).values())
 
 
-def execution(server: RunningServer, photo_id: str) -> dict[str, Any]:
-    response = httpx.get(
-        f"{server.api}/v1/photos/{photo_id}/execution", headers=server.headers, timeout=30
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+def execution(server: RunningServer, photo_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The photo's execution once it has ended (it ends right after the photo's last step)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(
+            f"{server.api}/v1/photos/{photo_id}/execution", headers=server.headers, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        body = dict(response.json())
+        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)

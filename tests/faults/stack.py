@@ -76,13 +76,19 @@ def wait_all_final(engine: sa.Engine, photo_ids: list[str], timeout: float) -> d
     return statuses
 
 
-def executions_for(engine: sa.Engine, photo_id: str) -> list[Any]:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.select(executions.c.name, executions.c.status).where(
-                executions.c.name.like(f"{photo_id}%")
-            )
-        ).all()
+def executions_for(engine: sa.Engine, photo_id: str, timeout: float = 10) -> list[Any]:
+    """The photo's executions once none runs (each ends right after the photo's last step)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(executions.c.name, executions.c.status).where(
+                    executions.c.name.like(f"{photo_id}%")
+                )
+            ).all()
+        if all(row.status != "RUNNING" for row in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 def assert_one_set_of_renditions(stack: EmbeddedStack, album: str, photo_id: str) -> None:
