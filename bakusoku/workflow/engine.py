@@ -144,7 +144,7 @@ class _Live:
     abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
     # An execution this engine has just started and claimed: nothing to read back.
     fresh: _Loaded | None = None
-    # Its end is being written by another thread (``_end(later=...)``).
+    # Its end is being written by another thread (``_end_later``).
     ending: bool = False
     # Set while it runs: a task called in its thread, and what ending it from elsewhere needs.
     guard: CallGuard | None = None
@@ -512,9 +512,7 @@ class WorkflowEngine:
                     del self._live[name]
                 self._ended.notify_all()
         if failed:
-            timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
-            timer.daemon = True
-            timer.start()
+            self._resume_later(name)
         elif entry.guard is not None and entry.guard.taken:
             # Ended elsewhere while its task ran on: if it was redriven meanwhile (refused while
             # this thread still held it), run it now; otherwise its claim finds it closed.
@@ -593,7 +591,6 @@ class WorkflowEngine:
         entry.guard = guard
         checkpoint = row.checkpoint or {}
         timer = self._execution_timer(machine, row.started_at, entry)
-        ended: ExecutionDescription | None = None
         try:
             output = interpreter.run(
                 checkpoint.get("input", row.input),
@@ -604,14 +601,14 @@ class WorkflowEngine:
                 done_children=checkpoint.get("children"),
             )
         except StatesError as failure:
-            ended = self._end(
+            self._end_later(
+                entry,
                 recorder,
                 interpreter,
                 FAILED,
                 "ExecutionFailed",
                 error=failure.error,
                 cause=failure.cause,
-                later=entry,
             )
         except Interrupted as interrupted:
             if guard.taken:
@@ -620,25 +617,25 @@ class WorkflowEngine:
                 recorder.discard()
                 return
             if interrupted.reason == TIMEOUT:
-                ended = self._end(
+                self._end_later(
+                    entry,
                     recorder,
                     interpreter,
                     TIMED_OUT,
                     "ExecutionTimedOut",
                     error="States.Timeout",
                     cause=TIMED_OUT_CAUSE,
-                    later=entry,
                 )
             else:
                 error, cause = entry.abort
-                ended = self._end(
+                self._end_later(
+                    entry,
                     recorder,
                     interpreter,
                     ABORTED,
                     "ExecutionAborted",
                     error=error,
                     cause=cause,
-                    later=entry,
                 )
         except sa.exc.SQLAlchemyError:
             raise
@@ -646,24 +643,22 @@ class WorkflowEngine:
             # A fault of the engine itself (not of the workflow): fail the execution visibly
             # rather than leave it RUNNING forever.
             log.exception("execution %s failed on an unexpected engine error", name)
-            ended = self._end(
+            self._end_later(
+                entry,
                 recorder,
                 interpreter,
                 FAILED,
                 "ExecutionFailed",
                 error=STATES_RUNTIME,
                 cause=f"Internal engine error: {type(exc).__name__}: {exc}",
-                later=entry,
             )
         else:
-            ended = self._end(
-                recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output, later=entry
+            self._end_later(
+                entry, recorder, interpreter, SUCCEEDED, "ExecutionSucceeded", output=output
             )
         finally:
             if timer is not None:
                 timer.cancel()
-        if ended is not None:
-            self._notify(ended)
 
     def _execution_timer(
         self, machine: StateMachine, started_at: float, entry: _Live
@@ -710,15 +705,48 @@ class WorkflowEngine:
         output: Any = None,
         error: str | None = None,
         cause: str | None = None,
-        later: _Live | None = None,
     ) -> ExecutionDescription | None:
         """Record the end of the execution and describe it; None when it was no longer this
-        engine's to end.
+        engine's to end."""
+        end, description = self._ending(
+            recorder, interpreter, status, event_type, output, error, cause
+        )
+        return description if recorder.close(end) else None
 
-        ``later`` (the execution's entry): its own thread does not wait for the write; the
-        committing thread tells the listeners (and ``wait_for``) once it is durable, and returns
-        None here. The execution counts as live here until then, so nothing resumes it meanwhile.
-        """
+    def _end_later(
+        self,
+        entry: _Live,
+        recorder: ExecutionRecorder,
+        interpreter: Interpreter,
+        status: str,
+        event_type: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
+        """``_end`` from the execution's own thread, which does not wait for the write: the
+        committing thread tells the listeners (and ``wait_for``) once it is durable. The execution
+        counts as live until then, so nothing resumes it meanwhile."""
+        end, description = self._ending(
+            recorder, interpreter, status, event_type, output, error, cause
+        )
+        entry.ending = True
+        recorder.close_later(
+            end, lambda written, failure: self._closed(entry, description, written, failure)
+        )
+
+    def _ending(
+        self,
+        recorder: ExecutionRecorder,
+        interpreter: Interpreter,
+        status: str,
+        event_type: str,
+        output: Any,
+        error: str | None,
+        cause: str | None,
+    ) -> tuple[dict[str, Any], ExecutionDescription]:
+        """Emit the end event; the execution row's final values and the description of it."""
         if status == SUCCEEDED:
             details: dict[str, Any] = {
                 "output": dumps(output),
@@ -739,47 +767,38 @@ class WorkflowEngine:
             "cause": cause or None,
             "stopped_at": stopped_at,
         }
-        info = interpreter.execution
-        if later is not None:
-            entry = later
-            entry.ending = True
-            description = self._ended_description(info, status, end, stopped_at)
-            recorder.close_later(
-                end,
-                lambda written, error: self._closed(info.name, entry, description, written, error),
-            )
-            return None
-        if not recorder.close(end):
-            return None
-        return self._ended_description(info, status, end, stopped_at)
+        return end, self._ended_description(interpreter.execution, status, end, stopped_at)
 
     def _closed(
         self,
-        name: str,
         entry: _Live,
         description: ExecutionDescription,
         written: bool,
         error: BaseException | None,
     ) -> None:
         """The end of an execution, written by another thread: tell who waits for it."""
+        name = description.name
         with self._lock:
             if self._live.get(name) is entry:
                 del self._live[name]
             self._ended.notify_all()
         if error is not None:
-            # Still RUNNING in the database: resumed from its checkpoint a little later.
             log.error(
                 "execution %s could not record its end; resuming it in %s s",
                 name,
                 self.RESUME_AFTER_ERROR_SECONDS,
                 exc_info=error,
             )
-            timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
-            timer.daemon = True
-            timer.start()
-            return
-        if written:
+            self._resume_later(name)
+        elif written:
             self._notify(description)
+
+    def _resume_later(self, name: str) -> None:
+        """Still RUNNING in the database after a failed write: resume it from its checkpoint
+        a little later, as after a restart."""
+        timer = threading.Timer(self.RESUME_AFTER_ERROR_SECONDS, self._submit, args=(name,))
+        timer.daemon = True
+        timer.start()
 
     def _ended_description(
         self, info: ExecutionInfo, status: str, end: dict[str, Any], stopped_at: float

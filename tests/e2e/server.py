@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,6 +23,18 @@ _TOKENS: dict[str, str] = {}
 def auth(api: str) -> dict[str, str]:
     """The Authorization header for the server at ``api`` (its admin token)."""
     return {"Authorization": f"Bearer {_TOKENS[api.rstrip('/')]}"}
+
+
+def ended_execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, Any]:
+    """The photo's execution once it has ended (it ends right after the photo's last step)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = httpx.get(
+            f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
+        ).json()
+        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
 
 
 class RunningServer:

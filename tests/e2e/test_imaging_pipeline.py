@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bakusoku.imaging import load_face_detector
-from tests.e2e.server import RunningServer, auth
+from tests.e2e.server import RunningServer, auth, ended_execution
 from tests.e2e.test_pipeline_end_to_end import fetch_image, upload
 from tests.imaging.photos import (
     SVG,
@@ -59,25 +59,13 @@ def settled(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     raise AssertionError(f"photo {photo_id} still {photo['status']} after {timeout} s")
 
 
-def execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, Any]:
-    """The photo's execution once it has ended (it ends right after the photo's last step)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body: dict[str, Any] = httpx.get(
-            f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
-        ).json()
-        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
-
-
 def _seconds(events: list[dict[str, Any]]) -> float:
     stamps = [datetime.fromisoformat(e["timestamp"].replace("Z", "+00:00")) for e in events]
     return (max(stamps) - min(stamps)).total_seconds()
 
 
 def _states_entered(api: str, photo_id: str) -> set[str]:
-    events = execution(api, photo_id)["events"]
+    events = ended_execution(api, photo_id)["events"]
     return {e["details"]["name"] for e in events if e["type"].endswith("StateEntered")}
 
 
@@ -157,7 +145,7 @@ def test_same_bytes_in_one_album_are_a_duplicate_with_no_processing(
     entered = _states_entered(server.api, second)
     assert {"StorePhoto", "IsDuplicate", "PhotoDuplicate"} <= entered
     assert not entered & {"MakeRenditions", "MarkReady"}
-    assert execution(server.api, second)["execution"]["status"] == "SUCCEEDED"
+    assert ended_execution(server.api, second)["execution"]["status"] == "SUCCEEDED"
     assert not list((server.data_dir / "objects").rglob(f"renditions/*/{second}/*"))
     listed = httpx.get(
         f"{server.api}/v1/photos",
@@ -198,7 +186,7 @@ def test_hostile_uploads_fail_fast_with_their_code(
     assert photo["error"]["code"] == code
     assert len(photo["error"]["message"]) > 40
     assert photo["renditions"] == {}
-    run = execution(server.api, photo_id)
+    run = ended_execution(server.api, photo_id)
     assert run["execution"]["status"] == "FAILED"
     assert _seconds(run["events"]) < 2.0
     assert not list((server.data_dir / "objects").rglob(f"renditions/*/{photo_id}/*"))

@@ -18,7 +18,7 @@ from PIL import Image
 
 from bakusoku.storage.presign import Presigner
 from tests.conftest import MARKER, make_jpeg
-from tests.e2e.server import RunningServer, auth
+from tests.e2e.server import RunningServer, auth, ended_execution
 
 pytestmark = pytest.mark.integration
 
@@ -148,14 +148,7 @@ def test_only_the_upload_sends_an_object_event(server: RunningServer) -> None:
 def test_execution_history_shows_every_state(server: RunningServer) -> None:
     photo_id = upload(server.api, make_jpeg(800, 600))
     assert wait_final(server.api, photo_id)["status"] == "ready"
-    # The execution ends right after the photo's last step.
-    deadline = time.monotonic() + 10
-    while True:
-        url = f"{server.api}/v1/photos/{photo_id}/execution"
-        body = httpx.get(url, headers=server.headers).json()
-        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    body = ended_execution(server.api, photo_id)
     assert body["execution"]["status"] == "SUCCEEDED"
     types = [event["type"] for event in body["events"]]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
