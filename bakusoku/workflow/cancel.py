@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+from bakusoku.workflow.hub import blocking
+
 STOP = "stop"  # the engine is stopping: leave the execution RUNNING so it resumes on next start
 ABORT = "abort"  # a sibling branch or iteration failed, or the execution was aborted
 TIMEOUT = "timeout"  # the execution ran past its TimeoutSeconds
@@ -75,7 +77,7 @@ class CancelScope:
     def sleep(self, seconds: float) -> None:
         """Sleep up to ``seconds``; raise Interrupted as soon as the scope is cancelled."""
         if seconds > 0:
-            self._event.wait(seconds)
+            blocking(lambda: self._event.wait(seconds))
         self.check()
 
     def wait_for(self, event: threading.Event, timeout: float | None) -> bool:
@@ -84,7 +86,7 @@ class CancelScope:
             self._wakers.add(event)
         try:
             if self.reason is None:
-                event.wait(timeout)
+                blocking(lambda: event.wait(timeout))
         finally:
             with self._lock:
                 self._wakers.discard(event)

@@ -11,8 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from bakusoku.workflow.errors import (
     WorkflowError,
 )
 from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_from_row
+from bakusoku.workflow.hub import Hub, blocking
 from bakusoku.workflow.inline import CallGuard, GuardedInvoker
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
@@ -140,7 +140,8 @@ class _Loaded:
 class _Live:
     recorder: ExecutionRecorder | None
     scope: CancelScope
-    future: Future[None] | None = None
+    # Set once its run is over (or was dropped before it began).
+    done: threading.Event = field(default_factory=threading.Event)
     abort: tuple[str | None, str | None] = (None, None)  # StopExecution's error and cause
     # An execution this engine has just started and claimed: nothing to read back.
     fresh: _Loaded | None = None
@@ -194,7 +195,7 @@ class WorkflowEngine:
         self._listeners: list[Callable[[ExecutionDescription], None]] = []
         self._lock = threading.Lock()
         self._ended = threading.Condition(self._lock)
-        self._pool: ThreadPoolExecutor | None = None
+        self._hub: Hub | None = None
         self._root = CancelScope()
         self._running = False
         self._tokens = TaskTokens()
@@ -257,9 +258,9 @@ class WorkflowEngine:
             if self._running:
                 return
             self._root = CancelScope()
-            self._pool = ThreadPoolExecutor(
-                max_workers=self.max_concurrent_executions, thread_name_prefix="execution"
-            )
+            # Executions run as greenlets on the hub's thread; see hub.py.
+            self._hub = Hub(self.max_concurrent_executions, after_run=self._writer.lead_pending)
+            self._hub.start()
             self._running = True
             self._maintain_stop = threading.Event()
             self._maintainer = threading.Thread(
@@ -278,28 +279,33 @@ class WorkflowEngine:
                 return
             self._running = False
             live = list(self._live.values())
-            pool = self._pool
-            self._pool = None
+            hub = self._hub
+            self._hub = None
             maintainer = self._maintainer
             self._maintainer = None
         self._maintain_stop.set()
         if maintainer is not None:
             maintainer.join(timeout)
+        deadline = time.monotonic() + timeout
+        if hub is not None:
+            # Executions whose task has just returned record it (their end, or the checkpoint
+            # before their next task, which they then do not start): it does not run again
+            # after the restart.
+            hub.quiesce(lambda: Interrupted(STOP), timeout / 2)
+            self._writer.drain(max(0.0, deadline - time.monotonic()))
         # Stop writing before interrupting, so nothing an interrupted run does reaches the history.
         for entry in live:
             if entry.recorder is not None:
                 entry.recorder.discard()
         self._root.cancel(STOP)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + timeout
+        if hub is not None:
+            for _name, entry in hub.drop_waiting():  # never begun: nothing to wait for
+                entry.done.set()
         for entry in live:
-            # A task called in the execution's thread runs on; nothing of it is written.
-            if entry.future is not None and not (entry.guard and entry.guard.calling):
-                remaining = max(0.0, deadline - time.monotonic())
-                # Cancelled, or still finishing past the timeout: nothing more to do here.
-                with contextlib.suppress(Exception):
-                    entry.future.result(timeout=remaining)
+            # A task called for the execution runs on; nothing of it is written.
+            if not (entry.guard and entry.guard.calling):
+                # Still finishing past the timeout: nothing more to do here.
+                entry.done.wait(max(0.0, deadline - time.monotonic()))
         # Ends written by no waiting thread land before the hand-back, which would refuse them.
         if not self._writer.drain(max(0.0, deadline - time.monotonic())):
             log.warning("some execution ends were still being written when the engine stopped")
@@ -317,6 +323,8 @@ class WorkflowEngine:
         except sa.exc.SQLAlchemyError:
             log.exception("could not hand back this engine's executions; their leases will expire")
         self._writer.close()
+        if hub is not None:
+            hub.stop()
 
     def __enter__(self) -> WorkflowEngine:
         self.start()
@@ -387,11 +395,11 @@ class WorkflowEngine:
 
     def _submit(self, name: str, fresh: _Loaded | None = None) -> bool:
         with self._lock:
-            if not self._running or self._pool is None or name in self._live:
+            if not self._running or self._hub is None or name in self._live:
                 return False
             entry = _Live(recorder=None, scope=self._root.child(), fresh=fresh)
             self._live[name] = entry
-            entry.future = self._pool.submit(self._run, name, entry)
+            self._hub.spawn(self._run, name, entry)
             return True
 
     # ---- executions ----------------------------------------------------------------------------
@@ -511,6 +519,7 @@ class WorkflowEngine:
                 if self._live.get(name) is entry and not entry.ending:
                     del self._live[name]
                 self._ended.notify_all()
+            entry.done.set()
         if failed:
             self._resume_later(name)
         elif entry.guard is not None and entry.guard.taken:
@@ -545,7 +554,7 @@ class WorkflowEngine:
         if row is None:
             if not self._claim(name):
                 return  # another engine runs it
-            row = self._load(name)
+            row = blocking(lambda: self._load(name))
         if row is None or row.status != RUNNING or entry.scope.reason == STOP:
             return
         machine = self._machines[row.state_machine]
@@ -791,7 +800,11 @@ class WorkflowEngine:
             )
             self._resume_later(name)
         elif written:
-            self._notify(description)
+            hub = self._hub
+            if hub is not None and hub.on_thread():
+                hub.defer(lambda: self._notify(description))  # listeners may block
+            else:
+                self._notify(description)
 
     def _resume_later(self, name: str) -> None:
         """Still RUNNING in the database after a failed write: resume it from its checkpoint

@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from bakusoku.workflow.cancel import CancelScope
+from bakusoku.workflow.hub import blocking
 from bakusoku.workflow.invoker import TaskInvoker
 
 
@@ -58,12 +59,15 @@ class GuardedInvoker:
                 guard.scope.check()  # interrupted already: no call, nobody to take it over
                 guard.calling = True
         try:
-            return self.invoker.invoke(
-                resource,
-                payload,
-                timeout_seconds=timeout_seconds,
-                execution_name=execution_name,
-                state_name=state_name,
+            # On the hub, the call runs in a helper thread while other executions go on.
+            return blocking(
+                lambda: self.invoker.invoke(
+                    resource,
+                    payload,
+                    timeout_seconds=timeout_seconds,
+                    execution_name=execution_name,
+                    state_name=state_name,
+                )
             )
         finally:
             if inline:

@@ -32,6 +32,7 @@ from bakusoku.workflow.errors import (
     StatesError,
     TaskFailedError,
 )
+from bakusoku.workflow.hub import blocking
 from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
@@ -765,8 +766,8 @@ class Interpreter:
                     execution_name=self.execution.name,
                     state_name=run.name,
                 )
-            except KeyboardInterrupt:
-                raise
+            except (KeyboardInterrupt, Interrupted):
+                raise  # Interrupted: refused by a stopping engine before the call began
             except BaseException as exc:
                 raise _task_error(exc) from None
             return self._task_result(result, run)
@@ -1213,8 +1214,12 @@ class Interpreter:
         ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+
+        def join() -> None:
+            for thread in threads:
+                thread.join()
+
+        blocking(join)
         scope.close()
         self.clock.set_offset(max(end_offsets))
         # The state's next event follows the last event of its branches or iterations.

@@ -6,7 +6,9 @@ on the file's single write lock). Here the first writer to find no transaction u
 everything queued until then in one transaction, with one statement per kind of write
 (executemany); the others wait for that commit, so a write still returns only once it is
 durable. The waiting writers are woken one after another rather than all at once, and a write
-nobody needs to wait for (an execution's end) is queued with a callback instead.
+nobody needs to wait for (an execution's end) is queued with a callback instead. A write of an
+execution on the hub (see hub.py) never leads: its greenlet is suspended, the hub commits the
+queue once its ready executions have all queued theirs (``lead_pending``), and resumes them.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import greenlet
 import sqlalchemy as sa
 
 from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow import jsontext
+from bakusoku.workflow.hub import Hub, current_hub
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +99,18 @@ Written = Callable[[Any, BaseException | None], None]
 
 
 class _Job:
-    __slots__ = ("chain", "done", "error", "lead", "result", "then", "write")
+    __slots__ = ("chain", "done", "error", "hub", "lead", "result", "task", "then", "write")
 
-    def __init__(self, write: Write, then: Written | None = None) -> None:
+    def __init__(self, write: Write, then: Written | None = None, hub: Hub | None = None) -> None:
         self.write = write
-        self.done = threading.Lock()
-        self.done.acquire()  # released once written (cheaper than an Event)
+        # A write of a hub greenlet: the greenlet is suspended, and resumed once written.
+        self.hub = hub
+        self.task = greenlet.getcurrent() if hub is not None else None
+        # A thread waiting for the write: released once written (cheaper than an Event).
+        self.done: threading.Lock | None = None
+        if hub is None and then is None:
+            self.done = threading.Lock()
+            self.done.acquire()
         self.lead = False  # woken to commit the queue rather than with a result
         self.result: Any = _PENDING
         self.error: BaseException | None = None
@@ -108,6 +118,15 @@ class _Job:
         self.then = then
         # The next writer of the same transaction to wake, once this one is awake.
         self.chain: _Job | None = None
+
+    def wait(self) -> None:
+        """Block the waiting thread until ``wake``."""
+        assert self.done is not None
+        self.done.acquire()
+
+    def wake(self) -> None:
+        assert self.done is not None
+        self.done.release()
 
 
 class GroupWriter:
@@ -194,10 +213,23 @@ class GroupWriter:
         job = _Job(write, then)
         with self._lock:
             self._queue.append(job)
-            if self._writing:
-                return  # the transaction under way takes it next
+            # The transaction under way takes it next; in a hub greenlet, the hub's next commit.
+            if self._writing or current_hub() is not None:
+                return
             self._writing = True
         self._lead(job)
+
+    def lead_pending(self) -> None:
+        """Commit what is queued now, in this thread, unless a transaction is under way.
+
+        The hub calls it once its greenlets have each run to their next wait, so that all the
+        writes they queued share one transaction.
+        """
+        with self._lock:
+            if self._writing or not self._queue:
+                return
+            self._writing = True
+        self._lead(None)
 
     def drain(self, timeout: float) -> bool:
         """Wait until every queued write is committed (or failed); False on timeout."""
@@ -211,6 +243,17 @@ class GroupWriter:
         return True
 
     def _submit(self, write: Write) -> Any:
+        hub = current_hub()
+        if hub is not None:
+            # Queued for the hub's next commit (or the transaction under way); the greenlet is
+            # resumed once it is written.
+            job = _Job(write, hub=hub)
+            with self._lock:
+                self._queue.append(job)
+            hub.suspend()
+            if job.error is not None:
+                raise job.error
+            return job.result
         job = _Job(write)
         with self._lock:
             self._queue.append(job)
@@ -218,10 +261,10 @@ class GroupWriter:
             self._writing = True
         if not lead:
             try:
-                job.done.acquire()
+                job.wait()
             finally:  # even interrupted, the writers woken after this one must be
                 if job.chain is not None:
-                    job.chain.done.release()
+                    job.chain.wake()
             lead = job.lead
         if lead:
             self._lead(job)
@@ -229,7 +272,7 @@ class GroupWriter:
             raise job.error
         return job.result
 
-    def _lead(self, own: _Job) -> None:
+    def _lead(self, own: _Job | None) -> None:
         told: list[_Job] = []
         while self._lead_once(told, own):
             pass
@@ -240,7 +283,7 @@ class GroupWriter:
             except Exception:
                 log.exception("a write's completion callback failed")
 
-    def _lead_once(self, told: list[_Job], own: _Job) -> bool:
+    def _lead_once(self, told: list[_Job], own: _Job | None) -> bool:
         """Commit the queue's head; True when this thread must commit the next batch too (it
         starts with a write nobody waits for). Writes nobody waits for go to ``told``."""
         again = False
@@ -256,21 +299,30 @@ class GroupWriter:
                 elif self._queue[0].then is not None:
                     again = True
                 else:
-                    successor = self._queue[0]
-                    successor.lead = True
-                    successor.done.release()
+                    # A waiting thread commits the queue; failing one, the hub of the first
+                    # write does, once its ready greenlets have queued theirs.
+                    successor = next((job for job in self._queue if job.done is not None), None)
+                    if successor is not None:
+                        successor.lead = True
+                        successor.wake()
+                    else:
+                        self._writing = False
+                        self._idle.notify_all()
+                        self._queue[0].hub.poke()  # type: ignore[union-attr]
             waiting = []
             for job in batch:
                 if job.result is _PENDING and job.error is None:
                     job.error = RuntimeError("the transaction carrying this write was interrupted")
-                if job is not own and job.then is None:
+                if job.hub is not None:
+                    job.hub.resume(job.task)
+                elif job is not own and job.then is None:
                     waiting.append(job)
             # Woken one after another, each by the one before once it runs: a crowd woken at
             # once would only queue for the interpreter lock, each wake-up costing switches.
             for earlier, later in itertools.pairwise(waiting):
                 earlier.chain = later
             if waiting:
-                waiting[0].done.release()
+                waiting[0].wake()
             told.extend(job for job in batch if job.then is not None)
         return again
 
