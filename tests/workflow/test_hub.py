@@ -170,7 +170,10 @@ def test_a_long_task_holds_up_no_other_execution(make_engine: EngineFactory) -> 
     for name in ("slow", "fast"):
         engine.register_state_machine(
             name,
-            {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": fn_arn(name), "End": True}}},
+            {
+                "StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": fn_arn(name), "End": True}},
+            },
         )
     engine.start()
     engine.start_execution(engine.state_machine_arn("slow"), {"n": 1}, name="slow-1")
