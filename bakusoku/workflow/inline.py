@@ -1,10 +1,11 @@
-"""Task calls in an execution's own thread, and ending an execution interrupted during one.
+"""Task calls made by an execution itself, and ending an execution interrupted during one.
 
-A task call in a helper thread costs two thread hand-offs, more than the engine's own work on a
-short task. Called in the execution's thread, it costs none, but nothing in that thread can end
-the execution while the call runs. So when StopExecution or the execution's TimeoutSeconds
-interrupts such a call, the interrupting thread takes the execution over (``CallGuard.take``)
-and ends it; the execution's thread, once the call returns, writes nothing more.
+A task without ``TimeoutSeconds`` at the top level is called by the execution itself rather than
+through a timed helper: on the engine's hub the call runs in a helper thread while the
+execution's greenlet is suspended (see hub.py), elsewhere in the caller's thread. Either way
+nothing in the execution can end it while the call runs. So when StopExecution or the
+execution's TimeoutSeconds interrupts such a call, the interrupting thread takes the execution
+over (``CallGuard.take``) and ends it; the execution, once the call returns, writes nothing more.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class CallGuard:
     def __init__(self, scope: CancelScope) -> None:
         self.scope = scope
         self.lock = threading.Lock()
-        self.thread = threading.get_ident()  # the execution's thread: created there
+        # The thread running the execution (the hub's): created there. Calls from other
+        # threads (Parallel branches, Map iterations) are not the execution's own.
+        self.thread = threading.get_ident()
         self.calling = False
         self.taken = False
 
