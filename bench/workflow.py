@@ -13,6 +13,7 @@ slows down meanwhile slows all alike. Prints medians and ratios (and each round'
 line is one JSON object of the key figures.
 
     python bench/workflow.py [--rounds 3] [--runs 200] [--batch 100] [--peer-runs 20]
+    python bench/workflow.py --engine-only 2000 [--rounds 3]   # the engine alone, for A/B runs
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import socket
 import statistics
 import sys
@@ -277,6 +279,37 @@ def _line(label: str, figures: dict[str, float]) -> None:
     )
 
 
+def engine_only(executions: int, rounds: int) -> dict[str, Any]:
+    """The persisted engine alone on the 5-Task chain: throughput, and what each execution costs
+    the process (CPU time, voluntary context switches) by getrusage."""
+    definition, _, transitions = CASES["task5"]
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_persisted(definition, transitions, 10, 200, Path(tmp))  # warm up
+        for _ in range(rounds):
+            before = resource.getrusage(resource.RUSAGE_SELF)
+            figures = bench_persisted(definition, transitions, 1, executions, Path(tmp))
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            result = {
+                "transitions_per_s": figures["transitions_per_s"],
+                "cpu_ms_per_execution": (
+                    after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                )
+                * 1000
+                / executions,
+                "switches_per_execution": (after.ru_nvcsw - before.ru_nvcsw) / executions,
+            }
+            print(
+                f"  {result['transitions_per_s']:7.0f} transitions/s   "
+                f"{result['cpu_ms_per_execution']:.3f} ms CPU/execution   "
+                f"{result['switches_per_execution']:.1f} context switches/execution"
+            )
+            results.append(result)
+    summary = {key: round(value, 3) for key, value in _median_figures(results).items()}
+    print(json.dumps({"engine_only": summary}))
+    return summary
+
+
 def _median_figures(rounds: list[dict[str, float]]) -> dict[str, float]:
     return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
@@ -288,7 +321,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch", type=int, default=100, help="concurrent executions per round")
     parser.add_argument("--peer-runs", type=int, default=20, help="sequential runs on moto")
     parser.add_argument("--peer-batch", type=int, default=20, help="concurrent runs on moto")
+    parser.add_argument(
+        "--engine-only",
+        type=int,
+        metavar="N",
+        help="only the persisted engine: N concurrent 5-Task executions, with CPU time and "
+        "context switches per execution (for comparing engine changes; no peer)",
+    )
     args = parser.parse_args(argv)
+    if args.engine_only:
+        return engine_only(args.engine_only, args.rounds)
 
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, Moto() as client:
