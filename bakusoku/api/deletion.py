@@ -2,7 +2,8 @@
 
 A photo is deleted only once it has settled (``ready``, ``failed``, ``duplicate``), or when it is
 ``pending`` and can no longer receive its upload (the longest presigned link has expired and no
-bytes arrived). While the pipeline works on it, or while its upload link is still good, deleting
+bytes arrived). A photo that duplicates point at (they show its renditions) is kept while they
+exist: deleting it answers 409 naming them. While the pipeline works on it, or while its upload link is still good, deleting
 answers 409: removing the row then would let the pipeline write renditions, or the upload's
 event recreate the row, after the delete.
 
@@ -67,6 +68,8 @@ def delete_photo(
         _check_upload_closed(photo, store, upload_window_seconds, now)
     elif status not in SETTLED:
         raise _in_flight(photo_id, status)
+    if status != DUPLICATE:
+        _check_no_duplicates(photo, photos)
     keys = _object_keys(photo, store, rendition_prefix)
     try:
         for key in keys:
@@ -118,6 +121,21 @@ def _object_keys(photo: dict[str, Any], store: PhotoObjects, rendition_prefix: s
             " nothing was deleted: try again",
         ) from None
     return list(dict.fromkeys([*keys, photo["object_key"]]))
+
+
+def _check_no_duplicates(photo: dict[str, Any], photos: PhotoRepository) -> None:
+    """A photo that later uploads of the same bytes point at is kept while they exist: they
+    show its renditions, and would point at nothing."""
+    duplicates = photos.duplicates_of(photo)
+    if not duplicates:
+        return
+    shown = ", ".join(duplicates[:5]) + (", ..." if len(duplicates) > 5 else "")
+    raise ApiError(
+        409,
+        "photo.has_duplicates",
+        f"photo {photo['photo_id']} has {len(duplicates)} duplicate upload(s) that show its"
+        f" renditions ({shown}): delete those first, then this photo; nothing was deleted",
+    )
 
 
 def _check_upload_closed(

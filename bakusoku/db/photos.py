@@ -295,6 +295,24 @@ class PhotoRepository:
         fields = {"duplicate_of": original_id, "renditions": None}
         return self._transition(photo_id, DUPLICATE, fields)
 
+    def duplicates_of(self, photo: Mapping[str, Any]) -> list[str]:
+        """The ids of the photos marked as duplicates of ``photo`` (they show its renditions),
+        oldest first."""
+        if not photo.get("sha256"):
+            return []
+
+        def work() -> list[str]:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(photos.c.photo_id)
+                    .where(photos.c.sha256 == photo["sha256"])  # ix_photos_sha256
+                    .where(photos.c.duplicate_of == photo["photo_id"])
+                    .order_by(photos.c.created_at, photos.c.photo_id)
+                )
+                return [str(photo_id) for photo_id in rows.scalars()]
+
+        return self._retry(work)
+
     def delete(self, photo_id: str, status: str) -> bool:
         """Remove the photo's row if its status is still ``status``; False if it moved on (or is
         gone). Nothing of it stays: not its metadata, nor its sha256 for duplicate lookups.

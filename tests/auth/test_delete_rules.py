@@ -130,3 +130,33 @@ def test_after_a_delete_the_same_bytes_are_a_new_photo_not_a_duplicate(
     assert store.list_objects(BUCKET, "") == []
     assert photos.find(first) is None
     assert photos.find_original(again) is None
+
+
+def test_a_photo_with_duplicates_is_kept_until_they_are_deleted(
+    photos: PhotoRepository, store: LocalObjectStore
+) -> None:
+    original, duplicate = (
+        "55555555-5555-4555-8555-555555555555",
+        "66666666-6666-4666-8666-666666666666",
+    )
+    _presigned(photos, original)
+    store.put_object(BUCKET, _key(original), b"jpeg", content_type="image/jpeg")
+    _received(photos, original)
+    rendition = {"key": f"renditions/sports/{original}/thumb.jpg"}
+    store.put_object(BUCKET, rendition["key"], b"t", content_type="image/jpeg")
+    assert photos.mark_ready(original, {"renditions": {"thumb": rendition}})
+    _presigned(photos, duplicate)
+    store.put_object(BUCKET, _key(duplicate), b"jpeg", content_type="image/jpeg")
+    _received(photos, duplicate)
+    assert photos.mark_duplicate(duplicate, original)
+
+    with pytest.raises(ApiError) as refused:
+        _delete(photos.get(original), store, photos)
+    assert refused.value.status == 409 and refused.value.code == "photo.has_duplicates"
+    assert duplicate in refused.value.message and "delete those first" in refused.value.message
+    assert photos.get(original)["status"] == "ready"
+    assert len(store.list_objects(BUCKET, "")) == 3  # nothing was deleted
+
+    assert _delete(photos.get(duplicate), store, photos).status == "duplicate"
+    assert _delete(photos.get(original), store, photos).status == "ready"
+    assert store.list_objects(BUCKET, "") == []

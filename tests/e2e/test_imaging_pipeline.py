@@ -158,6 +158,30 @@ def test_same_bytes_in_one_album_are_a_duplicate_with_no_processing(
     assert other["status"] == "ready" and other["duplicate_of"] is None
 
 
+def test_a_photo_is_kept_while_a_duplicate_shows_it(server: RunningServer) -> None:
+    data = encode(noisy_picture(800, 600), "JPEG", quality=88)
+    first = upload(server.api, data, album="dups-delete")
+    original = settled(server.api, first)
+    second = upload(server.api, data, album="dups-delete")
+    assert settled(server.api, second)["duplicate_of"] == first
+
+    def delete(photo_id: str) -> httpx.Response:
+        return httpx.delete(f"{server.api}/v1/photos/{photo_id}", headers=server.headers)
+
+    refused = delete(first)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "photo.has_duplicates" and second in error["message"]
+    kept = settled(server.api, first)
+    assert kept["status"] == "ready" and kept["updated_at"] == original["updated_at"]
+    assert all(httpx.get(r["url"]).status_code == 200 for r in kept["renditions"].values())
+
+    assert delete(second).status_code == 204
+    assert delete(first).status_code == 204
+    gone = httpx.get(f"{server.api}/v1/photos/{first}", headers=server.headers)
+    assert gone.status_code == 404
+
+
 _GOOD = encode(noisy_picture(1600, 1200), "JPEG", quality=90)
 _PNG = encode(noisy_picture(800, 600), "PNG")
 
