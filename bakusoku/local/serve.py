@@ -33,6 +33,7 @@ def serve_apps(
                 host=host,
                 port=port,
                 log_level=log_level,
+                log_config=None,  # uvicorn's own lines go through the JSON, redacted root logger
                 access_log=False,
                 timeout_graceful_shutdown=5,
                 limit_concurrency=2048,

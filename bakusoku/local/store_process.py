@@ -23,6 +23,7 @@ from bakusoku.errors import BakusokuError
 from bakusoku.local.child_env import child_settings_environment, inherited_environment
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
+from bakusoku.ops.logs import Redactor, configure_logging
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.server import create_store_app
@@ -39,6 +40,7 @@ class StoreProcessError(BakusokuError):
 def create_app() -> Any:
     """The store's ASGI app, configured from ``BAKUSOKU_*`` environment variables (uvicorn factory)."""
     settings = ensure_credentials(load_settings())
+    _configure_logging(settings)  # in each of uvicorn's worker processes too
     outbox = GroupCommitOutbox(
         ObjectEventOutbox(create_db_engine(settings.effective_database_url, pool_size=2))
     )
@@ -67,6 +69,7 @@ def create_app() -> Any:
 def main() -> None:
     """Serve the store until SIGTERM (run by :class:`StoreServerProcess`)."""
     settings = load_settings()
+    _configure_logging(ensure_credentials(settings))
     uvicorn.run(
         "bakusoku.local.store_process:create_app",
         factory=True,
@@ -74,9 +77,17 @@ def main() -> None:
         port=settings.effective_store_port,
         workers=settings.store_processes if settings.store_processes > 1 else None,
         log_level="warning",
+        log_config=None,  # uvicorn's own lines go through the JSON, redacted root logger
         access_log=False,
         backlog=2048,
         timeout_graceful_shutdown=5,
+    )
+
+
+def _configure_logging(settings: Settings) -> None:
+    """Log lines as the main process writes them: JSON (unless ``log_format: text``), redacted."""
+    configure_logging(
+        Redactor([settings.secret_access_key]), json_lines=settings.log_format != "text"
     )
 
 

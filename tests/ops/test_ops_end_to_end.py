@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -216,6 +217,12 @@ def test_operating_bakusoku_end_to_end(
         assert series in metrics.text, series
     ready = httpx.get(f"{api}/readyz", headers=server.headers)
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    # Malformed requests make the HTTP servers (the API's and the store's) log a warning: it is
+    # a JSON line like every other (checked below).
+    for port in (int(api.rsplit(":", 1)[1]), server.store_port):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            raw.sendall(b"NOT HTTP AT ALL\x00\r\n\r\n")
+            raw.recv(1024)
 
     # No process bakusoku up started (workers, the store) holds a webhook secret or the token.
     assert server.process is not None
@@ -254,6 +261,8 @@ def test_operating_bakusoku_end_to_end(
     assert [line for line in lines if not line.startswith("{") and not banner.match(line)] == []
     records = [json.loads(line) for line in lines if line.startswith("{")]
     assert records, "no JSON log lines"
+    invalid = [r for r in records if "Invalid HTTP request" in r["message"]]
+    assert len(invalid) >= 2 and all(r["logger"].startswith("uvicorn") for r in invalid)
     assert any(r.get("execution_name") == name and r.get("photo_id") == bad for r in records)
     # What the workers wrote came through the parent's log, redacted, tagged with the function.
     leaky = [r for r in records if r["message"].startswith("leaky worker ")]
