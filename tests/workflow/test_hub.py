@@ -110,11 +110,16 @@ def test_a_quiesced_hub_refuses_new_calls_once_ready_greenlets_have_run(
 ) -> None:
     hub = hubs()
     hub.start()
+    in_first_call = threading.Event()
     first_call = threading.Event()
     outcome: list[str] = []
 
+    def first() -> None:
+        in_first_call.set()
+        first_call.wait(5)  # returns after quiesce began
+
     def body() -> None:
-        blocking(lambda: first_call.wait(5))  # returns after quiesce began
+        blocking(first)
         outcome.append("ran on")
         try:
             blocking(lambda: outcome.append("second call"))
@@ -122,7 +127,7 @@ def test_a_quiesced_hub_refuses_new_calls_once_ready_greenlets_have_run(
             outcome.append("refused")
 
     hub.spawn(body)
-    wait_until(lambda: hub._running == 1)
+    assert in_first_call.wait(5)
     threading.Timer(0.05, first_call.set).start()
     assert hub.quiesce(lambda: LookupError("stopping"), timeout=5)
     wait_until(lambda: len(outcome) == 2)
