@@ -2,10 +2,10 @@
 
 A photo is deleted only once it has settled (``ready``, ``failed``, ``duplicate``), or when it is
 ``pending`` and can no longer receive its upload (the longest presigned link has expired and no
-bytes arrived). A photo that duplicates point at (they show its renditions) is kept while they
-exist: deleting it answers 409 naming them. While the pipeline works on it, or while its upload link is still good, deleting
+bytes arrived). While the pipeline works on it, or while its upload link is still good, deleting
 answers 409: removing the row then would let the pipeline write renditions, or the upload's
-event recreate the row, after the delete.
+event recreate the row, after the delete. A photo that duplicates point at (they show its
+renditions) is kept while they exist: deleting it answers 409, naming them.
 
 The objects go first and the row last, so a delete that fails half-way (the store unreachable)
 leaves the photo listed and a second delete finishes it; no object is ever left without a row.
