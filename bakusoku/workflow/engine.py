@@ -292,7 +292,6 @@ class WorkflowEngine:
             # before their next task, which they then do not start): it does not run again
             # after the restart.
             hub.quiesce(lambda: Interrupted(STOP), timeout / 2)
-            self._writer.drain(max(0.0, deadline - time.monotonic()))
         # Stop writing before interrupting, so nothing an interrupted run does reaches the history.
         for entry in live:
             if entry.recorder is not None:
@@ -698,29 +697,14 @@ class WorkflowEngine:
         guard, recorder, interpreter = entry.guard, entry.recorder, entry.interpreter
         if guard is None or recorder is None or interpreter is None or not guard.take():
             return  # its own thread ends it
-        ended = self._end(recorder, interpreter, status, event_type, error=error, cause=cause)
+        end, description = self._ending(
+            recorder, interpreter, status, event_type, None, error, cause
+        )
+        written = recorder.close(end)  # False: no longer this engine's to end
         with self._lock:
             self._ended.notify_all()
-        if ended is not None:
-            self._notify(ended)
-
-    def _end(
-        self,
-        recorder: ExecutionRecorder,
-        interpreter: Interpreter,
-        status: str,
-        event_type: str,
-        *,
-        output: Any = None,
-        error: str | None = None,
-        cause: str | None = None,
-    ) -> ExecutionDescription | None:
-        """Record the end of the execution and describe it; None when it was no longer this
-        engine's to end."""
-        end, description = self._ending(
-            recorder, interpreter, status, event_type, output, error, cause
-        )
-        return description if recorder.close(end) else None
+        if written:
+            self._notify(description)
 
     def _end_later(
         self,
@@ -734,7 +718,7 @@ class WorkflowEngine:
         error: str | None = None,
         cause: str | None = None,
     ) -> None:
-        """``_end`` from the execution's own thread, which does not wait for the write: the
+        """End the execution from its own thread, which does not wait for the write: the
         committing thread tells the listeners (and ``wait_for``) once it is durable. The execution
         counts as live until then, so nothing resumes it meanwhile."""
         end, description = self._ending(

@@ -29,9 +29,9 @@ def ended_execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, A
     """The photo's execution once it has ended (it ends right after the photo's last step)."""
     deadline = time.monotonic() + timeout
     while True:
-        body: dict[str, Any] = httpx.get(
-            f"{api}/v1/photos/{photo_id}/execution", headers=auth(api)
-        ).json()
+        response = httpx.get(f"{api}/v1/photos/{photo_id}/execution", headers=auth(api), timeout=30)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
         if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
             return body
         time.sleep(0.05)

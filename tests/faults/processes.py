@@ -20,7 +20,7 @@ import httpx
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.storage.local import LocalObjectStore
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, ended_execution
 
 BUCKET = "bakusoku"
 
@@ -155,13 +155,4 @@ def recorded_renditions(database_url: str, photo_id: str) -> list[str]:
 
 def execution(server: RunningServer, photo_id: str, timeout: float = 10) -> dict[str, Any]:
     """The photo's execution once it has ended (it ends right after the photo's last step)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(
-            f"{server.api}/v1/photos/{photo_id}/execution", headers=server.headers, timeout=30
-        )
-        assert response.status_code == 200, response.text
-        body = dict(response.json())
-        if body["execution"]["status"] != "RUNNING" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.05)
+    return ended_execution(server.api, photo_id, timeout)
