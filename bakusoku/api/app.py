@@ -14,15 +14,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from bakusoku import __version__
-from bakusoku.api.deletion import PhotoObjects, delete_photo
-from bakusoku.api.errors import ApiError, error_responses, install_error_handlers
-from bakusoku.api.live import install_web_app
-from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
-from bakusoku.api.ops import install_ops_routes
-from bakusoku.api.schemas import PhotoPage, PhotoView, UploadGrant, answers
-from bakusoku.api.views import iso, photo_view
-from bakusoku.auth import audit
-from bakusoku.auth.http import (
+from bakusoku.api.access import (
     MAX_PRESIGN_EXPIRY_SECONDS,
     AccessControl,
     Caller,
@@ -32,12 +24,20 @@ from bakusoku.auth.http import (
     rendition_url,
     require_role,
 )
+from bakusoku.api.access_routes import install_auth_routes
+from bakusoku.api.deletion import PhotoObjects, delete_photo
+from bakusoku.api.errors import ApiError, error_responses, install_error_handlers
+from bakusoku.api.live import install_web_app
+from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
+from bakusoku.api.ops import install_ops_routes
+from bakusoku.api.schemas import PhotoPage, PhotoView, UploadGrant, answers
+from bakusoku.api.views import iso, photo_view
+from bakusoku.auth import audit
 from bakusoku.auth.principal import Principal
-from bakusoku.auth.routes import install_auth_routes
 from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.config import Settings
 from bakusoku.db.photos import STATUSES, PhotoRepository
-from bakusoku.pipeline.keys import owner_of, upload_key
+from bakusoku.domain.keys import owner_of, upload_key
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 

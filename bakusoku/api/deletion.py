@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from bakusoku.api.errors import ApiError
 from bakusoku.db.photos import DUPLICATE, FAILED, PENDING, READY, PhotoRepository
-from bakusoku.pipeline.keys import owner_of, photo_ref, rendition_prefix_of
+from bakusoku.domain.keys import owner_of, photo_ref, rendition_prefix_of
 from bakusoku.storage.errors import BucketNotFoundError, ObjectNotFoundError, StorageError
 from bakusoku.storage.local import ObjectInfo
 

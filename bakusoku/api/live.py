@@ -22,16 +22,22 @@ from fastapi import FastAPI, Header, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from bakusoku.api.access import (
+    Caller,
+    check_album,
+    execution_not_found,
+    rendition_url,
+    require_role,
+)
 from bakusoku.api.deletion import photo_was_deleted
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES
 from bakusoku.api.views import iso, photo_view
 from bakusoku.auth import audit
-from bakusoku.auth.http import Caller, check_album, execution_not_found, rendition_url, require_role
 from bakusoku.auth.scope import execution_key, photo_filter
 from bakusoku.db.schema import photos as photos_table
+from bakusoku.domain.keys import owner_of
 from bakusoku.ops.redrive import AlreadyReprocessedError, Redriver
-from bakusoku.pipeline.keys import owner_of
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, ExecutionNotRedrivableError
 
 # Rows are stamped with the writer's clock before their transaction commits, so a change can land

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from bakusoku.api.access import Caller, execution_not_found, require_operator
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.views import iso
-from bakusoku.auth.http import Caller, execution_not_found, require_operator
 from bakusoku.auth.scope import execution_key
 from bakusoku.ops.errors import InvalidQueryError
 from bakusoku.ops.history import ExecutionHistory, ExecutionQuery, parse_since

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bakusoku.auth.errors import InvalidKeySpecError, KeyNotFoundError
 from bakusoku.auth.principal import ROLES, Principal
 from bakusoku.db.schema import api_keys
-from bakusoku.pipeline.keys import is_album_name, is_service_name
+from bakusoku.domain.keys import is_album_name, is_service_name
 
 KEY_PREFIX = "bks_"
 _KEY_ID_BYTES = 6

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from bakusoku.auth.principal import Principal
 from bakusoku.db.photos import Page, decode_cursor, encode_cursor
 from bakusoku.db.schema import photos
+from bakusoku.domain.keys import owner_of, upload_scope_prefix
 from bakusoku.events import object_created_records
-from bakusoku.pipeline.keys import owner_of, upload_scope_prefix
 
 
 def key_visible(principal: Principal, key: str | None, upload_prefix: str) -> bool:

@@ -1,9 +1,14 @@
 """Tables of bakusoku's database, as SQLAlchemy Core metadata (portable: SQLite, MySQL, PostgreSQL).
 
+The workflow engine's own tables (executions, their history) live in ``bakusoku.workflow.tables``;
+``metadata`` holds copies of them too, so migrations and ``create_schema`` see every table.
+
 Times are UTC epoch seconds in DOUBLE columns: sortable and exact on all three databases.
 """
 
 import sqlalchemy as sa
+
+from bakusoku.workflow.tables import metadata as workflow_metadata
 
 metadata = sa.MetaData()
 
@@ -56,54 +61,6 @@ photos = sa.Table(
     sa.Index("ix_photos_status_created", "status", "created_at"),
     sa.Index("ix_photos_created", "created_at"),
     sa.Index("ix_photos_sha256", "sha256"),
-)
-
-executions = sa.Table(
-    "executions",
-    metadata,
-    sa.Column("name", sa.String(80), primary_key=True),
-    sa.Column("state_machine", sa.String(80), nullable=False),
-    # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("input", sa.JSON, nullable=False),
-    sa.Column("output", sa.JSON, nullable=True),
-    sa.Column("error", sa.String(256), nullable=True),
-    sa.Column("cause", sa.Text, nullable=True),
-    sa.Column("started_at", sa.Double, nullable=False),
-    sa.Column("stopped_at", sa.Double, nullable=True),
-    sa.Column("redrive_count", sa.Integer, nullable=False, server_default="0"),
-    # Where a RUNNING execution resumes after a restart, or a redrive restarts: the top-level state
-    # it was in, that state's input and the workflow variables ({"state", "input", "variables"}).
-    sa.Column("checkpoint", sa.JSON, nullable=True),
-    # The engine process running a RUNNING execution, and until when its claim holds without renewal:
-    # one writer per execution, and executions of a process that died are taken over.
-    sa.Column("owner", sa.String(64), nullable=True),
-    sa.Column("lease_until", sa.Double, nullable=True),
-    # Filled by operations (bakusoku.ops) when an execution ends, for searching the history: the
-    # photo and album it processed, its stable error code and the state that failed.
-    sa.Column("photo_id", sa.String(36), nullable=True),
-    sa.Column("album", sa.String(128), nullable=True),
-    sa.Column("error_code", sa.String(64), nullable=True),
-    sa.Column("failed_state", sa.String(80), nullable=True),
-    sa.Index("ix_executions_status_started", "status", "started_at"),
-    sa.Index("ix_executions_started", "started_at"),
-    sa.Index("ix_executions_photo", "photo_id"),
-    sa.Index("ix_executions_album_started", "album", "started_at"),
-    sa.Index("ix_executions_error_started", "error_code", "started_at"),
-    sa.Index("ix_executions_stopped", "stopped_at"),
-)
-
-execution_events = sa.Table(
-    "execution_events",
-    metadata,
-    sa.Column("execution_name", sa.String(80), primary_key=True),
-    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("previous_event_id", sa.Integer, nullable=True),
-    sa.Column("type", sa.String(48), nullable=False),
-    sa.Column("timestamp", sa.Double, nullable=False),
-    sa.Column("state_name", sa.String(80), nullable=True),
-    sa.Column("details", sa.JSON, nullable=True),
-    sa.Index("ix_execution_events_state", "state_name"),
 )
 
 # Transactional outbox of object-created notifications: written in the same breath as the object, read by
@@ -177,3 +134,7 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_at", "at"),
     sa.Index("ix_audit_log_service_at", "service", "at"),
 )
+
+# The database holds the engine's tables too: one metadata for the migrations and `create_schema`.
+for _table in workflow_metadata.tables.values():
+    _table.to_metadata(metadata)

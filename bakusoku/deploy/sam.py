@@ -24,8 +24,8 @@ TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 HTTP_API = "PhotoApi"
 ALERT_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
-API_HANDLER = "bakusoku.deploy.aws_lambda.api.handler"
-NOTIFIER_HANDLER = "bakusoku.deploy.aws_lambda.notifier.handler"
+API_HANDLER = "bakusoku.aws.api.handler"
+NOTIFIER_HANDLER = "bakusoku.aws.notifier.handler"
 _LOCAL_ONLY = {
     f"BAKUSOKU_{name.upper()}"
     for name in (

@@ -14,6 +14,7 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.domain.keys import upload_key
 from bakusoku.events import execution_name
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
 from bakusoku.local.invoker import RuntimeInvoker
@@ -30,7 +31,6 @@ from bakusoku.pipeline.functions import (
     definition_text,
     substitutions,
 )
-from bakusoku.pipeline.keys import upload_key
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import KeyFilter

@@ -11,13 +11,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import alert_outbox, execution_events, executions, photos
+from bakusoku.db.schema import alert_outbox, photos
+from bakusoku.domain.keys import PhotoRef, photo_ref
 from bakusoku.events import object_created_records
 from bakusoku.ops.errors import InvalidQueryError
 from bakusoku.ops.taxonomy import error_code
 from bakusoku.ops.timeline import Timeline, build_timeline
-from bakusoku.pipeline.keys import PhotoRef, photo_ref
 from bakusoku.workflow.engine import STATUSES, ExecutionDescription, WorkflowEngine
+from bakusoku.workflow.tables import execution_events, executions
 
 log = logging.getLogger("bakusoku.ops.history")
 

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import executions, photos
+from bakusoku.db.schema import photos
 from bakusoku.ops.history import photo_of
 from bakusoku.ops.logs import log_context
 from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.tables import executions
 
 if TYPE_CHECKING:
     from bakusoku.ops.tracing import Tracing

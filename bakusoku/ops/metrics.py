@@ -11,10 +11,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from bakusoku.db.schema import alert_outbox, executions, object_events
+from bakusoku.db.schema import alert_outbox, object_events
 from bakusoku.ops.timeline import Timeline
 from bakusoku.runtime import FunctionRuntime
 from bakusoku.workflow.engine import ExecutionDescription
+from bakusoku.workflow.tables import executions
 
 log = logging.getLogger("bakusoku.ops.metrics")
 

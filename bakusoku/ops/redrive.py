@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from bakusoku.db.photos import FAILED as PHOTO_FAILED
 from bakusoku.db.photos import PROCESSING
-from bakusoku.db.schema import executions, photos
+from bakusoku.db.schema import photos
 from bakusoku.ops.errors import OpsError
 from bakusoku.ops.history import photo_of
 from bakusoku.workflow.engine import (
@@ -38,6 +38,7 @@ from bakusoku.workflow.errors import (
     ExecutionNotRedrivableError,
 )
 from bakusoku.workflow.history import HistoryEvent
+from bakusoku.workflow.tables import executions
 
 log = logging.getLogger("bakusoku.ops.redrive")
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import execution_events, executions, photos
+from bakusoku.db.schema import photos
 from bakusoku.ops.timeline import build_timeline
 from bakusoku.workflow.history import event_from_row
+from bakusoku.workflow.tables import execution_events, executions
 
 _WINDOWS = {"last_hour": 3600.0, "last_day": 86400.0}
 _FAILED = ("FAILED", "TIMED_OUT")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bakusoku.pipeline.errors import ERROR_CODES, describe_failure
+from bakusoku.domain.catalogue import ERROR_CODES, describe_failure
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class Adapters:
 def build_adapters(settings: Settings) -> Adapters:
     database_url = settings.effective_database_url
     if settings.database_secret_arn:  # on AWS: the URL lives in Secrets Manager
-        from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret
+        from bakusoku.secrets import database_url_from_secret
 
         database_url = database_url_from_secret(settings.database_secret_arn, settings.region)
     gate = deployment_gate(settings.data_dir, settings.db_max_connections, settings.db_wait_seconds)

@@ -17,7 +17,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow import jsontext
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, LOST, STOP, TIMEOUT, CancelScope, Interrupted
@@ -42,6 +41,7 @@ from bakusoku.workflow.inline import CallGuard, GuardedInvoker
 from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
+from bakusoku.workflow.tables import execution_events, executions
 from bakusoku.workflow.writer import GroupWriter, NewExecution
 
 log = logging.getLogger(__name__)

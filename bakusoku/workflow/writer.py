@@ -25,9 +25,9 @@ from typing import Any
 import greenlet
 import sqlalchemy as sa
 
-from bakusoku.db.schema import execution_events, executions
 from bakusoku.workflow import jsontext
 from bakusoku.workflow.hub import Hub, current_hub
+from bakusoku.workflow.tables import execution_events, executions
 
 log = logging.getLogger(__name__)
 

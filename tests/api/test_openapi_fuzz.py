@@ -29,8 +29,8 @@ from schemathesis.specs.openapi.checks import (
 
 from bakusoku.auth.keys import KeyStore
 from bakusoku.config import load_settings
+from bakusoku.domain.keys import upload_key
 from bakusoku.local.stack import EmbeddedStack
-from bakusoku.pipeline.keys import upload_key
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.integration

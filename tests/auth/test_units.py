@@ -16,7 +16,7 @@ from bakusoku.auth.scope import key_visible
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.schema import api_keys
-from bakusoku.pipeline.keys import owner_of, photo_ref, upload_key
+from bakusoku.domain.keys import owner_of, photo_ref, upload_key
 
 PHOTO = "0b7e6f4c-1f7a-4c55-9d51-0a4b6f0e2d11"
 

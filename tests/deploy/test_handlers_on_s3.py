@@ -19,8 +19,8 @@ from PIL import Image
 
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.domain.keys import upload_key
 from bakusoku.pipeline.functions import FUNCTIONS
-from bakusoku.pipeline.keys import upload_key
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
 from tests.conftest import make_jpeg

@@ -65,7 +65,7 @@ def http_api_event(
 @pytest.fixture
 def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The API Lambda's environment; yields an uploader key of service enphoto."""
-    from bakusoku.deploy.aws_lambda import api
+    from bakusoku.aws import api
     from bakusoku.storage.s3 import S3ObjectStore
 
     S3ObjectStore(REGION, endpoint_url=moto_endpoint).create_bucket("enphoto-dev-photos")
@@ -91,7 +91,7 @@ def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_http_api_presigns_an_upload_that_s3_accepts(api_env: str) -> None:
-    from bakusoku.deploy.aws_lambda.api import handler
+    from bakusoku.aws.api import handler
 
     data = make_jpeg(400, 300)
     body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": len(data), "album": "day"}
@@ -114,8 +114,8 @@ def test_http_api_presigns_an_upload_that_s3_accepts(api_env: str) -> None:
 def test_http_api_deletes_a_photo_and_its_objects_from_s3(
     api_env: str, tmp_path: Path, moto_endpoint: str
 ) -> None:
+    from bakusoku.aws.api import handler
     from bakusoku.db.photos import PhotoRepository
-    from bakusoku.deploy.aws_lambda.api import handler
     from bakusoku.storage.errors import ObjectNotFoundError
     from bakusoku.storage.s3 import S3ObjectStore
 
@@ -183,7 +183,7 @@ def test_notifier_posts_failed_executions(
 ) -> None:
     import botocore.session
 
-    from bakusoku.deploy.aws_lambda import notifier
+    from bakusoku.aws import notifier
 
     server = HTTPServer(("127.0.0.1", 0), _Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

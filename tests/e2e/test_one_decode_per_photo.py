@@ -20,9 +20,9 @@ from PIL import Image
 
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.domain.keys import upload_key
 from bakusoku.pipeline import adapters as pipeline_adapters
 from bakusoku.pipeline.functions import FUNCTIONS, STATE_MACHINE_NAME, definition_text
-from bakusoku.pipeline.keys import upload_key
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker

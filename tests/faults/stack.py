@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.config import load_settings
-from bakusoku.db.schema import executions, photos
+from bakusoku.db.schema import photos
+from bakusoku.domain.keys import rendition_prefix_of, upload_key
 from bakusoku.local.stack import EmbeddedStack
-from bakusoku.pipeline.keys import rendition_prefix_of, upload_key
 from bakusoku.storage.local import LocalObjectStore
+from bakusoku.workflow.tables import executions
 from tests.conftest import free_port
 
 

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.schema import executions
+from bakusoku.workflow.tables import executions
 from tests.conftest import make_jpeg
 from tests.e2e.server import RunningServer
 from tests.faults.processes import (

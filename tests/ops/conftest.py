@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from bakusoku.db.engine import create_db_engine, create_schema
-from bakusoku.pipeline.errors import describe_failure
+from bakusoku.domain.catalogue import describe_failure
 from bakusoku.storage.notifications import object_created_event
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker

@@ -11,12 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.config import Settings
-from bakusoku.db.schema import alert_outbox, execution_events, executions
+from bakusoku.db.schema import alert_outbox
 from bakusoku.ops.alerts import verify
 from bakusoku.ops.history import ExecutionQuery, parse_since
 from bakusoku.ops.service import Operations
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
+from bakusoku.workflow.tables import execution_events, executions
 from tests.conftest import free_port
 from tests.ops.conftest import (
     DEFINITION,

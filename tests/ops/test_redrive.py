@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.domain.keys import photo_ref
 from bakusoku.events import object_created_records
 from bakusoku.ops.history import ExecutionHistory, ExecutionQuery
 from bakusoku.ops.redrive import (
@@ -21,7 +22,6 @@ from bakusoku.ops.redrive import (
     failure_was_handled,
     redrive_name,
 )
-from bakusoku.pipeline.keys import photo_ref
 from bakusoku.workflow.engine import WorkflowEngine, validate_name
 from bakusoku.workflow.errors import ExecutionNotRedrivableError
 from bakusoku.workflow.invoker import FunctionInvoker

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bakusoku.domain.catalogue import ERROR_CODES
 from bakusoku.ops.taxonomy import CATALOGUE, error_code
-from bakusoku.pipeline.errors import ERROR_CODES
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine, create_schema
-from bakusoku.db.schema import execution_events, executions
+from bakusoku.workflow.tables import execution_events, executions
 from tests.workflow.crash_worker import EXECUTION, WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.schema import executions
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -19,6 +18,7 @@ from bakusoku.workflow.errors import (
     StateMachineDoesNotExistError,
 )
 from bakusoku.workflow.invoker import FunctionInvoker
+from bakusoku.workflow.tables import executions
 
 from .conftest import ACCOUNT, REGION, EngineFactory, fn_arn
 

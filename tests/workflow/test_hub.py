@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.schema import executions
 from bakusoku.workflow.hub import Hub, blocking, current_hub
+from bakusoku.workflow.tables import executions
 from bakusoku.workflow.writer import GroupWriter
 
 from .conftest import EngineFactory, fn_arn

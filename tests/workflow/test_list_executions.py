@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.schema import executions
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import InvalidToken, ValidationError
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
+from bakusoku.workflow.tables import executions
 
 from .conftest import EngineFactory
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.schema import executions
+from bakusoku.workflow.tables import executions
 from bakusoku.workflow.writer import GroupWriter
 
 
@@ -117,7 +117,7 @@ def test_an_error_is_raised_in_the_writer_that_caused_it(db: sa.Engine) -> None:
 
 
 def test_an_execution_no_longer_owned_is_not_written_and_the_others_are(db: sa.Engine) -> None:
-    from bakusoku.db.schema import execution_events
+    from bakusoku.workflow.tables import execution_events
     from bakusoku.workflow.writer import HistoryWrite
 
     with db.begin() as conn:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bakusoku.domain.keys import rendition_key
 from bakusoku.imaging import render_photo
 from bakusoku.imaging.faces import boxes_json
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
-from bakusoku.pipeline.keys import rendition_key
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bakusoku.domain.catalogue import describe_failure
+from bakusoku.domain.keys import photo_ref, rendition_prefix_of
 from bakusoku.events import object_created_records
 from bakusoku.pipeline.adapters import adapters
-from bakusoku.pipeline.errors import describe_failure
-from bakusoku.pipeline.keys import photo_ref, rendition_prefix_of
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 import json
 
-from bakusoku.pipeline.errors import describe_failure
-from bakusoku.pipeline.keys import photo_ref, upload_key
+from bakusoku.domain.catalogue import describe_failure
+from bakusoku.domain.keys import photo_ref, upload_key
 
 
 def test_lambda_error_cause_gives_code_and_message() -> None:

@@ -8,17 +8,17 @@ from typing import Any
 
 from fastapi import FastAPI, Query
 
-from bakusoku.api.errors import ApiError, error_responses
-from bakusoku.api.schemas import AuditPage, OriginalGrant, WhoAmI, answers
-from bakusoku.api.views import iso
-from bakusoku.auth import audit
-from bakusoku.auth.http import (
+from bakusoku.api.access import (
     AccessControl,
     Caller,
     photo_not_found,
     require_role,
 )
-from bakusoku.pipeline.keys import owner_of
+from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.schemas import AuditPage, OriginalGrant, WhoAmI, answers
+from bakusoku.api.views import iso
+from bakusoku.auth import audit
+from bakusoku.domain.keys import owner_of
 
 
 def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> None:

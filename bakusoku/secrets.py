@@ -1,4 +1,4 @@
-"""Secrets Manager: the database URL and the alert webhook, read once per execution environment."""
+"""AWS Secrets Manager: a secret's text and the database URL a secret describes (the one reader of both)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ from urllib.parse import quote
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bakusoku.deploy.errors import DeployConfigError
+from bakusoku.config import ConfigError
+
 
 # Engines of RDS-managed secrets → SQLAlchemy dialects with pure-Python drivers (bundled).
+class SecretError(ConfigError):
+    """A secret cannot be read, or does not hold what it must (a URL or a database's fields)."""
+
+    code = "config.secret"
+
+
 _DIALECTS = {
     "mysql": "mysql+pymysql",
     "mariadb": "mysql+pymysql",
@@ -22,18 +29,18 @@ _DIALECTS = {
 
 
 def secret_string(arn: str, region: str) -> str:
-    """The SecretString of ``arn``; DeployConfigError says which secret and why it failed."""
+    """The SecretString of ``arn``; SecretError says which secret and why it failed."""
     client: Any = botocore.session.get_session().create_client("secretsmanager", region_name=region)
     try:
         value = client.get_secret_value(SecretId=arn)
     except (ClientError, BotoCoreError) as exc:
-        raise DeployConfigError(
+        raise SecretError(
             f"cannot read the secret {arn}: {exc}; check that it exists and that the function's "
             "role may call secretsmanager:GetSecretValue on it"
         ) from exc
     text = value.get("SecretString")
     if not isinstance(text, str):
-        raise DeployConfigError(f"the secret {arn} holds no SecretString; store the value as text")
+        raise SecretError(f"the secret {arn} holds no SecretString; store the value as text")
     return text
 
 
@@ -47,7 +54,7 @@ def database_url_from_secret(arn: str, region: str) -> str:
     except ValueError:
         fields = None
     if not isinstance(fields, dict):
-        raise DeployConfigError(
+        raise SecretError(
             f"the secret {arn} is neither a database URL nor a JSON object with 'url' or "
             "'engine', 'host', 'username', 'password'"
         )
@@ -56,7 +63,7 @@ def database_url_from_secret(arn: str, region: str) -> str:
     dialect = _DIALECTS.get(str(fields.get("engine", "")))
     missing = [k for k in ("host", "username", "password") if k not in fields]
     if dialect is None or missing:
-        raise DeployConfigError(
+        raise SecretError(
             f"the secret {arn} needs 'url', or 'engine' (one of {sorted(_DIALECTS)}) with "
             f"'host', 'username', 'password' (missing: {missing or ['engine']})"
         )

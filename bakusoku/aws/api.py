@@ -1,6 +1,6 @@
 """The HTTP API on AWS Lambda, behind an API Gateway HTTP API (payload format 2.0).
 
-Handler: ``bakusoku.deploy.aws_lambda.api.handler``. The FastAPI app is the one ``bakusoku up``
+Handler: ``bakusoku.aws.api.handler``. The FastAPI app is the one ``bakusoku up``
 serves, wired to Amazon S3 (presigned with the function's role), the database and Step Functions.
 Built once per execution environment; the schema is created on first start if missing.
 """
@@ -14,12 +14,11 @@ from typing import Any, cast
 from mangum import Mangum
 
 from bakusoku.api.app import ApiServices, create_api_app
-from bakusoku.config import load_settings
+from bakusoku.aws.executions import StepFunctionsExecutions
+from bakusoku.config import ConfigError, load_settings
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.db.photos import PhotoRepository
-from bakusoku.deploy.aws_lambda.executions import StepFunctionsExecutions
-from bakusoku.deploy.aws_lambda.secrets import database_url_from_secret, secret_string
-from bakusoku.deploy.errors import DeployConfigError
+from bakusoku.secrets import database_url_from_secret, secret_string
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -40,7 +39,7 @@ def _adapter() -> Mangum:
     create_schema(engine)
     machine = os.environ.get(STATE_MACHINE_ARN, "")
     if not machine:
-        raise DeployConfigError(f"{STATE_MACHINE_ARN} is not set; the template sets it")
+        raise ConfigError(f"{STATE_MACHINE_ARN} is not set; the template sets it")
     services = ApiServices(
         settings=settings,
         photos=PhotoRepository(engine),

@@ -1,6 +1,6 @@
 """The alert path: every failed, timed-out or aborted execution is posted to a Slack webhook.
 
-Handler: ``bakusoku.deploy.aws_lambda.notifier.handler``, the target of an EventBridge rule on
+Handler: ``bakusoku.aws.notifier.handler``, the target of an EventBridge rule on
 "Step Functions Execution Status Change". The webhook URL is read from the Secrets Manager secret
 named by ``BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN`` (once per execution environment). The message names
 the status, the execution ARN and a console link, because the console lists only recent executions.
@@ -15,14 +15,15 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote
 
-from bakusoku.deploy.aws_lambda.secrets import secret_string
-from bakusoku.deploy.errors import DeployConfigError
+from bakusoku.config import ConfigError
+from bakusoku.errors import BakusokuError
+from bakusoku.secrets import secret_string
 
 WEBHOOK_SECRET_ARN = "BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN"
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
-class NotifyError(DeployConfigError):
+class NotifyError(BakusokuError):
     """The webhook refused the alert."""
 
     code = "alert.not_delivered"
@@ -32,13 +33,13 @@ class NotifyError(DeployConfigError):
 def _webhook_url() -> str:
     arn = os.environ.get(WEBHOOK_SECRET_ARN, "")
     if not arn:
-        raise DeployConfigError(f"{WEBHOOK_SECRET_ARN} is not set; the template sets it")
+        raise ConfigError(f"{WEBHOOK_SECRET_ARN} is not set; the template sets it")
     region = os.environ.get("AWS_REGION") or os.environ.get("BAKUSOKU_REGION") or "us-east-1"
     text = secret_string(arn, region).strip()
     if text.startswith("{"):
         text = str(json.loads(text).get("url", ""))
     if not text.startswith("https://"):
-        raise DeployConfigError(f"the secret {arn} must hold the webhook's https:// URL")
+        raise ConfigError(f"the secret {arn} must hold the webhook's https:// URL")
     return text
 
 

@@ -31,7 +31,7 @@ from bakusoku.auth.principal import OPERATOR, Principal
 from bakusoku.auth.ratelimit import RateLimiter
 from bakusoku.auth.scope import key_visible
 from bakusoku.config import ConfigError, Settings
-from bakusoku.pipeline.keys import EXTENSIONS
+from bakusoku.domain.keys import EXTENSIONS
 
 MAX_PRESIGN_EXPIRY_SECONDS = 3600
 MAX_RENDITION_URL_EXPIRY_SECONDS = 3600
