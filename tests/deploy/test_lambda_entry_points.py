@@ -198,7 +198,7 @@ def test_notifier_posts_failed_executions(
         monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETSMANAGER", moto_endpoint)
         monkeypatch.setenv(notifier.WEBHOOK_SECRET_ARN, arn)
         notifier._webhook_url.cache_clear()
-        with pytest.raises(notifier.DeployConfigError, match="https://"):
+        with pytest.raises(notifier.ConfigError, match="https://"):
             notifier.handler(_status_event("FAILED"), None)
         client.put_secret_value(SecretId=arn, SecretString=json.dumps({"url": url}))
         notifier._webhook_url.cache_clear()
