@@ -25,7 +25,7 @@ from bakusoku.api.access import (
     require_role,
 )
 from bakusoku.api.access_routes import install_auth_routes
-from bakusoku.api.deletion import PhotoObjects, delete_photo
+from bakusoku.api.deletion import delete_photo
 from bakusoku.api.errors import ApiError, error_responses, install_error_handlers
 from bakusoku.api.live import install_web_app
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
@@ -38,6 +38,7 @@ from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.config import Settings
 from bakusoku.db.photos import STATUSES, PhotoRepository
 from bakusoku.domain.keys import owner_of, upload_key
+from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -51,7 +52,7 @@ class ApiServices:
     presigner: Presigner
     workflow: WorkflowEngine
     # Where originals and renditions are removed when a photo is deleted.
-    store: PhotoObjects | None = None
+    store: ObjectStore | None = None
     # Bench-only: the pre-presigned design, where the API stores the bytes and runs the pipeline.
     direct_upload: Callable[[str, str, str, bytes], dict[str, Any]] | None = None
 

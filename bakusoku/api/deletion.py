@@ -16,27 +16,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from bakusoku.api.errors import ApiError
 from bakusoku.db.photos import DUPLICATE, FAILED, PENDING, READY, PhotoRepository
 from bakusoku.domain.keys import owner_of, photo_ref, rendition_prefix_of
+from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import BucketNotFoundError, ObjectNotFoundError, StorageError
-from bakusoku.storage.local import ObjectInfo
 
 SETTLED = (READY, FAILED, DUPLICATE)
 # Clock difference between the API and the store that still accepts a presigned upload.
 _CLOCK_MARGIN_SECONDS = 60
-
-
-class PhotoObjects(Protocol):
-    """The object store calls a delete needs (the local store and S3 both have them)."""
-
-    def head_object(self, bucket: str, key: str) -> ObjectInfo: ...
-
-    def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]: ...
-
-    def delete_object(self, bucket: str, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +40,7 @@ class Deleted:
 
 def delete_photo(
     photo: dict[str, Any],
-    store: PhotoObjects,
+    store: ObjectStore,
     photos: PhotoRepository,
     *,
     rendition_prefix: str,
@@ -103,7 +93,7 @@ def photo_was_deleted(photos: PhotoRepository, key: str | None, upload_prefix: s
     return photos.find(photo_ref("", key, upload_prefix).photo_id) is None
 
 
-def _object_keys(photo: dict[str, Any], store: PhotoObjects, rendition_prefix: str) -> list[str]:
+def _object_keys(photo: dict[str, Any], store: ObjectStore, rendition_prefix: str) -> list[str]:
     """The original, the renditions the row names, and anything else under its rendition prefix
     (a rendition written by an attempt that did not finish)."""
     bucket = photo["bucket"]
@@ -139,7 +129,7 @@ def _check_no_duplicates(photo: dict[str, Any], photos: PhotoRepository) -> None
 
 
 def _check_upload_closed(
-    photo: dict[str, Any], store: PhotoObjects, window: int, now: float
+    photo: dict[str, Any], store: ObjectStore, window: int, now: float
 ) -> None:
     photo_id = photo["photo_id"]
     closes = photo["created_at"] + window + _CLOCK_MARGIN_SECONDS

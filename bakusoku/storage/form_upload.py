@@ -8,9 +8,10 @@ from xml.sax.saxutils import escape
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
 from bakusoku.storage.errors import S3Error
 from bakusoku.storage.keys import check_key
-from bakusoku.storage.local import DEFAULT_CONTENT_TYPE, LocalObjectStore, ObjectInfo, PendingObject
+from bakusoku.storage.local import LocalObjectStore, PendingObject
 from bakusoku.storage.notifications import RequestContext
 from bakusoku.storage.post_policy import PostPolicy, lower_fields, verify_post_policy
 

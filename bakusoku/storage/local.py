@@ -1,4 +1,8 @@
-"""The local stand-in for an S3 bucket: objects as files, atomic writes, object-created events."""
+"""The local stand-in for an S3 bucket: objects as files, atomic writes, object-created events.
+
+:class:`LocalObjectStore` implements the :class:`~bakusoku.storage.base.ObjectStore` port and adds
+what the local S3 endpoint (``storage.server``) needs: streaming writes, open readers, buckets.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,19 @@ import os
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import anyio.to_thread
 
+from bakusoku.storage.base import (
+    CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
+    ObjectBody,
+    ObjectInfo,
+    body_chunks,
+)
 from bakusoku.storage.errors import (
     BucketNotFoundError,
     EntityTooLargeError,
@@ -48,8 +58,6 @@ _SYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bakusoku-stor
 
 EventSink = Callable[[dict[str, Any]], None]
 
-DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 stores when a PUT names no type
-CHUNK = 1024 * 1024
 WRITE_BUFFER = 64 * 1024
 SYNC_EVERY = 1024 * 1024
 STALE_TEMP_SECONDS = 24 * 3600
@@ -58,24 +66,6 @@ _TMP_DIR = ".tmp"
 # A reader that finds an object and its sidecar from different writes retries for about this long
 # (the window is one rename) before it rebuilds the sidecar from the file.
 _CONSISTENT_READ_ATTEMPTS = 60
-
-
-@dataclass(frozen=True)
-class ObjectInfo:
-    """What S3's HEAD returns: size, quoted ETag (MD5 hex), type, user metadata, last modified."""
-
-    bucket: str
-    key: str
-    size: int
-    etag: str
-    content_type: str
-    last_modified: datetime
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def etag_hex(self) -> str:
-        """The ETag without quotes, as object-created events carry it."""
-        return self.etag.strip('"')
 
 
 class ObjectReader(io.BufferedReader):
@@ -338,7 +328,7 @@ class LocalObjectStore:
         self,
         bucket: str,
         key: str,
-        body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+        body: ObjectBody,
         *,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
@@ -361,7 +351,7 @@ class LocalObjectStore:
             max_size=max_size,
             context=context,
         ) as pending:
-            for chunk in _chunks(body):
+            for chunk in body_chunks(body):
                 pending.write(chunk)
             return pending.commit()
 
@@ -526,7 +516,7 @@ class LocalObjectStore:
     def open_object(self, bucket: str, key: str) -> ObjectReader:
         """A binary file of the object (``info`` matches these very bytes); close it after use."""
         info, fd = self._open_consistent(bucket, key)
-        reader = ObjectReader(io.FileIO(fd, "rb"), buffer_size=CHUNK)
+        reader = ObjectReader(io.FileIO(fd, "rb"), buffer_size=CHUNK_SIZE)
         reader.info = info
         return reader
 
@@ -594,7 +584,7 @@ class LocalObjectStore:
         log.warning("rebuilding the missing metadata of %s/%s from its bytes", bucket, key)
         md5 = hashlib.md5(usedforsecurity=False)
         offset = 0
-        while chunk := os.pread(fd, CHUNK, offset):
+        while chunk := os.pread(fd, CHUNK_SIZE, offset):
             md5.update(chunk)
             offset += len(chunk)
         info = ObjectInfo(
@@ -649,20 +639,6 @@ class LocalObjectStore:
             with contextlib.suppress(OSError):
                 if entry.stat().st_mtime < cutoff:
                     os.unlink(entry.path)
-
-
-def _chunks(body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    if isinstance(body, bytes | bytearray | memoryview):
-        view = memoryview(body)
-        for start in range(0, len(view), CHUNK):
-            yield bytes(view[start : start + CHUNK])
-        return
-    read = getattr(body, "read", None)
-    if callable(read):
-        while chunk := read(CHUNK):
-            yield chunk
-        return
-    yield from body
 
 
 def _decode_content_md5(value: str | None) -> bytes | None:

@@ -1,4 +1,4 @@
-"""The object store on Amazon S3 (boto3), with the local store's interface and errors.
+"""The object store on Amazon S3 (boto3): the :class:`~bakusoku.storage.base.ObjectStore` port.
 
 The pipeline's handlers use whichever store the settings pick (``object_store: s3`` on AWS). Errors
 keep S3's codes as the local store raises them: ``NoSuchKey`` is :class:`ObjectNotFoundError`,
@@ -9,14 +9,15 @@ points it at an S3-compatible server), credentials from the default chain (the L
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC
-from typing import Any, BinaryIO
+from typing import Any
 
 import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectBody, ObjectInfo, body_chunks
 from bakusoku.storage.errors import (
     BucketNotFoundError,
     EntityTooLargeError,
@@ -25,7 +26,6 @@ from bakusoku.storage.errors import (
     S3Error,
 )
 from bakusoku.storage.keys import check_bucket, check_key, check_metadata
-from bakusoku.storage.local import DEFAULT_CONTENT_TYPE, ObjectInfo, _chunks
 from bakusoku.storage.presign import Presigner
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
@@ -89,18 +89,14 @@ class S3ObjectStore:
         self,
         bucket: str,
         key: str,
-        body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+        body: ObjectBody,
         *,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
         if_none_match: bool = False,
         max_size: int | None = None,
-        context: object | None = None,
     ) -> ObjectInfo:
-        """PutObject; ``if_none_match`` sends ``If-None-Match: *``, ``max_size`` caps the body.
-
-        ``context`` is accepted for the local store's signature; S3 builds its events itself.
-        """
+        """PutObject; ``if_none_match`` sends ``If-None-Match: *``, ``max_size`` caps the body."""
         data = _read_capped(body, max_size)
         meta = check_metadata(metadata)
         params: dict[str, Any] = {
@@ -169,12 +165,10 @@ class S3ObjectStore:
             raise _translate(exc, bucket, key) from exc
 
 
-def _read_capped(
-    body: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes], max_size: int | None
-) -> bytes:
+def _read_capped(body: ObjectBody, max_size: int | None) -> bytes:
     parts: list[bytes] = []
     size = 0
-    for chunk in _chunks(body):
+    for chunk in body_chunks(body):
         size += len(chunk)
         if max_size is not None and size > max_size:
             raise EntityTooLargeError(

@@ -14,6 +14,7 @@ import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
 from bakusoku.storage.cors import CorsRule
 from bakusoku.storage.errors import EntityTooLargeError, ObjectExistsError, S3Error
 from bakusoku.storage.form_upload import (
@@ -22,7 +23,7 @@ from bakusoku.storage.form_upload import (
     post_response_fields,
     post_response_xml,
 )
-from bakusoku.storage.local import DEFAULT_CONTENT_TYPE, LocalObjectStore, ObjectInfo
+from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import (
     EVENT_POST,
     EVENT_PUT,

@@ -1,6 +1,6 @@
 """One contract, two object stores: the local store (behind its S3 endpoint) and Amazon S3's API
-(moto's server mode on loopback). moto does not verify signatures or expiry; the local store's own
-tests cover those."""
+(moto's server mode on loopback), each held as the ``ObjectStore`` port the pipeline and the API use.
+moto does not verify signatures or expiry; the local store's own tests cover those."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 
+from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import (
     BucketNotFoundError,
     EntityTooLargeError,
@@ -32,7 +32,7 @@ REGION = "us-east-1"
 
 @dataclass
 class Backend:
-    store: Any
+    store: ObjectStore
     presigner: Presigner
     bucket: str
 
