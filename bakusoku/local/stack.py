@@ -25,6 +25,7 @@ from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import PipelineTrigger
 from bakusoku.local.wakeup import WakeupListener
 from bakusoku.ops.service import Operations
+from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
 from bakusoku.pipeline.functions import (
     FUNCTIONS,
     STATE_MACHINE_NAME,
@@ -33,7 +34,6 @@ from bakusoku.pipeline.functions import (
 )
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
-from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -51,12 +51,7 @@ class EmbeddedStack:
         upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
-        self.store = LocalObjectStore(
-            self.objects_dir,
-            event_sink=self._object_created,
-            region=settings.region,
-            event_filter=KeyFilter(prefix=settings.upload_prefix),
-        )
+        self.store = local_store_with_outbox(settings, self.outbox, wake=self._wake_trigger)
         self.presigner = Presigner(
             settings.store_url, settings.region, settings.access_key_id, settings.secret_access_key
         )
@@ -122,11 +117,10 @@ class EmbeddedStack:
 
     @property
     def objects_dir(self) -> Path:
-        return self.settings.data_dir / "objects"
+        return objects_dir(self.settings)
 
-    def _object_created(self, notification: dict[str, Any]) -> None:
-        self.outbox.append(notification)
-        self.trigger.wake()
+    def _wake_trigger(self) -> None:
+        self.trigger.wake()  # built after the store, so looked up when an event arrives
 
     def start(self) -> None:
         self.workflow.start()

@@ -24,8 +24,7 @@ from bakusoku.local.child_env import child_settings_environment, inherited_envir
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
 from bakusoku.ops.logs import Redactor, configure_logging
-from bakusoku.storage.local import LocalObjectStore
-from bakusoku.storage.notifications import KeyFilter
+from bakusoku.pipeline.adapters import local_store_with_outbox
 from bakusoku.storage.server import create_store_app
 
 WAKE_PORT_ENV = "BAKUSOKU_TRIGGER_WAKE_PORT"
@@ -46,18 +45,7 @@ def create_app() -> Any:
     )
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None
-
-    def sink(notification: dict[str, Any]) -> None:
-        outbox.append(notification)
-        if wake is not None:
-            wake()
-
-    store = LocalObjectStore(
-        settings.data_dir / "objects",
-        event_sink=sink,
-        region=settings.region,
-        event_filter=KeyFilter(prefix=settings.upload_prefix),
-    )
+    store = local_store_with_outbox(settings, outbox, wake=wake)
     return create_store_app(
         store,
         credentials={settings.access_key_id: settings.secret_access_key},

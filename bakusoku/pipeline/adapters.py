@@ -1,29 +1,79 @@
-"""The one place handlers get their adapters (object store, photo repository) from.
+"""The one place the object store and the photo repository are built from settings.
 
-Built once per execution environment from settings and the environment, and reused while the
-environment is warm, exactly as module-level clients are reused in AWS Lambda.
+Handlers get theirs through :func:`adapters`: built once per execution environment and reused
+while it is warm, exactly as module-level clients are reused in AWS Lambda. The embedded
+deployment's store process and stack build their local store with :func:`local_store_with_outbox`,
+so the store → outbox wiring (which keys notify, in which region, into which outbox) is written once.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
 
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.s3 import S3ObjectStore
 
 
+class EventOutbox(Protocol):
+    """Where a stored upload's object-created event is recorded (an outbox of ``db.outbox``)."""
+
+    def append(self, notification: Mapping[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Adapters:
     settings: Settings
-    store: LocalObjectStore | S3ObjectStore
+    store: ObjectStore
     photos: PhotoRepository
+
+
+def objects_dir(settings: Settings) -> Path:
+    """Where the local store keeps its buckets: ``objects`` under the data directory."""
+    return settings.data_dir / "objects"
+
+
+def local_store_with_outbox(
+    settings: Settings, outbox: EventOutbox, *, wake: Callable[[], None] | None = None
+) -> LocalObjectStore:
+    """The local store whose uploads record their object-created event in ``outbox``.
+
+    Only keys under ``upload_prefix`` notify, as the deployment's bucket rule does on S3: rendition
+    writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
+    """
+
+    def record(notification: dict[str, Any]) -> None:
+        outbox.append(notification)
+        if wake is not None:
+            wake()
+
+    return LocalObjectStore(
+        objects_dir(settings),
+        event_sink=record,
+        region=settings.region,
+        event_filter=KeyFilter(prefix=settings.upload_prefix),
+    )
+
+
+def object_store(settings: Settings, engine: sa.Engine) -> ObjectStore:
+    """The store ``object_store`` names: S3 (which emits its events itself) or the local one."""
+    if settings.object_store == "s3":
+        return S3ObjectStore(settings.region)
+    if settings.object_store == "local":
+        return local_store_with_outbox(settings, ObjectEventOutbox(engine))
+    raise ConfigError(f"setting 'object_store' is {settings.object_store!r}: use local or s3")
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -34,23 +84,9 @@ def build_adapters(settings: Settings) -> Adapters:
         database_url = database_url_from_secret(settings.database_secret_arn, settings.region)
     gate = deployment_gate(settings.data_dir, settings.db_max_connections, settings.db_wait_seconds)
     engine = create_db_engine(database_url, gate=gate)
-    store: LocalObjectStore | S3ObjectStore
-    if settings.object_store == "s3":  # S3 emits the object-created events itself
-        store = S3ObjectStore(settings.region)
-    elif settings.object_store == "local":
-        outbox = ObjectEventOutbox(engine)
-        # Only uploads notify, as the deployment's bucket rule does: rendition writes add no event.
-        store = LocalObjectStore(
-            settings.data_dir / "objects",
-            event_sink=outbox.append,
-            region=settings.region,
-            event_filter=KeyFilter(prefix=settings.upload_prefix),
-        )
-    else:
-        raise ConfigError(f"setting 'object_store' is {settings.object_store!r}: use local or s3")
     return Adapters(
         settings=settings,
-        store=store,
+        store=object_store(settings, engine),
         photos=PhotoRepository(engine, retry_seconds=settings.db_retry_seconds),
     )
 
