@@ -1,4 +1,9 @@
-"""The photo repository: one row per uploaded photo, whose status only moves forward."""
+"""The photo repository: one row per uploaded photo, whose status moves only as its rules allow.
+
+This module is the only writer of the ``photos`` table. Every status change is one of the named
+:class:`Transition` rules below, applied by a single conditional UPDATE, so two writers racing
+on a photo cannot move it anywhere a rule does not lead.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +29,26 @@ SEQUENCER_WIDTH = 32
 
 T = TypeVar("T")
 
-# Which statuses each status may be reached from: forward only, and a re-drive may retry a failure.
-_ALLOWED_FROM = {
-    PROCESSING: (PENDING, PROCESSING, FAILED),
-    READY: (PROCESSING,),
-    FAILED: (PENDING, PROCESSING),
-    DUPLICATE: (PENDING, PROCESSING),
-}
+
+@dataclass(frozen=True)
+class Transition:
+    """A status change a photo may make: to ``to``, from any of ``allowed_from``."""
+
+    name: str
+    to: str
+    allowed_from: tuple[str, ...]
+
+
+# Every status change there is. Forward only, with two ways back from a failure: a photo is
+# processed again when its upload is delivered again or its execution is re-driven, and a
+# re-drive that could not start its execution puts the failure back as it was.
+RECEIVE = Transition("receive", PROCESSING, (PENDING, PROCESSING, FAILED))
+MARK_READY = Transition("mark ready", READY, (PROCESSING,))
+MARK_FAILED = Transition("mark failed", FAILED, (PENDING, PROCESSING))
+MARK_DUPLICATE = Transition("mark duplicate", DUPLICATE, (PENDING, PROCESSING))
+REDRIVE = Transition("re-drive", PROCESSING, (FAILED,))
+UNDO_REDRIVE = Transition("undo re-drive", FAILED, (PROCESSING,))
+TRANSITIONS = (RECEIVE, MARK_READY, MARK_FAILED, MARK_DUPLICATE, REDRIVE, UNDO_REDRIVE)
 
 
 class PhotoNotFoundError(BakusokuError):
@@ -51,6 +69,15 @@ class Page:
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a photo failed, and in which execution (what a re-drive replaces, and may put back)."""
+
+    execution_name: str | None
+    error_code: str | None
+    error_message: str | None
 
 
 @dataclass(frozen=True)
@@ -220,23 +247,18 @@ class PhotoRepository:
                             bucket=bucket,
                             object_key=object_key,
                             content_type=content_type,
-                            status=PROCESSING,
+                            status=RECEIVE.to,
                             created_at=now,
                             **values,
                         )
                     )
-            update = (
-                photos.update()
-                .where(photos.c.photo_id == photo_id)
-                .where(photos.c.status.in_(_ALLOWED_FROM[PROCESSING]))
-            )
+            not_older = []
             if values["sequencer"] is not None:  # never apply an older event over a newer one
-                update = update.where(
+                not_older.append(
                     sa.or_(photos.c.sequencer.is_(None), photos.c.sequencer <= values["sequencer"])
                 )
-            conn.execute(
-                update.values(status=PROCESSING, error_code=None, error_message=None, **values)
-            )
+            fields = {"error_code": None, "error_message": None, **values}
+            _apply(conn, photo_id, RECEIVE, fields, *not_older)
             row = conn.execute(sa.select(photos).where(photos.c.photo_id == photo_id)).first()
             if row is None:
                 raise PhotoNotFoundError(f"no photo has the id {photo_id!r}")
@@ -246,25 +268,79 @@ class PhotoRepository:
 
     def mark_ready(self, photo_id: str, fields: Mapping[str, Any]) -> bool:
         """Move a processing photo to ``ready`` with its renditions; False if it was not processing."""
-        return self._transition(photo_id, READY, dict(fields))
+        return self._transition(photo_id, MARK_READY, dict(fields))
 
     def mark_failed(self, photo_id: str, code: str, message: str) -> bool:
         """Move a photo to ``failed`` with an error code and a reason a person can act on."""
         fields = {"error_code": code, "error_message": message, "renditions": None}
-        return self._transition(photo_id, FAILED, fields)
+        return self._transition(photo_id, MARK_FAILED, fields)
 
-    def _transition(self, photo_id: str, status: str, fields: dict[str, Any]) -> bool:
-        def work() -> bool:
+    def redrive_failed(self, photo_id: str, execution_name: str) -> Failure | None:
+        """Move a failed photo back to ``processing`` for the re-drive ``execution_name``.
+
+        Returns the failure it replaced (for :meth:`undo_redrive`), or None when the photo was
+        not failed: a concurrent re-drive moved it first, or it is gone.
+        """
+
+        def work() -> Failure | None:
             with self._engine.begin() as conn:
-                result = conn.execute(
-                    photos.update()
-                    .where(photos.c.photo_id == photo_id)
-                    .where(photos.c.status.in_(_ALLOWED_FROM[status]))
-                    .values(status=status, updated_at=time.time(), **fields)
-                )
-            return bool(result.rowcount)
+                row = conn.execute(
+                    sa.select(
+                        photos.c.execution_name, photos.c.error_code, photos.c.error_message
+                    ).where(photos.c.photo_id == photo_id, photos.c.status == FAILED)
+                ).first()
+                if row is None:
+                    return None
+                fields = {
+                    "execution_name": execution_name,
+                    "error_code": None,
+                    "error_message": None,
+                }
+                if not _apply(conn, photo_id, REDRIVE, fields):
+                    return None
+            return Failure(row.execution_name, row.error_code, row.error_message)
 
         return self._retry(work)
+
+    def undo_redrive(self, photo_id: str, execution_name: str, failure: Failure) -> bool:
+        """Put ``failure`` back on a photo whose re-drive ``execution_name`` could not start.
+
+        Only while the photo is still processing for that very execution; False otherwise.
+        """
+        fields = {
+            "execution_name": failure.execution_name,
+            "error_code": failure.error_code,
+            "error_message": failure.error_message,
+        }
+        return self._transition(
+            photo_id, UNDO_REDRIVE, fields, photos.c.execution_name == execution_name
+        )
+
+    def _transition(
+        self,
+        photo_id: str,
+        transition: Transition,
+        fields: dict[str, Any],
+        *conditions: sa.ColumnElement[bool],
+    ) -> bool:
+        def work() -> bool:
+            with self._engine.begin() as conn:
+                return _apply(conn, photo_id, transition, fields, *conditions)
+
+        return self._retry(work)
+
+    def record_trace_parent(self, photo_id: str, trace_parent: str) -> None:
+        """Remember the W3C ``traceparent`` of the photo's upload, so its execution joins that trace."""
+
+        def work() -> None:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    photos.update()
+                    .where(photos.c.photo_id == photo_id)
+                    .values(trace_parent=trace_parent)
+                )
+
+        self._retry(work)
 
     def record_details(self, photo_id: str, fields: Mapping[str, Any]) -> None:
         """Store what was read from the photo's bytes (format, EXIF facts) without a status change."""
@@ -293,7 +369,7 @@ class PhotoRepository:
     def mark_duplicate(self, photo_id: str, original_id: str) -> bool:
         """Give the photo status ``duplicate``, pointing at the photo it repeats."""
         fields = {"duplicate_of": original_id, "renditions": None}
-        return self._transition(photo_id, DUPLICATE, fields)
+        return self._transition(photo_id, MARK_DUPLICATE, fields)
 
     def duplicates_of(self, photo: Mapping[str, Any]) -> list[str]:
         """The ids of the photos marked as duplicates of ``photo`` (they show its renditions),
@@ -390,6 +466,26 @@ class PhotoRepository:
                 for status, count in conn.execute(query):
                     counts[status] = counts.get(status, 0) + count
         return counts
+
+
+def _apply(
+    conn: sa.Connection,
+    photo_id: str,
+    transition: Transition,
+    fields: Mapping[str, Any],
+    *conditions: sa.ColumnElement[bool],
+) -> bool:
+    """Make ``transition`` (and write ``fields``) if the photo's status allows it and every one of
+    ``conditions`` holds; False if it does not (or no such photo)."""
+    values = {"updated_at": time.time(), **fields, "status": transition.to}
+    result = conn.execute(
+        photos.update()
+        .where(photos.c.photo_id == photo_id)
+        .where(photos.c.status.in_(transition.allowed_from))
+        .where(*conditions)
+        .values(**values)
+    )
+    return bool(result.rowcount)
 
 
 def _original_of(conn: sa.Connection, photo: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bakusoku.db.photos import FAILED as PHOTO_FAILED
-from bakusoku.db.photos import PROCESSING
-from bakusoku.db.schema import photos
+from bakusoku.db.photos import PhotoRepository
 from bakusoku.ops.errors import OpsError
 from bakusoku.ops.history import photo_of
 from bakusoku.workflow.engine import (
@@ -105,6 +102,7 @@ class Redriver:
     def __init__(self, workflow: WorkflowEngine, db: sa.Engine, upload_prefix: str) -> None:
         self.workflow = workflow
         self.db = db
+        self.photos = PhotoRepository(db)
         self.upload_prefix = upload_prefix
 
     def redrive(self, name: str) -> RedriveOutcome:
@@ -149,7 +147,8 @@ class Redriver:
                 "succeeded; nothing to do"
             )
         new_name = redrive_name(base, n + 1)
-        previous = self._photo_to_processing(photo_id, new_name)
+        # Only one of concurrent re-drives moves the photo (and gets its failure back).
+        failure = self.photos.redrive_failed(photo_id, new_name) if photo_id is not None else None
         try:
             ref = self.workflow.start_execution(
                 failed.state_machine_arn, failed.input, name=new_name
@@ -159,11 +158,12 @@ class Redriver:
             current = self.workflow.describe_execution(new_name)
             return RedriveOutcome(failed.name, REPROCESSED, current, False, photo_id)
         except Exception:
-            self._photo_back_to_failed(photo_id, new_name, previous)
+            if photo_id is not None and failure is not None:
+                self.photos.undo_redrive(photo_id, new_name, failure)
             raise
         current = self.workflow.describe_execution(ref.name)
         # Only one caller moves the photo, so only one reports the start as its own.
-        started = previous is not None or photo_id is None
+        started = failure is not None or photo_id is None
         log.info("execution %s re-driven as the new execution %s", failed.name, new_name)
         return RedriveOutcome(failed.name, REPROCESSED, current, started, photo_id)
 
@@ -193,59 +193,3 @@ class Redriver:
             except ExecutionDoesNotExistError:
                 return n, latest
             n, latest = n + 1, found
-
-    def _photo_to_processing(
-        self, photo_id: str | None, execution_name: str
-    ) -> tuple[str | None, str | None, str | None] | None:
-        """Move a failed photo to ``processing`` for ``execution_name``; its old failure, or None
-        when the photo was not failed (already moved by a concurrent re-drive, or no photo)."""
-        if photo_id is None:
-            return None
-        with self.db.begin() as conn:
-            row = conn.execute(
-                sa.select(
-                    photos.c.execution_name, photos.c.error_code, photos.c.error_message
-                ).where(photos.c.photo_id == photo_id, photos.c.status == PHOTO_FAILED)
-            ).first()
-            if row is None:
-                return None
-            moved = conn.execute(
-                photos.update()
-                .where(photos.c.photo_id == photo_id, photos.c.status == PHOTO_FAILED)
-                .values(
-                    status=PROCESSING,
-                    execution_name=execution_name,
-                    error_code=None,
-                    error_message=None,
-                    updated_at=time.time(),
-                )
-            ).rowcount
-        if not moved:  # a concurrent re-drive moved it first
-            return None
-        return (row.execution_name, row.error_code, row.error_message)
-
-    def _photo_back_to_failed(
-        self,
-        photo_id: str | None,
-        execution_name: str,
-        previous: tuple[str | None, str | None, str | None] | None,
-    ) -> None:
-        if photo_id is None or previous is None:
-            return
-        old_name, code, message = previous
-        with self.db.begin() as conn:
-            conn.execute(
-                photos.update()
-                .where(
-                    photos.c.photo_id == photo_id,
-                    photos.c.status == PROCESSING,
-                    photos.c.execution_name == execution_name,
-                )
-                .values(
-                    status=PHOTO_FAILED,
-                    execution_name=old_name,
-                    error_code=code,
-                    error_message=message,
-                    updated_at=time.time(),
-                )
-            )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bakusoku.config import Settings
-from bakusoku.db.schema import photos
+from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import object_created_records
 from bakusoku.ops.alerts import ALERTED_STATUSES, AlertOutbox, AlertSettings
 from bakusoku.ops.history import ExecutionHistory
@@ -45,6 +45,7 @@ class Operations:
     ) -> None:
         self.settings = settings
         self.db = db
+        self.photos = PhotoRepository(db)  # the upload's trace is kept on its photo
         self.redactor = Redactor(
             [
                 settings.slack_webhook_url,
@@ -137,14 +138,8 @@ class Operations:
     # ---- events ---------------------------------------------------------------------------------
 
     def record_upload(self, photo_id: str, traceparent: str | None) -> None:
-        if not traceparent:
-            return
-        with self.db.begin() as conn:
-            conn.execute(
-                photos.update()
-                .where(photos.c.photo_id == photo_id)
-                .values(trace_parent=traceparent)
-            )
+        if traceparent:
+            self.photos.record_trace_parent(photo_id, traceparent)
 
     def on_execution_end(self, description: ExecutionDescription) -> None:
         """Annotate, count, trace and alert one ended execution; never raises."""

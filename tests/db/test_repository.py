@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.photos import PhotoRepository, Received
+from bakusoku.db.photos import Failure, PhotoRepository, Received
 from bakusoku.db.schema import photos
 
 
@@ -111,3 +111,45 @@ def test_receive_writes_details_and_finds_the_album_s_first_copy_in_one_call(
     again = receive(second, True)
     assert again.original is not None and again.original["photo_id"] == first
     assert receive(second, False).original is None  # only looked up when asked
+
+
+def test_a_redrive_moves_only_a_failed_photo_once_and_can_be_undone(
+    repo: PhotoRepository,
+) -> None:
+    photo_id = str(uuid.uuid4())
+    _received(repo, photo_id, "0001")
+    assert repo.redrive_failed(photo_id, "ex-redrive-1") is None  # processing: nothing to redo
+    assert repo.mark_failed(photo_id, "image.corrupt", "the JPEG data ends early")
+    failure = repo.redrive_failed(photo_id, "ex-redrive-1")
+    assert failure == Failure("ex-e1", "image.corrupt", "the JPEG data ends early")
+    photo = repo.get(photo_id)
+    assert (photo["status"], photo["execution_name"], photo["error_code"]) == (
+        "processing",
+        "ex-redrive-1",
+        None,
+    )
+    assert repo.redrive_failed(photo_id, "ex-redrive-1") is None  # a concurrent re-drive
+    assert not repo.undo_redrive(photo_id, "ex-redrive-2", failure)  # another execution's
+    assert repo.get(photo_id)["status"] == "processing"
+    assert repo.undo_redrive(photo_id, "ex-redrive-1", failure)
+    photo = repo.get(photo_id)
+    assert Failure(photo["execution_name"], photo["error_code"], photo["error_message"]) == failure
+    assert photo["status"] == "failed"
+
+
+def test_a_ready_photo_is_never_redriven(repo: PhotoRepository) -> None:
+    photo_id = str(uuid.uuid4())
+    _received(repo, photo_id, "0001")
+    assert repo.mark_ready(photo_id, {"renditions": {}})
+    assert repo.redrive_failed(photo_id, "ex-redrive-1") is None
+    assert not repo.undo_redrive(photo_id, "ex-e1", Failure("ex-e1", "image.corrupt", "late"))
+    assert repo.get(photo_id)["status"] == "ready"
+
+
+def test_the_upload_s_trace_parent_is_kept_without_a_status_change(repo: PhotoRepository) -> None:
+    photo_id = str(uuid.uuid4())
+    _received(repo, photo_id, "0001")
+    traceparent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
+    repo.record_trace_parent(photo_id, traceparent)
+    photo = repo.get(photo_id)
+    assert (photo["trace_parent"], photo["status"]) == (traceparent, "processing")

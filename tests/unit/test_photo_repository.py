@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 
 from bakusoku.db.engine import create_db_engine, create_schema
-from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError, PhotoRepository
+from bakusoku.db.photos import (
+    DUPLICATE,
+    READY,
+    STATUSES,
+    TRANSITIONS,
+    InvalidCursorError,
+    PhotoNotFoundError,
+    PhotoRepository,
+)
 
 
 @pytest.fixture
@@ -78,3 +86,9 @@ def test_unknown_photo_and_bad_cursor_are_typed_errors(repo: PhotoRepository) ->
         repo.get("nope")
     with pytest.raises(InvalidCursorError):
         repo.list(cursor="not-a-cursor")
+
+
+def test_ready_and_duplicate_are_final_and_every_rule_names_known_statuses() -> None:
+    assert not [t.name for t in TRANSITIONS if {READY, DUPLICATE} & set(t.allowed_from)]
+    for transition in TRANSITIONS:
+        assert {transition.to, *transition.allowed_from} <= set(STATUSES), transition.name
