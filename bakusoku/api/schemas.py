@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from bakusoku.domain.catalogue import CATALOGUE
+
 Status = Literal["pending", "processing", "ready", "failed", "duplicate"]
 Role = Literal["viewer", "uploader", "admin"]
 
@@ -25,7 +27,10 @@ class Rendition(BaseModel):
 
 
 class PhotoError(BaseModel):
-    code: str = Field(description="e.g. image.corrupt")
+    code: str = Field(
+        description="a stable error code; the README's table says what it means and what to do",
+        json_schema_extra={"enum": list(CATALOGUE)},
+    )
     message: str
 
 

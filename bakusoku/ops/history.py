@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.db.schema import alert_outbox, photos
+from bakusoku.domain.catalogue import failure_code
 from bakusoku.domain.keys import PhotoRef, photo_ref
 from bakusoku.events import object_created_records
 from bakusoku.ops.errors import InvalidQueryError
-from bakusoku.ops.taxonomy import error_code
 from bakusoku.ops.timeline import Timeline, build_timeline
 from bakusoku.workflow.engine import STATUSES, ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.tables import execution_events, executions
@@ -99,7 +99,7 @@ class ExecutionHistory:
         values = {
             "photo_id": ref.photo_id if ref else None,
             "album": ref.album if ref else None,
-            "error_code": error_code(description.error, description.cause),
+            "error_code": failure_code(description.error),
             "failed_state": failed.name[:80] if failed else None,
         }
         with self.db.begin() as conn:
@@ -175,8 +175,7 @@ class ExecutionHistory:
             "status": row.status,
             "photo_id": row.photo_id or (ref.photo_id if ref else None),
             "album": row.album or (ref.album if ref else None),
-            "error_code": row.error_code
-            or (error_code(row.error, row.cause) if row.error else None),
+            "error_code": row.error_code or failure_code(row.error),
             "failed_state": row.failed_state,
             "error": row.error,
             "cause": (row.cause or "")[:500] or None,

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from bakusoku.ops.taxonomy import action_for
+from bakusoku.domain.catalogue import action_for
 
 MAX_CAUSE = 1500
 

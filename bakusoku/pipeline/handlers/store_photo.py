@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from bakusoku.domain.catalogue import ObjectMissingError, UploadRejectedError
 from bakusoku.domain.keys import photo_ref
 from bakusoku.events import object_created_records
 from bakusoku.imaging import ImageInfo, probe, require_printable
 from bakusoku.imaging.errors import EmptyImageError, ImageError
 from bakusoku.pipeline.adapters import adapters
+from bakusoku.pipeline.errors import ObjectMissingError, UploadRejectedError
 from bakusoku.pipeline.handlers.imaging_settings import ImagingOptions, imaging_options
 from bakusoku.storage.errors import ObjectNotFoundError
 
