@@ -35,10 +35,11 @@ from bakusoku.workflow.errors import (
     ValidationError,
     WorkflowError,
 )
+from bakusoku.workflow.frames import ExecutionInfo, dumps
 from bakusoku.workflow.history import ExecutionRecorder, HistoryEvent, event_from_row
 from bakusoku.workflow.hub import Hub, blocking
 from bakusoku.workflow.inline import CallGuard, GuardedInvoker
-from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
+from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.pages import Cursor, decode_token, encode_token
 from bakusoku.workflow.tables import execution_events, executions

@@ -29,8 +29,9 @@ from bakusoku.workflow.errors import (
     StatesError,
     TaskFailedError,
 )
+from bakusoku.workflow.frames import ExecutionInfo, dumps
 from bakusoku.workflow.history import HistoryEvent
-from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter, dumps
+from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.invoker import lambda_error_cause
 
 SUCCEEDED = "SUCCEEDED"

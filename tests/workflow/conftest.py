@@ -98,7 +98,8 @@ def run_definition(
     """Run ``definition`` over ``state_input`` in this thread; return the output or raise."""
     from bakusoku.workflow.cancel import CancelScope
     from bakusoku.workflow.definition import load_definition
-    from bakusoku.workflow.interpreter import ExecutionInfo, Interpreter
+    from bakusoku.workflow.frames import ExecutionInfo
+    from bakusoku.workflow.interpreter import Interpreter
 
     loaded = load_definition(definition)
     info = ExecutionInfo(

@@ -1,0 +1,277 @@
+"""How data moves through a state: the base every kind of state builds on.
+
+``DataFlow`` holds the interpreter's collaborators (the execution, the event sink, the clock),
+emits history events, and does the input and output processing of both query languages:
+JSONPath's InputPath, Parameters (payload templates and intrinsic functions), ResultSelector,
+ResultPath, OutputPath and Assign; JSONata's bindings, Arguments-style fields, Output and Assign;
+and the context object ``$$``. The state kinds (task_states, flow_states, fanout_states) use it;
+the dispatch loop (interpreter.py) ties them together.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from bakusoku.workflow.callbacks import TaskTokens
+from bakusoku.workflow.cancel import CancelScope
+from bakusoku.workflow.clock import Clock, iso_ms
+from bakusoku.workflow.definition import JSONATA
+from bakusoku.workflow.errors import (
+    STATES_PARAMETER_PATH_FAILURE,
+    STATES_QUERY_EVALUATION_ERROR,
+    STATES_RESULT_PATH_MATCH_FAILURE,
+    STATES_RUNTIME,
+    StatesError,
+)
+from bakusoku.workflow.frames import EventSink, ExecutionInfo, Frame, StateRun, dumps
+from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
+from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.paths import (
+    PathNotFoundError,
+    ReferencePathError,
+    evaluate_parsed,
+    parse_path,
+    set_reference,
+)
+
+
+class DataFlow:
+    """Input and output processing, the context object, and history events of one execution."""
+
+    # Set by the Interpreter (interpreter.py), which every state kind is mixed into.
+    definition: Mapping[str, Any]
+    execution: ExecutionInfo
+    invoker: TaskInvoker
+    sink: EventSink
+    cancel: CancelScope
+    clock: Clock
+    time_scale: float
+    rng: random.Random
+    tokens: TaskTokens
+    inline_tasks: bool
+
+    def _emit(
+        self,
+        frame: Frame,
+        event_type: str,
+        details: dict[str, Any] | None,
+        state: str | None = None,
+    ) -> int:
+        frame.cancel.check()
+        event_id = self.sink.emit(event_type, details, previous=frame.track.last, state_name=state)
+        frame.track.last = event_id
+        return event_id
+
+    # ---- reading paths and templates -----------------------------------------------------------
+
+    def context_object(self, run: StateRun) -> dict[str, Any]:
+        """The context object ``$$`` as seen from state visit ``run``."""
+        execution = self.execution
+        context: dict[str, Any] = {
+            "Execution": {
+                "Id": execution.arn,
+                "Input": execution.input,
+                "Name": execution.name,
+                "RoleArn": execution.role_arn,
+                "StartTime": iso_ms(execution.start_time),
+                "RedriveCount": execution.redrive_count,
+            },
+            "State": {
+                "EnteredTime": iso_ms(run.entered),
+                "Name": run.name,
+                "RetryCount": run.retry_count,
+            },
+            "StateMachine": {
+                "Id": execution.state_machine_arn,
+                "Name": execution.state_machine_name,
+            },
+        }
+        if run.task_token is not None:
+            context["Task"] = {"Token": run.task_token}
+        if run.map_item is not None:
+            context["Map"] = {"Item": {"Index": run.map_item[0], "Value": run.map_item[1]}}
+        return context
+
+    def read(self, path: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        """The value of ``path`` against ``data`` (``$``), the context (``$$``) or a variable."""
+        parsed = parse_path(path)
+        if parsed.root == "$":
+            base = data
+        elif parsed.root == "$$":
+            base = self.context_object(run)
+        else:
+            base = frame.variables.lookup(parsed.root[1:])
+        return evaluate_parsed(parsed, base)
+
+    def _expression(self, text: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        if is_intrinsic(text):
+            return evaluate_intrinsic(text, lambda p: self.read(p, data, frame, run))
+        return self.read(text, data, frame, run)
+
+    def template(
+        self, template: Any, data: Any, frame: Frame, run: StateRun, field_name: str
+    ) -> Any:
+        """Apply a payload template: each ``name.$`` key gets what its path or function gives."""
+        if isinstance(template, dict):
+            out: dict[str, Any] = {}
+            for key, value in template.items():
+                if key.endswith(".$") and isinstance(value, str):
+                    try:
+                        out[key[:-2]] = self._expression(value, data, frame, run)
+                    except PathNotFoundError:
+                        raise StatesError(
+                            STATES_PARAMETER_PATH_FAILURE,
+                            f"The JSONPath '{value}' specified for the field '{key}' in "
+                            f"{field_name} could not be found in the input '{dumps(data)}'",
+                        ) from None
+                else:
+                    out[key] = self.template(value, data, frame, run, field_name)
+            return out
+        if isinstance(template, list):
+            return [self.template(item, data, frame, run, field_name) for item in template]
+        return template
+
+    def _input_path(self, state: Mapping[str, Any], raw: Any, frame: Frame, run: StateRun) -> Any:
+        path = state.get("InputPath", "$")
+        if path is None:
+            return {}
+        try:
+            return self.read(path, raw, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(
+                STATES_RUNTIME,
+                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
+                f"in InputPath: {exc}. The input was '{dumps(raw)}'",
+            ) from None
+
+    def _output_path(self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun) -> Any:
+        path = state.get("OutputPath", "$")
+        if path is None:
+            return {}
+        try:
+            return self.read(path, data, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(
+                STATES_RUNTIME,
+                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
+                f"in OutputPath: {exc}. The output was '{dumps(data)}'",
+            ) from None
+
+    def _result_path(self, holder: Mapping[str, Any], raw: Any, result: Any, run: StateRun) -> Any:
+        path = holder.get("ResultPath", "$")
+        if path is None:
+            return raw
+        try:
+            return set_reference(raw, path, result)
+        except ReferencePathError as exc:
+            raise StatesError(
+                STATES_RESULT_PATH_MATCH_FAILURE,
+                f"An error occurred while executing the state '{run.name}': {exc}. "
+                f"The input was '{dumps(raw)}'",
+            ) from None
+
+    def _assign(self, holder: Mapping[str, Any], dollar: Any, frame: Frame, run: StateRun) -> None:
+        assign = holder.get("Assign")
+        if not assign:
+            return
+        values = self.template(assign, dollar, frame, run, "Assign")
+        # All values are computed before any is assigned, so assignments never see each other.
+        frame.variables.local.update(values)
+
+    # ---- JSONata -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _language(frame: Frame, state: Mapping[str, Any]) -> str:
+        return str(state.get("QueryLanguage", frame.language))
+
+    def _bindings(
+        self, frame: Frame, run: StateRun, state_input: Any, **extra: Any
+    ) -> dict[str, Any]:
+        """JSONata bindings: the workflow variables and ``$states`` (input, context, ...)."""
+        states = {"input": state_input, "context": self.context_object(run), **extra}
+        return {**frame.variables.all(), "states": states}
+
+    def _jsonata_exit(
+        self,
+        holder: Mapping[str, Any],
+        frame: Frame,
+        run: StateRun,
+        bindings: Mapping[str, Any],
+        default: Any,
+    ) -> Any:
+        """A JSONata state's output (Output, else ``default``), then its Assign.
+
+        Output and Assign both see the variables as they were when the state was entered.
+        """
+        where = f"state '{run.name}'"
+        output = (
+            evaluate_template(holder["Output"], bindings, f"{where} Output")
+            if "Output" in holder
+            else default
+        )
+        if holder.get("Assign"):
+            values = evaluate_template(holder["Assign"], bindings, f"{where} Assign")
+            frame.variables.local.update(values)
+        return output
+
+    def _value(
+        self, state: Mapping[str, Any], name: str, bindings: Mapping[str, Any], run: StateRun
+    ) -> Any:
+        """A field that may be a JSONata expression, evaluated."""
+        return evaluate_template(state[name], bindings, f"state '{run.name}' {name}")
+
+    def _integer(
+        self,
+        state: Mapping[str, Any],
+        name: str,
+        data: Any,
+        frame: Frame,
+        run: StateRun,
+        *,
+        minimum: int,
+    ) -> int | None:
+        """A numeric field given as a number, a ``...Path`` (JSONPath) or JSONata; None if absent."""
+        if name in state:
+            value = state[name]
+            if is_expression(value):
+                value = self._value(state, name, self._bindings(frame, run, data), run)
+                error = STATES_QUERY_EVALUATION_ERROR
+            else:
+                error = STATES_RUNTIME
+        elif f"{name}Path" in state:
+            path = state[f"{name}Path"]
+            try:
+                value = self.read(path, data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+            error = STATES_RUNTIME
+        else:
+            return None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise StatesError(
+                error,
+                f"{name} of state '{run.name}' must be an integer of at least {minimum}, "
+                f"got {dumps(value)}",
+            )
+        return value
+
+    # ---- the output of a state with a result ---------------------------------------------------
+
+    def _finish(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, result: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        """Output and variables of a Task, Parallel or Map state from its result."""
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw, result=result)
+            return self._jsonata_exit(state, frame, run, bindings, result), state.get("Next")
+        # Assign sees the result as the task gave it, before ResultSelector (as Step Functions).
+        self._assign(state, result, frame, run)
+        if "ResultSelector" in state:
+            result = self.template(state["ResultSelector"], result, frame, run, "ResultSelector")
+        output = self._result_path(state, raw, result, run)
+        return self._output_path(state, output, frame, run), state.get("Next")

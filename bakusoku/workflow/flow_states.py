@@ -1,0 +1,172 @@
+"""States that steer the flow without calling out: Pass, Choice, Wait, Succeed and Fail.
+
+Each takes the state's definition, its raw input and the visit, and returns the state's output
+and the next state's name (None at the end); Fail raises the StatesError it describes. Wait
+measures from when the state was first entered, so a Wait resumed after a restart waits only for
+what remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
+from bakusoku.workflow.dataflow import DataFlow
+from bakusoku.workflow.definition import JSONATA
+from bakusoku.workflow.errors import (
+    STATES_NO_CHOICE_MATCHED,
+    STATES_QUERY_EVALUATION_ERROR,
+    STATES_RUNTIME,
+    StatesError,
+)
+from bakusoku.workflow.frames import Frame, StateRun, dumps
+from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.paths import PathNotFoundError
+
+
+class FlowStates(DataFlow):
+    """Pass, Choice, Wait, Succeed and Fail."""
+
+    def _pass(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
+        effective = self._input_path(state, raw, frame, run)
+        if "Result" in state:
+            result = state["Result"]
+        elif "Parameters" in state:
+            result = self.template(state["Parameters"], effective, frame, run, "Parameters")
+        else:
+            result = effective
+        self._assign(state, result, frame, run)
+        output = self._result_path(state, raw, result, run)
+        return self._output_path(state, output, frame, run), state.get("Next")
+
+    def _choice(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            for index, rule in enumerate(state["Choices"]):
+                where = f"state '{run.name}' Choices[{index}].Condition"
+                holds = evaluate_template(rule["Condition"], bindings, where)
+                if not isinstance(holds, bool):
+                    raise StatesError(
+                        STATES_QUERY_EVALUATION_ERROR,
+                        f"{where} must give true or false, got {dumps(holds)}",
+                    )
+                if holds:
+                    return self._jsonata_exit(rule, frame, run, bindings, raw), rule["Next"]
+            if "Default" in state:
+                return self._jsonata_exit(state, frame, run, bindings, raw), state["Default"]
+            raise self._no_choice(run)
+
+        effective = self._input_path(state, raw, frame, run)
+
+        def read(path: str) -> Any:
+            return self.read(path, effective, frame, run)
+
+        for rule in state["Choices"]:
+            if evaluate_rule(rule, read):
+                self._assign(rule, effective, frame, run)
+                return self._output_path(state, effective, frame, run), rule["Next"]
+        if "Default" in state:
+            self._assign(state, effective, frame, run)
+            return self._output_path(state, effective, frame, run), state["Default"]
+        raise self._no_choice(run)
+
+    @staticmethod
+    def _no_choice(run: StateRun) -> StatesError:
+        return StatesError(
+            STATES_NO_CHOICE_MATCHED,
+            f"No Choice rule of state '{run.name}' matched the input and it has no Default",
+        )
+
+    def _wait(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        jsonata = self._language(frame, state) == JSONATA
+        effective = raw if jsonata else self._input_path(state, raw, frame, run)
+        # Waits are measured from when the state was first entered, so a resumed Wait only
+        # waits for what remains.
+        since = run.first_entered or run.entered
+        seconds = self._wait_seconds(state, effective, frame, run, since)
+        self.sink.flush()
+        self.clock.sleep(frame.cancel, since + seconds * self.time_scale - self.clock.now())
+        if jsonata:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), state.get("Next")
+        self._assign(state, effective, frame, run)
+        return self._output_path(state, effective, frame, run), state.get("Next")
+
+    def _wait_seconds(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun, since: float
+    ) -> float:
+        if "Timestamp" in state:
+            value = state["Timestamp"]
+            if is_expression(value):
+                value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
+            return self._until(value, "Timestamp", since)
+        if "TimestampPath" in state:
+            path = state["TimestampPath"]
+            try:
+                value = self.read(path, data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"TimestampPath '{path}': {exc}") from None
+            return self._until(value, "TimestampPath", since)
+        seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
+        return float(seconds or 0)
+
+    @staticmethod
+    def _until(value: Any, field_name: str, since: float) -> float:
+        instant = parse_timestamp(value)
+        if instant is None:
+            raise StatesError(
+                STATES_RUNTIME, f"{field_name} value {dumps(value)} is not an RFC 3339 timestamp"
+            )
+        return max(0.0, instant.timestamp() - since)
+
+    def _succeed(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        if self._language(frame, state) == JSONATA:
+            bindings = self._bindings(frame, run, raw)
+            return self._jsonata_exit(state, frame, run, bindings, raw), None
+        effective = self._input_path(state, raw, frame, run)
+        return self._output_path(state, effective, frame, run), None
+
+    def _fail(
+        self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
+    ) -> tuple[Any, str | None]:
+        error = self._fail_field(state, "Error", raw, frame, run)
+        cause = self._fail_field(state, "Cause", raw, frame, run)
+        raise StatesError(error, cause)
+
+    def _fail_field(
+        self, state: Mapping[str, Any], name: str, raw: Any, frame: Frame, run: StateRun
+    ) -> str:
+        if name in state:
+            value = state[name]
+            if is_expression(value):
+                value = self._value(state, name, self._bindings(frame, run, raw), run)
+                if not isinstance(value, str):
+                    raise StatesError(
+                        STATES_QUERY_EVALUATION_ERROR,
+                        f"{name} of state '{run.name}' must give a string, got {dumps(value)}",
+                    )
+            return str(value)
+        path = state.get(f"{name}Path")
+        if path is None:
+            return ""
+        try:
+            value = self._expression(path, raw, frame, run)
+        except PathNotFoundError as exc:
+            raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+        if not isinstance(value, str):
+            raise StatesError(
+                STATES_RUNTIME, f"{name}Path '{path}' must give a string, got {dumps(value)}"
+            )
+        return value

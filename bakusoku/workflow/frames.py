@@ -1,0 +1,135 @@
+"""What one run of the interpreter is made of: the execution's facts, frames, visits, variables.
+
+A ``Frame`` is where a machine runs (the top level, a Parallel branch, a Map iteration) with its
+variables, cancel scope and line of history; a ``StateRun`` is one visit of one state. The
+``EventSink`` is where the interpreter reports history events and top-level progress (the engine's
+recorder, or ``run_definition``'s memory). ``dumps`` and ``check_size`` give a value's JSON as
+history events carry it and enforce Step Functions' payload quota.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bakusoku.workflow import jsontext
+from bakusoku.workflow.cancel import CancelScope
+from bakusoku.workflow.errors import MAX_PAYLOAD_BYTES, STATES_DATA_LIMIT_EXCEEDED, StatesError
+from bakusoku.workflow.paths import PathNotFoundError
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """What the context object (``$$``) says about the execution."""
+
+    arn: str
+    name: str
+    input: Any
+    start_time: float
+    state_machine_arn: str
+    state_machine_name: str
+    region: str
+    account: str
+    role_arn: str = ""
+    redrive_count: int = 0
+
+
+class EventSink(Protocol):
+    """Where the interpreter reports history events and top-level progress."""
+
+    def emit(
+        self,
+        event_type: str,
+        details: dict[str, Any] | None,
+        *,
+        previous: int,
+        state_name: str | None = None,
+    ) -> int: ...
+
+    def checkpoint(
+        self,
+        state_name: str,
+        state_input: Any,
+        variables: dict[str, Any],
+        entered: float | None = None,
+        done_children: dict[int, Any] | None = None,
+    ) -> None: ...
+
+    def child_done(self, index: int, output: Any) -> None: ...
+
+    def flush(self) -> object: ...
+
+
+@dataclass
+class Track:
+    """The id of the last event on one line of history (the execution, a branch, an iteration)."""
+
+    last: int
+
+
+class Variables:
+    """Workflow variables of one scope; nested scopes read outer ones but assign only locally."""
+
+    def __init__(
+        self, local: dict[str, Any] | None = None, parent: Variables | None = None
+    ) -> None:
+        self.local = local if local is not None else {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        scope: Variables | None = self
+        while scope is not None:
+            if name in scope.local:
+                return scope.local[name]
+            scope = scope.parent
+        raise PathNotFoundError(f"variable ${name} is not defined in this scope")
+
+    def child(self) -> Variables:
+        return Variables({}, self)
+
+    def all(self) -> dict[str, Any]:
+        merged = self.parent.all() if self.parent is not None else {}
+        merged.update(self.local)
+        return merged
+
+
+@dataclass
+class Frame:
+    """Where a machine (the top level, a branch, an iteration) runs."""
+
+    machine: Mapping[str, Any]
+    language: str
+    variables: Variables
+    cancel: CancelScope
+    track: Track
+    top: bool
+
+
+@dataclass
+class StateRun:
+    """One state's visit: what the context object's State section and Map.Item say."""
+
+    name: str
+    entered: float
+    retry_count: int = 0
+    first_entered: float | None = None  # when a resumed state was first entered, before a restart
+    # Outputs of a resumed top-level Parallel's branches that had already succeeded, by index.
+    done_children: dict[int, Any] | None = None
+    map_item: tuple[int, Any] | None = None
+    task_token: str | None = None
+
+
+def dumps(value: Any) -> str:
+    """JSON text of a value as history events carry it."""
+    return jsontext.dumps(value)
+
+
+def check_size(text: str, what: str) -> None:
+    """Raise States.DataLimitExceeded when JSON ``text`` is over the 256 KiB payload quota."""
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
+        raise StatesError(
+            STATES_DATA_LIMIT_EXCEEDED,
+            f"{what} is {len(text.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte quota "
+            "Step Functions allows; pass a reference (an object key) instead of the data",
+        )

@@ -1,0 +1,135 @@
+"""What a Map state iterates over: its items, batches and tolerated failures.
+
+``MapInputs`` reads the items (``ItemsPath`` or JSONata ``Items``), groups them as ``ItemBatcher``
+says, and reads ``ToleratedFailurePercentage[Path]``; ``Tolerance`` decides whether the failed
+iterations so far fail the Map state. The fan-out itself is in fanout_states.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bakusoku.workflow.dataflow import DataFlow
+from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME, StatesError
+from bakusoku.workflow.frames import Frame, StateRun, dumps
+from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.paths import PathNotFoundError
+
+
+class MapInputs(DataFlow):
+    """The items, batches and failure tolerance of a Map state."""
+
+    def _map_items(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun, jsonata: bool
+    ) -> list[Any]:
+        if jsonata:
+            field_name = "Items"
+            items = (
+                self._value(state, "Items", self._bindings(frame, run, data), run)
+                if "Items" in state
+                else data
+            )
+        else:
+            field_name = f"ItemsPath '{state.get('ItemsPath', '$')}'"
+            try:
+                items = self.read(state.get("ItemsPath", "$"), data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{field_name}: {exc}") from None
+        if not isinstance(items, list):
+            raise StatesError(
+                STATES_QUERY_EVALUATION_ERROR if jsonata else STATES_RUNTIME,
+                f"{field_name} of state '{run.name}' must give an array, got {dumps(items)}",
+            )
+        return items
+
+    def _percentage(
+        self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
+    ) -> float | None:
+        name = "ToleratedFailurePercentage"
+        value = state.get(name)
+        if is_expression(value):
+            value = self._value(state, name, self._bindings(frame, run, data), run)
+        elif f"{name}Path" in state:
+            try:
+                value = self.read(state[f"{name}Path"], data, frame, run)
+            except PathNotFoundError as exc:
+                raise StatesError(STATES_RUNTIME, f"{name}Path: {exc}") from None
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise StatesError(
+                STATES_RUNTIME, f"{name} of state '{run.name}' must be 0-100, got {dumps(value)}"
+            )
+        return float(value)
+
+    def _batch(
+        self,
+        state: Mapping[str, Any],
+        inputs: list[Any],
+        data: Any,
+        frame: Frame,
+        run: StateRun,
+        jsonata: bool,
+    ) -> list[Any]:
+        batcher = state.get("ItemBatcher")
+        if batcher is None:
+            return inputs
+        max_items = self._integer(batcher, "MaxItemsPerBatch", data, frame, run, minimum=1)
+        max_bytes = self._integer(batcher, "MaxInputBytesPerBatch", data, frame, run, minimum=1)
+        batch_input = batcher.get("BatchInput")
+        if batch_input is not None:
+            where = "ItemBatcher.BatchInput"
+            batch_input = (
+                evaluate_template(batch_input, self._bindings(frame, run, data), where)
+                if jsonata
+                else self.template(batch_input, data, frame, run, where)
+            )
+        batches: list[dict[str, Any]] = []
+        current: list[Any] = []
+        size = 0
+        for item in inputs:
+            item_size = len(dumps(item).encode())
+            full = (max_items and len(current) >= max_items) or (
+                max_bytes and current and size + item_size > max_bytes
+            )
+            if full:
+                batches.append(self._one_batch(current, batch_input))
+                current, size = [], 0
+            current.append(item)
+            size += item_size
+        if current:
+            batches.append(self._one_batch(current, batch_input))
+        return batches
+
+    @staticmethod
+    def _one_batch(items: list[Any], batch_input: Any) -> dict[str, Any]:
+        batch: dict[str, Any] = {"Items": items}
+        if batch_input is not None:
+            batch["BatchInput"] = batch_input
+        return batch
+
+
+@dataclass
+class Tolerance:
+    """A Map's ToleratedFailureCount and ToleratedFailurePercentage (none: no failure allowed)."""
+
+    total: int
+    count: int | None
+    percentage: float | None
+
+    @property
+    def configured(self) -> bool:
+        return self.count is not None or self.percentage is not None
+
+    def exceeded(self, failures: int) -> bool:
+        if not self.configured:
+            return failures > 0
+        if self.count is not None and failures > self.count:
+            return True
+        return (
+            self.percentage is not None
+            and self.total > 0
+            and failures * 100.0 / self.total > self.percentage
+        )
