@@ -10,7 +10,11 @@ from bakusoku.workflow.errors import TaskFailedError
 
 
 class RuntimeInvoker:
-    """A TaskInvoker over FunctionRuntime; at most ``parallelism`` tasks run at once (the CPUs)."""
+    """A TaskInvoker over FunctionRuntime; at most ``parallelism`` tasks run at once (the CPUs).
+
+    The task's ``trace_header`` reaches the function as ``_X_AMZN_TRACE_ID``; without one the
+    runtime starts a new, unsampled trace, as Lambda does.
+    """
 
     def __init__(self, runtime: FunctionRuntime, parallelism: int) -> None:
         self._runtime = runtime
@@ -24,9 +28,10 @@ class RuntimeInvoker:
         timeout_seconds: float | None,
         execution_name: str,
         state_name: str,
+        trace_header: str | None = None,
     ) -> Any:
         with self._slots:
             try:
-                return self._runtime.invoke(resource, payload)
+                return self._runtime.invoke(resource, payload, trace_header=trace_header)
             except RuntimeErrorBase as exc:  # handler errors, throttles, timeouts, crashes
                 raise TaskFailedError(exc.error_type, exc.cause()) from exc

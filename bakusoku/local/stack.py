@@ -73,7 +73,7 @@ class EmbeddedStack:
             environment=environment,
             withhold=PARENT_ONLY,
         )
-        invoker = RuntimeInvoker(self.ops.runtime(self.runtime), parallelism=workers)
+        invoker = RuntimeInvoker(self.runtime, parallelism=workers)
         # A stable owner: after a crash, the next `bakusoku up` on this data directory takes its
         # executions back at once instead of waiting for their leases to expire.
         owner = f"{socket.gethostname()}:{settings.data_dir.resolve()}"

@@ -1,10 +1,16 @@
-"""The task invoker as operations sees it: log context, a live task span, the worker's trace header."""
+"""The task invoker as operations sees it: log context, a live task span, the worker's trace header.
+
+``OpsInvoker`` wraps the deployment's TaskInvoker: it tags the log lines of each task with its
+photo and execution, and when tracing is on runs the call inside a live task span and passes that
+span's X-Ray header to the inner invoker as ``trace_header`` (the worker continues the trace).
+"""
 
 from __future__ import annotations
 
-import contextvars
+import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +24,6 @@ from bakusoku.workflow.tables import executions
 
 if TYPE_CHECKING:
     from bakusoku.ops.tracing import Tracing
-
-# The X-Ray header of the task span being invoked on this thread (set by Tracing.task_span).
-current_trace_header: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "bakusoku_trace_header", default=None
-)
 
 
 @dataclass(frozen=True)
@@ -101,54 +102,41 @@ class OpsInvoker:
         timeout_seconds: float | None,
         execution_name: str,
         state_name: str,
+        trace_header: str | None = None,
     ) -> Any:
         try:
             facts = self.facts.get(execution_name)
         except sa.exc.SQLAlchemyError:
             facts = None  # the task itself reports a database outage, not operations
-        with log_context(photo_id=facts.photo_id if facts else None, execution_name=execution_name):
-            if self.tracing is None or facts is None:
-                return self._call(resource, payload, timeout_seconds, execution_name, state_name)
-            trace_id, _ = self.tracing.execution_ids(
-                execution_name, facts.started_at, facts.redrive_count, facts.trace_parent
+        with (
+            log_context(photo_id=facts.photo_id if facts else None, execution_name=execution_name),
+            self._task_span(facts, execution_name, state_name, resource) as span_header,
+        ):
+            return self.inner.invoke(
+                resource,
+                payload,
+                timeout_seconds=timeout_seconds,
+                execution_name=execution_name,
+                state_name=state_name,
+                trace_header=span_header or trace_header,
             )
-            with self.tracing.task_span(
-                trace_id=trace_id,
-                execution=execution_name,
-                redrive_count=facts.redrive_count,
-                state=state_name,
-                resource=resource,
-            ):
-                return self._call(resource, payload, timeout_seconds, execution_name, state_name)
 
-    def _call(
-        self,
-        resource: str,
-        payload: Any,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-    ) -> Any:
-        return self.inner.invoke(
-            resource,
-            payload,
-            timeout_seconds=timeout_seconds,
-            execution_name=execution_name,
-            state_name=state_name,
+    @contextlib.contextmanager
+    def _task_span(
+        self, facts: ExecutionFacts | None, execution_name: str, state_name: str, resource: str
+    ) -> Iterator[str | None]:
+        """The task's live span when tracing is on; yields its X-Ray header (None when off)."""
+        if self.tracing is None or facts is None:
+            yield None
+            return
+        trace_id, _ = self.tracing.execution_ids(
+            execution_name, facts.started_at, facts.redrive_count, facts.trace_parent
         )
-
-
-class TraceHeaderRuntime:
-    """A FunctionRuntime that passes the current task span's X-Ray header to each invocation."""
-
-    def __init__(self, runtime: Any) -> None:
-        self._runtime = runtime
-
-    def invoke(self, function_name_or_arn: str, payload_value: Any, **kwargs: Any) -> Any:
-        header = kwargs.pop("trace_header", None) or current_trace_header.get()
-        return self._runtime.invoke(
-            function_name_or_arn, payload_value, trace_header=header, **kwargs
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._runtime, name)
+        with self.tracing.task_span(
+            trace_id=trace_id,
+            execution=execution_name,
+            redrive_count=facts.redrive_count,
+            state=state_name,
+            resource=resource,
+        ) as span:
+            yield span.trace_header

@@ -14,7 +14,7 @@ from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import object_created_records
 from bakusoku.ops.alerts import ALERTED_STATUSES, AlertOutbox, AlertSettings
 from bakusoku.ops.history import ExecutionHistory
-from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker, TraceHeaderRuntime
+from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker
 from bakusoku.ops.logs import Redactor, configure_logging, log_context
 from bakusoku.ops.metrics import OpsMetrics
 from bakusoku.ops.middleware import OpsMiddleware
@@ -93,10 +93,6 @@ class Operations:
         return Tracing.otlp(settings.service_name, settings.stage, settings.otlp_endpoint)
 
     # ---- wiring ---------------------------------------------------------------------------------
-
-    def runtime(self, runtime: Any) -> Any:
-        """The function runtime as the invoker should call it (with trace headers if tracing)."""
-        return TraceHeaderRuntime(runtime) if self.tracing is not None else runtime
 
     def invoker(self, inner: TaskInvoker) -> TaskInvoker:
         return OpsInvoker(inner, self.facts, self.tracing)

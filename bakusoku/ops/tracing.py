@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -29,7 +30,6 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from bakusoku.ops.invoker import current_trace_header
 from bakusoku.ops.timeline import Timeline
 
 log = logging.getLogger("bakusoku.ops.tracing")
@@ -41,6 +41,14 @@ _forced_trace_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "bakusoku_forced_trace_id", default=None
 )
 _propagator = TraceContextTextMapPropagator()
+
+
+@dataclass(frozen=True)
+class TaskSpan:
+    """A live task span and its X-Ray header (``Root`` the trace, ``Parent`` this span)."""
+
+    span: trace.Span
+    trace_header: str
 
 
 class XRayIdGenerator(IdGenerator):
@@ -192,8 +200,8 @@ class Tracing:
         redrive_count: int,
         state: str,
         resource: str,
-    ) -> Iterator[trace.Span]:
-        """A live span around one task invocation; sets the X-Ray header for the worker."""
+    ) -> Iterator[TaskSpan]:
+        """A live span around one task invocation, with the X-Ray header to hand the worker."""
         parent = SpanContext(
             trace_id,
             self.state_span_id(execution, redrive_count, state),
@@ -213,9 +221,8 @@ class Tracing:
             },
         )
         header = xray_header(trace_id, span.get_span_context().span_id)
-        token = current_trace_header.set(header)
         try:
-            yield span
+            yield TaskSpan(span, header)
         except Exception as exc:
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             error = getattr(exc, "error", None)
@@ -223,7 +230,6 @@ class Tracing:
                 span.set_attribute("error.type", str(error))
             raise
         finally:
-            current_trace_header.reset(token)
             span.end()
 
     def record_execution(

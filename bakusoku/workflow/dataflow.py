@@ -26,6 +26,7 @@ from bakusoku.workflow.errors import (
     StatesError,
 )
 from bakusoku.workflow.frames import EventSink, ExecutionInfo, Frame, StateRun, dumps
+from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
@@ -52,6 +53,7 @@ class DataFlow:
     rng: random.Random
     tokens: TaskTokens
     inline_tasks: bool
+    guard: CallGuard | None
 
     def _emit(
         self,

@@ -6,16 +6,19 @@ execution's greenlet is suspended (see hub.py), elsewhere in the caller's thread
 nothing in the execution can end it while the call runs. So when StopExecution or the
 execution's TimeoutSeconds interrupts such a call, the interrupting thread takes the execution
 over (``CallGuard.take``) and ends it; the execution, once the call returns, writes nothing more.
+The interpreter makes such a call through ``CallGuard.call`` when the engine gives it a guard.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from bakusoku.workflow.cancel import CancelScope
 from bakusoku.workflow.hub import blocking
-from bakusoku.workflow.invoker import TaskInvoker
+
+T = TypeVar("T")
 
 
 class CallGuard:
@@ -38,41 +41,18 @@ class CallGuard:
             self.taken = True
             return True
 
+    def call(self, task_call: Callable[[], T]) -> T:
+        """Run ``task_call`` as the execution's own call: marked ``calling`` while it runs.
 
-class GuardedInvoker:
-    """``invoker``, marking the calls made in the execution's own thread on ``guard``."""
-
-    def __init__(self, invoker: TaskInvoker, guard: CallGuard) -> None:
-        self.invoker = invoker
-        self.guard = guard
-
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-    ) -> Any:
-        guard = self.guard
-        inline = threading.get_ident() == guard.thread
-        if inline:
-            with guard.lock:
-                guard.scope.check()  # interrupted already: no call, nobody to take it over
-                guard.calling = True
+        On the hub the call runs in a helper thread while other executions go on. Refused
+        (Interrupted) when the execution was interrupted before the call began: no call, and
+        nobody to take the execution over.
+        """
+        with self.lock:
+            self.scope.check()
+            self.calling = True
         try:
-            # On the hub, the call runs in a helper thread while other executions go on.
-            return blocking(
-                lambda: self.invoker.invoke(
-                    resource,
-                    payload,
-                    timeout_seconds=timeout_seconds,
-                    execution_name=execution_name,
-                    state_name=state_name,
-                )
-            )
+            return blocking(task_call)
         finally:
-            if inline:
-                with guard.lock:
-                    guard.calling = False
+            with self.lock:
+                self.calling = False

@@ -29,6 +29,7 @@ from bakusoku.workflow.frames import (
     check_size,
     dumps,
 )
+from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.task_states import TaskStates
 
@@ -47,6 +48,8 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
     stops from outside (``run_definition`` of a machine without TimeoutSeconds), or that ends an
     execution interrupted during such a call itself (the engine, see inline.py); otherwise each
     call runs in a helper thread so that a stop or an abort never waits on the task.
+    ``guard`` is the engine's CallGuard: such inline calls go through it, so that the thread that
+    interrupts one can end the execution.
     """
 
     def __init__(
@@ -62,9 +65,11 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
         tokens: TaskTokens | None = None,
         clock: Clock | None = None,
         inline_tasks: bool = False,
+        guard: CallGuard | None = None,
     ) -> None:
         self.definition = definition
         self.inline_tasks = inline_tasks
+        self.guard = guard
         self.clock = clock or REAL_CLOCK
         self.execution = execution
         self.invoker = invoker

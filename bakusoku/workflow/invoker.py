@@ -14,7 +14,9 @@ class TaskInvoker(Protocol):
     """Runs a Task's resource: a Lambda function ARN, or another service integration's ARN.
 
     Raises TaskFailedError(error, cause) for a failure the function reports, as Lambda names it
-    (``errorType``) and describes it (the JSON error payload as the cause).
+    (``errorType``) and describes it (the JSON error payload as the cause). ``trace_header`` is
+    the X-Ray header the function is to continue (Lambda's ``_X_AMZN_TRACE_ID``), when the
+    caller traces the task; an invoker that runs no Lambda runtime may ignore it.
     """
 
     def invoke(
@@ -25,6 +27,7 @@ class TaskInvoker(Protocol):
         timeout_seconds: float | None,
         execution_name: str,
         state_name: str,
+        trace_header: str | None = None,
     ) -> Any: ...
 
 
@@ -58,6 +61,7 @@ class FunctionInvoker:
         timeout_seconds: float | None,
         execution_name: str,
         state_name: str,
+        trace_header: str | None = None,
     ) -> Any:
         function = self.functions.get(resource)
         if function is None:

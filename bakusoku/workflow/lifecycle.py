@@ -25,7 +25,7 @@ from bakusoku.workflow.errors import STATES_RUNTIME, ExecutionNotRedrivableError
 from bakusoku.workflow.frames import ExecutionInfo
 from bakusoku.workflow.history import ExecutionRecorder
 from bakusoku.workflow.hub import blocking
-from bakusoku.workflow.inline import CallGuard, GuardedInvoker
+from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.model import (
     ABORTED,
@@ -217,12 +217,13 @@ class ExecutionLifecycle(ExecutionEndings):
         interpreter = Interpreter(
             machine.definition,
             info,
-            GuardedInvoker(self.invoker, guard),
+            self.invoker,
             recorder,
             entry.scope,
             time_scale=self.time_scale,
             tokens=self._tokens,
             inline_tasks=True,
+            guard=guard,
         )
         entry.interpreter = interpreter
         entry.guard = guard

@@ -118,6 +118,7 @@ class LambdaFunctions:
         timeout_seconds: float | None,
         execution_name: str,
         state_name: str,
+        trace_header: str | None = None,
     ) -> Any:
         name, handler = self.resolve(resource)
         if handler is None:

@@ -108,7 +108,7 @@ class TaskStates(RetryingStates):
                 )
                 timeout = self._integer(state, "TimeoutSeconds", raw, frame, run, minimum=1)
                 heartbeat = self._integer(state, "HeartbeatSeconds", raw, frame, run, minimum=1)
-                result = self._invoke(frame, state, payload, timeout, run, heartbeat)
+                result = self._call_task(frame, state, payload, timeout, run, heartbeat)
                 bindings = self._bindings(frame, run, raw, result=result)
                 return self._jsonata_exit(state, frame, run, bindings, result), state.get("Next")
             effective = self._input_path(state, raw, frame, run)
@@ -118,12 +118,12 @@ class TaskStates(RetryingStates):
                 payload = effective
             timeout = self._integer(state, "TimeoutSeconds", effective, frame, run, minimum=1)
             heartbeat = self._integer(state, "HeartbeatSeconds", effective, frame, run, minimum=1)
-            result = self._invoke(frame, state, payload, timeout, run, heartbeat)
+            result = self._call_task(frame, state, payload, timeout, run, heartbeat)
             return self._finish(frame, state, raw, result, run)
 
         return self._with_retry(frame, state, raw, run, attempt)
 
-    def _invoke(
+    def _call_task(
         self,
         frame: Frame,
         state: Mapping[str, Any],
@@ -132,6 +132,11 @@ class TaskStates(RetryingStates):
         run: StateRun,
         heartbeat: float | None = None,
     ) -> Any:
+        """Call the state's resource and record the call's history events; return its result.
+
+        A Lambda function ARN gives LambdaFunction* events; an integration gives Task* events,
+        ``lambda:invoke``'s result shape, and for ``.waitForTaskToken`` the callback's answer.
+        """
         resource = classify(state["Resource"])
         payload, payload_text = _plain(payload, "the task input")
         check_size(payload_text, f"The input of task '{run.name}'")
@@ -147,7 +152,7 @@ class TaskStates(RetryingStates):
             self._emit(frame, "LambdaFunctionScheduled", scheduled, run.name)
             self._emit(frame, "LambdaFunctionStarted", None, run.name)
             try:
-                result, result_text = self._call(frame, resource.arn, payload, scaled, run)
+                result, result_text = self._call_invoker(frame, resource.arn, payload, scaled, run)
             except _TaskTimedOut as exc:
                 cause = str(exc)
                 self._emit(
@@ -191,7 +196,7 @@ class TaskStates(RetryingStates):
         pending = self.tokens.open(run.task_token) if run.task_token else None
         deadline = time.monotonic() + scaled if scaled is not None else None
         try:
-            result, _text = self._call(frame, target, body, scaled, run)
+            result, _text = self._call_invoker(frame, target, body, scaled, run)
             if resource.is_lambda_invoke:
                 result = lambda_invoke_result(result)
             if pending is not None:
@@ -256,20 +261,30 @@ class TaskStates(RetryingStates):
             raise TaskFailedError(pending.error or "", pending.cause or "")
         return pending.output
 
-    def _call(
+    def _call_invoker(
         self, frame: Frame, target: str, payload: Any, timeout: float | None, run: StateRun
     ) -> tuple[Any, str]:
-        """Invoke in a helper thread so that a timeout or an engine stop never waits on the task."""
+        """Call the invoker in a helper thread so that a timeout or a stop never waits on the task.
+
+        A top-level call without a timeout runs in the execution's own thread when the caller
+        allows ``inline_tasks`` (nothing inside the execution could need to interrupt it).
+        """
         self.sink.flush()
         if self.inline_tasks and timeout is None and frame.top:
-            try:
-                result = self.invoker.invoke(
+
+            def call_inline() -> Any:
+                return self.invoker.invoke(
                     target,
                     payload,
                     timeout_seconds=None,
                     execution_name=self.execution.name,
                     state_name=run.name,
                 )
+
+            try:
+                # The engine's guard lets a StopExecution or timeout during the call end the
+                # execution from the interrupting thread (see inline.py).
+                result = call_inline() if self.guard is None else self.guard.call(call_inline)
             except (KeyboardInterrupt, Interrupted):
                 raise  # Interrupted: refused by a stopping engine before the call began
             except BaseException as exc:

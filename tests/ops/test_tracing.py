@@ -18,7 +18,6 @@ from bakusoku.api.app import ApiServices, create_api_app
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.local.invoker import RuntimeInvoker
-from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker
 from bakusoku.ops.service import Operations
 from bakusoku.ops.tracing import Tracing, parse_xray_header
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
@@ -162,11 +161,7 @@ def test_the_worker_process_gets_the_task_spans_trace_header(
         max_environments=1,
         environment={"PYTHONPATH": os.pathsep.join([str(HANDLERS.parents[2])])},
     ) as runtime:
-        invoker = OpsInvoker(
-            RuntimeInvoker(ops.runtime(runtime), parallelism=1),
-            ExecutionFactsCache(db, "uploads/"),
-            tracing,
-        )
+        invoker = ops.invoker(RuntimeInvoker(runtime, parallelism=1))
         workflow = WorkflowEngine(db, invoker, time_scale=0.01)
         workflow.register_state_machine(
             "describe",
