@@ -62,6 +62,7 @@ class DataFlow:
         details: dict[str, Any] | None,
         state: str | None = None,
     ) -> int:
+        """Report a history event on ``frame``'s line of history; its id is the line's last."""
         frame.cancel.check()
         event_id = self.sink.emit(event_type, details, previous=frame.track.last, state_name=state)
         frame.track.last = event_id
