@@ -96,6 +96,7 @@ CATALOGUE: dict[str, ErrorCode] = {
             "the object store could not be reached or answered with a server error",
             "check the object store, re-drive",
             (
+                "StorageUnavailableError",
                 "EndpointConnectionError",
                 "ConnectTimeoutError",
                 "ReadTimeoutError",

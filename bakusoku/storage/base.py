@@ -42,8 +42,9 @@ class ObjectStore(Protocol):
     """The object operations of the pipeline's handlers and the API, as S3 defines them.
 
     Missing objects raise ``ObjectNotFoundError``, missing buckets ``BucketNotFoundError``, a
-    refused ``if_none_match`` ``ObjectExistsError`` and a body over ``max_size``
-    ``EntityTooLargeError`` (which stores nothing).
+    refused ``if_none_match`` ``ObjectExistsError``, a body over ``max_size``
+    ``EntityTooLargeError`` (which stores nothing) and a store that is unreachable, throttling or
+    failing on its side ``StorageUnavailableError`` (the same request may succeed later).
     """
 
     def put_object(

@@ -1,4 +1,6 @@
-"""Typed storage errors, each carrying the Amazon S3 error code, HTTP status and XML error body."""
+"""Typed storage errors: S3's own (each carrying the S3 error code, HTTP status and XML error body)
+and :class:`StorageUnavailableError`, a store that could not be reached or could not serve the
+request right now, which a photo fails with as ``storage.unavailable`` (the catalogue's code)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,24 @@ class StorageError(BakusokuError):
     """Base class of every error raised by ``bakusoku.storage``."""
 
     code = "storage.error"
+
+
+class StorageUnavailableError(StorageError):
+    """The store could not be reached, timed out, throttled the request or failed on its side.
+
+    Amazon S3's ``SlowDown``, ``ServiceUnavailable``, ``InternalError``, any 5xx, a refused or
+    dropped connection, a timeout: nothing is wrong with the request itself, so the same request can
+    succeed later (the pipeline's Retry rules try again). ``reason`` is what the store or the
+    connection reported (``SlowDown``, ``EndpointConnectionError``...), ``status`` the HTTP status
+    when there was a response.
+    """
+
+    code = "storage.unavailable"
+
+    def __init__(self, message: str, *, reason: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
 
 
 class S3Error(StorageError):

@@ -3,19 +3,23 @@
 The pipeline's handlers use whichever store the settings pick (``object_store: s3`` on AWS). Errors
 keep S3's codes as the local store raises them: ``NoSuchKey`` is :class:`ObjectNotFoundError`,
 ``NoSuchBucket`` :class:`BucketNotFoundError`, a refused ``If-None-Match: *``
-:class:`ObjectExistsError`. The endpoint comes from boto3's usual configuration (``AWS_ENDPOINT_URL_S3``
+:class:`ObjectExistsError`; throttling (``SlowDown``), S3's own failures (5xx) and an endpoint that
+cannot be reached or does not answer in time are :class:`StorageUnavailableError`, once botocore's
+own retries are spent. The endpoint comes from boto3's usual configuration (``AWS_ENDPOINT_URL_S3``
 points it at an S3-compatible server), credentials from the default chain (the Lambda role).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectBody, ObjectInfo, body_chunks
 from bakusoku.storage.errors import (
@@ -24,11 +28,18 @@ from bakusoku.storage.errors import (
     ObjectExistsError,
     ObjectNotFoundError,
     S3Error,
+    StorageError,
+    StorageUnavailableError,
 )
 from bakusoku.storage.keys import check_bucket, check_key, check_metadata
 from bakusoku.storage.presign import Presigner
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+# Answers that mean "not now" rather than "not this request": throttling, S3's own failures (any
+# 5xx is one too) and RequestTimeout, S3's 400 for a request body that stopped arriving.
+_UNAVAILABLE = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout"}
+# What botocore raises when no answer arrives: refused, dropped or timed-out connections, TLS.
+_UNREACHABLE = (BotocoreConnectionError, HTTPClientError)
 
 
 def s3_client(region: str, endpoint_url: str | None = None) -> Any:
@@ -68,19 +79,21 @@ class S3ObjectStore:
         params: dict[str, Any] = {"Bucket": check_bucket(bucket)}
         if self.region != "us-east-1":
             params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
-        try:
-            self._client.create_bucket(**params)
-        except ClientError as exc:
-            if _code(exc) != "BucketAlreadyOwnedByYou":
-                raise _translate(exc, bucket, "") from exc
+        with _s3_errors(bucket, ""):
+            try:
+                self._client.create_bucket(**params)
+            except ClientError as exc:
+                if _code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
 
     def bucket_exists(self, bucket: str) -> bool:
-        try:
-            self._client.head_bucket(Bucket=check_bucket(bucket))
-        except ClientError as exc:
-            if _code(exc) in {"404", "NoSuchBucket", "NotFound"}:
-                return False
-            raise _translate(exc, bucket, "") from exc
+        with _s3_errors(bucket, ""):
+            try:
+                self._client.head_bucket(Bucket=check_bucket(bucket))
+            except ClientError as exc:
+                if _code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+                    return False
+                raise
         return True
 
     # ---- objects -------------------------------------------------------------------------------
@@ -109,10 +122,8 @@ class S3ObjectStore:
             params["Metadata"] = meta
         if if_none_match:
             params["IfNoneMatch"] = "*"
-        try:
+        with _s3_errors(bucket, key):
             self._client.put_object(**params)
-        except ClientError as exc:
-            raise _translate(exc, bucket, key) from exc
         return self.head_object(bucket, key)
 
     def get_object(self, bucket: str, key: str) -> bytes:
@@ -121,20 +132,16 @@ class S3ObjectStore:
 
     def read_object(self, bucket: str, key: str) -> tuple[bytes, ObjectInfo]:
         """The object's bytes and the info of those very bytes, in one GET."""
-        try:
+        with _s3_errors(bucket, key):
             response = self._client.get_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            raise _translate(exc, bucket, key) from exc
-        with response["Body"] as stream:
-            data: bytes = stream.read()
+            with response["Body"] as stream:
+                data: bytes = stream.read()
         return data, _object_info(bucket, key, response)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         """The object's info, or :class:`ObjectNotFoundError`."""
-        try:
+        with _s3_errors(bucket, key):
             head = self._client.head_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            raise _translate(exc, bucket, key) from exc
         return _object_info(bucket, key, head)
 
     def list_objects(self, bucket: str, prefix: str = "") -> list[ObjectInfo]:
@@ -144,11 +151,9 @@ class S3ObjectStore:
         """
         keys: list[str] = []
         paginator = self._client.get_paginator("list_objects_v2")
-        try:
+        with _s3_errors(bucket, prefix):
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
-        except ClientError as exc:
-            raise _translate(exc, bucket, prefix) from exc
         found = []
         for key in keys:
             try:
@@ -159,10 +164,8 @@ class S3ObjectStore:
 
     def delete_object(self, bucket: str, key: str) -> None:
         """DeleteObject; like S3, deleting a missing key is not an error."""
-        try:
+        with _s3_errors(bucket, key):
             self._client.delete_object(Bucket=bucket, Key=key)
-        except ClientError as exc:
-            raise _translate(exc, bucket, key) from exc
 
 
 def _read_capped(body: ObjectBody, max_size: int | None) -> bytes:
@@ -179,11 +182,26 @@ def _read_capped(body: ObjectBody, max_size: int | None) -> bytes:
     return b"".join(parts)
 
 
+@contextmanager
+def _s3_errors(bucket: str, key: str) -> Iterator[None]:
+    """Raise the store's typed errors for what botocore raises inside the block."""
+    try:
+        yield
+    except ClientError as exc:
+        raise _translate(exc, bucket, key) from exc
+    except _UNREACHABLE as exc:
+        raise StorageUnavailableError(
+            f"S3 could not be reached for {bucket}/{key} ({type(exc).__name__}: {exc}); check the"
+            " endpoint and the network, then try again.",
+            reason=type(exc).__name__,
+        ) from exc
+
+
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _translate(exc: ClientError, bucket: str, key: str) -> S3Error:
+def _translate(exc: ClientError, bucket: str, key: str) -> StorageError:
     code = _code(exc)
     message = str(exc.response.get("Error", {}).get("Message") or exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
@@ -199,6 +217,13 @@ def _translate(exc: ClientError, bucket: str, key: str) -> S3Error:
         return ObjectExistsError(
             f"The object {bucket}/{key} already exists and If-None-Match: * forbids overwriting it.",
             extra={"Condition": "If-None-Match"},
+        )
+    if code in _UNAVAILABLE or status >= 500:
+        return StorageUnavailableError(
+            f"S3 could not serve the request for {bucket}/{key} ({code}, HTTP {status}: {message});"
+            " it is throttling or unavailable, try again later.",
+            reason=code,
+            status=status,
         )
     return S3Error(
         f"S3 refused the request for {bucket}/{key}: {message}", code=code, status=status

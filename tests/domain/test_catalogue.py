@@ -52,10 +52,13 @@ def _our_error_classes() -> dict[str, type[BakusokuError]]:
 
 def _raised_for_photos() -> list[type[BakusokuError]]:
     """Classes the pipeline raises when a photo fails: every image problem, every pipeline error,
-    an unreachable database (ImageError and PipelineError themselves are only bases)."""
+    an unreachable object store or database (ImageError and PipelineError themselves are only
+    bases)."""
     return [
         *_subclasses(imaging_errors.ImageError),
         *_subclasses(pipeline_errors.PipelineError),
+        storage_errors.StorageUnavailableError,
+        *_subclasses(storage_errors.StorageUnavailableError),
         db_errors.DatabaseUnavailableError,
         *_subclasses(db_errors.DatabaseUnavailableError),
     ]
