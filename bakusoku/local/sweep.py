@@ -11,8 +11,8 @@ from typing import Any
 
 from bakusoku.db.photos import PENDING, PROCESSING, PhotoRepository
 from bakusoku.events import execution_name
+from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import BucketNotFoundError, ObjectNotFoundError
-from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import Sequencer, object_created_event
 from bakusoku.workflow.engine import RUNNING, SUCCEEDED, WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError, ExecutionDoesNotExistError
@@ -54,7 +54,7 @@ class StuckPhotoSweep:
         self,
         photos: PhotoRepository,
         workflow: WorkflowEngine,
-        store: LocalObjectStore,
+        store: ObjectStore,
         state_machine_arn: str,
         *,
         route_event: RouteEvent,
