@@ -14,7 +14,7 @@ How the pixels are made, cheapest first:
   (thumb from preview, placeholder from thumb), never from the full picture twice.
 - **Box reduction, then a short resample.** A large shrink first averages whole blocks of pixels
   (one factor for both axes), then bicubic resamples the last 1.25-1.9x; a small shrink is one
-  Lanczos pass: see :func:`_shrink`.
+  Lanczos pass: see :func:`bakusoku.imaging.shrink.shrink`.
 - **Kept buffers.** Freed pixel memory stays in the process for the next photo
   (:mod:`bakusoku.imaging.memory`).
 - **Shared pixels.** The same region and size in two formats (preview JPEG and WebP) is resampled
@@ -22,7 +22,6 @@ How the pixels are made, cheapest first:
 """
 
 import io
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -34,6 +33,7 @@ from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, p
 from bakusoku.imaging.faces import DETECTION_EDGE, FaceDetector
 from bakusoku.imaging.memory import keep_pixel_memory
 from bakusoku.imaging.placeholder import placeholder
+from bakusoku.imaging.shrink import shrink
 from bakusoku.imaging.trim import Box, FaceBox, print_crop_box
 
 __all__ = [
@@ -60,15 +60,6 @@ _CONTENT_TYPES: dict[OutputFormat, str] = {"JPEG": "image/jpeg", "WEBP": "image/
 # A resize reads from an earlier, smaller rendition only when that one is at least this many times
 # larger than the target; closer than that, resampling twice would visibly soften the result.
 _CASCADE_MIN_RATIO = 2.0
-# A shrink first box-reduces by a whole factor, then resamples the last >= ~1.25x. For 12 MP ->
-# 1600 px that is 2x box + 1.25x: 52 ms instead of 142 ms for one Lanczos pass.
-_REDUCING_GAP = 1.25
-# That last step shrinks 1.25-1.9x: bicubic there is 48 dB PSNR from one full Lanczos pass
-# (invisible; the JPEG and WebP encodes lose ~30 dB) and reads 5 pixels per output pixel instead
-# of 7.5: 40 ms instead of 52 for the 1600 px preview of 12 MP.
-_AFTER_REDUCE = Image.Resampling.BICUBIC
-# Lanczos reads 3 source pixels (at the output's scale) either side of each output pixel.
-_LANCZOS_SUPPORT = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,41 +295,7 @@ def _resample(plan: _Plan, sources: list[_Source]) -> Image.Image:
         if cropped == (0, 0, source.image.width, source.image.height):
             return source.image
         return source.image.crop(cropped)
-    return _shrink(source.image, plan.size, box)
-
-
-def _shrink(
-    image: Image.Image, size: tuple[int, int], box: tuple[float, float, float, float]
-) -> Image.Image:
-    """Resample ``box`` of ``image`` to ``size``: box-reduce by a whole factor, then bicubic; or,
-    when the shrink is too small for a reduction, one Lanczos pass.
-
-    The factor is the same for both axes and comes from the larger of the two ratios. Pillow's own
-    ``reducing_gap`` picks one per axis from the rounded target size, so 6000x4000 -> 1600x1067
-    (4000 / 1067 is a hair under 3.75) reduces 3x2 instead of 3x3: the uneven reduce takes the
-    slow path and leaves Lanczos a 2000x2000 picture to shrink 1.9x vertically, 1.35x the time.
-    """
-    ratio = max((box[2] - box[0]) / size[0], (box[3] - box[1]) / size[1])
-    factor = int(ratio / _REDUCING_GAP)
-    last_step = Image.Resampling.LANCZOS
-    if factor > 1:
-        last_step = _AFTER_REDUCE
-        # Reduce a little beyond the box, so Lanczos still sees the pixels around its edges.
-        reach = (_LANCZOS_SUPPORT - 0.5) * ratio
-        safe = (
-            max(0, int(box[0] - reach)),
-            max(0, int(box[1] - reach)),
-            min(image.width, math.ceil(box[2] + reach)),
-            min(image.height, math.ceil(box[3] + reach)),
-        )
-        image = image.reduce(factor, box=safe)
-        box = (
-            (box[0] - safe[0]) / factor,
-            (box[1] - safe[1]) / factor,
-            (box[2] - safe[0]) / factor,
-            (box[3] - safe[1]) / factor,
-        )
-    return image.resize(size, last_step, box=box)
+    return shrink(source.image, plan.size, box)
 
 
 def _pick_source(plan: _Plan, sources: list[_Source]) -> _Source:

@@ -1,12 +1,11 @@
 """Renditions: sizes, print trim, orientation, privacy, formats and never upscaling."""
 
 import base64
-import math
 import resource
 from collections.abc import Callable
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.errors import CorruptImageError, UnsupportedImageError
@@ -17,7 +16,6 @@ from bakusoku.imaging.renditions import (
     THUMB,
     WEBP_SPECS,
     RenditionSpec,
-    _shrink,
     render_photo,
 )
 from tests.imaging.photos import (
@@ -234,29 +232,6 @@ def test_package_exports_the_public_api() -> None:
 
     for name in imaging.__all__:
         assert hasattr(imaging, name), name
-
-
-@pytest.mark.parametrize(
-    ("box", "target"),
-    [
-        # 2000 / 534 is a hair under 3.75: one whole factor (3) for both axes all the same.
-        ((0, 0, 3000, 2000), (800, 534)),
-        # A print region off the origin, reduced with a margin so its edges resample correctly.
-        ((146.0, 7.5, 2854.0, 1990.0), (700, 513)),
-        # Too close for a box reduction: Lanczos alone.
-        ((0, 0, 3000, 2000), (2000, 1333)),
-    ],
-)
-def test_shrinking_matches_one_lanczos_pass(
-    box: tuple[float, float, float, float], target: tuple[int, int]
-) -> None:
-    picture = noisy_picture(3000, 2000)
-    ours = _shrink(picture, target, box)
-    reference = picture.resize(target, Image.Resampling.LANCZOS, box=box)
-    assert ours.size == reference.size == target
-    rms = ImageStat.Stat(ImageChops.difference(ours, reference)).rms
-    psnr = 10 * math.log10(255**2 / max(1e-9, sum(r * r for r in rms) / len(rms)))
-    assert psnr > 38, psnr
 
 
 @pytest.mark.skipif(not keep_pixel_memory(), reason="pixel memory is kept with glibc's malloc only")
