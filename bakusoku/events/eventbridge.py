@@ -291,5 +291,9 @@ class ExecutionStatusChange(EventBridgeEvent):
         )
 
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
 def _from_millis(millis: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(millis / 1000, datetime.UTC)
+    # Exact: a float of seconds would turn .847 into .846999 now and then.
+    return _EPOCH + datetime.timedelta(milliseconds=millis)
