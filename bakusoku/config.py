@@ -74,6 +74,7 @@ class Settings:
     alert_webhook_url: str = ""  # generic JSON webhook, signed with alert_webhook_secret
     alert_webhook_secret: str = ""
     alert_burst_threshold: int = 5  # failures in one minute past which a summary replaces them
+    slack_webhook_secret_arn: str = ""  # Secrets Manager secret holding the Slack webhook URL (AWS)
     otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318: export traces over OTLP/HTTP
     log_format: str = "json"  # json | text
     # Imaging: see bakusoku/pipeline/handlers/imaging_settings.py for how these are read.

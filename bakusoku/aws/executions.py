@@ -65,15 +65,7 @@ class StepFunctionsExecutions:
         )
 
     def get_execution_history(self, name: str) -> list[HistoryEvent]:
-        arn = self.execution_arn(name)
-        events: list[HistoryEvent] = []
-        try:
-            pages = self._client.get_paginator("get_execution_history").paginate(executionArn=arn)
-            for page in pages:
-                events.extend(_history_event(raw) for raw in page["events"])
-        except ClientError as exc:
-            raise _translate(exc, arn) from exc
-        return events
+        return execution_history(self._client, self.execution_arn(name))
 
     def redrive_execution(self, name: str) -> None:
         arn = self.execution_arn(name)
@@ -81,6 +73,18 @@ class StepFunctionsExecutions:
             self._client.redrive_execution(executionArn=arn)
         except ClientError as exc:
             raise _translate(exc, arn) from exc
+
+
+def execution_history(client: Any, execution_arn: str) -> list[HistoryEvent]:
+    """Every history event of one execution, read with a Step Functions ``client``."""
+    events: list[HistoryEvent] = []
+    try:
+        pages = client.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+        for page in pages:
+            events.extend(_history_event(raw) for raw in page["events"])
+    except ClientError as exc:
+        raise _translate(exc, execution_arn) from exc
+    return events
 
 
 def _history_event(raw: dict[str, Any]) -> HistoryEvent:

@@ -1,26 +1,47 @@
-"""The alert path: every failed, timed-out or aborted execution is posted to a Slack webhook.
+"""The alert path on AWS: an execution of the pipeline that ends in an alerted status is posted to
+a Slack webhook, with the same message the embedded deployment sends (``bakusoku.ops.messages``).
 
-Handler: ``bakusoku.aws.notifier.handler``, the target of an EventBridge rule on
-"Step Functions Execution Status Change". The webhook URL is read from the Secrets Manager secret
-named by ``BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN`` (once per execution environment). The message names
-the status, the execution ARN and a console link, because the console lists only recent executions.
+Handler: ``bakusoku.aws.notifier.handler``, the target of an EventBridge rule on Step Functions'
+"Execution Status Change" events whose statuses are ``ops.messages.ALERTED_STATUSES``. The event is
+read through ``events.ExecutionStatusChange``; the state that failed comes from the execution's
+history (GetExecutionHistory), and the alert still goes out, without it, if that cannot be read.
+Settings come from ``bakusoku.config``: ``slack_webhook_secret_arn`` names the Secrets Manager
+secret holding the webhook URL (read once per execution environment), ``region`` where it is, and
+``service_name``, ``stage``, ``upload_prefix`` and ``public_api_url`` shape the message.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
+import logging
 import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
-from bakusoku.config import ConfigError
+import botocore.session
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bakusoku.aws.executions import execution_history
+from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.errors import BakusokuError
+from bakusoku.events import ExecutionStatusChange
+from bakusoku.ops.messages import (
+    ALERTED_STATUSES,
+    execution_link,
+    failed_execution,
+    slack_failure,
+)
+from bakusoku.ops.timeline import Timeline, build_timeline
 from bakusoku.secrets import secret_string
+from bakusoku.workflow.engine import ExecutionDescription
+from bakusoku.workflow.errors import WorkflowError
+from bakusoku.workflow.history import HistoryEvent
 
-WEBHOOK_SECRET_ARN = "BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN"
-ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+log = logging.getLogger("bakusoku.aws.notifier")
+
+# Reads the history events of one execution, given its ARN.
+HistoryReader = Callable[[str], Sequence[HistoryEvent]]
 
 
 class NotifyError(BakusokuError):
@@ -30,48 +51,98 @@ class NotifyError(BakusokuError):
 
 
 @functools.cache
-def _webhook_url() -> str:
-    arn = os.environ.get(WEBHOOK_SECRET_ARN, "")
-    if not arn:
-        raise ConfigError(f"{WEBHOOK_SECRET_ARN} is not set; the template sets it")
-    region = os.environ.get("AWS_REGION") or os.environ.get("BAKUSOKU_REGION") or "us-east-1"
-    text = secret_string(arn, region).strip()
+def webhook_url(secret_arn: str, region: str) -> str:
+    """The Slack webhook URL kept in the secret: the URL itself, or JSON ``{"url": ...}``."""
+    if not secret_arn:
+        raise ConfigError(
+            "slack_webhook_secret_arn (BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN) is not set; "
+            "the template sets it"
+        )
+    text = secret_string(secret_arn, region).strip()
     if text.startswith("{"):
         text = str(json.loads(text).get("url", ""))
     if not text.startswith("https://"):
-        raise ConfigError(f"the secret {arn} must hold the webhook's https:// URL")
+        raise ConfigError(f"the secret {secret_arn} must hold the webhook's https:// URL")
     return text
 
 
-def alert_message(event: dict[str, Any]) -> dict[str, Any]:
-    """The Slack message for one execution status change event."""
-    detail = event.get("detail") or {}
-    status = str(detail.get("status", "UNKNOWN"))
-    arn = str(detail.get("executionArn", "?"))
-    region = str(event.get("region", ""))
-    console = (
-        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
-        f"#/v2/executions/details/{quote(arn, safe='')}"
+@functools.cache
+def step_functions_history(region: str) -> HistoryReader:
+    """Read execution histories from Step Functions in ``region`` (one client per environment)."""
+    client: Any = botocore.session.get_session().create_client("stepfunctions", region_name=region)
+    return functools.partial(execution_history, client)
+
+
+def alert_message(
+    change: ExecutionStatusChange, settings: Settings, history: HistoryReader | None
+) -> dict[str, Any]:
+    """The Slack message for one execution that ended in an alerted status."""
+    link = execution_link(
+        change.name,
+        region=change.region,
+        execution_arn=change.execution_arn,
+        api_url=settings.public_api_url or None,
     )
-    lines = [f":rotating_light: photo pipeline execution {status}", f"execution: `{arn}`"]
-    if detail.get("error") or detail.get("cause"):
-        lines.append(f"error: {detail.get('error')}: {str(detail.get('cause') or '')[:500]}")
-    lines.append(f"<{console}|open in the Step Functions console>")
-    return {"text": "\n".join(lines)}
+    alert = failed_execution(
+        _description(change),
+        _timeline(change.execution_arn, history),
+        service=settings.service_name,
+        stage=settings.stage,
+        upload_prefix=settings.upload_prefix,
+        link=link,
+    )
+    return slack_failure(alert)
+
+
+def _description(change: ExecutionStatusChange) -> ExecutionDescription:
+    """The event as DescribeExecution would describe the execution (without its output)."""
+    return ExecutionDescription(
+        name=change.name,
+        execution_arn=change.execution_arn,
+        state_machine_arn=change.state_machine_arn,
+        state_machine_name=change.state_machine_arn.rsplit(":", 1)[-1],
+        status=change.status,
+        input=change.input,
+        output=None,
+        error=change.error,
+        cause=change.cause,
+        start_date=change.start_date,
+        stop_date=change.stop_date,
+        redrive_count=change.redrive_count,
+    )
+
+
+def _timeline(execution_arn: str, history: HistoryReader | None) -> Timeline | None:
+    if history is None:
+        return None
+    try:
+        return build_timeline(list(history(execution_arn)))
+    except (BotoCoreError, ClientError, WorkflowError) as exc:
+        # The alert matters more than its failed state: send it without one.
+        log.warning("cannot read the history of %s (%s); alerting without it", execution_arn, exc)
+        return None
+
+
+def post(url: str, message: Mapping[str, Any]) -> int:
+    """POST the message as JSON; NotifyError (so Lambda retries the event) if it is refused."""
+    body = json.dumps(message).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except OSError as exc:
+        raise NotifyError(f"the Slack webhook did not take the alert: {exc}") from exc
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Post the alert; raise (so Lambda retries the async event) if the webhook refuses it."""
-    status = str((event.get("detail") or {}).get("status", ""))
-    if status not in ALERT_STATUSES:
+    change = ExecutionStatusChange(event)
+    status = change.status
+    if status not in ALERTED_STATUSES:
         return {"posted": False, "status": status}
-    body = json.dumps(alert_message(event)).encode("utf-8")
-    request = urllib.request.Request(
-        _webhook_url(), data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            code = response.status
-    except OSError as exc:
-        raise NotifyError(f"the Slack webhook did not take the alert: {exc}") from exc
+    settings = load_settings()
+    message = alert_message(change, settings, step_functions_history(settings.region))
+    code = post(webhook_url(settings.slack_webhook_secret_arn, settings.region), message)
     return {"posted": True, "status": status, "httpStatus": code}

@@ -53,8 +53,11 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     uploads = stage.settings.upload_prefix
     renditions = stage.settings.rendition_prefix
     database = _allow(["secretsmanager:GetSecretValue"], {"Ref": DATABASE_SECRET})
-    if name == NOTIFIER:
-        return [_allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET})]
+    if name == NOTIFIER:  # the webhook URL, and the history that names the failed state
+        return [
+            _allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET}),
+            _allow(["states:GetExecutionHistory"], execution_arns(stage)),
+        ]
     if name == API:
         admin = (
             [_allow(["secretsmanager:GetSecretValue"], {"Ref": ADMIN_SECRET})]

@@ -16,6 +16,8 @@ from bakusoku.deploy.policies import (
     state_machine_log_statement,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
+from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.functions import FUNCTIONS, definition_text
 from bakusoku.workflow.definition import load_definition
 
@@ -23,7 +25,6 @@ CODE_DIR = "code"  # the bundle, beside the template
 TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 HTTP_API = "PhotoApi"
-ALERT_STATUSES = ["FAILED", "TIMED_OUT", "ABORTED"]
 API_HANDLER = "bakusoku.aws.api.handler"
 NOTIFIER_HANDLER = "bakusoku.aws.notifier.handler"
 _LOCAL_ONLY = {
@@ -80,18 +81,28 @@ def object_created_pattern(stage: StageConfig) -> dict[str, Any]:
 
 
 def failed_execution_pattern() -> dict[str, Any]:
+    """Status changes of the stack's state machine into a status that is alerted."""
     return {
-        "source": ["aws.states"],
-        "detail-type": ["Step Functions Execution Status Change"],
-        "detail": {"status": ALERT_STATUSES, "stateMachineArn": [{"Ref": STATE_MACHINE}]},
+        "source": [STATES_SOURCE],
+        "detail-type": [EXECUTION_STATUS_CHANGE],
+        "detail": {
+            "status": list(ALERTED_STATUSES),
+            "stateMachineArn": [{"Ref": STATE_MACHINE}],
+        },
     }
 
 
 def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
     """The ``BAKUSOKU_*`` settings a function reads, as ``bakusoku up`` passes them to workers."""
-    if name == NOTIFIER:
-        return {"BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET}}
     settings = stage.settings
+    if name == NOTIFIER:  # what the alert message names and how it finds the photo
+        return {
+            "BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET},
+            "BAKUSOKU_REGION": {"Ref": "AWS::Region"},
+            "BAKUSOKU_SERVICE_NAME": stage.service,
+            "BAKUSOKU_STAGE": stage.stage,
+            "BAKUSOKU_UPLOAD_PREFIX": settings.upload_prefix,
+        }
     # Every setting the file changes reaches the functions, as `bakusoku up` hands it to workers;
     # what only the local deployment uses (ports, paths, local credentials) does not, nor does a
     # secret (on AWS the webhook and the admin token are read from Secrets Manager).

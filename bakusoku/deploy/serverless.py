@@ -20,13 +20,13 @@ from bakusoku.deploy.policies import (
 )
 from bakusoku.deploy.sam import (
     ALERT_DLQ,
-    ALERT_STATUSES,
     TRIGGER_DLQ,
     _bucket,
     _bucket_policy,
     _log_group,
     _queue,
     asl_definition,
+    failed_execution_pattern,
     function_environment,
     handlers,
     object_created_pattern,
@@ -200,14 +200,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         spec["events"] = [
             {
                 "eventBridge": {
-                    "pattern": {
-                        "source": ["aws.states"],
-                        "detail-type": ["Step Functions Execution Status Change"],
-                        "detail": {
-                            "status": ALERT_STATUSES,
-                            "stateMachineArn": [{"Ref": STATE_MACHINE}],
-                        },
-                    },
+                    "pattern": failed_execution_pattern(),
                     "deadLetterQueueArn": {"Fn::GetAtt": [ALERT_DLQ, "Arn"]},
                     "retryPolicy": {"maximumRetryAttempts": 10, "maximumEventAge": 3600},
                 }

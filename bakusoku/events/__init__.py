@@ -12,6 +12,7 @@ from bakusoku.events.errors import EventError, MalformedEventError, UnknownEvent
 from bakusoku.events.eventbridge import (
     CloudTrailS3Event,
     EventBridgeEvent,
+    ExecutionStatusChange,
     S3EventBridgeEvent,
     ScheduledEvent,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "EventBridgeEvent",
     "EventError",
     "EventView",
+    "ExecutionStatusChange",
     "KinesisEvent",
     "KinesisRecord",
     "MalformedEventError",

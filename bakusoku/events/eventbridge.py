@@ -1,4 +1,5 @@
-"""EventBridge events: the envelope, S3 "Object Created", and S3 calls recorded by CloudTrail."""
+"""EventBridge events: the envelope, S3 "Object Created", S3 calls recorded by CloudTrail, and
+Step Functions' execution status changes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from bakusoku.events.base import EventView, parse_time
+from bakusoku.events.base import EventView, parse_json, parse_time
 
 S3_SOURCE = "aws.s3"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -15,6 +16,8 @@ CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 OBJECT_CREATING_CALLS = frozenset(
     {"PutObject", "PostObject", "CopyObject", "CompleteMultipartUpload"}
 )
+STATES_SOURCE = "aws.states"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 
 
 class EventBridgeEvent(EventView):
@@ -203,3 +206,94 @@ class ScheduledEvent(EventBridgeEvent):
             "aws.events",
             "aws.scheduler",
         )
+
+
+class ExecutionStatusChange(EventBridgeEvent):
+    """Step Functions' "Execution Status Change" event: one execution started, ended or redriven.
+
+    AWS quirks this view absorbs:
+
+    - ``startDate`` and ``stopDate`` are epoch *milliseconds* (JSON numbers), unlike the envelope's
+      ISO-8601 ``time``; ``stopDate`` is null while the execution runs.
+    - ``input`` and ``output`` are JSON documents serialised *as strings*, or null. When the
+      escaped input and output together pass 248 KB, Step Functions leaves the input out
+      (``inputDetails.included`` is false) and likewise the output; DescribeExecution has them.
+    - ``error`` and ``cause`` are null, or absent (the Developer Guide's own FAILED example has
+      neither), unless the execution failed, timed out or was stopped with them.
+    - ``redriveCount`` (with ``redriveDate`` and ``redriveStatus``) came with redrive in 2023: older
+      events, and replays of archived ones, lack it, which means no redrive.
+    - Only Standard workflows send these events, best effort: a consumer must bear duplicates.
+    """
+
+    __slots__ = ()
+    shape = "Step Functions execution status change event"
+
+    @property
+    def execution_arn(self) -> str:
+        return self._str("detail", "executionArn")
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self._str("detail", "stateMachineArn")
+
+    @property
+    def name(self) -> str:
+        return self._str("detail", "name")
+
+    @property
+    def status(self) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING_REDRIVE."""
+        return self._str("detail", "status")
+
+    @property
+    def start_date(self) -> datetime.datetime:
+        millis = self._get("detail", "startDate", kind=int)
+        assert millis is not None  # required: _get raised if it was missing
+        return _from_millis(millis)
+
+    @property
+    def stop_date(self) -> datetime.datetime | None:
+        millis = self._opt_int("detail", "stopDate")
+        return None if millis is None else _from_millis(millis)
+
+    @property
+    def input_included(self) -> bool:
+        """False when Step Functions left the input out for its size (``inputDetails``)."""
+        included = self._get("detail", "inputDetails", "included", kind=bool, optional=True)
+        return included is not False
+
+    @property
+    def input(self) -> Any:
+        """The execution's input, parsed; None when the event does not carry it."""
+        text = self._opt_str("detail", "input")
+        if text is None or not self.input_included:
+            return None
+        return parse_json(text, where=f"{self._where} detail.input")
+
+    @property
+    def error(self) -> str | None:
+        return self._opt_str("detail", "error")
+
+    @property
+    def cause(self) -> str | None:
+        return self._opt_str("detail", "cause")
+
+    @property
+    def redrive_count(self) -> int:
+        return self._opt_int("detail", "redriveCount") or 0
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return (
+            EventBridgeEvent.matches(event)
+            and event.get("source") == STATES_SOURCE
+            and event.get("detail-type") == EXECUTION_STATUS_CHANGE
+        )
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _from_millis(millis: int) -> datetime.datetime:
+    # Exact: a float of seconds would turn .847 into .846999 now and then.
+    return _EPOCH + datetime.timedelta(milliseconds=millis)

@@ -1,8 +1,8 @@
 """Failure alerts: one message per failed execution, per-minute summaries of bursts, durable delivery.
 
-An execution that ends FAILED or TIMED_OUT is written to the ``alert_outbox`` table once per channel
-(its unique key is the execution and its re-drive count, so a second report of the same end adds
-nothing). Past ``burst_threshold`` failures in one minute, further failures of that minute are kept
+An execution that ends in one of ``messages.ALERTED_STATUSES`` is written to the ``alert_outbox``
+table once per channel (its unique key is the execution and its re-drive count, so a second report of
+the same end adds nothing). Past ``burst_threshold`` failures in one minute, further failures of that minute are kept
 as ``grouped`` and one summary is sent when the minute is over. A background dispatcher posts due
 rows with a short timeout and retries failures with exponential back-off; the pipeline only ever
 pays for one small insert. Webhook URLs and secrets never reach a log line.
@@ -27,13 +27,13 @@ import sqlalchemy as sa
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops import messages
 from bakusoku.ops.errors import AlertDeliveryError
+from bakusoku.ops.messages import FailedExecution
 
 log = logging.getLogger("bakusoku.ops.alerts")
 
 SLACK = "slack"
 WEBHOOK = "webhook"
 WINDOW_SECONDS = 60.0
-ALERTED_STATUSES = ("FAILED", "TIMED_OUT")
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,16 @@ class AlertOutbox:
 
     # ---- recording ------------------------------------------------------------------------------
 
-    def record_failure(self, info: dict[str, Any], *, now: float | None = None) -> int:
+    def record_failure(self, alert: FailedExecution, *, now: float | None = None) -> int:
         """Queue the alert of one failed execution on every channel; returns rows added."""
         now = time.time() if now is None else now
         window = now - now % WINDOW_SECONDS
         added = 0
         for channel in self.settings.channels:
-            key = f"{channel}:{info['execution']}:{info.get('redrive_count', 0)}"
+            key = f"{channel}:{alert.execution}:{alert.redrive_count}"
             with self._lock:
                 try:
-                    added += self._insert(channel, key, info, window, now)
+                    added += self._insert(channel, key, alert, window, now)
                 except sa.exc.IntegrityError:
                     continue  # already recorded: a duplicate report of the same end
         if added:
@@ -93,7 +93,7 @@ class AlertOutbox:
         return added
 
     def _insert(
-        self, channel: str, key: str, info: dict[str, Any], window: float, now: float
+        self, channel: str, key: str, alert: FailedExecution, window: float, now: float
     ) -> int:
         with self.db.begin() as conn:
             seen = conn.execute(
@@ -111,9 +111,9 @@ class AlertOutbox:
                     dedupe_key=key,
                     channel=channel,
                     kind="grouped" if grouped else "failure",
-                    execution_name=info["execution"],
+                    execution_name=alert.execution,
                     window_start=window,
-                    payload=info,
+                    payload=alert.to_payload(),
                     status="grouped" if grouped else "pending",
                     attempts=0,
                     next_attempt_at=now,
@@ -254,11 +254,11 @@ class AlertOutbox:
 
     def _body(self, row: Any) -> dict[str, Any]:
         if row.kind != "summary":
-            info = dict(row.payload)
+            alert = FailedExecution.from_payload(row.payload)
             return (
-                messages.slack_failure(info)
+                messages.slack_failure(alert)
                 if row.channel == SLACK
-                else messages.webhook_failure(info)
+                else messages.webhook_failure(alert)
             )
         with self.db.connect() as conn:
             items = [

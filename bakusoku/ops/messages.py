@@ -1,56 +1,171 @@
-"""Alert messages: Slack Block Kit and the generic webhook's JSON, for one failure or a burst."""
+"""Alerts, one description for every backend: which execution ends are alerted, and what an alert
+says about them (Slack Block Kit with a plain-text fallback, or the generic webhook's JSON).
+
+The embedded deployment (``ops.alerts``) and the AWS notifier (``aws.notifier``) both turn an ended
+execution into a :class:`FailedExecution` with :func:`failed_execution` and render it here; the
+deploy templates read :data:`ALERTED_STATUSES` for the EventBridge rule that feeds the notifier.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from bakusoku.domain.catalogue import action_for
+from bakusoku.domain.catalogue import CATALOGUE, FALLBACK_CODE, failure_code
+from bakusoku.ops.history import photo_of
+from bakusoku.ops.timeline import Timeline
+from bakusoku.workflow.engine import ExecutionDescription
 
 MAX_CAUSE = 1500
+# FAILED and TIMED_OUT leave a photo that never became ready. ABORTED does too: only a person ends
+# an execution that way (StopExecution; shutting down never does), and the photo then stays
+# "processing" until someone re-drives it. All three are alerted, on both backends alike.
+ALERTED_STATUSES: tuple[str, ...] = ("FAILED", "TIMED_OUT", "ABORTED")
+_ENDED = {"FAILED": "failed", "TIMED_OUT": "timed out", "ABORTED": "was aborted"}
+
+
+@dataclass(frozen=True)
+class FailedExecution:
+    """What an alert says about one execution that ended in one of the alerted statuses.
+
+    Its :meth:`to_payload` is what the embedded outbox keeps and the generic webhook receives.
+    """
+
+    service: str
+    stage: str
+    execution: str  # the execution's name
+    execution_arn: str
+    status: str
+    error_code: str | None  # None: the execution ended without an error name
+    error: str | None
+    cause: str
+    photo_id: str | None
+    album: str | None
+    failed_state: str | None  # None: the history does not say (or was not readable)
+    attempts: int
+    redrive_count: int
+    link: str
+    at: float  # when the execution ended, epoch seconds
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> FailedExecution:
+        """Read a payload back, also one queued before ``execution_arn`` was recorded."""
+        return cls(**({"execution_arn": ""} | {k: payload[k] for k in _FIELDS if k in payload}))
+
+
+_FIELDS = tuple(FailedExecution.__dataclass_fields__)
+
+
+def execution_link(name: str, *, region: str, execution_arn: str, api_url: str | None) -> str:
+    """Where an operator opens the execution: the deployment's API when it has a public URL,
+    otherwise the Step Functions console (which lists only recent executions, hence the ARN)."""
+    if api_url:
+        return f"{api_url.rstrip('/')}/v1/executions/{name}"
+    return (
+        f"https://{region}.console.aws.amazon.com/states/home?region={region}"
+        f"#/v2/executions/details/{quote(execution_arn, safe='')}"
+    )
+
+
+def failed_execution(
+    description: ExecutionDescription,
+    timeline: Timeline | None,
+    *,
+    service: str,
+    stage: str,
+    upload_prefix: str,
+    link: str,
+    redact: Callable[[str], str] | None = None,
+) -> FailedExecution:
+    """The alert of one ended execution: its photo from the input, its code from the catalogue,
+    the state that failed from its history (``timeline``; None when it could not be read)."""
+    ref = photo_of(description.input, upload_prefix)
+    failed = timeline.failed_state if timeline is not None else None
+    cause = description.cause or ""
+    ended = description.stop_date
+    return FailedExecution(
+        service=service,
+        stage=stage,
+        execution=description.name,
+        execution_arn=description.execution_arn,
+        status=description.status,
+        error_code=failure_code(description.error),
+        error=description.error,
+        cause=(redact(cause) if redact else cause)[:MAX_CAUSE],
+        photo_id=ref.photo_id if ref else None,
+        album=ref.album if ref else None,
+        failed_state=failed.name if failed else None,
+        attempts=len(failed.attempts) if failed else 0,
+        redrive_count=description.redrive_count,
+        link=link,
+        at=ended.timestamp() if ended else datetime.now(UTC).timestamp(),
+    )
 
 
 def _when(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def slack_failure(info: dict[str, Any]) -> dict[str, Any]:
-    """One failed execution as a Slack message (Block Kit, with a plain-text fallback)."""
-    code = info.get("error_code") or "internal"
-    state = info.get("failed_state") or "?"
-    attempts = info.get("attempts") or 1
-    cause = (info.get("cause") or info.get("error") or "")[:MAX_CAUSE]
+def _failed_in(alert: FailedExecution) -> str:
+    if not alert.failed_state:
+        return "-"
+    attempts = alert.attempts or 1
+    return f"{alert.failed_state} (after {attempts} attempt{'s' if attempts != 1 else ''})"
+
+
+def slack_failure(alert: FailedExecution) -> dict[str, Any]:
+    """One ended execution as a Slack message (Block Kit, with a plain-text fallback)."""
+    code = alert.error_code or FALLBACK_CODE
+    entry = CATALOGUE.get(code, CATALOGUE[FALLBACK_CODE])
+    ended = _ENDED.get(alert.status, alert.status)
+    where = f" in {alert.failed_state}" if alert.failed_state else ""
     fields = [
-        ("Service", info["service"]),
-        ("Stage", info["stage"]),
-        ("Album", info.get("album") or "-"),
-        ("Photo", f"`{info.get('photo_id') or '-'}`"),
-        ("Failed state", f"{state} (after {attempts} attempt{'s' if attempts != 1 else ''})"),
+        ("Service", alert.service),
+        ("Stage", alert.stage),
+        ("Album", alert.album or "-"),
+        ("Photo", f"`{alert.photo_id or '-'}`"),
+        ("Failed state", _failed_in(alert)),
         ("Error code", f"`{code}`"),
+        ("Status", alert.status),
     ]
     return {
         "text": (
-            f"[{info['service']}/{info['stage']}] photo {info.get('photo_id') or '-'} failed "
-            f"in {state}: {code}"
+            f"[{alert.service}/{alert.stage}] photo {alert.photo_id or '-'} {ended}{where}: {code}"
         ),
         "blocks": [
             {
                 "type": "header",
-                "text": {"type": "plain_text", "text": f"Photo failed: {code}"},
+                "text": {"type": "plain_text", "text": f"Photo {ended}: {code}"},
             },
             {
                 "type": "section",
                 "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
             },
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Cause*\n{cause or '-'}"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Cause*\n{alert.cause or alert.error or '-'}"},
+            },
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*What it means*\n{entry.meaning}\n*What to do*\n{entry.action}",
+                },
+            },
             {
                 "type": "context",
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": f"What to do: {action_for(code)} · execution `{info['execution']}`"
-                        f" · {_when(info['at'])}",
+                        "text": f"execution `{alert.execution}` · `{alert.execution_arn}`"
+                        f" · {_when(alert.at)}",
                     }
                 ],
             },
@@ -60,7 +175,7 @@ def slack_failure(info: dict[str, Any]) -> dict[str, Any]:
                     {
                         "type": "button",
                         "text": {"type": "plain_text", "text": "Open execution"},
-                        "url": info["link"],
+                        "url": alert.link,
                     }
                 ],
             },
@@ -71,11 +186,11 @@ def slack_failure(info: dict[str, Any]) -> dict[str, Any]:
 def slack_summary(window_start: float, items: list[dict[str, Any]], link: str) -> dict[str, Any]:
     """A burst of failures in one minute, grouped into one Slack message."""
     first = items[0]
-    codes = Counter(i.get("error_code") or "internal" for i in items)
+    codes = Counter(i.get("error_code") or FALLBACK_CODE for i in items)
     states = Counter(i.get("failed_state") or "?" for i in items)
     listed = "\n".join(
         f"• `{i.get('photo_id') or '-'}` ({i.get('album') or '-'}) {i.get('failed_state') or '?'}:"
-        f" `{i.get('error_code') or 'internal'}`"
+        f" `{i.get('error_code') or FALLBACK_CODE}`"
         for i in items[:10]
     )
     more = f"\n…and {len(items) - 10} more" if len(items) > 10 else ""
@@ -115,8 +230,9 @@ def slack_summary(window_start: float, items: list[dict[str, Any]], link: str) -
     }
 
 
-def webhook_failure(info: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "execution.failed", **info, "at": _when(info["at"])}
+def webhook_failure(alert: FailedExecution) -> dict[str, Any]:
+    """One ended execution as the generic webhook's JSON (the receiver checks its signature)."""
+    return {"type": "execution.failed", **alert.to_payload(), "at": _when(alert.at)}
 
 
 def webhook_summary(window_start: float, items: list[dict[str, Any]], link: str) -> dict[str, Any]:
@@ -126,7 +242,7 @@ def webhook_summary(window_start: float, items: list[dict[str, Any]], link: str)
         "stage": items[0]["stage"],
         "window_start": _when(window_start),
         "count": len(items),
-        "by_error_code": dict(Counter(i.get("error_code") or "internal" for i in items)),
+        "by_error_code": dict(Counter(i.get("error_code") or FALLBACK_CODE for i in items)),
         "executions": [
             {k: i.get(k) for k in ("execution", "photo_id", "album", "failed_state", "error_code")}
             for i in items

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -12,10 +11,11 @@ import sqlalchemy as sa
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import object_created_records
-from bakusoku.ops.alerts import ALERTED_STATUSES, AlertOutbox, AlertSettings
+from bakusoku.ops.alerts import AlertOutbox, AlertSettings
 from bakusoku.ops.history import ExecutionHistory
 from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker
 from bakusoku.ops.logs import Redactor, configure_logging, log_context
+from bakusoku.ops.messages import ALERTED_STATUSES, execution_link, failed_execution
 from bakusoku.ops.metrics import OpsMetrics
 from bakusoku.ops.middleware import OpsMiddleware
 from bakusoku.ops.timeline import Timeline
@@ -208,24 +208,22 @@ class Operations:
     ) -> None:
         if description.status not in ALERTED_STATUSES or not self.alerts.settings.channels:
             return
-        failed = timeline.failed_state
-        info = {
-            "service": self.settings.service_name,
-            "stage": self.settings.stage,
-            "execution": description.name,
-            "redrive_count": description.redrive_count,
-            "status": description.status,
-            "photo_id": values["photo_id"],
-            "album": values["album"],
-            "failed_state": values["failed_state"],
-            "attempts": len(failed.attempts) if failed else 0,
-            "error_code": values["error_code"],
-            "error": description.error,
-            "cause": self.redactor.redact(description.cause or "")[:1500],
-            "link": f"{self.settings.api_url}/v1/executions/{description.name}",
-            "at": (description.stop_date.timestamp() if description.stop_date else time.time()),
-        }
-        self.alerts.record_failure(info)
+        link = execution_link(
+            description.name,
+            region=self.settings.region,
+            execution_arn=description.execution_arn,
+            api_url=self.settings.api_url,
+        )
+        alert = failed_execution(
+            description,
+            timeline,
+            service=self.settings.service_name,
+            stage=self.settings.stage,
+            upload_prefix=self.settings.upload_prefix,
+            link=link,
+            redact=self.redactor.redact,
+        )
+        self.alerts.record_failure(alert)
 
     def _prune_loop(self) -> None:
         while not self._stopping.is_set():

@@ -184,36 +184,72 @@ def test_notifier_posts_failed_executions(
     import botocore.session
 
     from bakusoku.aws import notifier
+    from bakusoku.config import ConfigError, load_settings
+    from bakusoku.events import ExecutionStatusChange
 
     server = HTTPServer(("127.0.0.1", 0), _Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    session = botocore.session.get_session()
     try:
-        client: Any = botocore.session.get_session().create_client(
+        secrets: Any = session.create_client(
             "secretsmanager", region_name=REGION, endpoint_url=moto_endpoint
         )
+        states: Any = session.create_client(
+            "stepfunctions", region_name=REGION, endpoint_url=moto_endpoint
+        )
+        machine = states.create_state_machine(
+            name="enphoto-dev-photo-pipeline",
+            definition=json.dumps({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/enphoto-dev-states",
+        )["stateMachineArn"]
+        execution = states.start_execution(stateMachineArn=machine, name="abc")["executionArn"]
         # The handler insists on https; the test webhook is plain HTTP on loopback.
         url = f"http://127.0.0.1:{server.server_port}/hook"
-        arn = client.create_secret(Name="enphoto/dev/slack", SecretString=url)["ARN"]
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETSMANAGER", moto_endpoint)
-        monkeypatch.setenv(notifier.WEBHOOK_SECRET_ARN, arn)
-        notifier._webhook_url.cache_clear()
-        with pytest.raises(notifier.ConfigError, match="https://"):
-            notifier.handler(_status_event("FAILED"), None)
-        client.put_secret_value(SecretId=arn, SecretString=json.dumps({"url": url}))
-        notifier._webhook_url.cache_clear()
-        monkeypatch.setattr(notifier, "_webhook_url", lambda: url)
-        assert notifier.handler(_status_event("SUCCEEDED"), None)["posted"] is False
-        result = notifier.handler(_status_event("TIMED_OUT"), None)
-        assert result == {"posted": True, "status": "TIMED_OUT", "httpStatus": 200}
-        text = _Webhook.received[-1]["text"]
-        assert "TIMED_OUT" in text and "execution:enphoto-dev-photo-pipeline:abc" in text
+        arn = secrets.create_secret(Name="enphoto/dev/slack", SecretString=url)["ARN"]
+        for service in ("SECRETS_MANAGER", "SFN"):  # botocore: the service ID, upper case
+            monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", moto_endpoint)
+        # What the template sets (tests/deploy/test_sam_template.py checks that it does).
+        monkeypatch.setenv("BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN", arn)
+        monkeypatch.setenv("BAKUSOKU_REGION", REGION)
+        monkeypatch.setenv("BAKUSOKU_SERVICE_NAME", "enphoto")
+        monkeypatch.setenv("BAKUSOKU_STAGE", "dev")
+        notifier.webhook_url.cache_clear()
+        notifier.step_functions_history.cache_clear()
+
+        assert notifier.handler(_status_event(machine, execution, "SUCCEEDED"), None) == {
+            "posted": False,
+            "status": "SUCCEEDED",
+        }
+        with pytest.raises(ConfigError, match="https://"):
+            notifier.handler(_status_event(machine, execution, "FAILED"), None)
+
+        # The secret may hold JSON too; it is read again once the cache is cleared.
+        slack = "https://hooks.slack.example/services/T0/B0/secret"
+        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"url": slack}))
+        notifier.webhook_url.cache_clear()
+        assert notifier.webhook_url(arn, REGION) == slack
+
+        # The history is read from Step Functions (moto's stands in for the real one).
+        history = notifier.step_functions_history(REGION)
+        assert history(execution)[0].type == "ExecutionStarted"
+        change = ExecutionStatusChange(_status_event(machine, execution, "TIMED_OUT"))
+        message = notifier.alert_message(change, load_settings(), history)
+        assert notifier.post(url, message) == 200
+        received = _Webhook.received[-1]
+        assert received == message
+        assert received["text"].startswith("[enphoto/dev] photo -")
+        assert "timed out" in received["text"] and "storage.not_found" in received["text"]
+        # No public API URL on AWS: the button opens the execution in the console.
+        button = received["blocks"][-1]["elements"][0]["url"]
+        assert button.startswith(f"https://{REGION}.console.aws.amazon.com/states/")
+        assert execution.replace(":", "%3A") in button
     finally:
         server.shutdown()
         server.server_close()
 
 
-def _status_event(status: str) -> dict[str, Any]:
+def _status_event(machine: str, execution: str, status: str) -> dict[str, Any]:
     return {
         "version": "0",
         "id": "315c1398-40ff-a850-213b-158f73e60175",
@@ -222,12 +258,18 @@ def _status_event(status: str) -> dict[str, Any]:
         "account": "123456789012",
         "time": "2026-11-23T20:15:00Z",
         "region": REGION,
-        "resources": [f"{MACHINE.replace(':stateMachine:', ':execution:')}:abc"],
+        "resources": [execution],
         "detail": {
-            "executionArn": f"{MACHINE.replace(':stateMachine:', ':execution:')}:abc",
-            "stateMachineArn": MACHINE,
-            "name": "abc",
+            "executionArn": execution,
+            "stateMachineArn": machine,
+            "name": execution.rsplit(":", 1)[-1],
             "status": status,
+            "startDate": 1795464890000,
+            "stopDate": 1795464900000,
+            "input": "{}",
+            "inputDetails": {"included": True},
+            "output": None,
+            "outputDetails": None,
             "error": "ObjectMissingError",
             "cause": "gone",
         },

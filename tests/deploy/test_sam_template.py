@@ -11,6 +11,8 @@ import yaml
 
 from bakusoku.deploy import checks
 from bakusoku.deploy.stages import FUNCTION_NAMES
+from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
+from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.functions import FUNCTIONS
 from bakusoku.workflow.definition import load_definition
 from tests.deploy.conftest import CASES, REGION, Packages
@@ -88,7 +90,12 @@ def test_template_has_every_resource(packages: Packages, case: tuple[str, str]) 
     assert trigger["Pattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
     assert trigger["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["TriggerDeadLetterQueue", "Arn"]}}
     alert = resources["NotifierFunction"]["Properties"]["Events"]["ExecutionFailed"]["Properties"]
-    assert alert["Pattern"]["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    # The rule feeds the notifier exactly the statuses the embedded deployment alerts on.
+    assert alert["Pattern"]["detail"]["status"] == list(ALERTED_STATUSES)
+    assert alert["Pattern"]["detail-type"] == [EXECUTION_STATUS_CHANGE]
+    notifier_env = resources["NotifierFunction"]["Properties"]["Environment"]["Variables"]
+    assert notifier_env["BAKUSOKU_SERVICE_NAME"] == package.stage.service
+    assert notifier_env["BAKUSOKU_STAGE"] == package.stage.stage
     assert set(package.template["Outputs"]) >= {"ApiUrl", "BucketName", "StateMachineArn"}
     stage = package.stage
     for name in FUNCTION_NAMES:
@@ -149,6 +156,9 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     assert "s3:" not in statements("NotifierFunction")
     assert "SlackWebhookSecretArn" in statements("NotifierFunction")
     assert "DatabaseSecretArn" not in statements("NotifierFunction")
+    # The notifier reads an execution's history (for the failed state), and changes nothing.
+    assert "states:GetExecutionHistory" in statements("NotifierFunction")
+    assert "states:RedriveExecution" not in statements("NotifierFunction")
     assert "states:DescribeExecution" in statements("ApiFunction")
     assert "AdminTokenSecretArn" in statements("ApiFunction")
     assert "AdminTokenSecretArn" not in statements("MakeRenditionsFunction")

@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from bakusoku.deploy import checks
+from bakusoku.deploy.serverless import state_machine_id
+from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
+from bakusoku.ops.messages import ALERTED_STATUSES
 from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
 
 pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
@@ -100,3 +103,13 @@ def test_serverless_definition_is_the_asl_file(packages: Packages) -> None:
     from bakusoku.deploy.sam import asl_definition
 
     assert back(definition) == asl_definition()
+
+
+def test_alert_rule_takes_the_alerted_statuses(packages: Packages) -> None:
+    package = packages.serverless[("enphoto", "dev")]
+    (event,) = package.template["functions"]["notifier"]["events"]
+    pattern = event["eventBridge"]["pattern"]
+    assert pattern["detail-type"] == [EXECUTION_STATUS_CHANGE]
+    assert pattern["detail"]["status"] == list(ALERTED_STATUSES)
+    # The serverless stack names its state machine itself: the rule follows it.
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": state_machine_id(package.stage)}]

@@ -8,10 +8,13 @@ import pytest
 
 from bakusoku.events import (
     CloudTrailS3Event,
+    EventBridgeEvent,
+    ExecutionStatusChange,
     MalformedEventError,
     S3EventBridgeEvent,
     S3Notification,
     S3TestEvent,
+    ScheduledEvent,
     SNSEvent,
     SQSEvent,
 )
@@ -214,3 +217,85 @@ def test_views_are_read_only_and_report_missing_fields() -> None:
     event["Records"][0]["s3"]["object"]["size"] = "1024"
     with pytest.raises(MalformedEventError, match="is str, expected int"):
         _ = S3Notification(event).records[0].size
+
+
+def test_step_functions_execution_status_change() -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    assert ExecutionStatusChange.matches(event)
+    assert not S3EventBridgeEvent.matches(event) and not ScheduledEvent.matches(event)
+
+    change = ExecutionStatusChange(event)
+
+    assert change.status == "FAILED"
+    assert change.name == "execution-name"
+    assert change.execution_arn == (
+        "arn:aws:states:us-east-1:012345678912:execution:state-machine-name:execution-name"
+    )
+    assert change.state_machine_arn == (
+        "arn:aws:states:us-east-1:012345678912:stateMachine:state-machine"
+    )
+    assert change.region == "us-east-1"
+    # Milliseconds since the epoch, unlike the envelope's ISO time.
+    assert change.start_date == datetime.datetime(2019, 2, 26, 23, 52, 26, 847000, tzinfo=UTC)
+    assert change.stop_date == datetime.datetime(2019, 2, 26, 23, 52, 31, 881000, tzinfo=UTC)
+    assert change.input == {}  # a JSON document carried as a string
+    # The documented example has no error, cause or redrive count: none, and no redrive yet.
+    assert (change.error, change.cause, change.redrive_count) == (None, None, 0)
+
+
+def test_execution_status_change_of_a_failed_redriven_execution() -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    event["detail"] |= {
+        "input": '{"Records": [{"s3": {"object": {"key": "uploads/a/b.jpg"}}}]}',
+        "error": "image.corrupt",
+        "cause": "the JPEG stream ends early",
+        "redriveCount": 2,
+    }
+
+    change = ExecutionStatusChange(event)
+
+    assert change.input == {"Records": [{"s3": {"object": {"key": "uploads/a/b.jpg"}}}]}
+    assert change.error == "image.corrupt"
+    assert change.cause == "the JPEG stream ends early"
+    assert change.redrive_count == 2
+
+
+def test_execution_status_change_while_running_and_with_its_input_left_out() -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    event["detail"] |= {"status": "RUNNING", "stopDate": None, "inputDetails": {"included": False}}
+
+    change = ExecutionStatusChange(event)
+
+    assert change.stop_date is None
+    assert not change.input_included and change.input is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "read", "message"),
+    [
+        (
+            "startDate",
+            "2019-02-26T19:42:21Z",
+            "start_date",
+            "'detail.startDate' is str, expected int",
+        ),
+        ("input", "{not json", "input", "detail.input is not JSON"),
+        ("executionArn", None, "execution_arn", "'detail.executionArn' is missing"),
+    ],
+)
+def test_execution_status_change_with_a_bad_field_says_which(
+    field: str, value: object, read: str, message: str
+) -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    event["detail"][field] = value
+    change = ExecutionStatusChange(event)
+
+    with pytest.raises(MalformedEventError, match=message):
+        getattr(change, read)
+
+
+def test_other_eventbridge_events_are_not_execution_status_changes() -> None:
+    for name in ("eventbridge_object_created", "eventbridge_scheduled", "cloudtrail_put_object"):
+        event = load_sample(name)
+        assert EventBridgeEvent.matches(event)
+        assert not ExecutionStatusChange.matches(event)

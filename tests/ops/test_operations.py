@@ -267,6 +267,27 @@ def test_redriven_execution_is_alerted_again_only_if_it_fails_again(
     assert len(slack.bodies()) == 2  # the first end and the re-driven end
 
 
+def test_a_stopped_execution_is_alerted_as_aborted(
+    engine: WorkflowEngine, ops: Operations, slack: WebhookStandIn, receiver: WebhookStandIn
+) -> None:
+    # Waits 6 s at the fixture's time scale: long enough to be stopped while it runs.
+    engine.register_state_machine(
+        "slow",
+        {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}},
+    )
+    photo_id = str(uuid.uuid4())
+    name = f"exec-{photo_id}"
+    engine.start_execution("slow", s3_event(photo_key("sports-day", photo_id)), name=name)
+    engine.stop_execution(name, "Operator", "stopped by hand")
+    ENDED[id(engine)].wait(name)
+
+    assert ops.alerts.deliver_due() == 2  # one per channel
+    (message,) = slack.bodies()
+    assert message["blocks"][0]["text"]["text"] == "Photo was aborted: internal"
+    assert photo_id in message["text"] and "stopped by hand" in message["blocks"][2]["text"]["text"]
+    assert receiver.bodies()[0]["status"] == "ABORTED"
+
+
 def test_retention_removes_old_executions_and_their_events(
     engine: WorkflowEngine, ops: Operations, db: sa.Engine
 ) -> None:
