@@ -19,6 +19,7 @@ from bakusoku.api.schemas import AuditPage, OriginalGrant, WhoAmI, answers
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 from bakusoku.domain.keys import owner_of
+from bakusoku.utc import iso_seconds
 
 
 def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> None:
@@ -113,5 +114,5 @@ def install_auth_routes(app: FastAPI, services: Any, access: AccessControl) -> N
         return {
             "photo_id": photo_id,
             "url": url,
-            "expires_at": expires_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "expires_at": iso_seconds(expires_at),
         }

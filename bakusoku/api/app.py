@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
@@ -40,6 +40,7 @@ from bakusoku.db.photos import STATUSES, PhotoRepository
 from bakusoku.domain.keys import owner_of, upload_key
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.presign import Presigner
+from bakusoku.utc import iso_seconds
 from bakusoku.workflow.engine import WorkflowEngine
 
 
@@ -129,9 +130,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
                 "url": presigned.url,
                 "headers": presigned.headers,
             },
-            "expires_at": presigned.expires_at.astimezone(UTC)
-            .isoformat(timespec="seconds")
-            .replace("+00:00", "Z"),
+            "expires_at": iso_seconds(presigned.expires_at),
         }
 
     @app.get(

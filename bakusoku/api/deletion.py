@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bakusoku.api.errors import ApiError
@@ -23,6 +22,7 @@ from bakusoku.db.photos import DUPLICATE, FAILED, PENDING, READY, PhotoRepositor
 from bakusoku.domain.keys import owner_of, photo_ref, rendition_prefix_of
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import BucketNotFoundError, ObjectNotFoundError, StorageError
+from bakusoku.utc import iso_seconds
 
 SETTLED = (READY, FAILED, DUPLICATE)
 # Clock difference between the API and the store that still accepts a presigned upload.
@@ -134,12 +134,11 @@ def _check_upload_closed(
     photo_id = photo["photo_id"]
     closes = photo["created_at"] + window + _CLOCK_MARGIN_SECONDS
     if now < closes:
-        at = datetime.fromtimestamp(closes, UTC).isoformat(timespec="seconds")
         raise ApiError(
             409,
             "photo.upload_open",
             f"photo {photo_id} is waiting for its upload (status pending) and its upload link"
-            f" may still be used until {at.replace('+00:00', 'Z')}: delete it after that, or"
+            f" may still be used until {iso_seconds(closes)}: delete it after that, or"
             " once it has been processed",
         )
     try:

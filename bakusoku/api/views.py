@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
+
+from bakusoku.utc import iso_millis
 
 
 def iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return iso_millis(timestamp)
 
 
 def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import click
 import httpx
 import sqlalchemy as sa
 
+from bakusoku import utc
 from bakusoku.auth import audit as audit_actions
 from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.client import auth_headers, resolve_api_key
@@ -64,7 +64,7 @@ def _actor() -> str:
 def _time(value: float | None) -> str:
     if value is None:
         return "-"
-    return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return utc.readable(value)
 
 
 def create_key(

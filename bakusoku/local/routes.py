@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bakusoku import utc
 from bakusoku.errors import BakusokuError
 
 ACCOUNT = "000000000000"
@@ -60,7 +61,7 @@ def _sns_message(document: Mapping[str, Any], region: str, subject: str | None) 
         "MessageId": str(uuid.uuid4()),
         "TopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:{TOPIC}",
         "Message": json.dumps(document),
-        "Timestamp": _now_iso(),
+        "Timestamp": utc.iso_millis(utc.now()),
         "SignatureVersion": "1",
         "Signature": "",
         "SigningCertURL": "",
@@ -111,13 +112,6 @@ def _sqs_envelope(body: str, region: str) -> dict[str, Any]:
 
 def _region(notification: Mapping[str, Any]) -> str:
     return str(notification["Records"][0]["awsRegion"])
-
-
-def _now_iso() -> str:
-    import datetime
-
-    now = datetime.datetime.now(datetime.UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 _S3_SUBJECT = "Amazon S3 Notification"

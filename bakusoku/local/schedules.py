@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bakusoku import utc
 from bakusoku.errors import BakusokuError
 
 log = logging.getLogger("bakusoku.schedules")
@@ -301,7 +302,7 @@ class Scheduler:
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": self.account,
-            "time": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "time": utc.iso_seconds(moment),
             "region": self.region,
             "resources": [f"arn:aws:events:{self.region}:{self.account}:rule/{name}"],
             "detail": {},

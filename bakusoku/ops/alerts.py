@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 import sqlalchemy as sa
 
+from bakusoku import utc
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops import messages
 from bakusoku.ops.errors import AlertDeliveryError
@@ -273,7 +274,7 @@ class AlertOutbox:
                     .order_by(alert_outbox.c.id)
                 )
             ]
-        since = quote(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.window_start)), safe="")
+        since = quote(utc.iso_seconds(row.window_start), safe="")
         link = f"{self.settings.api_url}/v1/executions?status=FAILED&since={since}"
         if row.channel == SLACK:
             return messages.slack_summary(row.window_start, items, link)

@@ -12,9 +12,10 @@ import json
 import logging
 import re
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+from bakusoku import utc
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "bakusoku_request_id", default=None
@@ -80,8 +81,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": utc.iso_millis(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from bakusoku.domain.catalogue import CATALOGUE, FALLBACK_CODE, failure_code
 from bakusoku.ops.history import photo_of
 from bakusoku.ops.timeline import Timeline
+from bakusoku.utc import iso_seconds
 from bakusoku.workflow.engine import ExecutionDescription
 
 MAX_CAUSE = 1500
@@ -109,10 +110,6 @@ def failed_execution(
     )
 
 
-def _when(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _failed_in(alert: FailedExecution) -> str:
     if not alert.failed_state:
         return "-"
@@ -165,7 +162,7 @@ def slack_failure(alert: FailedExecution) -> dict[str, Any]:
                     {
                         "type": "mrkdwn",
                         "text": f"execution `{alert.execution}` · `{alert.execution_arn}`"
-                        f" · {_when(alert.at)}",
+                        f" · {iso_seconds(alert.at)}",
                     }
                 ],
             },
@@ -199,7 +196,7 @@ def slack_summary(window_start: float, items: list[dict[str, Any]], link: str) -
     return {
         "text": (
             f"[{first['service']}/{first['stage']}] {len(items)} more photos failed in the minute "
-            f"from {_when(window_start)}"
+            f"from {iso_seconds(window_start)}"
         ),
         "blocks": [
             {
@@ -232,7 +229,7 @@ def slack_summary(window_start: float, items: list[dict[str, Any]], link: str) -
 
 def webhook_failure(alert: FailedExecution) -> dict[str, Any]:
     """One ended execution as the generic webhook's JSON (the receiver checks its signature)."""
-    return {"type": "execution.failed", **alert.to_payload(), "at": _when(alert.at)}
+    return {"type": "execution.failed", **alert.to_payload(), "at": iso_seconds(alert.at)}
 
 
 def webhook_summary(window_start: float, items: list[dict[str, Any]], link: str) -> dict[str, Any]:
@@ -240,7 +237,7 @@ def webhook_summary(window_start: float, items: list[dict[str, Any]], link: str)
         "type": "execution.failed.summary",
         "service": items[0]["service"],
         "stage": items[0]["stage"],
-        "window_start": _when(window_start),
+        "window_start": iso_seconds(window_start),
         "count": len(items),
         "by_error_code": dict(Counter(i.get("error_code") or FALLBACK_CODE for i in items)),
         "executions": [

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bakusoku import utc
 from bakusoku.runtime.errors import FunctionConfigError, FunctionError, ServiceError
 from bakusoku.runtime.function_runtime import FunctionRuntime
 
@@ -243,7 +244,7 @@ class AsyncInvoker:
             response["functionError"] = "Unhandled"
         record: dict[str, Any] = {
             "version": "1.0",
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "timestamp": utc.iso_millis(now),
             "requestContext": {
                 "requestId": item.request_id,
                 "functionArn": self._runtime.function_arn(item.function) + ":$LATEST",

@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from bakusoku import utc
 from bakusoku.runtime.channel import Channel, ChannelClosed
 from bakusoku.runtime.context import LambdaContext
 from bakusoku.runtime.errors import OUT_OF_MEMORY, RESPONSE_TOO_LARGE
@@ -33,7 +34,7 @@ OK = "ok"
 ERROR = "error"
 FATAL = "fatal"
 
-_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s\t%(aws_request_id)s\t%(message)s"
 _current_request_id = ""
 
 
@@ -114,8 +115,10 @@ def _setup_logging() -> None:
         def format(self, record: logging.LogRecord) -> str:
             return super().format(record).replace("\n", "\r")
 
-    formatter = _OneLineFormatter(_LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
+        def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+            return utc.iso_millis(record.created)
+
+    formatter = _OneLineFormatter(_LOG_FORMAT)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     handler.addFilter(_RequestIdFilter())

@@ -8,9 +8,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
+
+from bakusoku.utc import iso_millis
 
 EVENT_PUT = "ObjectCreated:Put"
 EVENT_POST = "ObjectCreated:Post"
@@ -76,12 +78,6 @@ def encode_event_key(key: str) -> str:
     return quote_plus(key, safe="/")
 
 
-def format_event_time(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and ``Z``, e.g. ``1970-01-01T00:00:00.000Z``."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def object_created_event(
     *,
     bucket: str,
@@ -114,7 +110,7 @@ def object_created_event(
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
         "awsRegion": region,
-        "eventTime": format_event_time(event_time),
+        "eventTime": iso_millis(event_time),
         "eventName": context.event_name,
         "userIdentity": {"principalId": context.principal_id},
         "requestParameters": {"sourceIPAddress": context.source_ip},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import botocore.session
@@ -12,7 +12,8 @@ from botocore.config import Config
 
 from bakusoku.storage.errors import StorageError
 from bakusoku.storage.keys import check_metadata
-from bakusoku.storage.sigv4 import AMZ_DATE_FORMAT, MAX_EXPIRES
+from bakusoku.storage.sigv4 import MAX_EXPIRES
+from bakusoku.utc import parse_amz_date
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,8 @@ class Presigner:
         post = self._client.generate_presigned_post(
             bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=expires_in
         )
-        signed_at = datetime.strptime(post["fields"]["x-amz-date"], AMZ_DATE_FORMAT)
-        expires_at = signed_at.replace(tzinfo=UTC) + timedelta(seconds=expires_in)
+        signed_at = parse_amz_date(post["fields"]["x-amz-date"])
+        expires_at = signed_at + timedelta(seconds=expires_in)
         return PresignedRequest(
             "POST", post["url"], expires_at, fields={k: str(v) for k, v in post["fields"].items()}
         )
@@ -168,5 +169,5 @@ def _check_expiry(expires_in: int) -> None:
 def _expires_at(url: str, expires_in: int) -> datetime:
     # botocore picks the signing time itself; read it back so expires_at matches the URL exactly.
     start = url.index("X-Amz-Date=") + len("X-Amz-Date=")
-    signed_at = datetime.strptime(url[start : start + 16], AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+    signed_at = parse_amz_date(url[start : start + 16])
     return signed_at + timedelta(seconds=expires_in)

@@ -6,17 +6,17 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from bakusoku import utc
 from bakusoku.storage.errors import S3Error
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4 presigned URLs live at most 7 days
 MAX_CLOCK_SKEW = timedelta(minutes=15)  # S3 tolerates this much client clock error
-AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 
 _AUTH_PARAMS = (
     "X-Amz-Algorithm",
@@ -149,16 +149,10 @@ def signature(key: bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def format_amz_date(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(AMZ_DATE_FORMAT)
-
-
 def parse_amz_date(value: str, *, code: str = "AuthorizationQueryParametersError") -> datetime:
     """Parse ``YYYYMMDD'T'HHMMSS'Z'`` (ISO 8601 basic format, UTC)."""
     try:
-        if len(value) != 16:
-            raise ValueError(value)
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        return utc.parse_amz_date(value)
     except ValueError:
         raise S3Error(
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\","
@@ -305,8 +299,8 @@ def verify_presigned_request(
             status=403,
             extra={
                 "X-Amz-Expires": str(expires_in),
-                "Expires": _iso(expires_at),
-                "ServerTime": _iso(now),
+                "Expires": utc.iso_seconds(expires_at),
+                "ServerTime": utc.iso_seconds(now),
             },
         )
     if signed_at - now > max_skew:
@@ -314,7 +308,11 @@ def verify_presigned_request(
             "Request is not yet valid",
             code="AccessDenied",
             status=403,
-            extra={"X-Amz-Date": amz_date, "Expires": _iso(expires_at), "ServerTime": _iso(now)},
+            extra={
+                "X-Amz-Date": amz_date,
+                "Expires": utc.iso_seconds(expires_at),
+                "ServerTime": utc.iso_seconds(now),
+            },
         )
     signed_headers = tuple(params["X-Amz-SignedHeaders"].split(";"))
     header_values = _header_values(headers)
@@ -379,10 +377,6 @@ def _parse_expires(value: str) -> int:
     return seconds
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # ---- signing ----------------------------------------------------------------------------------
 
 
@@ -404,7 +398,7 @@ def presign_url(
     tools can sign at any moment (an expired or future URL) and cross-check botocore.
     """
     parts = urlsplit(url)
-    amz_date = format_amz_date(now)
+    amz_date = utc.amz_date(now)
     scope = CredentialScope(access_key, amz_date[:8], region, service)
     header_values = {"host": [parts.netloc]}
     for name, value in (headers or {}).items():

@@ -1,25 +1,12 @@
-"""Time: Step Functions' ISO 8601 format, and the clocks executions wait on."""
+"""The clocks executions wait on: real time, or fast-forwarded over waits."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from bakusoku.workflow.cancel import CancelScope
-
-
-def iso_ms(epoch: float) -> str:
-    """``2019-03-26T20:14:13.192Z`` for ``epoch`` seconds."""
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
-def to_datetime(epoch: float) -> datetime:
-    """An aware UTC datetime for ``epoch`` seconds."""
-    return datetime.fromtimestamp(epoch, UTC)
 
 
 class Clock:

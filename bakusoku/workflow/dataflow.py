@@ -14,9 +14,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+from bakusoku.utc import iso_millis
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import CancelScope
-from bakusoku.workflow.clock import Clock, iso_ms
+from bakusoku.workflow.clock import Clock
 from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import (
     STATES_PARAMETER_PATH_FAILURE,
@@ -79,11 +80,11 @@ class DataFlow:
                 "Input": execution.input,
                 "Name": execution.name,
                 "RoleArn": execution.role_arn,
-                "StartTime": iso_ms(execution.start_time),
+                "StartTime": iso_millis(execution.start_time),
                 "RedriveCount": execution.redrive_count,
             },
             "State": {
-                "EnteredTime": iso_ms(run.entered),
+                "EnteredTime": iso_millis(run.entered),
                 "Name": run.name,
                 "RetryCount": run.retry_count,
             },

@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku.utc import to_datetime
 from bakusoku.workflow.cancel import TIMEOUT
-from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.engine_base import LiveExecution
 from bakusoku.workflow.frames import ExecutionInfo, dumps
 from bakusoku.workflow.history import ExecutionRecorder

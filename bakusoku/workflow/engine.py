@@ -19,10 +19,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku.utc import to_datetime
 from bakusoku.workflow import jsontext
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, STOP, CancelScope, Interrupted
-from bakusoku.workflow.clock import to_datetime
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.engine_base import LiveExecution, LoadedExecution
 from bakusoku.workflow.errors import (

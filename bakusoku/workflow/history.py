@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.workflow.clock import to_datetime
+from bakusoku.utc import to_datetime
 from bakusoku.workflow.writer import GroupWriter, HistoryWrite
 
 # The field of a GetExecutionHistory event that holds each event type's details.

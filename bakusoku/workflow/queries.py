@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.workflow.clock import to_datetime
+from bakusoku.utc import to_datetime
 from bakusoku.workflow.engine_base import EngineBase
 from bakusoku.workflow.errors import (
     ExecutionAlreadyExistsError,

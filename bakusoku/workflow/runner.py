@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bakusoku.utc import to_datetime
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, TIMEOUT, CancelScope, Interrupted
-from bakusoku.workflow.clock import REAL_CLOCK, Clock, FastForwardClock, to_datetime
+from bakusoku.workflow.clock import REAL_CLOCK, Clock, FastForwardClock
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.errors import (
     MAX_PAYLOAD_BYTES,

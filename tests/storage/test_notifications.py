@@ -13,7 +13,6 @@ from bakusoku.storage.notifications import (
     RequestContext,
     Sequencer,
     encode_event_key,
-    format_event_time,
     object_created_event,
 )
 
@@ -113,7 +112,16 @@ def test_keys_are_url_encoded_as_s3_does() -> None:
 
 def test_event_time_has_milliseconds_and_z() -> None:
     moment = datetime(2026, 11, 23, 19, 5, 7, 123456, tzinfo=UTC)
-    assert format_event_time(moment) == "2026-11-23T19:05:07.123Z"
+    event = object_created_event(
+        bucket="photos",
+        key="k.jpg",
+        size=1,
+        etag="abc",
+        sequencer="01",
+        region="us-east-1",
+        event_time=moment,
+    )
+    assert event["Records"][0]["eventTime"] == "2026-11-23T19:05:07.123Z"
 
 
 def test_post_events_are_named_object_created_post() -> None:
