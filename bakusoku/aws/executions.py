@@ -14,6 +14,7 @@ import botocore.session
 import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
+from bakusoku import arns
 from bakusoku.workflow.engine import ExecutionDescription
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, ExecutionNotRedrivableError
 from bakusoku.workflow.history import HistoryEvent, details_key
@@ -25,11 +26,7 @@ class StepFunctionsExecutions:
     def __init__(
         self, state_machine_arn: str, region: str, db: sa.Engine, client: Any = None
     ) -> None:
-        if ":stateMachine:" not in state_machine_arn:
-            raise ValueError(
-                f"{state_machine_arn!r} is not a state machine ARN "
-                "(arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)"
-            )
+        arns.parse_state_machine_arn(state_machine_arn)  # refuse anything else at start-up
         self.state_machine_arn = state_machine_arn
         # The database the API shares with the handlers; routes that read the local engine's
         # execution tables find them there (empty on AWS, where Step Functions keeps history).
@@ -39,9 +36,9 @@ class StepFunctionsExecutions:
         )
 
     def execution_arn(self, name: str) -> str:
-        if name.startswith("arn:"):
+        if arns.is_arn(name):
             return name
-        return f"{self.state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+        return arns.execution_arn_of(self.state_machine_arn, name)
 
     def describe_execution(self, name: str) -> ExecutionDescription:
         arn = self.execution_arn(name)
@@ -53,7 +50,7 @@ class StepFunctionsExecutions:
             name=found["name"],
             execution_arn=found["executionArn"],
             state_machine_arn=found["stateMachineArn"],
-            state_machine_name=found["stateMachineArn"].rsplit(":", 1)[-1],
+            state_machine_name=arns.name_of(found["stateMachineArn"]),
             status=found["status"],
             input=_json(found.get("input")),
             output=_json(found.get("output")),

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bakusoku.arns import function_arn
 from bakusoku.pipeline.functions import FUNCTIONS, definition_text
 from bakusoku.workflow.definition import DefinitionError, load_definition
 
@@ -17,7 +18,7 @@ FAKE_ACCOUNT = "123456789012"
 
 
 def fake_function_arn(name: str, region: str, service: str = "svc", stage: str = "dev") -> str:
-    return f"arn:aws:lambda:{region}:{FAKE_ACCOUNT}:function:{service}-{stage}-{name}"
+    return function_arn(region, FAKE_ACCOUNT, f"{service}-{stage}-{name}")
 
 
 def cfn_lint(template: Mapping[str, Any], region: str, ignore: Iterable[str] = ()) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bakusoku import utc
+from bakusoku import arns, utc
 from bakusoku.errors import BakusokuError
 
 log = logging.getLogger("bakusoku.schedules")
@@ -304,7 +304,7 @@ class Scheduler:
             "account": self.account,
             "time": utc.iso_seconds(moment),
             "region": self.region,
-            "resources": [f"arn:aws:events:{self.region}:{self.account}:rule/{name}"],
+            "resources": [arns.arn("events", self.region, self.account, f"rule/{name}")],
             "detail": {},
         }
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku import arns
 from bakusoku.db.schema import alert_outbox, photos
 from bakusoku.domain.catalogue import failure_code
 from bakusoku.domain.keys import PhotoRef, photo_ref
@@ -198,7 +199,7 @@ class ExecutionHistory:
 
     @staticmethod
     def _bare(name: str) -> str:
-        return name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+        return arns.name_of(name)
 
     # ---- retention -----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from bakusoku import arns
 from bakusoku.ops.timeline import Timeline
 
 log = logging.getLogger("bakusoku.ops.tracing")
@@ -214,7 +215,7 @@ class Tracing:
             context=context,
             kind=SpanKind.CLIENT,
             attributes={
-                "faas.invoked_name": resource.rsplit(":", 1)[-1],
+                "faas.invoked_name": arns.name_of(resource),
                 "aws.lambda.invoked_arn": resource,
                 "bakusoku.execution": execution,
                 "bakusoku.state": state,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bakusoku import arns
 from bakusoku.runtime import logs, payload, worker
 from bakusoku.runtime.config import FunctionConfig, check_environment
 from bakusoku.runtime.environment import ExecutionEnvironment, Outcome
@@ -114,7 +115,7 @@ class FunctionRuntime:
     # -- public API --------------------------------------------------------------------------
 
     def function_arn(self, name: str) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        return arns.function_arn(self.region, self.account, name)
 
     @property
     def function_names(self) -> list[str]:
@@ -234,23 +235,16 @@ class FunctionRuntime:
     # -- environments ------------------------------------------------------------------------
 
     def _resolve(self, name_or_arn: str, request_id: str) -> tuple[_Pool, str]:
-        qualifier = ""
-        if name_or_arn.startswith("arn:"):
-            parts = name_or_arn.split(":")
-            ok = (
-                len(parts) in (7, 8)
-                and parts[2] == "lambda"
-                and parts[3] == self.region
-                and parts[4] == self.account
-                and parts[5] == "function"
-            )
-            name = parts[6] if ok else ""
-            qualifier = parts[7] if ok and len(parts) == 8 else ""
-        else:
-            name, _, qualifier = name_or_arn.partition(":")
-        pool = self._pools.get(name)
+        try:
+            ref = arns.FunctionRef.parse(name_or_arn)
+        except arns.ArnError:  # not a function reference at all: no such function
+            ref = arns.FunctionRef(name_or_arn)
+        # A function of another region or account is not one of ours, as on Lambda.
+        ours = ref.region in (None, self.region) and ref.account in (None, self.account)
+        pool = self._pools.get(ref.name) if ours else None
+        qualifier = ref.qualifier or ""
         if pool is None or qualifier not in ("", "$LATEST"):
-            shown = name_or_arn if name_or_arn.startswith("arn:") else self.function_arn(name)
+            shown = name_or_arn if arns.is_arn(name_or_arn) else self.function_arn(ref.name)
             raise ResourceNotFoundError(
                 f"Function not found: {shown}; configured functions: "
                 f"{', '.join(sorted(self._pools)) or 'none'}",

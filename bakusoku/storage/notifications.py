@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from bakusoku.arns import s3_bucket_arn
 from bakusoku.utc import iso_millis
 
 EVENT_PUT = "ObjectCreated:Put"
@@ -124,7 +125,7 @@ def object_created_event(
             "bucket": {
                 "name": bucket,
                 "ownerIdentity": {"principalId": owner_id},
-                "arn": f"arn:aws:s3:::{bucket}",
+                "arn": s3_bucket_arn(bucket),
             },
             "object": obj,
         },

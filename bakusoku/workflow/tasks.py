@@ -10,12 +10,10 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-_LAMBDA_ARN = re.compile(
-    r"^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[\w$-]+)?$"
-)
-_INTEGRATION = re.compile(
-    r"^arn:aws[a-zA-Z-]*:states:::(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<action>.+)$"
-)
+from bakusoku import arns
+
+# The resource of arn:aws:states:::SERVICE:ACTION; SERVICE may have two parts ("aws-sdk:s3").
+_INTEGRATION = re.compile(r"^(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<action>.+)$")
 
 LAMBDA_FUNCTION = "lambda-function"  # legacy direct ARN: LambdaFunction* history events
 INTEGRATION = "integration"  # arn:aws:states:::service:action: Task* history events
@@ -46,24 +44,32 @@ class Resource:
 @functools.lru_cache(maxsize=1024)  # a definition names few resources, each called often
 def classify(arn: str) -> Resource:
     """Classify a Task Resource ARN (anything unrecognised is passed to the invoker as is)."""
-    if _LAMBDA_ARN.match(arn):
+    if arns.is_function_arn(arn):
         return Resource(arn, LAMBDA_FUNCTION, "lambda", arn)
-    match = _INTEGRATION.match(arn)
-    if match:
+    try:
+        parsed = arns.Arn.parse(arn)
+    except arns.ArnError:
+        return Resource(arn, INTEGRATION, "task", arn)
+    match = _INTEGRATION.match(parsed.resource)
+    if (
+        match
+        and parsed.partition.startswith("aws")
+        and parsed.service == "states"
+        and not parsed.region
+        and not parsed.account
+    ):
         return Resource(arn, INTEGRATION, match.group("service"), match.group("action"))
-    return Resource(arn, INTEGRATION, arn.split(":")[2] if arn.count(":") >= 2 else "task", arn)
+    return Resource(arn, INTEGRATION, parsed.service, arn)
 
 
 def function_arn(function_name: str, region: str, account: str) -> str:
     """The full function ARN for a FunctionName given as a name, partial ARN or full ARN."""
-    if function_name.startswith("arn:"):
+    if arns.is_arn(function_name):
         return function_name
-    if ":" in function_name:  # "ACCOUNT:function:NAME" partial ARN, or "NAME:ALIAS"
-        if ":function:" in function_name:
-            return f"arn:aws:lambda:{region}:{function_name}"
-        name, qualifier = function_name.split(":", 1)
-        return f"arn:aws:lambda:{region}:{account}:function:{name}:{qualifier}"
-    return f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+    try:
+        return arns.FunctionRef.parse(function_name).arn(region, account)
+    except arns.ArnError:  # no such function can exist: the invoker reports it as not found
+        return arns.function_arn(region, account, function_name)
 
 
 def lambda_invoke_result(payload: Any, *, executed_version: str = "$LATEST") -> dict[str, Any]:
