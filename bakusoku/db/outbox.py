@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.db.schema import object_events
+from bakusoku.events.s3 import S3Notification
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,14 @@ class ObjectEventOutbox:
         now = time.time()
         rows = []
         for notification in notifications:
-            record = notification["Records"][0]
-            obj = record["s3"]["object"]
+            # The store writes one record per notification; a malformed one fails the batch.
+            record = S3Notification(notification, where="outbox notification").records[0]
             rows.append(
                 {
-                    "bucket": record["s3"]["bucket"]["name"],
-                    "object_key": obj["key"],
-                    "etag": obj.get("eTag", ""),
-                    "sequencer": obj.get("sequencer", ""),
+                    "bucket": record.bucket_name,
+                    "object_key": record.raw_key,  # as the notification carries it: URL-encoded
+                    "etag": record.etag or "",
+                    "sequencer": record.sequencer or "",
                     "payload": dict(notification),
                     "created_at": now,
                 }

@@ -26,6 +26,7 @@ class S3EventRecord(EventView):
 
     @property
     def event_time(self) -> datetime.datetime:
+        """``eventTime``: S3 writes milliseconds (``...:00.123Z``); EventBridge's ``time`` has none."""
         return parse_time(self._str("eventTime"), where=self._where)
 
     @property
@@ -51,6 +52,7 @@ class S3EventRecord(EventView):
 
     @property
     def etag(self) -> str | None:
+        """``s3.object.eTag`` (capital T; EventBridge spells it ``etag``), without quotes."""
         return self._opt_str("s3", "object", "eTag")
 
     @property
@@ -59,7 +61,18 @@ class S3EventRecord(EventView):
 
     @property
     def sequencer(self) -> str | None:
+        """Orders events of one key: compare as hex strings padded to equal length, not as text."""
         return self._opt_str("s3", "object", "sequencer")
+
+    @property
+    def request_id(self) -> str | None:
+        """``responseElements.x-amz-request-id``: S3's id of the request that wrote the object."""
+        return self._opt_str("responseElements", "x-amz-request-id")
+
+    @property
+    def source_ip_address(self) -> str | None:
+        """``requestParameters.sourceIPAddress``: the writer's IP address (or an AWS service)."""
+        return self._opt_str("requestParameters", "sourceIPAddress")
 
     @property
     def is_object_created(self) -> bool:

@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bakusoku import utc
+from bakusoku import arns, utc
 from bakusoku.errors import BakusokuError
+from bakusoku.events.s3 import S3EventRecord, S3Notification
 
 ACCOUNT = "000000000000"
 TOPIC = "bakusoku-object-created"
@@ -24,42 +25,52 @@ class RouteError(BakusokuError):
 
 def to_eventbridge(notification: Mapping[str, Any]) -> dict[str, Any]:
     """S3 → EventBridge: the "Object Created" event, as in the S3 User Guide's example."""
-    record = notification["Records"][0]
-    s3 = record["s3"]
-    obj = s3["object"]
-    detail_object = {"key": obj["key"], "size": obj.get("size"), "etag": obj.get("eTag")}
-    if obj.get("versionId"):
-        detail_object["version-id"] = obj["versionId"]
-    detail_object["sequencer"] = obj.get("sequencer")
+    record = _first_record(notification)
+    detail_object: dict[str, Any] = {
+        "key": record.raw_key,  # URL-encoded, as in the notification
+        "size": record.size,
+        "etag": record.etag,
+    }
+    if record.version_id:
+        detail_object["version-id"] = record.version_id
+    detail_object["sequencer"] = record.sequencer
     reason = {"ObjectCreated:Post": "PostObject", "ObjectCreated:Copy": "CopyObject"}.get(
-        record.get("eventName", ""), "PutObject"
+        record.event_name, "PutObject"
     )
     return {
         "version": "0",
-        "id": str(uuid.UUID(bytes=hashlib.sha256(json.dumps(record).encode()).digest()[:16])),
+        # The same notification always becomes the same event (a redelivery keeps its id).
+        "id": str(
+            uuid.UUID(bytes=hashlib.sha256(json.dumps(dict(record.raw)).encode()).digest()[:16])
+        ),
         "detail-type": "Object Created",
         "source": "aws.s3",
         "account": ACCOUNT,
-        "time": record["eventTime"][:19] + "Z",  # EventBridge times have no milliseconds
-        "region": record["awsRegion"],
-        "resources": [f"arn:aws:s3:::{s3['bucket']['name']}"],
+        "time": utc.iso_seconds(record.event_time),  # EventBridge times have no milliseconds
+        "region": record.aws_region,
+        "resources": [arns.s3_bucket_arn(record.bucket_name)],
         "detail": {
             "version": "0",
-            "bucket": {"name": s3["bucket"]["name"]},
+            "bucket": {"name": record.bucket_name},
             "object": detail_object,
-            "request-id": record.get("responseElements", {}).get("x-amz-request-id", ""),
+            "request-id": record.request_id or "",
             "requester": ACCOUNT,
-            "source-ip-address": record.get("requestParameters", {}).get("sourceIPAddress", ""),
+            "source-ip-address": record.source_ip_address or "",
             "reason": reason,
         },
     }
+
+
+def _first_record(notification: Mapping[str, Any]) -> S3EventRecord:
+    """The one record of a notification the local store wrote (it writes one per object)."""
+    return S3Notification(notification, where="store notification").records[0]
 
 
 def _sns_message(document: Mapping[str, Any], region: str, subject: str | None) -> dict[str, Any]:
     message: dict[str, Any] = {
         "Type": "Notification",
         "MessageId": str(uuid.uuid4()),
-        "TopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:{TOPIC}",
+        "TopicArn": arns.arn("sns", region, ACCOUNT, TOPIC),
         "Message": json.dumps(document),
         "Timestamp": utc.iso_millis(utc.now()),
         "SignatureVersion": "1",
@@ -103,7 +114,7 @@ def _sqs_envelope(body: str, region: str) -> dict[str, Any]:
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
                 "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:{region}:{ACCOUNT}:{QUEUE}",
+                "eventSourceARN": arns.arn("sqs", region, ACCOUNT, QUEUE),
                 "awsRegion": region,
             }
         ]
@@ -111,7 +122,7 @@ def _sqs_envelope(body: str, region: str) -> dict[str, Any]:
 
 
 def _region(notification: Mapping[str, Any]) -> str:
-    return str(notification["Records"][0]["awsRegion"])
+    return _first_record(notification).aws_region
 
 
 _S3_SUBJECT = "Amazon S3 Notification"

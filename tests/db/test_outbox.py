@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.outbox import GroupCommitOutbox, ObjectEventOutbox
 from bakusoku.db.schema import object_events
+from bakusoku.events.errors import MalformedEventError
 from bakusoku.storage.notifications import object_created_event
 
 
@@ -53,6 +54,16 @@ def test_append_many_stores_every_event_in_order(engine: sa.Engine) -> None:
     pending = [e for e in outbox.pending(limit=10_000) if prefix in str(e.payload)]
     assert [e.payload["Records"][0]["s3"]["object"]["key"] for e in pending] == keys
     outbox.mark_dispatched([e.id for e in pending])
+
+
+def test_a_malformed_notification_stores_nothing_of_its_batch(engine: sa.Engine) -> None:
+    outbox = ObjectEventOutbox(engine)
+    prefix = f"uploads/{uuid.uuid4().hex}/"
+    broken = _event(f"{prefix}broken.jpg")
+    del broken["Records"][0]["s3"]["bucket"]  # type: ignore[index]
+    with pytest.raises(MalformedEventError, match=r"field 's3.bucket' is missing"):
+        outbox.append_many([_event(f"{prefix}ok.jpg"), broken])
+    assert _stored_keys(engine, prefix) == []
 
 
 def test_concurrent_appends_return_only_once_their_event_is_stored(engine: sa.Engine) -> None:

@@ -48,6 +48,8 @@ def test_s3_notification_record() -> None:
     assert record.etag == "d41d8cd98f00b204e9800998ecf8427e"
     assert record.version_id == "096fKKXTRTtl3on89fVO.nfljtsv6qko"
     assert record.sequencer == "0055AED6DCD90281E5"
+    assert record.request_id == "C3D13FE58DE4C810"
+    assert record.source_ip_address == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
