@@ -3,10 +3,10 @@
 A state machine that runs here runs unchanged on AWS Step Functions (Standard workflows). The
 engine knows nothing about photos; its public API is small:
 
-``run_definition(definition, input, *, functions=None, skip_waits=False) -> RunResult``
+``run_definition(definition, input, *, functions=None, context=None, skip_waits=False) -> RunResult``
     Validate a definition (a dict as parsed from ASL JSON, or the JSON/YAML text) and run it to
     its end in this process, without a database. ``functions`` maps Lambda function names to
-    Python handlers ``(event, context)``: a Task reaches one through
+    Python functions (``FunctionInvoker``): a Task reaches one through
     ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]``, through ``lambda:invoke``'s
     ``FunctionName`` (name, partial ARN or ARN), or through the local shorthand
     ``"Resource": "local:NAME"``. The result has ``status`` (``SUCCEEDED``, ``FAILED``,
@@ -24,7 +24,7 @@ engine knows nothing about photos; its public API is small:
     ``start_execution`` (idempotent by name), ``describe_execution``, ``get_execution_history``,
     ``list_executions``, ``stop_execution``, ``redrive_execution``, ``send_task_*``; executions
     survive a crash of the process and resume on the next ``start()``. Tasks run through a
-    ``TaskInvoker`` (``FunctionInvoker`` for Python functions keyed by ARN).
+    ``TaskInvoker`` (``FunctionInvoker`` for Python functions in this process).
 
 Errors are typed: ``WorkflowError`` and its subclasses; inside an execution, failures are
 ``StatesError(error, cause)`` named as ASL names them (``States.TaskFailed``, ...).
@@ -40,8 +40,8 @@ from bakusoku.workflow.errors import (
     WorkflowError,
 )
 from bakusoku.workflow.history import HistoryEvent
-from bakusoku.workflow.invoker import FunctionInvoker, TaskInvoker
-from bakusoku.workflow.runner import LambdaContext, RunResult, run_definition
+from bakusoku.workflow.invoker import FunctionInvoker, TaskCall, TaskInvoker
+from bakusoku.workflow.runner import RunResult, run_definition
 
 __all__ = [
     "DefinitionError",
@@ -50,9 +50,9 @@ __all__ = [
     "ExecutionRef",
     "FunctionInvoker",
     "HistoryEvent",
-    "LambdaContext",
     "RunResult",
     "StatesError",
+    "TaskCall",
     "TaskFailedError",
     "TaskInvoker",
     "WorkflowEngine",

@@ -1,12 +1,11 @@
 """``run_definition``: validate and run one state machine definition to its end, in process.
 
-For tests and tools: no database, Lambda functions are Python callables ``(event, context)``,
+For tests and tools: no database, Lambda functions are Python callables (``FunctionInvoker``),
 and with ``skip_waits`` Wait states and retry intervals pass at once on a fast-forwarded clock.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import threading
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bakusoku import arns
 from bakusoku.utc import to_datetime
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import ABORT, TIMEOUT, CancelScope, Interrupted
@@ -28,127 +28,18 @@ from bakusoku.workflow.errors import (
     STATES_RUNTIME,
     STATES_TIMEOUT,
     StatesError,
-    TaskFailedError,
 )
 from bakusoku.workflow.frames import ExecutionInfo, dumps
 from bakusoku.workflow.history import HistoryEvent
 from bakusoku.workflow.interpreter import Interpreter
-from bakusoku.workflow.invoker import lambda_error_cause
+from bakusoku.workflow.invoker import ACCOUNT, REGION, FunctionInvoker, TaskCall
 
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
 ABORTED = "ABORTED"
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-LOCAL_PREFIX = "local:"  # "Resource": "local:NAME" runs functions["NAME"] on the state's input
-
 LambdaHandler = Callable[..., Any]
-
-
-@dataclass
-class LambdaContext:
-    """The ``context`` a handler receives, with the attributes of AWS Lambda's Python context."""
-
-    function_name: str
-    invoked_function_arn: str
-    aws_request_id: str
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 128
-    log_group_name: str = ""
-    log_stream_name: str = ""
-    deadline: float | None = None  # time.monotonic() when the task times out
-
-    def get_remaining_time_in_millis(self) -> int:
-        if self.deadline is None:
-            return 900_000  # Lambda's maximum timeout
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
-def function_name_of(resource: str) -> tuple[str, str | None]:
-    """The function name and qualifier a Lambda ARN, partial ARN or name refers to.
-
-    ``arn:aws:lambda:us-east-1:123456789012:function:resize:live`` -> ``("resize", "live")``;
-    ``123456789012:function:resize`` -> ``("resize", None)``; ``local:resize`` and ``resize``
-    -> ``("resize", None)``.
-    """
-    if resource.startswith(LOCAL_PREFIX):
-        return resource[len(LOCAL_PREFIX) :], None
-    if ":function:" in resource:
-        rest = resource.split(":function:", 1)[1]
-        name, _, qualifier = rest.partition(":")
-        return name, qualifier or None
-    name, _, qualifier = resource.partition(":")
-    return name, qualifier or None
-
-
-class LambdaFunctions:
-    """A TaskInvoker running Python Lambda handlers ``handler(event, context)`` by function name.
-
-    A handler's exception fails the task as a Lambda function error does in Step Functions: the
-    exception's type name is the Error and Lambda's JSON error payload (``errorMessage``,
-    ``errorType``, ``requestId``, ``stackTrace``) the Cause. A name that no handler has fails with
-    ``Lambda.ResourceNotFoundException``. Handlers that take one argument get only the event.
-    """
-
-    def __init__(
-        self, functions: Mapping[str, LambdaHandler] | None, *, region: str, account: str
-    ) -> None:
-        self.functions = dict(functions or {})
-        self.region = region
-        self.account = account
-        # By handler (each lives in ``functions`` as long as this): inspecting a signature is slow.
-        self._arities: dict[int, int] = {}
-
-    def resolve(self, resource: str) -> tuple[str, LambdaHandler | None]:
-        """The function name and handler for a Task resource or a lambda:invoke FunctionName."""
-        if resource in self.functions:  # a full ARN (or any key) given as it is
-            return function_name_of(resource)[0], self.functions[resource]
-        name, qualifier = function_name_of(resource)
-        for key in (f"{name}:{qualifier}" if qualifier else None, name):
-            if key is not None and key in self.functions:
-                return name, self.functions[key]
-        return name, None
-
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-        trace_header: str | None = None,
-    ) -> Any:
-        name, handler = self.resolve(resource)
-        if handler is None:
-            arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
-            raise TaskFailedError(
-                "Lambda.ResourceNotFoundException",
-                f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
-                "Error Code: ResourceNotFoundException)",
-            )
-        context = LambdaContext(
-            function_name=name,
-            invoked_function_arn=resource
-            if resource.startswith("arn:")
-            else f"arn:aws:lambda:{self.region}:{self.account}:function:{name}",
-            aws_request_id=str(uuid.uuid4()),
-            log_group_name=f"/aws/lambda/{name}",
-            deadline=time.monotonic() + timeout_seconds if timeout_seconds else None,
-        )
-        arity = self._arities.get(id(handler))
-        if arity is None:
-            arity = self._arities[id(handler)] = _arity(handler)
-        try:
-            if arity >= 2:
-                return handler(payload, context)
-            return handler(payload)
-        except TaskFailedError:
-            raise
-        except Exception as exc:
-            raise TaskFailedError(type(exc).__name__, lambda_error_cause(exc)) from exc
 
 
 _LOADED: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -179,16 +70,6 @@ def _load(
         while len(_LOADED) > _LOADED_LIMIT:
             _LOADED.popitem(last=False)
     return machine
-
-
-def _arity(handler: LambdaHandler) -> int:
-    try:
-        parameters = inspect.signature(handler).parameters.values()
-    except (TypeError, ValueError):
-        return 2
-    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
-        return 2
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
 
 
 class _MemoryHistory:
@@ -274,15 +155,18 @@ def run_definition(
     name: str | None = None,
     state_machine_name: str = "local",
     substitutions: Mapping[str, str] | None = None,
+    context: Callable[[TaskCall], Any] | None = None,
     region: str = REGION,
     account: str = ACCOUNT,
 ) -> RunResult:
     """Validate ``definition`` and run it on ``input`` to its end, in this process.
 
-    ``functions`` maps Lambda function names to handlers ``(event, context)``; a Task finds its
-    handler from ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]``, from ``lambda:invoke``'s
+    ``functions`` maps Lambda function names (or ARNs) to Python functions; a Task finds its
+    function from ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS]``, from ``lambda:invoke``'s
     ``FunctionName`` (a name, a partial or a full ARN) or from the local shorthand
-    ``"Resource": "local:NAME"``. With ``skip_waits`` the clock is fast-forwarded over Wait states
+    ``"Resource": "local:NAME"``. A function of two arguments gets ``context(call)`` as its
+    second (the ``TaskCall`` itself without ``context``; ``LambdaContext.for_call`` of
+    ``bakusoku.runtime`` gives Lambda handlers their context). With ``skip_waits`` the clock is fast-forwarded over Wait states
     and retry intervals, so they take no time and the history's timestamps stay consistent.
     An invalid definition raises DefinitionError listing every problem; everything that happens
     inside the execution ends up in the result, as it would in Step Functions.
@@ -307,17 +191,17 @@ def run_definition(
         timer.start()
     history = _MemoryHistory(clock)
     info = ExecutionInfo(
-        arn=f"arn:aws:states:{region}:{account}:execution:{state_machine_name}:{execution_name}",
+        arn=arns.execution_arn(region, account, state_machine_name, execution_name),
         name=execution_name,
         input=state_input,
         start_time=started,
-        state_machine_arn=f"arn:aws:states:{region}:{account}:stateMachine:{state_machine_name}",
+        state_machine_arn=arns.state_machine_arn(region, account, state_machine_name),
         state_machine_name=state_machine_name,
         region=region,
         account=account,
-        role_arn=f"arn:aws:iam::{account}:role/bakusoku-local",
+        role_arn=arns.iam_role_arn(account, "bakusoku-local"),
     )
-    invoker = LambdaFunctions(functions, region=region, account=account)
+    invoker = FunctionInvoker(functions, context=context, region=region, account=account)
     # Nothing stops an in-process run from outside: only the execution timeout needs tasks to
     # run in helper threads, so that it ends the run while a task is still busy.
     interpreter = Interpreter(
@@ -392,9 +276,6 @@ __all__ = [
     "FAILED",
     "SUCCEEDED",
     "TIMED_OUT",
-    "LambdaContext",
-    "LambdaFunctions",
     "RunResult",
-    "function_name_of",
     "run_definition",
 ]

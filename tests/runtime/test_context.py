@@ -6,7 +6,8 @@ import re
 import sys
 from pathlib import Path
 
-from bakusoku.runtime import FunctionConfig
+from bakusoku.runtime import FunctionConfig, LambdaContext
+from bakusoku.workflow.invoker import TaskCall
 from tests.runtime.conftest import RuntimeFactory, fn
 
 
@@ -101,3 +102,20 @@ def test_trace_header_reaches_the_handler(make_runtime: RuntimeFactory) -> None:
 
     assert given == header
     assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0", fresh)
+
+
+def test_a_context_for_an_in_process_call_has_lambdas_attributes() -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:resize:live"
+    context = LambdaContext.for_call(TaskCall("resize", arn, "e1", "Resize", 5))
+
+    assert (context.function_name, context.invoked_function_arn) == ("resize", arn)
+    assert (context.function_version, context.memory_limit_in_mb) == ("$LATEST", "128")
+    assert context.log_group_name == "/aws/lambda/resize"
+    assert re.fullmatch(r"[0-9a-f-]{36}", context.aws_request_id)
+    assert 4000 < context.get_remaining_time_in_millis() <= 5000
+    without_timeout = LambdaContext.for_call(TaskCall("resize", arn, "e1", "Resize", None))
+    assert 899_000 < without_timeout.get_remaining_time_in_millis() <= 900_000
+
+
+def test_a_context_past_its_deadline_has_no_time_left() -> None:
+    assert LambdaContext("req", "arn", deadline_epoch_ms=0).get_remaining_time_in_millis() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bakusoku.runtime import LambdaContext
 from bakusoku.workflow import RunResult, run_definition
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
@@ -15,7 +16,14 @@ def run(
     state_input: Any = None,
     functions: Mapping[str, Callable[..., Any]] | None = None,
 ) -> RunResult:
-    return run_definition(dict(definition), state_input, functions=functions, skip_waits=True)
+    # Functions are Lambda handlers: a two-argument one gets the runtime's Lambda context.
+    return run_definition(
+        dict(definition),
+        state_input,
+        functions=functions,
+        context=LambdaContext.for_call,
+        skip_waits=True,
+    )
 
 
 def succeeds(

@@ -58,9 +58,22 @@ def test_lambda_invoke_wraps_the_result_as_the_optimized_integration() -> None:
     output = succeeds(
         definition,
         {"a": 1},
-        {"f": lambda event, context: {"got": event, "fn": context.function_name}},
+        {
+            "f": lambda event, context: {
+                "got": event,
+                "fn": context.function_name,
+                "arn": context.invoked_function_arn,
+                "left": context.get_remaining_time_in_millis(),
+            }
+        },
     )
-    assert output["Payload"] == {"got": {"a": 1}, "fn": "f"}
+    payload = output["Payload"]
+    assert {k: payload[k] for k in ("got", "fn", "arn")} == {
+        "got": {"a": 1},
+        "fn": "f",
+        "arn": "arn:aws:lambda:us-east-1:123456789012:function:f:live",
+    }
+    assert 0 < payload["left"] <= 900_000  # no TimeoutSeconds: Lambda's largest timeout
     assert output["StatusCode"] == 200 and output["ExecutedVersion"] == "$LATEST"
     assert set(output) >= {"SdkHttpMetadata", "SdkResponseMetadata"}
 
