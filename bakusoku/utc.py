@@ -31,6 +31,17 @@ def to_datetime(moment: Moment) -> datetime:
     return datetime.fromtimestamp(moment, UTC)
 
 
+def parse_iso(text: str) -> datetime:
+    """An ISO 8601 time as AWS and people write it (``Z`` or an offset) as an aware UTC datetime.
+
+    A time without a zone is taken as UTC, as AWS means it; ValueError for anything else.
+    """
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
 def iso_millis(moment: Moment) -> str:
     """``2026-11-23T19:05:07.123Z``: as S3 events and Step Functions write times.
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import click
 import httpx
 
+from bakusoku import utc
 from bakusoku.auth.client import auth_headers, resolve_api_key
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -158,7 +158,7 @@ def executions_show(name: str, as_json: bool, api: str) -> None:
 def _parse(value: str | None) -> float:
     if not value:
         return 0.0
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return utc.parse_iso(value).timestamp()
 
 
 @click.command()

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from bakusoku.events.errors import MalformedEventError
+from bakusoku.utc import parse_iso
 
 T = TypeVar("T")
 
@@ -78,12 +79,9 @@ class EventView:
 def parse_time(value: str, *, where: str) -> datetime.datetime:
     """An ISO-8601 timestamp as AWS writes them ('...Z'), as an aware UTC datetime."""
     try:
-        parsed = datetime.datetime.fromisoformat(value)
+        return parse_iso(value)
     except ValueError as exc:
         raise MalformedEventError(f"{where}: time {value!r} is not ISO-8601") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.astimezone(datetime.UTC)
 
 
 def parse_json(text: str, *, where: str) -> Any:

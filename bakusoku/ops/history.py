@@ -6,12 +6,11 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku import arns
+from bakusoku import arns, utc
 from bakusoku.db.schema import alert_outbox, photos
 from bakusoku.domain.catalogue import failure_code
 from bakusoku.domain.keys import PhotoRef, photo_ref
@@ -36,14 +35,11 @@ def parse_since(text: str | None, now: float | None = None) -> float | None:
     if match:
         return now - float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return utc.parse_iso(text).timestamp()
     except ValueError:
         raise InvalidQueryError(
             f"time {text!r} is neither a duration (30s, 15m, 1h, 2d, 1w) nor an ISO-8601 time"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,22 @@ def test_parse_amz_date_refuses_other_shapes(text: str) -> None:
 
 def test_now_is_aware_utc() -> None:
     assert utc.now().tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-23T19:05:07.123Z", "2026-11-24T04:05:07.123+09:00", "2026-11-23T19:05:07.123"],
+)
+def test_parse_iso_reads_z_offsets_and_zoneless_times_as_utc(text: str) -> None:
+    parsed = utc.parse_iso(text)
+    assert parsed == MOMENT.replace(microsecond=123000)
+    assert parsed.tzinfo is UTC
+
+
+def test_parse_iso_reads_back_what_iso_millis_writes() -> None:
+    assert utc.iso_millis(utc.parse_iso(utc.iso_millis(MOMENT))) == utc.iso_millis(MOMENT)
+
+
+def test_parse_iso_refuses_what_is_not_a_time() -> None:
+    with pytest.raises(ValueError):
+        utc.parse_iso("yesterday")
