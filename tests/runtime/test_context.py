@@ -6,7 +6,9 @@ import re
 import sys
 from pathlib import Path
 
-from bakusoku.runtime import FunctionConfig, LambdaContext
+import pytest
+
+from bakusoku.runtime import FunctionConfig, LambdaContext, ResourceNotFoundError
 from bakusoku.workflow.invoker import TaskCall
 from tests.runtime.conftest import RuntimeFactory, fn
 
@@ -61,10 +63,26 @@ def test_invoke_by_arn_and_by_qualified_name(make_runtime: RuntimeFactory) -> No
     by_arn = runtime.invoke(arn, {})["context"]["invoked_function_arn"]
     qualified = runtime.invoke(f"{arn}:$LATEST", {})["context"]["invoked_function_arn"]
     by_name = runtime.invoke("describe:$LATEST", {})["context"]["invoked_function_arn"]
+    partial = runtime.invoke("000000000000:function:describe", {})["context"]
 
     assert arn == "arn:aws:lambda:us-east-1:000000000000:function:describe"
     assert by_arn == arn
     assert qualified == by_name == f"{arn}:$LATEST"
+    assert partial["invoked_function_arn"] == arn  # a partial ARN, as Lambda accepts it
+
+
+def test_a_function_of_another_region_or_account_is_not_found(
+    make_runtime: RuntimeFactory,
+) -> None:
+    runtime = make_runtime(fn("describe"))
+    for other in [
+        "arn:aws:lambda:eu-west-1:000000000000:function:describe",
+        "arn:aws:lambda:us-east-1:999999999999:function:describe",
+        "999999999999:function:describe",
+        "arn:aws:sqs:us-east-1:000000000000:describe",
+    ]:
+        with pytest.raises(ResourceNotFoundError, match="Function not found"):
+            runtime.invoke(other, {})
 
 
 def test_handler_code_found_through_pythonpath(
