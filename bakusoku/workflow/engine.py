@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku import arns
 from bakusoku.utc import to_datetime
 from bakusoku.workflow import jsontext
 from bakusoku.workflow.callbacks import TaskTokens
@@ -133,7 +134,7 @@ class WorkflowEngine(ExecutionLifecycle):
         return machine.arn
 
     def _machine(self, name_or_arn: str) -> StateMachine:
-        name = name_or_arn.rsplit(":", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+        name = arns.name_of(name_or_arn)
         with self._lock:
             machine = self._machines.get(name)
         if machine is None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku import arns
 from bakusoku.workflow.callbacks import TaskTokens
 from bakusoku.workflow.cancel import CancelScope
 from bakusoku.workflow.history import ExecutionRecorder
@@ -82,13 +83,13 @@ class EngineBase:
     _writer: GroupWriter
 
     def state_machine_arn(self, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
+        return arns.state_machine_arn(self.region, self.account, name)
 
     def execution_arn(self, state_machine: str, name: str) -> str:
-        return f"arn:aws:states:{self.region}:{self.account}:execution:{state_machine}:{name}"
+        return arns.execution_arn(self.region, self.account, state_machine, name)
 
     def _role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account}:role/bakusoku-local"
+        return arns.iam_role_arn(self.account, "bakusoku-local")
 
     def _submit(self, name: str, fresh: LoadedExecution | None = None) -> bool:
         """Run execution ``name`` on the hub (the execution life cycle, in lifecycle.py)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bakusoku import arns
 from bakusoku.utc import to_datetime
 from bakusoku.workflow.engine_base import EngineBase
 from bakusoku.workflow.errors import (
@@ -56,7 +57,7 @@ class ExecutionQueries(EngineBase):
 
     def describe_execution(self, name: str) -> ExecutionDescription:
         """DescribeExecution; ExecutionDoesNotExistError when there is no such execution."""
-        name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+        name = arns.name_of(name)
         with self.db.connect() as conn:
             row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
         if row is None:
@@ -65,7 +66,7 @@ class ExecutionQueries(EngineBase):
 
     def get_execution_history(self, name: str) -> list[HistoryEvent]:
         """GetExecutionHistory: every event so far, oldest first (pending ones included)."""
-        name = name.rsplit(":", 1)[-1] if name.startswith("arn:") else name
+        name = arns.name_of(name)
         with self._lock:
             entry = self._live.get(name)
         pending = entry.recorder.pending_events() if entry is not None and entry.recorder else []
@@ -114,11 +115,7 @@ class ExecutionQueries(EngineBase):
         size = max_results or DEFAULT_PAGE_SIZE
         machine_name = None
         if state_machine is not None:
-            machine_name = (
-                state_machine.rsplit(":", 1)[-1]
-                if state_machine.startswith("arn:")
-                else state_machine
-            )
+            machine_name = arns.name_of(state_machine)
         filters = (machine_name, status_filter)
         ex = executions.c
         query = sa.select(executions).order_by(ex.started_at.desc(), ex.name.desc())
