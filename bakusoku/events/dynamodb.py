@@ -11,6 +11,7 @@ from typing import Any
 
 from bakusoku.events.base import EventView, RecordsEvent
 from bakusoku.events.errors import MalformedEventError
+from bakusoku.utc import to_datetime
 
 # The data type descriptors of DynamoDB's AttributeValue.
 _TYPES = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
@@ -102,7 +103,7 @@ class DynamoDBRecord(EventView):
             raise MalformedEventError(
                 f"{self._where}: dynamodb.ApproximateCreationDateTime must be epoch seconds"
             )
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+        return to_datetime(value)
 
     @property
     def keys(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bakusoku.events.base import EventView, RecordsEvent, parse_json
 from bakusoku.events.errors import MalformedEventError
+from bakusoku.utc import to_datetime
 
 
 class KinesisRecord(EventView):
@@ -44,7 +45,7 @@ class KinesisRecord(EventView):
             raise MalformedEventError(
                 f"{self._where}: kinesis.approximateArrivalTimestamp must be epoch seconds"
             )
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+        return to_datetime(value)
 
     @property
     def data(self) -> bytes:

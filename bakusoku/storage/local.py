@@ -48,6 +48,7 @@ from bakusoku.storage.notifications import (
     Sequencer,
     object_created_event,
 )
+from bakusoku.utc import to_datetime
 
 log = logging.getLogger(__name__)
 
@@ -593,7 +594,7 @@ class LocalObjectStore:
             size=stat.st_size,
             etag=f'"{md5.hexdigest()}"',
             content_type=DEFAULT_CONTENT_TYPE,
-            last_modified=datetime.fromtimestamp(stat.st_mtime, UTC),
+            last_modified=to_datetime(stat.st_mtime),
         )
         meta_path = self._meta_path(bucket, key)
         meta_tmp = self._new_temp_path("meta")
