@@ -10,13 +10,15 @@ an aware ``datetime`` (any zone; it is converted to UTC, and a naive one is take
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 Moment = datetime | float
 """An instant: an aware ``datetime`` or epoch seconds (``time.time()``)."""
 
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 """``strftime``/``strptime`` pattern of SigV4's ``X-Amz-Date`` (ISO 8601 basic format, UTC)."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def now() -> datetime:
@@ -29,6 +31,14 @@ def to_datetime(moment: Moment) -> datetime:
     if isinstance(moment, datetime):
         return moment.astimezone(UTC)
     return datetime.fromtimestamp(moment, UTC)
+
+
+def from_epoch_millis(millis: int) -> datetime:
+    """The aware UTC instant of epoch milliseconds, as Step Functions' events carry dates.
+
+    Exact: a float of seconds would turn ``.847`` into ``.846999`` now and then.
+    """
+    return _EPOCH + timedelta(milliseconds=millis)
 
 
 def parse_iso(text: str) -> datetime:

@@ -22,6 +22,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bakusoku import arns
 from bakusoku.aws.executions import execution_history
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.errors import BakusokuError
@@ -100,7 +101,7 @@ def _description(change: ExecutionStatusChange) -> ExecutionDescription:
         name=change.name,
         execution_arn=change.execution_arn,
         state_machine_arn=change.state_machine_arn,
-        state_machine_name=change.state_machine_arn.rsplit(":", 1)[-1],
+        state_machine_name=arns.name_of(change.state_machine_arn),
         status=change.status,
         input=change.input,
         output=None,

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from bakusoku.events.base import EventView, parse_json, parse_time
+from bakusoku.utc import from_epoch_millis
 
 S3_SOURCE = "aws.s3"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -249,12 +250,12 @@ class ExecutionStatusChange(EventBridgeEvent):
     def start_date(self) -> datetime.datetime:
         millis = self._get("detail", "startDate", kind=int)
         assert millis is not None  # required: _get raised if it was missing
-        return _from_millis(millis)
+        return from_epoch_millis(millis)
 
     @property
     def stop_date(self) -> datetime.datetime | None:
         millis = self._opt_int("detail", "stopDate")
-        return None if millis is None else _from_millis(millis)
+        return None if millis is None else from_epoch_millis(millis)
 
     @property
     def input_included(self) -> bool:
@@ -289,11 +290,3 @@ class ExecutionStatusChange(EventBridgeEvent):
             and event.get("source") == STATES_SOURCE
             and event.get("detail-type") == EXECUTION_STATUS_CHANGE
         )
-
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-def _from_millis(millis: int) -> datetime.datetime:
-    # Exact: a float of seconds would turn .847 into .846999 now and then.
-    return _EPOCH + datetime.timedelta(milliseconds=millis)

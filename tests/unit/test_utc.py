@@ -80,3 +80,9 @@ def test_parse_iso_reads_back_what_iso_millis_writes() -> None:
 def test_parse_iso_refuses_what_is_not_a_time() -> None:
     with pytest.raises(ValueError):
         utc.parse_iso("yesterday")
+
+
+def test_from_epoch_millis_is_exact() -> None:
+    assert utc.from_epoch_millis(1_700_000_000_847).microsecond == 847_000
+    assert utc.from_epoch_millis(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert utc.iso_millis(utc.from_epoch_millis(1_700_000_000_847)).endswith(".847Z")
