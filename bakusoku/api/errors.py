@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
 from bakusoku.errors import BakusokuError
 
@@ -97,6 +98,11 @@ async def _bad_cursor(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc.code, exc.message, "cursor"), 400)
 
 
+async def _unsupported(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ExecutionsUnsupportedError)
+    return JSONResponse(error_body(exc.code, exc.message), 501)
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -108,4 +114,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(PhotoNotFoundError, _not_found)
     app.add_exception_handler(InvalidCursorError, _bad_cursor)
+    app.add_exception_handler(ExecutionsUnsupportedError, _unsupported)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, cast
+from typing import Any
 
 from mangum import Mangum
 
-from bakusoku.api.app import ApiServices, create_api_app
+from bakusoku.api.app import create_api_app
+from bakusoku.api.services import ApiServices
 from bakusoku.aws.executions import StepFunctionsExecutions
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.db.engine import create_db_engine, create_schema
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.secrets import database_url_from_secret, secret_string
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
-from bakusoku.workflow.engine import WorkflowEngine
 
 STATE_MACHINE_ARN = "BAKUSOKU_STATE_MACHINE_ARN"
 ADMIN_TOKEN_SECRET_ARN = "BAKUSOKU_ADMIN_TOKEN_SECRET_ARN"
@@ -42,10 +42,12 @@ def _adapter() -> Mangum:
         raise ConfigError(f"{STATE_MACHINE_ARN} is not set; the template sets it")
     services = ApiServices(
         settings=settings,
+        db=engine,
         photos=PhotoRepository(engine),
         presigner=S3Presigner(settings.region),
-        # Same method names and result types as the local engine, for the execution routes.
-        workflow=cast(WorkflowEngine, StepFunctionsExecutions(machine, settings.region, engine)),
+        executions=StepFunctionsExecutions(
+            machine, settings.region, engine, settings.upload_prefix
+        ),
         store=S3ObjectStore(settings.region),
     )
     return Mangum(create_api_app(services), lifespan="off")

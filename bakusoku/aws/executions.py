@@ -1,7 +1,11 @@
-"""Step Functions executions behind the API's execution views (describe, history, redrive).
+"""Step Functions executions behind the API: the ``ExecutionsPort`` of the AWS deployment.
 
-On AWS the workflow runs in Step Functions, so the API reads executions from there with the same
-method names and result types as the local workflow engine.
+On AWS the workflow runs in Step Functions, so the API describes executions, reads their
+histories and re-drives them there, with the same result types as the embedded engine. A re-drive
+follows the same rules as on the embedded engine (``ops.redrive``). What needs the engine's
+history tables (searching executions, the status report) or a right the API function's role does
+not have (starting a new execution, which reprocessing a handled failure does) raises
+ExecutionsUnsupportedError, answered with a 501 that names what to use instead.
 """
 
 from __future__ import annotations
@@ -15,25 +19,34 @@ import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
 from bakusoku import arns
-from bakusoku.workflow.engine import ExecutionDescription
+from bakusoku.api.executions import ExecutionsUnsupportedError
+from bakusoku.ops.history import ExecutionQuery
+from bakusoku.ops.redrive import RedriveOutcome, Redriver
+from bakusoku.workflow.engine import ExecutionDescription, ExecutionRef
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, ExecutionNotRedrivableError
 from bakusoku.workflow.history import HistoryEvent, details_key
+
+BACKEND = "AWS Step Functions"
 
 
 class StepFunctionsExecutions:
     """The executions of one state machine, named as the photo rows record them."""
 
     def __init__(
-        self, state_machine_arn: str, region: str, db: sa.Engine, client: Any = None
+        self,
+        state_machine_arn: str,
+        region: str,
+        db: sa.Engine,
+        upload_prefix: str,
+        client: Any = None,
     ) -> None:
         arns.parse_state_machine_arn(state_machine_arn)  # refuse anything else at start-up
         self.state_machine_arn = state_machine_arn
-        # The database the API shares with the handlers; routes that read the local engine's
-        # execution tables find them there (empty on AWS, where Step Functions keeps history).
-        self.db = db
-        self._client = client or botocore.session.get_session().create_client(
+        self.client = client or botocore.session.get_session().create_client(
             "stepfunctions", region_name=region
         )
+        # Re-drives move the photo rows of the database the API shares with the handlers.
+        self.redriver = Redriver(self, db, upload_prefix)
 
     def execution_arn(self, name: str) -> str:
         if arns.is_arn(name):
@@ -43,7 +56,7 @@ class StepFunctionsExecutions:
     def describe_execution(self, name: str) -> ExecutionDescription:
         arn = self.execution_arn(name)
         try:
-            found = self._client.describe_execution(executionArn=arn)
+            found = self.client.describe_execution(executionArn=arn)
         except ClientError as exc:
             raise _translate(exc, arn) from exc
         return ExecutionDescription(
@@ -62,14 +75,59 @@ class StepFunctionsExecutions:
         )
 
     def get_execution_history(self, name: str) -> list[HistoryEvent]:
-        return execution_history(self._client, self.execution_arn(name))
+        return execution_history(self.client, self.execution_arn(name))
 
     def redrive_execution(self, name: str) -> None:
         arn = self.execution_arn(name)
         try:
-            self._client.redrive_execution(executionArn=arn)
+            self.client.redrive_execution(executionArn=arn)
         except ClientError as exc:
             raise _translate(exc, arn) from exc
+
+    def start_execution(
+        self, state_machine_arn: str, input: Any = None, name: str | None = None
+    ) -> ExecutionRef:
+        """Not allowed to the API function's role: only the upload's event starts executions."""
+        raise ExecutionsUnsupportedError(
+            "reprocessing a failure the pipeline handled (a new execution of the photo)",
+            BACKEND,
+            "upload the photo again, or start an execution with the failed one's input "
+            "(`aws stepfunctions start-execution`)",
+        )
+
+    # ---- the API's views ----------------------------------------------------------------------
+
+    def search_executions(self, query: ExecutionQuery) -> list[dict[str, Any]]:
+        raise ExecutionsUnsupportedError(
+            "searching executions",
+            BACKEND,
+            "list them in the Step Functions console or with `aws stepfunctions list-executions`;"
+            " a photo's execution is GET /v1/photos/{photo_id}/execution",
+        )
+
+    def execution_summary(self, name: str) -> dict[str, Any]:
+        raise ExecutionsUnsupportedError(
+            "the execution summary and timeline",
+            BACKEND,
+            "GET /v1/photos/{photo_id}/execution shows the execution and its history events",
+        )
+
+    def reprocessed_as(self, name: str) -> list[str]:
+        return self.redriver.reprocessed_as(name)
+
+    def redrive(self, name: str) -> RedriveOutcome:
+        return self.redriver.redrive(name)
+
+    def status_report(self) -> dict[str, Any]:
+        raise ExecutionsUnsupportedError(
+            "the status report",
+            BACKEND,
+            "the state machine's CloudWatch metrics (ExecutionsFailed, ExecutionTime) and the"
+            " alerts the notifier sends",
+        )
+
+    def check_ready(self) -> None:
+        """Step Functions runs the state machine itself: nothing in this function must start."""
 
 
 def execution_history(client: Any, execution_arn: str) -> list[HistoryEvent]:

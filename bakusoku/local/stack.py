@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bakusoku.api.app import ApiServices, create_api_app
+from bakusoku.api.app import create_api_app
+from bakusoku.api.executions import EngineExecutions
+from bakusoku.api.services import ApiServices
 from bakusoku.config import Settings, ensure_credentials
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
@@ -148,9 +150,10 @@ class EmbeddedStack:
     def api_app(self) -> Any:
         services = ApiServices(
             settings=self.settings,
+            db=self.db,
             photos=self.photos,
             presigner=self.presigner,
-            workflow=self.workflow,
+            executions=EngineExecutions(self.workflow, self.settings.upload_prefix),
             store=self.store,
             direct_upload=self.direct_upload if self.settings.bench_routes else None,
         )

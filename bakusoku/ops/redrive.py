@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -27,7 +28,7 @@ from bakusoku.workflow.engine import (
     SUCCEEDED,
     TIMED_OUT,
     ExecutionDescription,
-    WorkflowEngine,
+    ExecutionRef,
 )
 from bakusoku.workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -96,10 +97,25 @@ def failure_was_handled(events: Sequence[HistoryEvent]) -> bool:
     return False
 
 
+class RedriveTarget(Protocol):
+    """The Step Functions operations a re-drive calls: the workflow engine has them, and so has
+    the Step Functions adapter the API uses on AWS."""
+
+    def describe_execution(self, name: str) -> ExecutionDescription: ...
+
+    def get_execution_history(self, name: str) -> list[HistoryEvent]: ...
+
+    def redrive_execution(self, name: str) -> object: ...
+
+    def start_execution(
+        self, state_machine_arn: str, input: Any = None, name: str | None = None
+    ) -> ExecutionRef: ...
+
+
 class Redriver:
     """Re-drives failed executions of the workflow engine for the photo they process."""
 
-    def __init__(self, workflow: WorkflowEngine, db: sa.Engine, upload_prefix: str) -> None:
+    def __init__(self, workflow: RedriveTarget, db: sa.Engine, upload_prefix: str) -> None:
         self.workflow = workflow
         self.db = db
         self.photos = PhotoRepository(db)

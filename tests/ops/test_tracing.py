@@ -14,7 +14,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bakusoku.api.app import ApiServices, create_api_app
+from bakusoku.api.app import create_api_app
+from bakusoku.api.executions import EngineExecutions
+from bakusoku.api.services import ApiServices
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.local.invoker import RuntimeInvoker
@@ -58,9 +60,10 @@ def stack(
     workflow.register_state_machine("photo-pipeline", DEFINITION)
     services = ApiServices(
         settings=settings,
+        db=db,
         photos=PhotoRepository(db),
         presigner=Presigner("http://127.0.0.1:9", settings.region, "AKIDTEST", "x" * 40),
-        workflow=workflow,
+        executions=EngineExecutions(workflow, settings.upload_prefix),
     )
     app = create_api_app(services)
     ops.install(app)

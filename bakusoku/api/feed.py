@@ -1,0 +1,129 @@
+"""Live photo changes: one poller per watched album, fanned out to every client watching it.
+
+The poller reads the photos whose ``updated_at`` moved, through the ``(album, created_at)``
+index, and hands each change once to the clients of that album. A client that reconnects passes
+the last ``updated_at`` it saw and first gets what changed since then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import anyio.to_thread
+import sqlalchemy as sa
+
+from bakusoku.db.schema import photos as photos_table
+
+# Rows are stamped with the writer's clock before their transaction commits, so a change can land
+# with an updated_at a little older than one already seen: every poll looks back this far.
+LOOKBACK_SECONDS = 3.0
+POLL_SECONDS = 0.25
+KEEPALIVE_SECONDS = 15.0
+# Streams end after this long and the client reconnects with ``since``: no stream outlives a
+# shutdown by more than the server's grace period, and proxies never see an endless response.
+STREAM_SECONDS = 50.0
+MAX_ROWS_PER_POLL = 500
+
+Row = dict[str, Any]
+Fetch = Callable[[str | None, float], list[Row]]
+
+
+def changed_photos(db: sa.Engine) -> Fetch:
+    """Reads the photo rows of an album (or all) changed after a time, oldest change first."""
+
+    def fetch(album: str | None, since: float) -> list[Row]:
+        query = sa.select(photos_table).where(photos_table.c.updated_at > since)
+        if album:
+            query = query.where(photos_table.c.album == album)
+        query = query.order_by(photos_table.c.updated_at).limit(MAX_ROWS_PER_POLL)
+        with db.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    return fetch
+
+
+class _Channel:
+    """One album's poller and the queues of the clients watching it."""
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue[list[Row]]] = set()
+        self.task: asyncio.Task[None] | None = None
+
+
+class PhotoFeed:
+    """Photo changes per album, read by one poller per watched album and fanned out to clients."""
+
+    def __init__(
+        self,
+        fetch: Fetch,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        lookback_seconds: float = LOOKBACK_SECONDS,
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
+        stream_seconds: float = STREAM_SECONDS,
+    ) -> None:
+        self._fetch = fetch
+        self._poll = poll_seconds
+        self._lookback = lookback_seconds
+        self._keepalive = keepalive_seconds
+        self._stream = stream_seconds
+        self._channels: dict[str | None, _Channel] = {}
+
+    async def subscribe(self, album: str | None, since: float | None) -> AsyncIterator[list[Row]]:
+        """Batches of changed rows (an empty batch is a keep-alive) until the stream's time is up.
+
+        With ``since``, rows changed after it come first; then every change from now on.
+        """
+        queue: asyncio.Queue[list[Row]] = asyncio.Queue()
+        channel = self._channels.setdefault(album, _Channel())
+        channel.queues.add(queue)
+        if channel.task is None or channel.task.done():
+            channel.task = asyncio.create_task(self._run(album, channel))
+        try:
+            if since is not None:
+                rows = await anyio.to_thread.run_sync(self._fetch, album, since)
+                if rows:
+                    yield rows
+            deadline = time.monotonic() + self._stream
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    yield await asyncio.wait_for(queue.get(), min(self._keepalive, left))
+                except TimeoutError:
+                    if deadline - time.monotonic() > 0:
+                        yield []
+        finally:
+            channel.queues.discard(queue)
+            if not channel.queues and self._channels.get(album) is channel:
+                del self._channels[album]
+                if channel.task is not None:
+                    channel.task.cancel()
+
+    async def _run(self, album: str | None, channel: _Channel) -> None:
+        cursor = time.time()
+        seen: dict[str, float] = {}
+        while channel.queues:
+            await asyncio.sleep(self._poll)
+            fresh: list[Row] = []
+            since = cursor - self._lookback
+            try:
+                for _ in range(20):  # a burst bigger than one page is read page by page
+                    rows = await anyio.to_thread.run_sync(self._fetch, album, since)
+                    for row in rows:
+                        if seen.get(row["photo_id"]) != row["updated_at"]:
+                            fresh.append(row)
+                        seen[row["photo_id"]] = row["updated_at"]
+                        cursor = max(cursor, row["updated_at"])
+                    if len(rows) < MAX_ROWS_PER_POLL:
+                        break
+                    since = rows[-1]["updated_at"]
+            except Exception:  # the database may be briefly unavailable; try again next tick
+                pass
+            horizon = cursor - 2 * self._lookback
+            for photo_id in [p for p, at in seen.items() if at < horizon]:
+                del seen[photo_id]
+            if fresh:
+                for queue in list(channel.queues):
+                    queue.put_nowait(fresh)

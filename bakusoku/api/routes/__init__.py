@@ -1,0 +1,1 @@
+"""The API's routes, one module and one ``APIRouter`` per resource; ``api.app`` composes them."""

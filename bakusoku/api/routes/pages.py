@@ -1,0 +1,42 @@
+"""The web app's pages and static files: the gallery, the upload page and a photo's page.
+
+The pages are public and carry no data; their scripts call ``/v1`` with the visitor's key.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC_PATH = "/static"
+
+
+def pages_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/", include_in_schema=False)
+    def gallery() -> HTMLResponse:
+        return _page("index.html")
+
+    @router.get("/upload", include_in_schema=False)
+    def upload_page() -> HTMLResponse:
+        return _page("upload.html")
+
+    @router.get("/photos/{photo_id}", include_in_schema=False)
+    def photo_page(photo_id: str) -> HTMLResponse:
+        return _page("photo.html")
+
+    return router
+
+
+def static_files() -> StaticFiles:
+    """The pages' scripts and styles, mounted at ``STATIC_PATH``."""
+    return StaticFiles(packages=[("bakusoku.api", "static")], html=False)
+
+
+def _page(name: str) -> HTMLResponse:
+    page = resources.files("bakusoku.api") / "static" / name
+    return HTMLResponse(page.read_text(encoding="utf-8"))

@@ -1,0 +1,32 @@
+"""What the API is built from: ``ApiServices``, assembled by whoever hosts the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bakusoku.api.executions import ExecutionsPort
+from bakusoku.config import Settings
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.storage.base import ObjectStore
+from bakusoku.storage.presign import Presigner
+
+
+@dataclass
+class ApiServices:
+    """What the API needs, built by whoever hosts it (``bakusoku up``, a Lambda, a test)."""
+
+    settings: Settings
+    # The database of photos, keys and the audit log: listings and the live feed read it.
+    db: sa.Engine
+    photos: PhotoRepository
+    presigner: Presigner
+    # Workflow executions: the embedded engine's, or Step Functions' on AWS.
+    executions: ExecutionsPort
+    # Where originals and renditions are removed when a photo is deleted.
+    store: ObjectStore | None = None
+    # Bench-only: the pre-presigned design, where the API stores the bytes and runs the pipeline.
+    direct_upload: Callable[[str, str, str, bytes], dict[str, Any]] | None = None
