@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,79 @@ def test_http_api_deletes_a_photo_and_its_objects_from_s3(
         with pytest.raises(ObjectNotFoundError):
             s3.head_object(bucket, key)
     assert handler(http_api_event("GET", path, token=admin), None)["statusCode"] == 404
+
+
+def test_http_api_reads_executions_from_step_functions(
+    api_env: str, tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo's execution comes from Step Functions; what needs the embedded engine's history
+    tables answers 501 naming what to use instead; readiness needs no engine."""
+    import botocore.session
+    from botocore.exceptions import ClientError
+
+    from bakusoku.aws.api import handler
+    from bakusoku.db.photos import PhotoRepository
+    from bakusoku.storage.notifications import object_created_event
+
+    admin_token = "bka_" + "s" * 40
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SFN", moto_endpoint)
+    monkeypatch.setenv("BAKUSOKU_ADMIN_TOKEN", admin_token)
+    sfn: Any = botocore.session.get_session().create_client(
+        "stepfunctions", region_name=REGION, endpoint_url=moto_endpoint
+    )
+    definition = {"StartAt": "Store", "States": {"Store": {"Type": "Pass", "End": True}}}
+    try:
+        sfn.create_state_machine(
+            name=MACHINE.rsplit(":", 1)[-1],
+            definition=json.dumps(definition),
+            roleArn="arn:aws:iam::123456789012:role/photo-pipeline",
+        )
+    except ClientError as exc:  # made by an earlier test of this moto server
+        assert exc.response["Error"]["Code"] == "StateMachineAlreadyExists"
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 1234, "album": "day"}
+    grant = json.loads(handler(http_api_event("POST", "/v1/uploads", body, api_env), None)["body"])
+    event = object_created_event(
+        bucket="enphoto-dev-photos",
+        key=grant["key"],
+        size=1234,
+        etag="0" * 32,
+        sequencer="0055AED6DCD90281E5",
+        region=REGION,
+        event_time=datetime.now(UTC),
+    )
+    name = f"photo-{grant['photo_id']}"
+    sfn.start_execution(stateMachineArn=MACHINE, name=name, input=json.dumps(event))
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    PhotoRepository(engine).record_received(
+        photo_id=grant["photo_id"],
+        album="day",
+        bucket="enphoto-dev-photos",
+        object_key=grant["key"],
+        etag="0" * 32,
+        byte_size=1234,
+        sha256="0" * 64,
+        content_type="image/jpeg",
+        execution_name=name,
+    )
+    engine.dispose()
+
+    path = f"/v1/photos/{grant['photo_id']}/execution"
+    shown = handler(http_api_event("GET", path, token=api_env), None)
+    assert shown["statusCode"] == 200, shown
+    execution = json.loads(shown["body"])
+    assert (execution["execution"]["name"], execution["execution"]["status"]) == (name, "RUNNING")
+    assert execution["execution"]["input"] == event
+    assert execution["events"][0]["type"] == "ExecutionStarted"
+
+    ready = handler(http_api_event("GET", "/readyz"), None)
+    assert ready["statusCode"] == 200, ready
+    assert json.loads(ready["body"])["checks"] == {"database": "ok", "workflow": "ok"}
+
+    searched = handler(http_api_event("GET", "/v1/executions", token=admin_token), None)
+    assert searched["statusCode"] == 501, searched
+    error = json.loads(searched["body"])["error"]
+    assert error["code"] == "execution.unsupported"
+    assert "aws stepfunctions list-executions" in error["message"]
 
 
 class _Webhook(BaseHTTPRequestHandler):
