@@ -55,7 +55,6 @@ class Settings:
     secret_access_key: str = ""
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
-    bench_routes: bool = False
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""

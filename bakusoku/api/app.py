@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI, Query
+from fastapi.responses import HTMLResponse, Response
 
 from bakusoku import __version__
 from bakusoku.api.access import (
@@ -54,8 +53,6 @@ class ApiServices:
     workflow: WorkflowEngine
     # Where originals and renditions are removed when a photo is deleted.
     store: ObjectStore | None = None
-    # Bench-only: the pre-presigned design, where the API stores the bytes and runs the pipeline.
-    direct_upload: Callable[[str, str, str, bytes], dict[str, Any]] | None = None
 
 
 def create_api_app(services: ApiServices) -> FastAPI:
@@ -224,8 +221,6 @@ def create_api_app(services: ApiServices) -> FastAPI:
     install_web_app(app, services)
     install_ops_routes(app, services)
     install_auth_routes(app, services, access)
-    if services.direct_upload is not None:
-        _add_bench_routes(app, services)
 
     return app
 
@@ -300,18 +295,3 @@ def _parse_statuses(status: str | None) -> list[str]:
             "status",
         )
     return statuses
-
-
-def _add_bench_routes(app: FastAPI, services: ApiServices) -> None:
-    assert services.direct_upload is not None
-    direct_upload = services.direct_upload
-
-    @app.post("/v1/bench/direct-upload")
-    async def direct(request: Request, album: str, filename: str) -> JSONResponse:
-        """The design presigned uploads replaced: bytes through the API, processed before answering."""
-        data = await request.body()
-        content_type = request.headers.get("content-type", "image/jpeg")
-        from starlette.concurrency import run_in_threadpool
-
-        result = await run_in_threadpool(direct_upload, album, filename, content_type, data)
-        return JSONResponse(result, 201)

@@ -50,7 +50,6 @@ def cli() -> None:
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None)
 @click.option("--demo", is_flag=True, help="Upload a few sample photos once the servers are up.")
-@click.option("--bench-routes", is_flag=True, hidden=True)
 def up(
     host: str | None,
     port: int | None,
@@ -59,7 +58,6 @@ def up(
     workers: int | None,
     config_file: Path | None,
     demo: bool,
-    bench_routes: bool,
 ) -> None:
     """Start the API, the object store, the workflow engine and its workers."""
     from bakusoku.local.serve import serve_apps
@@ -74,7 +72,6 @@ def up(
         "store_port": store_port,
         "data_dir": data_dir,
         "workers": workers,
-        "bench_routes": True if bench_routes else None,
     }
     settings = load_settings(overrides, config_file=config_file)
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -37,13 +37,28 @@ def ended_execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, A
         time.sleep(0.05)
 
 
+UP = [sys.executable, "-m", "bakusoku.cli", "up"]
+
+
 class RunningServer:
-    """``bakusoku up`` on free loopback ports with its own data directory and admin token."""
+    """``bakusoku up`` on free loopback ports with its own data directory and admin token.
+
+    ``command`` replaces ``bakusoku up`` with a program taking the same port, data directory and
+    worker options (the benchmark's baseline server); ``args`` are added after those options.
+    """
 
     def __init__(
-        self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        *,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] = UP,
+        args: tuple[str, ...] = (),
     ):
         self.data_dir = data_dir
+        self._command = command
+        self._args = args
         self.port = free_port()
         self.store_port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
@@ -85,10 +100,7 @@ class RunningServer:
     def start(self, timeout: float = 60) -> RunningServer:
         log = self.log_path.open("ab")
         command = [
-            sys.executable,
-            "-m",
-            "bakusoku.cli",
-            "up",
+            *self._command,
             "--port",
             str(self.port),
             "--store-port",
@@ -97,6 +109,7 @@ class RunningServer:
             str(self.data_dir),
             "--workers",
             str(self._workers),
+            *self._args,
         ]
         self.process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env=self._env
