@@ -8,7 +8,7 @@ import logging
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -31,6 +31,10 @@ from bakusoku.ops.logs import (
     TextFormatter,
     resolve_log_format,
 )
+
+if TYPE_CHECKING:
+    from bakusoku.local.console import PhotoConsole
+    from bakusoku.local.stack import EmbeddedStack
 
 LOG_LEVELS = ("debug", "info", "warning")
 
@@ -86,7 +90,7 @@ def up(
     log_level: str,
 ) -> None:
     """Start the API, the object store, the workflow engine and its workers."""
-    from bakusoku.local.console import PhotoConsole, banner_lines
+    from bakusoku.local.console import banner_lines
     from bakusoku.local.serve import serve_apps
     from bakusoku.local.stack import EmbeddedStack
 
@@ -105,11 +109,7 @@ def up(
     _start_logging(resolved, log_level)
     stack = EmbeddedStack(settings)
     settings = stack.settings
-    console = None
-    if resolved == "text":
-        console = PhotoConsole(stack.photos.find, settings.upload_prefix, click.echo)
-        stack.trigger.add_listener(console.received)
-        stack.workflow.add_listener(console.ended)
+    console = _photo_lines(stack) if resolved == "text" else None
     stack.start()
 
     def ready() -> None:
@@ -134,6 +134,16 @@ def up(
         if console is not None:
             click.echo(console.summary())
         click.echo("stopped")
+
+
+def _photo_lines(stack: EmbeddedStack) -> PhotoConsole:
+    """A line per photo received and per photo finished, from the trigger's and engine's events."""
+    from bakusoku.local.console import PhotoConsole
+
+    console = PhotoConsole(stack.photos.find, stack.settings.upload_prefix, click.echo)
+    stack.trigger.add_listener(console.received)
+    stack.workflow.add_listener(console.ended)
+    return console
 
 
 def _start_logging(log_format: str, level: str) -> None:

@@ -82,21 +82,11 @@ class PhotoConsole:
             return
         record = records[0]
         photo = self._find(photo_ref(record.bucket, record.key, self._prefix).photo_id) or {}
-        seconds = _seconds(description)
         status = photo.get("status")
-        outcome = status if status in FINAL else "failed"
-        took = _duration(seconds)
-        name = _name(photo, record.key)
-        if outcome == "ready":
-            self._line("ready", f"{name} in {took}")
-        elif outcome == "duplicate":
-            self._line(
-                "duplicate", f"{name} in {took}: same bytes as photo {photo['duplicate_of']}"
-            )
-        else:
-            code = photo.get("error_code") or description.error or description.status
-            message = _short(photo.get("error_message") or description.cause or "")
-            self._line("failed", f"{name} in {took}: {code}" + (f" ({message})" if message else ""))
+        outcome = status if status in FINAL else "failed"  # e.g. an execution stopped by hand
+        seconds = _seconds(description)
+        took = f"{_name(photo, record.key)} in {_duration(seconds)}"
+        self._line(outcome, took + _why(outcome, photo, description))
         with self._lock:
             self.counts[outcome] += 1
             if outcome == "ready":
@@ -115,6 +105,17 @@ class PhotoConsole:
         line = f"{stamp} {event:<9} {text}"
         with self._lock:
             self._write(line)
+
+
+def _why(outcome: str, photo: Mapping[str, Any], description: ExecutionDescription) -> str:
+    """What follows the time on a photo's last line: nothing, its original, or its error."""
+    if outcome == "ready":
+        return ""
+    if outcome == "duplicate":
+        return f": same bytes as photo {photo['duplicate_of']}"
+    code = photo.get("error_code") or description.error or description.status
+    message = _short(photo.get("error_message") or description.cause or "")
+    return f": {code}" + (f" ({message})" if message else "")
 
 
 def _records(description: ExecutionDescription) -> list[ObjectCreated]:

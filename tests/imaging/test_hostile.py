@@ -31,12 +31,12 @@ from tests.imaging.photos import (
     psd_header,
 )
 
+pytestmark = pytest.mark.integration  # decodes hostile files in a child process
+
 _CHILD = """
 import json, sys, time
 from pathlib import Path
 from bakusoku.imaging import ImageError, probe, render_photo, require_printable
-
-pytestmark = pytest.mark.integration  # decodes hostile files in a child process
 
 results = {}
 for path in sorted(Path(sys.argv[1]).iterdir()):
