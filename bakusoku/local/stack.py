@@ -30,7 +30,6 @@ from bakusoku.pipeline.functions import (
     substitutions,
 )
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
-from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
