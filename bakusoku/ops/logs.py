@@ -17,10 +17,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal, TextIO
 
+from bakusoku import utc
 from bakusoku.config import ConfigError
 from bakusoku.runtime import logs as runtime_logs
-
-from bakusoku import utc
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "bakusoku_request_id", default=None
