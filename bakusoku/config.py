@@ -55,7 +55,6 @@ class Settings:
     secret_access_key: str = ""
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
-    bench_routes: bool = False
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""
@@ -76,7 +75,7 @@ class Settings:
     alert_burst_threshold: int = 5  # failures in one minute past which a summary replaces them
     slack_webhook_secret_arn: str = ""  # Secrets Manager secret holding the Slack webhook URL (AWS)
     otlp_endpoint: str = ""  # e.g. http://127.0.0.1:4318: export traces over OTLP/HTTP
-    log_format: str = "json"  # json | text
+    log_format: str = "auto"  # auto (text on a terminal, else json) | json | text
     # Imaging: see bakusoku/pipeline/handlers/imaging_settings.py for how these are read.
     max_image_pixels: int = 100_000_000  # decompression-bomb limit, checked on the header
     min_print_short_edge: int = 300  # px; smaller photos fail image.too_small (0: no check)

@@ -30,6 +30,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.e2e.server import RunningServer, auth
 
+# ``bakusoku up`` plus the baseline design's route (bench/baseline_server.py).
+BASELINE_SERVER = [sys.executable, str(Path(__file__).with_name("baseline_server.py"))]
+
 
 def five_mb_jpeg() -> bytes:
     """A 12 MP JPEG of about 5 MB: noisy enough that the codec cannot shrink it much."""
@@ -137,8 +140,8 @@ def main() -> None:
         server = RunningServer(
             Path(tmp) / "data",
             workers=args.workers,
+            command=BASELINE_SERVER,
             extra_env={
-                "BAKUSOKU_BENCH_ROUTES": "1",
                 # the benchmark measures presign latency itself: no per-key rate limit
                 "BAKUSOKU_PRESIGN_RATE_PER_MINUTE": "0",
                 "BAKUSOKU_MARK_DUPLICATES": "0",  # the same 5 MB photo, on purpose

@@ -1,12 +1,35 @@
-"""Fixtures shared by every test: real images made on the fly."""
+"""Fixtures shared by every test (real images made on the fly), and each test's kind by place."""
 
 from __future__ import annotations
 
 import io
 import socket
 import uuid
+from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw
+
+# The kind of every test in these directories (tests/README.md); a test file elsewhere that starts
+# servers or processes says so itself, with ``pytestmark = pytest.mark.integration``.
+KINDS_BY_DIRECTORY = {
+    "e2e": ("e2e", "integration"),
+    "browser": ("browser", "integration"),
+    "faults": ("faults", "integration"),
+    "db": ("integration",),  # MariaDB and PostgreSQL servers, as well as SQLite files
+    "runtime": ("integration",),  # handlers run in real worker processes
+}
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        directory = item.path.relative_to(TESTS).parts[0]
+        for kind in KINDS_BY_DIRECTORY.get(directory, ()):
+            item.add_marker(kind)
+
 
 MARKER = (230, 20, 20)
 

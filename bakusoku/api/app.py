@@ -6,8 +6,7 @@ events, keys and audit, pages, health); this module only puts them together on o
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from bakusoku import __version__
 from bakusoku.api.access import AccessControl, install_access_control
@@ -39,21 +38,4 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(executions_router(services, access))
     app.include_router(events_router(services, access))
     app.include_router(audit_router(access))
-    if services.direct_upload is not None:
-        _add_bench_routes(app, services)
     return app
-
-
-def _add_bench_routes(app: FastAPI, services: ApiServices) -> None:
-    assert services.direct_upload is not None
-    direct_upload = services.direct_upload
-
-    @app.post("/v1/bench/direct-upload")
-    async def direct(request: Request, album: str, filename: str) -> JSONResponse:
-        """The design presigned uploads replaced: bytes through the API, processed before answering."""
-        data = await request.body()
-        content_type = request.headers.get("content-type", "image/jpeg")
-        from starlette.concurrency import run_in_threadpool
-
-        result = await run_in_threadpool(direct_upload, album, filename, content_type, data)
-        return JSONResponse(result, 201)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,5 +26,3 @@ class ApiServices:
     executions: ExecutionsPort
     # Where originals and renditions are removed when a photo is deleted.
     store: ObjectStore | None = None
-    # Bench-only: the pre-presigned design, where the API stores the bytes and runs the pipeline.
-    direct_upload: Callable[[str, str, str, bytes], dict[str, Any]] | None = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import httpx
@@ -23,6 +24,19 @@ from bakusoku.cli.ops import executions, redrive, status
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
+from bakusoku.ops.logs import (
+    LOG_FORMATS,
+    JsonFormatter,
+    TerminalDetail,
+    TextFormatter,
+    resolve_log_format,
+)
+
+if TYPE_CHECKING:
+    from bakusoku.local.console import PhotoConsole
+    from bakusoku.local.stack import EmbeddedStack
+
+LOG_LEVELS = ("debug", "info", "warning")
 
 DEFAULT_API = "http://127.0.0.1:8080"
 
@@ -50,7 +64,20 @@ def cli() -> None:
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per CPU).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None)
 @click.option("--demo", is_flag=True, help="Upload a few sample photos once the servers are up.")
-@click.option("--bench-routes", is_flag=True, hidden=True)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default=None,
+    help="auto (default): a line per photo and short log lines on a terminal, JSON lines "
+    "otherwise; json or text: always that.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="info",
+    show_default=True,
+    help="debug also shows the function runtime's START/END/REPORT lines on a terminal.",
+)
 def up(
     host: str | None,
     port: int | None,
@@ -59,37 +86,35 @@ def up(
     workers: int | None,
     config_file: Path | None,
     demo: bool,
-    bench_routes: bool,
+    log_format: str | None,
+    log_level: str,
 ) -> None:
     """Start the API, the object store, the workflow engine and its workers."""
+    from bakusoku.local.console import banner_lines
     from bakusoku.local.serve import serve_apps
     from bakusoku.local.stack import EmbeddedStack
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     overrides = {
         "host": host,
         "port": port,
         "store_port": store_port,
         "data_dir": data_dir,
         "workers": workers,
-        "bench_routes": True if bench_routes else None,
+        "log_format": log_format,
     }
     settings = load_settings(overrides, config_file=config_file)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Resolved once, so the processes `up` starts (the object store's) write the same format.
+    resolved = resolve_log_format(settings.log_format, sys.stdout)
+    settings = dataclasses.replace(settings, log_format=resolved)
+    _start_logging(resolved, log_level)
     stack = EmbeddedStack(settings)
     settings = stack.settings
+    console = _photo_lines(stack) if resolved == "text" else None
     stack.start()
 
     def ready() -> None:
-        click.echo(f"bakusoku {__version__} is up")
-        click.echo(f"  gallery:      {settings.api_url}/")
-        click.echo(f"  API:          {settings.api_url}/v1  (docs: {settings.api_url}/docs)")
-        click.echo(f"  object store: {settings.store_url}/{settings.bucket}")
-        click.echo(f"  data:         {settings.data_dir.resolve()}")
-        click.echo(f"  workers:      {settings.effective_workers}")
-        click.echo("Press Ctrl-C to stop.", err=False)
+        for line in banner_lines(settings, __version__):
+            click.echo(line)
         if demo:
             key = demo_key(settings)
             click.echo(f"demo: API key (service demo, admin): {key}")
@@ -106,7 +131,29 @@ def up(
     finally:
         click.echo("stopping: in-flight executions resume on the next start")
         stack.stop()
+        if console is not None:
+            click.echo(console.summary())
         click.echo("stopped")
+
+
+def _photo_lines(stack: EmbeddedStack) -> PhotoConsole:
+    """A line per photo received and per photo finished, from the trigger's and engine's events."""
+    from bakusoku.local.console import PhotoConsole
+
+    console = PhotoConsole(stack.photos.find, stack.settings.upload_prefix, click.echo)
+    stack.trigger.add_listener(console.received)
+    stack.workflow.add_listener(console.ended)
+    return console
+
+
+def _start_logging(log_format: str, level: str) -> None:
+    """Log lines on stderr in ``log_format``; on a terminal, runtime detail only at debug."""
+    logging.basicConfig(level=getattr(logging, level.upper()))
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+        if log_format == "text" and level != "debug":
+            handler.addFilter(TerminalDetail())
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _run_demo(api: str, data_dir: Path, key: str) -> None:

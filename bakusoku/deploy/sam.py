@@ -40,7 +40,6 @@ _LOCAL_ONLY = {
         "secret_access_key",
         "public_api_url",
         "public_store_url",
-        "bench_routes",
     )
 }
 _SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"

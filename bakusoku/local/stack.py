@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
-from bakusoku.domain.keys import upload_key
-from bakusoku.events import execution_name
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
@@ -35,7 +32,6 @@ from bakusoku.pipeline.functions import (
     substitutions,
 )
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
-from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -155,33 +151,7 @@ class EmbeddedStack:
             presigner=self.presigner,
             executions=EngineExecutions(self.workflow, self.settings.upload_prefix),
             store=self.store,
-            direct_upload=self.direct_upload if self.settings.bench_routes else None,
         )
         app = create_api_app(services)
         self.ops.install(app)
         return app
-
-    def direct_upload(
-        self, album: str, filename: str, content_type: str, data: bytes
-    ) -> dict[str, Any]:
-        """The design bakusoku replaces, for benchmarks: store, then process, then answer."""
-        photo_id = str(uuid.uuid4())
-        key = upload_key(self.settings.upload_prefix, album, photo_id, content_type)
-        self.photos.create_pending(
-            photo_id=photo_id,
-            album=album,
-            bucket=self.settings.bucket,
-            object_key=key,
-            filename=filename,
-            content_type=content_type,
-            declared_size=len(data),
-        )
-        captured: list[dict[str, Any]] = []
-        quiet_store = LocalObjectStore(
-            self.objects_dir, event_sink=captured.append, region=self.settings.region
-        )
-        info = quiet_store.put_object(self.settings.bucket, key, data, content_type=content_type)
-        name = execution_name(self.settings.bucket, key, info.etag.strip('"'))
-        self.workflow.start_execution(self.state_machine_arn, captured[0], name=name)
-        self.workflow.wait_for(name, timeout=300)
-        return {"photo_id": photo_id, "status": self.photos.get(photo_id)["status"]}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bakusoku.db.outbox import ObjectEventOutbox
-from bakusoku.events import execution_name, parse_object_created
+from bakusoku.events import ObjectCreated, execution_name, parse_object_created
 from bakusoku.local.routes import to_eventbridge
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
@@ -46,6 +46,11 @@ class PipelineTrigger:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[ObjectCreated], None]] = []
+
+    def add_listener(self, listener: Callable[[ObjectCreated], None]) -> None:
+        """Call ``listener`` with each new object once its execution has started (not repeats)."""
+        self._listeners.append(listener)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="pipeline-trigger", daemon=True)
@@ -88,6 +93,15 @@ class PipelineTrigger:
                 self._workflow.start_execution(self._arn, self._route(notification), name=name)
             except ExecutionAlreadyExistsError:
                 log.info("execution %s already exists: duplicate event ignored", name)
+                continue
+            self._tell(record)
+
+    def _tell(self, record: ObjectCreated) -> None:
+        for listener in self._listeners:
+            try:
+                listener(record)
+            except Exception:  # a listener's failure must not hold up the pipeline
+                log.exception("trigger listener %r failed for %s", listener, record.key)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

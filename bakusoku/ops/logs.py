@@ -1,7 +1,9 @@
-"""Structured JSON log lines with photo, execution and request ids, and redaction of secrets.
+"""Log lines: JSON with photo, execution and request ids for machines, short text for a person,
+and redaction of secrets in both.
 
 Every line passes a redaction filter: presigned-URL query strings and SigV4 signatures, GPS values,
-webhook URLs and any registered secret are replaced before the line is written.
+webhook URLs and any registered secret are replaced before the line is written. The format is the
+``log_format`` setting: ``json``, ``text``, or ``auto`` (text when the output is a terminal).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Literal, TextIO
 
 from bakusoku import utc
+from bakusoku.config import ConfigError
+from bakusoku.runtime import logs as runtime_logs
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "bakusoku_request_id", default=None
@@ -102,8 +106,47 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One short line for a person: local time, level, logger and message."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+LOG_FORMATS = ("auto", "json", "text")
+LogFormat = Literal["json", "text"]
+
+
+def resolve_log_format(setting: str, stream: TextIO) -> LogFormat:
+    """``json`` or ``text`` for the ``log_format`` setting; ``auto`` is text on a terminal only."""
+    if setting not in LOG_FORMATS:
+        raise ConfigError(
+            f"setting 'log_format' has the bad value {setting!r}: use one of {', '.join(LOG_FORMATS)}"
+        )
+    if setting == "auto":
+        return "text" if stream.isatty() else "json"
+    return "json" if setting == "json" else "text"
+
+
+class TerminalDetail(logging.Filter):
+    """Drops detail a person at a terminal does not want at the default level.
+
+    That is the function runtime's own lines (INIT_START, START, END, REPORT and the ``[ERROR]``
+    block of a failed invocation: each failed photo gets its own line with its error code) and
+    Alembic's migration steps. What the functions write, and every other warning, still shows.
+    JSON lines keep them all, as CloudWatch Logs keeps Lambda's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == runtime_logs.LIFECYCLE_LOGGER:
+            return record.levelno >= logging.ERROR
+        if record.name == "alembic" or record.name.startswith("alembic."):
+            return record.levelno >= logging.WARNING
+        return True
+
+
 def configure_logging(redactor: Redactor, *, json_lines: bool = True) -> None:
-    """Put the redactor (and the JSON format) on every handler of the root logger."""
+    """Put the redactor and the format (JSON, else text) on every handler of the root logger."""
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.StreamHandler(sys.stderr))
@@ -111,8 +154,7 @@ def configure_logging(redactor: Redactor, *, json_lines: bool = True) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, Redactor) for f in handler.filters):
             handler.addFilter(redactor)
-        if json_lines:
-            handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     # httpx logs every request URL at INFO; webhook URLs are secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)

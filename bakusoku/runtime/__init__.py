@@ -14,12 +14,6 @@ from bakusoku.runtime.errors import (
     TooManyRequestsError,
 )
 from bakusoku.runtime.function_runtime import FunctionRuntime
-from bakusoku.runtime.leaks import (
-    LeakReport,
-    StateLeakError,
-    assert_no_state_leak,
-    detect_state_leak,
-)
 from bakusoku.runtime.metrics import FunctionMetrics, RuntimeMetrics
 
 __all__ = [
@@ -30,15 +24,11 @@ __all__ = [
     "FunctionRuntime",
     "InvalidRequestContentError",
     "LambdaContext",
-    "LeakReport",
     "RequestTooLargeError",
     "ResourceNotFoundError",
     "RuntimeClosedError",
     "RuntimeErrorBase",
     "RuntimeMetrics",
     "ServiceError",
-    "StateLeakError",
     "TooManyRequestsError",
-    "assert_no_state_leak",
-    "detect_state_leak",
 ]

@@ -10,8 +10,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-logger = logging.getLogger("bakusoku.runtime")
-function_logger = logging.getLogger("bakusoku.runtime.function")
+LIFECYCLE_LOGGER = "bakusoku.runtime"  # INIT_START, START, END, REPORT and the [ERROR] block
+logger = logging.getLogger(LIFECYCLE_LOGGER)
+function_logger = logging.getLogger(f"{LIFECYCLE_LOGGER}.function")
 
 # A line of the worker's logging handler: ``[LEVEL]\ttime\trequest id\tmessage``.
 _LAMBDA_LINE = re.compile(

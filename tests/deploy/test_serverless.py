@@ -16,6 +16,8 @@ from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
 from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
 
+pytestmark = pytest.mark.integration  # runs osls (Node) in a child process
+
 pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
 
 TOOLS = ROOT / "deploy-tools" / "node_modules"

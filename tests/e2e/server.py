@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,13 +39,33 @@ def ended_execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, A
         time.sleep(0.05)
 
 
+UP = [sys.executable, "-m", "bakusoku.cli", "up"]
+
+
 class RunningServer:
-    """``bakusoku up`` on free loopback ports with its own data directory and admin token."""
+    """``bakusoku up`` on free loopback ports with its own data directory and admin token.
+
+    ``command`` replaces ``bakusoku up`` with a program taking the same port, data directory and
+    worker options (the benchmark's baseline server); ``args`` are added after those options.
+    With ``terminal``, its output goes to a pseudo-terminal (copied to the log file), as when a
+    person runs it, and ``interrupt`` is Ctrl-C at that terminal.
+    """
 
     def __init__(
-        self, data_dir: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        *,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] = UP,
+        args: tuple[str, ...] = (),
+        terminal: bool = False,
     ):
         self.data_dir = data_dir
+        self._command = command
+        self._args = args
+        self._terminal = terminal
+        self._copier: threading.Thread | None = None
         self.port = free_port()
         self.store_port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
@@ -83,12 +105,8 @@ class RunningServer:
         return done.stdout
 
     def start(self, timeout: float = 60) -> RunningServer:
-        log = self.log_path.open("ab")
         command = [
-            sys.executable,
-            "-m",
-            "bakusoku.cli",
-            "up",
+            *self._command,
             "--port",
             str(self.port),
             "--store-port",
@@ -97,10 +115,15 @@ class RunningServer:
             str(self.data_dir),
             "--workers",
             str(self._workers),
+            *self._args,
         ]
-        self.process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=self._env
-        )
+        if self._terminal:
+            self.process = self._spawn_on_terminal(command)
+        else:
+            with self.log_path.open("ab") as log:
+                self.process = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, env=self._env
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -112,6 +135,40 @@ class RunningServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"bakusoku up did not become healthy:\n{self.log()}")
+
+    def _spawn_on_terminal(self, command: list[str]) -> subprocess.Popen[bytes]:
+        controller, terminal = pty.openpty()
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=terminal,
+                stdout=terminal,
+                stderr=terminal,
+                env=self._env,
+                start_new_session=True,  # its own process group, as a shell's foreground job
+            )
+        finally:
+            os.close(terminal)
+        self._copier = threading.Thread(
+            target=_copy_terminal, args=(controller, self.log_path), daemon=True
+        )
+        self._copier.start()
+        return process
+
+    def interrupt(self, timeout: float = 30) -> int:
+        """Ctrl-C at the terminal: SIGINT to the server's process group; its exit code."""
+        assert self.process is not None and self._terminal
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"bakusoku up did not stop on Ctrl-C:\n{self.log()}") from None
+        if self._copier is not None:
+            self._copier.join(timeout)
+        return self.process.returncode
 
     def stop(self, timeout: float = 30) -> int:
         assert self.process is not None
@@ -127,3 +184,18 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+
+def _copy_terminal(controller: int, path: Path) -> None:
+    """Copy what is written to the terminal into ``path`` until every writer has closed it."""
+    with path.open("ab") as log:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the last process holding the terminal is gone
+                break
+            if not chunk:
+                break
+            log.write(chunk)
+            log.flush()
+    os.close(controller)

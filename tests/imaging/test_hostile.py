@@ -31,6 +31,8 @@ from tests.imaging.photos import (
     psd_header,
 )
 
+pytestmark = pytest.mark.integration  # decodes hostile files in a child process
+
 _CHILD = """
 import json, sys, time
 from pathlib import Path

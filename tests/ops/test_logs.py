@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+from collections.abc import Callable
 
-from bakusoku.ops.logs import JsonFormatter, Redactor, log_context, request_id_var
+import pytest
+
+from bakusoku.config import ConfigError
+from bakusoku.ops.logs import (
+    JsonFormatter,
+    Redactor,
+    TerminalDetail,
+    log_context,
+    request_id_var,
+    resolve_log_format,
+)
+from bakusoku.runtime import logs as runtime_logs
 
 PRESIGNED = (
     "http://127.0.0.1:8081/bakusoku/uploads/a/b.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -66,3 +79,65 @@ def test_the_filter_rewrites_records_before_any_handler_formats_them() -> None:
     )
     assert Redactor().filter(record)
     assert "X-Amz-Signature=[redacted]" in record.getMessage()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_is_text_on_a_terminal_and_json_otherwise() -> None:
+    assert resolve_log_format("auto", _Terminal()) == "text"
+    assert resolve_log_format("auto", io.StringIO()) == "json"
+    assert resolve_log_format("json", _Terminal()) == "json"
+    assert resolve_log_format("text", io.StringIO()) == "text"
+    with pytest.raises(ConfigError, match="'log_format' has the bad value 'yaml'"):
+        resolve_log_format("yaml", io.StringIO())
+
+
+def _records_of(*emit: Callable[[], None]) -> list[logging.LogRecord]:
+    """What the function runtime's loggers write when ``emit`` runs."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = runtime_logs.logger  # what the functions write propagates to it
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        for call in emit:
+            call()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return records
+
+
+def test_a_terminal_is_spared_start_end_report_but_not_what_functions_write() -> None:
+    records = _records_of(
+        lambda: runtime_logs.init_start("store-photo", "r-1"),
+        lambda: runtime_logs.start("store-photo", "r-1"),
+        lambda: runtime_logs.function_error("store-photo", "r-1", {"errorType": "Oops"}),
+        lambda: runtime_logs.end("store-photo", "r-1"),
+        lambda: runtime_logs.report(
+            "store-photo",
+            "r-1",
+            duration_ms=12.0,
+            memory_mb=512,
+            max_memory_used_mb=80,
+            init_duration_ms=None,
+        ),
+        lambda: runtime_logs.function_output("store-photo", "r-1", "[WARNING]\tt\tr-1\tslow disk"),
+    )
+    shown = [r.getMessage() for r in records if TerminalDetail().filter(r)]
+    assert len(records) == 6
+    assert shown == ["slow disk"]
+
+
+def test_a_terminal_is_spared_migration_steps_but_not_warnings() -> None:
+    step = logging.LogRecord(
+        "alembic.runtime.migration", logging.INFO, __file__, 1, "Running", (), None
+    )
+    trouble = logging.LogRecord("alembic", logging.WARNING, __file__, 1, "odd", (), None)
+    ours = logging.LogRecord("bakusoku.trigger", logging.INFO, __file__, 1, "sweep", (), None)
+    assert [TerminalDetail().filter(r) for r in (step, trouble, ours)] == [False, True, True]

@@ -27,6 +27,8 @@ from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 from tests.ops.conftest import DEFINITION, ENDED, functions, s3_event, serve, track
 
+pytestmark = pytest.mark.integration  # real worker processes and servers on loopback
+
 HANDLERS = Path(__file__).parents[1] / "runtime" / "handlers"
 ADMIN_TOKEN = "bka_" + "t" * 40
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bakusoku.runtime import FunctionConfigError, ResourceNotFoundError
-from bakusoku.runtime.async_invoke import (
+from tests.runtime.async_invoke import (
     AsyncInvoker,
     EventInvokeConfig,
     FunctionDestination,

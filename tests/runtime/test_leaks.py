@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bakusoku.runtime import FunctionConfig
-from bakusoku.runtime.leaks import StateLeakError, assert_no_state_leak, detect_state_leak
 from tests.runtime.conftest import RuntimeFactory
+from tests.runtime.leaks import StateLeakError, assert_no_state_leak, detect_state_leak
 
 LEAKY = "tests.runtime.handlers.leaky"
 EVENT = {"key": "IMG_0001"}

@@ -47,7 +47,7 @@ def test_credentials_are_generated_once_and_kept(tmp_path: Path) -> None:
 
 
 def test_environment_round_trip(tmp_path: Path) -> None:
-    settings = load_settings({"data_dir": tmp_path, "workers": 3, "bench_routes": True}, environ={})
+    settings = load_settings({"data_dir": tmp_path, "workers": 3, "allow_tiff": True}, environ={})
     again = load_settings(environ=settings_to_environment(settings))
-    assert again.workers == 3 and again.bench_routes is True
+    assert again.workers == 3 and again.allow_tiff is True
     assert again.data_dir == tmp_path.resolve()

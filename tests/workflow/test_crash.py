@@ -26,7 +26,10 @@ from tests.workflow.crash_worker import EXECUTION, WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+pytestmark = [
+    pytest.mark.integration,  # an engine process killed mid-execution
+    pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL"),
+]
 
 
 def _spawn(

@@ -1,4 +1,8 @@
-"""State-leak detector: replay an event in a warm and a fresh environment and compare results."""
+"""State-leak detector: replay an event in a warm and a fresh environment and compare results.
+
+A test tool for handlers, not part of bakusoku: tests use it to show that module-level state
+surviving a warm invocation (as it does on Lambda) is caught and named.
+"""
 
 from __future__ import annotations
 

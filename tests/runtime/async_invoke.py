@@ -1,4 +1,9 @@
-"""Asynchronous invocation as Lambda does it: an event queue, two retries, destinations, age limit."""
+"""Asynchronous invocation as Lambda does it: an event queue, two retries, destinations, age limit.
+
+A test tool, not part of bakusoku: the product invokes its functions synchronously (the workflow
+engine's Task states), so Lambda's asynchronous invocation lives here, beside the tests that
+exercise the function runtime through it.
+"""
 
 from __future__ import annotations
 
