@@ -7,8 +7,8 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, parse_json
-from bakusoku.events.errors import MalformedEventError
+from bakusoku.events.base import Embedded, EventView, malformed, parse_json
+from bakusoku.events.fields import ARRAY
 
 
 class _ProxyEvent(EventView):
@@ -18,49 +18,53 @@ class _ProxyEvent(EventView):
 
     @property
     def headers(self) -> Mapping[str, str]:
-        value = self._data.get("headers") or {}
-        return {str(k): str(v) for k, v in value.items()}
+        return self._text_map("headers")
 
     @property
     def query_string_parameters(self) -> Mapping[str, str]:
-        value = self._data.get("queryStringParameters") or {}
-        return {str(k): str(v) for k, v in value.items()}
+        return self._text_map("queryStringParameters")
 
     @property
     def path_parameters(self) -> Mapping[str, str]:
-        value = self._data.get("pathParameters") or {}
+        return self._text_map("pathParameters")
+
+    def _text_map(self, name: str) -> Mapping[str, str]:
+        value = self._opt_mapping(name) or {}
         return {str(k): str(v) for k, v in value.items()}
 
     @property
     def is_base64_encoded(self) -> bool:
-        return bool(self._data.get("isBase64Encoded"))
+        return self._opt_bool("isBase64Encoded") is True
 
     @property
     def body(self) -> bytes | None:
         """The request body as sent, decoded from base64 when ``isBase64Encoded`` is true."""
-        text = self._data.get("body")
+        text = self._opt_str("body")
         if text is None:
             return None
-        if not isinstance(text, str):
-            raise MalformedEventError(f"{self._where}: body is {type(text).__name__}, not text")
         if not self.is_base64_encoded:
             return text.encode("utf-8")
         try:
             return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise MalformedEventError(
-                f"{self._where}: isBase64Encoded is true but body is not base64"
-            ) from None
+            raise self.malformed("is not base64, though isBase64Encoded is true", "body") from None
 
     def json_body(self) -> Any:
+        return self.embedded_body().document
+
+    def embedded_body(self) -> Embedded:
+        """The body parsed as JSON, with the path it was found at."""
         body = self.body
         if body is None:
-            raise MalformedEventError(f"{self._where}: the request has no body")
+            raise self.malformed("is missing: the request has no body", "body")
+        text_path = self._path.key("body")
+        if self.is_base64_encoded:
+            text_path = text_path.then("@base64d")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise MalformedEventError(f"{self._where}: body is not UTF-8 text") from None
-        return parse_json(text, where=f"{self._where} body")
+            raise malformed(self._where, text_path, "is not UTF-8 text") from None
+        return Embedded(parse_json(text, where=self._where, path=text_path), text_path)
 
 
 class APIGatewayRestEvent(_ProxyEvent):
@@ -91,7 +95,7 @@ class APIGatewayRestEvent(_ProxyEvent):
 
     @property
     def multi_value_headers(self) -> Mapping[str, list[str]]:
-        value = self._data.get("multiValueHeaders") or {}
+        value = self._opt_mapping("multiValueHeaders") or {}
         return {str(k): [str(v) for v in values] for k, values in value.items()}
 
     @staticmethod
@@ -136,7 +140,7 @@ class APIGatewayHttpEvent(_ProxyEvent):
 
     @property
     def cookies(self) -> list[str]:
-        return [str(c) for c in self._data.get("cookies") or []]
+        return [str(c) for c in self._field(("cookies",), ARRAY, required=False) or []]
 
     @staticmethod
     def matches(event: Mapping[str, Any]) -> bool:

@@ -11,10 +11,13 @@ from typing import Any
 
 from bakusoku.events.base import EventView, RecordsEvent
 from bakusoku.events.errors import MalformedEventError
+from bakusoku.events.fields import NUMBER, OBJECT, FieldType
 from bakusoku.utc import to_datetime
 
 # The data type descriptors of DynamoDB's AttributeValue.
 _TYPES = ("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL")
+# Any JSON object: deserialize() says what is wrong with one that is not an AttributeValue.
+_ATTRIBUTE_VALUE = FieldType("an AttributeValue object", OBJECT.convert)
 
 
 def deserialize(value: Any, *, where: str = "attribute") -> Any:
@@ -96,28 +99,42 @@ class DynamoDBRecord(EventView):
 
     @property
     def approximate_creation_time(self) -> datetime.datetime | None:
-        value = self._data.get("dynamodb", {}).get("ApproximateCreationDateTime")
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise MalformedEventError(
-                f"{self._where}: dynamodb.ApproximateCreationDateTime must be epoch seconds"
-            )
-        return to_datetime(value)
+        """``dynamodb.ApproximateCreationDateTime``: epoch seconds, when the stream sets it."""
+        seconds = self._field(("dynamodb", "ApproximateCreationDateTime"), NUMBER, required=False)
+        return None if seconds is None else to_datetime(seconds)
 
     @property
     def keys(self) -> dict[str, Any]:
-        return deserialize_image(self._mapping("dynamodb", "Keys"), where=f"{self._where} Keys")
+        return self._image("Keys", required=True) or {}
 
     @property
     def new_image(self) -> dict[str, Any] | None:
-        image = self._data.get("dynamodb", {}).get("NewImage")
-        return None if image is None else deserialize_image(image, where=f"{self._where} NewImage")
+        return self._image("NewImage")
 
     @property
     def old_image(self) -> dict[str, Any] | None:
-        image = self._data.get("dynamodb", {}).get("OldImage")
-        return None if image is None else deserialize_image(image, where=f"{self._where} OldImage")
+        return self._image("OldImage")
+
+    @property
+    def has_new_image(self) -> bool:
+        return self._opt_mapping("dynamodb", "NewImage") is not None
+
+    def new_image_attribute(self, name: str) -> Any:
+        """One attribute of ``NewImage``, decoded; None when absent.
+
+        Decodes that attribute alone, so an attribute nobody reads cannot reject the record.
+        """
+        value = self._field(("dynamodb", "NewImage", name), _ATTRIBUTE_VALUE, required=False)
+        if value is None:
+            return None
+        location = f"{self._where}: {self._path.keys('dynamodb', 'NewImage', name)}"
+        return deserialize(value, where=location)
+
+    def _image(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
+        image = self._field(("dynamodb", name), OBJECT, required=required)
+        if image is None:
+            return None
+        return deserialize_image(image, where=f"{self._where}: {self._path.keys('dynamodb', name)}")
 
 
 class DynamoDBStreamEvent(RecordsEvent[DynamoDBRecord]):

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from bakusoku.events.base import EventView, parse_json, parse_time
+from bakusoku.events.base import EventView
 from bakusoku.utc import from_epoch_millis
 
 S3_SOURCE = "aws.s3"
@@ -45,7 +45,7 @@ class EventBridgeEvent(EventView):
 
     @property
     def time(self) -> datetime.datetime:
-        return parse_time(self._str("time"), where=self._where)
+        return self._time("time")
 
     @property
     def region(self) -> str:
@@ -72,11 +72,11 @@ class S3EventBridgeEvent(EventBridgeEvent):
 
     @property
     def bucket_name(self) -> str:
-        return self._str("detail", "bucket", "name")
+        return self._name("detail", "bucket", "name")
 
     @property
     def raw_key(self) -> str:
-        return self._str("detail", "object", "key")
+        return self._name("detail", "object", "key")
 
     @property
     def object_key(self) -> str:
@@ -98,7 +98,7 @@ class S3EventBridgeEvent(EventBridgeEvent):
 
     @property
     def sequencer(self) -> str | None:
-        return self._opt_str("detail", "object", "sequencer")
+        return self._opt_hex("detail", "object", "sequencer")
 
     @property
     def reason(self) -> str | None:
@@ -141,7 +141,7 @@ class CloudTrailS3Event(EventBridgeEvent):
 
     @property
     def event_time(self) -> datetime.datetime:
-        return parse_time(self._str("detail", "eventTime"), where=self._where)
+        return self._time("detail", "eventTime")
 
     @property
     def aws_region(self) -> str:
@@ -149,12 +149,12 @@ class CloudTrailS3Event(EventBridgeEvent):
 
     @property
     def bucket_name(self) -> str:
-        return self._str("detail", "requestParameters", "bucketName")
+        return self._name("detail", "requestParameters", "bucketName")
 
     @property
     def object_key(self) -> str:
         # CloudTrail records the request parameters as sent: the key is not URL-encoded.
-        return self._str("detail", "requestParameters", "key")
+        return self._name("detail", "requestParameters", "key")
 
     @property
     def request_id(self) -> str | None:
@@ -248,9 +248,7 @@ class ExecutionStatusChange(EventBridgeEvent):
 
     @property
     def start_date(self) -> datetime.datetime:
-        millis = self._get("detail", "startDate", kind=int)
-        assert millis is not None  # required: _get raised if it was missing
-        return from_epoch_millis(millis)
+        return from_epoch_millis(self._int("detail", "startDate"))
 
     @property
     def stop_date(self) -> datetime.datetime | None:
@@ -260,16 +258,14 @@ class ExecutionStatusChange(EventBridgeEvent):
     @property
     def input_included(self) -> bool:
         """False when Step Functions left the input out for its size (``inputDetails``)."""
-        included = self._get("detail", "inputDetails", "included", kind=bool, optional=True)
-        return included is not False
+        return self._opt_bool("detail", "inputDetails", "included") is not False
 
     @property
     def input(self) -> Any:
         """The execution's input, parsed; None when the event does not carry it."""
-        text = self._opt_str("detail", "input")
-        if text is None or not self.input_included:
+        if self._opt_str("detail", "input") is None or not self.input_included:
             return None
-        return parse_json(text, where=f"{self._where} detail.input")
+        return self._embedded_json("detail", "input").document
 
     @property
     def error(self) -> str | None:

@@ -7,8 +7,8 @@ import binascii
 import datetime
 from typing import Any
 
-from bakusoku.events.base import EventView, RecordsEvent, parse_json
-from bakusoku.events.errors import MalformedEventError
+from bakusoku.events.base import Embedded, EventView, RecordsEvent, parse_json
+from bakusoku.events.fields import NUMBER
 from bakusoku.utc import to_datetime
 
 
@@ -40,12 +40,8 @@ class KinesisRecord(EventView):
 
     @property
     def approximate_arrival(self) -> datetime.datetime:
-        value = self._data.get("kinesis", {}).get("approximateArrivalTimestamp")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise MalformedEventError(
-                f"{self._where}: kinesis.approximateArrivalTimestamp must be epoch seconds"
-            )
-        return to_datetime(value)
+        """``kinesis.approximateArrivalTimestamp``: epoch seconds, with a fraction."""
+        return to_datetime(self._required(("kinesis", "approximateArrivalTimestamp"), NUMBER))
 
     @property
     def data(self) -> bytes:
@@ -53,17 +49,20 @@ class KinesisRecord(EventView):
         try:
             return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise MalformedEventError(
-                f"{self._where}: kinesis.data is not base64 ({text[:40]!r})"
-            ) from None
+            raise self.malformed(f"is not base64: {text[:40]!r}", "kinesis", "data") from None
 
     def json_data(self) -> Any:
         """``data`` parsed as JSON (EventBridge and most producers put JSON documents)."""
+        return self.embedded_data().document
+
+    def embedded_data(self) -> Embedded:
+        """``data`` decoded from base64 and parsed as JSON, with the path it was found at."""
         try:
             text = self.data.decode("utf-8")
         except UnicodeDecodeError:
-            raise MalformedEventError(f"{self._where}: kinesis.data is not UTF-8 text") from None
-        return parse_json(text, where=f"{self._where} kinesis.data")
+            raise self.malformed("is not UTF-8 text", "kinesis", "data") from None
+        decoded = self._path.keys("kinesis", "data").then("@base64d")
+        return Embedded(parse_json(text, where=self._where, path=decoded), decoded)
 
 
 class KinesisEvent(RecordsEvent[KinesisRecord]):

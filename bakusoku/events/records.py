@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
-from bakusoku.events.base import parse_json, parse_time
+from bakusoku.events.base import Embedded, parse_time, wrong_type
 from bakusoku.events.dynamodb import DynamoDBRecord, DynamoDBStreamEvent
 from bakusoku.events.errors import MalformedEventError, UnknownEventError
 from bakusoku.events.eventbridge import CloudTrailS3Event, S3EventBridgeEvent, ScheduledEvent
+from bakusoku.events.fields import HEX, INTEGER, TEXT, FieldType
 from bakusoku.events.kinesis import KinesisEvent
-from bakusoku.events.s3 import S3Notification, S3TestEvent
+from bakusoku.events.paths import ROOT, JsonPath
+from bakusoku.events.s3 import S3EventRecord, S3Notification, S3TestEvent
 from bakusoku.events.sns import SNSEvent, SNSMessage
 from bakusoku.events.sqs import SQSEvent
 
 # How deep envelopes may nest (S3 → EventBridge → SNS → SQS is three); guards against loops.
 _MAX_DEPTH = 6
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class ObjectCreated:
     """One new object, whatever route its event took.
 
-    ``key`` is the real object key (decoded); ``size``, ``etag`` and ``sequencer`` are None when
-    the route does not carry them (CloudTrail has no ETag or sequencer). ``source_shape`` is the
-    route, outermost envelope first: ``"s3"``, ``"eventbridge"``, ``"cloudtrail"``,
-    ``"sqs/sns/s3"``.
+    ``key`` is the real object key (decoded). ``source_shape`` is the route, outermost envelope
+    first: ``"s3"``, ``"eventbridge"``, ``"cloudtrail"``, ``"sqs/sns/s3"``.
+
+    What the pipeline needs is read strictly: ``bucket``, ``key`` and the event's name (which
+    decides that an object was created); ``etag`` (it names the execution, so that a redelivered
+    event finds the execution already started) and ``sequencer`` (it orders events of one key
+    on the photo row), each None when the route does not carry it (CloudTrail has neither) but
+    refused when present with another type. What only informs is read leniently: ``size``,
+    ``event_time``, ``region`` and ``version_id`` are None when missing or malformed, so that no
+    event is refused over them.
     """
 
     bucket: str
@@ -36,8 +46,8 @@ class ObjectCreated:
     size: int | None
     etag: str | None
     sequencer: str | None
-    event_time: datetime.datetime
-    region: str
+    event_time: datetime.datetime | None
+    region: str | None
     source_shape: str
     version_id: str | None = None
 
@@ -49,139 +59,105 @@ def parse_object_created(event: Mapping[str, Any]) -> list[ObjectCreated]:
     SQS (raw delivery on or off), Kinesis ``data``, API Gateway REST/HTTP API bodies; DynamoDB
     Streams items that record an object (string attributes ``bucket`` and ``key``). Known events
     that create nothing (``s3:TestEvent``, "Object Deleted", a failed PutObject call, a
-    scheduled event, a DynamoDB ``REMOVE``) give no records. An unknown shape raises
-    UnknownEventError, a known one with a missing or mistyped field MalformedEventError; both
-    messages say what was seen and what was expected.
+    scheduled event, a DynamoDB ``REMOVE``) give no records. Unknown extra fields are ignored,
+    and integers written as floats (``5242880.0``) read as integers. An unknown shape raises
+    UnknownEventError, a known one with a needed field missing or mistyped MalformedEventError;
+    both messages say what was seen and where, as a jq path
+    (``.Records[0].body | fromjson | .Records[0].s3.object.key``).
     """
-    return _read(event, route=(), depth=0)
+    return _read(event, route=(), path=ROOT, depth=0)
 
 
 # The name the pipeline's handlers were first written against.
 object_created_records = parse_object_created
 
 
-def _read(event: Any, *, route: tuple[str, ...], depth: int) -> list[ObjectCreated]:
+def _read(event: Any, *, route: tuple[str, ...], path: JsonPath, depth: int) -> list[ObjectCreated]:
     where = "/".join(route) or "event"
+    at = where if path.is_root else f"{where} at {path}"
     if depth > _MAX_DEPTH:
-        raise UnknownEventError(f"{where}: envelopes nested more than {_MAX_DEPTH} deep")
+        raise UnknownEventError(f"{at}: envelopes nested more than {_MAX_DEPTH} deep")
     if not isinstance(event, Mapping):
         raise UnknownEventError(
-            f"{where}: expected a JSON object, got {type(event).__name__} {_preview(event)}"
+            f"{at}: expected a JSON object, got {type(event).__name__} {_preview(event)}"
         )
     if S3Notification.matches(event):
-        return _from_s3(S3Notification(event, where=where), route)
+        return _from_s3(S3Notification(event, where=where, path=path), route)
     if S3TestEvent.matches(event):
         return []
     if CloudTrailS3Event.matches(event):
-        return _from_cloudtrail(CloudTrailS3Event(event, where=where), route)
+        return _from_cloudtrail(CloudTrailS3Event(event, where=where, path=path), route)
     if S3EventBridgeEvent.matches(event):
-        return _from_eventbridge(S3EventBridgeEvent(event, where=where), route)
+        return _from_eventbridge(S3EventBridgeEvent(event, where=where, path=path), route)
     if SNSEvent.matches(event):
-        found: list[ObjectCreated] = []
-        for record in SNSEvent(event, where=where).records:
-            message = parse_json(record.sns.message, where=f"{where}/sns Message")
-            found.extend(_read(message, route=(*route, "sns"), depth=depth + 1))
-        return found
+        messages = [
+            r.sns.embedded_message() for r in SNSEvent(event, where=where, path=path).records
+        ]
+        return _read_all(messages, route=(*route, "sns"), depth=depth)
     if SNSMessage.matches(event):  # SNS's notification JSON, as in an SQS body (raw delivery off)
-        message = parse_json(SNSMessage(event).message, where=f"{where}/sns Message")
-        return _read(message, route=(*route, "sns"), depth=depth + 1)
+        message = SNSMessage(event, where=where, path=path).embedded_message()
+        return _read_all((message,), route=(*route, "sns"), depth=depth)
     if SQSEvent.matches(event):
-        found = []
-        for message_record in SQSEvent(event, where=where).records:
-            body = parse_json(message_record.body, where=f"{where}/sqs body")
-            found.extend(_read(body, route=(*route, "sqs"), depth=depth + 1))
-        return found
+        bodies = (r.embedded_body() for r in SQSEvent(event, where=where, path=path).records)
+        return _read_all(bodies, route=(*route, "sqs"), depth=depth)
     if ScheduledEvent.matches(event):
         return []
     if KinesisEvent.matches(event):
-        found = []
-        for kinesis_record in KinesisEvent(event, where=where).records:
-            data = kinesis_record.json_data()
-            found.extend(_read(data, route=(*route, "kinesis"), depth=depth + 1))
-        return found
+        data = (r.embedded_data() for r in KinesisEvent(event, where=where, path=path).records)
+        return _read_all(data, route=(*route, "kinesis"), depth=depth)
     if DynamoDBStreamEvent.matches(event):
-        found = []
-        for stream_record in DynamoDBStreamEvent(event, where=where).records:
+        found: list[ObjectCreated] = []
+        for stream_record in DynamoDBStreamEvent(event, where=where, path=path).records:
             found.extend(_from_dynamodb(stream_record, route))
         return found
     if APIGatewayHttpEvent.matches(event):
-        body = APIGatewayHttpEvent(event, where=where).json_body()
-        return _read(body, route=(*route, "apigateway-http"), depth=depth + 1)
+        body = APIGatewayHttpEvent(event, where=where, path=path).embedded_body()
+        return _read_all((body,), route=(*route, "apigateway-http"), depth=depth)
     if APIGatewayRestEvent.matches(event):
-        body = APIGatewayRestEvent(event, where=where).json_body()
-        return _read(body, route=(*route, "apigateway-rest"), depth=depth + 1)
-    raise UnknownEventError(_describe_unknown(event, where))
+        body = APIGatewayRestEvent(event, where=where, path=path).embedded_body()
+        return _read_all((body,), route=(*route, "apigateway-rest"), depth=depth)
+    raise UnknownEventError(_describe_unknown(event, at))
 
 
-def _from_dynamodb(record: DynamoDBRecord, route: tuple[str, ...]) -> list[ObjectCreated]:
-    """An INSERT or MODIFY whose new image records an object; REMOVE creates nothing."""
-    if record.event_name == "REMOVE":
-        return []
-    image = record.new_image
-    if image is None:
-        raise MalformedEventError(
-            f"{record._where}: {record.event_name} has no NewImage; set the stream's "
-            "StreamViewType to NEW_IMAGE or NEW_AND_OLD_IMAGES"
-        )
-    bucket, key = image.get("bucket"), image.get("key")
-    if not isinstance(bucket, str) or not isinstance(key, str):
-        raise MalformedEventError(
-            f"{record._where}: the new image has attributes {sorted(image)}; an object record "
-            "needs string attributes 'bucket' and 'key' (optional: 'size' N, 'etag', "
-            "'sequencer', 'versionId', 'eventTime' S)"
-        )
-    event_time = _image_time(image, record)
-    size = image.get("size")
-    return [
-        ObjectCreated(
-            bucket=bucket,
-            key=key,
-            size=int(size) if size is not None else None,
-            etag=_opt_text(image, "etag"),
-            sequencer=_opt_text(image, "sequencer"),
-            event_time=event_time,
-            region=record.aws_region,
-            source_shape="/".join((*route, "dynamodb")),
-            version_id=_opt_text(image, "versionId"),
-        )
-    ]
+def _read_all(
+    documents: Iterable[Embedded], *, route: tuple[str, ...], depth: int
+) -> list[ObjectCreated]:
+    """The records of the documents an envelope carries, read one envelope deeper, in order."""
+    found: list[ObjectCreated] = []
+    for embedded in documents:
+        found.extend(_read(embedded.document, route=route, path=embedded.path, depth=depth + 1))
+    return found
 
 
-def _image_time(image: Mapping[str, Any], record: DynamoDBRecord) -> datetime.datetime:
-    text = image.get("eventTime")
-    if isinstance(text, str):
-        return parse_time(text, where=f"{record._where} NewImage.eventTime")
-    approximate = record.approximate_creation_time
-    if approximate is None:
-        raise MalformedEventError(
-            f"{record._where}: no time for the object: add an 'eventTime' attribute (ISO-8601) "
-            "or read a stream that sets dynamodb.ApproximateCreationDateTime"
-        )
-    return approximate
+def _unneeded(read: Callable[[], T]) -> T | None:
+    """A field the pipeline can do without: its value, or None when it is missing or malformed.
 
-
-def _opt_text(image: Mapping[str, Any], name: str) -> str | None:
-    value = image.get(name)
-    return None if value is None else str(value)
+    Such a field only informs (logs, traces), so refusing the upload's event over it would lose
+    a photo for nothing.
+    """
+    try:
+        return read()
+    except MalformedEventError:
+        return None
 
 
 def _from_s3(event: S3Notification, route: tuple[str, ...]) -> list[ObjectCreated]:
     shape = "/".join((*route, "s3"))
-    return [
-        ObjectCreated(
-            bucket=record.bucket_name,
-            key=record.object_key,
-            size=record.size,
-            etag=record.etag,
-            sequencer=record.sequencer,
-            event_time=record.event_time,
-            region=record.aws_region,
-            source_shape=shape,
-            version_id=record.version_id,
-        )
-        for record in event.records
-        if record.is_object_created
-    ]
+    return [_from_s3_record(record, shape) for record in event.records if record.is_object_created]
+
+
+def _from_s3_record(record: S3EventRecord, shape: str) -> ObjectCreated:
+    return ObjectCreated(
+        bucket=record.bucket_name,
+        key=record.object_key,
+        size=_unneeded(lambda: record.size),
+        etag=record.etag,
+        sequencer=record.sequencer,
+        event_time=_unneeded(lambda: record.event_time),
+        region=_unneeded(lambda: record.aws_region),
+        source_shape=shape,
+        version_id=_unneeded(lambda: record.version_id),
+    )
 
 
 def _from_eventbridge(event: S3EventBridgeEvent, route: tuple[str, ...]) -> list[ObjectCreated]:
@@ -191,13 +167,13 @@ def _from_eventbridge(event: S3EventBridgeEvent, route: tuple[str, ...]) -> list
         ObjectCreated(
             bucket=event.bucket_name,
             key=event.object_key,
-            size=event.size,
+            size=_unneeded(lambda: event.size),
             etag=event.etag,
             sequencer=event.sequencer,
-            event_time=event.time,
-            region=event.region,
+            event_time=_unneeded(lambda: event.time),
+            region=_unneeded(lambda: event.region),
             source_shape="/".join((*route, "eventbridge")),
-            version_id=event.version_id,
+            version_id=_unneeded(lambda: event.version_id),
         )
     ]
 
@@ -209,15 +185,75 @@ def _from_cloudtrail(event: CloudTrailS3Event, route: tuple[str, ...]) -> list[O
         ObjectCreated(
             bucket=event.bucket_name,
             key=event.object_key,
-            size=event.size,
+            size=_unneeded(lambda: event.size),
             etag=None,
             sequencer=None,
-            event_time=event.event_time,
-            region=event.aws_region,
+            event_time=_unneeded(lambda: event.event_time),
+            region=_unneeded(lambda: event.aws_region),
             source_shape="/".join((*route, "cloudtrail")),
-            version_id=event.version_id,
+            version_id=_unneeded(lambda: event.version_id),
         )
     ]
+
+
+def _from_dynamodb(record: DynamoDBRecord, route: tuple[str, ...]) -> list[ObjectCreated]:
+    """An INSERT or MODIFY whose new image records an object; REMOVE creates nothing."""
+    if record.event_name == "REMOVE":
+        return []
+    if not record.has_new_image:
+        raise record.malformed(
+            f"is missing from the {record.event_name} record; set the stream's StreamViewType "
+            "to NEW_IMAGE or NEW_AND_OLD_IMAGES",
+            "dynamodb",
+            "NewImage",
+        )
+    bucket = record.new_image_attribute("bucket")
+    key = record.new_image_attribute("key")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise record.malformed(
+            f"has attributes {sorted(record.raw['dynamodb']['NewImage'])}; an object record "
+            "needs string attributes 'bucket' and 'key' (optional: 'etag' S, 'sequencer' S "
+            "of hex digits; read when valid: 'size' N, 'versionId' S, 'eventTime' S)",
+            "dynamodb",
+            "NewImage",
+        )
+    return [
+        ObjectCreated(
+            bucket=bucket,
+            key=key,
+            size=_unneeded(lambda: _image_integer(record, "size")),
+            etag=_image_value(record, "etag", TEXT),
+            sequencer=_image_value(record, "sequencer", HEX),
+            event_time=_unneeded(lambda: _image_time(record)),
+            region=_unneeded(lambda: record.aws_region),
+            source_shape="/".join((*route, "dynamodb")),
+            version_id=_unneeded(lambda: _image_value(record, "versionId", TEXT)),
+        )
+    ]
+
+
+def _image_value(record: DynamoDBRecord, name: str, kind: FieldType[T]) -> T | None:
+    """The ``NewImage`` attribute ``name`` as ``kind``; None when absent."""
+    value = record.new_image_attribute(name)
+    if value is None:
+        return None
+    converted = kind.convert(value)
+    if converted is None:
+        raise record.malformed(wrong_type(value, kind), "dynamodb", "NewImage", name)
+    return converted
+
+
+def _image_integer(record: DynamoDBRecord, name: str) -> int | None:
+    return _image_value(record, name, INTEGER)
+
+
+def _image_time(record: DynamoDBRecord) -> datetime.datetime | None:
+    """The image's ``eventTime`` (ISO-8601), else when the stream recorded the change."""
+    text = _image_value(record, "eventTime", TEXT)
+    if text is None:
+        return record.approximate_creation_time
+    path = record.json_path.keys("dynamodb", "NewImage", "eventTime")
+    return parse_time(text, where=record.where, path=path)
 
 
 def _describe_unknown(event: Mapping[str, Any], where: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from bakusoku.events.base import EventView, RecordsEvent, parse_time
+from bakusoku.events.base import EventView, RecordsEvent
 
 
 class S3EventRecord(EventView):
@@ -27,7 +27,7 @@ class S3EventRecord(EventView):
     @property
     def event_time(self) -> datetime.datetime:
         """``eventTime``: S3 writes milliseconds (``...:00.123Z``); EventBridge's ``time`` has none."""
-        return parse_time(self._str("eventTime"), where=self._where)
+        return self._time("eventTime")
 
     @property
     def aws_region(self) -> str:
@@ -35,11 +35,11 @@ class S3EventRecord(EventView):
 
     @property
     def bucket_name(self) -> str:
-        return self._str("s3", "bucket", "name")
+        return self._name("s3", "bucket", "name")
 
     @property
     def raw_key(self) -> str:
-        return self._str("s3", "object", "key")
+        return self._name("s3", "object", "key")
 
     @property
     def object_key(self) -> str:
@@ -62,7 +62,7 @@ class S3EventRecord(EventView):
     @property
     def sequencer(self) -> str | None:
         """Orders events of one key: compare as hex strings padded to equal length, not as text."""
-        return self._opt_str("s3", "object", "sequencer")
+        return self._opt_hex("s3", "object", "sequencer")
 
     @property
     def request_id(self) -> str | None:
@@ -100,7 +100,7 @@ class S3TestEvent(EventView):
 
     @property
     def time(self) -> datetime.datetime:
-        return parse_time(self._str("Time"), where=self._where)
+        return self._time("Time")
 
     @property
     def request_id(self) -> str | None:

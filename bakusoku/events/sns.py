@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, RecordsEvent, parse_json, parse_time
+from bakusoku.events.base import Embedded, EventView, RecordsEvent
 
 
 class SNSMessage(EventView):
@@ -37,11 +37,15 @@ class SNSMessage(EventView):
 
     @property
     def timestamp(self) -> datetime.datetime:
-        return parse_time(self._str("Timestamp"), where=self._where)
+        return self._time("Timestamp")
 
     def json_message(self) -> Any:
         """``Message`` parsed as JSON (S3 and EventBridge publish JSON documents)."""
-        return parse_json(self.message, where=f"{self._where} Message")
+        return self.embedded_message().document
+
+    def embedded_message(self) -> Embedded:
+        """``Message`` parsed as JSON, with the path it was found at."""
+        return self._embedded_json("Message")
 
     @staticmethod
     def matches(event: Mapping[str, Any]) -> bool:
@@ -61,7 +65,7 @@ class SNSRecord(EventView):
 
     @property
     def sns(self) -> SNSMessage:
-        return SNSMessage(self._mapping("Sns"), where=f"{self._where} Sns")
+        return SNSMessage(self._mapping("Sns"), where=self._where, path=self._path.key("Sns"))
 
 
 class SNSEvent(RecordsEvent[SNSRecord]):

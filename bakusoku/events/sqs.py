@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.events.base import EventView, RecordsEvent, parse_json
+from bakusoku.events.base import Embedded, EventView, RecordsEvent
 from bakusoku.events.errors import MalformedEventError
 from bakusoku.events.sns import SNSMessage
 
@@ -39,10 +39,19 @@ class SQSRecord(EventView):
     @property
     def approximate_receive_count(self) -> int:
         """How often this message was received: above 1 means a redelivery."""
-        return int(self._str("attributes", "ApproximateReceiveCount"))
+        text = self._str("attributes", "ApproximateReceiveCount")
+        if not text.isdigit():  # SQS writes the count as text: "1"
+            raise self.malformed(
+                f"is {text!r}, expected a count", "attributes", "ApproximateReceiveCount"
+            )
+        return int(text)
 
     def json_body(self) -> Any:
-        return parse_json(self.body, where=f"{self._where} body")
+        return self.embedded_body().document
+
+    def embedded_body(self) -> Embedded:
+        """``body`` parsed as JSON, with the path it was found at."""
+        return self._embedded_json("body")
 
     def sns_notification(self) -> SNSMessage | None:
         """The SNS notification when the queue is subscribed to a topic with raw delivery off.
@@ -50,11 +59,11 @@ class SQSRecord(EventView):
         With raw message delivery on, the body is the published message itself and this is None.
         """
         try:
-            document = self.json_body()
+            body = self.embedded_body()
         except MalformedEventError:
             return None
-        if isinstance(document, Mapping) and SNSMessage.matches(document):
-            return SNSMessage(document, where=f"{self._where} body")
+        if isinstance(body.document, Mapping) and SNSMessage.matches(body.document):
+            return SNSMessage(body.document, where=self._where, path=body.path)
         return None
 
 

@@ -181,11 +181,11 @@ class Operations:
         trace_id, parent = self.tracing.execution_ids(
             description.name, facts.started_at, description.redrive_count, facts.trace_parent
         )
-        event_time = None
         try:
-            event_time = object_created_records(description.input)[0].event_time.timestamp()
+            created_at = object_created_records(description.input)[0].event_time
         except Exception:
-            event_time = None
+            created_at = None
+        event_time = None if created_at is None else created_at.timestamp()
         self.tracing.record_execution(
             name=description.name,
             state_machine=description.state_machine_name,

@@ -54,7 +54,10 @@ def test_kinesis_record_data_is_base64_decoded() -> None:
 
 
 def test_kinesis_text_that_is_not_an_event_is_a_clear_error() -> None:
-    with pytest.raises(MalformedEventError, match=r"kinesis\.data is not JSON: 'Hello, this"):
+    with pytest.raises(
+        MalformedEventError,
+        match=r"^event: \.Records\[0\]\.kinesis\.data \| @base64d is not JSON: 'Hello, this",
+    ):
         parse_object_created(load_sample("kinesis_records"))
 
 
@@ -73,7 +76,9 @@ def test_kinesis_data_that_is_not_base64() -> None:
     event = load_sample("kinesis_records")
     event["Records"][0]["kinesis"]["data"] = "not base64!"
 
-    with pytest.raises(MalformedEventError, match=r"Records\[0\]: kinesis\.data is not base64"):
+    with pytest.raises(
+        MalformedEventError, match=r"^event: \.Records\[0\]\.kinesis\.data is not base64"
+    ):
         parse_object_created(event)
 
 
@@ -183,7 +188,9 @@ def test_rest_api_proxy_event() -> None:
 
 
 def test_rest_api_body_that_is_not_an_event_names_the_route() -> None:
-    with pytest.raises(UnknownEventError, match=r"^apigateway-rest: unrecognised event shape"):
+    with pytest.raises(
+        UnknownEventError, match=r"^apigateway-rest at \.body \| fromjson: unrecognised event shape"
+    ):
         parse_object_created(load_sample("apigateway_rest_v1"))
 
 
@@ -275,7 +282,7 @@ def test_unknown_events_list_what_was_expected(event: dict[str, Any]) -> None:
 
 
 def test_known_shape_with_a_field_missing_is_malformed_not_unknown() -> None:
-    with pytest.raises(MalformedEventError, match=r"Records\[0\]: field 'kinesis' is missing"):
+    with pytest.raises(MalformedEventError, match=r"^event: \.Records\[0\]\.kinesis is missing"):
         parse_object_created({"Records": [{"eventSource": "aws:kinesis"}]})
 
 

@@ -149,12 +149,18 @@ def test_unknown_shape_inside_an_envelope_names_the_route() -> None:
     event = load_sample("sqs_messages")
     event["Records"][0]["body"] = json.dumps({"orderId": 7})
 
-    with pytest.raises(UnknownEventError, match=r"^sqs: unrecognised event shape"):
+    with pytest.raises(
+        UnknownEventError,
+        match=r"^sqs at \.Records\[0\]\.body \| fromjson: unrecognised event shape",
+    ):
         object_created_records(event)
 
 
 def test_plain_text_message_is_reported() -> None:
-    with pytest.raises(MalformedEventError, match="sns Message is not JSON: 'Hello from SNS!'"):
+    with pytest.raises(
+        MalformedEventError,
+        match=r"^event: \.Records\[0\]\.Sns\.Message is not JSON: 'Hello from SNS!'",
+    ):
         object_created_records(load_sample("sns_notification"))
 
 

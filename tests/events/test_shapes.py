@@ -212,12 +212,14 @@ def test_views_are_read_only_and_report_missing_fields() -> None:
 
     del event["Records"][0]["s3"]["bucket"]["name"]
     with pytest.raises(
-        MalformedEventError, match=r"Records\[0\]: field 's3.bucket.name' is missing"
+        MalformedEventError, match=r"^S3 notification: \.Records\[0\]\.s3\.bucket\.name is missing$"
     ):
         _ = S3Notification(event).records[0].bucket_name
 
     event["Records"][0]["s3"]["object"]["size"] = "1024"
-    with pytest.raises(MalformedEventError, match="is str, expected int"):
+    with pytest.raises(
+        MalformedEventError, match=r"\.Records\[0\]\.s3\.object\.size is str, expected an integer$"
+    ):
         _ = S3Notification(event).records[0].size
 
 
@@ -279,10 +281,10 @@ def test_execution_status_change_while_running_and_with_its_input_left_out() -> 
             "startDate",
             "2019-02-26T19:42:21Z",
             "start_date",
-            "'detail.startDate' is str, expected int",
+            r"\.detail\.startDate is str, expected an integer$",
         ),
-        ("input", "{not json", "input", "detail.input is not JSON"),
-        ("executionArn", None, "execution_arn", "'detail.executionArn' is missing"),
+        ("input", "{not json", "input", r"\.detail\.input is not JSON"),
+        ("executionArn", None, "execution_arn", r"\.detail\.executionArn is missing$"),
     ],
 )
 def test_execution_status_change_with_a_bad_field_says_which(
