@@ -45,7 +45,9 @@ class JsonPath:
 
     def then(self, jq_filter: str) -> JsonPath:
         """The string here decoded by ``jq_filter`` (``fromjson``, ``@base64d``)."""
-        return JsonPath((*self.stages, self.current or ".", jq_filter))
+        if self.current or not self.stages:
+            return JsonPath((*self.stages, self.current or ".", jq_filter))
+        return JsonPath((*self.stages, jq_filter))  # straight after another filter
 
     @property
     def is_root(self) -> bool:

@@ -157,6 +157,63 @@ def test_dynamodb_item_recording_an_object() -> None:
     assert record.region == "us-west-2"
 
 
+def _dynamodb_object_event(**attributes: dict[str, Any]) -> dict[str, Any]:
+    event = load_sample("dynamodb_stream")
+    del event["Records"][1]
+    event["Records"][0]["dynamodb"]["NewImage"] = {
+        "bucket": {"S": "mybucket"},
+        "key": {"S": "uploads/day/IMG 1.jpg"},
+        **attributes,
+    }
+    return event
+
+
+def test_dynamodb_attributes_nobody_reads_are_not_decoded() -> None:
+    event = _dynamodb_object_event(
+        Id={"N": "101"},
+        weird={"X": "no such type"},  # not an AttributeValue: left alone
+        size={"N": "1024.5"},  # not a whole number: the size is unknown
+        eventTime={"S": "yesterday"},  # not a time: the time is unknown
+    )
+    event["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = 1428537600.0
+
+    (record,) = parse_object_created(event)
+
+    assert (record.bucket, record.key) == ("mybucket", "uploads/day/IMG 1.jpg")
+    assert (record.size, record.event_time) == (None, None)
+
+
+def test_dynamodb_time_falls_back_to_the_stream_and_sizes_may_be_written_as_floats() -> None:
+    event = _dynamodb_object_event(size={"N": "1024.0"})
+    event["Records"][0]["dynamodb"]["ApproximateCreationDateTime"] = 1428537600.0
+
+    (record,) = parse_object_created(event)
+
+    assert record.size == 1024 and type(record.size) is int
+    assert record.event_time == datetime.datetime(2015, 4, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("attribute", "value", "message"),
+    [
+        ("etag", {"N": "5"}, r"\.NewImage\.etag is Decimal 5, expected text$"),
+        ("sequencer", {"S": "later"}, r"\.NewImage\.sequencer is str, expected hexadecimal text$"),
+        (
+            "bucket",
+            {"Q": "x"},
+            r"\.NewImage\.bucket: 'Q' value 'x' is not a valid DynamoDB AttributeValue",
+        ),
+    ],
+)
+def test_dynamodb_attributes_the_pipeline_uses_are_checked(
+    attribute: str, value: dict[str, Any], message: str
+) -> None:
+    event = _dynamodb_object_event(**{attribute: value})
+
+    with pytest.raises(MalformedEventError, match=r"^event: \.Records\[0\]\.dynamodb" + message):
+        parse_object_created(event)
+
+
 def test_dynamodb_remove_creates_nothing() -> None:
     event = load_sample("dynamodb_stream")
     del event["Records"][0]
@@ -239,6 +296,60 @@ def test_http_api_without_a_body() -> None:
     del event["body"]
 
     with pytest.raises(MalformedEventError, match="the request has no body"):
+        parse_object_created(event)
+
+
+def test_base64_flag_that_is_not_a_boolean_is_refused() -> None:
+    # Whether to decode the body decides what the body says: "false" is not false.
+    event = load_sample("apigateway_http_v2")
+    event["isBase64Encoded"] = "false"
+    event["body"] = json.dumps(load_sample("s3_put"))
+
+    with pytest.raises(
+        MalformedEventError, match=r"^event: \.isBase64Encoded is str, expected true"
+    ):
+        parse_object_created(event)
+
+
+def test_request_fields_nobody_reads_may_be_anything() -> None:
+    event = load_sample("apigateway_rest_v1")
+    event["body"] = json.dumps(load_sample("s3_put"))
+    event |= {"headers": ["not", "a", "map"], "requestContext": 7, "stageVariables": {"x": 1.5}}
+
+    (record,) = parse_object_created(event)
+
+    assert record.key == "HappyFace.jpg"
+
+
+def test_kinesis_record_fields_nobody_reads_may_be_anything() -> None:
+    event = load_sample("kinesis_records")
+    del event["Records"][1]
+    event["Records"][0]["kinesis"] |= {
+        "data": _b64(load_sample("cloudtrail_put_object")),
+        "approximateArrivalTimestamp": "soon",
+        "partitionKey": 1.0,
+        "extra": {"nested": [1]},
+    }
+    del event["Records"][0]["eventID"]
+
+    (record,) = parse_object_created(event)
+
+    assert record.source_shape == "kinesis/cloudtrail"
+    assert (record.bucket, record.key, record.size) == ("BUCKETNAME", "OBJECTKEY", 197)
+
+
+def test_a_bad_field_inside_kinesis_data_is_named_through_the_decoding() -> None:
+    event = load_sample("kinesis_records")
+    del event["Records"][1]
+    payload = load_sample("eventbridge_object_created")
+    payload["detail"]["object"]["key"] = 42
+    event["Records"][0]["kinesis"]["data"] = _b64(payload)
+
+    with pytest.raises(
+        MalformedEventError,
+        match=r"^kinesis: \.Records\[0\]\.kinesis\.data \| @base64d \| fromjson \| "
+        r"\.detail\.object\.key is int 42, expected non-empty text$",
+    ):
         parse_object_created(event)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -83,6 +84,108 @@ def test_cloudtrail_put_object() -> None:
         region="eu-west-1",
         source_shape="cloudtrail",
     )
+
+
+def test_cloudtrail_size_written_as_a_float_is_read_as_an_integer() -> None:
+    event = load_sample("cloudtrail_put_object")
+    event["detail"]["additionalEventData"]["bytesTransferredIn"] = 5242880.0
+
+    (record,) = object_created_records(event)
+
+    assert record.size == 5242880 and type(record.size) is int
+
+
+@pytest.mark.parametrize("size", [5242880.5, "5242880", True, -1.5, [1]])
+def test_cloudtrail_size_that_is_no_integer_leaves_the_size_unknown(size: object) -> None:
+    event = load_sample("cloudtrail_put_object")
+    event["detail"]["additionalEventData"]["bytesTransferredIn"] = size
+
+    (record,) = object_created_records(event)
+
+    assert record.size is None
+    assert (record.bucket, record.key) == ("BUCKETNAME", "OBJECTKEY")
+
+
+def test_a_mistyped_error_code_refuses_the_cloudtrail_call() -> None:
+    # Whether the call failed decides whether an object exists: that is not guessed.
+    event = load_sample("cloudtrail_put_object")
+    event["detail"]["errorCode"] = 403
+
+    with pytest.raises(MalformedEventError, match=r"^event: \.detail\.errorCode is int 403"):
+        object_created_records(event)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sequencer", "not-hex", r"\.sequencer is str, expected hexadecimal text$"),
+        ("key", "", r"\.key is str, expected non-empty text$"),
+        ("eTag", 12345, r"\.eTag is int 12345, expected text$"),
+    ],
+)
+def test_needed_object_fields_must_be_what_the_pipeline_uses(
+    field: str, value: object, message: str
+) -> None:
+    event = load_sample("s3_sqs")
+    notification = json.loads(event["Records"][0]["body"])
+    notification["Records"][0]["s3"]["object"][field] = value
+    event["Records"][0]["body"] = json.dumps(notification)
+
+    with pytest.raises(
+        MalformedEventError,
+        match=r"^sqs: \.Records\[0\]\.body \| fromjson \| "
+        r"\.Records\[0\]\.s3\.object" + message,
+    ):
+        object_created_records(event)
+
+
+@pytest.mark.parametrize(
+    ("sample", "holder", "message"),
+    [
+        ("s3_put", ("Records", 0, "s3"), r"^event: \.Records\[0\]\.s3 is missing$"),
+        (
+            "eventbridge_object_created",
+            ("detail", "bucket"),
+            r"^event: \.detail\.bucket is missing$",
+        ),
+        (
+            "cloudtrail_put_object",
+            ("detail", "requestParameters"),
+            r"^event: \.detail\.requestParameters is missing$",
+        ),
+    ],
+)
+def test_an_object_holding_needed_fields_missing_is_named(
+    sample: str, holder: tuple[str | int, ...], message: str
+) -> None:
+    event = load_sample(sample)
+    parent: Any = event
+    for step in holder[:-1]:
+        parent = parent[step]
+    del parent[holder[-1]]
+
+    with pytest.raises(MalformedEventError, match=message):
+        object_created_records(event)
+
+
+def test_a_holder_of_another_type_is_named_with_what_it_was() -> None:
+    event = load_sample("s3_put")
+    event["Records"][0]["s3"]["object"] = "HappyFace.jpg"
+
+    with pytest.raises(
+        MalformedEventError, match=r"^event: \.Records\[0\]\.s3\.object is str, expected an object$"
+    ):
+        object_created_records(event)
+
+
+def test_a_removed_record_is_not_read_beyond_its_name() -> None:
+    event = load_sample("s3_put")
+    removed = json.loads(json.dumps(event["Records"][0]))
+    removed["eventName"] = "ObjectRemoved:Delete"
+    del removed["s3"]["object"]["key"]
+    event["Records"].append(removed)
+
+    assert object_created_records(event) == [HAPPY_FACE]
 
 
 def test_keys_decoded_for_s3_and_raw_for_cloudtrail() -> None:

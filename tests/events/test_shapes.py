@@ -298,6 +298,62 @@ def test_execution_status_change_with_a_bad_field_says_which(
         getattr(change, read)
 
 
+def test_execution_status_change_numbers_written_as_floats() -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    exact = ExecutionStatusChange(load_sample("stepfunctions_execution_failed"))
+    event["detail"] |= {
+        "startDate": float(event["detail"]["startDate"]),
+        "stopDate": float(event["detail"]["stopDate"]),
+        "redriveCount": 2.0,
+    }
+
+    change = ExecutionStatusChange(event)
+
+    assert (change.start_date, change.stop_date) == (exact.start_date, exact.stop_date)
+    assert change.redrive_count == 2 and type(change.redrive_count) is int
+
+
+@pytest.mark.parametrize("millis", [1551224926847.5, True])
+def test_execution_status_change_date_that_is_no_whole_number_is_refused(millis: object) -> None:
+    event = load_sample("stepfunctions_execution_failed")
+    event["detail"]["startDate"] = millis
+
+    with pytest.raises(
+        MalformedEventError, match=r"\.detail\.startDate is .*, expected an integer$"
+    ):
+        _ = ExecutionStatusChange(event).start_date
+
+
+def test_views_read_only_the_fields_asked_for() -> None:
+    event = load_sample("s3_put")
+    event["Records"][0] |= {"eventTime": 17, "awsRegion": ["x"], "unexpected": {"a": 1.5}}
+    event["Records"][0]["s3"]["object"]["size"] = "big"
+
+    (record,) = S3Notification(event).records
+
+    assert (record.bucket_name, record.object_key) == ("mybucket", "HappyFace.jpg")
+    with pytest.raises(MalformedEventError, match=r"\.Records\[0\]\.eventTime is int 17"):
+        _ = record.event_time
+
+
+def test_a_record_that_is_not_an_object_is_named() -> None:
+    event = load_sample("s3_put")
+    event["Records"].append("ObjectCreated:Put")
+
+    with pytest.raises(MalformedEventError, match=r"\.Records\[1\] is str, expected an object"):
+        _ = S3Notification(event).records
+
+
+def test_sqs_receive_count_that_is_no_count_is_refused() -> None:
+    event = load_sample("sqs_messages")
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "often"
+
+    with pytest.raises(
+        MalformedEventError, match=r"\.Records\[0\]\.attributes\.ApproximateReceiveCount is 'often'"
+    ):
+        _ = SQSEvent(event).records[0].approximate_receive_count
+
+
 def test_other_eventbridge_events_are_not_execution_status_changes() -> None:
     for name in ("eventbridge_object_created", "eventbridge_scheduled", "cloudtrail_put_object"):
         event = load_sample(name)
