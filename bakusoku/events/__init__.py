@@ -1,4 +1,10 @@
-"""Typed readers for AWS event shapes, normalised to one ObjectCreated record."""
+"""Typed readers for AWS event shapes, normalised to one ObjectCreated record.
+
+Readers are strict about what the pipeline needs (bucket, key, the event's name, ETag and
+sequencer) and lenient about the rest: unknown fields are ignored, integers written as floats
+read as integers, and a field nothing needs is never read into a refusal. A refusal names the
+field by its jq path (``.Records[0].body | fromjson | .Records[0].s3.object.key``).
+"""
 
 from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
 from bakusoku.events.base import EventView
@@ -18,6 +24,7 @@ from bakusoku.events.eventbridge import (
 )
 from bakusoku.events.kinesis import KinesisEvent, KinesisRecord
 from bakusoku.events.naming import execution_name
+from bakusoku.events.paths import JsonPath
 from bakusoku.events.records import ObjectCreated, object_created_records, parse_object_created
 from bakusoku.events.s3 import S3EventRecord, S3Notification, S3TestEvent
 from bakusoku.events.sns import SNSEvent, SNSMessage, SNSRecord
@@ -33,6 +40,7 @@ __all__ = [
     "EventError",
     "EventView",
     "ExecutionStatusChange",
+    "JsonPath",
     "KinesisEvent",
     "KinesisRecord",
     "MalformedEventError",

@@ -90,9 +90,9 @@ def _read(event: Any, *, route: tuple[str, ...], path: JsonPath, depth: int) -> 
     if S3EventBridgeEvent.matches(event):
         return _from_eventbridge(S3EventBridgeEvent(event, where=where, path=path), route)
     if SNSEvent.matches(event):
-        messages = [
+        messages = (
             r.sns.embedded_message() for r in SNSEvent(event, where=where, path=path).records
-        ]
+        )
         return _read_all(messages, route=(*route, "sns"), depth=depth)
     if SNSMessage.matches(event):  # SNS's notification JSON, as in an SQS body (raw delivery off)
         message = SNSMessage(event, where=where, path=path).embedded_message()
@@ -221,7 +221,7 @@ def _from_dynamodb(record: DynamoDBRecord, route: tuple[str, ...]) -> list[Objec
         ObjectCreated(
             bucket=bucket,
             key=key,
-            size=_unneeded(lambda: _image_integer(record, "size")),
+            size=_unneeded(lambda: _image_value(record, "size", INTEGER)),
             etag=_image_value(record, "etag", TEXT),
             sequencer=_image_value(record, "sequencer", HEX),
             event_time=_unneeded(lambda: _image_time(record)),
@@ -241,10 +241,6 @@ def _image_value(record: DynamoDBRecord, name: str, kind: FieldType[T]) -> T | N
     if converted is None:
         raise record.malformed(wrong_type(value, kind), "dynamodb", "NewImage", name)
     return converted
-
-
-def _image_integer(record: DynamoDBRecord, name: str) -> int | None:
-    return _image_value(record, name, INTEGER)
 
 
 def _image_time(record: DynamoDBRecord) -> datetime.datetime | None:
