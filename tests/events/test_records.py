@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bakusoku.events import (
     MalformedEventError,
@@ -348,3 +350,45 @@ def test_a_needed_value_mistyped(route: Route, at: Location, needed: Needed) -> 
     event = edit(route.build(), at, _mistyped)
 
     _check(event, at, needed.when_mistyped, needed, route)
+
+
+@st.composite
+def _changed_route(draw: st.DrawFn) -> tuple[Route, dict[str, Any], dict[str, Any], set[str]]:
+    """A route's event with unneeded values changed at random, apart from each other."""
+    route = draw(st.sampled_from(ROUTES))
+    event = route.build()
+    chosen: list[Location] = []
+    for at in draw(st.permutations(_unneeded_values(route, event))):
+        if not any(_is_within(at, c) or _is_within(c, at) for c in chosen) and draw(st.booleans()):
+            chosen.append(at)
+    changed, informative = event, set()
+    for at in sorted(chosen, key=_document_order, reverse=True):  # later first: positions hold
+        change = draw(st.sampled_from([_removed, _mistyped, _fractional]))
+        changed = edit(changed, at, change)
+        informative |= _informative_below(route, at)
+    if draw(st.booleans()):
+        changed = everywhere(changed, _integral_floats)
+    if draw(st.booleans()):
+        changed = everywhere(changed, _with_extra_field)
+    return route, event, changed, informative
+
+
+def _unneeded_values(route: Route, event: dict[str, Any]) -> list[Location]:
+    return [at for at, _ in locations(event) if not _needed_here(route, at)]
+
+
+def _document_order(at: Location) -> list[tuple[int, Any]]:
+    # Positions compare as numbers, names as text: [2] comes before [10].
+    return [(0, step) if isinstance(step, int) else (1, step) for step in at]
+
+
+@settings(max_examples=150, deadline=None, database=None)  # no example files: no I/O
+@given(_changed_route())
+def test_any_mix_of_changes_to_unneeded_values_keeps_the_object(
+    case: tuple[Route, dict[str, Any], dict[str, Any], set[str]],
+) -> None:
+    _route, event, changed, informative = case
+
+    assert _typed(object_created_records(changed)) == _typed(
+        _without(object_created_records(event), informative)
+    )
