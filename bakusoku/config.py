@@ -1,15 +1,22 @@
 """Settings: every name in one place, resolved argument → environment → file → default.
 
+``bakusoku up``, the command line and the Lambda entry points all read their settings here.
 ``bakusoku up`` works with no file at all; a ``bakusoku.yml`` (or ``--config``) and ``BAKUSOKU_*``
-environment variables override the defaults, and command-line arguments override both.
+environment variables override the defaults, and command-line arguments override both. The same
+file's ``functions`` table and ``services`` mapping hold what differs per service and stage (function
+sizes, log retention, CORS origins, secrets, VPC); ``stage_values`` and ``function_overrides``
+resolve them, the stage over the service's ``defaults`` over the file's top level. Strings in the
+file may read the environment with ``${env:NAME}`` or ``${env:NAME, default}`` (how CI supplies
+per-stage values), resolved when the value is used.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +96,12 @@ class Settings:
     browsing_formats: str = "jpeg,webp"
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
+    # AWS only, set by the template in the functions' environment: the photo pipeline's state
+    # machine (the API reads executions there), the secrets with the operators' admin token and
+    # the alert webhook URL (never the secret values themselves).
+    state_machine_arn: str = ""
+    admin_token_secret_arn: str = ""
+    slack_webhook_secret_arn: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,6 +134,23 @@ def _url_host(host: str) -> str:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
+# Parts of the file that are not settings of one process: resolved per service and stage.
+_STRUCTURE = ("services", "functions")
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of ``setting``: ``state_machine_arn`` → ``BAKUSOKU_STATE_MACHINE_ARN``."""
+    return f"BAKUSOKU_{setting.upper()}"
+
+
+def require(settings: Settings, setting: str) -> str:
+    """The value of a text setting a deployment cannot run without; ConfigError names it if empty."""
+    value = str(getattr(settings, setting))
+    if not value:
+        raise ConfigError(
+            f"setting {setting!r} is empty: set {env_name(setting)} (on AWS the template sets it)"
+        )
+    return value
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -148,12 +178,33 @@ def _coerce(name: str, value: Any) -> Any:
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    values = {}
-    for name in _FIELDS:
-        env_name = f"BAKUSOKU_{name.upper()}"
-        if env_name in environ:
-            values[name] = environ[env_name]
-    return values
+    return {name: environ[env_name(name)] for name in _FIELDS if env_name(name) in environ}
+
+
+_ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?:\s*,\s*([^}]*))?\}")
+
+
+def interpolate(value: Any, key: str, environ: Mapping[str, str]) -> Any:
+    """``value`` with every ``${env:NAME}`` / ``${env:NAME, default}`` in its strings filled in."""
+    if isinstance(value, str):
+
+        def fill(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in environ:
+                return environ[name]
+            if default is None:
+                raise ConfigError(
+                    f"{key} has the value {value!r} but {name} is not set: export {name} or "
+                    f"write ${{env:{name}, default}}"
+                )
+            return default.strip()
+
+        return _ENV_REFERENCE.sub(fill, value)
+    if isinstance(value, list):
+        return [interpolate(v, f"{key}[{i}]", environ) for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{key}.{k}", environ) for k, v in value.items()}
+    return value
 
 
 def _from_file(path: Path) -> dict[str, Any]:
@@ -163,7 +214,7 @@ def _from_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read the configuration file {str(path)!r}: {exc}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"configuration file {str(path)!r} must hold a mapping of settings")
-    unknown = sorted(set(loaded) - set(_FIELDS) - {"services", "functions"})
+    unknown = sorted(set(loaded) - set(_FIELDS) - set(_STRUCTURE))
     if unknown:
         raise ConfigError(
             f"configuration file {str(path)!r} has unknown settings {unknown}; "
@@ -185,9 +236,8 @@ def load_settings(
     if config_file is None and Path("bakusoku.yml").is_file():
         config_file = Path("bakusoku.yml")
     file_values = _from_file(config_file) if config_file else {}
-    extra: dict[str, Any] = {
-        k: file_values.pop(k) for k in ("services", "functions") if k in file_values
-    }
+    extra: dict[str, Any] = {k: file_values.pop(k) for k in _STRUCTURE if k in file_values}
+    file_values = {k: interpolate(v, k, environ) for k, v in file_values.items()}
     merged: dict[str, Any] = {**file_values, **_from_env(environ)}
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     values = {name: _coerce(name, value) for name, value in merged.items()}
@@ -221,12 +271,8 @@ def ensure_credentials(settings: Settings) -> Settings:
 # Settings that are secrets of the process that sends alerts or checks the admin token. They are
 # never handed to a worker, the store's process or a deployed function's environment.
 SECRET_VARIABLES = frozenset(
-    {
-        "BAKUSOKU_SLACK_WEBHOOK_URL",
-        "BAKUSOKU_ALERT_WEBHOOK_URL",
-        "BAKUSOKU_ALERT_WEBHOOK_SECRET",
-        "BAKUSOKU_ADMIN_TOKEN",
-    }
+    env_name(name)
+    for name in ("slack_webhook_url", "alert_webhook_url", "alert_webhook_secret", "admin_token")
 )
 
 
@@ -237,9 +283,310 @@ def settings_to_environment(settings: Settings) -> dict[str, str]:
         if name == "admin_token":  # only the API checks it: never handed to other processes
             continue
         value = getattr(settings, name)
-        env[f"BAKUSOKU_{name.upper()}"] = (
-            ("1" if value else "0") if isinstance(value, bool) else str(value)
-        )
-    env["BAKUSOKU_DATA_DIR"] = str(settings.data_dir.resolve())
-    env["BAKUSOKU_DATABASE_URL"] = settings.effective_database_url
+        env[env_name(name)] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    env[env_name("data_dir")] = str(settings.data_dir.resolve())
+    env[env_name("database_url")] = settings.effective_database_url
     return env
+
+
+# Services and stages: what one AWS stack of one service in one stage needs besides the settings.
+# Keys a service's ``defaults`` and each of its ``stages`` may set.
+STAGE_KEYS = frozenset(
+    {
+        "reserved_concurrency",
+        "log_retention_days",
+        "cors_origins",
+        "database_secret_arn",
+        "slack_webhook_secret_arn",
+        "admin_token_secret_arn",
+        "vpc",
+        "functions",
+    }
+)
+# What the ``functions`` table may change per function (reserved concurrency is set per stage).
+FUNCTION_SIZE_KEYS = ("memory_mb", "timeout_seconds")
+# Lambda's limits (CreateFunction): memory in MB, timeout in seconds.
+MEMORY_MB_RANGE = (128, 10_240)
+TIMEOUT_SECONDS_RANGE = (1, 900)
+DEFAULT_RESERVATION = "default"  # reserved_concurrency's key for every function not named
+# The retention periods CloudWatch Logs accepts (AWS::Logs::LogGroup RetentionInDays).
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557}
+    | {2922, 3288, 3653}
+)
+_STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+@dataclass(frozen=True)
+class FunctionSize:
+    """What the file changes of one function's size; None keeps the function table's value."""
+
+    memory_mb: int | None = None
+    timeout_seconds: int | None = None
+    reserved_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class VpcSettings:
+    subnet_ids: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StageValues:
+    """The per-stage values of one service's stack, the stage over the service's defaults."""
+
+    service: str
+    stage: str
+    log_retention_days: int
+    cors_origins: tuple[str, ...]
+    database_secret_arn: str
+    slack_webhook_secret_arn: str
+    admin_token_secret_arn: str | None
+    vpc: VpcSettings | None
+
+
+def service_names(settings: Settings) -> list[str]:
+    return sorted(_services(settings))
+
+
+def stage_names(settings: Settings, service: str) -> list[str]:
+    return list(_stages(settings, service))
+
+
+def stage_values(
+    settings: Settings, service: str, stage: str, environ: Mapping[str, str] | None = None
+) -> StageValues:
+    """Resolve one service and stage; ConfigError names the key to fix and its bad value."""
+    merged = _stage_layers(settings, service, stage, environ)
+    where = f"services.{service}"
+    retention = _whole(merged.get("log_retention_days", 30), f"{where}.log_retention_days", 1, 3653)
+    if retention not in LOG_RETENTION_DAYS:
+        raise ConfigError(
+            f"{where}.log_retention_days has the bad value {retention}: not a CloudWatch Logs "
+            f"retention; use one of {sorted(LOG_RETENTION_DAYS)}"
+        )
+    admin = (
+        _secret_arn(merged, "admin_token_secret_arn", where)
+        if merged.get("admin_token_secret_arn")
+        else None  # optional: without it the API takes no admin token
+    )
+    return StageValues(
+        service=service,
+        stage=stage,
+        log_retention_days=retention,
+        cors_origins=tuple(_strings(merged.get("cors_origins", ["*"]), f"{where}.cors_origins")),
+        database_secret_arn=_secret_arn(merged, "database_secret_arn", where),
+        slack_webhook_secret_arn=_secret_arn(merged, "slack_webhook_secret_arn", where),
+        admin_token_secret_arn=admin,
+        vpc=_vpc(merged.get("vpc"), where),
+    )
+
+
+def function_overrides(
+    settings: Settings,
+    functions: Collection[str],
+    *,
+    service: str | None = None,
+    stage: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, FunctionSize]:
+    """What the file changes of each of ``functions`` (the function table's names).
+
+    The file's top-level ``functions``, then the service's ``defaults``, then the stage, each
+    overriding the one before. Without ``service`` and ``stage``, the deployment's own
+    (``service_name`` and ``stage``) apply when the file describes them, so ``bakusoku up`` sizes
+    its functions as that stage does on AWS; otherwise only the top-level table applies.
+    """
+    environ = os.environ if environ is None else environ
+    if service is None or stage is None:
+        service, stage = settings.service_name, settings.stage
+        if stage not in _stages_or_none(settings, service):
+            service = stage = None
+    blocks = [] if service is None or stage is None else _stage_blocks(settings, service, stage)
+    layers = [("functions", settings.extra.get("functions"))]
+    layers += [(f"{where}.functions", block.get("functions")) for where, block in blocks]
+    sizes = _sizes(layers, functions, environ)
+    reserved = _reservations(blocks, functions, environ)
+    return {
+        name: FunctionSize(
+            memory_mb=sizes[name].get("memory_mb"),
+            timeout_seconds=sizes[name].get("timeout_seconds"),
+            reserved_concurrency=_reservation(reserved, name),
+        )
+        for name in functions
+    }
+
+
+def _sizes(
+    layers: list[tuple[str, Any]], functions: Collection[str], environ: Mapping[str, str]
+) -> dict[str, dict[str, int]]:
+    """Memory and timeout per function from the ``functions`` tables, later ones winning."""
+    sizes: dict[str, dict[str, int]] = {name: {} for name in functions}
+    for label, layer in layers:
+        for name, values in _mapping(interpolate(layer, label, environ), label).items():
+            _known(name, functions, label)
+            block = _mapping(values, f"{label}.{name}")
+            unknown = sorted(set(block) - set(FUNCTION_SIZE_KEYS))
+            if unknown:
+                raise ConfigError(
+                    f"{label}.{name} has unknown keys {unknown}; use {', '.join(FUNCTION_SIZE_KEYS)}"
+                )
+            sizes[name] |= {
+                key: _size(value, f"{label}.{name}.{key}") for key, value in block.items()
+            }
+    return sizes
+
+
+def _reservations(
+    blocks: list[tuple[str, Mapping[str, Any]]],
+    functions: Collection[str],
+    environ: Mapping[str, str],
+) -> dict[str, tuple[str, Any]]:
+    """Each function's (or ``default``'s) reserved concurrency and the key that set it."""
+    reserved: dict[str, tuple[str, Any]] = {}
+    for where, block in blocks:
+        label = f"{where}.reserved_concurrency"
+        values = _mapping(interpolate(block.get("reserved_concurrency"), label, environ), label)
+        for name, value in values.items():
+            if name != DEFAULT_RESERVATION:
+                _known(name, functions, label)
+            reserved[name] = (f"{label}.{name}", value)
+    return reserved
+
+
+def _size(value: Any, key: str) -> int:
+    low, high = MEMORY_MB_RANGE if key.endswith("memory_mb") else TIMEOUT_SECONDS_RANGE
+    return _whole(value, key, low, high)
+
+
+def _reservation(reserved: Mapping[str, tuple[str, Any]], name: str) -> int | None:
+    found = reserved.get(name, reserved.get(DEFAULT_RESERVATION))
+    if found is None:
+        return None
+    key, value = found
+    return _whole(value, key, 0, 100_000)
+
+
+def _known(name: str, functions: Collection[str], where: str) -> None:
+    if name not in functions:
+        raise ConfigError(
+            f"{where} names an unknown function {name!r}; functions are {list(functions)}"
+            + (f" (or {DEFAULT_RESERVATION!r})" if where.endswith("reserved_concurrency") else "")
+        )
+
+
+def _services(settings: Settings) -> Mapping[str, Any]:
+    services = settings.extra.get("services")
+    if not services:
+        raise ConfigError(
+            "the configuration has no services: add a 'services' mapping to bakusoku.yml "
+            "(see bakusoku.example.yml) or pass --config bakusoku.example.yml"
+        )
+    return _mapping(services, "services")
+
+
+def _stages(settings: Settings, service: str) -> Mapping[str, Any]:
+    services = _services(settings)
+    if service not in services:
+        raise ConfigError(
+            f"there is no service {service!r} in the configuration; services are {sorted(services)}"
+        )
+    spec = _mapping(services[service], f"services.{service}")
+    stages = _mapping(spec.get("stages"), f"services.{service}.stages")
+    if not stages:
+        raise ConfigError(f"services.{service}.stages is empty: add dev, staging, prod, …")
+    return stages
+
+
+def _stages_or_none(settings: Settings, service: str) -> Mapping[str, Any]:
+    """The service's stages, or none when the file describes no such service (local use)."""
+    services = settings.extra.get("services")
+    if not isinstance(services, Mapping) or service not in services:
+        return {}
+    return _stages(settings, service)
+
+
+def _stage_layers(
+    settings: Settings, service: str, stage: str, environ: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """The service's ``defaults`` under the stage's values, with ``${env:…}`` filled in."""
+    merged: dict[str, Any] = {}
+    for _where, block in _stage_blocks(settings, service, stage):
+        merged |= block
+    filled: dict[str, Any] = interpolate(
+        merged, f"services.{service}", os.environ if environ is None else environ
+    )
+    return filled
+
+
+def _stage_blocks(
+    settings: Settings, service: str, stage: str
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """The service's ``defaults`` and the stage's block, each with its key path, checked."""
+    stages = _stages(settings, service)
+    if stage not in stages:
+        raise ConfigError(
+            f"service {service!r} has no stage {stage!r}; its stages are {sorted(stages)} "
+            f"(add services.{service}.stages.{stage} to the configuration file)"
+        )
+    for name in (service, stage):
+        if not _STACK_NAME.match(name):
+            raise ConfigError(
+                f"{name!r} cannot name a stack: use 1-31 lowercase letters, digits and '-', "
+                "starting with a letter"
+            )
+    spec = _mapping(_services(settings)[service], f"services.{service}")
+    blocks = [
+        (f"services.{service}.defaults", spec.get("defaults")),
+        (f"services.{service}.stages.{stage}", stages[stage]),
+    ]
+    checked = []
+    for where, value in blocks:
+        block = _mapping(value, where)
+        unknown = sorted(set(block) - STAGE_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"{where} has unknown keys {unknown}; known keys are {sorted(STAGE_KEYS)}"
+            )
+        checked.append((where, block))
+    return checked
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a mapping, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where} must be a whole number from {low} to {high}, not {value!r}")
+    return value
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where} must be a list of non-empty strings, not {value!r}")
+    return list(value)
+
+
+def _secret_arn(merged: Mapping[str, Any], key: str, where: str) -> str:
+    value = merged.get(key)
+    if not isinstance(value, str) or not value.startswith("arn:aws") or ":secret:" not in value:
+        raise ConfigError(
+            f"{where}.{key} must be the ARN of a Secrets Manager secret "
+            f"(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), not {value!r}"
+        )
+    return value
+
+
+def _vpc(value: Any, where: str) -> VpcSettings | None:
+    if value is None:
+        return None
+    block = _mapping(value, f"{where}.vpc")
+    subnets = _strings(block.get("subnet_ids"), f"{where}.vpc.subnet_ids")
+    groups = _strings(block.get("security_group_ids"), f"{where}.vpc.security_group_ids")
+    return VpcSettings(tuple(subnets), tuple(groups))

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bakusoku.config import ConfigError
+from bakusoku.config import ConfigError, Settings
 
 
 # Engines of RDS-managed secrets → SQLAlchemy dialects with pure-Python drivers (bundled).
@@ -72,3 +72,10 @@ def database_url_from_secret(arn: str, region: str) -> str:
     port = f":{fields['port']}" if fields.get("port") else ""
     database = str(fields.get("dbname") or fields.get("dbInstanceIdentifier") or "bakusoku")
     return f"{dialect}://{user}:{password}@{fields['host']}{port}/{database}"
+
+
+def database_url(settings: Settings) -> str:
+    """The deployment's database URL: read from its secret when ``database_secret_arn`` is set (AWS)."""
+    if settings.database_secret_arn:
+        return database_url_from_secret(settings.database_secret_arn, settings.region)
+    return settings.effective_database_url

@@ -5,12 +5,6 @@ from __future__ import annotations
 from bakusoku.errors import BakusokuError
 
 
-class DeployConfigError(BakusokuError):
-    """The services/stages part of the configuration is missing or has a bad value."""
-
-    code = "deploy.config"
-
-
 class PackageError(BakusokuError):
     """Writing the template or the code bundle failed."""
 

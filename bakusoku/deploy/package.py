@@ -9,12 +9,12 @@ from typing import Any, Literal
 
 import yaml
 
-from bakusoku.config import Settings
+from bakusoku.config import Settings, stage_names
 from bakusoku.deploy.bundle import Bundle, write_bundle
 from bakusoku.deploy.errors import PackageError
 from bakusoku.deploy.sam import CODE_DIR, build_template
 from bakusoku.deploy.serverless import ARTIFACT, build_serverless
-from bakusoku.deploy.stages import StageConfig, load_stage, stage_names
+from bakusoku.deploy.stages import StageConfig, load_stage
 
 Format = Literal["sam", "serverless"]
 TEMPLATE_FILES: dict[str, str] = {"sam": "template.yaml", "serverless": "serverless.yml"}

@@ -29,9 +29,10 @@ from bakusoku.pipeline.functions import (
     FUNCTIONS,
     STATE_MACHINE_NAME,
     definition_text,
+    runtime_functions,
     substitutions,
 )
-from bakusoku.runtime import FunctionConfig, FunctionRuntime
+from bakusoku.runtime import FunctionRuntime
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -55,18 +56,12 @@ class EmbeddedStack:
         )
         workers = settings.effective_workers
         environment = child_settings_environment(settings)  # no webhook secrets, no admin token
+        functions = runtime_functions(settings, environment)  # sized as the stage is on AWS
+        reserved = sum(f.reserved_concurrency or 0 for f in functions)
         self.runtime = FunctionRuntime(
-            [
-                FunctionConfig(
-                    name=f.name,
-                    handler=f.handler,
-                    timeout_seconds=f.timeout_seconds,
-                    memory_mb=f.memory_mb,
-                    environment=environment,
-                )
-                for f in FUNCTIONS
-            ],
-            max_environments=workers * len(FUNCTIONS),
+            functions,
+            # The account's concurrency: room for every worker per function besides reservations.
+            max_environments=workers * len(functions) + reserved,
             region=settings.region,
             environment=environment,
             withhold=PARENT_ONLY,

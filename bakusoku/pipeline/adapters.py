@@ -77,13 +77,10 @@ def object_store(settings: Settings, engine: sa.Engine) -> ObjectStore:
 
 
 def build_adapters(settings: Settings) -> Adapters:
-    database_url = settings.effective_database_url
-    if settings.database_secret_arn:  # on AWS: the URL lives in Secrets Manager
-        from bakusoku.secrets import database_url_from_secret
+    from bakusoku.secrets import database_url  # on AWS: the URL lives in Secrets Manager
 
-        database_url = database_url_from_secret(settings.database_secret_arn, settings.region)
     gate = deployment_gate(settings.data_dir, settings.db_max_connections, settings.db_wait_seconds)
-    engine = create_db_engine(database_url, gate=gate)
+    engine = create_db_engine(database_url(settings), gate=gate)
     return Adapters(
         settings=settings,
         store=object_store(settings, engine),

@@ -1,40 +1,112 @@
-"""The pipeline's function table: one description that drives the local runtime and the AWS template."""
+"""The function table: every Lambda-style function of bakusoku, its handler and its size.
+
+One description drives both backends: the embedded runtime (``bakusoku up``) runs the pipeline's
+functions with these sizes, and the AWS templates create every function of the stack with them.
+The configuration file's ``functions`` table and a stage's ``functions`` / ``reserved_concurrency``
+change them for both alike (``sized_functions``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+from bakusoku.config import Settings, function_overrides
+from bakusoku.runtime import FunctionConfig
+
 
 @dataclass(frozen=True)
-class PipelineFunction:
-    """One Lambda-style function of the pipeline and the ASL placeholder that names it."""
+class LambdaFunction:
+    """One function: its name, handler, size and (pipeline tasks) the ASL placeholder naming it."""
 
     name: str
     handler: str
-    placeholder: str
+    placeholder: str = ""  # empty: not called by the state machine
     timeout_seconds: int = 30
     memory_mb: int = 2048
+    reserved_concurrency: int | None = None  # None: shares the account's unreserved concurrency
 
 
 STATE_MACHINE_NAME = "photo-pipeline"
+API = "api"
+NOTIFIER = "notifier"
+MIGRATE = "migrate"
 
-FUNCTIONS: tuple[PipelineFunction, ...] = (
-    PipelineFunction(
+# The photo pipeline's tasks, in the order the state machine reaches them.
+FUNCTIONS: tuple[LambdaFunction, ...] = (
+    LambdaFunction(
         "store-photo", "bakusoku.pipeline.handlers.store_photo.handler", "StorePhotoFunctionArn"
     ),
-    PipelineFunction(
+    LambdaFunction(
         "make-renditions",
         "bakusoku.pipeline.handlers.make_renditions.handler",
         "MakeRenditionsFunctionArn",
     ),
-    PipelineFunction(
+    LambdaFunction(
         "mark-ready", "bakusoku.pipeline.handlers.mark_ready.handler", "MarkReadyFunctionArn"
     ),
-    PipelineFunction(
+    LambdaFunction(
         "mark-failed", "bakusoku.pipeline.handlers.mark_failed.handler", "MarkFailedFunctionArn"
     ),
 )
+# The stack's other functions on AWS (``bakusoku up`` serves the API and sends alerts in process,
+# and applies the migrations itself): the HTTP API, the alert notifier, the schema migrations.
+STACK_FUNCTIONS: tuple[LambdaFunction, ...] = (
+    LambdaFunction(API, "bakusoku.aws.api.handler", timeout_seconds=10, memory_mb=1024),
+    LambdaFunction(NOTIFIER, "bakusoku.aws.notifier.handler", timeout_seconds=10, memory_mb=256),
+    LambdaFunction(MIGRATE, "bakusoku.aws.migrate.handler", timeout_seconds=300, memory_mb=512),
+)
+ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (*FUNCTIONS, *STACK_FUNCTIONS)
+FUNCTION_NAMES: tuple[str, ...] = tuple(f.name for f in ALL_FUNCTIONS)
+
+
+def sized_functions(
+    settings: Settings,
+    *,
+    service: str | None = None,
+    stage: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, LambdaFunction]:
+    """Every function with the configuration's sizes for ``service`` and ``stage``.
+
+    Without them, the deployment's own ``service_name`` and ``stage`` apply when the file
+    describes that stage (else the file's top-level ``functions`` only), as ``bakusoku up`` uses.
+    """
+    overrides = function_overrides(
+        settings, FUNCTION_NAMES, service=service, stage=stage, environ=environ
+    )
+    sized = {}
+    for function in ALL_FUNCTIONS:
+        change = overrides[function.name]
+        sized[function.name] = dataclasses.replace(
+            function,
+            memory_mb=change.memory_mb or function.memory_mb,
+            timeout_seconds=change.timeout_seconds or function.timeout_seconds,
+            reserved_concurrency=(
+                function.reserved_concurrency
+                if change.reserved_concurrency is None
+                else change.reserved_concurrency
+            ),
+        )
+    return sized
+
+
+def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> list[FunctionConfig]:
+    """The pipeline's functions as the embedded runtime runs them, sized as on AWS."""
+    sized = sized_functions(settings)
+    return [
+        FunctionConfig(
+            name=f.name,
+            handler=f.handler,
+            timeout_seconds=sized[f.name].timeout_seconds,
+            memory_mb=sized[f.name].memory_mb,
+            reserved_concurrency=sized[f.name].reserved_concurrency,
+            environment=environment,
+        )
+        for f in FUNCTIONS
+    ]
 
 
 def definition_text() -> str:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bakusoku.config import Settings, load_settings
+from bakusoku.config import Settings, load_settings, service_names, stage_names
 from bakusoku.deploy.package import Package, package
-from bakusoku.deploy.stages import service_names, stage_names
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,15 @@ from pathlib import Path
 
 import pytest
 
-from bakusoku.config import ConfigError, ensure_credentials, load_settings, settings_to_environment
+from bakusoku.config import (
+    ConfigError,
+    ensure_credentials,
+    env_name,
+    function_overrides,
+    load_settings,
+    require,
+    settings_to_environment,
+)
 
 
 def test_defaults_need_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,3 +59,39 @@ def test_environment_round_trip(tmp_path: Path) -> None:
     again = load_settings(environ=settings_to_environment(settings))
     assert again.workers == 3 and again.allow_tiff is True
     assert again.data_dir == tmp_path.resolve()
+
+
+def test_the_aws_settings_come_from_the_environment_the_template_sets() -> None:
+    machine = "arn:aws:states:ap-northeast-1:123456789012:stateMachine:enphoto-dev-photo-pipeline"
+    environ = {env_name("state_machine_arn"): machine}
+    assert env_name("state_machine_arn") == "BAKUSOKU_STATE_MACHINE_ARN"
+    settings = load_settings(environ=environ)
+    assert require(settings, "state_machine_arn") == machine
+    with pytest.raises(ConfigError, match="'admin_token_secret_arn' is empty"):
+        require(settings, "admin_token_secret_arn")
+
+
+def test_file_values_read_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "bakusoku.yml"
+    config.write_text("bucket: ${env:CI_BUCKET}\nregion: ${env:CI_REGION, eu-west-1}\n")
+    settings = load_settings(config_file=config, environ={"CI_BUCKET": "from-ci"})
+    assert (settings.bucket, settings.region) == ("from-ci", "eu-west-1")
+    with pytest.raises(ConfigError, match=r"bucket has the value '\$\{env:CI_BUCKET\}'"):
+        load_settings(config_file=config, environ={})
+
+
+def test_an_unused_stage_does_not_need_its_environment(tmp_path: Path) -> None:
+    config = tmp_path / "bakusoku.yml"
+    config.write_text(
+        "services:\n  svc:\n    stages:\n      prod:\n"
+        "        database_secret_arn: ${env:PROD_DATABASE_ARN}\n"
+    )
+    assert load_settings(config_file=config, environ={}).extra["services"]["svc"]
+
+
+def test_function_sizes_outside_lambda_limits_quote_key_and_value(tmp_path: Path) -> None:
+    config = tmp_path / "bakusoku.yml"
+    config.write_text("functions:\n  api: {timeout_seconds: 901}\n")
+    settings = load_settings(config_file=config, environ={})
+    with pytest.raises(ConfigError, match=r"functions\.api\.timeout_seconds .* not 901"):
+        function_overrides(settings, ["api"], environ={})
