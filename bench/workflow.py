@@ -36,7 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bakusoku.db.engine import create_db_engine, create_schema  # noqa: E402
+from bakusoku.db.engine import create_db_engine  # noqa: E402
+from bakusoku.db.migrate import upgrade  # noqa: E402
 from bakusoku.workflow import FunctionInvoker, WorkflowEngine, run_definition  # noqa: E402
 from bakusoku.workflow.engine import ExecutionDescription  # noqa: E402
 
@@ -131,7 +132,7 @@ def bench_persisted(
     definition: dict[str, Any], transitions: int, runs: int, batch: int, directory: Path
 ) -> dict[str, float]:
     db = create_db_engine(f"sqlite:///{directory / f'{uuid.uuid4().hex}.db'}")
-    create_schema(db)
+    upgrade(db)  # the shipped migrations, as a deployment applies them
     engine = WorkflowEngine(
         db, FunctionInvoker({FUNCTION_ARN: noop}), region=REGION, account=ACCOUNT
     )

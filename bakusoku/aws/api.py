@@ -2,13 +2,14 @@
 
 Handler: ``bakusoku.aws.api.handler``. The FastAPI app is the one ``bakusoku up``
 serves, wired to Amazon S3 (presigned with the function's role), the database and Step Functions.
-Built once per execution environment; the schema is created on first start if missing.
+Built once per execution environment from the settings the template puts in the function's
+environment (``bakusoku.config``). The schema is not touched here: the stack's migration function
+(``bakusoku.aws.migrate``) applies the migrations on deploy, before this function is updated.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 from mangum import Mangum
@@ -16,30 +17,27 @@ from mangum import Mangum
 from bakusoku.api.app import create_api_app
 from bakusoku.api.services import ApiServices
 from bakusoku.aws.executions import StepFunctionsExecutions
-from bakusoku.config import ConfigError, load_settings
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.config import Settings, load_settings, require
+from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import PhotoRepository
-from bakusoku.secrets import database_url_from_secret, secret_string
+from bakusoku.secrets import database_url, secret_string
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 
-STATE_MACHINE_ARN = "BAKUSOKU_STATE_MACHINE_ARN"
-ADMIN_TOKEN_SECRET_ARN = "BAKUSOKU_ADMIN_TOKEN_SECRET_ARN"
+
+def api_settings() -> Settings:
+    """The function's settings, with the operators' admin token read from its secret if named."""
+    settings = load_settings()
+    if settings.admin_token_secret_arn:
+        token = secret_string(settings.admin_token_secret_arn, settings.region).strip()
+        settings = load_settings({"admin_token": token})
+    return settings
 
 
 @functools.cache
 def _adapter() -> Mangum:
-    settings = load_settings()
-    if os.environ.get(ADMIN_TOKEN_SECRET_ARN):  # the operators' token, from Secrets Manager
-        token = secret_string(os.environ[ADMIN_TOKEN_SECRET_ARN], settings.region).strip()
-        settings = load_settings({"admin_token": token})
-    url = settings.effective_database_url
-    if settings.database_secret_arn:
-        url = database_url_from_secret(settings.database_secret_arn, settings.region)
-    engine = create_db_engine(url, pool_size=2)
-    create_schema(engine)
-    machine = os.environ.get(STATE_MACHINE_ARN, "")
-    if not machine:
-        raise ConfigError(f"{STATE_MACHINE_ARN} is not set; the template sets it")
+    settings = api_settings()
+    machine = require(settings, "state_machine_arn")
+    engine = create_db_engine(database_url(settings), pool_size=2)
     services = ApiServices(
         settings=settings,
         db=engine,

@@ -18,7 +18,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from bakusoku.db.errors import UnsupportedDatabaseError
 from bakusoku.db.gate import ConnectionGate
-from bakusoku.db.schema import metadata
 
 _DRIVERS = {"mysql": "pymysql", "mariadb": "pymysql", "postgresql": "psycopg"}
 CONNECT_TIMEOUT_SECONDS = 5
@@ -161,8 +160,3 @@ def create_db_engine(
     return sa.create_engine(
         parsed, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800, **options
     )
-
-
-def create_schema(engine: sa.Engine) -> None:
-    """Create every table that does not exist yet (tests; deployments run the migrations)."""
-    metadata.create_all(engine)

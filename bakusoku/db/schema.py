@@ -1,7 +1,8 @@
 """Tables of bakusoku's database, as SQLAlchemy Core metadata (portable: SQLite, MySQL, PostgreSQL).
 
 The workflow engine's own tables (executions, their history) live in ``bakusoku.workflow.tables``;
-``metadata`` holds copies of them too, so migrations and ``create_schema`` see every table.
+``metadata`` holds copies of them too, so the migrations (and the tests' ``tests.schema``) see
+every table.
 
 Times are UTC epoch seconds in DOUBLE columns: sortable and exact on all three databases.
 """
@@ -135,6 +136,7 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_service_at", "service", "at"),
 )
 
-# The database holds the engine's tables too: one metadata for the migrations and `create_schema`.
+# The database holds the engine's tables too: one metadata for the migrations (and the tests'
+# `create_schema`).
 for _table in workflow_metadata.tables.values():
     _table.to_metadata(metadata)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.engine import create_db_engine, create_schema
+import bakusoku
+from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import current_revision, head_revision, schema_differences, upgrade
 from tests.db.fixtures import KINDS
+from tests.schema import create_schema
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -52,3 +55,13 @@ def test_every_api_query_has_an_index(db_url: str) -> None:
     assert ("created_at",) in covered  # list everything
     assert ("bucket", "object_key") in covered  # the object key (upserts)
     assert ("sha256",) in covered  # duplicates
+
+
+def test_no_product_code_creates_tables_outside_the_migrations() -> None:
+    package = Path(bakusoku.__file__).parent
+    creating = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "create_all(" in path.read_text()
+    ]
+    assert creating == []

@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.domain.keys import upload_key
 from bakusoku.pipeline.functions import FUNCTIONS
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from bakusoku.storage.local import LocalObjectStore
 from tests.conftest import make_jpeg
+from tests.schema import create_schema
 
 pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
 pytestmark = pytest.mark.integration

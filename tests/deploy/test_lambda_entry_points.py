@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bakusoku.auth.keys import KeyStore
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.config import ConfigError
+from bakusoku.db.engine import create_db_engine
 from tests.conftest import make_jpeg
 
 pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
@@ -66,7 +67,7 @@ def http_api_event(
 @pytest.fixture
 def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The API Lambda's environment; yields an uploader key of service enphoto."""
-    from bakusoku.aws import api
+    from bakusoku.aws import api, migrate
     from bakusoku.storage.s3 import S3ObjectStore
 
     S3ObjectStore(REGION, endpoint_url=moto_endpoint).create_bucket("enphoto-dev-photos")
@@ -81,8 +82,8 @@ def api_env(tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch)
     }.items():
         monkeypatch.setenv(key, value)
     api._adapter.cache_clear()
+    migrate.apply_migrations()  # what the stack's migration function does on deploy
     engine = create_db_engine(f"sqlite:///{tmp_path / 'api.db'}")
-    create_schema(engine)
     _, token = KeyStore(engine).create(
         service="enphoto", albums=None, role="uploader", created_by="test"
     )
@@ -236,6 +237,18 @@ def test_http_api_reads_executions_from_step_functions(
     error = json.loads(searched["body"])["error"]
     assert error["code"] == "execution.unsupported"
     assert "aws stepfunctions list-executions" in error["message"]
+
+
+def test_http_api_names_the_missing_state_machine_setting(
+    api_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bakusoku.aws.api import handler
+
+    monkeypatch.delenv("BAKUSOKU_STATE_MACHINE_ARN")
+    with pytest.raises(
+        ConfigError, match="'state_machine_arn' is empty: set BAKUSOKU_STATE_MACHINE_ARN"
+    ):
+        handler(http_api_event("GET", "/v1/photos/nope", token=api_env), None)
 
 
 class _Webhook(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.domain.keys import upload_key
 from bakusoku.pipeline import adapters as pipeline_adapters
@@ -27,6 +27,7 @@ from bakusoku.storage.local import LocalObjectStore
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
 from tests.conftest import make_jpeg
+from tests.schema import create_schema
 
 BUCKET = "bakusoku"
 ALBUM = "sports-day"

@@ -17,12 +17,13 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.domain.catalogue import describe_failure
 from bakusoku.storage.notifications import object_created_event
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
 from tests.conftest import free_port
+from tests.schema import create_schema
 
 
 class WebhookStandIn:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import (
     DUPLICATE,
     READY,
@@ -12,6 +12,7 @@ from bakusoku.db.photos import (
     PhotoNotFoundError,
     PhotoRepository,
 )
+from tests.schema import create_schema
 
 
 @pytest.fixture

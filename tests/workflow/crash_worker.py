@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
+from tests.schema import create_schema
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 OWNER = "crash-test-engine"  # stable, as for a restarted service: it takes its executions back

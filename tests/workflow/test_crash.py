@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.workflow.tables import execution_events, executions
+from tests.schema import create_schema
 from tests.workflow.crash_worker import EXECUTION, WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
