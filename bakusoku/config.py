@@ -96,12 +96,10 @@ class Settings:
     browsing_formats: str = "jpeg,webp"
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
-    # AWS only, set by the template in the functions' environment: the photo pipeline's state
-    # machine (the API reads executions there), the secrets with the operators' admin token and
-    # the alert webhook URL (never the secret values themselves).
+    # AWS only, set by the template in the API function's environment: the photo pipeline's state
+    # machine (the API reads executions there) and the secret with the operators' admin token.
     state_machine_arn: str = ""
     admin_token_secret_arn: str = ""
-    slack_webhook_secret_arn: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.pipeline.functions import MIGRATE
 
 BUCKET = "PhotoBucket"
 STATE_MACHINE = "PhotoPipeline"
@@ -58,6 +59,8 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
             _allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET}),
             _allow(["states:GetExecutionHistory"], execution_arns(stage)),
         ]
+    if name == MIGRATE:  # the schema only: no object of the bucket
+        return [database]
     if name == API:
         admin = (
             [_allow(["secretsmanager:GetSecretValue"], {"Ref": ADMIN_SECRET})]

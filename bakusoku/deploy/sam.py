@@ -1,10 +1,17 @@
-"""The AWS SAM template of one service and stage, built from the function table and the ASL file."""
+"""The AWS SAM template of one service and stage, built from the function table and the ASL file.
+
+Besides the pipeline, the API and the alert notifier, the stack holds the migration function and
+its custom resource ``DatabaseSchema``: CloudFormation calls it on the stack's creation and on every
+deploy whose migration head or database changes, and it applies the shipped Alembic migrations
+(``upgrade head``, idempotent) before the functions that use the database are updated.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bakusoku.config import SECRET_VARIABLES, Settings, settings_to_environment
+from bakusoku.config import SECRET_VARIABLES, Settings, env_name, settings_to_environment
+from bakusoku.db.migrate import head_revision
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
@@ -18,17 +25,16 @@ from bakusoku.deploy.policies import (
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
 from bakusoku.ops.messages import ALERTED_STATUSES
-from bakusoku.pipeline.functions import FUNCTIONS, definition_text
+from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE, definition_text
 from bakusoku.workflow.definition import load_definition
 
 CODE_DIR = "code"  # the bundle, beside the template
 TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 HTTP_API = "PhotoApi"
-API_HANDLER = "bakusoku.aws.api.handler"
-NOTIFIER_HANDLER = "bakusoku.aws.notifier.handler"
+DATABASE_SCHEMA = "DatabaseSchema"  # the custom resource that runs the migrations
 _LOCAL_ONLY = {
-    f"BAKUSOKU_{name.upper()}"
+    env_name(name)
     for name in (
         "data_dir",
         "host",
@@ -51,9 +57,8 @@ def logical_id(function: str) -> str:
 
 
 def handlers() -> dict[str, str]:
-    """Every function of the stack and its handler, pipeline functions first."""
-    table = {f.name: f.handler for f in FUNCTIONS}
-    return {**table, API: API_HANDLER, NOTIFIER: NOTIFIER_HANDLER}
+    """Every function of the stack and its handler, from the function table (pipeline first)."""
+    return {f.name: f.handler for f in ALL_FUNCTIONS}
 
 
 def asl_definition() -> dict[str, Any]:
@@ -96,11 +101,11 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
     settings = stage.settings
     if name == NOTIFIER:  # what the alert message names and how it finds the photo
         return {
-            "BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN": {"Ref": WEBHOOK_SECRET},
-            "BAKUSOKU_REGION": {"Ref": "AWS::Region"},
-            "BAKUSOKU_SERVICE_NAME": stage.service,
-            "BAKUSOKU_STAGE": stage.stage,
-            "BAKUSOKU_UPLOAD_PREFIX": settings.upload_prefix,
+            env_name("slack_webhook_secret_arn"): {"Ref": WEBHOOK_SECRET},
+            env_name("region"): {"Ref": "AWS::Region"},
+            env_name("service_name"): stage.service,
+            env_name("stage"): stage.stage,
+            env_name("upload_prefix"): settings.upload_prefix,
         }
     # Every setting the file changes reaches the functions, as `bakusoku up` hands it to workers;
     # what only the local deployment uses (ports, paths, local credentials) does not, nor does a
@@ -112,22 +117,38 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         if name not in _LOCAL_ONLY | SECRET_VARIABLES and value != defaults.get(name)
     }
     env |= {
-        "BAKUSOKU_OBJECT_STORE": "s3",
-        "BAKUSOKU_BUCKET": {"Ref": BUCKET},
-        "BAKUSOKU_REGION": {"Ref": "AWS::Region"},
-        "BAKUSOKU_DATA_DIR": "/tmp/bakusoku",
-        "BAKUSOKU_DATABASE_SECRET_ARN": {"Ref": DATABASE_SECRET},
-        "BAKUSOKU_UPLOAD_PREFIX": settings.upload_prefix,
-        "BAKUSOKU_RENDITION_PREFIX": settings.rendition_prefix,
-        "BAKUSOKU_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
-        "BAKUSOKU_PRESIGN_EXPIRY_SECONDS": str(settings.presign_expiry_seconds),
-        "BAKUSOKU_RENDITION_URL_EXPIRY_SECONDS": str(settings.rendition_url_expiry_seconds),
+        env_name("object_store"): "s3",
+        env_name("bucket"): {"Ref": BUCKET},
+        env_name("region"): {"Ref": "AWS::Region"},
+        env_name("data_dir"): "/tmp/bakusoku",
+        env_name("database_secret_arn"): {"Ref": DATABASE_SECRET},
+        env_name("upload_prefix"): settings.upload_prefix,
+        env_name("rendition_prefix"): settings.rendition_prefix,
+        env_name("max_upload_bytes"): str(settings.max_upload_bytes),
+        env_name("presign_expiry_seconds"): str(settings.presign_expiry_seconds),
+        env_name("rendition_url_expiry_seconds"): str(settings.rendition_url_expiry_seconds),
     }
     if name == API:
-        env["BAKUSOKU_STATE_MACHINE_ARN"] = {"Ref": STATE_MACHINE}
+        env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
         if stage.admin_token_secret_arn:
-            env["BAKUSOKU_ADMIN_TOKEN_SECRET_ARN"] = {"Ref": ADMIN_SECRET}
+            env[env_name("admin_token_secret_arn")] = {"Ref": ADMIN_SECRET}
     return env
+
+
+def database_schema() -> dict[str, Any]:
+    """The custom resource whose every create or change runs the migration function.
+
+    Its properties change when this release ships a new migration head or the stack points at
+    another database, so CloudFormation calls the function exactly when there is work to do.
+    """
+    return {
+        "Type": "Custom::DatabaseSchema",
+        "Properties": {
+            "ServiceToken": {"Fn::GetAtt": [logical_id(MIGRATE), "Arn"]},
+            "MigrationHead": head_revision(),
+            "DatabaseSecretArn": {"Ref": DATABASE_SECRET},
+        },
+    }
 
 
 def _parameters(stage: StageConfig) -> dict[str, Any]:
@@ -260,6 +281,9 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         }
     if name == API:
         props["Events"] = {"Http": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": HTTP_API}}}}
+    function: dict[str, Any] = {"Type": "AWS::Serverless::Function", "Properties": props}
+    if name not in (NOTIFIER, MIGRATE):  # new code meets the schema it was written for
+        function["DependsOn"] = [DATABASE_SCHEMA]
     if name == NOTIFIER:
         props["Events"] = {
             "ExecutionFailed": {
@@ -272,7 +296,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
                 },
             }
         }
-    return {"Type": "AWS::Serverless::Function", "Properties": props}
+    return function
 
 
 def _log_group(name: str, stage: StageConfig) -> dict[str, Any]:
@@ -402,6 +426,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         resources[f"{logical_id(name)}LogGroup"] = _log_group(
             f"/aws/lambda/{stage.resource_name(name)}", stage
         )
+    resources[DATABASE_SCHEMA] = database_schema()
     resources[HTTP_API] = _http_api(stage)
     resources[STATE_MACHINE] = _state_machine(stage)
     resources["PhotoPipelineLogGroup"] = _log_group(

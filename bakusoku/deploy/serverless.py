@@ -20,19 +20,21 @@ from bakusoku.deploy.policies import (
 )
 from bakusoku.deploy.sam import (
     ALERT_DLQ,
+    DATABASE_SCHEMA,
     TRIGGER_DLQ,
     _bucket,
     _bucket_policy,
     _log_group,
     _queue,
     asl_definition,
+    database_schema,
     failed_execution_pattern,
     function_environment,
     handlers,
     object_created_pattern,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
-from bakusoku.pipeline.functions import FUNCTIONS
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
 
 ARTIFACT = "code.zip"
 _SUB = re.compile(r"\$\{([^}]+)\}")
@@ -209,6 +211,14 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
     return spec
 
 
+def _schema_resource() -> dict[str, Any]:
+    """The SAM template's migration custom resource, calling the framework's function."""
+    resource = database_schema()
+    lambda_id = function_key(MIGRATE)[0].upper() + function_key(MIGRATE)[1:] + "LambdaFunction"
+    resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": [lambda_id, "Arn"]}
+    return resource
+
+
 def _role_id(name: str) -> str:
     return function_key(name)[0].upper() + function_key(name)[1:] + "Role"
 
@@ -265,6 +275,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         TRIGGER_DLQ: _queue(stage, "trigger-dlq"),
         ALERT_DLQ: _queue(stage, "alert-dlq"),
         "DeadLetterQueuePolicy": _queue_policy(stage),
+        DATABASE_SCHEMA: _to_join(_schema_resource()),
     }
     resources["PhotoPipelineLogGroup"]["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
     for name in handlers():

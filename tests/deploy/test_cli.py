@@ -9,6 +9,7 @@ import yaml
 from click.testing import CliRunner
 
 from bakusoku.cli.main import cli
+from bakusoku.pipeline.functions import ALL_FUNCTIONS
 from tests.deploy.conftest import EXAMPLE
 
 
@@ -73,7 +74,7 @@ def test_deploy_dry_run_prints_the_plan() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "plan for stack enphoto-prod" in result.output
-    assert "AWS::Lambda::Function (6)" in result.output
+    assert f"AWS::Lambda::Function ({len(ALL_FUNCTIONS)})" in result.output
     assert "AWS::StepFunctions::StateMachine (1)" in result.output
     assert "sam deploy --template-file" in result.output
 

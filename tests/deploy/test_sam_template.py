@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
+from bakusoku.db.migrate import head_revision
 from bakusoku.deploy import checks
 from bakusoku.deploy.stages import FUNCTION_NAMES
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
-from bakusoku.pipeline.functions import FUNCTIONS
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
 from bakusoku.workflow.definition import load_definition
 from tests.deploy.conftest import CASES, REGION, Packages
 
@@ -163,3 +164,24 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     assert "AdminTokenSecretArn" in statements("ApiFunction")
     assert "AdminTokenSecretArn" not in statements("MakeRenditionsFunction")
     assert "s3:DeleteObject" not in statements("MakeRenditionsFunction")
+    assert "s3:" not in statements("MigrateFunction")
+    assert "DatabaseSecretArn" in statements("MigrateFunction")
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_the_schema_comes_from_the_migration_function(
+    packages: Packages, case: tuple[str, str]
+) -> None:
+    from bakusoku.deploy.sam import DATABASE_SCHEMA, logical_id
+
+    resources = packages.sam[case].template["Resources"]
+    schema = resources[DATABASE_SCHEMA]["Properties"]
+    # A new migration head (or another database) changes the resource, so the deploy runs it.
+    assert schema["ServiceToken"] == {"Fn::GetAtt": [logical_id(MIGRATE), "Arn"]}
+    assert schema["MigrationHead"] == head_revision()
+    assert schema["DatabaseSecretArn"] == {"Ref": "DatabaseSecretArn"}
+    migrate = resources[logical_id(MIGRATE)]["Properties"]
+    assert migrate["Handler"] == "bakusoku.aws.migrate.handler"
+    # Every function that uses the database is updated only after the schema is.
+    for name in (*(f.name for f in FUNCTIONS), "api"):
+        assert resources[logical_id(name)]["DependsOn"] == [DATABASE_SCHEMA], name

@@ -14,6 +14,7 @@ from bakusoku.deploy import checks
 from bakusoku.deploy.serverless import state_machine_id
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
+from bakusoku.pipeline.functions import ALL_FUNCTIONS
 from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
 
 pytestmark = pytest.mark.integration  # runs osls (Node) in a child process
@@ -65,7 +66,11 @@ def test_osls_packages_it_and_the_output_passes_cfn_lint(
     assert checks.cfn_lint(template, REGION, ignore=["W3005"]) == []
     resources = template["Resources"]
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == 6  # four pipeline functions, the API and the alert notifier
+    assert len(functions) == len(ALL_FUNCTIONS)  # the function table, every one of them
+    schema = resources["DatabaseSchema"]
+    assert schema["Type"] == "Custom::DatabaseSchema"
+    target = schema["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    assert resources[target]["Properties"]["Handler"] == "bakusoku.aws.migrate.handler"
     stage = package.stage
     for props in (v["Properties"] for v in functions.values()):
         assert props["TracingConfig"] == {"Mode": "Active"}
