@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import botocore.session
 
 from bakusoku.deploy.errors import DeployError
+from bakusoku.deploy.sam import DEPLOY_ID
 from bakusoku.deploy.stages import StageConfig
 
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
 
 
-def sam_deploy_command(template: Path, stage: StageConfig) -> list[str]:
+def sam_deploy_command(template: Path, stage: StageConfig, deploy_id: str) -> list[str]:
+    """``sam deploy`` of ``template``; ``deploy_id`` is new per deploy, so the migrations run."""
     return [
         "sam",
         "deploy",
@@ -28,6 +31,8 @@ def sam_deploy_command(template: Path, stage: StageConfig) -> list[str]:
         *CAPABILITIES,
         "--resolve-s3",
         "--no-fail-on-empty-changeset",
+        "--parameter-overrides",
+        f"{DEPLOY_ID}={deploy_id}",
         "--tags",
         f"service={stage.service}",
         f"stage={stage.stage}",
@@ -39,7 +44,7 @@ def by_hand(template: Path, stage: StageConfig) -> str:
     return (
         "to deploy the package by hand: install the SAM CLI (pip install aws-sam-cli), "
         "configure AWS credentials (aws configure, or AWS_PROFILE), then run\n  "
-        + " ".join(sam_deploy_command(template, stage))
+        + " ".join(sam_deploy_command(template, stage, "$(date +%s)"))
     )
 
 
@@ -61,7 +66,8 @@ def deploy(template: Path, stage: StageConfig) -> None:
         raise DeployError(
             f"cannot deploy {stage.stack_name}: {'; '.join(missing)}.\n{by_hand(template, stage)}"
         )
-    result = subprocess.run(sam_deploy_command(template, stage), check=False)
+    command = sam_deploy_command(template, stage, uuid.uuid4().hex)
+    result = subprocess.run(command, check=False)
     if result.returncode != 0:
         raise DeployError(
             f"sam deploy of {stage.stack_name} failed (exit {result.returncode}); see its output "

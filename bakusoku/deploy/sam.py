@@ -1,8 +1,9 @@
 """The AWS SAM template of one service and stage, built from the function table and the ASL file.
 
 Besides the pipeline, the API and the alert notifier, the stack holds the migration function and
-its custom resource ``DatabaseSchema``: CloudFormation calls it on the stack's creation and on every
-deploy whose migration head or database changes, and it applies the shipped Alembic migrations
+its custom resource ``DatabaseSchema``: CloudFormation calls it when the stack is created and on
+every deploy (``bakusoku deploy`` gives the ``DeployId`` parameter a new value each time; a new
+migration head or database changes it too), and it applies the shipped Alembic migrations
 (``upgrade head``, idempotent) before the functions that use the database are updated.
 """
 
@@ -33,6 +34,7 @@ TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 HTTP_API = "PhotoApi"
 DATABASE_SCHEMA = "DatabaseSchema"  # the custom resource that runs the migrations
+DEPLOY_ID = "DeployId"  # a parameter new on every deploy, so the migrations run on every deploy
 _LOCAL_ONLY = {
     env_name(name)
     for name in (
@@ -138,8 +140,9 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
 def database_schema() -> dict[str, Any]:
     """The custom resource whose every create or change runs the migration function.
 
-    Its properties change when this release ships a new migration head or the stack points at
-    another database, so CloudFormation calls the function exactly when there is work to do.
+    CloudFormation calls a custom resource only when its properties change: the deploy's
+    ``DeployId`` does on every ``bakusoku deploy``, the migration head with a release that ships
+    a migration, the database secret when the stack points at another database.
     """
     return {
         "Type": "Custom::DatabaseSchema",
@@ -147,6 +150,7 @@ def database_schema() -> dict[str, Any]:
             "ServiceToken": {"Fn::GetAtt": [logical_id(MIGRATE), "Arn"]},
             "MigrationHead": head_revision(),
             "DatabaseSecretArn": {"Ref": DATABASE_SECRET},
+            "DeployId": {"Ref": DEPLOY_ID},
         },
     }
 
@@ -165,6 +169,11 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
             "AllowedPattern": _SECRET_ARN_PATTERN,
             "Description": "Secrets Manager secret with the Slack webhook URL for alerts.",
         },
+    }
+    params[DEPLOY_ID] = {
+        "Type": "String",
+        "Default": "packaged",
+        "Description": "New on every deploy (bakusoku deploy sets it) so the migrations run.",
     }
     if stage.admin_token_secret_arn:
         params[ADMIN_SECRET] = {

@@ -212,10 +212,15 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
 
 
 def _schema_resource() -> dict[str, Any]:
-    """The SAM template's migration custom resource, calling the framework's function."""
+    """The SAM template's migration custom resource, calling the framework's function.
+
+    ``${sls:instanceId}`` is new on every run of the framework, as ``DeployId`` is on every
+    ``bakusoku deploy``, so each deploy runs the migrations.
+    """
     resource = database_schema()
     lambda_id = function_key(MIGRATE)[0].upper() + function_key(MIGRATE)[1:] + "LambdaFunction"
     resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": [lambda_id, "Arn"]}
+    resource["Properties"]["DeployId"] = "${sls:instanceId}"
     return resource
 
 

@@ -4,6 +4,7 @@ complete, least-privilege, and running the very definition the local engine runs
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,7 +173,8 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
 def test_the_schema_comes_from_the_migration_function(
     packages: Packages, case: tuple[str, str]
 ) -> None:
-    from bakusoku.deploy.sam import DATABASE_SCHEMA, logical_id
+    from bakusoku.deploy.runner import sam_deploy_command
+    from bakusoku.deploy.sam import DATABASE_SCHEMA, DEPLOY_ID, logical_id
 
     resources = packages.sam[case].template["Resources"]
     schema = resources[DATABASE_SCHEMA]["Properties"]
@@ -180,6 +182,11 @@ def test_the_schema_comes_from_the_migration_function(
     assert schema["ServiceToken"] == {"Fn::GetAtt": [logical_id(MIGRATE), "Arn"]}
     assert schema["MigrationHead"] == head_revision()
     assert schema["DatabaseSecretArn"] == {"Ref": "DatabaseSecretArn"}
+    # `bakusoku deploy` gives DeployId a new value each time, so every deploy runs it.
+    assert schema["DeployId"] == {"Ref": DEPLOY_ID}
+    assert DEPLOY_ID in packages.sam[case].template["Parameters"]
+    command = sam_deploy_command(Path("template.yaml"), packages.sam[case].stage, "abc123")
+    assert command[command.index("--parameter-overrides") + 1] == f"{DEPLOY_ID}=abc123"
     migrate = resources[logical_id(MIGRATE)]["Properties"]
     assert migrate["Handler"] == "bakusoku.aws.migrate.handler"
     # Every function that uses the database is updated only after the schema is.
