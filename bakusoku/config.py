@@ -229,8 +229,8 @@ def load_settings(
 ) -> Settings:
     """Resolve settings: ``overrides`` (arguments) → environment → file → defaults."""
     environ = os.environ if environ is None else environ
-    if config_file is None and environ.get("BAKUSOKU_CONFIG"):
-        config_file = Path(environ["BAKUSOKU_CONFIG"])
+    if config_file is None and environ.get(env_name("config")):
+        config_file = Path(environ[env_name("config")])
     if config_file is None and Path("bakusoku.yml").is_file():
         config_file = Path("bakusoku.yml")
     file_values = _from_file(config_file) if config_file else {}
