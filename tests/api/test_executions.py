@@ -12,13 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.api.executions import EngineExecutions
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.ops.history import ExecutionQuery
 from bakusoku.ops.redrive import REDRIVEN
 from bakusoku.storage.notifications import object_created_event
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, WorkflowError
 from bakusoku.workflow.invoker import FunctionInvoker
+from tests.schema import create_schema
 
 pytestmark = pytest.mark.integration
 

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.arns import ArnError
 from bakusoku.aws.executions import StepFunctionsExecutions
-from bakusoku.db.engine import create_db_engine, create_schema
+from bakusoku.db.engine import create_db_engine
 from bakusoku.ops.history import ExecutionQuery
 from bakusoku.workflow.errors import ExecutionDoesNotExistError, ExecutionNotRedrivableError
+from tests.schema import create_schema
 
 pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
 pytestmark = pytest.mark.integration
