@@ -3,9 +3,10 @@
 import io
 from functools import lru_cache
 
-from PIL import Image, ImageCms
+from PIL import Image, ImageChops, ImageCms
 
-_WHITE = (255, 255, 255)
+# White in the two straight-alpha modes, which are flattened in place.
+_WHITE: dict[str, tuple[int, ...]] = {"RGBA": (255, 255, 255, 255), "LA": (255, 255)}
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
 
 
@@ -22,45 +23,47 @@ def srgb_icc_bytes() -> bytes:
 
 
 def to_srgb(im: Image.Image) -> Image.Image:
-    """Return an 8-bit RGB image in sRGB; transparent areas become white, as on paper."""
+    """Return an 8-bit RGB image in sRGB; transparent areas become white, as on paper.
+
+    Takes the picture over: it may be changed in place or freed, so pass the only reference
+    (``to_srgb(decoded())``) and at most two full-size pictures are alive at any step.
+    """
     icc = im.info.get("icc_profile")
     if im.mode == "CMYK":
         transform = _transform(icc, "CMYK") if icc else None
         # Without a profile, Pillow's naive formula is the best guess we have.
         return transform.apply(im) if transform else im.convert("RGB")
-    rgb = _to_rgb(im)
-    transform = _transform(icc, "RGB") if icc else None
-    if transform is not None:
-        transform.apply_in_place(rgb)
-    return rgb
-
-
-def _to_rgb(im: Image.Image) -> Image.Image:
-    if im.mode == "RGB" and "transparency" not in im.info:
-        return im
+    # Each step rebinds ``im``, so the step's input is freed as soon as its output exists.
     if im.mode.startswith("I;16") or im.mode == "I":
         # 16-bit samples: scale to 8 bits; a plain convert would clip everything above 255 to white.
-        return im.point(lambda v: v / 257 + 0.5, "L").convert("RGB")
-    if im.mode == "F":
-        return im.convert("L").convert("RGB")
+        im = im.point(lambda v: v / 257 + 0.5, "L")
+    elif im.mode == "F":
+        im = im.convert("L")
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif im.mode in ("RGB", "L", "1") and "transparency" in im.info:
         # A PNG colour key (tRNS): that one colour is transparent.
         im = im.convert("RGBA")
     if im.mode in _ALPHA_MODES:
-        return _flatten_on_white(im)
-    return im.convert("RGB")
+        im = _flatten_on_white(im)
+    elif im.mode != "RGB":
+        im = im.convert("RGB")
+    transform = _transform(icc, "RGB") if icc else None
+    if transform is not None:
+        transform.apply_in_place(im)
+    return im
 
 
 def _flatten_on_white(im: Image.Image) -> Image.Image:
-    rgba = im.convert("RGBA")
-    alpha = rgba.getchannel("A")
-    if alpha.getextrema() == (255, 255):
-        return rgba.convert("RGB")
-    flat = Image.new("RGB", rgba.size, _WHITE)
-    flat.paste(rgba, mask=alpha)
-    return flat
+    """Composite on white in place (no second full-size picture), then drop the alpha band."""
+    if im.mode not in _WHITE:
+        im = im.convert("RGBA")  # premultiplied or palette-with-alpha: straight RGBA first
+    alpha = im.getchannel("A")
+    if alpha.getextrema() != (255, 255):
+        # White pasted through the inverted alpha: colour * a + white * (1 - a).
+        im.paste(_WHITE[im.mode], mask=ImageChops.invert(alpha))
+    del alpha
+    return im.convert("RGB")
 
 
 def _transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:

@@ -84,21 +84,29 @@ class SourcePhoto:
     def __init__(
         self, data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, allow_tiff: bool = False
     ) -> None:
-        self._im = _open(data, max_pixels, allow_tiff)
+        im = _open(data, max_pixels, allow_tiff)
+        # Until decode() hands the pixels over; afterwards this object keeps no pixel memory.
+        self._im: ImageFile.ImageFile | None = im
+        self._format = im.format
+        self._mode = im.mode
         self._max_pixels = max_pixels
         self._byte_size = len(data)
-        self._raw_size = self._im.size
+        self._raw_size = im.size
         # EXIF lives in the JPEG/WebP/HEIF header; a PNG may keep it after the pixels, where reading
         # it would mean decoding: that waits for decode().
-        if self._im.format == "PNG" and "exif" not in self._im.info:
+        if im.format == "PNG" and "exif" not in im.info:
             self._exif = ExifFacts()
         else:
-            self._exif = read_exif(self._im)
-        self._decoded = False
+            self._exif = read_exif(im)
 
     @property
     def info(self) -> ImageInfo:
-        return _info(self._im.format, self._raw_size, self._exif, self._byte_size)
+        return _info(self._format, self._raw_size, self._exif, self._byte_size)
+
+    @property
+    def mode(self) -> str:
+        """Pillow's mode of the stored pixels (``RGB``, ``RGBA``, ``CMYK``, ``I;16``...)."""
+        return self._mode
 
     @property
     def raw_size(self) -> tuple[int, int]:
@@ -106,26 +114,30 @@ class SourcePhoto:
         return self._raw_size
 
     def decode(self, min_scale: float = 1.0) -> Image.Image:
-        """Decode every byte, orient and convert to 8-bit sRGB RGB.
+        """Decode every byte, orient and convert to 8-bit sRGB RGB; callable once.
 
         ``min_scale`` below 1 lets JPEG decode at 1/2, 1/4 or 1/8 size in the DCT (much cheaper) as
-        long as the result stays at least that fraction of the full size.
+        long as the result stays at least that fraction of the full size. The pixels are handed
+        over: this object keeps no reference, and each step (orientation, conversion) frees its
+        input as soon as its output exists, so at most two full-size pictures are alive at once
+        (:func:`bakusoku.imaging.memory.peak_bytes`).
         """
-        im = self._load_pixels(min_scale)
-        method = _TRANSPOSE.get(_pending_orientation(im.format, self._exif))
-        oriented = im.transpose(method) if method is not None else im
-        return to_srgb(oriented)
+        # Arguments are evaluated in order: a PNG's EXIF orientation is known only once loaded.
+        return to_srgb(_orient(self._take_pixels(min_scale), self._pending_orientation()))
 
     def verify(self) -> None:
         """Decode every byte (at 1/8 size for JPEG) to prove the file is complete, and discard."""
         # Reduced-scale decoding still reads every entropy-coded byte, so truncation shows.
-        self._load_pixels(0.125)
+        self._take_pixels(0.125)
 
-    def _load_pixels(self, min_scale: float) -> ImageFile.ImageFile:
-        if self._decoded:
-            raise RuntimeError("a SourcePhoto decodes once; keep the image it returned")
-        self._decoded = True
+    def _pending_orientation(self) -> int:
+        return _pending_orientation(self._format, self._exif)
+
+    def _take_pixels(self, min_scale: float) -> ImageFile.ImageFile:
         im = self._im
+        if im is None:
+            raise RuntimeError("a SourcePhoto decodes once; keep the image it returned")
+        self._im = None
         if min_scale < 1.0 and im.format in ("JPEG", "MPO"):
             width, height = im.size
             wanted = (max(1, math.ceil(width * min_scale)), max(1, math.ceil(height * min_scale)))
@@ -234,6 +246,12 @@ def _info(fmt: str | None, raw_size: tuple[int, int], exif: ExifFacts, byte_size
         exposure=exif.exposure,
         gps=exif.gps,
     )
+
+
+def _orient(im: Image.Image, orientation: int) -> Image.Image:
+    """The picture turned upright; the stored one is freed once the caller drops it."""
+    method = _TRANSPOSE.get(orientation)
+    return im.transpose(method) if method is not None else im
 
 
 def _pending_orientation(fmt: str | None, exif: ExifFacts) -> int:

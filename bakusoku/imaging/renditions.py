@@ -22,6 +22,7 @@ How the pixels are made, cheapest first:
 """
 
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -214,47 +215,67 @@ def render_photo(
     centred = [_plan(s, trim(s.aspect, None) if s.crop_to_print else full) for s in specs]
     # The largest output decides how much detail the decode must keep (JPEG scales in the DCT).
     image = photo.decode(min_scale=max((plan.scale for plan in centred), default=1.0))
+    # From here on ``sources`` holds the only reference to the decode, so it can be let go.
     sources = [_Source(image, full, image.width / info.width, image.height / info.height)]
+    del image
     made: dict[str, Rendition] = {}
-    # The same pixels in two formats (preview as JPEG and WebP) are resampled once.
-    resampled: dict[tuple[Box, tuple[int, int]], Image.Image] = {}
-
-    def make(plans: Sequence[_Plan]) -> None:
-        # Largest first, so smaller outputs are resampled from bigger ones, not from the original.
-        for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
-            pixels = resampled.get((plan.region, plan.size))
-            if pixels is None:
-                pixels = _resample(plan, sources)
-                resampled[plan.region, plan.size] = pixels
-                sources.append(
-                    _Source(
-                        pixels,
-                        plan.region,
-                        pixels.width / (plan.region[2] - plan.region[0]),
-                        pixels.height / (plan.region[3] - plan.region[1]),
-                    )
-                )
-            made[plan.spec.name] = _encode(plan.spec, pixels)
-
+    # Full-frame outputs first: faces are looked for on one of them, and the prints come last so
+    # that the decode is freed before the last print is encoded.
+    _make_whole([plan for plan in centred if not plan.spec.crop_to_print], sources, made)
     prints = [s for s in specs if s.crop_to_print]
-    whole = [plan for plan in centred if not plan.spec.crop_to_print]
     if faces is None and detector is not None and prints:
-        # Faces move only the prints: make the full-frame outputs first, then look for faces on
-        # the smallest of them the detector can use rather than shrinking the full decode again.
-        make(whole)
-        whole = []
+        # Faces move only the prints: look on the smallest full-frame output the detector can
+        # use rather than shrinking the full decode again.
         seen = _detection_source(sources, full)
         faces = _scaled(detector.detect(seen.image), 1 / seen.scale_x)
     crop_boxes = {s.name: trim(s.aspect, faces) for s in prints}
-    make([*whole, *(_plan(s, crop_boxes[s.name]) for s in prints)])
+    hashed = _placeholder(sources, full) if with_placeholder else None
+    _make_prints([_plan(s, crop_boxes[s.name]) for s in prints], sources, made)
     return PhotoResult(
         info=info,
         renditions=[made[s.name] for s in specs],
         crop_box=trim(None, faces),
-        placeholder=_placeholder(sources, full) if with_placeholder else None,
+        placeholder=hashed,
         crop_boxes=crop_boxes,
         faces=None if faces is None else list(faces),
     )
+
+
+def _make_whole(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]) -> None:
+    """Encode full-frame outputs, largest first, each resampled from the smallest source that
+    has enough detail; every one becomes a source for the next."""
+    # The same pixels in two formats (preview as JPEG and WebP) are resampled once.
+    resampled: dict[tuple[Box, tuple[int, int]], Image.Image] = {}
+    for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
+        pixels = resampled.get((plan.region, plan.size))
+        if pixels is None:
+            pixels = _resample(plan, sources)
+            resampled[plan.region, plan.size] = pixels
+            sources.append(
+                _Source(
+                    pixels,
+                    plan.region,
+                    pixels.width / (plan.region[2] - plan.region[0]),
+                    pixels.height / (plan.region[3] - plan.region[1]),
+                )
+            )
+        made[plan.spec.name] = _encode(plan.spec, pixels)
+
+
+def _make_prints(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]) -> None:
+    """Encode the print crops one region at a time, each freed once encoded; ``sources`` is
+    emptied before the last one is encoded, so a full-size crop never outlives the decode by
+    more than one copy (:func:`bakusoku.imaging.memory.peak_bytes`)."""
+    regions: dict[tuple[Box, tuple[int, int]], list[_Plan]] = {}
+    for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
+        regions.setdefault((plan.region, plan.size), []).append(plan)
+    for index, same in enumerate(regions.values()):
+        pixels = _resample(same[0], sources)
+        if index == len(regions) - 1:
+            sources.clear()
+        for plan in same:
+            made[plan.spec.name] = _encode(plan.spec, pixels)
+        del pixels
 
 
 def _detection_source(sources: list[_Source], full: Box) -> _Source:
@@ -294,7 +315,10 @@ def _resample(plan: _Plan, sources: list[_Source]) -> Image.Image:
         cropped = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
         if cropped == (0, 0, source.image.width, source.image.height):
             return source.image
-        return source.image.crop(cropped)
+        with warnings.catch_warnings():
+            # Pillow warns about crops past 89.5 MP; the photo passed our own pixel limit already.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return source.image.crop(cropped)
     return shrink(source.image, plan.size, box)
 
 
