@@ -179,7 +179,7 @@ class FunctionRuntime:
                     trace_header or new_trace_header(),
                 )
         finally:
-            self._release(pool, env, outcome, cold=cold, init_ms=init_ms)
+            self._release(pool, env, outcome, request_id=request_id, cold=cold, init_ms=init_ms)
         self._log_outcome(config, request_id, outcome, init_ms)
         if outcome.status == "ok":
             return payload.decode_response(outcome.body, outcome.content_type)
@@ -303,10 +303,14 @@ class FunctionRuntime:
         env: ExecutionEnvironment,
         outcome: Outcome | None,
         *,
+        request_id: str,
         cold: bool,
         init_ms: float | None,
     ) -> None:
         keep = outcome is not None and outcome.reusable
+        # Lambda stops a sandbox whose memory goes past its size; our watch samples, so a short
+        # peak can slip by it. Such a worker still returns its result, then is replaced.
+        outgrown = keep and outcome is not None and outcome.max_memory_mb > pool.config.memory_mb
         with self._lock:
             pool.busy -= 1
             if pool.config.reserved_concurrency is None:
@@ -325,12 +329,14 @@ class FunctionRuntime:
             if cold:
                 counters.cold_starts += 1
                 counters.init_duration_ms_total += init_ms or 0.0
-            if keep and not self._closed:
+            if keep and not outgrown and not self._closed:
                 env.last_used = time.monotonic()
                 pool.idle.append(env)
                 return
             self._environments -= 1
         env.kill()
+        if outgrown and outcome is not None:
+            _log_recycled(pool.config, request_id, outcome.max_memory_mb)
 
     def _take_oldest_idle(self) -> ExecutionEnvironment | None:
         oldest: tuple[float, _Pool] | None = None
@@ -414,6 +420,17 @@ class FunctionRuntime:
             status=status,
             error_type=error_type if status == "error" else None,
         )
+
+
+def _log_recycled(config: FunctionConfig, request_id: str, max_memory_mb: int) -> None:
+    logs.logger.warning(
+        "RECYCLE RequestId: %s Environment replaced: Max Memory Used %d MB went past "
+        "Memory Size %d MB (Lambda would have stopped it); the result was returned",
+        request_id,
+        max_memory_mb,
+        config.memory_mb,
+        extra={"function_name": config.name, "aws_request_id": request_id},
+    )
 
 
 def new_trace_header() -> str:

@@ -180,6 +180,16 @@ def _is_machinery(filename: str) -> bool:
 
 
 def _max_memory_mb() -> int:
+    """This process's peak resident memory: Lambda's "Max Memory Used"."""
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec, so
+    # a worker started by a large process would report the parent's peak as its own.
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return int(peak / (1024 * 1024)) if sys.platform == "darwin" else int(peak / 1024)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 INVOCATIONS = 0
@@ -119,3 +121,22 @@ def flaky(event: Any, context: Any) -> dict[str, Any]:
     if seen <= int(event.get("fail_times", 0)):
         raise ConnectionError(f"attempt {seen} of {context.aws_request_id} failed")
     return {"attempt": seen}
+
+
+def grow_while_idle(event: Any, context: Any) -> dict[str, Any]:
+    """Returns at once; with ``grow_mb``, a thread then waits for the ``go`` file, grows by that
+    many MB while no invocation runs (so nothing watches), frees them and writes ``done``."""
+    if "grow_mb" in event:
+        threading.Thread(target=_grow_on_signal, args=(event,), daemon=True).start()
+    return {"pid": os.getpid(), "request": event.get("request")}
+
+
+def _grow_on_signal(event: dict[str, Any]) -> None:
+    go, done = Path(event["go"]), Path(event["done"])
+    while not go.exists():
+        time.sleep(0.01)
+    block = bytearray(int(event["grow_mb"]) * 1024 * 1024)
+    for i in range(0, len(block), 4096):  # touch every page so it is resident
+        block[i] = 1
+    del block
+    done.write_text("grown")
