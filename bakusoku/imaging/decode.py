@@ -78,6 +78,19 @@ class ImageInfo:
         return self.width * self.height / 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class DecodePlan:
+    """How a photo will be decoded, fixed from its header before any pixel is read."""
+
+    # Stored width and height the decoder will produce: a JPEG may decode at 1/2, 1/4 or 1/8.
+    size: tuple[int, int]
+    scale: float
+
+    @property
+    def pixels(self) -> int:
+        return self.size[0] * self.size[1]
+
+
 class SourcePhoto:
     """An opened (header-parsed, not yet decoded) upload; decode it at most once."""
 
@@ -88,7 +101,7 @@ class SourcePhoto:
         # Until decode() hands the pixels over; afterwards this object keeps no pixel memory.
         self._im: ImageFile.ImageFile | None = im
         self._format = im.format
-        self._mode = im.mode
+        self._plan: DecodePlan | None = None
         self._max_pixels = max_pixels
         self._byte_size = len(data)
         self._raw_size = im.size
@@ -104,14 +117,27 @@ class SourcePhoto:
         return _info(self._format, self._raw_size, self._exif, self._byte_size)
 
     @property
-    def mode(self) -> str:
-        """Pillow's mode of the stored pixels (``RGB``, ``RGBA``, ``CMYK``, ``I;16``...)."""
-        return self._mode
-
-    @property
     def raw_size(self) -> tuple[int, int]:
         """Stored width and height, before orientation."""
         return self._raw_size
+
+    def plan(self, min_scale: float = 1.0) -> DecodePlan:
+        """Fix the decode scale from the header: the smallest at least ``min_scale`` of full size.
+
+        Only JPEG scales (in the DCT, via ``Image.draft``); other formats decode at full size. A
+        photo is planned once: :meth:`decode` and :meth:`verify` then follow that plan.
+        """
+        if self._plan is None:
+            im = self._pixels()
+            if min_scale < 1.0 and im.format in ("JPEG", "MPO"):
+                width, height = im.size
+                wanted = (
+                    max(1, math.ceil(width * min_scale)),
+                    max(1, math.ceil(height * min_scale)),
+                )
+                im.draft(im.mode, wanted)
+            self._plan = DecodePlan(im.size, im.size[0] / self._raw_size[0])
+        return self._plan
 
     def decode(self, min_scale: float = 1.0) -> Image.Image:
         """Decode every byte, orient and convert to 8-bit sRGB RGB; callable once.
@@ -133,15 +159,15 @@ class SourcePhoto:
     def _pending_orientation(self) -> int:
         return _pending_orientation(self._format, self._exif)
 
-    def _take_pixels(self, min_scale: float) -> ImageFile.ImageFile:
-        im = self._im
-        if im is None:
+    def _pixels(self) -> ImageFile.ImageFile:
+        if self._im is None:
             raise RuntimeError("a SourcePhoto decodes once; keep the image it returned")
+        return self._im
+
+    def _take_pixels(self, min_scale: float) -> ImageFile.ImageFile:
+        self.plan(min_scale)
+        im = self._pixels()
         self._im = None
-        if min_scale < 1.0 and im.format in ("JPEG", "MPO"):
-            width, height = im.size
-            wanted = (max(1, math.ceil(width * min_scale)), max(1, math.ceil(height * min_scale)))
-            im.draft(im.mode, wanted)
         _load(im, self._max_pixels)
         if im.format == "PNG":
             # Now that every chunk has been read, EXIF stored after the image data is known too.

@@ -32,7 +32,7 @@ from PIL import Image
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, probe
 from bakusoku.imaging.faces import DETECTION_EDGE, FaceDetector
-from bakusoku.imaging.memory import keep_pixel_memory
+from bakusoku.imaging.memory import give_back, keep_pixel_memory, peak_bytes
 from bakusoku.imaging.placeholder import placeholder
 from bakusoku.imaging.shrink import shrink
 from bakusoku.imaging.trim import Box, FaceBox, print_crop_box
@@ -213,8 +213,11 @@ def render_photo(
 
     # The trim's size does not depend on where faces are, so the decode scale is known up front.
     centred = [_plan(s, trim(s.aspect, None) if s.crop_to_print else full) for s in specs]
-    # The largest output decides how much detail the decode must keep (JPEG scales in the DCT).
-    image = photo.decode(min_scale=max((plan.scale for plan in centred), default=1.0))
+    # The largest output decides how much detail the decode must keep (JPEG scales in the DCT),
+    # and with it the most memory this photo can take (the bound in imaging.memory).
+    min_scale = max((plan.scale for plan in centred), default=1.0)
+    peak = peak_bytes(photo.plan(min_scale).pixels, info.byte_size)
+    image = photo.decode(min_scale)
     # From here on ``sources`` holds the only reference to the decode, so it can be let go.
     sources = [_Source(image, full, image.width / info.width, image.height / info.height)]
     del image
@@ -231,6 +234,8 @@ def render_photo(
     crop_boxes = {s.name: trim(s.aspect, faces) for s in prints}
     hashed = _placeholder(sources, full) if with_placeholder else None
     _make_prints([_plan(s, crop_boxes[s.name]) for s in prints], sources, made)
+    sources.clear()  # no pixel buffer is left in use
+    give_back(peak)
     return PhotoResult(
         info=info,
         renditions=[made[s.name] for s in specs],
@@ -262,7 +267,9 @@ def _make_whole(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, 
         made[plan.spec.name] = _encode(plan.spec, pixels)
 
 
-def _make_prints(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]) -> None:
+def _make_prints(
+    plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]
+) -> None:
     """Encode the print crops one region at a time, each freed once encoded; ``sources`` is
     emptied before the last one is encoded, so a full-size crop never outlives the decode by
     more than one copy (:func:`bakusoku.imaging.memory.peak_bytes`)."""

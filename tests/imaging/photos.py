@@ -167,3 +167,14 @@ def psd_header() -> bytes:
     import struct
 
     return b"8BPS" + struct.pack(">H6xHIIHH", 1, 3, 3000, 4000, 8, 3) + b"\x00" * 64
+
+
+def blocky_picture(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """Flat colour blocks ~256 px across, quick to make and tiny as PNG at any size (a 100 MP one
+    is ~400 KB); in RGBA the alpha runs from clear to opaque, so flattening has work everywhere."""
+    blocks = [Image.effect_noise((width // 256 + 1, height // 256 + 1), 80) for _ in "RGB"]
+    im = Image.merge("RGB", blocks).resize((width, height), Image.Resampling.NEAREST)
+    if mode != "RGBA":
+        return im.convert(mode)
+    im.putalpha(Image.linear_gradient("L").resize((width, height), Image.Resampling.NEAREST))
+    return im
