@@ -17,6 +17,10 @@ How the pixels are made, cheapest first:
   Lanczos pass: see :func:`bakusoku.imaging.shrink.shrink`.
 - **Kept buffers.** Freed pixel memory stays in the process for the next photo
   (:mod:`bakusoku.imaging.memory`).
+- **Two full-size pictures at most.** The decode is handed over and freed as soon as nothing
+  needs it: full-frame outputs, faces and the placeholder first, then the print crops one at a
+  time, the decode let go before the last one is encoded (the bound is
+  :func:`bakusoku.imaging.memory.peak_bytes`).
 - **Shared pixels.** The same region and size in two formats (preview JPEG and WebP) is resampled
   once; a full-resolution print is a crop of the decoded picture, not a resample.
 """
