@@ -274,9 +274,9 @@ def _make_whole(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, 
 def _make_prints(
     plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]
 ) -> None:
-    """Encode the print crops one region at a time, each freed once encoded; ``sources`` is
-    emptied before the last one is encoded, so a full-size crop never outlives the decode by
-    more than one copy (:func:`bakusoku.imaging.memory.peak_bytes`)."""
+    """Encode the print crops one region at a time, each freed once encoded, and empty
+    ``sources`` before the last one is encoded: the decode and one crop are the most ever alive
+    (:func:`bakusoku.imaging.memory.peak_bytes`)."""
     regions: dict[tuple[Box, tuple[int, int]], list[_Plan]] = {}
     for plan in sorted(plans, key=lambda p: p.scale, reverse=True):
         regions.setdefault((plan.region, plan.size), []).append(plan)
