@@ -334,3 +334,14 @@ def test_png_colour_key_transparency_is_flattened() -> None:
     image = open_photo(encode(im, "PNG", transparency=(0, 255, 0))).decode()
     assert image.getpixel((2, 2)) == (255, 0, 0)
     assert image.getpixel((15, 2)) == (255, 255, 255)
+
+
+def test_the_decode_is_planned_from_the_header() -> None:
+    photo = open_photo(encode(Image.new("RGB", (4000, 3000), (90, 120, 150)), "JPEG"))
+
+    plan = photo.plan(min_scale=0.2)
+
+    assert (plan.size, plan.scale) == ((1000, 750), 0.25)  # the DCT's 1/4: the smallest >= 0.2
+    assert photo.decode(min_scale=0.2).size == plan.size
+    png = open_photo(encode(Image.new("RGB", (400, 300)), "PNG"))
+    assert png.plan(min_scale=0.2).size == (400, 300)  # only JPEG decodes at a reduced scale
