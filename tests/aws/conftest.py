@@ -1,5 +1,233 @@
-"""Fixtures for the Lambda-side code: moto's server on loopback, as the packaging tests use it."""
+"""Fixtures for the Lambda-side code: moto's server on loopback, as the packaging tests use it,
+and the stack of one service and stage, created on moto's server and run end to end.
 
-from tests.deploy.conftest import fake_aws, moto_endpoint
+Needs moto[server] and aws-sam-translator (the test extra) and real PostgreSQL and MariaDB
+servers; with BAKUSOKU_TEST_REQUIRE_SERVERS=1 (CI) a missing one fails the run instead of
+skipping it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bakusoku.config import load_settings
+from bakusoku.deploy.package import Package, package
+from bakusoku.deploy.policies import ADMIN_SECRET, DATABASE_SECRET, STATE_MACHINE, WEBHOOK_SECRET
+from bakusoku.deploy.sam import logical_id
+from bakusoku.runtime import FunctionConfig, FunctionRuntime
+from tests.aws.call_recorder import LOG_DIR_VARIABLE, PLUGIN_VALUE, PLUGIN_VARIABLE
+from tests.aws.lambda_bridge import LambdaBridge, lambda_bridge
+from tests.aws.stack import (
+    EventDelivery,
+    Stack,
+    deploy,
+    enable_bucket_eventbridge,
+    executable_state_machine,
+    execute_state_machines,
+    reset,
+    tap_s3_events,
+)
+from tests.aws.webhook import Webhook, https_webhook
+from tests.conftest import free_port
+from tests.db.servers import REQUIRE, ServerDatabase, create_database
+from tests.deploy.conftest import EXAMPLE, FAKE_AWS, REGION, fake_aws, moto_endpoint
+
+SERVICE, STAGE = "enphoto", "dev"
+ACCOUNT = "123456789012"  # moto's default account
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+# What a Lambda execution environment has besides the function's own variables: the role's
+# session credentials (a session token, as on Lambda), and the harness's additions, each needed
+# because the emulator is not AWS: where AWS is, the call recorder, trust in the test webhook.
+_ROLE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "ASIAIOSFODNN7EXAMPLE",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN",
+}
+_INHERITED = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
 
 __all__ = ["fake_aws", "moto_endpoint"]
+
+
+def _require(module: str, why: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        message = f"needs {why}: pip install -e '.[test]'"
+        if REQUIRE:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@dataclass
+class Deployed:
+    """The created stack and everything the test drives it with."""
+
+    endpoint: str
+    package: Package
+    stack: Stack
+    bucket: str
+    definition: dict[str, Any]
+    runtime: FunctionRuntime
+    bridge: LambdaBridge
+    delivery: EventDelivery
+    webhook: Webhook
+    calls_dir: Path
+    database: ServerDatabase
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
+
+    def function_name(self, name: str) -> str:
+        return self.stack.physical[logical_id(name)]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[str]:
+    """moto's server on loopback (each stack resets it first)."""
+    _require("moto.server", "moto[server]")
+    _require("samtranslator", "aws-sam-translator")
+    from moto.server import ThreadedMotoServer
+
+    saved = {k: os.environ.get(k) for k in (*FAKE_AWS, "MOTO_PORT")}
+    os.environ.update(FAKE_AWS)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _database_secret(database: ServerDatabase) -> str:
+    """The secret as RDS keeps it for an instance: engine, host, port, user, password, name."""
+    url = sa.make_url(database.url)
+    engine = "postgres" if database.kind == "postgresql" else "mariadb"
+    return json.dumps(
+        {
+            "engine": engine,
+            "host": url.host,
+            "port": url.port or (5432 if engine == "postgres" else 3306),
+            "username": url.username,
+            "password": url.password or "",
+            "dbname": database.name,
+        }
+    )
+
+
+@pytest.fixture(scope="module", params=["postgresql", "mariadb"])
+def deployed(
+    request: pytest.FixtureRequest, emulator: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployed]:
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=emulator, region_name=REGION)
+
+    reset(emulator)
+    tap = tap_s3_events(client)
+    database = create_database(request.param)
+    root = tmp_path_factory.mktemp(f"aws-{request.param}")
+    calls_dir = root / "calls"
+    calls_dir.mkdir()
+    settings = load_settings(config_file=EXAMPLE, environ={})
+    built = package(settings, SERVICE, STAGE, out_dir=root / "package", install_dependencies=False)
+    runtime: FunctionRuntime | None = None
+    try:
+        with https_webhook(root) as webhook:
+            secrets = client("secretsmanager")
+            suffix = request.param
+            arns = {
+                DATABASE_SECRET: secrets.create_secret(
+                    Name=f"{SERVICE}/database-{suffix}", SecretString=_database_secret(database)
+                )["ARN"],
+                WEBHOOK_SECRET: secrets.create_secret(
+                    Name=f"{SERVICE}/slack-webhook-{suffix}",
+                    SecretString=json.dumps({"url": webhook.url}),
+                )["ARN"],
+                ADMIN_SECRET: secrets.create_secret(
+                    Name=f"{SERVICE}/admin-token-{suffix}", SecretString=ADMIN_TOKEN
+                )["ARN"],
+            }
+            stack = deploy(client, built, arns, REGION)
+            bucket = enable_bucket_eventbridge(client, stack)
+            definition = executable_state_machine(client, stack, emulator)
+            delivery = EventDelivery(client, stack, tap)
+            runtime = _runtime(client, stack, emulator, calls_dir, webhook)
+            with lambda_bridge(runtime, caller=stack.physical[f"{STATE_MACHINE}Role"]) as bridge:
+                saved_port = os.environ.get("MOTO_PORT")
+                # moto's Step Functions invokes Lambda at localhost:$MOTO_PORT: the bridge.
+                os.environ["MOTO_PORT"] = str(bridge.port)
+                try:
+                    yield Deployed(
+                        emulator,
+                        built,
+                        stack,
+                        bucket,
+                        definition,
+                        runtime,
+                        bridge,
+                        delivery,
+                        webhook,
+                        calls_dir,
+                        database,
+                    )
+                finally:
+                    if saved_port is None:
+                        os.environ.pop("MOTO_PORT", None)
+                    else:
+                        os.environ["MOTO_PORT"] = saved_port
+    finally:
+        execute_state_machines(emulator, False)
+        if runtime is not None:
+            runtime.close()
+        database.drop()
+
+
+def _runtime(
+    client: Any, stack: Stack, endpoint: str, calls_dir: Path, webhook: Webhook
+) -> FunctionRuntime:
+    """One execution environment per deployed function, with the environment Lambda gives it."""
+    functions = client("lambda")
+    configs = []
+    for logical in stack.resources_of_type("AWS::Lambda::Function"):
+        found = functions.get_function_configuration(FunctionName=stack.physical[logical])
+        configs.append(
+            FunctionConfig(
+                name=found["FunctionName"],
+                handler=found["Handler"],
+                timeout_seconds=found["Timeout"],
+                memory_mb=found["MemorySize"],
+                environment=found.get("Environment", {}).get("Variables", {}),
+            )
+        )
+    harness = {
+        **_ROLE_CREDENTIALS,
+        "AWS_ENDPOINT_URL": endpoint,
+        PLUGIN_VARIABLE: PLUGIN_VALUE,
+        LOG_DIR_VARIABLE: str(calls_dir),
+        "SSL_CERT_FILE": str(webhook.ca_file),
+    }
+    return FunctionRuntime(
+        configs,
+        max_environments=len(configs) + 2,
+        region=REGION,
+        account=ACCOUNT,
+        environment=harness,
+        withhold=[name for name in os.environ if name not in _INHERITED],
+    )

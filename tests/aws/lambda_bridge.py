@@ -1,0 +1,88 @@
+"""Lambda's Invoke API on loopback, answered by the real handlers in our Lambda-style runtime.
+
+moto's Lambda runs functions only in Docker, which CI does not have; its Step Functions calls
+Lambda's Invoke at ``http://localhost:$MOTO_PORT``. Pointing ``MOTO_PORT`` at this bridge makes
+the emulator's Step Functions run each Task state on the deployed function (its handler, its
+environment as CloudFormation set it) in a ``bakusoku.runtime`` execution environment: one process
+per function, reused while warm, as Lambda does. Each invocation is recorded as a call of the
+state machine's role (``lambda:InvokeFunction`` on the function's ARN). A handler's exception
+answers as Lambda does: ``X-Amz-Function-Error: Unhandled`` and its error document.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from bakusoku.runtime import FunctionRuntime
+from bakusoku.runtime.errors import FunctionError
+
+INVOKE_PATH = "/2015-03-31/functions/"
+
+
+@dataclass
+class LambdaBridge:
+    port: int
+    invocations: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def lambda_bridge(runtime: FunctionRuntime, caller: str) -> Iterator[LambdaBridge]:
+    """Serve Invoke for ``runtime``'s functions; ``caller`` names who invokes (the state machine)."""
+    invocations: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if not (self.path.startswith(INVOKE_PATH) and self.path.endswith("/invocations")):
+                self._answer(404, {"message": f"the bridge serves only Invoke, not {self.path}"})
+                return
+            function = unquote(self.path[len(INVOKE_PATH) : -len("/invocations")])
+            invocations.append(
+                {
+                    "function": caller,
+                    "service": "lambda",
+                    "operation": "Invoke",
+                    "params": {"FunctionName": function},
+                    "presigned": False,
+                }
+            )
+            try:
+                result = runtime.invoke(function, json.loads(body or b"null"))
+            except FunctionError as exc:
+                self._answer(200, exc.to_payload(), {"X-Amz-Function-Error": "Unhandled"})
+                return
+            self._answer(200, result)
+
+        def _answer(
+            self, status: int, document: Any, headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(document).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LambdaBridge(server.server_address[1], invocations)
+    finally:
+        server.shutdown()
+        server.server_close()

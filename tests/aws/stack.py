@@ -1,0 +1,283 @@
+"""One packaged stack created on moto's server, with the emulator's gaps bridged visibly.
+
+``deploy`` does what an engineer does with ``sam package`` and ``sam deploy``: the template is
+expanded offline (aws-sam-translator), the code bundle is uploaded to a packaging bucket, and the
+expanded template is created by the emulator's CloudFormation. The gaps of moto that the test
+bridges, and only those, are named by the functions that bridge them:
+
+- ``enable_bucket_eventbridge``: moto's CloudFormation drops the bucket's
+  ``NotificationConfiguration.EventBridgeConfiguration``; the test sets it as the template says.
+- ``executable_state_machine``: moto's CloudFormation ignores ``DefinitionSubstitutions`` and
+  creates the state machine in the store of the Step Functions that does not execute; the test
+  fills the template's substitutions (function ARNs read back from the emulator) and creates the
+  machine CloudFormation made (same name, role and type) where executions run.
+- ``tap_s3_events`` and ``EventDelivery``: moto's S3 sends its events to EventBridge, but moto's
+  EventBridge cannot deliver to Step Functions or (without Docker) Lambda, and raises at such a
+  target. A rule created before the stack keeps S3's events in a queue; the deployed rules'
+  patterns are matched against them by the emulator's rule matcher, and a match is delivered
+  as EventBridge would: StartExecution with the target's role, or the notifier invoked.
+- ``status_change_event``: moto's Step Functions publishes no status-change events; the test
+  builds the documented one from DescribeExecution.
+- Lambda itself: see ``lambda_bridge``. moto's CloudFormation also has no HTTP API, bucket policy
+  or queue policy resources: the API function is invoked through its Lambda entry point with API
+  Gateway's HTTP API (2.0) event, as the HTTP API would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bakusoku.deploy import checks
+from bakusoku.deploy.package import Package
+from bakusoku.deploy.policies import BUCKET, STATE_MACHINE
+
+PACKAGE_BUCKET = "package-bucket"  # the bucket expand_sam's S3 URIs name, as `sam package` would
+
+
+@dataclass
+class Stack:
+    """What the emulator created: physical ids by logical id, and the expanded template."""
+
+    name: str
+    expanded: dict[str, Any]
+    physical: dict[str, str]
+    outputs: dict[str, str]
+
+    def resources_of_type(self, kind: str) -> dict[str, str]:
+        types = {k: v["Type"] for k, v in self.expanded["Resources"].items()}
+        return {k: v for k, v in self.physical.items() if types.get(k) == kind}
+
+
+def deploy(
+    client: Callable[[str], Any], package: Package, parameters: Mapping[str, str], region: str
+) -> Stack:
+    """Upload the bundle, create the expanded template and wait until it is complete."""
+    expanded = checks.expand_sam(package.template, region)
+    s3 = client("s3")
+    s3.create_bucket(
+        Bucket=PACKAGE_BUCKET, CreateBucketConfiguration={"LocationConstraint": region}
+    )
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.bundle.path.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(package.bundle.path).as_posix())
+    for resource in expanded["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            location = resource["Properties"]["Code"]
+            s3.put_object(Bucket=location["S3Bucket"], Key=location["S3Key"], Body=code.getvalue())
+    cloudformation = client("cloudformation")
+    name = package.stage.stack_name
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(expanded),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    status = _wait(cloudformation, name)
+    if status != "CREATE_COMPLETE":
+        raise AssertionError(f"the stack {name} ended {status}")
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+        if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
+    }
+    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return Stack(name, expanded, physical, outputs)
+
+
+def _wait(cloudformation: Any, name: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+        if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
+            return status
+        time.sleep(0.2)
+
+
+def enable_bucket_eventbridge(client: Callable[[str], Any], stack: Stack) -> str:
+    """Gap: set the bucket's EventBridge delivery the template asks for; the bucket's name."""
+    properties = stack.expanded["Resources"][BUCKET]["Properties"]
+    wanted = properties["NotificationConfiguration"]["EventBridgeConfiguration"]
+    assert wanted == {"EventBridgeEnabled": True}, wanted
+    bucket = stack.physical[BUCKET]
+    client("s3").put_bucket_notification_configuration(
+        Bucket=bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    return bucket
+
+
+def deployed_definition(client: Callable[[str], Any], stack: Stack) -> str:
+    """Gap: the definition with DefinitionSubstitutions filled (function ARNs read back)."""
+    text, substitutions = checks.deployed_definition(stack.expanded, STATE_MACHINE)
+    functions = client("lambda")
+    for placeholder, value in substitutions.items():
+        logical, attribute = value["Fn::GetAtt"]
+        assert attribute == "Arn", value
+        found = functions.get_function(FunctionName=stack.physical[logical])
+        text = text.replace(f"${{{placeholder}}}", found["Configuration"]["FunctionArn"])
+    assert "${" not in text, text
+    return text
+
+
+def executable_state_machine(
+    client: Callable[[str], Any], stack: Stack, endpoint: str
+) -> dict[str, Any]:
+    """Gaps: moto's CloudFormation ignores DefinitionSubstitutions and creates the state machine
+    where the executing Step Functions (``execute_state_machine``) does not look. The machine
+    CloudFormation created is read back (name, role, type) and created again, definition
+    substituted, once execution is switched on. Returns the definition that will run."""
+    states = client("stepfunctions")
+    created = states.describe_state_machine(stateMachineArn=stack.physical[STATE_MACHINE])
+    assert "${" in created["definition"], "moto now applies DefinitionSubstitutions: drop this"
+    definition = deployed_definition(client, stack)
+    execute_state_machines(endpoint, True)
+    states.create_state_machine(
+        name=created["name"],
+        definition=definition,
+        roleArn=created["roleArn"],
+        type=created["type"],
+    )
+    stored = states.describe_state_machine(stateMachineArn=created["stateMachineArn"])
+    result: dict[str, Any] = json.loads(stored["definition"])
+    return result
+
+
+def execute_state_machines(endpoint: str, enabled: bool) -> None:
+    """Switch moto's executing Step Functions on or off (other tests expect it off)."""
+    body = json.dumps({"stepfunctions": {"execute_state_machine": enabled}}).encode()
+    request = urllib.request.Request(f"{endpoint}/moto-api/config", data=body, method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def reset(endpoint: str) -> None:
+    """Forget every resource, and create state machines where CloudFormation creates them."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+    execute_state_machines(endpoint, False)
+
+
+TAP = "test-tap-s3-events"
+
+
+def tap_s3_events(client: Callable[[str], Any]) -> str:
+    """Gap: a rule and queue that keep every event S3 sends, created before the stack.
+
+    moto's EventBridge raises on a Step Functions or Lambda target and so stops at the first
+    deployed rule that matches; a rule created earlier is evaluated before it.
+    """
+    events, sqs = client("events"), client("sqs")
+    queue_url = sqs.create_queue(QueueName=TAP)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    events.put_rule(Name=TAP, EventPattern=json.dumps({"source": ["aws.s3"]}))
+    events.put_targets(
+        Rule=TAP, Targets=[{"Id": "tap", "Arn": attributes["Attributes"]["QueueArn"]}]
+    )
+    return str(queue_url)
+
+
+@dataclass
+class EventDelivery:
+    """What the deployed rules match (moto's TestEventPattern on their patterns), delivered to
+    their own targets as EventBridge would."""
+
+    client: Callable[[str], Any]
+    stack: Stack
+    tap_url: str
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def s3_events(self, until_key: str, wait_seconds: float = 10) -> list[dict[str, Any]]:
+        """The events S3 sent since the last look, read until one names ``until_key``."""
+        sqs = self.client("sqs")
+        deadline = time.monotonic() + wait_seconds
+        events: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not any(
+            e["detail"]["object"]["key"] == until_key for e in events
+        ):
+            answer = sqs.receive_message(
+                QueueUrl=self.tap_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+            )
+            for message in answer.get("Messages", []):
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=message["ReceiptHandle"])
+        return events
+
+    def matches(self, rule: str, event: Mapping[str, Any]) -> bool:
+        """Whether the deployed rule's pattern matches ``event``, by the emulator's own matcher
+        (moto's server answers TestEventPattern with nothing; its rules use ``EventPattern``)."""
+        from moto.events.models import EventPattern
+
+        events = self.client("events")
+        pattern = events.describe_rule(Name=self.stack.physical[rule])["EventPattern"]
+        return bool(EventPattern.load(pattern).matches_event(dict(event)))
+
+    def targets(self, rule: str) -> list[dict[str, Any]]:
+        found = self.client("events").list_targets_by_rule(Rule=self.stack.physical[rule])
+        return list(found["Targets"])
+
+    def start_executions(self, rule: str, event: Mapping[str, Any]) -> list[str]:
+        """The rule's Step Functions target: StartExecution with the target's role."""
+        arns = []
+        for target in self.targets(rule):
+            if ":states:" not in target["Arn"]:
+                continue
+            self.calls.append(
+                {
+                    "function": target["RoleArn"],
+                    "service": "stepfunctions",
+                    "operation": "StartExecution",
+                    "params": {"stateMachineArn": target["Arn"]},
+                    "presigned": False,
+                }
+            )
+            started = self.client("stepfunctions").start_execution(
+                stateMachineArn=target["Arn"],
+                name=str(uuid.uuid4()),  # EventBridge names the executions it starts
+                input=json.dumps(event),
+            )
+            arns.append(str(started["executionArn"]))
+        return arns
+
+    def lambda_targets(self, rule: str) -> list[str]:
+        return [t["Arn"] for t in self.targets(rule) if ":lambda:" in t["Arn"]]
+
+
+def status_change_event(client: Callable[[str], Any], execution_arn: str) -> dict[str, Any]:
+    """Gap: what Step Functions sends to EventBridge when an execution ends (moto sends none)."""
+    described = client("stepfunctions").describe_execution(executionArn=execution_arn)
+    region, account = execution_arn.split(":")[3:5]
+    detail = {
+        "executionArn": execution_arn,
+        "stateMachineArn": described["stateMachineArn"],
+        "name": described["name"],
+        "status": described["status"],
+        "startDate": int(described["startDate"].timestamp() * 1000),
+        "stopDate": int(described["stopDate"].timestamp() * 1000),
+        "input": described.get("input"),
+        "inputDetails": {"included": True},
+        "output": described.get("output"),
+        "outputDetails": {"included": True} if described.get("output") else None,
+        "error": described.get("error"),
+        "cause": described.get("cause"),
+        "redriveCount": described.get("redriveCount", 0),
+    }
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": account,
+        "time": described["stopDate"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [execution_arn],
+        "detail": detail,
+    }

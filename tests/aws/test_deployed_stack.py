@@ -1,0 +1,263 @@
+"""The packaged stack on an emulated AWS, driven as a client would, with least privilege checked.
+
+One service and stage is packaged by ``bakusoku package``, expanded and created on moto's server
+(see ``stack`` for the gaps bridged and ``lambda_bridge`` for how Lambda is run). Through it: the
+API function, called through its Lambda entry point with an HTTP API (2.0) event, presigns an
+upload with the role's session credentials; the bytes are PUT over HTTP to the emulator's S3; the
+Object Created event that S3 sends is matched by the deployed rule; the deployed definition runs
+in the emulator's Step Functions, each Task on the real handler against a real PostgreSQL or
+MariaDB found through the database secret. Every AWS call each function made is then evaluated
+against the policies of the role CloudFormation gave it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from bakusoku.deploy.stages import API, NOTIFIER
+from bakusoku.pipeline.functions import FUNCTIONS
+from bakusoku.pipeline.handlers.imaging_settings import imaging_options
+from tests.aws.authorization import request_for, role_policies
+from tests.aws.call_recorder import recorded_calls
+from tests.aws.conftest import ADMIN_TOKEN, SERVICE, Deployed
+from tests.aws.iam_policy import Decision, evaluate, moto_permits
+from tests.aws.stack import status_change_event
+from tests.conftest import make_jpeg
+
+pytestmark = [
+    pytest.mark.integration,
+    # moto's CloudFormation warns for each resource type it does not create (see the test below).
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning"),
+]
+
+OBJECT_CREATED_RULE = "PhotoPipelineObjectCreated"
+EXECUTION_FAILED_RULE = "NotifierFunctionExecutionFailed"
+ALBUM = "sports-day"
+
+
+def api(deployed: Deployed, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One request through the API function's Lambda entry point, as the HTTP API sends it."""
+    text = json.dumps(body) if body is not None else None
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "authorization": f"Bearer {ADMIN_TOKEN}",
+            "content-type": "application/json",
+            "host": "abc123.execute-api.ap-northeast-1.amazonaws.com",
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.ap-northeast-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.10",
+                "userAgent": "tests",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+        **({"body": text} if text is not None else {}),
+    }
+    response = deployed.runtime.invoke(deployed.function_name(API), event)
+    payload = response.get("body")
+    return int(response["statusCode"]), json.loads(payload) if payload else None
+
+
+@dataclass
+class Upload:
+    photo_id: str
+    url: str
+    execution_arn: str
+    execution: dict[str, Any]
+    photo: dict[str, Any]
+
+
+def upload(deployed: Deployed, data: bytes, filename: str) -> Upload:
+    """Presign, PUT, let the rule match S3's event, run the execution, read the photo back."""
+    status, grant = api(
+        deployed,
+        "POST",
+        "/v1/uploads",
+        {
+            "filename": filename,
+            "content_type": "image/jpeg",
+            "size": len(data),
+            "album": ALBUM,
+            "service": SERVICE,
+        },
+    )
+    assert status == 201, grant
+    put = grant["upload"]
+    response = httpx.request(put["method"], put["url"], headers=put["headers"], content=data)
+    assert response.status_code == 200, response.text
+    sent = deployed.delivery.s3_events(until_key=grant["key"])
+    events = [e for e in sent if deployed.delivery.matches(OBJECT_CREATED_RULE, e)]
+    assert [e["detail"]["object"]["key"] for e in events] == [grant["key"]], [
+        (e["detail-type"], e["detail"]["object"]["key"], e["detail"]["bucket"]["name"])
+        for e in sent
+    ]
+    [execution_arn] = deployed.delivery.start_executions(OBJECT_CREATED_RULE, events[0])
+    execution = wait_for(deployed, execution_arn)
+    status, photo = api(deployed, "GET", f"/v1/photos/{grant['photo_id']}")
+    assert status == 200, photo
+    return Upload(grant["photo_id"], put["url"], execution_arn, execution, photo)
+
+
+def wait_for(deployed: Deployed, execution_arn: str, timeout: float = 90) -> dict[str, Any]:
+    states = deployed.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while True:
+        found: dict[str, Any] = states.describe_execution(executionArn=execution_arn)
+        if found["status"] != "RUNNING":
+            return found
+        assert time.monotonic() < deadline, f"{execution_arn} still running after {timeout} s"
+        time.sleep(0.2)
+
+
+@dataclass
+class Journey:
+    good: Upload
+    corrupt: Upload
+    duplicate: Upload
+    alert_events: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def journey(deployed: Deployed) -> Journey:
+    photo = make_jpeg(1200, 1600)
+    good = upload(deployed, photo, "IMG_0001.jpg")
+    corrupt = upload(deployed, b"\xff\xd8\xff\xe0 not really a JPEG " * 64, "IMG_0002.jpg")
+    duplicate = upload(deployed, photo, "IMG_0001-again.jpg")
+    # Step Functions announces every ending; only the failed one matches the alert rule.
+    endings = [
+        status_change_event(deployed.client, u.execution_arn) for u in (good, corrupt, duplicate)
+    ]
+    events = [e for e in endings if deployed.delivery.matches(EXECUTION_FAILED_RULE, e)]
+    for target in deployed.delivery.lambda_targets(EXECUTION_FAILED_RULE):
+        assert target.endswith(f":function:{deployed.function_name(NOTIFIER)}")
+        for event in events:
+            deployed.runtime.invoke(target, event)  # EventBridge invokes it asynchronously
+    return Journey(good, corrupt, duplicate, events)
+
+
+def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None:
+    tasks = {
+        name: state["Resource"]
+        for name, state in deployed.definition["States"].items()
+        if state["Type"] == "Task"
+    }
+    assert set(tasks.values()) == {
+        f"arn:aws:lambda:ap-northeast-1:123456789012:function:{deployed.function_name(f.name)}"
+        for f in FUNCTIONS
+    }
+
+
+def test_a_good_photo_ends_ready_with_every_rendition(deployed: Deployed, journey: Journey) -> None:
+    assert "X-Amz-Security-Token=" in journey.good.url  # presigned with the role's session
+    assert journey.good.execution["status"] == "SUCCEEDED", journey.good.execution
+    photo = journey.good.photo
+    assert photo["status"] == "ready", photo
+    options = imaging_options(deployed.package.stage.settings)
+    expected = {spec.name for spec in (*options.print_specs, *options.browsing_specs)}
+    assert set(photo["renditions"]) == expected
+    s3 = deployed.client("s3")
+    for rendition in photo["renditions"].values():
+        assert httpx.get(rendition["url"]).status_code == 200
+    listed = s3.list_objects_v2(Bucket=deployed.bucket, Prefix="renditions/")["KeyCount"]
+    assert listed >= len(expected)
+
+
+def test_a_corrupt_photo_ends_failed_with_its_code(journey: Journey) -> None:
+    assert journey.corrupt.execution["status"] == "FAILED", journey.corrupt.execution
+    assert journey.corrupt.photo["status"] == "failed"
+    assert journey.corrupt.photo["error"]["code"] == "image.corrupt", journey.corrupt.photo
+
+
+def test_the_same_bytes_again_end_duplicate(journey: Journey) -> None:
+    assert journey.duplicate.execution["status"] == "SUCCEEDED", journey.duplicate.execution
+    assert journey.duplicate.photo["status"] == "duplicate", journey.duplicate.photo
+    assert journey.duplicate.photo["duplicate_of"] == journey.good.photo_id
+
+
+def test_the_failed_execution_alerts_through_the_notifier(
+    deployed: Deployed, journey: Journey
+) -> None:
+    assert [e["detail"]["executionArn"] for e in journey.alert_events] == [
+        journey.corrupt.execution_arn
+    ]
+    [message] = deployed.webhook.posts
+    text = json.dumps(message)
+    assert journey.corrupt.execution_arn.rsplit(":", 1)[-1] in text
+    assert "image.corrupt" in text or "CorruptImageError" in text, text
+
+
+def _denials(deployed: Deployed, calls: list[dict[str, Any]], role_of: Any) -> list[str]:
+    iam = deployed.client("iam")
+    policies: dict[str, list[dict[str, Any]]] = {}
+    problems = []
+    for call in calls:
+        role = role_of(call)
+        if role not in policies:
+            policies[role] = role_policies(iam, role)
+        request = request_for(call)
+        decision = evaluate(policies[role], request)
+        if decision is not Decision.ALLOWED or not moto_permits(policies[role], request):
+            problems.append(
+                f"{call['function']} ({role}) {call['service']} {call['operation']}: "
+                f"{request} is {decision.value}"
+            )
+    return sorted(set(problems))
+
+
+def test_every_call_of_every_function_is_allowed_by_its_role(
+    deployed: Deployed, journey: Journey
+) -> None:
+    functions = deployed.client("lambda")
+    roles = {
+        name: functions.get_function_configuration(FunctionName=name)["Role"]
+        for name in (
+            deployed.function_name(n) for n in (*(f.name for f in FUNCTIONS), API, NOTIFIER)
+        )
+    }
+    calls = recorded_calls(deployed.calls_dir)
+    assert {c["function"] for c in calls} == set(roles)  # every function called AWS, recorded
+    denied = _denials(deployed, calls, lambda c: roles[c["function"]])
+    assert not denied, "\n".join(denied)
+
+
+def test_the_state_machine_role_allows_each_task_invocation(
+    deployed: Deployed, journey: Journey
+) -> None:
+    machine = deployed.client("stepfunctions").describe_state_machine(
+        stateMachineArn=journey.good.execution["stateMachineArn"]
+    )
+    invoked = {c["params"]["FunctionName"].rsplit(":", 1)[-1] for c in deployed.bridge.invocations}
+    assert invoked == {deployed.function_name(f.name) for f in FUNCTIONS}
+    denied = _denials(deployed, deployed.bridge.invocations, lambda c: machine["roleArn"])
+    assert not denied, "\n".join(denied)
+
+
+def test_the_rule_role_allows_starting_executions(deployed: Deployed, journey: Journey) -> None:
+    assert len(deployed.delivery.calls) == 3
+    denied = _denials(deployed, deployed.delivery.calls, lambda c: c["function"])
+    assert not denied, "\n".join(denied)
