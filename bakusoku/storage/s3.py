@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import botocore.session
@@ -123,8 +124,18 @@ class S3ObjectStore:
         if if_none_match:
             params["IfNoneMatch"] = "*"
         with _s3_errors(bucket, key):
-            self._client.put_object(**params)
-        return self.head_object(bucket, key)
+            answer = self._client.put_object(**params)
+        # Described from PutObject's own answer: a HeadObject here would need s3:GetObject, which
+        # a role that may only write (MakeRenditions' on renditions/) does not have.
+        return ObjectInfo(
+            bucket=bucket,
+            key=key,
+            size=len(data),
+            etag=str(answer["ETag"]),
+            content_type=params["ContentType"],
+            last_modified=_answered_at(answer),
+            metadata=dict(meta or {}),
+        )
 
     def get_object(self, bucket: str, key: str) -> bytes:
         """The object's bytes, or :class:`ObjectNotFoundError`."""
@@ -228,6 +239,15 @@ def _translate(exc: ClientError, bucket: str, key: str) -> StorageError:
     return S3Error(
         f"S3 refused the request for {bucket}/{key}: {message}", code=code, status=status
     )
+
+
+def _answered_at(answer: dict[str, Any]) -> datetime:
+    """When S3 answered (its ``Date`` header): the stored object's Last-Modified, to the second."""
+    date = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return parsedate_to_datetime(date).astimezone(UTC)
+    except (TypeError, ValueError):
+        return datetime.now(UTC).replace(microsecond=0)
 
 
 def _object_info(bucket: str, key: str, response: dict[str, Any]) -> ObjectInfo:

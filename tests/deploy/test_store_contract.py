@@ -171,3 +171,34 @@ def test_signed_get_is_accepted(backend: Backend) -> None:
     url = backend.presigner.presign_get(backend.bucket, key, expires_in=300)
     response = httpx.get(url)
     assert response.status_code == 200 and response.content == b"rendition"
+
+
+def test_s3_put_is_one_put_object_described_as_head_would(moto_endpoint: str) -> None:
+    """MakeRenditions' role may only PutObject under renditions/: writing must not also read."""
+    from bakusoku.storage.s3 import S3ObjectStore, s3_client
+
+    client = s3_client(REGION, moto_endpoint)
+    sent: list[str] = []
+    client.meta.events.register("before-call.s3", lambda model, **_: sent.append(model.name))
+    store = S3ObjectStore(REGION, client=client)
+    store.create_bucket("one-request")
+    sent.clear()
+    data = b"\xff\xd8rendition" * 50
+    info = store.put_object(
+        "one-request",
+        "renditions/a/1/thumb.jpg",
+        data,
+        content_type="image/jpeg",
+        metadata={"album": "a"},
+    )
+    assert sent == ["PutObject"]
+    head = S3ObjectStore(REGION, endpoint_url=moto_endpoint).head_object(
+        "one-request", "renditions/a/1/thumb.jpg"
+    )
+    assert (info.size, info.etag, info.content_type, dict(info.metadata)) == (
+        head.size,
+        head.etag,
+        head.content_type,
+        dict(head.metadata),
+    )
+    assert abs((info.last_modified - head.last_modified).total_seconds()) <= 1
