@@ -100,6 +100,12 @@ class Settings:
     # machine (the API reads executions there) and the secret with the operators' admin token.
     state_machine_arn: str = ""
     admin_token_secret_arn: str = ""
+    # Where the secret's database is when the secret holds only username and password (as one RDS
+    # manages does); set, each wins over the secret's own field (e.g. an RDS Proxy's host).
+    database_engine: str = ""  # postgres | mysql | mariadb | aurora-postgresql | aurora-mysql
+    database_host: str = ""
+    database_port: int = 0  # 0: the engine's default
+    database_name: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -44,9 +45,20 @@ def secret_string(arn: str, region: str) -> str:
     return text
 
 
-def database_url_from_secret(arn: str, region: str) -> str:
-    """A SQLAlchemy URL from a secret: ``{"url": ...}``, a plain URL, or an RDS-managed secret."""
-    text = secret_string(arn, region).strip()
+def database_url_from_secret(
+    arn: str, region: str, connection: Mapping[str, Any] | None = None
+) -> str:
+    """A SQLAlchemy URL from a secret (see :func:`database_url_from_text`)."""
+    return database_url_from_text(secret_string(arn, region).strip(), arn, connection)
+
+
+def database_url_from_text(text: str, arn: str, connection: Mapping[str, Any] | None = None) -> str:
+    """A SQLAlchemy URL from a secret's text: ``{"url": ...}``, a plain URL, or RDS's fields.
+
+    A secret RDS manages for an instance holds only ``username`` and ``password``; ``connection``
+    (``engine``, ``host``, ``port``, ``dbname`` from the settings) supplies the rest and wins over
+    the secret's own fields, so the same secret can be used through an RDS Proxy endpoint.
+    """
     if "://" in text and not text.startswith("{"):
         return text
     try:
@@ -56,16 +68,20 @@ def database_url_from_secret(arn: str, region: str) -> str:
     if not isinstance(fields, dict):
         raise SecretError(
             f"the secret {arn} is neither a database URL nor a JSON object with 'url' or "
-            "'engine', 'host', 'username', 'password'"
+            "'username' and 'password'"
         )
     if isinstance(fields.get("url"), str):
         return str(fields["url"])
+    fields = {**fields, **{k: v for k, v in (connection or {}).items() if v}}
     dialect = _DIALECTS.get(str(fields.get("engine", "")))
-    missing = [k for k in ("host", "username", "password") if k not in fields]
+    missing = [k for k in ("engine", "host", "username", "password") if k not in fields]
     if dialect is None or missing:
         raise SecretError(
-            f"the secret {arn} needs 'url', or 'engine' (one of {sorted(_DIALECTS)}) with "
-            f"'host', 'username', 'password' (missing: {missing or ['engine']})"
+            f"the secret {arn} and the settings do not name a database (missing: "
+            f"{missing or ['a known engine']}): the secret holds 'username' and 'password' (or "
+            "'url'); 'engine' (one of "
+            f"{sorted(_DIALECTS)}), 'host', 'port' and 'dbname' come from the secret or from the "
+            "settings database_engine, database_host, database_port, database_name"
         )
     user = quote(str(fields["username"]), safe="")
     password = quote(str(fields["password"]), safe="")
@@ -77,5 +93,11 @@ def database_url_from_secret(arn: str, region: str) -> str:
 def database_url(settings: Settings) -> str:
     """The deployment's database URL: read from its secret when ``database_secret_arn`` is set (AWS)."""
     if settings.database_secret_arn:
-        return database_url_from_secret(settings.database_secret_arn, settings.region)
+        connection = {
+            "engine": settings.database_engine,
+            "host": settings.database_host,
+            "port": settings.database_port,
+            "dbname": settings.database_name,
+        }
+        return database_url_from_secret(settings.database_secret_arn, settings.region, connection)
     return settings.effective_database_url

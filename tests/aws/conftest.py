@@ -114,20 +114,21 @@ def emulator() -> Iterator[str]:
                 os.environ[key] = value
 
 
-def _database_secret(database: ServerDatabase) -> str:
-    """The secret as RDS keeps it for an instance: engine, host, port, user, password, name."""
+def _managed_secret(database: ServerDatabase) -> str:
+    """The secret as RDS manages it for an instance: the credentials only."""
     url = sa.make_url(database.url)
-    engine = "postgres" if database.kind == "postgresql" else "mariadb"
-    return json.dumps(
-        {
-            "engine": engine,
-            "host": url.host,
-            "port": url.port or (5432 if engine == "postgres" else 3306),
-            "username": url.username,
-            "password": url.password or "",
-            "dbname": database.name,
-        }
-    )
+    return json.dumps({"username": url.username, "password": url.password or ""})
+
+
+def _connection_settings(database: ServerDatabase) -> dict[str, Any]:
+    """Where the database is, as the stage's settings say it (the managed secret does not)."""
+    url = sa.make_url(database.url)
+    return {
+        "database_engine": "postgres" if database.kind == "postgresql" else "mariadb",
+        "database_host": url.host,
+        "database_port": url.port or (5432 if database.kind == "postgresql" else 3306),
+        "database_name": database.name,
+    }
 
 
 @pytest.fixture(scope="module", params=["postgresql", "mariadb"])
@@ -145,7 +146,7 @@ def deployed(
     root = tmp_path_factory.mktemp(f"aws-{request.param}")
     calls_dir = root / "calls"
     calls_dir.mkdir()
-    settings = load_settings(config_file=EXAMPLE, environ={})
+    settings = load_settings(_connection_settings(database), config_file=EXAMPLE, environ={})
     built = package(settings, SERVICE, STAGE, out_dir=root / "package", install_dependencies=False)
     runtime: FunctionRuntime | None = None
     try:
@@ -154,7 +155,7 @@ def deployed(
             suffix = request.param
             arns = {
                 DATABASE_SECRET: secrets.create_secret(
-                    Name=f"{SERVICE}/database-{suffix}", SecretString=_database_secret(database)
+                    Name=f"{SERVICE}/database-{suffix}", SecretString=_managed_secret(database)
                 )["ARN"],
                 WEBHOOK_SECRET: secrets.create_secret(
                     Name=f"{SERVICE}/slack-webhook-{suffix}",
