@@ -29,12 +29,14 @@ from tests.aws.lambda_bridge import LambdaBridge, lambda_bridge
 from tests.aws.stack import (
     EventDelivery,
     Stack,
-    deploy,
+    answer_custom_resources,
+    create,
     enable_bucket_eventbridge,
     executable_state_machine,
     execute_state_machines,
     reset,
     tap_s3_events,
+    wait_until_created,
 )
 from tests.aws.webhook import Webhook, https_webhook
 from tests.conftest import free_port
@@ -165,11 +167,13 @@ def deployed(
                     Name=f"{SERVICE}/admin-token-{suffix}", SecretString=ADMIN_TOKEN
                 )["ARN"],
             }
-            stack = deploy(client, built, arns, REGION)
+            stack = create(client, built, arns, REGION)
+            runtime = _runtime(client, stack, emulator, calls_dir, webhook)
+            answer_custom_resources(client, stack, runtime.invoke, emulator, REGION)
+            stack = wait_until_created(client, stack)
             bucket = enable_bucket_eventbridge(client, stack)
             definition = executable_state_machine(client, stack, emulator)
             delivery = EventDelivery(client, stack, tap)
-            runtime = _runtime(client, stack, emulator, calls_dir, webhook)
             with lambda_bridge(runtime, caller=stack.physical[f"{STATE_MACHINE}Role"]) as bridge:
                 saved_port = os.environ.get("MOTO_PORT")
                 # moto's Step Functions invokes Lambda at localhost:$MOTO_PORT: the bridge.

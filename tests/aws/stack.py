@@ -1,6 +1,6 @@
 """One packaged stack created on moto's server, with the emulator's gaps bridged visibly.
 
-``deploy`` does what an engineer does with ``sam package`` and ``sam deploy``: the template is
+``create`` does what an engineer does with ``sam package`` and ``sam deploy``: the template is
 expanded offline (aws-sam-translator), the code bundle is uploaded to a packaging bucket, and the
 expanded template is created by the emulator's CloudFormation. The gaps of moto that the test
 bridges, and only those, are named by the functions that bridge them:
@@ -18,6 +18,8 @@ bridges, and only those, are named by the functions that bridge them:
   as EventBridge would: StartExecution with the target's role, or the notifier invoked.
 - ``status_change_event``: moto's Step Functions publishes no status-change events; the test
   builds the documented one from DescribeExecution.
+- ``answer_custom_resources``: moto's CloudFormation invokes a custom resource's function only in
+  Docker; the test sends CloudFormation's Create request to it and the function answers moto.
 - Lambda itself: see ``lambda_bridge``. moto's CloudFormation also has no HTTP API, bucket policy
   or queue policy resources: the API function is invoked through its Lambda entry point with API
   Gateway's HTTP API (2.0) event, as the HTTP API would.
@@ -50,16 +52,18 @@ class Stack:
     expanded: dict[str, Any]
     physical: dict[str, str]
     outputs: dict[str, str]
+    stack_id: str
 
     def resources_of_type(self, kind: str) -> dict[str, str]:
         types = {k: v["Type"] for k, v in self.expanded["Resources"].items()}
         return {k: v for k, v in self.physical.items() if types.get(k) == kind}
 
 
-def deploy(
+def create(
     client: Callable[[str], Any], package: Package, parameters: Mapping[str, str], region: str
 ) -> Stack:
-    """Upload the bundle, create the expanded template and wait until it is complete."""
+    """Upload the bundle and create the expanded template; the stack may still be in progress
+    (waiting for its custom resources: see ``answer_custom_resources``)."""
     expanded = checks.expand_sam(package.template, region)
     s3 = client("s3")
     s3.create_bucket(
@@ -74,34 +78,81 @@ def deploy(
         if resource["Type"] == "AWS::Lambda::Function":
             location = resource["Properties"]["Code"]
             s3.put_object(Bucket=location["S3Bucket"], Key=location["S3Key"], Body=code.getvalue())
-    cloudformation = client("cloudformation")
     name = package.stage.stack_name
-    cloudformation.create_stack(
+    client("cloudformation").create_stack(
         StackName=name,
         TemplateBody=json.dumps(expanded),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
-    status = _wait(cloudformation, name)
-    if status != "CREATE_COMPLETE":
-        raise AssertionError(f"the stack {name} ended {status}")
+    return described(client, name, expanded)
+
+
+def described(client: Callable[[str], Any], name: str, expanded: dict[str, Any]) -> Stack:
+    """The stack as the emulator describes it now."""
+    cloudformation = client("cloudformation")
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
         if r.get("LogicalResourceId") and r.get("PhysicalResourceId")
     }
-    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    return Stack(name, expanded, physical, outputs)
+    found = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+    return Stack(name, expanded, physical, outputs, str(found["StackId"]))
 
 
-def _wait(cloudformation: Any, name: str, timeout: float = 60) -> str:
+def answer_custom_resources(
+    client: Callable[[str], Any],
+    stack: Stack,
+    invoke: Callable[[str, Any], Any],
+    endpoint: str,
+    region: str,
+) -> int:
+    """Gap: moto's CloudFormation can invoke a custom resource's function only in Docker. Send
+    the Create request CloudFormation sends to each custom resource's service token, through
+    ``invoke``; the function answers at the ResponseURL, moto's own. Returns how many."""
+    functions = client("lambda")
+    answered = 0
+    for logical, resource in stack.expanded["Resources"].items():
+        kind = resource["Type"]
+        if not (kind.startswith("Custom::") or kind == "AWS::CloudFormation::CustomResource"):
+            continue
+        token = resource["Properties"]["ServiceToken"]
+        target, attribute = token["Fn::GetAtt"]
+        assert attribute == "Arn", token
+        arn = functions.get_function(FunctionName=stack.physical[target])["Configuration"][
+            "FunctionArn"
+        ]
+        invoke(
+            arn,
+            {
+                "RequestType": "Create",
+                "ServiceToken": arn,
+                "ResponseURL": f"{endpoint}/cloudformation_{region}/cfnresponse?stack="
+                f"{stack.stack_id}",
+                "StackId": stack.stack_id,
+                "RequestId": str(uuid.uuid4()),
+                "LogicalResourceId": logical,
+                "ResourceType": kind,
+                "ResourceProperties": {"ServiceToken": arn},
+            },
+        )
+        answered += 1
+    return answered
+
+
+def wait_until_created(client: Callable[[str], Any], stack: Stack, timeout: float = 60) -> Stack:
+    cloudformation = client("cloudformation")
     deadline = time.monotonic() + timeout
     while True:
-        status = str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
-        if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
-            return status
+        found = cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0]
+        status = str(found["StackStatus"])
+        if not status.endswith("IN_PROGRESS"):
+            break
+        assert time.monotonic() < deadline, f"the stack {stack.name} is still {status}"
         time.sleep(0.2)
+    assert status == "CREATE_COMPLETE", f"the stack {stack.name} ended {status}"
+    return described(client, stack.name, stack.expanded)
 
 
 def enable_bucket_eventbridge(client: Callable[[str], Any], stack: Stack) -> str:
