@@ -82,6 +82,7 @@ class Deployed:
     webhook: Webhook
     calls_dir: Path
     database: ServerDatabase
+    functions: dict[str, FunctionConfig]  # as the runtime runs them, by function name
 
     def client(self, service: str) -> Any:
         import boto3
@@ -168,7 +169,8 @@ def deployed(
                 )["ARN"],
             }
             stack = create(client, built, arns, REGION)
-            runtime = _runtime(client, stack, emulator, calls_dir, webhook)
+            functions = _functions(client, stack)
+            runtime = _runtime(functions, emulator, calls_dir, webhook)
             answer_custom_resources(client, stack, runtime.invoke, emulator, REGION)
             stack = wait_until_created(client, stack)
             bucket = enable_bucket_eventbridge(client, stack)
@@ -191,6 +193,7 @@ def deployed(
                         webhook,
                         calls_dir,
                         database,
+                        functions,
                     )
                 finally:
                     if saved_port is None:
@@ -204,23 +207,26 @@ def deployed(
         database.drop()
 
 
-def _runtime(
-    client: Any, stack: Stack, endpoint: str, calls_dir: Path, webhook: Webhook
-) -> FunctionRuntime:
-    """One execution environment per deployed function, with the environment Lambda gives it."""
+def _functions(client: Any, stack: Stack) -> dict[str, FunctionConfig]:
+    """Each deployed function as CloudFormation configured it: handler, sizes, environment."""
     functions = client("lambda")
-    configs = []
+    configs = {}
     for logical in stack.resources_of_type("AWS::Lambda::Function"):
         found = functions.get_function_configuration(FunctionName=stack.physical[logical])
-        configs.append(
-            FunctionConfig(
-                name=found["FunctionName"],
-                handler=found["Handler"],
-                timeout_seconds=found["Timeout"],
-                memory_mb=found["MemorySize"],
-                environment=found.get("Environment", {}).get("Variables", {}),
-            )
+        configs[found["FunctionName"]] = FunctionConfig(
+            name=found["FunctionName"],
+            handler=found["Handler"],
+            timeout_seconds=found["Timeout"],
+            memory_mb=found["MemorySize"],
+            environment=found.get("Environment", {}).get("Variables", {}),
         )
+    return configs
+
+
+def _runtime(
+    functions: dict[str, FunctionConfig], endpoint: str, calls_dir: Path, webhook: Webhook
+) -> FunctionRuntime:
+    """One execution environment per deployed function, with the environment Lambda gives it."""
     harness = {
         **_ROLE_CREDENTIALS,
         "AWS_ENDPOINT_URL": endpoint,
@@ -229,8 +235,8 @@ def _runtime(
         "SSL_CERT_FILE": str(webhook.ca_file),
     }
     return FunctionRuntime(
-        configs,
-        max_environments=len(configs) + 2,
+        functions.values(),
+        max_environments=len(functions) + 2,
         region=REGION,
         account=ACCOUNT,
         environment=harness,

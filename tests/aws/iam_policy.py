@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-ALLOWED = "allowed"
-
 
 class Decision(Enum):
     ALLOWED = "allowed"
