@@ -140,6 +140,9 @@ class Journey:
     corrupt: Upload
     duplicate: Upload
     alert_events: list[dict[str, Any]]
+    failed_execution_view: tuple[int, Any]
+    deleted: tuple[int, Any]
+    after_delete: tuple[int, Any]
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +160,12 @@ def journey(deployed: Deployed) -> Journey:
         assert target.endswith(f":function:{deployed.function_name(NOTIFIER)}")
         for event in events:
             deployed.runtime.invoke(target, event)  # EventBridge invokes it asynchronously
-    return Journey(good, corrupt, duplicate, events)
+    # An operator looks at the failure (Step Functions' history through the API's role), then
+    # deletes the duplicate (its original, through the API's role).
+    view = api(deployed, "GET", f"/v1/photos/{corrupt.photo_id}/execution")
+    deleted = api(deployed, "DELETE", f"/v1/photos/{duplicate.photo_id}")
+    after = api(deployed, "GET", f"/v1/photos/{duplicate.photo_id}")
+    return Journey(good, corrupt, duplicate, events, view, deleted, after)
 
 
 def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None:
@@ -239,6 +247,22 @@ def test_the_failed_execution_alerts_through_the_notifier(
     text = json.dumps(message)
     assert journey.corrupt.execution_arn.rsplit(":", 1)[-1] in text
     assert "image.corrupt" in text or "CorruptImageError" in text, text
+
+
+def test_the_failed_execution_is_read_from_step_functions(journey: Journey) -> None:
+    status, view = journey.failed_execution_view
+    assert status == 200, view
+    assert view["execution"]["execution_arn"] == journey.corrupt.execution_arn
+    assert view["execution"]["status"] == "FAILED"
+    assert any(e["type"] == "ExecutionFailed" for e in view["events"]), view["events"]
+
+
+def test_an_admin_deletes_a_photo_and_its_original(deployed: Deployed, journey: Journey) -> None:
+    assert journey.deleted[0] == 204, journey.deleted
+    assert journey.after_delete[0] == 404, journey.after_delete
+    key = journey.duplicate.photo["key"]
+    listed = deployed.client("s3").list_objects_v2(Bucket=deployed.bucket, Prefix=key)
+    assert listed["KeyCount"] == 0
 
 
 def _denials(deployed: Deployed, calls: list[dict[str, Any]], role_of: Any) -> list[str]:
