@@ -83,6 +83,7 @@ class Deployed:
     calls_dir: Path
     database: ServerDatabase
     functions: dict[str, FunctionConfig]  # as the runtime runs them, by function name
+    parameters: dict[str, str]  # the stack's parameter values
 
     def client(self, service: str) -> Any:
         import boto3
@@ -194,6 +195,7 @@ def deployed(
                         calls_dir,
                         database,
                         functions,
+                        arns,
                     )
                 finally:
                     if saved_port is None:

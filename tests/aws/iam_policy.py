@@ -3,7 +3,8 @@
 Follows AWS's documented logic for the elements identity policies use: ``Action``/``NotAction``
 (case-insensitive wildcards), ``Resource``/``NotResource`` (case-sensitive ``*`` and ``?``) and
 ``Condition`` with the string, ARN, Bool and Null operators, their ``IfExists`` forms and the
-``ForAnyValue:``/``ForAllValues:`` set qualifiers. An operator it does not know raises instead of
+``ForAnyValue:``/``ForAllValues:`` set qualifiers, and for resource policies ``Principal`` (``*``,
+``Service`` or ``AWS``). Condition keys ignore case, as AWS's do. An operator it does not know raises instead of
 being guessed at. moto's ``IAMPolicy`` is asked too and must agree on action and resource; it is
 not enough alone because it evaluates only ``StringEquals`` and treats every other condition
 operator (``StringLike`` on ``s3:prefix``, ``ArnEquals``…) as satisfied.
@@ -32,10 +33,13 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+    # Who asks, for resource policies: {"Service": "events.amazonaws.com"} or {"AWS": role ARN}.
+    principal: Mapping[str, str] | None = None
 
     def __str__(self) -> str:
         keys = f" with {dict(self.context)}" if self.context else ""
-        return f"{self.action} on {self.resource}{keys}"
+        by = f" by {dict(self.principal)}" if self.principal else ""
+        return f"{self.action} on {self.resource}{by}{keys}"
 
 
 class UnsupportedPolicyError(Exception):
@@ -76,8 +80,10 @@ def _listed(value: Any) -> list[str]:
 
 
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
-    if "Principal" in statement or "NotPrincipal" in statement:
-        raise UnsupportedPolicyError("resource policies (with Principal) are not evaluated here")
+    if "NotPrincipal" in statement:
+        raise UnsupportedPolicyError("NotPrincipal is not implemented")
+    if "Principal" in statement and not _principal_matches(statement["Principal"], request):
+        return False
     if "Action" in statement:
         action_ok = any(_wildcard(p, request.action, True) for p in _listed(statement["Action"]))
     else:
@@ -91,6 +97,19 @@ def _applies(statement: Mapping[str, Any], request: Request) -> bool:
             _wildcard(p, request.resource) for p in _listed(statement["NotResource"])
         )
     return action_ok and resource_ok and _conditions_hold(statement.get("Condition", {}), request)
+
+
+def _principal_matches(principal: Any, request: Request) -> bool:
+    """A resource policy's ``Principal``: ``"*"`` or ``{"Service"|"AWS": value(s)}``."""
+    if request.principal is None:
+        raise UnsupportedPolicyError("a statement with a Principal needs the request's principal")
+    if principal == "*":
+        return True
+    return any(
+        kind in request.principal and (value == "*" or value == request.principal[kind])
+        for kind, values in principal.items()
+        for value in _listed(values)
+    )
 
 
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -132,8 +151,9 @@ _OPERATORS = {
 
 def _conditions_hold(conditions: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
     """Every operator block holds; within one, every key holds (AND); values are ORed."""
+    context = {key.lower(): value for key, value in request.context.items()}  # keys ignore case
     return all(
-        _key_holds(operator, key, _listed(expected), request.context.get(key))
+        _key_holds(operator, key, _listed(expected), context.get(key.lower()))
         for operator, block in conditions.items()
         for key, expected in block.items()
     )

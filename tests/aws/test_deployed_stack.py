@@ -21,15 +21,18 @@ from typing import Any
 import httpx
 import pytest
 
+from bakusoku.deploy.sam import logical_id
 from bakusoku.deploy.stages import API, NOTIFIER
 from bakusoku.pipeline.functions import FUNCTIONS
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
 from tests.aws.authorization import request_for, role_policies
 from tests.aws.call_recorder import recorded_calls
-from tests.aws.conftest import ADMIN_TOKEN, SERVICE, Deployed
-from tests.aws.iam_policy import Decision, evaluate, moto_permits
+from tests.aws.conftest import ACCOUNT, ADMIN_TOKEN, SERVICE, Deployed
+from tests.aws.iam_policy import Decision, Request, evaluate, moto_permits
+from tests.aws.resource_policies import Resolver, bucket_policy, function_policy, queue_policy
 from tests.aws.stack import status_change_event
 from tests.conftest import make_jpeg
+from tests.deploy.conftest import REGION
 
 pytestmark = [
     pytest.mark.integration,
@@ -181,8 +184,8 @@ def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None
 
 
 # Resource types moto's CloudFormation does not create, each covered otherwise: the HTTP API by
-# invoking the API function with its event, the permissions and resource policies (TLS only, the
-# rules' dead-letter queues) by the template tests. Anything else missing fails below.
+# invoking the API function with its event, the permissions and resource policies by evaluating
+# them as the template writes them (the tests at the end). Anything else missing fails below.
 NOT_EMULATED = {
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Stage",
@@ -316,3 +319,71 @@ def test_the_rule_role_allows_starting_executions(deployed: Deployed, journey: J
     assert len(deployed.delivery.calls) == 3
     denied = _denials(deployed, deployed.delivery.calls, lambda c: c["function"])
     assert not denied, "\n".join(denied)
+
+
+def _resolver(deployed: Deployed) -> Resolver:
+    return Resolver(deployed.client, deployed.stack, deployed.parameters, REGION, ACCOUNT)
+
+
+def test_eventbridge_may_invoke_the_notifier_for_the_alert_rule_only(
+    deployed: Deployed, journey: Journey
+) -> None:
+    resolve = _resolver(deployed)
+    notifier = logical_id(NOTIFIER)
+    permission = function_policy(deployed.stack, resolve, notifier)
+    rule = resolve.arn(EXECUTION_FAILED_RULE)
+    assert journey.alert_events  # the notifier was invoked for the rule's events
+    events = {"Service": "events.amazonaws.com"}
+    invoke = Request(
+        "lambda:InvokeFunction", resolve.arn(notifier), {"aws:SourceArn": rule}, events
+    )
+    assert evaluate([permission], invoke) is Decision.ALLOWED
+    other = Request(
+        "lambda:InvokeFunction",
+        resolve.arn(notifier),
+        {"aws:SourceArn": resolve.arn(OBJECT_CREATED_RULE)},
+        events,
+    )
+    assert evaluate([permission], other) is Decision.IMPLICIT_DENY
+
+
+def test_each_rule_may_put_undeliverable_events_in_its_dead_letter_queue(
+    deployed: Deployed,
+) -> None:
+    resolve = _resolver(deployed)
+    queues = {
+        resolve.arn(logical): logical
+        for logical in deployed.stack.resources_of_type("AWS::SQS::Queue")
+    }
+    rules = deployed.stack.resources_of_type("AWS::Events::Rule")
+    for rule in rules:
+        [target] = [t for t in deployed.delivery.targets(rule) if "DeadLetterConfig" in t]
+        queue = target["DeadLetterConfig"]["Arn"]
+        policy = queue_policy(deployed.stack, resolve, queues[queue])
+        events = {"Service": "events.amazonaws.com"}
+        for source in rules:
+            send = Request("sqs:SendMessage", queue, {"aws:SourceArn": resolve.arn(source)}, events)
+            expected = Decision.ALLOWED if source == rule else Decision.IMPLICIT_DENY
+            assert evaluate([policy], send) is expected, (rule, source)
+
+
+def test_the_bucket_policy_lets_every_call_made_over_tls_through(
+    deployed: Deployed, journey: Journey
+) -> None:
+    resolve = _resolver(deployed)
+    policy = bucket_policy(deployed.stack, resolve, "PhotoBucket")
+    calls = [c for c in recorded_calls(deployed.calls_dir) if c["service"] == "s3"]
+    assert calls
+    for call in calls:
+        request = request_for(call)
+        as_role = Request(
+            request.action, request.resource, request.context, {"AWS": call["function"]}
+        )
+        assert evaluate([policy], as_role) is not Decision.EXPLICIT_DENY, as_role
+        plain = Request(
+            request.action,
+            request.resource,
+            {**request.context, "aws:SecureTransport": "false"},
+            {"AWS": call["function"]},
+        )
+        assert evaluate([policy], plain) is Decision.EXPLICIT_DENY, plain

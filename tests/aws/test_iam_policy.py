@@ -113,6 +113,27 @@ def test_not_action_and_not_resource() -> None:
     assert evaluate(rules, Request("s3:GetObject", f"{BUCKET}/secret/a")) is Decision.IMPLICIT_DENY
 
 
+def test_resource_policy_principals_and_case_insensitive_keys() -> None:
+    rule = "arn:aws:events:ap-northeast-1:123456789012:rule/failed"
+    permission = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:ap-northeast-1:123456789012:function:notifier",
+            "Condition": {"ArnLike": {"AWS:SourceArn": rule}},
+        }
+    )
+    function = "arn:aws:lambda:ap-northeast-1:123456789012:function:notifier"
+    events = {"Service": "events.amazonaws.com"}
+    invoke = Request("lambda:InvokeFunction", function, {"aws:SourceArn": rule}, events)
+    assert evaluate([permission], invoke) is Decision.ALLOWED
+    other_rule = Request("lambda:InvokeFunction", function, {"aws:SourceArn": rule + "x"}, events)
+    assert evaluate([permission], other_rule) is Decision.IMPLICIT_DENY
+    someone = Request("lambda:InvokeFunction", function, {"aws:SourceArn": rule}, {"AWS": "x"})
+    assert evaluate([permission], someone) is Decision.IMPLICIT_DENY
+
+
 def test_unknown_operator_is_refused_not_guessed() -> None:
     rules = [
         policy({**PUT_RENDITIONS, "Condition": {"DateLessThan": {"aws:CurrentTime": "2030-01-01"}}})
