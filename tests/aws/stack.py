@@ -20,9 +20,14 @@ bridges, and only those, are named by the functions that bridge them:
   builds the documented one from DescribeExecution.
 - ``answer_custom_resources``: moto's CloudFormation invokes a custom resource's function only in
   Docker; the test sends CloudFormation's Create request to it and the function answers moto.
-- Lambda itself: see ``lambda_bridge``. moto's CloudFormation also has no HTTP API, bucket policy
-  or queue policy resources: the API function is invoked through its Lambda entry point with API
-  Gateway's HTTP API (2.0) event, as the HTTP API would.
+- Lambda itself: see ``lambda_bridge``. moto's CloudFormation also creates no HTTP API, Lambda
+  permission, bucket policy or queue policy: the API function is invoked through its Lambda entry
+  point with API Gateway's HTTP API (2.0) event, as the HTTP API would, and the resource policies
+  are evaluated as the template writes them (``resource_policies``).
+
+Quirks read around rather than bridged: moto's server answers TestEventPattern with nothing (its
+rule matcher is called instead), and its CloudFormation stores a role's inline policies as Python
+text (``authorization.role_policies`` reads that back).
 """
 
 from __future__ import annotations
