@@ -88,7 +88,13 @@ class FanOutStates(RetryingStates, MapInputs):
                 if selector is None:
                     inputs.append(item)
                     continue
-                item_run = StateRun(run.name, run.entered, run.retry_count, map_item=(index, item))
+                item_run = StateRun(
+                    run.name,
+                    run.entered,
+                    run.retry_count,
+                    map_item=(index, item),
+                    entered_event_id=run.entered_event_id,
+                )
                 if jsonata:
                     bindings = self._bindings(frame, item_run, raw)
                     where = f"state '{run.name}' ItemSelector"
@@ -229,8 +235,7 @@ class FanOutStates(RetryingStates, MapInputs):
             if tolerance is not None and tolerance.configured:
                 raise StatesError(
                     STATES_EXCEED_TOLERATED_FAILURE,
-                    f"The Map state '{run.name}' had {len(failures)} failed iterations of "
-                    f"{len(jobs_to_run)}, more than it tolerates",
+                    "The specified tolerated failure threshold was exceeded",
                 )
             raise failures[0]
         return results

@@ -453,9 +453,40 @@ def evaluate_parsed(parsed: ParsedPath, data: Any) -> Any:
         nodes = _apply(seg, nodes, data)
     if parsed.definite:
         if not nodes:
-            raise PathNotFoundError(f"No results for path: {parsed.text}")
+            raise PathNotFoundError(_not_found(parsed, data))
         return nodes[0]
     return nodes
+
+
+def normalized(segments: tuple[Segment, ...], root: str = "$") -> str:
+    """A definite path as Jayway JsonPath (Step Functions' reader) prints it: ``$['a'][0]``."""
+    parts = [root]
+    for seg in segments:
+        if isinstance(seg, Child):
+            parts.append("[" + ",".join(f"'{name}'" for name in seg.names) + "]")
+        elif isinstance(seg, Index):
+            parts.append("[" + ",".join(str(i) for i in seg.indices) + "]")
+        elif isinstance(seg, Length):
+            parts.append(".length()")
+    return "".join(parts)
+
+
+def _not_found(parsed: ParsedPath, data: Any) -> str:
+    """Why a definite path found nothing, in Jayway's words (Step Functions quotes them).
+
+    A name missing before the last step is a "Missing property"; anything else (the last name
+    missing, an index out of range) is "No results" for the whole path.
+    """
+    node = data
+    segments = parsed.segments
+    for pos, seg in enumerate(segments[:-1]):
+        if isinstance(seg, Child) and isinstance(node, dict) and seg.names[0] not in node:
+            return "Missing property in path " + normalized(segments[: pos + 1])
+        found = _apply(seg, [node], data)
+        if not found:
+            break
+        node = found[0]
+    return "No results for path: " + normalized(segments)
 
 
 def _apply(seg: Segment, nodes: list[Any], root: Any) -> list[Any]:

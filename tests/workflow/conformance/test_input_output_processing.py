@@ -121,10 +121,16 @@ def test_resultselector_picks_from_the_task_result() -> None:
     }
 
 
-def test_a_missing_parameter_path_is_a_parameter_path_failure() -> None:
+def test_a_missing_parameter_path_is_a_runtime_error_naming_the_field_and_input() -> None:
+    # Step Functions reports a Parameters path that finds nothing as States.Runtime (not the
+    # States.ParameterPathFailure the language specification lists), naming field and input.
     result = fails(single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}}), {"a": 1})
-    assert result.error == "States.ParameterPathFailure"
-    assert "'$.missing'" in (result.cause or "")
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'S' (entered at the event id #2). "
+        "The JSONPath '$.missing' specified for the field 'x.$' could not be found in the "
+        """input '{"a":1}'""",
+    )
 
 
 def test_a_resultpath_that_cannot_be_applied_is_a_result_path_match_failure() -> None:
