@@ -1,8 +1,9 @@
-"""Task resources: Lambda ARNs versus service integrations, and lambda:invoke result shape."""
+"""Task resources: Lambda ARNs versus service integrations; lambda:invoke's result and causes."""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from bakusoku import arns
+from bakusoku.workflow import jsontext
 
 # The resource of arn:aws:states:::SERVICE:ACTION; SERVICE may have two parts ("aws-sdk:s3").
 _INTEGRATION = re.compile(r"^(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<action>.+)$")
@@ -72,26 +74,71 @@ def function_arn(function_name: str, region: str, account: str) -> str:
         return arns.function_arn(region, account, function_name)
 
 
-def lambda_invoke_result(payload: Any, *, executed_version: str = "$LATEST") -> dict[str, Any]:
-    """The result of ``arn:aws:states:::lambda:invoke``: the Invoke response, Payload parsed."""
+def executed_version(function_name: str) -> str:
+    """The ``ExecutedVersion`` Lambda reports for a call of ``function_name``.
+
+    A version qualifier runs that version; ``$LATEST``, no qualifier or an alias report
+    ``$LATEST`` (Lambda reports the version an alias points to, which only Lambda knows).
+    """
+    try:
+        qualifier = arns.FunctionRef.parse(function_name).qualifier
+    except arns.ArnError:
+        return LATEST
+    return qualifier if qualifier and qualifier.isdigit() else LATEST
+
+
+LATEST = "$LATEST"
+
+
+def lambda_invoke_result(payload: Any, *, version: str = LATEST) -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke``: Lambda's Invoke response, as AWS shows it.
+
+    ``Payload`` is the function's result as a JSON value; ``SdkHttpMetadata`` carries the
+    response headers (both the single-valued ``HttpHeaders``, sorted as Step Functions shows
+    them, and ``AllHttpHeaders`` in the order Lambda sends them), ``Content-Length`` being the
+    size of the result as the Python runtime writes it.
+    """
     request_id = str(uuid.uuid4())
-    date = format_datetime(datetime.now(UTC), usegmt=True)
-    headers = {
-        "Connection": "keep-alive",
-        "Content-Type": "application/json",
-        "Date": date,
-        "X-Amz-Executed-Version": executed_version,
+    now = datetime.now(UTC)
+    date = format_datetime(now, usegmt=True)
+    trace_id = f"root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]};sampled=0"
+    length = str(len(json.dumps(payload).encode()))
+    sent = {  # the order Lambda sends them in
+        "X-Amz-Executed-Version": version,
         "x-amzn-Remapped-Content-Length": "0",
+        "Connection": "keep-alive",
         "x-amzn-RequestId": request_id,
+        "Content-Length": length,
+        "Date": date,
+        "X-Amzn-Trace-Id": trace_id,
+        "Content-Type": "application/json",
     }
     return {
-        "ExecutedVersion": executed_version,
+        "ExecutedVersion": version,
         "Payload": payload,
         "SdkHttpMetadata": {
-            "AllHttpHeaders": {key: [value] for key, value in headers.items()},
-            "HttpHeaders": headers,
+            "AllHttpHeaders": {key: [value] for key, value in sent.items()},
+            "HttpHeaders": {key: sent[key] for key in sorted(sent, key=str.lower)},
             "HttpStatusCode": 200,
         },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     }
+
+
+def optimised_lambda_cause(cause: str) -> str:
+    """The Cause of a failed ``lambda:invoke``: the function's error document, written compactly.
+
+    A plain function ARN passes on the error document as the runtime wrote it (the Python
+    runtime: ``{"errorMessage": "...", ...}`` with spaces); the optimised integration reads it
+    and writes it again without spaces. A cause that is not such a document is passed on as is.
+    """
+    if not cause.startswith("{"):
+        return cause
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        return cause
+    if not isinstance(document, dict) or "errorType" not in document:
+        return cause
+    return jsontext.dumps(document)
