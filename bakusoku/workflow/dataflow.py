@@ -36,7 +36,7 @@ from bakusoku.workflow.frames import (
 from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
 from bakusoku.workflow.invoker import TaskInvoker
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.jsonata_eval import QueryError, evaluate_template, is_expression
 from bakusoku.workflow.paths import (
     PathNotFoundError,
     ReferencePathError,
@@ -212,22 +212,29 @@ class DataFlow:
 
         Output and Assign both see the variables as they were when the state was entered.
         """
-        where = f"state '{run.name}'"
         output = (
-            evaluate_template(holder["Output"], bindings, f"{where} Output")
+            self._jsonata(holder["Output"], bindings, "Output", run)
             if "Output" in holder
             else default
         )
         if holder.get("Assign"):
-            values = evaluate_template(holder["Assign"], bindings, f"{where} Assign")
+            values = self._jsonata(holder["Assign"], bindings, "Assign", run)
             frame.variables.local.update(values)
         return output
+
+    @staticmethod
+    def _jsonata(value: Any, bindings: Mapping[str, Any], field: str, run: StateRun) -> Any:
+        """Every ``{% %}`` expression in ``value`` (the state's ``field``), evaluated."""
+        try:
+            return evaluate_template(value, bindings, field)
+        except QueryError as exc:
+            raise state_failure(run, exc.cause, STATES_QUERY_EVALUATION_ERROR) from None
 
     def _value(
         self, state: Mapping[str, Any], name: str, bindings: Mapping[str, Any], run: StateRun
     ) -> Any:
         """A field that may be a JSONata expression, evaluated."""
-        return evaluate_template(state[name], bindings, f"state '{run.name}' {name}")
+        return self._jsonata(state[name], bindings, name, run)
 
     def _integer(
         self,

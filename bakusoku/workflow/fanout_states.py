@@ -20,7 +20,6 @@ from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import STATES_EXCEED_TOLERATED_FAILURE, STATES_RUNTIME, StatesError
 from bakusoku.workflow.frames import Frame, StateRun, Track
 from bakusoku.workflow.hub import blocking
-from bakusoku.workflow.jsonata_eval import evaluate_template
 from bakusoku.workflow.map_inputs import MapInputs, Tolerance
 from bakusoku.workflow.task_states import RetryingStates
 
@@ -97,8 +96,7 @@ class FanOutStates(RetryingStates, MapInputs):
                 )
                 if jsonata:
                     bindings = self._bindings(frame, item_run, raw)
-                    where = f"state '{run.name}' ItemSelector"
-                    inputs.append(evaluate_template(selector, bindings, where))
+                    inputs.append(self._jsonata(selector, bindings, "ItemSelector", item_run))
                 else:
                     inputs.append(
                         self.template(selector, effective, frame, item_run, "ItemSelector")

@@ -20,7 +20,7 @@ from bakusoku.workflow.errors import (
     StatesError,
 )
 from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.jsonata_eval import is_expression
 from bakusoku.workflow.paths import PathNotFoundError
 
 
@@ -50,12 +50,12 @@ class FlowStates(DataFlow):
         if self._language(frame, state) == JSONATA:
             bindings = self._bindings(frame, run, raw)
             for index, rule in enumerate(state["Choices"]):
-                where = f"state '{run.name}' Choices[{index}].Condition"
-                holds = evaluate_template(rule["Condition"], bindings, where)
+                where = f"Choices[{index}].Condition"
+                holds = self._jsonata(rule["Condition"], bindings, where, run)
                 if not isinstance(holds, bool):
                     raise state_failure(
                         run,
-                        f"{where} must give true or false, got {dumps(holds)}",
+                        f"The {where} field must give true or false, got {dumps(holds)}",
                         STATES_QUERY_EVALUATION_ERROR,
                     )
                 if holds:

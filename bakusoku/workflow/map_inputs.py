@@ -14,7 +14,7 @@ from typing import Any
 from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME
 from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.jsonata_eval import is_expression
 
 
 class MapInputs(DataFlow):
@@ -83,7 +83,7 @@ class MapInputs(DataFlow):
         if batch_input is not None:
             where = "ItemBatcher.BatchInput"
             batch_input = (
-                evaluate_template(batch_input, self._bindings(frame, run, data), where)
+                self._jsonata(batch_input, self._bindings(frame, run, data), where, run)
                 if jsonata
                 else self.template(batch_input, data, frame, run, where)
             )

@@ -99,8 +99,17 @@ class ParsedPath:
 
     @property
     def is_reference(self) -> bool:
-        """True for a Reference Path: only single names and single indices, from ``$``."""
-        return self.root == "$" and all(
+        """True for a Reference Path a result can be written at: names and indices, from ``$``."""
+        return self.root == "$" and self.names_and_indices
+
+    @property
+    def names_and_indices(self) -> bool:
+        """True when every step is a single name or a single non-negative index.
+
+        From any root, this is a Reference Path to read from (SecondsPath, TimestampPath, ...):
+        the input, the context object or a variable (``$var.field``).
+        """
+        return all(
             (isinstance(s, Child) and len(s.names) == 1)
             or (isinstance(s, Index) and len(s.indices) == 1 and s.indices[0] >= 0)
             for s in self.segments

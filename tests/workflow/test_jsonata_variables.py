@@ -246,14 +246,22 @@ def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
             },
             "After": {
                 "Type": "Pass",
-                "Output": {"result": "{% $states.input %}", "inner": "{% $inner %}"},
-                "End": True,
+                "Output": {"result": "{% $states.input %}"},
+                "Next": "Leak",
             },
+            "Leak": {"Type": "Pass", "Output": {"inner": "{% $inner %}"}, "End": True},
         },
         "Set",
     )
-    # An undefined variable evaluates to nothing (null here).
-    assert run_definition(definition, {}) == {"result": [10], "inner": None}
+    without_leak = {**definition, "States": {**definition["States"]}}
+    without_leak["States"]["After"] = {**without_leak["States"]["After"], "End": True}
+    del without_leak["States"]["After"]["Next"], without_leak["States"]["Leak"]
+    assert run_definition(without_leak, {}) == {"result": [10]}
+    # The branch's variable is not assigned out here: reading it fails the state.
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {})
+    assert failure.value.error == "States.QueryEvaluationError"
+    assert "'$inner'" in failure.value.cause and "returned nothing" in failure.value.cause
 
 
 def test_jsonpath_assign_and_variable_paths() -> None:
