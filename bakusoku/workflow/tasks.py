@@ -94,31 +94,28 @@ def lambda_invoke_result(payload: Any, *, version: str = LATEST) -> dict[str, An
     """The result of ``arn:aws:states:::lambda:invoke``: Lambda's Invoke response, as AWS shows it.
 
     ``Payload`` is the function's result as a JSON value; ``SdkHttpMetadata`` carries the
-    response headers (both the single-valued ``HttpHeaders``, sorted as Step Functions shows
-    them, and ``AllHttpHeaders`` in the order Lambda sends them), ``Content-Length`` being the
-    size of the result as the Python runtime writes it.
+    response headers as the AWS SDK for Java holds them: ``HttpHeaders`` in a case-insensitive
+    sorted map, ``AllHttpHeaders`` in a hash map. ``Content-Length`` is the size of the result as
+    the Python runtime writes it.
     """
     request_id = str(uuid.uuid4())
     now = datetime.now(UTC)
-    date = format_datetime(now, usegmt=True)
-    trace_id = f"root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]};sampled=0"
-    length = str(len(json.dumps(payload).encode()))
-    sent = {  # the order Lambda sends them in
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(len(json.dumps(payload).encode())),
+        "Content-Type": "application/json",
+        "Date": format_datetime(now, usegmt=True),
         "X-Amz-Executed-Version": version,
         "x-amzn-Remapped-Content-Length": "0",
-        "Connection": "keep-alive",
         "x-amzn-RequestId": request_id,
-        "Content-Length": length,
-        "Date": date,
-        "X-Amzn-Trace-Id": trace_id,
-        "Content-Type": "application/json",
+        "X-Amzn-Trace-Id": f"root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]};sampled=0",
     }
     return {
         "ExecutedVersion": version,
         "Payload": payload,
         "SdkHttpMetadata": {
-            "AllHttpHeaders": {key: [value] for key, value in sent.items()},
-            "HttpHeaders": {key: sent[key] for key in sorted(sent, key=str.lower)},
+            "AllHttpHeaders": {key: [headers[key]] for key in java_hash_map_order(list(headers))},
+            "HttpHeaders": headers,
             "HttpStatusCode": 200,
         },
         "SdkResponseMetadata": {"RequestId": request_id},
@@ -127,11 +124,13 @@ def lambda_invoke_result(payload: Any, *, version: str = LATEST) -> dict[str, An
 
 
 def optimised_lambda_cause(cause: str) -> str:
-    """The Cause of a failed ``lambda:invoke``: the function's error document, written compactly.
+    """The Cause of a failed ``lambda:invoke``: the function's error document, read and written.
 
     A plain function ARN passes on the error document as the runtime wrote it (the Python
-    runtime: ``{"errorMessage": "...", ...}`` with spaces); the optimised integration reads it
-    and writes it again without spaces. A cause that is not such a document is passed on as is.
+    runtime: ``{"errorMessage": "...", "errorType": ...}`` with spaces). The optimised
+    integration reads it into a Java hash map and writes it again: compactly, its keys in the
+    map's order (``errorType``, ``requestId``, ``errorMessage``, ``stackTrace`` for Python's).
+    A cause that is not such a document is passed on as is.
     """
     if not cause.startswith("{"):
         return cause
@@ -141,4 +140,25 @@ def optimised_lambda_cause(cause: str) -> str:
         return cause
     if not isinstance(document, dict) or "errorType" not in document:
         return cause
-    return jsontext.dumps(document)
+    return jsontext.dumps({key: document[key] for key in java_hash_map_order(list(document))})
+
+
+def java_hash_map_order(keys: list[str]) -> list[str]:
+    """``keys`` (in insertion order) in the order a ``java.util.HashMap`` holding them iterates.
+
+    Buckets are the spread ``String.hashCode`` modulo the table size (16, doubled whenever the
+    map is over three quarters full); keys in one bucket keep their insertion order.
+    """
+    capacity = 16
+    while len(keys) > capacity * 3 // 4:
+        capacity *= 2
+    position = {key: index for index, key in enumerate(keys)}
+    return sorted(keys, key=lambda key: (_java_bucket(key, capacity), position[key]))
+
+
+def _java_bucket(key: str, capacity: int) -> int:
+    code = 0
+    units = key.encode("utf-16-be")
+    for index in range(0, len(units), 2):  # String.hashCode runs over UTF-16 code units
+        code = (31 * code + int.from_bytes(units[index : index + 2], "big")) & 0xFFFFFFFF
+    return (code ^ (code >> 16)) & (capacity - 1)

@@ -102,10 +102,11 @@ def test_a_plain_function_arn_passes_on_the_error_document_as_the_runtime_wrote_
 
 
 def test_lambda_invoke_writes_the_error_document_again_without_spaces() -> None:
+    # Step Functions reads the document into a Java hash map and writes it out again.
     result = fails(_invoke(), {}, {"f": _raise})
     document = json.loads(result.cause or "")
     assert result.error == "CustomError"
-    assert list(document) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert list(document) == ["errorType", "requestId", "errorMessage", "stackTrace"]
     assert result.cause == json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     assert result.events("TaskFailed")[0].details == {
         "resourceType": "lambda",
