@@ -223,8 +223,9 @@ def test_runtime_expression_error_is_catchable() -> None:
     )
 
 
-def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
-    definition = jsonata(
+def _fan_out_then(after: dict[str, Any]) -> dict[str, Any]:
+    """Assign ``outer``; a branch reads it and assigns ``inner``; then state ``After``."""
+    return jsonata(
         {
             "Set": {"Type": "Pass", "Assign": {"outer": 5}, "Next": "Fan"},
             "Fan": {
@@ -244,22 +245,19 @@ def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
                 ],
                 "Next": "After",
             },
-            "After": {
-                "Type": "Pass",
-                "Output": {"result": "{% $states.input %}"},
-                "Next": "Leak",
-            },
-            "Leak": {"Type": "Pass", "Output": {"inner": "{% $inner %}"}, "End": True},
+            "After": {"Type": "Pass", **after, "End": True},
         },
         "Set",
     )
-    without_leak = {**definition, "States": {**definition["States"]}}
-    without_leak["States"]["After"] = {**without_leak["States"]["After"], "End": True}
-    del without_leak["States"]["After"]["Next"], without_leak["States"]["Leak"]
-    assert run_definition(without_leak, {}) == {"result": [10]}
+
+
+def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
+    read_output = _fan_out_then({"Output": {"result": "{% $states.input %}"}})
+    assert run_definition(read_output, {}) == {"result": [10]}
     # The branch's variable is not assigned out here: reading it fails the state.
+    read_inner = _fan_out_then({"Output": {"inner": "{% $inner %}"}})
     with pytest.raises(StatesError) as failure:
-        run_definition(definition, {})
+        run_definition(read_inner, {})
     assert failure.value.error == "States.QueryEvaluationError"
     assert "'$inner'" in failure.value.cause and "returned nothing" in failure.value.cause
 
