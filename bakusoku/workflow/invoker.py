@@ -128,10 +128,11 @@ class FunctionInvoker:
             else arns.function_arn(self.region, self.account, name)
         )
         if function is None:
+            # As the AWS SDK for Java (v1), which Step Functions calls Lambda with, words it.
             raise TaskFailedError(
                 "Lambda.ResourceNotFoundException",
                 f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
-                "Error Code: ResourceNotFoundException)",
+                f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             )
         try:
             if self._arity(function) >= 2:

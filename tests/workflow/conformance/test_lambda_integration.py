@@ -123,3 +123,17 @@ def test_raw_response_bytes_are_read_as_the_json_they_hold() -> None:
     plain = single({"Type": "Task", "Resource": ARN.format("f")})
     zero = succeeds(plain, {}, {"f": lambda _event: b"0.0"})
     assert (zero, type(zero)) == (0.0, float)
+
+
+def test_an_unknown_function_is_lambdas_resource_not_found_as_the_java_sdk_words_it() -> None:
+    result = fails(_invoke("nope"), {}, {})
+    assert result.error == "Lambda.ResourceNotFoundException"
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:nope"
+    assert re.fullmatch(
+        re.escape(
+            f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
+            "Error Code: ResourceNotFoundException; Request ID: "
+        )
+        + r"[0-9a-f-]{36}; Proxy: null\)",
+        result.cause or "",
+    )
