@@ -263,16 +263,16 @@ class DataFlow:
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            if path is not None:
-                raise state_failure(
-                    run,
-                    f"The {name}Path field refers to value {dumps(value)} which is not a valid "
-                    f"integer: {path}",
-                )
-        elif value >= minimum:
-            return value
-        elif minimum == 0:
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        if integer and value >= minimum:
+            return int(value)
+        if not integer and path is not None:
+            raise state_failure(
+                run,
+                f"The {name}Path field refers to value {dumps(value)} which is not a valid "
+                f"integer: {path}",
+            )
+        if integer and minimum == 0:
             raise state_failure(run, f"{name} cannot be negative.", error)
         raise state_failure(
             run, f"{name} must be an integer of at least {minimum}, got {dumps(value)}", error

@@ -113,17 +113,15 @@ class FlowStates(DataFlow):
             value = state["Timestamp"]
             if is_expression(value):
                 value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
-                instant = parse_timestamp(value)
-                if instant is None:
-                    raise state_failure(
-                        run,
-                        f"The Timestamp field does not give a valid ISO-8601 extended offset "
-                        f"date-time format string: {dumps(value)}",
-                        STATES_QUERY_EVALUATION_ERROR,
-                    )
-            else:
-                instant = parse_timestamp(value)  # validated with the definition
-            return max(0.0, instant.timestamp() - since) if instant is not None else 0.0
+            instant = parse_timestamp(value)
+            if instant is None:  # only JSONata can give one: the definition's value is checked
+                raise state_failure(
+                    run,
+                    "The Timestamp field does not give a valid ISO-8601 extended offset "
+                    f"date-time format string: {dumps(value)}",
+                    STATES_QUERY_EVALUATION_ERROR,
+                )
+            return max(0.0, instant.timestamp() - since)
         if "TimestampPath" in state:
             path = state["TimestampPath"]
             value = self._read_path(path, data, frame, run)
