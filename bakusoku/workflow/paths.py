@@ -84,7 +84,9 @@ class ParsedPath:
     root: str
     segments: tuple[Segment, ...]
 
-    @property
+    # Parsed paths are cached (parse_path) and their properties read for every value read or
+    # written: each is worked out once per path.
+    @functools.cached_property
     def definite(self) -> bool:
         """True when the path names at most one value (no wildcard, slice, filter, union or ..)."""
         for seg in self.segments:
@@ -97,12 +99,12 @@ class ParsedPath:
             return False
         return True
 
-    @property
+    @functools.cached_property
     def is_reference(self) -> bool:
         """True for a Reference Path a result can be written at: names and indices, from ``$``."""
         return self.root == "$" and self.names_and_indices
 
-    @property
+    @functools.cached_property
     def names_and_indices(self) -> bool:
         """True when every step is a single name or a single non-negative index.
 
