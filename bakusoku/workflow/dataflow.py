@@ -174,9 +174,11 @@ class DataFlow:
             return raw
         try:
             return set_reference(raw, path, result)
-        except ReferencePathError as exc:
-            raise state_failure(
-                run, f"{exc}. The input was '{dumps(raw)}'", STATES_RESULT_PATH_MATCH_FAILURE
+        except ReferencePathError:
+            # Step Functions' own words, without the state's prefix of its runtime errors.
+            raise StatesError(
+                STATES_RESULT_PATH_MATCH_FAILURE,
+                f"Unable to apply ReferencePath {path} to input {dumps(raw)}",
             ) from None
 
     def _assign(self, holder: Mapping[str, Any], dollar: Any, frame: Frame, run: StateRun) -> None:

@@ -144,7 +144,10 @@ def test_a_missing_parameter_path_is_a_runtime_error_naming_the_field_and_input(
 def test_a_resultpath_that_cannot_be_applied_is_a_result_path_match_failure() -> None:
     # The input is a string: a result cannot be placed inside it.
     result = fails(single({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b"}), "text")
-    assert result.error == "States.ResultPathMatchFailure"
+    assert (result.error, result.cause) == (
+        "States.ResultPathMatchFailure",
+        'Unable to apply ReferencePath $.a.b to input "text"',
+    )
 
 
 def test_a_missing_inputpath_is_a_runtime_error_that_catch_does_not_see() -> None:
