@@ -33,6 +33,7 @@ from bakusoku.workflow.errors import (
 from bakusoku.workflow.frames import Frame, StateRun, check_size, dumps
 from bakusoku.workflow.tasks import (
     LAMBDA_FUNCTION,
+    Resource,
     classify,
     executed_version,
     function_arn,
@@ -202,9 +203,9 @@ class TaskStates(RetryingStates):
         pending = self.tokens.open(run.task_token) if run.task_token else None
         deadline = time.monotonic() + scaled if scaled is not None else None
         try:
-            result, _text = self._call_invoker(frame, target, body, scaled, run)
-            if resource.is_lambda_invoke:
-                result = lambda_invoke_result(result, version=executed_version(function_name))
+            result = self._call_integration(
+                frame, resource, target, function_name, body, scaled, run
+            )
             if pending is not None:
                 self._emit(
                     frame,
@@ -221,9 +222,10 @@ class TaskStates(RetryingStates):
             )
             raise StatesError(exc.error, cause) from None
         except TaskFailedError as exc:
-            cause = optimised_lambda_cause(exc.cause) if resource.is_lambda_invoke else exc.cause
-            self._emit(frame, "TaskFailed", {**base, "error": exc.error, "cause": cause}, run.name)
-            raise StatesError(exc.error, cause) from None
+            self._emit(
+                frame, "TaskFailed", {**base, "error": exc.error, "cause": exc.cause}, run.name
+            )
+            raise StatesError(exc.error, exc.cause) from None
         finally:
             if pending is not None:
                 self.tokens.close(pending.token)
@@ -233,6 +235,31 @@ class TaskStates(RetryingStates):
             {**base, "output": dumps(result), "outputDetails": {"truncated": False}},
             run.name,
         )
+        return result
+
+    def _call_integration(
+        self,
+        frame: Frame,
+        resource: Resource,
+        target: str,
+        function_name: str,
+        body: Any,
+        timeout: float | None,
+        run: StateRun,
+    ) -> Any:
+        """Call an integration's target; ``lambda:invoke`` answers as Lambda's Invoke response.
+
+        A function's failure through ``lambda:invoke`` carries its error document as the
+        optimised integration writes it again.
+        """
+        try:
+            result, _text = self._call_invoker(frame, target, body, timeout, run)
+        except TaskFailedError as exc:
+            if not resource.is_lambda_invoke:
+                raise
+            raise TaskFailedError(exc.error, optimised_lambda_cause(exc.cause)) from None
+        if resource.is_lambda_invoke:
+            return lambda_invoke_result(result, version=executed_version(function_name))
         return result
 
     def _await_token(
