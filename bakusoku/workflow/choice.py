@@ -12,6 +12,20 @@ from bakusoku.workflow.paths import PathNotFoundError
 
 Reader = Callable[[str], Any]
 
+
+class ChoicePathError(StatesError):
+    """A rule's Variable (or ``...Path`` operand) names nothing in the input: States.Runtime.
+
+    The cause is Step Functions' detail; the state adds where it happened (frames.state_failure).
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            STATES_RUNTIME,
+            f"Invalid path '{path}': The choice state's condition path references an invalid value.",
+        )
+
+
 _STRING_OPS = {
     "StringEquals": lambda a, b: a == b,
     "StringLessThan": lambda a, b: a < b,
@@ -117,21 +131,13 @@ def evaluate_rule(rule: Mapping[str, Any], read: Reader) -> bool:
     if operator == "IsPresent":
         return present is bool(expected)
     if not present:
-        raise StatesError(
-            STATES_RUNTIME,
-            f"Invalid path '{variable}': "
-            "The choice state's condition path references an invalid value.",
-        )
+        raise ChoicePathError(variable)
     if operator.endswith("Path"):
         operator = operator[: -len("Path")]
         try:
             expected = read(expected)
         except PathNotFoundError:
-            raise StatesError(
-                STATES_RUNTIME,
-                f"Invalid path '{rule[operator + 'Path']}': The choice state's condition path "
-                "references an invalid value.",
-            ) from None
+            raise ChoicePathError(rule[operator + "Path"]) from None
     return _compare(operator, value, expected)
 
 

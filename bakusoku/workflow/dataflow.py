@@ -20,17 +20,23 @@ from bakusoku.workflow.cancel import CancelScope
 from bakusoku.workflow.clock import Clock
 from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import (
-    STATES_PARAMETER_PATH_FAILURE,
     STATES_QUERY_EVALUATION_ERROR,
     STATES_RESULT_PATH_MATCH_FAILURE,
     STATES_RUNTIME,
     StatesError,
 )
-from bakusoku.workflow.frames import EventSink, ExecutionInfo, Frame, StateRun, dumps
+from bakusoku.workflow.frames import (
+    EventSink,
+    ExecutionInfo,
+    Frame,
+    StateRun,
+    dumps,
+    state_failure,
+)
 from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.intrinsics import evaluate_intrinsic, is_intrinsic
 from bakusoku.workflow.invoker import TaskInvoker
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.jsonata_eval import QueryError, evaluate_template, is_expression
 from bakusoku.workflow.paths import (
     PathNotFoundError,
     ReferencePathError,
@@ -126,11 +132,7 @@ class DataFlow:
                     try:
                         out[key[:-2]] = self._expression(value, data, frame, run)
                     except PathNotFoundError:
-                        raise StatesError(
-                            STATES_PARAMETER_PATH_FAILURE,
-                            f"The JSONPath '{value}' specified for the field '{key}' in "
-                            f"{field_name} could not be found in the input '{dumps(data)}'",
-                        ) from None
+                        raise self._missing_path(run, value, key, data) from None
                 else:
                     out[key] = self.template(value, data, frame, run, field_name)
             return out
@@ -138,31 +140,33 @@ class DataFlow:
             return [self.template(item, data, frame, run, field_name) for item in template]
         return template
 
+    def _read_path(self, path: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        """The value of a path field (InputPath, OutputPath, ItemsPath, ...); nothing is an error."""
+        try:
+            return self.read(path, data, frame, run)
+        except PathNotFoundError as exc:
+            raise state_failure(run, f"Invalid path '{path}' : {exc}") from None
+
+    @staticmethod
+    def _missing_path(run: StateRun, path: str, field_name: str, data: Any) -> StatesError:
+        """A path of a payload template (or ErrorPath, CausePath) that found nothing."""
+        return state_failure(
+            run,
+            f"The JSONPath '{path}' specified for the field '{field_name}' could not be found "
+            f"in the input '{dumps(data)}'",
+        )
+
     def _input_path(self, state: Mapping[str, Any], raw: Any, frame: Frame, run: StateRun) -> Any:
         path = state.get("InputPath", "$")
         if path is None:
             return {}
-        try:
-            return self.read(path, raw, frame, run)
-        except PathNotFoundError as exc:
-            raise StatesError(
-                STATES_RUNTIME,
-                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
-                f"in InputPath: {exc}. The input was '{dumps(raw)}'",
-            ) from None
+        return self._read_path(path, raw, frame, run)
 
     def _output_path(self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun) -> Any:
         path = state.get("OutputPath", "$")
         if path is None:
             return {}
-        try:
-            return self.read(path, data, frame, run)
-        except PathNotFoundError as exc:
-            raise StatesError(
-                STATES_RUNTIME,
-                f"An error occurred while executing the state '{run.name}'. Invalid path '{path}' "
-                f"in OutputPath: {exc}. The output was '{dumps(data)}'",
-            ) from None
+        return self._read_path(path, data, frame, run)
 
     def _result_path(self, holder: Mapping[str, Any], raw: Any, result: Any, run: StateRun) -> Any:
         path = holder.get("ResultPath", "$")
@@ -170,11 +174,11 @@ class DataFlow:
             return raw
         try:
             return set_reference(raw, path, result)
-        except ReferencePathError as exc:
+        except ReferencePathError:
+            # Step Functions' own words, without the state's prefix of its runtime errors.
             raise StatesError(
                 STATES_RESULT_PATH_MATCH_FAILURE,
-                f"An error occurred while executing the state '{run.name}': {exc}. "
-                f"The input was '{dumps(raw)}'",
+                f"Unable to apply ReferencePath {path} to input {dumps(raw)}",
             ) from None
 
     def _assign(self, holder: Mapping[str, Any], dollar: Any, frame: Frame, run: StateRun) -> None:
@@ -210,22 +214,29 @@ class DataFlow:
 
         Output and Assign both see the variables as they were when the state was entered.
         """
-        where = f"state '{run.name}'"
         output = (
-            evaluate_template(holder["Output"], bindings, f"{where} Output")
+            self._jsonata(holder["Output"], bindings, "Output", run)
             if "Output" in holder
             else default
         )
         if holder.get("Assign"):
-            values = evaluate_template(holder["Assign"], bindings, f"{where} Assign")
+            values = self._jsonata(holder["Assign"], bindings, "Assign", run)
             frame.variables.local.update(values)
         return output
+
+    @staticmethod
+    def _jsonata(value: Any, bindings: Mapping[str, Any], field: str, run: StateRun) -> Any:
+        """Every ``{% %}`` expression in ``value`` (the state's ``field``), evaluated."""
+        try:
+            return evaluate_template(value, bindings, field)
+        except QueryError as exc:
+            raise state_failure(run, exc.cause, STATES_QUERY_EVALUATION_ERROR) from None
 
     def _value(
         self, state: Mapping[str, Any], name: str, bindings: Mapping[str, Any], run: StateRun
     ) -> Any:
         """A field that may be a JSONata expression, evaluated."""
-        return evaluate_template(state[name], bindings, f"state '{run.name}' {name}")
+        return self._jsonata(state[name], bindings, name, run)
 
     def _integer(
         self,
@@ -238,6 +249,7 @@ class DataFlow:
         minimum: int,
     ) -> int | None:
         """A numeric field given as a number, a ``...Path`` (JSONPath) or JSONata; None if absent."""
+        path = None
         if name in state:
             value = state[name]
             if is_expression(value):
@@ -247,22 +259,26 @@ class DataFlow:
                 error = STATES_RUNTIME
         elif f"{name}Path" in state:
             path = state[f"{name}Path"]
-            try:
-                value = self.read(path, data, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+            value = self._read_path(path, data, frame, run)
             error = STATES_RUNTIME
         else:
             return None
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise StatesError(
-                error,
-                f"{name} of state '{run.name}' must be an integer of at least {minimum}, "
-                f"got {dumps(value)}",
+        integer = isinstance(value, int) and not isinstance(value, bool)
+        if integer and value >= minimum:
+            return int(value)
+        if not integer and path is not None:
+            raise state_failure(
+                run,
+                f"The {name}Path field refers to value {dumps(value)} which is not a valid "
+                f"integer: {path}",
             )
-        return value
+        if integer and minimum == 0:
+            raise state_failure(run, f"{name} cannot be negative.", error)
+        raise state_failure(
+            run, f"{name} must be an integer of at least {minimum}, got {dumps(value)}", error
+        )
 
     # ---- the output of a state with a result ---------------------------------------------------
 

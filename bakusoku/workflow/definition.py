@@ -485,7 +485,11 @@ def _check_target(name: str, field: str, target: Any, states: Mapping[str, Any])
         )
 
 
-def _check_path(name: str, field: str, value: Any, *, reference: bool = False) -> None:
+def _check_path(
+    name: str, field: str, value: Any, *, reference: bool = False, read_reference: bool = False
+) -> None:
+    """A JSONPath field; ``reference``: one a result is written at (``$`` and names/indices);
+    ``read_reference``: names and indices from the input, the context object or a variable."""
     if value is None and field in ("InputPath", "OutputPath", "ResultPath"):
         return
     if not isinstance(value, str):
@@ -495,6 +499,8 @@ def _check_path(name: str, field: str, value: Any, *, reference: bool = False) -
     except PathSyntaxError as exc:
         raise _fail(name, field, str(exc)) from None
     if reference and not parsed.is_reference:
+        raise _fail(name, field, f"{value!r} must be a reference path (names and indices only)")
+    if read_reference and not parsed.names_and_indices:
         raise _fail(name, field, f"{value!r} must be a reference path (names and indices only)")
 
 
@@ -571,7 +577,7 @@ def _validate_task(
             _fail(name, value_field, f"must be a positive integer up to {_MAX_SECONDS}")
         if path_field in state:
             with _guard():
-                _check_path(name, path_field, state[path_field], reference=True)
+                _check_path(name, path_field, state[path_field], read_reference=True)
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
     if isinstance(timeout, int) and isinstance(heartbeat, int) and heartbeat >= timeout:
         _fail(name, "HeartbeatSeconds", "must be smaller than TimeoutSeconds")
@@ -742,7 +748,7 @@ def _validate_wait(
         if parse_timestamp(value) is None:
             raise _fail(name, field, "must be an RFC 3339 timestamp such as 2026-03-14T01:59:00Z")
     if field.endswith("Path"):
-        _check_path(name, field, value, reference=True)
+        _check_path(name, field, value, read_reference=True)
 
 
 def _validate_fail(

@@ -20,7 +20,6 @@ from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import STATES_EXCEED_TOLERATED_FAILURE, STATES_RUNTIME, StatesError
 from bakusoku.workflow.frames import Frame, StateRun, Track
 from bakusoku.workflow.hub import blocking
-from bakusoku.workflow.jsonata_eval import evaluate_template
 from bakusoku.workflow.map_inputs import MapInputs, Tolerance
 from bakusoku.workflow.task_states import RetryingStates
 
@@ -88,11 +87,16 @@ class FanOutStates(RetryingStates, MapInputs):
                 if selector is None:
                     inputs.append(item)
                     continue
-                item_run = StateRun(run.name, run.entered, run.retry_count, map_item=(index, item))
+                item_run = StateRun(
+                    run.name,
+                    run.entered,
+                    run.retry_count,
+                    map_item=(index, item),
+                    entered_event_id=run.entered_event_id,
+                )
                 if jsonata:
                     bindings = self._bindings(frame, item_run, raw)
-                    where = f"state '{run.name}' ItemSelector"
-                    inputs.append(evaluate_template(selector, bindings, where))
+                    inputs.append(self._jsonata(selector, bindings, "ItemSelector", item_run))
                 else:
                     inputs.append(
                         self.template(selector, effective, frame, item_run, "ItemSelector")
@@ -229,8 +233,7 @@ class FanOutStates(RetryingStates, MapInputs):
             if tolerance is not None and tolerance.configured:
                 raise StatesError(
                     STATES_EXCEED_TOLERATED_FAILURE,
-                    f"The Map state '{run.name}' had {len(failures)} failed iterations of "
-                    f"{len(jobs_to_run)}, more than it tolerates",
+                    "The specified tolerated failure threshold was exceeded",
                 )
             raise failures[0]
         return results

@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bakusoku.workflow.choice import evaluate_rule, parse_timestamp
+from bakusoku.workflow.choice import ChoicePathError, evaluate_rule, parse_timestamp
 from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import (
     STATES_NO_CHOICE_MATCHED,
     STATES_QUERY_EVALUATION_ERROR,
-    STATES_RUNTIME,
     StatesError,
 )
-from bakusoku.workflow.frames import Frame, StateRun, dumps
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
+from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
+from bakusoku.workflow.jsonata_eval import is_expression
 from bakusoku.workflow.paths import PathNotFoundError
 
 
@@ -51,12 +50,13 @@ class FlowStates(DataFlow):
         if self._language(frame, state) == JSONATA:
             bindings = self._bindings(frame, run, raw)
             for index, rule in enumerate(state["Choices"]):
-                where = f"state '{run.name}' Choices[{index}].Condition"
-                holds = evaluate_template(rule["Condition"], bindings, where)
+                where = f"Choices[{index}].Condition"
+                holds = self._jsonata(rule["Condition"], bindings, where, run)
                 if not isinstance(holds, bool):
-                    raise StatesError(
+                    raise state_failure(
+                        run,
+                        f"The {where} field must give true or false, got {dumps(holds)}",
                         STATES_QUERY_EVALUATION_ERROR,
-                        f"{where} must give true or false, got {dumps(holds)}",
                     )
                 if holds:
                     return self._jsonata_exit(rule, frame, run, bindings, raw), rule["Next"]
@@ -70,7 +70,11 @@ class FlowStates(DataFlow):
             return self.read(path, effective, frame, run)
 
         for rule in state["Choices"]:
-            if evaluate_rule(rule, read):
+            try:
+                matched = evaluate_rule(rule, read)
+            except ChoicePathError as exc:
+                raise state_failure(run, exc.cause) from None
+            if matched:
                 self._assign(rule, effective, frame, run)
                 return self._output_path(state, effective, frame, run), rule["Next"]
         if "Default" in state:
@@ -109,25 +113,28 @@ class FlowStates(DataFlow):
             value = state["Timestamp"]
             if is_expression(value):
                 value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
-            return self._until(value, "Timestamp", since)
+            instant = parse_timestamp(value)
+            if instant is None:  # only JSONata can give one: the definition's value is checked
+                raise state_failure(
+                    run,
+                    "The Timestamp field does not give a valid ISO-8601 extended offset "
+                    f"date-time format string: {dumps(value)}",
+                    STATES_QUERY_EVALUATION_ERROR,
+                )
+            return max(0.0, instant.timestamp() - since)
         if "TimestampPath" in state:
             path = state["TimestampPath"]
-            try:
-                value = self.read(path, data, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"TimestampPath '{path}': {exc}") from None
-            return self._until(value, "TimestampPath", since)
+            value = self._read_path(path, data, frame, run)
+            instant = parse_timestamp(value)
+            if instant is None:
+                raise state_failure(
+                    run,
+                    "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                    f"offset date-time format string: {path} == {dumps(value)}",
+                )
+            return max(0.0, instant.timestamp() - since)
         seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
         return float(seconds or 0)
-
-    @staticmethod
-    def _until(value: Any, field_name: str, since: float) -> float:
-        instant = parse_timestamp(value)
-        if instant is None:
-            raise StatesError(
-                STATES_RUNTIME, f"{field_name} value {dumps(value)} is not an RFC 3339 timestamp"
-            )
-        return max(0.0, instant.timestamp() - since)
 
     def _succeed(
         self, frame: Frame, state: Mapping[str, Any], raw: Any, run: StateRun
@@ -153,9 +160,10 @@ class FlowStates(DataFlow):
             if is_expression(value):
                 value = self._value(state, name, self._bindings(frame, run, raw), run)
                 if not isinstance(value, str):
-                    raise StatesError(
+                    raise state_failure(
+                        run,
+                        f"The {name} field must give a string, got {dumps(value)}",
                         STATES_QUERY_EVALUATION_ERROR,
-                        f"{name} of state '{run.name}' must give a string, got {dumps(value)}",
                     )
             return str(value)
         path = state.get(f"{name}Path")
@@ -163,10 +171,10 @@ class FlowStates(DataFlow):
             return ""
         try:
             value = self._expression(path, raw, frame, run)
-        except PathNotFoundError as exc:
-            raise StatesError(STATES_RUNTIME, f"{name}Path '{path}': {exc}") from None
+        except PathNotFoundError:
+            raise self._missing_path(run, path, f"{name}Path", raw) from None
         if not isinstance(value, str):
-            raise StatesError(
-                STATES_RUNTIME, f"{name}Path '{path}' must give a string, got {dumps(value)}"
+            raise state_failure(
+                run, f"The {name}Path field must give a string, got {dumps(value)}: {path}"
             )
         return value

@@ -3,7 +3,8 @@
 A ``Frame`` is where a machine runs (the top level, a Parallel branch, a Map iteration) with its
 variables, cancel scope and line of history; a ``StateRun`` is one visit of one state. The
 ``EventSink`` is where the interpreter reports history events and top-level progress (the engine's
-recorder, or ``run_definition``'s memory). ``dumps`` and ``check_size`` give a value's JSON as
+recorder, or ``run_definition``'s memory). ``state_failure`` words an error of a state as Step
+Functions does. ``dumps`` and ``check_size`` give a value's JSON as
 history events carry it and enforce Step Functions' payload quota.
 """
 
@@ -15,7 +16,12 @@ from typing import Any, Protocol
 
 from bakusoku.workflow import jsontext
 from bakusoku.workflow.cancel import CancelScope
-from bakusoku.workflow.errors import MAX_PAYLOAD_BYTES, STATES_DATA_LIMIT_EXCEEDED, StatesError
+from bakusoku.workflow.errors import (
+    MAX_PAYLOAD_BYTES,
+    STATES_DATA_LIMIT_EXCEEDED,
+    STATES_RUNTIME,
+    StatesError,
+)
 from bakusoku.workflow.paths import PathNotFoundError
 
 
@@ -118,6 +124,20 @@ class StateRun:
     done_children: dict[int, Any] | None = None
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
+    entered_event_id: int = 0  # the id of this visit's StateEntered event
+
+
+def state_failure(run: StateRun, detail: str, error: str = STATES_RUNTIME) -> StatesError:
+    """An error of the state itself (not of its task), with the cause worded as Step Functions does.
+
+    Step Functions names the state and the history event that entered it before the detail:
+    ``An error occurred while executing the state 'S' (entered at the event id #2). <detail>``.
+    """
+    return StatesError(
+        error,
+        f"An error occurred while executing the state '{run.name}' "
+        f"(entered at the event id #{run.entered_event_id}). {detail}",
+    )
 
 
 def dumps(value: Any) -> str:

@@ -151,7 +151,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
     ) -> tuple[Any, str | None, str]:
         """Run one state; returns its output, the next state's name and the output's JSON."""
         kind = state["Type"]
-        self._emit(
+        entered_event_id = self._emit(
             frame,
             f"{kind}StateEntered",
             {
@@ -168,6 +168,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
             entered=self.clock.now(),
             first_entered=first_entered,
             done_children=done_children,
+            entered_event_id=entered_event_id,
         )
         handler = self._handlers[kind]
         output, next_name = handler(self, frame, state, raw, run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,14 +35,20 @@ class TaskInvoker(Protocol):
     ) -> Any: ...
 
 
-def lambda_error_cause(exc: BaseException) -> str:
-    """The cause string Step Functions shows for an exception raised in a Python Lambda function."""
+def lambda_error_cause(exc: BaseException, request_id: str = "") -> str:
+    """The error document Lambda's Python runtime writes for an exception of a function.
+
+    Keys in the runtime's order, written with the standard library's spacing, as a plain function
+    ARN's Cause shows it; the trace starts at the function (``exc``'s traceback is taken from
+    the frame that called it, which is not the function's).
+    """
+    trace = exc.__traceback__
     return json.dumps(
         {
             "errorMessage": str(exc),
             "errorType": type(exc).__name__,
-            "requestId": "",
-            "stackTrace": traceback.format_tb(exc.__traceback__),
+            "requestId": request_id,
+            "stackTrace": traceback.format_tb(trace.tb_next if trace is not None else None),
         }
     )
 
@@ -121,10 +128,11 @@ class FunctionInvoker:
             else arns.function_arn(self.region, self.account, name)
         )
         if function is None:
+            # As the AWS SDK for Java (v1), which Step Functions calls Lambda with, words it.
             raise TaskFailedError(
                 "Lambda.ResourceNotFoundException",
                 f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; "
-                "Error Code: ResourceNotFoundException)",
+                f"Error Code: ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             )
         try:
             if self._arity(function) >= 2:
@@ -134,7 +142,8 @@ class FunctionInvoker:
         except TaskFailedError:
             raise
         except Exception as exc:
-            raise TaskFailedError(type(exc).__name__, lambda_error_cause(exc)) from exc
+            cause = lambda_error_cause(exc, str(uuid.uuid4()))
+            raise TaskFailedError(type(exc).__name__, cause) from exc
 
     def _arity(self, function: Callable[..., Any]) -> int:
         arity = self._arities.get(id(function))

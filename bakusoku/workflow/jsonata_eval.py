@@ -8,8 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonata
+from jsonata.utils import Utils
 
 from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, StatesError, WorkflowError
+
+_NULL = Utils.NULL_VALUE
 
 
 class JsonataSyntaxError(WorkflowError):
@@ -35,29 +38,57 @@ def compile_expression(text: str) -> jsonata.Jsonata:
     if not body:
         raise JsonataSyntaxError(f"JSONata expression {text!r} is empty")
     try:
-        return jsonata.Jsonata(body)
+        compiled = jsonata.Jsonata(body)
     except Exception as exc:  # the library raises its own exception types for syntax errors
         raise JsonataSyntaxError(f"JSONata expression {text!r} is not valid: {exc}") from None
+    # null stays JSONata's null (turned into None by _plain); None is then only undefined.
+    compiled.set_output_convert_nulls(False)
+    return compiled
 
 
-def evaluate_expression(text: str, bindings: Mapping[str, Any], where: str) -> Any:
-    """Evaluate a ``{% %}`` string; failures are States.QueryEvaluationError naming ``where``."""
+class QueryError(StatesError):
+    """A ``{% %}`` expression failed or gave nothing: States.QueryEvaluationError.
+
+    ``cause`` is the detail; the state adds where it happened (frames.state_failure).
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(STATES_QUERY_EVALUATION_ERROR, detail)
+
+
+def evaluate_expression(text: str, bindings: Mapping[str, Any], field: str) -> Any:
+    """Evaluate a ``{% %}`` string of ``field``; QueryError when it fails or gives nothing.
+
+    An expression that evaluates to nothing (JSONata's undefined: a field or variable that does
+    not exist) fails, as in Step Functions; one that gives ``null`` gives None.
+    """
     try:
         # Evaluation keeps per-run state on the compiled object, so each run gets its own copy.
         expression = copy.copy(compile_expression(text))
         value = expression.evaluate(None, dict(bindings))
     except JsonataSyntaxError as exc:
-        raise StatesError(STATES_QUERY_EVALUATION_ERROR, f"{where}: {exc}") from None
+        raise QueryError(str(exc)) from None
     except Exception as exc:
-        raise StatesError(
-            STATES_QUERY_EVALUATION_ERROR,
-            f"An error occurred while evaluating the JSONata expression {text!r} in {where}: {exc}",
+        raise QueryError(
+            f"The JSONata expression '{_body(text)}' specified for the field '{field}' could not "
+            f"be evaluated: {exc}"
         ) from None
+    if value is None:
+        raise QueryError(
+            f"The JSONata expression '{_body(text)}' specified for the field '{field}' returned "
+            "nothing (undefined)."
+        )
     return _plain(value)
 
 
+def _body(text: str) -> str:
+    return text[2:-2].strip()
+
+
 def _plain(value: Any) -> Any:
-    """JSONata sequences and numbers as plain JSON values (whole floats become integers)."""
+    """JSONata values as plain JSON: null as None, whole floats as integers, sequences as lists."""
+    if value is _NULL:
+        return None
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
     if isinstance(value, list):
@@ -67,16 +98,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def evaluate_template(value: Any, bindings: Mapping[str, Any], where: str) -> Any:
+def evaluate_template(value: Any, bindings: Mapping[str, Any], field: str) -> Any:
     """Evaluate every ``{% %}`` string inside ``value`` (objects and arrays, however deep)."""
     if is_expression(value):
-        return evaluate_expression(value, bindings, where)
+        return evaluate_expression(value, bindings, field)
     if isinstance(value, dict):
         return {
-            key: evaluate_template(item, bindings, f"{where}.{key}") for key, item in value.items()
+            key: evaluate_template(item, bindings, f"{field}/{key}") for key, item in value.items()
         }
     if isinstance(value, list):
-        return [evaluate_template(item, bindings, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [evaluate_template(item, bindings, f"{field}[{i}]") for i, item in enumerate(value)]
     return value
 
 

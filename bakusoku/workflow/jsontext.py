@@ -41,4 +41,9 @@ def copy(value: Any) -> tuple[Any, str]:
     return orjson.loads(text), text
 
 
-__all__ = ["copy", "dumps"]
+def loads(text: str | bytes | bytearray) -> Any:
+    """The JSON value of ``text`` (integers of any size); ValueError when it is not JSON."""
+    return json.loads(text)
+
+
+__all__ = ["copy", "dumps", "loads"]

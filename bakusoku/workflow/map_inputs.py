@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bakusoku.workflow.dataflow import DataFlow
-from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME, StatesError
-from bakusoku.workflow.frames import Frame, StateRun, dumps
-from bakusoku.workflow.jsonata_eval import evaluate_template, is_expression
-from bakusoku.workflow.paths import PathNotFoundError
+from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME
+from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
+from bakusoku.workflow.jsonata_eval import is_expression
 
 
 class MapInputs(DataFlow):
@@ -25,22 +24,18 @@ class MapInputs(DataFlow):
         self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun, jsonata: bool
     ) -> list[Any]:
         if jsonata:
-            field_name = "Items"
             items = (
                 self._value(state, "Items", self._bindings(frame, run, data), run)
                 if "Items" in state
                 else data
             )
         else:
-            field_name = f"ItemsPath '{state.get('ItemsPath', '$')}'"
-            try:
-                items = self.read(state.get("ItemsPath", "$"), data, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"{field_name}: {exc}") from None
+            items = self._read_path(state.get("ItemsPath", "$"), data, frame, run)
         if not isinstance(items, list):
-            raise StatesError(
+            raise state_failure(
+                run,
+                f"Map state input must be an array but was: {dumps(items)}",
                 STATES_QUERY_EVALUATION_ERROR if jsonata else STATES_RUNTIME,
-                f"{field_name} of state '{run.name}' must give an array, got {dumps(items)}",
             )
         return items
 
@@ -49,19 +44,25 @@ class MapInputs(DataFlow):
     ) -> float | None:
         name = "ToleratedFailurePercentage"
         value = state.get(name)
+        error = STATES_RUNTIME
         if is_expression(value):
             value = self._value(state, name, self._bindings(frame, run, data), run)
+            error = STATES_QUERY_EVALUATION_ERROR
         elif f"{name}Path" in state:
-            try:
-                value = self.read(state[f"{name}Path"], data, frame, run)
-            except PathNotFoundError as exc:
-                raise StatesError(STATES_RUNTIME, f"{name}Path: {exc}") from None
+            path = state[f"{name}Path"]
+            value = self._read_path(path, data, frame, run)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise state_failure(
+                    run,
+                    f"The {name}Path field refers to value {dumps(value)} which is not a valid "
+                    f"number: {path}",
+                )
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-            raise StatesError(
-                STATES_RUNTIME, f"{name} of state '{run.name}' must be 0-100, got {dumps(value)}"
-            )
+            raise state_failure(run, f"{name} must be between 0 and 100.", error)
         return float(value)
 
     def _batch(
@@ -82,7 +83,7 @@ class MapInputs(DataFlow):
         if batch_input is not None:
             where = "ItemBatcher.BatchInput"
             batch_input = (
-                evaluate_template(batch_input, self._bindings(frame, run, data), where)
+                self._jsonata(batch_input, self._bindings(frame, run, data), where, run)
                 if jsonata
                 else self.template(batch_input, data, frame, run, where)
             )

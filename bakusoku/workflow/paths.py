@@ -84,7 +84,9 @@ class ParsedPath:
     root: str
     segments: tuple[Segment, ...]
 
-    @property
+    # Parsed paths are cached (parse_path) and their properties read for every value read or
+    # written: each is worked out once per path.
+    @functools.cached_property
     def definite(self) -> bool:
         """True when the path names at most one value (no wildcard, slice, filter, union or ..)."""
         for seg in self.segments:
@@ -97,10 +99,19 @@ class ParsedPath:
             return False
         return True
 
-    @property
+    @functools.cached_property
     def is_reference(self) -> bool:
-        """True for a Reference Path: only single names and single indices, from ``$``."""
-        return self.root == "$" and all(
+        """True for a Reference Path a result can be written at: names and indices, from ``$``."""
+        return self.root == "$" and self.names_and_indices
+
+    @functools.cached_property
+    def names_and_indices(self) -> bool:
+        """True when every step is a single name or a single non-negative index.
+
+        From any root, this is a Reference Path to read from (SecondsPath, TimestampPath, ...):
+        the input, the context object or a variable (``$var.field``).
+        """
+        return all(
             (isinstance(s, Child) and len(s.names) == 1)
             or (isinstance(s, Index) and len(s.indices) == 1 and s.indices[0] >= 0)
             for s in self.segments
@@ -453,9 +464,40 @@ def evaluate_parsed(parsed: ParsedPath, data: Any) -> Any:
         nodes = _apply(seg, nodes, data)
     if parsed.definite:
         if not nodes:
-            raise PathNotFoundError(f"No results for path: {parsed.text}")
+            raise PathNotFoundError(_not_found(parsed, data))
         return nodes[0]
     return nodes
+
+
+def normalized(segments: tuple[Segment, ...], root: str = "$") -> str:
+    """A definite path as Jayway JsonPath (Step Functions' reader) prints it: ``$['a'][0]``."""
+    parts = [root]
+    for seg in segments:
+        if isinstance(seg, Child):
+            parts.append("[" + ",".join(f"'{name}'" for name in seg.names) + "]")
+        elif isinstance(seg, Index):
+            parts.append("[" + ",".join(str(i) for i in seg.indices) + "]")
+        elif isinstance(seg, Length):
+            parts.append(".length()")
+    return "".join(parts)
+
+
+def _not_found(parsed: ParsedPath, data: Any) -> str:
+    """Why a definite path found nothing, in Jayway's words (Step Functions quotes them).
+
+    A name missing before the last step is a "Missing property"; anything else (the last name
+    missing, an index out of range) is "No results" for the whole path.
+    """
+    node = data
+    segments = parsed.segments
+    for pos, seg in enumerate(segments[:-1]):
+        if isinstance(seg, Child) and isinstance(node, dict) and seg.names[0] not in node:
+            return "Missing property in path " + normalized(segments[: pos + 1])
+        found = _apply(seg, [node], data)
+        if not found:
+            break
+        node = found[0]
+    return "No results for path: " + normalized(segments)
 
 
 def _apply(seg: Segment, nodes: list[Any], root: Any) -> list[Any]:

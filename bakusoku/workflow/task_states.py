@@ -31,7 +31,15 @@ from bakusoku.workflow.errors import (
     TaskFailedError,
 )
 from bakusoku.workflow.frames import Frame, StateRun, check_size, dumps
-from bakusoku.workflow.tasks import LAMBDA_FUNCTION, classify, function_arn, lambda_invoke_result
+from bakusoku.workflow.tasks import (
+    LAMBDA_FUNCTION,
+    Resource,
+    classify,
+    executed_version,
+    function_arn,
+    lambda_invoke_result,
+    optimised_lambda_cause,
+)
 from bakusoku.workflow.taskthreads import TASK_THREADS
 
 
@@ -187,18 +195,17 @@ class TaskStates(RetryingStates):
         if resource.is_lambda_invoke:
             if not isinstance(payload, dict) or "FunctionName" not in payload:
                 raise StatesError(STATES_RUNTIME, "lambda:invoke needs Parameters.FunctionName")
-            target = function_arn(
-                str(payload["FunctionName"]), self.execution.region, self.execution.account
-            )
+            function_name = str(payload["FunctionName"])
+            target = function_arn(function_name, self.execution.region, self.execution.account)
             body = payload.get("Payload", {})
         else:
-            target, body = resource.arn, payload
+            target, body, function_name = resource.arn, payload, resource.arn
         pending = self.tokens.open(run.task_token) if run.task_token else None
         deadline = time.monotonic() + scaled if scaled is not None else None
         try:
-            result, _text = self._call_invoker(frame, target, body, scaled, run)
-            if resource.is_lambda_invoke:
-                result = lambda_invoke_result(result)
+            result = self._call_integration(
+                frame, resource, target, function_name, body, scaled, run
+            )
             if pending is not None:
                 self._emit(
                     frame,
@@ -228,6 +235,31 @@ class TaskStates(RetryingStates):
             {**base, "output": dumps(result), "outputDetails": {"truncated": False}},
             run.name,
         )
+        return result
+
+    def _call_integration(
+        self,
+        frame: Frame,
+        resource: Resource,
+        target: str,
+        function_name: str,
+        body: Any,
+        timeout: float | None,
+        run: StateRun,
+    ) -> Any:
+        """Call an integration's target; ``lambda:invoke`` answers as Lambda's Invoke response.
+
+        A function's failure through ``lambda:invoke`` carries its error document as the
+        optimised integration writes it again.
+        """
+        try:
+            result, _text = self._call_invoker(frame, target, body, timeout, run)
+        except TaskFailedError as exc:
+            if not resource.is_lambda_invoke:
+                raise
+            raise TaskFailedError(exc.error, optimised_lambda_cause(exc.cause)) from None
+        if resource.is_lambda_invoke:
+            return lambda_invoke_result(result, version=executed_version(function_name))
         return result
 
     def _await_token(
@@ -318,7 +350,18 @@ class TaskStates(RetryingStates):
 
     @staticmethod
     def _task_result(value: Any, run: StateRun) -> tuple[Any, str]:
-        """The task's result as plain JSON, and its JSON text."""
+        """The task's result as plain JSON, and its JSON text.
+
+        An invoker may give Lambda's response payload as it came (bytes of JSON text): the
+        result is the JSON value it holds (``b'"HelloWorld"'`` is the string HelloWorld).
+        """
+        if isinstance(value, bytes | bytearray):
+            try:
+                value = jsontext.loads(value)
+            except ValueError as exc:
+                raise StatesError(
+                    STATES_TASK_FAILED, f"the task result is not JSON: {exc}"
+                ) from None
         result, text = _plain(value, "the task result")
         check_size(text, f"The result of task '{run.name}'")
         return result, text

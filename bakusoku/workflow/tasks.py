@@ -1,8 +1,9 @@
-"""Task resources: Lambda ARNs versus service integrations, and lambda:invoke result shape."""
+"""Task resources: Lambda ARNs versus service integrations; lambda:invoke's result and causes."""
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from bakusoku import arns
+from bakusoku.workflow import jsontext
 
 # The resource of arn:aws:states:::SERVICE:ACTION; SERVICE may have two parts ("aws-sdk:s3").
 _INTEGRATION = re.compile(r"^(?P<service>[a-z0-9-]+(?::[a-z0-9-]+)?):(?P<action>.+)$")
@@ -72,26 +74,91 @@ def function_arn(function_name: str, region: str, account: str) -> str:
         return arns.function_arn(region, account, function_name)
 
 
-def lambda_invoke_result(payload: Any, *, executed_version: str = "$LATEST") -> dict[str, Any]:
-    """The result of ``arn:aws:states:::lambda:invoke``: the Invoke response, Payload parsed."""
+def executed_version(function_name: str) -> str:
+    """The ``ExecutedVersion`` Lambda reports for a call of ``function_name``.
+
+    A version qualifier runs that version; ``$LATEST``, no qualifier or an alias report
+    ``$LATEST`` (Lambda reports the version an alias points to, which only Lambda knows).
+    """
+    try:
+        qualifier = arns.FunctionRef.parse(function_name).qualifier
+    except arns.ArnError:
+        return LATEST
+    return qualifier if qualifier and qualifier.isdigit() else LATEST
+
+
+LATEST = "$LATEST"
+
+
+def lambda_invoke_result(payload: Any, *, version: str = LATEST) -> dict[str, Any]:
+    """The result of ``arn:aws:states:::lambda:invoke``: Lambda's Invoke response, as AWS shows it.
+
+    ``Payload`` is the function's result as a JSON value; ``SdkHttpMetadata`` carries the
+    response headers as the AWS SDK for Java holds them: ``HttpHeaders`` in a case-insensitive
+    sorted map, ``AllHttpHeaders`` in a hash map. ``Content-Length`` is the size of the result as
+    the Python runtime writes it.
+    """
     request_id = str(uuid.uuid4())
-    date = format_datetime(datetime.now(UTC), usegmt=True)
+    now = datetime.now(UTC)
     headers = {
         "Connection": "keep-alive",
+        "Content-Length": str(len(json.dumps(payload).encode())),
         "Content-Type": "application/json",
-        "Date": date,
-        "X-Amz-Executed-Version": executed_version,
+        "Date": format_datetime(now, usegmt=True),
+        "X-Amz-Executed-Version": version,
         "x-amzn-Remapped-Content-Length": "0",
         "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": f"root=1-{int(now.timestamp()):08x}-{uuid.uuid4().hex[:24]};sampled=0",
     }
     return {
-        "ExecutedVersion": executed_version,
+        "ExecutedVersion": version,
         "Payload": payload,
         "SdkHttpMetadata": {
-            "AllHttpHeaders": {key: [value] for key, value in headers.items()},
+            "AllHttpHeaders": {key: [headers[key]] for key in java_hash_map_order(list(headers))},
             "HttpHeaders": headers,
             "HttpStatusCode": 200,
         },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     }
+
+
+def optimised_lambda_cause(cause: str) -> str:
+    """The Cause of a failed ``lambda:invoke``: the function's error document, read and written.
+
+    A plain function ARN passes on the error document as the runtime wrote it (the Python
+    runtime: ``{"errorMessage": "...", "errorType": ...}`` with spaces). The optimised
+    integration reads it into a Java hash map and writes it again: compactly, its keys in the
+    map's order (``errorType``, ``requestId``, ``errorMessage``, ``stackTrace`` for Python's).
+    A cause that is not such a document is passed on as is.
+    """
+    if not cause.startswith("{"):
+        return cause
+    try:
+        document = json.loads(cause)
+    except ValueError:
+        return cause
+    if not isinstance(document, dict) or "errorType" not in document:
+        return cause
+    return jsontext.dumps({key: document[key] for key in java_hash_map_order(list(document))})
+
+
+def java_hash_map_order(keys: list[str]) -> list[str]:
+    """``keys`` (in insertion order) in the order a ``java.util.HashMap`` holding them iterates.
+
+    Buckets are the spread ``String.hashCode`` modulo the table size (16, doubled whenever the
+    map is over three quarters full); keys in one bucket keep their insertion order.
+    """
+    capacity = 16
+    while len(keys) > capacity * 3 // 4:
+        capacity *= 2
+    position = {key: index for index, key in enumerate(keys)}
+    return sorted(keys, key=lambda key: (_java_bucket(key, capacity), position[key]))
+
+
+def _java_bucket(key: str, capacity: int) -> int:
+    code = 0
+    units = key.encode("utf-16-be")
+    for index in range(0, len(units), 2):  # String.hashCode runs over UTF-16 code units
+        code = (31 * code + int.from_bytes(units[index : index + 2], "big")) & 0xFFFFFFFF
+    return (code ^ (code >> 16)) & (capacity - 1)

@@ -543,6 +543,32 @@ def test_redrive_reruns_from_the_failed_state(make_engine: EngineFactory) -> Non
     assert "ExecutionRedriven" in types(engine, "rd")
 
 
+def test_a_state_error_names_the_entered_event_as_the_history_numbers_it(
+    make_engine: EngineFactory,
+) -> None:
+    engine = make_engine({fn_arn("first"): lambda event: {"step": 1}})
+    arn = engine.register_state_machine(
+        "entered",
+        {
+            "StartAt": "First",
+            "States": {
+                "First": {"Type": "Task", "Resource": fn_arn("first"), "Next": "Check"},
+                "Check": {"Type": "Pass", "InputPath": "$.missing", "End": True},
+            },
+        },
+    )
+    engine.start()
+    engine.start_execution(arn, {}, name="entered")
+    done = engine.wait_for("entered", timeout=5)
+    entered = [e for e in engine.get_execution_history("entered") if e.type == "PassStateEntered"]
+    assert (done.error, done.cause) == (
+        "States.Runtime",
+        f"An error occurred while executing the state 'Check' (entered at the event id "
+        f"#{entered[0].id}). Invalid path '$.missing' : No results for path: $['missing']",
+    )
+    assert entered[0].id == 7
+
+
 def test_stop_execution_aborts(make_engine: EngineFactory) -> None:
     engine = make_engine({})
     arn = engine.register_state_machine(

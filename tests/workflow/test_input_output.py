@@ -177,11 +177,11 @@ def test_context_object_in_parameters() -> None:
     assert output["entered"].endswith("Z")
 
 
-def test_missing_parameter_path_is_a_parameter_path_failure() -> None:
+def test_missing_parameter_path_is_a_runtime_error() -> None:
     definition = single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}})
     with pytest.raises(StatesError) as failure:
         run_definition(definition, {"a": 1})
-    assert failure.value.error == "States.ParameterPathFailure"
+    assert failure.value.error == "States.Runtime"
 
 
 def test_missing_input_path_is_a_runtime_error_that_catch_ignores() -> None:

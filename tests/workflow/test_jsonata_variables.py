@@ -223,8 +223,9 @@ def test_runtime_expression_error_is_catchable() -> None:
     )
 
 
-def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
-    definition = jsonata(
+def _fan_out_then(after: dict[str, Any]) -> dict[str, Any]:
+    """Assign ``outer``; a branch reads it and assigns ``inner``; then state ``After``."""
+    return jsonata(
         {
             "Set": {"Type": "Pass", "Assign": {"outer": 5}, "Next": "Fan"},
             "Fan": {
@@ -244,16 +245,21 @@ def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
                 ],
                 "Next": "After",
             },
-            "After": {
-                "Type": "Pass",
-                "Output": {"result": "{% $states.input %}", "inner": "{% $inner %}"},
-                "End": True,
-            },
+            "After": {"Type": "Pass", **after, "End": True},
         },
         "Set",
     )
-    # An undefined variable evaluates to nothing (null here).
-    assert run_definition(definition, {}) == {"result": [10], "inner": None}
+
+
+def test_parallel_branches_read_outer_variables_but_do_not_leak() -> None:
+    read_output = _fan_out_then({"Output": {"result": "{% $states.input %}"}})
+    assert run_definition(read_output, {}) == {"result": [10]}
+    # The branch's variable is not assigned out here: reading it fails the state.
+    read_inner = _fan_out_then({"Output": {"inner": "{% $inner %}"}})
+    with pytest.raises(StatesError) as failure:
+        run_definition(read_inner, {})
+    assert failure.value.error == "States.QueryEvaluationError"
+    assert "'$inner'" in failure.value.cause and "returned nothing" in failure.value.cause
 
 
 def test_jsonpath_assign_and_variable_paths() -> None:

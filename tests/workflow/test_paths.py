@@ -83,3 +83,37 @@ def test_set_reference_rejects_what_aws_rejects() -> None:
         set_reference({"a": "text"}, "$.a.b", 1)
     with pytest.raises(ReferencePathError):
         set_reference({}, "$.a[*]", 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "message"),
+    [
+        ("$.x", {}, "No results for path: $['x']"),
+        ("$.a.b", {"a": {}}, "No results for path: $['a']['b']"),
+        ("$.a.b.c", {"a": {}}, "Missing property in path $['a']['b']"),
+        ("$.a[2].b", {"a": [1]}, "No results for path: $['a'][2]['b']"),
+        ("$['x y'][0]", {"x y": []}, "No results for path: $['x y'][0]"),
+    ],
+)
+def test_a_definite_path_that_finds_nothing_says_so_as_jayway_does(
+    path: str, data: object, message: str
+) -> None:
+    with pytest.raises(PathNotFoundError) as missing:
+        evaluate(path, data)
+    assert str(missing.value) == message
+
+
+@pytest.mark.parametrize(
+    ("path", "readable", "writable"),
+    [
+        ("$.a[0]", True, True),
+        ("$var.a", True, False),
+        ("$$.Execution.Input", True, False),
+        ("$.a[*]", False, False),
+    ],
+)
+def test_reference_paths_read_from_any_root_and_write_only_into_the_input(
+    path: str, readable: bool, writable: bool
+) -> None:
+    parsed = parse_path(path)
+    assert (parsed.names_and_indices, parsed.is_reference) == (readable, writable)

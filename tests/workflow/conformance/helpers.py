@@ -53,3 +53,17 @@ def single(state: Mapping[str, Any], **top: Any) -> dict[str, Any]:
     if body["Type"] not in ("Choice", "Succeed", "Fail"):
         body["End"] = True
     return {"StartAt": "S", "States": {"S": body}, **top}
+
+
+def state_error(state: str, entered_event_id: int, detail: str) -> str:
+    """The cause Step Functions gives an error of a state itself: where, then what."""
+    return (
+        f"An error occurred while executing the state '{state}' "
+        f"(entered at the event id #{entered_event_id}). {detail}"
+    )
+
+
+def failure(result: RunResult) -> tuple[str | None, str | None]:
+    """A failed run's error and cause."""
+    assert result.status == "FAILED", result.output
+    return result.error, result.cause

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.workflow.conformance.helpers import ARN, fails, single, succeeds
+from tests.workflow.conformance.helpers import (
+    ARN,
+    fails,
+    failure,
+    run,
+    single,
+    state_error,
+    succeeds,
+)
 
 GUIDE_INPUT = {
     "comment": "Example for InputPath.",
@@ -121,16 +129,25 @@ def test_resultselector_picks_from_the_task_result() -> None:
     }
 
 
-def test_a_missing_parameter_path_is_a_parameter_path_failure() -> None:
+def test_a_missing_parameter_path_is_a_runtime_error_naming_the_field_and_input() -> None:
+    # Step Functions reports a Parameters path that finds nothing as States.Runtime (not the
+    # States.ParameterPathFailure the language specification lists), naming field and input.
     result = fails(single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}}), {"a": 1})
-    assert result.error == "States.ParameterPathFailure"
-    assert "'$.missing'" in (result.cause or "")
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'S' (entered at the event id #2). "
+        "The JSONPath '$.missing' specified for the field 'x.$' could not be found in the "
+        """input '{"a":1}'""",
+    )
 
 
 def test_a_resultpath_that_cannot_be_applied_is_a_result_path_match_failure() -> None:
     # The input is a string: a result cannot be placed inside it.
     result = fails(single({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b"}), "text")
-    assert result.error == "States.ResultPathMatchFailure"
+    assert (result.error, result.cause) == (
+        "States.ResultPathMatchFailure",
+        'Unable to apply ReferencePath $.a.b to input "text"',
+    )
 
 
 def test_a_missing_inputpath_is_a_runtime_error_that_catch_does_not_see() -> None:
@@ -147,3 +164,98 @@ def test_a_missing_inputpath_is_a_runtime_error_that_catch_does_not_see() -> Non
     }
     result = fails(definition, {"a": 1})
     assert result.error == "States.Runtime"
+
+
+# ---- Runtime errors of paths, worded as Step Functions words them ---------------------------------
+# "Handling errors in Step Functions workflows" (States.Runtime) and the page of each field.
+
+
+def test_a_missing_inputpath_names_the_state_its_entered_event_and_jayways_path() -> None:
+    # "Filtering state output using InputPath, Parameters and ResultSelector".
+    result = run(single({"Type": "Pass", "InputPath": "$.x"}), {"a": 1})
+    assert failure(result) == (
+        "States.Runtime",
+        "An error occurred while executing the state 'S' (entered at the event id #2). "
+        "Invalid path '$.x' : No results for path: $['x']",
+    )
+    assert result.events("ExecutionFailed")[0].details == {
+        "error": "States.Runtime",
+        "cause": result.cause,
+    }
+
+
+def test_a_missing_step_before_the_last_is_a_missing_property() -> None:
+    result = run(single({"Type": "Pass", "OutputPath": "$.a.b.c"}), {"a": {"x": 1}})
+    assert failure(result) == (
+        "States.Runtime",
+        state_error("S", 2, "Invalid path '$.a.b.c' : Missing property in path $['a']['b']"),
+    )
+
+
+def test_an_index_beyond_the_array_finds_no_results() -> None:
+    result = run(single({"Type": "Pass", "InputPath": "$.list[3]"}), {"list": [1]})
+    assert failure(result) == (
+        "States.Runtime",
+        state_error("S", 2, "Invalid path '$.list[3]' : No results for path: $['list'][3]"),
+    )
+
+
+def test_the_entered_event_id_counts_every_history_event_before_it() -> None:
+    # ExecutionStarted #1, TaskStateEntered #2, LambdaFunctionScheduled, Started, Succeeded,
+    # TaskStateExited #6, PassStateEntered #7.
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": ARN.format("echo"), "Next": "Check"},
+            "Check": {"Type": "Pass", "OutputPath": "$.missing", "End": True},
+        },
+    }
+    result = run(definition, {"a": 1}, {"echo": lambda event: event})
+    assert failure(result) == (
+        "States.Runtime",
+        state_error("Check", 7, "Invalid path '$.missing' : No results for path: $['missing']"),
+    )
+    assert [e.type for e in result.history][6] == "PassStateEntered"
+
+
+def test_a_resultselector_path_that_finds_nothing_names_its_field_and_the_result() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": ARN.format("f"),
+            "ResultSelector": {"id.$": "$.Cluster.Id"},
+        }
+    )
+    result = run(definition, {}, {"f": lambda _event: {"Cluster": {}}})
+    assert failure(result) == (
+        "States.Runtime",
+        state_error(
+            "S",
+            2,
+            "The JSONPath '$.Cluster.Id' specified for the field 'id.$' could not be found in "
+            """the input '{"Cluster":{}}'""",
+        ),
+    )
+
+
+# ---- "Using JSONPath paths": bracket notation ------------------------------------------------------
+
+
+def test_bracket_notation_with_escaped_quotes_and_special_characters() -> None:
+    # Names with quotes, dots or spaces are written in brackets; a quote inside is escaped.
+    definition = single(
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "quoted.$": "$['Test\\\"Name']",
+                "double.$": '$["it\'s"]',
+                "dotted.$": "$['a.b']['c d']",
+            },
+            "ResultPath": "$['out put']",
+        }
+    )
+    state_input = {'Test"Name': 1, "it's": 2, "a.b": {"c d": 3}}
+    assert succeeds(definition, state_input) == {
+        **state_input,
+        "out put": {"quoted": 1, "double": 2, "dotted": 3},
+    }

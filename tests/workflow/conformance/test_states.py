@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conformance.helpers import ARN, fails, run, single, succeeds
+from tests.workflow.conformance.helpers import ARN, fails, run, single, state_error, succeeds
 
 # ---- Pass ----------------------------------------------------------------------------------------
 
@@ -155,8 +155,44 @@ def test_wait_until_a_timestamp() -> None:
 
 
 def test_a_bad_timestamp_path_fails_the_execution() -> None:
+    # "Wait workflow state": TimestampPath must give an ISO-8601 extended offset date-time.
     result = fails(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "tomorrow"})
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        state_error(
+            "S",
+            2,
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+            'date-time format string: $.t == "tomorrow"',
+        ),
+    )
+
+
+def test_wait_paths_may_read_variables() -> None:
+    # "Passing data between states with variables": a variable may stand where a path reads.
+    definition = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {
+                "Type": "Pass",
+                "Assign": {"pause": {"seconds": 5}, "until": "2099-02-14T01:59:00Z"},
+                "Next": "Pause",
+            },
+            "Pause": {"Type": "Wait", "SecondsPath": "$pause.seconds", "Next": "Until"},
+            "Until": {"Type": "Wait", "TimestampPath": "$until", "End": True},
+        },
+    }
+    result = run(definition, {"k": 1})
+    assert result.status == "SUCCEEDED" and result.output == {"k": 1}
+    entered, exited = result.events("WaitStateEntered", "WaitStateExited")[:2]
+    assert timedelta(seconds=5) <= exited.timestamp - entered.timestamp < timedelta(seconds=6)
+    assert result.events("WaitStateExited")[1].timestamp.isoformat().startswith("2099-02-14T01:59")
+
+
+def test_a_wait_path_reading_an_unassigned_variable_fails() -> None:
+    result = fails(single({"Type": "Wait", "SecondsPath": "$nothing"}), {})
     assert result.error == "States.Runtime"
+    assert (result.cause or "").startswith(state_error("S", 2, "Invalid path '$nothing' : "))
 
 
 # ---- Succeed and Fail ----------------------------------------------------------------------------
@@ -178,6 +214,21 @@ def test_fail_with_error_and_cause_paths() -> None:
     result = fails(definition, {"error": "ErrorA", "Error": "X", "Cause": "Y"})
     assert result.error == "ErrorA"
     assert result.cause == "This is a custom error message for X, caused by Y."
+
+
+def test_an_error_path_that_finds_nothing_is_a_runtime_error() -> None:
+    # "Fail workflow state": ErrorPath and CausePath read the input.
+    definition = single({"Type": "Fail", "ErrorPath": "$.ErrorX", "CausePath": "$.Cause"})
+    result = fails(definition, {"Error": "E", "Cause": "C"})
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        state_error(
+            "S",
+            2,
+            "The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in "
+            """the input '{"Error":"E","Cause":"C"}'""",
+        ),
+    )
 
 
 # ---- Parallel ------------------------------------------------------------------------------------
@@ -328,3 +379,84 @@ def test_map_tolerated_failures() -> None:
     assert result.error == "States.ExceedToleratedFailureThreshold"
     # Without a tolerance, one failed iteration fails the Map with its own error.
     assert fails(_flaky_map(), [1, 2, 3]).error == "TooBig"
+
+
+# ---- Map: runtime errors of its fields ("Map workflow state", "Inline mode") -----------------------
+
+
+def _echo_map(**fields: Any) -> dict[str, Any]:
+    return single(
+        {
+            "Type": "Map",
+            **fields,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "state_input", "detail"),
+    [
+        (
+            {"ItemsPath": "$.items", "MaxConcurrencyPath": "$.MaxConcurrencyValue"},
+            {"MaxConcurrencyValue": "NoNumber", "items": [1]},
+            'The MaxConcurrencyPath field refers to value "NoNumber" which is not a valid '
+            "integer: $.MaxConcurrencyValue",
+        ),
+        (
+            {"ItemsPath": "$.items", "ToleratedFailureCountPath": "$.count"},
+            {"count": -1, "items": [1]},
+            "ToleratedFailureCount cannot be negative.",
+        ),
+        (
+            {"ItemsPath": "$.items", "ToleratedFailurePercentagePath": "$.percentage"},
+            {"percentage": 101, "items": [1]},
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+        ({"ItemsPath": "$.items"}, {"items": 1}, "Map state input must be an array but was: 1"),
+        (
+            {"ItemsPath": "$.items"},
+            {},
+            "Invalid path '$.items' : No results for path: $['items']",
+        ),
+    ],
+)
+def test_map_field_errors(fields: dict[str, Any], state_input: Any, detail: str) -> None:
+    result = fails(_echo_map(**fields), state_input)
+    assert (result.error, result.cause) == ("States.Runtime", state_error("S", 2, detail))
+
+
+def test_map_over_its_tolerated_failures_says_so() -> None:
+    result = fails(_flaky_map(ToleratedFailureCount=1), [3, 4])
+    assert (result.error, result.cause) == (
+        "States.ExceedToleratedFailureThreshold",
+        "The specified tolerated failure threshold was exceeded",
+    )
+
+
+# ---- Choice: a Variable that names nothing ("Choice workflow state") -----------------------------
+
+
+def test_a_choice_variable_that_names_nothing_is_a_runtime_error() -> None:
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Next": "Check"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.value", "NumericEquals": 0, "Next": "Done"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    result = fails(definition, {"type": "Private"})
+    assert (result.error, result.cause) == (
+        "States.Runtime",
+        state_error(
+            "Check",
+            4,
+            "Invalid path '$.value': The choice state's condition path references an invalid "
+            "value.",
+        ),
+    )
