@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from bakusoku.api.executions import ExecutionsPort
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.graph.model import SystemGraph
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.presign import Presigner
 
@@ -26,3 +27,5 @@ class ApiServices:
     executions: ExecutionsPort
     # Where originals and renditions are removed when a photo is deleted.
     store: ObjectStore | None = None
+    # The system map, read from the stack's template by the host (``bakusoku.deploy.graph``).
+    graph: SystemGraph | None = None

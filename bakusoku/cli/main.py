@@ -18,6 +18,7 @@ from bakusoku import __version__
 from bakusoku.auth.client import auth_headers, resolve_api_key
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
+from bakusoku.cli.graph import graph_command
 from bakusoku.cli.keys import audit, demo_key, keys
 from bakusoku.cli.loadtest import loadtest
 from bakusoku.cli.ops import executions, redrive, status
@@ -90,6 +91,7 @@ def up(
     log_level: str,
 ) -> None:
     """Start the API, the object store, the workflow engine and its workers."""
+    from bakusoku.deploy.graph import stack_graph
     from bakusoku.local.console import banner_lines
     from bakusoku.local.serve import serve_apps
     from bakusoku.local.stack import EmbeddedStack
@@ -125,7 +127,7 @@ def up(
 
     try:
         serve_apps(
-            [(stack.api_app(), settings.host, settings.port)],
+            [(stack.api_app(stack_graph(settings)), settings.host, settings.port)],
             on_ready=ready,
         )
     finally:
@@ -307,6 +309,7 @@ cli.add_command(status)
 cli.add_command(keys)
 cli.add_command(audit)
 cli.add_command(loadtest)
+cli.add_command(graph_command)
 
 
 def main() -> None:

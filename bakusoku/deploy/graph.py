@@ -9,7 +9,7 @@ deployment ``bakusoku up`` runs (its ``service_name`` and ``stage``, sized as th
 
 from __future__ import annotations
 
-from bakusoku.config import Settings, stage_values
+from bakusoku.config import ConfigError, Settings, stage_values
 from bakusoku.db.schema import metadata
 from bakusoku.deploy.sam import build_template
 from bakusoku.deploy.stages import StageConfig, load_stage
@@ -51,7 +51,7 @@ def local_stage(settings: Settings) -> StageConfig:
     try:
         values = stage_values(settings, service, stage)
         cors, retention = values.cors_origins, values.log_retention_days
-    except Exception:  # the file describes no such stage: the defaults of every stage
+    except ConfigError:  # the file describes no such stage: the defaults of every stage
         cors, retention = ("*",), 30
     return StageConfig(
         service=service,

@@ -15,6 +15,7 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.graph.model import SystemGraph
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
@@ -138,7 +139,8 @@ class EmbeddedStack:
         self.ops.stop()
         self.db.dispose()
 
-    def api_app(self) -> Any:
+    def api_app(self, graph: SystemGraph | None = None) -> Any:
+        """The API app; ``graph`` is the system map it serves (read from the stack's template)."""
         services = ApiServices(
             settings=self.settings,
             db=self.db,
@@ -146,6 +148,7 @@ class EmbeddedStack:
             presigner=self.presigner,
             executions=EngineExecutions(self.workflow, self.settings.upload_prefix),
             store=self.store,
+            graph=graph,
         )
         app = create_api_app(services)
         self.ops.install(app)

@@ -19,15 +19,15 @@ def pages_router() -> APIRouter:
 
     @router.get("/", include_in_schema=False)
     def gallery() -> HTMLResponse:
-        return _page("index.html")
+        return page("index.html")
 
     @router.get("/upload", include_in_schema=False)
     def upload_page() -> HTMLResponse:
-        return _page("upload.html")
+        return page("upload.html")
 
     @router.get("/photos/{photo_id}", include_in_schema=False)
     def photo_page(photo_id: str) -> HTMLResponse:
-        return _page("photo.html")
+        return page("photo.html")
 
     return router
 
@@ -37,6 +37,7 @@ def static_files() -> StaticFiles:
     return StaticFiles(packages=[("bakusoku.api", "static")], html=False)
 
 
-def _page(name: str) -> HTMLResponse:
+def page(name: str) -> HTMLResponse:
+    """The static page ``name`` (the routes of other routers serve theirs with it too)."""
     page = resources.files("bakusoku.api") / "static" / name
     return HTMLResponse(page.read_text(encoding="utf-8"))
