@@ -47,12 +47,13 @@ _PUBLIC_PATHS = {
     "/readyz",
     "/",
     "/upload",
+    "/ops/graph",  # the system map's page; its data comes from /v1/graph with the admin token
     "/docs",
     "/docs/oauth2-redirect",
     "/openapi.json",
 }
 _PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
-_WEB_PAGES = {"/", "/upload"}
+_WEB_PAGES = {"/", "/upload", "/ops/graph"}
 _DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
 
 bearer = HTTPBearer(

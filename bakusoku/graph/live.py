@@ -2,7 +2,7 @@
 
 Nothing new is written for the map. The executions' history (``workflow.tables``) gives the state
 machine's starts and ends, each state-to-state transition and each Task's call of its function
-(scheduled to succeeded, failed or timed out); the object-event outbox gives the bucket's events
+(scheduled to succeeded, failed or timed out, as ``LambdaFunction*`` or ``Task*`` events); the object-event outbox gives the bucket's events
 and the rule's deliveries (stored to dispatched); the alert outbox gives the failure rule's
 deliveries to the notifier. Which edge a measurement belongs to is read from the nodes' ``attrs``,
 so a state or rule added to the template is measured without a change here.
@@ -26,7 +26,16 @@ from bakusoku.workflow.tables import execution_events, executions
 WINDOWS = {"5m": 300, "60m": 3600}
 _MAX_EXECUTIONS = 5000  # the most recent in the window; enough for a rate and a median
 _CHUNK = 400
-_TASK_ENDS = {"TaskSucceeded": False, "TaskFailed": True, "TaskTimedOut": True}
+# A Task's call, as Step Functions records it for a Lambda ARN resource and for an integration.
+_SCHEDULED = ("LambdaFunctionScheduled", "TaskScheduled")
+_TASK_ENDS = {  # ending event → whether the call failed
+    "LambdaFunctionSucceeded": False,
+    "LambdaFunctionFailed": True,
+    "LambdaFunctionTimedOut": True,
+    "TaskSucceeded": False,
+    "TaskFailed": True,
+    "TaskTimedOut": True,
+}
 _ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 _UNDELIVERED_AFTER = 60.0  # an event not dispatched after this long counts as a failed delivery
 
@@ -251,7 +260,7 @@ def _task_samples(events: Iterable[_Event]) -> dict[str, _Samples]:
         if event.state is None:
             continue
         key = (event.execution, event.state)
-        if event.type == "TaskScheduled":
+        if event.type in _SCHEDULED:
             scheduled[key] = event.timestamp
         elif event.type in _TASK_ENDS:
             began = scheduled.pop(key, None)
@@ -261,16 +270,15 @@ def _task_samples(events: Iterable[_Event]) -> dict[str, _Samples]:
 
 
 def _transitions(events: Iterable[_Event]) -> dict[tuple[str, str], int]:
-    """How often each state was entered right after another one was left."""
+    """How often each state was entered right after another one (a caught error leaves its
+    state without a StateExited event, so the state entered last is the one left)."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    left: dict[str, str] = {}
+    current: dict[str, str] = {}
     for event in events:
-        if event.state is None:
+        if event.state is None or not event.type.endswith("StateEntered"):
             continue
-        if event.type.endswith("StateExited"):
-            left[event.execution] = event.state
-        elif event.type.endswith("StateEntered"):
-            previous = left.pop(event.execution, None)
-            if previous is not None:
-                counts[(previous, event.state)] += 1
+        previous = current.get(event.execution)
+        if previous is not None and previous != event.state:
+            counts[(previous, event.state)] += 1
+        current[event.execution] = event.state
     return counts

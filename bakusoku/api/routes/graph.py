@@ -31,7 +31,7 @@ def graph_router(services: ApiServices) -> APIRouter:
     def graph_page() -> HTMLResponse:
         return page("graph.html")
 
-    @router.get("/v1/graph", responses=error_responses(403, 404))
+    @router.get("/v1/graph", responses=error_responses(400, 403, 404))
     def live_graph(
         principal: Caller,
         window: Annotated[Window, Query(description="How far back each edge is measured.")] = "5m",
