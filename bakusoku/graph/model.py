@@ -153,9 +153,7 @@ class EdgeStats:
 
     def summary(self) -> str:
         """``12.0/min · p50 85 ms · 8% errors``: the edge's label on a live map."""
-        parts = [
-            f"{self.per_minute:.1f}/min" if self.per_minute < 10 else f"{self.per_minute:.0f}/min"
-        ]
+        parts = [f"{_rate(self.per_minute)}/min"]
         if self.p50_ms is not None:
             parts.append(f"p50 {_duration(self.p50_ms)}")
         if self.errors:
@@ -170,6 +168,12 @@ class EdgeStats:
             "errors": self.errors,
             "error_share": round(self.error_share, 4),
         }
+
+
+def _rate(per_minute: float) -> str:
+    if per_minute >= 10:
+        return f"{per_minute:.0f}"
+    return f"{per_minute:.1f}" if per_minute >= 1 else f"{per_minute:.2f}"
 
 
 def _duration(ms: float) -> str:

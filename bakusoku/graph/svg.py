@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
-from bakusoku.graph.layout import Box, Layout, layered_layout
+from bakusoku.graph.layout import DATA_EDGES, Box, Layout, layered_layout
 from bakusoku.graph.model import Edge, EdgeStats, Node, NodeKind, SystemGraph
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -86,8 +86,9 @@ def _markers(root: ET.Element) -> None:
                 "viewBox": "0 0 10 10",
                 "refX": "10",
                 "refY": "5",
-                "markerWidth": "7",
-                "markerHeight": "7",
+                "markerWidth": "9",
+                "markerHeight": "9",
+                "markerUnits": "userSpaceOnUse",  # the same head on a thick (failing) edge
                 "orient": "auto-start-reverse",
             },
         )
@@ -130,6 +131,8 @@ def _edge(
     }
     if edge.kind in _DASHED:
         attrs["stroke-dasharray"] = "5 4"
+    if edge.kind in DATA_EDGES and not (stats and stats.count):
+        attrs["stroke-opacity"] = "0.45"  # what a function touches stays behind what triggers what
     ET.SubElement(group, f"{{{SVG_NS}}}path", attrs)
     lines = [edge.label] if edge.label else []
     if stats is not None and stats.count:

@@ -51,7 +51,7 @@ function showEdges(map) {
         el("td", {}, labels[edge.source]),
         el("td", {}, labels[edge.target]),
         el("td", {}, edge.kind.replace("_", " ")),
-        el("td", { class: "num" }, stats.per_minute.toFixed(1)),
+        el("td", { class: "num" }, stats.per_minute < 1 ? stats.per_minute.toFixed(2) : stats.per_minute.toFixed(1)),
         el("td", { class: "num" }, duration(stats.p50_ms)),
         el("td", { class: "num" }, `${stats.errors} (${Math.round(stats.error_share * 100)} %)`),
       );
