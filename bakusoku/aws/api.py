@@ -20,6 +20,7 @@ from bakusoku.aws.executions import StepFunctionsExecutions
 from bakusoku.config import Settings, load_settings, require
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.graph.stored import bundled_map
 from bakusoku.secrets import database_url, secret_string
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 
@@ -47,6 +48,7 @@ def _adapter() -> Mangum:
             machine, settings.region, engine, settings.upload_prefix
         ),
         store=S3ObjectStore(settings.region),
+        graph=bundled_map(),  # read from the template when the bundle was packaged
     )
     return Mangum(create_api_app(services), lifespan="off")
 

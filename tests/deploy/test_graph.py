@@ -8,8 +8,9 @@ from bakusoku.cli.main import cli
 from bakusoku.deploy.graph import stack_graph, xray_service_map_url
 from bakusoku.deploy.sam import build_template
 from bakusoku.deploy.stages import load_stage
+from bakusoku.graph.stored import bundled_map
 from bakusoku.graph.template import graph_from_template
-from tests.deploy.conftest import CASES, EXAMPLE, example_settings
+from tests.deploy.conftest import CASES, EXAMPLE, Packages, example_settings
 
 
 def test_a_stage_map_is_its_template_with_the_regions_xray_service_map() -> None:
@@ -36,3 +37,11 @@ def test_the_command_prints_mermaid_with_the_link_and_refuses_half_a_stage() -> 
     half = runner.invoke(cli, ["graph", "--config", str(EXAMPLE), "--stage", stage])
     assert half.exit_code == 2
     assert "--service and --stage together" in half.output
+
+
+def test_the_package_ships_the_stages_map_for_the_api(packages: Packages) -> None:
+    service, stage = CASES[0]
+    sam = packages.sam[(service, stage)]
+    shipped = bundled_map(sam.bundle.path)
+    assert shipped == stack_graph(example_settings(), service, stage)
+    assert bundled_map(sam.bundle.path.parent / "nowhere") is None
