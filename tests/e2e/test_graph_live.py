@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
@@ -85,6 +86,11 @@ def test_the_map_is_drawn_in_svg_and_mermaid_with_the_failing_edge_red(
     assert "PhotoPipeline_StorePhoto->StorePhotoFunction:invokes" in red
     assert "linkStyle" in body["mermaid"] and FAILING in body["mermaid"]
     assert body["window_seconds"] == 3600
+
+
+def test_the_served_map_is_the_one_bakusoku_graph_prints(server: RunningServer) -> None:
+    printed = json.loads(server.run_cli("graph", "--format", "json"))
+    assert live_map(server)["graph"] == printed
 
 
 def test_the_map_is_for_operators_and_its_page_is_public(server: RunningServer) -> None:
