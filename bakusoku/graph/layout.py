@@ -21,6 +21,7 @@ MARGIN = 24
 _SWEEPS = 4
 # Edges that say what a function touches, not what triggers what: they do not set the columns.
 DATA_EDGES = frozenset({"reads", "writes", "uses", "holds"})
+UNRANKED_EDGES = DATA_EDGES | {"catch"}
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,10 @@ class Layout:
 def layered_layout(graph: SystemGraph) -> Layout:
     ids = [n.id for n in graph.nodes]
     pairs = [(e.source, e.target) for e in graph.edges if e.source != e.target]
-    flow = [(e.source, e.target) for e in graph.edges if e.kind not in DATA_EDGES]
     data = [(e.source, e.target) for e in graph.edges if e.kind in DATA_EDGES]
-    columns = _columns(ids, acyclic(ids, flow))
-    _place_data_only(ids, flow, data, columns)
+    flow_nodes = {n for e in graph.edges if e.kind not in DATA_EDGES for n in (e.source, e.target)}
+    columns = _flow_columns(graph, ids)
+    _place_data_only(ids, flow_nodes, data, columns)
     forward = [(s, t) if columns[s] <= columns[t] else (t, s) for s, t in pairs]
     rows = _order_rows(ids, forward, columns)
     height = max((len(r) for r in rows), default=0) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP
@@ -101,6 +102,22 @@ def acyclic(ids: Sequence[str], pairs: Sequence[tuple[str, str]]) -> list[tuple[
     return [(t, s) if (s, t) in back else (s, t) for s, t in pairs]
 
 
+def _flow_columns(graph: SystemGraph, ids: Sequence[str]) -> dict[str, int]:
+    """Columns by what triggers what. A state reached by Catches is ranked after the earliest
+    state that catches into it, not after the last: the failure path sits beside the first
+    state that may fail, which keeps the map about half as wide."""
+    flow = [(e.source, e.target) for e in graph.edges if e.kind not in UNRANKED_EDGES]
+    first = _columns(ids, acyclic(ids, flow))
+    earliest: dict[str, str] = {}
+    for edge in graph.edges:
+        if edge.kind == "catch" and edge.source != edge.target:
+            known = earliest.get(edge.target)
+            if known is None or first[edge.source] < first[known]:
+                earliest[edge.target] = edge.source
+    catches = [(source, target) for target, source in earliest.items()]
+    return _columns(ids, acyclic(ids, flow + catches))
+
+
 def _columns(ids: Sequence[str], pairs: Sequence[tuple[str, str]]) -> dict[str, int]:
     """Each node's longest path from a source (Kahn's order over the acyclic edges)."""
     incoming = {i: 0 for i in ids}
@@ -122,13 +139,12 @@ def _columns(ids: Sequence[str], pairs: Sequence[tuple[str, str]]) -> dict[str, 
 
 def _place_data_only(
     ids: Sequence[str],
-    flow: Sequence[tuple[str, str]],
+    in_flow: set[str],
     data: Sequence[tuple[str, str]],
     columns: dict[str, int],
 ) -> None:
     """A node reached only by data edges (a table, a prefix nothing watches) goes right of its
     users, so what triggers what reads left to right undisturbed."""
-    in_flow = {n for pair in flow for n in pair}
     data_only = [i for i in ids if i not in in_flow]
     for _ in range(len(data_only) + 1):
         changed = False
