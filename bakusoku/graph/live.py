@@ -4,7 +4,8 @@ Nothing new is written for the map. The executions' history (``workflow.tables``
 machine's starts and ends, each state-to-state transition and each Task's call of its function
 (scheduled to succeeded, failed or timed out, as ``LambdaFunction*`` or ``Task*`` events); the object-event outbox gives the bucket's events
 and the rule's deliveries (stored to dispatched); the alert outbox gives the failure rule's
-deliveries to the notifier. Which edge a measurement belongs to is read from the nodes' ``attrs``,
+deliveries to the notifier; the API's recent requests (``bakusoku.ops.recent``, handed in by the
+route) give the HTTP edge. Which edge a measurement belongs to is read from the nodes' ``attrs``,
 so a state or rule added to the template is measured without a change here.
 """
 
@@ -15,6 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -56,6 +58,17 @@ def window_seconds(window: str) -> int:
         ) from None
 
 
+class HttpRequest(Protocol):
+    """One HTTP request the API answered (``bakusoku.ops.recent`` keeps the last hour's)."""
+
+    @property
+    def at(self) -> float: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+
+
 @dataclass
 class _Samples:
     """What happened along one edge: a duration per completion (None: no duration) and errors."""
@@ -78,9 +91,14 @@ class _Samples:
 
 
 def edge_stats(
-    db: sa.Engine, graph: SystemGraph, window: float, now: float | None = None
+    db: sa.Engine,
+    graph: SystemGraph,
+    window: float,
+    now: float | None = None,
+    requests: Sequence[HttpRequest] = (),
 ) -> dict[str, EdgeStats]:
-    """Every edge of ``graph`` that can be measured, by ``Edge.key``, over the last ``window`` s."""
+    """Every edge of ``graph`` that can be measured, by ``Edge.key``, over the last ``window`` s;
+    ``requests`` are the HTTP requests the API answered (its edge is measured only with them)."""
     now = time.time() if now is None else now
     since = now - window
     nodes = {n.id: n for n in graph.nodes}
@@ -89,8 +107,17 @@ def edge_stats(
         events = _events(conn, [r.name for r in runs], since)
         objects = _object_events(conn, since)
         alerts = _alerts(conn, since)
+    answered = [r for r in requests if r.at >= since]
     records = _Records(
-        graph, runs, _task_samples(events), _transitions(events), objects, alerts, now, since
+        graph,
+        runs,
+        _task_samples(events),
+        _transitions(events),
+        objects,
+        alerts,
+        answered,
+        now,
+        since,
     )
     measured = {
         edge.key: _measure(edge, nodes[edge.source], nodes[edge.target], records)
@@ -109,6 +136,7 @@ class _Records:
     transitions: Mapping[tuple[str, str], int]
     objects: Sequence[_ObjectEvent]
     alerts: Sequence[_Alert]
+    requests: Sequence[HttpRequest]
     now: float
     since: float
 
@@ -154,6 +182,13 @@ def _measure(edge: Edge, source: Node, target: Node, r: _Records) -> _Samples | 
             elif r.now - event.created_at > _UNDELIVERED_AFTER:
                 dispatched.add(None, failed=True)
         return dispatched
+    if kinds == ("api", "triggers", "function"):
+        if not r.requests:
+            return None  # this host keeps no request log (the API on AWS: see X-Ray)
+        served = _Samples()
+        for request in r.requests:
+            served.add(request.seconds, request.status >= 500)
+        return served
     if kinds == ("prefix", "emits", "rule"):
         prefix = source.attrs.get("prefix", "")
         emitted = _Samples()

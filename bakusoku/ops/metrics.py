@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bakusoku.db.schema import alert_outbox, object_events
+from bakusoku.ops.recent import RecentRequests
 from bakusoku.ops.timeline import Timeline
 from bakusoku.runtime import FunctionRuntime
 from bakusoku.workflow.engine import ExecutionDescription
@@ -73,6 +74,7 @@ class OpsMetrics:
             ["error_code", "state"],
             registry=r,
         )
+        self.recent_requests = RecentRequests()  # the live map's window of HTTP requests
         self.alerts = Counter(
             "bakusoku_alerts_sent",
             "Alert deliveries, by channel, kind and outcome",

@@ -91,7 +91,9 @@ class OpsMiddleware:
         finally:
             route = _route(scope)
             self.metrics.http_requests.labels(method, route, str(status["code"])).inc()
-            self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            self.metrics.http_duration.labels(method, route).observe(took)
+            self.metrics.recent_requests.record(route, status["code"], took)
             request_id_var.reset(token)
 
     def _uploaded(self, status: int, data: bytes, span: Any) -> None:

@@ -71,6 +71,8 @@ def test_each_pipeline_edge_carries_what_the_photos_did(
     delivered = between(body, "object-created", "photo-pipeline")
     assert (delivered["count"], delivered["errors"]) == (GOOD + 1, 0)
     assert between(body, "PhotoBucket/uploads/", "object-created")["count"] == GOOD + 1
+    served = between(body, "HTTP API", "api")  # the uploads granted and the photos polled
+    assert served["count"] > GOOD + 1 and served["errors"] == 0 and served["p50_ms"] > 0
 
 
 def test_the_map_is_drawn_in_svg_and_mermaid_with_the_failing_edge_red(

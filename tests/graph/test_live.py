@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from bakusoku.db.schema import alert_outbox, object_events
 from bakusoku.graph.live import UnknownWindowError, edge_stats, window_seconds
 from bakusoku.graph.model import EdgeStats, SystemGraph
+from bakusoku.ops.recent import AnsweredRequest
 from bakusoku.pipeline.functions import STATE_MACHINE_NAME
 from bakusoku.workflow.tables import execution_events, executions
 from tests.graph.maps import local_map
@@ -183,3 +184,19 @@ def test_only_the_offered_windows_are_measured() -> None:
     assert window_seconds("5m") == 300 and window_seconds("60m") == 3600
     with pytest.raises(UnknownWindowError, match="use one of 5m, 60m"):
         window_seconds("1d")
+
+
+def test_the_http_edge_is_measured_from_the_apis_answered_requests(db: sa.Engine) -> None:
+    graph = local_map()
+    answered = [
+        AnsweredRequest(NOW - 10, "/v1/photos", 200, 0.010),
+        AnsweredRequest(NOW - 20, "/v1/uploads", 201, 0.030),
+        AnsweredRequest(NOW - 30, "/v1/photos", 503, 0.020),
+        AnsweredRequest(NOW - 2 * WINDOW, "/v1/photos", 500, 9.0),  # before the window
+    ]
+    found = edge_stats(db, graph, WINDOW, now=NOW, requests=answered)
+    served = stats_between(graph, found, "HTTP API", "api")
+    assert (served.count, served.errors, served.p50_ms) == (3, 1, pytest.approx(20.0))
+    without = edge_stats(db, graph, WINDOW, now=NOW)
+    http = [e.key for e in graph.edges if graph.node(e.source).kind == "api"]
+    assert http and not set(http) & set(without)  # no request log: not measured, not idle

@@ -8,9 +8,10 @@ renders it as SVG and Mermaid text for the page and for anyone who curls it.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from bakusoku.api.access import Caller, require_operator
@@ -20,6 +21,12 @@ from bakusoku.api.services import ApiServices
 from bakusoku.graph.live import edge_stats, window_seconds
 from bakusoku.graph.mermaid import to_mermaid
 from bakusoku.graph.svg import RED_FROM, edge_colour, to_svg
+from bakusoku.ops.recent import AnsweredRequest
+from bakusoku.ops.service import Operations
+
+# Not traffic through the pipeline: the map's own refreshes and the gallery's open event streams
+# (whose duration is how long a page stayed open).
+_NOT_MEASURED = {"/v1/graph", "/v1/events"}
 
 Window = Literal["5m", "60m"]
 
@@ -33,6 +40,7 @@ def graph_router(services: ApiServices) -> APIRouter:
 
     @router.get("/v1/graph", responses=error_responses(400, 403, 404))
     def live_graph(
+        request: Request,
         principal: Caller,
         window: Annotated[Window, Query(description="How far back each edge is measured.")] = "5m",
     ) -> dict[str, Any]:
@@ -52,7 +60,7 @@ def graph_router(services: ApiServices) -> APIRouter:
                 "`bakusoku graph` prints it",
             )
         seconds = window_seconds(window)
-        stats = edge_stats(services.db, graph, seconds)
+        stats = edge_stats(services.db, graph, seconds, requests=_answered(request, seconds))
         return {
             "window": window,
             "window_seconds": seconds,
@@ -68,3 +76,12 @@ def graph_router(services: ApiServices) -> APIRouter:
         }
 
     return router
+
+
+def _answered(request: Request, window: float) -> list[AnsweredRequest]:
+    """The API's requests of the window, when operations are installed on this app."""
+    ops = getattr(request.app.state, "ops", None)
+    if not isinstance(ops, Operations):
+        return []
+    since = time.time() - window
+    return [r for r in ops.metrics.recent_requests.since(since) if r.route not in _NOT_MEASURED]
