@@ -29,6 +29,7 @@ _FILL: dict[NodeKind, tuple[str, str]] = {  # (fill, stroke)
     "database": ("#e6f2f2", "#2f7f7f"),
     "table": ("#f4f9f9", "#6fa5a5"),
 }
+_LINK_LINE = 18  # a line below the map per link (the X-Ray service map on AWS)
 _DASHED = {"catch", "dead_letters", "reads", "writes", "uses", "holds"}
 
 
@@ -46,13 +47,14 @@ def edge_colour(stats: EdgeStats | None) -> str:
 def to_svg(graph: SystemGraph, stats: Mapping[str, EdgeStats] | None = None) -> str:
     """The map as SVG text; ``stats`` by ``Edge.key`` make it a live map."""
     layout = layered_layout(graph)
+    height = layout.height + _LINK_LINE * len(graph.links)
     ET.register_namespace("", SVG_NS)
     root = ET.Element(
         f"{{{SVG_NS}}}svg",
         {
             "width": f"{layout.width:.0f}",
-            "height": f"{layout.height:.0f}",
-            "viewBox": f"0 0 {layout.width:.0f} {layout.height:.0f}",
+            "height": f"{height:.0f}",
+            "viewBox": f"0 0 {layout.width:.0f} {height:.0f}",
             "font-family": "system-ui, sans-serif",
             "font-size": "12",
             "role": "img",
@@ -66,6 +68,14 @@ def to_svg(graph: SystemGraph, stats: Mapping[str, EdgeStats] | None = None) -> 
     nodes = ET.SubElement(root, f"{{{SVG_NS}}}g", {"class": "nodes"})
     for node in graph.nodes:
         _node(nodes, node, layout.boxes[node.id])
+    for index, (name, url) in enumerate(graph.links.items()):
+        link = ET.SubElement(root, f"{{{SVG_NS}}}a", {"href": url, "target": "_blank"})
+        text = ET.SubElement(
+            link,
+            f"{{{SVG_NS}}}text",
+            {"x": "24", "y": f"{layout.height + _LINK_LINE * index + 12:.0f}", "fill": "#1a5fb4"},
+        )
+        text.text = f"{name} ↗"
     return ET.tostring(root, encoding="unicode")
 
 

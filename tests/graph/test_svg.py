@@ -56,3 +56,13 @@ def test_live_edges_are_coloured_by_their_error_share() -> None:
     labels = [t.text for t in root.iter(f"{{{SVG_NS}}}text")]
     assert stats[failing.key].summary() in labels
     assert "errors" in stats[failing.key].summary()
+
+
+def test_the_maps_links_are_drawn_below_it() -> None:
+    url = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#xray:service-map/map"
+    graph = replace(local_map(), links={"X-Ray service map": url})
+    root = ET.fromstring(to_svg(graph))
+    (link,) = root.findall("svg:a", NS)
+    assert link.get("href") == url
+    assert link.find("svg:text", NS).text == "X-Ray service map ↗"  # type: ignore[union-attr]
+    assert float(root.get("height", 0)) > float(ET.fromstring(to_svg(local_map())).get("height", 0))
