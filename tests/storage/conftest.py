@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 import uvicorn
 
+from bakusoku.config import Settings
+from bakusoku.local.store_process import store_limits
+from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.storage.server import create_store_app
@@ -24,6 +27,8 @@ CREDENTIALS = {ACCESS_KEY: SECRET_KEY}
 REGION = "us-east-1"
 BUCKET = "photos"
 MAX_OBJECT_SIZE = 1024 * 1024
+# The limits `bakusoku up` serves the store with when nothing is configured.
+DEFAULT_LIMITS = store_limits(Settings())
 
 
 class MovableClock:
@@ -70,13 +75,13 @@ class RunningStore:
 
 
 class ThreadedServer:
-    """uvicorn serving an ASGI app from a background thread, on a socket bound beforehand."""
+    """The store's uvicorn setup serving an ASGI app from a background thread, on a bound socket."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning")
+        config = store_server_config(app, limits, lifespan="off", log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -108,6 +113,7 @@ def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         credentials=CREDENTIALS,
         region=REGION,
         max_object_size=MAX_OBJECT_SIZE,
+        limits=DEFAULT_LIMITS,
         cors_origins=["*"],
         clock=clock,
     )

@@ -96,11 +96,15 @@ def test_five_megabyte_upload_is_acknowledged_quickly(
     from bakusoku.storage.presign import Presigner
     from bakusoku.storage.server import create_store_app
 
-    from .conftest import CREDENTIALS, ThreadedServer
+    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
 
     store = LocalObjectStore(tmp_path_factory.mktemp("big"), lambda event: None, REGION)
     app = create_store_app(
-        store, credentials=CREDENTIALS, region=REGION, max_object_size=20 * 1024 * 1024
+        store,
+        credentials=CREDENTIALS,
+        region=REGION,
+        max_object_size=20 * 1024 * 1024,
+        limits=DEFAULT_LIMITS,
     )
     server = ThreadedServer(app).start()
     try:
@@ -538,13 +542,19 @@ def test_event_sink_failure_is_a_500_and_nothing_is_stored(
     from bakusoku.storage.presign import Presigner
     from bakusoku.storage.server import create_store_app
 
-    from .conftest import CREDENTIALS, ThreadedServer
+    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
 
     def unavailable(event: dict[str, object]) -> None:
         raise ConnectionError("event queue unavailable")
 
     store = LocalObjectStore(tmp_path_factory.mktemp("sinkless"), unavailable, REGION)
-    app = create_store_app(store, credentials=CREDENTIALS, region=REGION, max_object_size=1000)
+    app = create_store_app(
+        store,
+        credentials=CREDENTIALS,
+        region=REGION,
+        max_object_size=1000,
+        limits=DEFAULT_LIMITS,
+    )
     server = ThreadedServer(app).start()
     try:
         presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
