@@ -174,7 +174,9 @@ class StoreApp:
             return
         except S3Error as exc:
             response = self._error(request, exc)
-            if isinstance(exc, RequestTimeoutError):  # the rest of its body is not worth waiting for
+            if isinstance(
+                exc, RequestTimeoutError
+            ):  # the rest of its body is not worth waiting for
                 response.headers["connection"] = "close"
         except Exception:
             log.exception("store request %s %s failed", request.method, request.resource)

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,9 +103,9 @@ class ThreadedServer:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    root = tmp_path_factory.mktemp("objects")
+@contextmanager
+def serve_store(root: Path, limits: ConnectionLimits = DEFAULT_LIMITS) -> Iterator[RunningStore]:
+    """A store on ``root`` behind its endpoint, served with ``limits``, until the block ends."""
     sink = RecordingSink()
     store = LocalObjectStore(root, sink, REGION, buckets=[BUCKET], durable=False)
     clock = MovableClock()
@@ -113,11 +114,11 @@ def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         credentials=CREDENTIALS,
         region=REGION,
         max_object_size=MAX_OBJECT_SIZE,
-        limits=DEFAULT_LIMITS,
+        limits=limits,
         cors_origins=["*"],
         clock=clock,
     )
-    server = ThreadedServer(app).start()
+    server = ThreadedServer(app, limits).start()
     base_url = f"http://127.0.0.1:{server.port}"
     try:
         yield RunningStore(
@@ -131,6 +132,12 @@ def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    with serve_store(tmp_path_factory.mktemp("objects")) as running:
+        yield running
 
 
 @pytest.fixture
