@@ -53,7 +53,7 @@ class Settings:
     store_body_timeout_seconds: int = 20
     store_body_min_bytes_per_second: int = 16 * 1024  # 20 MB in at most 20 + 1280 s
     store_idle_timeout_seconds: int = 5
-    store_max_connections: int = 256
+    store_max_connections: int = 256  # 0: no cap
     store_max_header_bytes: int = 64 * 1024  # request line and headers (S3 allows 8 KB of metadata)
     database_url: str = ""  # empty: SQLite in data_dir
     # Ceiling on database connections of all worker processes together (RDS Proxy's role locally;

@@ -4,9 +4,11 @@
 uvicorn's keep-alive timeout is the idle timeout between requests; :class:`BoundedHttpProtocol`
 adds what uvicorn lacks: a deadline for each request's head (a client that connects and sends
 nothing, or half its headers, is dropped), a cap on the head's size, a deadline for the rest of a
-body the app answered early, and a cap on open connections past which a connection gets S3's
-``503 SlowDown`` and is closed. The body's own deadline is kept by the app, which reads the body
-(:class:`BodyDeadline`, used by ``storage.server``). :func:`store_server_config` puts it together.
+body the app answered early, a cap on open connections past which a connection gets S3's
+``503 SlowDown`` and is closed, and a way for the app to drop a client that stopped reading a
+response (:data:`CLOSE_EXTENSION`). The body's own deadline is kept by the app, which reads the
+body (:class:`BodyDeadline`, used by ``storage.server``). :func:`store_server_config` puts it
+together.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from bakusoku.storage.errors import RequestTimeoutError, S3Error, SlowDownError
 from bakusoku.storage.notifications import new_host_id, new_request_id
 
+# The ASGI scope extension through which the app drops a client that stopped reading its response.
+CLOSE_EXTENSION = "bakusoku.close_connection"
 _STATUS_LINES = {400: b"HTTP/1.1 400 Bad Request", 503: b"HTTP/1.1 503 Service Unavailable"}
 
 
@@ -29,9 +33,11 @@ _STATUS_LINES = {400: b"HTTP/1.1 400 Bad Request", 503: b"HTTP/1.1 503 Service U
 class ConnectionLimits:
     """How long a client may take and how many connections are served at once (per process).
 
-    A body must arrive within ``body_timeout_seconds`` plus one second per
-    ``body_min_bytes_per_second`` bytes received (Apache's mod_reqtimeout rule): a slow but
-    steady client always finishes, a trickle is cut off.
+    ``max_connections`` 0 means no cap; ``body_min_bytes_per_second`` 0 means a fixed body timeout.
+
+        A body must arrive within ``body_timeout_seconds`` plus one second per
+        ``body_min_bytes_per_second`` bytes received (Apache's mod_reqtimeout rule): a slow but
+        steady client always finishes, a trickle is cut off.
     """
 
     header_timeout_seconds: float
@@ -102,7 +108,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        cap = self.limits.max_connections
+        if cap and len(self.connections) > cap:
             # Answer this connection's first request with SlowDown, then close it: clients
             # (botocore, browsers) read a response they can retry on; a bare close looks broken.
             self.app = _slow_down
@@ -144,7 +151,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self._disarm()
+        self.scope["extensions"] = {CLOSE_EXTENSION: {"close": self._drop_slow_reader}}
         super().on_headers_complete()
+
+    def _drop_slow_reader(self) -> None:
+        """Drop the connection now; the app gives up on a response the client does not read."""
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # the response is abandoned, not an app error
+        self.transport.abort()
 
     def _head_timed_out(self) -> None:
         self._deadline = None

@@ -420,6 +420,7 @@ class StoreApp:
                 media_type=content_type,
                 byte_range=parse_range(request.header("range"), info.size),
                 head_only=request.method == "HEAD",
+                write_timeout=self.limits.body_timeout_seconds,
             )
         except BaseException:
             reader.close()

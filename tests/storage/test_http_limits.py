@@ -190,3 +190,30 @@ def test_connections_past_the_cap_get_slow_down_and_the_port_recovers(
             break
         time.sleep(0.05)
     assert response.status_code == 200, response.text
+
+
+def test_client_that_stops_reading_a_download_is_dropped(limited_store: RunningStore) -> None:
+    key = f"uploads/big/{uuid.uuid4().hex}.bin"
+    size = 64 * 1024 * 1024  # far more than the socket buffers on both sides hold
+    limited_store.store.put_object(
+        BUCKET, key, b"z" * size, content_type="application/octet-stream"
+    )
+    url = limited_store.presigner.presign_get(BUCKET, key, expires_in=60)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", limited_store.port))
+    with sock:
+        path = url.removeprefix(limited_store.base_url)
+        host = f"127.0.0.1:{limited_store.port}"
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        sock.settimeout(SLACK)
+        first = sock.recv(4096)
+        time.sleep(LIMITS.body_timeout_seconds + SLACK)  # then read nothing for a while
+        received = len(first)
+        try:
+            while chunk := sock.recv(1024 * 1024):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+    assert first.startswith(b"HTTP/1.1 200 "), first
+    assert received < size  # the server gave up instead of waiting for the reader forever
