@@ -151,7 +151,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self._disarm()
-        self.scope["extensions"] = {CLOSE_EXTENSION: {"close": self._drop_slow_reader}}
+        extensions = self.scope.setdefault("extensions", {})
+        extensions[CLOSE_EXTENSION] = {"close": self._drop_slow_reader}
         super().on_headers_complete()
 
     def _drop_slow_reader(self) -> None:
