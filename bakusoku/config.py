@@ -44,6 +44,17 @@ class Settings:
     store_port: int = 0  # 0: the port after the API's
     workers: int = 0  # 0: one per CPU core
     store_processes: int = 1  # processes serving the object store endpoint
+    # Limits of the object store's port, per store process (bakusoku/storage/http_limits.py): a
+    # request's head must arrive within the header timeout; a body within the body timeout plus one
+    # second per store_body_min_bytes_per_second received (else S3's 400 RequestTimeout, nothing
+    # stored); an idle keep-alive connection is closed after the idle timeout; past
+    # store_max_connections open connections a new one gets S3's 503 SlowDown and is closed.
+    store_header_timeout_seconds: int = 10
+    store_body_timeout_seconds: int = 20
+    store_body_min_bytes_per_second: int = 16 * 1024  # 20 MB in at most 20 + 1280 s
+    store_idle_timeout_seconds: int = 5
+    store_max_connections: int = 256  # 0: no cap
+    store_max_header_bytes: int = 64 * 1024  # request line and headers (S3 allows 8 KB of metadata)
     database_url: str = ""  # empty: SQLite in data_dir
     # Ceiling on database connections of all worker processes together (RDS Proxy's role locally;
     # 0: none, e.g. on AWS behind RDS Proxy); the API/engine process adds at most db_pool_size.

@@ -1,6 +1,10 @@
-"""Upload latency: presigned direct-to-store uploads vs. the design they replaced.
+"""Upload latency: the store against its peers, and presigned uploads vs. the design they replaced.
 
-Starts ``bakusoku up`` on free loopback ports and, for 5 MB JPEGs, measures in one run:
+For 5 MB JPEGs, measures in one run:
+  * the store alone (no photo processing), moto's S3 server and a floor (the same bytes over
+    loopback into a file, same digest and fsync, no HTTP): p50 with 1 and 16 concurrent clients,
+    the median over ``--rounds`` interleaved rounds (``bench/upload_peers.py``);
+then starts ``bakusoku up`` on free loopback ports and measures, with photo processing running:
   * presign latency (POST /v1/uploads), p50/p99;
   * upload acknowledgement through the presigned URL, p50/p99, with 1 and 16 concurrent clients;
   * time from upload acknowledgement to ``ready``;
@@ -8,7 +12,8 @@ Starts ``bakusoku up`` on free loopback ports and, for 5 MB JPEGs, measures in o
     pipeline before answering (the pre-presigned design), with 1 and 16 concurrent clients.
 Prints medians and ratios; the last line is one JSON object of the key figures.
 
-    python bench/upload.py [--uploads 24] [--baseline-uploads 8]
+    python bench/upload.py [--uploads 32] [--baseline-uploads 8] [--rounds 3]
+                           [--store-processes N] [--peers-only]
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.upload_peers import run_peers
 from tests.e2e.server import RunningServer, auth
 
 # ``bakusoku up`` plus the baseline design's route (bench/baseline_server.py).
@@ -132,23 +138,42 @@ def main() -> None:
         "--baseline-uploads", type=int, default=8, help="baseline uploads per scenario"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the peer comparison")
+    parser.add_argument(
+        "--store-processes", type=int, default=None, help="default: the store_processes setting"
+    )
+    parser.add_argument("--peers-only", action="store_true", help="skip the bakusoku up burst")
     args = parser.parse_args()
 
     data = five_mb_jpeg()
     print(f"photo: 4000x3000 JPEG, {len(data) / 2**20:.2f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
+        figures: dict[str, Any] = {"photo_mib": round(len(data) / 2**20, 2)}
+        figures["peers"] = run_peers(
+            data,
+            Path(tmp),
+            rounds=args.rounds,
+            uploads=args.uploads,
+            store_processes=args.store_processes,
+        )
+        if args.peers_only:
+            print(json.dumps(figures))
+            return
+        extra_env = {
+            # the benchmark measures presign latency itself: no per-key rate limit
+            "BAKUSOKU_PRESIGN_RATE_PER_MINUTE": "0",
+            "BAKUSOKU_MARK_DUPLICATES": "0",  # the same 5 MB photo, on purpose
+        }
+        if args.store_processes is not None:
+            extra_env["BAKUSOKU_STORE_PROCESSES"] = str(args.store_processes)
         server = RunningServer(
             Path(tmp) / "data",
             workers=args.workers,
             command=BASELINE_SERVER,
-            extra_env={
-                # the benchmark measures presign latency itself: no per-key rate limit
-                "BAKUSOKU_PRESIGN_RATE_PER_MINUTE": "0",
-                "BAKUSOKU_MARK_DUPLICATES": "0",  # the same 5 MB photo, on purpose
-            },
+            extra_env=extra_env,
         ).start()
         try:
-            figures = run(server.api, data, args)
+            figures.update(run(server.api, data, args))
         finally:
             server.stop()
     print(json.dumps(figures))
@@ -179,7 +204,7 @@ def run(api: str, data: bytes, args: argparse.Namespace) -> dict[str, Any]:
         )
 
     print()
-    figures: dict[str, Any] = {"photo_mib": round(len(data) / 2**20, 2)}
+    figures: dict[str, Any] = {}
     figures["presign"] = summary("presign (POST /v1/uploads)", presign_times)
     figures["presigned_1"] = summary("presigned PUT ack, 1 client", [s for _, s, _ in one])
     figures["presigned_16"] = summary("presigned PUT ack, 16 clients", [s for _, s, _ in many])

@@ -2,7 +2,8 @@
 
 Uploads never share an interpreter with the API, the workflow engine or the trigger, so a burst of
 uploads is acknowledged at the speed of the network and the disk. Each stored object's event goes
-to the database outbox, and a datagram wakes the trigger in the main process.
+to the database outbox, and a datagram wakes the trigger in the main process. Every connection is
+bounded by the ``store_*`` limits of the settings (``storage.http_limits``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from typing import Any
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from bakusoku.config import Settings, ensure_credentials, load_settings
 from bakusoku.db.engine import create_db_engine
@@ -25,6 +27,7 @@ from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
 from bakusoku.ops.logs import Redactor, configure_logging
 from bakusoku.pipeline.adapters import local_store_with_outbox
+from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.server import create_store_app
 
 WAKE_PORT_ENV = "BAKUSOKU_TRIGGER_WAKE_PORT"
@@ -34,6 +37,18 @@ class StoreProcessError(BakusokuError):
     """Raised when the object store's process cannot start or stops unexpectedly."""
 
     code = "storage.unavailable"
+
+
+def store_limits(settings: Settings) -> ConnectionLimits:
+    """The connection limits of the store's port, from the ``store_*`` settings."""
+    return ConnectionLimits(
+        header_timeout_seconds=settings.store_header_timeout_seconds,
+        body_timeout_seconds=settings.store_body_timeout_seconds,
+        body_min_bytes_per_second=settings.store_body_min_bytes_per_second,
+        idle_timeout_seconds=settings.store_idle_timeout_seconds,
+        max_connections=settings.store_max_connections,
+        max_header_bytes=settings.store_max_header_bytes,
+    )
 
 
 def create_app() -> Any:
@@ -51,6 +66,7 @@ def create_app() -> Any:
         credentials={settings.access_key_id: settings.secret_access_key},
         region=settings.region,
         max_object_size=settings.max_upload_bytes,
+        limits=store_limits(settings),
     )
 
 
@@ -58,8 +74,9 @@ def main() -> None:
     """Serve the store until SIGTERM (run by :class:`StoreServerProcess`)."""
     settings = load_settings()
     _configure_logging(ensure_credentials(settings))
-    uvicorn.run(
+    config = store_server_config(
         "bakusoku.local.store_process:create_app",
+        store_limits(settings),
         factory=True,
         host=settings.host,
         port=settings.effective_store_port,
@@ -70,6 +87,10 @@ def main() -> None:
         backlog=2048,
         timeout_graceful_shutdown=5,
     )
+    if config.workers > 1:  # as uvicorn.run does, with our protocol and limits in the config
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -90,6 +111,11 @@ class StoreServerProcess:
             WAKE_PORT_ENV: str(wake_port),
         }
         self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The serving process's id while it runs (its workers, if any, are its children)."""
+        return self._process.pid if self._process is not None else None
 
     def start(self, timeout: float = 30.0) -> None:
         command = [sys.executable, "-m", "bakusoku.local.store_process"]

@@ -131,3 +131,17 @@ class IncompleteBodyError(S3Error):
 
     code = "IncompleteBody"
     status = 400
+
+
+class RequestTimeoutError(S3Error):
+    """The client sent its request too slowly (S3 ``RequestTimeout``); nothing was stored."""
+
+    code = "RequestTimeout"
+    status = 400
+
+
+class SlowDownError(S3Error):
+    """The endpoint serves as many connections as it may (S3 ``SlowDown``); retry with back-off."""
+
+    code = "SlowDown"
+    status = 503

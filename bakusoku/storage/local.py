@@ -6,6 +6,7 @@ what the local S3 endpoint (``storage.server``) needs: streaming writes, open re
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -13,12 +14,21 @@ import io
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio.to_thread
 
@@ -58,9 +68,19 @@ _SEQUENCER = Sequencer()
 _SYNC_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bakusoku-store-sync")
 
 EventSink = Callable[[dict[str, Any]], None]
+Buffer = bytes | bytearray | memoryview
 
-WRITE_BUFFER = 64 * 1024
+# Received chunks are hashed and written in batches of about this size, in a worker thread, while
+# the next batch arrives from the socket. Measured with 16 clients of 5 MB: 1 MB batches ack
+# sooner than 256 KB ones (fewer thread hops under load); the tail after the last byte stays ~2 ms.
+WRITE_BATCH = 1024 * 1024
 SYNC_EVERY = 1024 * 1024
+# Hashing is the CPU-bound part of a write (MD5 releases the GIL): a thread per core, twice over
+# so that one waiting on a full page cache does not idle a core.
+_WRITE_POOL = ThreadPoolExecutor(
+    max_workers=2 * (os.cpu_count() or 1), thread_name_prefix="bakusoku-store-write"
+)
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 STALE_TEMP_SECONDS = 24 * 3600
 _META_DIR = ".meta"  # bucket names cannot start with '.', so these never clash with a bucket
 _TMP_DIR = ".tmp"
@@ -109,28 +129,42 @@ class PendingObject:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._tmp = store._new_temp_path("obj")
-        # A small buffer: each network chunk reaches the page cache as it arrives, so commit
-        # does not pay for copying the last megabyte after the client has finished sending.
-        self._file: BinaryIO | None = open(self._tmp, "xb", buffering=WRITE_BUFFER)  # noqa: SIM115
+        # Unbuffered: each chunk goes from the network's buffer to the page cache in one copy,
+        # so commit does not pay for copying the last megabyte after the client has finished.
+        self._fd: int | None = os.open(self._tmp, _CREATE_FLAGS, 0o644)
+        # A batch hashed and written in a worker thread, commit and abort never overlap.
+        self._lock = threading.Lock()
         self._done = False
         self._synced = 0
         self._sync: Future[None] | None = None
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: Buffer) -> None:
         """Append ``data``; past ``max_size`` the upload is aborted and EntityTooLarge raised."""
-        if self._file is None:
+        if self._fd is None:
             raise StorageError(f"The upload of {self.key!r} is already committed or aborted.")
-        self.size += len(data)
-        if self.max_size is not None and self.size > self.max_size:
-            self.abort()
-            raise EntityTooLargeError(
-                "Your proposed upload exceeds the maximum allowed size",
-                extra={"ProposedSize": str(self.size), "MaxSizeAllowed": str(self.max_size)},
-            )
-        self._md5.update(data)
-        self._file.write(data)
-        if self._store.durable:
-            self._sync_in_background()
+        self.write_many([data])
+
+    def write_many(self, chunks: Sequence[Buffer]) -> None:
+        """Append ``chunks`` in order: hash each once, then one ``writev`` (no joined copy).
+
+        Safe to run in a worker thread while the event loop receives the next chunks; after an
+        abort it does nothing, so a batch still queued behind the abort cannot recreate the file.
+        """
+        with self._lock:
+            if self._fd is None:
+                return
+            self.size += sum(len(chunk) for chunk in chunks)
+            if self.max_size is not None and self.size > self.max_size:
+                self._abort_locked()
+                raise EntityTooLargeError(
+                    "Your proposed upload exceeds the maximum allowed size",
+                    extra={"ProposedSize": str(self.size), "MaxSizeAllowed": str(self.max_size)},
+                )
+            for chunk in chunks:
+                self._md5.update(chunk)
+            _write_all(self._fd, chunks)
+            if self._store.durable:
+                self._sync_in_background()
 
     def _sync_in_background(self) -> None:
         """Start flushing what has arrived to disk while the rest is still on the wire.
@@ -138,18 +172,21 @@ class PendingObject:
         Then the fsync at commit only waits for the tail: for a 5 MB upload that is the difference
         between acknowledging ~2 ms and ~6 ms after the last byte.
         """
-        assert self._file is not None
+        assert self._fd is not None
         if self.size - self._synced < SYNC_EVERY or (
             self._sync is not None and not self._sync.done()
         ):
             return
-        self._file.flush()
         self._synced = self.size
-        self._sync = _SYNC_POOL.submit(os.fdatasync, self._file.fileno())
+        self._sync = _SYNC_POOL.submit(os.fdatasync, self._fd)
 
     def commit(self) -> ObjectInfo:
         """Make the object visible, emit its event, and return its info; abort on any failure."""
-        if self._file is None or self._done:
+        with self._lock:
+            return self._commit_locked()
+
+    def _commit_locked(self) -> ObjectInfo:
+        if self._fd is None or self._done:
             raise StorageError(f"The upload of {self.key!r} is already committed or aborted.")
         try:
             if self.size < self.min_size:
@@ -164,13 +201,12 @@ class PendingObject:
                     status=400,
                     extra={"ExpectedDigest": base64.b64encode(self._expected_md5).decode()},
                 )
-            self._file.flush()
             if self._store.durable:
                 self._wait_for_sync()
-                os.fsync(self._file.fileno())
-            stat = os.fstat(self._file.fileno())
-            self._file.close()
-            self._file = None
+                os.fsync(self._fd)
+            stat = os.fstat(self._fd)
+            os.close(self._fd)
+            self._fd = None
             info = ObjectInfo(
                 bucket=self.bucket,
                 key=self.key,
@@ -185,7 +221,7 @@ class PendingObject:
             return info
         finally:
             if not self._done:
-                self.abort()
+                self._abort_locked()
 
     def _wait_for_sync(self) -> None:
         if self._sync is not None:
@@ -194,12 +230,16 @@ class PendingObject:
             self._sync = None
 
     def abort(self) -> None:
-        """Drop the upload; safe to call more than once."""
+        """Drop the upload; safe to call more than once (waits for a batch being written)."""
+        with self._lock:
+            self._abort_locked()
+
+    def _abort_locked(self) -> None:
         self._done = True
         self._wait_for_sync()  # the fd must stay open while a background sync uses it
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._tmp)
 
@@ -384,8 +424,13 @@ class LocalObjectStore:
             content_md5=content_md5,
         )
         with pending:
-            async for chunk in chunks:
-                pending.write(chunk)
+            writer = _PipelinedWriter(pending)
+            try:
+                async for batch in _batches(chunks, WRITE_BATCH):
+                    await writer.write(batch)
+                await writer.drain()
+            finally:
+                writer.discard()
             return await anyio.to_thread.run_sync(pending.commit)
 
     def _publish(
@@ -698,3 +743,64 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, chunks: Sequence[Buffer]) -> None:
+    """``writev`` every byte of ``chunks`` (a regular file may take fewer at once, e.g. on EINTR)."""
+    views = [memoryview(chunk).cast("B") for chunk in chunks if len(chunk)]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if written:
+            views[0] = views[0][written:]
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
+
+
+async def _batches(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[list[bytes]]:
+    """``chunks`` grouped into lists of at least ``size`` bytes (the last may be smaller)."""
+    batch: list[bytes] = []
+    pending = 0
+    async for chunk in chunks:
+        batch.append(chunk)
+        pending += len(chunk)
+        if pending >= size or len(batch) >= _IOV_MAX:
+            yield batch
+            batch, pending = [], 0
+    if batch:
+        yield batch
+
+
+class _PipelinedWriter:
+    """Writes one batch of an upload in a worker thread while the event loop receives the next.
+
+    At most one batch is in flight, so batches land in order and memory stays bounded.
+    """
+
+    def __init__(self, pending: PendingObject) -> None:
+        self._pending = pending
+        self._running: asyncio.Future[None] | None = None
+
+    async def write(self, batch: list[bytes]) -> None:
+        await self.drain()
+        loop = asyncio.get_running_loop()
+        self._running = loop.run_in_executor(_WRITE_POOL, self._pending.write_many, batch)
+
+    async def drain(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running
+
+    def discard(self) -> None:
+        """After a failure: the batch still in flight ends on its own; its outcome is moot."""
+        running, self._running = self._running, None
+        if running is not None:
+            running.add_done_callback(_ignore_outcome)
+
+
+def _ignore_outcome(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()

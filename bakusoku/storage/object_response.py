@@ -1,14 +1,20 @@
-"""Streams an already opened object to the client: its bytes always match the headers sent."""
+"""Streams an already opened object to the client: its bytes always match the headers sent.
+
+A client that stops reading is dropped once a chunk could not be sent for ``write_timeout``
+seconds (through the serving protocol's ``http_limits.CLOSE_EXTENSION``).
+"""
 
 from __future__ import annotations
 
 import re
 
+import anyio
 import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bakusoku.storage.errors import S3Error
+from bakusoku.storage.http_limits import CLOSE_EXTENSION
 from bakusoku.storage.local import ObjectReader
 
 CHUNK = 256 * 1024
@@ -67,9 +73,11 @@ class ObjectResponse(Response):
         media_type: str,
         byte_range: tuple[int, int] | None,
         head_only: bool,
+        write_timeout: float | None = None,
     ) -> None:
         self.reader = reader
         self.head_only = head_only
+        self.write_timeout = write_timeout
         size = reader.info.size
         if byte_range is None:
             self.first, self.length, status = 0, size, 200
@@ -102,13 +110,23 @@ class ObjectResponse(Response):
                 if not chunk:
                     break
                 remaining -= len(chunk)
-                await send(
-                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
-                )
+                message = {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
+                if not await self._send_in_time(scope, send, message):
+                    return
             if remaining > 0:  # the file was truncated underneath us: end the body anyway
                 await send({"type": "http.response.body", "body": b""})
         finally:
             self.reader.close()
+
+    async def _send_in_time(self, scope: Scope, send: Send, message: dict[str, object]) -> bool:
+        """Send ``message``; False if the client did not take it in time (then it is dropped)."""
+        with anyio.move_on_after(self.write_timeout):
+            await send(message)
+            return True
+        close = scope.get("extensions", {}).get(CLOSE_EXTENSION, {}).get("close")
+        if close is not None:
+            close()
+        return False
 
     def close(self) -> None:
         """Release the file if the response is dropped without being sent."""

@@ -1,4 +1,9 @@
-"""The local S3 endpoint: an ASGI app serving presigned PUT, POST, GET, HEAD and DELETE."""
+"""The local S3 endpoint: an ASGI app serving presigned PUT, POST, GET, HEAD and DELETE.
+
+Every other S3 operation (multipart uploads, ACLs, tagging, versions...) answers S3's
+``501 NotImplemented`` and stores nothing. Request bodies are read against a deadline
+(``http_limits.BodyDeadline``): a client that trickles its body gets S3's ``RequestTimeout``.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,26 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
+import anyio
 import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
 from bakusoku.storage.cors import CorsRule
-from bakusoku.storage.errors import EntityTooLargeError, ObjectExistsError, S3Error
+from bakusoku.storage.errors import (
+    EntityTooLargeError,
+    ObjectExistsError,
+    RequestTimeoutError,
+    S3Error,
+)
 from bakusoku.storage.form_upload import (
     FormUpload,
     multipart_boundary,
     post_response_fields,
     post_response_xml,
 )
+from bakusoku.storage.http_limits import BodyDeadline, ConnectionLimits, request_timeout
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import (
     EVENT_POST,
@@ -55,6 +67,17 @@ _RESPONSE_OVERRIDES = {
     "response-cache-control": "cache-control",
     "response-expires": "expires",
 }
+# Query parameters that select an S3 operation (a "subresource") this store does not implement.
+_UNSUPPORTED_SUBRESOURCES = frozenset(
+    {
+        "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
+        "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "list-type", "location",
+        "logging", "metrics", "notification", "object-lock", "ownershipControls", "partNumber",
+        "policy", "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+        "retention", "select", "select-type", "session", "tagging", "torrent", "uploadId",
+        "uploads", "versionId", "versioning", "versions", "website",
+    }
+)  # fmt: skip
 
 
 class ClientDisconnected(Exception):
@@ -67,6 +90,7 @@ def create_store_app(
     credentials: Mapping[str, str],
     region: str,
     max_object_size: int,
+    limits: ConnectionLimits,
     cors_origins: Sequence[str] = ("*",),
     clock: Clock | None = None,
 ) -> StoreApp:
@@ -74,14 +98,17 @@ def create_store_app(
 
     Every request must be presigned with SigV4 by a key in ``credentials`` (access key -> secret)
     for ``region``; ``clock`` (UTC ``datetime``) decides expiry and can be moved in tests. PUT
-    bodies over ``max_object_size`` are refused before they are read. The store's event sink runs
-    in a worker thread, once per stored object, before the client gets its 200/204.
+    bodies over ``max_object_size`` are refused before they are read, and every body must arrive
+    by ``limits``' body deadline. The store's event sink runs in a worker thread, once per stored
+    object, before the client gets its 200/204. Serve it with
+    ``http_limits.store_server_config`` so the connection limits hold too.
     """
     return StoreApp(
         store,
         credentials=dict(credentials),
         region=region,
         max_object_size=max_object_size,
+        limits=limits,
         cors=CorsRule(allowed_origins=tuple(cors_origins)),
         clock=clock or _utc_now,
     )
@@ -122,6 +149,7 @@ class StoreApp:
         credentials: Mapping[str, str],
         region: str,
         max_object_size: int,
+        limits: ConnectionLimits,
         cors: CorsRule,
         clock: Clock,
     ) -> None:
@@ -129,6 +157,7 @@ class StoreApp:
         self.credentials = credentials
         self.region = region
         self.max_object_size = max_object_size
+        self.limits = limits
         self.cors = cors
         self.clock = clock
 
@@ -145,6 +174,10 @@ class StoreApp:
             return
         except S3Error as exc:
             response = self._error(request, exc)
+            if isinstance(
+                exc, RequestTimeoutError
+            ):  # the rest of its body is not worth waiting for
+                response.headers["connection"] = "close"
         except Exception:
             log.exception("store request %s %s failed", request.method, request.resource)
             response = self._error(
@@ -176,6 +209,14 @@ class StoreApp:
                 ),
             )
         bucket, key = _split_path(request.raw_path)
+        unsupported = _unsupported_subresource(request.raw_query)
+        if unsupported is not None:
+            self._authenticate(request)
+            raise _not_implemented(
+                f"The local store does not implement the S3 operation selected by the query"
+                f" parameter {unsupported!r}: upload with one presigned PUT or POST; multipart"
+                " uploads, ACLs, tagging and versions are not supported."
+            )
         if not bucket:
             raise _not_implemented("Listing buckets is not supported by the local store.")
         if key is None:
@@ -279,7 +320,7 @@ class StoreApp:
         info = await self.store.put_stream(
             bucket,
             key,
-            _body(receive, size),
+            _body(receive, size, BodyDeadline(self.limits)),
             content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
             if_none_match=if_none_match is not None,
@@ -318,7 +359,7 @@ class StoreApp:
             context=context,
         )
         try:
-            async for chunk in _body(receive, None):
+            async for chunk in _body(receive, None, BodyDeadline(self.limits)):
                 form.write(chunk)
         except BaseException:
             form.abort()
@@ -379,6 +420,7 @@ class StoreApp:
                 media_type=content_type,
                 byte_range=parse_range(request.header("range"), info.size),
                 head_only=request.method == "HEAD",
+                write_timeout=self.limits.body_timeout_seconds,
             )
         except BaseException:
             reader.close()
@@ -415,11 +457,20 @@ def _etag_matches(header: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates or etag.strip('"') in candidates
 
 
-async def _body(receive: Receive, expected: int | None) -> AsyncIterator[bytes]:
-    """The request body as it arrives; raises ClientDisconnected if the client leaves early."""
+async def _body(
+    receive: Receive, expected: int | None, deadline: BodyDeadline
+) -> AsyncIterator[bytes]:
+    """The request body as it arrives; raises ClientDisconnected if the client leaves early.
+
+    Past ``deadline`` it raises S3's ``RequestTimeout`` (the caller stores nothing).
+    """
     received = 0
     while True:
-        message = await receive()
+        try:
+            with anyio.fail_after(max(deadline.seconds_left(received), 0.0)):
+                message = await receive()
+        except TimeoutError:
+            raise request_timeout() from None
         if message["type"] == "http.disconnect":
             raise ClientDisconnected
         chunk: bytes = message.get("body", b"")
@@ -463,6 +514,14 @@ def _split_path(raw_path: str) -> tuple[str, str | None]:
             code="InvalidURI",
             status=400,
         ) from None
+
+
+def _unsupported_subresource(raw_query: str) -> str | None:
+    """The first query parameter that selects an S3 operation this store does not implement."""
+    for name, _value in parse_query(raw_query):
+        if name in _UNSUPPORTED_SUBRESOURCES:
+            return name
+    return None
 
 
 def _not_implemented(message: str, *, header: str | None = None) -> S3Error:

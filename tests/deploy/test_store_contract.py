@@ -22,7 +22,13 @@ from bakusoku.storage.errors import (
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.storage.server import create_store_app
-from tests.storage.conftest import ACCESS_KEY, CREDENTIALS, SECRET_KEY, ThreadedServer
+from tests.storage.conftest import (
+    ACCESS_KEY,
+    CREDENTIALS,
+    DEFAULT_LIMITS,
+    SECRET_KEY,
+    ThreadedServer,
+)
 
 pytest.importorskip("moto", reason="needs moto[server]: pip install -e '.[aws,test]'")
 pytestmark = pytest.mark.integration
@@ -46,6 +52,7 @@ def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]
         credentials=CREDENTIALS,
         region=REGION,
         max_object_size=1024 * 1024,
+        limits=DEFAULT_LIMITS,
         cors_origins=["*"],
     )
     server = ThreadedServer(app).start()

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Any
 import pytest
 import uvicorn
 
+from bakusoku.config import Settings
+from bakusoku.local.store_process import store_limits
+from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
 from bakusoku.storage.server import create_store_app
@@ -24,6 +28,8 @@ CREDENTIALS = {ACCESS_KEY: SECRET_KEY}
 REGION = "us-east-1"
 BUCKET = "photos"
 MAX_OBJECT_SIZE = 1024 * 1024
+# The limits `bakusoku up` serves the store with when nothing is configured.
+DEFAULT_LIMITS = store_limits(Settings())
 
 
 class MovableClock:
@@ -70,13 +76,13 @@ class RunningStore:
 
 
 class ThreadedServer:
-    """uvicorn serving an ASGI app from a background thread, on a socket bound beforehand."""
+    """The store's uvicorn setup serving an ASGI app from a background thread, on a bound socket."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(app, lifespan="off", ws="none", log_level="warning")
+        config = store_server_config(app, limits, lifespan="off", log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -97,9 +103,9 @@ class ThreadedServer:
         self.sock.close()
 
 
-@pytest.fixture(scope="module")
-def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    root = tmp_path_factory.mktemp("objects")
+@contextmanager
+def serve_store(root: Path, limits: ConnectionLimits = DEFAULT_LIMITS) -> Iterator[RunningStore]:
+    """A store on ``root`` behind its endpoint, served with ``limits``, until the block ends."""
     sink = RecordingSink()
     store = LocalObjectStore(root, sink, REGION, buckets=[BUCKET], durable=False)
     clock = MovableClock()
@@ -108,10 +114,11 @@ def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         credentials=CREDENTIALS,
         region=REGION,
         max_object_size=MAX_OBJECT_SIZE,
+        limits=limits,
         cors_origins=["*"],
         clock=clock,
     )
-    server = ThreadedServer(app).start()
+    server = ThreadedServer(app, limits).start()
     base_url = f"http://127.0.0.1:{server.port}"
     try:
         yield RunningStore(
@@ -125,6 +132,12 @@ def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def running_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    with serve_store(tmp_path_factory.mktemp("objects")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -96,11 +96,15 @@ def test_five_megabyte_upload_is_acknowledged_quickly(
     from bakusoku.storage.presign import Presigner
     from bakusoku.storage.server import create_store_app
 
-    from .conftest import CREDENTIALS, ThreadedServer
+    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
 
     store = LocalObjectStore(tmp_path_factory.mktemp("big"), lambda event: None, REGION)
     app = create_store_app(
-        store, credentials=CREDENTIALS, region=REGION, max_object_size=20 * 1024 * 1024
+        store,
+        credentials=CREDENTIALS,
+        region=REGION,
+        max_object_size=20 * 1024 * 1024,
+        limits=DEFAULT_LIMITS,
     )
     server = ThreadedServer(app).start()
     try:
@@ -538,13 +542,19 @@ def test_event_sink_failure_is_a_500_and_nothing_is_stored(
     from bakusoku.storage.presign import Presigner
     from bakusoku.storage.server import create_store_app
 
-    from .conftest import CREDENTIALS, ThreadedServer
+    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
 
     def unavailable(event: dict[str, object]) -> None:
         raise ConnectionError("event queue unavailable")
 
     store = LocalObjectStore(tmp_path_factory.mktemp("sinkless"), unavailable, REGION)
-    app = create_store_app(store, credentials=CREDENTIALS, region=REGION, max_object_size=1000)
+    app = create_store_app(
+        store,
+        credentials=CREDENTIALS,
+        region=REGION,
+        max_object_size=1000,
+        limits=DEFAULT_LIMITS,
+    )
     server = ThreadedServer(app).start()
     try:
         presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
@@ -601,3 +611,54 @@ def test_head_and_ranges_follow_s3(store_server: RunningStore) -> None:
     assert "<Code>InvalidRange</Code>" in beyond.text
     multi = httpx.get(url, headers={"Range": "bytes=0-1,5-6"})
     assert multi.status_code == 200 and multi.content == data
+
+
+def _presign(store_server: RunningStore, operation: str, params: dict[str, object]) -> str:
+    """A URL presigned by botocore for any S3 operation, as an SDK client would send it."""
+    import botocore.session
+    from botocore.config import Config
+
+    client = botocore.session.get_session().create_client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=store_server.base_url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    url: str = client.generate_presigned_url(operation, Params=params, ExpiresIn=60)
+    return url
+
+
+@pytest.mark.parametrize(
+    ("method", "operation", "params"),
+    [
+        ("PUT", "upload_part", {"PartNumber": 1, "UploadId": "abc"}),
+        ("POST", "create_multipart_upload", {}),
+        ("GET", "get_object_acl", {}),
+        ("GET", "get_object_tagging", {}),
+        ("DELETE", "abort_multipart_upload", {"UploadId": "abc"}),
+    ],
+)
+def test_unsupported_s3_operations_are_not_implemented_and_store_nothing(
+    store_server: RunningStore, method: str, operation: str, params: dict[str, object]
+) -> None:
+    key = _key()
+    url = _presign(store_server, operation, {"Bucket": BUCKET, "Key": key, **params})
+    before = store_server.bucket_files()
+    response = httpx.request(method, url, content=b"part one" if method == "PUT" else None)
+    assert response.status_code == 501, response.text
+    assert "<Code>NotImplemented</Code>" in response.text
+    assert store_server.bucket_files() == before
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+
+def test_unsupported_operation_with_a_tampered_signature_is_refused_first(
+    store_server: RunningStore,
+) -> None:
+    params = {"Bucket": BUCKET, "Key": _key(), "PartNumber": 1, "UploadId": "abc"}
+    url = _presign(store_server, "upload_part", params)
+    response = httpx.put(url.replace("uploadId=abc", "uploadId=abd"), content=b"x")
+    assert response.status_code == 403
+    assert "<Code>SignatureDoesNotMatch</Code>" in response.text

@@ -1,0 +1,241 @@
+"""Bounds on every connection to the local S3 endpoint: how slow a client may be, how many at once.
+
+:class:`ConnectionLimits` holds the numbers (the serving process resolves them from settings).
+uvicorn's keep-alive timeout is the idle timeout between requests; :class:`BoundedHttpProtocol`
+adds what uvicorn lacks: a deadline for each request's head (a client that connects and sends
+nothing, or half its headers, is dropped), a cap on the head's size, a deadline for the rest of a
+body the app answered early, a cap on open connections past which a connection gets S3's
+``503 SlowDown`` and is closed, and a way for the app to drop a client that stopped reading a
+response (:data:`CLOSE_EXTENSION`). The body's own deadline is kept by the app, which reads the
+body (:class:`BodyDeadline`, used by ``storage.server``). :func:`store_server_config` puts it
+together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from bakusoku.storage.errors import RequestTimeoutError, S3Error, SlowDownError
+from bakusoku.storage.notifications import new_host_id, new_request_id
+
+# The ASGI scope extension through which the app drops a client that stopped reading its response.
+CLOSE_EXTENSION = "bakusoku.close_connection"
+_STATUS_LINES = {400: b"HTTP/1.1 400 Bad Request", 503: b"HTTP/1.1 503 Service Unavailable"}
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How long a client may take and how many connections are served at once (per process).
+
+    ``max_connections`` 0 means no cap; ``body_min_bytes_per_second`` 0 means a fixed body timeout.
+
+        A body must arrive within ``body_timeout_seconds`` plus one second per
+        ``body_min_bytes_per_second`` bytes received (Apache's mod_reqtimeout rule): a slow but
+        steady client always finishes, a trickle is cut off.
+    """
+
+    header_timeout_seconds: float
+    body_timeout_seconds: float
+    body_min_bytes_per_second: int
+    idle_timeout_seconds: float
+    max_connections: int
+    max_header_bytes: int
+
+
+def request_timeout() -> RequestTimeoutError:
+    return RequestTimeoutError(
+        "Your socket connection to the server was not read from or written to within the"
+        " timeout period."
+    )
+
+
+class BodyDeadline:
+    """When the rest of a request body must have arrived, by :class:`ConnectionLimits`' rule."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self._limits = limits
+        self._started = time.monotonic()
+
+    def seconds_left(self, received: int) -> float:
+        allowance = self._limits.body_timeout_seconds
+        if self._limits.body_min_bytes_per_second:
+            allowance += received / self._limits.body_min_bytes_per_second
+        return self._started + allowance - time.monotonic()
+
+
+class StoreServerConfig(uvicorn.Config):
+    """uvicorn's configuration plus the limits :class:`BoundedHttpProtocol` reads from it.
+
+    A plain module-level class, so it pickles into uvicorn's worker processes.
+    """
+
+    def __init__(self, app: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+        super().__init__(
+            app,
+            http=BoundedHttpProtocol,
+            ws="none",
+            timeout_keep_alive=limits.idle_timeout_seconds,  # type: ignore[arg-type]
+            **kwargs,
+        )
+        self.limits = limits
+
+
+def store_server_config(app: Any, limits: ConnectionLimits, **kwargs: Any) -> StoreServerConfig:
+    """The uvicorn configuration of the store's endpoint (``app`` or its import string)."""
+    return StoreServerConfig(app, limits=limits, **kwargs)
+
+
+class BoundedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with head deadline, head size cap and connection cap."""
+
+    config: StoreServerConfig
+
+    def __init__(self, config: StoreServerConfig, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.limits = config.limits
+        self._deadline: asyncio.TimerHandle | None = None
+        self._awaiting_head = True
+        self._head_started = False
+        self._head_bytes = 0
+
+    # ---- connection ------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        cap = self.limits.max_connections
+        if cap and len(self.connections) > cap:
+            # Answer this connection's first request with SlowDown, then close it: clients
+            # (botocore, browsers) read a response they can retry on; a bare close looks broken.
+            self.app = _slow_down
+        self._arm(self.limits.header_timeout_seconds, self._head_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._awaiting_head:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if (
+            self._awaiting_head
+            and self._head_bytes > self.limits.max_header_bytes
+            and not self.transport.is_closing()
+        ):
+            self._refuse(
+                S3Error(
+                    "Your request's header section exceeds the maximum allowed size of"
+                    f" {self.limits.max_header_bytes} bytes.",
+                    code="RequestHeaderSectionTooLarge",
+                    status=400,
+                    extra={"MaxSizeAllowed": str(self.limits.max_header_bytes)},
+                )
+            )
+
+    # ---- request head ----------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._awaiting_head = True
+        self._head_started = True
+        if self._deadline is None:
+            self._arm(self.limits.header_timeout_seconds, self._head_timed_out)
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_head = False
+        self._head_bytes = 0
+        self._disarm()
+        extensions = self.scope.setdefault("extensions", {})
+        extensions[CLOSE_EXTENSION] = {"close": self._drop_slow_reader}
+        super().on_headers_complete()
+
+    def _drop_slow_reader(self) -> None:
+        """Drop the connection now; the app gives up on a response the client does not read."""
+        if self.cycle is not None:
+            self.cycle.disconnected = True  # the response is abandoned, not an app error
+        self.transport.abort()
+
+    def _head_timed_out(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._head_started:
+            self._refuse(request_timeout())
+        else:  # connected and sent nothing: there is no request to answer
+            self.transport.close()
+
+    # ---- a body the app did not read -------------------------------------------------------
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # The app answered before the whole body arrived (an early error): uvicorn reads and
+        # drops the rest, and any byte would reset its idle timer, so bound that reading too.
+        if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
+            self._arm(self.limits.body_timeout_seconds, self._drain_timed_out)
+
+    def on_message_complete(self) -> None:
+        if self._deadline is not None and not self._awaiting_head:
+            self._disarm()
+        super().on_message_complete()
+
+    def _drain_timed_out(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _arm(self, seconds: float, callback: Any) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, callback)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _refuse(self, error: S3Error) -> None:
+        """Answer ``error`` as S3's XML outside any request cycle, then close the connection."""
+        self._disarm()
+        self.transport.write(_raw_response(error))
+        self.transport.close()
+
+
+def _raw_response(error: S3Error) -> bytes:
+    body = error.to_xml(request_id=new_request_id(), host_id=new_host_id())
+    head = [
+        _STATUS_LINES[error.status],
+        b"content-type: application/xml",
+        b"content-length: " + str(len(body)).encode(),
+        b"connection: close",
+        b"",
+        b"",
+    ]
+    return b"\r\n".join(head) + body
+
+
+async def _slow_down(scope: Any, receive: Any, send: Any) -> None:
+    """The whole app of a connection over the cap: S3's 503 SlowDown, then close."""
+    error = SlowDownError("Please reduce your request rate: the store serves too many connections.")
+    body = error.to_xml(
+        resource=scope.get("path", ""), request_id=new_request_id(), host_id=new_host_id()
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/xml"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
