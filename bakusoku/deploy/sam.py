@@ -33,6 +33,15 @@ CODE_DIR = "code"  # the bundle, beside the template
 TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 HTTP_API = "PhotoApi"
+# The web app's pages, served by the HTTP API, upload from its origin straight to the bucket. The
+# exact origin (https://${PhotoApi}.execute-api...) would make a cycle: the bucket would depend on
+# the API, whose routes depend on the API function, whose environment and role name the bucket.
+# S3 authorizes every request by its signature, never by origin, so admitting the region's
+# execute-api origins lets no page do more than the presigned URLs it was given allow.
+API_ORIGIN = {"Fn::Sub": "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+# What the web app sends to the API from another origin (``cors_origins``): its key and JSON.
+API_CORS_METHODS = ["GET", "POST", "DELETE", "OPTIONS"]
+API_CORS_HEADERS = ["authorization", "content-type", "last-event-id"]
 DATABASE_SCHEMA = "DatabaseSchema"  # the custom resource that runs the migrations
 DEPLOY_ID = "DeployId"  # a parameter new on every deploy, so the migrations run on every deploy
 _LOCAL_ONLY = {
@@ -220,7 +229,7 @@ def _bucket(stage: StageConfig) -> dict[str, Any]:
                 "CorsRules": [
                     {
                         "AllowedMethods": ["PUT", "POST", "GET", "HEAD"],
-                        "AllowedOrigins": list(stage.cors_origins),
+                        "AllowedOrigins": [API_ORIGIN, *stage.cors_origins],
                         "AllowedHeaders": ["*"],
                         "ExposedHeaders": ["ETag"],
                         "MaxAge": 3000,
@@ -407,8 +416,8 @@ def _http_api(stage: StageConfig) -> dict[str, Any]:
         "Properties": {
             "CorsConfiguration": {
                 "AllowOrigins": list(stage.cors_origins),
-                "AllowMethods": ["GET", "POST", "OPTIONS"],
-                "AllowHeaders": ["content-type"],
+                "AllowMethods": API_CORS_METHODS,
+                "AllowHeaders": API_CORS_HEADERS,
                 "MaxAge": 600,
             },
             "Tags": _tags_map(stage),

@@ -20,6 +20,8 @@ from bakusoku.deploy.policies import (
 )
 from bakusoku.deploy.sam import (
     ALERT_DLQ,
+    API_CORS_HEADERS,
+    API_CORS_METHODS,
     DATABASE_SCHEMA,
     TRIGGER_DLQ,
     _bucket,
@@ -302,8 +304,8 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
             "httpApi": {
                 "cors": {
                     "allowedOrigins": list(stage.cors_origins),
-                    "allowedMethods": ["GET", "POST", "OPTIONS"],
-                    "allowedHeaders": ["content-type"],
+                    "allowedMethods": API_CORS_METHODS,
+                    "allowedHeaders": API_CORS_HEADERS,
                     "maxAge": 600,
                 }
             },

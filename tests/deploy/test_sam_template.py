@@ -3,6 +3,7 @@ complete, least-privilege, and running the very definition the local engine runs
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,35 @@ def test_the_schema_comes_from_the_migration_function(
     # Every function that uses the database is updated only after the schema is.
     for name in (*(f.name for f in FUNCTIONS), "api"):
         assert resources[logical_id(name)]["DependsOn"] == [DATABASE_SCHEMA], name
+
+
+def _api_origin(template: dict[str, Any], api_id: str, region: str) -> str:
+    """The origin of the ``ApiUrl`` output, as a browser on the deployed web app sends it."""
+    url = template["Outputs"]["ApiUrl"]["Value"]["Fn::Sub"]
+    for name, value in {"PhotoApi": api_id, "AWS::Region": region}.items():
+        url = url.replace("${" + name + "}", value)
+    return url.replace("${AWS::URLSuffix}", "amazonaws.com").rstrip("/")
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_the_web_app_uploads_and_calls_from_the_api_s_own_origin(
+    packages: Packages, case: tuple[str, str]
+) -> None:
+    package = packages.sam[case]
+    resources = package.template["Resources"]
+    rule = resources["PhotoBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0]
+    own = _api_origin(package.template, "a1b2c3d4e5", REGION)
+    patterns = [
+        o["Fn::Sub"].replace("${AWS::Region}", REGION).replace("${AWS::URLSuffix}", "amazonaws.com")
+        for o in rule["AllowedOrigins"]
+        if isinstance(o, dict)
+    ]
+    assert any(fnmatch.fnmatchcase(own, p) for p in patterns), (own, patterns)
+    assert not any(fnmatch.fnmatchcase(own.replace(REGION, "us-east-1"), p) for p in patterns)
+    assert [o for o in rule["AllowedOrigins"] if isinstance(o, str)] == list(
+        package.stage.cors_origins
+    )
+    api_cors = resources["PhotoApi"]["Properties"]["CorsConfiguration"]
+    assert {"authorization", "content-type"} <= set(api_cors["AllowHeaders"])
+    assert {"GET", "POST", "DELETE"} <= set(api_cors["AllowMethods"])
+    assert api_cors["AllowOrigins"] == list(package.stage.cors_origins)
