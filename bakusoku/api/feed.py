@@ -1,8 +1,13 @@
-"""Live photo changes: one poller per watched album, fanned out to every client watching it.
+"""Live photo changes: streamed by one poller per album, or read page by page with a cursor.
 
-The poller reads the photos whose ``updated_at`` moved, through the ``(album, created_at)``
-index, and hands each change once to the clients of that album. A client that reconnects passes
-the last ``updated_at`` it saw and first gets what changed since then.
+Streaming (where the host can hold a response open, as ``bakusoku up`` does): the poller reads
+the photos whose ``updated_at`` moved, through the ``(album, created_at)`` index, and hands each
+change once to the clients of that album. A client that reconnects passes the last
+``updated_at`` it saw and first gets what changed since then.
+
+Pages (where responses are buffered and short-lived, as behind API Gateway and Lambda):
+``changes_page`` answers at once with the changes after a cursor that have settled, and the next
+cursor. No state is kept between requests, so each change is delivered once.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -26,6 +32,8 @@ KEEPALIVE_SECONDS = 15.0
 # shutdown by more than the server's grace period, and proxies never see an endless response.
 STREAM_SECONDS = 50.0
 MAX_ROWS_PER_POLL = 500
+# How long a polling client waits before asking for the next page (when it got all there was).
+POLL_AFTER_SECONDS = 2.0
 
 Row = dict[str, Any]
 Fetch = Callable[[str | None, float], list[Row]]
@@ -43,6 +51,42 @@ def changed_photos(db: sa.Engine) -> Fetch:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     return fetch
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """Changed rows, oldest change first; ``cursor`` asks for what follows; ``more`` when a
+    next page is already waiting."""
+
+    rows: list[Row]
+    cursor: float
+    more: bool
+
+
+def changes_page(
+    fetch: Fetch,
+    album: str | None,
+    cursor: float,
+    now: float,
+    lookback_seconds: float = LOOKBACK_SECONDS,
+) -> ChangesPage:
+    """The changes after ``cursor`` stamped at least ``lookback_seconds`` before ``now``.
+
+    A row is stamped before its transaction commits, so a change younger than the lookback may
+    still be joined by one stamped earlier: answering only settled changes lets the cursor be a
+    time, with nothing missed and nothing sent twice, at the price of that much delay.
+    """
+    settled = now - lookback_seconds
+    if cursor >= settled:
+        return ChangesPage([], cursor, False)
+    rows = [row for row in fetch(album, cursor) if row["updated_at"] <= settled]
+    if len(rows) < MAX_ROWS_PER_POLL:  # every settled change after the cursor is here
+        return ChangesPage(rows, settled, False)
+    last = rows[-1]["updated_at"]
+    earlier = [row for row in rows if row["updated_at"] < last]
+    if earlier:  # the rows tied with the page's last come whole with the next page
+        return ChangesPage(earlier, earlier[-1]["updated_at"], True)
+    return ChangesPage(rows, last, True)
 
 
 class _Channel:

@@ -29,3 +29,6 @@ class ApiServices:
     store: ObjectStore | None = None
     # The system map, read from the stack's template by the host (``bakusoku.deploy.graph``).
     graph: SystemGraph | None = None
+    # Whether responses may stay open (server-sent events); where the host buffers them (API
+    # Gateway and Lambda), /v1/events answers pages of changes for the web app to poll.
+    stream_events: bool = True

@@ -49,6 +49,9 @@ def _adapter() -> Mangum:
         ),
         store=S3ObjectStore(settings.region),
         graph=bundled_map(),  # read from the template when the bundle was packaged
+        # Mangum buffers a response whole, and the function and API Gateway time out long
+        # before a stream would end: the web app polls /v1/events instead.
+        stream_events=False,
     )
     return Mangum(create_api_app(services), lifespan="off")
 

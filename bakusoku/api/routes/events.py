@@ -1,39 +1,85 @@
-"""Live events: ``GET /v1/events?album=``, a server-sent event stream of photo changes.
+"""Live events: ``GET /v1/events?album=``, photo changes streamed or read page by page.
 
-Each change is sent once as an ``event: photo`` whose data is the photo's public JSON and whose
-id is its ``updated_at``; a client that reconnects passes ``since`` (or ``Last-Event-ID``) and
-first gets what changed since then. Photos the caller's key does not reach are never sent.
+Streamed (where the host can hold a response open, ``ApiServices.stream_events``) as server-sent
+events: each change is sent once as an ``event: photo`` whose data is the photo's public JSON and
+whose id is its ``updated_at``; a client that reconnects passes ``since`` (or ``Last-Event-ID``)
+and first gets what changed since then. With a ``cursor``, or where responses are buffered
+(API Gateway and Lambda), the answer is JSON at once: a page of changes, the next ``cursor`` and
+how long to wait before asking again. The web app follows whichever the server answers. Photos
+the caller's key does not reach are never sent.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from bakusoku.api.access import AccessControl, Caller, check_album
-from bakusoku.api.feed import PhotoFeed, changed_photos
+from bakusoku.api.feed import (
+    LOOKBACK_SECONDS,
+    POLL_AFTER_SECONDS,
+    PhotoFeed,
+    changed_photos,
+    changes_page,
+)
 from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
 from bakusoku.api.views import photo_view
+from bakusoku.auth.principal import Principal
+
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "server-sent `photo` events, or (with `cursor`, or where the host cannot"
+        " stream) JSON: `items`, the next `cursor`, `more`, `poll_after_ms`",
+        "content": {"text/event-stream": {}, "application/json": {}},
+    }
+}
 
 
 def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     sign_get = rendition_signer(services)
-    feed = PhotoFeed(changed_photos(services.db))
+    fetch = changed_photos(services.db)
+    feed = PhotoFeed(fetch)
 
-    @router.get("/v1/events")
+    def visible_views(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            photo_view(row, sign_get)
+            for row in rows
+            if access.visible(principal, row["object_key"])
+        ]
+
+    @router.get("/v1/events", response_model=None, responses=_ANSWERS)
     async def photo_events(
         principal: Caller,
         album: str | None = Query(None, max_length=64),
         since: float | None = Query(None, ge=0),
+        cursor: float | None = Query(None, ge=0, description="`cursor` of the previous page"),
         last_event_id: str | None = Header(None),
-    ) -> StreamingResponse:
+    ) -> Response:
         start = since if since is not None else _parse_event_id(last_event_id)
         check_album(principal, album or None)
+        if cursor is not None or not services.stream_events:
+            now = time.time()
+            after = cursor if cursor is not None else start
+            if after is None:  # from now on, as a new stream would start
+                after = now - LOOKBACK_SECONDS
+            page = await anyio.to_thread.run_sync(changes_page, fetch, album or None, after, now)
+            return JSONResponse(
+                {
+                    "items": visible_views(principal, page.rows),
+                    "cursor": page.cursor,
+                    "more": page.more,
+                    "poll_after_ms": 0 if page.more else int(POLL_AFTER_SECONDS * 1000),
+                },
+                headers={"Cache-Control": "no-store"},
+            )
 
         async def stream() -> AsyncIterator[str]:
             yield "retry: 1000\n\n"
@@ -44,8 +90,7 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 for row in rows:
                     if not access.visible(principal, row["object_key"]):
                         continue
-                    view = photo_view(row, sign_get)
-                    data = json.dumps(view, separators=(",", ":"))
+                    data = json.dumps(photo_view(row, sign_get), separators=(",", ":"))
                     yield f"id: {row['updated_at']!r}\nevent: photo\ndata: {data}\n\n"
 
         return StreamingResponse(

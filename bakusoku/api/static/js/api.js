@@ -153,40 +153,61 @@ export const api = {
     json(request("POST", "/v1/executions/" + encodeURIComponent(name) + "/redrive")),
   listAlbums: () => json(request("GET", "/v1/albums")),
   whoami: () => json(request("GET", "/v1/whoami")),
-  /** Photo changes as server-sent events, read with fetch so API headers apply to them too. */
+  /** Photo changes (server-sent events or polled pages), read with fetch so API headers apply. */
   watchPhotos: (options) => watch(options),
 };
 
-// ---- server-sent events -----------------------------------------------------------------------
+// ---- live photo changes -----------------------------------------------------------------------
+// The server either streams server-sent events (`bakusoku up`) or, where it cannot hold a response
+// open (API Gateway and Lambda), answers JSON pages of changes with a cursor: the first answer
+// says which, and the watcher keeps to it.
 
 function watch({ album, since, onPhoto, onState }) {
   const controller = new AbortController();
   let lastId = since;
+  let cursor;
   let stopped = false;
   let delay = 500;
 
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
   async function connect() {
     while (!stopped) {
+      let wait = delay;
       try {
-        const path = "/v1/events" + query({ album, since: lastId });
+        const path =
+          "/v1/events" +
+          query(cursor === undefined ? { album, since: lastId } : { album, cursor });
         const response = await request("GET", path, {
           signal: controller.signal,
-          headers: { Accept: "text/event-stream" },
+          headers: { Accept: "text/event-stream, application/json" },
         });
-        onState?.("live");
-        delay = 500;
-        await readEvents(response.body, (event) => {
-          if (event.id) lastId = event.id;
-          if (event.event === "photo") onPhoto(JSON.parse(event.data));
-          if (event.retry) delay = event.retry;
-        });
+        const type = response.headers.get("Content-Type") || "";
+        if (type.startsWith("application/json")) {
+          const page = await response.json();
+          for (const photo of page.items) onPhoto(photo);
+          cursor = page.cursor;
+          onState?.("live");
+          delay = 500;
+          wait = page.poll_after_ms;
+        } else {
+          onState?.("live");
+          delay = 500;
+          await readEvents(response.body, (event) => {
+            if (event.id) lastId = event.id;
+            if (event.event === "photo") onPhoto(JSON.parse(event.data));
+            if (event.retry) delay = event.retry;
+          });
+          wait = delay;
+        }
       } catch (error) {
         if (stopped) return;
         onState?.("reconnecting");
+        wait = delay;
+        delay = Math.min(delay * 2, 10000);
       }
       if (stopped) return;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 10000);
+      await sleep(wait);
     }
   }
   connect();
