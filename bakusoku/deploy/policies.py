@@ -49,6 +49,14 @@ def execution_arns(stage: StageConfig) -> dict[str, Any]:
     }
 
 
+def state_machine_arn(stage: StageConfig) -> dict[str, Any]:
+    machine = stage.resource_name("photo-pipeline")
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:"
+        f"{machine}"
+    }
+
+
 def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     """The statements of function ``name``'s role, besides logging, tracing and VPC access."""
     uploads = stage.settings.upload_prefix
@@ -83,6 +91,9 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
                 ],
                 execution_arns(stage),
             ),
+            # Operations: searching and counting executions, and reprocessing a caught failure
+            # as a new execution of the same state machine.
+            _allow(["states:ListExecutions", "states:StartExecution"], state_machine_arn(stage)),
         ]
     by_function: dict[str, list[Statement]] = {
         "store-photo": [_allow(["s3:GetObject"], objects(uploads)), _list_under(uploads)],
