@@ -25,6 +25,7 @@ from bakusoku.deploy.policies import ADMIN_SECRET, DATABASE_SECRET, STATE_MACHIN
 from bakusoku.deploy.sam import logical_id
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from tests.aws.call_recorder import LOG_DIR_VARIABLE, PLUGIN_VALUE, PLUGIN_VARIABLE
+from tests.aws.executing import running_step_functions
 from tests.aws.lambda_bridge import LambdaBridge, lambda_bridge
 from tests.aws.stack import (
     EventDelivery,
@@ -56,7 +57,7 @@ _ROLE_CREDENTIALS = {
 }
 _INHERITED = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}
 
-__all__ = ["fake_aws", "moto_endpoint"]
+__all__ = ["fake_aws", "moto_endpoint", "running_step_functions"]
 
 
 def _require(module: str, why: str) -> None:
