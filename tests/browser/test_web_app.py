@@ -190,3 +190,44 @@ def test_redrive_answers_json_errors(server: RunningServer) -> None:
         refused = httpx.post(f"{server.api}/v1/executions/{name}/redrive", headers=server.headers)
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "execution.not_redrivable"
+
+
+def test_the_gallery_polls_where_the_server_answers_pages(
+    server: RunningServer, playwright_browser: Any, tmp_path: Path
+) -> None:
+    """Where the API cannot stream (Lambda), /v1/events answers JSON pages: the gallery polls.
+
+    ``bakusoku up`` streams, so the gallery's first request is sent on with a cursor, which makes
+    the server answer a page as the Lambda function always does; the gallery then asks with the
+    cursors it is given.
+    """
+    photos = make_event_photos(tmp_path / "polled", count=3, corrupt_index=-1)
+    album = "polled-day"
+    context = playwright_browser.new_context(viewport={"width": 1280, "height": 1000})
+    gallery = context.new_page()
+    asked: list[str] = []
+
+    def as_a_page(route: Any) -> None:
+        url = route.request.url
+        asked.append(url)
+        if "cursor=" not in url:
+            url += f"&cursor={time.time() - 3.0:.3f}"  # from now on, as a new stream would
+        route.continue_(url=url)
+
+    gallery.route("**/v1/events?*", as_a_page)
+    try:
+        gallery.goto(web_url(server, f"/?album={album}"))
+        gallery.wait_for_selector("#live[data-state=live]")
+        gallery.evaluate("window.__notReloaded = true")
+        uploads = context.new_page()
+        uploads.goto(web_url(server, f"/upload?album={album}"))
+        drop_files(uploads, "#drop", photos)
+        gallery.wait_for_function(
+            "() => document.querySelectorAll('.card[data-status=ready] img.photo.loaded')"
+            ".length === 3",
+            timeout=60_000,
+        )
+        assert gallery.evaluate("window.__notReloaded") is True, "the gallery must update live"
+        assert len(asked) >= 3 and all("cursor=" in url for url in asked[1:]), asked
+    finally:
+        context.close()
