@@ -163,6 +163,16 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     assert "states:GetExecutionHistory" in statements("NotifierFunction")
     assert "states:RedriveExecution" not in statements("NotifierFunction")
     assert "states:DescribeExecution" in statements("ApiFunction")
+    # Operations list the state machine's executions and reprocess a caught failure as a new
+    # execution: of this state machine only, and no other function may.
+    api_statements = resources["ApiFunction"]["Properties"]["Policies"][0]["Statement"]
+    on_machine = [s for s in api_statements if "states:StartExecution" in s["Action"]]
+    assert [s["Action"] for s in on_machine] == [["states:ListExecutions", "states:StartExecution"]]
+    assert on_machine[0]["Resource"]["Fn::Sub"].endswith(
+        ":stateMachine:enphoto-prod-photo-pipeline"
+    )
+    for other in ("NotifierFunction", "StorePhotoFunction", "MarkFailedFunction"):
+        assert "states:StartExecution" not in statements(other)
     assert "AdminTokenSecretArn" in statements("ApiFunction")
     assert "AdminTokenSecretArn" not in statements("MakeRenditionsFunction")
     assert "s3:DeleteObject" not in statements("MakeRenditionsFunction")
