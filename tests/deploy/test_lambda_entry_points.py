@@ -169,8 +169,8 @@ def test_http_api_deletes_a_photo_and_its_objects_from_s3(
 def test_http_api_reads_executions_from_step_functions(
     api_env: str, tmp_path: Path, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A photo's execution comes from Step Functions; what needs the embedded engine's history
-    tables answers 501 naming what to use instead; readiness needs no engine."""
+    """A photo's execution and the search come from Step Functions; a search ListExecutions
+    cannot filter answers 501 naming what to use instead; readiness needs no engine."""
     import botocore.session
     from botocore.exceptions import ClientError
 
@@ -233,10 +233,18 @@ def test_http_api_reads_executions_from_step_functions(
     assert json.loads(ready["body"])["checks"] == {"database": "ok", "workflow": "ok"}
 
     searched = handler(http_api_event("GET", "/v1/executions", token=admin_token), None)
-    assert searched["statusCode"] == 501, searched
-    error = json.loads(searched["body"])["error"]
+    assert searched["statusCode"] == 200, searched
+    rows = json.loads(searched["body"])["items"]
+    assert [(r["photo_id"], r["status"]) for r in rows if r["name"] == name] == [
+        (grant["photo_id"], "RUNNING")
+    ]
+    by_album = http_api_event("GET", "/v1/executions", token=admin_token)
+    by_album["rawQueryString"] = "album=day"
+    refused = handler(by_album, None)
+    assert refused["statusCode"] == 501, refused
+    error = json.loads(refused["body"])["error"]
     assert error["code"] == "execution.unsupported"
-    assert "aws stepfunctions list-executions" in error["message"]
+    assert "GET /v1/photos?album=" in error["message"]
 
 
 def test_http_api_names_the_missing_state_machine_setting(
