@@ -25,6 +25,11 @@ from bakusoku.workflow.model import MAX_PAGE_SIZE
 # Listing reads at most this many executions for one search or report: a request of the API
 # function must end well within API Gateway's 30 seconds.
 MAX_LISTED = 5000
+# A search describes at most this many failed executions (for their error and cause): Step
+# Functions' DescribeExecution quota and the request's time bound it. Past it, a failed row's
+# error code is its photo's, when the photo still names that execution.
+MAX_DESCRIBED = 100
+CHUNK = 100
 FAILED = ("FAILED", "TIMED_OUT", "ABORTED")
 _REDRIVE_SUFFIX = re.compile(r"-redrive-\d+$")
 
@@ -69,23 +74,32 @@ def search_rows(
     client: Any, db: sa.Engine, state_machine_arn: str, query: ExecutionQuery
 ) -> list[dict[str, Any]]:
     """Search rows (as the embedded history's) for ``query``'s status, time and error filters."""
+    listed = [
+        item
+        for item in newest_first(client, state_machine_arn, query.statuses, query.since)
+        if _before(item, query.until) and _before(item, query.before)
+    ]
     rows: list[dict[str, Any]] = []
-    for item in newest_first(client, state_machine_arn, query.statuses, query.since):
-        started = _epoch(item["startDate"])
-        if query.until is not None and started >= query.until:
-            continue
-        if query.before is not None and started >= query.before:
-            continue
-        row = summary_row(item, None)
-        if row["status"] in FAILED:
-            described = client.describe_execution(executionArn=item["executionArn"])
-            row = summary_row(item, described)
-        if query.error_code and query.error_code not in (row["error_code"], row["error"]):
-            continue
-        rows.append(row)
-        if len(rows) == query.limit:
-            break
-    return with_photos(db, rows)
+    described = 0
+    for start in range(0, len(listed), CHUNK):
+        chunk = []
+        for item in listed[start : start + CHUNK]:
+            found = None
+            if item["status"] in FAILED and described < MAX_DESCRIBED:
+                found = client.describe_execution(executionArn=item["executionArn"])
+                described += 1
+            chunk.append(summary_row(item, found))
+        for row in with_photos(db, chunk):
+            if query.error_code and query.error_code not in (row["error_code"], row["error"]):
+                continue
+            rows.append(row)
+            if len(rows) == query.limit:
+                return rows
+    return rows
+
+
+def _before(item: Listed, bound: float | None) -> bool:
+    return bound is None or _epoch(item["startDate"]) < bound
 
 
 def summary_row(item: Listed, described: dict[str, Any] | None) -> dict[str, Any]:
@@ -114,25 +128,34 @@ def with_photos(db: sa.Engine, rows: list[dict[str, Any]]) -> list[dict[str, Any
     """``rows`` with the photo and album of the photo rows that name their executions.
 
     A photo row names its latest execution; a failed execution reprocessed as
-    ``{name}-redrive-{n}`` is its photo's through that name.
+    ``{name}-redrive-{n}`` is its photo's through that name. A failed row not described gets the
+    error code of the failed photo that names it.
     """
-    wanted = {_base(row["name"]) for row in rows} | {row["name"] for row in rows}
+    names = sorted({_base(row["name"]) for row in rows} | {row["name"] for row in rows})
     found: dict[str, tuple[str, str]] = {}
-    names = sorted(wanted)
+    codes: dict[str, str] = {}
     with db.connect() as conn:
         for start in range(0, len(names), 500):
             chunk = names[start : start + 500]
             redrives = [photos.c.execution_name.like(f"{_like(n)}-redrive-%", "\\") for n in chunk]
-            selected = sa.select(photos.c.photo_id, photos.c.album, photos.c.execution_name).where(
-                sa.or_(photos.c.execution_name.in_(chunk), *redrives)
-            )
-            for photo_id, album, execution in conn.execute(selected):
+            selected = sa.select(
+                photos.c.photo_id,
+                photos.c.album,
+                photos.c.execution_name,
+                photos.c.status,
+                photos.c.error_code,
+            ).where(sa.or_(photos.c.execution_name.in_(chunk), *redrives))
+            for photo_id, album, execution, status, code in conn.execute(selected):
                 found[execution] = (photo_id, album)
                 found.setdefault(_base(execution), (photo_id, album))
+                if status == "failed" and code:
+                    codes[execution] = code
     for row in rows:
         photo = found.get(row["name"]) or found.get(_base(row["name"]))
         if photo is not None:
             row["photo_id"], row["album"] = photo
+        if row["error_code"] is None and row["status"] in FAILED:
+            row["error_code"] = codes.get(row["name"])
     return rows
 
 

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.arns import ArnError
+from bakusoku.aws import listing
 from bakusoku.aws.executions import StepFunctionsExecutions, StepFunctionsUnavailableError
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.schema import photos
@@ -46,7 +47,10 @@ CAUGHT = {
     "States": {
         "Route": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.skip", "IsPresent": True, "Next": "Done"}],
+            "Choices": [
+                {"Variable": "$.skip", "IsPresent": True, "Next": "Done"},
+                {"Variable": "$.refuse", "IsPresent": True, "Next": "Failed"},
+            ],
             "Default": "StorePhoto",
         },
         "StorePhoto": {
@@ -250,6 +254,33 @@ def test_searches_by_status_time_error_and_photo(
     by_photo = executions.search_executions(ExecutionQuery(photo_id=photo_id))
     assert [r["name"] for r in by_photo] == [f"{failed[0]}-redrive-1", failed[0]]
     assert executions.search_executions(ExecutionQuery(photo_id=str(uuid.uuid4()))) == []
+
+
+def test_a_search_describes_a_bounded_number_of_failures(
+    executions: StepFunctionsExecutions, client: Any, machine: str, db: sa.Engine
+) -> None:
+    """Past MAX_DESCRIBED failed rows a search stops calling DescribeExecution (its rate quota
+    and the request's time): such a row's error code is its failed photo's."""
+    count = listing.MAX_DESCRIBED + 1
+    names = [f"photo-{uuid.uuid4()}" for _ in range(count)]
+    oldest = names[0]
+    client.start_execution(
+        stateMachineArn=machine,
+        name=oldest,
+        input=json.dumps({"refuse": True, **object_created("uploads/day/old.jpg")}),
+    )
+    time.sleep(0.05)  # so the oldest starts strictly first
+    for name in names[1:]:
+        payload = {"refuse": True, **object_created(f"uploads/day/{name}.jpg")}
+        client.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload))
+    for name in names:
+        wait_until_stopped(client, executions.execution_arn(name))
+    photo_id = add_photo(db, "uploads/day/old.jpg", oldest)
+    rows = executions.search_executions(ExecutionQuery(statuses=("FAILED",), limit=1000))
+    assert len(rows) == count and rows[-1]["name"] == oldest
+    assert all(r["error"] == "image.corrupt" for r in rows[:-1])
+    assert rows[-1]["error"] is None
+    assert (rows[-1]["error_code"], rows[-1]["photo_id"]) == ("image.corrupt", photo_id)
 
 
 @pytest.mark.parametrize(
