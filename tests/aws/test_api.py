@@ -23,7 +23,7 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.db.schema import photos
 from bakusoku.deploy.stages import API
 from bakusoku.pipeline.functions import STACK_FUNCTIONS
-from tests.aws.conftest import start_and_wait, wait_until_stopped
+from tests.aws.executing import start_and_wait, wait_until_stopped
 from tests.aws.test_executions import CAUGHT, object_created
 from tests.conftest import make_jpeg
 from tests.deploy.test_lambda_entry_points import http_api_event
