@@ -144,6 +144,7 @@ class Journey:
     duplicate: Upload
     alert_events: list[dict[str, Any]]
     failed_execution_view: tuple[int, Any]
+    operations: dict[str, tuple[int, Any]]
     deleted: tuple[int, Any]
     after_delete: tuple[int, Any]
 
@@ -166,9 +167,26 @@ def journey(deployed: Deployed) -> Journey:
     # An operator looks at the failure (Step Functions' history through the API's role), then
     # deletes the duplicate (its original, through the API's role).
     view = api(deployed, "GET", f"/v1/photos/{corrupt.photo_id}/execution")
+    operations = operate(deployed, corrupt.execution_arn)
     deleted = api(deployed, "DELETE", f"/v1/photos/{duplicate.photo_id}")
     after = api(deployed, "GET", f"/v1/photos/{duplicate.photo_id}")
-    return Journey(good, corrupt, duplicate, events, view, deleted, after)
+    return Journey(good, corrupt, duplicate, events, view, operations, deleted, after)
+
+
+def operate(deployed: Deployed, failed_arn: str) -> dict[str, tuple[int, Any]]:
+    """What an operator asks of the deployed API, through its role: readiness, the search, one
+    execution, the status report, the live gallery's poll, and the failure reprocessed."""
+    machine_part, failed = failed_arn.rsplit(":", 1)
+    answers = {
+        path: api(deployed, "GET", path)
+        for path in ("/readyz", "/v1/executions", f"/v1/executions/{failed}", "/v1/status")
+    }
+    answers["/v1/events"] = api(deployed, "GET", "/v1/events")
+    answers["redrive"] = api(deployed, "POST", f"/v1/executions/{failed}/redrive")
+    status, outcome = answers["redrive"]
+    if status == 200:  # let the new execution end before the checks read the calls
+        wait_for(deployed, f"{machine_part}:{outcome['name']}")
+    return answers
 
 
 def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None:
@@ -255,6 +273,24 @@ def test_the_failed_execution_is_read_from_step_functions(journey: Journey) -> N
     assert view["execution"]["execution_arn"] == journey.corrupt.execution_arn
     assert view["execution"]["status"] == "FAILED"
     assert any(e["type"] == "ExecutionFailed" for e in view["events"]), view["events"]
+
+
+def test_operations_answer_from_step_functions_through_the_api_s_role(journey: Journey) -> None:
+    answers = journey.operations
+    failed = journey.corrupt.execution_arn.rsplit(":", 1)[-1]
+    assert answers["/readyz"][0] == 200, answers["/readyz"]
+    status, found = answers["/v1/executions"]
+    assert status == 200, found
+    assert {journey.corrupt.photo_id} <= {r["photo_id"] for r in found["items"]}
+    status, shown = answers[f"/v1/executions/{failed}"]
+    assert status == 200, shown
+    assert shown["execution"]["failed_state"] == shown["timeline"]["failure"]["state"]
+    assert answers["/v1/status"][0] == 200, answers["/v1/status"]
+    status, page = answers["/v1/events"]
+    assert status == 200 and "cursor" in page, page  # a page to poll: Lambda cannot stream
+    status, outcome = answers["redrive"]
+    assert status == 200, outcome
+    assert (outcome["action"], outcome["name"]) == ("reprocessed", f"{failed}-redrive-1")
 
 
 def test_an_admin_deletes_a_photo_and_its_original(deployed: Deployed, journey: Journey) -> None:
