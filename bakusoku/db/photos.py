@@ -22,7 +22,8 @@ from bakusoku.db.schema import photos
 from bakusoku.errors import BakusokuError
 
 PENDING, PROCESSING, READY, FAILED = "pending", "processing", "ready", "failed"
-# duplicate: the same bytes (sha256) as an earlier photo of the same album; never processed.
+# duplicate: the same bytes (sha256) as an earlier photo of the same service and album (the same
+# key folder); never processed.
 DUPLICATE = "duplicate"
 STATUSES = (PENDING, PROCESSING, READY, FAILED, DUPLICATE)
 SEQUENCER_WIDTH = 32
@@ -352,8 +353,9 @@ class PhotoRepository:
             )
 
     def find_original(self, photo_id: str) -> dict[str, Any] | None:
-        """The photo that ``photo_id`` repeats: same album and sha256, and ready, or received and
-        presigned before it. ``None`` if it is the first (then it is processed as usual).
+        """The photo that ``photo_id`` repeats: same bucket, key folder (service and album) and
+        sha256, and ready, or received and presigned before it. ``None`` if it is the first (then
+        it is processed as usual).
 
         Two uploads of the same bytes that are processed at once agree: the later one (by
         presign time, then id) is the duplicate, whichever finished its upload first.
@@ -361,7 +363,12 @@ class PhotoRepository:
         with self._engine.connect() as conn:
             me = conn.execute(
                 sa.select(
-                    photos.c.photo_id, photos.c.album, photos.c.sha256, photos.c.created_at
+                    photos.c.photo_id,
+                    photos.c.album,
+                    photos.c.bucket,
+                    photos.c.object_key,
+                    photos.c.sha256,
+                    photos.c.created_at,
                 ).where(photos.c.photo_id == photo_id)
             ).first()
             return _original_of(conn, dict(me._mapping)) if me is not None else None
@@ -372,20 +379,25 @@ class PhotoRepository:
         return self._transition(photo_id, MARK_DUPLICATE, fields)
 
     def duplicates_of(self, photo: Mapping[str, Any]) -> list[str]:
-        """The ids of the photos marked as duplicates of ``photo`` (they show its renditions),
-        oldest first."""
+        """The ids of the photos of ``photo``'s own key folder (its service and album) marked as
+        duplicates of it (they show its renditions), oldest first."""
         if not photo.get("sha256"):
             return []
 
         def work() -> list[str]:
             with self._engine.connect() as conn:
                 rows = conn.execute(
-                    sa.select(photos.c.photo_id)
+                    sa.select(photos.c.photo_id, photos.c.object_key)
                     .where(photos.c.sha256 == photo["sha256"])  # ix_photos_sha256
                     .where(photos.c.duplicate_of == photo["photo_id"])
+                    .where(_same_folder(photo))
                     .order_by(photos.c.created_at, photos.c.photo_id)
                 )
-                return [str(photo_id) for photo_id in rows.scalars()]
+                return [
+                    str(row.photo_id)
+                    for row in rows
+                    if key_folder(row.object_key) == key_folder(photo["object_key"])
+                ]
 
         return self._retry(work)
 
@@ -488,18 +500,38 @@ def _apply(
     return bool(result.rowcount)
 
 
+def key_folder(object_key: str) -> str:
+    """The folder of an object key, ``/`` included: for the API's upload keys
+    (``{upload_prefix}{service}/{album}/{photo_id}.{ext}``) the tenant the photo belongs to.
+
+    Facts derived from several photos (which photo another repeats) only ever relate photos of
+    one folder, so they never cross a service or an album.
+    """
+    return object_key.rsplit("/", 1)[0] + "/" if "/" in object_key else ""
+
+
+def _same_folder(photo: Mapping[str, Any]) -> sa.ColumnElement[bool]:
+    """Rows of ``photo``'s bucket whose key starts with its key folder (a subfolder's keys too:
+    callers compare :func:`key_folder` exactly on what this returns)."""
+    return sa.and_(
+        photos.c.bucket == photo["bucket"],
+        photos.c.object_key.startswith(key_folder(photo["object_key"]), autoescape=True),
+    )
+
+
 def _original_of(conn: sa.Connection, photo: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The first photo of ``photo``'s album with the same bytes (see ``find_original``)."""
+    """The first photo of ``photo``'s key folder with the same bytes (see ``find_original``)."""
     if not photo.get("sha256"):
         return None
     earlier = sa.or_(
         photos.c.created_at < photo["created_at"],
         sa.and_(photos.c.created_at == photo["created_at"], photos.c.photo_id < photo["photo_id"]),
     )
-    row = conn.execute(
+    rows = conn.execute(
         sa.select(photos)
         .where(photos.c.album == photo["album"])
         .where(photos.c.sha256 == photo["sha256"])
+        .where(_same_folder(photo))
         .where(photos.c.photo_id != photo["photo_id"])
         .where(
             sa.or_(
@@ -508,9 +540,12 @@ def _original_of(conn: sa.Connection, photo: Mapping[str, Any]) -> dict[str, Any
             )
         )
         .order_by(photos.c.created_at, photos.c.photo_id)
-        .limit(1)
-    ).first()
-    return _row_dict(row) if row else None
+    )
+    folder = key_folder(photo["object_key"])
+    for row in rows:
+        if key_folder(row.object_key) == folder:
+            return _row_dict(row)
+    return None
 
 
 def encode_cursor(created_at: float, photo_id: str) -> str:

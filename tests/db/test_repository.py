@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.photos import Failure, PhotoRepository, Received
+from bakusoku.db.photos import Failure, PhotoRepository, Received, key_folder
 from bakusoku.db.schema import photos
+from bakusoku.domain.keys import upload_key
 
 
 @pytest.fixture
@@ -153,3 +154,60 @@ def test_the_upload_s_trace_parent_is_kept_without_a_status_change(repo: PhotoRe
     repo.record_trace_parent(photo_id, traceparent)
     photo = repo.get(photo_id)
     assert (photo["trace_parent"], photo["status"]) == (traceparent, "processing")
+
+
+def test_a_photo_repeats_only_photos_of_its_own_service_and_album(repo: PhotoRepository) -> None:
+    """Same album name, same bytes: another service's (or another album's) photo is never the
+    original, so no derived fact relates two tenants."""
+    sha, album = uuid.uuid4().hex * 2, f"shared-{uuid.uuid4().hex[:6]}"
+
+    def receive(service: str | None, album_name: str = album) -> str:
+        photo_id = str(uuid.uuid4())
+        key = upload_key("uploads/", album_name, photo_id, "image/jpeg", service=service)
+        got = repo.receive(
+            photo_id=photo_id,
+            album=album_name,
+            bucket="b",
+            object_key=key,
+            etag="e1",
+            byte_size=10,
+            sha256=sha,
+            content_type="image/jpeg",
+            execution_name=None,
+            look_for_original=True,
+        )
+        assert got.original is None, (service, album_name, got.original)
+        assert repo.mark_ready(photo_id, {"renditions": {}})
+        return photo_id
+
+    a_photo = receive("school-a")
+    for other in (receive("school-b"), receive("school-a", album + "x"), receive(None)):
+        assert repo.find_original(other) is None
+    again = str(uuid.uuid4())
+    repo.record_received(
+        photo_id=again,
+        album=album,
+        bucket="b",
+        object_key=upload_key("uploads/", album, again, "image/jpeg", service="school-a"),
+        etag="e1",
+        byte_size=10,
+        sha256=sha,
+        content_type="image/jpeg",
+        execution_name=None,
+    )
+    original = repo.find_original(again)
+    assert original is not None and original["photo_id"] == a_photo
+    assert repo.mark_duplicate(again, a_photo)
+    assert repo.duplicates_of(repo.get(a_photo)) == [again]
+    # a duplicate pointing across services (written before duplicates were scoped) is not named
+    stray = receive("school-c")
+    with repo._engine.begin() as conn:
+        conn.execute(photos.update().where(photos.c.photo_id == stray).values(duplicate_of=a_photo))
+    assert repo.duplicates_of(repo.get(a_photo)) == [again]
+
+
+def test_a_key_s_folder_is_its_service_and_album() -> None:
+    key = upload_key("uploads/", "sports", str(uuid.uuid4()), "image/png", service="school-a")
+    assert key_folder(key) == "uploads/school-a/sports/"
+    assert key_folder("uploads/sports/x.jpg") == "uploads/sports/"
+    assert key_folder("top-level.jpg") == ""
