@@ -73,6 +73,14 @@ class Settings:
     secret_access_key: str = ""
     public_api_url: str = ""  # empty: http://host:port
     public_store_url: str = ""  # empty: http://host:store_port
+    # The API port's bounds (bakusoku/api/connections.py, bakusoku/api/limits.py): a request's
+    # headers and its body must each arrive within their timeout (else 408 and the connection is
+    # closed), a connection idle between requests is closed, JSON bodies are capped (413).
+    api_header_timeout_seconds: int = 10
+    api_body_timeout_seconds: int = 30
+    api_idle_timeout_seconds: int = 5
+    api_max_connections: int = 2048
+    api_max_body_bytes: int = 64 * 1024
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""

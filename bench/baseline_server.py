@@ -11,6 +11,7 @@ rather than shipped in the product's API.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import uuid
 from pathlib import Path
@@ -80,7 +81,11 @@ def main() -> None:
         "data_dir": args.data_dir,
         "workers": args.workers,
     }
-    stack = EmbeddedStack(load_settings(overrides))
+    settings = load_settings(overrides)
+    # the photo's bytes come through this API: its body cap is the upload cap, not the JSON one
+    stack = EmbeddedStack(
+        dataclasses.replace(settings, api_max_body_bytes=settings.max_upload_bytes)
+    )
     stack.start()
     try:
         app = stack.api_app()

@@ -23,7 +23,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic.json_schema import models_json_schema
 
-from bakusoku.api.errors import ApiError, ErrorResponse, error_body, error_responses
+from bakusoku.api.errors import (
+    RETRY_AFTER_SECONDS,
+    ApiError,
+    ErrorResponse,
+    db_unavailable_body,
+    error_body,
+    error_response_description,
+    is_database_unavailable,
+)
+from bakusoku.api.quoting import EXECUTION_NAME, PHOTO_ID, repeatable
 from bakusoku.auth.admin_token import ensure_admin_token
 from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.keys import KeyStore
@@ -31,7 +40,7 @@ from bakusoku.auth.principal import OPERATOR, Principal
 from bakusoku.auth.ratelimit import RateLimiter
 from bakusoku.auth.scope import key_visible
 from bakusoku.config import ConfigError, Settings
-from bakusoku.domain.keys import EXTENSIONS
+from bakusoku.domain.keys import ALBUM_PATTERN, EXTENSIONS
 
 MAX_PRESIGN_EXPIRY_SECONDS = 3600
 MAX_RENDITION_URL_EXPIRY_SECONDS = 3600
@@ -154,19 +163,42 @@ def require_operator(principal: Principal) -> None:
         )
 
 
+# What a missing photo, album or execution answers, and so what one of another service (or of an
+# album the key does not reach) answers too, byte for byte. The value asked for is repeated only
+# when it has the shape of one (never a key pasted in its place).
+
+
 def photo_not_found(photo_id: str) -> ApiError:
-    """Exactly what a missing photo answers, so another service's photo looks the same."""
-    return ApiError(404, "photo.not_found", f"no photo has the id {photo_id!r}")
-
-
-def album_not_found(album: str) -> ApiError:
+    if repeatable(photo_id, PHOTO_ID):
+        return ApiError(404, "photo.not_found", f"no photo has the id {photo_id!r}")
     return ApiError(
-        404, "album.not_found", f"no album {album!r} is reachable with this key", "album"
+        404,
+        "photo.not_found",
+        "no photo has the id given: photo ids are UUIDs such as"
+        " 0b8e4c52-6f1d-4a7e-9c3b-2d5f8a1e7b90 (the value sent is not repeated here)",
     )
 
 
+def album_not_found(album: str) -> ApiError:
+    if repeatable(album, ALBUM_PATTERN):
+        message = f"no album {album!r} is reachable with this key"
+    else:
+        message = (
+            "no album of the name given is reachable with this key: album names are 1-64 ASCII"
+            " letters, digits, '_' and '-' (the value sent is not repeated here)"
+        )
+    return ApiError(404, "album.not_found", message, "album")
+
+
 def execution_not_found(name: str) -> ApiError:
-    return ApiError(404, "execution.not_found", f"Execution Does Not Exist: '{name}'")
+    if repeatable(name, EXECUTION_NAME):
+        return ApiError(404, "execution.not_found", f"execution {name!r} does not exist")
+    return ApiError(
+        404,
+        "execution.not_found",
+        "no execution has the name given: execution names are 1-80 letters, digits, '-' and"
+        " '_' (the value sent is not repeated here)",
+    )
 
 
 def check_album(principal: Principal, album: str | None) -> None:
@@ -247,7 +279,13 @@ class AuthMiddleware:
             if token is None:
                 await _reject(send, _MISSING)
                 return
-            principal = await anyio.to_thread.run_sync(self.access.authenticate, token)
+            try:
+                principal = await anyio.to_thread.run_sync(self.access.authenticate, token)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                await _unavailable(send)
+                return
             if principal is None:
                 await _reject(send, _INVALID)
                 return
@@ -315,6 +353,23 @@ async def _reject(send: Send, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unavailable(send: Send) -> None:
+    """The key could not be checked: the database is down (503, so the client retries)."""
+    body = json.dumps(db_unavailable_body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 # ---- installing -----------------------------------------------------------------------------------
 
 
@@ -330,8 +385,8 @@ def _error_schema(schema: dict[str, Any]) -> dict[str, str]:
 
 
 def _error_response(ref: dict[str, str], status: int) -> dict[str, Any]:
-    meaning = error_responses(status)[status]["description"]
-    return {"description": meaning, "content": {"application/json": {"schema": ref}}}
+    described = error_response_description(status)
+    return described | {"content": {"application/json": {"schema": ref}}}
 
 
 def install_access_control(app: FastAPI, access: AccessControl) -> None:
@@ -364,6 +419,11 @@ def install_access_control(app: FastAPI, access: AccessControl) -> None:
                 else:
                     operation["security"] = [{"apiKey": []}]
                     responses.setdefault("401", _error_response(error, 401))
+                    # the key is checked in the database: any route may find it down
+                    responses["503"] = _error_response(error, 503)
+                if operation.get("requestBody"):
+                    responses.setdefault("408", _error_response(error, 408))
+                    responses.setdefault("413", _error_response(error, 413))
         for unused in ("HTTPValidationError", "ValidationError"):
             schema["components"].get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from bakusoku import __version__
 from bakusoku.api.access import AccessControl, install_access_control
 from bakusoku.api.errors import install_error_handlers
+from bakusoku.api.limits import BodyLimits
 from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
 from bakusoku.api.routes.events import events_router
@@ -40,4 +41,15 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(events_router(services, access))
     app.include_router(audit_router(access))
     app.include_router(graph_router(services))
+    _limit_bodies(app, services)
     return app
+
+
+def _limit_bodies(app: FastAPI, services: ApiServices) -> None:
+    """Added last, so it runs first: no oversized or trickled body reaches a route, or even the
+    key check."""
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=services.settings.api_max_body_bytes,
+        read_timeout=services.settings.api_body_timeout_seconds,
+    )

@@ -1,9 +1,16 @@
-"""API error responses: JSON ``{"error": {"code", "message", "field"?}}`` for every failure."""
+"""API error responses: JSON ``{"error": {"code", "message", "field"?}}`` for every failure.
+
+A database that cannot be reached answers ``503`` with ``db.unavailable`` and ``Retry-After``,
+whichever route met it; anything unexpected answers ``500`` with ``internal``. Every error body
+is redacted (``bakusoku.api.quoting``) before it is sent.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,8 +18,21 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
+from bakusoku.api.quoting import redact
+from bakusoku.db.errors import DatabaseUnavailableError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
+from bakusoku.db.retry import is_transient
 from bakusoku.errors import BakusokuError
+
+log = logging.getLogger(__name__)
+
+# How long a client waits before trying again after a 503: a database restart, a failover.
+RETRY_AFTER_SECONDS = 5
+DB_UNAVAILABLE = "db.unavailable"
+_DB_UNAVAILABLE_MESSAGE = (
+    "the database cannot be reached right now; nothing was changed: try again after"
+    " Retry-After seconds (operators: check the database is running and reachable)"
+)
 
 
 class ApiError(BakusokuError):
@@ -49,15 +69,32 @@ _MEANINGS = {
     401: "no API key, or not a valid one",
     403: "the key's role does not allow this",
     404: "not found, or not reachable with this key",
+    408: "the request was not sent in time: send it again, whole",
     409: "not possible in the resource's current state",
+    413: "the request body is over the API's limit",
     429: "too many requests with this key: see Retry-After",
-    503: "a dependency is unavailable: try again",
+    503: "a dependency is unavailable (`db.unavailable`: the database, `storage.unavailable`:"
+    " the object store): try again after Retry-After seconds",
+}
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
 }
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` of a route: the error statuses it answers, each with the error body."""
-    return {s: {"model": ErrorResponse, "description": _MEANINGS[s]} for s in statuses}
+    return {s: error_response_description(s) | {"model": ErrorResponse} for s in statuses}
+
+
+def error_response_description(status: int) -> dict[str, Any]:
+    """An error status as OpenAPI describes it (without the body's schema)."""
+    description: dict[str, Any] = {"description": _MEANINGS[status]}
+    if status in (429, 503):
+        description["headers"] = RETRY_AFTER_HEADER
+    return description
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -67,46 +104,109 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
     return {"error": error}
 
 
+def db_unavailable_body() -> dict[str, Any]:
+    return error_body(DB_UNAVAILABLE, _DB_UNAVAILABLE_MESSAGE)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """A database failure that passes by itself (lost, refused, busy): a 503, not a 500."""
+    return isinstance(exc, DatabaseUnavailableError) or (
+        isinstance(exc, sa.exc.SQLAlchemyError) and is_transient(exc)
+    )
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def error_json(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The error answer, with the caller's token and anything shaped like a key redacted."""
+    token = bearer_token(request)
+    body = error_body(code, redact(message, token), redact(field, token) if field else None)
+    return JSONResponse(body, status, headers)
+
+
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0]
     field = _field_name(first.get("loc", ()))
     if first.get("type") == "json_invalid":
-        return JSONResponse(
-            error_body("request.malformed_json", "the request body is not valid JSON", "body"), 400
-        )
+        return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
     message = f"{field}: {first.get('msg', 'invalid value')}"
-    return JSONResponse(error_body("request.invalid", message, field), 400)
+    return error_json(request, 400, "request.invalid", message, field)
 
 
-async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+_MALFORMED = "the request body is not valid JSON"
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.field), exc.status, exc.headers)
+    headers = exc.headers
+    if exc.status == 503:  # a dependency is down: say when to come back
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
+    return error_json(request, exc.status, exc.code, exc.message, exc.field, headers)
 
 
-async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(error_body(getattr(exc, "code", "not_found"), str(exc)), 404)
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    return error_json(request, 404, getattr(exc, "code", "not_found"), str(exc))
 
 
-async def _bad_cursor(_request: Request, exc: Exception) -> JSONResponse:
+async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidCursorError)
-    return JSONResponse(error_body(exc.code, exc.message, "cursor"), 400)
+    return error_json(request, 400, exc.code, exc.message, "cursor")
 
 
-async def _unsupported(_request: Request, exc: Exception) -> JSONResponse:
+async def _unsupported(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExecutionsUnsupportedError)
-    return JSONResponse(error_body(exc.code, exc.message), 501)
+    return error_json(request, 501, exc.code, exc.message)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
+    return error_json(request, exc.status_code, code, str(exc.detail))
+
+
+def db_unavailable_response() -> JSONResponse:
+    return JSONResponse(db_unavailable_body(), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A route met the database down: 503, so the client retries; another database error is a
+    bug and goes on to the 500 answer."""
+    if not is_database_unavailable(exc):
+        raise exc
+    log.warning("answered 503 db.unavailable: %s", str(exc).splitlines()[0][:300])
+    return db_unavailable_response()
+
+
+async def _internal_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: a JSON 500 that says nothing of the request (the server logs the error)."""
+    if is_database_unavailable(exc):
+        return db_unavailable_response()
+    return JSONResponse(
+        error_body(
+            "internal",
+            "the server failed to answer this request; try again, and tell the operators if it"
+            " persists",
+        ),
+        500,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -116,3 +216,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidCursorError, _bad_cursor)
     app.add_exception_handler(ExecutionsUnsupportedError, _unsupported)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DatabaseUnavailableError, _database_error)
+    app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(Exception, _internal_error)

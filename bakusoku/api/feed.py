@@ -1,9 +1,13 @@
-"""Live photo changes: streamed by one poller per album, or read page by page with a cursor.
+"""Live photo changes of one scope: streamed by one poller per scope, or read page by page.
+
+A scope is what one kind of key sees: a service (all of them for the admin token), its albums,
+and the album asked for. Only that scope's photos are read, so one tenant's burst never crowds
+another's changes out of a page.
 
 Streaming (where the host can hold a response open, as ``bakusoku up`` does): the poller reads
-the photos whose ``updated_at`` moved, through the ``(album, created_at)`` index, and hands each
-change once to the clients of that album. A client that reconnects passes the last
-``updated_at`` it saw and first gets what changed since then.
+the scope's photos whose ``updated_at`` moved and hands each change once to the scope's clients.
+A client that reconnects passes the last ``updated_at`` it saw and first gets what changed since
+then.
 
 Pages (where responses are buffered and short-lived, as behind API Gateway and Lambda):
 ``changes_page`` answers at once with the changes after a cursor that have settled, and the next
@@ -21,6 +25,8 @@ from typing import Any
 import anyio.to_thread
 import sqlalchemy as sa
 
+from bakusoku.auth.principal import Principal
+from bakusoku.auth.scope import scope_filter
 from bakusoku.db.schema import photos as photos_table
 
 # Rows are stamped with the writer's clock before their transaction commits, so a change can land
@@ -36,16 +42,31 @@ MAX_ROWS_PER_POLL = 500
 POLL_AFTER_SECONDS = 2.0
 
 Row = dict[str, Any]
-Fetch = Callable[[str | None, float], list[Row]]
 
 
-def changed_photos(db: sa.Engine) -> Fetch:
-    """Reads the photo rows of an album (or all) changed after a time, oldest change first."""
+@dataclass(frozen=True)
+class FeedScope:
+    """The photos one stream watches: a service's (None: every one), in its albums (None: every
+    one), in ``album`` if given."""
 
-    def fetch(album: str | None, since: float) -> list[Row]:
-        query = sa.select(photos_table).where(photos_table.c.updated_at > since)
-        if album:
-            query = query.where(photos_table.c.album == album)
+    service: str | None
+    albums: tuple[str, ...] | None
+    album: str | None
+
+    @classmethod
+    def of(cls, principal: Principal, album: str | None) -> FeedScope:
+        return cls(principal.service, principal.albums, album)
+
+
+Fetch = Callable[[FeedScope, float], list[Row]]
+
+
+def changed_photos(db: sa.Engine, upload_prefix: str) -> Fetch:
+    """Reads the photo rows of a scope changed after a time, oldest change first."""
+
+    def fetch(scope: FeedScope, since: float) -> list[Row]:
+        where = scope_filter(scope.service, scope.albums, upload_prefix, scope.album)
+        query = sa.select(photos_table).where(photos_table.c.updated_at > since, where)
         query = query.order_by(photos_table.c.updated_at).limit(MAX_ROWS_PER_POLL)
         with db.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
@@ -65,7 +86,7 @@ class ChangesPage:
 
 def changes_page(
     fetch: Fetch,
-    album: str | None,
+    scope: FeedScope,
     cursor: float,
     now: float,
     lookback_seconds: float = LOOKBACK_SECONDS,
@@ -79,7 +100,7 @@ def changes_page(
     settled = now - lookback_seconds
     if cursor >= settled:
         return ChangesPage([], cursor, False)
-    rows = [row for row in fetch(album, cursor) if row["updated_at"] <= settled]
+    rows = [row for row in fetch(scope, cursor) if row["updated_at"] <= settled]
     if len(rows) < MAX_ROWS_PER_POLL:  # every settled change after the cursor is here
         return ChangesPage(rows, settled, False)
     last = rows[-1]["updated_at"]
@@ -90,7 +111,7 @@ def changes_page(
 
 
 class _Channel:
-    """One album's poller and the queues of the clients watching it."""
+    """One scope's poller and the queues of the clients watching it."""
 
     def __init__(self) -> None:
         self.queues: set[asyncio.Queue[list[Row]]] = set()
@@ -98,7 +119,7 @@ class _Channel:
 
 
 class PhotoFeed:
-    """Photo changes per album, read by one poller per watched album and fanned out to clients."""
+    """Photo changes per scope, read by one poller per watched scope and fanned out to clients."""
 
     def __init__(
         self,
@@ -114,23 +135,28 @@ class PhotoFeed:
         self._lookback = lookback_seconds
         self._keepalive = keepalive_seconds
         self._stream = stream_seconds
-        self._channels: dict[str | None, _Channel] = {}
+        self._channels: dict[FeedScope, _Channel] = {}
 
-    async def subscribe(self, album: str | None, since: float | None) -> AsyncIterator[list[Row]]:
+    async def changed_since(self, scope: FeedScope, since: float) -> list[Row]:
+        """The scope's rows changed after ``since`` (a stream's first batch); raises when the
+        database cannot be read, before any stream has started."""
+        return await anyio.to_thread.run_sync(self._fetch, scope, since)
+
+    async def subscribe(
+        self, scope: FeedScope, first: list[Row] | None = None
+    ) -> AsyncIterator[list[Row]]:
         """Batches of changed rows (an empty batch is a keep-alive) until the stream's time is up.
 
-        With ``since``, rows changed after it come first; then every change from now on.
+        ``first`` (from :meth:`changed_since`) comes first; then every change from now on.
         """
         queue: asyncio.Queue[list[Row]] = asyncio.Queue()
-        channel = self._channels.setdefault(album, _Channel())
+        channel = self._channels.setdefault(scope, _Channel())
         channel.queues.add(queue)
         if channel.task is None or channel.task.done():
-            channel.task = asyncio.create_task(self._run(album, channel))
+            channel.task = asyncio.create_task(self._run(scope, channel))
         try:
-            if since is not None:
-                rows = await anyio.to_thread.run_sync(self._fetch, album, since)
-                if rows:
-                    yield rows
+            if first:
+                yield first
             deadline = time.monotonic() + self._stream
             while (left := deadline - time.monotonic()) > 0:
                 try:
@@ -140,12 +166,12 @@ class PhotoFeed:
                         yield []
         finally:
             channel.queues.discard(queue)
-            if not channel.queues and self._channels.get(album) is channel:
-                del self._channels[album]
+            if not channel.queues and self._channels.get(scope) is channel:
+                del self._channels[scope]
                 if channel.task is not None:
                     channel.task.cancel()
 
-    async def _run(self, album: str | None, channel: _Channel) -> None:
+    async def _run(self, scope: FeedScope, channel: _Channel) -> None:
         cursor = time.time()
         seen: dict[str, float] = {}
         while channel.queues:
@@ -154,7 +180,7 @@ class PhotoFeed:
             since = cursor - self._lookback
             try:
                 for _ in range(20):  # a burst bigger than one page is read page by page
-                    rows = await anyio.to_thread.run_sync(self._fetch, album, since)
+                    rows = await anyio.to_thread.run_sync(self._fetch, scope, since)
                     for row in rows:
                         if seen.get(row["photo_id"]) != row["updated_at"]:
                             fresh.append(row)

@@ -10,9 +10,13 @@ ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
 
 class UploadRequest(BaseModel):
-    """``POST /v1/uploads``: what the client is about to upload."""
+    """``POST /v1/uploads``: what the client is about to upload.
 
-    model_config = ConfigDict(extra="forbid")
+    Strict: a number sent as a string (``"100"``) or a boolean (``true``) is refused, never read
+    as a size.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     filename: str = Field(min_length=1, max_length=255)
     # Any other type is refused with upload.unsupported_type; the enum tells clients up front.

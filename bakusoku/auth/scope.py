@@ -30,18 +30,28 @@ def photo_filter(
     principal: Principal, upload_prefix: str, album: str | None = None
 ) -> sa.ColumnElement[bool]:
     """A WHERE clause for the photos ``principal`` may see (in ``album``, if given)."""
+    return scope_filter(principal.service, principal.albums, upload_prefix, album)
+
+
+def scope_filter(
+    service: str | None,
+    albums: Sequence[str] | None,
+    upload_prefix: str,
+    album: str | None = None,
+) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the photos of ``service`` (None: every one) in ``albums`` (None: every
+    one), in ``album`` if given: what a key of that service and those albums may see."""
     clauses: list[sa.ColumnElement[bool]] = []
     if album is not None:
         clauses.append(photos.c.album == album)
-    if not principal.is_operator:
-        assert principal.service is not None
+    if service is not None:
         clauses.append(
             photos.c.object_key.startswith(
-                upload_scope_prefix(upload_prefix, principal.service, album), autoescape=True
+                upload_scope_prefix(upload_prefix, service, album), autoescape=True
             )
         )
-        if principal.albums is not None:
-            clauses.append(photos.c.album.in_(principal.albums))
+        if albums is not None:
+            clauses.append(photos.c.album.in_(list(albums)))
     return sa.and_(sa.true(), *clauses)
 
 

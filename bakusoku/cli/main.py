@@ -91,6 +91,7 @@ def up(
     log_level: str,
 ) -> None:
     """Start the API, the object store, the workflow engine and its workers."""
+    from bakusoku.api.connections import api_connection_options
     from bakusoku.deploy.graph import stack_graph
     from bakusoku.local.console import banner_lines
     from bakusoku.local.serve import serve_apps
@@ -129,6 +130,7 @@ def up(
         serve_apps(
             [(stack.api_app(stack_graph(settings)), settings.host, settings.port)],
             on_ready=ready,
+            connection_options=api_connection_options(settings),
         )
     finally:
         click.echo("stopping: in-flight executions resume on the next start")

@@ -559,6 +559,7 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
         created_at, photo_id = json.loads(base64.urlsafe_b64decode(padded))
         return float(created_at), str(photo_id)
     except (ValueError, TypeError) as exc:
+        # the cursor is not repeated: a client may have passed something else (a key) in its place
         raise InvalidCursorError(
-            f"cursor {cursor!r} is not valid: pass the next_cursor of a previous page unchanged"
+            "cursor is not valid: pass the next_cursor of a previous page unchanged"
         ) from exc

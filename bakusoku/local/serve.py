@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import uvicorn
@@ -24,8 +24,12 @@ def serve_apps(
     *,
     on_ready: Callable[[], None] | None = None,
     log_level: str = "warning",
+    connection_options: Mapping[str, Any] | None = None,
 ) -> None:
-    """Serve each ``(asgi_app, host, port)`` until SIGINT/SIGTERM, then shut down gracefully."""
+    """Serve each ``(asgi_app, host, port)`` until SIGINT/SIGTERM, then shut down gracefully.
+
+    ``connection_options``: uvicorn arguments bounding connections (timeouts, their number).
+    """
     servers = [
         _Server(
             uvicorn.Config(
@@ -36,8 +40,8 @@ def serve_apps(
                 log_config=None,  # uvicorn's own lines go through the JSON, redacted root logger
                 access_log=False,
                 timeout_graceful_shutdown=5,
-                limit_concurrency=2048,
                 backlog=2048,
+                **{"limit_concurrency": 2048, **(connection_options or {})},
             )
         )
         for app, host, port in apps

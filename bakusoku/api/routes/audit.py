@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from bakusoku.api.access import AccessControl, Caller, require_role
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.quoting import WORD, repeatable
 from bakusoku.api.schemas import AuditPage, WhoAmI, answers
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
@@ -45,10 +46,11 @@ def audit_router(access: AccessControl) -> APIRouter:
                 return {"items": [], "next_before": None}
             service = principal.service
         if action is not None and action not in audit.ACTIONS:
+            named = f"action {action!r}" if repeatable(action, WORD) else "the action given"
             raise ApiError(
                 400,
                 "request.invalid",
-                f"action {action!r} is unknown; use one of {', '.join(audit.ACTIONS)}",
+                f"{named} is unknown; use one of {', '.join(audit.ACTIONS)}",
                 "action",
             )
         rows = access.audit.list(service=service, action=action, before=before, limit=limit)

@@ -24,6 +24,7 @@ from bakusoku.api.access import AccessControl, Caller, check_album
 from bakusoku.api.feed import (
     LOOKBACK_SECONDS,
     POLL_AFTER_SECONDS,
+    FeedScope,
     PhotoFeed,
     changed_photos,
     changes_page,
@@ -45,7 +46,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     sign_get = rendition_signer(services)
-    fetch = changed_photos(services.db)
+    fetch = changed_photos(services.db, services.settings.upload_prefix)
     feed = PhotoFeed(fetch)
 
     def visible_views(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,12 +66,13 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     ) -> Response:
         start = since if since is not None else _parse_event_id(last_event_id)
         check_album(principal, album or None)
+        scope = FeedScope.of(principal, album or None)
         if cursor is not None or not services.stream_events:
             now = time.time()
             after = cursor if cursor is not None else start
             if after is None:  # from now on, as a new stream would start
                 after = now - LOOKBACK_SECONDS
-            page = await anyio.to_thread.run_sync(changes_page, fetch, album or None, after, now)
+            page = await anyio.to_thread.run_sync(changes_page, fetch, scope, after, now)
             return JSONResponse(
                 {
                     "items": visible_views(principal, page.rows),
@@ -80,10 +82,12 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 },
                 headers={"Cache-Control": "no-store"},
             )
+        # Read before the stream starts: a database that is down answers 503, not a dead stream.
+        first = await feed.changed_since(scope, start if start is not None else time.time())
 
         async def stream() -> AsyncIterator[str]:
             yield "retry: 1000\n\n"
-            async for rows in feed.subscribe(album or None, start):
+            async for rows in feed.subscribe(scope, first):
                 if not rows:
                     yield ": keep-alive\n\n"
                     continue

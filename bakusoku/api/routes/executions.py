@@ -44,8 +44,8 @@ def executions_router(services: ApiServices, access: AccessControl) -> APIRouter
         """The object key of execution ``name``'s photo; 404 when the caller does not reach it."""
         try:
             key = execution_key(executions.describe_execution(name).input)
-        except ExecutionDoesNotExistError as exc:
-            raise ApiError(404, "execution.not_found", exc.message) from None
+        except ExecutionDoesNotExistError:
+            raise execution_not_found(name) from None
         if not access.visible(principal, key):
             raise execution_not_found(name)
         return key
@@ -128,8 +128,8 @@ def executions_router(services: ApiServices, access: AccessControl) -> APIRouter
         try:
             summary = executions.execution_summary(name)
             events = executions.get_execution_history(name)
-        except ExecutionDoesNotExistError as exc:
-            raise ApiError(404, "execution.not_found", exc.message) from None
+        except ExecutionDoesNotExistError:
+            raise execution_not_found(name) from None
         reprocessed_as = executions.reprocessed_as(summary["name"])
         return {
             "execution": _summary_view(summary) | {"reprocessed_as": reprocessed_as},
@@ -150,8 +150,8 @@ def executions_router(services: ApiServices, access: AccessControl) -> APIRouter
 def _redrive(services: ApiServices, name: str) -> RedriveOutcome:
     try:
         return services.executions.redrive(name)
-    except ExecutionDoesNotExistError as exc:
-        raise ApiError(404, "execution.not_found", exc.message) from None
+    except ExecutionDoesNotExistError:
+        raise execution_not_found(name) from None
     except ExecutionNotRedrivableError as exc:
         raise ApiError(409, "execution.not_redrivable", exc.message) from None
     except AlreadyReprocessedError as exc:

@@ -19,10 +19,12 @@ from bakusoku.api.access import (
     AccessControl,
     Caller,
     check_album,
+    execution_not_found,
     require_role,
 )
 from bakusoku.api.deletion import delete_photo
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.quoting import WORD, repeatable
 from bakusoku.api.routes.shared import rendition_signer, visible_photo
 from bakusoku.api.schemas import OriginalGrant, PhotoPage, PhotoView, answers
 from bakusoku.api.services import ApiServices
@@ -32,6 +34,7 @@ from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.db.photos import STATUSES
 from bakusoku.domain.keys import owner_of
 from bakusoku.utc import iso_seconds
+from bakusoku.workflow.errors import ExecutionDoesNotExistError
 
 
 def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
@@ -124,10 +127,12 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 f"photo {photo_id} has no execution yet: its upload has not been stored "
                 "(status is still pending)",
             )
-        return {
-            "execution": _jsonable(services.executions.describe_execution(name)),
-            "events": [_jsonable(e) for e in services.executions.get_execution_history(name)],
-        }
+        try:
+            described = services.executions.describe_execution(name)
+            events = services.executions.get_execution_history(name)
+        except ExecutionDoesNotExistError:  # its history outlived the retention period
+            raise execution_not_found(name) from None
+        return {"execution": _jsonable(described), "events": [_jsonable(e) for e in events]}
 
     @router.get(
         "/v1/photos/{photo_id}/original",
@@ -179,10 +184,11 @@ def _parse_statuses(status: str | None) -> list[str]:
     statuses = [s.strip() for s in status.split(",") if s.strip()]
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
+        named = f"status {unknown[0]!r}" if repeatable(unknown[0], WORD) else "a status given"
         raise ApiError(
             400,
             "request.invalid",
-            f"status {unknown[0]!r} is unknown; use one of {', '.join(STATUSES)}",
+            f"{named} is unknown; use one of {', '.join(STATUSES)}",
             "status",
         )
     return statuses

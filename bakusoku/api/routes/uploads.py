@@ -11,9 +11,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from bakusoku.api.access import AccessControl, Caller, check_album, require_role
+from bakusoku.api.access import (
+    AccessControl,
+    Caller,
+    album_not_found,
+    check_album,
+    require_role,
+)
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
+from bakusoku.api.quoting import MEDIA_TYPE, repeatable
 from bakusoku.api.schemas import UploadGrant, answers
 from bakusoku.api.services import ApiServices
 from bakusoku.auth.principal import Principal
@@ -83,11 +90,15 @@ def uploads_router(services: ApiServices, access: AccessControl) -> APIRouter:
 
 def _check_upload_request(body: UploadRequest, settings: Settings) -> None:
     if body.content_type not in ALLOWED_CONTENT_TYPES:
+        named = (
+            f"content_type {body.content_type!r}"
+            if repeatable(body.content_type, MEDIA_TYPE)
+            else "the content_type given"
+        )
         raise ApiError(
             400,
             "upload.unsupported_type",
-            f"content_type {body.content_type!r} is not accepted; "
-            f"use one of {', '.join(ALLOWED_CONTENT_TYPES)}",
+            f"{named} is not accepted; use one of {', '.join(ALLOWED_CONTENT_TYPES)}",
             "content_type",
         )
     if body.size > settings.max_upload_bytes:
@@ -103,9 +114,7 @@ def _upload_service(body: UploadRequest, principal: Principal) -> str:
     """The service an upload goes into: the key's own; the admin token names it."""
     if principal.service is not None:
         if body.service is not None and body.service != principal.service:
-            raise ApiError(
-                404, "album.not_found", f"no album {body.album!r} is reachable with this key"
-            )
+            raise album_not_found(body.album)  # as an album of its own it does not reach
         return principal.service
     if body.service is None:
         raise ApiError(
