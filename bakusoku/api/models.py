@@ -6,6 +6,8 @@ import unicodedata
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bakusoku.api.quoting import looks_like_secret
+
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
 
 
@@ -28,6 +30,15 @@ class UploadRequest(BaseModel):
     # Only the admin token names the service; a service key uploads into its own service.
     service: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9-]*$")
     expires_in: int | None = Field(None, ge=60, le=3600, description="seconds; default 900")
+
+    @field_validator("album")
+    @classmethod
+    def _not_a_key(cls, value: str) -> str:
+        """An album name is in every object key, link and log line of its photos: never a key
+        pasted in its place."""
+        if looks_like_secret(value):
+            raise ValueError("looks like an API key or admin token, not an album name")
+        return value
 
     @field_validator("filename")
     @classmethod

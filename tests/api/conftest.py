@@ -20,6 +20,7 @@ MAX_BODY_BYTES = 64 * 1024
 class Bounded:
     server: RunningServer
     key: str  # an admin key of service school-a
+    sports_viewer: str  # a viewer key of school-a's album sports
 
     @property
     def api(self) -> str:
@@ -44,6 +45,15 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bounded]:
         },
     ).start()
     try:
-        yield Bounded(server, server.create_key("school-a", role="admin"))
+        yield Bounded(
+            server,
+            server.create_key("school-a", role="admin"),
+            server.create_key("school-a", role="viewer", albums=("sports",)),
+        )
     finally:
         assert server.stop() == 0, server.log()
+
+
+from tests.db.fixtures import migrated_database, new_database  # noqa: E402
+
+__all__ = ["Bounded", "migrated_database", "new_database"]

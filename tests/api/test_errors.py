@@ -1,0 +1,154 @@
+"""Error answers on a real server: JSON always, never repeating a key, and 503 db.unavailable with
+Retry-After on every route when the database has gone away."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.api.conftest import Bounded
+from tests.e2e.server import RunningServer
+from tests.faults.proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+OTHER_KEY = "bks_0123456789ab_" + "Q" * 43
+
+
+def _asks(bounded: Bounded, pasted: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Requests that put ``pasted`` where an id, a name or a value goes."""
+    upload = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10, "album": "sports"}
+    return [
+        ("GET", f"/v1/photos/{pasted}", {}),
+        ("GET", f"/v1/photos/{pasted}/execution", {}),
+        ("DELETE", f"/v1/photos/{pasted}", {}),
+        ("GET", f"/v1/executions/{pasted}", {}),
+        ("POST", f"/v1/executions/{pasted}/redrive", {}),
+        ("GET", "/v1/photos", {"params": {"cursor": pasted}}),
+        ("GET", "/v1/photos", {"params": {"status": pasted}}),
+        ("GET", "/v1/audit", {"params": {"action": pasted}}),
+        ("POST", "/v1/uploads", {"json": {**upload, "content_type": pasted}}),
+        ("POST", "/v1/uploads", {"json": {**upload, "album": pasted}}),
+        ("POST", "/v1/uploads", {"json": {**upload, pasted: 1}}),
+    ]
+
+
+@pytest.mark.parametrize("whose", ["the caller's own", "another"])
+def test_no_error_repeats_a_key_sent_where_an_id_goes(bounded: Bounded, whose: str) -> None:
+    pasted = bounded.key if whose == "the caller's own" else OTHER_KEY
+    headers = {"Authorization": f"Bearer {bounded.key}"}
+    secret = pasted.split("_", 2)[2]
+    for method, path, extra in _asks(bounded, pasted):
+        response = httpx.request(method, f"{bounded.api}{path}", headers=headers, **extra)
+        assert response.status_code in (400, 404), (path, response.text)
+        assert response.json()["error"]["code"], (path, response.text)
+        assert pasted not in response.text and secret not in response.text, (path, response.text)
+    # album names are checked against what a key reaches: one of sports only
+    scoped = {"Authorization": f"Bearer {bounded.sports_viewer}"}
+    for path in ("/v1/photos", "/v1/events"):
+        response = httpx.get(f"{bounded.api}{path}", params={"album": pasted}, headers=scoped)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"]["code"] == "album.not_found"
+        assert pasted not in response.text and secret not in response.text, (path, response.text)
+
+
+def test_an_id_of_the_right_shape_is_named_in_its_404(bounded: Bounded) -> None:
+    missing = str(uuid.uuid4())
+    response = httpx.get(
+        f"{bounded.api}/v1/photos/{missing}", headers={"Authorization": f"Bearer {bounded.key}"}
+    )
+    assert response.status_code == 404 and missing in response.json()["error"]["message"]
+
+
+# ---- the database goes away ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def outage(
+    new_database: Callable[[str], str], tmp_path: Path
+) -> Iterator[tuple[RunningServer, TcpProxy, str]]:
+    """A real server on PostgreSQL reached through a proxy the test can cut, and a service key."""
+    url = sa.make_url(new_database("postgresql"))
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    server = RunningServer(
+        tmp_path / "data", workers=1, extra_env={"BAKUSOKU_DATABASE_URL": through}
+    ).start()
+    try:
+        yield server, proxy, server.create_key("school-a", role="admin")
+    finally:
+        server.stop()
+        proxy.cut()
+
+
+# The admin token is checked without the database, and these read nothing from it.
+READ_NO_DATABASE = {("GET", "/v1/upload-policy"), ("GET", "/v1/whoami")}
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "delete", "patch")
+    ]
+
+
+def test_with_the_database_gone_every_route_answers_503_db_unavailable(
+    outage: tuple[RunningServer, TcpProxy, str],
+) -> None:
+    """A service key is checked in the database: every route answers 503. With the admin token
+    every route that needs the database does."""
+    server, proxy, key = outage
+    spec = httpx.get(f"{server.api}/openapi.json").json()
+    operations = _operations(spec)
+    needs_key = [(m, p) for m, p in operations if spec["paths"][p][m.lower()]["security"]]
+    assert len(needs_key) >= 10
+    for method, path in needs_key:  # the OpenAPI description says so
+        declared = spec["paths"][path][method.lower()]["responses"]["503"]
+        assert "Retry-After" in declared["headers"], (method, path)
+    upload = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10, "album": "sports"}
+    proxy.cut()
+
+    def ask(token: str, method: str, path: str) -> tuple[str, str, httpx.Response]:
+        body = {**upload, "service": "school-a"} if path == "/v1/uploads" else None
+        response = httpx.request(
+            method,
+            f"{server.api}{_concrete(path)}",
+            json=body if method == "POST" else None,
+            params={"since": 0} if path == "/v1/events" else None,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        return method, path, response
+
+    asks = [(token, m, p) for token in (key, server.admin_token) for m, p in needs_key]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda a: ask(*a), asks))
+    for (token, *_), (method, path, response) in zip(asks, answers, strict=True):
+        if token == server.admin_token and (method, path) in READ_NO_DATABASE:
+            assert response.status_code == 200, (method, path, response.text)
+            continue
+        assert response.status_code == 503, (method, path, response.text)
+        assert response.json()["error"]["code"] == "db.unavailable", (method, path)
+        assert int(response.headers["retry-after"]) > 0, (method, path)
+    ready = httpx.get(f"{server.api}/readyz", timeout=30)
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] != "ok"
+    assert httpx.get(f"{server.api}/healthz").status_code == 200  # alive, only its database is not
+
+    proxy.restore()
+    assert httpx.get(f"{server.api}/v1/whoami", headers={"Authorization": f"Bearer {key}"}).json()[
+        "service"
+    ] == "school-a"
