@@ -138,3 +138,35 @@ def test_requests_without_a_valid_key_are_refused_without_echoing_it(world: Worl
     key_id = revoked.split("_")[1]
     world.server.run_cli("keys", "revoke", key_id, "--data-dir", str(world.server.data_dir))
     assert httpx.get(f"{api}/v1/whoami", headers=bearer(revoked)).status_code == 401
+
+
+def _error(response: httpx.Response) -> tuple[int, str, str]:
+    return response.status_code, response.headers["content-type"], response.text
+
+
+def test_another_services_execution_answers_byte_for_byte_as_a_missing_one(world: World) -> None:
+    """Same status, code and message, the name asked for aside, on every execution route."""
+    api, b = world.api, bearer(world.b_admin)
+    theirs = world.failed["execution_name"]
+    missing = "IMG_0001-jpg-" + "0" * 16
+    for method, template in (
+        ("GET", "/v1/executions/{}"),
+        ("POST", "/v1/executions/{}/redrive"),
+    ):
+        other = httpx.request(method, f"{api}{template.format(theirs)}", headers=b)
+        absent = httpx.request(method, f"{api}{template.format(missing)}", headers=b)
+        assert other.status_code == 404, other.text
+        assert _error(other) == _error(absent)[:2] + (absent.text.replace(missing, theirs),)
+        assert other.json()["error"]["code"] == "execution.not_found"
+    # photos too, on every route that names one
+    photo_id = world.ready["photo_id"]
+    for method, template in (
+        ("GET", "/v1/photos/{}"),
+        ("GET", "/v1/photos/{}/execution"),
+        ("GET", "/v1/photos/{}/original"),
+        ("DELETE", "/v1/photos/{}"),
+    ):
+        other = httpx.request(method, f"{api}{template.format(photo_id)}", headers=b)
+        absent = httpx.request(method, f"{api}{template.format(MISSING)}", headers=b)
+        assert other.status_code == 404, other.text
+        assert _error(other) == _error(absent)[:2] + (absent.text.replace(MISSING, photo_id),)
