@@ -149,6 +149,9 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
     assert httpx.get(f"{server.api}/healthz").status_code == 200  # alive, only its database is not
 
     proxy.restore()
-    assert httpx.get(f"{server.api}/v1/whoami", headers={"Authorization": f"Bearer {key}"}).json()[
-        "service"
-    ] == "school-a"
+    assert (
+        httpx.get(f"{server.api}/v1/whoami", headers={"Authorization": f"Bearer {key}"}).json()[
+            "service"
+        ]
+        == "school-a"
+    )

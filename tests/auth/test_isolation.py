@@ -156,7 +156,7 @@ def test_another_services_execution_answers_byte_for_byte_as_a_missing_one(world
         other = httpx.request(method, f"{api}{template.format(theirs)}", headers=b)
         absent = httpx.request(method, f"{api}{template.format(missing)}", headers=b)
         assert other.status_code == 404, other.text
-        assert _error(other) == _error(absent)[:2] + (absent.text.replace(missing, theirs),)
+        assert _error(other) == (*_error(absent)[:2], absent.text.replace(missing, theirs))
         assert other.json()["error"]["code"] == "execution.not_found"
     # photos too, on every route that names one
     photo_id = world.ready["photo_id"]
@@ -169,4 +169,4 @@ def test_another_services_execution_answers_byte_for_byte_as_a_missing_one(world
         other = httpx.request(method, f"{api}{template.format(photo_id)}", headers=b)
         absent = httpx.request(method, f"{api}{template.format(MISSING)}", headers=b)
         assert other.status_code == 404, other.text
-        assert _error(other) == _error(absent)[:2] + (absent.text.replace(MISSING, photo_id),)
+        assert _error(other) == (*_error(absent)[:2], absent.text.replace(MISSING, photo_id))
