@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.db.fixtures import migrated_database, new_database
 from tests.e2e.server import RunningServer
+
+__all__ = ["Bounded", "migrated_database", "new_database"]
 
 HEADER_TIMEOUT = 2
 BODY_TIMEOUT = 2
@@ -52,8 +55,3 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bounded]:
         )
     finally:
         assert server.stop() == 0, server.log()
-
-
-from tests.db.fixtures import migrated_database, new_database  # noqa: E402
-
-__all__ = ["Bounded", "migrated_database", "new_database"]

@@ -7,6 +7,7 @@ import json
 import select
 import time
 
+import httpx
 import pytest
 
 from tests.api.conftest import BODY_TIMEOUT, MAX_BODY_BYTES, Bounded
@@ -86,8 +87,6 @@ def test_a_body_trickled_byte_by_byte_answers_408_and_closes(bounded: Bounded) -
 
 
 def test_a_body_under_the_cap_is_served_as_usual(bounded: Bounded) -> None:
-    import httpx
-
     body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10, "album": "sports"}
     response = httpx.post(f"{bounded.api}/v1/uploads", json=body, headers=_headers(bounded.key))
     assert response.status_code == 201, response.text
