@@ -314,6 +314,7 @@ STAGE_KEYS = frozenset(
         "database_secret_arn",
         "slack_webhook_secret_arn",
         "admin_token_secret_arn",
+        "db_instance_identifier",
         "vpc",
         "functions",
     }
@@ -358,6 +359,7 @@ class StageValues:
     database_secret_arn: str
     slack_webhook_secret_arn: str
     admin_token_secret_arn: str | None
+    db_instance_identifier: str | None  # the RDS instance the stack's dashboard and alarms watch
     vpc: VpcSettings | None
 
 
@@ -394,6 +396,7 @@ def stage_values(
         database_secret_arn=_secret_arn(merged, "database_secret_arn", where),
         slack_webhook_secret_arn=_secret_arn(merged, "slack_webhook_secret_arn", where),
         admin_token_secret_arn=admin,
+        db_instance_identifier=_db_instance(merged.get("db_instance_identifier"), where),
         vpc=_vpc(merged.get("vpc"), where),
     )
 
@@ -605,3 +608,14 @@ def _vpc(value: Any, where: str) -> VpcSettings | None:
     subnets = _strings(block.get("subnet_ids"), f"{where}.vpc.subnet_ids")
     groups = _strings(block.get("security_group_ids"), f"{where}.vpc.security_group_ids")
     return VpcSettings(tuple(subnets), tuple(groups))
+
+
+def _db_instance(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{0,62}", value):
+        raise ConfigError(
+            f"{where}.db_instance_identifier must be an RDS DB instance identifier (a letter, "
+            f"then letters, digits or hyphens), not {value!r}"
+        )
+    return value

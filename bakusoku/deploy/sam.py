@@ -13,6 +13,7 @@ from typing import Any
 
 from bakusoku.config import SECRET_VARIABLES, Settings, env_name, settings_to_environment
 from bakusoku.db.migrate import head_revision
+from bakusoku.deploy.monitoring import monitored
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
@@ -456,6 +457,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     )
     resources[ALERT_DLQ] = _queue(stage, "alert-dlq")
     resources[f"{ALERT_DLQ}Policy"] = _queue_policy(ALERT_DLQ, _rule_arn(stage, "execution-failed"))
+    resources = monitored(stage, resources, notifier=logical_id(NOTIFIER))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
