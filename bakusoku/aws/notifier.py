@@ -115,7 +115,7 @@ def alarm_messages(event: Mapping[str, Any], settings: Settings) -> list[dict[st
             reason=alarm.reason,
             description=alarm.description,
             metric=alarm.metric,
-            link=alarm_link(alarm.name, region=alarm.region),
+            link=alarm_link(alarm.name, region=alarm.region or settings.region),
             at=alarm.changed_at.timestamp(),
         )
         messages.append(slack_alarm(change))

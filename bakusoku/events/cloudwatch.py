@@ -2,7 +2,8 @@
 
 AWS quirks this view absorbs:
 
-- ``Region`` is the region's long name ("Asia Pacific (Tokyo)"); its code is in ``AlarmArn``.
+- ``Region`` is the region's long name ("Asia Pacific (Tokyo)"); its code is in ``AlarmArn``,
+  which notifications of alarms made before CloudWatch added it lack.
 - ``StateChangeTime`` carries its offset without a colon (``2026-12-07T01:02:03.456+0000``).
 - ``AlarmDescription`` is null when the alarm has none; ``Trigger`` is absent for composite alarms.
 """
@@ -31,15 +32,19 @@ class CloudWatchAlarm(EventView):
         return self._opt_str("AlarmDescription")
 
     @property
-    def arn(self) -> str:
-        return self._str("AlarmArn")
+    def arn(self) -> str | None:
+        """The alarm's ARN; notifications of older alarms lack it."""
+        return self._opt_str("AlarmArn")
 
     @property
-    def region(self) -> str:
-        """The region's code (``ap-northeast-1``), read from the alarm's ARN."""
-        parts = self.arn.split(":")
-        if len(parts) < 4 or not parts[3]:
-            raise self.malformed(f"is not an alarm ARN: {self.arn!r}", "AlarmArn")
+    def region(self) -> str | None:
+        """The region's code (``ap-northeast-1``), read from the alarm's ARN when it has one."""
+        arn = self.arn
+        if arn is None:
+            return None
+        parts = arn.split(":")
+        if len(parts) < 6 or parts[2] != "cloudwatch" or not parts[3]:
+            raise self.malformed(f"is not a CloudWatch alarm ARN: {arn!r}", "AlarmArn")
         return parts[3]
 
     @property
