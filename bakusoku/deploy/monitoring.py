@@ -3,7 +3,7 @@ topic that carries every alarm to the notifier, which posts it to the stage's Sl
 
 The dashboard is drawn from the panels of ``ops.dashboards.panels`` (the Grafana dashboard's own
 list) wherever a panel names a CloudWatch metric, one line per resource of the template the metric
-is measured for. The alarms watch the state machine (failed and timed-out executions), every
+is measured for. The alarms watch the state machine (failed, slow and timed-out runs), every
 function (errors, throttles), every queue (a message in a dead-letter queue) and, when the stage
 names its RDS instance (``db_instance_identifier``), the database's connections. Every alarm of the
 template, also one another module added, gets the topic as its alarm and OK action.
@@ -29,6 +29,9 @@ _PERIOD = 300  # seconds each alarm sums or takes the maximum over
 FAILED_EXECUTIONS_BURST = 5
 # Pipeline functions raise on bad photos, which the state machine catches: a few errors are normal.
 FUNCTION_ERRORS_BURST = 5
+# Upload to ready on AWS: a run's duration (ExecutionTime, milliseconds) at the 95th percentile.
+# The pipeline takes seconds per photo; a p95 past a minute means waiting for concurrency or retries.
+UPLOAD_TO_READY_P95_MS = 60_000
 # The smallest RDS instance classes accept about a hundred connections (max_connections follows
 # the instance's memory): alarm before a db.t4g.micro runs out; a larger class can bear more.
 DATABASE_CONNECTIONS = 80
@@ -91,6 +94,14 @@ def alarms(stage: StageConfig, resources: Mapping[str, Any]) -> dict[str, Any]:
             _metric("AWS/States", "ExecutionsFailed", "StateMachineArn", {"Ref": machine}, "Sum"),
             threshold=FAILED_EXECUTIONS_BURST,
             comparison="GreaterThanOrEqualToThreshold",
+        )
+        found[f"{machine}SlowAlarm"] = _alarm(
+            stage,
+            f"{machine}-slow",
+            f"The 95th percentile of photo runs took over {UPLOAD_TO_READY_P95_MS // 1000} seconds "
+            "in the last 5 minutes: look at the functions' throttles and durations",
+            _metric("AWS/States", "ExecutionTime", "StateMachineArn", {"Ref": machine}, "p95"),
+            threshold=UPLOAD_TO_READY_P95_MS,
         )
         found[f"{machine}TimedOutAlarm"] = _alarm(
             stage,
@@ -215,11 +226,13 @@ def _dimension_values(
 def _metric(
     namespace: str, name: str, dimension: str, value: Any, statistic: str
 ) -> dict[str, Any]:
+    """The metric an alarm watches; a percentile (``p95``) is CloudWatch's extended statistic."""
+    kind = "ExtendedStatistic" if statistic.startswith("p") else "Statistic"
     return {
         "Namespace": namespace,
         "MetricName": name,
         "Dimensions": [{"Name": dimension, "Value": value}],
-        "Statistic": statistic,
+        kind: statistic,
     }
 
 

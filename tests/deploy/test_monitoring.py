@@ -73,7 +73,7 @@ def test_alarms_watch_the_machine_every_function_and_every_queue(case: tuple[str
     alarms = of_type(resources, "AWS::CloudWatch::Alarm").values()
     metrics = {(a["Properties"]["MetricName"], json.dumps(watched(a))) for a in alarms}
     for machine in of_type(resources, "AWS::Serverless::StateMachine"):
-        for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+        for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionTime"):
             assert (metric, json.dumps({"Ref": machine})) in metrics
     functions = of_type(resources, "AWS::Serverless::Function")
     assert logical_id(NOTIFIER) in functions
