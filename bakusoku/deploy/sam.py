@@ -457,7 +457,6 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     )
     resources[ALERT_DLQ] = _queue(stage, "alert-dlq")
     resources[f"{ALERT_DLQ}Policy"] = _queue_policy(ALERT_DLQ, _rule_arn(stage, "execution-failed"))
-    resources = monitored(stage, resources, notifier=logical_id(NOTIFIER))
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -466,7 +465,8 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             "pipeline in Step Functions, the HTTP API and failure alerts."
         ),
         "Parameters": _parameters(stage),
-        "Resources": resources,
+        # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
+        "Resources": monitored(stage, resources, notifier=logical_id(NOTIFIER)),
         "Outputs": {
             "ApiUrl": {
                 "Description": "Base URL of the HTTP API.",
