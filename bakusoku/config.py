@@ -601,15 +601,6 @@ def _secret_arn(merged: Mapping[str, Any], key: str, where: str) -> str:
     return value
 
 
-def _vpc(value: Any, where: str) -> VpcSettings | None:
-    if value is None:
-        return None
-    block = _mapping(value, f"{where}.vpc")
-    subnets = _strings(block.get("subnet_ids"), f"{where}.vpc.subnet_ids")
-    groups = _strings(block.get("security_group_ids"), f"{where}.vpc.security_group_ids")
-    return VpcSettings(tuple(subnets), tuple(groups))
-
-
 def _db_instance(value: Any, where: str) -> str | None:
     if value is None:
         return None
@@ -619,3 +610,12 @@ def _db_instance(value: Any, where: str) -> str | None:
             f"then letters, digits or hyphens), not {value!r}"
         )
     return value
+
+
+def _vpc(value: Any, where: str) -> VpcSettings | None:
+    if value is None:
+        return None
+    block = _mapping(value, f"{where}.vpc")
+    subnets = _strings(block.get("subnet_ids"), f"{where}.vpc.subnet_ids")
+    groups = _strings(block.get("security_group_ids"), f"{where}.vpc.security_group_ids")
+    return VpcSettings(tuple(subnets), tuple(groups))
