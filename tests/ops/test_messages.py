@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bakusoku.aws import notifier
 from bakusoku.config import Settings
 from bakusoku.domain.catalogue import CATALOGUE
-from bakusoku.events import ExecutionStatusChange
+from bakusoku.events import ExecutionStatusChange, MalformedEventError
 from bakusoku.ops.messages import (
     ALERTED_STATUSES,
     MAX_CAUSE,
@@ -297,3 +297,10 @@ def test_a_resolved_alarm_says_so_and_an_old_one_links_to_the_notifiers_region()
     (message,) = notifier.alarm_messages(event, settings)
     assert "resolved" in message["text"]
     assert "region=eu-west-1" in message["blocks"][-1]["elements"][0]["url"]
+
+
+def test_the_notifier_reads_an_sns_event_as_alarms() -> None:
+    # An alarm whose time cannot be read is refused by name, before any webhook is looked up.
+    broken = sns_event(notification(StateChangeTime="yesterday"))
+    with pytest.raises(MalformedEventError, match="StateChangeTime"):
+        notifier.handler(broken, None)
