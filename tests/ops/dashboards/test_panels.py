@@ -17,6 +17,7 @@ from tests.e2e.server import RunningServer, auth
 pytestmark = pytest.mark.integration
 
 _METRIC = re.compile(r"\bbakusoku_[a-z0-9_]+")
+_BY = re.compile(r"\bby \(([^)]*)\)")
 
 
 def dashboard_metrics() -> set[str]:
@@ -68,3 +69,14 @@ def test_every_metric_of_the_dashboard_is_served(server: RunningServer) -> None:
     assert wanted, "the panels name no bakusoku metric"
     assert wanted - served == set(), "the dashboard queries metrics /metrics does not serve"
     assert "bakusoku_upload_to_ready_seconds_count 1.0" in text
+
+    # Each label a panel groups by is one its metrics carry.
+    labels: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels.setdefault(sample.name, set()).update(sample.labels)
+    for panel in PANELS:
+        for query in panel.queries:
+            grouped = {g.strip() for by in _BY.findall(query.expr) for g in by.split(",")}
+            carried = set().union(*(labels[m] for m in _METRIC.findall(query.expr)))
+            assert grouped - carried == set(), (panel.title, query.expr)
