@@ -36,8 +36,8 @@ from bakusoku.workflow.engine import (
     ExecutionDescription,
     WorkflowEngine,
 )
+from tests.events.alarms import notification, sns_event
 from tests.events.conftest import load_sample
-from tests.events.test_cloudwatch import notification, sns_event
 from tests.ops.conftest import (
     DEFINITION,
     ENDED,
