@@ -102,11 +102,15 @@ def alert_message(
 
 
 def alarm_messages(event: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
-    """The Slack message of each CloudWatch alarm notification in an SNS event."""
+    """The Slack message of each CloudWatch alarm notification in an SNS event that the channel
+    needs: an alarm that fires, and one that recovers from firing. A new alarm's first OK (out of
+    INSUFFICIENT_DATA, right after a deploy) is not news and is left out."""
     messages = []
     for record in SNSEvent(event).records:
         embedded = record.sns.embedded_message()
         alarm = CloudWatchAlarm(embedded.document, where=record.where, path=embedded.path)
+        if not _worth_telling(alarm):
+            continue
         change = AlarmChange(
             service=settings.service_name,
             stage=settings.stage,
@@ -120,6 +124,10 @@ def alarm_messages(event: Mapping[str, Any], settings: Settings) -> list[dict[st
         )
         messages.append(slack_alarm(change))
     return messages
+
+
+def _worth_telling(alarm: CloudWatchAlarm) -> bool:
+    return alarm.new_state == "ALARM" or (alarm.new_state == "OK" and alarm.old_state == "ALARM")
 
 
 def _description(change: ExecutionStatusChange) -> ExecutionDescription:
@@ -181,6 +189,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _post_alarms(event: dict[str, Any]) -> dict[str, Any]:
     settings = load_settings()
     messages = alarm_messages(event, settings)
+    if not messages:
+        return {"posted": False, "alarms": 0}
     url = webhook_url(settings.slack_webhook_secret_arn, settings.region)
     codes = [post(url, message) for message in messages]
     return {"posted": bool(codes), "alarms": len(codes), "httpStatus": codes}

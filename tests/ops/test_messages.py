@@ -298,6 +298,11 @@ def test_a_resolved_alarm_says_so_and_an_old_one_links_to_the_notifiers_region()
     assert "resolved" in message["text"]
     assert "region=eu-west-1" in message["blocks"][-1]["elements"][0]["url"]
 
+    # A new alarm's first evaluation (no data, then OK) tells the channel nothing.
+    for states in (("OK", "INSUFFICIENT_DATA"), ("INSUFFICIENT_DATA", "OK")):
+        quiet = sns_event(notification(NewStateValue=states[0], OldStateValue=states[1]))
+        assert notifier.alarm_messages(quiet, settings) == []
+
 
 def test_the_notifier_reads_an_sns_event_as_alarms() -> None:
     # An alarm whose time cannot be read is refused by name, before any webhook is looked up.
