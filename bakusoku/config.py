@@ -322,6 +322,7 @@ STAGE_KEYS = frozenset(
         "database_secret_arn",
         "slack_webhook_secret_arn",
         "admin_token_secret_arn",
+        "db_instance_identifier",
         "vpc",
         "functions",
     }
@@ -366,6 +367,7 @@ class StageValues:
     database_secret_arn: str
     slack_webhook_secret_arn: str
     admin_token_secret_arn: str | None
+    db_instance_identifier: str | None  # the RDS instance the stack's dashboard and alarms watch
     vpc: VpcSettings | None
 
 
@@ -402,6 +404,7 @@ def stage_values(
         database_secret_arn=_secret_arn(merged, "database_secret_arn", where),
         slack_webhook_secret_arn=_secret_arn(merged, "slack_webhook_secret_arn", where),
         admin_token_secret_arn=admin,
+        db_instance_identifier=_db_instance(merged.get("db_instance_identifier"), where),
         vpc=_vpc(merged.get("vpc"), where),
     )
 
@@ -602,6 +605,17 @@ def _secret_arn(merged: Mapping[str, Any], key: str, where: str) -> str:
         raise ConfigError(
             f"{where}.{key} must be the ARN of a Secrets Manager secret "
             f"(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), not {value!r}"
+        )
+    return value
+
+
+def _db_instance(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]{0,62}", value):
+        raise ConfigError(
+            f"{where}.db_instance_identifier must be an RDS DB instance identifier (a letter, "
+            f"then letters, digits or hyphens), not {value!r}"
         )
     return value
 

@@ -5,6 +5,9 @@ Handler: ``bakusoku.aws.notifier.handler``, the target of an EventBridge rule on
 "Execution Status Change" events whose statuses are ``ops.messages.ALERTED_STATUSES``. The event is
 read through ``events.ExecutionStatusChange``; the state that failed comes from the execution's
 history (GetExecutionHistory), and the alert still goes out, without it, if that cannot be read.
+It is also subscribed to the stack's alarm topic (``deploy.monitoring``): an SNS event carries
+CloudWatch alarm notifications, read through ``events.CloudWatchAlarm``, and each change of state
+is posted to the same channel (``ops.messages.slack_alarm``).
 Settings come from ``bakusoku.config``: ``slack_webhook_secret_arn`` names the Secrets Manager
 secret holding the webhook URL (read once per execution environment), ``region`` where it is, and
 ``service_name``, ``stage``, ``upload_prefix`` and ``public_api_url`` shape the message.
@@ -26,11 +29,14 @@ from bakusoku import arns
 from bakusoku.aws.executions import execution_history
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.errors import BakusokuError
-from bakusoku.events import ExecutionStatusChange
+from bakusoku.events import CloudWatchAlarm, ExecutionStatusChange, SNSEvent
 from bakusoku.ops.messages import (
     ALERTED_STATUSES,
+    AlarmChange,
+    alarm_link,
     execution_link,
     failed_execution,
+    slack_alarm,
     slack_failure,
 )
 from bakusoku.ops.timeline import Timeline, build_timeline
@@ -95,6 +101,35 @@ def alert_message(
     return slack_failure(alert)
 
 
+def alarm_messages(event: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
+    """The Slack message of each CloudWatch alarm notification in an SNS event that the channel
+    needs: an alarm that fires, and one that recovers from firing. A new alarm's first OK (out of
+    INSUFFICIENT_DATA, right after a deploy) is not news and is left out."""
+    messages = []
+    for record in SNSEvent(event).records:
+        embedded = record.sns.embedded_message()
+        alarm = CloudWatchAlarm(embedded.document, where=record.where, path=embedded.path)
+        if not _worth_telling(alarm):
+            continue
+        change = AlarmChange(
+            service=settings.service_name,
+            stage=settings.stage,
+            name=alarm.name,
+            state=alarm.new_state,
+            reason=alarm.reason,
+            description=alarm.description,
+            metric=alarm.metric,
+            link=alarm_link(alarm.name, region=alarm.region or settings.region),
+            at=alarm.changed_at.timestamp(),
+        )
+        messages.append(slack_alarm(change))
+    return messages
+
+
+def _worth_telling(alarm: CloudWatchAlarm) -> bool:
+    return alarm.new_state == "ALARM" or (alarm.new_state == "OK" and alarm.old_state == "ALARM")
+
+
 def _description(change: ExecutionStatusChange) -> ExecutionDescription:
     """The event as DescribeExecution would describe the execution (without its output)."""
     return ExecutionDescription(
@@ -139,6 +174,8 @@ def post(url: str, message: Mapping[str, Any]) -> int:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Post the alert; raise (so Lambda retries the async event) if the webhook refuses it."""
+    if SNSEvent.matches(event):  # the stack's alarm topic
+        return _post_alarms(event)
     change = ExecutionStatusChange(event)
     status = change.status
     if status not in ALERTED_STATUSES:
@@ -147,3 +184,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     message = alert_message(change, settings, step_functions_history(settings.region))
     code = post(webhook_url(settings.slack_webhook_secret_arn, settings.region), message)
     return {"posted": True, "status": status, "httpStatus": code}
+
+
+def _post_alarms(event: dict[str, Any]) -> dict[str, Any]:
+    settings = load_settings()
+    messages = alarm_messages(event, settings)
+    if not messages:
+        return {"posted": False, "alarms": 0}
+    url = webhook_url(settings.slack_webhook_secret_arn, settings.region)
+    codes = [post(url, message) for message in messages]
+    return {"posted": bool(codes), "alarms": len(codes), "httpStatus": codes}

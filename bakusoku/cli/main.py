@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bakusoku import __version__
 from bakusoku.auth.client import auth_headers, resolve_api_key
+from bakusoku.cli.dashboards import dashboards
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
 from bakusoku.cli.graph import graph_command
@@ -312,6 +313,7 @@ cli.add_command(keys)
 cli.add_command(audit)
 cli.add_command(loadtest)
 cli.add_command(graph_command)
+cli.add_command(dashboards)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from bakusoku.config import SECRET_VARIABLES, Settings, env_name, settings_to_environment
 from bakusoku.db.migrate import head_revision
+from bakusoku.deploy.monitoring import monitored
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
@@ -464,7 +465,8 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             "pipeline in Step Functions, the HTTP API and failure alerts."
         ),
         "Parameters": _parameters(stage),
-        "Resources": resources,
+        # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
+        "Resources": monitored(stage, resources, notifier=logical_id(NOTIFIER)),
         "Outputs": {
             "ApiUrl": {
                 "Description": "Base URL of the HTTP API.",

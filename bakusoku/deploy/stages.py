@@ -38,6 +38,7 @@ class StageConfig:
     slack_webhook_secret_arn: str
     vpc: VpcSettings | None
     admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
+    db_instance_identifier: str | None = None  # RDS instance the dashboard and alarms watch
     runtime: str = RUNTIME
 
     @property
@@ -63,6 +64,7 @@ def load_stage(
         cors_origins=values.cors_origins,
         database_secret_arn=values.database_secret_arn,
         slack_webhook_secret_arn=values.slack_webhook_secret_arn,
+        db_instance_identifier=values.db_instance_identifier,
         vpc=values.vpc,
         admin_token_secret_arn=values.admin_token_secret_arn,
     )

@@ -8,6 +8,7 @@ field by its jq path (``.Records[0].body | fromjson | .Records[0].s3.object.key`
 
 from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
 from bakusoku.events.base import EventView
+from bakusoku.events.cloudwatch import CloudWatchAlarm
 from bakusoku.events.dynamodb import (
     DynamoDBRecord,
     DynamoDBStreamEvent,
@@ -34,6 +35,7 @@ __all__ = [
     "APIGatewayHttpEvent",
     "APIGatewayRestEvent",
     "CloudTrailS3Event",
+    "CloudWatchAlarm",
     "DynamoDBRecord",
     "DynamoDBStreamEvent",
     "EventBridgeEvent",

@@ -4,6 +4,8 @@ says about them (Slack Block Kit with a plain-text fallback, or the generic webh
 The embedded deployment (``ops.alerts``) and the AWS notifier (``aws.notifier``) both turn an ended
 execution into a :class:`FailedExecution` with :func:`failed_execution` and render it here; the
 deploy templates read :data:`ALERTED_STATUSES` for the EventBridge rule that feeds the notifier.
+On AWS the stack's CloudWatch alarms reach the same channel: the notifier reads their SNS
+notifications into an :class:`AlarmChange` and posts :func:`slack_alarm`.
 """
 
 from __future__ import annotations
@@ -245,4 +247,71 @@ def webhook_summary(window_start: float, items: list[dict[str, Any]], link: str)
             for i in items
         ],
         "link": link,
+    }
+
+
+# How an alarm's new state reads in the channel (CloudWatch's names: ALARM, OK, INSUFFICIENT_DATA).
+_ALARM_STATES = {"ALARM": "firing", "OK": "resolved", "INSUFFICIENT_DATA": "has no data"}
+
+
+@dataclass(frozen=True)
+class AlarmChange:
+    """A CloudWatch alarm of the stack that changed state, as the channel is told of it."""
+
+    service: str
+    stage: str
+    name: str
+    state: str  # ALARM, OK or INSUFFICIENT_DATA
+    reason: str
+    description: str | None  # the alarm's own description: what it watches and what to do
+    metric: str | None  # Namespace/MetricName; None for a composite alarm
+    link: str
+    at: float  # when the state changed, epoch seconds
+
+
+def alarm_link(name: str, *, region: str) -> str:
+    """The alarm in the CloudWatch console."""
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#alarmsV2:alarm/{quote(name, safe='')}"
+    )
+
+
+def slack_alarm(change: AlarmChange) -> dict[str, Any]:
+    """One alarm's change of state as a Slack message (Block Kit, with a plain-text fallback)."""
+    state = _ALARM_STATES.get(change.state, change.state)
+    fields = [
+        ("Service", change.service),
+        ("Stage", change.stage),
+        ("State", change.state),
+        ("Metric", f"`{change.metric}`" if change.metric else "-"),
+    ]
+    return {
+        "text": f"[{change.service}/{change.stage}] alarm {change.name} {state}: {change.reason}",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": f"Alarm {state}"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*{change.name}*\n{change.description or ''}"},
+            },
+            {
+                "type": "section",
+                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
+            },
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Why*\n{change.reason}"}},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": iso_seconds(change.at)}],
+            },
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Open alarm"},
+                        "url": change.link,
+                    }
+                ],
+            },
+        ],
     }

@@ -22,6 +22,8 @@ log = logging.getLogger("bakusoku.ops.metrics")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _STATE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+# A photo waits in the store's event queue and for a worker before its run starts: wider buckets.
+_READY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600)
 
 
 class OpsMetrics:
@@ -75,6 +77,17 @@ class OpsMetrics:
             registry=r,
         )
         self.recent_requests = RecentRequests()  # the live map's window of HTTP requests
+        self.upload_to_ready = Histogram(
+            "bakusoku_upload_to_ready_seconds",
+            "From the upload's object-created event to the end of its successful run",
+            buckets=_READY_BUCKETS,
+            registry=r,
+        )
+        self.database_errors = Counter(
+            "bakusoku_database_errors",
+            "Database statements or connections of this process that raised an error",
+            registry=r,
+        )
         self.alerts = Counter(
             "bakusoku_alerts_sent",
             "Alert deliveries, by channel, kind and outcome",
@@ -83,14 +96,21 @@ class OpsMetrics:
         )
 
     def record_execution(
-        self, description: ExecutionDescription, timeline: Timeline, code: str | None
+        self,
+        description: ExecutionDescription,
+        timeline: Timeline,
+        code: str | None,
+        uploaded_at: float | None = None,
     ) -> None:
+        """Count one ended execution; ``uploaded_at`` (epoch seconds) is its object's event time."""
         status = description.status
         self.executions.labels(status).inc()
         if timeline.ended is not None:
             self.execution_duration.labels(status).observe(
                 max(0.0, timeline.ended - timeline.started)
             )
+            if status == "SUCCEEDED" and uploaded_at is not None:
+                self.upload_to_ready.observe(max(0.0, timeline.ended - uploaded_at))
         for visit in timeline.states:
             if visit.duration is not None:
                 self.state_duration.labels(visit.name).observe(max(0.0, visit.duration))
@@ -106,8 +126,13 @@ class OpsMetrics:
         self.alerts.labels(channel, kind, "delivered" if ok else "failed").inc()
 
     def watch(self, db: sa.Engine, runtime: FunctionRuntime | None) -> None:
-        """Add the gauges read at scrape time: queues, workers, throttles, the DB pool."""
+        """Add the gauges read at scrape time (queues, workers, throttles, the DB pool) and count
+        the errors ``db`` raises in this process."""
         self.registry.register(_LiveCollector(db, runtime))
+        sa.event.listen(db, "handle_error", self._database_error)
+
+    def _database_error(self, context: Any) -> None:
+        self.database_errors.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

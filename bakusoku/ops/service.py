@@ -159,7 +159,9 @@ class Operations:
     def _count(
         self, description: ExecutionDescription, timeline: Timeline, values: dict[str, Any]
     ) -> None:
-        self.metrics.record_execution(description, timeline, values["error_code"])
+        self.metrics.record_execution(
+            description, timeline, values["error_code"], _uploaded_at(description)
+        )
         if description.status != "SUCCEEDED":
             log.warning(
                 "execution %s ended %s in state %s: %s",
@@ -181,11 +183,7 @@ class Operations:
         trace_id, parent = self.tracing.execution_ids(
             description.name, facts.started_at, description.redrive_count, facts.trace_parent
         )
-        try:
-            created_at = object_created_records(description.input)[0].event_time
-        except Exception:
-            created_at = None
-        event_time = None if created_at is None else created_at.timestamp()
+        event_time = _uploaded_at(description)
         self.tracing.record_execution(
             name=description.name,
             state_machine=description.state_machine_name,
@@ -235,3 +233,12 @@ class Operations:
                 except Exception:
                     log.exception("history retention failed; trying again later")
             self._stopping.wait(PRUNE_EVERY_SECONDS)
+
+
+def _uploaded_at(description: ExecutionDescription) -> float | None:
+    """When the execution's photo was uploaded: its object-created event's time (epoch seconds)."""
+    try:
+        created_at = object_created_records(description.input)[0].event_time
+    except Exception:  # an input that is not an upload event (a test, a hand-started run)
+        return None
+    return None if created_at is None else created_at.timestamp()

@@ -33,6 +33,7 @@ from tests.aws.resource_policies import Resolver, bucket_policy, function_policy
 from tests.aws.stack import status_change_event
 from tests.conftest import make_jpeg
 from tests.deploy.conftest import REGION
+from tests.events.alarms import notification, sns_event
 
 pytestmark = [
     pytest.mark.integration,
@@ -207,6 +208,10 @@ NOT_EMULATED = {
     "AWS::Lambda::Permission",
     "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
+    # The alarms' metrics, dimensions and actions are checked on the template
+    # (tests/deploy/test_monitoring.py); the alarm topic's delivery to the notifier at the end.
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::Subscription",
 }
 
 
@@ -420,3 +425,63 @@ def test_the_bucket_policy_lets_every_call_made_over_tls_through(
             {"AWS": call["function"]},
         )
         assert evaluate([policy], plain) is Decision.EXPLICIT_DENY, plain
+
+
+def test_the_dashboard_draws_the_deployed_resources(deployed: Deployed) -> None:
+    [name] = deployed.stack.resources_of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.loads(
+        deployed.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"]
+    )
+    drawn = {
+        line[3]
+        for widget in body["widgets"]
+        for line in widget["properties"]["metrics"]
+        if line[2] == "FunctionName"
+    }
+    assert drawn == set(deployed.stack.resources_of_type("AWS::Lambda::Function").values())
+    assert {w["properties"]["region"] for w in body["widgets"]} == {REGION}
+
+
+def test_an_alarm_reaches_the_channel_through_the_alarm_topic(
+    deployed: Deployed, journey: Journey
+) -> None:
+    resolve = _resolver(deployed)
+    notifier = logical_id(NOTIFIER)
+    [topic] = deployed.stack.resources_of_type("AWS::SNS::Topic").values()
+    [subscription] = [
+        r["Properties"]
+        for r in deployed.stack.expanded["Resources"].values()
+        if r["Type"] == "AWS::SNS::Subscription"
+    ]
+    assert resolve(subscription["Endpoint"]) == resolve.arn(notifier)
+    # The topic may invoke the notifier, and no other topic may.
+    permission = function_policy(deployed.stack, resolve, notifier)
+    sns = {"Service": "sns.amazonaws.com"}
+    invoke = Request("lambda:InvokeFunction", resolve.arn(notifier), {"aws:SourceArn": topic}, sns)
+    assert evaluate([permission], invoke) is Decision.ALLOWED
+    other = f"{topic.rsplit(':', 1)[0]}:someone-elses-topic"
+    assert (
+        evaluate(
+            [permission],
+            Request("lambda:InvokeFunction", resolve.arn(notifier), {"aws:SourceArn": other}, sns),
+        )
+        is Decision.IMPLICIT_DENY
+    )
+    # One of the stack's alarms fires: SNS delivers its notification to the notifier.
+    alarms = {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in deployed.stack.expanded["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    name = next(n for n, a in alarms.items() if a["MetricName"] == "ExecutionsFailed")
+    alarm = notification(
+        AlarmName=name,
+        AlarmDescription=alarms[name]["AlarmDescription"],
+        AlarmArn=f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}",
+    )
+    event = sns_event(alarm, topic)
+    before = len(deployed.webhook.posts)
+    deployed.runtime.invoke(resolve.arn(notifier), event)
+    [message] = deployed.webhook.posts[before:]
+    assert message["text"].startswith(f"[{SERVICE}/") and name in message["text"]
+    assert alarms[name]["AlarmDescription"] in json.dumps(message)

@@ -91,6 +91,10 @@ def test_an_unset_env_reference_without_default_names_key_and_variable(tmp_path:
             {"functions": {"make-renditions": {"timeout_seconds": "ten"}}},
             "make-renditions.timeout_seconds must be a whole number from 1 to 900, not 'ten'",
         ),
+        (
+            {"db_instance_identifier": "arn:aws:rds:x"},
+            "services.svc.db_instance_identifier must be an RDS DB instance identifier",
+        ),
     ],
 )
 def test_bad_values_name_the_key_and_the_value(

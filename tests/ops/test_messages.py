@@ -15,13 +15,16 @@ import sqlalchemy as sa
 from bakusoku.aws import notifier
 from bakusoku.config import Settings
 from bakusoku.domain.catalogue import CATALOGUE
-from bakusoku.events import ExecutionStatusChange
+from bakusoku.events import ExecutionStatusChange, MalformedEventError
 from bakusoku.ops.messages import (
     ALERTED_STATUSES,
     MAX_CAUSE,
+    AlarmChange,
     FailedExecution,
+    alarm_link,
     execution_link,
     failed_execution,
+    slack_alarm,
     slack_failure,
     webhook_failure,
 )
@@ -33,6 +36,7 @@ from bakusoku.workflow.engine import (
     ExecutionDescription,
     WorkflowEngine,
 )
+from tests.events.alarms import notification, sns_event
 from tests.events.conftest import load_sample
 from tests.ops.conftest import (
     DEFINITION,
@@ -258,3 +262,50 @@ def test_embedded_alerts_and_the_aws_notifier_send_the_same_message(
 
     assert from_aws == embedded
     assert "Trim (after 1 attempt)" in texts(embedded)  # the history was read on both sides
+
+
+# ---- alarms ---------------------------------------------------------------------------------
+
+
+def test_an_alarm_reaches_the_channel_with_what_to_do_and_a_link() -> None:
+    settings = Settings(service_name="enphoto", stage="prod", region="us-east-1")
+    event = sns_event(notification())
+    (message,) = notifier.alarm_messages(event, settings)
+    assert message == slack_alarm(
+        AlarmChange(
+            service="enphoto",
+            stage="prod",
+            name="enphoto-prod-photo-failed",
+            state="ALARM",
+            reason=notification()["NewStateReason"],
+            description="Photos failed: read the failure alerts",
+            metric="AWS/States/ExecutionsFailed",
+            link=alarm_link("enphoto-prod-photo-failed", region="ap-northeast-1"),
+            at=datetime(2026, 12, 7, 1, 2, 3, 456000, tzinfo=UTC).timestamp(),
+        )
+    )
+    text = texts(message)
+    assert message["text"].startswith("[enphoto/prod] alarm enphoto-prod-photo-failed firing")
+    assert "Photos failed: read the failure alerts" in text and "Threshold Crossed" in text
+    button = message["blocks"][-1]["elements"][0]["url"]
+    assert button.startswith("https://ap-northeast-1.console.aws.amazon.com/cloudwatch/")
+
+
+def test_a_resolved_alarm_says_so_and_an_old_one_links_to_the_notifiers_region() -> None:
+    settings = Settings(service_name="enphoto", stage="prod", region="eu-west-1")
+    event = sns_event(notification(NewStateValue="OK", OldStateValue="ALARM", AlarmArn=...))
+    (message,) = notifier.alarm_messages(event, settings)
+    assert "resolved" in message["text"]
+    assert "region=eu-west-1" in message["blocks"][-1]["elements"][0]["url"]
+
+    # A new alarm's first evaluation (no data, then OK) tells the channel nothing.
+    for states in (("OK", "INSUFFICIENT_DATA"), ("INSUFFICIENT_DATA", "OK")):
+        quiet = sns_event(notification(NewStateValue=states[0], OldStateValue=states[1]))
+        assert notifier.alarm_messages(quiet, settings) == []
+
+
+def test_the_notifier_reads_an_sns_event_as_alarms() -> None:
+    # An alarm whose time cannot be read is refused by name, before any webhook is looked up.
+    broken = sns_event(notification(StateChangeTime="yesterday"))
+    with pytest.raises(MalformedEventError, match="StateChangeTime"):
+        notifier.handler(broken, None)

@@ -1,0 +1,1 @@
+"""The operations dashboards bakusoku ships: one list of panels, drawn for Grafana and CloudWatch."""
