@@ -125,6 +125,13 @@ class Settings:
     database_host: str = ""
     database_port: int = 0  # 0: the engine's default
     database_name: str = ""
+    # TLS to the database a secret names (AWS): verify-full checks the certificate and host name
+    # against database_ca_bundle (empty: the Amazon RDS CA bundle shipped in bakusoku/db),
+    # require encrypts without checking, off sends in the clear (a test database on loopback).
+    database_tls: str = "verify-full"
+    database_ca_bundle: str = ""
+    database_iam_auth: bool = False  # connect with an IAM token (RDS Proxy or RDS IAM auth)
+    lambda_architecture: str = "arm64"  # AWS: arm64 (Graviton) | x86_64, of every function
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -7,7 +7,8 @@ from typing import cast
 
 import click
 
-from bakusoku.config import load_settings
+from bakusoku.config import MIB, load_settings
+from bakusoku.deploy.bundle import MAX_UNZIPPED_BYTES
 from bakusoku.deploy.errors import DeployError
 from bakusoku.deploy.package import Format, default_out_dir, package
 from bakusoku.deploy.plan import format_plan
@@ -63,7 +64,11 @@ def package_command(
     )
     click.echo(f"wrote {result.template_path}")
     deps = "with dependencies" if result.bundle.dependencies_installed else "sources only"
-    click.echo(f"wrote {result.bundle.path}/ ({deps}, for {result.stage.runtime})")
+    click.echo(
+        f"wrote {result.bundle.path}/ ({deps}, for {result.stage.runtime} on "
+        f"{result.bundle.architecture}, {result.bundle.size_bytes / MIB:.1f} MiB unzipped of "
+        f"Lambda's {MAX_UNZIPPED_BYTES // MIB} MiB)"
+    )
     click.echo(format_plan(f"{result.stage.stack_name}: resources per type", result.template))
 
 

@@ -296,7 +296,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         "provider": {
             "name": "aws",
             "runtime": stage.runtime,
-            "architecture": "x86_64",
+            "architecture": stage.architecture,
             "stage": stage.stage,
             "region": stage.settings.region,
             "logRetentionInDays": _var("logRetentionInDays"),

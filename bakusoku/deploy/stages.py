@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bakusoku.config import Settings, VpcSettings, stage_values
+from bakusoku.config import ConfigError, Settings, VpcSettings, stage_values
+from bakusoku.deploy.bundle import ARCHITECTURES, LOCK_RUNTIME
 from bakusoku.pipeline.functions import (
     API,
     FUNCTION_NAMES,
@@ -21,7 +22,8 @@ from bakusoku.pipeline.functions import (
 
 __all__ = ["API", "FUNCTION_NAMES", "NOTIFIER", "StageConfig", "load_stage"]
 
-RUNTIME = "python3.11"
+# Python 3.12 on Amazon Linux 2023 (the runtime the dependency lock is resolved for).
+RUNTIME = LOCK_RUNTIME
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class StageConfig:
     vpc: VpcSettings | None
     admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
     runtime: str = RUNTIME
+    architecture: str = "arm64"  # Lambda's name: arm64 | x86_64
 
     @property
     def stack_name(self) -> str:
@@ -65,4 +68,14 @@ def load_stage(
         slack_webhook_secret_arn=values.slack_webhook_secret_arn,
         vpc=values.vpc,
         admin_token_secret_arn=values.admin_token_secret_arn,
+        architecture=_architecture(settings),
     )
+
+
+def _architecture(settings: Settings) -> str:
+    if settings.lambda_architecture not in ARCHITECTURES:
+        raise ConfigError(
+            f"setting 'lambda_architecture' has the bad value {settings.lambda_architecture!r}: "
+            f"use {' or '.join(ARCHITECTURES)}"
+        )
+    return settings.lambda_architecture
