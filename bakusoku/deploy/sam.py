@@ -57,6 +57,7 @@ _LOCAL_ONLY = {
         "secret_access_key",
         "public_api_url",
         "public_store_url",
+        "lambda_architecture",
     )
 }
 _SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
@@ -133,6 +134,9 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env_name("region"): {"Ref": "AWS::Region"},
         env_name("data_dir"): "/tmp/bakusoku",
         env_name("database_secret_arn"): {"Ref": DATABASE_SECRET},
+        # Each execution environment has its own /tmp: a connection gate there bounds nothing
+        # (bakusoku/db/gate.py); reserved concurrency or an RDS Proxy bounds the connections.
+        env_name("db_max_connections"): "0",
         env_name("upload_prefix"): settings.upload_prefix,
         env_name("rendition_prefix"): settings.rendition_prefix,
         env_name("max_upload_bytes"): str(settings.max_upload_bytes),
@@ -280,7 +284,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         "CodeUri": CODE_DIR,
         "Handler": handler,
         "Runtime": stage.runtime,
-        "Architectures": ["x86_64"],
+        "Architectures": [stage.architecture],
         "MemorySize": tuning.memory_mb,
         "Timeout": tuning.timeout_seconds,
         "Tracing": "Active",
