@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bakusoku.config import ConfigError, Settings, VpcSettings, stage_values
+from bakusoku.config import ConfigError, RdsProxySettings, Settings, VpcSettings, stage_values
 from bakusoku.deploy.bundle import ARCHITECTURES, LOCK_RUNTIME
 from bakusoku.pipeline.functions import (
     API,
@@ -42,6 +42,7 @@ class StageConfig:
     admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
     runtime: str = RUNTIME
     architecture: str = "arm64"  # Lambda's name: arm64 | x86_64
+    rds_proxy: RdsProxySettings | None = None
 
     @property
     def stack_name(self) -> str:
@@ -69,6 +70,7 @@ def load_stage(
         vpc=values.vpc,
         admin_token_secret_arn=values.admin_token_secret_arn,
         architecture=_architecture(settings),
+        rds_proxy=values.rds_proxy,
     )
 
 
