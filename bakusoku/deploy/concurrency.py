@@ -82,8 +82,11 @@ def read_account(stage: StageConfig, client: Any = None) -> AccountConcurrency:
 def check_account(stage: StageConfig, account: AccountConcurrency) -> str:
     """A line saying the plan fits the account; ConcurrencyError says why not and what to do."""
     planned = planned_reservations(stage)
-    left = account.unreserved + sum(account.reserved_by_stack.values()) - sum(planned.values())
-    if left < MIN_UNRESERVED:
+    added = sum(planned.values()) - sum(account.reserved_by_stack.values())
+    left = account.unreserved - added
+    # Lambda refuses only a reservation that takes the unreserved pool below the minimum; a plan
+    # that reserves nothing new fits any account, even one whose whole quota is under 100.
+    if added > 0 and left < MIN_UNRESERVED:
         detail = ", ".join(f"{name} {n}" for name, n in planned.items())
         raise ConcurrencyError(
             f"{stage.stack_name} reserves {sum(planned.values())} concurrent executions ({detail})"
@@ -95,7 +98,8 @@ def check_account(stage: StageConfig, account: AccountConcurrency) -> str:
         )
     return (
         f"concurrency: the stack reserves {sum(planned.values())} of the account's "
-        f"{account.limit}; {left} stay unreserved (at least {MIN_UNRESERVED} must)"
+        f"{account.limit}; {left} stay unreserved (Lambda keeps at least {MIN_UNRESERVED} "
+        "unreserved when a function reserves)"
     )
 
 
