@@ -124,3 +124,17 @@ def test_an_rds_proxy_stage_connects_every_database_function_through_the_proxy(
 def test_an_rds_proxy_needs_a_vpc_and_one_target(tmp_path: Any) -> None:
     with pytest.raises(ConfigError, match="rds_proxy must name one of"):
         _with_proxy(tmp_path, "{db_instance_identifier: a, db_cluster_identifier: b}")
+
+
+def test_the_serverless_notifier_has_the_same_destination_and_may_send_to_it() -> None:
+    from bakusoku.deploy.serverless import build_serverless, function_key
+
+    stage = load_stage(example_settings(), "enphoto", "dev", environ={})
+    document = build_serverless(stage, [stage])
+    notifier = document["functions"][function_key(NOTIFIER)]
+    assert notifier["destinations"]["onFailure"]["arn"] == {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]}
+    role = document["resources"]["Resources"]["NotifierRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]} in [s["Resource"] for s in statements]
+    assert document["provider"]["architecture"] == "arm64"
+    assert document["provider"]["runtime"] == "python3.12"
