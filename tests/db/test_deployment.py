@@ -227,3 +227,20 @@ def test_a_password_the_secret_does_not_know_fails_after_one_reread(
 def _user(client: Any, login: Login) -> str:
     value = client.get_secret_value(SecretId=login.settings.database_secret_arn)
     return str(json.loads(value["SecretString"])["username"])
+
+
+def test_iam_auth_signs_a_token_for_the_secrets_user_and_needs_tls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bakusoku.db.deployment import iam_token_source
+    from bakusoku.db.errors import UnsupportedDatabaseError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    settings = Settings(region=REGION, database_iam_auth=True)
+    url = "postgresql://app:unused@proxy.example.internal/photos"
+    token = iam_token_source(settings, url)()
+    assert token.startswith("proxy.example.internal:5432/?Action=connect&DBUser=app&")
+    assert "X-Amz-Signature=" in token
+    with pytest.raises(UnsupportedDatabaseError, match="needs TLS"):
+        iam_token_source(Settings(region=REGION, database_tls="off"), url)
