@@ -125,6 +125,13 @@ class Settings:
     database_host: str = ""
     database_port: int = 0  # 0: the engine's default
     database_name: str = ""
+    # TLS to the database a secret names (AWS): verify-full checks the certificate and host name
+    # against database_ca_bundle (empty: the Amazon RDS CA bundle shipped in bakusoku/db),
+    # require encrypts without checking, off sends in the clear (a test database on loopback).
+    database_tls: str = "verify-full"
+    database_ca_bundle: str = ""
+    database_iam_auth: bool = False  # connect with an IAM token (RDS Proxy or RDS IAM auth)
+    lambda_architecture: str = "arm64"  # AWS: arm64 (Graviton) | x86_64, of every function
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -324,6 +331,7 @@ STAGE_KEYS = frozenset(
         "admin_token_secret_arn",
         "db_instance_identifier",
         "vpc",
+        "rds_proxy",
         "functions",
     }
 )
@@ -354,6 +362,21 @@ class FunctionSize:
 class VpcSettings:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
+    # endpoints: the stack creates the VPC endpoints its functions call (Secrets Manager and Step
+    # Functions in vpc_id's subnets, S3 as a gateway on route_table_ids); false: the VPC has them
+    # already, or a NAT gateway.
+    endpoints: bool = True
+    vpc_id: str = ""
+    route_table_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RdsProxySettings:
+    """An RDS Proxy the stack creates in front of one DB instance or cluster (needs a vpc)."""
+
+    db_instance_identifier: str = ""
+    db_cluster_identifier: str = ""
+    iam_auth: bool = False  # functions log in with IAM tokens instead of the secret's password
 
 
 @dataclass(frozen=True)
@@ -369,6 +392,7 @@ class StageValues:
     admin_token_secret_arn: str | None
     db_instance_identifier: str | None  # the RDS instance the stack's dashboard and alarms watch
     vpc: VpcSettings | None
+    rds_proxy: RdsProxySettings | None = None
 
 
 def service_names(settings: Settings) -> list[str]:
@@ -406,6 +430,7 @@ def stage_values(
         admin_token_secret_arn=admin,
         db_instance_identifier=_db_instance(merged.get("db_instance_identifier"), where),
         vpc=_vpc(merged.get("vpc"), where),
+        rds_proxy=_rds_proxy(merged.get("rds_proxy"), merged.get("vpc"), where),
     )
 
 
@@ -626,4 +651,39 @@ def _vpc(value: Any, where: str) -> VpcSettings | None:
     block = _mapping(value, f"{where}.vpc")
     subnets = _strings(block.get("subnet_ids"), f"{where}.vpc.subnet_ids")
     groups = _strings(block.get("security_group_ids"), f"{where}.vpc.security_group_ids")
-    return VpcSettings(tuple(subnets), tuple(groups))
+    endpoints = block.get("endpoints", True)
+    if not isinstance(endpoints, bool):
+        raise ConfigError(f"{where}.vpc.endpoints must be true or false, not {endpoints!r}")
+    if not endpoints:
+        return VpcSettings(tuple(subnets), tuple(groups), endpoints=False)
+    vpc_id = block.get("vpc_id")
+    if not isinstance(vpc_id, str) or not vpc_id.startswith("vpc-"):
+        raise ConfigError(
+            f"{where}.vpc.vpc_id must name the VPC (vpc-...) so the stack can create the "
+            f"endpoints its functions call, not {vpc_id!r}; or set {where}.vpc.endpoints: false "
+            "when the VPC already has Secrets Manager, Step Functions and S3 endpoints or a NAT"
+        )
+    tables = _strings(block.get("route_table_ids"), f"{where}.vpc.route_table_ids")
+    return VpcSettings(tuple(subnets), tuple(groups), True, vpc_id, tuple(tables))
+
+
+def _rds_proxy(value: Any, vpc: Any, where: str) -> RdsProxySettings | None:
+    if value is None:
+        return None
+    block = _mapping(value, f"{where}.rds_proxy")
+    unknown = sorted(set(block) - {"db_instance_identifier", "db_cluster_identifier", "iam_auth"})
+    targets = [k for k in ("db_instance_identifier", "db_cluster_identifier") if block.get(k)]
+    if unknown or len(targets) != 1 or not isinstance(block.get("iam_auth", False), bool):
+        raise ConfigError(
+            f"{where}.rds_proxy must name one of db_instance_identifier or "
+            f"db_cluster_identifier, with iam_auth true or false, not {dict(block)!r}"
+        )
+    if vpc is None:
+        raise ConfigError(
+            f"{where}.rds_proxy needs {where}.vpc: a proxy lives in the VPC's subnets"
+        )
+    return RdsProxySettings(
+        str(block.get("db_instance_identifier", "")),
+        str(block.get("db_cluster_identifier", "")),
+        bool(block.get("iam_auth", False)),
+    )

@@ -18,10 +18,10 @@ from bakusoku.api.app import create_api_app
 from bakusoku.api.services import ApiServices
 from bakusoku.aws.executions import StepFunctionsExecutions
 from bakusoku.config import Settings, load_settings, require
-from bakusoku.db.engine import create_db_engine
+from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.graph.stored import bundled_map
-from bakusoku.secrets import database_url, secret_string
+from bakusoku.secrets import secret_string
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 
 
@@ -38,7 +38,7 @@ def api_settings() -> Settings:
 def _adapter() -> Mangum:
     settings = api_settings()
     machine = require(settings, "state_machine_arn")
-    engine = create_db_engine(database_url(settings), pool_size=2)
+    engine = deployment_engine(settings, pool_size=2)
     services = ApiServices(
         settings=settings,
         db=engine,

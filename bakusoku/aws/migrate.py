@@ -17,9 +17,8 @@ import urllib.request
 from typing import Any
 
 from bakusoku.config import load_settings
-from bakusoku.db.engine import create_db_engine
+from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.migrate import upgrade
-from bakusoku.secrets import database_url
 
 log = logging.getLogger("bakusoku.migrate")
 
@@ -34,7 +33,7 @@ RESPONSE_TIMEOUT_SECONDS = 10
 
 def apply_migrations() -> str:
     """Bring the database the settings name to this release's head; returns its revision."""
-    engine = create_db_engine(database_url(load_settings()), pool_size=1)
+    engine = deployment_engine(load_settings(), pool_size=1)
     try:
         return upgrade(engine)
     finally:

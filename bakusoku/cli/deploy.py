@@ -7,13 +7,20 @@ from typing import cast
 
 import click
 
-from bakusoku.config import load_settings
+from bakusoku.config import MIB, load_settings
+from bakusoku.deploy.bundle import MAX_UNZIPPED_BYTES
+from bakusoku.deploy.concurrency import (
+    ConcurrencyError,
+    check_account,
+    connection_bound,
+    read_account,
+)
 from bakusoku.deploy.errors import DeployError
 from bakusoku.deploy.package import Format, default_out_dir, package
 from bakusoku.deploy.plan import format_plan
-from bakusoku.deploy.runner import by_hand, deploy, missing_prerequisites
+from bakusoku.deploy.runner import by_hand, deploy, has_credentials, missing_prerequisites
 from bakusoku.deploy.sam import build_template
-from bakusoku.deploy.stages import load_stage
+from bakusoku.deploy.stages import StageConfig, load_stage
 
 _config_option = click.option(
     "--config",
@@ -63,14 +70,35 @@ def package_command(
     )
     click.echo(f"wrote {result.template_path}")
     deps = "with dependencies" if result.bundle.dependencies_installed else "sources only"
-    click.echo(f"wrote {result.bundle.path}/ ({deps}, for {result.stage.runtime})")
+    click.echo(
+        f"wrote {result.bundle.path}/ ({deps}, for {result.stage.runtime} on "
+        f"{result.bundle.architecture}, {result.bundle.size_bytes / MIB:.1f} MiB unzipped of "
+        f"Lambda's {MAX_UNZIPPED_BYTES // MIB} MiB)"
+    )
     click.echo(format_plan(f"{result.stage.stack_name}: resources per type", result.template))
+
+
+def _check_concurrency(config: StageConfig) -> None:
+    """The account's quota against the stack's reservations (when credentials exist)."""
+    click.echo(connection_bound(config))
+    if not has_credentials():
+        click.echo("concurrency: no AWS credentials, so the account's quota was not checked")
+        return
+    try:
+        click.echo(check_account(config, read_account(config)))
+    except ConcurrencyError as exc:
+        raise click.ClickException(exc.message) from None
 
 
 @click.command("deploy")
 @click.option("--service", required=True, help="Service name from the configuration.")
 @click.option("--stage", required=True, help="Stage name of that service.")
-@click.option("--dry-run", is_flag=True, help="Print the plan (resources per type); call no AWS.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; with AWS credentials, check the account's Lambda concurrency quota "
+    "(read only). Creates nothing.",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -95,6 +123,7 @@ def deploy_command(
             return
         expanded = expand_sam(template, settings.region)
         click.echo(format_plan("after the SAM transform (CloudFormation)", expanded))
+        _check_concurrency(config)
         click.echo(by_hand(directory / "template.yaml", config))
         return
     missing = missing_prerequisites(config)
@@ -104,6 +133,7 @@ def deploy_command(
             + by_hand(directory / "template.yaml", config)
             + f"\n(after `bakusoku package --service {service} --stage {stage}`)"
         )
+    _check_concurrency(config)
     result = package(settings, service, stage, fmt="sam", out_dir=directory)
     click.echo(f"packaged {result.template_path}")
     try:

@@ -2,13 +2,18 @@
 
 Supported: SQLite (embedded default), MySQL/MariaDB (PyMySQL) and PostgreSQL (psycopg 3), chosen by
 a SQLAlchemy URL. Bare ``mysql://``, ``mariadb://``, ``postgres://`` and ``postgresql://`` URLs get
-the driver bakusoku ships with.
+the driver bakusoku ships with. A server database may also get TLS (``TlsOptions``: verified
+against a CA bundle, or encrypted only), a password source asked on every new connection (an IAM
+token) and a credentials source asked once again after a refused login (a rotated secret).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,28 +68,139 @@ def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def _connect_args(url: sa.URL) -> dict[str, Any]:
-    backend = url.get_backend_name()
+TLS_MODES = ("verify-full", "require", "off")
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """TLS to a server database: ``verify-full`` checks the certificate against ``ca_file`` and
+    the host name, ``require`` encrypts without checking, ``off`` sends in the clear."""
+
+    mode: str
+    ca_file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.mode not in TLS_MODES:
+            raise UnsupportedDatabaseError(
+                f"database TLS mode {self.mode!r} is unknown: use one of {', '.join(TLS_MODES)}"
+            )
+        if self.mode == "verify-full" and not Path(self.ca_file).is_file():
+            raise UnsupportedDatabaseError(
+                f"the CA bundle {self.ca_file!r} to verify the database's certificate is not a "
+                "file: set database_ca_bundle to a PEM file, or database_tls to require or off"
+            )
+
+
+def tls_connect_args(backend: str, tls: TlsOptions) -> dict[str, Any]:
+    """The driver's connect arguments for ``tls`` (PyMySQL's ``ssl``, libpq's ``sslmode``)."""
     if backend in ("mysql", "mariadb"):
-        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if tls.mode == "off":  # PyMySQL would otherwise take TLS when the server offers it
+            return {"ssl_disabled": True}
+        if tls.mode == "require":  # PyMySQL: no CA means encrypt without verifying
+            return {"ssl": {"check_hostname": False}}
+        return {"ssl": {"ca": tls.ca_file, "check_hostname": True}}
     if backend == "postgresql":
-        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if tls.mode == "off":
+            return {"sslmode": "disable"}
+        if tls.mode == "require":
+            return {"sslmode": "require"}
+        return {"sslmode": "verify-full", "sslrootcert": tls.ca_file}
     return {}
 
 
-def _install_gate(engine: sa.Engine, gate: ConnectionGate) -> None:
-    """Every new DBAPI connection takes a gate slot first; closing it gives the slot back."""
+def _connect_args(url: sa.URL, tls: TlsOptions | None) -> dict[str, Any]:
+    backend = url.get_backend_name()
+    args: dict[str, Any] = {}
+    if backend in ("mysql", "mariadb", "postgresql"):
+        args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if tls is not None:
+        args |= tls_connect_args(backend, tls)
+    return args
 
-    @sa.event.listens_for(engine, "do_connect")
-    def _connect(dialect: sa.Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any) -> Any:
-        slot = gate.acquire()
+
+# MySQL/MariaDB's "Access denied" (1045) and PostgreSQL's invalid password / authorization.
+_MYSQL_ACCESS_DENIED = 1045
+_POSTGRES_AUTH_STATES = {"28P01", "28000"}
+
+
+def is_authentication_failure(error: BaseException) -> bool:
+    """Whether the server refused the login (wrong user or password), as the drivers say it."""
+    args = getattr(error, "args", ())
+    if args and args[0] == _MYSQL_ACCESS_DENIED:
+        return True
+    if getattr(error, "sqlstate", None) in _POSTGRES_AUTH_STATES:
+        return True
+    return "password authentication failed" in str(error)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Where a server engine's login comes from, besides its URL.
+
+    ``password`` (if set) is asked on every new connection (an RDS IAM token lives 15 minutes);
+    ``reread`` (if set) returns a fresh URL and is asked once when the server refuses the login,
+    as after a secret's rotation, and the engine keeps the new login for later connections.
+    """
+
+    password: Callable[[], str] | None = None
+    reread: Callable[[], str] | None = None
+
+
+class _Connector:
+    """The engine's ``do_connect``: a gate slot first, then the login, retried once if refused."""
+
+    def __init__(
+        self, gate: ConnectionGate | None, credentials: Credentials, extra: dict[str, Any]
+    ) -> None:
+        self.gate = gate
+        self.credentials = credentials
+        self.extra = extra  # connect_args, kept when a re-read login replaces the URL's
+        self.rereads = 0  # how many refused logins were retried with fresh credentials
+        self._fresh: tuple[list[Any], dict[str, Any]] | None = None
+
+    def __call__(
+        self, dialect: sa.Dialect, record: ConnectionPoolEntry, cargs: Any, cparams: Any
+    ) -> Any:
+        slot = self.gate.acquire() if self.gate is not None else None
         try:
-            connection = dialect.connect(*cargs, **cparams)
+            connection = self._login(dialect, cargs, cparams)
         except BaseException:
-            gate.release(slot)
+            if slot is not None and self.gate is not None:
+                self.gate.release(slot)
             raise
-        record.info["gate_slot"] = slot
+        if slot is not None:
+            record.info["gate_slot"] = slot
         return connection
+
+    def _login(self, dialect: sa.Dialect, cargs: Any, cparams: Any) -> Any:
+        if self._fresh is not None:  # a login re-read earlier replaces the URL's
+            cargs, cparams = self._fresh
+        try:
+            return self._connect(dialect, cargs, cparams)
+        except dialect.loaded_dbapi.Error as exc:
+            if self.credentials.reread is None or not is_authentication_failure(exc):
+                raise
+        new_args, new_params = dialect.create_connect_args(normalize_url(self.credentials.reread()))
+        self._fresh = (list(new_args), {**new_params, **self.extra})
+        self.rereads += 1
+        return self._connect(dialect, *self._fresh)
+
+    def _connect(self, dialect: sa.Dialect, cargs: Any, cparams: dict[str, Any]) -> Any:
+        if self.credentials.password is not None:
+            cparams = {**cparams, "password": self.credentials.password()}
+        return dialect.connect(*cargs, **cparams)
+
+
+_CONNECTORS: weakref.WeakKeyDictionary[sa.Engine, _Connector] = weakref.WeakKeyDictionary()
+
+
+def _install_connector(
+    engine: sa.Engine, gate: ConnectionGate | None, connector: _Connector
+) -> None:
+    """Every new DBAPI connection goes through ``connector``; closing it gives its slot back."""
+    sa.event.listen(engine, "do_connect", connector)
+    if gate is None:
+        return
 
     def _release(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         slot = record.info.pop("gate_slot", None)
@@ -136,27 +252,45 @@ def create_db_engine(
     pool_size: int = 5,
     gate: ConnectionGate | None = None,
     idle_seconds: float = 0.25,
+    tls: TlsOptions | None = None,
+    credentials: Credentials | None = None,
 ) -> sa.Engine:
     """An engine for ``url``.
 
     SQLite gets WAL and a busy timeout. A server database gets a bounded pool of ``pool_size``
-    connections. With a ``gate``, every connection also holds a slot of the deployment-wide gate
-    while it is open, and connections idle for ``idle_seconds`` are closed, so idle workers never
-    hold slots the deployment shares.
+    connections, ``tls`` if given, and its login from ``credentials`` if given. With a ``gate``,
+    every connection also holds a slot of the machine-wide gate while it is open, and connections
+    idle for ``idle_seconds`` are closed, so idle workers never hold slots the machine shares.
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _tune_sqlite)
         return engine
-    options: dict[str, Any] = {"connect_args": _connect_args(parsed), "pool_pre_ping": True}
+    connect_args = _connect_args(parsed, tls)
+    options: dict[str, Any] = {"connect_args": connect_args, "pool_pre_ping": True}
     if gate is not None:
         engine = sa.create_engine(
             parsed, pool_size=pool_size, max_overflow=0, pool_timeout=gate.timeout, **options
         )
-        _install_gate(engine, gate)
         _IdleCloser(engine, idle_seconds)
-        return engine
-    return sa.create_engine(
-        parsed, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800, **options
-    )
+    else:
+        engine = sa.create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=30,
+            pool_recycle=1800,
+            **options,
+        )
+    if gate is not None or credentials is not None:
+        connector = _Connector(gate, credentials or Credentials(), dict(connect_args))
+        _install_connector(engine, gate, connector)
+        _CONNECTORS[engine] = connector
+    return engine
+
+
+def login_rereads(engine: sa.Engine) -> int:
+    """How many refused logins ``engine`` retried with re-read credentials (reports, tests)."""
+    connector = _CONNECTORS.get(engine)
+    return connector.rereads if connector is not None else 0

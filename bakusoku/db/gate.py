@@ -1,9 +1,16 @@
-"""A ceiling on database connections shared by every process of a deployment (RDS Proxy's role).
+"""A ceiling on database connections shared by the worker processes of one machine.
 
 The gate is ``slots`` lock files in one directory. Opening a connection first takes an exclusive
 ``flock`` on a free slot file and closing it lets go, so at most ``slots`` connections exist across
 all processes that share the directory. The kernel drops the locks of a process that dies, so a
 crashed worker never leaks a slot.
+
+It bounds only processes that share the directory: ``bakusoku up``'s workers on one machine (the
+local stand-in for RDS Proxy). On AWS every Lambda execution environment has its own ``/tmp``, so a
+gate there would bound nothing across environments or functions: the template turns it off
+(``db_max_connections`` 0), and what bounds the connections is each function's reserved
+concurrency times the connections one environment opens, or an RDS Proxy in front of the database
+(``bakusoku.deploy.concurrency`` reports the bound of a stack).
 """
 
 from __future__ import annotations
@@ -98,7 +105,7 @@ class ConnectionGate:
 def deployment_gate(
     data_dir: Path, max_connections: int, wait_seconds: float
 ) -> ConnectionGate | None:
-    """The gate every worker process of the deployment in ``data_dir`` shares (None: no ceiling)."""
+    """The gate the worker processes using ``data_dir`` share on this machine (None: no ceiling)."""
     if max_connections <= 0:
         return None
     return ConnectionGate(data_dir / "db-slots", max_connections, timeout=wait_seconds)

@@ -58,6 +58,7 @@ def package(
     bundle = write_bundle(
         directory / CODE_DIR,
         runtime=config.runtime,
+        architecture=config.architecture,
         install_dependencies=install_dependencies,
         cache_dir=cache_dir,
     )

@@ -48,13 +48,17 @@ def by_hand(template: Path, stage: StageConfig) -> str:
     )
 
 
+def has_credentials() -> bool:
+    """Whether botocore finds AWS credentials (environment, ~/.aws, or an instance role)."""
+    return botocore.session.get_session().get_credentials() is not None
+
+
 def missing_prerequisites(stage: StageConfig) -> list[str]:
     """What stops a deploy from here: the SAM CLI, AWS credentials."""
     missing = []
     if shutil.which("sam") is None:
         missing.append("the AWS SAM CLI (`sam`) is not on PATH")
-    session = botocore.session.get_session()
-    if session.get_credentials() is None:
+    if not has_credentials():
         missing.append("no AWS credentials were found (environment, ~/.aws, or an instance role)")
     return missing
 

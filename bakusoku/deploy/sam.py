@@ -25,6 +25,13 @@ from bakusoku.deploy.policies import (
     state_machine_log_statement,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.deploy.vpc import (
+    endpoint_resources,
+    proxy_connect_statement,
+    proxy_environment,
+    proxy_resources,
+    vpc_parameters,
+)
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
 from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE, definition_text
@@ -33,6 +40,8 @@ from bakusoku.workflow.definition import load_definition
 CODE_DIR = "code"  # the bundle, beside the template
 TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
+NOTIFIER_DLQ = "NotifierFailureQueue"  # the notifier's on-failure destination
+_NEEDED_BY_MIGRATIONS = {"AWS::EC2::VPCEndpoint", "AWS::RDS::DBProxyTargetGroup"}
 HTTP_API = "PhotoApi"
 # The web app's pages, served by the HTTP API, upload from its origin straight to the bucket. The
 # exact origin (https://${PhotoApi}.execute-api...) would make a cycle: the bucket would depend on
@@ -58,6 +67,7 @@ _LOCAL_ONLY = {
         "secret_access_key",
         "public_api_url",
         "public_store_url",
+        "lambda_architecture",
     )
 }
 _SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$"
@@ -134,6 +144,9 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env_name("region"): {"Ref": "AWS::Region"},
         env_name("data_dir"): "/tmp/bakusoku",
         env_name("database_secret_arn"): {"Ref": DATABASE_SECRET},
+        # Each execution environment has its own /tmp: a connection gate there bounds nothing
+        # (bakusoku/db/gate.py); reserved concurrency or an RDS Proxy bounds the connections.
+        env_name("db_max_connections"): "0",
         env_name("upload_prefix"): settings.upload_prefix,
         env_name("rendition_prefix"): settings.rendition_prefix,
         env_name("max_upload_bytes"): str(settings.max_upload_bytes),
@@ -192,17 +205,7 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
             "AllowedPattern": _SECRET_ARN_PATTERN,
             "Description": "Secrets Manager secret with the API's admin token.",
         }
-    if stage.vpc is not None:
-        params["SubnetIds"] = {
-            "Type": "List<AWS::EC2::Subnet::Id>",
-            "Default": ",".join(stage.vpc.subnet_ids),
-            "Description": "Subnets of the functions that reach the database.",
-        }
-        params["SecurityGroupIds"] = {
-            "Type": "List<AWS::EC2::SecurityGroup::Id>",
-            "Default": ",".join(stage.vpc.security_group_ids),
-            "Description": "Security groups of the functions that reach the database.",
-        }
+    params |= vpc_parameters(stage)
     return params
 
 
@@ -281,16 +284,18 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         "CodeUri": CODE_DIR,
         "Handler": handler,
         "Runtime": stage.runtime,
-        "Architectures": ["x86_64"],
+        "Architectures": [stage.architecture],
         "MemorySize": tuning.memory_mb,
         "Timeout": tuning.timeout_seconds,
         "Tracing": "Active",
         "Environment": {"Variables": function_environment(name, stage)},
         "Policies": [
-            {"Version": "2012-10-17", "Statement": function_statements(name, stage)},
+            {"Version": "2012-10-17", "Statement": _statements(name, stage)},
         ],
         "Tags": dict(_tags_map(stage), function=name),
     }
+    if name != NOTIFIER:  # through the stack's RDS Proxy, if it has one
+        props["Environment"]["Variables"] |= proxy_environment(stage)
     if tuning.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = tuning.reserved_concurrency
     if stage.vpc is not None and name != NOTIFIER:
@@ -304,6 +309,15 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
     if name not in (NOTIFIER, MIGRATE):  # new code meets the schema it was written for
         function["DependsOn"] = [DATABASE_SCHEMA]
     if name == NOTIFIER:
+        # Invoked asynchronously by its rule: an alert that still fails after Lambda's two
+        # retries goes to a queue (with an alarm) instead of being dropped.
+        props["EventInvokeConfig"] = {
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 21600,
+            "DestinationConfig": {
+                "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]}}
+            },
+        }
         props["Events"] = {
             "ExecutionFailed": {
                 "Type": "EventBridgeRule",
@@ -316,6 +330,34 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
             }
         }
     return function
+
+
+def _statements(name: str, stage: StageConfig) -> list[dict[str, Any]]:
+    statements = function_statements(name, stage)
+    connect = proxy_connect_statement(stage)
+    if connect is not None and name != NOTIFIER:
+        statements.append(connect)
+    return statements
+
+
+def _queue_alarm(stage: StageConfig, queue: str, what: str) -> dict[str, Any]:
+    """An alarm as soon as ``queue`` holds a message: something was not delivered."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": stage.resource_name(f"{queue}-not-empty"),
+            "AlarmDescription": f"{what} of {stage.stack_name} wait in {queue}: read and redrive them",
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    }
 
 
 def _log_group(name: str, stage: StageConfig) -> dict[str, Any]:
@@ -446,6 +488,12 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             f"/aws/lambda/{stage.resource_name(name)}", stage
         )
     resources[DATABASE_SCHEMA] = database_schema()
+    network = {**endpoint_resources(stage), **proxy_resources(stage)}
+    if network:  # the migrations run in the VPC: they need the endpoints and the proxy first
+        resources[DATABASE_SCHEMA]["DependsOn"] = sorted(
+            k for k, v in network.items() if v["Type"] in _NEEDED_BY_MIGRATIONS
+        )
+    resources |= network
     resources[HTTP_API] = _http_api(stage)
     resources[STATE_MACHINE] = _state_machine(stage)
     resources["PhotoPipelineLogGroup"] = _log_group(
@@ -457,6 +505,14 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     )
     resources[ALERT_DLQ] = _queue(stage, "alert-dlq")
     resources[f"{ALERT_DLQ}Policy"] = _queue_policy(ALERT_DLQ, _rule_arn(stage, "execution-failed"))
+    resources[NOTIFIER_DLQ] = _queue(stage, "notifier-failures")
+    resources[f"{TRIGGER_DLQ}Alarm"] = _queue_alarm(
+        stage, TRIGGER_DLQ, "Uploads that started no run"
+    )
+    resources[f"{ALERT_DLQ}Alarm"] = _queue_alarm(stage, ALERT_DLQ, "Alerts never delivered")
+    resources[f"{NOTIFIER_DLQ}Alarm"] = _queue_alarm(
+        stage, NOTIFIER_DLQ, "Alerts the notifier failed"
+    )
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -482,6 +538,10 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             "TriggerDeadLetterQueueUrl": {
                 "Description": "Object-created events that could not start an execution.",
                 "Value": {"Ref": TRIGGER_DLQ},
+            },
+            "NotifierFailureQueueUrl": {
+                "Description": "Failure alerts the notifier could not send after its retries.",
+                "Value": {"Ref": NOTIFIER_DLQ},
             },
         },
     }

@@ -23,11 +23,13 @@ from bakusoku.deploy.sam import (
     API_CORS_HEADERS,
     API_CORS_METHODS,
     DATABASE_SCHEMA,
+    NOTIFIER_DLQ,
     TRIGGER_DLQ,
     _bucket,
     _bucket_policy,
     _log_group,
     _queue,
+    _queue_alarm,
     asl_definition,
     database_schema,
     failed_execution_pattern,
@@ -150,6 +152,19 @@ def _definition() -> dict[str, Any]:
     return filled
 
 
+def _statements(name: str, stage: StageConfig) -> list[dict[str, Any]]:
+    statements = function_statements(name, stage)
+    if name == NOTIFIER:  # its on-failure destination (SAM adds this statement by itself)
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]},
+            }
+        )
+    return statements
+
+
 def _role(name: str, stage: StageConfig) -> dict[str, Any]:
     managed: Any = _BASIC if name == NOTIFIER else _var("managedPolicies")
     return {
@@ -171,7 +186,7 @@ def _role(name: str, stage: StageConfig) -> dict[str, Any]:
                     "PolicyName": f"{function_key(name)}-least-privilege",
                     "PolicyDocument": {
                         "Version": "2012-10-17",
-                        "Statement": _to_join(function_statements(name, stage)),
+                        "Statement": _to_join(_statements(name, stage)),
                     },
                 }
             ],
@@ -200,7 +215,11 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         }
     if name == API:
         spec["events"] = [{"httpApi": "*"}]
-    if name == NOTIFIER:
+    if name == NOTIFIER:  # an alert still failing after Lambda's two retries is kept, not dropped
+        spec["maximumRetryAttempts"] = 2
+        spec["destinations"] = {
+            "onFailure": {"type": "sqs", "arn": {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]}}
+        }
         spec["events"] = [
             {
                 "eventBridge": {
@@ -281,6 +300,15 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         ),
         TRIGGER_DLQ: _queue(stage, "trigger-dlq"),
         ALERT_DLQ: _queue(stage, "alert-dlq"),
+        NOTIFIER_DLQ: _queue(stage, "notifier-failures"),
+        **{
+            f"{queue}Alarm": _queue_alarm(stage, queue, what)
+            for queue, what in (
+                (TRIGGER_DLQ, "Uploads that started no run"),
+                (ALERT_DLQ, "Alerts never delivered"),
+                (NOTIFIER_DLQ, "Alerts the notifier failed"),
+            )
+        },
         "DeadLetterQueuePolicy": _queue_policy(stage),
         DATABASE_SCHEMA: _to_join(_schema_resource()),
     }
@@ -296,7 +324,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         "provider": {
             "name": "aws",
             "runtime": stage.runtime,
-            "architecture": "x86_64",
+            "architecture": stage.architecture,
             "stage": stage.stage,
             "region": stage.settings.region,
             "logRetentionInDays": _var("logRetentionInDays"),

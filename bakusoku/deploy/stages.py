@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bakusoku.config import Settings, VpcSettings, stage_values
+from bakusoku.config import ConfigError, RdsProxySettings, Settings, VpcSettings, stage_values
+from bakusoku.deploy.bundle import ARCHITECTURES, LOCK_RUNTIME
 from bakusoku.pipeline.functions import (
     API,
     FUNCTION_NAMES,
@@ -21,7 +22,8 @@ from bakusoku.pipeline.functions import (
 
 __all__ = ["API", "FUNCTION_NAMES", "NOTIFIER", "StageConfig", "load_stage"]
 
-RUNTIME = "python3.11"
+# Python 3.12 on Amazon Linux 2023 (the runtime the dependency lock is resolved for).
+RUNTIME = LOCK_RUNTIME
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class StageConfig:
     admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
     db_instance_identifier: str | None = None  # RDS instance the dashboard and alarms watch
     runtime: str = RUNTIME
+    architecture: str = "arm64"  # Lambda's name: arm64 | x86_64
+    rds_proxy: RdsProxySettings | None = None
 
     @property
     def stack_name(self) -> str:
@@ -67,4 +71,15 @@ def load_stage(
         db_instance_identifier=values.db_instance_identifier,
         vpc=values.vpc,
         admin_token_secret_arn=values.admin_token_secret_arn,
+        architecture=_architecture(settings),
+        rds_proxy=values.rds_proxy,
     )
+
+
+def _architecture(settings: Settings) -> str:
+    if settings.lambda_architecture not in ARCHITECTURES:
+        raise ConfigError(
+            f"setting 'lambda_architecture' has the bad value {settings.lambda_architecture!r}: "
+            f"use {' or '.join(ARCHITECTURES)}"
+        )
+    return settings.lambda_architecture

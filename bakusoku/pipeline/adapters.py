@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from bakusoku.config import ConfigError, Settings, load_settings
-from bakusoku.db.engine import create_db_engine
+from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
@@ -77,10 +77,8 @@ def object_store(settings: Settings, engine: sa.Engine) -> ObjectStore:
 
 
 def build_adapters(settings: Settings) -> Adapters:
-    from bakusoku.secrets import database_url  # on AWS: the URL lives in Secrets Manager
-
     gate = deployment_gate(settings.data_dir, settings.db_max_connections, settings.db_wait_seconds)
-    engine = create_db_engine(database_url(settings), gate=gate)
+    engine = deployment_engine(settings, gate=gate)  # on AWS: from the secret, over TLS
     return Adapters(
         settings=settings,
         store=object_store(settings, engine),

@@ -133,6 +133,8 @@ def _connection_settings(database: ServerDatabase) -> dict[str, Any]:
         "database_host": url.host,
         "database_port": url.port or (5432 if database.kind == "postgresql" else 3306),
         "database_name": database.name,
+        # The loopback servers have no TLS (RDS has; there the default verify-full applies).
+        "database_tls": "off",
     }
 
 
