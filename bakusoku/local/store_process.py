@@ -8,6 +8,7 @@ bounded by the ``store_*`` limits of the settings (``storage.http_limits``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,10 +88,14 @@ def main() -> None:
         backlog=2048,
         timeout_graceful_shutdown=5,
     )
-    if config.workers > 1:  # as uvicorn.run does, with our protocol and limits in the config
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        uvicorn.Server(config).run()
+    # Ctrl-C at a terminal reaches the whole process group, this process too: uvicorn shuts down
+    # gracefully and then raises the signal again, whose traceback would land on the person's
+    # terminal. `bakusoku up` stops the store itself, so the interrupt ends it quietly.
+    with contextlib.suppress(KeyboardInterrupt):
+        if config.workers > 1:  # as uvicorn.run does, with our protocol and limits in the config
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -74,7 +74,8 @@ def test_with_log_format_json_a_terminal_gets_the_json_lines_and_no_photo_lines(
         assert server.interrupt() == 0, server.log()
 
     lines = screen(server)
-    assert [line for line in lines if not line.startswith("{") and not BANNER.match(line)] == []
+    others = [line for line in lines if not line.startswith("{") and not BANNER.match(line)]
+    assert others == [], "\n".join(lines)
     records = [json.loads(line) for line in lines if line.startswith("{")]
     messages = [record["message"] for record in records]
     for word in LIFECYCLE:

@@ -91,7 +91,8 @@ def test_an_execution_left_running_by_a_killed_engine_resumes_after_restart(
     ).start()
     try:
         restarted = time.monotonic()
-        assert photo(second, photo_id)["status"] == "processing"
+        # Still processing, or already resumed to the end while the new engine was starting.
+        assert photo(second, photo_id)["status"] in ("processing", "ready")
         final = wait_final(second, photo_id, timeout=RESUME_BUDGET_SECONDS)
         resumed_after = time.monotonic() - restarted
         assert final["status"] == "ready", final
