@@ -25,6 +25,7 @@ from bakusoku.api.routes.shared import visible_photo
 from bakusoku.api.services import ApiServices
 from bakusoku.api.transforms.cache import CachedImage, TransformCache
 from bakusoku.api.transforms.options import (
+    OPTIONS_HELP,
     TransformOptions,
     TransformOptionsError,
     parse_options,
@@ -48,6 +49,13 @@ CACHE_DIR_NAME = "transform-cache"
 # Part of every ETag: bump it when the same options would make different pixels.
 _PIXELS_VERSION = "1"
 _SERVED_STATUSES = ("ready",)
+SIGNING_DESCRIPTION = (
+    "A signed transform URL of a photo this key may see: `/img/{signature}/{options}/{photo_id}`."
+    " It needs no key and does not expire, so pages may put it in `src`/`srcset` and a CDN may"
+    f" cache it; it answers with a strong ETag, `Cache-Control: public, max-age={MAX_AGE_SECONDS},"
+    " immutable` and 304 on revalidation; `Vary: Accept` when the format is automatic. "
+    + OPTIONS_HELP
+)
 _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/jpeg": {}, "image/webp": {}, "image/avif": {}}},
     304: {"description": "the client's copy (If-None-Match) is current"},
@@ -65,6 +73,9 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
         summary="Transformed Photo",
         response_class=Response,
         responses=_IMAGE_RESPONSES | error_responses(400, 403, 404, 503),
+        # A URL the API hands out, not an operation to call with a key: its description is the
+        # signing endpoint's, and any value of its parts is possible (all answer 403 unsigned).
+        include_in_schema=False,
     )
     def transformed(request: Request, signature: str, options: str, photo_id: str) -> Response:
         """The photo at the size, fit and format the signed options say (no API key needed)."""
@@ -95,6 +106,7 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
     @router.get(
         "/v1/photos/{photo_id}/transform",
         summary="Sign A Transform URL",
+        description=SIGNING_DESCRIPTION,
         responses=error_responses(400, 404),
     )
     def sign_transform(
@@ -104,7 +116,6 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
             ..., description="e.g. w=400,h=300,fit=cover,g=face,f=auto or p=thumb"
         ),
     ) -> dict[str, Any]:
-        """A signed transform URL of a photo this key may see; it does not expire."""
         visible_photo(services, access, photo_id, principal)
         wanted = _parsed(options)
         path = signed_path(signing_key(), options, photo_id)

@@ -79,6 +79,15 @@ PRESETS: dict[str, TransformOptions] = {
 }
 
 
+OPTIONS_HELP = (
+    f"Options: `w`/`h` (CSS pixels, multiples of {SIZE_STEP} up to {MAX_EDGE}), `fit`"
+    f" ({', '.join(FITS)}), `g` ({', '.join(GRAVITIES)}), `dpr` ({', '.join(f'{d:g}' for d in DPRS)}),"
+    f" `f` ({', '.join(get_args(RequestedFormat))}; auto follows the request's Accept), `q`"
+    f" ({QUALITY_RANGE[0]}-{QUALITY_RANGE[1]}), or a preset `p` ({', '.join(PRESETS)}) that later"
+    " options refine; e.g. `w=400,h=300,fit=cover,g=face,dpr=2,f=auto` or `p=thumb,dpr=2`."
+)
+
+
 def parse_options(segment: str) -> TransformOptions:
     """Parse and bound an options segment; :class:`TransformOptionsError` says what is wrong."""
     if not segment or len(segment) > MAX_OPTIONS_LENGTH:
