@@ -117,6 +117,9 @@ class Settings:
     # in data_dir/transform-key) and the size cap of their disk cache in data_dir (0: no cache).
     transform_signing_key: str = ""
     transform_cache_mb: int = 256
+    # The watermark of sale previews (the transform preset 'proof'), tiled at this opacity (%).
+    proof_watermark_text: str = "SAMPLE"
+    proof_watermark_opacity: int = 35
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
     # AWS only, set by the template in the API function's environment: the photo pipeline's state

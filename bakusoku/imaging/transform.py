@@ -7,7 +7,7 @@ detail: a browsing rendition already large enough rather than the original
 (:func:`choose_source`), decoded at 1/2, 1/4 or 1/8 inside the JPEG DCT when that still covers
 the output (:meth:`bakusoku.imaging.decode.SourcePhoto.decode`), resampled with
 :func:`bakusoku.imaging.shrink.shrink`. The output is upright 8-bit sRGB with only an sRGB ICC
-profile (no EXIF, GPS or XMP), like every rendition.
+profile (no EXIF, GPS or XMP), like every rendition. Sale previews carry a tiled watermark.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, open_photo
 from bakusoku.imaging.shrink import shrink
 from bakusoku.imaging.trim import Box, FaceBox, place_box
+from bakusoku.imaging.watermark import Watermark, apply_watermark
 
 Fit = Literal["contain", "cover", "crop"]
 Gravity = Literal["centre", "face"]
@@ -59,6 +60,8 @@ class Transform:
     gravity: Gravity = "centre"
     format: TransformFormat = "JPEG"
     quality: int = 80
+    # Sale previews: tiled over the output (bakusoku.imaging.watermark).
+    watermark: Watermark | None = None
 
     def __post_init__(self) -> None:
         if self.width is None and self.height is None:
@@ -172,6 +175,9 @@ def render_transform(
     box = (left * sx, top * sy, right * sx, bottom * sy)
     pixels = _resample(image, geometry.size, box)
     del image
+    if transform.watermark is not None:
+        # In place: these pixels (at most the decode itself) are held by nobody else.
+        pixels = apply_watermark(pixels, transform.watermark)
     return _encode(pixels, transform)
 
 

@@ -31,7 +31,7 @@ from bakusoku.api.transforms.options import (
     parse_options,
 )
 from bakusoku.api.transforms.signing import ensure_signing_key, signed_path, verify
-from bakusoku.config import MIB, Settings
+from bakusoku.config import MIB, ConfigError, Settings
 from bakusoku.imaging.errors import ImageError
 from bakusoku.imaging.transform import (
     SourceCandidate,
@@ -42,6 +42,7 @@ from bakusoku.imaging.transform import (
     plan,
     render_transform,
 )
+from bakusoku.imaging.watermark import Watermark
 
 # A year: the URL names the photo's bytes and the options, so what it answers never changes.
 MAX_AGE_SECONDS = 365 * 24 * 3600
@@ -67,6 +68,7 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
     settings = services.settings
     signing_key = _lazy_key(settings)
     cache = _cache(settings)
+    watermark = proof_watermark(settings)
 
     @router.get(
         "/img/{signature}/{options}/{photo_id}",
@@ -87,7 +89,9 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
                 " ask the API for one (GET /v1/photos/{photo_id}/transform?options=...)",
             )
         wanted = _parsed(options)
-        transform = wanted.to_transform(request.headers.get("accept", ""), avif_supported())
+        transform = wanted.to_transform(
+            request.headers.get("accept", ""), avif_supported(), watermark
+        )
         photo = services.photos.find(photo_id)
         if photo is None or photo["status"] not in _SERVED_STATUSES:
             raise photo_not_found(photo_id)
@@ -127,6 +131,17 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
         }
 
     return router
+
+
+def proof_watermark(settings: Settings) -> Watermark:
+    """The watermark of sale previews, from the settings; ConfigError names a bad one."""
+    try:
+        return Watermark(settings.proof_watermark_text, settings.proof_watermark_opacity)
+    except ValueError as exc:
+        raise ConfigError(
+            f"settings 'proof_watermark_text' ({settings.proof_watermark_text!r}) and"
+            f" 'proof_watermark_opacity' ({settings.proof_watermark_opacity}): {exc}"
+        ) from exc
 
 
 def _lazy_key(settings: Settings) -> Callable[[], bytes]:
@@ -174,6 +189,7 @@ def _etag(photo: dict[str, Any], wanted: TransformOptions, transform: Transform)
             str(photo["etag"] or photo["sha256"]),
             wanted.canonical(),
             transform.format,
+            repr(transform.watermark),  # a new text or opacity makes new bytes
         )
     )
     return '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'

@@ -16,6 +16,7 @@ from typing import Any, Literal, get_args
 
 from bakusoku.errors import BakusokuError
 from bakusoku.imaging.transform import FITS, GRAVITIES, Fit, Gravity, Transform, TransformFormat
+from bakusoku.imaging.watermark import Watermark
 
 RequestedFormat = Literal["auto", "jpeg", "webp", "avif"]
 
@@ -25,6 +26,8 @@ MAX_OUTPUT_PIXELS = 16_000_000
 DPRS = (1.0, 1.5, 2.0, 3.0)
 QUALITY_RANGE = (30, 95)
 MAX_OPTIONS_LENGTH = 200
+# Watermarked previews are for browsing, never printing: no edge beyond this, dpr included.
+PROOF_MAX_EDGE = 1200
 _FORMATS: dict[str, TransformFormat] = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 _NAMES = {"w", "h", "fit", "g", "dpr", "f", "q", "p"}
 _PART = re.compile(r"([a-z]+)=([a-z0-9.-]+)")
@@ -48,16 +51,24 @@ class TransformOptions:
     format: RequestedFormat = "auto"
     quality: int = 80
     preset: str | None = None
+    # Set only by a preset (``proof``): no option of the URL can take it off.
+    watermark: bool = False
 
     def canonical(self) -> str:
         """One spelling per meaning (presets expanded): what caches and ETags are keyed on."""
         parts = [f"w={self.width}" if self.width else "", f"h={self.height}" if self.height else ""]
         parts += [f"fit={self.fit}", f"g={self.gravity}", f"dpr={self.dpr:g}"]
         parts += [f"f={self.format}", f"q={self.quality}"]
+        parts += ["wm=1"] if self.watermark else []
         return ",".join(p for p in parts if p)
 
-    def to_transform(self, accept: str, avif: bool) -> Transform:
-        """The pixels to make for a client that sends ``accept``; ``avif``: we can write AVIF."""
+    def to_transform(
+        self, accept: str, avif: bool, watermark: Watermark | None = None
+    ) -> Transform:
+        """The pixels to make for a client that sends ``accept``; ``avif``: we can write AVIF;
+        ``watermark``: the deployment's, put on when the options ask for one."""
+        if self.watermark and watermark is None:
+            raise TransformOptionsError("a watermarked preset needs the deployment's watermark")
         return Transform(
             width=_device(self.width, self.dpr),
             height=_device(self.height, self.dpr),
@@ -65,6 +76,7 @@ class TransformOptions:
             gravity=self.gravity,
             format=negotiate(self.format, accept, avif),
             quality=self.quality,
+            watermark=watermark if self.watermark else None,
         )
 
 
@@ -72,6 +84,8 @@ PRESETS: dict[str, TransformOptions] = {
     "thumb": TransformOptions(width=400, height=400, fit="contain", quality=75),
     "square": TransformOptions(width=400, height=400, fit="cover", gravity="face", quality=75),
     "preview": TransformOptions(width=1600, height=1600, fit="contain", quality=80),
+    # What a parent browses before buying: limited in size and watermarked.
+    "proof": TransformOptions(width=1000, height=1000, fit="contain", quality=75, watermark=True),
     # An L print (89 x 127 mm) cut around the faces, as the print trim does, at ~250 dpi.
     "print-l": TransformOptions(
         width=890, height=1270, fit="cover", gravity="face", format="jpeg", quality=90
@@ -84,7 +98,7 @@ OPTIONS_HELP = (
     f" ({', '.join(FITS)}), `g` ({', '.join(GRAVITIES)}), `dpr` ({', '.join(f'{d:g}' for d in DPRS)}),"
     f" `f` ({', '.join(get_args(RequestedFormat))}; auto follows the request's Accept), `q`"
     f" ({QUALITY_RANGE[0]}-{QUALITY_RANGE[1]}), or a preset `p` ({', '.join(PRESETS)}) that later"
-    " options refine; e.g. `w=400,h=300,fit=cover,g=face,dpr=2,f=auto` or `p=thumb,dpr=2`."
+    " options refine (a watermarked preset stays watermarked); e.g. `w=400,h=300,fit=cover,g=face,dpr=2,f=auto` or `p=thumb,dpr=2`."
 )
 
 
@@ -165,6 +179,11 @@ def _check(options: TransformOptions, explicit: dict[str, str]) -> None:
         raise TransformOptionsError(f"q={options.quality} is not served: quality is {low}-{high}")
     width = _device(options.width, options.dpr) or 1
     height = _device(options.height, options.dpr) or 1
+    if options.watermark and max(width, height) > PROOF_MAX_EDGE:
+        raise TransformOptionsError(
+            f"a watermarked preview is at most {PROOF_MAX_EDGE} pixels on an edge (dpr included),"
+            f" not {max(width, height)}"
+        )
     if max(width, height) > MAX_EDGE or width * height > MAX_OUTPUT_PIXELS:
         raise TransformOptionsError(
             f"the output would be up to {width} x {height} pixels: at most {MAX_EDGE} on an edge"

@@ -7,6 +7,7 @@ from bakusoku.api.transforms.options import (
     MAX_EDGE,
     MAX_OPTIONS_LENGTH,
     PRESETS,
+    PROOF_MAX_EDGE,
     QUALITY_RANGE,
     SIZE_STEP,
     TransformOptions,
@@ -14,6 +15,7 @@ from bakusoku.api.transforms.options import (
     negotiate,
     parse_options,
 )
+from bakusoku.imaging.watermark import Watermark
 
 
 def test_every_option_is_read() -> None:
@@ -129,3 +131,24 @@ def test_auto_format_follows_accept(accept: str, avif: bool, chosen: str) -> Non
 def test_an_explicit_format_ignores_accept() -> None:
     assert negotiate("jpeg", "image/avif,image/webp", True) == "JPEG"
     assert parse_options("w=400,f=webp").to_transform("", avif=False).format == "WEBP"
+
+
+def test_the_proof_preset_is_watermarked_and_no_option_takes_the_mark_off() -> None:
+    mark = Watermark("SAMPLE", 35)
+    proof = parse_options("p=proof,f=webp,q=90,fit=contain")
+    assert proof.watermark and "wm=1" in proof.canonical()
+    assert proof.to_transform("", avif=False, watermark=mark).watermark == mark
+    assert parse_options("p=preview").to_transform("", False, mark).watermark is None
+    with pytest.raises(TransformOptionsError, match="given once"):
+        parse_options("p=proof,wm=0")
+    with pytest.raises(TransformOptionsError, match="needs the deployment's watermark"):
+        proof.to_transform("", avif=False)
+
+
+def test_a_proof_stays_small_whatever_the_options() -> None:
+    edge = PROOF_MAX_EDGE // SIZE_STEP * SIZE_STEP
+    parse_options(f"p=proof,w={edge},h={edge}")
+    with pytest.raises(TransformOptionsError, match="watermarked preview is at most"):
+        parse_options(f"p=proof,w={edge + SIZE_STEP}")
+    with pytest.raises(TransformOptionsError, match="watermarked preview is at most"):
+        parse_options("p=proof,dpr=2")

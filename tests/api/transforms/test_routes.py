@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from bakusoku.api.routes.transforms import MAX_AGE_SECONDS
 from bakusoku.api.transforms.signing import KEY_FILE_NAME, sign, signed_path
@@ -207,3 +207,16 @@ def test_the_signing_key_is_private_and_only_the_server_signs(site: Site) -> Non
     url = site.url("w=400,f=jpeg")
     assert url.rsplit("/", 3)[1] == sign(site.signing_key(), "w=400,f=jpeg", site.photo_id)
     assert sign(b"a guess" * 5, "w=400,f=jpeg", site.photo_id) not in url
+
+
+def test_the_proof_preset_is_a_small_watermarked_preview(site: Site) -> None:
+    proof = httpx.get(site.url("p=proof,f=jpeg"))
+    plain = httpx.get(site.url("w=1000,h=1000,q=75,f=jpeg"))
+    assert proof.status_code == plain.status_code == 200
+    marked, clean = picture(proof), picture(plain)
+    assert marked.size == clean.size == (1000, 750)
+    difference = ImageChops.difference(marked.convert("RGB"), clean.convert("RGB"))
+    changed = ImageStat.Stat(difference.convert("L").point(lambda v: 255 * (v > 8))).mean[0] / 255
+    assert 0.03 < changed < 0.6
+    assert proof.headers["etag"] != plain.headers["etag"]
+    assert site.signed("p=proof,w=2000").status_code == 400
