@@ -37,6 +37,7 @@ class TransformCache:
         self._sizes: OrderedDict[str, int] = OrderedDict()  # oldest use first
         self._total = 0
         self._loaded = False
+        self._broken = False
 
     @property
     def total_bytes(self) -> int:
@@ -45,8 +46,7 @@ class TransformCache:
     def get(self, key: str) -> CachedImage | None:
         name = _file_name(key)
         with self._lock:
-            self._load()
-            if name not in self._sizes:
+            if not self._usable() or name not in self._sizes:
                 return None
             self._sizes.move_to_end(name)
         try:
@@ -65,7 +65,8 @@ class TransformCache:
             return
         try:
             with self._lock:
-                self._load()
+                if not self._usable():
+                    return
                 tmp = self.directory / f"{name}.{threading.get_ident()}{_TMP_SUFFIX}"
                 tmp.write_bytes(image.content_type.encode("ascii") + b"\n" + image.data)
                 os.replace(tmp, self.directory / name)
@@ -86,8 +87,21 @@ class TransformCache:
         with self._lock:
             self._total -= self._sizes.pop(name, 0)
 
+    def _usable(self) -> bool:
+        """Index the directory on first use; a directory that cannot be made or read turns the
+        cache off for this process (a read-only data directory, as on AWS Lambda), never the
+        answers (called under the lock)."""
+        if self._broken:
+            return False
+        try:
+            self._load()
+        except OSError as exc:
+            log.warning("transform cache off: cannot use %s: %s", self.directory, exc)
+            self._broken = True
+        return not self._broken
+
     def _load(self) -> None:
-        """Index the files already there, oldest use first (called under the lock)."""
+        """Index the files already there, oldest use first."""
         if self._loaded:
             return
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -66,3 +66,13 @@ def test_a_shrunk_cap_evicts_at_start(tmp_path: Path) -> None:
     small = TransformCache(directory, 2500)
     assert small.get("f") is not None
     assert stored_bytes(directory) <= 2500
+
+
+def test_a_directory_that_cannot_be_made_turns_the_cache_off_not_the_answers(
+    tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    cache = TransformCache(blocker / "cache", 10_000)  # under a file: mkdir fails
+    cache.put("a", image(10))
+    assert cache.get("a") is None and cache.total_bytes == 0
