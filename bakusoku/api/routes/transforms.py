@@ -12,6 +12,7 @@ Answers carry a strong ``ETag`` (the photo's bytes, the options and the format c
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +70,9 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
     signing_key = _lazy_key(settings)
     cache = _cache(settings)
     watermark = proof_watermark(settings)
+    # Pixel work is CPU-bound: more of it at once than there are cores only adds memory (each
+    # holds a decode) and makes every request slower; the rest wait their turn.
+    pixel_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
     @router.get(
         "/img/{signature}/{options}/{photo_id}",
@@ -101,7 +105,7 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
             return Response(status_code=304, headers=headers)
         cached = cache.get(etag) if cache else None
         if cached is None:
-            made = _render(services, photo, transform)
+            made = _render(services, photo, transform, pixel_slots)
             cached = CachedImage(made.data, made.content_type)
             if cache:
                 cache.put(etag, cached)
@@ -213,7 +217,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def _render(services: ApiServices, photo: dict[str, Any], transform: Transform) -> TransformedImage:
+def _render(
+    services: ApiServices,
+    photo: dict[str, Any],
+    transform: Transform,
+    pixel_slots: threading.BoundedSemaphore,
+) -> TransformedImage:
     if services.store is None:
         raise ApiError(
             503, "storage.unavailable", "this deployment's API has no object store to read from"
@@ -229,14 +238,15 @@ def _render(services: ApiServices, photo: dict[str, Any], transform: Transform) 
     data = services.store.get_object(photo["bucket"], source.key)
     settings = services.settings
     try:
-        return render_transform(
-            data,
-            transform,
-            full=full,
-            faces=faces,
-            max_pixels=settings.max_image_pixels,
-            allow_tiff=settings.allow_tiff,
-        )
+        with pixel_slots:
+            return render_transform(
+                data,
+                transform,
+                full=full,
+                faces=faces,
+                max_pixels=settings.max_image_pixels,
+                allow_tiff=settings.allow_tiff,
+            )
     except ImageError as exc:
         raise ApiError(
             409,
