@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -105,8 +106,9 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
             return Response(status_code=304, headers=headers)
         cached = cache.get(etag) if cache else None
         if cached is None:
-            made = _render(services, photo, transform, pixel_slots)
+            made, timing = _render(services, photo, transform, pixel_slots)
             cached = CachedImage(made.data, made.content_type)
+            headers["Server-Timing"] = timing  # for operators and the benchmark
             if cache:
                 cache.put(etag, cached)
         return Response(cached.data, media_type=cached.content_type, headers=headers)
@@ -222,7 +224,8 @@ def _render(
     photo: dict[str, Any],
     transform: Transform,
     pixel_slots: threading.BoundedSemaphore,
-) -> TransformedImage:
+) -> tuple[TransformedImage, str]:
+    """The picture, and a Server-Timing value: reading its source, making its pixels."""
     if services.store is None:
         raise ApiError(
             503, "storage.unavailable", "this deployment's API has no object store to read from"
@@ -235,11 +238,13 @@ def _render(
         full[0],
         plan(full, transform, faces),
     )
+    started = time.perf_counter()
     data = services.store.get_object(photo["bucket"], source.key)
+    read = time.perf_counter()
     settings = services.settings
     try:
         with pixel_slots:
-            return render_transform(
+            made = render_transform(
                 data,
                 transform,
                 full=full,
@@ -247,6 +252,7 @@ def _render(
                 max_pixels=settings.max_image_pixels,
                 allow_tiff=settings.allow_tiff,
             )
+            done = time.perf_counter()
     except ImageError as exc:
         raise ApiError(
             409,
@@ -254,6 +260,8 @@ def _render(
             f"the photo's stored file {source.key.rsplit('/', 1)[-1]!r} does not decode"
             f" ({exc.code}); re-drive the photo's processing",
         ) from exc
+    timing = f"read;dur={(read - started) * 1000:.1f}, pixels;dur={(done - read) * 1000:.1f}"
+    return made, timing
 
 
 def _full_frame_renditions(photo: dict[str, Any]) -> list[SourceCandidate]:

@@ -107,10 +107,12 @@ def test_revalidation_answers_304_and_repeats_come_from_the_cache(site: Site) ->
     assert first.status_code == 200 and picture(first).size == (320, 320)
     assert "vary" not in first.headers  # the format does not follow Accept
     etag = first.headers["etag"]
+    assert "pixels;dur=" in first.headers["server-timing"]  # made for this request
     cached = sorted((site.server.data_dir / "transform-cache").iterdir())
     assert cached, "the output was not cached"
     again = httpx.get(url)
     assert again.content == first.content and again.headers["etag"] == etag
+    assert "server-timing" not in again.headers  # served from the cache, nothing made
     for sent in (etag, f"W/{etag}", f'"other", {etag}', "*"):
         revalidated = httpx.get(url, headers={"If-None-Match": sent})
         assert revalidated.status_code == 304 and revalidated.content == b""
