@@ -9,6 +9,7 @@ make their renditions, then measures in one run, for a 400 px WebP of each photo
   * the same cold request against the baseline: a FastAPI server written the obvious way with
     Pillow (open the original, ``exif_transpose``, Lanczos ``resize``, save WebP), 1 and 16
     clients;
+  * how far each server's peak memory rose while serving 16 cold clients;
   * in-process, the pixel work alone when the transform must read the 12 MP original (no
     rendition large enough), to show the DCT-scaled decode separately from the rendition source.
 Prints medians and ratios; the last line is one JSON object of the key figures. The machine's
@@ -94,6 +95,30 @@ def start_baseline(originals: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 # ---- measuring ------------------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """How far a process's peak RSS rose above its RSS at the start of a ``with`` block (Linux:
+    writing 5 to clear_refs resets the peak, VmHWM)."""
+
+    def __init__(self, pid: int) -> None:
+        self.status = Path(f"/proc/{pid}/status")
+        self.clear = Path(f"/proc/{pid}/clear_refs")
+        self.extra_mib = 0.0
+
+    def _kib(self, field: str) -> int:
+        for line in self.status.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        raise RuntimeError(f"no {field} in {self.status}")
+
+    def __enter__(self) -> PeakMemory:
+        self.clear.write_text("5")
+        self.before = self._kib("VmRSS")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.extra_mib = round((self._kib("VmHWM") - self.before) / 1024, 1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -182,7 +207,7 @@ def main() -> None:
         ).start()
         baseline, baseline_url = start_baseline(originals)
         try:
-            figures = run(server, baseline_url, photos, args)
+            figures = run(server, baseline_url, baseline.pid, photos, args)
         finally:
             baseline.terminate()
             baseline.wait()
@@ -191,7 +216,11 @@ def main() -> None:
 
 
 def run(
-    server: RunningServer, baseline_url: str, photos: list[bytes], args: argparse.Namespace
+    server: RunningServer,
+    baseline_url: str,
+    baseline_pid: int,
+    photos: list[bytes],
+    args: argparse.Namespace,
 ) -> dict[str, Any]:
     api = server.api
     key = server.create_key("bench", role="admin")
@@ -212,9 +241,10 @@ def run(
         cold = [timed_get(client, url, ACCEPT) for url in cold_urls]
         making = [ms / 1000 for ms in SERVER_MS]
         cached = [timed_get(client, url, ACCEPT) for url in cold_urls for _ in range(3)]
-        cold_rps, cold_16 = throughput(
-            client, signed_urls(client, api, key, photo_ids, list(range(70, 78))), 16
-        )
+        assert server.process is not None
+        cold_16_urls = signed_urls(client, api, key, photo_ids, list(range(70, 78)))
+        with PeakMemory(server.process.pid) as ours:
+            cold_rps, cold_16 = throughput(client, cold_16_urls, 16)
         cached_rps, cached_16 = throughput(client, cold_urls * 4, 16)
 
         base_urls = [
@@ -223,7 +253,8 @@ def run(
             for index in range(len(photos))
         ]
         base = [timed_get(client, url) for url in base_urls]
-        base_rps, base_16 = throughput(client, base_urls, 16)
+        with PeakMemory(baseline_pid) as theirs:
+            base_rps, base_16 = throughput(client, base_urls, 16)
     pixels = original_pixel_work(photos[0], 10)
 
     print()
@@ -243,6 +274,12 @@ def run(
         "cached_16": round(cached_rps, 1),
         "baseline_16": round(base_rps, 1),
     }
+    figures["peak_extra_mib_16"] = {"bakusoku": ours.extra_mib, "baseline": theirs.extra_mib}
+    print(
+        f"memory, 16 cold clients: the server's peak RSS grew {ours.extra_mib:.0f} MiB"
+        f" (baseline {theirs.extra_mib:.0f} MiB): ~{ours.extra_mib / 16:.1f} MiB per request"
+        f" (baseline ~{theirs.extra_mib / 16:.1f})"
+    )
     speedup = figures["baseline_1"]["p50_ms"] / figures["cold_1"]["p50_ms"]
     figures["speedup_cold_p50"] = round(speedup, 1)
     figures["speedup_throughput_16"] = round(cold_rps / base_rps, 1)
