@@ -122,11 +122,17 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
     def sign_transform(
         principal: Caller,
         photo_id: str,
-        options: str = Query(
-            ..., description="e.g. w=400,h=300,fit=cover,g=face,f=auto or p=thumb"
+        # Optional in the signature only so that the photo is looked up first: a photo the key
+        # may not see answers 404 (or 503 with the database gone) whatever the options.
+        options: str | None = Query(
+            None, description="required: e.g. w=400,h=300,fit=cover,g=face,f=auto or p=thumb"
         ),
     ) -> dict[str, Any]:
         visible_photo(services, access, photo_id, principal)
+        if not options:
+            raise ApiError(
+                400, "request.invalid", "options: give the transform, e.g. w=400,f=auto", "options"
+            )
         wanted = _parsed(options)
         path = signed_path(signing_key(), options, photo_id)
         return {

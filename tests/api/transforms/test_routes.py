@@ -145,9 +145,10 @@ def test_dpr_presets_and_the_print_crop(site: Site) -> None:
 def test_unsigned_or_tampered_urls_get_403_before_anything_else(site: Site) -> None:
     url = site.url("w=400,f=webp")
     prefix, signature, options, photo_id = url.rsplit("/", 3)
+    another_id = photo_id[:-1] + ("1" if photo_id[-1] == "0" else "0")
     tries = [
         f"{prefix}/{signature}/w=1600,f=webp/{photo_id}",  # larger than signed
-        f"{prefix}/{signature}/{options}/{site.photo['photo_id'][:-1]}0",  # another photo
+        f"{prefix}/{signature}/{options}/{another_id}",  # another photo
         f"{prefix}/{'A' * len(signature)}/{options}/{photo_id}",  # a made-up signature
         f"{prefix}/-/{options}/{photo_id}",
         f"{prefix}/{signature}/{options}/{MISSING}",  # no lookup before the signature check
@@ -194,6 +195,16 @@ def test_another_services_photo_answers_exactly_as_a_missing_one(site: Site) -> 
     # A signed URL of a photo that does not exist answers the same 404 as the API does.
     gone = httpx.get(site.api + signed_path(site.signing_key(), "w=400", MISSING))
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "photo.not_found"
+
+
+def test_signing_needs_options_for_a_visible_photo(site: Site) -> None:
+    url = f"{site.api}/v1/photos/{site.photo_id}/transform"
+    for params in ({}, {"options": ""}):
+        response = httpx.get(url, params=params, headers=bearer(site.a_admin))
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["field"] == "options"
+    # The photo is looked up first: another service's photo is missing whatever the options.
+    assert httpx.get(url, headers=bearer(site.b_admin)).status_code == 404
 
 
 def test_signing_needs_an_api_key(site: Site) -> None:
