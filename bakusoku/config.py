@@ -113,6 +113,13 @@ class Settings:
     extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"
     browsing_renditions: str = "preview=1600,thumb=400"  # name=long edge, ...
     browsing_formats: str = "jpeg,webp"
+    # On-the-fly transforms (/img/...): the HMAC key of their URLs (a secret; empty: kept generated
+    # in data_dir/transform-key) and the size cap of their disk cache in data_dir (0: no cache).
+    transform_signing_key: str = ""
+    transform_cache_mb: int = 256
+    # The watermark of sale previews (the transform preset 'proof'), tiled at this opacity (%).
+    proof_watermark_text: str = "SAMPLE"
+    proof_watermark_opacity: int = 35
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
     # AWS only, set by the template in the API function's environment: the photo pipeline's state
@@ -302,7 +309,13 @@ def ensure_credentials(settings: Settings) -> Settings:
 # never handed to a worker, the store's process or a deployed function's environment.
 SECRET_VARIABLES = frozenset(
     env_name(name)
-    for name in ("slack_webhook_url", "alert_webhook_url", "alert_webhook_secret", "admin_token")
+    for name in (
+        "slack_webhook_url",
+        "alert_webhook_url",
+        "alert_webhook_secret",
+        "admin_token",
+        "transform_signing_key",
+    )
 )
 
 

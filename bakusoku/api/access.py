@@ -244,7 +244,12 @@ _INVALID = (
 
 
 def is_public(path: str) -> bool:
-    return path in _PUBLIC_PATHS or path.startswith("/static/") or bool(_PAGE.fullmatch(path))
+    # /img/...: signed transform URLs carry their own permission (bakusoku.api.routes.transforms)
+    return (
+        path in _PUBLIC_PATHS
+        or path.startswith(("/static/", "/img/"))
+        or bool(_PAGE.fullmatch(path))
+    )
 
 
 class AuthMiddleware:

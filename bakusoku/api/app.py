@@ -20,6 +20,7 @@ from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
 from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
 from bakusoku.api.routes.photos import photos_router
+from bakusoku.api.routes.transforms import transforms_router
 from bakusoku.api.routes.uploads import uploads_router
 from bakusoku.api.services import ApiServices
 
@@ -41,6 +42,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(events_router(services, access))
     app.include_router(audit_router(access))
     app.include_router(graph_router(services))
+    app.include_router(transforms_router(services, access))
     _limit_bodies(app, services)
     return app
 

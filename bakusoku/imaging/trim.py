@@ -1,4 +1,7 @@
-"""Geometry of the print trim: the largest 89:127 (L-size) box, centred or moved to keep faces."""
+"""Geometry of the print trim: the largest 89:127 (L-size) box, centred or moved to keep faces.
+
+:func:`place_box` is the placement rule alone, for a window of any size (face-gravity transforms).
+"""
 
 from collections.abc import Sequence
 from typing import Literal
@@ -40,12 +43,20 @@ def print_crop_box(
         crop_w = width
         crop_h = min(height, max(1, round(width * ratio_h / ratio_w)))
 
-    left = _place(
-        width, crop_w, [(f[0], f[2]) for f in faces or ()], [f[3] - f[1] for f in faces or ()]
-    )
-    top = _place(
-        height, crop_h, [(f[1], f[3]) for f in faces or ()], [f[3] - f[1] for f in faces or ()]
-    )
+    return place_box(width, height, (crop_w, crop_h), faces)
+
+
+def place_box(
+    width: int, height: int, size: tuple[int, int], faces: Sequence[FaceBox] | None = None
+) -> Box:
+    """Where a ``size`` window goes in a ``width`` x ``height`` picture: centred on each free axis,
+    or moved just enough to keep ``faces`` inside (with a margin when there is room), or centred
+    on them when they cannot all fit. The print trim and face-gravity transforms both use it.
+    """
+    crop_w, crop_h = min(size[0], width), min(size[1], height)
+    heights = [f[3] - f[1] for f in faces or ()]
+    left = _place(width, crop_w, [(f[0], f[2]) for f in faces or ()], heights)
+    top = _place(height, crop_h, [(f[1], f[3]) for f in faces or ()], heights)
     return left, top, left + crop_w, top + crop_h
 
 
