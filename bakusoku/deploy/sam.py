@@ -209,7 +209,7 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
     return params
 
 
-def _bucket(stage: StageConfig) -> dict[str, Any]:
+def bucket_resource(stage: StageConfig) -> dict[str, Any]:
     settings = stage.settings
     return {
         "Type": "AWS::S3::Bucket",
@@ -255,7 +255,7 @@ def _bucket(stage: StageConfig) -> dict[str, Any]:
     }
 
 
-def _bucket_policy() -> dict[str, Any]:
+def bucket_policy_resource() -> dict[str, Any]:
     return {
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
@@ -340,7 +340,7 @@ def _statements(name: str, stage: StageConfig) -> list[dict[str, Any]]:
     return statements
 
 
-def _queue_alarm(stage: StageConfig, queue: str, what: str) -> dict[str, Any]:
+def queue_alarm_resource(stage: StageConfig, queue: str, what: str) -> dict[str, Any]:
     """An alarm as soon as ``queue`` holds a message: something was not delivered."""
     return {
         "Type": "AWS::CloudWatch::Alarm",
@@ -360,14 +360,14 @@ def _queue_alarm(stage: StageConfig, queue: str, what: str) -> dict[str, Any]:
     }
 
 
-def _log_group(name: str, stage: StageConfig) -> dict[str, Any]:
+def log_group_resource(name: str, stage: StageConfig) -> dict[str, Any]:
     return {
         "Type": "AWS::Logs::LogGroup",
         "Properties": {"LogGroupName": name, "RetentionInDays": stage.log_retention_days},
     }
 
 
-def _queue(stage: StageConfig, name: str) -> dict[str, Any]:
+def queue_resource(stage: StageConfig, name: str) -> dict[str, Any]:
     return {
         "Type": "AWS::SQS::Queue",
         "Properties": {
@@ -479,12 +479,12 @@ def _tags(stage: StageConfig) -> list[dict[str, str]]:
 def build_template(stage: StageConfig) -> dict[str, Any]:
     """The complete SAM template (a plain dict with long-form intrinsics) for ``stage``."""
     resources: dict[str, Any] = {
-        BUCKET: _bucket(stage),
-        "PhotoBucketPolicy": _bucket_policy(),
+        BUCKET: bucket_resource(stage),
+        "PhotoBucketPolicy": bucket_policy_resource(),
     }
     for name, handler in handlers().items():
         resources[logical_id(name)] = _function(name, handler, stage)
-        resources[f"{logical_id(name)}LogGroup"] = _log_group(
+        resources[f"{logical_id(name)}LogGroup"] = log_group_resource(
             f"/aws/lambda/{stage.resource_name(name)}", stage
         )
     resources[DATABASE_SCHEMA] = database_schema()
@@ -496,21 +496,23 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     resources |= network
     resources[HTTP_API] = _http_api(stage)
     resources[STATE_MACHINE] = _state_machine(stage)
-    resources["PhotoPipelineLogGroup"] = _log_group(
+    resources["PhotoPipelineLogGroup"] = log_group_resource(
         f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
     )
-    resources[TRIGGER_DLQ] = _queue(stage, "trigger-dlq")
+    resources[TRIGGER_DLQ] = queue_resource(stage, "trigger-dlq")
     resources[f"{TRIGGER_DLQ}Policy"] = _queue_policy(
         TRIGGER_DLQ, _rule_arn(stage, "object-created")
     )
-    resources[ALERT_DLQ] = _queue(stage, "alert-dlq")
+    resources[ALERT_DLQ] = queue_resource(stage, "alert-dlq")
     resources[f"{ALERT_DLQ}Policy"] = _queue_policy(ALERT_DLQ, _rule_arn(stage, "execution-failed"))
-    resources[NOTIFIER_DLQ] = _queue(stage, "notifier-failures")
-    resources[f"{TRIGGER_DLQ}Alarm"] = _queue_alarm(
+    resources[NOTIFIER_DLQ] = queue_resource(stage, "notifier-failures")
+    resources[f"{TRIGGER_DLQ}Alarm"] = queue_alarm_resource(
         stage, TRIGGER_DLQ, "Uploads that started no run"
     )
-    resources[f"{ALERT_DLQ}Alarm"] = _queue_alarm(stage, ALERT_DLQ, "Alerts never delivered")
-    resources[f"{NOTIFIER_DLQ}Alarm"] = _queue_alarm(
+    resources[f"{ALERT_DLQ}Alarm"] = queue_alarm_resource(
+        stage, ALERT_DLQ, "Alerts never delivered"
+    )
+    resources[f"{NOTIFIER_DLQ}Alarm"] = queue_alarm_resource(
         stage, NOTIFIER_DLQ, "Alerts the notifier failed"
     )
     return {

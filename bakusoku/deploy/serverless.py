@@ -25,17 +25,17 @@ from bakusoku.deploy.sam import (
     DATABASE_SCHEMA,
     NOTIFIER_DLQ,
     TRIGGER_DLQ,
-    _bucket,
-    _bucket_policy,
-    _log_group,
-    _queue,
-    _queue_alarm,
     asl_definition,
+    bucket_policy_resource,
+    bucket_resource,
     database_schema,
     failed_execution_pattern,
     function_environment,
     handlers,
+    log_group_resource,
     object_created_pattern,
+    queue_alarm_resource,
+    queue_resource,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
 from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
@@ -293,16 +293,16 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         function_key(name): _function(name, handler, stage) for name, handler in handlers().items()
     }
     resources: dict[str, Any] = {
-        "PhotoBucket": _to_join(_bucket(stage)),
-        "PhotoBucketPolicy": _to_join(_bucket_policy()),
-        "PhotoPipelineLogGroup": _log_group(
+        "PhotoBucket": _to_join(bucket_resource(stage)),
+        "PhotoBucketPolicy": _to_join(bucket_policy_resource()),
+        "PhotoPipelineLogGroup": log_group_resource(
             f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
         ),
-        TRIGGER_DLQ: _queue(stage, "trigger-dlq"),
-        ALERT_DLQ: _queue(stage, "alert-dlq"),
-        NOTIFIER_DLQ: _queue(stage, "notifier-failures"),
+        TRIGGER_DLQ: queue_resource(stage, "trigger-dlq"),
+        ALERT_DLQ: queue_resource(stage, "alert-dlq"),
+        NOTIFIER_DLQ: queue_resource(stage, "notifier-failures"),
         **{
-            f"{queue}Alarm": _queue_alarm(stage, queue, what)
+            f"{queue}Alarm": queue_alarm_resource(stage, queue, what)
             for queue, what in (
                 (TRIGGER_DLQ, "Uploads that started no run"),
                 (ALERT_DLQ, "Alerts never delivered"),
