@@ -70,7 +70,18 @@ def test_deploy_dry_run_prints_the_plan() -> None:
             "--config",
             str(EXAMPLE),
         ],
-        env={"AWS_DEFAULT_REGION": "ap-northeast-1"},
+        # No account to ask (other tests' fake credentials may be in this process's environment):
+        # the plan alone, without the quota check that needs credentials.
+        env={
+            "AWS_DEFAULT_REGION": "ap-northeast-1",
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_SESSION_TOKEN": None,
+            "AWS_PROFILE": None,
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
     )
     assert result.exit_code == 0, result.output
     assert "plan for stack enphoto-prod" in result.output
