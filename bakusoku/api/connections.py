@@ -1,8 +1,9 @@
 """The API port's connections: how long a client may take, and how many may be open at once.
 
-uvicorn closes a connection idle between requests after ``timeout_keep_alive`` and refuses
-requests past ``limit_concurrency``, but waits for a request's headers forever: a client that
-connects and sends nothing, or half a request line, holds its connection for good.
+uvicorn closes a connection idle between requests after ``timeout_keep_alive``, but waits for a
+request's headers forever: a client that connects and sends nothing, or half a request line, holds
+its connection for good; and its own ``limit_concurrency`` answers a plain-text 503. A connection
+past ``max_connections`` gets our JSON ``503 server.busy`` with ``Retry-After`` instead, then a close.
 ``HeaderDeadlineProtocol`` gives every request ``header_timeout`` seconds from its first byte
 (or from the connection, for the first request) to send its headers whole; then it answers
 ``408`` (or just closes, if nothing came) and closes. Bodies are timed by
@@ -38,10 +39,29 @@ def _timeout_response(seconds: float) -> bytes:
     return head.encode() + body
 
 
+async def _busy(scope: Any, receive: Any, send: Any) -> None:
+    """The whole app of a connection over the cap: a JSON 503 the client may retry, then close."""
+    body = json.dumps(
+        error_body(
+            "server.busy",
+            "the API serves as many connections as it may; retry in a few seconds",
+        )
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline on each request's headers."""
+    """uvicorn's HTTP/1.1 protocol with a deadline on each request's headers and a connection cap."""
 
     header_timeout: float = 10.0
+    max_connections: int = 0  # 0: no cap
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,6 +70,8 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.max_connections and len(self.connections) > self.max_connections:
+            self.app = _busy  # this connection's request is answered 503, then it closes
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -94,10 +116,13 @@ def api_connection_options(settings: Settings) -> dict[str, Any]:
     protocol = type(
         "ApiHttpProtocol",
         (HeaderDeadlineProtocol,),
-        {"header_timeout": float(settings.api_header_timeout_seconds)},
+        {
+            "header_timeout": float(settings.api_header_timeout_seconds),
+            "max_connections": settings.api_max_connections,
+        },
     )
     return {
         "http": protocol,
         "timeout_keep_alive": settings.api_idle_timeout_seconds,
-        "limit_concurrency": settings.api_max_connections,
+        "limit_concurrency": None,  # the protocol's cap answers JSON, not uvicorn's plain text
     }

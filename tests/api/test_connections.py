@@ -88,6 +88,8 @@ def test_connections_past_the_cap_are_refused_until_some_end(bounded: Bounded) -
         time.sleep(0.3)
         refused = httpx.get(f"{bounded.api}/healthz", timeout=5)
         assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "server.busy"
+        assert refused.headers["retry-after"] == "1"
         for sock in held:
             sock.close()
     time.sleep(0.5)
