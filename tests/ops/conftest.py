@@ -19,6 +19,7 @@ import uvicorn
 
 from bakusoku.db.engine import create_db_engine
 from bakusoku.domain.catalogue import describe_failure
+from bakusoku.ops.service import Operations
 from bakusoku.storage.notifications import object_created_event
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
@@ -331,3 +332,15 @@ def track(engine: WorkflowEngine) -> None:
     """Register after Operations' listener: when it is called, operations are done."""
     ENDED[id(engine)] = Ended()
     engine.add_listener(ENDED[id(engine)])
+
+
+@pytest.fixture
+def engine(db: sa.Engine, ops: Operations) -> Iterator[WorkflowEngine]:
+    """The engine on the pipeline-shaped DEFINITION, its ends watched by the module's ``ops``."""
+    workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
+    ops.attach(workflow)
+    track(workflow)
+    workflow.register_state_machine("photo-pipeline", DEFINITION)
+    workflow.start()
+    yield workflow
+    workflow.stop()

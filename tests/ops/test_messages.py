@@ -39,13 +39,10 @@ from bakusoku.workflow.engine import (
 from tests.events.alarms import notification, sns_event
 from tests.events.conftest import load_sample
 from tests.ops.conftest import (
-    DEFINITION,
     ENDED,
     WebhookStandIn,
-    functions,
     photo_key,
     s3_event,
-    track,
 )
 
 ARN = "arn:aws:states:us-east-1:000000000000:execution:photo-pipeline:exec-1"
@@ -208,17 +205,6 @@ def ops(db: sa.Engine, slack: WebhookStandIn) -> Iterator[Operations]:
     operations = Operations(settings, db, configure_logs=False)
     yield operations
     operations.stop()
-
-
-@pytest.fixture
-def engine(db: sa.Engine, ops: Operations) -> Iterator[WorkflowEngine]:
-    workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
-    ops.attach(workflow)
-    track(workflow)
-    workflow.register_state_machine("photo-pipeline", DEFINITION)
-    workflow.start()
-    yield workflow
-    workflow.stop()
 
 
 def status_change(description: ExecutionDescription, region: str) -> dict[str, Any]:

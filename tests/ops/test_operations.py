@@ -48,17 +48,6 @@ def ops(db: sa.Engine, slack: WebhookStandIn, receiver: WebhookStandIn) -> Itera
     operations.stop()
 
 
-@pytest.fixture
-def engine(db: sa.Engine, ops: Operations) -> Iterator[WorkflowEngine]:
-    workflow = WorkflowEngine(db, ops.invoker(functions()), time_scale=0.01)
-    ops.attach(workflow)
-    track(workflow)
-    workflow.register_state_machine("photo-pipeline", DEFINITION)
-    workflow.start()
-    yield workflow
-    workflow.stop()
-
-
 def run(engine: WorkflowEngine, album: str, count: int = 1) -> list[tuple[str, str]]:
     """Start ``count`` executions for new photos in ``album``; wait until operations handled
     their ends; returns (name, photo_id) of each."""
