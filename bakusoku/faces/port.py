@@ -1,0 +1,77 @@
+"""The face-index port: what the pipeline, the API and erasure need of a face index.
+
+Two implementations answer it, chosen by configuration: the embedded index (vectors in our own
+database, exact search with numpy) and Amazon Rekognition (one collection per service and album).
+Both keep the face ↔ photo mapping in our database, so listing, consent and erasure do not depend on
+the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+# A face box in the upright original's pixels: (left, top, right, bottom).
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class AlbumRef:
+    """The one album a face index call may touch: never wider than a service and an album."""
+
+    service: str
+    album: str
+
+
+@dataclass(frozen=True)
+class FaceCrop:
+    """One detected face of a photo, cut from the full-resolution upright original.
+
+    ``jpeg`` is the face with a margin, encoded as JPEG; it is ``None`` for a face too small to
+    match reliably, which is recorded but not embedded.
+    """
+
+    box: Box
+    jpeg: bytes | None
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    """A face as the index recorded it; ``embedded`` is false for faces too small to match."""
+
+    face_id: str
+    photo_id: str
+    box: Box
+    embedded: bool
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """A face that resembles the query, ``similarity`` in [0, 1], higher is closer."""
+
+    face_id: str
+    photo_id: str
+    similarity: float
+
+
+class FaceIndex(Protocol):
+    """Index, search and erase the faces of one album."""
+
+    def index_faces(
+        self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
+    ) -> list[IndexedFace]: ...
+
+    def search_by_image(self, album: AlbumRef, image: bytes, *, limit: int) -> list[FaceMatch]:
+        """Faces of the album like the largest face in ``image`` (a parent's reference photo)."""
+        ...
+
+    def search_by_faces(
+        self, album: AlbumRef, face_ids: Sequence[str], *, limit: int
+    ) -> list[FaceMatch]:
+        """Faces of the album like already-indexed faces (those a parent confirmed)."""
+        ...
+
+    def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None: ...
+
+    def delete_album(self, album: AlbumRef) -> None: ...
