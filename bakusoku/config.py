@@ -109,6 +109,9 @@ class Settings:
     store_gps: bool = False  # GPS position on the photo row; never in any rendition
     mark_duplicates: bool = True  # same sha256 in the same album: status duplicate, no work
     face_detection: bool = True  # face-aware print trim when the 'faces' extra is installed
+    # JPEG prints cut on the original's blocks without re-encoding, when the 'lossless' extra is
+    # installed (bakusoku/imaging/lossless.py); off: every print is encoded from the decode.
+    lossless_prints: bool = True
     square_print: str = "portrait"  # or landscape: the print orientation of square photos
     extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"
     browsing_renditions: str = "preview=1600,thumb=400"  # name=long edge, ...

@@ -24,6 +24,13 @@ class Rendition(BaseModel):
     size: int
     content_type: str
     crop_box: list[int] | None = Field(None, description="print renditions: the trimmed area")
+    lossless: bool | None = Field(
+        None,
+        description="print renditions: cut from the original's JPEG blocks without re-encoding",
+    )
+    reencoded_because: str | None = Field(
+        None, description="print renditions encoded from the decode: why not cut losslessly"
+    )
 
 
 class PhotoError(BaseModel):

@@ -14,6 +14,18 @@ def iso(timestamp: float | None) -> str | None:
     return iso_millis(timestamp)
 
 
+def _print_facts(item: dict[str, Any]) -> dict[str, Any]:
+    """A print rendition's trim and whether it was cut without re-encoding."""
+    if not item.get("cropBox"):
+        return {}
+    facts: dict[str, Any] = {"crop_box": item["cropBox"]}
+    if "lossless" in item:  # photos made before lossless cuts existed do not say
+        facts["lossless"] = item["lossless"]
+    if item.get("reencodedBecause"):
+        facts["reencoded_because"] = item["reencodedBecause"]
+    return facts
+
+
 def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> dict[str, Any]:
     """The public JSON of a photo; rendition URLs are short-lived signed GETs."""
     renditions = {
@@ -23,7 +35,7 @@ def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> di
             "height": item["height"],
             "size": item["size"],
             "content_type": item["contentType"],
-            **({"crop_box": item["cropBox"]} if item.get("cropBox") else {}),
+            **_print_facts(item),
         }
         for name, item in (photo.get("renditions") or {}).items()
     }

@@ -84,6 +84,14 @@ def _cached_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | Non
     return ImageCms.buildTransform(source, srgb_profile(), mode, "RGB", ImageCms.Intent.PERCEPTUAL)
 
 
+def is_srgb_icc(icc: bytes) -> bool:
+    """Whether an embedded ICC profile is sRGB (its pixels need no conversion)."""
+    try:
+        return _is_srgb(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return False
+
+
 def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
     description = ImageCms.getProfileDescription(profile) or ""
     return "srgb" in description.lower() and "linear" not in description.lower()

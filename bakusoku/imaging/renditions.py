@@ -27,7 +27,7 @@ How the pixels are made, cheapest first:
 
 import io
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,6 +36,15 @@ from PIL import Image
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, probe
 from bakusoku.imaging.faces import DETECTION_EDGE, FaceDetector
+from bakusoku.imaging.lossless import (
+    EDGE_BLOCK,
+    JpegLayout,
+    LosslessUnavailable,
+    fits,
+    jpeg_layout,
+    lossless_available,
+    lossless_print,
+)
 from bakusoku.imaging.memory import give_back, keep_pixel_memory, peak_bytes
 from bakusoku.imaging.placeholder import placeholder
 from bakusoku.imaging.shrink import shrink
@@ -153,6 +162,8 @@ class PhotoResult:
     crop_boxes: dict[str, Box] = field(default_factory=dict)
     # Faces the trim kept in frame (displayed pixels); None when no detection ran.
     faces: list[FaceBox] | None = None
+    # Why each print was re-encoded from the decode; a print not named here was cut losslessly.
+    reencoded: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str) -> Rendition:
         for rendition in self.renditions:
@@ -195,6 +206,7 @@ def render_photo(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     allow_tiff: bool = False,
     with_placeholder: bool = True,
+    lossless_prints: bool = True,
 ) -> PhotoResult:
     """Decode ``data`` once and produce every rendition in ``specs`` (in that order).
 
@@ -202,7 +214,9 @@ def render_photo(
     orientation applied); the print trim keeps them inside when it can. Without ``faces``, a
     ``detector`` finds them (only when a print rendition is asked for) on the smallest full-frame
     output at least :data:`~bakusoku.imaging.faces.DETECTION_EDGE` long, else on the decode.
-    Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
+    With ``lossless_prints``, full-resolution prints of a JPEG original are cut on its blocks
+    without re-encoding (:mod:`bakusoku.imaging.lossless`), and the decode then only needs the
+    detail of the other outputs. Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
     """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
@@ -215,11 +229,21 @@ def render_photo(
     def trim(spec_aspect: tuple[int, int] | None, found: Sequence[FaceBox] | None) -> Box:
         return print_crop_box(info.width, info.height, spec_aspect or aspect, found, square)
 
-    # The trim's size does not depend on where faces are, so the decode scale is known up front.
-    centred = [_plan(s, trim(s.aspect, None) if s.crop_to_print else full) for s in specs]
+    prints = [s for s in specs if s.crop_to_print]
+    # The trim's size does not depend on where faces are, so both which prints can be cut without
+    # decoding and the decode scale the rest need are known up front.
+    layout, reencoded = _lossless_plan(data, info, prints, trim, enabled=lossless_prints)
+    cut = [s for s in prints if s.name not in reencoded]
+    centred = [
+        _plan(s, trim(s.aspect, None) if s.crop_to_print else full) for s in specs if s not in cut
+    ]
     # The largest output decides how much detail the decode must keep (JPEG scales in the DCT),
     # and with it the most memory this photo can take (the bound in imaging.memory).
-    min_scale = max((plan.scale for plan in centred), default=1.0)
+    # With every output a lossless cut, the decode serves only face detection and the placeholder.
+    min_scale = max((plan.scale for plan in centred), default=_detection_scale(info))
+    if faces is None and detector is not None and prints:
+        # Faces are looked for, and their boxes used, at the original's full detail.
+        min_scale = 1.0
     peak = peak_bytes(photo.plan(min_scale).pixels, info.byte_size)
     image = photo.decode(min_scale)
     # From here on ``sources`` holds the only reference to the decode, so it can be let go.
@@ -229,7 +253,6 @@ def render_photo(
     # Full-frame outputs first: faces are looked for on one of them, and the prints come last so
     # that the decode is freed before the last print is encoded.
     _make_whole([plan for plan in centred if not plan.spec.crop_to_print], sources, made)
-    prints = [s for s in specs if s.crop_to_print]
     if faces is None and detector is not None and prints:
         # Faces move only the prints: look on the smallest full-frame output the detector can
         # use rather than shrinking the full decode again.
@@ -237,17 +260,93 @@ def render_photo(
         faces = _scaled(detector.detect(seen.image), 1 / seen.scale_x)
     crop_boxes = {s.name: trim(s.aspect, faces) for s in prints}
     hashed = _placeholder(sources, full) if with_placeholder else None
-    _make_prints([_plan(s, crop_boxes[s.name]) for s in prints], sources, made)
+    _make_prints([_plan(s, crop_boxes[s.name]) for s in prints if s not in cut], sources, made)
     sources.clear()  # no pixel buffer is left in use
+    # Cut with the decode gone: libjpeg's coefficient arrays (~3 bytes a pixel) take its place.
+    for spec in cut:
+        _cut_print(spec, data, layout, crop_boxes, made, reencoded, max_pixels, allow_tiff)
     give_back(peak)
+    main = [s.name for s in prints if s.aspect is None]
     return PhotoResult(
         info=info,
         renditions=[made[s.name] for s in specs],
-        crop_box=trim(None, faces),
+        crop_box=crop_boxes[main[0]] if main else trim(None, faces),
         placeholder=hashed,
         crop_boxes=crop_boxes,
         faces=None if faces is None else list(faces),
+        reencoded=reencoded,
     )
+
+
+def _lossless_plan(
+    data: bytes,
+    info: ImageInfo,
+    prints: Sequence[RenditionSpec],
+    trim: Callable[[tuple[int, int] | None, Sequence[FaceBox] | None], Box],
+    *,
+    enabled: bool,
+) -> tuple[JpegLayout | None, dict[str, str]]:
+    """The original's JPEG layout, and why each print that cannot be cut losslessly is not."""
+    reason: str | None = None
+    layout: JpegLayout | None = None
+    if not enabled:
+        reason = "lossless print cuts are switched off (lossless_prints: false)"
+    elif info.format != "JPEG":
+        reason = f"the original is {info.format}, not JPEG: its print is encoded from the decode"
+    else:
+        reason = lossless_available()
+    if reason is None:
+        layout = jpeg_layout(data, info.orientation)
+        reason = layout.reason
+    reencoded: dict[str, str] = {}
+    for spec in prints:
+        if reason is not None:
+            reencoded[spec.name] = reason
+        elif spec.long_edge is not None:
+            reencoded[spec.name] = "the print is resized, not a plain crop of the original"
+        elif layout is not None and not fits(layout, _box_size(trim(spec.aspect, None))):
+            reencoded[spec.name] = EDGE_BLOCK
+    return layout, reencoded
+
+
+def _cut_print(
+    spec: RenditionSpec,
+    data: bytes,
+    layout: JpegLayout | None,
+    crop_boxes: dict[str, Box],
+    made: dict[str, Rendition],
+    reencoded: dict[str, str],
+    max_pixels: int,
+    allow_tiff: bool,
+) -> None:
+    """Cut one print losslessly; if the transform refuses, decode again and encode it as before."""
+    assert layout is not None  # only planned cuts get here
+    try:
+        result = lossless_print(data, layout, crop_boxes[spec.name])
+    except LosslessUnavailable as refused:
+        reencoded[spec.name] = str(refused)
+        image = open_photo(data, max_pixels=max_pixels, allow_tiff=allow_tiff).decode()
+        source = _Source(image, (0, 0, image.width, image.height), 1.0, 1.0)
+        made[spec.name] = _encode(spec, _resample(_plan(spec, crop_boxes[spec.name]), [source]))
+        return
+    crop_boxes[spec.name] = result.box
+    width, height = _box_size(result.box)
+    made[spec.name] = Rendition(
+        name=spec.name,
+        data=result.data,
+        width=width,
+        height=height,
+        content_type=_CONTENT_TYPES["JPEG"],
+        byte_size=len(result.data),
+    )
+
+
+def _detection_scale(info: ImageInfo) -> float:
+    return min(1.0, DETECTION_EDGE / max(info.width, info.height))
+
+
+def _box_size(box: Box) -> tuple[int, int]:
+    return round(box[2] - box[0]), round(box[3] - box[1])
 
 
 def _make_whole(plans: Sequence[_Plan], sources: list[_Source], made: dict[str, Rendition]) -> None:

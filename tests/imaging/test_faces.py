@@ -74,7 +74,8 @@ def test_without_the_extra_the_trim_is_centred(monkeypatch: pytest.MonkeyPatch) 
     finally:
         faces_module._load_mtcnn.cache_clear()
     scene, _ = scene_with_face((3000, 1500), (2650, 300), 320)
-    result = render_photo(encode(scene, "JPEG", quality=85), [PRINT], detector=None)
+    data = encode(scene, "JPEG", quality=85)
+    result = render_photo(data, [PRINT], detector=None, lossless_prints=False)
     assert result.faces is None
     assert result.crop_box == (430, 0, 2570, 1500)
 

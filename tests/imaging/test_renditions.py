@@ -52,7 +52,9 @@ def test_default_renditions_of_a_12mp_photo(jpeg_12mp: bytes, open_output: Opene
     assert open_output(preview_webp.data).format == "WEBP"
     assert (printed.width, printed.height) == (4000, 2803)
     assert _exact_print_ratio(printed.width, printed.height)
-    assert result.crop_box == (0, 98, 4000, 2901)
+    # Cut losslessly: the centred trim (0, 98, 4000, 2901) starts on the JPEG's 16 px block grid.
+    assert result.crop_box == (0, 96, 4000, 2899)
+    assert result.reencoded == {}
     assert (preview.width, preview.height) == (1600, 1200)
     assert (thumb.width, thumb.height) == (400, 300)
     for rendition in result.renditions:

@@ -32,6 +32,7 @@ class ImagingOptions:
     store_gps: bool
     mark_duplicates: bool
     face_detection: bool
+    lossless_prints: bool
     square: Literal["portrait", "landscape"]
     print_specs: tuple[RenditionSpec, ...]
     browsing_specs: tuple[RenditionSpec, ...]
@@ -48,6 +49,7 @@ _FIELDS = (
     "store_gps",
     "mark_duplicates",
     "face_detection",
+    "lossless_prints",
     "square_print",
     "extra_prints",
     "browsing_renditions",
@@ -78,6 +80,7 @@ def _options(values: tuple[object, ...]) -> ImagingOptions:
         store_gps=given["store_gps"],
         mark_duplicates=given["mark_duplicates"],
         face_detection=given["face_detection"],
+        lossless_prints=given["lossless_prints"],
         square="portrait" if square == "portrait" else "landscape",
         print_specs=(PRINT, *parse_extra_prints(given["extra_prints"])),
         browsing_specs=parse_browsing(given["browsing_renditions"], given["browsing_formats"]),

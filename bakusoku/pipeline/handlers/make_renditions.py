@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.domain.keys import rendition_key
-from bakusoku.imaging import render_photo
+from bakusoku.imaging import PhotoResult, render_photo
 from bakusoku.imaging.faces import boxes_json
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
@@ -26,10 +26,11 @@ _EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input: StorePhoto's output. Output: what MarkReady records on the photo.
 
-    ``{"renditions": {name: {"key", "width", "height", "size", "contentType"[, "cropBox"]}},
+    ``{"renditions": {name: {"key", "width", "height", "size", "contentType"[, print facts]}},
     "width", "height", "takenAt", "cropBox", "faces"?, "placeholder"}``. With the ``faces`` extra
     installed (and ``face_detection`` on) the prints keep every detected face in frame; otherwise
-    they are centred.
+    they are centred. A print's facts are its ``cropBox`` and ``lossless``: true when it was cut
+    from the original's JPEG blocks without re-encoding, else false with ``reencodedBecause``.
     """
     env = adapters()
     options = imaging_options(env.settings)
@@ -42,6 +43,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         max_pixels=options.max_pixels,
         allow_tiff=options.allow_tiff,
         with_placeholder=True,
+        lossless_prints=options.lossless_prints,
     )
     stored = {}
     for rendition in result.renditions:
@@ -60,7 +62,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "contentType": rendition.content_type,
         }
         if rendition.name in result.crop_boxes:
-            stored[rendition.name]["cropBox"] = list(result.crop_boxes[rendition.name])
+            stored[rendition.name].update(_print_facts(result, rendition.name))
     info = result.info
     output: dict[str, Any] = {
         "renditions": stored,
@@ -75,3 +77,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if result.placeholder is not None:
         output["placeholder"] = result.placeholder
     return output
+
+
+def _print_facts(result: PhotoResult, name: str) -> dict[str, Any]:
+    facts: dict[str, Any] = {"cropBox": list(result.crop_boxes[name])}
+    reason = result.reencoded.get(name)
+    facts["lossless"] = reason is None
+    if reason is not None:
+        facts["reencodedBecause"] = reason
+    return facts
