@@ -81,6 +81,8 @@ class Settings:
     api_idle_timeout_seconds: int = 5
     api_max_connections: int = 2048
     api_max_body_bytes: int = 64 * 1024
+    # Entry lists and timing results (CSV or JSON) of a race: 30,000 runners fit in ~2 MB.
+    race_rows_max_bytes: int = 8 * 1024 * 1024
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""

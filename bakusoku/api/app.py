@@ -20,6 +20,7 @@ from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
 from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
 from bakusoku.api.routes.photos import photos_router
+from bakusoku.api.routes.races import ROWS_PATH, races_router
 from bakusoku.api.routes.transforms import transforms_router
 from bakusoku.api.routes.uploads import uploads_router
 from bakusoku.api.services import ApiServices
@@ -43,6 +44,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(audit_router(access))
     app.include_router(graph_router(services))
     app.include_router(transforms_router(services, access))
+    app.include_router(races_router(services))
     _limit_bodies(app, services)
     return app
 
@@ -54,4 +56,5 @@ def _limit_bodies(app: FastAPI, services: ApiServices) -> None:
         BodyLimits,
         max_bytes=services.settings.api_max_body_bytes,
         read_timeout=services.settings.api_body_timeout_seconds,
+        per_pattern=[(ROWS_PATH, services.settings.race_rows_max_bytes)],
     )

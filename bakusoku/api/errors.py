@@ -72,6 +72,7 @@ _MEANINGS = {
     408: "the request was not sent in time: send it again, whole",
     409: "not possible in the resource's current state",
     413: "the request body is over the API's limit",
+    415: "the body's Content-Type is not one this route reads",
     429: "too many requests with this key: see Retry-After",
     503: "a dependency is unavailable (`db.unavailable`: the database, `storage.unavailable`:"
     " the object store): try again after Retry-After seconds",

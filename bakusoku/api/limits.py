@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import anyio
@@ -61,17 +62,19 @@ class BodyLimits:
         max_bytes: int,
         read_timeout: int,
         per_path: Mapping[str, int] | None = None,
+        per_pattern: Sequence[tuple[re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
         self.per_path = dict(per_path or {})
+        self.per_pattern = tuple(per_pattern)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope.get("path", ""), self.max_bytes)
+        limit = self._limit(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, _too_large(limit))
@@ -80,6 +83,14 @@ class BodyLimits:
         # the guard has answered already (unless the route had started its own answer)
         with contextlib.suppress(BodyRefusedError):
             await self.app(scope, guarded.receive, guarded.send)
+
+    def _limit(self, path: str) -> int:
+        if path in self.per_path:
+            return self.per_path[path]
+        for pattern, limit in self.per_pattern:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
 
 class _GuardedBody:

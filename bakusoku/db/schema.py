@@ -136,6 +136,52 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_service_at", "service", "at"),
 )
 
+# Race day (bakusoku/races): a race is an album of a service with a date and a course; its entry list
+# and its timing results (one row per bib and checkpoint; revision counts corrections).
+races = sa.Table(
+    "races",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("race_date", sa.String(10), nullable=False),  # ISO date, local to the course
+    sa.Column("course", sa.String(200), nullable=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+race_entries = sa.Table(
+    "race_entries",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("bib", sa.String(16), primary_key=True),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("surname", sa.String(120), nullable=True),
+    sa.Column("category", sa.String(120), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+)
+
+race_results = sa.Table(
+    "race_results",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("bib", sa.String(16), primary_key=True),
+    sa.Column("checkpoint", sa.String(32), primary_key=True),
+    sa.Column("net_ms", sa.BigInteger, nullable=True),
+    sa.Column("gun_ms", sa.BigInteger, nullable=True),
+    sa.Column("finish_at", sa.String(40), nullable=True),
+    sa.Column("name", sa.String(120), nullable=True),
+    sa.Column("category", sa.String(120), nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("received_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_race_results_standings", "service", "album", "checkpoint", "net_ms"),
+)
+
 # The database holds the engine's tables too: one metadata for the migrations (and the tests'
 # `create_schema`).
 for _table in workflow_metadata.tables.values():
