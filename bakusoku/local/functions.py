@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bakusoku.config import ConfigError
 from bakusoku.local.schedules import Scheduler
@@ -138,13 +139,31 @@ def http_routes(
     return routes
 
 
+class WithFunctionRoutes:
+    """The declared functions' routes in front of the API, as on API Gateway: a route of its own
+    wins over the API function's catch-all (``$default``), and the API's access control, which
+    runs inside the API function, does not apply to it. Anything else goes to the API."""
+
+    def __init__(self, routes: Sequence[Route], api: ASGIApp) -> None:
+        self.routes = list(routes)
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match == Match.FULL:
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await self.api(scope, receive, send)
+
+
 def _not_taken(name: str, event: HttpEvent, existing: Sequence[BaseRoute]) -> None:
     sample = "/".join("x" if s.startswith("{") else s for s in event.path.split("/"))
     method = "GET" if event.method == "ANY" else event.method
     scope = {"type": "http", "path": sample, "method": method}
     for route in existing:
-        if getattr(route, "path", "") in ("", "/{path:path}"):
-            continue  # mounts and catch-alls: a declared route goes before them, as on AWS
         if route.matches(scope)[0] == Match.FULL:
             raise ConfigError(
                 f"functions.{name}: the route {event.route_key!r} is already bakusoku's API "

@@ -17,7 +17,13 @@ from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.graph.model import SystemGraph
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
-from bakusoku.local.functions import AsyncInvoker, add_schedules, check_importable, http_routes
+from bakusoku.local.functions import (
+    AsyncInvoker,
+    WithFunctionRoutes,
+    add_schedules,
+    check_importable,
+    http_routes,
+)
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
@@ -159,9 +165,6 @@ class EmbeddedStack:
             graph=graph,
         )
         app = create_api_app(services)
-        # The declared functions' routes go first: on AWS a route of the HTTP API wins over the
-        # API function's catch-all ($default), and so it does here.
-        own = http_routes(self.runtime, self.declared, app.router.routes)
-        app.router.routes[:0] = own
         self.ops.install(app)
-        return app
+        own = http_routes(self.runtime, self.declared, app.router.routes)
+        return WithFunctionRoutes(own, app) if own else app
