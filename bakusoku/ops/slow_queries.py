@@ -74,7 +74,7 @@ _DOLLAR_QUOTED = re.compile(r"\$([A-Za-z_]*)\$.*?\$\1\$", re.S)
 _SINGLE_QUOTED = re.compile(r"(?:\b[xXbBnNeE])?'(?:[^'\\]|\\.|'')*'", re.S)
 _DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.|"")*"', re.S)
 _NUMBER = re.compile(r"(?<![\w$.?])[-+]?(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\b")
-_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)*\s*\)")
+_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")  # two or more values
 _ROWS = re.compile(r"\(\.\.\.\)(?:\s*,\s*\(\.\.\.\))+")
 _SPACE = re.compile(r"\s+")
 
