@@ -477,14 +477,30 @@ def function_overrides(
     layers += [(f"{where}.functions", block.get("functions")) for where, block in blocks]
     sizes = _sizes(layers, functions, environ)
     reserved = _reservations(blocks, functions, environ)
+    top = settings.extra.get("functions")
+    # A function the file declares with its own reserved_concurrency keeps it over a stage's
+    # ``default``; a stage that names the function still wins.
+    own = {
+        name
+        for name, block in (top.items() if isinstance(top, Mapping) else ())
+        if declares_function(block) and block.get("reserved_concurrency") is not None
+    }
     return {
         name: FunctionSize(
             memory_mb=sizes[name].get("memory_mb"),
             timeout_seconds=sizes[name].get("timeout_seconds"),
-            reserved_concurrency=_reservation(reserved, name),
+            reserved_concurrency=_reservation(reserved, name, default=name not in own),
         )
         for name in functions
     }
+
+
+def declares_function(block: Any) -> bool:
+    """An entry of the ``functions`` table that declares a function of its own (has a handler).
+
+    Its other keys are read by ``bakusoku.pipeline.declared``; here only its sizes count.
+    """
+    return isinstance(block, Mapping) and "handler" in block
 
 
 def _sizes(
@@ -496,6 +512,8 @@ def _sizes(
         for name, values in _mapping(interpolate(layer, label, environ), label).items():
             _known(name, functions, label)
             block = _mapping(values, f"{label}.{name}")
+            if label == "functions" and declares_function(block):
+                block = {k: v for k, v in block.items() if k in FUNCTION_SIZE_KEYS}
             unknown = sorted(set(block) - set(FUNCTION_SIZE_KEYS))
             if unknown:
                 raise ConfigError(
@@ -529,8 +547,10 @@ def _size(value: Any, key: str) -> int:
     return _whole(value, key, low, high)
 
 
-def _reservation(reserved: Mapping[str, tuple[str, Any]], name: str) -> int | None:
-    found = reserved.get(name, reserved.get(DEFAULT_RESERVATION))
+def _reservation(
+    reserved: Mapping[str, tuple[str, Any]], name: str, *, default: bool = True
+) -> int | None:
+    found = reserved.get(name, reserved.get(DEFAULT_RESERVATION) if default else None)
     if found is None:
         return None
     key, value = found

@@ -30,6 +30,7 @@ from bakusoku.aws.executions import execution_history
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.errors import BakusokuError
 from bakusoku.events import CloudWatchAlarm, ExecutionStatusChange, SNSEvent
+from bakusoku.ops.alerts import webhook_url_from_secret
 from bakusoku.ops.messages import (
     ALERTED_STATUSES,
     AlarmChange,
@@ -40,7 +41,6 @@ from bakusoku.ops.messages import (
     slack_failure,
 )
 from bakusoku.ops.timeline import Timeline, build_timeline
-from bakusoku.secrets import secret_string
 from bakusoku.workflow.engine import ExecutionDescription
 from bakusoku.workflow.errors import WorkflowError
 from bakusoku.workflow.history import HistoryEvent
@@ -57,7 +57,6 @@ class NotifyError(BakusokuError):
     code = "alert.not_delivered"
 
 
-@functools.cache
 def webhook_url(secret_arn: str, region: str) -> str:
     """The Slack webhook URL kept in the secret: the URL itself, or JSON ``{"url": ...}``."""
     if not secret_arn:
@@ -65,12 +64,7 @@ def webhook_url(secret_arn: str, region: str) -> str:
             "slack_webhook_secret_arn (BAKUSOKU_SLACK_WEBHOOK_SECRET_ARN) is not set; "
             "the template sets it"
         )
-    text = secret_string(secret_arn, region).strip()
-    if text.startswith("{"):
-        text = str(json.loads(text).get("url", ""))
-    if not text.startswith("https://"):
-        raise ConfigError(f"the secret {secret_arn} must hold the webhook's https:// URL")
-    return text
+    return webhook_url_from_secret(secret_arn, region)
 
 
 @functools.cache

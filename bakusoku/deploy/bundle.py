@@ -8,11 +8,17 @@ bundle and the layer (:func:`write_layer`) install the lock with pip, wheels onl
 function's platform and CPython, ``--no-deps`` (the lock is the closure). Installs are cached per
 lock, platform and runtime, so packaging every service and stage costs one pip run. Lambda allows
 250 MiB unzipped for a function with its layers; the bundle must stay under ``SIZE_BUDGET_BYTES``.
+
+The functions a configuration declares have their handlers in the project's own code: for each
+handler module outside ``bakusoku``, the bundle takes the whole top-level package (or the single
+module) Python imports it from, found as ``bakusoku package`` itself would import it (the current
+directory and ``PYTHONPATH``). Its dependencies must be in the lock like bakusoku's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -20,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -49,6 +56,7 @@ LAMBDA_EXTRA = (
     "psycopg[binary]>=3.2",
     "cryptography>=42",
 )
+_NOT_CODE = shutil.ignore_patterns("__pycache__", "*.pyc")
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)$")
 
 
@@ -163,21 +171,52 @@ def write_bundle(
     architecture: str = DEFAULT_ARCHITECTURE,
     install_dependencies: bool = True,
     cache_dir: Path | None = None,
+    handler_modules: Sequence[str] = (),
 ) -> Bundle:
-    """Write the bundle to ``dest`` (replaced if present) and return what it holds."""
+    """Write the bundle to ``dest`` (replaced if present) and return what it holds.
+
+    ``handler_modules``: every function's handler module; those outside bakusoku are bundled too.
+    """
     pins = locked_requirements()
     if dest.exists():
         shutil.rmtree(dest)
     source = Path(bakusoku.__file__).parent
-    shutil.copytree(
-        source, dest / "bakusoku", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
+    shutil.copytree(source, dest / "bakusoku", ignore=_NOT_CODE)
+    for top, path in project_sources(handler_modules).items():
+        if path.is_dir():
+            shutil.copytree(path, dest / top, ignore=_NOT_CODE)
+        else:
+            shutil.copy2(path, dest / path.name)
     (dest / "requirements.txt").write_text("\n".join(pins) + "\n")  # what `sam build` installs
     if install_dependencies:
         deps = _dependencies(pins, architecture, runtime, cache_dir or default_cache_dir())
         shutil.copytree(deps, dest, dirs_exist_ok=True, copy_function=_link_or_copy)
     size = check_size(dest)
     return Bundle(dest, pins, install_dependencies, architecture, size)
+
+
+def project_sources(modules: Sequence[str]) -> dict[str, Path]:
+    """The top-level package directory (or module file) of each module outside bakusoku."""
+    found: dict[str, Path] = {}
+    for module in modules:
+        top = module.split(".")[0]
+        if top == "bakusoku" or top in found:
+            continue
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or (spec.origin is None and not spec.submodule_search_locations):
+            raise PackageError(
+                f"the handler module {module!r} cannot be found: run bakusoku package from "
+                "your project's directory or put the project on PYTHONPATH (docs/functions.md)"
+            )
+        if spec.submodule_search_locations:
+            found[top] = Path(next(iter(spec.submodule_search_locations)))
+        else:
+            assert spec.origin is not None
+            found[top] = Path(spec.origin)
+    return found
 
 
 def write_layer(

@@ -110,7 +110,9 @@ def connection_bound(stage: StageConfig) -> str:
     bound = 0
     unbounded = []
     for name, function in stage.functions.items():
-        if name in _NO_DATABASE:
+        if name in _NO_DATABASE or (
+            function.declaration and not function.declaration.resources.database
+        ):
             continue
         if function.reserved_concurrency is None:
             unbounded.append(name)

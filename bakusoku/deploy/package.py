@@ -61,6 +61,7 @@ def package(
         architecture=config.architecture,
         install_dependencies=install_dependencies,
         cache_dir=cache_dir,
+        handler_modules=[f.handler.rpartition(".")[0] for f in config.functions.values()],
     )
     write_map(bundle.path, stack_graph(settings, service, stage))  # the API's live map page
     header = (

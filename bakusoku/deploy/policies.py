@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import MIGRATE
 
 BUCKET = "PhotoBucket"
@@ -62,6 +63,9 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     uploads = stage.settings.upload_prefix
     renditions = stage.settings.rendition_prefix
     database = _allow(["secretsmanager:GetSecretValue"], {"Ref": DATABASE_SECRET})
+    declaration = stage.functions[name].declaration
+    if declaration is not None:
+        return declared_statements(declaration)
     if name == NOTIFIER:  # the webhook URL, and the history that names the failed state
         return [
             _allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET}),
@@ -109,6 +113,32 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
         ],
     }
     return [database, *by_function[name]]
+
+
+def declared_statements(function: DeclaredFunction) -> list[Statement]:
+    """Exactly what a declared function's ``resources`` name: nothing is granted by default.
+
+    ``database`` grants the database secret (whether the function may write is up to the database
+    user the secret names: IAM cannot tell a SELECT from an UPDATE); ``bucket`` its prefixes only,
+    ``read`` as GetObject with listing under the prefix, ``write`` as PutObject and DeleteObject.
+    """
+    resources = function.resources
+    secrets: list[Any] = []
+    if resources.database:
+        secrets.append({"Ref": DATABASE_SECRET})
+    if resources.slack:
+        secrets.append({"Ref": WEBHOOK_SECRET})
+    secrets += list(resources.secrets)
+    statements = [_allow(["secretsmanager:GetSecretValue"], secret) for secret in secrets]
+    for grant in resources.buckets:
+        actions = (["s3:GetObject"] if grant.reads else []) + (
+            ["s3:PutObject", "s3:DeleteObject"] if grant.writes else []
+        )
+        statements.append(_allow(actions, objects(grant.prefix)))
+    readable = [g.prefix for g in resources.buckets if g.reads]
+    if readable:
+        statements.append(_list_under(*readable))
+    return statements
 
 
 def state_machine_log_statement() -> Statement:

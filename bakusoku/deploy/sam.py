@@ -34,6 +34,7 @@ from bakusoku.deploy.vpc import (
 )
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
 from bakusoku.ops.messages import ALERTED_STATUSES
+from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE, definition_text
 from bakusoku.workflow.definition import load_definition
 
@@ -78,9 +79,47 @@ def logical_id(function: str) -> str:
     return "".join(part.capitalize() for part in function.split("-")) + "Function"
 
 
-def handlers() -> dict[str, str]:
-    """Every function of the stack and its handler, from the function table (pipeline first)."""
-    return {f.name: f.handler for f in ALL_FUNCTIONS}
+def handlers(stage: StageConfig | None = None) -> dict[str, str]:
+    """Every function of the stack and its handler, from the function table (pipeline first),
+    with the functions ``stage``'s configuration declares last."""
+    table = stage.functions.values() if stage is not None else ALL_FUNCTIONS
+    return {f.name: f.handler for f in table}
+
+
+def object_prefix_pattern(prefix: str) -> dict[str, Any]:
+    """S3 "Object Created" events of the stack's bucket under ``prefix``."""
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {"bucket": {"name": [{"Ref": BUCKET}]}, "object": {"key": [{"prefix": prefix}]}},
+    }
+
+
+def declared_events(function: DeclaredFunction, stage: StageConfig) -> dict[str, Any]:
+    """A declared function's event sources as SAM events: the same ones ``bakusoku up`` fires."""
+    events: dict[str, Any] = {}
+    for n, schedule in enumerate(function.schedules, start=1):
+        events[f"Schedule{n}"] = {
+            "Type": "Schedule",
+            "Properties": {
+                "Schedule": schedule.expression,
+                "Name": stage.resource_name(f"{function.name}-schedule-{n}"),
+            },
+        }
+    for n, route in enumerate(function.routes, start=1):
+        events[f"Http{n}"] = {
+            "Type": "HttpApi",
+            "Properties": {"ApiId": {"Ref": HTTP_API}, "Method": route.method, "Path": route.path},
+        }
+    for n, objects_under in enumerate(function.object_prefixes, start=1):
+        events[f"Objects{n}"] = {
+            "Type": "EventBridgeRule",
+            "Properties": {
+                "RuleName": stage.resource_name(f"{function.name}-objects-{n}"),
+                "Pattern": object_prefix_pattern(objects_under.prefix),
+            },
+        }
+    return events
 
 
 def asl_definition() -> dict[str, Any]:
@@ -153,6 +192,13 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env_name("presign_expiry_seconds"): str(settings.presign_expiry_seconds),
         env_name("rendition_url_expiry_seconds"): str(settings.rendition_url_expiry_seconds),
     }
+    declaration = stage.functions[name].declaration
+    if declaration is not None:
+        env |= dict(declaration.environment)
+        if declaration.resources.slack:
+            env[env_name("slack_webhook_secret_arn")] = {"Ref": WEBHOOK_SECRET}
+        if not declaration.resources.database:  # no database secret it could not read anyway
+            env.pop(env_name("database_secret_arn"))
     if name == API:
         env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
         if stage.admin_token_secret_arn:
@@ -305,6 +351,11 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         }
     if name == API:
         props["Events"] = {"Http": {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": HTTP_API}}}}
+    declaration = stage.functions[name].declaration
+    if declaration is not None:
+        props["Events"] = declared_events(declaration, stage)
+        if declaration.description:
+            props["Description"] = declaration.description
     function: dict[str, Any] = {"Type": "AWS::Serverless::Function", "Properties": props}
     if name not in (NOTIFIER, MIGRATE):  # new code meets the schema it was written for
         function["DependsOn"] = [DATABASE_SCHEMA]
@@ -482,7 +533,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         BUCKET: bucket_resource(stage),
         "PhotoBucketPolicy": bucket_policy_resource(),
     }
-    for name, handler in handlers().items():
+    for name, handler in handlers(stage).items():
         resources[logical_id(name)] = _function(name, handler, stage)
         resources[f"{logical_id(name)}LogGroup"] = log_group_resource(
             f"/aws/lambda/{stage.resource_name(name)}", stage

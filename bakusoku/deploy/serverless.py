@@ -34,6 +34,7 @@ from bakusoku.deploy.sam import (
     handlers,
     log_group_resource,
     object_created_pattern,
+    object_prefix_pattern,
     queue_alarm_resource,
     queue_resource,
 )
@@ -215,6 +216,19 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         }
     if name == API:
         spec["events"] = [{"httpApi": "*"}]
+    declaration = stage.functions[name].declaration
+    if declaration is not None:  # the same sources as the SAM template's (sam.declared_events)
+        spec["events"] = [
+            *({"schedule": s.expression} for s in declaration.schedules),
+            *(
+                {"httpApi": {"method": "*" if r.method == "ANY" else r.method, "path": r.path}}
+                for r in declaration.routes
+            ),
+            *(
+                {"eventBridge": {"pattern": _to_join(object_prefix_pattern(o.prefix))}}
+                for o in declaration.object_prefixes
+            ),
+        ]
     if name == NOTIFIER:  # an alert still failing after Lambda's two retries is kept, not dropped
         spec["maximumRetryAttempts"] = 2
         spec["destinations"] = {
@@ -290,7 +304,8 @@ def _queue_policy(stage: StageConfig) -> dict[str, Any]:
 def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[str, Any]:
     """``serverless.yml`` for ``stage.service``, every stage's values in ``custom.stages``."""
     functions = {
-        function_key(name): _function(name, handler, stage) for name, handler in handlers().items()
+        function_key(name): _function(name, handler, stage)
+        for name, handler in handlers(stage).items()
     }
     resources: dict[str, Any] = {
         "PhotoBucket": _to_join(bucket_resource(stage)),
@@ -313,7 +328,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         DATABASE_SCHEMA: _to_join(_schema_resource()),
     }
     resources["PhotoPipelineLogGroup"]["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
-    for name in handlers():
+    for name in handlers(stage):
         resources[_role_id(name)] = _role(name, stage)
     document = {
         "service": stage.service,

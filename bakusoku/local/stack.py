@@ -17,6 +17,13 @@ from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.graph.model import SystemGraph
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
+from bakusoku.local.functions import (
+    AsyncInvoker,
+    WithFunctionRoutes,
+    add_schedules,
+    check_importable,
+    http_routes,
+)
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
@@ -29,6 +36,7 @@ from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
 from bakusoku.pipeline.functions import (
     FUNCTIONS,
     STATE_MACHINE_NAME,
+    declared,
     definition_text,
     runtime_functions,
     substitutions,
@@ -57,6 +65,9 @@ class EmbeddedStack:
         )
         workers = settings.effective_workers
         environment = child_settings_environment(settings)  # no webhook secrets, no admin token
+        # The configuration's own functions, checked before anything starts.
+        self.declared = [f.declaration for f in declared(settings) if f.declaration is not None]
+        check_importable(self.declared)
         functions = runtime_functions(settings, environment)  # sized as the stage is on AWS
         reserved = sum(f.reserved_concurrency or 0 for f in functions)
         self.runtime = FunctionRuntime(
@@ -103,6 +114,8 @@ class EmbeddedStack:
         self.scheduler = Scheduler(region=settings.region)
         if settings.sweep_schedule:
             self.scheduler.add("photo-sweep", settings.sweep_schedule, self.sweep)
+        self.async_invoker = AsyncInvoker(self.runtime)
+        add_schedules(self.scheduler, self.async_invoker, self.declared)
         self._started = False
 
     def route_event(self, notification: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +146,7 @@ class EmbeddedStack:
         self.store_server.stop()
         self.wakeup.stop()
         self.scheduler.stop()
+        self.async_invoker.stop()
         self.trigger.stop()
         self.workflow.stop(timeout=10)
         self.runtime.close()
@@ -152,4 +166,5 @@ class EmbeddedStack:
         )
         app = create_api_app(services)
         self.ops.install(app)
-        return app
+        own = http_routes(self.runtime, self.declared, app.router.routes)
+        return WithFunctionRoutes(own, app) if own else app

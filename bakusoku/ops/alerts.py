@@ -10,6 +10,7 @@ pays for one small insert. Webhook URLs and secrets never reach a log line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -25,10 +26,12 @@ import httpx
 import sqlalchemy as sa
 
 from bakusoku import utc
+from bakusoku.config import ConfigError, Settings
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops import messages
 from bakusoku.ops.errors import AlertDeliveryError
 from bakusoku.ops.messages import FailedExecution
+from bakusoku.secrets import secret_string
 
 log = logging.getLogger("bakusoku.ops.alerts")
 
@@ -281,21 +284,16 @@ class AlertOutbox:
         return messages.webhook_summary(row.window_start, items, link)
 
     def _post(self, channel: str, body: dict[str, Any]) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"}
         if channel == SLACK:
-            url = self.settings.slack_webhook_url
+            post_message(self._client, self.settings.slack_webhook_url, body, channel=SLACK)
         else:
-            url = self.settings.webhook_url
-            headers.update(sign(data, self.settings.webhook_secret))
-        try:
-            response = self._client.post(url, content=data, headers=headers)
-        except httpx.HTTPError as exc:  # its message may hold the URL: name the kind only
-            raise AlertDeliveryError(
-                f"{type(exc).__name__} reaching the {channel} webhook"
-            ) from None
-        if response.status_code >= 300:
-            raise AlertDeliveryError(f"the {channel} webhook answered HTTP {response.status_code}")
+            post_message(
+                self._client,
+                self.settings.webhook_url,
+                body,
+                channel=WEBHOOK,
+                secret=self.settings.webhook_secret,
+            )
 
     def counts(self) -> dict[str, int]:
         """Rows by status (pending, delivered, grouped, failed)."""
@@ -304,6 +302,50 @@ class AlertOutbox:
                 sa.select(alert_outbox.c.status, sa.func.count()).group_by(alert_outbox.c.status)
             ).all()
         return {status: int(n) for status, n in rows}
+
+
+def post_message(
+    client: httpx.Client, url: str, body: dict[str, Any], *, channel: str, secret: str = ""
+) -> None:
+    """POST one message to a webhook: the one delivery of alerts and reports alike.
+
+    The generic webhook's body is signed with ``secret``; AlertDeliveryError says what went
+    wrong without the URL (it is a secret).
+    """
+    data = json.dumps(body, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret:
+        headers.update(sign(data, secret))
+    try:
+        response = client.post(url, content=data, headers=headers)
+    except httpx.HTTPError as exc:  # its message may hold the URL: name the kind only
+        raise AlertDeliveryError(f"{type(exc).__name__} reaching the {channel} webhook") from None
+    if response.status_code >= 300:
+        raise AlertDeliveryError(f"the {channel} webhook answered HTTP {response.status_code}")
+
+
+def slack_webhook_url(settings: Settings) -> str:
+    """The Slack webhook: ``slack_webhook_url`` (bakusoku up), else the secret that
+    ``slack_webhook_secret_arn`` names (AWS), holding the URL itself or JSON ``{"url": ...}``."""
+    if settings.slack_webhook_url:
+        return settings.slack_webhook_url
+    if not settings.slack_webhook_secret_arn:
+        raise ConfigError(
+            "no Slack webhook: set slack_webhook_url (BAKUSOKU_SLACK_WEBHOOK_URL), or on AWS "
+            "slack_webhook_secret_arn, which the template sets"
+        )
+    return webhook_url_from_secret(settings.slack_webhook_secret_arn, settings.region)
+
+
+@functools.cache
+def webhook_url_from_secret(secret_arn: str, region: str) -> str:
+    """The webhook URL kept in a secret (read once per process, as Lambda keeps it warm)."""
+    text = secret_string(secret_arn, region).strip()
+    if text.startswith("{"):
+        text = str(json.loads(text).get("url", ""))
+    if not text.startswith("https://"):
+        raise ConfigError(f"the secret {secret_arn} must hold the webhook's https:// URL")
+    return text
 
 
 def sign(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:

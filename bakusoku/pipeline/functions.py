@@ -3,7 +3,9 @@
 One description drives both backends: the embedded runtime (``bakusoku up``) runs the pipeline's
 functions with these sizes, and the AWS templates create every function of the stack with them.
 The configuration file's ``functions`` table and a stage's ``functions`` / ``reserved_concurrency``
-change them for both alike (``sized_functions``).
+change them for both alike (``sized_functions``). The same table may declare functions of the
+deployment's own (``pipeline.declared``): they join the table here, after bakusoku's functions,
+and every backend takes them from it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from bakusoku.config import Settings, function_overrides
+from bakusoku.config import Settings, env_name, function_overrides
+from bakusoku.pipeline.declared import DeclaredFunction, declared_functions
 from bakusoku.runtime import FunctionConfig
 
 
@@ -27,6 +30,7 @@ class LambdaFunction:
     timeout_seconds: int = 30
     memory_mb: int = 2048
     reserved_concurrency: int | None = None  # None: shares the account's unreserved concurrency
+    declaration: DeclaredFunction | None = None  # a function the configuration file declares
 
 
 STATE_MACHINE_NAME = "photo-pipeline"
@@ -62,6 +66,21 @@ ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (*FUNCTIONS, *STACK_FUNCTIONS)
 FUNCTION_NAMES: tuple[str, ...] = tuple(f.name for f in ALL_FUNCTIONS)
 
 
+def declared(settings: Settings) -> tuple[LambdaFunction, ...]:
+    """The functions the configuration file declares, as entries of the table (file order)."""
+    return tuple(
+        LambdaFunction(
+            d.name,
+            d.handler,
+            timeout_seconds=d.timeout_seconds,
+            memory_mb=d.memory_mb,
+            reserved_concurrency=d.reserved_concurrency,
+            declaration=d,
+        )
+        for d in declared_functions(settings, FUNCTION_NAMES)
+    )
+
+
 def sized_functions(
     settings: Settings,
     *,
@@ -69,16 +88,18 @@ def sized_functions(
     stage: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, LambdaFunction]:
-    """Every function with the configuration's sizes for ``service`` and ``stage``.
+    """Every function, the declared ones last, with the configuration's sizes for ``service`` and
+    ``stage``.
 
     Without them, the deployment's own ``service_name`` and ``stage`` apply when the file
     describes that stage (else the file's top-level ``functions`` only), as ``bakusoku up`` uses.
     """
+    table = (*ALL_FUNCTIONS, *declared(settings))
     overrides = function_overrides(
-        settings, FUNCTION_NAMES, service=service, stage=stage, environ=environ
+        settings, [f.name for f in table], service=service, stage=stage, environ=environ
     )
     sized = {}
-    for function in ALL_FUNCTIONS:
+    for function in table:
         change = overrides[function.name]
         sized[function.name] = dataclasses.replace(
             function,
@@ -94,19 +115,28 @@ def sized_functions(
 
 
 def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> list[FunctionConfig]:
-    """The pipeline's functions as the embedded runtime runs them, sized as on AWS."""
+    """The pipeline's and the declared functions as the embedded runtime runs them, sized as on
+    AWS. A declared function gets its own ``environment``, and the Slack webhook only when its
+    ``resources`` name it (no other worker ever sees the secret)."""
     sized = sized_functions(settings)
-    return [
-        FunctionConfig(
-            name=f.name,
-            handler=f.handler,
-            timeout_seconds=sized[f.name].timeout_seconds,
-            memory_mb=sized[f.name].memory_mb,
-            reserved_concurrency=sized[f.name].reserved_concurrency,
-            environment=environment,
+    configs = []
+    for f in (*FUNCTIONS, *(f for f in sized.values() if f.declaration)):
+        own = dict(environment)
+        if f.declaration is not None:
+            own |= f.declaration.environment
+            if f.declaration.resources.slack:
+                own[env_name("slack_webhook_url")] = settings.slack_webhook_url
+        configs.append(
+            FunctionConfig(
+                name=f.name,
+                handler=f.handler,
+                timeout_seconds=sized[f.name].timeout_seconds,
+                memory_mb=sized[f.name].memory_mb,
+                reserved_concurrency=sized[f.name].reserved_concurrency,
+                environment=own,
+            )
         )
-        for f in FUNCTIONS
-    ]
+    return configs
 
 
 def definition_text() -> str:

@@ -281,6 +281,7 @@ def test_notifier_posts_failed_executions(
     from bakusoku.aws import notifier
     from bakusoku.config import ConfigError, load_settings
     from bakusoku.events import ExecutionStatusChange
+    from bakusoku.ops.alerts import webhook_url_from_secret
 
     server = HTTPServer(("127.0.0.1", 0), _Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -309,7 +310,7 @@ def test_notifier_posts_failed_executions(
         monkeypatch.setenv("BAKUSOKU_REGION", REGION)
         monkeypatch.setenv("BAKUSOKU_SERVICE_NAME", "enphoto")
         monkeypatch.setenv("BAKUSOKU_STAGE", "dev")
-        notifier.webhook_url.cache_clear()
+        webhook_url_from_secret.cache_clear()  # the alerts' one reader
         notifier.step_functions_history.cache_clear()
 
         assert notifier.handler(_status_event(machine, execution, "SUCCEEDED"), None) == {
@@ -322,7 +323,7 @@ def test_notifier_posts_failed_executions(
         # The secret may hold JSON too; it is read again once the cache is cleared.
         slack = "https://hooks.slack.example/services/T0/B0/secret"
         secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"url": slack}))
-        notifier.webhook_url.cache_clear()
+        webhook_url_from_secret.cache_clear()  # the alerts' one reader
         assert notifier.webhook_url(arn, REGION) == slack
 
         # The history is read from Step Functions (moto's stands in for the real one).

@@ -14,7 +14,6 @@ from bakusoku.deploy import checks
 from bakusoku.deploy.serverless import state_machine_id
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
-from bakusoku.pipeline.functions import ALL_FUNCTIONS
 from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
 
 pytestmark = pytest.mark.integration  # runs osls (Node) in a child process
@@ -66,7 +65,12 @@ def test_osls_packages_it_and_the_output_passes_cfn_lint(
     assert checks.cfn_lint(template, REGION, ignore=["W3005"]) == []
     resources = template["Resources"]
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
-    assert len(functions) == len(ALL_FUNCTIONS)  # the function table, every one of them
+    # the function table, every one of them, with the functions the example declares
+    assert len(functions) == len(package.stage.functions)
+    rules = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
+    assert {"ScheduleExpression": "rate(1 hour)"}.items() <= next(
+        r for r in rules if "ScheduleExpression" in r
+    ).items()  # the example's slow-query report, on its schedule
     schema = resources["DatabaseSchema"]
     assert schema["Type"] == "Custom::DatabaseSchema"
     target = schema["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
@@ -86,6 +90,8 @@ def test_osls_packages_it_and_the_output_passes_cfn_lint(
     assert len(machines) == 1
     assert machines[0]["Properties"]["TracingConfiguration"] == {"Enabled": True}
     rules = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
+    # The pipeline's and the notifier's event rules (the example's own schedule is a rule too).
+    rules = [r for r in rules if "EventPattern" in r]
     assert any(r["EventPattern"].get("detail-type") == ["Object Created"] for r in rules)
     assert all(t.get("DeadLetterConfig") for r in rules for t in r["Targets"])
 
