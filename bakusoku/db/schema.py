@@ -182,6 +182,22 @@ race_results = sa.Table(
     sa.Index("ix_race_results_standings", "service", "album", "checkpoint", "net_ms"),
 )
 
+# Which runners a photo shows, by bib: read from the photo (ocr, rekognition) with a confidence, or
+# tagged by staff (confidence 1). A photo with no row at or above the race's threshold is "bib unknown".
+photo_bibs = sa.Table(
+    "photo_bibs",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("photo_id", sa.String(36), primary_key=True),
+    sa.Column("bib", sa.String(16), primary_key=True),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # ocr | rekognition | staff
+    sa.Column("box", sa.JSON, nullable=True),  # where the number is, in displayed pixels
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Index("ix_photo_bibs_bib", "service", "album", "bib", "confidence"),
+)
+
 # The database holds the engine's tables too: one metadata for the migrations (and the tests'
 # `create_schema`).
 for _table in workflow_metadata.tables.values():

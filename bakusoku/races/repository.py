@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import race_entries, race_results, races
+from bakusoku.db.schema import photo_bibs, race_entries, race_results, races
 from bakusoku.races.records import FINISH, Entry, Result
 
 # Rows read or written per statement: well under every database's parameter limit.
@@ -294,3 +294,98 @@ def _places(times: list[int | None]) -> list[int]:
         else:
             places.append(index + 1)
     return places
+
+
+@dataclass(frozen=True)
+class BibSighting:
+    """A bib a photo shows: read from it (``ocr``, ``rekognition``) or tagged by ``staff``."""
+
+    bib: str
+    confidence: float
+    source: str
+    box: tuple[int, int, int, int] | None = None
+
+
+class PhotoBibs:
+    """The only writer of ``photo_bibs``: which runners each photo of a race shows."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self._db = db
+
+    def record(self, race: RaceRef, photo_id: str, sightings: Sequence[BibSighting]) -> None:
+        """Replace what was read from the photo (a retry or a re-read writes the same rows);
+        staff tags are kept."""
+        now = time.time()
+        with self._db.begin() as conn:
+            conn.execute(
+                photo_bibs.delete().where(
+                    *_race_is(photo_bibs, race),
+                    photo_bibs.c.photo_id == photo_id,
+                    photo_bibs.c.source != "staff",
+                )
+            )
+            staff = set(
+                conn.execute(
+                    sa.select(photo_bibs.c.bib).where(
+                        *_race_is(photo_bibs, race), photo_bibs.c.photo_id == photo_id
+                    )
+                ).scalars()
+            )
+            for sighting in sightings:
+                if sighting.bib in staff:
+                    continue
+                conn.execute(
+                    photo_bibs.insert().values(
+                        service=race.service,
+                        album=race.album,
+                        photo_id=photo_id,
+                        bib=sighting.bib,
+                        confidence=sighting.confidence,
+                        source=sighting.source,
+                        box=list(sighting.box) if sighting.box else None,
+                        created_at=now,
+                    )
+                )
+
+    def bibs_of(self, race: RaceRef, photo_id: str) -> list[BibSighting]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(photo_bibs)
+                .where(*_race_is(photo_bibs, race), photo_bibs.c.photo_id == photo_id)
+                .order_by(photo_bibs.c.confidence.desc(), photo_bibs.c.bib)
+            ).mappings()
+            return [_sighting(r) for r in rows]
+
+    def photos_of(self, race: RaceRef, bib: str, min_confidence: float) -> list[str]:
+        """The photos that show ``bib`` at ``min_confidence`` or more, most confident first."""
+        with self._db.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.select(photo_bibs.c.photo_id)
+                    .where(
+                        *_race_is(photo_bibs, race),
+                        photo_bibs.c.bib == bib,
+                        photo_bibs.c.confidence >= min_confidence,
+                    )
+                    .order_by(photo_bibs.c.confidence.desc(), photo_bibs.c.photo_id)
+                ).scalars()
+            )
+
+    def forget_photo(self, race: RaceRef, photo_id: str) -> None:
+        """A deleted photo shows nobody."""
+        with self._db.begin() as conn:
+            conn.execute(
+                photo_bibs.delete().where(
+                    *_race_is(photo_bibs, race), photo_bibs.c.photo_id == photo_id
+                )
+            )
+
+
+def _sighting(row: Any) -> BibSighting:
+    box = row["box"]
+    return BibSighting(
+        row["bib"],
+        float(row["confidence"]),
+        row["source"],
+        None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
+    )

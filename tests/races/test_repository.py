@@ -9,8 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
+from bakusoku.db.schema import photo_bibs
 from bakusoku.races.records import Entry, Result
-from bakusoku.races.repository import RaceRef, RaceRepository
+from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef, RaceRepository
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +101,33 @@ def test_another_service_never_sees_a_race_of_the_same_album_name(engine: sa.Eng
     created = repository.save_entries(theirs, [Entry("1", "Z")])
     assert created.created == ["1"]
     assert (repository.entry(ours, "1") or {})["name"] == "A"
+
+
+def test_a_photos_bibs_are_replaced_on_a_re_read_and_staff_tags_kept(engine: sa.Engine) -> None:
+    repository = RaceRepository(engine)
+    bibs = PhotoBibs(engine)
+    race = _race(repository)
+    photo = str(uuid.uuid4())
+
+    bibs.record(
+        race, photo, [BibSighting("12", 0.91, "ocr", (1, 2, 3, 4)), BibSighting("7", 0.4, "ocr")]
+    )
+    bibs.record(race, photo, [BibSighting("12", 0.95, "ocr")])
+    with engine.begin() as conn:  # staff tagged the runner the reader missed
+        conn.execute(
+            photo_bibs.insert().values(
+                service=race.service, album=race.album, photo_id=photo, bib="88",
+                confidence=1.0, source="staff", created_at=0.0,
+            )
+        )  # fmt: skip
+    bibs.record(race, photo, [BibSighting("12", 0.95, "ocr"), BibSighting("88", 0.5, "ocr")])
+
+    assert [(s.bib, s.confidence, s.source) for s in bibs.bibs_of(race, photo)] == [
+        ("88", 1.0, "staff"),
+        ("12", 0.95, "ocr"),
+    ]
+    assert bibs.photos_of(race, "12", 0.9) == [photo]
+    assert bibs.photos_of(race, "12", 0.99) == []
+    assert bibs.photos_of(RaceRef("other", race.album), "12", 0.0) == []
+    bibs.forget_photo(race, photo)
+    assert bibs.bibs_of(race, photo) == []
