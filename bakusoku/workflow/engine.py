@@ -53,6 +53,7 @@ from bakusoku.workflow.model import (
     WaitTimeoutError,
     validate_name,
 )
+from bakusoku.workflow.revisions import DefinitionStore, revision_of
 from bakusoku.workflow.tables import executions
 from bakusoku.workflow.writer import GroupWriter, NewExecution
 
@@ -109,6 +110,7 @@ class WorkflowEngine(ExecutionLifecycle):
         self._maintainer: threading.Thread | None = None
         self._maintain_stop = threading.Event()
         self._writer = GroupWriter(db)
+        self._definitions = DefinitionStore(db)
 
     # ---- state machines ------------------------------------------------------------------------
 
@@ -120,12 +122,14 @@ class WorkflowEngine(ExecutionLifecycle):
     ) -> str:
         """Validate and register (or replace) a state machine; returns its ARN.
 
-        Executions of it left RUNNING by a previous process resume if the engine is started.
+        New executions run on this definition. Executions of it left RUNNING by a previous
+        process resume if the engine is started, each on the definition it started with (every
+        registered definition is kept: see revisions.py).
         """
         validate_name(name, "state machine")
-        machine = StateMachine(
-            name, self.state_machine_arn(name), load_definition(definition, substitutions)
-        )
+        loaded = load_definition(definition, substitutions)
+        machine = StateMachine(name, self.state_machine_arn(name), loaded, revision_of(loaded))
+        self._definitions.register(name, machine.revision, loaded)
         with self._lock:
             self._machines[name] = machine
             running = self._running
@@ -257,6 +261,8 @@ class WorkflowEngine(ExecutionLifecycle):
                 f"{MAX_PAYLOAD_BYTES}-byte quota; pass references (object keys) instead",
                 code="workflow.invalid_input",
             )
+        # The definition is stored before any execution names it (once; see revisions.py).
+        self._definitions.ensure_saved(machine.name, machine.revision)
         now = time.time()
         arn = self.execution_arn(machine.name, name)
         # Started while this engine runs: it is claimed in the same write, and runs from what
@@ -269,6 +275,7 @@ class WorkflowEngine(ExecutionLifecycle):
             "input": state_input,
             "started_at": now,
             "redrive_count": 0,
+            "definition_revision": machine.revision,
             "owner": self.owner if owned else None,
             "lease_until": now + self.lease_seconds if owned else None,
         }
@@ -289,7 +296,9 @@ class WorkflowEngine(ExecutionLifecycle):
             self._writer.write(NewExecution(row, [event]))
         except sa.exc.IntegrityError:
             return self._existing(machine, name, state_input)
-        fresh = LoadedExecution(machine.name, RUNNING, state_input, now, 0, None, 1)
+        fresh = LoadedExecution(
+            machine.name, RUNNING, state_input, now, 0, None, 1, machine.revision
+        )
         if not self._submit(name, fresh if owned else None) and owned:
             self._release(name)  # the engine stopped meanwhile: the next one takes it at once
         return ExecutionRef(name, arn, to_datetime(now))

@@ -24,6 +24,7 @@ from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.invoker import TaskInvoker
 from bakusoku.workflow.model import ExecutionDescription, StateMachine
+from bakusoku.workflow.revisions import DefinitionStore
 from bakusoku.workflow.writer import GroupWriter
 
 
@@ -38,6 +39,8 @@ class LoadedExecution:
     redrive_count: int
     checkpoint: dict[str, Any] | None
     last_event_id: int
+    # The definition it started with (None: started by a release that did not record it).
+    definition_revision: str | None = None
 
 
 @dataclass
@@ -81,6 +84,7 @@ class EngineBase:
     _maintainer: threading.Thread | None
     _maintain_stop: threading.Event
     _writer: GroupWriter
+    _definitions: DefinitionStore
 
     def state_machine_arn(self, name: str) -> str:
         return arns.state_machine_arn(self.region, self.account, name)

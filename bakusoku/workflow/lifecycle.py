@@ -173,6 +173,7 @@ class ExecutionLifecycle(ExecutionEndings):
             row.redrive_count or 0,
             row.checkpoint,
             int(last_id or 0),
+            row.definition_revision,
         )
 
     def _run_execution(self, name: str, entry: LiveExecution) -> None:
@@ -186,6 +187,10 @@ class ExecutionLifecycle(ExecutionEndings):
         if row is None or row.status != RUNNING or entry.scope.reason == STOP:
             return
         machine = self._machines[row.state_machine]
+        definition = machine.definition
+        started_on = row.definition_revision
+        if started_on is not None and started_on != machine.revision:  # an older release's
+            definition = blocking(lambda: self._kept_definition(machine, started_on))
         recorder = ExecutionRecorder(
             self.db,
             name,
@@ -215,7 +220,7 @@ class ExecutionLifecycle(ExecutionEndings):
         # during one ends the execution from the interrupting thread (see inline.py).
         guard = CallGuard(entry.scope)
         interpreter = Interpreter(
-            machine.definition,
+            definition,
             info,
             self.invoker,
             recorder,
@@ -228,7 +233,7 @@ class ExecutionLifecycle(ExecutionEndings):
         entry.interpreter = interpreter
         entry.guard = guard
         checkpoint = row.checkpoint or {}
-        timer = self._execution_timer(machine, row.started_at, entry)
+        timer = self._execution_timer(definition, row.started_at, entry)
         try:
             output = interpreter.run(
                 checkpoint.get("input", row.input),
@@ -298,10 +303,23 @@ class ExecutionLifecycle(ExecutionEndings):
             if timer is not None:
                 timer.cancel()
 
+    def _kept_definition(self, machine: StateMachine, revision: str) -> dict[str, Any]:
+        """An older definition of ``machine`` that an execution started with."""
+        kept = self._definitions.definition(machine.name, revision)
+        if kept is None:
+            # Definitions are never deleted; only a database edited by hand gets here.
+            log.warning(
+                "the definition %s of %s is not stored; running the current one",
+                revision[:12],
+                machine.name,
+            )
+            return machine.definition
+        return kept
+
     def _execution_timer(
-        self, machine: StateMachine, started_at: float, entry: LiveExecution
+        self, definition: dict[str, Any], started_at: float, entry: LiveExecution
     ) -> threading.Timer | None:
-        limit = machine.definition.get("TimeoutSeconds")
+        limit = definition.get("TimeoutSeconds")
         if limit is None:
             return None
         remaining = max(0.0, started_at + limit * self.time_scale - time.time())

@@ -37,11 +37,12 @@ class WaitTimeoutError(WorkflowError, TimeoutError):
 
 @dataclass(frozen=True)
 class StateMachine:
-    """A registered state machine: its name, ARN and validated definition."""
+    """A registered state machine: its name, ARN, validated definition and its revision."""
 
     name: str
     arn: str
     definition: dict[str, Any]
+    revision: str = ""  # revisions.revision_of(definition): what its executions record
 
 
 @dataclass(frozen=True)

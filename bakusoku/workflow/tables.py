@@ -1,4 +1,4 @@
-"""The engine's own tables: executions and their history events (SQLAlchemy Core, portable).
+"""The engine's own tables: executions, their history, the definitions they run on (SQLAlchemy Core).
 
 Times are UTC epoch seconds in DOUBLE columns: sortable and exact on SQLite, MySQL and PostgreSQL.
 The application's migrations (``bakusoku.db.migrations``) create and evolve them with the rest.
@@ -35,6 +35,10 @@ executions = sa.Table(
     sa.Column("album", sa.String(128), nullable=True),
     sa.Column("error_code", sa.String(64), nullable=True),
     sa.Column("failed_state", sa.String(80), nullable=True),
+    # The definition the execution started with (``state_machine_definitions.revision``): it
+    # resumes and is redriven on that one, whatever definition the engine registers later.
+    # Empty for executions started by a release that did not record it: they run on the current.
+    sa.Column("definition_revision", sa.String(64), nullable=True),
     sa.Index("ix_executions_status_started", "status", "started_at"),
     sa.Index("ix_executions_started", "started_at"),
     sa.Index("ix_executions_photo", "photo_id"),
@@ -54,4 +58,15 @@ execution_events = sa.Table(
     sa.Column("state_name", sa.String(80), nullable=True),
     sa.Column("details", sa.JSON, nullable=True),
     sa.Index("ix_execution_events_state", "state_name"),
+)
+
+state_machine_definitions = sa.Table(
+    "state_machine_definitions",
+    metadata,
+    # Every definition a state machine was registered with, kept for the executions started on it
+    # (as Step Functions keeps a version for the executions that run on it).
+    sa.Column("state_machine", sa.String(80), primary_key=True),
+    sa.Column("revision", sa.String(64), primary_key=True),  # sha256 of the definition's JSON
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("registered_at", sa.Double, nullable=False),
 )
