@@ -9,6 +9,7 @@ import click
 
 from bakusoku.config import MIB, load_settings
 from bakusoku.deploy.bundle import MAX_UNZIPPED_BYTES
+from bakusoku.deploy.canary import Canary, CanaryError, parse_canary
 from bakusoku.deploy.concurrency import (
     ConcurrencyError,
     check_account,
@@ -21,6 +22,25 @@ from bakusoku.deploy.plan import format_plan
 from bakusoku.deploy.runner import by_hand, deploy, has_credentials, missing_prerequisites
 from bakusoku.deploy.sam import build_template
 from bakusoku.deploy.stages import StageConfig, load_stage
+
+
+def _canary(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Canary | None:
+    if value is None:
+        return None
+    try:
+        return parse_canary(value)
+    except CanaryError as exc:
+        raise click.BadParameter(exc.message) from None
+
+
+_canary_option = click.option(
+    "--canary",
+    callback=_canary,
+    default=None,
+    metavar="PERCENT%/MINUTES",
+    help="Shift PERCENT of the traffic to the new versions first and the rest MINUTES later, "
+    "rolling back if an error or throttle alarm fires (e.g. 10%/5m). Default: all at once.",
+)
 
 _config_option = click.option(
     "--config",
@@ -49,6 +69,7 @@ _config_option = click.option(
     is_flag=True,
     help="Bundle bakusoku's sources only (attach the dependencies as a Lambda layer).",
 )
+@_canary_option
 @_config_option
 def package_command(
     service: str,
@@ -56,6 +77,7 @@ def package_command(
     out_dir: Path | None,
     fmt: str,
     no_dependencies: bool,
+    canary: Canary | None,
     config_file: Path | None,
 ) -> None:
     """Write the AWS template and code bundle of one service and stage."""
@@ -67,6 +89,7 @@ def package_command(
         fmt=cast(Format, fmt),
         out_dir=out_dir,
         install_dependencies=not no_dependencies,
+        canary=canary,
     )
     click.echo(f"wrote {result.template_path}")
     deps = "with dependencies" if result.bundle.dependencies_installed else "sources only"
@@ -76,6 +99,18 @@ def package_command(
         f"Lambda's {MAX_UNZIPPED_BYTES // MIB} MiB)"
     )
     click.echo(format_plan(f"{result.stage.stack_name}: resources per type", result.template))
+
+
+def rollout(config: StageConfig) -> str:
+    """How the deploy moves traffic to the new versions, in one line."""
+    if config.canary is None:
+        return "rollout: all at once (the live aliases move to the new versions; --canary to shift)"
+    canary = config.canary
+    return (
+        f"rollout: canary {canary}: {canary.percent} % of invocations and new executions go to "
+        f"the new versions for {canary.minutes} minutes, then all; an error or throttle alarm "
+        "meanwhile rolls back"
+    )
 
 
 def _check_concurrency(config: StageConfig) -> None:
@@ -106,14 +141,25 @@ def _check_concurrency(config: StageConfig) -> None:
     default=None,
     help="Package folder (default build/aws/SERVICE-STAGE/sam).",
 )
+@_canary_option
 @_config_option
 def deploy_command(
-    service: str, stage: str, dry_run: bool, out_dir: Path | None, config_file: Path | None
+    service: str,
+    stage: str,
+    dry_run: bool,
+    out_dir: Path | None,
+    canary: Canary | None,
+    config_file: Path | None,
 ) -> None:
-    """Package one service and stage, then deploy it with `sam deploy`."""
+    """Package one service and stage, then deploy it with `sam deploy`.
+
+    Every function and the state machine are published as new versions behind their `live`
+    aliases; executions in flight finish on the versions they started with.
+    """
     settings = load_settings(config_file=config_file)
-    config = load_stage(settings, service, stage)
+    config = load_stage(settings, service, stage, canary=canary)
     directory = out_dir or default_out_dir(service, stage, "sam")
+    click.echo(rollout(config))
     if dry_run:
         template = build_template(config)
         click.echo(format_plan(f"plan for stack {config.stack_name} (SAM)", template))
@@ -134,7 +180,7 @@ def deploy_command(
             + f"\n(after `bakusoku package --service {service} --stage {stage}`)"
         )
     _check_concurrency(config)
-    result = package(settings, service, stage, fmt="sam", out_dir=directory)
+    result = package(settings, service, stage, fmt="sam", out_dir=directory, canary=canary)
     click.echo(f"packaged {result.template_path}")
     try:
         deploy(result.template_path, config)

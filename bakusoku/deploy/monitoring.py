@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bakusoku.deploy.canary import alias_id
 from bakusoku.deploy.stages import StageConfig
 from bakusoku.ops.dashboards.panels import PANELS, CloudWatchMetric, Dimension
 
@@ -37,9 +38,20 @@ UPLOAD_TO_READY_P95_MS = 60_000
 DATABASE_CONNECTIONS = 80
 
 
+def function_alarms(function: str) -> list[str]:
+    """The alarms of one function (its logical id): they roll back a canary deploy of it."""
+    return [f"{function}ErrorsAlarm", f"{function}ThrottlesAlarm"]
+
+
+def state_machine_alarms(machine: str) -> list[str]:
+    """The alarms of a state machine's runs that roll back a canary deploy of it."""
+    return [f"{machine}FailedAlarm", f"{machine}TimedOutAlarm"]
+
+
 def monitored(stage: StageConfig, resources: Mapping[str, Any], *, notifier: str) -> dict[str, Any]:
     """``resources`` with the alarm topic, its subscription by ``notifier`` (a function's logical
-    id), the alarms and the dashboard added, and the topic as the action of every alarm."""
+    id; its ``live`` alias is subscribed), the alarms and the dashboard added, and the topic as
+    the action of every alarm."""
     added: dict[str, Any] = {**resources, **alarm_topic(stage, notifier)}
     added |= alarms(stage, resources)
     added[DASHBOARD] = dashboard(stage, resources)
@@ -67,14 +79,14 @@ def alarm_topic(stage: StageConfig, notifier: str) -> dict[str, Any]:
             "Properties": {
                 "Protocol": "lambda",
                 "TopicArn": {"Ref": ALARM_TOPIC},
-                "Endpoint": {"Fn::GetAtt": [notifier, "Arn"]},
+                "Endpoint": {"Ref": alias_id(notifier)},
             },
         },
         f"{ALARM_TOPIC}Permission": {
             "Type": "AWS::Lambda::Permission",
             "Properties": {
                 "Action": "lambda:InvokeFunction",
-                "FunctionName": {"Ref": notifier},
+                "FunctionName": {"Ref": alias_id(notifier)},
                 "Principal": "sns.amazonaws.com",
                 "SourceArn": {"Ref": ALARM_TOPIC},
             },
@@ -86,7 +98,8 @@ def alarms(stage: StageConfig, resources: Mapping[str, Any]) -> dict[str, Any]:
     """The alarms of the stack's state machines, functions, queues and database."""
     found: dict[str, Any] = {}
     for machine in _of_type(resources, _STATE_MACHINE):
-        found[f"{machine}FailedAlarm"] = _alarm(
+        failed, timed_out = state_machine_alarms(machine)
+        found[failed] = _alarm(
             stage,
             f"{machine}-failed",
             f"{FAILED_EXECUTIONS_BURST} or more photos failed within {_PERIOD // 60} minutes: "
@@ -103,14 +116,15 @@ def alarms(stage: StageConfig, resources: Mapping[str, Any]) -> dict[str, Any]:
             _metric("AWS/States", "ExecutionTime", "StateMachineArn", {"Ref": machine}, "p95"),
             threshold=UPLOAD_TO_READY_P95_MS,
         )
-        found[f"{machine}TimedOutAlarm"] = _alarm(
+        found[timed_out] = _alarm(
             stage,
             f"{machine}-timed-out",
             "A photo's run hit the state machine's timeout: look for a function that hangs",
             _metric("AWS/States", "ExecutionsTimedOut", "StateMachineArn", {"Ref": machine}, "Sum"),
         )
     for function in _of_type(resources, _FUNCTION):
-        found[f"{function}ErrorsAlarm"] = _alarm(
+        errors, throttles = function_alarms(function)
+        found[errors] = _alarm(
             stage,
             f"{function}-errors",
             f"{function} raised {FUNCTION_ERRORS_BURST} or more errors within "
@@ -119,7 +133,7 @@ def alarms(stage: StageConfig, resources: Mapping[str, Any]) -> dict[str, Any]:
             threshold=FUNCTION_ERRORS_BURST,
             comparison="GreaterThanOrEqualToThreshold",
         )
-        found[f"{function}ThrottlesAlarm"] = _alarm(
+        found[throttles] = _alarm(
             stage,
             f"{function}-throttles",
             f"{function} was throttled: raise its reserved concurrency or the account's limit",

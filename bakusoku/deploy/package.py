@@ -11,6 +11,7 @@ import yaml
 
 from bakusoku.config import Settings, stage_names
 from bakusoku.deploy.bundle import Bundle, write_bundle
+from bakusoku.deploy.canary import Canary
 from bakusoku.deploy.errors import PackageError
 from bakusoku.deploy.graph import stack_graph
 from bakusoku.deploy.sam import CODE_DIR, build_template
@@ -50,9 +51,15 @@ def package(
     out_dir: Path | None = None,
     install_dependencies: bool = True,
     cache_dir: Path | None = None,
+    canary: Canary | None = None,
 ) -> Package:
     """Write one stack's template and bundle into ``out_dir`` and return what was written."""
-    config = load_stage(settings, service, stage)
+    if canary is not None and fmt != "sam":
+        raise PackageError(
+            f"--canary {canary} needs the SAM format: the serverless.yml output publishes no "
+            "aliases and has no CodeDeploy preferences (docs/upgrades.md); use --format sam"
+        )
+    config = load_stage(settings, service, stage, canary=canary)
     directory = out_dir or default_out_dir(service, stage, fmt)
     directory.mkdir(parents=True, exist_ok=True)
     bundle = write_bundle(

@@ -13,7 +13,15 @@ from typing import Any
 
 from bakusoku.config import SECRET_VARIABLES, Settings, env_name, settings_to_environment
 from bakusoku.db.migrate import head_revision
-from bakusoku.deploy.monitoring import monitored
+from bakusoku.deploy.canary import (
+    ALIAS,
+    DEPLOYMENT_CONFIG,
+    alias_id,
+    deployment_config_resource,
+    function_deployment_type,
+    state_machine_deployment,
+)
+from bakusoku.deploy.monitoring import function_alarms, monitored, state_machine_alarms
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
@@ -129,8 +137,9 @@ def asl_definition() -> dict[str, Any]:
 
 
 def definition_substitutions() -> dict[str, Any]:
-    """DefinitionSubstitutions: each placeholder → its function's ARN, from the function table."""
-    return {f.placeholder: {"Fn::GetAtt": [logical_id(f.name), "Arn"]} for f in FUNCTIONS}
+    """DefinitionSubstitutions: each placeholder → its function's ``live`` alias ARN, so each Task
+    calls the version the alias points at (shifted by CodeDeploy on a canary deploy)."""
+    return {f.placeholder: {"Ref": alias_id(logical_id(f.name))} for f in FUNCTIONS}
 
 
 def object_created_pattern(stage: StageConfig) -> dict[str, Any]:
@@ -339,7 +348,16 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
             {"Version": "2012-10-17", "Statement": _statements(name, stage)},
         ],
         "Tags": dict(_tags_map(stage), function=name),
+        # Each deploy publishes a version and moves the alias to it; callers (the state machine,
+        # the HTTP API, the rules, the alarm topic) call the alias, never $LATEST.
+        "AutoPublishAlias": ALIAS,
     }
+    if stage.canary is not None and name != MIGRATE:
+        # CloudFormation calls the migration function itself, once per deploy: nothing to shift.
+        props["DeploymentPreference"] = {
+            "Type": function_deployment_type(stage.canary),
+            "Alarms": [{"Ref": alarm} for alarm in function_alarms(logical_id(name))],
+        }
     if name != NOTIFIER:  # through the stack's RDS Proxy, if it has one
         props["Environment"]["Variables"] |= proxy_environment(stage)
     if tuning.reserved_concurrency is not None:
@@ -459,9 +477,19 @@ def _rule_arn(stage: StageConfig, rule: str) -> dict[str, Any]:
 
 
 def _state_machine(stage: StageConfig) -> dict[str, Any]:
+    # SAM's LambdaInvokePolicy allows function:NAME*, which covers NAME:live (tests/aws proves it).
     invoke = [
         {"LambdaInvokePolicy": {"FunctionName": {"Ref": logical_id(f.name)}}} for f in FUNCTIONS
     ]
+    alarms = [
+        *state_machine_alarms(STATE_MACHINE),
+        *(alarm for f in FUNCTIONS for alarm in function_alarms(logical_id(f.name))),
+    ]
+    deployment = (
+        {"DeploymentPreference": state_machine_deployment(stage.canary, alarms)}
+        if stage.canary is not None
+        else {}  # SAM's default: the alias moves to the new version at once
+    )
     return {
         "Type": "AWS::Serverless::StateMachine",
         "Properties": {
@@ -469,6 +497,11 @@ def _state_machine(stage: StageConfig) -> dict[str, Any]:
             "Type": "STANDARD",
             "Definition": asl_definition(),
             "DefinitionSubstitutions": definition_substitutions(),
+            # Each deploy publishes a state machine version behind the alias, which the upload
+            # rule starts: an execution runs to its end on the version (definition) it started on.
+            "AutoPublishAlias": ALIAS,
+            "UseAliasAsEventTarget": True,
+            **deployment,
             "Policies": [
                 *invoke,
                 {"Version": "2012-10-17", "Statement": [state_machine_log_statement()]},
@@ -546,6 +579,8 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         )
     resources |= network
     resources[HTTP_API] = _http_api(stage)
+    if stage.canary is not None and stage.canary.predefined is None:
+        resources[DEPLOYMENT_CONFIG] = deployment_config_resource(stage.canary)
     resources[STATE_MACHINE] = _state_machine(stage)
     resources["PhotoPipelineLogGroup"] = log_group_resource(
         f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
@@ -587,6 +622,10 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             "StateMachineArn": {
                 "Description": "The photo pipeline.",
                 "Value": {"Ref": STATE_MACHINE},
+            },
+            "StateMachineAliasArn": {
+                "Description": f"The photo pipeline's '{ALIAS}' alias, which uploads start.",
+                "Value": {"Ref": alias_id(STATE_MACHINE)},
             },
             "TriggerDeadLetterQueueUrl": {
                 "Description": "Object-created events that could not start an execution.",

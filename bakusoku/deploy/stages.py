@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bakusoku.config import ConfigError, RdsProxySettings, Settings, VpcSettings, stage_values
 from bakusoku.deploy.bundle import ARCHITECTURES, LOCK_RUNTIME
+from bakusoku.deploy.canary import Canary
 from bakusoku.pipeline.functions import (
     API,
     FUNCTION_NAMES,
@@ -44,6 +45,8 @@ class StageConfig:
     runtime: str = RUNTIME
     architecture: str = "arm64"  # Lambda's name: arm64 | x86_64
     rds_proxy: RdsProxySettings | None = None
+    # How a deploy shifts traffic to the new versions (``--canary``); None: all at once.
+    canary: Canary | None = None
 
     @property
     def stack_name(self) -> str:
@@ -55,7 +58,12 @@ class StageConfig:
 
 
 def load_stage(
-    settings: Settings, service: str, stage: str, environ: Mapping[str, str] | None = None
+    settings: Settings,
+    service: str,
+    stage: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    canary: Canary | None = None,
 ) -> StageConfig:
     """Resolve one service and stage; ConfigError names the key to fix and its bad value."""
     values = stage_values(settings, service, stage, environ)
@@ -73,6 +81,7 @@ def load_stage(
         admin_token_secret_arn=values.admin_token_secret_arn,
         architecture=_architecture(settings),
         rds_proxy=values.rds_proxy,
+        canary=canary,
     )
 
 

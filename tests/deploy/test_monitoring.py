@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bakusoku.deploy.canary import alias_id
 from bakusoku.deploy.monitoring import ALARM_TOPIC, DASHBOARD, monitored
 from bakusoku.deploy.sam import build_template, logical_id
 from bakusoku.deploy.stages import NOTIFIER, StageConfig, load_stage
@@ -52,11 +53,11 @@ def test_every_alarm_goes_to_the_topic_the_notifier_reads(case: tuple[str, str])
         assert props["AlarmDescription"], name
     assert resources[ALARM_TOPIC]["Type"] == "AWS::SNS::Topic"
     (subscription,) = of_type(resources, "AWS::SNS::Subscription").values()
-    notifier = logical_id(NOTIFIER)
+    notifier = alias_id(logical_id(NOTIFIER))  # the published version, never $LATEST
     assert subscription["Properties"] == {
         "Protocol": "lambda",
         "TopicArn": {"Ref": ALARM_TOPIC},
-        "Endpoint": {"Fn::GetAtt": [notifier, "Arn"]},
+        "Endpoint": {"Ref": notifier},
     }
     (permission,) = (
         p["Properties"]

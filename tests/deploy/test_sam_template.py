@@ -13,6 +13,7 @@ import yaml
 
 from bakusoku.db.migrate import head_revision
 from bakusoku.deploy import checks
+from bakusoku.deploy.canary import ALIAS
 from bakusoku.deploy.stages import FUNCTION_NAMES
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
@@ -50,8 +51,14 @@ def test_deployed_definition_equals_the_local_one(
     expanded: dict[tuple[str, str], dict[str, Any]], case: tuple[str, str]
 ) -> None:
     text, substitutions = checks.deployed_definition(expanded[case], "PhotoPipeline")
-    # CloudFormation fills each ${Name} from DefinitionSubstitutions; here each names its function.
-    logical = {name: value["Fn::GetAtt"][0] for name, value in substitutions.items()}
+    # CloudFormation fills each ${Name} from DefinitionSubstitutions; each names the live alias
+    # of its function (the task calls that alias's version).
+    resources = expanded[case]["Resources"]
+    logical = {}
+    for name, value in substitutions.items():
+        alias = resources[value["Ref"]]
+        assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == ALIAS
+        logical[name] = alias["Properties"]["FunctionName"]["Ref"]
     arns = {f.placeholder: checks.fake_function_arn(f.name, REGION) for f in FUNCTIONS}
     by_logical = {
         f"{''.join(p.capitalize() for p in f.name.split('-'))}Function": f.placeholder
