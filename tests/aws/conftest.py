@@ -24,6 +24,7 @@ from bakusoku.deploy.package import Package, package
 from bakusoku.deploy.policies import ADMIN_SECRET, DATABASE_SECRET, STATE_MACHINE, WEBHOOK_SECRET
 from bakusoku.deploy.sam import logical_id
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
+from tests.aws import versions
 from tests.aws.call_recorder import LOG_DIR_VARIABLE, PLUGIN_VALUE, PLUGIN_VARIABLE
 from tests.aws.executing import running_step_functions
 from tests.aws.lambda_bridge import LambdaBridge, lambda_bridge
@@ -106,6 +107,7 @@ def emulator() -> Iterator[str]:
     os.environ.update(FAKE_AWS)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    versions.register()  # the versions and aliases SAM publishes (see versions.py)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     try:

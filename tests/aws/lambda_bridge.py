@@ -7,6 +7,10 @@ environment as CloudFormation set it) in a ``bakusoku.runtime`` execution enviro
 per function, reused while warm, as Lambda does. Each invocation is recorded as a call of the
 state machine's role (``lambda:InvokeFunction`` on the function's ARN). A handler's exception
 answers as Lambda does: ``X-Amz-Function-Error: Unhandled`` and its error document.
+
+The deployed state machine calls each function's ``live`` alias; the runtime holds one code per
+function, the bundle every version of the stack was published from, so an alias that exists in
+the emulator's Lambda is invoked as its function (``invoke``); one that does not is refused.
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from bakusoku import arns
 from bakusoku.runtime import FunctionRuntime
-from bakusoku.runtime.errors import FunctionError
+from bakusoku.runtime.errors import FunctionError, ResourceNotFoundError
 
 INVOKE_PATH = "/2015-03-31/functions/"
 
@@ -30,6 +35,24 @@ INVOKE_PATH = "/2015-03-31/functions/"
 class LambdaBridge:
     port: int
     invocations: list[dict[str, Any]] = field(default_factory=list)
+
+
+def invoke(runtime: FunctionRuntime, function: str, payload: Any) -> Any:
+    """Invoke ``function`` (a name or ARN, qualified by an alias or not) as Lambda would."""
+    ref = arns.FunctionRef.parse(function)
+    if ref.qualifier in (None, "$LATEST"):
+        return runtime.invoke(function, payload)
+    from moto.awslambda.models import lambda_backends
+
+    assert ref.region and ref.account, f"{function}: an alias is invoked by its ARN here"
+    backend = lambda_backends[ref.account][ref.region]
+    try:
+        backend.get_alias(ref.qualifier, ref.name)
+    except Exception:  # moto's UnknownAliasException or UnknownFunctionException
+        raise ResourceNotFoundError(f"Function not found: {function}", request_id="") from None
+    return runtime.invoke(
+        arns.FunctionRef(ref.name, None, ref.region, ref.account).arn("", ""), payload
+    )
 
 
 @contextmanager
@@ -57,7 +80,7 @@ def lambda_bridge(runtime: FunctionRuntime, caller: str) -> Iterator[LambdaBridg
                 }
             )
             try:
-                result = runtime.invoke(function, json.loads(body or b"null"))
+                result = invoke(runtime, function, json.loads(body or b"null"))
             except FunctionError as exc:
                 self._answer(200, exc.to_payload(), {"X-Amz-Function-Error": "Unhandled"})
                 return

@@ -87,7 +87,11 @@ class Resolver:
             return f"arn:aws:s3:::{physical}"
         if kind == "AWS::Events::Rule":
             return str(self._client("events").describe_rule(Name=physical)["Arn"])
-        if kind == "AWS::StepFunctions::StateMachine":
+        if kind in (
+            "AWS::StepFunctions::StateMachine",
+            "AWS::Lambda::Alias",
+            "AWS::StepFunctions::StateMachineAlias",
+        ):
             return physical
         raise AssertionError(f"no ARN rule for {kind} ({logical})")
 
@@ -101,7 +105,8 @@ def _resources(stack: Stack, kind: str) -> dict[str, dict[str, Any]]:
 
 
 def function_policy(stack: Stack, resolve: Resolver, function: str) -> dict[str, Any]:
-    """The resource policy of function ``function`` (logical id): its Lambda permissions."""
+    """The resource policy of function ``function`` (logical id of the function or of one of its
+    aliases, whose permissions apply to invocations of the alias): its Lambda permissions."""
     statements = []
     for properties in _resources(stack, "AWS::Lambda::Permission").values():
         if properties["FunctionName"] != {"Ref": function}:

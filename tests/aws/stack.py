@@ -9,8 +9,13 @@ bridges, and only those, are named by the functions that bridge them:
   ``NotificationConfiguration.EventBridgeConfiguration``; the test sets it as the template says.
 - ``executable_state_machine``: moto's CloudFormation ignores ``DefinitionSubstitutions`` and
   creates the state machine in the store of the Step Functions that does not execute; the test
-  fills the template's substitutions (function ARNs read back from the emulator) and creates the
-  machine CloudFormation made (same name, role and type) where executions run.
+  fills the template's substitutions (the functions' alias ARNs read back from the emulator) and
+  creates the machine CloudFormation made (same name, role and type) where executions run, with
+  its version and ``live`` alias as the template publishes them.
+- versions and aliases: moto's CloudFormation creates none; ``versions`` registers the models
+  that create them with the emulator's own APIs. Its Step Functions cannot start an execution on
+  an alias: ``EventDelivery`` reads the alias's routing and starts the version it routes to on
+  the machine, after checking the version's definition is the machine's.
 - ``tap_s3_events`` and ``EventDelivery``: moto's S3 sends its events to EventBridge, but moto's
   EventBridge cannot deliver to Step Functions or (without Docker) Lambda, and raises at such a
   target. A rule created before the stack keeps S3's events in a queue; the deployed rules'
@@ -173,14 +178,16 @@ def enable_bucket_eventbridge(client: Callable[[str], Any], stack: Stack) -> str
 
 
 def deployed_definition(client: Callable[[str], Any], stack: Stack) -> str:
-    """Gap: the definition with DefinitionSubstitutions filled (function ARNs read back)."""
+    """Gap: the definition with DefinitionSubstitutions filled (alias ARNs read back)."""
     text, substitutions = checks.deployed_definition(stack.expanded, STATE_MACHINE)
     functions = client("lambda")
     for placeholder, value in substitutions.items():
-        logical, attribute = value["Fn::GetAtt"]
-        assert attribute == "Arn", value
-        found = functions.get_function(FunctionName=stack.physical[logical])
-        text = text.replace(f"${{{placeholder}}}", found["Configuration"]["FunctionArn"])
+        alias = stack.expanded["Resources"][value["Ref"]]
+        assert alias["Type"] == "AWS::Lambda::Alias", value
+        function = stack.physical[alias["Properties"]["FunctionName"]["Ref"]]
+        found = functions.get_alias(FunctionName=function, Name=alias["Properties"]["Name"])
+        assert found["AliasArn"] == stack.physical[value["Ref"]], found
+        text = text.replace(f"${{{placeholder}}}", found["AliasArn"])
     assert "${" not in text, text
     return text
 
@@ -202,7 +209,16 @@ def executable_state_machine(
         definition=definition,
         roleArn=created["roleArn"],
         type=created["type"],
+        publish=True,  # version 1, as the template's AWS::StepFunctions::StateMachineVersion
     )
+    for logical in stack.resources_of_type("AWS::StepFunctions::StateMachineAlias"):
+        alias = stack.expanded["Resources"][logical]["Properties"]
+        version = stack.physical[alias["DeploymentPreference"]["StateMachineVersionArn"]["Ref"]]
+        made = states.create_state_machine_alias(
+            name=alias["Name"],
+            routingConfiguration=[{"stateMachineVersionArn": version, "weight": 100}],
+        )
+        assert made["stateMachineAliasArn"] == stack.physical[logical], made
     stored = states.describe_state_machine(stateMachineArn=created["stateMachineArn"])
     result: dict[str, Any] = json.loads(stored["definition"])
     return result
@@ -281,8 +297,10 @@ class EventDelivery:
         return list(found["Targets"])
 
     def start_executions(self, rule: str, event: Mapping[str, Any]) -> list[str]:
-        """The rule's Step Functions target: StartExecution with the target's role."""
+        """The rule's Step Functions target: StartExecution with the target's role (on an
+        alias: the version its routing names; see the module's gaps)."""
         arns = []
+        states = self.client("stepfunctions")
         for target in self.targets(rule):
             if ":states:" not in target["Arn"]:
                 continue
@@ -295,13 +313,28 @@ class EventDelivery:
                     "presigned": False,
                 }
             )
-            started = self.client("stepfunctions").start_execution(
-                stateMachineArn=target["Arn"],
+            started = states.start_execution(
+                stateMachineArn=self._machine_of(target["Arn"]),
                 name=str(uuid.uuid4()),  # EventBridge names the executions it starts
                 input=json.dumps(event),
             )
             arns.append(str(started["executionArn"]))
         return arns
+
+    def _machine_of(self, arn: str) -> str:
+        """The machine to start for ``arn``: itself, or for an alias the machine whose version
+        the alias routes all traffic to (checked to hold the machine's definition)."""
+        states = self.client("stepfunctions")
+        if arn.count(":") == 6:  # arn:aws:states:REGION:ACCOUNT:stateMachine:NAME
+            return arn
+        routing = states.describe_state_machine_alias(stateMachineAliasArn=arn)
+        [route] = routing["routingConfiguration"]
+        assert route["weight"] == 100, routing
+        machine = arn.rsplit(":", 1)[0]
+        version = states.describe_state_machine(stateMachineArn=route["stateMachineVersionArn"])
+        current = states.describe_state_machine(stateMachineArn=machine)
+        assert version["definition"] == current["definition"], "the alias routes to another"
+        return machine
 
     def lambda_targets(self, rule: str) -> list[str]:
         return [t["Arn"] for t in self.targets(rule) if ":lambda:" in t["Arn"]]

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bakusoku.deploy.canary import ALIAS, alias_id
 from bakusoku.deploy.sam import asl_definition, logical_id
 from bakusoku.deploy.stages import API, NOTIFIER
 from bakusoku.pipeline.functions import FUNCTIONS
@@ -29,6 +30,7 @@ from tests.aws.authorization import request_for, role_policies
 from tests.aws.call_recorder import recorded_calls
 from tests.aws.conftest import ACCOUNT, ADMIN_TOKEN, SERVICE, Deployed
 from tests.aws.iam_policy import Decision, Request, evaluate, moto_permits
+from tests.aws.lambda_bridge import invoke as invoke_function
 from tests.aws.resource_policies import Resolver, bucket_policy, function_policy, queue_policy
 from tests.aws.stack import status_change_event
 from tests.conftest import make_jpeg
@@ -162,9 +164,12 @@ def journey(deployed: Deployed) -> Journey:
     ]
     events = [e for e in endings if deployed.delivery.matches(EXECUTION_FAILED_RULE, e)]
     for target in deployed.delivery.lambda_targets(EXECUTION_FAILED_RULE):
-        assert target.endswith(f":function:{deployed.function_name(NOTIFIER)}")
+        # The rule invokes the notifier's published version, through its alias.
+        assert target.endswith(f":function:{deployed.function_name(NOTIFIER)}:{ALIAS}")
         for event in events:
-            deployed.runtime.invoke(target, event)  # EventBridge invokes it asynchronously
+            invoke_function(
+                deployed.runtime, target, event
+            )  # EventBridge invokes it asynchronously
     # An operator looks at the failure (Step Functions' history through the API's role), then
     # deletes the duplicate (its original, through the API's role).
     view = api(deployed, "GET", f"/v1/photos/{corrupt.photo_id}/execution")
@@ -191,10 +196,11 @@ def operate(deployed: Deployed, failed_arn: str) -> dict[str, tuple[int, Any]]:
 
 
 def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None:
-    """What runs is the shipped ASL with each placeholder replaced by its function's ARN."""
+    """What runs is the shipped ASL with each placeholder replaced by its function's alias ARN."""
     text = json.dumps(asl_definition())
     for f in FUNCTIONS:
-        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{deployed.function_name(f.name)}"
+        function = deployed.function_name(f.name)
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{ALIAS}"
         text = text.replace(f"${{{f.placeholder}}}", arn)
     assert deployed.definition == json.loads(text)
 
@@ -349,14 +355,23 @@ def test_the_state_machine_role_allows_each_task_invocation(
     machine = deployed.client("stepfunctions").describe_state_machine(
         stateMachineArn=journey.good.execution["stateMachineArn"]
     )
-    invoked = {c["params"]["FunctionName"].rsplit(":", 1)[-1] for c in deployed.bridge.invocations}
-    assert invoked == {deployed.function_name(f.name) for f in FUNCTIONS}
+    # Each task calls its function's live alias (the published version), never $LATEST, and the
+    # role's policies allow exactly that ARN.
+    invoked = {c["params"]["FunctionName"] for c in deployed.bridge.invocations}
+    assert invoked == {
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{deployed.function_name(f.name)}:{ALIAS}"
+        for f in FUNCTIONS
+    }
     denied = _denials(deployed, deployed.bridge.invocations, lambda c: machine["roleArn"])
     assert not denied, "\n".join(denied)
 
 
 def test_the_rule_role_allows_starting_executions(deployed: Deployed, journey: Journey) -> None:
     assert len(deployed.delivery.calls) == 3
+    # The upload rule starts the state machine's live alias: the version published last.
+    alias = deployed.stack.outputs["StateMachineAliasArn"]
+    assert alias.endswith(f":stateMachine:{SERVICE}-dev-photo-pipeline:{ALIAS}")
+    assert {c["params"]["stateMachineArn"] for c in deployed.delivery.calls} == {alias}
     denied = _denials(deployed, deployed.delivery.calls, lambda c: c["function"])
     assert not denied, "\n".join(denied)
 
@@ -369,7 +384,7 @@ def test_eventbridge_may_invoke_the_notifier_for_the_alert_rule_only(
     deployed: Deployed, journey: Journey
 ) -> None:
     resolve = _resolver(deployed)
-    notifier = logical_id(NOTIFIER)
+    notifier = alias_id(logical_id(NOTIFIER))  # the rule invokes the published version
     permission = function_policy(deployed.stack, resolve, notifier)
     rule = resolve.arn(EXECUTION_FAILED_RULE)
     assert journey.alert_events  # the notifier was invoked for the rule's events
@@ -448,7 +463,7 @@ def test_an_alarm_reaches_the_channel_through_the_alarm_topic(
     deployed: Deployed, journey: Journey
 ) -> None:
     resolve = _resolver(deployed)
-    notifier = logical_id(NOTIFIER)
+    notifier = alias_id(logical_id(NOTIFIER))  # the topic invokes the published version
     [topic] = deployed.stack.resources_of_type("AWS::SNS::Topic").values()
     [subscription] = [
         r["Properties"]
@@ -483,7 +498,7 @@ def test_an_alarm_reaches_the_channel_through_the_alarm_topic(
     )
     event = sns_event(alarm, topic)
     before = len(deployed.webhook.posts)
-    deployed.runtime.invoke(resolve.arn(notifier), event)
+    invoke_function(deployed.runtime, resolve.arn(notifier), event)
     [message] = deployed.webhook.posts[before:]
     assert message["text"].startswith(f"[{SERVICE}/") and name in message["text"]
     assert alarms[name]["AlarmDescription"] in json.dumps(message)
