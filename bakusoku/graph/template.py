@@ -269,7 +269,7 @@ def _state_machine(build: _Builder, logical: str, props: Mapping[str, Any]) -> N
         attrs={"machine": name, "short": build.short(name)},
     )
     functions = {
-        placeholder: _get_att(value) or _ref(value)
+        placeholder: _function_of(build, _get_att(value) or _ref(value))
         for placeholder, value in props.get("DefinitionSubstitutions", {}).items()
     }
     definition = props.get("Definition", {})
@@ -278,6 +278,18 @@ def _state_machine(build: _Builder, logical: str, props: Mapping[str, Any]) -> N
         build.edge(logical, start, "starts")
     for event_name, event in props.get("Events", {}).items():
         _event_source(build, logical, event_name, event)
+
+
+def _function_of(build: _Builder, logical: str | None) -> str | None:
+    """The function a task names: itself, or the function whose AutoPublishAlias SAM makes
+    ``<Function>Alias<alias>`` of (the alias is not in the SAM template, only after the transform)."""
+    if logical is None or logical in build.resources:
+        return logical
+    for name, resource in build.resources.items():
+        alias = resource.get("Properties", {}).get("AutoPublishAlias")
+        if alias and logical == f"{name}Alias{alias}":
+            return str(name)
+    return logical
 
 
 def _states(
