@@ -8,7 +8,7 @@ moto's server runs in the test's process, so a model registered here is one its 
 uses. What stays unproven on the emulator: traffic shifting itself (CodeDeploy, moto has none;
 the canary template is checked by cfn-lint and the SAM transform in tests/deploy), and Step
 Functions pinning an execution to a version (moto starts executions on machines only;
-``start_on_alias`` resolves the alias's routing as Step Functions would).
+``stack.EventDelivery`` resolves the alias's routing as Step Functions would).
 """
 
 from __future__ import annotations
