@@ -28,11 +28,11 @@ PREVIOUS = previous_release()
 def _release_tables(release: ReleaseSchema) -> dict[str, sa.Table]:
     """The release's tables as its code declared them (only the columns it knows)."""
     meta = sa.MetaData()
-    types: dict[str, Any] = {
-        name: getattr(sa, name)
-        for name in ("String", "Text", "Integer", "BigInteger", "SmallInteger", "Double", "JSON")
+    types: dict[str, Any] = {  # every type class SQLAlchemy exports, by name
+        name: value
+        for name, value in vars(sa).items()
+        if isinstance(value, type) and issubclass(value, sa.types.TypeEngine)
     }
-    types["Boolean"] = sa.Boolean
     tables = {}
     for name, columns in release.tables.items():
         tables[name] = sa.Table(
@@ -59,7 +59,7 @@ def _value(shape: ColumnShape, n: int) -> Any:
         return f"v{n}"
     if kind in ("Integer", "BigInteger", "SmallInteger"):
         return n
-    if kind == "Double":
+    if kind in ("Double", "Float"):
         return float(n)
     if kind == "JSON":
         return {"n": n}

@@ -26,8 +26,8 @@ from bakusoku.deploy.monitoring import function_alarms
 from bakusoku.deploy.package import package
 from bakusoku.deploy.policies import STATE_MACHINE
 from bakusoku.deploy.sam import build_template, logical_id
-from bakusoku.deploy.stages import load_stage
-from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE
+from bakusoku.deploy.stages import StageConfig, load_stage
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
 from tests.deploy.conftest import EXAMPLE, REGION, example_settings
 
 NO_ACCOUNT = {  # the dry run asks no account (see test_cli.py)
@@ -42,11 +42,16 @@ NO_ACCOUNT = {  # the dry run asks no account (see test_cli.py)
 }
 
 
+def _stage(canary: str | None = None) -> StageConfig:
+    parsed = parse_canary(canary) if canary else None
+    return load_stage(example_settings(), "enphoto", "prod", canary=parsed)
+
+
 def _template(canary: str | None) -> dict[str, Any]:
-    stage = load_stage(
-        example_settings(), "enphoto", "prod", canary=parse_canary(canary) if canary else None
-    )
-    return build_template(stage)
+    return build_template(_stage(canary))
+
+
+STACK_FUNCTIONS = list(_stage().functions)  # the function table and the declared functions
 
 
 def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def test_codedeploy_predefines_only_ten_percent_for_5_10_15_or_30_minutes() -> N
 def test_every_function_and_the_state_machine_are_published_behind_the_alias() -> None:
     resources = _template(None)["Resources"]
     functions = _of_type(resources, "AWS::Serverless::Function")
-    assert set(functions) == {logical_id(f.name) for f in ALL_FUNCTIONS}
+    assert set(functions) == {logical_id(name) for name in STACK_FUNCTIONS}
     for name, function in functions.items():
         assert function["Properties"]["AutoPublishAlias"] == ALIAS, name
         assert "DeploymentPreference" not in function["Properties"], name  # all at once
@@ -110,7 +115,7 @@ def test_every_function_and_the_state_machine_are_published_behind_the_alias() -
 def test_after_the_transform_every_caller_names_an_alias() -> None:
     expanded = checks.expand_sam(_template(None), REGION)["Resources"]
     aliases = _of_type(expanded, "AWS::Lambda::Alias")
-    assert set(aliases) == {alias_id(logical_id(f.name)) for f in ALL_FUNCTIONS}
+    assert set(aliases) == {alias_id(logical_id(name)) for name in STACK_FUNCTIONS}
     for name, alias in aliases.items():
         version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         assert expanded[version]["Type"] == "AWS::Lambda::Version", name
@@ -119,7 +124,7 @@ def test_after_the_transform_every_caller_names_an_alias() -> None:
     [upload_rule] = [
         rule
         for rule in _of_type(expanded, "AWS::Events::Rule").values()
-        if rule["Properties"]["EventPattern"]["source"] == ["aws.s3"]
+        if rule["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
     ]
     [target] = upload_rule["Properties"]["Targets"]
     assert target["Arn"] == {"Ref": alias_id(STATE_MACHINE)}
@@ -136,9 +141,9 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
     parsed = parse_canary(canary)
     template = _template(canary)
     resources = template["Resources"]
-    for function in ALL_FUNCTIONS:
-        props = resources[logical_id(function.name)]["Properties"]
-        if function.name == MIGRATE:  # CloudFormation calls it once per deploy: nothing to shift
+    for name in STACK_FUNCTIONS:
+        props = resources[logical_id(name)]["Properties"]
+        if name == MIGRATE:  # CloudFormation calls it once per deploy: nothing to shift
             assert "DeploymentPreference" not in props
             continue
         preference = props["DeploymentPreference"]
@@ -146,13 +151,13 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
             assert preference["Type"] == parsed.predefined
         else:
             assert preference["Type"] == {"Ref": DEPLOYMENT_CONFIG}
-        alarms = function_alarms(logical_id(function.name))
+        alarms = function_alarms(logical_id(name))
         assert preference["Alarms"] == [{"Ref": a} for a in alarms]
         for alarm in alarms:  # the rollback triggers are the stack's own alarms of the function
             watched = resources[alarm]["Properties"]
             assert watched["Namespace"] == "AWS/Lambda"
             assert watched["Dimensions"] == [
-                {"Name": "FunctionName", "Value": {"Ref": logical_id(function.name)}}
+                {"Name": "FunctionName", "Value": {"Ref": logical_id(name)}}
             ]
     machine = resources[STATE_MACHINE]["Properties"]["DeploymentPreference"]
     assert (machine["Type"], machine["Percentage"], machine["Interval"]) == (
@@ -171,7 +176,7 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
         }
     expanded = checks.expand_sam(template, REGION)
     groups = _of_type(expanded["Resources"], "AWS::CodeDeploy::DeploymentGroup")
-    assert len(groups) == len(ALL_FUNCTIONS) - 1
+    assert len(groups) == len(STACK_FUNCTIONS) - 1
     for group in groups.values():
         assert group["Properties"]["AlarmConfiguration"]["Enabled"] is True
         assert (
@@ -190,13 +195,13 @@ def test_deploy_threads_the_canary_through_to_the_plan() -> None:
     assert result.exit_code == 0, result.output
     assert "rollout: canary 25%/7m" in result.output
     assert "AWS::CodeDeploy::DeploymentConfig (1)" in result.output
-    assert f"AWS::CodeDeploy::DeploymentGroup ({len(ALL_FUNCTIONS) - 1})" in result.output
+    assert f"AWS::CodeDeploy::DeploymentGroup ({len(STACK_FUNCTIONS) - 1})" in result.output
     assert "AWS::StepFunctions::StateMachineAlias (1)" in result.output
     plain = CliRunner().invoke(cli, [*args, "--config", str(EXAMPLE)], env=NO_ACCOUNT)
     assert plain.exit_code == 0, plain.output
     assert "rollout: all at once" in plain.output
     assert "CodeDeploy" not in plain.output
-    assert f"AWS::Lambda::Alias ({len(ALL_FUNCTIONS)})" in plain.output
+    assert f"AWS::Lambda::Alias ({len(STACK_FUNCTIONS)})" in plain.output
 
 
 def test_a_bad_canary_stops_the_deploy_before_anything_is_built(tmp_path: Any) -> None:

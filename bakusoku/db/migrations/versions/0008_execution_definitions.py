@@ -4,7 +4,7 @@ An expand step (docs/upgrades.md): a new table and a nullable column, so the pre
 which neither reads nor writes them, keeps working against this schema during a rolling restart.
 
 Revision ID: 0008
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from bakusoku.db.migrations.helpers import add_columns, has_table
 
 revision = "0008"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
