@@ -18,9 +18,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from bakusoku.storage.direct_body import (
+    DIRECT_BODY_EXTENSION,
+    MIN_DIRECT_BYTES,
+    BodyReader,
+    DirectBody,
+)
 from bakusoku.storage.errors import RequestTimeoutError, S3Error, SlowDownError
 from bakusoku.storage.notifications import new_host_id, new_request_id
 
@@ -75,7 +82,14 @@ class StoreServerConfig(uvicorn.Config):
     A plain module-level class, so it pickles into uvicorn's worker processes.
     """
 
-    def __init__(self, app: Any, *, limits: ConnectionLimits, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        limits: ConnectionLimits,
+        direct_body_min_bytes: int = MIN_DIRECT_BYTES,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             app,
             http=BoundedHttpProtocol,
@@ -84,15 +98,32 @@ class StoreServerConfig(uvicorn.Config):
             **kwargs,
         )
         self.limits = limits
+        self.direct_body_min_bytes = direct_body_min_bytes
 
 
-def store_server_config(app: Any, limits: ConnectionLimits, **kwargs: Any) -> StoreServerConfig:
-    """The uvicorn configuration of the store's endpoint (``app`` or its import string)."""
-    return StoreServerConfig(app, limits=limits, **kwargs)
+def store_server_config(
+    app: Any,
+    limits: ConnectionLimits,
+    *,
+    direct_body_min_bytes: int = MIN_DIRECT_BYTES,
+    **kwargs: Any,
+) -> StoreServerConfig:
+    """The uvicorn configuration of the store's endpoint (``app`` or its import string).
+
+    PUT bodies of at least ``direct_body_min_bytes`` (0: none) are read with
+    ``storage.direct_body``: the app must take them from the scope's ``bakusoku.direct_body``
+    extension (``storage.server`` does).
+    """
+    return StoreServerConfig(
+        app, limits=limits, direct_body_min_bytes=direct_body_min_bytes, **kwargs
+    )
 
 
 class BoundedHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with head deadline, head size cap and connection cap."""
+    """uvicorn's httptools protocol with head deadline, head size cap and connection cap.
+
+    It also reads large PUT bodies straight into the app's buffers (``storage.direct_body``).
+    """
 
     config: StoreServerConfig
 
@@ -103,6 +134,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._awaiting_head = True
         self._head_started = False
         self._head_bytes = 0
+        self._direct: BodyReader | None = None  # a body to hand over once this read is parsed
 
     # ---- connection ------------------------------------------------------------------------
 
@@ -123,6 +155,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if self._awaiting_head:
             self._head_bytes += len(data)
         super().data_received(data)
+        reader, self._direct = self._direct, None
+        if reader is not None:  # the rest of the body goes straight to the app's buffers
+            reader.start()
         if (
             self._awaiting_head
             and self._head_bytes > self.limits.max_header_bytes
@@ -151,9 +186,41 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self._disarm()
-        extensions = self.scope.setdefault("extensions", {})
+        extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         extensions[CLOSE_EXTENSION] = {"close": self._drop_slow_reader}
         super().on_headers_complete()
+        self._direct = self._direct_reader()
+        if self._direct is not None:
+            extensions[DIRECT_BODY_EXTENSION] = DirectBody(self._direct)
+
+    def on_body(self, body: bytes) -> None:
+        if self._direct is not None:  # body bytes that came with the head
+            self._direct.add_head(body)
+        else:
+            super().on_body(body)
+
+    def _direct_reader(self) -> BodyReader | None:
+        """A reader for this request's body, if it is a large PUT the app will take directly."""
+        minimum = self.config.direct_body_min_bytes
+        if not minimum or self.scope["method"] != "PUT" or self.app is _slow_down:
+            return None
+        if self.expect_100_continue or self.pipeline:  # keep uvicorn's handling of those
+            return None
+        length = None
+        for name, value in self.headers:
+            if name == b"transfer-encoding":
+                return None
+            if name == b"content-length":
+                length = value
+        if length is None or not length.isdigit() or int(length) < minimum:
+            return None
+        return BodyReader(self.transport, self, int(length), self._direct_body_read)
+
+    def _direct_body_read(self) -> None:
+        """The body arrived through a BodyReader: the parser, which never saw it, starts anew."""
+        self.parser = httptools.HttpRequestParser(self)
+        self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.on_message_complete()
 
     def _drop_slow_reader(self) -> None:
         """Drop the connection now; the app gives up on a response the client does not read."""

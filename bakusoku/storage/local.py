@@ -400,7 +400,7 @@ class LocalObjectStore:
         self,
         bucket: str,
         key: str,
-        chunks: AsyncIterable[bytes],
+        chunks: AsyncIterable[Buffer],
         *,
         content_type: str,
         metadata: Mapping[str, str] | None = None,
@@ -408,10 +408,13 @@ class LocalObjectStore:
         max_size: int | None = None,
         context: RequestContext | None = None,
         content_md5: str | None = None,
+        release: Callable[[Buffer], None] | None = None,
     ) -> ObjectInfo:
         """:meth:`put_object` for an async stream; fsync and the event sink run in a worker thread.
 
-        If the stream fails (e.g. the client disconnects), nothing is left behind.
+        If the stream fails (e.g. the client disconnects), nothing is left behind. ``release``
+        gets each chunk back once it is hashed and written (so its buffer can be filled again);
+        after a failure, chunks still being written are not given back.
         """
         pending = self.begin_put(
             bucket,
@@ -424,7 +427,7 @@ class LocalObjectStore:
             content_md5=content_md5,
         )
         with pending:
-            writer = _PipelinedWriter(pending)
+            writer = _PipelinedWriter(pending, release)
             try:
                 async for batch in _batches(chunks, WRITE_BATCH):
                     await writer.write(batch)
@@ -760,9 +763,9 @@ def _write_all(fd: int, chunks: Sequence[Buffer]) -> None:
 _IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
-async def _batches(chunks: AsyncIterable[bytes], size: int) -> AsyncIterator[list[bytes]]:
+async def _batches(chunks: AsyncIterable[Buffer], size: int) -> AsyncIterator[list[Buffer]]:
     """``chunks`` grouped into lists of at least ``size`` bytes (the last may be smaller)."""
-    batch: list[bytes] = []
+    batch: list[Buffer] = []
     pending = 0
     async for chunk in chunks:
         batch.append(chunk)
@@ -780,19 +783,28 @@ class _PipelinedWriter:
     At most one batch is in flight, so batches land in order and memory stays bounded.
     """
 
-    def __init__(self, pending: PendingObject) -> None:
+    def __init__(
+        self, pending: PendingObject, release: Callable[[Buffer], None] | None = None
+    ) -> None:
         self._pending = pending
+        self._release = release
         self._running: asyncio.Future[None] | None = None
+        self._batch: list[Buffer] = []
 
-    async def write(self, batch: list[bytes]) -> None:
+    async def write(self, batch: list[Buffer]) -> None:
         await self.drain()
         loop = asyncio.get_running_loop()
+        self._batch = batch
         self._running = loop.run_in_executor(_WRITE_POOL, self._pending.write_many, batch)
 
     async def drain(self) -> None:
         running, self._running = self._running, None
         if running is not None:
             await running
+            batch, self._batch = self._batch, []
+            if self._release is not None:
+                for chunk in batch:
+                    self._release(chunk)
 
     def discard(self) -> None:
         """After a failure: the batch still in flight ends on its own; its outcome is moot."""

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
 from bakusoku.storage.cors import CorsRule
+from bakusoku.storage.direct_body import ClientDisconnected, DirectBody, direct_body
 from bakusoku.storage.errors import (
     EntityTooLargeError,
     ObjectExistsError,
@@ -80,10 +81,6 @@ _UNSUPPORTED_SUBRESOURCES = frozenset(
 )  # fmt: skip
 
 
-class ClientDisconnected(Exception):
-    """The client went away before the whole body arrived; nothing was stored."""
-
-
 def create_store_app(
     store: LocalObjectStore,
     *,
@@ -127,6 +124,7 @@ class _Request:
     client_ip: str
     request_id: str
     host_id: str
+    direct: DirectBody | None  # a large PUT's body, read straight into buffers
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -171,6 +169,8 @@ class StoreApp:
         try:
             response = await self._handle(request, receive)
         except ClientDisconnected:
+            if request.direct is not None:
+                request.direct.abandon()
             return
         except S3Error as exc:
             response = self._error(request, exc)
@@ -188,6 +188,8 @@ class StoreApp:
                     status=500,
                 ),
             )
+        if request.direct is not None:  # answered: whatever is left of the body is dropped
+            request.direct.abandon()
         response.headers["x-amz-request-id"] = request.request_id
         response.headers["x-amz-id-2"] = request.host_id
         response.headers["x-content-type-options"] = "nosniff"  # served as stored, never sniffed
@@ -317,16 +319,19 @@ class StoreApp:
             for name, value in request.headers
             if name.startswith("x-amz-meta-")
         }
+        deadline = BodyDeadline(self.limits)
+        direct = request.direct
         info = await self.store.put_stream(
             bucket,
             key,
-            _body(receive, size, BodyDeadline(self.limits)),
+            _direct_body(direct, deadline) if direct else _body(receive, size, deadline),
             content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
             if_none_match=if_none_match is not None,
             max_size=size,
             context=self._context(request, auth.access_key, EVENT_PUT),
             content_md5=request.header("content-md5"),
+            release=direct.release if direct else None,
         )
         return Response(status_code=200, headers={"ETag": info.etag})
 
@@ -488,6 +493,24 @@ async def _body(
         )
 
 
+async def _direct_body(body: DirectBody, deadline: BodyDeadline) -> AsyncIterator[memoryview]:
+    """A body read by ``storage.direct_body``, in buffers; past ``deadline``, RequestTimeout.
+
+    The deadline counts every byte that arrived, also those still filling a buffer.
+    """
+    while True:
+        try:
+            with anyio.fail_after(max(deadline.seconds_left(body.received), 0.0)):
+                chunk = await body.next_chunk()
+        except TimeoutError:
+            if deadline.seconds_left(body.received) > 0:
+                continue  # bytes came in meanwhile: the allowance grew
+            raise request_timeout() from None
+        if chunk is None:
+            return
+        yield chunk
+
+
 def _request(scope: Scope) -> _Request:
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     client = scope.get("client")
@@ -499,6 +522,7 @@ def _request(scope: Scope) -> _Request:
         client_ip=client[0] if client else "127.0.0.1",
         request_id=new_request_id(),
         host_id=new_host_id(),
+        direct=direct_body(scope),
     )
 
 
