@@ -104,26 +104,36 @@ def _owner(client: socket.socket, workers: list[int], timeout: float = 10) -> in
     raise AssertionError("no store process accepted the connection")
 
 
-def _put(sock: socket.socket, presigner: Presigner, settings: Settings, key: str) -> bytes:
+def _put(
+    sock: socket.socket, presigner: Presigner, settings: Settings, key: str, *, tamper: bool = False
+) -> bytes:
+    """One presigned PUT on ``sock``; the head of the answer (its body is read too)."""
     data = os.urandom(300 * 1024)  # read with the store's direct body path
     grant = presigner.presign_put(
         settings.bucket, key, content_type="image/jpeg", content_length=len(data), expires_in=600
     )
-    lines = [f"PUT {grant.url.removeprefix(settings.store_url)} HTTP/1.1"]
-    lines += [f"Host: {settings.host}:{settings.effective_store_port}"]
+    target = grant.url.removeprefix(settings.store_url)
+    if tamper:
+        target = target.replace("X-Amz-Signature=", "X-Amz-Signature=0")
+    lines = [f"PUT {target} HTTP/1.1", f"Host: {settings.host}:{settings.effective_store_port}"]
     lines += [f"{name}: {value}" for name, value in grant.headers.items()]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + data)
-    head = b""
-    while b"\r\n\r\n" not in head:
+    answer = b""
+    while b"\r\n\r\n" not in answer:
         chunk = sock.recv(65536)
-        assert chunk, head
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200 "), head
-    assert hashlib.md5(data).hexdigest().encode() in head
-    return data
+        assert chunk, answer
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(head.lower().partition(b"content-length: ")[2].split(b"\r\n")[0] or 0)
+    while len(body) < length:
+        body += sock.recv(65536)
+    if not tamper:
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert hashlib.md5(data).hexdigest().encode() in head
+    return head + b"\r\n\r\n" + body
 
 
-def test_uploads_to_two_store_processes_are_each_in_the_outbox_exactly_once(
+def test_two_store_processes_verify_signatures_and_record_each_upload_exactly_once(
     two_processes: tuple[Settings, StoreServerProcess],
 ) -> None:
     settings, process = two_processes
@@ -161,6 +171,10 @@ def test_uploads_to_two_store_processes_are_each_in_the_outbox_exactly_once(
     def upload(pid: int) -> None:
         for key in keys[pid]:  # one after another on the connection that process accepted
             _put(by_worker[pid], presigner, settings, key)
+        # Each process checks signatures with the same keys: a tampered one is refused.
+        refused = _put(by_worker[pid], presigner, settings, keys[pid][0] + "x", tamper=True)
+        assert refused.startswith(b"HTTP/1.1 403 "), refused
+        assert b"<Code>SignatureDoesNotMatch</Code>" in refused
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(upload, by_worker))
