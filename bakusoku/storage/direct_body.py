@@ -31,7 +31,7 @@ MIN_DIRECT_BYTES = 64 * 1024
 # Buffers one body may hold at once: one being filled while the app writes the other.
 BUFFERS_PER_BODY = 2
 # Idle buffers kept for the next bodies (their pages are already mapped: no page faults).
-_POOL_MAX = 64
+_POOL_MAX = 32
 _POOL: list[bytearray] = []
 _SCRATCH = bytearray(BUFFER_BYTES)  # where an abandoned body's rest is read and dropped
 
