@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import sys
 import tempfile
@@ -149,6 +150,7 @@ def main() -> None:
     print(f"photo: 4000x3000 JPEG, {len(data) / 2**20:.2f} MiB")
     with tempfile.TemporaryDirectory() as tmp:
         figures: dict[str, Any] = {"photo_mib": round(len(data) / 2**20, 2)}
+        figures["load_before"] = machine_load()
         figures["peers"] = run_peers(
             data,
             Path(tmp),
@@ -157,7 +159,7 @@ def main() -> None:
             store_processes=args.store_processes,
         )
         if args.peers_only:
-            print(json.dumps(figures))
+            print(json.dumps(finish(figures)))
             return
         extra_env = {
             # the benchmark measures presign latency itself: no per-key rate limit
@@ -176,7 +178,24 @@ def main() -> None:
             figures.update(run(server.api, data, args))
         finally:
             server.stop()
-    print(json.dumps(figures))
+    print(json.dumps(finish(figures)))
+
+
+def machine_load() -> float:
+    """The 1-minute load average: above the core count, other jobs share the CPU."""
+    return round(os.getloadavg()[0], 1)
+
+
+def finish(figures: dict[str, Any]) -> dict[str, Any]:
+    """Says how busy the machine was, so noisy latencies are read as such."""
+    figures["load_after"] = machine_load()
+    cores = os.cpu_count() or 1
+    busiest = max(figures["load_before"], figures["load_after"])
+    print(
+        f"machine load average {figures['load_before']} → {figures['load_after']} on {cores}"
+        " cores" + (": other jobs shared the CPU, latencies are noisy" if busiest > cores else "")
+    )
+    return figures
 
 
 def run(api: str, data: bytes, args: argparse.Namespace) -> dict[str, Any]:
