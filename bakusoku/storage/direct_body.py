@@ -136,14 +136,20 @@ class BodyReader(asyncio.BufferedProtocol):
         self._ready.append(memoryview(part))
         self._wake()
 
-    def start(self) -> None:
+    def start(self) -> bool:
         """Take over the transport, unless the parser already read the whole body (it then
-        completes the request itself)."""
+        completes the request itself); whether it did."""
         if self._remaining <= 0:
             self._done = True
             self._wake()
-        elif not self._transport.is_closing():
-            self._transport.set_protocol(self)
+            return False
+        if self._transport.is_closing():  # the HTTP protocol hears of the close, the app here
+            self._done = True
+            self._error = ClientDisconnected()
+            self._wake()
+            return False
+        self._transport.set_protocol(self)
+        return True
 
     def get_buffer(self, sizehint: int) -> memoryview:
         if self._abandoned:

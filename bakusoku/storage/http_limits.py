@@ -135,6 +135,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._head_started = False
         self._head_bytes = 0
         self._direct: BodyReader | None = None  # a body to hand over once this read is parsed
+        self._body_reader: BodyReader | None = None  # the reader holding the transport now
 
     # ---- connection ------------------------------------------------------------------------
 
@@ -156,8 +157,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
         super().data_received(data)
         reader, self._direct = self._direct, None
-        if reader is not None:  # the rest of the body goes straight to the app's buffers
-            reader.start()
+        if reader is not None and reader.start():  # the rest goes straight to the app's buffers
+            self._body_reader = reader
         if (
             self._awaiting_head
             and self._head_bytes > self.limits.max_header_bytes
@@ -218,9 +219,19 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     def _direct_body_read(self) -> None:
         """The body arrived through a BodyReader: the parser, which never saw it, starts anew."""
+        self._body_reader = None
         self.parser = httptools.HttpRequestParser(self)
         self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self.on_message_complete()
+        if (  # answered early, the rest now dropped: idle from here, as uvicorn would be
+            self.cycle.response_complete
+            and not self.pipeline
+            and self.timeout_keep_alive_task is None
+            and not self.transport.is_closing()
+        ):
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
 
     def _drop_slow_reader(self) -> None:
         """Drop the connection now; the app gives up on a response the client does not read."""
@@ -245,6 +256,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         # drops the rest, and any byte would reset its idle timer, so bound that reading too.
         if self.cycle is not None and self.cycle.more_body and not self.transport.is_closing():
             self._arm(self.limits.body_timeout_seconds, self._drain_timed_out)
+            if self._body_reader is not None:
+                # A BodyReader drops the rest: the connection is not idle until it is done.
+                self._unset_keepalive_if_required()
 
     def on_message_complete(self) -> None:
         if self._deadline is not None and not self._awaiting_head:

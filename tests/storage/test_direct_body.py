@@ -9,6 +9,7 @@ other's buffers.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import os
 import socket
@@ -144,6 +145,29 @@ def test_early_answer_drops_the_rest_of_the_body_and_keeps_the_connection(
         head, body = _response(sock)
     assert head.startswith(b"HTTP/1.1 200 "), head
     assert body == b"first"
+
+
+def test_dropping_the_rest_of_an_answered_body_is_not_idleness(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """As with uvicorn's own draining: the idle timeout starts once the body is done."""
+    limits = dataclasses.replace(LIMITS, idle_timeout_seconds=0.5, body_timeout_seconds=5.0)
+    with serve_store(tmp_path_factory.mktemp("drain"), limits) as running:
+        key, data = _key(), os.urandom(512 * 1024)
+        running.store.put_object(BUCKET, key, b"first", content_type="image/jpeg")
+        with _connect(running) as sock:
+            sock.sendall(_put_head(running, key, len(data)))
+            sock.sendall(data[:100_000])
+            head, _ = _response(sock)
+            assert head.startswith(b"HTTP/1.1 412 "), head
+            rest = data[100_000:]
+            for start in range(0, len(rest), len(rest) // 6 + 1):  # over ~1.5 s: 3 idle timeouts
+                time.sleep(0.25)
+                sock.sendall(rest[start : start + len(rest) // 6 + 1])
+            sock.sendall(_get_head(running, key))
+            head, body = _response(sock)
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        assert body == b"first"
 
 
 def test_bad_digest_is_refused_after_the_whole_body_and_nothing_is_stored(
