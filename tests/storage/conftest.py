@@ -78,11 +78,13 @@ class RunningStore:
 class ThreadedServer:
     """The store's uvicorn setup serving an ASGI app from a background thread, on a bound socket."""
 
-    def __init__(self, app: Any, limits: ConnectionLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, app: Any, limits: ConnectionLimits = DEFAULT_LIMITS, loop: str = "auto"
+    ) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        config = store_server_config(app, limits, lifespan="off", log_level="warning")
+        config = store_server_config(app, limits, lifespan="off", log_level="warning", loop=loop)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -104,8 +106,11 @@ class ThreadedServer:
 
 
 @contextmanager
-def serve_store(root: Path, limits: ConnectionLimits = DEFAULT_LIMITS) -> Iterator[RunningStore]:
-    """A store on ``root`` behind its endpoint, served with ``limits``, until the block ends."""
+def serve_store(
+    root: Path, limits: ConnectionLimits = DEFAULT_LIMITS, loop: str = "auto"
+) -> Iterator[RunningStore]:
+    """A store on ``root`` behind its endpoint, served with ``limits`` on uvicorn's ``loop``
+    (``auto``: uvloop where installed), until the block ends."""
     sink = RecordingSink()
     store = LocalObjectStore(root, sink, REGION, buckets=[BUCKET], durable=False)
     clock = MovableClock()
@@ -118,7 +123,7 @@ def serve_store(root: Path, limits: ConnectionLimits = DEFAULT_LIMITS) -> Iterat
         cors_origins=["*"],
         clock=clock,
     )
-    server = ThreadedServer(app, limits).start()
+    server = ThreadedServer(app, limits, loop).start()
     base_url = f"http://127.0.0.1:{server.port}"
     try:
         yield RunningStore(

@@ -40,9 +40,12 @@ LIMITS = ConnectionLimits(
 SLACK = 3.0  # how long past a limit a loaded machine may take to act on it
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    with serve_store(tmp_path_factory.mktemp("direct"), LIMITS) as running:
+@pytest.fixture(scope="module", params=["uvloop", "asyncio"])
+def store(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[RunningStore]:
+    """The store on each event loop: they hand a buffered protocol its buffers differently."""
+    with serve_store(tmp_path_factory.mktemp("direct"), LIMITS, request.param) as running:
         yield running
 
 
