@@ -93,6 +93,10 @@ class Settings:
     trigger_route: str = "eventbridge"
     sweep_schedule: str = "rate(5 minutes)"
     sweep_threshold_seconds: int = 900
+    # Chaos experiments (bakusoku/faults, `bakusoku chaos`): whether the admin token may inject
+    # faults into this deployment (/v1/faults), and the longest a fault may last before it ends.
+    fault_injection: bool = True
+    fault_max_seconds: int = 300
     # Operations (bakusoku/ops): names in alerts and traces, history retention, alerts, telemetry.
     service_name: str = "bakusoku"
     stage: str = "local"

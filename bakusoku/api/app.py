@@ -16,6 +16,7 @@ from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
 from bakusoku.api.routes.events import events_router
 from bakusoku.api.routes.executions import executions_router
+from bakusoku.api.routes.faults import faults_router
 from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
 from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
@@ -43,6 +44,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(events_router(services, access))
     app.include_router(audit_router(access))
     app.include_router(graph_router(services))
+    app.include_router(faults_router(services))
     app.include_router(transforms_router(services, access))
     app.include_router(races_router(services))
     _limit_bodies(app, services)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from bakusoku.api.executions import ExecutionsPort
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.faults import FaultControl
 from bakusoku.graph.model import SystemGraph
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.presign import Presigner
@@ -32,3 +33,6 @@ class ApiServices:
     # Whether responses may stay open (server-sent events); where the host buffers them (API
     # Gateway and Lambda), /v1/events answers pages of changes for the web app to poll.
     stream_events: bool = True
+    # The faults operators may inject (/v1/faults, `bakusoku chaos`): `bakusoku up`'s data
+    # directory; None on AWS, where AWS FIS injects them.
+    faults: FaultControl | None = None

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bakusoku import __version__
 from bakusoku.auth.client import auth_headers, resolve_api_key
+from bakusoku.cli.chaos import chaos
 from bakusoku.cli.dashboards import dashboards
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
@@ -314,6 +315,7 @@ cli.add_command(audit)
 cli.add_command(loadtest)
 cli.add_command(graph_command)
 cli.add_command(dashboards)
+cli.add_command(chaos)
 
 
 def main() -> None:

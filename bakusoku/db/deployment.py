@@ -23,6 +23,7 @@ from bakusoku.config import Settings
 from bakusoku.db.engine import Credentials, TlsOptions, create_db_engine, normalize_url
 from bakusoku.db.errors import UnsupportedDatabaseError
 from bakusoku.db.gate import ConnectionGate
+from bakusoku.faults import FaultControl
 from bakusoku.secrets import database_url
 
 RDS_CA_BUNDLE = "rds-ca-bundle.pem"
@@ -65,16 +66,26 @@ def iam_token_source(settings: Settings, url: str) -> Callable[[], str]:
 
 
 def deployment_engine(
-    settings: Settings, *, pool_size: int = 5, gate: ConnectionGate | None = None
+    settings: Settings,
+    *,
+    pool_size: int = 5,
+    gate: ConnectionGate | None = None,
+    faults: FaultControl | None = None,
 ) -> sa.Engine:
-    """The engine of the deployment's database (see the module's description)."""
+    """The engine of the deployment's database (see the module's description); ``faults``: the
+    chaos experiments' faults it obeys (``bakusoku up``'s workers)."""
     url = database_url(settings)
     if not settings.database_secret_arn:
-        return create_db_engine(url, pool_size=pool_size, gate=gate)
+        return create_db_engine(url, pool_size=pool_size, gate=gate, faults=faults)
     credentials = Credentials(
         password=iam_token_source(settings, url) if settings.database_iam_auth else None,
         reread=lambda: database_url(settings),
     )
     return create_db_engine(
-        url, pool_size=pool_size, gate=gate, tls=deployment_tls(settings), credentials=credentials
+        url,
+        pool_size=pool_size,
+        gate=gate,
+        tls=deployment_tls(settings),
+        credentials=credentials,
+        faults=faults,
     )

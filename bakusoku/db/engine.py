@@ -22,7 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from bakusoku.db.errors import UnsupportedDatabaseError
+from bakusoku.db.faults import install_faults
 from bakusoku.db.gate import ConnectionGate
+from bakusoku.faults import FaultControl
 
 _DRIVERS = {"mysql": "pymysql", "mariadb": "pymysql", "postgresql": "psycopg"}
 CONNECT_TIMEOUT_SECONDS = 5
@@ -254,6 +256,7 @@ def create_db_engine(
     idle_seconds: float = 0.25,
     tls: TlsOptions | None = None,
     credentials: Credentials | None = None,
+    faults: FaultControl | None = None,
 ) -> sa.Engine:
     """An engine for ``url``.
 
@@ -261,7 +264,22 @@ def create_db_engine(
     connections, ``tls`` if given, and its login from ``credentials`` if given. With a ``gate``,
     every connection also holds a slot of the machine-wide gate while it is open, and connections
     idle for ``idle_seconds`` are closed, so idle workers never hold slots the machine shares.
+    With ``faults``, the engine obeys the database faults of a chaos experiment (``db.faults``).
     """
+    engine = _create_engine(url, pool_size, gate, idle_seconds, tls, credentials)
+    if faults is not None:
+        install_faults(engine, faults)
+    return engine
+
+
+def _create_engine(
+    url: str,
+    pool_size: int,
+    gate: ConnectionGate | None,
+    idle_seconds: float,
+    tls: TlsOptions | None,
+    credentials: Credentials | None,
+) -> sa.Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})

@@ -68,8 +68,8 @@ def is_transient(exc: BaseException) -> bool:
     if state is not None:
         return state[:2] in ("08", "53", "57", "40") or state in _CONFLICT_STATES
     message = str(exc.orig).lower()
-    if "sqlite" in type(exc.orig).__module__:
-        return "locked" in message or "busy" in message
+    if "sqlite" in type(exc.orig).__module__:  # busy, or its file out of reach for a moment
+        return "locked" in message or "busy" in message or "unable to open" in message
     return True  # a driver error with no code: failing to connect at all (psycopg)
 
 

@@ -15,6 +15,7 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.faults import fault_control
 from bakusoku.graph.model import SystemGraph
 from bakusoku.local.child_env import PARENT_ONLY, child_settings_environment
 from bakusoku.local.functions import (
@@ -31,6 +32,7 @@ from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import PipelineTrigger
 from bakusoku.local.wakeup import WakeupListener
+from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
 from bakusoku.pipeline.functions import (
@@ -54,7 +56,11 @@ class EmbeddedStack:
     def __init__(self, settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = settings = ensure_credentials(settings)
-        self.db = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        # The faults of a chaos experiment (bakusoku.faults): None when fault_injection is off.
+        self.faults = fault_control(settings)
+        self.db = create_db_engine(
+            settings.effective_database_url, pool_size=settings.db_pool_size, faults=self.faults
+        )
         self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
         upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.outbox = ObjectEventOutbox(self.db)
@@ -77,6 +83,10 @@ class EmbeddedStack:
             region=settings.region,
             environment=environment,
             withhold=PARENT_ONLY,
+            throttled=self._throttled,
+        )
+        self.worker_killer = (
+            WorkerKiller(self.faults, self.runtime.worker_pids) if self.faults else None
         )
         invoker = RuntimeInvoker(self.runtime, parallelism=workers)
         # A stable owner: after a crash, the next `bakusoku up` on this data directory takes its
@@ -122,6 +132,10 @@ class EmbeddedStack:
         """The upload's event as the configured ``trigger_route`` delivers it to the pipeline."""
         return route_event(self.settings.trigger_route, notification)
 
+    def _throttled(self, function_name: str) -> bool:
+        """Whether a ``function.throttle`` fault refuses this invoke of ``function_name``."""
+        return self.faults is not None and bool(self.faults.hit("function.throttle", function_name))
+
     @property
     def objects_dir(self) -> Path:
         return objects_dir(self.settings)
@@ -137,12 +151,16 @@ class EmbeddedStack:
         self.store_server.start()
         self.scheduler.start()
         self.ops.start()
+        if self.worker_killer is not None:
+            self.worker_killer.start()
         self._started = True
 
     def stop(self) -> None:
         if not self._started:
             return
         self._started = False
+        if self.worker_killer is not None:
+            self.worker_killer.stop()
         self.store_server.stop()
         self.wakeup.stop()
         self.scheduler.stop()
@@ -163,6 +181,7 @@ class EmbeddedStack:
             executions=EngineExecutions(self.workflow, self.settings.upload_prefix),
             store=self.store,
             graph=graph,
+            faults=self.faults,
         )
         app = create_api_app(services)
         self.ops.install(app)

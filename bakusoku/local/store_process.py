@@ -23,6 +23,7 @@ from bakusoku.config import Settings, ensure_credentials, load_settings
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.outbox import GroupCommitOutbox, ObjectEventOutbox
 from bakusoku.errors import BakusokuError
+from bakusoku.faults import fault_control
 from bakusoku.local.child_env import child_settings_environment, inherited_environment
 from bakusoku.local.ports import port_open
 from bakusoku.local.wakeup import WakeupSender
@@ -57,7 +58,11 @@ def create_app() -> Any:
     settings = ensure_credentials(load_settings())
     _configure_logging(settings)  # in each of uvicorn's worker processes too
     outbox = GroupCommitOutbox(
-        ObjectEventOutbox(create_db_engine(settings.effective_database_url, pool_size=2))
+        ObjectEventOutbox(
+            create_db_engine(
+                settings.effective_database_url, pool_size=2, faults=fault_control(settings)
+            )
+        )
     )
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None

@@ -21,7 +21,9 @@ from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.faults import fault_control
 from bakusoku.storage.base import ObjectStore
+from bakusoku.storage.faulty import FaultyObjectStore
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import KeyFilter
 from bakusoku.storage.s3 import S3ObjectStore
@@ -78,10 +80,12 @@ def object_store(settings: Settings, engine: sa.Engine) -> ObjectStore:
 
 def build_adapters(settings: Settings) -> Adapters:
     gate = deployment_gate(settings.data_dir, settings.db_max_connections, settings.db_wait_seconds)
-    engine = deployment_engine(settings, gate=gate)  # on AWS: from the secret, over TLS
+    faults = fault_control(settings)  # a chaos experiment's faults (bakusoku up only)
+    engine = deployment_engine(settings, gate=gate, faults=faults)  # AWS: the secret, over TLS
+    store = object_store(settings, engine)
     return Adapters(
         settings=settings,
-        store=object_store(settings, engine),
+        store=store if faults is None else FaultyObjectStore(store, faults),
         photos=PhotoRepository(engine, retry_seconds=settings.db_retry_seconds),
     )
 

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,9 +65,12 @@ class FunctionRuntime:
         idle_timeout_seconds: float = 600,
         environment: Mapping[str, str] | None = None,
         withhold: Iterable[str] = (),
+        throttled: Callable[[str], bool] | None = None,
     ) -> None:
         """``withhold``: variables of this process's environment the workers must not inherit
-        (secrets only this process uses); a function's own ``environment`` is given as set."""
+        (secrets only this process uses); a function's own ``environment`` is given as set.
+        ``throttled(function_name)``: whether to refuse an invoke as over the function's
+        concurrency limit even though there is room (a chaos experiment's ``function.throttle``)."""
         if max_environments < 1:
             raise FunctionConfigError(
                 f"max_environments={max_environments} must be 1 or more (it is the account's "
@@ -79,6 +82,7 @@ class FunctionRuntime:
             )
         self._environment = dict(environment or {})
         self._withhold = frozenset(withhold)
+        self._throttled = throttled
         check_environment(self._environment, owner="FunctionRuntime", reserved=False)
         self.region = region
         self.account = account
@@ -190,6 +194,17 @@ class FunctionRuntime:
         assert outcome.error is not None
         raise FunctionError.from_payload(outcome.error, request_id=request_id)
 
+    def worker_pids(self, function_name: str = "") -> list[int]:
+        """The process ids of the live workers (busy and idle) of one function, or of all."""
+        with self._lock:
+            envs = [*self._busy_envs, *(e for p in self._pools.values() for e in p.idle)]
+        return sorted(
+            pid
+            for env in envs
+            if (not function_name or env.function_name == function_name)
+            and (pid := env.pid) is not None
+        )
+
     def metrics(self) -> RuntimeMetrics:
         """A consistent snapshot of every function's counters and current concurrency."""
         with self._lock:
@@ -270,6 +285,9 @@ class FunctionRuntime:
                 raise RuntimeClosedError(
                     "the runtime is closed; create a new FunctionRuntime", request_id=request_id
                 )
+            if self._throttled is not None and self._throttled(pool.config.name):
+                pool.counters.throttles += 1
+                raise TooManyRequestsError(_RESERVED_LIMIT, request_id=request_id)
             if pool.idle:
                 env = pool.idle.pop()
                 cold = False

@@ -70,6 +70,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack]:
         "sweep_schedule": "",
         "admin_token": "bka_fuzz-admin-token-0123456789abcdefghijklmnop",
         "log_format": "text",
+        "fault_injection": False,  # a generated fault would cut the database under the run
     }
     built = EmbeddedStack(load_settings(overrides, environ={}))
     built.start()
