@@ -52,6 +52,9 @@ class Deployment:
     def photo(self, photo_id: str) -> httpx.Response:
         return self._client.get(f"{self.api}/v1/photos/{photo_id}", headers=self._headers)
 
+    def execution(self, photo_id: str) -> httpx.Response:
+        return self._client.get(f"{self.api}/v1/photos/{photo_id}/execution", headers=self._headers)
+
     # -- the operator's doors --------------------------------------------------------------------
 
     def inject(self, fault: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,9 @@ class PhotoOutcome:
     refusal: str = ""  # why it was never accepted
     status: str = ""  # the last status read
     error_code: str = ""
+    seconds_to_accept: float | None = None  # from the first try to the store's answer
     seconds_to_final: float | None = None  # from acceptance; None: not final in time
+    task_errors: list[str] = field(default_factory=list)  # each failed try of a task, by error
 
 
 @dataclass
@@ -72,6 +74,9 @@ class ProbeResult:
 
     def measured(self) -> dict[str, Any]:
         times = sorted(o.seconds_to_final for o in self.outcomes if o.seconds_to_final is not None)
+        uploads = sorted(
+            o.seconds_to_accept for o in self.outcomes if o.seconds_to_accept is not None
+        )
         statuses = Counter(o.status for o in self.outcomes if o.accepted)
         return {
             "attempted": self.attempted,
@@ -82,15 +87,21 @@ class ProbeResult:
             "duplicate": statuses.get("duplicate", 0),
             "late": self.late,
             "failure_percent": round(self.failure_percent, 1),
-            "seconds_to_final": {
-                "p50": _percentile(times, 50),
-                "p95": _percentile(times, 95),
-                "max": round(times[-1], 2) if times else None,
-            },
+            "seconds_to_accept": _spread(uploads),
+            "seconds_to_final": _spread(times),
+            "task_errors": dict(Counter(e for o in self.outcomes for e in o.task_errors)),
             "error_codes": dict(Counter(o.error_code for o in self.outcomes if o.error_code)),
             "refusals": dict(Counter(o.refusal for o in self.outcomes if o.refusal)),
             "photos": [o.photo_id for o in self.outcomes if o.photo_id],
         }
+
+
+def _spread(ordered: list[float]) -> dict[str, float | None]:
+    return {
+        "p50": _percentile(ordered, 50),
+        "p95": _percentile(ordered, 95),
+        "max": round(ordered[-1], 2) if ordered else None,
+    }
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
@@ -144,6 +155,7 @@ class Probe:
     def _photo(self, index: int, deadline: float) -> PhotoOutcome:
         outcome = PhotoOutcome()
         data = self._photo_bytes(index)
+        first_try = self._clock()
         give_up = min(deadline, self._clock() + self._retry_seconds)
         grant = self._retried(
             lambda: self._deployment.presign(f"chaos-{index}.jpg", len(data), self._album), give_up
@@ -163,6 +175,7 @@ class Probe:
             return outcome
         outcome.accepted = True
         accepted_at = self._clock()
+        outcome.seconds_to_accept = accepted_at - first_try
         until = min(deadline, accepted_at + self._within)
         while True:
             photo = self._read(outcome.photo_id)
@@ -171,10 +184,27 @@ class Probe:
                 outcome.error_code = str((photo.get("error") or {}).get("code", ""))
                 if outcome.status in FINAL:
                     outcome.seconds_to_final = self._clock() - accepted_at
+                    outcome.task_errors = self._task_errors(outcome.photo_id)
                     return outcome
             if self._clock() >= until:
                 return outcome
             time.sleep(POLL_SECONDS)
+
+    def _task_errors(self, photo_id: str) -> list[str]:
+        """The error of each failed try of the photo's tasks (what the faults did, retried)."""
+        try:
+            answer = self._deployment.execution(photo_id)
+        except httpx.HTTPError:
+            return []
+        if answer.status_code != 200:
+            return []
+        return [
+            str(event["details"].get("error", ""))
+            for event in answer.json().get("events", [])
+            if str(event.get("type", "")).endswith("Failed")
+            and isinstance(event.get("details"), dict)
+            and event["type"] != "ExecutionFailed"
+        ]
 
     def _read(self, photo_id: str) -> dict[str, Any] | None:
         try:

@@ -128,13 +128,16 @@ class Report:
             out.append(
                 f"  {name:<7} {verdict:<8} {m['accepted']}/{m['attempted']} accepted, "
                 f"{m['ready']} ready, {m['failed']} failed, {m['late']} not final in time; "
-                f"p95 to final {_seconds(m['seconds_to_final']['p95'])}"
+                f"upload p95 {_seconds(m['seconds_to_accept']['p95'])}, "
+                f"to final p95 {_seconds(m['seconds_to_final']['p95'])}"
             )
             for check in phase.checks:
                 mark = "ok " if check.held else "FAIL"
                 out.append(f"      {mark} {check.name} (measured: {_value(check.measured)})")
+            if m["task_errors"]:
+                out.append(f"      tasks retried after: {_counts(m['task_errors'])}")
             if m["error_codes"] or m["refusals"]:
-                out.append(f"      errors: {m['error_codes'] or ''} {m['refusals'] or ''}".rstrip())
+                out.append(f"      errors: {_counts({**m['error_codes'], **m['refusals']})}")
             if phase.note:
                 out.append(f"      {phase.note}")
             if name == "before":
@@ -166,6 +169,10 @@ def _method_lines(method: list[dict[str, Any]]) -> list[str]:
         else:
             lines.append(f"  method: {step['name']}: {step.get('outcome', '')}")
     return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} x{n}" for name, n in sorted(counts.items()))
 
 
 def _seconds(value: float | None) -> str:
