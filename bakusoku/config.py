@@ -355,6 +355,7 @@ STAGE_KEYS = frozenset(
         "vpc",
         "rds_proxy",
         "functions",
+        "chaos",
     }
 )
 # What the ``functions`` table may change per function (reserved concurrency is set per stage).
@@ -415,6 +416,7 @@ class StageValues:
     db_instance_identifier: str | None  # the RDS instance the stack's dashboard and alarms watch
     vpc: VpcSettings | None
     rds_proxy: RdsProxySettings | None = None
+    chaos: bool = False  # AWS FIS experiment templates in the stack (bakusoku/deploy/chaos.py)
 
 
 def service_names(settings: Settings) -> list[str]:
@@ -453,6 +455,7 @@ def stage_values(
         db_instance_identifier=_db_instance(merged.get("db_instance_identifier"), where),
         vpc=_vpc(merged.get("vpc"), where),
         rds_proxy=_rds_proxy(merged.get("rds_proxy"), merged.get("vpc"), where),
+        chaos=_flag(merged.get("chaos", False), f"{where}.chaos"),
     )
 
 
@@ -673,6 +676,12 @@ def _secret_arn(merged: Mapping[str, Any], key: str, where: str) -> str:
             f"{where}.{key} must be the ARN of a Secrets Manager secret "
             f"(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), not {value!r}"
         )
+    return value
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false, not {value!r}")
     return value
 
 

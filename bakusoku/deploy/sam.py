@@ -21,6 +21,12 @@ from bakusoku.deploy.canary import (
     function_deployment_type,
     state_machine_deployment,
 )
+from bakusoku.deploy.chaos import (
+    chaos_parameters,
+    chaos_resources,
+    extension_properties,
+    stop_alarms,
+)
 from bakusoku.deploy.monitoring import function_alarms, monitored, state_machine_alarms
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
@@ -261,6 +267,7 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
             "Description": "Secrets Manager secret with the API's admin token.",
         }
     params |= vpc_parameters(stage)
+    params |= chaos_parameters(stage)
     return params
 
 
@@ -360,6 +367,11 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         }
     if name != NOTIFIER:  # through the stack's RDS Proxy, if it has one
         props["Environment"]["Variables"] |= proxy_environment(stage)
+    extension = extension_properties(name, stage)  # AWS FIS's extension (stage chaos: true)
+    if extension:
+        props["Layers"] = extension["Layers"]
+        props["Environment"]["Variables"] |= extension["Variables"]
+        props["Policies"][0]["Statement"].extend(extension["Statements"])
     if tuning.reserved_concurrency is not None:
         props["ReservedConcurrentExecutions"] = tuning.reserved_concurrency
     if stage.vpc is not None and name != NOTIFIER:
@@ -601,6 +613,14 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     resources[f"{NOTIFIER_DLQ}Alarm"] = queue_alarm_resource(
         stage, NOTIFIER_DLQ, "Alerts the notifier failed"
     )
+    # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
+    resources = monitored(stage, resources, notifier=logical_id(NOTIFIER))
+    resources |= chaos_resources(  # the experiments stop on the alarms just added
+        stage,
+        resources,
+        function_ids={f.name: logical_id(f.name) for f in FUNCTIONS},
+        alarms=stop_alarms(resources, STATE_MACHINE, TRIGGER_DLQ),
+    )
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
@@ -609,8 +629,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
             "pipeline in Step Functions, the HTTP API and failure alerts."
         ),
         "Parameters": _parameters(stage),
-        # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
-        "Resources": monitored(stage, resources, notifier=logical_id(NOTIFIER)),
+        "Resources": resources,
         "Outputs": {
             "ApiUrl": {
                 "Description": "Base URL of the HTTP API.",

@@ -47,6 +47,7 @@ class StageConfig:
     rds_proxy: RdsProxySettings | None = None
     # How a deploy shifts traffic to the new versions (``--canary``); None: all at once.
     canary: Canary | None = None
+    chaos: bool = False  # AWS FIS experiment templates (bakusoku.deploy.chaos)
 
     @property
     def stack_name(self) -> str:
@@ -82,6 +83,7 @@ def load_stage(
         architecture=_architecture(settings),
         rds_proxy=values.rds_proxy,
         canary=canary,
+        chaos=values.chaos,
     )
 
 
