@@ -36,6 +36,7 @@ import yaml
 
 from bakusoku.errors import BakusokuError
 from bakusoku.faults import KINDS
+from bakusoku.faults.model import DEFAULT_INTERVAL_SECONDS
 
 _FAULT_KEYS = {"kind", "duration_seconds", "target", "percentage", "latency_ms", "interval_seconds"}
 _ACTION_KEYS = {"name", "fault", "pause_seconds"}
@@ -119,9 +120,7 @@ class Experiment:
             method = tuple(
                 replace(
                     a,
-                    fault=None
-                    if a.fault is None
-                    else {**a.fault, "duration_seconds": fault_seconds},
+                    fault=None if a.fault is None else _resized(a.fault, fault_seconds),
                     pause_seconds=fault_seconds if a.pause_seconds else 0.0,
                 )
                 for a in method
@@ -130,6 +129,15 @@ class Experiment:
         if duration_seconds is not None:
             changed = replace(changed, duration_seconds=duration_seconds)
         return _checked(changed)
+
+
+def _resized(fault: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """``fault`` lasting ``seconds``; a repeated fault (``workers.kill``) still acts at least twice."""
+    resized = {**fault, "duration_seconds": seconds}
+    if fault.get("kind") == "workers.kill":
+        interval = float(fault.get("interval_seconds", DEFAULT_INTERVAL_SECONDS))
+        resized["interval_seconds"] = max(0.1, min(interval, seconds / 2))
+    return resized
 
 
 def parse_experiment(data: Any, *, name: str = "") -> Experiment:

@@ -37,7 +37,8 @@ class PhotoOutcome:
     status: str = ""  # the last status read
     error_code: str = ""
     seconds_to_accept: float | None = None  # from the first try to the store's answer
-    seconds_to_final: float | None = None  # from acceptance; None: not final in time
+    seconds_to_final: float | None = None  # from acceptance; None: never seen final
+    in_time: bool = False  # final within the hypothesis' time
     task_errors: list[str] = field(default_factory=list)  # each failed try of a task, by error
 
 
@@ -58,15 +59,12 @@ class ProbeResult:
     @property
     def late(self) -> int:
         """Accepted photos not final within the hypothesis' time (lost or stuck)."""
-        return sum(o.accepted and o.seconds_to_final is None for o in self.outcomes)
+        return sum(o.accepted and not o.in_time for o in self.outcomes)
 
     @property
     def failures(self) -> int:
         """Refused uploads, failed photos and late ones."""
-        return sum(
-            (not o.accepted) or o.status == "failed" or o.seconds_to_final is None
-            for o in self.outcomes
-        )
+        return sum((not o.accepted) or o.status == "failed" or not o.in_time for o in self.outcomes)
 
     @property
     def failure_percent(self) -> float:
@@ -184,6 +182,7 @@ class Probe:
                 outcome.error_code = str((photo.get("error") or {}).get("code", ""))
                 if outcome.status in FINAL:
                     outcome.seconds_to_final = self._clock() - accepted_at
+                    outcome.in_time = outcome.seconds_to_final <= self._within
                     outcome.task_errors = self._task_errors(outcome.photo_id)
                     return outcome
             if self._clock() >= until:

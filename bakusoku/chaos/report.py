@@ -47,6 +47,7 @@ def checked(result: ProbeResult, hypothesis: Hypothesis, note: str = "") -> Phas
     """The phase of ``result``, each check of ``hypothesis`` held or not."""
     measured = result.measured()
     slowest = measured["seconds_to_final"]["max"]
+    accepted = [o for o in result.outcomes if o.accepted]
     return PhaseReport(
         ran=True,
         note=note,
@@ -55,7 +56,7 @@ def checked(result: ProbeResult, hypothesis: Hypothesis, note: str = "") -> Phas
             Check(
                 f"every accepted photo is final within {hypothesis.final_within_seconds:g} s",
                 held=result.late == 0,
-                measured=slowest if result.late == 0 else None,
+                measured=slowest if all(o.seconds_to_final is not None for o in accepted) else None,
                 tolerance=hypothesis.final_within_seconds,
             ),
             Check(
