@@ -21,8 +21,10 @@ from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.db.retry import is_transient, unavailable
 from bakusoku.faults import fault_control
 from bakusoku.storage.base import ObjectStore
+from bakusoku.storage.errors import StorageUnavailableError
 from bakusoku.storage.faulty import FaultyObjectStore
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import KeyFilter
@@ -54,10 +56,22 @@ def local_store_with_outbox(
 
     Only keys under ``upload_prefix`` notify, as the deployment's bucket rule does on S3: rendition
     writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
+    An outbox that cannot be reached for a moment fails the upload as S3's ``503`` would
+    (``StorageUnavailableError``): the object is not kept, and the client's retry stores it.
     """
 
     def record(notification: dict[str, Any]) -> None:
-        outbox.append(notification)
+        try:
+            outbox.append(notification)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # Nothing is stored without its event: the client's retry (S3's 503) stores it again.
+            raise StorageUnavailableError(
+                f"the upload's event could not be recorded: {unavailable(exc).message}",
+                reason="ServiceUnavailable",
+                status=503,
+            ) from exc
         if wake is not None:
             wake()
 

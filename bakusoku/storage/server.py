@@ -28,6 +28,7 @@ from bakusoku.storage.errors import (
     ObjectExistsError,
     RequestTimeoutError,
     S3Error,
+    StorageUnavailableError,
 )
 from bakusoku.storage.form_upload import (
     FormUpload,
@@ -178,6 +179,19 @@ class StoreApp:
                 exc, RequestTimeoutError
             ):  # the rest of its body is not worth waiting for
                 response.headers["connection"] = "close"
+        except StorageUnavailableError as exc:  # e.g. the event outbox's database is down
+            log.warning(
+                "store request %s %s answered 503: %s", request.method, request.resource, exc
+            )
+            response = self._error(
+                request,
+                S3Error(
+                    "Service is unable to handle request right now. Please try again.",
+                    code="ServiceUnavailable",
+                    status=503,
+                ),
+            )
+            response.headers["retry-after"] = "1"
         except Exception:
             log.exception("store request %s %s failed", request.method, request.resource)
             response = self._error(

@@ -573,6 +573,38 @@ def test_event_sink_failure_is_a_500_and_nothing_is_stored(
         server.stop()
 
 
+def test_an_unavailable_event_outbox_is_a_503_to_retry_and_nothing_is_stored(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from bakusoku.storage.errors import StorageUnavailableError
+    from bakusoku.storage.local import LocalObjectStore
+    from bakusoku.storage.presign import Presigner
+    from bakusoku.storage.server import create_store_app
+
+    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
+
+    def unavailable(event: dict[str, object]) -> None:
+        raise StorageUnavailableError("the outbox's database is cut off", reason="x", status=503)
+
+    store = LocalObjectStore(tmp_path_factory.mktemp("outboxless"), unavailable, REGION)
+    app = create_store_app(
+        store, credentials=CREDENTIALS, region=REGION, max_object_size=1000, limits=DEFAULT_LIMITS
+    )
+    server = ThreadedServer(app).start()
+    try:
+        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+        grant = presigner.presign_put(
+            BUCKET, "k.jpg", content_type="image/jpeg", content_length=3, expires_in=60
+        )
+        response = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+        assert response.status_code == 503
+        assert "<Code>ServiceUnavailable</Code>" in response.text
+        assert response.headers["retry-after"] == "1"
+        assert not store.object_path(BUCKET, "k.jpg").exists()
+    finally:
+        server.stop()
+
+
 def _presign_head(store_server: RunningStore, key: str) -> str:
     return sigv4.presign_url(
         method="HEAD",
