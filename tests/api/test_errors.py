@@ -101,6 +101,11 @@ FAULTS_NO_DATABASE = {
 }
 
 
+# A race belongs to a service: the admin token, which has none, is refused before the database.
+SERVICE_ONLY_PREFIX = "/v1/races/"
+RACE = {"name": "Relay", "date": "2026-10-10"}
+
+
 def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
 
@@ -132,10 +137,12 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
 
     def ask(token: str, method: str, path: str) -> tuple[str, str, httpx.Response]:
         body = {**upload, "service": "school-a"} if path == "/v1/uploads" else None
+        if method == "PUT" and path.startswith(SERVICE_ONLY_PREFIX):
+            body = RACE
         response = httpx.request(
             method,
             f"{server.api}{_concrete(path)}",
-            json=body if method == "POST" else None,
+            json=body if method in ("POST", "PUT") else None,
             params={"since": 0} if path == "/v1/events" else None,
             headers={"Authorization": f"Bearer {token}"},
             timeout=60,
@@ -148,6 +155,10 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
     for (token, *_), (method, path, response) in zip(asks, answers, strict=True):
         if token == server.admin_token and (method, path) in READ_NO_DATABASE:
             assert response.status_code == 200, (method, path, response.text)
+            continue
+        if token == server.admin_token and path.startswith(SERVICE_ONLY_PREFIX):
+            assert response.status_code == 403, (method, path, response.text)
+            assert response.json()["error"]["code"] == "auth.forbidden", (method, path)
             continue
         if token == server.admin_token and (method, path) in FAULTS_NO_DATABASE:
             expected = FAULTS_NO_DATABASE[method, path]
