@@ -352,6 +352,21 @@ class PhotoRepository:
                 .values(updated_at=time.time(), **fields)
             )
 
+    def record_face_index(self, photo_id: str, state: str, error: str | None = None) -> None:
+        """Record how the photo's faces were indexed (``indexed``, ``unindexed`` with the reason,
+        ``off``); no status change: a photo whose faces could not be indexed is ready all the same.
+        """
+
+        def work() -> None:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    photos.update()
+                    .where(photos.c.photo_id == photo_id)
+                    .values(face_index=state, face_index_error=error, updated_at=time.time())
+                )
+
+        self._retry(work)
+
     def find_original(self, photo_id: str) -> dict[str, Any] | None:
         """The photo that ``photo_id`` repeats: same bucket, key folder (service and album) and
         sha256, and ready, or received and presigned before it. ``None`` if it is the first (then

@@ -43,6 +43,10 @@ photos = sa.Table(
     # Face boxes the print trim kept in frame, and the ThumbHash placeholder for the gallery.
     sa.Column("faces", sa.JSON, nullable=True),
     sa.Column("placeholder", sa.String(64), nullable=True),
+    # The face index of the photo (bakusoku/faces): indexed | unindexed (its faces could not be
+    # indexed; the photo is ready all the same) | off; null while the step has not run.
+    sa.Column("face_index", sa.String(16), nullable=True),
+    sa.Column("face_index_error", sa.Text, nullable=True),
     # status duplicate: the photo of the same album with the same sha256 that came first.
     sa.Column("duplicate_of", sa.String(36), nullable=True),
     sa.Column("error_code", sa.String(64), nullable=True),
@@ -196,6 +200,28 @@ photo_bibs = sa.Table(
     sa.Column("box", sa.JSON, nullable=True),  # where the number is, in displayed pixels
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Index("ix_photo_bibs_bib", "service", "album", "bib", "confidence"),
+)
+
+# Faces of the photos (bakusoku/faces): every detected face of a ready photo, scoped to its service
+# and album. A face under the matching size is recorded with embedded false and no vector. vector is
+# the embedded backend's float32 embedding as bytes; backend_face_id the Rekognition FaceId.
+# suppressed: staff marked the face "do not publish" (consent): its photo leaves parent galleries.
+faces = sa.Table(
+    "faces",
+    metadata,
+    sa.Column("face_id", sa.String(36), primary_key=True),
+    sa.Column("service", sa.String(32), nullable=False),  # "" for photos keyed before services
+    sa.Column("album", sa.String(128), nullable=False),
+    sa.Column("photo_id", sa.String(36), nullable=False),
+    sa.Column("box", sa.JSON, nullable=False),  # [left, top, right, bottom], upright original px
+    sa.Column("embedded", sa.Boolean, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=True),
+    sa.Column("backend_face_id", sa.String(64), nullable=True),
+    sa.Column("suppressed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.Double, nullable=False),
+    # Search reads one album's vectors; erasure and deletes go by photo.
+    sa.Index("ix_faces_album", "service", "album"),
+    sa.Index("ix_faces_photo", "photo_id"),
 )
 
 # The database holds the engine's tables too: one metadata for the migrations (and the tests'

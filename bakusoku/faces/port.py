@@ -15,6 +15,11 @@ from typing import Protocol
 # A face box in the upright original's pixels: (left, top, right, bottom).
 Box = tuple[float, float, float, float]
 
+# Every backend scales its score so that this similarity is its own "same person" threshold:
+# Rekognition's default FaceMatchThreshold (80 %) as 0.8, the embedded index's distance 0.6 as 0.8.
+# Search and erasure compare against this one number, whichever backend answers.
+MATCH_THRESHOLD = 0.8
+
 
 @dataclass(frozen=True)
 class AlbumRef:
@@ -48,7 +53,8 @@ class IndexedFace:
 
 @dataclass(frozen=True)
 class FaceMatch:
-    """A face that resembles the query, ``similarity`` in [0, 1], higher is closer."""
+    """A face that resembles the query, ``similarity`` in [0, 1], higher is closer; at or above
+    :data:`MATCH_THRESHOLD` the backend judges it the same person."""
 
     face_id: str
     photo_id: str
