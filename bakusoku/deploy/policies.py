@@ -107,6 +107,8 @@ def function_statements(name: str, stage: StageConfig) -> list[Statement]:
             _list_under(uploads, renditions),
         ],
         "mark-ready": [],
+        # Reads the face cuts MakeRenditions wrote beside the renditions.
+        "index-faces": [_allow(["s3:GetObject"], objects(renditions))],
         "mark-failed": [
             _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
             _list_under(renditions),

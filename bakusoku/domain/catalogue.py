@@ -133,6 +133,14 @@ CATALOGUE: dict[str, ErrorCode] = {
             generic_message="the database could not be reached; check it is running, then re-drive",
         ),
         ErrorCode(
+            "faces.unindexed",
+            "the photo is ready, but its faces could not be indexed (the face index failed, or its"
+            " packages are not installed): it is missing from face search",
+            "install the `faces` extra or set `face_index: off`, then `bakusoku faces reindex`",
+            ("FaceIndexError",),
+            retried=False,
+        ),
+        ErrorCode(
             FALLBACK_CODE,
             "anything else; the message says what",
             "report it with the execution name",

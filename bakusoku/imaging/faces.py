@@ -8,6 +8,7 @@ is centred.
 
 from __future__ import annotations
 
+import io
 import logging
 import warnings
 from collections.abc import Sequence
@@ -27,6 +28,15 @@ DETECTION_EDGE = 1024
 MIN_FACE_PX = 24
 # MTCNN's final-stage score; below this, patterns in foliage and fabric start to count as faces.
 MIN_CONFIDENCE = 0.9
+# Faces whose short side is under this many pixels of the original are recorded but not cut out for
+# matching: embeddings of smaller faces drift (different people come out closer than 0.6).
+MIN_MATCH_FACE_PX = 40
+# A face cut for matching: the box plus this share of its size on every side (the embedder aligns
+# on landmarks inside it, Rekognition detects the face in it again), the face scaled to at most
+# CROP_FACE_PX on its long side (the embedder's chip is 150 px), black where the photo ends.
+CROP_MARGIN = 0.3
+CROP_FACE_PX = 300
+CROP_QUALITY = 92
 
 
 class FaceDetector(Protocol):
@@ -82,6 +92,43 @@ def _load_mtcnn() -> FaceDetector | None:
     # One thread: the pipeline runs one worker process per core already.
     cv2.setNumThreads(1)
     return MtcnnFaceDetector(MTCNN(min_face_size=MIN_FACE_PX))
+
+
+def face_crop(image: Image.Image, box: FaceBox, scale: float = 1.0) -> bytes | None:
+    """The face at ``box`` (pixels of the full picture; ``image`` is that picture times ``scale``)
+    cut out for matching as JPEG, or ``None`` when it is too small to match reliably.
+
+    The face always sits at :func:`face_in_crop` of the cut, whatever the photo's edges.
+    """
+    left, top, right, bottom = box
+    if min(right - left, bottom - top) < MIN_MATCH_FACE_PX:
+        return None
+    mx, my = (right - left) * CROP_MARGIN, (bottom - top) * CROP_MARGIN
+    region = ((left - mx) * scale, (top - my) * scale, (right + mx) * scale, (bottom + my) * scale)
+    face_long = max(right - left, bottom - top) * scale
+    shrink = min(1.0, CROP_FACE_PX / face_long)
+    size = (
+        max(1, round((region[2] - region[0]) * shrink)),
+        max(1, round((region[3] - region[1]) * shrink)),
+    )
+    # Image.transform samples outside the picture as black: the face keeps its place in the cut.
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    cut = rgb.transform(size, Image.Transform.EXTENT, region, Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    cut.save(buffer, "JPEG", quality=CROP_QUALITY)
+    return buffer.getvalue()
+
+
+def face_in_crop(size: tuple[int, int]) -> FaceBox:
+    """Where the face is in a cut of ``size`` made by :func:`face_crop`."""
+    whole = 1 + 2 * CROP_MARGIN
+    width, height = size
+    return (
+        width * CROP_MARGIN / whole,
+        height * CROP_MARGIN / whole,
+        width * (1 + CROP_MARGIN) / whole,
+        height * (1 + CROP_MARGIN) / whole,
+    )
 
 
 def boxes_json(faces: Sequence[FaceBox]) -> list[list[int]]:

@@ -35,7 +35,7 @@ from PIL import Image
 
 from bakusoku.imaging.color import srgb_icc_bytes
 from bakusoku.imaging.decode import DEFAULT_MAX_PIXELS, ImageInfo, open_photo, probe
-from bakusoku.imaging.faces import DETECTION_EDGE, FaceDetector
+from bakusoku.imaging.faces import DETECTION_EDGE, FaceDetector, face_crop
 from bakusoku.imaging.lossless import (
     EDGE_BLOCK,
     JpegLayout,
@@ -164,6 +164,9 @@ class PhotoResult:
     faces: list[FaceBox] | None = None
     # Why each print was re-encoded from the decode; a print not named here was cut losslessly.
     reencoded: dict[str, str] = field(default_factory=dict)
+    # With ``crop_faces``: each face and its cut for matching (JPEG; None: too small to match),
+    # from the full-resolution decode.
+    face_crops: list[tuple[FaceBox, bytes | None]] = field(default_factory=list)
 
     def get(self, name: str) -> Rendition:
         for rendition in self.renditions:
@@ -207,6 +210,7 @@ def render_photo(
     allow_tiff: bool = False,
     with_placeholder: bool = True,
     lossless_prints: bool = True,
+    crop_faces: bool = False,
 ) -> PhotoResult:
     """Decode ``data`` once and produce every rendition in ``specs`` (in that order).
 
@@ -216,7 +220,9 @@ def render_photo(
     output at least :data:`~bakusoku.imaging.faces.DETECTION_EDGE` long, else on the decode.
     With ``lossless_prints``, full-resolution prints of a JPEG original are cut on its blocks
     without re-encoding (:mod:`bakusoku.imaging.lossless`), and the decode then only needs the
-    detail of the other outputs. Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
+    detail of the other outputs.     With ``crop_faces``, each face is also cut from the decode for matching (the face index reads
+    them): the same detection and the same pixels, no second decode.
+    Raises an :class:`~bakusoku.imaging.errors.ImageError` subclass for unusable uploads.
     """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
@@ -259,6 +265,12 @@ def render_photo(
         seen = _detection_source(sources, full)
         faces = _scaled(detector.detect(seen.image), 1 / seen.scale_x)
     crop_boxes = {s.name: trim(s.aspect, faces) for s in prints}
+    # Cut before the prints: they free the decode, and the cuts want its full resolution.
+    decode = sources[0]
+    cuts = (
+        [(f, face_crop(decode.image, f, decode.scale_x)) for f in faces or ()] if crop_faces else []
+    )
+    del decode
     hashed = _placeholder(sources, full) if with_placeholder else None
     _make_prints([_plan(s, crop_boxes[s.name]) for s in prints if s not in cut], sources, made)
     sources.clear()  # no pixel buffer is left in use
@@ -275,6 +287,7 @@ def render_photo(
         crop_boxes=crop_boxes,
         faces=None if faces is None else list(faces),
         reencoded=reencoded,
+        face_crops=cuts,
     )
 
 

@@ -18,10 +18,13 @@ import sqlalchemy as sa
 
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.db.deployment import deployment_engine
+from bakusoku.db.faces import FaceRepository
 from bakusoku.db.gate import deployment_gate
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.db.retry import is_transient, unavailable
+from bakusoku.faces.backends import face_index
+from bakusoku.faces.port import FaceIndex
 from bakusoku.faults import fault_control
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
@@ -42,6 +45,16 @@ class Adapters:
     settings: Settings
     store: ObjectStore
     photos: PhotoRepository
+    faces: FaceRepository
+
+    def face_index(self) -> FaceIndex | None:
+        """The configured face index, built on first use (it loads the embedding model) and kept
+        while the execution environment is warm."""
+        return self._face_index
+
+    @functools.cached_property
+    def _face_index(self) -> FaceIndex | None:
+        return face_index(self.settings, self.faces)
 
 
 def objects_dir(settings: Settings) -> Path:
@@ -101,6 +114,7 @@ def build_adapters(settings: Settings) -> Adapters:
         settings=settings,
         store=store if faults is None else FaultyObjectStore(store, faults),
         photos=PhotoRepository(engine, retry_seconds=settings.db_retry_seconds),
+        faces=FaceRepository(engine, retry_seconds=settings.db_retry_seconds),
     )
 
 

@@ -52,6 +52,9 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         "mark-ready", "bakusoku.pipeline.handlers.mark_ready.handler", "MarkReadyFunctionArn"
     ),
     LambdaFunction(
+        "index-faces", "bakusoku.pipeline.handlers.index_faces.handler", "IndexFacesFunctionArn"
+    ),
+    LambdaFunction(
         "mark-failed", "bakusoku.pipeline.handlers.mark_failed.handler", "MarkFailedFunctionArn"
     ),
 )

@@ -104,6 +104,7 @@ def test_serverless_definition_is_the_asl_file(packages: Packages) -> None:
         "storePhoto": "StorePhotoFunctionArn",
         "makeRenditions": "MakeRenditionsFunctionArn",
         "markReady": "MarkReadyFunctionArn",
+        "indexFaces": "IndexFacesFunctionArn",
         "markFailed": "MarkFailedFunctionArn",
     }
 

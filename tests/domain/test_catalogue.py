@@ -28,6 +28,7 @@ from bakusoku.domain.catalogue import (
     markdown_table,
 )
 from bakusoku.errors import BakusokuError
+from bakusoku.faces import errors as faces_errors
 from bakusoku.imaging import errors as imaging_errors
 from bakusoku.pipeline import errors as pipeline_errors
 from bakusoku.pipeline.functions import definition_text
@@ -35,7 +36,7 @@ from bakusoku.storage import errors as storage_errors
 
 README = Path(__file__).parents[2] / "README.md"
 README_TABLE_HEADING = "### Error codes of failed photos"
-ERROR_MODULES = (imaging_errors, storage_errors, db_errors, pipeline_errors)
+ERROR_MODULES = (imaging_errors, storage_errors, db_errors, pipeline_errors, faces_errors)
 
 
 def _subclasses(cls: type[BakusokuError]) -> Iterator[type[BakusokuError]]:
@@ -61,6 +62,7 @@ def _raised_for_photos() -> list[type[BakusokuError]]:
         *_subclasses(storage_errors.StorageUnavailableError),
         db_errors.DatabaseUnavailableError,
         *_subclasses(db_errors.DatabaseUnavailableError),
+        faces_errors.FaceIndexError,  # leaves the photo ready, its faces unindexed
     ]
 
 

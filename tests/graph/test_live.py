@@ -160,8 +160,9 @@ def test_tasks_transitions_starts_and_deliveries_are_measured(db: sa.Engine) -> 
     assert store.per_minute == pytest.approx(3 * 60 / WINDOW)
     caught = stats_between(graph, found, "StorePhoto", "MarkFailed")
     assert (caught.count, caught.error_share) == (1, 1.0)
-    # MarkReady is reached through IsDuplicate in the ASL; these rows skip it, so no such edge counts.
-    assert stats_between(graph, found, "MakeRenditions", "MarkReady").count == 0
+    # MarkReady is reached through IsDuplicate, MakeRenditions and the Parallel state Finish in the
+    # ASL; these rows skip them, so no such edge counts.
+    assert stats_between(graph, found, "MakeRenditions", "Finish").count == 0
     started = stats_between(graph, found, "photo-pipeline", "StorePhoto")
     assert (started.count, started.errors) == (3, 1)
     assert stats_between(graph, found, "photo-pipeline", "execution-failed").count == 1

@@ -23,9 +23,17 @@ def edges(graph: SystemGraph) -> set[tuple[str, str, str]]:
 
 
 def asl_states() -> dict[str, dict[str, object]]:
+    """Every state of the ASL file, those of its Parallel branches included."""
     keep = {f.placeholder: f"${{{f.placeholder}}}" for f in FUNCTIONS}
-    states: dict[str, dict[str, object]] = load_definition(definition_text(), keep)["States"]
-    return states
+
+    def flat(states: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+        found = dict(states)
+        for state in states.values():
+            for branch in state.get("Branches", []):  # type: ignore[attr-defined]
+                found.update(flat(branch["States"]))
+        return found
+
+    return flat(load_definition(definition_text(), keep)["States"])
 
 
 def test_every_function_of_the_table_is_on_the_map_with_its_size() -> None:
@@ -114,8 +122,8 @@ def test_changing_the_configuration_changes_the_map() -> None:
 def test_a_state_and_a_scheduled_function_added_to_the_template_appear() -> None:
     changed = copy.deepcopy(template())
     machine = changed["Resources"]["PhotoPipeline"]["Properties"]
-    machine["Definition"]["States"]["MarkReady"].pop("End")
-    machine["Definition"]["States"]["MarkReady"]["Next"] = "Announce"
+    machine["Definition"]["States"]["Finish"].pop("End")
+    machine["Definition"]["States"]["Finish"]["Next"] = "Announce"
     machine["Definition"]["States"]["Announce"] = {"Type": "Pass", "End": True}
     report = copy.deepcopy(changed["Resources"]["MarkReadyFunction"])
     report["Properties"]["Tags"]["function"] = "slow-query-report"
@@ -125,6 +133,6 @@ def test_a_state_and_a_scheduled_function_added_to_the_template_appear() -> None
     changed["Resources"]["SlowQueryReportFunction"] = report
     graph = graph_from_template(changed, tables=TABLES)
     found = edges(graph)
-    assert ("MarkReady", "next", "Announce") in found
+    assert ("Finish", "next", "Announce") in found
     assert ("rate(1 hour)", "triggers", "slow-query-report") in found
     assert "Announce" not in labels(local_map(), "state")

@@ -17,7 +17,8 @@ from typing import Any
 from bakusoku.domain.keys import rendition_key
 from bakusoku.imaging import PhotoResult, render_photo
 from bakusoku.imaging.faces import boxes_json
-from bakusoku.pipeline.adapters import adapters
+from bakusoku.imaging.trim import FaceBox
+from bakusoku.pipeline.adapters import Adapters, adapters
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/png": "png"}
@@ -27,7 +28,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Input: StorePhoto's output. Output: what MarkReady records on the photo.
 
     ``{"renditions": {name: {"key", "width", "height", "size", "contentType"[, print facts]}},
-    "width", "height", "takenAt", "cropBox", "faces"?, "placeholder"}``. With the ``faces`` extra
+    "width", "height", "takenAt", "cropBox", "faces"?, "faceCrops"?, "placeholder"}``.
+    ``faceCrops`` (when faces were looked for and ``face_index`` is not off): ``[{"box", "key"}]``,
+    the key of each face's full-resolution cut, ``null`` for a face too small to match. With the
+    ``faces`` extra
     installed (and ``face_detection`` on) the prints keep every detected face in frame; otherwise
     they are centred. A print's facts are its ``cropBox`` and ``lossless``: true when it was cut
     from the original's JPEG blocks without re-encoding, else false with ``reencodedBecause``.
@@ -44,6 +48,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         allow_tiff=options.allow_tiff,
         with_placeholder=True,
         lossless_prints=options.lossless_prints,
+        crop_faces=env.settings.face_index != "off",
     )
     stored = {}
     for rendition in result.renditions:
@@ -76,6 +81,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         output["faces"] = boxes_json(result.faces)
     if result.placeholder is not None:
         output["placeholder"] = result.placeholder
+    if result.faces is not None and env.settings.face_index != "off":
+        output["faceCrops"] = _store_face_crops(env, event, result.face_crops)
     return output
 
 
@@ -86,3 +93,24 @@ def _print_facts(result: PhotoResult, name: str) -> dict[str, Any]:
     if reason is not None:
         facts["reencodedBecause"] = reason
     return facts
+
+
+def _store_face_crops(
+    env: Adapters, event: dict[str, Any], crops: list[tuple[FaceBox, bytes | None]]
+) -> list[dict[str, Any]]:
+    """Write each face cut beside the renditions (IndexFaces reads them; a photo's delete and
+    MarkFailed remove everything under its rendition prefix); a face too small to match has none."""
+    stored = []
+    for number, (box, jpeg) in enumerate(crops):
+        key = None
+        if jpeg is not None:
+            key = rendition_key(
+                env.settings.rendition_prefix,
+                event["album"],
+                event["photoId"],
+                f"face-{number}",
+                "jpg",
+            )
+            env.store.put_object(event["bucket"], key, jpeg, content_type="image/jpeg")
+        stored.append({"box": [round(v, 1) for v in box], "key": key})
+    return stored

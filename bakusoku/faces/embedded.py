@@ -1,0 +1,105 @@
+"""The embedded face index: dlib embeddings in our own database, exact search with numpy.
+
+Vectors are float32 rows of the ``faces`` table (512 bytes a face). A search reads the album's
+vectors (one indexed query) and compares the query with every one of them: exact, no approximate
+index to build or keep in step, ~0.1 ms of arithmetic for 5,000 faces. Nothing ever compares faces
+of two albums: every read names the service and the album.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+
+from bakusoku.db.faces import FaceRepository, FaceRow
+from bakusoku.faces.embedding import FaceEmbedder, distances, from_bytes, similarity, to_bytes
+from bakusoku.faces.errors import NoFaceError
+from bakusoku.faces.port import AlbumRef, FaceCrop, FaceMatch, IndexedFace
+from bakusoku.imaging.decode import open_photo
+from bakusoku.imaging.faces import FaceDetector, face_crop
+
+# A reference photo is decoded (JPEG: scaled in the DCT) to at least this long edge: faces of a
+# phone snapshot stay well above the matching size, at a fraction of a full decode.
+REFERENCE_EDGE = 2048
+
+
+class EmbeddedFaceIndex:
+    """:class:`~bakusoku.faces.port.FaceIndex` on our database; ``detector`` finds the face of a
+    reference photo (the same MTCNN the pipeline uses), ``embedder`` makes the vectors."""
+
+    def __init__(
+        self, faces: FaceRepository, embedder: FaceEmbedder, detector: FaceDetector | None
+    ) -> None:
+        self._faces = faces
+        self._embedder = embedder
+        self._detector = detector
+
+    def index_faces(
+        self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
+    ) -> list[IndexedFace]:
+        rows = [
+            FaceRow(
+                face_id=str(uuid.uuid4()),
+                photo_id=photo_id,
+                box=face.box,
+                embedded=face.jpeg is not None,
+                vector=None if face.jpeg is None else to_bytes(self._embedder.embed(face.jpeg)),
+            )
+            for face in faces
+        ]
+        self._faces.replace_photo_faces(album.service, album.album, photo_id, rows)
+        return [IndexedFace(r.face_id, photo_id, r.box, r.embedded) for r in rows]
+
+    def search_by_image(self, album: AlbumRef, image: bytes, *, limit: int) -> list[FaceMatch]:
+        return self._search(album, [self.reference_vector(image)], limit)
+
+    def search_by_faces(
+        self, album: AlbumRef, face_ids: Sequence[str], *, limit: int
+    ) -> list[FaceMatch]:
+        known = self._faces.find(album.service, album.album, face_ids)
+        queries = [from_bytes(f.vector) for f in known if f.vector is not None]
+        return self._search(album, queries, limit) if queries else []
+
+    def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None:
+        self._faces.delete_faces(album.service, album.album, face_ids)
+
+    def delete_album(self, album: AlbumRef) -> None:
+        self._faces.delete_album(album.service, album.album)
+
+    def reference_vector(self, image: bytes) -> np.ndarray:
+        """The vector of the largest face of a reference photo; NoFaceError if it shows none."""
+        if self._detector is None:
+            raise NoFaceError("face detection is not installed: install the 'faces' extra")
+        photo = open_photo(image)
+        long_edge = max(photo.info.width, photo.info.height)
+        pixels = photo.decode(min(1.0, REFERENCE_EDGE / long_edge))
+        found = self._detector.detect(pixels)
+        if not found:
+            raise NoFaceError(
+                "no face was found in a reference photo: send a photo where the face is clearly"
+                " visible, looking roughly at the camera"
+            )
+        largest = max(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        crop = face_crop(pixels, largest)
+        if crop is None:
+            raise NoFaceError(
+                "the face in a reference photo is too small to match: send a closer photo"
+            )
+        return self._embedder.embed(crop)
+
+    def _search(
+        self, album: AlbumRef, queries: Sequence[np.ndarray], limit: int
+    ) -> list[FaceMatch]:
+        faces = self._faces.album_faces(album.service, album.album, embedded_only=True)
+        faces = [f for f in faces if f.vector is not None]
+        if not faces:
+            return []
+        matrix = np.frombuffer(b"".join(f.vector or b"" for f in faces), dtype="<f4")
+        matrix = matrix.reshape(len(faces), -1)
+        best = np.max([similarity(distances(matrix, q)) for q in queries], axis=0)
+        order = np.argsort(-best, kind="stable")[:limit]
+        return [
+            FaceMatch(faces[i].face_id, faces[i].photo_id, float(best[i])) for i in order.tolist()
+        ]

@@ -1,0 +1,68 @@
+"""IndexFaces: index the faces MakeRenditions cut out, in the photo's service and album.
+
+It runs beside MarkReady (the pipeline's Parallel state) and reads only the face cuts, never the
+original: one decode and one detection per photo. A face-indexing failure never fails the photo:
+its Catch calls this function again with the error, and the photo, ready all the same, records its
+faces ``unindexed`` with the code ``faces.unindexed``, so staff can re-index it later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bakusoku.domain.catalogue import describe_failure
+from bakusoku.domain.keys import owner_of
+from bakusoku.faces.errors import FaceIndexError
+from bakusoku.faces.port import AlbumRef, FaceCrop
+from bakusoku.pipeline.adapters import adapters
+
+INDEXED, UNINDEXED, OFF = "indexed", "unindexed", "off"
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Input: ``{"photo": StorePhoto's output, "renditions": MakeRenditions' output}``, or
+    ``{"photo", "error": {"Error", "Cause"}}`` from the Catch. Output: what was recorded."""
+    env = adapters()
+    photo = event["photo"]
+    photo_id = photo["photoId"]
+    if "error" in event:
+        error = event["error"] or {}
+        _, message = describe_failure(
+            str(error.get("Error", "States.TaskFailed")), error.get("Cause")
+        )
+        env.photos.record_face_index(photo_id, UNINDEXED, message)
+        return {"photoId": photo_id, "faceIndex": UNINDEXED, "reason": message}
+    index = env.face_index()
+    if index is None:
+        env.photos.record_face_index(photo_id, OFF)
+        return {"photoId": photo_id, "faceIndex": OFF}
+    found = event["renditions"].get("faceCrops")
+    if found is None:
+        raise FaceIndexError(
+            "faces were not looked for in this photo: the face detector is not installed (install"
+            " the 'faces' extra) or face_detection is off; set face_index to off to index no faces"
+        )
+    crops = [
+        FaceCrop(
+            box=tuple(face["box"]),
+            jpeg=None
+            if face["key"] is None
+            else env.store.get_object(photo["bucket"], face["key"]),
+        )
+        for face in found
+    ]
+    album = album_of(photo["key"], photo["album"], env.settings.upload_prefix)
+    indexed = index.index_faces(album, photo_id, crops)
+    env.photos.record_face_index(photo_id, INDEXED)
+    return {
+        "photoId": photo_id,
+        "faceIndex": INDEXED,
+        "faces": len(indexed),
+        "embedded": sum(1 for face in indexed if face.embedded),
+    }
+
+
+def album_of(key: str, album: str, upload_prefix: str) -> AlbumRef:
+    """The service and album a photo's faces belong to (service ``""``: keyed before services)."""
+    owner = owner_of(key, upload_prefix)
+    return AlbumRef(owner[0], owner[1]) if owner is not None else AlbumRef("", album)
