@@ -16,6 +16,7 @@ from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
 from bakusoku.api.routes.events import events_router
 from bakusoku.api.routes.executions import executions_router
+from bakusoku.api.routes.faces import faces_router
 from bakusoku.api.routes.faults import faults_router
 from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
@@ -40,6 +41,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(uploads_router(services, access))
     app.include_router(photos_router(services, access))
     app.include_router(albums_router(services))
+    app.include_router(faces_router(services, access))
     app.include_router(executions_router(services, access))
     app.include_router(events_router(services, access))
     app.include_router(audit_router(access))

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from bakusoku.api.executions import ExecutionsPort
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
+from bakusoku.faces.service import FaceService
 from bakusoku.faults import FaultControl
 from bakusoku.graph.model import SystemGraph
 from bakusoku.storage.base import ObjectStore
@@ -36,3 +37,9 @@ class ApiServices:
     # The faults operators may inject (/v1/faults, `bakusoku chaos`): `bakusoku up`'s data
     # directory; None on AWS, where AWS FIS injects them.
     faults: FaultControl | None = None
+    # Face search, consent and erasure (built from settings and db when not given).
+    faces: FaceService = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.faces is None:
+            self.faces = FaceService(self.settings, self.db)

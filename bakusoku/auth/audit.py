@@ -15,7 +15,22 @@ KEY_REVOKE = "key.revoke"
 PHOTO_DELETE = "photo.delete"
 ORIGINAL_DOWNLOAD = "original.download"
 EXECUTION_REDRIVE = "execution.redrive"
-ACTIONS = (KEY_CREATE, KEY_REVOKE, PHOTO_DELETE, ORIGINAL_DOWNLOAD, EXECUTION_REDRIVE)
+# Consent and erasure of faces (bakusoku/faces/erasure.py): a "do not publish" mark set or lifted,
+# faces erased (one child on request, a deleted photo's are in photo.delete), an album's faces
+# erased after their retention.
+FACE_SUPPRESS = "face.suppress"
+FACE_ERASE = "face.erase"
+FACES_EXPIRE = "faces.expire"
+ACTIONS = (
+    KEY_CREATE,
+    KEY_REVOKE,
+    PHOTO_DELETE,
+    ORIGINAL_DOWNLOAD,
+    EXECUTION_REDRIVE,
+    FACE_SUPPRESS,
+    FACE_ERASE,
+    FACES_EXPIRE,
+)
 
 
 class AuditLog:

@@ -25,6 +25,7 @@ from bakusoku.api.access import (
 from bakusoku.api.deletion import delete_photo
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import WORD, repeatable
+from bakusoku.api.routes.faces import photo_album
 from bakusoku.api.routes.shared import rendition_signer, visible_photo
 from bakusoku.api.schemas import OriginalGrant, PhotoPage, PhotoView, answers
 from bakusoku.api.services import ApiServices
@@ -76,6 +77,8 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
             rendition_prefix=settings.rendition_prefix,
             upload_window_seconds=MAX_PRESIGN_EXPIRY_SECONDS,
         )
+        # Its face vectors go with it (its face cuts were under its rendition prefix).
+        faces = services.faces.erase_photo(photo_album(photo, settings.upload_prefix), photo_id)
         access.audit.record(
             principal.actor,
             audit.PHOTO_DELETE,
@@ -86,6 +89,7 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 "album": photo["album"],
                 "status": deleted.status,
                 "objects": len(deleted.objects),
+                "faces": len(faces.face_ids),
             },
         )
         return Response(status_code=204)
