@@ -61,8 +61,9 @@ def erase_faces(
     known = faces.find(album.service, album.album, face_ids)
     if index is not None and known:
         index.delete_faces(album, [f.face_id for f in known])
-    removed = faces.delete_faces(album.service, album.album, [f.face_id for f in known])
-    return _erased(removed)
+    # Our rows go too, whether or not the backend keeps them itself.
+    faces.delete_faces(album.service, album.album, [f.face_id for f in known])
+    return _erased(known)
 
 
 def erase_photo(
@@ -74,9 +75,11 @@ def erase_photo(
 
 
 def erase_album(index: FaceIndex | None, faces: FaceRepository, album: AlbumRef) -> Erased:
+    known = faces.album_faces(album.service, album.album)
     if index is not None:
         index.delete_album(album)
-    return _erased(faces.delete_album(album.service, album.album))
+    faces.delete_album(album.service, album.album)
+    return _erased(known)
 
 
 def expire_albums(
