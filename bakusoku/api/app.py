@@ -16,7 +16,7 @@ from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
 from bakusoku.api.routes.events import events_router
 from bakusoku.api.routes.executions import executions_router
-from bakusoku.api.routes.faces import faces_router
+from bakusoku.api.routes.faces import SEARCH_MAX_BODY_BYTES, SEARCH_PATH, faces_router
 from bakusoku.api.routes.faults import faults_router
 from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
@@ -60,5 +60,8 @@ def _limit_bodies(app: FastAPI, services: ApiServices) -> None:
         BodyLimits,
         max_bytes=services.settings.api_max_body_bytes,
         read_timeout=services.settings.api_body_timeout_seconds,
-        per_pattern=[(ROWS_PATH, services.settings.race_rows_max_bytes)],
+        per_pattern=[
+            (ROWS_PATH, services.settings.race_rows_max_bytes),
+            (SEARCH_PATH, SEARCH_MAX_BODY_BYTES),
+        ],
     )

@@ -7,6 +7,7 @@ the request and never stored. Parents reach the same search through their album 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
@@ -22,8 +23,12 @@ from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
 from bakusoku.faces.port import AlbumRef
 from bakusoku.faces.search import MAX_REFERENCES
 
-# A reference photo is a phone snapshot: a few megabytes; more is not a reference photo.
-MAX_REFERENCE_BYTES = 20 * 1024 * 1024
+# A reference photo is a phone snapshot: a few megabytes (clients may send it shrunk to 2048 px: the
+# search decodes no more than that). Behind API Gateway and Lambda a request is at most 6 MB.
+MAX_REFERENCE_BYTES = 8 * 1024 * 1024
+# The search's body: up to three reference photos and the form fields.
+SEARCH_PATH = re.compile(r"/v1/albums/[^/]+/faces/search")
+SEARCH_MAX_BODY_BYTES = MAX_REFERENCES * MAX_REFERENCE_BYTES + 64 * 1024
 
 
 def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
@@ -76,7 +81,10 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
             data = await upload.read(MAX_REFERENCE_BYTES + 1)
             if len(data) > MAX_REFERENCE_BYTES:
                 raise ApiError(
-                    413, "request.too_large", "a reference photo is over 20 MiB", "reference"
+                    413,
+                    "request.too_large",
+                    "a reference photo is over 8 MiB: send it at most 2048 px on its long edge",
+                    "reference",
                 )
             images.append(data)
         try:
