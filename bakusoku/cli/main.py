@@ -20,6 +20,7 @@ from bakusoku.cli.chaos import chaos
 from bakusoku.cli.dashboards import dashboards
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
+from bakusoku.cli.faces import faces
 from bakusoku.cli.graph import graph_command
 from bakusoku.cli.keys import audit, demo_key, keys
 from bakusoku.cli.loadtest import loadtest
@@ -316,6 +317,7 @@ cli.add_command(loadtest)
 cli.add_command(graph_command)
 cli.add_command(dashboards)
 cli.add_command(chaos)
+cli.add_command(faces)
 
 
 def main() -> None:

@@ -135,3 +135,18 @@ def test_deleting_a_photo_deletes_its_faces(server: RunningServer) -> None:
     ).json()
     entry = next(e for e in log["items"] if e["details"]["photo_id"] == ids["obama"])
     assert entry["details"]["faces"] == 1
+
+
+def test_the_command_line_reindexes_a_photo_and_erases_a_child(server: RunningServer) -> None:
+    ids = album_of(server, "faces-cli")
+    data_dir = ("--data-dir", str(server.data_dir))
+    before = indexed(server.api, ids["obama"])["items"][0]["face_id"]
+    assert "1 faces indexed" in server.run_cli("faces", "reindex", ids["obama"], *data_dir)
+    face_id = indexed(server.api, ids["obama"])["items"][0]["face_id"]
+    assert face_id != before  # indexed again from its face cut
+    found = search(server, "faces-cli", "obama3").json()["items"]
+    assert {i["photo_id"] for i in found} == {ids["obama"], ids["obama2"]}
+    args = ("--service", SERVICE, "--album", "faces-cli", "--child")
+    out = server.run_cli("faces", "erase", face_id, *args, *data_dir)
+    assert "erased 2 faces from 2 photos" in out
+    assert search(server, "faces-cli", "obama3").json()["items"] == []

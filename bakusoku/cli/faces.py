@@ -1,0 +1,178 @@
+"""``bakusoku faces``: erase faces past their retention, erase one child, re-index photos.
+
+Each works on the deployment's database (and its object store for ``reindex``) directly, as
+``bakusoku keys`` does, and every erasure is in the audit log.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+
+from bakusoku.auth import audit as audit_actions
+from bakusoku.auth.audit import AuditLog
+from bakusoku.config import Settings, load_settings
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.migrate import upgrade
+from bakusoku.db.schema import photos
+from bakusoku.domain.keys import rendition_key, upload_scope_prefix
+from bakusoku.faces.erasure import expire_albums
+from bakusoku.faces.port import AlbumRef, FaceCrop
+from bakusoku.faces.service import FaceService
+from bakusoku.pipeline.adapters import build_adapters
+from bakusoku.pipeline.handlers.index_faces import INDEXED, album_of
+from bakusoku.storage.errors import ObjectNotFoundError
+
+_data_dir = click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+_config = click.option(
+    "--config", "config_file", type=click.Path(path_type=Path, exists=True), default=None
+)
+
+
+def _settings(data_dir: Path | None, config_file: Path | None) -> Settings:
+    return load_settings({"data_dir": data_dir}, config_file=config_file)
+
+
+def _engine(settings: Settings) -> sa.Engine:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_db_engine(settings.effective_database_url)
+    upgrade(engine)
+    return engine
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def last_upload(engine: sa.Engine, upload_prefix: str, album: AlbumRef) -> float | None:
+    """When the album's newest photo was uploaded: where albums carry no sales window, its end."""
+    prefix = upload_scope_prefix(upload_prefix, album.service, album.album)
+    if not album.service:  # photos keyed before services: by album name alone
+        prefix = f"{upload_prefix}{album.album}/"
+    query = sa.select(sa.func.max(photos.c.created_at)).where(
+        photos.c.object_key.startswith(prefix, autoescape=True)
+    )
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    return None if value is None else float(value)
+
+
+@click.group("faces")
+def faces() -> None:
+    """Face search data: retention, erasure on request, re-indexing."""
+
+
+@faces.command("expire")
+@click.option("--dry-run", is_flag=True, help="Only list the albums that would be erased.")
+@_data_dir
+@_config
+def expire(dry_run: bool, data_dir: Path | None, config_file: Path | None) -> None:
+    """Erase the faces of every album whose sales window ended face_retention_days ago.
+
+    An album's sales window ends with its last upload (until albums carry their own window).
+    """
+    settings = _settings(data_dir, config_file)
+    engine = _engine(settings)
+    service = FaceService(settings, engine)
+    now = time.time()
+
+    def sales_end(album: AlbumRef) -> float | None:
+        return last_upload(engine, settings.upload_prefix, album)
+
+    if dry_run:
+        days = settings.face_retention_days
+        for svc, name in service.faces.albums():
+            ended = sales_end(AlbumRef(svc, name))
+            if days > 0 and ended is not None and ended + days * 86400 <= now:
+                click.echo(f"would erase {svc or '-'}/{name}")
+        return
+    done = expire_albums(
+        service.index(),
+        service.faces,
+        retention_days=settings.face_retention_days,
+        sales_end=sales_end,
+        now=now,
+    )
+    log = AuditLog(engine)
+    for album, erased in done.items():
+        log.record(
+            _actor(),
+            audit_actions.FACES_EXPIRE,
+            service=album.service or None,
+            target=album.album,
+            details={"faces": len(erased.face_ids), "photos": len(erased.photo_ids)},
+        )
+        click.echo(f"erased {len(erased.face_ids)} faces of {album.service or '-'}/{album.album}")
+    if not done:
+        click.echo("no album is past its face retention")
+
+
+@faces.command("erase")
+@click.argument("face_id")
+@click.option("--service", required=True)
+@click.option("--album", required=True)
+@click.option("--child", is_flag=True, help="Every face of the album that matches this one.")
+@_data_dir
+@_config
+def erase(
+    face_id: str,
+    service: str,
+    album: str,
+    child: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """Erase a face (with --child: that child's every face in the album) on request."""
+    settings = _settings(data_dir, config_file)
+    engine = _engine(settings)
+    ref = AlbumRef(service, album)
+    erased = FaceService(settings, engine).erase(ref, face_id, child=child)
+    if not erased.face_ids:
+        raise click.ClickException(f"no face {face_id!r} in {service}/{album}")
+    AuditLog(engine).record(
+        _actor(),
+        audit_actions.FACE_ERASE,
+        service=service,
+        target=f"{album}/{face_id}",
+        details={"child": child, "faces": len(erased.face_ids), "photos": len(erased.photo_ids)},
+    )
+    click.echo(f"erased {len(erased.face_ids)} faces from {len(erased.photo_ids)} photos")
+
+
+@faces.command("reindex")
+@click.argument("photo_ids", nargs=-1, required=True)
+@_data_dir
+@_config
+def reindex(photo_ids: tuple[str, ...], data_dir: Path | None, config_file: Path | None) -> None:
+    """Index the faces of ready photos again from their face cuts (after faces.unindexed)."""
+    settings = _settings(data_dir, config_file)
+    _engine(settings).dispose()  # the schema is current
+    env = build_adapters(settings)
+    index = env.face_index()
+    if index is None:
+        raise click.ClickException("face_index is off: nothing to index")
+    for photo_id in photo_ids:
+        photo = env.photos.find(photo_id)
+        if photo is None or photo["status"] != "ready":
+            raise click.ClickException(f"photo {photo_id} is not a ready photo")
+        crops = []
+        for number, box in enumerate(photo.get("faces") or []):
+            key = rendition_key(
+                settings.rendition_prefix, photo["album"], photo_id, f"face-{number}", "jpg"
+            )
+            try:
+                jpeg: bytes | None = env.store.get_object(photo["bucket"], key)
+            except ObjectNotFoundError:
+                jpeg = None  # too small to match: no cut was made
+            crops.append(FaceCrop(tuple(box), jpeg))
+        album = album_of(photo["object_key"], photo["album"], settings.upload_prefix)
+        indexed = index.index_faces(album, photo_id, crops)
+        env.photos.record_face_index(photo_id, INDEXED)
+        click.echo(f"{photo_id}: {len(indexed)} faces indexed")
