@@ -92,11 +92,12 @@ def find_child(
     ``references``: 1-3 photos' bytes (NoFaceError if one shows no usable face); may be empty
     when ``confirmed`` is not. Face ids of another album are ignored, never matched.
     """
-    if not references and not confirmed:
-        raise ValueError("give at least one reference photo or one confirmed face")
     if len(references) > MAX_REFERENCES:
         raise ValueError(f"give at most {MAX_REFERENCES} reference photos")
+    hidden = faces.unpublishable_photo_ids(album.service, album.album)
     known = {f.face_id: f for f in faces.find(album.service, album.album, [*confirmed])}
+    if not references and not known:
+        raise ValueError("give at least one reference photo or one confirmed face of this album")
     results = [index.search_by_image(album, image, limit=QUERY_LIMIT) for image in references]
     if known:
         results.append(index.search_by_faces(album, list(known), limit=QUERY_LIMIT))
@@ -104,7 +105,7 @@ def find_child(
         merge_queries(results),
         confirmed={f.face_id: f.photo_id for f in known.values()},
         rejected=rejected,
-        hidden_photos=faces.unpublishable_photo_ids(album.service, album.album),
+        hidden_photos=hidden,
         threshold=threshold,
     )[:limit]
     boxes = {

@@ -22,6 +22,7 @@ from bakusoku.domain.keys import is_album_name, is_service_name, owner_of
 from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
 from bakusoku.faces.port import AlbumRef
 from bakusoku.faces.search import MAX_REFERENCES
+from bakusoku.imaging.errors import ImageError
 
 # A reference photo is a phone snapshot: a few megabytes (clients may send it shrunk to 2048 px: the
 # search decodes no more than that). Behind API Gateway and Lambda a request is at most 6 MB.
@@ -69,7 +70,7 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
         already confirmed join the query; rejected faces are left out. Reference photos are
         never stored."""
         ref = album_ref(principal, album, service)
-        if len(reference) > MAX_REFERENCES or (not reference and not confirmed):
+        if len(reference) > MAX_REFERENCES:
             raise ApiError(
                 400,
                 "request.invalid",
@@ -95,7 +96,11 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
             raise ApiError(400, exc.code, exc.message, "reference") from None
         except (FaceIndexOffError, FaceIndexError) as exc:
             raise ApiError(503, exc.code, exc.message) from None
-        except ValueError as exc:  # an image error: not a photo we can read
+        except ImageError as exc:  # not a photo we can read
+            raise ApiError(
+                400, exc.code, f"a reference photo: {exc.message}", "reference"
+            ) from None
+        except ValueError as exc:  # no reference photo and no confirmed face of this album
             raise ApiError(400, "request.invalid", str(exc), "reference") from None
         return {
             "items": [
