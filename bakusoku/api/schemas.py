@@ -69,6 +69,12 @@ class PhotoView(BaseModel):
     key: str
     crop_box: list[int] | None
     faces: list[list[int]] | None = Field(description="face boxes found, when detection ran")
+    face_index: str | None = Field(
+        None,
+        description="face search: indexed | unindexed (faces.unindexed: the photo is ready all the"
+        " same) | off; null until indexed",
+    )
+    face_index_error: str | None = Field(None, description="why the faces are unindexed")
     placeholder: str | None
     duplicate_of: str | None
     metadata: PhotoMetadata

@@ -56,6 +56,8 @@ def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> di
         "key": photo["object_key"],
         "crop_box": photo["crop_box"],
         "faces": photo.get("faces"),
+        "face_index": photo.get("face_index"),
+        "face_index_error": photo.get("face_index_error"),
         "placeholder": photo.get("placeholder"),
         "duplicate_of": photo.get("duplicate_of"),
         "metadata": _metadata(photo),

@@ -120,6 +120,35 @@ class FaceRepository:
             query = query.where(faces.c.embedded == sa.true())
         return self._select(query.order_by(faces.c.photo_id, faces.c.face_id))
 
+    def album_stamp(self, service: str, album: str) -> tuple[int, float, float]:
+        """Changes whenever the album's faces do (a face added, replaced or removed): a reader
+        that keeps the album's vectors compares it before using them."""
+        query = sa.select(
+            sa.func.count(), sa.func.max(faces.c.created_at), sa.func.sum(faces.c.created_at)
+        ).where(_scope(service, album))
+
+        def work() -> tuple[int, float, float]:
+            with self._engine.connect() as conn:
+                count, newest, total = conn.execute(query).one()
+            return int(count), float(newest or 0), float(total or 0)
+
+        return self._retry(work)
+
+    def album_vectors(self, service: str, album: str) -> list[tuple[str, str, bytes]]:
+        """``(face_id, photo_id, vector)`` of the album's embedded faces: what a search reads."""
+        query = (
+            sa.select(faces.c.face_id, faces.c.photo_id, faces.c.vector)
+            .where(_scope(service, album), faces.c.embedded == sa.true())
+            .where(faces.c.vector.is_not(None))
+            .order_by(faces.c.face_id)
+        )
+
+        def work() -> list[tuple[str, str, bytes]]:
+            with self._engine.connect() as conn:
+                return [(r[0], r[1], bytes(r[2])) for r in conn.execute(query)]
+
+        return self._retry(work)
+
     def photo_faces(self, service: str, album: str, photo_id: str) -> list[FaceRow]:
         query = sa.select(faces).where(_scope(service, album), faces.c.photo_id == photo_id)
         return self._select(query.order_by(faces.c.face_id))

@@ -8,13 +8,22 @@ of two albums: every read names the service and the album.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from bakusoku.db.faces import FaceRepository, FaceRow
-from bakusoku.faces.embedding import FaceEmbedder, distances, from_bytes, similarity, to_bytes
+from bakusoku.faces.embedding import (
+    DIMENSIONS,
+    FaceEmbedder,
+    distances,
+    from_bytes,
+    similarity,
+    to_bytes,
+)
 from bakusoku.faces.errors import NoFaceError
 from bakusoku.faces.port import AlbumRef, FaceCrop, FaceMatch, IndexedFace
 from bakusoku.imaging.decode import open_photo
@@ -23,6 +32,8 @@ from bakusoku.imaging.faces import FaceDetector, face_crop
 # A reference photo is decoded (JPEG: scaled in the DCT) to at least this long edge: faces of a
 # phone snapshot stay well above the matching size, at a fraction of a full decode.
 REFERENCE_EDGE = 2048
+# Albums whose vectors a process keeps between searches (2.5 MB per 5,000 faces).
+KEPT_ALBUMS = 16
 
 
 class EmbeddedFaceIndex:
@@ -35,6 +46,8 @@ class EmbeddedFaceIndex:
         self._faces = faces
         self._embedder = embedder
         self._detector = detector
+        self._lock = threading.Lock()
+        self._kept: dict[tuple[str, str], _AlbumVectors] = {}
 
     def index_faces(
         self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
@@ -92,14 +105,40 @@ class EmbeddedFaceIndex:
     def _search(
         self, album: AlbumRef, queries: Sequence[np.ndarray], limit: int
     ) -> list[FaceMatch]:
-        faces = self._faces.album_faces(album.service, album.album, embedded_only=True)
-        faces = [f for f in faces if f.vector is not None]
-        if not faces:
+        vectors = self._vectors(album)
+        if not vectors.face_ids:
             return []
-        matrix = np.frombuffer(b"".join(f.vector or b"" for f in faces), dtype="<f4")
-        matrix = matrix.reshape(len(faces), -1)
-        best = np.max([similarity(distances(matrix, q)) for q in queries], axis=0)
+        best = np.max([similarity(distances(vectors.matrix, q)) for q in queries], axis=0)
         order = np.argsort(-best, kind="stable")[:limit]
         return [
-            FaceMatch(faces[i].face_id, faces[i].photo_id, float(best[i])) for i in order.tolist()
+            FaceMatch(vectors.face_ids[i], vectors.photo_ids[i], float(best[i]))
+            for i in order.tolist()
         ]
+
+    def _vectors(self, album: AlbumRef) -> _AlbumVectors:
+        """The album's vectors as one matrix, kept while the album's faces do not change (one
+        small aggregate query tells): reading and parsing 5,000 rows costs far more than the
+        arithmetic of a search."""
+        key = (album.service, album.album)
+        stamp = self._faces.album_stamp(*key)
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept.stamp == stamp:
+            return kept
+        rows = self._faces.album_vectors(*key)
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4")
+        matrix = matrix.reshape(len(rows), -1) if rows else matrix.reshape(0, DIMENSIONS)
+        fresh = _AlbumVectors(stamp, [r[0] for r in rows], [r[1] for r in rows], matrix)
+        with self._lock:
+            self._kept[key] = fresh
+            while len(self._kept) > KEPT_ALBUMS:
+                self._kept.pop(next(iter(self._kept)))
+        return fresh
+
+
+@dataclass(frozen=True)
+class _AlbumVectors:
+    stamp: tuple[int, float, float]
+    face_ids: list[str]
+    photo_ids: list[str]
+    matrix: np.ndarray

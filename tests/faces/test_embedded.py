@@ -114,6 +114,7 @@ def test_do_not_publish_takes_a_childs_photos_out_of_search_and_galleries(
 
 def test_an_erased_child_is_found_no_more(service: FaceService) -> None:
     _index_album(service)
+    assert len(service.find_child(SCHOOL, [photo("obama3")])) == 2  # the album's vectors are kept
     (obama2,) = service.photo_faces(SCHOOL, "obama2")
     erased = service.erase(SCHOOL, obama2.face_id, child=True)
     assert set(erased.photo_ids) == {"obama", "obama2"}
@@ -124,6 +125,7 @@ def test_an_erased_child_is_found_no_more(service: FaceService) -> None:
 
 def test_a_deleted_photos_faces_are_erased(service: FaceService) -> None:
     _index_album(service)
+    assert len(service.find_child(SCHOOL, [photo("obama3")])) == 2
     assert len(service.erase_photo(SCHOOL, "obama").face_ids) == 1
     assert service.photo_faces(SCHOOL, "obama") == []
     assert {h.photo_id for h in service.find_child(SCHOOL, [photo("obama3")])} == {"obama2"}
