@@ -63,6 +63,7 @@ from bakusoku.faces.embedding import (  # noqa: E402
     to_bytes,
 )
 from bakusoku.faces.port import MATCH_THRESHOLD, AlbumRef  # noqa: E402
+from bakusoku.faces.search import QUERY_LIMIT  # noqa: E402
 from bakusoku.faces.service import FaceService  # noqa: E402
 from bakusoku.imaging import load_face_detector, render_photo  # noqa: E402
 from bakusoku.imaging.renditions import DEFAULT_SPECS  # noqa: E402
@@ -222,10 +223,12 @@ def main() -> None:
             service.faces.replace_photo_faces(album.service, album.album, photo_id, rows)
         index = service.require_index()
         search_times, search_cpu, numpy_times = [], [], []
-        index.search_by_faces(album, ["f00000"], limit=4096)  # the album's vectors are read once
+        index.search_by_faces(
+            album, ["f00000"], limit=QUERY_LIMIT
+        )  # the album's vectors are read once
         for _ in range(args.runs):
             t, c = time.perf_counter(), time.thread_time()
-            index.search_by_faces(album, ["f00000"], limit=4096)
+            index.search_by_faces(album, ["f00000"], limit=QUERY_LIMIT)
             search_times.append(time.perf_counter() - t)
             search_cpu.append(time.thread_time() - c)
             t = time.perf_counter()

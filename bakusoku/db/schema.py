@@ -219,8 +219,9 @@ faces = sa.Table(
     sa.Column("backend_face_id", sa.String(64), nullable=True),
     sa.Column("suppressed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.Double, nullable=False),
-    # Search reads one album's vectors; erasure and deletes go by photo.
-    sa.Index("ix_faces_album", "service", "album"),
+    # Search reads one album's vectors (and checks them for changes from this index alone);
+    # erasure and deletes go by photo.
+    sa.Index("ix_faces_album", "service", "album", "created_at"),
     sa.Index("ix_faces_photo", "photo_id"),
 )
 

@@ -109,7 +109,11 @@ class EmbeddedFaceIndex:
         if not vectors.face_ids:
             return []
         best = np.max([similarity(distances(vectors.matrix, q)) for q in queries], axis=0)
-        order = np.argsort(-best, kind="stable")[:limit]
+        if limit < len(best):  # the best ``limit`` without sorting the whole album
+            top = np.argpartition(-best, limit - 1)[:limit]
+            order = top[np.argsort(-best[top], kind="stable")]
+        else:
+            order = np.argsort(-best, kind="stable")
         return [
             FaceMatch(vectors.face_ids[i], vectors.photo_ids[i], float(best[i]))
             for i in order.tolist()

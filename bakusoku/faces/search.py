@@ -24,8 +24,9 @@ from bakusoku.db.faces import FaceRepository
 from bakusoku.faces.port import MATCH_THRESHOLD, AlbumRef, Box, FaceIndex, FaceMatch
 
 MAX_REFERENCES = 3
-# How many faces one query may answer: more than any album has faces of one child.
-QUERY_LIMIT = 4096
+# How many faces one query may answer: more than an album of 3,000 photos has faces of one child
+# (Rekognition's SearchFaces answers at most 4,096).
+QUERY_LIMIT = 1000
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ def upgrade() -> None:
             sa.Column("created_at", sa.Double, nullable=False),
         )
     create_indexes(
-        "faces", {"ix_faces_album": ["service", "album"], "ix_faces_photo": ["photo_id"]}
+        "faces",
+        {"ix_faces_album": ["service", "album", "created_at"], "ix_faces_photo": ["photo_id"]},
     )
 
 
