@@ -207,6 +207,10 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env_name("presign_expiry_seconds"): str(settings.presign_expiry_seconds),
         env_name("rendition_url_expiry_seconds"): str(settings.rendition_url_expiry_seconds),
     }
+    if settings.face_index == "embedded":
+        # The Lambda bundle carries no dlib and no MTCNN (docs/faces.md): on AWS faces are indexed
+        # by Rekognition or not at all, never reported unindexed photo after photo.
+        env[env_name("face_index")] = "off"
     declaration = stage.functions[name].declaration
     if declaration is not None:
         env |= dict(declaration.environment)

@@ -168,3 +168,11 @@ def test_secrets_set_in_the_file_never_reach_a_function_environment() -> None:
         rendered = json.dumps(function_environment(name, stage))
         assert not any(value in rendered for value in secrets.values()), name
         assert not SECRET_VARIABLES & set(function_environment(name, stage)), name
+
+
+def test_the_embedded_face_index_is_off_on_aws_and_another_choice_is_kept() -> None:
+    stage = load_stage(example_settings(), "enphoto", "prod")
+    for name in ("index-faces", "make-renditions", API):
+        assert function_environment(name, stage)["BAKUSOKU_FACE_INDEX"] == "off", name
+    off = load_stage(dataclasses.replace(example_settings(), face_index="off"), "enphoto", "prod")
+    assert function_environment("index-faces", off)["BAKUSOKU_FACE_INDEX"] == "off"

@@ -21,8 +21,20 @@ def test_pipeline_definition_validates() -> None:
     renditions = definition["States"]["MakeRenditions"]
     assert renditions["Type"] == "Task" and renditions["Resource"] == arns["make-renditions"]
     assert definition["States"]["IsDuplicate"]["Default"] == "MakeRenditions"
-    # No Parallel: the original is fetched and decoded by one task only.
-    assert all(state["Type"] != "Parallel" for state in definition["States"].values())
+    # The original is fetched and decoded by one task only: the one Parallel state comes after it
+    # and its branches record the renditions and index the face cuts, never the original.
+    parallel = [s for s in definition["States"].values() if s["Type"] == "Parallel"]
+    assert [renditions["Next"]] == [
+        name for name, s in definition["States"].items() if s["Type"] == "Parallel"
+    ]
+    (finish,) = parallel
+    invoked = {
+        state["Resource"]
+        for branch in finish["Branches"]
+        for state in branch["States"].values()
+        if state["Type"] == "Task"
+    }
+    assert invoked == {arns["mark-ready"], arns["index-faces"]}
 
 
 def test_pipeline_definition_needs_every_substitution() -> None:
