@@ -66,7 +66,11 @@ class FaceIndex(Protocol):
 
     def index_faces(
         self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
-    ) -> list[IndexedFace]: ...
+    ) -> list[IndexedFace]:
+        """Make ``faces`` the photo's faces (a retried step indexes the same photo again): every
+        face is recorded in our database (``db.faces.FaceRepository.replace_photo_faces``), those
+        with a ``jpeg`` embedded or indexed in the backend (``backend_face_id``)."""
+        ...
 
     def search_by_image(self, album: AlbumRef, image: bytes, *, limit: int) -> list[FaceMatch]:
         """Faces of the album like the largest face in ``image`` (a parent's reference photo)."""
@@ -78,6 +82,10 @@ class FaceIndex(Protocol):
         """Faces of the album like already-indexed faces (those a parent confirmed)."""
         ...
 
-    def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None: ...
+    def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None:
+        """Remove the faces from the backend; ``faces.erasure`` removes our rows after it."""
+        ...
 
-    def delete_album(self, album: AlbumRef) -> None: ...
+    def delete_album(self, album: AlbumRef) -> None:
+        """Remove every face of the album from the backend (Rekognition: its collection)."""
+        ...
