@@ -150,3 +150,28 @@ def test_the_command_line_reindexes_a_photo_and_erases_a_child(server: RunningSe
     out = server.run_cli("faces", "erase", face_id, *args, *data_dir)
     assert "erased 2 faces from 2 photos" in out
     assert search(server, "faces-cli", "obama3").json()["items"] == []
+
+
+def test_a_face_indexing_failure_leaves_the_photo_ready_and_unindexed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # No detection, so no face cuts: IndexFaces fails without retries (FaceIndexError), its Catch
+    # records the reason, and the renditions are kept and shown.
+    running = RunningServer(
+        tmp_path_factory.mktemp("unindexed") / "data",
+        extra_env={"BAKUSOKU_FACE_DETECTION": "0"},
+    ).start()
+    try:
+        photo_id = upload(running.api, photo("obama"), album="faces-unindexed")
+        ready = wait_final(running.api, photo_id)
+        assert ready["status"] == "ready" and ready["renditions"]
+        faces = indexed(running.api, photo_id)
+        assert faces["face_index"] == "unindexed" and faces["items"] == []
+        shown = httpx.get(f"{running.api}/v1/photos/{photo_id}", headers=auth(running.api)).json()
+        assert "face detector is not installed" in shown["face_index_error"]
+        events = ended_execution(running.api, photo_id)["events"]
+        entered = [e["details"]["name"] for e in events if e["type"].endswith("StateEntered")]
+        assert "FacesUnindexed" in entered and "MarkFailed" not in entered
+        assert entered.count("IndexFaces") == 1
+    finally:
+        assert running.stop() == 0, running.log()
