@@ -1,4 +1,5 @@
-"""MarkFailed: give the photo status ``failed`` with a code and a reason; remove partial renditions."""
+"""MarkFailed: give the photo status ``failed`` with a code and a reason; remove partial renditions
+and any faces IndexFaces indexed before the photo failed (a failed photo is never found by face)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 from bakusoku.domain.catalogue import describe_failure
 from bakusoku.domain.keys import photo_ref, rendition_prefix_of
 from bakusoku.events import object_created_records
-from bakusoku.pipeline.adapters import adapters
+from bakusoku.faces.erasure import erase_photo
+from bakusoku.faces.errors import FaceIndexError
+from bakusoku.pipeline.adapters import Adapters, adapters
+from bakusoku.pipeline.handlers.index_faces import album_of
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -24,6 +28,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     prefix = rendition_prefix_of(env.settings.rendition_prefix, ref.album, ref.photo_id)
     for obj in env.store.list_objects(bucket, prefix):
         env.store.delete_object(bucket, obj.key)
+    _erase_faces(env, key, ref.album, ref.photo_id)
     if env.photos.find(ref.photo_id) is None:
         env.photos.record_received(
             photo_id=ref.photo_id,
@@ -38,3 +43,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     env.photos.mark_failed(ref.photo_id, code, message)
     return {"photoId": ref.photo_id, "Error": code, "Cause": message}
+
+
+def _erase_faces(env: Adapters, key: str, album: str, photo_id: str) -> None:
+    ref = album_of(key, album, env.settings.upload_prefix)
+    if not env.faces.photo_faces(ref.service, ref.album, photo_id):
+        return  # the usual case: no model is loaded to erase nothing
+    try:
+        index = env.face_index()
+    except FaceIndexError:
+        index = None  # our rows go all the same
+    erase_photo(index, env.faces, ref, photo_id)
