@@ -118,10 +118,14 @@ class Settings:
     # JPEG prints cut on the original's blocks without re-encoding, when the 'lossless' extra is
     # installed (bakusoku/imaging/lossless.py); off: every print is encoded from the decode.
     lossless_prints: bool = True
-    # Face search (bakusoku/faces): embedded (dlib vectors in our database) | off; faces of an
-    # album are erased this many days after its sales window ends (0: never by age).
+    # Face search (bakusoku/faces): embedded (dlib vectors in our database) | rekognition (Amazon
+    # Rekognition, one collection per service and album: docs/aws-faces.md) | off; faces of an
+    # album are erased this many days after its sales window ends (0: never by age). The prefix of
+    # Rekognition's collection ids, which the stack's roles are scoped to (empty:
+    # {service_name}-{stage}-faces.).
     face_index: str = "embedded"
     face_retention_days: int = 90
+    face_collection_prefix: str = ""
     square_print: str = "portrait"  # or landscape: the print orientation of square photos
     extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"
     browsing_renditions: str = "preview=1600,thumb=400"  # name=long edge, ...

@@ -141,6 +141,24 @@ CATALOGUE: dict[str, ErrorCode] = {
             retried=False,
         ),
         ErrorCode(
+            "faces.throttled",
+            "the face index (Amazon Rekognition) stayed over its requests-per-second quota"
+            " through every retry: the photo is ready, its faces unindexed",
+            "`bakusoku faces reindex` later; ask for a higher Rekognition quota (IndexFaces) in"
+            " Service Quotas",
+            ("FaceIndexThrottledError",),
+            retried=True,
+        ),
+        ErrorCode(
+            "faces.unavailable",
+            "the face index could not be reached or failed on its side: the photo is ready, its"
+            " faces unindexed",
+            "check the face index (Rekognition's health, the network path to it), then"
+            " `bakusoku faces reindex`",
+            ("FaceIndexUnavailableError",),
+            retried=True,
+        ),
+        ErrorCode(
             FALLBACK_CODE,
             "anything else; the message says what",
             "report it with the execution name",

@@ -63,6 +63,8 @@ def _raised_for_photos() -> list[type[BakusokuError]]:
         db_errors.DatabaseUnavailableError,
         *_subclasses(db_errors.DatabaseUnavailableError),
         faces_errors.FaceIndexError,  # leaves the photo ready, its faces unindexed
+        faces_errors.FaceIndexUnavailableError,
+        *_subclasses(faces_errors.FaceIndexUnavailableError),
     ]
 
 

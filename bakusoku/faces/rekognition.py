@@ -1,0 +1,366 @@
+"""The face index on Amazon Rekognition: one collection per service and album.
+
+Each album's faces live in their own collection, so a search can never reach another album's or
+another service's faces: the collection is the scope, not a filter. The collection id is
+``{prefix}{service}.{album}`` when both names are as the API admits them (services
+``[a-z0-9-]``, albums ``[A-Za-z0-9_-]``: neither holds a ``.``, so the pair is read back
+unambiguously); any other pair (a photo from before services, a name with other characters, an id
+over 255 characters) gets ``{prefix}_{sha256 of service NUL album}``, and ``_`` starts no service
+name, so the two forms never meet. The prefix is the stack's (``face_collection_prefix``; default
+``{service_name}-{stage}-faces.``), which is also what the functions' IAM policy allows
+(``bakusoku.deploy.policies``).
+
+A collection is created when the album's first face is indexed: IndexFaces on a collection that does
+not exist yet answers ResourceNotFoundException, and only then is CreateCollection called (an
+``AlreadyExists`` from a concurrent photo is fine), tagged with the prefix so the role may create
+nothing else. Each face crop is indexed on its own (``MaxFaces=1``, the crop's largest face, with
+``QualityFilter=AUTO`` so a blurred or tiny face is recorded but not made searchable) with the photo
+id as ``ExternalImageId``: a search answers photo ids straight from Rekognition. The face id ↔
+photo mapping is kept in our database by the caller as well, so listing, consent and erasure do
+not depend on Rekognition. Similarities are Rekognition's percentages divided by 100.
+
+Errors: throttling (ThrottlingException, ProvisionedThroughputExceededException, after botocore's
+own retries) is :class:`FaceIndexThrottledError`; Rekognition's own failures and an endpoint that
+does not answer are :class:`FaceIndexUnavailableError`, both retried by the pipeline. A search image
+without a face is :class:`NoFaceError`, one Rekognition cannot read
+:class:`FaceImageRejectedError`. A collection that does not exist is an album without faces: an
+empty search, nothing to delete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from bakusoku.config import ConfigError, Settings
+from bakusoku.faces.errors import (
+    FaceImageRejectedError,
+    FaceIndexError,
+    FaceIndexThrottledError,
+    FaceIndexUnavailableError,
+    NoFaceError,
+)
+from bakusoku.faces.port import AlbumRef, FaceCrop, FaceMatch, IndexedFace
+
+log = logging.getLogger(__name__)
+
+# Rekognition's patterns (its service model): CollectionId, ExternalImageId, FaceId.
+COLLECTION_ID = re.compile(r"[a-zA-Z0-9_.\-]+")
+EXTERNAL_IMAGE_ID = re.compile(r"[a-zA-Z0-9_.\-:]+")
+FACE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MAX_COLLECTION_ID = 255
+MAX_EXTERNAL_IMAGE_ID = 255
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, raw (before base64)
+MAX_FACES_PER_CALL = 4096  # DeleteFaces' FaceIds and the searches' MaxFaces
+PREFIX_TAG = "bakusoku:collections"  # the tag CreateCollection must carry (see the IAM policy)
+_SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
+_ALBUM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_THROTTLED = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+}
+_UNAVAILABLE = {"InternalServerError", "ServiceUnavailableException"}
+_IMAGE_REJECTED = {"ImageTooLargeException", "InvalidImageFormatException"}
+_NOT_FOUND = "ResourceNotFoundException"
+_NO_FACE_HINT = "no faces in the image"  # InvalidParameterException's message for a faceless image
+# Face ids for faces recorded but not in Rekognition (too small, or filtered out by its quality
+# check): stable per photo and position, so a retried step records the same ones.
+_UNEMBEDDED_NAMESPACE = uuid.UUID("5f1c2a8e-0b3d-4c6e-9a7f-2d4b6c8e0a1f")
+
+
+def collection_prefix(settings: Settings) -> str:
+    """The stack's collection prefix: the setting, or ``{service_name}-{stage}-faces.``."""
+    prefix = settings.face_collection_prefix or f"{settings.service_name}-{settings.stage}-faces."
+    if not COLLECTION_ID.fullmatch(prefix) or len(prefix) > 128:
+        raise ConfigError(
+            f"setting 'face_collection_prefix' has the bad value {prefix!r}: use 1-128 of"
+            " a-z, A-Z, 0-9, '_', '.' and '-' (Rekognition's collection ids)"
+        )
+    return prefix
+
+
+def collection_id(prefix: str, album: AlbumRef) -> str:
+    """The collection of one service's album: readable when the names allow it, else hashed."""
+    readable = f"{prefix}{album.service}.{album.album}"
+    if (
+        _SERVICE.fullmatch(album.service)
+        and _ALBUM.fullmatch(album.album)
+        and len(readable) <= MAX_COLLECTION_ID
+    ):
+        return readable
+    digest = hashlib.sha256(f"{album.service}\0{album.album}".encode()).hexdigest()
+    return f"{prefix}_{digest}"
+
+
+def rekognition_client(region: str) -> Any:
+    """A botocore Rekognition client: default credentials (the Lambda role), standard retries
+    (which retry throttling a few times before it reaches us). ``AWS_ENDPOINT_URL_REKOGNITION``
+    points it elsewhere, as botocore's configuration allows."""
+    import botocore.session
+    from botocore.config import Config
+
+    session = botocore.session.get_session()
+    return session.create_client(
+        "rekognition",
+        region_name=region,
+        config=Config(retries={"total_max_attempts": 4, "mode": "standard"}, connect_timeout=5),
+    )
+
+
+class RekognitionFaceIndex:
+    """The :class:`~bakusoku.faces.port.FaceIndex` on Amazon Rekognition's collections."""
+
+    def __init__(self, client: Any, *, prefix: str, threshold: float = 0.8) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"the face match threshold {threshold!r} is not between 0 and 1")
+        self._client = client
+        self._prefix = prefix
+        self._threshold_percent = threshold * 100.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, threshold: float = 0.8) -> RekognitionFaceIndex:
+        return cls(
+            rekognition_client(settings.region),
+            prefix=collection_prefix(settings),
+            threshold=threshold,
+        )
+
+    def collection(self, album: AlbumRef) -> str:
+        return collection_id(self._prefix, album)
+
+    # ---- indexing -------------------------------------------------------------------------
+
+    def index_faces(
+        self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
+    ) -> list[IndexedFace]:
+        """Index each face crop; a crop Rekognition finds no good face in is recorded only."""
+        external_id = _external_image_id(photo_id)
+        indexed = []
+        for position, face in enumerate(faces):
+            face_id = self._index_one(album, external_id, face) if face.jpeg else None
+            if face_id is None:
+                face_id = str(uuid.uuid5(_UNEMBEDDED_NAMESPACE, f"{photo_id}/{position}"))
+                indexed.append(IndexedFace(face_id, photo_id, face.box, embedded=False))
+            else:
+                indexed.append(IndexedFace(face_id, photo_id, face.box, embedded=True))
+        return indexed
+
+    def _index_one(self, album: AlbumRef, external_id: str, face: FaceCrop) -> str | None:
+        assert face.jpeg is not None
+        if len(face.jpeg) > MAX_IMAGE_BYTES:
+            log.warning(
+                "face crop of %s over Rekognition's 5 MiB: recorded, not indexed", external_id
+            )
+            return None
+        request = {
+            "CollectionId": self.collection(album),
+            "Image": {"Bytes": face.jpeg},
+            "ExternalImageId": external_id,
+            "MaxFaces": 1,
+            "QualityFilter": "AUTO",
+        }
+        try:
+            try:
+                answer = self._call("index_faces", album, request)
+            except _CollectionMissing:
+                self._create_collection(album)
+                answer = self._call("index_faces", album, request)
+        except (NoFaceError, FaceImageRejectedError) as exc:
+            # Our own crop, too small or unreadable for Rekognition: the face is kept, unsearchable.
+            log.warning("face crop of %s not indexed: %s", external_id, exc.message)
+            return None
+        records = answer.get("FaceRecords", [])
+        if not records:
+            reasons = [r for u in answer.get("UnindexedFaces", []) for r in u.get("Reasons", [])]
+            log.info("face crop of %s not indexed by its quality check: %s", external_id, reasons)
+            return None
+        return str(records[0]["Face"]["FaceId"])
+
+    def _create_collection(self, album: AlbumRef) -> None:
+        request = {"CollectionId": self.collection(album), "Tags": {PREFIX_TAG: self._prefix}}
+        with suppress(_CollectionExists):  # a concurrent photo of the album created it first
+            self._call("create_collection", album, request)
+
+    # ---- searching ------------------------------------------------------------------------
+
+    def search_by_image(self, album: AlbumRef, image: bytes, *, limit: int) -> list[FaceMatch]:
+        if len(image) > MAX_IMAGE_BYTES:
+            raise FaceImageRejectedError(
+                f"the search photo is {len(image)} bytes, over Rekognition's 5 MiB: send a smaller"
+                " JPEG or PNG (1600 px on the long side is plenty)"
+            )
+        request = {
+            "CollectionId": self.collection(album),
+            "Image": {"Bytes": image},
+            "MaxFaces": _max_faces(limit),
+            "FaceMatchThreshold": self._threshold_percent,
+            "QualityFilter": "AUTO",
+        }
+        try:
+            answer = self._call("search_faces_by_image", album, request)
+        except _CollectionMissing:
+            return []  # the album has no indexed face yet
+        return _matches(answer)[:limit]
+
+    def search_by_faces(
+        self, album: AlbumRef, face_ids: Sequence[str], *, limit: int
+    ) -> list[FaceMatch]:
+        """The best similarity of each album face to any of ``face_ids``, best first; the query
+        faces themselves are left out (Rekognition's SearchFaces does not answer them)."""
+        best: dict[str, FaceMatch] = {}
+        queried = set(face_ids)
+        for face_id in dict.fromkeys(face_ids):
+            if not FACE_ID.fullmatch(face_id):
+                continue  # a face recorded but never indexed: nothing to search with
+            request = {
+                "CollectionId": self.collection(album),
+                "FaceId": face_id,
+                "MaxFaces": _max_faces(limit + len(queried)),
+                "FaceMatchThreshold": self._threshold_percent,
+            }
+            try:
+                answer = self._call("search_faces", album, request)
+            except _CollectionMissing:
+                return []
+            except _FaceMissing:
+                continue  # deleted since it was confirmed (consent withdrawn, photo deleted)
+            for match in _matches(answer):
+                if match.face_id in queried:
+                    continue
+                if match.face_id not in best or best[match.face_id].similarity < match.similarity:
+                    best[match.face_id] = match
+        ranked = sorted(best.values(), key=lambda m: (-m.similarity, m.face_id))
+        return ranked[:limit]
+
+    # ---- erasure --------------------------------------------------------------------------
+
+    def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None:
+        """Delete the faces from the album's collection, 4096 per call; unknown ids are skipped."""
+        indexed = [f for f in dict.fromkeys(face_ids) if FACE_ID.fullmatch(f)]
+        for start in range(0, len(indexed), MAX_FACES_PER_CALL):
+            batch = indexed[start : start + MAX_FACES_PER_CALL]
+            request = {"CollectionId": self.collection(album), "FaceIds": batch}
+            try:
+                self._call("delete_faces", album, request)
+            except _CollectionMissing:
+                return  # nothing of the album is in Rekognition
+
+    def delete_album(self, album: AlbumRef) -> None:
+        """Delete the album's collection and every face in it."""
+        with suppress(_CollectionMissing):
+            self._call("delete_collection", album, {"CollectionId": self.collection(album)})
+
+    # ---- the one place Rekognition is called ------------------------------------------------
+
+    def _call(self, operation: str, album: AlbumRef, request: Mapping[str, Any]) -> Any:
+        with _rekognition_errors(operation, self.collection(album)):
+            return getattr(self._client, operation)(**request)
+
+
+class _CollectionMissing(Exception):
+    """ResourceNotFoundException for the collection: the album has nothing indexed."""
+
+
+class _CollectionExists(Exception):
+    """ResourceAlreadyExistsException from CreateCollection."""
+
+
+class _FaceMissing(Exception):
+    """SearchFaces with a face id the collection no longer has."""
+
+
+def _external_image_id(photo_id: str) -> str:
+    if not EXTERNAL_IMAGE_ID.fullmatch(photo_id) or len(photo_id) > MAX_EXTERNAL_IMAGE_ID:
+        raise FaceIndexError(
+            f"the photo id {photo_id!r} cannot be Rekognition's ExternalImageId (1-255 of"
+            " a-z, A-Z, 0-9, '_', '.', '-', ':'); photo ids are UUIDs: report this photo"
+        )
+    return photo_id
+
+
+def _max_faces(limit: int) -> int:
+    return max(1, min(limit, MAX_FACES_PER_CALL))
+
+
+def _matches(answer: Mapping[str, Any]) -> list[FaceMatch]:
+    return [
+        FaceMatch(
+            face_id=str(m["Face"]["FaceId"]),
+            photo_id=str(m["Face"].get("ExternalImageId", "")),
+            similarity=min(1.0, max(0.0, float(m["Similarity"]) / 100.0)),
+        )
+        for m in answer.get("FaceMatches", [])
+    ]
+
+
+@contextmanager
+def _rekognition_errors(operation: str, collection: str) -> Iterator[None]:
+    """Raise the face index's typed errors for what botocore raises inside the block."""
+    from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+    try:
+        yield
+    except ClientError as exc:
+        raise _translate(exc, operation, collection) from exc
+    except (BotocoreConnectionError, HTTPClientError) as exc:
+        raise FaceIndexUnavailableError(
+            f"Amazon Rekognition could not be reached for {operation} ({type(exc).__name__}:"
+            f" {exc}); check the network path to Rekognition (a VPC needs a NAT gateway or an"
+            " interface endpoint for it), then try again",
+            reason=type(exc).__name__,
+        ) from exc
+
+
+def _translate(exc: Any, operation: str, collection: str) -> Exception:
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    message = str(error.get("Message") or exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
+    if code == _NOT_FOUND:
+        if operation == "search_faces" and "face" in message.lower():
+            return _FaceMissing(message)
+        return _CollectionMissing(message)
+    if code == "ResourceAlreadyExistsException":
+        return _CollectionExists(message)
+    if code in _THROTTLED:
+        return FaceIndexThrottledError(
+            f"Amazon Rekognition is throttling {operation} ({code}) after every retry: the"
+            " pipeline tries again later; if it keeps happening, ask for a higher"
+            f" transactions-per-second quota for {operation} in Service Quotas",
+            reason=code,
+        )
+    if code in _UNAVAILABLE or status >= 500:
+        return FaceIndexUnavailableError(
+            f"Amazon Rekognition failed {operation} ({code or status}: {message}); try again later",
+            reason=code or str(status),
+        )
+    if code in _IMAGE_REJECTED:
+        return FaceImageRejectedError(
+            f"Amazon Rekognition cannot read the image ({code}: {message}): send a JPEG or PNG"
+            " under 5 MiB, at least 80 px on each side"
+        )
+    if code == "InvalidParameterException" and _NO_FACE_HINT in message.lower():
+        return NoFaceError(
+            "no face was found in the image (or none clear enough to search with): use a photo"
+            " where the face is large, sharp and facing the camera"
+        )
+    if code == "InvalidParameterException" and operation == "search_faces":
+        return _FaceMissing(message)
+    if code == "AccessDeniedException":
+        return FaceIndexError(
+            f"the function's role may not call rekognition:{_action(operation)} on the collection"
+            f" {collection!r}: deploy the stack's template, whose roles allow it when"
+            " 'face_index' is 'rekognition'"
+        )
+    return FaceIndexError(f"Amazon Rekognition refused {operation} ({code}: {message})")
+
+
+def _action(operation: str) -> str:
+    return "".join(part.capitalize() for part in operation.split("_"))
