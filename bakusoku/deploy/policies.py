@@ -3,6 +3,14 @@
 Each function may touch only its own prefixes of the stack's bucket, its secret and (the API) the
 executions of its state machine. Listing is allowed only under the function's prefixes, so a
 missing object answers 404 (``NoSuchKey``) rather than 403, as the handlers expect.
+
+With ``face_index: rekognition`` the functions that index, search and erase faces may call exactly
+the Rekognition actions they use, on the stack's collections only
+(``collection/{prefix}*``). CreateCollection is the one action Rekognition does not authorize per
+collection (the Service Authorization Reference lists no resource type for it), so it is allowed on
+``*`` but only with the stack's tag in the request; tagging on create is authorized as TagResource
+on the new collection, which is allowed only under the prefix with that same tag. Together: the
+role creates only collections under its prefix, and touches no other.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from typing import Any
 
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
 from bakusoku.pipeline.declared import DeclaredFunction
+from bakusoku.faces.rekognition import PREFIX_TAG, collection_prefix
 from bakusoku.pipeline.functions import MIGRATE
 
 BUCKET = "PhotoBucket"
@@ -20,6 +29,15 @@ WEBHOOK_SECRET = "SlackWebhookSecretArn"
 ADMIN_SECRET = "AdminTokenSecretArn"
 
 Statement = dict[str, Any]
+
+REKOGNITION = "rekognition"  # the face_index value that selects Amazon Rekognition
+# The Rekognition actions each function calls (bakusoku.faces.rekognition), and no others: the
+# pipeline's face step indexes (creating the album's collection on its first face); the API
+# searches and erases (a photo's faces, a withdrawn consent, an album's whole collection).
+REKOGNITION_ACTIONS: dict[str, tuple[str, ...]] = {
+    "index-faces": ("CreateCollection", "IndexFaces"),
+    API: ("SearchFacesByImage", "SearchFaces", "DeleteFaces", "DeleteCollection"),
+}
 
 
 def objects(prefix: str) -> dict[str, Any]:
@@ -58,8 +76,42 @@ def state_machine_arn(stage: StageConfig) -> dict[str, Any]:
     }
 
 
+def stack_collection_prefix(stage: StageConfig) -> str:
+    """The prefix of the stack's Rekognition collections (``{service}-{stage}-faces.``)."""
+    return collection_prefix(stage.settings, service=stage.service, stage=stage.stage)
+
+
+def collection_arns(stage: StageConfig) -> dict[str, Any]:
+    """Every Rekognition collection of the stack, present and future."""
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:rekognition:${AWS::Region}:${AWS::AccountId}:collection/"
+        f"{stack_collection_prefix(stage)}*"
+    }
+
+
+def face_index_statements(name: str, stage: StageConfig) -> list[Statement]:
+    """Function ``name``'s Rekognition statements (none unless the stack uses Rekognition)."""
+    actions = REKOGNITION_ACTIONS.get(name, ())
+    if stage.settings.face_index != REKOGNITION or not actions:
+        return []
+    per_collection = [f"rekognition:{a}" for a in actions if a != "CreateCollection"]
+    statements = [_allow(per_collection, collection_arns(stage))]
+    if "CreateCollection" in actions:
+        tagged = {
+            "StringEquals": {f"aws:RequestTag/{PREFIX_TAG}": stack_collection_prefix(stage)},
+            "ForAllValues:StringEquals": {"aws:TagKeys": [PREFIX_TAG]},
+        }
+        statements.append(_allow(["rekognition:CreateCollection"], "*", tagged))
+        statements.append(_allow(["rekognition:TagResource"], collection_arns(stage), tagged))
+    return statements
+
+
 def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     """The statements of function ``name``'s role, besides logging, tracing and VPC access."""
+    return _own_statements(name, stage) + face_index_statements(name, stage)
+
+
+def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
     uploads = stage.settings.upload_prefix
     renditions = stage.settings.rendition_prefix
     database = _allow(["secretsmanager:GetSecretValue"], {"Ref": DATABASE_SECRET})

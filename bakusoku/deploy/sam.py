@@ -32,10 +32,13 @@ from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
     DATABASE_SECRET,
+    REKOGNITION,
+    REKOGNITION_ACTIONS,
     STATE_MACHINE,
     WEBHOOK_SECRET,
     function_statements,
     objects,
+    stack_collection_prefix,
     state_machine_log_statement,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
@@ -218,6 +221,9 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
             env[env_name("slack_webhook_secret_arn")] = {"Ref": WEBHOOK_SECRET}
         if not declaration.resources.database:  # no database secret it could not read anyway
             env.pop(env_name("database_secret_arn"))
+    if settings.face_index == REKOGNITION and name in REKOGNITION_ACTIONS:
+        # The collections the role is scoped to, whatever the function's own service_name says.
+        env[env_name("face_collection_prefix")] = stack_collection_prefix(stage)
     if name == API:
         env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
         if stage.admin_token_secret_arn:

@@ -3,8 +3,9 @@
 Functions in private subnets reach AWS APIs only through VPC endpoints (or a NAT gateway): the
 database secret (Secrets Manager), the executions the API starts and reads (Step Functions), and
 the bucket plus CloudFormation's response URL of the migration function (S3, a gateway endpoint on
-the subnets' route tables). With a stage's ``vpc.endpoints`` (the default) the stack creates them,
-with a security group that admits HTTPS from the functions' security groups.
+the subnets' route tables), and with ``face_index: rekognition`` Amazon Rekognition. With a
+stage's ``vpc.endpoints`` (the default) the stack creates them, with a security group that admits
+HTTPS from the functions' security groups.
 
 A stage's ``rds_proxy`` puts an RDS Proxy in front of the database: it logs in with the database
 secret, requires TLS, and pools connections for every function, so the functions connect to its
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.config import ConfigError, env_name
-from bakusoku.deploy.policies import DATABASE_SECRET
+from bakusoku.deploy.policies import DATABASE_SECRET, REKOGNITION
 from bakusoku.deploy.stages import StageConfig
 
 VPC_ID = "VpcId"
@@ -28,6 +29,7 @@ INTERFACE_ENDPOINTS = {
     "SecretsManagerEndpoint": "secretsmanager",
     "StepFunctionsEndpoint": "states",
 }
+REKOGNITION_ENDPOINT = "RekognitionEndpoint"  # with face_index: rekognition
 S3_ENDPOINT = "S3GatewayEndpoint"
 PROXY = "DatabaseProxy"
 PROXY_ROLE = "DatabaseProxyRole"
@@ -99,7 +101,10 @@ def endpoint_resources(stage: StageConfig) -> dict[str, Any]:
                 "SourceSecurityGroupId": {"Fn::Select": [index, {"Ref": SECURITY_GROUPS}]},
             },
         }
-    for logical, service in INTERFACE_ENDPOINTS.items():
+    interfaces = dict(INTERFACE_ENDPOINTS)
+    if stage.settings.face_index == REKOGNITION:  # the face step and the API's face search
+        interfaces[REKOGNITION_ENDPOINT] = "rekognition"
+    for logical, service in interfaces.items():
         resources[logical] = {
             "Type": "AWS::EC2::VPCEndpoint",
             "Properties": {

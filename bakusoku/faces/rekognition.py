@@ -57,7 +57,7 @@ MAX_COLLECTION_ID = 255
 MAX_EXTERNAL_IMAGE_ID = 255
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, raw (before base64)
 MAX_FACES_PER_CALL = 4096  # DeleteFaces' FaceIds and the searches' MaxFaces
-PREFIX_TAG = "bakusoku:collections"  # the tag CreateCollection must carry (see the IAM policy)
+PREFIX_TAG = "bakusoku-collections"  # the tag CreateCollection must carry (see the IAM policy)
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ALBUM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _THROTTLED = {
@@ -74,9 +74,14 @@ _NO_FACE_HINT = "no faces in the image"  # InvalidParameterException's message f
 _UNEMBEDDED_NAMESPACE = uuid.UUID("5f1c2a8e-0b3d-4c6e-9a7f-2d4b6c8e0a1f")
 
 
-def collection_prefix(settings: Settings) -> str:
-    """The stack's collection prefix: the setting, or ``{service_name}-{stage}-faces.``."""
-    prefix = settings.face_collection_prefix or f"{settings.service_name}-{settings.stage}-faces."
+def collection_prefix(
+    settings: Settings, *, service: str | None = None, stage: str | None = None
+) -> str:
+    """The stack's collection prefix: the setting, or ``{service}-{stage}-faces.`` (by default
+    the settings' ``service_name`` and ``stage``; the templates name the stack's own)."""
+    prefix = settings.face_collection_prefix or (
+        f"{service or settings.service_name}-{stage or settings.stage}-faces."
+    )
     if not COLLECTION_ID.fullmatch(prefix) or len(prefix) > 128:
         raise ConfigError(
             f"setting 'face_collection_prefix' has the bad value {prefix!r}: use 1-128 of"
