@@ -3,6 +3,9 @@
 ``request_for`` names the IAM action and resource each API operation is authorized as (HeadObject
 is ``s3:GetObject``, ListObjectsV2 is ``s3:ListBucket`` on the bucket with the ``s3:prefix`` key);
 an operation without an entry raises, so a new kind of call cannot slip past the check.
+``requests_for`` gives every request one call is authorized as: Rekognition's CreateCollection
+with tags is two (the action, which takes no resource, with ``aws:RequestTag``/``aws:TagKeys``, and
+TagResource on the new collection), as the Service Authorization Reference describes.
 ``role_policies`` reads a role's inline and attached policies back from the emulator's IAM, as
 CloudFormation created them from the template.
 """
@@ -28,6 +31,43 @@ def _bucket(params: Mapping[str, Any]) -> str:
 
 def _listing(params: Mapping[str, Any]) -> Mapping[str, str]:
     return {"s3:prefix": params["Prefix"]} if "Prefix" in params else {}
+
+
+ACCOUNT = "123456789012"  # moto's default account, where the stack is created
+
+
+def _collection(params: Mapping[str, Any], region: str) -> str:
+    return f"arn:aws:rekognition:{region}:{ACCOUNT}:collection/{params['CollectionId']}"
+
+
+def _request_tags(params: Mapping[str, Any]) -> dict[str, str | list[str]]:
+    tags = params.get("Tags") or {}
+    keys: dict[str, str | list[str]] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    return {**keys, "aws:TagKeys": list(tags)} if tags else {}
+
+
+# Rekognition's collection operations: (IAM action, whether it takes the collection as resource).
+_REKOGNITION = {
+    "CreateCollection": False,  # no resource type: authorized on "*", with the request's tags
+    "IndexFaces": True,
+    "SearchFacesByImage": True,
+    "SearchFaces": True,
+    "DeleteFaces": True,
+    "DeleteCollection": True,
+}
+
+
+def _rekognition_requests(call: Mapping[str, Any]) -> list[Request]:
+    operation, params = call["operation"], call["params"]
+    collection = _collection(params, call["region"])
+    tls = {"aws:SecureTransport": "true"}
+    if _REKOGNITION[operation]:
+        return [Request(f"rekognition:{operation}", collection, tls)]
+    tagged = {**tls, **_request_tags(params)}
+    requests = [Request(f"rekognition:{operation}", "*", tagged)]
+    if params.get("Tags"):
+        requests.append(Request("rekognition:TagResource", collection, tagged))
+    return requests
 
 
 # (service, operation) → (IAM action, resource from the parameters, condition keys)
@@ -81,6 +121,13 @@ _CALLS: dict[
 
 class UnmappedCallError(Exception):
     """A recorded call whose IAM action is not known here: add it to ``_CALLS``."""
+
+
+def requests_for(call: Mapping[str, Any]) -> list[Request]:
+    """Every authorization request one recorded call (see ``call_recorder``) is evaluated as."""
+    if call["service"] == "rekognition" and call["operation"] in _REKOGNITION:
+        return _rekognition_requests(call)
+    return [request_for(call)]
 
 
 def request_for(call: Mapping[str, Any]) -> Request:

@@ -22,10 +22,22 @@ LOG_DIR_VARIABLE = "BAKUSOKU_TEST_AWS_CALLS"
 
 def initialize_client_plugin(client: Any) -> None:
     """botocore calls this for each new client when the plugin setting names this module."""
-    client.meta.events.register("before-parameter-build", _record)
+    region = client.meta.region_name
+
+    def record(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        _record(params, model, context, region)
+
+    client.meta.events.register("before-parameter-build", record)
 
 
-def _record(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+def _recorded(value: Any) -> bool:
+    """Scalars, and maps of strings (tags, which condition keys read); never image bytes."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return isinstance(value, str | int | bool)
+
+
+def _record(params: dict[str, Any], model: Any, context: dict[str, Any], region: str) -> None:
     directory = os.environ.get(LOG_DIR_VARIABLE)
     if not directory:
         return
@@ -35,7 +47,8 @@ def _record(params: dict[str, Any], model: Any, context: dict[str, Any], **_: An
             "function": function,
             "service": model.service_model.service_name,
             "operation": model.name,
-            "params": {k: v for k, v in params.items() if isinstance(v, str | int | bool)},
+            "region": region,
+            "params": {k: v for k, v in params.items() if _recorded(v)},
             "presigned": bool(context.get("is_presign_request")),
         }
     )

@@ -28,6 +28,7 @@ from tests.aws import versions
 from tests.aws.call_recorder import LOG_DIR_VARIABLE, PLUGIN_VALUE, PLUGIN_VARIABLE
 from tests.aws.executing import running_step_functions
 from tests.aws.lambda_bridge import LambdaBridge, lambda_bridge
+from tests.aws.rekognition_endpoint import RekognitionEndpoint, rekognition_endpoint
 from tests.aws.stack import (
     EventDelivery,
     Stack,
@@ -50,7 +51,8 @@ ACCOUNT = "123456789012"  # moto's default account
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 # What a Lambda execution environment has besides the function's own variables: the role's
 # session credentials (a session token, as on Lambda), and the harness's additions, each needed
-# because the emulator is not AWS: where AWS is, the call recorder, trust in the test webhook.
+# because the emulator is not AWS: where AWS is (Rekognition's own endpoint, as moto has no
+# collections), the call recorder, trust in the test webhook.
 _ROLE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "ASIAIOSFODNN7EXAMPLE",
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -86,6 +88,7 @@ class Deployed:
     database: ServerDatabase
     functions: dict[str, FunctionConfig]  # as the runtime runs them, by function name
     parameters: dict[str, str]  # the stack's parameter values
+    rekognition: RekognitionEndpoint  # the face index (moto has no Rekognition collections)
 
     def client(self, service: str) -> Any:
         import boto3
@@ -137,6 +140,8 @@ def _connection_settings(database: ServerDatabase) -> dict[str, Any]:
         "database_name": database.name,
         # The loopback servers have no TLS (RDS has; there the default verify-full applies).
         "database_tls": "off",
+        # The face index of a stack on AWS: Amazon Rekognition, answered by rekognition_endpoint.
+        "face_index": "rekognition",
     }
 
 
@@ -159,7 +164,7 @@ def deployed(
     built = package(settings, SERVICE, STAGE, out_dir=root / "package", install_dependencies=False)
     runtime: FunctionRuntime | None = None
     try:
-        with https_webhook(root) as webhook:
+        with https_webhook(root) as webhook, rekognition_endpoint(REGION, ACCOUNT) as faces:
             secrets = client("secretsmanager")
             suffix = request.param
             arns = {
@@ -176,7 +181,7 @@ def deployed(
             }
             stack = create(client, built, arns, REGION)
             functions = _functions(client, stack)
-            runtime = _runtime(functions, emulator, calls_dir, webhook)
+            runtime = _runtime(functions, emulator, calls_dir, webhook, faces)
             answer_custom_resources(client, stack, runtime.invoke, emulator, REGION)
             stack = wait_until_created(client, stack)
             bucket = enable_bucket_eventbridge(client, stack)
@@ -201,6 +206,7 @@ def deployed(
                         database,
                         functions,
                         arns,
+                        faces,
                     )
                 finally:
                     if saved_port is None:
@@ -231,12 +237,17 @@ def _functions(client: Any, stack: Stack) -> dict[str, FunctionConfig]:
 
 
 def _runtime(
-    functions: dict[str, FunctionConfig], endpoint: str, calls_dir: Path, webhook: Webhook
+    functions: dict[str, FunctionConfig],
+    endpoint: str,
+    calls_dir: Path,
+    webhook: Webhook,
+    faces: RekognitionEndpoint,
 ) -> FunctionRuntime:
     """One execution environment per deployed function, with the environment Lambda gives it."""
     harness = {
         **_ROLE_CREDENTIALS,
         "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL_REKOGNITION": faces.url,
         PLUGIN_VARIABLE: PLUGIN_VALUE,
         LOG_DIR_VARIABLE: str(calls_dir),
         "SSL_CERT_FILE": str(webhook.ca_file),

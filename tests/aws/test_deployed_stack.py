@@ -22,11 +22,13 @@ import httpx
 import pytest
 
 from bakusoku.deploy.canary import ALIAS, alias_id
+from bakusoku.deploy.policies import REKOGNITION_ACTIONS, stack_collection_prefix
 from bakusoku.deploy.sam import asl_definition, logical_id
-from bakusoku.deploy.stages import API, NOTIFIER
+from bakusoku.deploy.stages import API, FUNCTION_NAMES, NOTIFIER
+from bakusoku.faces.rekognition import PREFIX_TAG
 from bakusoku.pipeline.functions import FUNCTIONS
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
-from tests.aws.authorization import request_for, role_policies
+from tests.aws.authorization import request_for, requests_for, role_policies
 from tests.aws.call_recorder import recorded_calls
 from tests.aws.conftest import ACCOUNT, ADMIN_TOKEN, SERVICE, Deployed
 from tests.aws.iam_policy import Decision, Request, evaluate, moto_permits
@@ -322,13 +324,13 @@ def _denials(deployed: Deployed, calls: list[dict[str, Any]], role_of: Any) -> l
         role = role_of(call)
         if role not in policies:
             policies[role] = role_policies(iam, role)
-        request = request_for(call)
-        decision = evaluate(policies[role], request)
-        if decision is not Decision.ALLOWED or not moto_permits(policies[role], request):
-            problems.append(
-                f"{call['function']} ({role}) {call['service']} {call['operation']}: "
-                f"{request} is {decision.value}"
-            )
+        for request in requests_for(call):
+            decision = evaluate(policies[role], request)
+            if decision is not Decision.ALLOWED or not moto_permits(policies[role], request):
+                problems.append(
+                    f"{call['function']} ({role}) {call['service']} {call['operation']}: "
+                    f"{request} is {decision.value}"
+                )
     return sorted(set(problems))
 
 
@@ -502,3 +504,37 @@ def test_an_alarm_reaches_the_channel_through_the_alarm_topic(
     [message] = deployed.webhook.posts[before:]
     assert message["text"].startswith(f"[{SERVICE}/") and name in message["text"]
     assert alarms[name]["AlarmDescription"] in json.dumps(message)
+
+
+def test_each_role_allows_exactly_its_rekognition_calls_on_the_stack_s_collections(
+    deployed: Deployed,
+) -> None:
+    """Every Rekognition action botocore knows, asked of every deployed function's role (as
+    CloudFormation created it) on one of the stack's collections and on another stack's: what is
+    allowed is exactly the calls that function makes, on the stack's collections only."""
+    import botocore.session
+
+    iam, functions = deployed.client("iam"), deployed.client("lambda")
+    prefix = stack_collection_prefix(deployed.package.stage)
+    own = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/{prefix}school-a.sports-day"
+    other = f"arn:aws:rekognition:{REGION}:{ACCOUNT}:collection/kurapuri-dev-faces.a.b"
+    model = botocore.session.get_session().get_service_model("rekognition")
+    tag = {f"aws:RequestTag/{PREFIX_TAG}": prefix, "aws:TagKeys": [PREFIX_TAG]}
+    for logical, name in deployed.stack.resources_of_type("AWS::Lambda::Function").items():
+        role = functions.get_function_configuration(FunctionName=name)["Role"]
+        policies = role_policies(iam, role)
+        allowed = {
+            (operation, where)
+            for operation in model.operation_names
+            for where, resource in (("own", own), ("other", other), ("*", "*"))
+            if evaluate(policies, Request(f"rekognition:{operation}", resource, tag))
+            is Decision.ALLOWED
+        }
+        function = next(f for f in FUNCTION_NAMES if logical_id(f) == logical)
+        calls = REKOGNITION_ACTIONS.get(function, ())
+        expected = {(a, "own") for a in calls} | {
+            ("CreateCollection", where) for where in ("other", "*") if "CreateCollection" in calls
+        }
+        if "CreateCollection" in calls:
+            expected.add(("TagResource", "own"))
+        assert allowed == expected, function
