@@ -161,6 +161,16 @@ class FaceRepository:
         query = sa.select(faces).where(_scope(service, album), faces.c.face_id.in_(ids))
         return self._select(query.order_by(faces.c.face_id))
 
+    def by_backend_ids(
+        self, service: str, album: str, backend_face_ids: Iterable[str]
+    ) -> list[FaceRow]:
+        """The faces of this album a backend (Rekognition) knows by these ids; others are absent."""
+        ids = list(dict.fromkeys(backend_face_ids))
+        if not ids:
+            return []
+        query = sa.select(faces).where(_scope(service, album), faces.c.backend_face_id.in_(ids))
+        return self._select(query.order_by(faces.c.face_id))
+
     def unpublishable_photo_ids(self, service: str, album: str) -> set[str]:
         def work() -> set[str]:
             with self._engine.connect() as conn:

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.faces.rekognition import PREFIX_TAG, REKOGNITION, collection_prefix
 from bakusoku.pipeline.declared import DeclaredFunction
-from bakusoku.faces.rekognition import PREFIX_TAG, collection_prefix
 from bakusoku.pipeline.functions import MIGRATE
 
 BUCKET = "PhotoBucket"
@@ -30,12 +30,12 @@ ADMIN_SECRET = "AdminTokenSecretArn"
 
 Statement = dict[str, Any]
 
-REKOGNITION = "rekognition"  # the face_index value that selects Amazon Rekognition
 # The Rekognition actions each function calls (bakusoku.faces.rekognition), and no others: the
-# pipeline's face step indexes (creating the album's collection on its first face); the API
-# searches and erases (a photo's faces, a withdrawn consent, an album's whole collection).
+# pipeline's face step indexes (creating the album's collection on its first face, and deleting
+# the faces an earlier try of the same photo indexed); the API searches and erases (a photo's
+# faces, a withdrawn consent, an album's whole collection).
 REKOGNITION_ACTIONS: dict[str, tuple[str, ...]] = {
-    "index-faces": ("CreateCollection", "IndexFaces"),
+    "index-faces": ("CreateCollection", "IndexFaces", "DeleteFaces"),
     API: ("SearchFacesByImage", "SearchFaces", "DeleteFaces", "DeleteCollection"),
 }
 

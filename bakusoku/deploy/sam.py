@@ -32,7 +32,6 @@ from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     BUCKET,
     DATABASE_SECRET,
-    REKOGNITION,
     REKOGNITION_ACTIONS,
     STATE_MACHINE,
     WEBHOOK_SECRET,
@@ -50,6 +49,7 @@ from bakusoku.deploy.vpc import (
     vpc_parameters,
 )
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
+from bakusoku.faces.rekognition import REKOGNITION
 from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE, definition_text

@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.config import ConfigError, env_name
-from bakusoku.deploy.policies import DATABASE_SECRET, REKOGNITION
+from bakusoku.deploy.policies import DATABASE_SECRET
 from bakusoku.deploy.stages import StageConfig
+from bakusoku.faces.rekognition import REKOGNITION
 
 VPC_ID = "VpcId"
 ROUTE_TABLES = "RouteTableIds"

@@ -1,4 +1,5 @@
-"""The face index that configuration names (``face_index``: ``embedded`` | ``off``)."""
+"""The face index that configuration names (``face_index``: ``embedded`` | ``rekognition`` |
+``off``)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from bakusoku.config import ConfigError, Settings
 from bakusoku.db.faces import FaceRepository
 from bakusoku.faces.errors import FaceIndexError
 from bakusoku.faces.port import FaceIndex
+from bakusoku.faces.rekognition import REKOGNITION, RekognitionFaceIndex
 from bakusoku.imaging.faces import load_face_detector
 
 EMBEDDED, OFF = "embedded", "off"
-BACKENDS = (EMBEDDED, OFF)
+BACKENDS = (EMBEDDED, REKOGNITION, OFF)
 
 
 def face_index(settings: Settings, faces: FaceRepository) -> FaceIndex | None:
@@ -29,6 +31,8 @@ def face_index(settings: Settings, faces: FaceRepository) -> FaceIndex | None:
                 " (pip install 'bakusoku[faces]'), or set face_index to off"
             )
         return EmbeddedFaceIndex(faces, embedder, load_face_detector())
+    if settings.face_index == REKOGNITION:  # Amazon Rekognition (docs/aws-faces.md)
+        return RekognitionFaceIndex.from_settings(settings, faces)
     raise ConfigError(
         f"setting 'face_index' is {settings.face_index!r}: use {' or '.join(BACKENDS)}"
     )

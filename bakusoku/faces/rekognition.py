@@ -13,11 +13,13 @@ name, so the two forms never meet. The prefix is the stack's (``face_collection_
 A collection is created when the album's first face is indexed: IndexFaces on a collection that does
 not exist yet answers ResourceNotFoundException, and only then is CreateCollection called (an
 ``AlreadyExists`` from a concurrent photo is fine), tagged with the prefix so the role may create
-nothing else. Each face crop is indexed on its own (``MaxFaces=1``, the crop's largest face, with
+nothing else. Each face cut is indexed on its own (``MaxFaces=1``, the cut's largest face, with
 ``QualityFilter=AUTO`` so a blurred or tiny face is recorded but not made searchable) with the photo
-id as ``ExternalImageId``: a search answers photo ids straight from Rekognition. The face id ↔
-photo mapping is kept in our database by the caller as well, so listing, consent and erasure do
-not depend on Rekognition. Similarities are Rekognition's percentages divided by 100.
+id as ``ExternalImageId``. The face ↔ photo mapping is our ``faces`` table (``FaceRepository``): our
+face id, the photo, the box, and Rekognition's FaceId as ``backend_face_id``; searches answer our
+face ids, read back from Rekognition's, and a Rekognition face without a row (an interrupted try's)
+is never answered. Similarities are Rekognition's percentages divided by 100; the threshold is the
+port's ``MATCH_THRESHOLD`` (0.8, Rekognition's own default of 80 %).
 
 Errors: throttling (ThrottlingException, ProvisionedThroughputExceededException, after botocore's
 own retries) is :class:`FaceIndexThrottledError`; Rekognition's own failures and an endpoint that
@@ -38,6 +40,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from bakusoku.config import ConfigError, Settings
+from bakusoku.db.faces import FaceRepository, FaceRow
 from bakusoku.faces.errors import (
     FaceImageRejectedError,
     FaceIndexError,
@@ -45,7 +48,7 @@ from bakusoku.faces.errors import (
     FaceIndexUnavailableError,
     NoFaceError,
 )
-from bakusoku.faces.port import AlbumRef, FaceCrop, FaceMatch, IndexedFace
+from bakusoku.faces.port import MATCH_THRESHOLD, AlbumRef, FaceCrop, FaceMatch, IndexedFace
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ MAX_COLLECTION_ID = 255
 MAX_EXTERNAL_IMAGE_ID = 255
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, raw (before base64)
 MAX_FACES_PER_CALL = 4096  # DeleteFaces' FaceIds and the searches' MaxFaces
+REKOGNITION = "rekognition"  # the face_index value that selects this backend
 PREFIX_TAG = "bakusoku-collections"  # the tag CreateCollection must carry (see the IAM policy)
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
 _ALBUM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -69,9 +73,6 @@ _UNAVAILABLE = {"InternalServerError", "ServiceUnavailableException"}
 _IMAGE_REJECTED = {"ImageTooLargeException", "InvalidImageFormatException"}
 _NOT_FOUND = "ResourceNotFoundException"
 _NO_FACE_HINT = "no faces in the image"  # InvalidParameterException's message for a faceless image
-# Face ids for faces recorded but not in Rekognition (too small, or filtered out by its quality
-# check): stable per photo and position, so a retried step records the same ones.
-_UNEMBEDDED_NAMESPACE = uuid.UUID("5f1c2a8e-0b3d-4c6e-9a7f-2d4b6c8e0a1f")
 
 
 def collection_prefix(
@@ -119,22 +120,27 @@ def rekognition_client(region: str) -> Any:
 
 
 class RekognitionFaceIndex:
-    """The :class:`~bakusoku.faces.port.FaceIndex` on Amazon Rekognition's collections."""
+    """The :class:`~bakusoku.faces.port.FaceIndex` on Amazon Rekognition's collections; the face
+    rows (our face id, the photo, the box, Rekognition's FaceId) live in ``faces``."""
 
-    def __init__(self, client: Any, *, prefix: str, threshold: float = 0.8) -> None:
+    def __init__(
+        self,
+        client: Any,
+        faces: FaceRepository,
+        *,
+        prefix: str,
+        threshold: float = MATCH_THRESHOLD,
+    ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"the face match threshold {threshold!r} is not between 0 and 1")
         self._client = client
+        self._faces = faces
         self._prefix = prefix
         self._threshold_percent = threshold * 100.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, threshold: float = 0.8) -> RekognitionFaceIndex:
-        return cls(
-            rekognition_client(settings.region),
-            prefix=collection_prefix(settings),
-            threshold=threshold,
-        )
+    def from_settings(cls, settings: Settings, faces: FaceRepository) -> RekognitionFaceIndex:
+        return cls(rekognition_client(settings.region), faces, prefix=collection_prefix(settings))
 
     def collection(self, album: AlbumRef) -> str:
         return collection_id(self._prefix, album)
@@ -144,24 +150,31 @@ class RekognitionFaceIndex:
     def index_faces(
         self, album: AlbumRef, photo_id: str, faces: Sequence[FaceCrop]
     ) -> list[IndexedFace]:
-        """Index each face crop; a crop Rekognition finds no good face in is recorded only."""
+        """Index each face cut and make the rows the photo's faces; a cut Rekognition finds no
+        good face in is recorded, not searchable. Faces an earlier try of the same photo indexed
+        are deleted from the collection once the new rows are written."""
         external_id = _external_image_id(photo_id)
-        indexed = []
-        for position, face in enumerate(faces):
-            face_id = self._index_one(album, external_id, face) if face.jpeg else None
-            if face_id is None:
-                face_id = str(uuid.uuid5(_UNEMBEDDED_NAMESPACE, f"{photo_id}/{position}"))
-                indexed.append(IndexedFace(face_id, photo_id, face.box, embedded=False))
-            else:
-                indexed.append(IndexedFace(face_id, photo_id, face.box, embedded=True))
-        return indexed
+        earlier = self._faces.photo_faces(album.service, album.album, photo_id)
+        rows = []
+        for face in faces:
+            backend = self._index_one(album, external_id, face) if face.jpeg else None
+            rows.append(
+                FaceRow(
+                    face_id=str(uuid.uuid4()),
+                    photo_id=photo_id,
+                    box=face.box,
+                    embedded=backend is not None,
+                    backend_face_id=backend,
+                )
+            )
+        self._faces.replace_photo_faces(album.service, album.album, photo_id, rows)
+        self._delete_backend(album, [f.backend_face_id for f in earlier if f.backend_face_id])
+        return [IndexedFace(r.face_id, photo_id, r.box, r.embedded) for r in rows]
 
     def _index_one(self, album: AlbumRef, external_id: str, face: FaceCrop) -> str | None:
         assert face.jpeg is not None
         if len(face.jpeg) > MAX_IMAGE_BYTES:
-            log.warning(
-                "face crop of %s over Rekognition's 5 MiB: recorded, not indexed", external_id
-            )
+            log.warning("face of %s over Rekognition's 5 MiB: recorded, not indexed", external_id)
             return None
         request = {
             "CollectionId": self.collection(album),
@@ -176,14 +189,15 @@ class RekognitionFaceIndex:
             except _CollectionMissing:
                 self._create_collection(album)
                 answer = self._call("index_faces", album, request)
-        except (NoFaceError, FaceImageRejectedError) as exc:
-            # Our own crop, too small or unreadable for Rekognition: the face is kept, unsearchable.
-            log.warning("face crop of %s not indexed: %s", external_id, exc.message)
+        except NoFaceError as exc:  # FaceImageRejectedError too: our cut, unreadable to it
+            log.warning("face of %s not indexed: %s", external_id, exc.message)
             return None
         records = answer.get("FaceRecords", [])
         if not records:
             reasons = [r for u in answer.get("UnindexedFaces", []) for r in u.get("Reasons", [])]
-            log.info("face crop of %s not indexed by its quality check: %s", external_id, reasons)
+            log.info(
+                "face of %s not indexed by Rekognition's quality check: %s", external_id, reasons
+            )
             return None
         return str(records[0]["Face"]["FaceId"])
 
@@ -197,8 +211,8 @@ class RekognitionFaceIndex:
     def search_by_image(self, album: AlbumRef, image: bytes, *, limit: int) -> list[FaceMatch]:
         if len(image) > MAX_IMAGE_BYTES:
             raise FaceImageRejectedError(
-                f"the search photo is {len(image)} bytes, over Rekognition's 5 MiB: send a smaller"
-                " JPEG or PNG (1600 px on the long side is plenty)"
+                f"a reference photo is {len(image)} bytes, over Rekognition's 5 MiB: send a"
+                " smaller JPEG or PNG (1600 px on the long side is plenty)"
             )
         request = {
             "CollectionId": self.collection(album),
@@ -211,21 +225,23 @@ class RekognitionFaceIndex:
             answer = self._call("search_faces_by_image", album, request)
         except _CollectionMissing:
             return []  # the album has no indexed face yet
-        return _matches(answer)[:limit]
+        return self._ours(album, _similarities(answer))[:limit]
 
     def search_by_faces(
         self, album: AlbumRef, face_ids: Sequence[str], *, limit: int
     ) -> list[FaceMatch]:
-        """The best similarity of each album face to any of ``face_ids``, best first; the query
-        faces themselves are left out (Rekognition's SearchFaces does not answer them)."""
-        best: dict[str, FaceMatch] = {}
-        queried = set(face_ids)
-        for face_id in dict.fromkeys(face_ids):
-            if not FACE_ID.fullmatch(face_id):
-                continue  # a face recorded but never indexed: nothing to search with
+        """Each album face's best similarity to any of ``face_ids``, best first; the query faces
+        themselves are left out (Rekognition's SearchFaces does not answer them)."""
+        queried = {
+            f.backend_face_id
+            for f in self._faces.find(album.service, album.album, face_ids)
+            if f.backend_face_id
+        }
+        best: dict[str, float] = {}
+        for backend_id in sorted(queried):
             request = {
                 "CollectionId": self.collection(album),
-                "FaceId": face_id,
+                "FaceId": backend_id,
                 "MaxFaces": _max_faces(limit + len(queried)),
                 "FaceMatchThreshold": self._threshold_percent,
             }
@@ -234,32 +250,50 @@ class RekognitionFaceIndex:
             except _CollectionMissing:
                 return []
             except _FaceMissing:
-                continue  # deleted since it was confirmed (consent withdrawn, photo deleted)
-            for match in _matches(answer):
-                if match.face_id in queried:
-                    continue
-                if match.face_id not in best or best[match.face_id].similarity < match.similarity:
-                    best[match.face_id] = match
-        ranked = sorted(best.values(), key=lambda m: (-m.similarity, m.face_id))
-        return ranked[:limit]
+                continue  # not searchable yet (just indexed), or deleted meanwhile
+            for found, similarity in _similarities(answer).items():
+                if found not in queried:
+                    best[found] = max(similarity, best.get(found, 0.0))
+        return self._ours(album, best)[:limit]
+
+    def _ours(self, album: AlbumRef, similarities: Mapping[str, float]) -> list[FaceMatch]:
+        """Rekognition's face ids as the album's face rows, best first; a face without a row (an
+        interrupted try's, or one being erased) is not answered."""
+        rows = self._faces.by_backend_ids(album.service, album.album, similarities)
+        matches = [
+            FaceMatch(r.face_id, r.photo_id, similarities[r.backend_face_id])
+            for r in rows
+            if r.backend_face_id is not None
+        ]
+        return sorted(matches, key=lambda m: (-m.similarity, m.face_id))
 
     # ---- erasure --------------------------------------------------------------------------
 
     def delete_faces(self, album: AlbumRef, face_ids: Sequence[str]) -> None:
-        """Delete the faces from the album's collection, 4096 per call; unknown ids are skipped."""
-        indexed = [f for f in dict.fromkeys(face_ids) if FACE_ID.fullmatch(f)]
-        for start in range(0, len(indexed), MAX_FACES_PER_CALL):
-            batch = indexed[start : start + MAX_FACES_PER_CALL]
-            request = {"CollectionId": self.collection(album), "FaceIds": batch}
+        """Delete the faces from the album's collection (first, so an erasure cut short leaves
+        its rows to try again), then their rows."""
+        rows = self._faces.find(album.service, album.album, face_ids)
+        self._delete_backend(album, [r.backend_face_id for r in rows if r.backend_face_id])
+        self._faces.delete_faces(album.service, album.album, [r.face_id for r in rows])
+
+    def delete_album(self, album: AlbumRef) -> None:
+        """Delete the album's collection and every face in it, then the album's face rows."""
+        with suppress(_CollectionMissing):
+            self._call("delete_collection", album, {"CollectionId": self.collection(album)})
+        self._faces.delete_album(album.service, album.album)
+
+    def _delete_backend(self, album: AlbumRef, backend_ids: Sequence[str]) -> None:
+        """DeleteFaces, 4096 ids a call; ids Rekognition no longer has are fine."""
+        ids = [f for f in dict.fromkeys(backend_ids) if FACE_ID.fullmatch(f)]
+        for start in range(0, len(ids), MAX_FACES_PER_CALL):
+            request = {
+                "CollectionId": self.collection(album),
+                "FaceIds": ids[start : start + MAX_FACES_PER_CALL],
+            }
             try:
                 self._call("delete_faces", album, request)
             except _CollectionMissing:
                 return  # nothing of the album is in Rekognition
-
-    def delete_album(self, album: AlbumRef) -> None:
-        """Delete the album's collection and every face in it."""
-        with suppress(_CollectionMissing):
-            self._call("delete_collection", album, {"CollectionId": self.collection(album)})
 
     # ---- the one place Rekognition is called ------------------------------------------------
 
@@ -293,15 +327,12 @@ def _max_faces(limit: int) -> int:
     return max(1, min(limit, MAX_FACES_PER_CALL))
 
 
-def _matches(answer: Mapping[str, Any]) -> list[FaceMatch]:
-    return [
-        FaceMatch(
-            face_id=str(m["Face"]["FaceId"]),
-            photo_id=str(m["Face"].get("ExternalImageId", "")),
-            similarity=min(1.0, max(0.0, float(m["Similarity"]) / 100.0)),
-        )
+def _similarities(answer: Mapping[str, Any]) -> dict[str, float]:
+    """Rekognition's matches as FaceId → similarity in [0, 1]."""
+    return {
+        str(m["Face"]["FaceId"]): min(1.0, max(0.0, float(m["Similarity"]) / 100.0))
         for m in answer.get("FaceMatches", [])
-    ]
+    }
 
 
 @contextmanager

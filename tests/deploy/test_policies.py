@@ -18,13 +18,13 @@ import pytest
 
 from bakusoku.config import env_name, load_settings
 from bakusoku.deploy import checks
-from bakusoku.deploy.policies import REKOGNITION, REKOGNITION_ACTIONS, function_statements
+from bakusoku.deploy.policies import REKOGNITION_ACTIONS, function_statements
 from bakusoku.deploy.sam import build_template, function_environment, logical_id
 from bakusoku.deploy.serverless import build_serverless
 from bakusoku.deploy.stages import FUNCTION_NAMES, StageConfig, load_stage
 from bakusoku.deploy.vpc import REKOGNITION_ENDPOINT
 from bakusoku.faces.port import AlbumRef
-from bakusoku.faces.rekognition import PREFIX_TAG, collection_id, collection_prefix
+from bakusoku.faces.rekognition import PREFIX_TAG, REKOGNITION, collection_id, collection_prefix
 from tests.aws.iam_policy import Decision, Request, evaluate
 from tests.deploy.conftest import REGION, example_settings
 
@@ -98,7 +98,8 @@ def test_each_function_may_make_exactly_its_rekognition_calls_on_its_own_collect
         assert not lookalike.startswith(prefix)
     expected = {
         "index-faces": {
-            ("rekognition:IndexFaces", "own", label)
+            (f"rekognition:{action}", "own", label)
+            for action in ("IndexFaces", "DeleteFaces")
             for label in ("untagged", "tagged", "other-tag")
         }
         # Creation: CreateCollection takes no resource but needs the stack's tag, and tagging the

@@ -1,24 +1,30 @@
-"""The Rekognition face index against botocore's real ``rekognition`` model, in process (no I/O).
+"""The Rekognition face index against botocore's real ``rekognition`` model, in process.
 
 Every request the index sends crosses botocore's real serializer and is checked against the
 service model, strictly (``rekognition_fake.check_request``: botocore's validation plus the maximum
 lengths, patterns and enums Rekognition checks on its side), and every answer crosses botocore's
-real parser; the fake behind them keeps collections in memory (see ``rekognition_fake``).
+real parser; the fake behind them keeps collections in memory (see ``rekognition_fake``). The face
+rows are in a real SQLite database in ``tmp_path``, migrated to head. No socket is opened.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
+import sqlalchemy as sa
 import yaml
 from botocore.config import Config
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bakusoku.config import ConfigError, Settings
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.faces import FaceRepository, FaceRow
+from bakusoku.db.migrate import upgrade
 from bakusoku.domain.catalogue import CATALOGUE, ERROR_CODES
 from bakusoku.faces.errors import (
     FaceImageRejectedError,
@@ -74,8 +80,15 @@ def fake() -> FakeRekognition:
 
 
 @pytest.fixture
-def index(fake: FakeRekognition) -> RekognitionFaceIndex:
-    return RekognitionFaceIndex(client(fake), prefix=PREFIX, threshold=0.8)
+def faces(tmp_path: Path) -> FaceRepository:
+    engine: sa.Engine = create_db_engine(f"sqlite:///{tmp_path / 'faces.db'}")
+    upgrade(engine)
+    return FaceRepository(engine)
+
+
+@pytest.fixture
+def index(fake: FakeRekognition, faces: FaceRepository) -> RekognitionFaceIndex:
+    return RekognitionFaceIndex(client(fake), faces, prefix=PREFIX)
 
 
 def test_it_is_a_face_index(index: RekognitionFaceIndex) -> None:
@@ -135,16 +148,23 @@ def test_the_prefix_comes_from_the_stack_or_the_setting() -> None:
 # ---- indexing -------------------------------------------------------------------------------
 
 
+def _backend_id(faces: FaceRepository, album: AlbumRef, face_id: str) -> str:
+    [row] = faces.find(album.service, album.album, [face_id])
+    assert row.backend_face_id is not None
+    return row.backend_face_id
+
+
 def test_the_first_face_creates_the_album_s_collection_tagged_with_the_prefix(
-    index: RekognitionFaceIndex, fake: FakeRekognition
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
 ) -> None:
     [face] = index.index_faces(ALBUM, PHOTO, [FaceCrop(BOX, face_image(1))])
     collection = "enphoto-dev-faces.school-a.sports-day"
     assert [op for op, _ in fake.requests] == ["IndexFaces", "CreateCollection", "IndexFaces"]
     assert fake.tags[collection] == {PREFIX_TAG: PREFIX}
     assert face.embedded and face.photo_id == PHOTO and face.box == BOX
-    stored = fake.collections[collection][face.face_id]
-    assert stored.external_image_id == PHOTO  # the photo id travels with the face
+    # The row maps our face id to Rekognition's, and the photo id travels with the face.
+    stored = fake.collections[collection][_backend_id(faces, ALBUM, face.face_id)]
+    assert stored.external_image_id == PHOTO
     _, request = fake.requests[-1]
     assert (request["MaxFaces"], request["QualityFilter"]) == (1, "AUTO")
     # The next photo of the album goes straight to IndexFaces.
@@ -163,24 +183,38 @@ def test_a_collection_created_meanwhile_by_another_photo_is_fine(
 
 
 def test_faces_too_small_or_without_a_good_face_are_recorded_not_indexed(
-    index: RekognitionFaceIndex, fake: FakeRekognition
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
 ) -> None:
-    faces = [
+    cuts = [
         FaceCrop(BOX, None),  # too small to embed: never sent
         FaceCrop(BOX, blank_image()),  # Rekognition finds no face in it
+        FaceCrop(BOX, b"GIF89a not a jpeg"),  # unreadable to Rekognition
         FaceCrop(BOX, face_image(3)),
     ]
-    first = index.index_faces(ALBUM, PHOTO, faces)
-    assert [f.embedded for f in first] == [False, False, True]
-    assert len({f.face_id for f in first}) == 3
-    # The unindexed faces' ids are stable, so a retried step records the same ones.
-    again = index.index_faces(ALBUM, PHOTO, faces[:2])
-    assert [f.face_id for f in again] == [f.face_id for f in first[:2]]
+    indexed = index.index_faces(ALBUM, PHOTO, cuts)
+    assert [f.embedded for f in indexed] == [False, False, False, True]
+    rows = {r.face_id: r for r in faces.photo_faces(ALBUM.service, ALBUM.album, PHOTO)}
+    assert set(rows) == {f.face_id for f in indexed}
+    assert [rows[f.face_id].backend_face_id is not None for f in indexed] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert [op for op, _ in fake.requests].count("IndexFaces") == 4  # 3 sent, 1 retried
 
 
-def test_an_unreadable_crop_is_recorded_not_indexed(index: RekognitionFaceIndex) -> None:
-    [face] = index.index_faces(ALBUM, PHOTO, [FaceCrop(BOX, b"GIF89a not a jpeg")])
-    assert not face.embedded
+def test_a_retried_step_leaves_one_set_of_faces_in_rekognition(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
+) -> None:
+    cuts = [FaceCrop(BOX, face_image(1)), FaceCrop(BOX, face_image(2))]
+    first = index.index_faces(ALBUM, PHOTO, cuts)
+    again = index.index_faces(ALBUM, PHOTO, cuts)
+    collection = fake.collections["enphoto-dev-faces.school-a.sports-day"]
+    rows = faces.photo_faces(ALBUM.service, ALBUM.album, PHOTO)
+    assert {r.face_id for r in rows} == {f.face_id for f in again}
+    assert set(collection) == {r.backend_face_id for r in rows}  # the first try's are deleted
+    assert not {f.face_id for f in first} & {f.face_id for f in again}
 
 
 def test_a_photo_id_rekognition_cannot_carry_is_refused_before_any_call(
@@ -197,43 +231,58 @@ def test_a_photo_id_rekognition_cannot_carry_is_refused_before_any_call(
 def _album_with_two_people(index: RekognitionFaceIndex) -> dict[str, str]:
     """Photo ids by face id: person 1 in PHOTO and OTHER_PHOTO, person 2 in a third photo."""
     third = "0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
-    faces = {}
+    found = {}
     for photo, seed, size in ((PHOTO, 1, 160), (OTHER_PHOTO, 1, 240), (third, 2, 160)):
         [face] = index.index_faces(ALBUM, photo, [FaceCrop(BOX, face_image(seed, size))])
-        faces[face.face_id] = photo
-    return faces
+        found[face.face_id] = photo
+    return found
 
 
-def test_search_by_image_finds_the_person_s_photos_with_similarity_in_0_1(
+def test_search_by_image_answers_our_face_ids_with_similarity_in_0_1(
     index: RekognitionFaceIndex, fake: FakeRekognition
 ) -> None:
-    _album_with_two_people(index)
+    people = _album_with_two_people(index)
     found = index.search_by_image(ALBUM, face_image(1, size=400, quality=70), limit=10)
     assert {m.photo_id for m in found} == {PHOTO, OTHER_PHOTO}
+    assert {m.face_id for m in found} <= set(people)  # ours, not Rekognition's
+    assert all(people[m.face_id] == m.photo_id for m in found)
     assert all(0.8 <= m.similarity <= 1.0 for m in found)
+    assert [m.similarity for m in found] == sorted((m.similarity for m in found), reverse=True)
     _, request = fake.requests[-1]
     assert request["FaceMatchThreshold"] == pytest.approx(80.0)
-    assert index.search_by_image(ALBUM, face_image(1), limit=1)[0].photo_id in {PHOTO, OTHER_PHOTO}
+    assert len(index.search_by_image(ALBUM, face_image(1), limit=1)) == 1
 
 
 def test_search_by_faces_finds_the_other_photos_of_confirmed_faces(
     index: RekognitionFaceIndex,
 ) -> None:
-    faces = _album_with_two_people(index)
-    confirmed = next(f for f, p in faces.items() if p == PHOTO)
+    people = _album_with_two_people(index)
+    confirmed = next(f for f, p in people.items() if p == PHOTO)
     found = index.search_by_faces(ALBUM, [confirmed, confirmed], limit=10)
     assert [m.photo_id for m in found] == [OTHER_PHOTO]
     assert confirmed not in {m.face_id for m in found}
 
 
-def test_search_by_faces_skips_faces_gone_or_never_indexed(
+def test_search_by_faces_skips_faces_gone_never_indexed_or_of_another_album(
     index: RekognitionFaceIndex,
 ) -> None:
-    faces = _album_with_two_people(index)
-    confirmed = next(f for f, p in faces.items() if p == PHOTO)
+    people = _album_with_two_people(index)
+    confirmed = next(f for f, p in people.items() if p == PHOTO)
+    elsewhere = AlbumRef("school-b", "sports-day")
+    [theirs] = index.index_faces(elsewhere, PHOTO, [FaceCrop(BOX, face_image(1))])
+    assert index.search_by_faces(ALBUM, [theirs.face_id, "never-indexed"], limit=10) == []
     index.delete_faces(ALBUM, [confirmed])
-    never_indexed = "not-a-rekognition-face-id"
-    assert index.search_by_faces(ALBUM, [confirmed, never_indexed], limit=10) == []
+    assert index.search_by_faces(ALBUM, [confirmed], limit=10) == []
+
+
+def test_a_face_rekognition_has_but_no_row_names_is_never_answered(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
+) -> None:
+    people = _album_with_two_people(index)
+    orphaned = next(f for f, p in people.items() if p == OTHER_PHOTO)
+    faces.delete_faces(ALBUM.service, ALBUM.album, [orphaned])  # as if a try were cut short
+    found = index.search_by_image(ALBUM, face_image(1), limit=10)
+    assert [m.photo_id for m in found] == [PHOTO]
 
 
 def test_a_search_never_reaches_another_album_or_service(index: RekognitionFaceIndex) -> None:
@@ -247,13 +296,13 @@ def test_an_album_without_faces_answers_an_empty_search(index: RekognitionFaceIn
     assert index.search_by_faces(ALBUM, ["3f2a9c1e-0b3d-4c6e-9a7f-2d4b6c8e0a1f"], limit=5) == []
 
 
-def test_a_search_photo_without_a_face_says_so(index: RekognitionFaceIndex) -> None:
+def test_a_reference_photo_without_a_face_says_so(index: RekognitionFaceIndex) -> None:
     _album_with_two_people(index)
     with pytest.raises(NoFaceError, match="no face was found"):
         index.search_by_image(ALBUM, blank_image(), limit=10)
 
 
-def test_a_search_photo_rekognition_cannot_read_says_what_to_send(
+def test_a_reference_photo_rekognition_cannot_read_says_what_to_send(
     index: RekognitionFaceIndex, fake: FakeRekognition
 ) -> None:
     _album_with_two_people(index)
@@ -268,35 +317,71 @@ def test_a_search_photo_rekognition_cannot_read_says_what_to_send(
 # ---- erasure --------------------------------------------------------------------------------
 
 
-def test_delete_faces_goes_in_batches_of_4096(
-    index: RekognitionFaceIndex, fake: FakeRekognition
+def test_delete_faces_removes_them_from_rekognition_then_the_rows(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
 ) -> None:
-    faces = _album_with_two_people(index)
-    kept = next(f for f, p in faces.items() if p == OTHER_PHOTO)
-    gone = [f for f in faces if f != kept]
-    unknown = [f"00000000-0000-4000-8000-{i:012x}" for i in range(5000)]
-    index.delete_faces(ALBUM, [*gone, *unknown, "never-indexed"])
+    people = _album_with_two_people(index)
+    kept = next(f for f, p in people.items() if p == OTHER_PHOTO)
+    index.delete_faces(ALBUM, [f for f in people if f != kept])
+    collection = fake.collections["enphoto-dev-faces.school-a.sports-day"]
+    assert set(collection) == {_backend_id(faces, ALBUM, kept)}
+    assert [r.face_id for r in faces.album_faces(ALBUM.service, ALBUM.album)] == [kept]
+
+
+def test_an_erasure_rekognition_refuses_keeps_the_rows_to_try_again(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
+) -> None:
+    people = _album_with_two_people(index)
+    fake.fail_next("DeleteFaces", Fault("ThrottlingException", "Rate exceeded", 500))
+    with pytest.raises(FaceIndexThrottledError):
+        index.delete_faces(ALBUM, list(people))
+    assert len(faces.album_faces(ALBUM.service, ALBUM.album)) == 3
+    index.delete_faces(ALBUM, list(people))
+    assert faces.album_faces(ALBUM.service, ALBUM.album) == []
+
+
+def test_delete_faces_goes_in_batches_of_4096(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
+) -> None:
+    index.index_faces(ALBUM, PHOTO, [FaceCrop(BOX, face_image(1))])  # the collection exists
+    rows = [
+        FaceRow(
+            face_id=f"f{i:05d}",
+            photo_id=OTHER_PHOTO,
+            box=BOX,
+            embedded=True,
+            backend_face_id=f"00000000-0000-4000-8000-{i:012x}",
+        )
+        for i in range(5000)
+    ]
+    faces.replace_photo_faces(ALBUM.service, ALBUM.album, OTHER_PHOTO, rows)
+    index.delete_faces(ALBUM, [r.face_id for r in rows])
     batches = [r["FaceIds"] for op, r in fake.requests if op == "DeleteFaces"]
-    assert [len(b) for b in batches] == [4096, len(gone) + 5000 - 4096]
-    assert set(fake.collections["enphoto-dev-faces.school-a.sports-day"]) == {kept}
+    assert [len(b) for b in batches] == [4096, 904]
+    assert faces.photo_faces(ALBUM.service, ALBUM.album, OTHER_PHOTO) == []
 
 
 def test_deleting_from_an_album_without_a_collection_does_nothing(
-    index: RekognitionFaceIndex, fake: FakeRekognition
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
 ) -> None:
-    index.delete_faces(ALBUM, ["3f2a9c1e-0b3d-4c6e-9a7f-2d4b6c8e0a1f"])
+    row = FaceRow("f1", PHOTO, BOX, True, backend_face_id="3f2a9c1e-0b3d-4c6e-9a7f-2d4b6c8e0a1f")
+    faces.replace_photo_faces(ALBUM.service, ALBUM.album, PHOTO, [row])
+    index.delete_faces(ALBUM, ["f1"])
     index.delete_album(ALBUM)
     assert [op for op, _ in fake.requests] == ["DeleteFaces", "DeleteCollection"]
+    assert faces.album_faces(ALBUM.service, ALBUM.album) == []
 
 
 def test_delete_album_removes_the_collection_and_only_it(
-    index: RekognitionFaceIndex, fake: FakeRekognition
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
 ) -> None:
     _album_with_two_people(index)
     other = AlbumRef("school-b", "sports-day")
     index.index_faces(other, PHOTO, [FaceCrop(BOX, face_image(1))])
     index.delete_album(ALBUM)
     assert set(fake.collections) == {"enphoto-dev-faces.school-b.sports-day"}
+    assert faces.album_faces(ALBUM.service, ALBUM.album) == []
+    assert len(faces.album_faces(other.service, other.album)) == 1
     assert index.search_by_image(ALBUM, face_image(1), limit=10) == []
 
 
@@ -349,7 +434,7 @@ def test_throttling_while_indexing_fails_the_step_with_a_retried_error_name(
     assert all(r["MaxAttempts"] > 0 and r["BackoffRate"] > 1 for r in retried_with_backoff)
 
 
-def test_an_unreachable_endpoint_is_unavailable_not_a_crash() -> None:
+def test_an_unreachable_endpoint_is_unavailable_not_a_crash(faces: FaceRepository) -> None:
     made = botocore.session.get_session().create_client(
         "rekognition",
         region_name="ap-northeast-1",
@@ -365,7 +450,7 @@ def test_an_unreachable_endpoint_is_unavailable_not_a_crash() -> None:
         raise EndpointConnectionError(endpoint_url=request.url)
 
     made.meta.events.register("before-send.rekognition", refuse)  # no socket is opened
-    index = RekognitionFaceIndex(made, prefix=PREFIX)
+    index = RekognitionFaceIndex(made, faces, prefix=PREFIX)
     with pytest.raises(FaceIndexUnavailableError, match="could not be reached"):
         index.search_by_image(ALBUM, face_image(1), limit=3)
 
