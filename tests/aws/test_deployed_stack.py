@@ -6,12 +6,16 @@ API function, called through its Lambda entry point with an HTTP API (2.0) event
 upload with the role's session credentials; the bytes are PUT over HTTP to the emulator's S3; the
 Object Created event that S3 sends is matched by the deployed rule; the deployed definition runs
 in the emulator's Step Functions, each Task on the real handler against a real PostgreSQL or
-MariaDB found through the database secret. Every AWS call each function made is then evaluated
-against the policies of the role CloudFormation gave it.
+MariaDB found through the database secret. A photo with a face is indexed by the face step in
+Amazon Rekognition (``face_index: rekognition``; moto has no Rekognition collections, so a
+Rekognition-shaped endpoint checked against botocore's model answers: ``rekognition_endpoint``),
+found again through the API's face search and erased when the photo is deleted. Every AWS call each
+function made is then evaluated against the policies of the role CloudFormation gave it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -38,6 +42,7 @@ from tests.aws.stack import status_change_event
 from tests.conftest import make_jpeg
 from tests.deploy.conftest import REGION
 from tests.events.alarms import notification, sns_event
+from tests.imaging.photos import encode, scene_with_face
 
 pytestmark = [
     pytest.mark.integration,
@@ -50,18 +55,33 @@ EXECUTION_FAILED_RULE = "NotifierFunctionExecutionFailed"
 ALBUM = "sports-day"
 
 
-def api(deployed: Deployed, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """One request through the API function's Lambda entry point, as the HTTP API sends it."""
+def api(
+    deployed: Deployed,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+    query: str = "",
+) -> tuple[int, Any]:
+    """One request through the API function's Lambda entry point, as the HTTP API sends it
+    (``files``: a multipart form, base64 in the event as API Gateway passes binary bodies)."""
     text = json.dumps(body) if body is not None else None
+    content_type = "application/json"
+    encoded = False
+    if files is not None:
+        form = httpx.Request("POST", "https://api.invalid/", files=files)
+        text = base64.b64encode(form.read()).decode()
+        content_type, encoded = form.headers["content-type"], True
     now = time.time()
     event = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": {
             "authorization": f"Bearer {ADMIN_TOKEN}",
-            "content-type": "application/json",
+            "content-type": content_type,
             "host": "abc123.execute-api.ap-northeast-1.amazonaws.com",
             "x-forwarded-proto": "https",
         },
@@ -83,7 +103,7 @@ def api(deployed: Deployed, method: str, path: str, body: Any = None) -> tuple[i
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },
-        "isBase64Encoded": False,
+        "isBase64Encoded": encoded,
         **({"body": text} if text is not None else {}),
     }
     response = deployed.runtime.invoke(deployed.function_name(API), event)
@@ -152,6 +172,39 @@ class Journey:
     operations: dict[str, tuple[int, Any]]
     deleted: tuple[int, Any]
     after_delete: tuple[int, Any]
+    faces: FaceJourney
+
+
+@dataclass
+class FaceJourney:
+    """A photo with one face: indexed in Rekognition, found by the search, erased on delete."""
+
+    photo: Upload
+    listed: tuple[int, Any]  # GET /v1/photos/{id}/faces
+    search: tuple[int, Any]  # by the face cut as the reference photo
+    collections_before_delete: dict[str, set[str]]  # collection → Rekognition face ids
+    deleted: tuple[int, Any]
+
+
+def faces_of_a_photo(deployed: Deployed) -> FaceJourney:
+    """Upload a photo with one face; search the album with that face; delete the photo."""
+    scene, _ = scene_with_face((1600, 1200), (600, 300), 320)
+    photo = upload(deployed, encode(scene, "JPEG", quality=92), "IMG_0003.jpg")
+    listed = api(deployed, "GET", f"/v1/photos/{photo.photo_id}/faces")
+    output = json.loads(photo.execution.get("output") or "{}")
+    cuts = [c["key"] for c in output.get("renditions", {}).get("faceCrops", []) if c["key"]]
+    assert cuts, output  # MakeRenditions cut the face for the face step
+    cut = deployed.client("s3").get_object(Bucket=deployed.bucket, Key=cuts[0])["Body"].read()
+    search = api(
+        deployed,
+        "POST",
+        f"/v1/albums/{ALBUM}/faces/search",
+        files=[("reference", ("child.jpg", cut, "image/jpeg"))],
+        query=f"service={SERVICE}",
+    )
+    before = {name: set(found) for name, found in deployed.rekognition.fake.collections.items()}
+    deleted = api(deployed, "DELETE", f"/v1/photos/{photo.photo_id}")
+    return FaceJourney(photo, listed, search, before, deleted)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +231,8 @@ def journey(deployed: Deployed) -> Journey:
     operations = operate(deployed, corrupt.execution_arn)
     deleted = api(deployed, "DELETE", f"/v1/photos/{duplicate.photo_id}")
     after = api(deployed, "GET", f"/v1/photos/{duplicate.photo_id}")
-    return Journey(good, corrupt, duplicate, events, view, operations, deleted, after)
+    faces = faces_of_a_photo(deployed)
+    return Journey(good, corrupt, duplicate, events, view, operations, deleted, after, faces)
 
 
 def operate(deployed: Deployed, failed_arn: str) -> dict[str, tuple[int, Any]]:
@@ -369,7 +423,7 @@ def test_the_state_machine_role_allows_each_task_invocation(
 
 
 def test_the_rule_role_allows_starting_executions(deployed: Deployed, journey: Journey) -> None:
-    assert len(deployed.delivery.calls) == 3
+    assert len(deployed.delivery.calls) == 4  # good, corrupt, duplicate, the photo with a face
     # The upload rule starts the state machine's live alias: the version published last.
     alias = deployed.stack.outputs["StateMachineAliasArn"]
     assert alias.endswith(f":stateMachine:{SERVICE}-dev-photo-pipeline:{ALIAS}")
@@ -504,6 +558,58 @@ def test_an_alarm_reaches_the_channel_through_the_alarm_topic(
     [message] = deployed.webhook.posts[before:]
     assert message["text"].startswith(f"[{SERVICE}/") and name in message["text"]
     assert alarms[name]["AlarmDescription"] in json.dumps(message)
+
+
+def test_the_face_step_indexes_the_face_in_the_album_s_collection(
+    deployed: Deployed, journey: Journey
+) -> None:
+    faces = journey.faces
+    assert faces.photo.execution["status"] == "SUCCEEDED", faces.photo.execution
+    assert faces.photo.photo["status"] == "ready", faces.photo.photo
+    status, listed = faces.listed
+    assert status == 200, listed
+    assert listed["face_index"] == "indexed", listed
+    [face] = listed["items"]
+    assert face["embedded"], face
+    prefix = stack_collection_prefix(deployed.package.stage)
+    collection = f"{prefix}{SERVICE}.{ALBUM}"
+    # Created on the album's first face, tagged for the role's condition, one face in it.
+    assert set(faces.collections_before_delete) == {collection}
+    assert len(faces.collections_before_delete[collection]) == 1
+    assert deployed.rekognition.fake.tags[collection] == {PREFIX_TAG: prefix}
+    operations = [op for op, _ in deployed.rekognition.fake.requests]
+    assert operations[:3] == ["IndexFaces", "CreateCollection", "IndexFaces"], operations
+    indexed = [r for op, r in deployed.rekognition.fake.requests if op == "IndexFaces"]
+    assert {r["ExternalImageId"] for r in indexed} == {faces.photo.photo_id}
+
+
+def test_the_api_finds_the_photo_by_the_face_through_rekognition(journey: Journey) -> None:
+    status, found = journey.faces.search
+    assert status == 200, found
+    [hit] = found["items"]
+    [face] = journey.faces.listed[1]["items"]
+    assert (hit["photo_id"], hit["face_id"]) == (journey.faces.photo.photo_id, face["face_id"])
+    assert 0.8 <= hit["confidence"] <= 1.0
+
+
+def test_deleting_the_photo_erases_its_face_from_rekognition(
+    deployed: Deployed, journey: Journey
+) -> None:
+    assert journey.faces.deleted[0] == 204, journey.faces.deleted
+    assert all(not found for found in deployed.rekognition.fake.collections.values())
+    assert "DeleteFaces" in [op for op, _ in deployed.rekognition.fake.requests]
+
+
+def test_every_rekognition_request_met_the_service_model_signed_for_rekognition(
+    deployed: Deployed, journey: Journey
+) -> None:
+    fake = deployed.rekognition.fake
+    assert fake.requests and fake.violations == []
+    assert set(deployed.rekognition.scopes) == {f"{REGION}/rekognition"}
+    callers = {
+        c["function"] for c in recorded_calls(deployed.calls_dir) if c["service"] == "rekognition"
+    }
+    assert callers == {deployed.function_name("index-faces"), deployed.function_name(API)}
 
 
 def test_each_role_allows_exactly_its_rekognition_calls_on_the_stack_s_collections(
