@@ -359,9 +359,7 @@ def _translate(exc: Any, operation: str, collection: str) -> Exception:
     code = str(error.get("Code", ""))
     message = str(error.get("Message") or exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 500)
-    if code == _NOT_FOUND:
-        if operation == "search_faces" and "face" in message.lower():
-            return _FaceMissing(message)
+    if code == _NOT_FOUND:  # "The collection id: … does not exist"
         return _CollectionMissing(message)
     if code == "ResourceAlreadyExistsException":
         return _CollectionExists(message)
@@ -387,8 +385,12 @@ def _translate(exc: Any, operation: str, collection: str) -> Exception:
             "no face was found in the image (or none clear enough to search with): use a photo"
             " where the face is large, sharp and facing the camera"
         )
-    if code == "InvalidParameterException" and operation == "search_faces":
-        return _FaceMissing(message)
+    if (
+        code == "InvalidParameterException"
+        and operation == "search_faces"
+        and "not found" in message.lower()
+    ):
+        return _FaceMissing(message)  # "faceId was not found in the collection."
     if code == "AccessDeniedException":
         return FaceIndexError(
             f"the function's role may not call rekognition:{_action(operation)} on the collection"

@@ -434,6 +434,19 @@ def test_throttling_while_indexing_fails_the_step_with_a_retried_error_name(
     assert all(r["MaxAttempts"] > 0 and r["BackoffRate"] > 1 for r in retried_with_backoff)
 
 
+def test_only_a_face_not_found_is_skipped_by_search_by_faces(
+    index: RekognitionFaceIndex, fake: FakeRekognition
+) -> None:
+    people = _album_with_two_people(index)
+    confirmed = next(f for f, p in people.items() if p == PHOTO)
+    fake.fail_next("SearchFaces", Fault("InvalidParameterException", "Request has invalid params"))
+    with pytest.raises(FaceIndexError, match="invalid params"):
+        index.search_by_faces(ALBUM, [confirmed], limit=10)
+    missing = Fault("InvalidParameterException", "faceId was not found in the collection.")
+    fake.fail_next("SearchFaces", missing)  # just indexed, not searchable yet
+    assert index.search_by_faces(ALBUM, [confirmed], limit=10) == []
+
+
 def test_an_unreachable_endpoint_is_unavailable_not_a_crash(faces: FaceRepository) -> None:
     made = botocore.session.get_session().create_client(
         "rekognition",
