@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # A face box in the upright original's pixels: (left, top, right, bottom).
 Box = tuple[float, float, float, float]
@@ -88,4 +88,17 @@ class FaceIndex(Protocol):
 
     def delete_album(self, album: AlbumRef) -> None:
         """Remove every face of the album from the backend (Rekognition: its collection)."""
+        ...
+
+
+@runtime_checkable
+class DetectingFaceIndex(FaceIndex, Protocol):
+    """A face index that finds a photo's faces itself (Amazon Rekognition). The pipeline hands it
+    the whole photo where its own detector is not installed, as in the Lambda bundle."""
+
+    def index_photo(
+        self, album: AlbumRef, photo_id: str, image: bytes, size: tuple[int, int]
+    ) -> list[IndexedFace]:
+        """Index every face of ``image`` (the photo, upright, scaled down); ``size`` is the
+        upright original's, whose pixels the boxes are given in."""
         ...

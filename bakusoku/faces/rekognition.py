@@ -15,7 +15,9 @@ not exist yet answers ResourceNotFoundException, and only then is CreateCollecti
 ``AlreadyExists`` from a concurrent photo is fine), tagged with the prefix so the role may create
 nothing else. Each face cut is indexed on its own (``MaxFaces=1``, the cut's largest face, with
 ``QualityFilter=AUTO`` so a blurred or tiny face is recorded but not made searchable) with the photo
-id as ``ExternalImageId``. The face ↔ photo mapping is our ``faces`` table (``FaceRepository``): our
+id as ``ExternalImageId``. Where the pipeline has no detector of its own (the Lambda bundle carries
+none), ``index_photo`` indexes a browsing rendition of the whole photo instead, one IndexFaces for up
+to 100 faces, with Rekognition's boxes. The face ↔ photo mapping is our ``faces`` table (``FaceRepository``): our
 face id, the photo, the box, and Rekognition's FaceId as ``backend_face_id``; searches answer our
 face ids, read back from Rekognition's, and a Rekognition face without a row (an interrupted try's)
 is never answered. Similarities are Rekognition's percentages divided by 100; the threshold is the
@@ -60,6 +62,7 @@ MAX_COLLECTION_ID = 255
 MAX_EXTERNAL_IMAGE_ID = 255
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # Image.Bytes, raw (before base64)
 MAX_FACES_PER_CALL = 4096  # DeleteFaces' FaceIds and the searches' MaxFaces
+MAX_FACES_PER_PHOTO = 100  # IndexFaces on a whole photo: a class photo, with room to spare
 REKOGNITION = "rekognition"  # the face_index value that selects this backend
 PREFIX_TAG = "bakusoku-collections"  # the tag CreateCollection must carry (see the IAM policy)
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -167,6 +170,54 @@ class RekognitionFaceIndex:
                     backend_face_id=backend,
                 )
             )
+        self._faces.replace_photo_faces(album.service, album.album, photo_id, rows)
+        self._delete_backend(album, [f.backend_face_id for f in earlier if f.backend_face_id])
+        return [IndexedFace(r.face_id, photo_id, r.box, r.embedded) for r in rows]
+
+    def index_photo(
+        self, album: AlbumRef, photo_id: str, image: bytes, size: tuple[int, int]
+    ) -> list[IndexedFace]:
+        """Index every face Rekognition finds in the photo (one IndexFaces, up to 100 faces)
+        where the pipeline has no detector of its own; faces its quality check filters out are
+        recorded, not searchable. Boxes are Rekognition's, in the original's pixels."""
+        external_id = _external_image_id(photo_id)
+        earlier = self._faces.photo_faces(album.service, album.album, photo_id)
+        if len(image) > MAX_IMAGE_BYTES:
+            raise FaceIndexError(
+                f"the photo given for its faces is {len(image)} bytes, over Rekognition's 5 MiB:"
+                " give a browsing rendition, not the original"
+            )
+        request = {
+            "CollectionId": self.collection(album),
+            "Image": {"Bytes": image},
+            "ExternalImageId": external_id,
+            "MaxFaces": MAX_FACES_PER_PHOTO,
+            "QualityFilter": "AUTO",
+        }
+        try:
+            answer = self._call("index_faces", album, request)
+        except _CollectionMissing:
+            self._create_collection(album)
+            answer = self._call("index_faces", album, request)
+        rows = [
+            FaceRow(
+                face_id=str(uuid.uuid4()),
+                photo_id=photo_id,
+                box=_box(record["Face"]["BoundingBox"], size),
+                embedded=True,
+                backend_face_id=str(record["Face"]["FaceId"]),
+            )
+            for record in answer.get("FaceRecords", [])
+        ] + [
+            FaceRow(
+                face_id=str(uuid.uuid4()),
+                photo_id=photo_id,
+                box=_box(unindexed["FaceDetail"]["BoundingBox"], size),
+                embedded=False,
+            )
+            for unindexed in answer.get("UnindexedFaces", [])
+            if "BoundingBox" in unindexed.get("FaceDetail", {})
+        ]
         self._faces.replace_photo_faces(album.service, album.album, photo_id, rows)
         self._delete_backend(album, [f.backend_face_id for f in earlier if f.backend_face_id])
         return [IndexedFace(r.face_id, photo_id, r.box, r.embedded) for r in rows]
@@ -325,6 +376,17 @@ def _external_image_id(photo_id: str) -> str:
 
 def _max_faces(limit: int) -> int:
     return max(1, min(limit, MAX_FACES_PER_CALL))
+
+
+def _box(ratios: Mapping[str, float], size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Rekognition's BoundingBox (ratios of the image, which may reach past its edges) in the
+    original's pixels: (left, top, right, bottom)."""
+    width, height = size
+    left = min(max(float(ratios.get("Left", 0.0)), 0.0), 1.0)
+    top = min(max(float(ratios.get("Top", 0.0)), 0.0), 1.0)
+    right = min(max(float(ratios.get("Left", 0.0)) + float(ratios.get("Width", 0.0)), 0.0), 1.0)
+    bottom = min(max(float(ratios.get("Top", 0.0)) + float(ratios.get("Height", 0.0)), 0.0), 1.0)
+    return (left * width, top * height, right * width, bottom * height)
 
 
 def _similarities(answer: Mapping[str, Any]) -> dict[str, float]:

@@ -140,8 +140,10 @@ def _connection_settings(database: ServerDatabase) -> dict[str, Any]:
         "database_name": database.name,
         # The loopback servers have no TLS (RDS has; there the default verify-full applies).
         "database_tls": "off",
-        # The face index of a stack on AWS: Amazon Rekognition, answered by rekognition_endpoint.
+        # The face index of a stack on AWS: Amazon Rekognition, answered by rekognition_endpoint;
+        # as in the Lambda bundle, no face detector of ours (Rekognition finds the faces).
         "face_index": "rekognition",
+        "face_detection": False,
     }
 
 

@@ -182,27 +182,39 @@ class FaceJourney:
     photo: Upload
     listed: tuple[int, Any]  # GET /v1/photos/{id}/faces
     search: tuple[int, Any]  # by the face cut as the reference photo
-    collections_before_delete: dict[str, set[str]]  # collection → Rekognition face ids
+    # collection → Rekognition face id → ExternalImageId, before the photo is deleted
+    collections_before_delete: dict[str, dict[str, str | None]]
     deleted: tuple[int, Any]
 
 
+def _collections(deployed: Deployed) -> dict[str, dict[str, str | None]]:
+    """The fake's collections: Rekognition face id → the photo id it was indexed with."""
+    return {
+        name: {face_id: face.external_image_id for face_id, face in found.items()}
+        for name, found in deployed.rekognition.fake.collections.items()
+    }
+
+
 def faces_of_a_photo(deployed: Deployed) -> FaceJourney:
-    """Upload a photo with one face; search the album with that face; delete the photo."""
+    """Upload a photo with a face; search the album with it; delete the photo.
+
+    As in the Lambda bundle, which carries no face detector (``face_detection`` is off here),
+    MakeRenditions cuts no faces: the face step hands Rekognition a browsing rendition of the whole
+    photo and Rekognition finds the faces itself."""
     scene, _ = scene_with_face((1600, 1200), (600, 300), 320)
-    photo = upload(deployed, encode(scene, "JPEG", quality=92), "IMG_0003.jpg")
+    original = encode(scene, "JPEG", quality=92)
+    photo = upload(deployed, original, "IMG_0003.jpg")
     listed = api(deployed, "GET", f"/v1/photos/{photo.photo_id}/faces")
     output = json.loads(photo.execution.get("output") or "{}")
-    cuts = [c["key"] for c in output.get("renditions", {}).get("faceCrops", []) if c["key"]]
-    assert cuts, output  # MakeRenditions cut the face for the face step
-    cut = deployed.client("s3").get_object(Bucket=deployed.bucket, Key=cuts[0])["Body"].read()
+    assert "faceCrops" not in output.get("renditions", {}), output  # no detector of ours
     search = api(
         deployed,
         "POST",
         f"/v1/albums/{ALBUM}/faces/search",
-        files=[("reference", ("child.jpg", cut, "image/jpeg"))],
+        files=[("reference", ("child.jpg", original, "image/jpeg"))],
         query=f"service={SERVICE}",
     )
-    before = {name: set(found) for name, found in deployed.rekognition.fake.collections.items()}
+    before = _collections(deployed)
     deleted = api(deployed, "DELETE", f"/v1/photos/{photo.photo_id}")
     return FaceJourney(photo, listed, search, before, deleted)
 
@@ -573,20 +585,26 @@ def test_the_face_step_indexes_the_face_in_the_album_s_collection(
     assert face["embedded"], face
     prefix = stack_collection_prefix(deployed.package.stage)
     collection = f"{prefix}{SERVICE}.{ALBUM}"
-    # Created on the album's first face, tagged for the role's condition, one face in it.
+    # Created on the album's first face, tagged for the role's condition; the photo's one face in
+    # it (the fake's stand-in face model also takes the plain good photo for one face).
     assert set(faces.collections_before_delete) == {collection}
-    assert len(faces.collections_before_delete[collection]) == 1
+    photos = list(faces.collections_before_delete[collection].values())
+    assert photos.count(faces.photo.photo_id) == 1, photos
+    assert set(photos) <= {faces.photo.photo_id, journey.good.photo_id}
     assert deployed.rekognition.fake.tags[collection] == {PREFIX_TAG: prefix}
     operations = [op for op, _ in deployed.rekognition.fake.requests]
     assert operations[:3] == ["IndexFaces", "CreateCollection", "IndexFaces"], operations
     indexed = [r for op, r in deployed.rekognition.fake.requests if op == "IndexFaces"]
-    assert {r["ExternalImageId"] for r in indexed} == {faces.photo.photo_id}
+    assert faces.photo.photo_id in {r["ExternalImageId"] for r in indexed}
+    assert {r["MaxFaces"] for r in indexed} == {100}  # the whole photo, one call each
+    # A JPEG browsing rendition went to Rekognition, never the original.
+    assert all(len(r["Image"]["Bytes"]) <= 5 * 1024 * 1024 for r in indexed)
 
 
 def test_the_api_finds_the_photo_by_the_face_through_rekognition(journey: Journey) -> None:
     status, found = journey.faces.search
     assert status == 200, found
-    [hit] = found["items"]
+    hit = found["items"][0]
     [face] = journey.faces.listed[1]["items"]
     assert (hit["photo_id"], hit["face_id"]) == (journey.faces.photo.photo_id, face["face_id"])
     assert 0.8 <= hit["confidence"] <= 1.0
@@ -596,7 +614,8 @@ def test_deleting_the_photo_erases_its_face_from_rekognition(
     deployed: Deployed, journey: Journey
 ) -> None:
     assert journey.faces.deleted[0] == 204, journey.faces.deleted
-    assert all(not found for found in deployed.rekognition.fake.collections.values())
+    left = [p for found in _collections(deployed).values() for p in found.values()]
+    assert journey.faces.photo.photo_id not in left, left
     assert "DeleteFaces" in [op for op, _ in deployed.rekognition.fake.requests]
 
 

@@ -19,7 +19,8 @@ and what is real:
   the query face left out of SearchFaces.
 - Fake: the face model. An image is one "face" whose likeness is its 8x8 grey thumbnail; two
   images are as similar as their thumbnails (100 - 100 x mean difference / 64, floored at 0). A
-  near-uniform image holds no face. Tests draw faces with ``face_image`` (a seeded 8x8 pattern
+  near-uniform image holds no face, and any other image holds exactly one (the whole image): the
+  fake cannot tell a face from a gradient. Tests draw faces with ``face_image`` (a seeded 8x8 pattern
   scaled up), so the same seed at any size or JPEG quality is the same person.
 """
 

@@ -33,12 +33,13 @@ from bakusoku.faces.errors import (
     FaceIndexUnavailableError,
     NoFaceError,
 )
-from bakusoku.faces.port import AlbumRef, FaceCrop, FaceIndex
+from bakusoku.faces.port import AlbumRef, DetectingFaceIndex, FaceCrop, FaceIndex
 from bakusoku.faces.rekognition import (
     COLLECTION_ID,
     MAX_COLLECTION_ID,
     PREFIX_TAG,
     RekognitionFaceIndex,
+    _box,
     collection_id,
     collection_prefix,
 )
@@ -215,6 +216,28 @@ def test_a_retried_step_leaves_one_set_of_faces_in_rekognition(
     assert {r.face_id for r in rows} == {f.face_id for f in again}
     assert set(collection) == {r.backend_face_id for r in rows}  # the first try's are deleted
     assert not {f.face_id for f in first} & {f.face_id for f in again}
+
+
+def test_without_a_detector_of_ours_rekognition_finds_the_faces_of_the_whole_photo(
+    index: RekognitionFaceIndex, fake: FakeRekognition, faces: FaceRepository
+) -> None:
+    assert isinstance(index, DetectingFaceIndex)
+    first = index.index_photo(ALBUM, PHOTO, face_image(1, size=800), (4000, 3000))
+    [face] = index.index_photo(ALBUM, PHOTO, face_image(1, size=800), (4000, 3000))  # retried
+    assert face.embedded and face.box == (0.0, 0.0, 4000.0, 3000.0)  # the fake's box: all of it
+    request = [r for op, r in fake.requests if op == "IndexFaces"][-1]
+    assert (request["MaxFaces"], request["ExternalImageId"]) == (100, PHOTO)
+    collection = fake.collections["enphoto-dev-faces.school-a.sports-day"]
+    assert set(collection) == {_backend_id(faces, ALBUM, face.face_id)}  # the first try's: gone
+    assert first[0].face_id != face.face_id
+    found = index.search_by_image(ALBUM, face_image(1), limit=5)
+    assert [(m.face_id, m.photo_id) for m in found] == [(face.face_id, PHOTO)]
+    assert index.index_photo(ALBUM, OTHER_PHOTO, blank_image(), (10, 10)) == []  # no face
+
+
+def test_rekognition_s_boxes_become_the_original_s_pixels_within_the_photo() -> None:
+    ratios = {"Left": -0.1, "Top": 0.5, "Width": 0.3, "Height": 0.7}
+    assert _box(ratios, (1000, 2000)) == pytest.approx((0.0, 1000.0, 200.0, 2000.0))
 
 
 def test_a_photo_id_rekognition_cannot_carry_is_refused_before_any_call(

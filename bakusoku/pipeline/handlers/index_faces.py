@@ -13,8 +13,8 @@ from typing import Any
 from bakusoku.domain.catalogue import describe_failure
 from bakusoku.domain.keys import owner_of
 from bakusoku.faces.errors import FaceIndexError
-from bakusoku.faces.port import AlbumRef, FaceCrop
-from bakusoku.pipeline.adapters import adapters
+from bakusoku.faces.port import AlbumRef, DetectingFaceIndex, FaceCrop, IndexedFace
+from bakusoku.pipeline.adapters import Adapters, adapters
 
 INDEXED, UNINDEXED, OFF = "indexed", "unindexed", "off"
 
@@ -36,7 +36,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if index is None:
         env.photos.record_face_index(photo_id, OFF)
         return {"photoId": photo_id, "faceIndex": OFF}
+    album = album_of(photo["key"], photo["album"], env.settings.upload_prefix)
     found = event["renditions"].get("faceCrops")
+    if found is None and isinstance(index, DetectingFaceIndex):
+        # No detector here (the Lambda bundle carries none): the index finds the faces itself.
+        indexed = index.index_photo(album, photo_id, *_whole_photo(env, photo, event["renditions"]))
+        env.photos.record_face_index(photo_id, INDEXED)
+        return _indexed(photo_id, indexed)
     if found is None:
         raise FaceIndexError(
             "faces were not looked for in this photo: the face detector is not installed (install"
@@ -51,15 +57,43 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
         for face in found
     ]
-    album = album_of(photo["key"], photo["album"], env.settings.upload_prefix)
     indexed = index.index_faces(album, photo_id, crops)
     env.photos.record_face_index(photo_id, INDEXED)
+    return _indexed(photo_id, indexed)
+
+
+def _indexed(photo_id: str, indexed: list[IndexedFace]) -> dict[str, Any]:
     return {
         "photoId": photo_id,
         "faceIndex": INDEXED,
         "faces": len(indexed),
         "embedded": sum(1 for face in indexed if face.embedded),
     }
+
+
+# Rekognition takes at most 5 MiB of JPEG or PNG bytes.
+_MAX_WHOLE_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def _whole_photo(
+    env: Adapters, photo: dict[str, Any], made: dict[str, Any]
+) -> tuple[bytes, tuple[int, int]]:
+    """The largest uncropped JPEG rendition Rekognition accepts, and the original's size."""
+    fitting = [
+        r
+        for r in made["renditions"].values()
+        if r["contentType"] == "image/jpeg"
+        and "cropBox" not in r  # a print is trimmed: its boxes would not be the photo's
+        and r["size"] <= _MAX_WHOLE_PHOTO_BYTES
+    ]
+    if not fitting:
+        raise FaceIndexError(
+            "no JPEG browsing rendition under 5 MiB to find the faces in: keep a JPEG browsing"
+            " rendition (browsing_formats) of at most a few thousand pixels"
+        )
+    largest = max(fitting, key=lambda r: r["width"] * r["height"])
+    data = env.store.get_object(photo["bucket"], largest["key"])
+    return data, (int(made["width"]), int(made["height"]))
 
 
 def album_of(key: str, album: str, upload_prefix: str) -> AlbumRef:
