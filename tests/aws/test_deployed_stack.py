@@ -28,7 +28,7 @@ import pytest
 from bakusoku.deploy.canary import ALIAS, alias_id
 from bakusoku.deploy.policies import REKOGNITION_ACTIONS, stack_collection_prefix
 from bakusoku.deploy.sam import asl_definition, logical_id
-from bakusoku.deploy.stages import API, FUNCTION_NAMES, NOTIFIER
+from bakusoku.deploy.stages import API, NOTIFIER
 from bakusoku.faces.rekognition import PREFIX_TAG
 from bakusoku.pipeline.functions import FUNCTIONS
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
@@ -412,7 +412,14 @@ def test_every_call_of_every_function_is_allowed_by_its_role(
         deployed.function_name(n) for n in (*(f.name for f in FUNCTIONS), API, NOTIFIER)
     } <= set(roles)
     calls = recorded_calls(deployed.calls_dir)
-    assert {c["function"] for c in calls} == set(roles)  # every function called AWS, recorded
+    # Every function called AWS, recorded; the configuration's own declared functions (a schedule's
+    # report) take no part in a photo's journey.
+    declared = {
+        deployed.function_name(name)
+        for name, function in deployed.package.stage.functions.items()
+        if function.declaration is not None
+    }
+    assert {c["function"] for c in calls} == set(roles) - declared
     denied = _denials(deployed, calls, lambda c: roles[c["function"]])
     assert not denied, "\n".join(denied)
 
@@ -479,8 +486,14 @@ def test_each_rule_may_put_undeliverable_events_in_its_dead_letter_queue(
         for logical in deployed.stack.resources_of_type("AWS::SQS::Queue")
     }
     rules = deployed.stack.resources_of_type("AWS::Events::Rule")
-    for rule in rules:
-        [target] = [t for t in deployed.delivery.targets(rule) if "DeadLetterConfig" in t]
+    # The pipeline's and the alerts' rules have one; a declared function's schedule has none.
+    dead_lettered = {
+        rule: targets
+        for rule in rules
+        if (targets := [t for t in deployed.delivery.targets(rule) if "DeadLetterConfig" in t])
+    }
+    assert {OBJECT_CREATED_RULE, EXECUTION_FAILED_RULE} <= set(dead_lettered)
+    for rule, [target] in dead_lettered.items():
         queue = target["DeadLetterConfig"]["Arn"]
         policy = queue_policy(deployed.stack, resolve, queues[queue])
         events = {"Service": "events.amazonaws.com"}
@@ -655,7 +668,7 @@ def test_each_role_allows_exactly_its_rekognition_calls_on_the_stack_s_collectio
             if evaluate(policies, Request(f"rekognition:{operation}", resource, tag))
             is Decision.ALLOWED
         }
-        function = next(f for f in FUNCTION_NAMES if logical_id(f) == logical)
+        function = next(f for f in deployed.package.stage.functions if logical_id(f) == logical)
         calls = REKOGNITION_ACTIONS.get(function, ())
         expected = {(a, "own") for a in calls} | {
             ("CreateCollection", where) for where in ("other", "*") if "CreateCollection" in calls
