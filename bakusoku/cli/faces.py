@@ -21,10 +21,10 @@ from bakusoku.db.migrate import upgrade
 from bakusoku.db.schema import photos
 from bakusoku.domain.keys import rendition_key, upload_scope_prefix
 from bakusoku.faces.erasure import expire_albums
-from bakusoku.faces.port import AlbumRef, FaceCrop
+from bakusoku.faces.port import AlbumRef, DetectingFaceIndex, FaceCrop
 from bakusoku.faces.service import FaceService
 from bakusoku.pipeline.adapters import build_adapters
-from bakusoku.pipeline.handlers.index_faces import INDEXED, album_of
+from bakusoku.pipeline.handlers.index_faces import INDEXED, album_of, whole_photo
 from bakusoku.storage.errors import ObjectNotFoundError
 
 _data_dir = click.option("--data-dir", type=click.Path(path_type=Path), default=None)
@@ -162,6 +162,14 @@ def reindex(photo_ids: tuple[str, ...], data_dir: Path | None, config_file: Path
         photo = env.photos.find(photo_id)
         if photo is None or photo["status"] != "ready":
             raise click.ClickException(f"photo {photo_id} is not a ready photo")
+        album = album_of(photo["object_key"], photo["album"], settings.upload_prefix)
+        if photo.get("faces") is None and isinstance(index, DetectingFaceIndex):
+            # Not looked for by a detector of ours (as on AWS): the index finds them itself.
+            image, size = whole_photo(env, photo["bucket"], photo["renditions"] or {}, photo)
+            indexed = index.index_photo(album, photo_id, image, size)
+            env.photos.record_face_index(photo_id, INDEXED)
+            click.echo(f"{photo_id}: {len(indexed)} faces indexed")
+            continue
         crops = []
         for number, box in enumerate(photo.get("faces") or []):
             key = rendition_key(
@@ -172,7 +180,6 @@ def reindex(photo_ids: tuple[str, ...], data_dir: Path | None, config_file: Path
             except ObjectNotFoundError:
                 jpeg = None  # too small to match: no cut was made
             crops.append(FaceCrop(tuple(box), jpeg))
-        album = album_of(photo["object_key"], photo["album"], settings.upload_prefix)
         indexed = index.index_faces(album, photo_id, crops)
         env.photos.record_face_index(photo_id, INDEXED)
         click.echo(f"{photo_id}: {len(indexed)} faces indexed")

@@ -40,7 +40,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     found = event["renditions"].get("faceCrops")
     if found is None and isinstance(index, DetectingFaceIndex):
         # No detector here (the Lambda bundle carries none): the index finds the faces itself.
-        indexed = index.index_photo(album, photo_id, *_whole_photo(env, photo, event["renditions"]))
+        made = event["renditions"]
+        image, size = whole_photo(env, photo["bucket"], made["renditions"], made)
+        indexed = index.index_photo(album, photo_id, image, size)
         env.photos.record_face_index(photo_id, INDEXED)
         return _indexed(photo_id, indexed)
     if found is None:
@@ -75,13 +77,14 @@ def _indexed(photo_id: str, indexed: list[IndexedFace]) -> dict[str, Any]:
 _MAX_WHOLE_PHOTO_BYTES = 5 * 1024 * 1024
 
 
-def _whole_photo(
-    env: Adapters, photo: dict[str, Any], made: dict[str, Any]
+def whole_photo(
+    env: Adapters, bucket: str, renditions: dict[str, Any], original: dict[str, Any]
 ) -> tuple[bytes, tuple[int, int]]:
-    """The largest uncropped JPEG rendition Rekognition accepts, and the original's size."""
+    """The largest uncropped JPEG rendition Rekognition accepts, and the original's size
+    (``original``'s ``width`` and ``height``)."""
     fitting = [
         r
-        for r in made["renditions"].values()
+        for r in renditions.values()
         if r["contentType"] == "image/jpeg"
         and "cropBox" not in r  # a print is trimmed: its boxes would not be the photo's
         and r["size"] <= _MAX_WHOLE_PHOTO_BYTES
@@ -92,8 +95,8 @@ def _whole_photo(
             " rendition (browsing_formats) of at most a few thousand pixels"
         )
     largest = max(fitting, key=lambda r: r["width"] * r["height"])
-    data = env.store.get_object(photo["bucket"], largest["key"])
-    return data, (int(made["width"]), int(made["height"]))
+    data = env.store.get_object(bucket, largest["key"])
+    return data, (int(original["width"]), int(original["height"]))
 
 
 def album_of(key: str, album: str, upload_prefix: str) -> AlbumRef:
