@@ -224,13 +224,30 @@ class DataFlow:
             frame.variables.local.update(values)
         return output
 
-    @staticmethod
-    def _jsonata(value: Any, bindings: Mapping[str, Any], field: str, run: StateRun) -> Any:
+    def _jsonata(self, value: Any, bindings: Mapping[str, Any], field: str, run: StateRun) -> Any:
         """Every ``{% %}`` expression in ``value`` (the state's ``field``), evaluated."""
         try:
             return evaluate_template(value, bindings, field)
         except QueryError as exc:
-            raise state_failure(run, exc.cause, STATES_QUERY_EVALUATION_ERROR) from None
+            raise self._query_failure(run, exc.cause, field.split("/")[0]) from None
+
+    def _query_failure(self, run: StateRun, detail: str, location: str | None) -> StatesError:
+        """States.QueryEvaluationError of a state, after the EvaluationFailed event it adds.
+
+        Step Functions records a JSONata state's failed evaluation as an ``EvaluationFailed``
+        event (the error, the cause, the state and the field, if one is to blame) before the
+        state fails or catches it.
+        """
+        failure = state_failure(run, detail, STATES_QUERY_EVALUATION_ERROR)
+        if run.track is not None:
+            details: dict[str, Any] = {"cause": failure.cause, "error": failure.error}
+            if location is not None:
+                details["location"] = location
+            details["state"] = run.name
+            run.track.last = self.sink.emit(
+                "EvaluationFailed", details, previous=run.track.last, state_name=run.name
+            )
+        return failure
 
     def _value(
         self, state: Mapping[str, Any], name: str, bindings: Mapping[str, Any], run: StateRun
@@ -275,10 +292,12 @@ class DataFlow:
                 f"integer: {path}",
             )
         if integer and minimum == 0:
-            raise state_failure(run, f"{name} cannot be negative.", error)
-        raise state_failure(
-            run, f"{name} must be an integer of at least {minimum}, got {dumps(value)}", error
-        )
+            detail = f"{name} cannot be negative."
+        else:
+            detail = f"{name} must be an integer of at least {minimum}, got {dumps(value)}"
+        if error == STATES_QUERY_EVALUATION_ERROR:
+            raise self._query_failure(run, detail, name)
+        raise state_failure(run, detail, error)
 
     # ---- the output of a state with a result ---------------------------------------------------
 

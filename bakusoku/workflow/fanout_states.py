@@ -17,7 +17,12 @@ from typing import Any
 
 from bakusoku.workflow.cancel import ABORT, Interrupted
 from bakusoku.workflow.definition import JSONATA
-from bakusoku.workflow.errors import STATES_EXCEED_TOLERATED_FAILURE, STATES_RUNTIME, StatesError
+from bakusoku.workflow.errors import (
+    STATES_EXCEED_TOLERATED_FAILURE,
+    STATES_QUERY_EVALUATION_ERROR,
+    STATES_RUNTIME,
+    StatesError,
+)
 from bakusoku.workflow.frames import Frame, StateRun, Track
 from bakusoku.workflow.hub import blocking
 from bakusoku.workflow.map_inputs import MapInputs, Tolerance
@@ -79,6 +84,29 @@ class FanOutStates(RetryingStates, MapInputs):
         jsonata = self._language(frame, state) == JSONATA
 
         def attempt() -> tuple[Any, str | None]:
+            try:
+                inputs, started, limit, tolerance = prepare()
+            except StatesError as exc:
+                # A failed JSONata evaluation fails the Map state itself (MapStateFailed after
+                # EvaluationFailed), as Step Functions records it.
+                if exc.error == STATES_QUERY_EVALUATION_ERROR:
+                    self._emit(frame, "MapStateFailed", None, run.name)
+                raise
+            jobs = [_Job(i, processor, value, Track(started)) for i, value in enumerate(inputs)]
+            # Iterations that succeeded before a restart or redrive are not run again.
+            done, run.done_children = run.done_children or {}, None
+            try:
+                results = self._run_children(
+                    frame, jobs, limit, run, tolerance, done=done, record=frame.top
+                )
+            except StatesError:
+                self._emit(frame, "MapStateFailed", None, run.name)
+                raise
+            self._emit(frame, "MapStateSucceeded", None, run.name)
+            return self._finish(frame, state, raw, results, run)
+
+        def prepare() -> tuple[list[Any], int, int, Tolerance]:
+            """The iterations' inputs, the MapStateStarted event's id, the limits."""
             effective = raw if jsonata else self._input_path(state, raw, frame, run)
             items = self._map_items(state, effective, frame, run, jsonata)
             selector = state.get("ItemSelector", state.get("Parameters"))
@@ -93,6 +121,7 @@ class FanOutStates(RetryingStates, MapInputs):
                     run.retry_count,
                     map_item=(index, item),
                     entered_event_id=run.entered_event_id,
+                    track=run.track,
                 )
                 if jsonata:
                     bindings = self._bindings(frame, item_run, raw)
@@ -111,18 +140,7 @@ class FanOutStates(RetryingStates, MapInputs):
                 self._integer(state, "ToleratedFailureCount", effective, frame, run, minimum=0),
                 self._percentage(state, effective, frame, run),
             )
-            jobs = [_Job(i, processor, value, Track(started)) for i, value in enumerate(inputs)]
-            # Iterations that succeeded before a restart or redrive are not run again.
-            done, run.done_children = run.done_children or {}, None
-            try:
-                results = self._run_children(
-                    frame, jobs, limit, run, tolerance, done=done, record=frame.top
-                )
-            except StatesError:
-                self._emit(frame, "MapStateFailed", None, run.name)
-                raise
-            self._emit(frame, "MapStateSucceeded", None, run.name)
-            return self._finish(frame, state, raw, results, run)
+            return inputs, started, limit, tolerance
 
         return self._with_retry(frame, state, raw, run, attempt)
 

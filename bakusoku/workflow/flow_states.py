@@ -16,7 +16,6 @@ from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import (
     STATES_NO_CHOICE_MATCHED,
-    STATES_QUERY_EVALUATION_ERROR,
     StatesError,
 )
 from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
@@ -53,10 +52,8 @@ class FlowStates(DataFlow):
                 where = f"Choices[{index}].Condition"
                 holds = self._jsonata(rule["Condition"], bindings, where, run)
                 if not isinstance(holds, bool):
-                    raise state_failure(
-                        run,
-                        f"The {where} field must give true or false, got {dumps(holds)}",
-                        STATES_QUERY_EVALUATION_ERROR,
+                    raise self._query_failure(
+                        run, f"The {where} field must give true or false, got {dumps(holds)}", where
                     )
                 if holds:
                     return self._jsonata_exit(rule, frame, run, bindings, raw), rule["Next"]
@@ -115,11 +112,11 @@ class FlowStates(DataFlow):
                 value = self._value(state, "Timestamp", self._bindings(frame, run, data), run)
             instant = parse_timestamp(value)
             if instant is None:  # only JSONata can give one: the definition's value is checked
-                raise state_failure(
+                raise self._query_failure(
                     run,
-                    "The Timestamp field does not give a valid ISO-8601 extended offset "
-                    f"date-time format string: {dumps(value)}",
-                    STATES_QUERY_EVALUATION_ERROR,
+                    "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
+                    f"date-time format string: {_as_text(value)}",
+                    "Timestamp",
                 )
             return max(0.0, instant.timestamp() - since)
         if "TimestampPath" in state:
@@ -130,7 +127,7 @@ class FlowStates(DataFlow):
                 raise state_failure(
                     run,
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended "
-                    f"offset date-time format string: {path} == {dumps(value)}",
+                    f"offset date-time format string: {path} == {_as_text(value)}",
                 )
             return max(0.0, instant.timestamp() - since)
         seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
@@ -160,10 +157,8 @@ class FlowStates(DataFlow):
             if is_expression(value):
                 value = self._value(state, name, self._bindings(frame, run, raw), run)
                 if not isinstance(value, str):
-                    raise state_failure(
-                        run,
-                        f"The {name} field must give a string, got {dumps(value)}",
-                        STATES_QUERY_EVALUATION_ERROR,
+                    raise self._query_failure(
+                        run, f"The {name} field must give a string, got {dumps(value)}", name
                     )
             return str(value)
         path = state.get(f"{name}Path")
@@ -178,3 +173,8 @@ class FlowStates(DataFlow):
                 run, f"The {name}Path field must give a string, got {dumps(value)}: {path}"
             )
         return value
+
+
+def _as_text(value: Any) -> str:
+    """A value as Step Functions prints it after a message: a string as it is, else as JSON."""
+    return value if isinstance(value, str) else dumps(value)

@@ -125,6 +125,8 @@ class StateRun:
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
     entered_event_id: int = 0  # the id of this visit's StateEntered event
+    # The visit's line of history, for the events a failing evaluation adds (EvaluationFailed).
+    track: Track | None = None
 
 
 def state_failure(run: StateRun, detail: str, error: str = STATES_RUNTIME) -> StatesError:

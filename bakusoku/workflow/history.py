@@ -37,6 +37,7 @@ _DETAILS_KEYS: dict[str, str] = {
     "MapIterationSucceeded": "mapIterationSucceededEventDetails",
     "MapIterationFailed": "mapIterationFailedEventDetails",
     "MapIterationAborted": "mapIterationAbortedEventDetails",
+    "EvaluationFailed": "evaluationFailedEventDetails",
 }
 
 

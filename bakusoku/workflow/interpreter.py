@@ -108,7 +108,9 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
             if done_children
             else None
         )
-        self.track = Track(previous_event_id)
+        # Step Functions gives the first state's entered event, right after ExecutionStarted
+        # (event 1), no previous event (0).
+        self.track = Track(0 if previous_event_id == 1 else previous_event_id)
         frame = Frame(
             machine=self.definition,
             language=self.language,
@@ -169,6 +171,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
             first_entered=first_entered,
             done_children=done_children,
             entered_event_id=entered_event_id,
+            track=frame.track,
         )
         handler = self._handlers[kind]
         output, next_name = handler(self, frame, state, raw, run)

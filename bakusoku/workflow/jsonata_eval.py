@@ -65,24 +65,49 @@ def evaluate_expression(text: str, bindings: Mapping[str, Any], field: str) -> A
     try:
         # Evaluation keeps per-run state on the compiled object, so each run gets its own copy.
         expression = copy.copy(compile_expression(text))
-        value = expression.evaluate(None, dict(bindings))
+        # The library reads a binding of None as undefined: a variable holding null is null.
+        value = expression.evaluate(
+            None, {key: _NULL if item is None else item for key, item in bindings.items()}
+        )
     except JsonataSyntaxError as exc:
         raise QueryError(str(exc)) from None
     except Exception as exc:
         raise QueryError(
-            f"The JSONata expression '{_body(text)}' specified for the field '{field}' could not "
-            f"be evaluated: {exc}"
+            f"The JSONata expression '{expression_body(text)}' specified for the field '{field}' "
+            f"could not be evaluated: {exc}"
         ) from None
     if value is None:
         raise QueryError(
-            f"The JSONata expression '{_body(text)}' specified for the field '{field}' returned "
-            "nothing (undefined)."
+            f"The JSONata expression '{expression_body(text)}' specified for the field '{field}' "
+            "returned nothing (undefined)."
+        )
+    if value is not _NULL and not isinstance(value, _JSON_TYPES):  # a function, say
+        raise QueryError(
+            f"The JSONata expression '{expression_body(text)}' specified for the field '{field}' "
+            "returned an unsupported result type."
         )
     return _plain(value)
 
 
-def _body(text: str) -> str:
+_JSON_TYPES = (str, int, float, bool, list, dict)
+
+
+def expression_body(text: str) -> str:
+    """The JSONata of a ``{% %}`` string, as Step Functions quotes it in a cause."""
     return text[2:-2].strip()
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a value, named as Step Functions names it in a cause."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def _plain(value: Any) -> Any:

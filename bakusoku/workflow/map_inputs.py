@@ -14,7 +14,7 @@ from typing import Any
 from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME
 from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
-from bakusoku.workflow.jsonata_eval import is_expression
+from bakusoku.workflow.jsonata_eval import expression_body, is_expression, json_type
 
 
 class MapInputs(DataFlow):
@@ -31,13 +31,22 @@ class MapInputs(DataFlow):
             )
         else:
             items = self._read_path(state.get("ItemsPath", "$"), data, frame, run)
-        if not isinstance(items, list):
-            raise state_failure(
+        if isinstance(items, list):
+            return items
+        if not jsonata:
+            raise state_failure(run, f"Map state input must be an array but was: {dumps(items)}")
+        if is_expression(state.get("Items")):
+            # Step Functions blames the expression that gave something else.
+            raise self._query_failure(
                 run,
-                f"Map state input must be an array but was: {dumps(items)}",
-                STATES_QUERY_EVALUATION_ERROR if jsonata else STATES_RUNTIME,
+                f"The JSONata expression '{expression_body(state['Items'])}' specified for the "
+                f"field 'Items' returned an unexpected result type. Expected 'array', but was "
+                f"'{json_type(items)}' for value: {dumps(items)}",
+                "Items",
             )
-        return items
+        raise self._query_failure(
+            run, f"Map state input must be an array but was: {dumps(items)}", None
+        )
 
     def _percentage(
         self, state: Mapping[str, Any], data: Any, frame: Frame, run: StateRun
@@ -62,6 +71,8 @@ class MapInputs(DataFlow):
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            if error == STATES_QUERY_EVALUATION_ERROR:
+                raise self._query_failure(run, f"{name} must be between 0 and 100.", name)
             raise state_failure(run, f"{name} must be between 0 and 100.", error)
         return float(value)
 

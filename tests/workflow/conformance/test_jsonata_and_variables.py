@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.workflow.conformance.helpers import ARN, fails, single, state_error, succeeds
 
 
@@ -125,20 +127,162 @@ def test_jsonata_null_is_a_value_and_a_missing_field_is_nothing() -> None:
     )
 
 
-def test_jsonata_of_the_wrong_type_is_a_query_evaluation_error() -> None:
-    # Items must give an array and a Wait's Timestamp a timestamp: what an expression gives is
-    # checked as the state runs (States.QueryEvaluationError), not as JSONPath's States.Runtime.
-    items = _jsonata(
-        {
-            "Type": "Map",
-            "Items": "{% $states.input.items %}",
-            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
-        }
+def _map_of(items: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+    }
+    if items is not None:
+        state["Items"] = items
+    return _jsonata(state)
+
+
+def _types_of(result: Any) -> list[str]:
+    return [event.type for event in result.history]
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name", "printed"),
+    [
+        (1, "number", "1"),
+        ("string", "string", '"string"'),
+        (True, "boolean", "true"),
+        ({"foo": "bar"}, "object", '{"foo":"bar"}'),
+        (None, "null", "null"),
+    ],
+)
+def test_jsonata_items_of_the_wrong_type(value: Any, type_name: str, printed: str) -> None:
+    # As recorded on AWS in a public snapshot (a JSONata Map whose Items, "{% $ItemsVar %}",
+    # gives a number, string, boolean, object or null): States.QueryEvaluationError naming the
+    # expression and the type, an EvaluationFailed event, then MapStateFailed.
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Assign": {"ItemsVar": value}, "Next": "MapIterateState"},
+            "MapIterateState": {**_map_of("{% $ItemsVar %}")["States"]["S"], "End": True},
+        },
+    }
+    result = fails(definition, {})
+    cause = state_error(
+        "MapIterateState",
+        4,
+        "The JSONata expression '$ItemsVar' specified for the field 'Items' returned an "
+        f"unexpected result type. Expected 'array', but was '{type_name}' for value: {printed}",
     )
-    result = fails(items, {"items": 1})
+    assert (result.error, result.cause) == ("States.QueryEvaluationError", cause)
+    assert _types_of(result) == [
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "MapStateEntered",
+        "EvaluationFailed",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ]
+    evaluation = result.events("EvaluationFailed")[0]
+    assert (evaluation.id, evaluation.details) == (
+        5,
+        {
+            "cause": cause,
+            "error": "States.QueryEvaluationError",
+            "location": "Items",
+            "state": "MapIterateState",
+        },
+    )
+    assert [(e.id, e.previous_event_id) for e in result.events("ExecutionFailed")] == [(7, 6)]
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"), [(1, "1"), ("string", '"string"'), (True, "true"), (None, "null")]
+)
+def test_a_jsonata_map_input_that_is_no_array(value: Any, printed: str) -> None:
+    # As recorded on AWS in a public snapshot (a JSONata Map without Items entered with a
+    # number, string, boolean or null): the input itself is blamed, with no location.
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "Output": "{% $states.input.items %}", "Next": "Map"},
+            "Map": {**_map_of(None)["States"]["S"], "End": True},
+        },
+    }
+    result = fails(definition, {"items": value})
+    cause = state_error("Map", 4, f"Map state input must be an array but was: {printed}")
+    assert (result.error, result.cause) == ("States.QueryEvaluationError", cause)
+    assert result.events("EvaluationFailed")[0].details == {
+        "cause": cause,
+        "error": "States.QueryEvaluationError",
+        "state": "Map",
+    }
+    assert _types_of(result)[-3:] == ["EvaluationFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+def test_jsonata_items_that_give_a_function() -> None:
+    # As recorded on AWS in a public snapshot (Items "{% $fn := function($x){$x} %}").
+    result = fails(_map_of("{% $fn := function($x){$x} %}"), {})
     assert (result.error, result.cause) == (
         "States.QueryEvaluationError",
-        state_error("S", 2, "Map state input must be an array but was: 1"),
+        state_error(
+            "S",
+            2,
+            "The JSONata expression '$fn := function($x){$x}' specified for the field 'Items' "
+            "returned an unsupported result type.",
+        ),
     )
-    wait = _jsonata({"Type": "Wait", "Timestamp": "{% $states.input.when %}"})
-    assert fails(wait, {"when": "soon"}).error == "States.QueryEvaluationError"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2016-12-05 21:29:29Z",
+        "2016-12-05T21:29:29",
+        "2016-13-05T21:29:29Z",
+        "2016-12-05T25:29:29Z",
+        "05-12-2016T21:29:29Z",
+    ],
+)
+def test_a_jsonata_timestamp_that_is_not_one(value: str) -> None:
+    # As recorded on AWS in a public snapshot (a JSONata Wait whose Timestamp reads the input):
+    # the value is printed as it is, after an EvaluationFailed event located at Timestamp.
+    wait = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "WaitState",
+        "States": {
+            "WaitState": {
+                "Type": "Wait",
+                "Timestamp": "{% $states.input.TimestampValue %}",
+                "End": True,
+            }
+        },
+    }
+    result = fails(wait, {"TimestampValue": value})
+    cause = state_error(
+        "WaitState",
+        2,
+        "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format "
+        f"string: {value}",
+    )
+    assert (result.error, result.cause) == ("States.QueryEvaluationError", cause)
+    assert [(e.id, e.type) for e in result.history] == [
+        (1, "ExecutionStarted"),
+        (2, "WaitStateEntered"),
+        (3, "EvaluationFailed"),
+        (4, "ExecutionFailed"),
+    ]
+    assert result.events("EvaluationFailed")[0].details == {
+        "cause": cause,
+        "error": "States.QueryEvaluationError",
+        "location": "Timestamp",
+        "state": "WaitState",
+    }
+
+
+@pytest.mark.parametrize(
+    "value", ["2016-12-05T21:29:29Z", "2016-12-05T21:29:29.123456789Z", "2016-12-05T21:29:29.5Z"]
+)
+def test_jsonata_timestamps_with_seconds_or_nanoseconds(value: str) -> None:
+    # As recorded on AWS in a public snapshot: a time in the past, with seconds or nanoseconds,
+    # ends the wait at once.
+    wait = _jsonata({"Type": "Wait", "Timestamp": "{% $states.input.t %}"})
+    assert succeeds(wait, {"t": value}) == {"t": value}

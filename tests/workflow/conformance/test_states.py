@@ -154,18 +154,41 @@ def test_wait_until_a_timestamp() -> None:
     assert exited.timestamp.isoformat().startswith("2099-02-14T01:59:00")
 
 
-def test_a_bad_timestamp_path_fails_the_execution() -> None:
-    # "Wait workflow state": TimestampPath must give an ISO-8601 extended offset date-time.
-    result = fails(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "tomorrow"})
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tomorrow",
+        "2016-12-05 21:29:29Z",
+        "2016-12-05T21:29:29",
+        "2016-13-05T21:29:29Z",
+        "2016-12-05T25:29:29Z",
+        "05-12-2016T21:29:29Z",
+    ],
+)
+def test_a_bad_timestamp_path_fails_the_execution(value: str) -> None:
+    # "Wait workflow state": TimestampPath must give an ISO-8601 extended offset date-time. The
+    # value after "==" is printed as it is, as recorded on AWS in a public snapshot (a Wait
+    # "WaitUntil" with TimestampPath "$.TimestampValue": without T, without Z, month 13, hour 25,
+    # day first).
+    wait = {
+        "StartAt": "WaitUntil",
+        "States": {"WaitUntil": {"Type": "Wait", "TimestampPath": "$.TimestampValue", "End": True}},
+    }
+    result = fails(wait, {"TimestampValue": value})
     assert (result.error, result.cause) == (
         "States.Runtime",
         state_error(
-            "S",
+            "WaitUntil",
             2,
             "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-            'date-time format string: $.t == "tomorrow"',
+            f"date-time format string: $.TimestampValue == {value}",
         ),
     )
+    assert [(e.id, e.previous_event_id, e.type) for e in result.history] == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "WaitStateEntered"),
+        (3, 2, "ExecutionFailed"),
+    ]
 
 
 def test_wait_paths_may_read_variables() -> None:
