@@ -231,12 +231,14 @@ class DataFlow:
         except QueryError as exc:
             raise self._query_failure(run, exc.cause, field.split("/")[0]) from None
 
-    def _query_failure(self, run: StateRun, detail: str, location: str | None) -> StatesError:
+    def _query_failure(
+        self, run: StateRun, detail: str, location: str | None, *, previous: int | None = None
+    ) -> StatesError:
         """States.QueryEvaluationError of a state, after the EvaluationFailed event it adds.
 
         Step Functions records a JSONata state's failed evaluation as an ``EvaluationFailed``
         event (the error, the cause, the state and the field, if one is to blame) before the
-        state fails or catches it.
+        state fails or catches it; ``previous`` is its previous event when not the last one.
         """
         failure = state_failure(run, detail, STATES_QUERY_EVALUATION_ERROR)
         if run.track is not None:
@@ -245,7 +247,10 @@ class DataFlow:
                 details["location"] = location
             details["state"] = run.name
             run.track.last = self.sink.emit(
-                "EvaluationFailed", details, previous=run.track.last, state_name=run.name
+                "EvaluationFailed",
+                details,
+                previous=run.track.last if previous is None else previous,
+                state_name=run.name,
             )
         return failure
 

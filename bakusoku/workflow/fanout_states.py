@@ -72,7 +72,7 @@ class FanOutStates(RetryingStates, MapInputs):
             except StatesError:
                 self._emit(frame, "ParallelStateFailed", None, run.name)
                 raise
-            self._emit(frame, "ParallelStateSucceeded", None, run.name)
+            self._succeeded(frame, "ParallelStateSucceeded", run)
             return self._finish(frame, state, raw, results, run)
 
         return self._with_retry(frame, state, raw, run, attempt)
@@ -102,7 +102,7 @@ class FanOutStates(RetryingStates, MapInputs):
             except StatesError:
                 self._emit(frame, "MapStateFailed", None, run.name)
                 raise
-            self._emit(frame, "MapStateSucceeded", None, run.name)
+            self._succeeded(frame, "MapStateSucceeded", run)
             return self._finish(frame, state, raw, results, run)
 
         def prepare() -> tuple[list[Any], int, int, Tolerance]:
@@ -143,6 +143,16 @@ class FanOutStates(RetryingStates, MapInputs):
             return inputs, started, limit, tolerance
 
         return self._with_retry(frame, state, raw, run, attempt)
+
+    def _succeeded(self, frame: Frame, event_type: str, run: StateRun) -> None:
+        """The state's Succeeded event; its Exited event follows the event before it.
+
+        Step Functions gives a Parallel's or Map's Exited event the last branch or iteration
+        event as its previous event, as it does the Succeeded event.
+        """
+        last = frame.track.last
+        self._emit(frame, event_type, None, run.name)
+        frame.track.last = last
 
     def _run_children(
         self,

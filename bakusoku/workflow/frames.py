@@ -125,6 +125,7 @@ class StateRun:
     map_item: tuple[int, Any] | None = None
     task_token: str | None = None
     entered_event_id: int = 0  # the id of this visit's StateEntered event
+    entered_previous_event_id: int = 0  # and the id of the event before it
     # The visit's line of history, for the events a failing evaluation adds (EvaluationFailed).
     track: Track | None = None
 

@@ -153,6 +153,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
     ) -> tuple[Any, str | None, str]:
         """Run one state; returns its output, the next state's name and the output's JSON."""
         kind = state["Type"]
+        entered_previous_event_id = frame.track.last
         entered_event_id = self._emit(
             frame,
             f"{kind}StateEntered",
@@ -171,6 +172,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
             first_entered=first_entered,
             done_children=done_children,
             entered_event_id=entered_event_id,
+            entered_previous_event_id=entered_previous_event_id,
             track=frame.track,
         )
         handler = self._handlers[kind]

@@ -35,17 +35,23 @@ class MapInputs(DataFlow):
             return items
         if not jsonata:
             raise state_failure(run, f"Map state input must be an array but was: {dumps(items)}")
+        # Step Functions gives the EvaluationFailed event of a Map's items the entered event's
+        # previous event, and blames the expression that gave something else.
+        previous = run.entered_previous_event_id
         if is_expression(state.get("Items")):
-            # Step Functions blames the expression that gave something else.
             raise self._query_failure(
                 run,
                 f"The JSONata expression '{expression_body(state['Items'])}' specified for the "
                 f"field 'Items' returned an unexpected result type. Expected 'array', but was "
                 f"'{json_type(items)}' for value: {dumps(items)}",
                 "Items",
+                previous=previous,
             )
         raise self._query_failure(
-            run, f"Map state input must be an array but was: {dumps(items)}", None
+            run,
+            f"Map state input must be an array but was: {dumps(items)}",
+            None,
+            previous=previous,
         )
 
     def _percentage(

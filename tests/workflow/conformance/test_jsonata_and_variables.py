@@ -181,8 +181,9 @@ def test_jsonata_items_of_the_wrong_type(value: Any, type_name: str, printed: st
         "ExecutionFailed",
     ]
     evaluation = result.events("EvaluationFailed")[0]
-    assert (evaluation.id, evaluation.details) == (
+    assert (evaluation.id, evaluation.previous_event_id, evaluation.details) == (
         5,
+        3,
         {
             "cause": cause,
             "error": "States.QueryEvaluationError",
@@ -216,6 +217,38 @@ def test_a_jsonata_map_input_that_is_no_array(value: Any, printed: str) -> None:
         "state": "Map",
     }
     assert _types_of(result)[-3:] == ["EvaluationFailed", "MapStateFailed", "ExecutionFailed"]
+
+
+@pytest.mark.parametrize(
+    ("expression", "type_name", "printed"),
+    [
+        ("1", "number", "1"),
+        ("'string'", "string", '"string"'),
+        ("true", "boolean", "true"),
+        ("{'foo': 'bar'}", "object", '{"foo":"bar"}'),
+        ("null", "null", "null"),
+    ],
+)
+def test_jsonata_items_written_as_a_value_of_the_wrong_type(
+    expression: str, type_name: str, printed: str
+) -> None:
+    # As recorded on AWS in a public snapshot (the first state a Map whose Items is a JSONata
+    # literal): the expression is quoted as written; the EvaluationFailed event follows no event.
+    result = fails(_map_of(f"{{% {expression} %}}"), {})
+    cause = state_error(
+        "S",
+        2,
+        f"The JSONata expression '{expression}' specified for the field 'Items' returned an "
+        f"unexpected result type. Expected 'array', but was '{type_name}' for value: {printed}",
+    )
+    assert (result.error, result.cause) == ("States.QueryEvaluationError", cause)
+    assert [(e.id, e.previous_event_id, e.type) for e in result.history] == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "MapStateEntered"),
+        (3, 0, "EvaluationFailed"),
+        (4, 3, "MapStateFailed"),
+        (5, 4, "ExecutionFailed"),
+    ]
 
 
 def test_jsonata_items_that_give_a_function() -> None:

@@ -483,3 +483,51 @@ def test_a_choice_variable_that_names_nothing_is_a_runtime_error() -> None:
             "value.",
         ),
     )
+
+
+def test_the_events_of_a_map_state() -> None:
+    # As recorded on AWS in a public snapshot (a Pass "Start" giving [0] to a Map
+    # "MapIterateState" whose iteration is one Pass): ids and previous ids of every event; the
+    # Map's Exited event follows the iteration's last event, as its Succeeded event does.
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {"Type": "Pass", "InputPath": "$.items", "Next": "MapIterateState"},
+            "MapIterateState": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "Pass",
+                    "States": {"Pass": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            },
+        },
+    }
+    result = run(definition, {"items": [0]})
+    assert result.output == [0]
+    assert [(e.id, e.previous_event_id, e.type) for e in result.history] == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "PassStateEntered"),
+        (3, 2, "PassStateExited"),
+        (4, 3, "MapStateEntered"),
+        (5, 4, "MapStateStarted"),
+        (6, 5, "MapIterationStarted"),
+        (7, 6, "PassStateEntered"),
+        (8, 7, "PassStateExited"),
+        (9, 8, "MapIterationSucceeded"),
+        (10, 9, "MapStateSucceeded"),
+        (11, 9, "MapStateExited"),
+        (12, 11, "ExecutionSucceeded"),
+    ]
+
+
+def test_the_events_of_a_parallel_state() -> None:
+    # As recorded on AWS in a public snapshot (a Parallel "TestState" of two one-Pass branches):
+    # the Parallel's Exited event follows the branches' last event, as its Succeeded event does.
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    definition = single({"Type": "Parallel", "Branches": [branch, branch]})
+    result = run(definition, {})
+    events = {e.type: (e.id, e.previous_event_id) for e in result.history}
+    assert events["ParallelStateSucceeded"] == (8, 7)
+    assert events["ParallelStateExited"] == (9, 7)
+    assert events["ExecutionSucceeded"] == (10, 9)
