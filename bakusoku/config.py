@@ -137,6 +137,16 @@ class Settings:
     # The watermark of sale previews (the transform preset 'proof'), tiled at this opacity (%).
     proof_watermark_text: str = "SAMPLE"
     proof_watermark_opacity: int = 35
+    # Parents (bakusoku/auth/codes.py, sessions.py): album codes last album_code_days unless staff
+    # say otherwise (at most album_code_max_days); a parent's session lasts parent_session_minutes
+    # (never past its code); code guesses are limited per client address and, once the code's
+    # first characters name an album, per album; reference photos are held in memory only.
+    album_code_days: int = 30
+    album_code_max_days: int = 365
+    parent_session_minutes: int = 120
+    code_attempts_per_minute: int = 10  # per client address; 0: no limit
+    code_album_attempts_per_minute: int = 30  # wrong codes per album; 0: no limit
+    parent_reference_max_bytes: int = 8 * MIB
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
     # AWS only, set by the template in the API function's environment: the photo pipeline's state

@@ -21,6 +21,11 @@ EXECUTION_REDRIVE = "execution.redrive"
 FACE_SUPPRESS = "face.suppress"
 FACE_ERASE = "face.erase"
 FACES_EXPIRE = "faces.expire"
+# Album codes for parents: made, revoked, used to open a session, and typed wrong (or too late).
+CODE_CREATE = "code.create"
+CODE_REVOKE = "code.revoke"
+CODE_USE = "code.use"
+CODE_FAIL = "code.fail"
 ACTIONS = (
     KEY_CREATE,
     KEY_REVOKE,
@@ -30,6 +35,10 @@ ACTIONS = (
     FACE_SUPPRESS,
     FACE_ERASE,
     FACES_EXPIRE,
+    CODE_CREATE,
+    CODE_REVOKE,
+    CODE_USE,
+    CODE_FAIL,
 )
 
 

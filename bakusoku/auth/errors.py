@@ -21,3 +21,15 @@ class InvalidKeySpecError(AuthError):
     """A key was asked for with a bad service, album or role."""
 
     code = "key.invalid"
+
+
+class CodeNotFoundError(AuthError):
+    """No album code with this id exists (in the caller's service)."""
+
+    code = "code.not_found"
+
+
+class InvalidCodeSpecError(AuthError):
+    """An album code was asked for with a bad service, album or expiry."""
+
+    code = "code.invalid_spec"

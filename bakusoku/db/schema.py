@@ -184,6 +184,44 @@ race_results = sa.Table(
     sa.Column("received_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Index("ix_race_results_standings", "service", "album", "checkpoint", "net_ms"),
+# Access codes parents get into one album with (bakusoku/auth/codes.py): ``code_id`` is the code's
+# first characters, which find the row; only a salted scrypt hash of the rest is kept.
+album_codes = sa.Table(
+    "album_codes",
+    metadata,
+    sa.Column("code_id", sa.String(8), primary_key=True),
+    sa.Column("secret_hash", sa.String(128), nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("album", sa.String(128), nullable=False),
+    sa.Column("note", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("created_by", sa.String(80), nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
+    sa.Column("revoked_by", sa.String(80), nullable=True),
+    sa.Column("uses", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_used_at", sa.Double, nullable=True),
+    sa.Index("ix_album_codes_album", "service", "album", "created_at"),
+)
+
+# A parent's session, made by redeeming an album code: one service and one album, short-lived.
+# Only a SHA-256 of the session's secret is kept. confirmed/rejected: JSON lists of face ids the
+# parent said are (or are not) their child; never a reference photo.
+parent_sessions = sa.Table(
+    "parent_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(24), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("code_id", sa.String(8), nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("album", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Column("ended_at", sa.Double, nullable=True),
+    sa.Column("confirmed", sa.JSON, nullable=True),
+    sa.Column("rejected", sa.JSON, nullable=True),
+    sa.Index("ix_parent_sessions_code", "code_id"),
+    sa.Index("ix_parent_sessions_expires", "expires_at"),
 )
 
 # Which runners a photo shows, by bib: read from the photo (ocr, rekognition) with a confidence, or
