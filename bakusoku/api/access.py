@@ -32,6 +32,13 @@ from bakusoku.api.errors import (
     error_response_description,
     is_database_unavailable,
 )
+from bakusoku.api.parent_access import (
+    COOKIE,
+    SESSION_PATH,
+    ParentAccess,
+    parent_path,
+    session_cookie,
+)
 from bakusoku.api.quoting import EXECUTION_NAME, PHOTO_ID, repeatable
 from bakusoku.auth.admin_token import ensure_admin_token
 from bakusoku.auth.audit import AuditLog
@@ -57,12 +64,14 @@ _PUBLIC_PATHS = {
     "/",
     "/upload",
     "/ops/graph",  # the system map's page; its data comes from /v1/graph with the admin token
+    "/p",  # the parents' page; its data comes from /v1/parent with the session cookie
+    "/p/",
     "/docs",
     "/docs/oauth2-redirect",
     "/openapi.json",
 }
 _PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
-_WEB_PAGES = {"/", "/upload", "/ops/graph"}
+_WEB_PAGES = {"/", "/upload", "/ops/graph", "/p", "/p/"}
 _DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
 
 bearer = HTTPBearer(
@@ -81,6 +90,7 @@ class AccessControl:
     audit: AuditLog
     limiter: RateLimiter
     admin_token: str
+    parents: ParentAccess
     store_origins: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -105,6 +115,7 @@ class AccessControl:
             audit=AuditLog(engine),
             limiter=RateLimiter(settings.presign_rate_per_minute, settings.presign_burst),
             admin_token=ensure_admin_token(settings),
+            parents=ParentAccess.from_settings(settings, engine),
             store_origins=tuple(o for o in origins if o),
         )
 
@@ -241,6 +252,10 @@ _INVALID = (
     "the API key is not valid or was revoked; check that it was copied whole,"
     " or create a new one with `bakusoku keys create`"
 )
+_NO_SESSION = (
+    "this needs a parent's session: enter the album code on the parents' page (/p/); a session"
+    " ends after a while, or when the code is withdrawn"
+)
 
 
 def is_public(path: str) -> bool:
@@ -279,7 +294,12 @@ class AuthMiddleware:
         path: str = scope.get("path", "")
         public = is_public(path)
         send = self._with_headers(send, path, public)
-        if not public:
+        if parent_path(path):
+            # Only the session cookie opens the parent API, and only it: never a bearer key.
+            redeeming = path == SESSION_PATH and scope.get("method") == "POST"
+            if not redeeming and not await self._parent(scope, send):
+                return
+        elif not public:
             token = _bearer_token(scope)
             if token is None:
                 await _reject(send, _MISSING)
@@ -296,6 +316,28 @@ class AuthMiddleware:
                 return
             scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
+
+    async def _parent(self, scope: Scope, send: Send) -> bool:
+        """Put the parent's session on ``scope``; False (answered) when there is none."""
+        token = session_cookie(scope)
+        try:
+            session = (
+                await anyio.to_thread.run_sync(self.access.parents.authenticate, token)
+                if token
+                else None
+            )
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            await _unavailable(send)
+            return False
+        if session is None:
+            await _reject(send, _NO_SESSION)
+            return False
+        state = scope.setdefault("state", {})
+        state["principal"] = session.principal
+        state["parent_session"] = session
+        return True
 
     def _with_headers(self, send: Send, path: str, public: bool) -> Send:
         if path in _WEB_PAGES or _PAGE.fullmatch(path):
@@ -342,19 +384,23 @@ def _bearer_token(scope: Scope) -> str | None:
 
 
 async def _reject(send: Send, message: str) -> None:
-    code = "auth.required" if message is _MISSING else "auth.invalid_key"
+    codes = {id(_MISSING): "auth.required", id(_NO_SESSION): "parent.session_required"}
+    code = codes.get(id(message), "auth.invalid_key")
     body = json.dumps(error_body(code, message)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="bakusoku"'),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if message is _NO_SESSION:  # forget a cookie that no longer opens anything
+        headers.append(
+            (
+                b"set-cookie",
+                f"{COOKIE}=; Path=/v1/parent; Max-Age=0; HttpOnly; SameSite=Strict".encode(),
+            )
+        )
+    else:
+        headers.append((b"www-authenticate", b'Bearer realm="bakusoku"'))
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -405,21 +451,34 @@ def install_access_control(app: FastAPI, access: AccessControl) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, routes=app.routes, description=app.description
         )
-        schema.setdefault("components", {}).setdefault("securitySchemes", {})["apiKey"] = {
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes["apiKey"] = {
             "type": "http",
             "scheme": "bearer",
             "description": bearer.model.description,
         }
+        schemes["parentSession"] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": COOKIE,
+            "description": "A parent's session, set by POST /v1/parent/session with an album code.",
+        }
         error = _error_schema(schema)
         for path, operations in schema.get("paths", {}).items():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 if not isinstance(operation, dict):
                     continue
                 responses = operation.setdefault("responses", {})
                 # Invalid input answers 400 with the error body, not FastAPI's 422 shape.
                 if responses.pop("422", None) is not None:
                     responses.setdefault("400", _error_response(error, 400))
-                if is_public(path):
+                if parent_path(path):
+                    redeem = path == SESSION_PATH and method == "post"
+                    operation["security"] = [] if redeem else [{"parentSession": []}]
+                    if not redeem:
+                        responses.setdefault("401", _error_response(error, 401))
+                    responses["503"] = _error_response(error, 503)
+                elif is_public(path):
                     operation["security"] = []
                 else:
                     operation["security"] = [{"apiKey": []}]

@@ -1,7 +1,7 @@
 """The HTTP API, composed: error handlers, access control, then one router per resource.
 
 Each resource's routes live in ``bakusoku.api.routes`` (uploads, photos, albums, executions, live
-events, keys and audit, pages, health); this module only puts them together on one app.
+events, keys and audit, pages, health, album codes, the parent API); this module only puts them together on one app.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bakusoku.api.errors import install_error_handlers
 from bakusoku.api.limits import BodyLimits
 from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
+from bakusoku.api.routes.codes import codes_router
 from bakusoku.api.routes.events import events_router
 from bakusoku.api.routes.executions import executions_router
 from bakusoku.api.routes.faces import SEARCH_MAX_BODY_BYTES, SEARCH_PATH, faces_router
@@ -21,6 +22,7 @@ from bakusoku.api.routes.faults import faults_router
 from bakusoku.api.routes.graph import graph_router
 from bakusoku.api.routes.health import health_router
 from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
+from bakusoku.api.routes.parents import REFERENCES_PATH, parents_router
 from bakusoku.api.routes.photos import photos_router
 from bakusoku.api.routes.races import ROWS_PATH, races_router
 from bakusoku.api.routes.transforms import transforms_router
@@ -49,6 +51,8 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(faults_router(services))
     app.include_router(transforms_router(services, access))
     app.include_router(races_router(services))
+    app.include_router(codes_router(services, access))
+    app.include_router(parents_router(services, access))
     _limit_bodies(app, services)
     return app
 
@@ -64,4 +68,6 @@ def _limit_bodies(app: FastAPI, services: ApiServices) -> None:
             (ROWS_PATH, services.settings.race_rows_max_bytes),
             (SEARCH_PATH, SEARCH_MAX_BODY_BYTES),
         ],
+        # a parent's reference photo is a picture too
+        per_path={REFERENCES_PATH: services.settings.parent_reference_max_bytes},
     )

@@ -82,7 +82,11 @@ class AlbumCode:
             "revoked_by": self.revoked_by,
             "uses": self.uses,
             "last_used_at": utc.iso_seconds(self.last_used_at) if self.last_used_at else None,
-            "state": "revoked" if self.revoked_at else "active" if now < self.expires_at else "expired",
+            "state": "revoked"
+            if self.revoked_at
+            else "active"
+            if now < self.expires_at
+            else "expired",
         }
 
 
@@ -265,7 +269,9 @@ class AlbumCodeStore:
             with self._engine.begin() as conn:
                 conn.execute(
                     album_codes.update()
-                    .where(album_codes.c.code_id == code.code_id, album_codes.c.revoked_at.is_(None))
+                    .where(
+                        album_codes.c.code_id == code.code_id, album_codes.c.revoked_at.is_(None)
+                    )
                     .values(revoked_at=time.time(), revoked_by=revoked_by[:80])
                 )
         return self.get(code.code_id)

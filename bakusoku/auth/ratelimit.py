@@ -24,6 +24,19 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}
 
+    def waiting(self, key: str) -> int | None:
+        """The seconds ``key`` must wait before its next request, without taking a token (None:
+        it may go now): for limits that count only failures, checked before the attempt."""
+        if self.per_second <= 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+        if tokens >= 1.0:
+            return None
+        return max(1, math.ceil((1.0 - tokens) / self.per_second))
+
     def acquire(self, key: str) -> int | None:
         """Take one token for ``key``; None if allowed, else the seconds to wait (Retry-After)."""
         if self.per_second <= 0:

@@ -161,7 +161,9 @@ class ParentSessionStore:
             conn.execute(parent_sessions.delete().where(parent_sessions.c.code_id == code_id))
         return ids
 
-    def set_verdict(self, session_id: str, face_ids: Sequence[str], verdict: Verdict) -> ParentSession:
+    def set_verdict(
+        self, session_id: str, face_ids: Sequence[str], verdict: Verdict
+    ) -> ParentSession:
         """Record that ``face_ids`` are (``confirmed``), are not (``rejected``) the parent's
         child, or take back what was said (``none``)."""
         with self._engine.begin() as conn:

@@ -68,7 +68,7 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     settings = services.settings
-    signing_key = _lazy_key(settings)
+    signing_key = lazy_signing_key(settings)
     cache = _cache(settings)
     watermark = proof_watermark(settings)
     # Pixel work is CPU-bound: more of it at once than there are cores only adds memory (each
@@ -156,7 +156,7 @@ def proof_watermark(settings: Settings) -> Watermark:
         ) from exc
 
 
-def _lazy_key(settings: Settings) -> Callable[[], bytes]:
+def lazy_signing_key(settings: Settings) -> Callable[[], bytes]:
     """The signing key, read (or made) on first use: a deployment without a writable data
     directory and without the setting fails only its transform routes, not the whole API."""
     lock = threading.Lock()

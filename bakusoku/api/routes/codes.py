@@ -1,0 +1,136 @@
+"""Album codes, for staff: share an album with parents, list its codes, withdraw one.
+
+Admin keys of the album's service (and the admin token, naming the service) manage codes; a key
+that does not reach the album answers as for a missing album. A code is shown once, when it is
+made; a revoked code ends every parent's session made with it at once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from bakusoku.api.access import AccessControl, Caller, check_album, require_role
+from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.services import ApiServices
+from bakusoku.auth import audit as actions
+from bakusoku.auth.codes import AlbumCode, parse_expiry
+from bakusoku.auth.errors import CodeNotFoundError, InvalidCodeSpecError
+from bakusoku.auth.principal import Principal
+
+
+class ShareRequest(BaseModel):
+    expires: str | None = Field(
+        None,
+        max_length=40,
+        description="when the code stops working: 12h, 30d, 2w from now, or an ISO date or"
+        " time; default the setting album_code_days",
+    )
+    note: str | None = Field(None, max_length=200, description="who or what the code is for")
+    service: str | None = Field(
+        None, max_length=32, description="with the admin token only: the album's service"
+    )
+
+
+def _service(principal: Principal, given: str | None) -> str:
+    if principal.is_operator:
+        if not given:
+            raise ApiError(
+                400, "request.invalid", "service: the admin token must name the service", "service"
+            )
+        return given
+    return str(principal.service)
+
+
+def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
+    router = APIRouter()
+    settings = services.settings
+    codes = access.parents.codes
+
+    @router.post(
+        "/v1/albums/{album}/codes",
+        summary="Share An Album With Parents",
+        status_code=201,
+        responses=error_responses(400, 403, 404),
+    )
+    def share_album(principal: Caller, album: str, body: ShareRequest) -> dict[str, Any]:
+        """A new album code for parents; the code is in this answer only (it is kept hashed)."""
+        require_role(principal, "admin")
+        check_album(principal, album)
+        service = _service(principal, body.service)
+        try:
+            expires_at = parse_expiry(
+                body.expires,
+                now=time.time(),
+                default_days=settings.album_code_days,
+                max_days=settings.album_code_max_days,
+            )
+            record, code = codes.create(
+                service=service,
+                album=album,
+                expires_at=expires_at,
+                created_by=principal.actor,
+                note=body.note,
+            )
+        except InvalidCodeSpecError as exc:
+            raise ApiError(400, exc.code, exc.message, "expires") from exc
+        access.audit.record(
+            principal.actor,
+            actions.CODE_CREATE,
+            service=service,
+            target=record.code_id,
+            details={"album": album, "expires_at": record.expires_at, "note": body.note},
+        )
+        return {**record.to_json(), "code": code, "page": "/p/"}
+
+    @router.get(
+        "/v1/albums/{album}/codes",
+        summary="An Album's Codes",
+        responses=error_responses(400, 403, 404),
+    )
+    def album_codes(
+        principal: Caller,
+        album: str,
+        all: bool = Query(False, description="also expired and revoked codes"),
+        service: str | None = Query(None, max_length=32, description="admin token only"),
+    ) -> dict[str, Any]:
+        require_role(principal, "admin")
+        check_album(principal, album)
+        found = codes.list(service=_service(principal, service), album=album, include_inactive=all)
+        now = time.time()
+        return {"items": [c.to_json(now) for c in found]}
+
+    @router.delete(
+        "/v1/codes/{code_id}",
+        summary="Revoke An Album Code",
+        responses=error_responses(403, 404),
+    )
+    def revoke_code(principal: Caller, code_id: str) -> dict[str, Any]:
+        """Withdraw a code at once: it opens nothing more, and its parents' sessions end."""
+        require_role(principal, "admin")
+        record = _reachable(principal, code_id)
+        revoked = codes.revoke(record.code_id, revoked_by=principal.actor)
+        access.parents.revoked(record.code_id)
+        if record.revoked_at is None:
+            access.audit.record(
+                principal.actor,
+                actions.CODE_REVOKE,
+                service=record.service,
+                target=record.code_id,
+                details={"album": record.album},
+            )
+        return revoked.to_json()
+
+    def _reachable(principal: Principal, code_id: str) -> AlbumCode:
+        try:
+            record = codes.get(code_id[:8])
+        except CodeNotFoundError as exc:
+            raise ApiError(404, exc.code, exc.message) from exc
+        if not principal.allows(record.service, record.album):
+            raise ApiError(404, "code.not_found", "no album code has the id given")
+        return record
+
+    return router
