@@ -40,13 +40,13 @@ _db_options = [
 ]
 
 
-def _with_db_options(command: Any) -> Any:
+def with_db_options(command: Any) -> Any:
     for option in reversed(_db_options):
         command = option(command)
     return command
 
 
-def _engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
+def open_engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
     settings = load_settings({"data_dir": data_dir}, config_file=config_file)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_db_engine(settings.effective_database_url)
@@ -54,7 +54,7 @@ def _engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
     return engine
 
 
-def _actor() -> str:
+def cli_actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -125,7 +125,7 @@ def keys() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="uploader", show_default=True)
 @click.option("--note", default=None, help="Who or what the key is for.")
 @click.option("--json", "as_json", is_flag=True)
-@_with_db_options
+@with_db_options
 def keys_create(
     service: str,
     albums: tuple[str, ...],
@@ -136,7 +136,7 @@ def keys_create(
     config_file: Path | None,
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
-    engine = _engine(data_dir, config_file)
+    engine = open_engine(data_dir, config_file)
     try:
         record, token = create_key(
             engine,
@@ -144,7 +144,7 @@ def keys_create(
             albums=list(albums) or None,
             role=role,
             note=note,
-            actor=_actor(),
+            actor=cli_actor(),
         )
     except AuthError as exc:
         raise click.ClickException(exc.message) from None
@@ -163,7 +163,7 @@ def keys_create(
 @click.option("--service", default=None)
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
 @click.option("--json", "as_json", is_flag=True)
-@_with_db_options
+@with_db_options
 def keys_list(
     service: str | None,
     include_revoked: bool,
@@ -172,7 +172,7 @@ def keys_list(
     config_file: Path | None,
 ) -> None:
     """List keys (never their secrets)."""
-    engine = _engine(data_dir, config_file)
+    engine = open_engine(data_dir, config_file)
     try:
         records = KeyStore(engine).list(service=service, include_revoked=include_revoked)
     finally:
@@ -191,17 +191,17 @@ def keys_list(
 
 @keys.command("revoke")
 @click.argument("key_id")
-@_with_db_options
+@with_db_options
 def keys_revoke(key_id: str, data_dir: Path | None, config_file: Path | None) -> None:
     """Revoke a key by its id: it stops working at once."""
-    engine = _engine(data_dir, config_file)
+    engine = open_engine(data_dir, config_file)
     try:
         store = KeyStore(engine)
         was = store.get(key_id)
-        record = store.revoke(key_id, revoked_by=_actor())
+        record = store.revoke(key_id, revoked_by=cli_actor())
         if was.revoked_at is None:
             AuditLog(engine).record(
-                _actor(), audit_actions.KEY_REVOKE, service=record.service, target=key_id
+                cli_actor(), audit_actions.KEY_REVOKE, service=record.service, target=key_id
             )
     except AuthError as exc:
         raise click.ClickException(exc.message) from None

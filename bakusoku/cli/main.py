@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bakusoku import __version__
 from bakusoku.auth.client import auth_headers, resolve_api_key
+from bakusoku.cli.albums import albums
 from bakusoku.cli.chaos import chaos
 from bakusoku.cli.dashboards import dashboards
 from bakusoku.cli.db import db as db_commands
@@ -312,6 +313,7 @@ cli.add_command(executions)
 cli.add_command(redrive)
 cli.add_command(status)
 cli.add_command(keys)
+cli.add_command(albums)
 cli.add_command(audit)
 cli.add_command(loadtest)
 cli.add_command(graph_command)

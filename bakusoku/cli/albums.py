@@ -1,0 +1,149 @@
+"""``bakusoku albums share / codes / revoke``: album codes for parents.
+
+Like ``bakusoku keys``, these work on the database directly (whoever can reach it: the staff who
+run the deployment); the web app and ``/v1/albums/{album}/codes`` do the same with an admin key.
+A code revoked here stops opening the album at once; sessions made with it end on their next
+request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from bakusoku import utc
+from bakusoku.auth import audit as actions
+from bakusoku.auth.audit import AuditLog
+from bakusoku.auth.codes import AlbumCodeStore, parse_expiry
+from bakusoku.auth.errors import AuthError
+from bakusoku.auth.sessions import ParentSessionStore
+from bakusoku.cli.keys import cli_actor, open_engine, with_db_options
+from bakusoku.config import load_settings
+
+
+@click.group()
+def albums() -> None:
+    """Share albums with parents: access codes per album."""
+
+
+@albums.command("share")
+@click.argument("album")
+@click.option("--service", required=True, help="The album's service, e.g. enphoto.")
+@click.option(
+    "--expires",
+    default=None,
+    help="When the code stops working: 12h, 30d, 2w from now, or a date (2026-12-31) or time;"
+    " default: the setting album_code_days (30).",
+)
+@click.option("--note", default=None, help="Who or what the code is for (e.g. class 3B).")
+@click.option("--json", "as_json", is_flag=True)
+@with_db_options
+def albums_share(
+    album: str,
+    service: str,
+    expires: str | None,
+    note: str | None,
+    as_json: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """Make an access code for ALBUM; it is printed once and only its hash is kept."""
+    settings = load_settings({"data_dir": data_dir}, config_file=config_file)
+    engine = open_engine(data_dir, config_file)
+    try:
+        expires_at = parse_expiry(
+            expires,
+            now=time.time(),
+            default_days=settings.album_code_days,
+            max_days=settings.album_code_max_days,
+        )
+        record, code = AlbumCodeStore(engine).create(
+            service=service, album=album, expires_at=expires_at, created_by=cli_actor(), note=note
+        )
+        AuditLog(engine).record(
+            cli_actor(),
+            actions.CODE_CREATE,
+            service=service,
+            target=record.code_id,
+            details={"album": album, "expires_at": expires_at, "note": note},
+        )
+    except AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(json.dumps({**record.to_json(), "code": code}))
+        return
+    click.echo(
+        f"code {record.code_id} opens album {album} of {service} until"
+        f" {utc.readable(record.expires_at)}"
+    )
+    click.echo(code)
+    click.echo(
+        f"Parents enter it at {settings.api_url.rstrip('/')}/p/ . Keep it now: it cannot be shown"
+        " again.",
+        err=True,
+    )
+
+
+@albums.command("codes")
+@click.argument("album", required=False)
+@click.option("--service", default=None)
+@click.option("--all", "include_inactive", is_flag=True, help="Include expired and revoked codes.")
+@click.option("--json", "as_json", is_flag=True)
+@with_db_options
+def albums_codes(
+    album: str | None,
+    service: str | None,
+    include_inactive: bool,
+    as_json: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """List album codes (never the codes themselves: their ids, albums, expiry and use)."""
+    engine = open_engine(data_dir, config_file)
+    try:
+        found = AlbumCodeStore(engine).list(
+            service=service, album=album, include_inactive=include_inactive
+        )
+    finally:
+        engine.dispose()
+    now = time.time()
+    if as_json:
+        click.echo(json.dumps([c.to_json(now) for c in found]))
+        return
+    for c in found:
+        state = c.to_json(now)["state"]
+        click.echo(
+            f"{c.code_id}  {c.service:<16} {c.album:<24} until {utc.readable(c.expires_at)}"
+            f"  {state:<8} used {c.uses}x  {c.note or ''}"
+        )
+
+
+@albums.command("revoke")
+@click.argument("code_id")
+@with_db_options
+def albums_revoke(code_id: str, data_dir: Path | None, config_file: Path | None) -> None:
+    """Withdraw a code by its id (its first four characters): it opens nothing more."""
+    engine = open_engine(data_dir, config_file)
+    try:
+        store = AlbumCodeStore(engine)
+        was = store.get(code_id)
+        record = store.revoke(code_id, revoked_by=cli_actor())
+        ended = ParentSessionStore(engine).end_for_code(record.code_id)
+        if was.revoked_at is None:
+            AuditLog(engine).record(
+                cli_actor(),
+                actions.CODE_REVOKE,
+                service=record.service,
+                target=record.code_id,
+                details={"album": record.album, "sessions_ended": len(ended)},
+            )
+    except AuthError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        engine.dispose()
+    click.echo(f"code {record.code_id} of album {record.album} ({record.service}) revoked")
