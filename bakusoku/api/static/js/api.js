@@ -153,6 +153,12 @@ export const api = {
     json(request("POST", "/v1/executions/" + encodeURIComponent(name) + "/redrive")),
   listAlbums: () => json(request("GET", "/v1/albums")),
   whoami: () => json(request("GET", "/v1/whoami")),
+  /** Album codes for parents (admin keys): make one, list an album's, withdraw one. */
+  shareAlbum: (album, body) =>
+    json(request("POST", "/v1/albums/" + encodeURIComponent(album) + "/codes", { body })),
+  listCodes: (album) =>
+    json(request("GET", "/v1/albums/" + encodeURIComponent(album) + "/codes" + query({ all: "true" }))),
+  revokeCode: (codeId) => json(request("DELETE", "/v1/codes/" + encodeURIComponent(codeId))),
   /** Photo changes (server-sent events or polled pages), read with fetch so API headers apply. */
   watchPhotos: (options) => watch(options),
 };

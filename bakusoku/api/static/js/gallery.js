@@ -1,5 +1,6 @@
 // The gallery: one album (or all), newest first, live via server-sent events, pages on scroll.
 import { api } from "./api.js";
+import { shareAlbumChanged } from "./share.js";
 import { announce, badge, el, formatBytes, objectPath, thumbBox, timeAgo } from "./ui.js";
 
 const PAGE_SIZE = 48;
@@ -39,6 +40,7 @@ function writeLocation() {
   history.replaceState(null, "", search ? "?" + search : location.pathname);
   document.getElementById("title").textContent = state.album ? "Album " + state.album : "All photos";
   document.title = (state.album ? state.album : "Gallery") + " · bakusoku";
+  shareAlbumChanged(state.album);
   document.getElementById("upload-link").href =
     "/upload" + (state.album ? "?album=" + encodeURIComponent(state.album) : "");
   for (const link of document.querySelectorAll("#albums a")) {

@@ -9,10 +9,12 @@ const MAX_EDGE = 1600; // a reference photo is shrunk on the phone before it is 
 
 const state = { session: null, cursor: null, refs: [], results: [], searching: false };
 
+const sentence = (text) => text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+
 class ApiError extends Error {
   constructor(status, body) {
     const error = (body && body.error) || {};
-    super(error.message || `HTTP ${status}`);
+    super(sentence(error.message || `The server answered ${status}`));
     this.status = status;
     this.code = error.code || "";
   }
