@@ -56,8 +56,11 @@ def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
         status_code=201,
         responses=error_responses(400, 403, 404),
     )
-    def share_album(principal: Caller, album: str, body: ShareRequest) -> dict[str, Any]:
+    def share_album(
+        principal: Caller, album: str, body: ShareRequest | None = None
+    ) -> dict[str, Any]:
         """A new album code for parents; the code is in this answer only (it is kept hashed)."""
+        body = body or ShareRequest()
         require_role(principal, "admin")
         check_album(principal, album)
         service = _service(principal, body.service)
@@ -95,11 +98,14 @@ def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
         principal: Caller,
         album: str,
         all: bool = Query(False, description="also expired and revoked codes"),
-        service: str | None = Query(None, max_length=32, description="admin token only"),
+        service: str | None = Query(
+            None, max_length=32, description="admin token only: one service's (default: all)"
+        ),
     ) -> dict[str, Any]:
         require_role(principal, "admin")
         check_album(principal, album)
-        found = codes.list(service=_service(principal, service), album=album, include_inactive=all)
+        scope = service if principal.is_operator else principal.service
+        found = codes.list(service=scope, album=album, include_inactive=all)
         now = time.time()
         return {"items": [c.to_json(now) for c in found]}
 
