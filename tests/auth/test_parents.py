@@ -260,6 +260,22 @@ def test_staff_share_albums_from_the_api(world: World) -> None:
     assert trips_only.status_code in (403, 404)
 
 
+def test_the_command_line_lists_and_revokes_codes(world: World) -> None:
+    made = share(world, "sports", "--expires", "1h", "--note", "cli")
+    data_dir = ("--data-dir", str(world.server.data_dir))
+    with httpx.Client(base_url=world.api) as client:
+        assert client.post("/v1/parent/session", json={"code": made["code"]}).status_code == 201
+        listed = json.loads(world.server.run_cli("albums", "codes", "sports", "--json", *data_dir))
+        mine = next(c for c in listed if c["code_id"] == made["code_id"])
+        assert (mine["uses"], mine["state"], mine["note"]) == (1, "active", "cli")
+        assert made["code"] not in json.dumps(listed)
+        world.server.run_cli("albums", "revoke", made["code_id"], *data_dir)
+        assert client.get("/v1/parent/session").status_code == 401
+    text = world.server.run_cli("albums", "codes", "sports", "--all", *data_dir)
+    assert re.search(rf"{made['code_id']}\s+school-a\s+sports\s.*revoked", text)
+
+
+# Last in this module: it spends this address's tries for the next minute.
 def test_guessing_codes_is_limited_per_address_and_audited(world: World) -> None:
     answers = [
         httpx.post(f"{world.api}/v1/parent/session", json={"code": f"ZZZZ-ZZZZ-ZZ{i:02d}"})
