@@ -184,6 +184,8 @@ race_results = sa.Table(
     sa.Column("received_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
     sa.Index("ix_race_results_standings", "service", "album", "checkpoint", "net_ms"),
+)
+
 # Access codes parents get into one album with (bakusoku/auth/codes.py): ``code_id`` is the code's
 # first characters, which find the row; only a salted scrypt hash of the rest is kept.
 album_codes = sa.Table(

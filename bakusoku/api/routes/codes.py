@@ -24,14 +24,16 @@ from bakusoku.auth.principal import Principal
 
 class ShareRequest(BaseModel):
     expires: str | None = Field(
-        None,
+        default=None,
         max_length=40,
         description="when the code stops working: 12h, 30d, 2w from now, or an ISO date or"
         " time; default the setting album_code_days",
     )
-    note: str | None = Field(None, max_length=200, description="who or what the code is for")
+    note: str | None = Field(
+        default=None, max_length=200, description="who or what the code is for"
+    )
     service: str | None = Field(
-        None, max_length=32, description="with the admin token only: the album's service"
+        default=None, max_length=32, description="with the admin token only: the album's service"
     )
 
 
