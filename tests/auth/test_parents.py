@@ -99,6 +99,14 @@ def test_the_session_cookie_is_httponly_strict_and_scoped_to_the_parent_api(worl
     assert opened.headers["cache-control"] == "no-store"
     max_age = int(re.search(r"max-age=(\d+)", cookie, re.I).group(1))  # type: ignore[union-attr]
     assert 0 < max_age <= 120 * 60
+    # behind a proxy that ends TLS, the cookie is Secure
+    other = share(world, "sports", "--expires", "3h")
+    proxied = httpx.post(
+        f"{world.api}/v1/parent/session",
+        json={"code": other["code"]},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    assert "secure" in {p.strip().lower() for p in proxied.headers["set-cookie"].split(";")}
 
 
 def test_a_parent_session_opens_no_staff_door(world: World, parent: Parent) -> None:
