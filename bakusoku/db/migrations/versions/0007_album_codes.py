@@ -1,7 +1,7 @@
 """Album access codes for parents, and parents' sessions.
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0005
 Create Date: 2026-12-10
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bakusoku.db.migrations.helpers import create_indexes, has_table
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
