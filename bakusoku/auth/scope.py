@@ -64,13 +64,17 @@ def list_photos(
     statuses: Sequence[str],
     cursor: str | None,
     limit: int,
+    only: sa.ColumnElement[bool] | None = None,
 ) -> Page:
-    """Photos ``principal`` may see, newest first, as PhotoRepository.list pages them."""
+    """Photos ``principal`` may see (and ``only`` keeps), newest first, as PhotoRepository.list
+    pages them."""
     query = (
         sa.select(photos)
         .where(photo_filter(principal, upload_prefix, album))
         .order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
     )
+    if only is not None:
+        query = query.where(only)
     if statuses:
         query = query.where(photos.c.status.in_(list(statuses)))
     if cursor:

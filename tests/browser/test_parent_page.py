@@ -17,6 +17,8 @@ import pytest
 from tests.browser.conftest import REPORT, web_url
 from tests.browser.fixtures import jpeg_bytes, landscape
 from tests.e2e.server import RunningServer
+from tests.faces.conftest import needs_models
+from tests.faces.conftest import photo as face_photo
 
 pytestmark = pytest.mark.integration
 
@@ -159,3 +161,80 @@ def test_a_parent_gets_in_with_a_code_and_browses_on_a_phone(
     _shot(page, screenshots, "8-signed-out")
     phone.close()
     staff.close()
+
+
+@needs_models
+def test_a_parent_finds_their_child_confirms_and_rejects_on_a_phone(
+    server: RunningServer, playwright_browser: Any, screenshots: Path, tmp_path: Path
+) -> None:
+    key = server.create_key("school", role="admin")
+    headers = {"Authorization": f"Bearer {key}"}
+    ids = {}
+    for name in ("obama", "obama2", "biden"):
+        data = face_photo(name)
+        grant = httpx.post(
+            f"{server.api}/v1/uploads",
+            headers=headers,
+            json={
+                "filename": f"{name}.jpg",
+                "content_type": "image/jpeg",
+                "size": len(data),
+                "album": "faces-1c",
+            },
+        ).json()
+        assert (
+            httpx.put(
+                grant["upload"]["url"], content=data, headers=grant["upload"]["headers"]
+            ).status_code
+            == 200
+        )
+        ids[name] = grant["photo_id"]
+    deadline = time.monotonic() + 180
+    for photo_id in ids.values():
+        while (
+            httpx.get(f"{server.api}/v1/photos/{photo_id}/faces", headers=headers)
+            .json()
+            .get("face_index")
+            != "indexed"
+        ):
+            assert time.monotonic() < deadline, "faces were not indexed"
+            time.sleep(0.3)
+    code = httpx.post(f"{server.api}/v1/albums/faces-1c/codes", json={}, headers=headers).json()[
+        "code"
+    ]
+
+    phone = playwright_browser.new_context(**PHONE)
+    page = phone.new_page()
+    page.goto(f"{server.api}/p/#code={code}")  # a link that carries the code
+    page.click("#open")
+    page.wait_for_selector("#album:not([hidden])")
+    reference = tmp_path / "IMG_2041.jpg"
+    reference.write_bytes(face_photo("obama3"))
+    started = time.monotonic()
+    page.set_input_files("#add-ref", str(reference))
+    page.wait_for_selector("#results li.result")
+    shown = time.monotonic() - started
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#results img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    results = page.eval_on_selector_all("#results li", "items => items.map(i => i.dataset.photo)")
+    assert sorted(results) == sorted([ids["obama"], ids["obama2"]]), results
+    took = page.get_attribute("#search-status", "data-took")
+    print(
+        f"reference photo chosen to results shown: {shown:.2f} s (search {took} ms on the server)"
+    )
+    REPORT["parent search: choose photo to results shown"] = f"{shown:.2f} s (server {took} ms)"
+    _shot(page, screenshots, "9-results")
+
+    first, second = results
+    page.click(f'#results li[data-photo="{first}"] button.yes')
+    page.wait_for_selector(f'#results li[data-photo="{first}"][data-verdict="confirmed"]')
+    _shot(page, screenshots, "10-confirmed")
+    page.click(f'#results li[data-photo="{second}"] button.no')
+    page.wait_for_selector(f'#results li[data-photo="{second}"]', state="detached")
+    remaining = page.eval_on_selector_all("#results li", "items => items.map(i => i.dataset.photo)")
+    assert remaining == [first]
+    _shot(page, screenshots, "11-rejected-one-left")
+    page.click("#leave")
+    page.wait_for_selector("#enter:not([hidden])")
+    phone.close()

@@ -10,6 +10,7 @@ the session.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +27,10 @@ from bakusoku.api.services import ApiServices
 from bakusoku.api.transforms.signing import signed_path
 from bakusoku.auth.scope import list_photos, photo_visible
 from bakusoku.auth.sessions import VERDICTS, ParentSession
+from bakusoku.db.faces import publishable_clause
+from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
+from bakusoku.faces.port import AlbumRef
+from bakusoku.imaging.errors import ImageError
 from bakusoku.imaging.sniff import sniff
 from bakusoku.utc import iso_seconds
 
@@ -46,6 +51,17 @@ class VerdictRequest(BaseModel):
     verdict: str = Field(description="confirmed | rejected | none (take back)")
 
 
+class SearchRequest(BaseModel):
+    references: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_REFERENCES,
+        description="how many reference photos the page has given: a server that holds fewer"
+        " answers 409 parent.references_missing, and the page sends them again",
+    )
+    limit: int = Field(default=100, ge=1, le=500)
+
+
 def parent_session(request: Request) -> ParentSession:
     """The session the middleware found for this request (it answers 401 without one)."""
     session = request.scope.get("state", {}).get("parent_session")
@@ -58,6 +74,7 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     parents = access.parents
     settings = services.settings
+    faces = services.faces
     signing_key = lazy_signing_key(settings)
 
     def proof_view(photo: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +164,7 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
             statuses=("ready",),
             cursor=cursor,
             limit=limit,
+            only=publishable_clause(session.service, session.album),
         )
         return {
             "album": session.album,
@@ -166,6 +184,7 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
             photo is None
             or photo["status"] != "ready"
             or not photo_visible(session.principal, photo, settings.upload_prefix)
+            or photo_id in faces.faces.unpublishable_photo_ids(session.service, session.album)
         ):
             raise photo_not_found(photo_id)
         return proof_view(photo)
@@ -220,16 +239,105 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
     )
     def set_verdict(request: Request, face_id: str, body: VerdictRequest) -> dict[str, Any]:
         """Say a face found is your child (``confirmed``: it joins the search), is not
-        (``rejected``: it and its photo's match are left out), or take it back (``none``)."""
+        (``rejected``: it is left out), or take it back (``none``). Two faces of one photo are
+        never the same child: confirming one takes back the other faces of its photo."""
         session = parent_session(request)
         if body.verdict not in VERDICTS:
             raise ApiError(
                 400, "request.invalid", "verdict: use confirmed, rejected or none", "verdict"
             )
-        if not _FACE_ID.fullmatch(face_id):
+        found = (
+            faces.faces.find(session.service, session.album, [face_id])
+            if _FACE_ID.fullmatch(face_id)
+            else []
+        )
+        if not found:
             raise ApiError(404, "face.not_found", "no face of this album has the id given")
+        if body.verdict == "confirmed":
+            others = [
+                f.face_id
+                for f in faces.faces.find(session.service, session.album, session.confirmed)
+                if f.photo_id == found[0].photo_id and f.face_id != face_id
+            ]
+            if others:
+                parents.sessions.set_verdict(session.session_id, others, "none")
         updated = parents.sessions.set_verdict(session.session_id, [face_id], body.verdict)
         return session_view(updated)
+
+    @router.post(
+        f"{PARENT_API}/search",
+        summary="Find My Child",
+        responses=error_responses(400, 409, 503),
+    )
+    def search(request: Request, body: SearchRequest | None = None) -> dict[str, Any]:
+        """The album's photos in which the child of the reference photos appears, best first,
+        each with a confidence and watermarked preview URLs; faces confirmed in this session join
+        the query, rejected ones are left out."""
+        body = body or SearchRequest()
+        session = parent_session(request)
+        references = parents.references.get(session.session_id)
+        if len(references) < body.references:
+            raise ApiError(
+                409,
+                "parent.references_missing",
+                "this server no longer holds your photos of your child: send them again"
+                f" (POST {REFERENCES_PATH}), then search",
+            )
+        if not references and not session.confirmed:
+            raise ApiError(
+                400,
+                "parent.no_reference",
+                f"add a photo of your child first (POST {REFERENCES_PATH})",
+                "references",
+            )
+        started = time.perf_counter()
+        try:
+            hits = faces.find_child(
+                AlbumRef(session.service, session.album),
+                references,
+                confirmed=session.confirmed,
+                rejected=session.rejected,
+                limit=body.limit,
+            )
+        except NoFaceError as exc:
+            raise ApiError(
+                400,
+                exc.code,
+                "we could not see a face in one of your photos: use photos where your child's"
+                " face is clear and large, and start again",
+                "references",
+            ) from None
+        except ImageError as exc:
+            raise ApiError(
+                400, exc.code, f"one of your photos could not be read: {exc.message}", "references"
+            ) from None
+        except (FaceIndexOffError, FaceIndexError) as exc:
+            raise ApiError(503, exc.code, exc.message) from None
+        except ValueError as exc:  # nothing to search with: no photo and no confirmed face
+            raise ApiError(400, "parent.no_reference", str(exc), "references") from None
+        took = time.perf_counter() - started
+        confirmed, rejected = set(session.confirmed), set(session.rejected)
+        key = signing_key()
+        return {
+            "album": session.album,
+            "took_ms": round(took * 1000, 1),
+            "matches": [
+                {
+                    "photo_id": hit.photo_id,
+                    "face_id": hit.face_id,
+                    "confidence": hit.confidence,
+                    "box": [round(v) for v in hit.box],
+                    "verdict": "confirmed"
+                    if hit.face_id in confirmed
+                    else "rejected"
+                    if hit.face_id in rejected
+                    else "none",
+                    "thumb": signed_path(key, THUMB_OPTIONS, hit.photo_id),
+                    "proof": signed_path(key, PROOF_OPTIONS, hit.photo_id),
+                }
+                for hit in hits
+            ],
+        }
 
     return router
 

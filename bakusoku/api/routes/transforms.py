@@ -34,6 +34,7 @@ from bakusoku.api.transforms.options import (
 )
 from bakusoku.api.transforms.signing import ensure_signing_key, signed_path, verify
 from bakusoku.config import MIB, ConfigError, Settings
+from bakusoku.domain.keys import owner_of
 from bakusoku.imaging.errors import ImageError
 from bakusoku.imaging.transform import (
     SourceCandidate,
@@ -99,6 +100,10 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
         )
         photo = services.photos.find(photo_id)
         if photo is None or photo["status"] not in _SERVED_STATUSES:
+            raise photo_not_found(photo_id)
+        if wanted.watermark and not _publishable(services, photo):
+            # Watermarked previews are what parents see: a photo staff marked "do not publish"
+            # stops answering them at once, even for URLs handed out before the mark.
             raise photo_not_found(photo_id)
         etag = _etag(photo, wanted, transform)
         headers = _caching_headers(etag, wanted)
@@ -268,6 +273,13 @@ def _render(
         ) from exc
     timing = f"read;dur={(read - started) * 1000:.1f}, pixels;dur={(done - read) * 1000:.1f}"
     return made, timing
+
+
+def _publishable(services: ApiServices, photo: dict[str, Any]) -> bool:
+    owner = owner_of(photo["object_key"], services.settings.upload_prefix)
+    if owner is None:
+        return True
+    return photo["photo_id"] not in services.faces.faces.unpublishable_photo_ids(*owner)
 
 
 def _full_frame_renditions(photo: dict[str, Any]) -> list[SourceCandidate]:

@@ -217,7 +217,7 @@ async function search(retried = false) {
   if (!state.refs.length) return;
   $("search-status").textContent = "Looking for your child…";
   try {
-    const found = await call("POST", "/search", { json: {} });
+    const found = await call("POST", "/search", { json: { references: state.refs.length } });
     state.results = found.matches;
     renderResults(found);
   } catch (error) {
@@ -266,6 +266,7 @@ function renderResults(found) {
   });
   $("results").replaceChildren(...items);
   const n = found.matches.length;
+  $("search-status").dataset.took = String(found.took_ms);
   $("search-status").textContent = n
     ? `${n} photo${n === 1 ? "" : "s"} may show your child, best first. Tell us which are right to find more.`
     : "No photo of this album seems to show your child yet. Try another photo of their face.";
