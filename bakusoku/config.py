@@ -125,6 +125,9 @@ class Settings:
     # {service_name}-{stage}-faces.).
     face_index: str = "embedded"
     face_retention_days: int = 90
+    # How often `bakusoku up` erases the faces of albums past their retention (empty: never; on
+    # AWS, declare bakusoku.aws.face_retention.handler as a scheduled function: docs/faces.md).
+    face_retention_schedule: str = "rate(1 day)"
     face_collection_prefix: str = ""
     square_print: str = "portrait"  # or landscape: the print orientation of square photos
     extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"

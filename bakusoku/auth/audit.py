@@ -21,6 +21,7 @@ EXECUTION_REDRIVE = "execution.redrive"
 FACE_SUPPRESS = "face.suppress"
 FACE_ERASE = "face.erase"
 FACES_EXPIRE = "faces.expire"
+ALBUM_SALES_WINDOW = "album.sales_window"
 # Album codes for parents: made, revoked, used to open a session, and typed wrong (or too late).
 CODE_CREATE = "code.create"
 CODE_REVOKE = "code.revoke"
@@ -35,6 +36,7 @@ ACTIONS = (
     FACE_SUPPRESS,
     FACE_ERASE,
     FACES_EXPIRE,
+    ALBUM_SALES_WINDOW,
     CODE_CREATE,
     CODE_REVOKE,
     CODE_USE,

@@ -22,6 +22,7 @@ from bakusoku.auth.errors import AuthError
 from bakusoku.auth.sessions import ParentSessionStore
 from bakusoku.cli.keys import cli_actor, open_engine, with_db_options
 from bakusoku.config import load_settings
+from bakusoku.db.albums import SalesWindows
 
 
 @click.group()
@@ -147,3 +148,54 @@ def albums_revoke(code_id: str, data_dir: Path | None, config_file: Path | None)
     finally:
         engine.dispose()
     click.echo(f"code {record.code_id} of album {record.album} ({record.service}) revoked")
+
+
+@albums.command("sales-window")
+@click.argument("album")
+@click.option("--service", required=True, help="The album's service, e.g. enphoto.")
+@click.option(
+    "--ends",
+    default=None,
+    help="When sales end: an ISO date (the end of that day, UTC) or time; its faces are erased"
+    " face_retention_days after it.",
+)
+@click.option("--clear", is_flag=True, help="Forget the window: the album's last upload counts.")
+@with_db_options
+def albums_sales_window(
+    album: str,
+    service: str,
+    ends: str | None,
+    clear: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """Set when ALBUM's sales end (face retention counts from it), or --clear it."""
+    if clear == (ends is not None):
+        raise click.UsageError("give --ends DATE, or --clear")
+    ends_at = None
+    if ends is not None:
+        try:
+            moment = utc.parse_iso(ends.strip())
+        except ValueError:
+            raise click.BadParameter(
+                "give an ISO date or time, e.g. 2027-01-31 or 2027-01-31T18:00+09:00",
+                param_hint="--ends",
+            ) from None
+        is_date = len(ends.strip()) == len("2027-01-31")
+        ends_at = moment.timestamp() + (86400 if is_date else 0)
+    engine = open_engine(data_dir, config_file)
+    try:
+        SalesWindows(engine).set_end(service, album, ends_at, cli_actor())
+        AuditLog(engine).record(
+            cli_actor(),
+            actions.ALBUM_SALES_WINDOW,
+            service=service,
+            target=album,
+            details={"ends": None if ends_at is None else utc.iso_seconds(ends_at)},
+        )
+    finally:
+        engine.dispose()
+    if ends_at is None:
+        click.echo(f"{service}/{album}: no sales window; faces count from its last upload")
+    else:
+        click.echo(f"{service}/{album}: sales end {utc.iso_seconds(ends_at)}")

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 
 from bakusoku.auth import audit as audit_actions
 from bakusoku.auth.audit import AuditLog
+from bakusoku.aws.face_retention import due_albums
+from bakusoku.aws.face_retention import expire as expire_faces
 from bakusoku.config import Settings, load_settings
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
-from bakusoku.db.schema import photos
-from bakusoku.domain.keys import rendition_key, upload_scope_prefix
-from bakusoku.faces.erasure import expire_albums
+from bakusoku.domain.keys import rendition_key
 from bakusoku.faces.port import AlbumRef, DetectingFaceIndex, FaceCrop
 from bakusoku.faces.service import FaceService
 from bakusoku.pipeline.adapters import build_adapters
@@ -51,19 +51,6 @@ def _actor() -> str:
         return "cli"
 
 
-def last_upload(engine: sa.Engine, upload_prefix: str, album: AlbumRef) -> float | None:
-    """When the album's newest photo was uploaded: where albums carry no sales window, its end."""
-    prefix = upload_scope_prefix(upload_prefix, album.service, album.album)
-    if not album.service:  # photos keyed before services: by album name alone
-        prefix = f"{upload_prefix}{album.album}/"
-    query = sa.select(sa.func.max(photos.c.created_at)).where(
-        photos.c.object_key.startswith(prefix, autoescape=True)
-    )
-    with engine.connect() as conn:
-        value = conn.execute(query).scalar()
-    return None if value is None else float(value)
-
-
 @click.group("faces")
 def faces() -> None:
     """Face search data: retention, erasure on request, re-indexing."""
@@ -76,39 +63,17 @@ def faces() -> None:
 def expire(dry_run: bool, data_dir: Path | None, config_file: Path | None) -> None:
     """Erase the faces of every album whose sales window ended face_retention_days ago.
 
-    An album's sales window ends with its last upload (until albums carry their own window).
+    The window's end is what `bakusoku albums sales-window` set, else the album's last upload.
+    `bakusoku up` runs this on the schedule face_retention_schedule.
     """
     settings = _settings(data_dir, config_file)
     engine = _engine(settings)
-    service = FaceService(settings, engine)
-    now = time.time()
-
-    def sales_end(album: AlbumRef) -> float | None:
-        return last_upload(engine, settings.upload_prefix, album)
-
     if dry_run:
-        days = settings.face_retention_days
-        for svc, name in service.faces.albums():
-            ended = sales_end(AlbumRef(svc, name))
-            if days > 0 and ended is not None and ended + days * 86400 <= now:
-                click.echo(f"would erase {svc or '-'}/{name}")
+        for album in due_albums(settings, engine, time.time()):
+            click.echo(f"would erase {album.service or '-'}/{album.album}")
         return
-    done = expire_albums(
-        service.index(),
-        service.faces,
-        retention_days=settings.face_retention_days,
-        sales_end=sales_end,
-        now=now,
-    )
-    log = AuditLog(engine)
+    done = expire_faces(settings, engine, _actor())
     for album, erased in done.items():
-        log.record(
-            _actor(),
-            audit_actions.FACES_EXPIRE,
-            service=album.service or None,
-            target=album.album,
-            details={"faces": len(erased.face_ids), "photos": len(erased.photo_ids)},
-        )
         click.echo(f"erased {len(erased.face_ids)} faces of {album.service or '-'}/{album.album}")
     if not done:
         click.echo("no album is past its face retention")

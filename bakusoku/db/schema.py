@@ -265,6 +265,18 @@ faces = sa.Table(
     sa.Index("ix_faces_photo", "photo_id"),
 )
 
+# When an album's sales window ends (set by staff); its faces are erased face_retention_days later.
+# An album with no row here counts from its last upload.
+album_sales = sa.Table(
+    "album_sales",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("sales_end", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("updated_by", sa.String(80), nullable=False),
+)
+
 # The database holds the engine's tables too: one metadata for the migrations (and the tests'
 # `create_schema`).
 for _table in workflow_metadata.tables.values():

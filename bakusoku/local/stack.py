@@ -10,6 +10,7 @@ from typing import Any
 from bakusoku.api.app import create_api_app
 from bakusoku.api.executions import EngineExecutions
 from bakusoku.api.services import ApiServices
+from bakusoku.aws import face_retention
 from bakusoku.config import Settings, ensure_credentials
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.migrate import upgrade
@@ -124,9 +125,17 @@ class EmbeddedStack:
         self.scheduler = Scheduler(region=settings.region)
         if settings.sweep_schedule:
             self.scheduler.add("photo-sweep", settings.sweep_schedule, self.sweep)
+        if settings.face_retention_schedule:
+            self.scheduler.add(
+                "face-retention", settings.face_retention_schedule, self._expire_faces
+            )
         self.async_invoker = AsyncInvoker(self.runtime)
         add_schedules(self.scheduler, self.async_invoker, self.declared)
         self._started = False
+
+    def _expire_faces(self, scheduled_event: dict[str, Any]) -> object:
+        """The face-retention schedule's target: the same erasure as on AWS and the CLI."""
+        return face_retention.handler_for(self.settings, self.db)
 
     def route_event(self, notification: dict[str, Any]) -> dict[str, Any]:
         """The upload's event as the configured ``trigger_route`` delivers it to the pipeline."""
