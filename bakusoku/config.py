@@ -131,12 +131,20 @@ class Settings:
     face_collection_prefix: str = ""
     square_print: str = "portrait"  # or landscape: the print orientation of square photos
     extra_prints: str = ""  # e.g. "print-2l=127:178,print-6x4=4:6"
-    browsing_renditions: str = "preview=1600,thumb=400"  # name=long edge, ...
-    browsing_formats: str = "jpeg,webp"
+    # name=long edge, ...: one full-frame preview, also the source of most transforms; pages ask
+    # /img for every other size and format (docs/transforms.md).
+    browsing_renditions: str = "preview=1600"
+    browsing_formats: str = "jpeg"
     # On-the-fly transforms (/img/...): the HMAC key of their URLs (a secret; empty: kept generated
     # in data_dir/transform-key) and the size cap of their disk cache in data_dir (0: no cache).
     transform_signing_key: str = ""
     transform_cache_mb: int = 256
+    # Where pages fetch /img URLs from (e.g. the stack's CloudFront domain; empty: api_url), and
+    # the largest answer sent inline (0: any): a larger one is stored beside the photo's
+    # renditions (domain.keys.edge_key) and answered with a redirect to it, for the edge (Lambda
+    # buffers at most 6 MB of response, base64 included).
+    transform_url: str = ""
+    transform_inline_max_bytes: int = 0
     # The watermark of sale previews (the transform preset 'proof'), tiled at this opacity (%).
     proof_watermark_text: str = "SAMPLE"
     proof_watermark_opacity: int = 35
@@ -156,6 +164,7 @@ class Settings:
     # machine (the API reads executions there) and the secret with the operators' admin token.
     state_machine_arn: str = ""
     admin_token_secret_arn: str = ""
+    transform_signing_key_secret_arn: str = ""  # the secret holding transform_signing_key
     # Where the secret's database is when the secret holds only username and password (as one RDS
     # manages does); set, each wins over the secret's own field (e.g. an RDS Proxy's host).
     database_engine: str = ""  # postgres | mysql | mariadb | aurora-postgresql | aurora-mysql
@@ -178,6 +187,11 @@ class Settings:
     @property
     def api_url(self) -> str:
         return self.public_api_url or f"http://{_url_host(self.host)}:{self.port}"
+
+    @property
+    def transform_base_url(self) -> str:
+        """Where signed ``/img`` URLs point: the edge in front of the transforms, else the API."""
+        return (self.transform_url or self.api_url).rstrip("/")
 
     @property
     def store_url(self) -> str:
@@ -372,6 +386,7 @@ STAGE_KEYS = frozenset(
         "database_secret_arn",
         "slack_webhook_secret_arn",
         "admin_token_secret_arn",
+        "transform_signing_key_secret_arn",
         "db_instance_identifier",
         "vpc",
         "rds_proxy",
@@ -434,6 +449,7 @@ class StageValues:
     database_secret_arn: str
     slack_webhook_secret_arn: str
     admin_token_secret_arn: str | None
+    transform_signing_key_secret_arn: str
     db_instance_identifier: str | None  # the RDS instance the stack's dashboard and alarms watch
     vpc: VpcSettings | None
     rds_proxy: RdsProxySettings | None = None
@@ -473,6 +489,9 @@ def stage_values(
         database_secret_arn=_secret_arn(merged, "database_secret_arn", where),
         slack_webhook_secret_arn=_secret_arn(merged, "slack_webhook_secret_arn", where),
         admin_token_secret_arn=admin,
+        transform_signing_key_secret_arn=_secret_arn(
+            merged, "transform_signing_key_secret_arn", where
+        ),
         db_instance_identifier=_db_instance(merged.get("db_instance_identifier"), where),
         vpc=_vpc(merged.get("vpc"), where),
         rds_proxy=_rds_proxy(merged.get("rds_proxy"), merged.get("vpc"), where),

@@ -23,13 +23,18 @@ its pre-made pixels); throughput with 1 and 2 worker processes runs the same job
 quality is checked against a reference (a single Lanczos pass from the full decode): PSNR in dB.
 Prints a table; the last line is one JSON object.
 
-    python bench/imaging.py [--runs 5] [--sizes 12,24]
+    python bench/imaging.py [--runs 5] [--sizes 12,24] [--renditions-saving]
+
+``--renditions-saving`` times only the pipeline's job, with today's default renditions (print and
+one 1600 px JPEG preview) against the previous set (also a WebP preview and 400 px JPEG and WebP
+thumbnails), in turns, and prints the saving per photo.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import math
@@ -135,7 +140,18 @@ def floor_job(data: bytes) -> Callable[[], float]:
 
 
 def pipeline(data: bytes) -> None:
-    options = imaging_options(Settings())
+    pipeline_with(Settings(), data)
+
+
+# The pipeline's browsing set before pages asked /img for their sizes (docs/transforms.md).
+PREVIOUS_BROWSING = {
+    "browsing_renditions": "preview=1600,thumb=400",
+    "browsing_formats": "jpeg,webp",
+}
+
+
+def pipeline_with(settings: Settings, data: bytes) -> None:
+    options = imaging_options(settings)
     render_photo(
         data,
         (*options.print_specs, *options.browsing_specs),
@@ -143,6 +159,38 @@ def pipeline(data: bytes) -> None:
         square=options.square,
         with_placeholder=True,
     )
+
+
+def renditions_saving(sizes: list[int], runs: int) -> None:
+    """The pipeline's job with today's default renditions against the previous set, in turns."""
+    before, now = Settings(**PREVIOUS_BROWSING), Settings()  # type: ignore[arg-type]
+    figures: dict[str, object] = {"runs": runs, "previous": PREVIOUS_BROWSING}
+    for mp in sizes:
+        data = camera_jpeg(*SIZES[mp])
+        jobs = {
+            "previous": functools.partial(pipeline_with, before, data),
+            "now": functools.partial(pipeline_with, now, data),
+        }
+        for job in jobs.values():
+            job()
+        times: dict[str, list[float]] = {name: [] for name in jobs}
+        for _ in range(runs):
+            for name, job in jobs.items():
+                times[name].append(timed_ms(job))
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        saved = medians["previous"] - medians["now"]
+        print(
+            f"{mp:>2} MP  pipeline job: previous renditions {medians['previous']:.1f} ms, "
+            f"now {medians['now']:.1f} ms, saved {saved:.1f} ms per photo "
+            f"({saved / medians['previous']:.0%}), now/previous {medians['now'] / medians['previous']:.2f}"
+        )
+        figures[f"{mp}mp"] = {
+            "previous_ms": round(medians["previous"], 1),
+            "now_ms": round(medians["now"], 1),
+            "saved_ms": round(saved, 1),
+            "ratio_now_to_previous": round(medians["now"] / medians["previous"], 3),
+        }
+    print(json.dumps(figures))
 
 
 def make_job(name: str, data: bytes) -> Callable[[], object]:
@@ -305,10 +353,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="12,24", help="megapixels: 12, 24 or both")
+    parser.add_argument(
+        "--renditions-saving",
+        action="store_true",
+        help="only the pipeline's job, today's default renditions against the previous set",
+    )
     parser.add_argument("--child", nargs=2, metavar=("JOB", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], args.runs)
+        return
+    if args.renditions_saving:
+        renditions_saving([int(s) for s in args.sizes.split(",")], args.runs)
         return
 
     runs: int = args.runs

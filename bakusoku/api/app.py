@@ -6,6 +6,7 @@ events, keys and audit, pages, health, album codes, the parent API); this module
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from bakusoku import __version__
@@ -25,11 +26,15 @@ from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
 from bakusoku.api.routes.parents import REFERENCES_PATH, parents_router
 from bakusoku.api.routes.photos import photos_router
 from bakusoku.api.routes.races import ROWS_PATH, races_router
-from bakusoku.api.routes.transforms import transforms_router
+from bakusoku.api.routes.transforms import image_router, publishable_check, transforms_router
 from bakusoku.api.routes.uploads import uploads_router
 from bakusoku.api.services import ApiServices
+from bakusoku.config import Settings
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.faces.service import FaceService
+from bakusoku.storage.base import ObjectStore
 
-__all__ = ["ApiServices", "create_api_app"]
+__all__ = ["ApiServices", "create_api_app", "create_image_app"]
 
 
 def create_api_app(services: ApiServices) -> FastAPI:
@@ -54,6 +59,16 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(codes_router(services, access))
     app.include_router(parents_router(services, access))
     _limit_bodies(app, services)
+    return app
+
+
+def create_image_app(settings: Settings, db: sa.Engine, store: ObjectStore) -> FastAPI:
+    """Only ``/img/...``: the transform function behind the edge answers nothing else, and needs
+    no key, executions or presigner (the signature is the permission)."""
+    app = FastAPI(title="bakusoku transforms", version=__version__, docs_url=None, redoc_url=None)
+    install_error_handlers(app)
+    publishable = publishable_check(FaceService(settings, db), settings.upload_prefix)
+    app.include_router(image_router(settings, PhotoRepository(db), store, publishable))
     return app
 
 

@@ -53,6 +53,20 @@ class PhotoMetadata(BaseModel):
     gps: dict[str, Any] | None
 
 
+class ImageCandidate(BaseModel):
+    """One signed transform URL and the width in pixels it answers with (``srcset``'s ``w``)."""
+
+    width: int
+    url: str
+
+
+class ImageSets(BaseModel):
+    """Signed transform URLs for pages: square gallery cells and the photo page's frame."""
+
+    grid: list[ImageCandidate]
+    frame: list[ImageCandidate]
+
+
 class PhotoView(BaseModel):
     """The photo: status, size, metadata and its renditions as signed links."""
 
@@ -79,6 +93,7 @@ class PhotoView(BaseModel):
     duplicate_of: str | None
     metadata: PhotoMetadata
     renditions: dict[str, Rendition]
+    images: ImageSets | None = Field(description="transform URLs by width; null until ready")
     error: PhotoError | None
     execution_name: str | None
     created_at: str

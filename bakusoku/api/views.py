@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bakusoku.api.transforms.srcset import image_sets
 from bakusoku.utc import iso_millis
 
 
@@ -26,8 +27,13 @@ def _print_facts(item: dict[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> dict[str, Any]:
-    """The public JSON of a photo; rendition URLs are short-lived signed GETs."""
+def photo_view(
+    photo: dict[str, Any],
+    sign_get: Callable[[str, str], str],
+    sign_transform: Callable[[str, str], str] | None = None,
+) -> dict[str, Any]:
+    """The public JSON of a photo; rendition URLs are short-lived signed GETs, ``images`` the
+    signed transform URLs pages pick their sizes from (``srcset``)."""
     renditions = {
         name: {
             "url": sign_get(photo["bucket"], item["key"]),
@@ -62,6 +68,7 @@ def photo_view(photo: dict[str, Any], sign_get: Callable[[str, str], str]) -> di
         "duplicate_of": photo.get("duplicate_of"),
         "metadata": _metadata(photo),
         "renditions": renditions,
+        "images": image_sets(photo, sign_transform) if sign_transform else None,
         "error": error,
         "execution_name": photo["execution_name"],
         "created_at": iso(photo["created_at"]),

@@ -26,12 +26,18 @@ from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
 
 
 def api_settings() -> Settings:
-    """The function's settings, with the operators' admin token read from its secret if named."""
+    """The function's settings, with the operators' admin token and the key of transform URLs
+    read from their secrets where the environment names them (the transform function's too)."""
     settings = load_settings()
-    if settings.admin_token_secret_arn:
-        token = secret_string(settings.admin_token_secret_arn, settings.region).strip()
-        settings = load_settings({"admin_token": token})
-    return settings
+    read = {
+        setting: secret_string(arn, settings.region).strip()
+        for setting, arn in (
+            ("admin_token", settings.admin_token_secret_arn),
+            ("transform_signing_key", settings.transform_signing_key_secret_arn),
+        )
+        if arn
+    }
+    return load_settings(read) if read else settings
 
 
 @functools.cache

@@ -18,15 +18,17 @@ from __future__ import annotations
 from typing import Any
 
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.domain.keys import edge_pattern
 from bakusoku.faces.rekognition import PREFIX_TAG, REKOGNITION, collection_prefix
 from bakusoku.pipeline.declared import DeclaredFunction
-from bakusoku.pipeline.functions import MIGRATE
+from bakusoku.pipeline.functions import MIGRATE, TRANSFORM
 
 BUCKET = "PhotoBucket"
 STATE_MACHINE = "PhotoPipeline"
 DATABASE_SECRET = "DatabaseSecretArn"
 WEBHOOK_SECRET = "SlackWebhookSecretArn"
 ADMIN_SECRET = "AdminTokenSecretArn"
+TRANSFORM_SECRET = "TransformSigningKeySecretArn"
 
 Statement = dict[str, Any]
 
@@ -115,6 +117,7 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
     uploads = stage.settings.upload_prefix
     renditions = stage.settings.rendition_prefix
     database = _allow(["secretsmanager:GetSecretValue"], {"Ref": DATABASE_SECRET})
+    transform_key = _allow(["secretsmanager:GetSecretValue"], {"Ref": TRANSFORM_SECRET})
     declaration = stage.functions[name].declaration
     if declaration is not None:
         return declared_statements(declaration)
@@ -125,6 +128,14 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
         ]
     if name == MIGRATE:  # the schema only: no object of the bucket
         return [database]
+    if name == TRANSFORM:  # reads sources; writes only the large answers the edge redirects to
+        return [
+            database,
+            transform_key,
+            _allow(["s3:GetObject"], [objects(uploads), objects(renditions)]),
+            _allow(["s3:PutObject"], objects(edge_pattern(renditions).removesuffix("*"))),
+            _list_under(uploads, renditions),
+        ]
     if name == API:
         admin = (
             [_allow(["secretsmanager:GetSecretValue"], {"Ref": ADMIN_SECRET})]
@@ -133,6 +144,7 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
         )
         return [
             database,
+            transform_key,  # it signs the transform URLs the edge verifies
             *admin,
             # A presigned URL acts with its signer's rights: uploads only, renditions and (for
             # admins) originals to read. Deleting a photo removes its original and renditions.

@@ -27,6 +27,13 @@ from bakusoku.deploy.chaos import (
     extension_properties,
     stop_alarms,
 )
+from bakusoku.deploy.edge import (
+    INLINE_MAX_BYTES,
+    bucket_read_statement,
+    distribution_url,
+    edge_resources,
+    function_url_config,
+)
 from bakusoku.deploy.monitoring import function_alarms, monitored, state_machine_alarms
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
@@ -34,6 +41,7 @@ from bakusoku.deploy.policies import (
     DATABASE_SECRET,
     REKOGNITION_ACTIONS,
     STATE_MACHINE,
+    TRANSFORM_SECRET,
     WEBHOOK_SECRET,
     function_statements,
     objects,
@@ -52,7 +60,13 @@ from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE, STATES_SOURCE
 from bakusoku.faces.rekognition import REKOGNITION
 from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.declared import DeclaredFunction
-from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, MIGRATE, definition_text
+from bakusoku.pipeline.functions import (
+    ALL_FUNCTIONS,
+    FUNCTIONS,
+    MIGRATE,
+    TRANSFORM,
+    definition_text,
+)
 from bakusoku.workflow.definition import load_definition
 
 CODE_DIR = "code"  # the bundle, beside the template
@@ -224,10 +238,17 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
     if settings.face_index == REKOGNITION and name in REKOGNITION_ACTIONS:
         # The collections the role is scoped to, whatever the function's own service_name says.
         env[env_name("face_collection_prefix")] = stack_collection_prefix(stage)
+    if name in (API, TRANSFORM):  # one signs transform URLs, the other verifies them
+        env[env_name("transform_signing_key_secret_arn")] = {"Ref": TRANSFORM_SECRET}
     if name == API:
         env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
+        env[env_name("transform_url")] = distribution_url()
         if stage.admin_token_secret_arn:
             env[env_name("admin_token_secret_arn")] = {"Ref": ADMIN_SECRET}
+    if name == TRANSFORM:
+        env[env_name("transform_inline_max_bytes")] = str(INLINE_MAX_BYTES)
+        # Each execution environment's /tmp is its own and short-lived; the edge is the cache.
+        env[env_name("transform_cache_mb")] = "0"
     return env
 
 
@@ -263,6 +284,12 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
             "AllowedPattern": _SECRET_ARN_PATTERN,
             "Description": "Secrets Manager secret with the Slack webhook URL for alerts.",
         },
+    }
+    params[TRANSFORM_SECRET] = {
+        "Type": "String",
+        "Default": stage.transform_signing_key_secret_arn,
+        "AllowedPattern": _SECRET_ARN_PATTERN,
+        "Description": "Secrets Manager secret with the HMAC key of transform URLs (32+ chars).",
     }
     params[DEPLOY_ID] = {
         "Type": "String",
@@ -327,7 +354,7 @@ def bucket_resource(stage: StageConfig) -> dict[str, Any]:
     }
 
 
-def bucket_policy_resource() -> dict[str, Any]:
+def bucket_policy_resource(stage: StageConfig) -> dict[str, Any]:
     return {
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
@@ -342,7 +369,8 @@ def bucket_policy_resource() -> dict[str, Any]:
                         "Action": "s3:*",
                         "Resource": [{"Fn::GetAtt": [BUCKET, "Arn"]}, objects("")],
                         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
+                    },
+                    bucket_read_statement(stage),
                 ],
             },
         },
@@ -396,6 +424,8 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
         props["Events"] = declared_events(declaration, stage)
         if declaration.description:
             props["Description"] = declaration.description
+    if name == TRANSFORM:  # the origin of the stack's CloudFront distribution (deploy.edge)
+        props["FunctionUrlConfig"] = function_url_config()
     function: dict[str, Any] = {"Type": "AWS::Serverless::Function", "Properties": props}
     if name not in (NOTIFIER, MIGRATE):  # new code meets the schema it was written for
         function["DependsOn"] = [DATABASE_SCHEMA]
@@ -586,7 +616,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     """The complete SAM template (a plain dict with long-form intrinsics) for ``stage``."""
     resources: dict[str, Any] = {
         BUCKET: bucket_resource(stage),
-        "PhotoBucketPolicy": bucket_policy_resource(),
+        "PhotoBucketPolicy": bucket_policy_resource(stage),
     }
     for name, handler in handlers(stage).items():
         resources[logical_id(name)] = _function(name, handler, stage)
@@ -603,6 +633,8 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     resources[HTTP_API] = _http_api(stage)
     if stage.canary is not None and stage.canary.predefined is None:
         resources[DEPLOYMENT_CONFIG] = deployment_config_resource(stage.canary)
+    transform = logical_id(TRANSFORM)  # its URL invokes the published version, as callers do
+    resources |= edge_resources(stage, transform, alias_id(transform))
     resources[STATE_MACHINE] = _state_machine(stage)
     resources["PhotoPipelineLogGroup"] = log_group_resource(
         f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
@@ -646,6 +678,10 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
                 "Value": {
                     "Fn::Sub": f"https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/"
                 },
+            },
+            "TransformUrl": {
+                "Description": "The CloudFront distribution that serves signed /img URLs.",
+                "Value": distribution_url(),
             },
             "BucketName": {"Description": "Uploads and renditions.", "Value": {"Ref": BUCKET}},
             "StateMachineArn": {

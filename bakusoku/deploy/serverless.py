@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bakusoku.deploy.edge import edge_resources
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
     DATABASE_SECRET,
     STATE_MACHINE,
+    TRANSFORM_SECRET,
     WEBHOOK_SECRET,
     function_statements,
 )
@@ -39,7 +41,7 @@ from bakusoku.deploy.sam import (
     queue_resource,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
-from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE, TRANSFORM
 
 ARTIFACT = "code.zip"
 _SUB = re.compile(r"\$\{([^}]+)\}")
@@ -85,6 +87,7 @@ def _stage_values(stage: StageConfig) -> dict[str, Any]:
         "databaseSecretArn": stage.database_secret_arn,
         "slackWebhookSecretArn": stage.slack_webhook_secret_arn,
         "adminTokenSecretArn": stage.admin_token_secret_arn or "",
+        "transformSigningKeySecretArn": stage.transform_signing_key_secret_arn,
         "managedPolicies": [*_BASIC, _VPC] if stage.vpc else list(_BASIC),
         "vpc": (
             {
@@ -116,6 +119,8 @@ def _to_join(value: Any) -> Any:
         return _var("adminTokenSecretArn")
     if set(value) == {"Ref"} and value["Ref"] == WEBHOOK_SECRET:
         return _var("slackWebhookSecretArn")
+    if set(value) == {"Ref"} and value["Ref"] == TRANSFORM_SECRET:
+        return _var("transformSigningKeySecretArn")
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
         parts: list[Any] = []
         text = value["Fn::Sub"]
@@ -229,6 +234,8 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
                 for o in declaration.object_prefixes
             ),
         ]
+    if name == TRANSFORM:  # the origin of the CloudFront distribution (deploy.edge)
+        spec["url"] = {"authorizer": "aws_iam"}
     if name == NOTIFIER:  # an alert still failing after Lambda's two retries is kept, not dropped
         spec["maximumRetryAttempts"] = 2
         spec["destinations"] = {
@@ -253,10 +260,14 @@ def _schema_resource() -> dict[str, Any]:
     ``bakusoku deploy``, so each deploy runs the migrations.
     """
     resource = database_schema()
-    lambda_id = function_key(MIGRATE)[0].upper() + function_key(MIGRATE)[1:] + "LambdaFunction"
-    resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": [lambda_id, "Arn"]}
+    resource["Properties"]["ServiceToken"] = {"Fn::GetAtt": [_lambda_id(MIGRATE), "Arn"]}
     resource["Properties"]["DeployId"] = "${sls:instanceId}"
     return resource
+
+
+def _lambda_id(name: str) -> str:
+    """The framework's logical ID of function ``name`` (``migrate`` → ``MigrateLambdaFunction``)."""
+    return function_key(name)[0].upper() + function_key(name)[1:] + "LambdaFunction"
 
 
 def _role_id(name: str) -> str:
@@ -309,7 +320,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
     }
     resources: dict[str, Any] = {
         "PhotoBucket": _to_join(bucket_resource(stage)),
-        "PhotoBucketPolicy": _to_join(bucket_policy_resource()),
+        "PhotoBucketPolicy": _to_join(bucket_policy_resource(stage)),
         "PhotoPipelineLogGroup": log_group_resource(
             f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
         ),
@@ -326,6 +337,8 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         },
         "DeadLetterQueuePolicy": _queue_policy(stage),
         DATABASE_SCHEMA: _to_join(_schema_resource()),
+        # The framework names the function's URL {function}Url, as SAM does.
+        **_to_join(edge_resources(stage, _lambda_id(TRANSFORM))),
     }
     resources["PhotoPipelineLogGroup"]["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
     for name in handlers(stage):

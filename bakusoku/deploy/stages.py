@@ -41,6 +41,8 @@ class StageConfig:
     slack_webhook_secret_arn: str
     vpc: VpcSettings | None
     admin_token_secret_arn: str | None = None  # the API's admin token (operators), optional
+    # The key of transform URLs, one for the API that signs them and the function that serves them.
+    transform_signing_key_secret_arn: str = ""
     db_instance_identifier: str | None = None  # RDS instance the dashboard and alarms watch
     runtime: str = RUNTIME
     architecture: str = "arm64"  # Lambda's name: arm64 | x86_64
@@ -80,6 +82,7 @@ def load_stage(
         db_instance_identifier=values.db_instance_identifier,
         vpc=values.vpc,
         admin_token_secret_arn=values.admin_token_secret_arn,
+        transform_signing_key_secret_arn=values.transform_signing_key_secret_arn,
         architecture=_architecture(settings),
         rds_proxy=values.rds_proxy,
         canary=canary,

@@ -85,3 +85,19 @@ def rendition_key(rendition_prefix: str, album: str, photo_id: str, name: str, e
 
 def rendition_prefix_of(rendition_prefix: str, album: str, photo_id: str) -> str:
     return f"{rendition_prefix}{album}/{photo_id}/"
+
+
+# Transforms too large to answer inline live beside the photo's renditions (so deleting the photo
+# removes them) in a folder no album can be named (album names start alphanumeric): the edge may
+# read ``{rendition_prefix}*/_edge/*`` and nothing else of the bucket.
+EDGE_FOLDER = "_edge"
+
+
+def edge_key(rendition_prefix: str, album: str, photo_id: str, name: str) -> str:
+    """Where a transform answered by redirect is kept, e.g. ``renditions/a/{id}/_edge/{etag}.jpg``."""
+    return f"{rendition_prefix_of(rendition_prefix, album, photo_id)}{EDGE_FOLDER}/{name}"
+
+
+def edge_pattern(rendition_prefix: str) -> str:
+    """The keys of every such transform, as an IAM resource or CloudFront path pattern."""
+    return f"{rendition_prefix}*/{EDGE_FOLDER}/*"

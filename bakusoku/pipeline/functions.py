@@ -37,6 +37,7 @@ STATE_MACHINE_NAME = "photo-pipeline"
 API = "api"
 NOTIFIER = "notifier"
 MIGRATE = "migrate"
+TRANSFORM = "transform"
 
 # The photo pipeline's tasks, in the order the state machine reaches them.
 FUNCTIONS: tuple[LambdaFunction, ...] = (
@@ -59,9 +60,12 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
     ),
 )
 # The stack's other functions on AWS (``bakusoku up`` serves the API and sends alerts in process,
-# and applies the migrations itself): the HTTP API, the alert notifier, the schema migrations.
+# and applies the migrations itself): the HTTP API, the alert notifier, the schema migrations,
+# and the on-the-fly transforms behind the stack's CloudFront distribution (a decode of up to
+# 100 MP and a 16 MP output: sized like make-renditions).
 STACK_FUNCTIONS: tuple[LambdaFunction, ...] = (
     LambdaFunction(API, "bakusoku.aws.api.handler", timeout_seconds=10, memory_mb=1024),
+    LambdaFunction(TRANSFORM, "bakusoku.aws.transform.handler", timeout_seconds=30),
     LambdaFunction(NOTIFIER, "bakusoku.aws.notifier.handler", timeout_seconds=10, memory_mb=256),
     LambdaFunction(MIGRATE, "bakusoku.aws.migrate.handler", timeout_seconds=300, memory_mb=512),
 )

@@ -100,7 +100,7 @@ def test_album_scoped_keys_see_and_upload_only_their_albums(world: World) -> Non
 
     sports = bearer(world.a_sports_viewer)
     shown = httpx.get(f"{api}/v1/photos/{photo_id}", headers=sports)
-    assert shown.status_code == 200 and shown.json()["renditions"]["thumb"]["url"]
+    assert shown.status_code == 200 and shown.json()["renditions"]["preview"]["url"]
     listed = httpx.get(f"{api}/v1/photos", params={"album": "sports"}, headers=sports).json()
     assert photo_id in {p["photo_id"] for p in listed["items"]}
     data = make_jpeg(300, 300)

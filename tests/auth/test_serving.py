@@ -17,14 +17,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_rendition_links_are_signed_typed_and_never_named_after_the_upload(world: World) -> None:
-    thumb = world.ready["renditions"]["thumb"]["url"]
+    thumb = world.ready["renditions"]["preview"]["url"]
     query = parse_qs(urlsplit(thumb).query)
     assert int(query["X-Amz-Expires"][0]) <= 600  # minutes, not days
     response = httpx.get(thumb)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/jpeg"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["content-disposition"] == 'inline; filename="thumb.jpg"'
+    assert response.headers["content-disposition"] == 'inline; filename="preview.jpg"'
     assert "IMG_0001" not in response.headers["content-disposition"]
     unsigned = httpx.get(thumb.split("?", 1)[0])
     assert unsigned.status_code == 403 and "AccessDenied" in unsigned.text
@@ -37,7 +37,7 @@ def test_rendition_links_are_signed_typed_and_never_named_after_the_upload(world
     other = world.failed["key"]
     guessed = thumb.replace(urlsplit(thumb).path, f"/bakusoku/{other}")
     assert httpx.get(guessed).status_code == 403
-    guessed = thumb.replace("/thumb.jpg", "/print.jpg")
+    guessed = thumb.replace("/preview.jpg", "/print.jpg")
     assert httpx.get(guessed).status_code == 403
 
 

@@ -21,7 +21,13 @@ import sqlalchemy as sa
 
 from bakusoku.config import load_settings
 from bakusoku.deploy.package import Package, package
-from bakusoku.deploy.policies import ADMIN_SECRET, DATABASE_SECRET, STATE_MACHINE, WEBHOOK_SECRET
+from bakusoku.deploy.policies import (
+    ADMIN_SECRET,
+    DATABASE_SECRET,
+    STATE_MACHINE,
+    TRANSFORM_SECRET,
+    WEBHOOK_SECRET,
+)
 from bakusoku.deploy.sam import logical_id
 from bakusoku.runtime import FunctionConfig, FunctionRuntime
 from tests.aws import versions
@@ -49,6 +55,7 @@ from tests.deploy.conftest import EXAMPLE, FAKE_AWS, REGION, fake_aws, moto_endp
 SERVICE, STAGE = "enphoto", "dev"
 ACCOUNT = "123456789012"  # moto's default account
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+TRANSFORM_KEY = "test-transform-key-0123456789abcdef0123"
 # What a Lambda execution environment has besides the function's own variables: the role's
 # session credentials (a session token, as on Lambda), and the harness's additions, each needed
 # because the emulator is not AWS: where AWS is (Rekognition's own endpoint, as moto has no
@@ -179,6 +186,9 @@ def deployed(
                 )["ARN"],
                 ADMIN_SECRET: secrets.create_secret(
                     Name=f"{SERVICE}/admin-token-{suffix}", SecretString=ADMIN_TOKEN
+                )["ARN"],
+                TRANSFORM_SECRET: secrets.create_secret(
+                    Name=f"{SERVICE}/transform-key-{suffix}", SecretString=TRANSFORM_KEY
                 )["ARN"],
             }
             stack = create(client, built, arns, REGION)

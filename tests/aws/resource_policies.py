@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tests.aws.stack import Stack
+from tests.aws.stack import STAND_IN_DISTRIBUTION_ID, Stack
 
 _SUB = re.compile(r"\$\{([^}]+)\}")
 
@@ -59,7 +59,12 @@ class Resolver:
             return self._pseudo[name]
         if name in self._parameters:
             return self._parameters[name]
+        if self._kind(name) == "AWS::CloudFront::Distribution":  # not emulated: its stand-in
+            return STAND_IN_DISTRIBUTION_ID
         return self._stack.physical[name]
+
+    def _kind(self, logical: str) -> str:
+        return str(self._stack.expanded["Resources"].get(logical, {}).get("Type", ""))
 
     def _sub(self, template: Any) -> str:
         text, extra = (template, {}) if isinstance(template, str) else template
@@ -117,10 +122,18 @@ def function_policy(stack: Stack, resolve: Resolver, function: str) -> dict[str,
             "Action": properties["Action"],
             "Resource": resolve.arn(function),
         }
+        condition: dict[str, Any] = {}
         if "SourceArn" in properties:
-            statement["Condition"] = {
-                "ArnLike": {"AWS:SourceArn": resolve(properties["SourceArn"])}
+            condition["ArnLike"] = {"AWS:SourceArn": resolve(properties["SourceArn"])}
+        # As Lambda writes them: the URL's auth type, and "only through the function URL".
+        if "FunctionUrlAuthType" in properties:
+            condition["StringEquals"] = {
+                "lambda:FunctionUrlAuthType": properties["FunctionUrlAuthType"]
             }
+        if properties.get("InvokedViaFunctionUrl"):
+            condition["Bool"] = {"lambda:InvokedViaFunctionUrl": "true"}
+        if condition:
+            statement["Condition"] = condition
         statements.append(statement)
     return {"Version": "2012-10-17", "Statement": statements}
 

@@ -25,6 +25,11 @@ bridges, and only those, are named by the functions that bridge them:
   builds the documented one from DescribeExecution.
 - ``answer_custom_resources``: moto's CloudFormation invokes a custom resource's function only in
   Docker; the test sends CloudFormation's Create request to it and the function answers moto.
+- ``stand_in_edge``: moto's CloudFormation creates no CloudFront resource and no function URL, and
+  fails a stack whose created resources read an attribute of one: the distribution's domain name
+  (in the API function's environment and the outputs) is replaced by a stand-in before the
+  template is sent. The transform function is invoked through its entry point with the event
+  its Function URL sends, and its resource policy is evaluated as the template writes it.
 - Lambda itself: see ``lambda_bridge``. moto's CloudFormation also creates no HTTP API, Lambda
   permission, bucket policy or queue policy: the API function is invoked through its Lambda entry
   point with API Gateway's HTTP API (2.0) event, as the HTTP API would, and the resource policies
@@ -91,11 +96,26 @@ def create(
     name = package.stage.stack_name
     client("cloudformation").create_stack(
         StackName=name,
-        TemplateBody=json.dumps(expanded),
+        TemplateBody=json.dumps(stand_in_edge(expanded)),
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     return described(client, name, expanded)
+
+
+# What CloudFront would name the distribution; its id is what ``Ref`` would give.
+STAND_IN_DOMAIN = "d111111abcdef8.cloudfront.net"
+STAND_IN_DISTRIBUTION_ID = "E2STANDIN0EDGE"
+
+
+def stand_in_edge(expanded: dict[str, Any]) -> dict[str, Any]:
+    """The template with each CloudFront distribution's ``DomainName`` read as the stand-in."""
+    text = json.dumps(expanded)
+    for logical, resource in expanded["Resources"].items():
+        if resource["Type"] == "AWS::CloudFront::Distribution":
+            text = text.replace(f"${{{logical}.DomainName}}", STAND_IN_DOMAIN)
+    sent: dict[str, Any] = json.loads(text)
+    return sent
 
 
 def described(client: Callable[[str], Any], name: str, expanded: dict[str, Any]) -> Stack:

@@ -16,6 +16,8 @@ function made is then evaluated against the policies of the role CloudFormation 
 from __future__ import annotations
 
 import base64
+import fnmatch
+import io
 import json
 import time
 import uuid
@@ -24,13 +26,15 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from bakusoku.deploy.canary import ALIAS, alias_id
+from bakusoku.deploy.edge import DISTRIBUTION, INLINE_MAX_BYTES, distribution_arn
 from bakusoku.deploy.policies import REKOGNITION_ACTIONS, stack_collection_prefix
 from bakusoku.deploy.sam import asl_definition, logical_id
 from bakusoku.deploy.stages import API, NOTIFIER
 from bakusoku.faces.rekognition import PREFIX_TAG
-from bakusoku.pipeline.functions import FUNCTIONS
+from bakusoku.pipeline.functions import FUNCTIONS, TRANSFORM
 from bakusoku.pipeline.handlers.imaging_settings import imaging_options
 from tests.aws.authorization import request_for, requests_for, role_policies
 from tests.aws.call_recorder import recorded_calls
@@ -38,7 +42,7 @@ from tests.aws.conftest import ACCOUNT, ADMIN_TOKEN, SERVICE, Deployed
 from tests.aws.iam_policy import Decision, Request, evaluate, moto_permits
 from tests.aws.lambda_bridge import invoke as invoke_function
 from tests.aws.resource_policies import Resolver, bucket_policy, function_policy, queue_policy
-from tests.aws.stack import status_change_event
+from tests.aws.stack import STAND_IN_DOMAIN, status_change_event
 from tests.conftest import make_jpeg
 from tests.deploy.conftest import REGION
 from tests.events.alarms import notification, sns_event
@@ -278,6 +282,12 @@ def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None
 # them as the template writes them (the tests at the end); the queues' alarms and the notifier's
 # on-failure destination by tests/deploy/test_stack_resources.py. Anything else missing fails below.
 NOT_EMULATED = {
+    # The edge: the transform function through the event its URL sends, the permissions and the
+    # bucket's grant as evaluated below, the distribution's settings by tests/deploy/test_edge.py.
+    "AWS::CloudFront::CachePolicy",
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::Lambda::Url",
     "AWS::ApiGatewayV2::Api",
     "AWS::ApiGatewayV2::Stage",
     "AWS::Lambda::EventInvokeConfig",
@@ -382,6 +392,181 @@ def test_an_admin_deletes_a_photo_and_its_original(deployed: Deployed, journey: 
     assert listed["KeyCount"] == 0
 
 
+# The edge: CloudFront fetches /img/... from the transform function's URL, signed with origin
+# access control; Lambda hands the function the request in the HTTP API 2.0 shape.
+URL_HOST = "q3t5transformurl0000000000000000.lambda-url.ap-northeast-1.on.aws"
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024  # bytes of a buffered response, the whole JSON document
+
+
+def through_the_edge(deployed: Deployed, path: str, accept: str) -> dict[str, Any]:
+    """The transform function's answer to CloudFront's origin request for ``path``."""
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        # Only what the cache policy forwards (Accept), and what CloudFront adds to every request.
+        "headers": {
+            "accept": accept,
+            "host": URL_HOST,
+            "user-agent": "Amazon CloudFront",
+            "via": "2.0 0f1e2d3c4b5a.cloudfront.net (CloudFront)",
+            "x-amz-cf-id": "Ff4kLh2GkNb8pQ_example==",
+            "x-forwarded-for": "198.51.100.7",
+            "x-forwarded-proto": "https",
+        },
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": URL_HOST.split(".", 1)[0],
+            "authorizer": {"iam": {"accountId": ACCOUNT, "userId": "cloudfront"}},
+            "domainName": URL_HOST,
+            "domainPrefix": URL_HOST.split(".", 1)[0],
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "130.176.0.1",
+                "userAgent": "Amazon CloudFront",
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    # The URL is on the function's live alias: it invokes the published version.
+    alias = _resolver(deployed).arn(alias_id(logical_id(TRANSFORM)))
+    answer: dict[str, Any] = invoke_function(deployed.runtime, alias, event)
+    return answer
+
+
+def noisy_jpeg(width: int, height: int) -> bytes:
+    """A photo that compresses badly: its full-size transform is larger than Lambda may answer."""
+    bands = [Image.effect_noise((width, height), 40) for _ in range(3)]
+    out = io.BytesIO()
+    Image.merge("RGB", bands).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@dataclass
+class Edge:
+    signed: dict[str, Any]
+    small: dict[str, Any]
+    large_photo: Upload
+    large: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def edge(deployed: Deployed, journey: Journey) -> Edge:
+    good = journey.good.photo_id
+    status, signed = api(
+        deployed, "GET", f"/v1/photos/{good}/transform", query="options=w=320,f=auto"
+    )
+    assert status == 200, signed
+    small = through_the_edge(deployed, signed["path"], "image/webp,image/*,*/*;q=0.8")
+    large_photo = upload(deployed, noisy_jpeg(3000, 2250), "IMG_0100.jpg")
+    assert large_photo.photo["status"] == "ready", large_photo.photo
+    status, full = api(
+        deployed,
+        "GET",
+        f"/v1/photos/{large_photo.photo_id}/transform",
+        query="options=w=3000,q=95,f=jpeg",
+    )
+    assert status == 200, full
+    large = through_the_edge(deployed, full["path"], "*/*")
+    return Edge(signed, small, large_photo, large)
+
+
+def test_signed_transform_urls_point_at_the_distribution(edge: Edge) -> None:
+    assert edge.signed["url"] == f"https://{STAND_IN_DOMAIN}{edge.signed['path']}"
+
+
+def test_the_transform_function_answers_the_edge_s_request(edge: Edge) -> None:
+    answer = edge.small
+    assert answer["statusCode"] == 200, answer
+    headers = {k.lower(): v for k, v in answer["headers"].items()}
+    assert headers["content-type"] == "image/webp"
+    assert headers["vary"] == "Accept"  # the one header the cache key holds
+    assert "immutable" in headers["cache-control"] and headers["etag"].startswith('"')
+    assert answer["isBase64Encoded"] is True
+    picture = Image.open(io.BytesIO(base64.b64decode(answer["body"])))
+    assert picture.format == "WEBP" and picture.width == 320
+
+
+def test_a_transform_too_large_to_answer_is_stored_and_redirected(
+    deployed: Deployed, edge: Edge
+) -> None:
+    answer = edge.large
+    assert len(json.dumps(answer)) < LAMBDA_RESPONSE_LIMIT
+    assert answer["statusCode"] == 302, {k: v for k, v in answer.items() if k != "body"}
+    headers = {k.lower(): v for k, v in answer["headers"].items()}
+    location = headers["location"]
+    assert "immutable" in headers["cache-control"] and "etag" not in headers
+    behaviors = deployed.stack.expanded["Resources"][DISTRIBUTION]["Properties"][
+        "DistributionConfig"
+    ]["CacheBehaviors"]
+    [served_by] = [b for b in behaviors if fnmatch.fnmatch(location, b["PathPattern"])]
+    assert served_by["TargetOriginId"] == "photo-bucket"
+    key = location.removeprefix("/")
+    stored = deployed.client("s3").get_object(Bucket=deployed.bucket, Key=key)
+    assert stored["ContentType"] == "image/jpeg"
+    data = stored["Body"].read()
+    assert len(data) > INLINE_MAX_BYTES
+    assert Image.open(io.BytesIO(data)).size == (3000, 2250)
+    assert key.startswith(f"renditions/{ALBUM}/{edge.large_photo.photo_id}/")
+
+
+def test_only_the_distribution_may_call_the_transform_function(deployed: Deployed) -> None:
+    resolve = _resolver(deployed)
+    function = alias_id(logical_id(TRANSFORM))  # where the URL, and so its permissions, are
+    policy = function_policy(deployed.stack, resolve, function)
+    ours = resolve(distribution_arn())
+    other = f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOTHERDISTRIBUTION"
+    cloudfront = {"Service": "cloudfront.amazonaws.com"}
+    arn = resolve.arn(function)
+
+    def decision(action: str, source: str, **context: str) -> Decision:
+        request = Request(action, arn, {"aws:SourceArn": source, **context}, cloudfront)
+        return evaluate([policy], request)
+
+    url = {"lambda:FunctionUrlAuthType": "AWS_IAM"}
+    assert decision("lambda:InvokeFunctionUrl", ours, **url) is Decision.ALLOWED
+    assert decision("lambda:InvokeFunctionUrl", other, **url) is Decision.IMPLICIT_DENY
+    via_url = {"lambda:InvokedViaFunctionUrl": "true"}
+    assert decision("lambda:InvokeFunction", ours, **via_url) is Decision.ALLOWED
+    assert decision("lambda:InvokeFunction", ours) is Decision.IMPLICIT_DENY  # not via its URL
+    assert decision("lambda:InvokeFunction", other, **via_url) is Decision.IMPLICIT_DENY
+
+
+def test_the_bucket_lets_the_distribution_read_only_the_stored_transforms(
+    deployed: Deployed, edge: Edge
+) -> None:
+    resolve = _resolver(deployed)
+    policy = bucket_policy(deployed.stack, resolve, "PhotoBucket")
+    ours = resolve(distribution_arn())
+    cloudfront = {"Service": "cloudfront.amazonaws.com"}
+    stored = f"arn:aws:s3:::{deployed.bucket}" + edge.large["headers"]["location"]
+    original = f"arn:aws:s3:::{deployed.bucket}/{edge.large_photo.photo['key']}"
+    listed = deployed.client("s3").list_objects_v2(
+        Bucket=deployed.bucket, Prefix=f"renditions/{ALBUM}/{edge.large_photo.photo_id}/"
+    )
+    [preview, *_] = [o["Key"] for o in listed["Contents"] if "/_edge/" not in o["Key"]]
+    rendition = f"arn:aws:s3:::{deployed.bucket}/{preview}"
+
+    def read(resource: str, source: str) -> Decision:
+        context = {"aws:SourceArn": source, "aws:SecureTransport": "true"}
+        return evaluate([policy], Request("s3:GetObject", resource, context, cloudfront))
+
+    assert read(stored, ours) is Decision.ALLOWED
+    assert read(original, ours) is Decision.IMPLICIT_DENY
+    assert read(rendition, ours) is Decision.IMPLICIT_DENY
+    other = f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOTHERDISTRIBUTION"
+    assert read(stored, other) is Decision.IMPLICIT_DENY
+
+
 def _denials(deployed: Deployed, calls: list[dict[str, Any]], role_of: Any) -> list[str]:
     iam = deployed.client("iam")
     policies: dict[str, list[dict[str, Any]]] = {}
@@ -401,7 +586,7 @@ def _denials(deployed: Deployed, calls: list[dict[str, Any]], role_of: Any) -> l
 
 
 def test_every_call_of_every_function_is_allowed_by_its_role(
-    deployed: Deployed, journey: Journey
+    deployed: Deployed, journey: Journey, edge: Edge
 ) -> None:
     functions = deployed.client("lambda")
     roles = {
@@ -409,7 +594,7 @@ def test_every_call_of_every_function_is_allowed_by_its_role(
         for name in deployed.stack.resources_of_type("AWS::Lambda::Function").values()
     }
     assert {
-        deployed.function_name(n) for n in (*(f.name for f in FUNCTIONS), API, NOTIFIER)
+        deployed.function_name(n) for n in (*(f.name for f in FUNCTIONS), API, NOTIFIER, TRANSFORM)
     } <= set(roles)
     calls = recorded_calls(deployed.calls_dir)
     # Every function called AWS, recorded; the configuration's own declared functions (a schedule's
@@ -441,8 +626,11 @@ def test_the_state_machine_role_allows_each_task_invocation(
     assert not denied, "\n".join(denied)
 
 
-def test_the_rule_role_allows_starting_executions(deployed: Deployed, journey: Journey) -> None:
-    assert len(deployed.delivery.calls) == 4  # good, corrupt, duplicate, the photo with a face
+def test_the_rule_role_allows_starting_executions(
+    deployed: Deployed, journey: Journey, edge: Edge
+) -> None:
+    # good, corrupt, duplicate, the photo with a face, and the edge's large one
+    assert len(deployed.delivery.calls) == 5
     # The upload rule starts the state machine's live alias: the version published last.
     alias = deployed.stack.outputs["StateMachineAliasArn"]
     assert alias.endswith(f":stateMachine:{SERVICE}-dev-photo-pipeline:{ALIAS}")

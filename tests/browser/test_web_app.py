@@ -7,12 +7,14 @@ Screenshots land in a temporary folder named at the end of the run.
 from __future__ import annotations
 
 import base64
+import io
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.browser.conftest import REPORT, web_url
 from tests.browser.fixtures import make_event_photos
@@ -151,7 +153,7 @@ def test_drop_twenty_photos_see_them_live_and_open_one(
         ratio = min(crop["width"], crop["height"]) / max(crop["width"], crop["height"])
         assert abs(ratio - 89 / 127) < 0.02, ratio
         names = set(gallery.locator("#renditions tbody a").all_text_contents())
-        assert {"print", "preview", "thumb"} <= names, names
+        assert {"print", "preview"} <= names, names
         gallery.screenshot(path=str(screenshots / "4-photo.png"), full_page=True)
 
         # Phone width: no sideways scrolling on any page.
@@ -169,9 +171,45 @@ def test_drop_twenty_photos_see_them_live_and_open_one(
             phone.wait_for_timeout(300)
             assert phone.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
             phone.screenshot(path=str(screenshots / f"6-phone-{name}.png"))
+            # At DPR 2 each picture is a transform about twice its CSS width, not a fixed size.
+            shown = {"gallery": ".card img.photo.loaded", "photo": "#stage img.full"}.get(name)
+            if shown:
+                phone.wait_for_function(f"() => document.querySelector('{shown}')?.complete")
+                chosen = phone.locator(shown).first.evaluate(CHOSEN_CANDIDATE)
+                assert_sized_for(chosen, dpr=2, what=name)
         phone.context.close()
     finally:
         context.close()
+
+
+# Which srcset candidate the browser fetched for an <img>, its CSS width and the pixels it got.
+CHOSEN_CANDIDATE = """(img) => {
+  const candidates = img.srcset.split(", ").map((c) => {
+    const [url, width] = c.trim().split(" ");
+    return { url, width: parseInt(width, 10) };
+  });
+  const chosen = candidates.find((c) => c.url === img.currentSrc);
+  return {
+    url: img.currentSrc,
+    width: chosen ? chosen.width : null,
+    widths: candidates.map((c) => c.width),
+    css: img.getBoundingClientRect().width,
+  };
+}"""
+
+
+def assert_sized_for(chosen: dict[str, Any], *, dpr: float, what: str) -> None:
+    """The picture came from /img at a width between its CSS width and the next candidate above
+    ``dpr`` times that (browsers may take the candidate just below when it is closer)."""
+    assert "/img/" in chosen["url"], (what, chosen)
+    assert chosen["width"] is not None, (what, chosen)
+    # naturalWidth is density-corrected for srcset images: read the picture itself.
+    with Image.open(io.BytesIO(httpx.get(chosen["url"]).content)) as picture:
+        assert picture.width == chosen["width"], (what, chosen, picture.size)
+    needed = chosen["css"] * dpr
+    above = [w for w in chosen["widths"] if w >= needed] or [max(chosen["widths"])]
+    assert chosen["width"] > chosen["css"] * 1.4, (what, chosen)  # sharper than DPR 1
+    assert chosen["width"] <= min(above), (what, chosen)  # and never more than needed
 
 
 def test_redrive_answers_json_errors(server: RunningServer) -> None:

@@ -168,7 +168,7 @@ def test_same_row_and_renditions_on_s3_as_locally(s3_stack: Stack, local_stack: 
     local = run_pipeline(local_stack, data, photo_id)
     assert on_s3["status"] == "ready"
     assert {k: on_s3.get(k) for k in _COMPARED} == {k: local.get(k) for k in _COMPARED}
-    assert {"print", "preview", "thumb"} <= set(on_s3["renditions"])
+    assert {"print", "preview"} <= set(on_s3["renditions"])
     assert _digest(s3_stack, on_s3) == _digest(local_stack, local)
 
 

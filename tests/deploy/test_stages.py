@@ -21,6 +21,7 @@ from tests.deploy.conftest import example_settings
 _SECRETS = {
     "database_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
     "slack_webhook_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbC",
+    "transform_signing_key_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:t-AbC",
 }
 
 

@@ -128,13 +128,13 @@ def test_the_pipeline_decodes_each_photo_once(
     photo = pipeline_adapters.adapters().photos.get(photo_id)
     assert photo["status"] == "ready"
     prints = 1 + len([p for p in extra_prints.split(",") if p])
-    assert len(photo["renditions"]) == prints + 4  # + preview and thumb, JPEG and WebP each
+    assert len(photo["renditions"]) == prints + 1  # + the JPEG preview
     assert photo["placeholder"]
     assert decodes.count == 1, f"the original was decoded {decodes.count} times"
     # The prints are full resolution, so that one decode is too: upright 1800 x 2400, 89:127.
     printed = photo["renditions"]["print"]
     assert (printed["width"], printed["height"]) == (round(2400 * 89 / 127), 2400)
-    thumb_key = photo["renditions"]["thumb"]["key"]
+    preview_key = photo["renditions"]["preview"]["key"]
     store = pipeline_adapters.adapters().store
-    with Image.open(io.BytesIO(store.get_object(BUCKET, thumb_key))) as thumb:
-        assert max(thumb.size) == 400 and thumb.height > thumb.width
+    with Image.open(io.BytesIO(store.get_object(BUCKET, preview_key))) as preview:
+        assert max(preview.size) == 1600 and preview.height > preview.width

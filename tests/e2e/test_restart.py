@@ -32,7 +32,7 @@ def test_photos_and_executions_survive_a_restart(tmp_path: Path) -> None:
     try:
         photo = httpx.get(f"{second.api}/v1/photos/{done}", headers=second.headers).json()
         assert photo["status"] == "ready"
-        image = httpx.get(photo["renditions"]["thumb"]["url"])
+        image = httpx.get(photo["renditions"]["preview"]["url"])
         assert image.status_code == 200 and image.content[:2] == b"\xff\xd8"
         execution = httpx.get(
             f"{second.api}/v1/photos/{done}/execution", headers=second.headers

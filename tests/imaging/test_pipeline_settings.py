@@ -19,8 +19,8 @@ def test_defaults() -> None:
     options = imaging_options(Settings())
     assert [s.name for s in options.print_specs] == ["print"]
     names = [s.name for s in options.browsing_specs]
-    assert names == ["preview", "preview-webp", "thumb", "thumb-webp"]
-    assert [s.long_edge for s in options.browsing_specs] == [1600, 1600, 400, 400]
+    assert names == ["preview"]  # pages ask /img for every other size and format
+    assert [s.long_edge for s in options.browsing_specs] == [1600]
     assert options.max_pixels == 100_000_000
     assert options.mark_duplicates and not options.store_gps and not options.allow_tiff
 

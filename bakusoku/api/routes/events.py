@@ -29,7 +29,7 @@ from bakusoku.api.feed import (
     changed_photos,
     changes_page,
 )
-from bakusoku.api.routes.shared import rendition_signer
+from bakusoku.api.routes.shared import rendition_signer, transform_signer
 from bakusoku.api.services import ApiServices
 from bakusoku.api.views import photo_view
 from bakusoku.auth.principal import Principal
@@ -46,12 +46,13 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     sign_get = rendition_signer(services)
+    sign_transform = transform_signer(services.settings)
     fetch = changed_photos(services.db, services.settings.upload_prefix)
     feed = PhotoFeed(fetch)
 
     def visible_views(principal: Principal, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
-            photo_view(row, sign_get)
+            photo_view(row, sign_get, sign_transform)
             for row in rows
             if access.visible(principal, row["object_key"])
         ]
@@ -94,7 +95,9 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 for row in rows:
                     if not access.visible(principal, row["object_key"]):
                         continue
-                    data = json.dumps(photo_view(row, sign_get), separators=(",", ":"))
+                    data = json.dumps(
+                        photo_view(row, sign_get, sign_transform), separators=(",", ":")
+                    )
                     yield f"id: {row['updated_at']!r}\nevent: photo\ndata: {data}\n\n"
 
         return StreamingResponse(

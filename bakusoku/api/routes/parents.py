@@ -22,7 +22,7 @@ from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.parent_access import COOKIE, PARENT_API, session_expiry_seconds
 from bakusoku.api.references import MAX_REFERENCES
 from bakusoku.api.routes.pages import page
-from bakusoku.api.routes.transforms import lazy_signing_key
+from bakusoku.api.routes.shared import signing_key_reader
 from bakusoku.api.services import ApiServices
 from bakusoku.api.transforms.signing import signed_path
 from bakusoku.auth.scope import list_photos, photo_visible
@@ -75,7 +75,7 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
     parents = access.parents
     settings = services.settings
     faces = services.faces
-    signing_key = lazy_signing_key(settings)
+    signing_key = signing_key_reader(settings)
 
     def proof_view(photo: dict[str, Any]) -> dict[str, Any]:
         key = signing_key()

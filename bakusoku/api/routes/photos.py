@@ -26,7 +26,7 @@ from bakusoku.api.deletion import delete_photo
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import WORD, repeatable
 from bakusoku.api.routes.faces import photo_album
-from bakusoku.api.routes.shared import rendition_signer, visible_photo
+from bakusoku.api.routes.shared import rendition_signer, transform_signer, visible_photo
 from bakusoku.api.schemas import OriginalGrant, PhotoPage, PhotoView, answers
 from bakusoku.api.services import ApiServices
 from bakusoku.api.views import iso, photo_view
@@ -42,6 +42,7 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     settings = services.settings
     sign_get = rendition_signer(services)
+    sign_transform = transform_signer(services.settings)
 
     @router.get(
         "/v1/photos/{photo_id}",
@@ -49,7 +50,9 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
         responses=answers(PhotoView) | error_responses(404),
     )
     def get_photo(principal: Caller, photo_id: str) -> dict[str, Any]:
-        return photo_view(visible_photo(services, access, photo_id, principal), sign_get)
+        return photo_view(
+            visible_photo(services, access, photo_id, principal), sign_get, sign_transform
+        )
 
     @router.delete(
         "/v1/photos/{photo_id}",
@@ -116,7 +119,7 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
             limit=limit,
         )
         return {
-            "items": [photo_view(p, sign_get) for p in page.items],
+            "items": [photo_view(p, sign_get, sign_transform) for p in page.items],
             "next_cursor": page.next_cursor,
         }
 

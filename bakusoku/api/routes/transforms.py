@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from bakusoku.api.access import AccessControl, Caller, photo_not_found
 from bakusoku.api.errors import ApiError, error_responses
-from bakusoku.api.routes.shared import visible_photo
+from bakusoku.api.routes.shared import signing_key_reader, visible_photo
 from bakusoku.api.services import ApiServices
 from bakusoku.api.transforms.cache import CachedImage, TransformCache
 from bakusoku.api.transforms.options import (
@@ -32,9 +32,11 @@ from bakusoku.api.transforms.options import (
     TransformOptionsError,
     parse_options,
 )
-from bakusoku.api.transforms.signing import ensure_signing_key, signed_path, verify
+from bakusoku.api.transforms.signing import signed_path, verify
 from bakusoku.config import MIB, ConfigError, Settings
-from bakusoku.domain.keys import owner_of
+from bakusoku.db.photos import PhotoRepository
+from bakusoku.domain.keys import edge_key, owner_of
+from bakusoku.faces.service import FaceService
 from bakusoku.imaging.errors import ImageError
 from bakusoku.imaging.transform import (
     SourceCandidate,
@@ -46,6 +48,8 @@ from bakusoku.imaging.transform import (
     render_transform,
 )
 from bakusoku.imaging.watermark import Watermark
+from bakusoku.storage.base import ObjectStore
+from bakusoku.storage.errors import StorageError
 
 # A year: the URL names the photo's bytes and the options, so what it answers never changes.
 MAX_AGE_SECONDS = 365 * 24 * 3600
@@ -60,6 +64,7 @@ SIGNING_DESCRIPTION = (
     " immutable` and 304 on revalidation; `Vary: Accept` when the format is automatic. "
     + OPTIONS_HELP
 )
+_EXTENSIONS = {"image/jpeg": "jpg", "image/webp": "webp", "image/avif": "avif"}
 _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/jpeg": {}, "image/webp": {}, "image/avif": {}}},
     304: {"description": "the client's copy (If-None-Match) is current"},
@@ -67,56 +72,19 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter:
+    """``/img/...`` and the endpoint that signs its URLs."""
     router = APIRouter()
     settings = services.settings
-    signing_key = lazy_signing_key(settings)
-    cache = _cache(settings)
-    watermark = proof_watermark(settings)
-    # Pixel work is CPU-bound: more of it at once than there are cores only adds memory (each
-    # holds a decode) and makes every request slower; the rest wait their turn.
-    pixel_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
-
-    @router.get(
-        "/img/{signature}/{options}/{photo_id}",
-        summary="Transformed Photo",
-        response_class=Response,
-        responses=_IMAGE_RESPONSES | error_responses(400, 403, 404, 503),
-        # A URL the API hands out, not an operation to call with a key: its description is the
-        # signing endpoint's, and any value of its parts is possible (all answer 403 unsigned).
-        include_in_schema=False,
-    )
-    def transformed(request: Request, signature: str, options: str, photo_id: str) -> Response:
-        """The photo at the size, fit and format the signed options say (no API key needed)."""
-        if not verify(signing_key(), signature, options, photo_id):
-            raise ApiError(
-                403,
-                "transform.bad_signature",
-                "this transform URL is not signed by this server, or was changed after signing:"
-                " ask the API for one (GET /v1/photos/{photo_id}/transform?options=...)",
-            )
-        wanted = _parsed(options)
-        transform = wanted.to_transform(
-            request.headers.get("accept", ""), avif_supported(), watermark
+    signing_key = signing_key_reader(settings)
+    router.include_router(
+        image_router(
+            settings,
+            services.photos,
+            services.store,
+            publishable_check(services.faces, settings.upload_prefix),
+            signing_key=signing_key,
         )
-        photo = services.photos.find(photo_id)
-        if photo is None or photo["status"] not in _SERVED_STATUSES:
-            raise photo_not_found(photo_id)
-        if wanted.watermark and not _publishable(services, photo):
-            # Watermarked previews are what parents see: a photo staff marked "do not publish"
-            # stops answering them at once, even for URLs handed out before the mark.
-            raise photo_not_found(photo_id)
-        etag = _etag(photo, wanted, transform)
-        headers = _caching_headers(etag, wanted)
-        if _matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=headers)
-        cached = cache.get(etag) if cache else None
-        if cached is None:
-            made, timing = _render(services, photo, transform, pixel_slots)
-            cached = CachedImage(made.data, made.content_type)
-            headers["Server-Timing"] = timing  # for operators and the benchmark
-            if cache:
-                cache.put(etag, cached)
-        return Response(cached.data, media_type=cached.content_type, headers=headers)
+    )
 
     @router.get(
         "/v1/photos/{photo_id}/transform",
@@ -144,10 +112,108 @@ def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter
             "photo_id": photo_id,
             "options": wanted.canonical(),
             "path": path,
-            "url": settings.api_url.rstrip("/") + path,
+            "url": settings.transform_base_url + path,
         }
 
     return router
+
+
+def image_router(
+    settings: Settings,
+    photos: PhotoRepository,
+    store: ObjectStore | None,
+    publishable: Callable[[dict[str, Any]], bool],
+    *,
+    signing_key: Callable[[], bytes] | None = None,
+) -> APIRouter:
+    """``GET /img/{signature}/{options}/{photo_id}`` alone: what the API serves beside its other
+    routes, and all the transform function behind the stack's CloudFront distribution serves."""
+    router = APIRouter()
+    key = signing_key or signing_key_reader(settings)
+    cache = _cache(settings)
+    watermark = proof_watermark(settings)
+    # Pixel work is CPU-bound: more of it at once than there are cores only adds memory (each
+    # holds a decode) and makes every request slower; the rest wait their turn.
+    pixel_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+    @router.get(
+        "/img/{signature}/{options}/{photo_id}",
+        summary="Transformed Photo",
+        response_class=Response,
+        responses=_IMAGE_RESPONSES | error_responses(400, 403, 404, 503),
+        # A URL the API hands out, not an operation to call with a key: its description is the
+        # signing endpoint's, and any value of its parts is possible (all answer 403 unsigned).
+        include_in_schema=False,
+    )
+    def transformed(request: Request, signature: str, options: str, photo_id: str) -> Response:
+        """The photo at the size, fit and format the signed options say (no API key needed)."""
+        if not verify(key(), signature, options, photo_id):
+            raise ApiError(
+                403,
+                "transform.bad_signature",
+                "this transform URL is not signed by this server, or was changed after signing:"
+                " ask the API for one (GET /v1/photos/{photo_id}/transform?options=...)",
+            )
+        wanted = _parsed(options)
+        transform = wanted.to_transform(
+            request.headers.get("accept", ""), avif_supported(), watermark
+        )
+        photo = photos.find(photo_id)
+        if photo is None or photo["status"] not in _SERVED_STATUSES:
+            raise photo_not_found(photo_id)
+        if wanted.watermark and not publishable(photo):
+            # Watermarked previews are what parents see: a photo staff marked "do not publish"
+            # stops answering them at once, even for URLs handed out before the mark.
+            raise photo_not_found(photo_id)
+        etag = _etag(photo, wanted, transform)
+        headers = _caching_headers(etag, wanted)
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        cached = cache.get(etag) if cache else None
+        if cached is None:
+            made, timing = _render(settings, _store(store), photo, transform, pixel_slots)
+            cached = CachedImage(made.data, made.content_type)
+            headers["Server-Timing"] = timing  # for operators and the benchmark
+            if cache:
+                cache.put(etag, cached)
+        inline_max = settings.transform_inline_max_bytes
+        if inline_max and len(cached.data) > inline_max:
+            return _redirect_to_stored(settings, _store(store), photo, etag, cached, headers)
+        return Response(cached.data, media_type=cached.content_type, headers=headers)
+
+    return router
+
+
+def _redirect_to_stored(
+    settings: Settings,
+    store: ObjectStore,
+    photo: dict[str, Any],
+    etag: str,
+    image: CachedImage,
+    headers: dict[str, str],
+) -> Response:
+    """A picture too large for the function's answer: stored beside the photo's renditions and
+    answered with a redirect to that key on the same host (the edge serves it from the bucket).
+    The redirect is as cacheable as the picture: the key names the picture's exact bytes."""
+    extension = _EXTENSIONS[image.content_type]
+    key = edge_key(
+        settings.rendition_prefix,
+        photo["album"],
+        photo["photo_id"],
+        f"{etag.strip(chr(34))}.{extension}",
+    )
+    try:
+        store.put_object(photo["bucket"], key, image.data, content_type=image.content_type)
+    except StorageError as exc:
+        raise ApiError(
+            503,
+            "storage.unavailable",
+            f"the transform is too large to answer inline and could not be stored ({exc.code});"
+            " try again",
+        ) from exc
+    # The ETag names the picture, not this redirect: a client revalidates the stored copy.
+    moved = {k: v for k, v in headers.items() if k != "ETag"}
+    return Response(status_code=302, headers={**moved, "Location": "/" + key})
 
 
 def proof_watermark(settings: Settings) -> Watermark:
@@ -159,29 +225,6 @@ def proof_watermark(settings: Settings) -> Watermark:
             f"settings 'proof_watermark_text' ({settings.proof_watermark_text!r}) and"
             f" 'proof_watermark_opacity' ({settings.proof_watermark_opacity}): {exc}"
         ) from exc
-
-
-def lazy_signing_key(settings: Settings) -> Callable[[], bytes]:
-    """The signing key, read (or made) on first use: a deployment without a writable data
-    directory and without the setting fails only its transform routes, not the whole API."""
-    lock = threading.Lock()
-    held: list[bytes] = []
-
-    def key() -> bytes:
-        with lock:
-            if not held:
-                try:
-                    held.append(ensure_signing_key(settings))
-                except OSError as exc:
-                    raise ApiError(
-                        503,
-                        "transform.unavailable",
-                        "transforms need a signing key: set transform_signing_key"
-                        f" (BAKUSOKU_TRANSFORM_SIGNING_KEY) or a writable data_dir ({exc})",
-                    ) from exc
-            return held[0]
-
-    return key
 
 
 def _cache(settings: Settings) -> TransformCache | None:
@@ -231,16 +274,13 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def _render(
-    services: ApiServices,
+    settings: Settings,
+    store: ObjectStore,
     photo: dict[str, Any],
     transform: Transform,
     pixel_slots: threading.BoundedSemaphore,
 ) -> tuple[TransformedImage, str]:
     """The picture, and a Server-Timing value: reading its source, making its pixels."""
-    if services.store is None:
-        raise ApiError(
-            503, "storage.unavailable", "this deployment's API has no object store to read from"
-        )
     full = (int(photo["width"]), int(photo["height"]))
     faces = [tuple(face) for face in photo.get("faces") or ()]
     source = choose_source(
@@ -250,9 +290,8 @@ def _render(
         plan(full, transform, faces),
     )
     started = time.perf_counter()
-    data = services.store.get_object(photo["bucket"], source.key)
+    data = store.get_object(photo["bucket"], source.key)
     read = time.perf_counter()
-    settings = services.settings
     try:
         with pixel_slots:
             made = render_transform(
@@ -275,11 +314,24 @@ def _render(
     return made, timing
 
 
-def _publishable(services: ApiServices, photo: dict[str, Any]) -> bool:
-    owner = owner_of(photo["object_key"], services.settings.upload_prefix)
-    if owner is None:
-        return True
-    return photo["photo_id"] not in services.faces.faces.unpublishable_photo_ids(*owner)
+def publishable_check(faces: FaceService, upload_prefix: str) -> Callable[[dict[str, Any]], bool]:
+    """Whether a photo may still be shown watermarked: not marked "do not publish" by staff."""
+
+    def publishable(photo: dict[str, Any]) -> bool:
+        owner = owner_of(photo["object_key"], upload_prefix)
+        if owner is None:
+            return True
+        return photo["photo_id"] not in faces.faces.unpublishable_photo_ids(*owner)
+
+    return publishable
+
+
+def _store(store: ObjectStore | None) -> ObjectStore:
+    if store is None:
+        raise ApiError(
+            503, "storage.unavailable", "this deployment's API has no object store to read from"
+        )
+    return store
 
 
 def _full_frame_renditions(photo: dict[str, Any]) -> list[SourceCandidate]:

@@ -14,6 +14,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from bakusoku.api.routes.transforms import MAX_AGE_SECONDS
 from bakusoku.api.transforms.signing import KEY_FILE_NAME, sign, signed_path
+from bakusoku.api.transforms.srcset import FRAME_WIDTHS, GRID_WIDTHS
 from bakusoku.imaging.transform import avif_supported
 from tests.auth.conftest import bearer, settled, upload
 from tests.e2e.server import RunningServer
@@ -99,6 +100,23 @@ def test_a_signed_url_answers_the_picture_without_an_api_key(site: Site) -> None
     assert response.headers["vary"] == "Accept"
     assert response.headers["etag"].startswith('"')
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_photo_views_carry_the_srcset_candidates_pages_choose_from(site: Site) -> None:
+    shown = httpx.get(f"{site.api}/v1/photos/{site.photo_id}", headers=bearer(site.a_admin))
+    images = shown.json()["images"]
+    assert [c["width"] for c in images["grid"]] == list(GRID_WIDTHS)  # 3000 px short side: all
+    assert [c["width"] for c in images["frame"]] == list(FRAME_WIDTHS)
+    for kind, candidate, height in (
+        ("grid", images["grid"][1], images["grid"][1]["width"]),  # square cells
+        ("frame", images["frame"][0], images["frame"][0]["width"] * 3 // 4),  # the 4:3 frame
+    ):
+        assert candidate["url"].startswith(f"{site.api}/img/"), kind
+        response = httpx.get(candidate["url"])  # no key: the signature is the permission
+        assert response.status_code == 200, (kind, response.text)
+        assert picture(response).size == (candidate["width"], height), kind
+    listed = httpx.get(f"{site.api}/v1/photos", headers=bearer(site.a_admin)).json()["items"]
+    assert [p["images"] for p in listed if p["photo_id"] == site.photo_id] == [images]
 
 
 def test_revalidation_answers_304_and_repeats_come_from_the_cache(site: Site) -> None:

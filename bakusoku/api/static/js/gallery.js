@@ -1,7 +1,7 @@
 // The gallery: one album (or all), newest first, live via server-sent events, pages on scroll.
 import { api } from "./api.js";
 import { shareAlbumChanged } from "./share.js";
-import { announce, badge, el, formatBytes, objectPath, thumbBox, timeAgo } from "./ui.js";
+import { announce, badge, el, formatBytes, imageKey, objectPath, thumbBox, timeAgo } from "./ui.js";
 
 const PAGE_SIZE = 48;
 const grid = document.getElementById("photos");
@@ -92,8 +92,7 @@ function upsert(photo, { fromList = false } = {}) {
     if (known.photo.updated_at > photo.updated_at) return;
     const sameLook =
       known.photo.status === photo.status &&
-      objectPath(known.photo.renditions?.thumb?.url || "") ===
-        objectPath(photo.renditions?.thumb?.url || "") &&
+      imageKey(known.photo) === imageKey(photo) &&
       (known.photo.placeholder || null) === (photo.placeholder || null);
     known.photo = photo;
     if (sameLook) return;

@@ -9,6 +9,7 @@ import {
   formatTime,
   objectPath,
   photoPlaceholder,
+  srcset,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -49,10 +50,12 @@ function renderPhoto() {
 function renderStage() {
   const stage = $("stage");
   const preview = photo.renditions?.preview;
+  const frameSet = photo.images?.frame;
+  const shown = frameSet?.length ? frameSet[0].url : preview?.url;
   const current = stage.querySelector("img.full");
-  if (preview && current && current.dataset.object === objectPath(preview.url)) return;
+  if (shown && current && current.dataset.object === objectPath(shown)) return;
   const ph = photoPlaceholder(photo);
-  if (!preview) {
+  if (!shown) {
     const note =
       photo.status === "failed"
         ? "No preview: this photo could not be processed."
@@ -69,11 +72,19 @@ function renderStage() {
   const img = el("img", {
     class: "full",
     alt: `Full frame of ${photo.filename || "the photo"}`,
-    width: preview.width,
-    height: preview.height,
+    width: photo.width || preview.width,
+    height: photo.height || preview.height,
   });
-  img.dataset.object = objectPath(preview.url);
-  img.src = preview.url;
+  img.dataset.object = objectPath(shown);
+  if (frameSet?.length) {
+    // The frame's width on this page: the stage's, or less where 72vh of height bounds it; the
+    // browser multiplies by the device's pixel ratio and picks the candidate.
+    const aspect = (photo.width || 1) / (photo.height || 1);
+    const fits = Math.min(stage.clientWidth || 1200, window.innerHeight * 0.72 * aspect);
+    img.sizes = `${Math.ceil(fits)}px`;
+    img.srcset = srcset(frameSet);
+  }
+  img.src = shown;
   const frame = el("div", { class: "frame" }, ph ? el("img", { class: "ph", src: ph, alt: "" }) : null, img);
   const box = photo.crop_box;
   if (Array.isArray(box) && box.length === 4 && photo.width && photo.height) {

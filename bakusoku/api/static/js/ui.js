@@ -76,9 +76,20 @@ export function objectPath(url) {
   }
 }
 
+/** A srcset attribute from the API's candidates ({width, url}). */
+export function srcset(candidates) {
+  return candidates.map((c) => `${c.url} ${c.width}w`).join(", ");
+}
+
+/** What a photo's card shows: the same key keeps its loaded image across refreshes. */
+export function imageKey(photo) {
+  const first = photo.images?.grid?.[0]?.url || photo.renditions?.preview?.url || "";
+  return objectPath(first);
+}
+
 /** The placeholder of a photo (ThumbHash), wherever the API puts it; null when there is none. */
 export function photoPlaceholder(photo) {
-  return placeholderURL(photo.placeholder || photo.renditions?.thumb?.placeholder || null);
+  return placeholderURL(photo.placeholder || null);
 }
 
 /**
@@ -89,22 +100,31 @@ export function thumbBox(photo, { onExpired } = {}) {
   const box = el("div", { class: "thumb" });
   const ph = photoPlaceholder(photo);
   if (ph) box.append(el("img", { class: "ph", src: ph, alt: "", "aria-hidden": "true" }));
-  const thumb = photo.renditions?.thumb;
+  const grid = photo.images?.grid;
+  const fallback = photo.renditions?.preview;
   if (photo.status === "failed") {
     box.append(el("div", { class: "failed-art", "aria-hidden": "true", text: "!" }));
-  } else if (thumb) {
+  } else if (grid?.length || fallback) {
     const img = el("img", {
       class: "photo",
       alt: photo.filename || "photo",
       decoding: "async",
       loading: "lazy",
-      width: thumb.width,
-      height: thumb.height,
+      width: grid?.length ? grid[0].width : fallback.width,
+      height: grid?.length ? grid[0].width : fallback.height,
     });
     img.addEventListener("load", () => img.classList.add("loaded"), { once: true });
     img.addEventListener("error", () => onExpired?.(photo.photo_id), { once: true });
-    img.src = thumb.url;
-    img.dataset.object = objectPath(thumb.url);
+    if (grid?.length) {
+      // Square cells 170-340 CSS px wide: the browser picks the width the cell needs at the
+      // device's pixel ratio ("auto": the laid-out width, for lazy images).
+      img.sizes = "auto, (max-width: 560px) 50vw, 340px";
+      img.srcset = srcset(grid);
+      img.src = grid[0].url;
+    } else {
+      img.src = fallback.url;
+    }
+    img.dataset.object = imageKey(photo);
     box.append(img);
   } else {
     box.append(el("div", { class: "shimmer", "aria-hidden": "true" }));
