@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+import yaml
+
 from bakusoku.config import Settings, env_name, function_overrides
 from bakusoku.pipeline.declared import DeclaredFunction, declared_functions
 from bakusoku.runtime import FunctionConfig
@@ -154,3 +156,24 @@ def definition_text() -> str:
 def substitutions(function_arn: dict[str, str]) -> dict[str, str]:
     """DefinitionSubstitutions mapping each placeholder to the ARN of its function."""
     return {f.placeholder: function_arn[f.name] for f in FUNCTIONS}
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A Task state of the pipeline's definition: the function it calls and its time limit."""
+
+    state: str
+    function: str
+    timeout_seconds: int | None
+
+
+def task_states() -> tuple[TaskState, ...]:
+    """The pipeline's Task states, read from the shipped ASL file (``${...FunctionArn}`` names the
+    function by its placeholder)."""
+    by_placeholder = {f"${{{f.placeholder}}}": f.name for f in FUNCTIONS}
+    states = yaml.safe_load(definition_text())["States"]
+    return tuple(
+        TaskState(name, by_placeholder[spec["Resource"]], spec.get("TimeoutSeconds"))
+        for name, spec in states.items()
+        if spec.get("Type") == "Task" and spec.get("Resource") in by_placeholder
+    )
