@@ -43,6 +43,11 @@ class Settings:
     port: int = 8080
     store_port: int = 0  # 0: the port after the API's
     workers: int = 0  # 0: one per CPU core
+    # Executions the embedded engine runs at once; the rest wait their turn (a Task's time limit
+    # counts from when it is scheduled, so more in flight than the workers drain only time out).
+    max_running_executions: int = 64
+    # Where `bakusoku race prepare` keeps its capacity plans (empty: DATA_DIR/race-plans).
+    race_plans_dir: str = ""
     store_processes: int = 1  # processes serving the object store endpoint
     # Limits of the object store's port, per store process (bakusoku/storage/http_limits.py): a
     # request's head must arrive within the header timeout; a body within the body timeout plus one

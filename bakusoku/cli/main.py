@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from bakusoku.cli.graph import graph_command
 from bakusoku.cli.keys import audit, demo_key, keys
 from bakusoku.cli.loadtest import loadtest
 from bakusoku.cli.ops import executions, redrive, status
+from bakusoku.cli.race import race as race_commands
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
@@ -36,6 +38,7 @@ from bakusoku.ops.logs import (
     TextFormatter,
     resolve_log_format,
 )
+from bakusoku.races.plans import apply_plan, current_plan, next_plan, plan_banner
 
 if TYPE_CHECKING:
     from bakusoku.local.console import PhotoConsole
@@ -110,6 +113,11 @@ def up(
         "log_format": log_format,
     }
     settings = load_settings(overrides, config_file=config_file)
+    # A race's capacity plan in force now (`bakusoku race prepare`) raises workers and bounds.
+    now = datetime.now(UTC)
+    race_plan = current_plan(settings, now)
+    upcoming = next_plan(settings, now)
+    settings = apply_plan(settings, race_plan)
     # Resolved once, so the processes `up` starts (the object store's) write the same format.
     resolved = resolve_log_format(settings.log_format, sys.stdout)
     settings = dataclasses.replace(settings, log_format=resolved)
@@ -121,6 +129,8 @@ def up(
 
     def ready() -> None:
         for line in banner_lines(settings, __version__):
+            click.echo(line)
+        for line in plan_banner(race_plan, upcoming):
             click.echo(line)
         if demo:
             key = demo_key(settings)
@@ -320,6 +330,7 @@ cli.add_command(graph_command)
 cli.add_command(dashboards)
 cli.add_command(chaos)
 cli.add_command(faces)
+cli.add_command(race_commands)
 
 
 def main() -> None:

@@ -94,6 +94,8 @@ _LOCAL_ONLY = {
         "port",
         "store_port",
         "workers",
+        "max_running_executions",
+        "race_plans_dir",
         "database_url",
         "access_key_id",
         "secret_access_key",

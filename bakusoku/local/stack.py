@@ -94,7 +94,11 @@ class EmbeddedStack:
         # executions back at once instead of waiting for their leases to expire.
         owner = f"{socket.gethostname()}:{settings.data_dir.resolve()}"
         self.workflow = WorkflowEngine(
-            self.db, self.ops.invoker(invoker), region=settings.region, owner=owner
+            self.db,
+            self.ops.invoker(invoker),
+            region=settings.region,
+            owner=owner,
+            max_concurrent_executions=max(1, settings.max_running_executions),
         )
         self.ops.attach(self.workflow, self.runtime)
         arns = {f.name: self.runtime.function_arn(f.name) for f in FUNCTIONS}

@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bakusoku.errors import BakusokuError
 
@@ -362,3 +364,55 @@ def plan_lines(plan: CapacityPlan) -> list[str]:
     ]
     out += [f"warning: {w}" for w in plan.warnings]
     return out
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str, what: str) -> float:
+    """``4h``, ``90m``, ``1h30m``, ``45s`` → seconds; CapacityError names ``what`` otherwise."""
+    rest = text.strip().lower()
+    total = 0.0
+    number = ""
+    for char in rest:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in _UNITS and number:
+            total += float(number) * _UNITS[char]
+            number = ""
+        else:
+            number = "x"
+            break
+    if number or total <= 0:
+        raise CapacityError(f"{what} {text!r} is not a duration: write 4h, 90m, 1h30m, 45s or 7d")
+    return total
+
+
+def race_start(text: str, race_date: str | None = None, timezone: str | None = None) -> datetime:
+    """When photos start arriving: an ISO 8601 time with its offset, or a clock time (``09:30``)
+    on the race's date in the race's time zone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is not None and moment.tzinfo is not None:
+        return moment
+    if moment is None and race_date and timezone:
+        try:
+            clock = time_of_day(text)
+            zone = ZoneInfo(timezone)
+            day = date.fromisoformat(race_date)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise CapacityError(f"the start {text!r} cannot be read: {exc}") from exc
+        return datetime.combine(day, clock, tzinfo=zone)
+    raise CapacityError(
+        f"the start {text!r} needs its date and UTC offset (e.g. 2026-12-06T11:30+09:00), or a "
+        "clock time such as 11:30 for a race whose date and time zone are set (PUT /v1/races)"
+    )
+
+
+def time_of_day(text: str) -> dt_time:
+    parsed = dt_time.fromisoformat(text.strip())
+    if parsed.tzinfo is not None:
+        raise ValueError("give the clock time without an offset: the race's time zone applies")
+    return parsed

@@ -16,8 +16,10 @@ from bakusoku.races.capacity import (
     Machine,
     RaceProfile,
     default_cost,
+    parse_duration,
     plan_capacity,
     plan_lines,
+    race_start,
 )
 
 START = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
@@ -155,3 +157,18 @@ def test_the_text_names_the_warning() -> None:
     text = "\n".join(plan_lines(plan_capacity("big", profile, costs(), MACHINE)))
     assert "verdict: warning" in text
     assert "warning: one machine cannot keep up" in text
+
+
+def test_durations_and_starts_are_read_as_people_write_them() -> None:
+    assert parse_duration("4h", "--window") == 4 * 3600
+    assert parse_duration("1h30m", "--window") == 5400
+    assert parse_duration("7d", "--history") == 7 * 86400
+    with pytest.raises(CapacityError, match="--window '4 hours' is not a duration"):
+        parse_duration("4 hours", "--window")
+    assert race_start("2026-12-06T11:30+09:00") == datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
+    on_the_day = race_start("11:30", "2026-12-06", "Asia/Tokyo")
+    assert on_the_day == datetime(2026, 12, 6, 2, 30, tzinfo=UTC)
+    with pytest.raises(CapacityError, match="needs its date and UTC offset"):
+        race_start("2026-12-06T11:30")  # no offset: which 11:30?
+    with pytest.raises(CapacityError, match="cannot be read"):
+        race_start("11:30", "2026-12-06", "Mars/Olympus")
