@@ -48,6 +48,7 @@ from bakusoku.deploy.policies import (
     stack_collection_prefix,
     state_machine_log_statement,
 )
+from bakusoku.deploy.race_capacity import race_capacity_resources
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
 from bakusoku.deploy.vpc import (
     endpoint_resources,
@@ -656,6 +657,11 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     )
     resources[f"{NOTIFIER_DLQ}Alarm"] = queue_alarm_resource(
         stage, NOTIFIER_DLQ, "Alerts the notifier failed"
+    )
+    resources |= race_capacity_resources(  # warm aliases before each race (race prepare --stage)
+        stage.race_plans,
+        function_ids={name: logical_id(name) for name in stage.functions},
+        resource_names={name: stage.resource_name(name) for name in stage.functions},
     )
     # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
     resources = monitored(stage, resources, notifier=logical_id(NOTIFIER))

@@ -7,8 +7,10 @@ module only puts them together for the template builders.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bakusoku.config import ConfigError, RdsProxySettings, Settings, VpcSettings, stage_values
 from bakusoku.deploy.bundle import ARCHITECTURES, LOCK_RUNTIME
@@ -20,6 +22,7 @@ from bakusoku.pipeline.functions import (
     LambdaFunction,
     sized_functions,
 )
+from bakusoku.races.plans import PlanWindow, raised_reservations, stage_windows
 
 __all__ = ["API", "FUNCTION_NAMES", "NOTIFIER", "StageConfig", "load_stage"]
 
@@ -50,6 +53,9 @@ class StageConfig:
     # How a deploy shifts traffic to the new versions (``--canary``); None: all at once.
     canary: Canary | None = None
     chaos: bool = False  # AWS FIS experiment templates (bakusoku.deploy.chaos)
+    # Race plans not ended when packaged (`bakusoku race prepare --stage`): scheduled provisioned
+    # concurrency (bakusoku.deploy.race_capacity); ``functions`` already reserve what they ask.
+    race_plans: tuple[PlanWindow, ...] = ()
 
     @property
     def stack_name(self) -> str:
@@ -67,14 +73,27 @@ def load_stage(
     environ: Mapping[str, str] | None = None,
     *,
     canary: Canary | None = None,
+    now: datetime | None = None,
 ) -> StageConfig:
-    """Resolve one service and stage; ConfigError names the key to fix and its bad value."""
+    """Resolve one service and stage; ConfigError names the key to fix and its bad value.
+
+    The stage's race plans that have not ended at ``now`` raise its reserved concurrency.
+    """
     values = stage_values(settings, service, stage, environ)
+    plans = stage_windows(settings, service, stage, now or datetime.now(UTC))
+    functions = sized_functions(settings, service=service, stage=stage, environ=environ)
+    reserved = raised_reservations(
+        {name: f.reserved_concurrency for name, f in functions.items()}, plans
+    )
+    functions = {
+        name: dataclasses.replace(f, reserved_concurrency=reserved[name])
+        for name, f in functions.items()
+    }
     return StageConfig(
         service=service,
         stage=stage,
         settings=settings,
-        functions=sized_functions(settings, service=service, stage=stage, environ=environ),
+        functions=functions,
         log_retention_days=values.log_retention_days,
         cors_origins=values.cors_origins,
         database_secret_arn=values.database_secret_arn,
@@ -87,6 +106,7 @@ def load_stage(
         rds_proxy=values.rds_proxy,
         canary=canary,
         chaos=values.chaos,
+        race_plans=plans,
     )
 
 

@@ -1,0 +1,85 @@
+"""A stage's race plans in its template: warm functions before the gun, cold again after.
+
+Application Auto Scaling scales one thing of a Lambda function on a schedule: the provisioned
+concurrency of a version or alias (``lambda:function:ProvisionedConcurrency``). Each function a
+race plan warms gets one scalable target on its ``live`` alias, the one every caller invokes, and
+per plan two scheduled actions: at the plan's ``raise_at`` (its lead before the first photos) the
+target's minimum and maximum become the plan's provisioned concurrency, at ``lower_at`` (the end
+of the window) zero. Times are written in UTC, as ``at(...)`` reads them by default. Application
+Auto Scaling registers the target with its service-linked role
+(AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency), so the template names no role.
+
+Reserved concurrency is no scalable dimension: the stage's reservations are raised to the plans'
+in the function table (``deploy.stages``) for as long as a plan has not ended, so a deploy before
+the race raises them and the first deploy after it lowers them back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bakusoku.deploy.canary import ALIAS, alias_id
+from bakusoku.races.plans import PlanWindow
+
+NAMESPACE = "lambda"
+DIMENSION = "lambda:function:ProvisionedConcurrency"
+
+
+def target_id(function_logical_id: str) -> str:
+    return f"{function_logical_id}ProvisionedConcurrency"
+
+
+def schedule_at(moment: datetime) -> str:
+    """``at(2026-12-06T02:15:00)``: a one-time schedule, in UTC."""
+    return f"at({moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def scheduled_actions(function: str, windows: tuple[PlanWindow, ...]) -> list[dict[str, Any]]:
+    actions: list[dict[str, Any]] = []
+    for window in windows:
+        warm = window.provisioned.get(function, 0)
+        if not warm:
+            continue
+        actions += [
+            {
+                "ScheduledActionName": f"{window.race}-raise",
+                "Schedule": schedule_at(window.raise_at),
+                "ScalableTargetAction": {"MinCapacity": warm, "MaxCapacity": warm},
+            },
+            {
+                "ScheduledActionName": f"{window.race}-lower",
+                "Schedule": schedule_at(window.lower_at),
+                "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 0},
+            },
+        ]
+    return actions
+
+
+def race_capacity_resources(
+    windows: tuple[PlanWindow, ...], function_ids: dict[str, str], resource_names: dict[str, str]
+) -> dict[str, Any]:
+    """One scalable target per function a plan warms, keyed by logical id.
+
+    ``function_ids``: function → its logical id; ``resource_names``: function → its physical name.
+    """
+    resources: dict[str, Any] = {}
+    for function, logical in function_ids.items():
+        actions = scheduled_actions(function, windows)
+        if not actions:
+            continue
+        most = max(w.provisioned.get(function, 0) for w in windows)
+        resources[target_id(logical)] = {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            # The alias must exist (SAM publishes it) before its concurrency can be registered.
+            "DependsOn": [alias_id(logical)],
+            "Properties": {
+                "ServiceNamespace": NAMESPACE,
+                "ScalableDimension": DIMENSION,
+                "ResourceId": f"function:{resource_names[function]}:{ALIAS}",
+                "MinCapacity": 0,
+                "MaxCapacity": most,
+                "ScheduledActions": actions,
+            },
+        }
+    return resources

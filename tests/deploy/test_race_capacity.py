@@ -1,0 +1,111 @@
+"""A stage's race plans in its template: scheduled provisioned concurrency on the live aliases,
+reservations raised while a plan stands, lint-clean before and after the SAM transform."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bakusoku.deploy import checks
+from bakusoku.deploy.race_capacity import DIMENSION, schedule_at
+from bakusoku.deploy.sam import build_template, logical_id
+from bakusoku.deploy.stages import StageConfig, load_stage
+from bakusoku.races.capacity import FunctionCost, Machine, RaceProfile, plan_capacity
+from bakusoku.races.plans import target_name, write_plan
+from tests.deploy.conftest import REGION, example_settings
+
+pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
+
+START = datetime(2026, 12, 6, 2, 30, tzinfo=UTC)  # 11:30 in Tokyo
+COSTS = [
+    FunctionCost("api", 0.02, 0.06, 100, 1024, connections=2),
+    FunctionCost("store-photo", 0.05, 0.15, 100, 2048),
+    FunctionCost("make-renditions", 0.96, 1.45, 100, 3008),
+    FunctionCost("mark-ready", 0.02, 0.06, 100, 512),
+]
+PLAN = plan_capacity(
+    "shonan-2026",
+    RaceProfile(photos=100_000, starts_at=START),
+    COSTS,
+    Machine(cores=2, memory_mb=24_000, task_timeout_seconds=30),
+)
+
+
+def stage_at(tmp_path: Path, now: datetime) -> StageConfig:
+    settings = dataclasses.replace(example_settings(), race_plans_dir=str(tmp_path))
+    write_plan(settings, target_name("enphoto", "prod"), PLAN)
+    return load_stage(settings, "enphoto", "prod", environ={}, now=now)
+
+
+def targets(template: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    }
+
+
+def test_each_planned_function_is_warmed_on_its_live_alias_before_the_start(
+    tmp_path: Path,
+) -> None:
+    stage = stage_at(tmp_path, START - timedelta(days=1))
+    found = targets(build_template(stage))
+    planned = {f.function: f for f in PLAN.functions}
+    assert set(found) == {f"{logical_id(name)}ProvisionedConcurrency" for name in planned}
+    render = found["MakeRenditionsFunctionProvisionedConcurrency"]
+    props = render["Properties"]
+    assert props["ResourceId"] == "function:enphoto-prod-make-renditions:live"
+    assert props["ScalableDimension"] == DIMENSION
+    assert props["ServiceNamespace"] == "lambda"
+    assert render["DependsOn"] == ["MakeRenditionsFunctionAliaslive"]
+    warm = planned["make-renditions"].provisioned
+    assert props["MaxCapacity"] == warm
+    assert props["ScheduledActions"] == [
+        {
+            "ScheduledActionName": "shonan-2026-raise",
+            "Schedule": "at(2026-12-06T02:15:00)",
+            "ScalableTargetAction": {"MinCapacity": warm, "MaxCapacity": warm},
+        },
+        {
+            "ScheduledActionName": "shonan-2026-lower",
+            "Schedule": "at(2026-12-06T06:30:00)",
+            "ScalableTargetAction": {"MinCapacity": 0, "MaxCapacity": 0},
+        },
+    ]
+
+
+def test_reservations_rise_while_the_plan_stands_and_fall_after(tmp_path: Path) -> None:
+    before = stage_at(tmp_path, START - timedelta(days=1))
+    asked = {f.function: f.reserved for f in PLAN.functions}
+    assert asked["make-renditions"] > 30  # the stage reserves 30
+    assert before.functions["make-renditions"].reserved_concurrency == asked["make-renditions"]
+    assert before.functions["api"].reserved_concurrency == max(50, asked["api"])
+    template = build_template(before)["Resources"]
+    assert (
+        template["MakeRenditionsFunction"]["Properties"]["ReservedConcurrentExecutions"]
+        == asked["make-renditions"]
+    )
+    after = stage_at(tmp_path, START + timedelta(hours=5))
+    assert after.race_plans == ()
+    assert after.functions["make-renditions"].reserved_concurrency == 30
+    assert targets(build_template(after)) == {}
+
+
+def test_the_warmed_template_passes_cfn_lint_before_and_after_the_transform(
+    tmp_path: Path,
+) -> None:
+    template = build_template(stage_at(tmp_path, START - timedelta(days=1)))
+    assert checks.cfn_lint(template, REGION) == []
+    expanded = checks.expand_sam(template, REGION)
+    assert checks.cfn_lint(expanded, REGION) == []
+    # the alias the target depends on is one SAM creates
+    assert "MakeRenditionsFunctionAliaslive" in expanded["Resources"]
+
+
+def test_schedules_are_written_in_utc() -> None:
+    tokyo = datetime.fromisoformat("2026-12-06T11:15:00+09:00")
+    assert schedule_at(tokyo) == "at(2026-12-06T02:15:00)"
