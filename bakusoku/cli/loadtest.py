@@ -22,6 +22,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
@@ -202,6 +203,7 @@ class _Upload:
     acked_after: float | None = None  # seconds from the scheduled arrival to the store's 200
     service_time: float | None = None  # seconds from the upload's start (presign) to the 200
     error: str | None = None
+    acked_at: float | None = None  # wall-clock time of the store's 200 (epoch seconds)
 
 
 def _error_type(response: httpx.Response, stage: str) -> str:
@@ -281,9 +283,17 @@ class _Spike:
             if stored.status_code != 200:
                 return _Upload(photo_id, error=_error_type(stored, "store"))
             now = time.monotonic()
-            return _Upload(photo_id, acked_after=now - arrival, service_time=now - began)
+            return _Upload(
+                photo_id, acked_after=now - arrival, service_time=now - began, acked_at=time.time()
+            )
 
     async def run(self, photos: int, concurrency: int, rate: float) -> list[_Upload]:
+        return await self.run_arrivals(
+            [i / rate if rate > 0 else 0.0 for i in range(photos)], concurrency
+        )
+
+    async def run_arrivals(self, offsets: list[float], concurrency: int) -> list[_Upload]:
+        """Upload photo ``i`` at ``offsets[i]`` seconds from now (an open model)."""
         slots = asyncio.Semaphore(concurrency)
         limits = httpx.Limits(
             max_connections=concurrency * 2, max_keepalive_connections=concurrency
@@ -291,8 +301,7 @@ class _Spike:
         start = time.monotonic() + 0.2
         async with httpx.AsyncClient(timeout=120, limits=limits) as client:
             tasks = [
-                self.upload(client, i, start + (i / rate if rate > 0 else 0.0), slots)
-                for i in range(photos)
+                self.upload(client, i, start + offset, slots) for i, offset in enumerate(offsets)
             ]
             return list(await asyncio.gather(*tasks))
 
@@ -436,6 +445,61 @@ def run_loadtest(
 )
 @click.option("--timeout", type=float, default=1800, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option(
+    "--profile",
+    type=click.Choice(["spike", "race-day"]),
+    default="spike",
+    show_default=True,
+    help="race-day: a finish-line curve of --photos in bursts, plus photographers' batches.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(0),
+    default=60,
+    show_default=True,
+    help="race-day: seconds the finish-line curve lasts.",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="race-day: frames per passing runner.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(0),
+    default=200,
+    show_default=True,
+    help="race-day: photos a photographer uploads at once.",
+)
+@click.option(
+    "--batch-every",
+    type=click.FloatRange(0, min_open=True),
+    default=180,
+    show_default=True,
+    help="race-day: seconds between batches.",
+)
+@click.option(
+    "--batches",
+    type=click.IntRange(0),
+    default=1,
+    show_default=True,
+    help="race-day: how many batches.",
+)
+@click.option(
+    "--target",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="race-day: seconds within which every photo must be ready (default: the "
+    "plan's, else 600).",
+)
+@click.option(
+    "--plan-file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="race-day: a plan of `bakusoku race prepare` to hold to.",
+)
 def loadtest(
     photos: int,
     concurrency: int,
@@ -448,8 +512,43 @@ def loadtest(
     database_url: str | None,
     timeout: float,
     as_json: bool,
+    profile: str,
+    duration: float,
+    burst: int,
+    batch_size: int,
+    batch_every: float,
+    batches: int,
+    target: float | None,
+    plan_file: Path | None,
 ) -> None:
-    """Upload a spike of generated camera photos and report how the deployment took it."""
+    """Upload a spike of generated camera photos (or a race day: --profile race-day) and report
+    how the deployment took it."""
+    if profile == "race-day":
+        from bakusoku.cli.raceday import race_day_arrivals, run_race_day, target_from_plan
+
+        day = run_race_day(
+            api=api,
+            key=resolve_api_key(key),
+            arrivals=race_day_arrivals(
+                finish_photos=photos,
+                duration=duration,
+                burst=burst,
+                batch_size=batch_size,
+                batch_every=batch_every,
+                batches=batches,
+            ),
+            concurrency=concurrency,
+            target_seconds=target or (target_from_plan(plan_file) if plan_file else 600.0),
+            size_mp=size_mp,
+            album=album,
+            service=service,
+            timeout=timeout,
+            on_status=lambda line: click.echo(line, err=True),
+        )
+        click.echo(json.dumps(day.as_dict()) if as_json else "\n".join(day.lines()))
+        if not day.held:
+            raise SystemExit(1)
+        return
     report = run_loadtest(
         api=api,
         key=resolve_api_key(key),
