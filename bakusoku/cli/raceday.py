@@ -30,7 +30,7 @@ import httpx
 
 from bakusoku import utc
 from bakusoku.auth.client import auth_headers
-from bakusoku.cli.loadtest import POLL_SECONDS, UNFINISHED, _Spike, _statuses, percentile
+from bakusoku.cli.spike import POLL_SECONDS, UNFINISHED, Spike, album_statuses, percentile
 from bakusoku.imaging.samples import PhotoSource
 
 FINISH_LINE = "finish-line"
@@ -151,7 +151,7 @@ def run_race_day(
     say = on_status or (lambda _line: None)
     source = PhotoSource(size_mp)
     retries: Counter[str] = Counter()
-    spike = _Spike(api, key, album, service, source, retries)
+    spike = Spike(api, key, album, service, source, retries)
     say(f"race day: {len(arrivals)} photos over {arrivals[-1].at if arrivals else 0:.0f} s")
     started = time.monotonic()
     uploads = asyncio.run(spike.run_arrivals([a.at for a in arrivals], concurrency))
@@ -160,14 +160,14 @@ def run_race_day(
     with httpx.Client(timeout=60, headers=auth_headers(key)) as client:
         deadline = started + timeout
         while True:
-            unfinished = set(_statuses(client, api, album, UNFINISHED)) & set(acked)
+            unfinished = set(album_statuses(client, api, album, UNFINISHED)) & set(acked)
             if not unfinished:
                 report.seconds_to_all_final = time.monotonic() - started
                 break
             if time.monotonic() > deadline:
                 break
             time.sleep(POLL_SECONDS)
-        final = _statuses(client, api, album, None)
+        final = album_statuses(client, api, album, None)
     for phase in (FINISH_LINE, BATCHES):
         mine = [(a, u) for a, u in zip(arrivals, uploads, strict=True) if a.phase == phase]
         if mine:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,8 +37,20 @@ def test_the_last_burst_is_cut_to_the_photos_asked_for() -> None:
 def test_a_small_race_day_against_up_reports_each_phase_and_whether_the_plan_held(
     tmp_path: Path,
 ) -> None:
-    server = RunningServer(tmp_path / "data", workers=2).start()
+    data = tmp_path / "data"
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat(timespec="seconds")
+    prepare = ["race", "prepare", "raceday", "--expected-photos", "30000", "--at", soon]
+    server = RunningServer(data, workers=1)
+    plan = json.loads(server.run_cli(*prepare, "--target", "2m", "--json", "--data-dir", str(data)))
+    assert plan["local"]["workers"] > 1  # a plan that raises what `up` was started with
+    server.start()
     try:
+        # `bakusoku up` took the plan in force (its window opened with the lead before `--at`)
+        deadline = time.monotonic() + 10  # the banner follows the first answer by moments
+        while "race plan:" not in server.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "race plan:    raceday until" in server.log()
+        assert f"{plan['local']['workers']} workers" in server.log()
         output = server.run_cli(
             "loadtest",
             "--profile",
