@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -168,12 +169,22 @@ class TaskState:
 
 
 def task_states() -> tuple[TaskState, ...]:
-    """The pipeline's Task states, read from the shipped ASL file (``${...FunctionArn}`` names the
-    function by its placeholder)."""
+    """The pipeline's Task states, those in Parallel branches and Map iterations too, read from the
+    shipped ASL file (``${...FunctionArn}`` names the function by its placeholder)."""
     by_placeholder = {f"${{{f.placeholder}}}": f.name for f in FUNCTIONS}
-    states = yaml.safe_load(definition_text())["States"]
-    return tuple(
-        TaskState(name, by_placeholder[spec["Resource"]], spec.get("TimeoutSeconds"))
-        for name, spec in states.items()
-        if spec.get("Type") == "Task" and spec.get("Resource") in by_placeholder
-    )
+    found: list[TaskState] = []
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, spec in states.items():
+            if spec.get("Type") == "Task" and spec.get("Resource") in by_placeholder:
+                found.append(
+                    TaskState(name, by_placeholder[spec["Resource"]], spec.get("TimeoutSeconds"))
+                )
+            for branch in spec.get("Branches", []):
+                walk(branch["States"])
+            for key in ("ItemProcessor", "Iterator"):
+                if key in spec:
+                    walk(spec[key]["States"])
+
+    walk(yaml.safe_load(definition_text())["States"])
+    return tuple(found)

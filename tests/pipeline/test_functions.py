@@ -9,4 +9,5 @@ def test_every_task_state_names_a_function_of_the_table_and_its_timeout() -> Non
     states = {s.state: s for s in task_states()}
     assert {s.function for s in states.values()} == {f.name for f in FUNCTIONS}
     assert states["MakeRenditions"].function == "make-renditions"
+    assert states["IndexFaces"].function == "index-faces"  # in a Parallel branch
     assert all(s.timeout_seconds for s in states.values())
