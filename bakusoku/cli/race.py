@@ -25,13 +25,15 @@ from bakusoku.races.capacity import (
     plan_lines,
     race_start,
 )
-from bakusoku.races.costs import costs_by_function, measured_cost, task_durations
+from bakusoku.races.costs import busy_rate, costs_by_function, measured_cost, task_durations
 from bakusoku.races.plans import target_name, write_plan
 from bakusoku.races.repository import RaceRef, RaceRepository
 
 # Called for every photo that ends ready: the API's presign, then the pipeline's tasks up to
 # MarkReady (MarkFailed runs only for a failure, so it costs the plan nothing).
 PER_PHOTO = (API, *(f.name for f in FUNCTIONS if f.name != "mark-failed"))
+DONE_STATE = "MarkReady"  # a photo is ready when this state succeeds
+MIN_BUSY_SECONDS = 60.0  # less saturated time than this measures no rate
 
 
 @click.group("race")
@@ -97,15 +99,17 @@ def prepare(
             target_seconds=parse_duration(target, "--target"),
             lead_seconds=parse_duration(lead, "--lead"),
         )
-        costs = _costs(settings, db, parse_duration(history, "--history"), service, stage)
-        plan = plan_capacity(race_album, profile, costs, _machine(settings))
+        since = parse_duration(history, "--history")
+        costs = _costs(settings, db, since, service, stage)
+        rate = _measured_rate(settings, db, since)
+        plan = plan_capacity(race_album, profile, costs, _machine(settings, rate))
         path = write_plan(settings, target_name(service if stage else None, stage), plan)
     except BakusokuError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(plan.as_dict() | {"written_to": str(path)}, ensure_ascii=False))
         return
-    for line in plan_lines(plan):
+    for line in plan_lines(plan, rate):
         click.echo(line)
     click.echo(_applied(plan, path, stage, service))
 
@@ -159,7 +163,8 @@ def _costs(
     durations: dict[str, list[float]] = {}
     if db is not None:
         try:
-            by_state = task_durations(db, since_seconds)
+            # only the calls that found a worker free: a queued call's wait is no cost of it
+            by_state = task_durations(db, since_seconds, slots=settings.effective_workers)
         except sa.exc.SQLAlchemyError:
             by_state = {}  # no history to read: the defaults say they were not measured here
         durations = costs_by_function(by_state, {s.state: s.function for s in task_states()})
@@ -175,11 +180,24 @@ def _costs(
     ]
 
 
-def _machine(settings: Settings) -> Machine:
+def _measured_rate(settings: Settings, db: sa.Engine | None, since: float) -> float | None:
+    """Photos/s this machine finished with every worker busy, from its history (at least a
+    minute of it), else None."""
+    if db is None:
+        return None
+    try:
+        found = busy_rate(db, DONE_STATE, settings.effective_workers, since)
+    except sa.exc.SQLAlchemyError:
+        return None
+    return found[0] if found is not None and found[1] >= MIN_BUSY_SECONDS else None
+
+
+def _machine(settings: Settings, measured: float | None = None) -> Machine:
     timeouts = [s.timeout_seconds for s in task_states() if s.timeout_seconds]
     return Machine(
         cores=os.cpu_count() or 1,
         memory_mb=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024),
         task_timeout_seconds=float(min(timeouts, default=60)),
         db_pool_size=settings.db_pool_size,
+        measured_photos_per_second=measured,
     )

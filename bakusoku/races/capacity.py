@@ -104,6 +104,9 @@ class Machine:
     task_timeout_seconds: float  # the shortest TimeoutSeconds of the pipeline's Task states
     db_pool_size: int = 5  # the main process's own pool, besides the workers' ceiling
     store_connections: int = 2  # the object store's process
+    # Photos/s the history shows this machine finishing while all its workers were busy (what
+    # its cores really give, other load included); None: not measured, the cores' rate stands.
+    measured_photos_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +253,8 @@ def _local_plan(
     workers = max(1, min(needed, machine.cores * WORKERS_PER_CORE, by_memory))
     # A photo needs photo_p50 seconds of one core; the cores render at most this many per second.
     rate = machine.cores / photo_p50 if photo_p50 > 0 else math.inf
+    if machine.measured_photos_per_second:  # saturated, it did no better than this
+        rate = min(rate, machine.measured_photos_per_second)
     # Executions in flight wait for a worker inside their Task's timeout: keep that wait (the
     # executions ahead of it, sharing the workers) within TIMEOUT_SHARE of the shortest timeout.
     per_task = max(c.p95_seconds for c in on_workers) if on_workers else 1.0
@@ -323,10 +328,15 @@ def _warnings(profile: RaceProfile, local: LocalPlan, machine: Machine) -> list[
     return found
 
 
-def plan_lines(plan: CapacityPlan) -> list[str]:
-    """The plan for a person to read."""
+def plan_lines(plan: CapacityPlan, measured_rate: float | None = None) -> list[str]:
+    """The plan for a person to read (``measured_rate``: the machine's rate from its history)."""
     p = plan.profile
     local = plan.local
+    measured = (
+        f" (measured with every worker busy: {measured_rate:.2f}/s)"
+        if measured_rate is not None
+        else " (its cores at the p50s)"
+    )
     out = [
         f"race {plan.race}: {p.photos} photos from {p.starts_at.isoformat()} for "
         f"{p.window_seconds / 3600:g} h; {p.peak_share:.0%} within the first "
@@ -358,7 +368,7 @@ def plan_lines(plan: CapacityPlan) -> list[str]:
         f"one machine: {local.workers} workers (the peak needs {local.workers_needed}), "
         f"{local.max_running_executions} executions at once, db_max_connections "
         f"{local.db_max_connections} ({local.database_connections} connections in all); renders "
-        f"{local.photos_per_second:.2f} photos/s; {clear}; longest upload to ready "
+        f"{local.photos_per_second:.2f} photos/s{measured}; {clear}; longest upload to ready "
         f"{local.worst_wait_seconds:.0f} s",
         f"AWS: provisioned concurrency raised at {plan.raise_at.isoformat()}, lowered at "
         f"{plan.lower_at.isoformat()}; database connections at most "

@@ -1,10 +1,11 @@
 """What each function costs per call, measured from the executions' history.
 
 Every Task's call is in the history: ``LambdaFunctionScheduled`` (or ``TaskScheduled``) and its
-``...Succeeded`` end, with the state's name. The median and p95 of those durations per state, over
-the last ``since_seconds``, are the measured cost of the function the state calls. A history
-measured during a spike includes the wait for a free worker, so the plan it gives errs on the
-generous side.
+``...Succeeded`` end, with the state's name. Between the two lies the call itself, and, on one
+machine, any wait for a free worker: a spike's history would price a 50 ms call at the seconds it
+queued. So only calls that found a worker free count: those scheduled while fewer than ``slots``
+calls (the machine's workers) were under way. The median and p95 of those calls' durations per
+state, over the last ``since_seconds``, are the measured cost of the function the state calls.
 """
 
 from __future__ import annotations
@@ -21,35 +22,51 @@ from bakusoku.workflow.tables import execution_events
 
 _SCHEDULED = ("LambdaFunctionScheduled", "TaskScheduled")
 _SUCCEEDED = ("LambdaFunctionSucceeded", "TaskSucceeded")
+# A call ends by succeeding, failing or timing out: each frees its worker.
+_ENDS = (
+    *_SUCCEEDED,
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "TaskFailed",
+    "TaskTimedOut",
+)
 _MAX_EVENTS = 200_000  # the most recent calls: plenty for a median and a p95
 
 
 def task_durations(
-    db: sa.Engine, since_seconds: float = 7 * 86400, now: float | None = None
+    db: sa.Engine,
+    since_seconds: float = 7 * 86400,
+    now: float | None = None,
+    slots: int | None = None,
 ) -> dict[str, list[float]]:
-    """Seconds from scheduled to succeeded of each Task state's calls, by state name."""
+    """Seconds from scheduled to succeeded of each Task state's calls, by state name; with
+    ``slots``, only the calls scheduled while fewer than ``slots`` calls were under way."""
     now = time.time() if now is None else now
     t = execution_events.c
     query = (
         sa.select(t.execution_name, t.state_name, t.type, t.timestamp)
-        .where(t.type.in_(_SCHEDULED + _SUCCEEDED), t.timestamp >= now - since_seconds)
+        .where(t.type.in_(_SCHEDULED + _ENDS), t.timestamp >= now - since_seconds)
         .order_by(t.timestamp.desc())
         .limit(_MAX_EVENTS)
     )
     with db.connect() as conn:
         rows = list(conn.execute(query))
-    rows.reverse()  # oldest first, so a call's schedule comes before its end
-    scheduled: dict[tuple[str, str], float] = {}
+    # oldest first, so a call's schedule comes before its end (an end before its schedule at
+    # the same timestamp sorts after it: ends of equal time are handled last)
+    rows.sort(key=lambda r: (r[3], r[2] not in _SCHEDULED))
+    under_way: dict[tuple[str, str], tuple[float, bool]] = {}
     durations: dict[str, list[float]] = defaultdict(list)
     for execution, state, kind, at in rows:
         if state is None:
             continue
+        key = (execution, state)
         if kind in _SCHEDULED:
-            scheduled[(execution, state)] = at
-        else:
-            began = scheduled.pop((execution, state), None)
-            if began is not None:
-                durations[state].append(at - began)
+            queued = slots is not None and len(under_way) >= slots
+            under_way[key] = (at, queued)
+            continue
+        began = under_way.pop(key, None)
+        if began is not None and kind in _SUCCEEDED and not began[1]:
+            durations[state].append(at - began[0])
     return dict(durations)
 
 
@@ -89,3 +106,48 @@ def costs_by_function(
         if function is not None:
             found[function].extend(durations)
     return dict(found)
+
+
+def busy_rate(
+    db: sa.Engine,
+    done_state: str,
+    slots: int,
+    since_seconds: float = 7 * 86400,
+    now: float | None = None,
+) -> tuple[float, float] | None:
+    """What the machine finished while every worker was busy: (photos/s, busy seconds).
+
+    A photo is done when ``done_state`` succeeds. While at least ``slots`` calls are under way the
+    workers are saturated, and the photos done per second of that time are the machine's real
+    rate, whatever else shares its cores. None when the history has no such time.
+    """
+    now = time.time() if now is None else now
+    t = execution_events.c
+    query = (
+        sa.select(t.execution_name, t.state_name, t.type, t.timestamp)
+        .where(t.type.in_(_SCHEDULED + _ENDS), t.timestamp >= now - since_seconds)
+        .order_by(t.timestamp.desc())
+        .limit(_MAX_EVENTS)
+    )
+    with db.connect() as conn:
+        rows = sorted(conn.execute(query), key=lambda r: (r[3], r[2] not in _SCHEDULED))
+    under_way: set[tuple[str, str]] = set()
+    busy = 0.0
+    done = 0
+    last = None
+    for execution, state, kind, at in rows:
+        if state is None:
+            continue
+        saturated = len(under_way) >= slots
+        if saturated and last is not None:
+            busy += at - last
+        last = at
+        if kind in _SCHEDULED:
+            under_way.add((execution, state))
+            continue
+        under_way.discard((execution, state))
+        if saturated and kind in _SUCCEEDED and state == done_state:
+            done += 1
+    if busy <= 0 or done == 0:
+        return None
+    return done / busy, busy

@@ -8,7 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.races.capacity import DEFAULT_COSTS, MIN_SAMPLES
-from bakusoku.races.costs import costs_by_function, measured_cost, nearest_rank, task_durations
+from bakusoku.races.costs import (
+    busy_rate,
+    costs_by_function,
+    measured_cost,
+    nearest_rank,
+    task_durations,
+)
 from bakusoku.workflow.tables import execution_events, metadata
 
 NOW = 1_800_000_000.0
@@ -77,3 +83,38 @@ def test_states_are_gathered_by_the_function_they_call() -> None:
         "mark-ready": [2.0],
     }
     assert nearest_rank([3.0, 1.0, 2.0], 50) == 2.0
+
+
+def test_calls_that_waited_for_a_worker_are_not_priced_at_their_wait(tmp_path: Path) -> None:
+    db = history(
+        tmp_path,
+        [
+            ("a", "StorePhoto", NOW - 100, 1.0),  # alone: found a worker
+            ("b", "StorePhoto", NOW - 99.9, 1.0),  # second of two workers: found one
+            ("c", "StorePhoto", NOW - 99.8, 5.0),  # both busy: queued, its 5 s mostly waiting
+            ("d", "StorePhoto", NOW - 50, 0.5),  # later, alone again
+        ],
+    )
+    found = task_durations(db, since_seconds=86400, now=NOW, slots=2)
+    assert found["StorePhoto"] == pytest.approx([1.0, 1.0, 0.5])
+    everything = task_durations(db, since_seconds=86400, now=NOW)
+    assert sorted(everything["StorePhoto"]) == pytest.approx([0.5, 1.0, 1.0, 5.0])
+
+
+def test_the_machines_rate_is_what_it_finished_while_every_worker_was_busy(
+    tmp_path: Path,
+) -> None:
+    # two workers, both busy from NOW-100 until b ends at NOW-95: one photo ready in 5 s
+    db = history(
+        tmp_path,
+        [
+            ("a", "StorePhoto", NOW - 101, 1.0),
+            ("a", "MarkReady", NOW - 100, 10.0),
+            ("b", "MarkReady", NOW - 100, 5.0),
+            ("c", "MarkReady", NOW - 30, 1.0),  # alone: the workers were not all busy
+        ],
+    )
+    rate, busy = busy_rate(db, "MarkReady", slots=2, since_seconds=86400, now=NOW)  # type: ignore[misc]
+    assert busy == pytest.approx(5.0)
+    assert rate == pytest.approx(1 / 5.0)
+    assert busy_rate(db, "MarkReady", slots=3, since_seconds=86400, now=NOW) is None
