@@ -19,6 +19,7 @@ from bakusoku.deploy.concurrency import (
 from bakusoku.deploy.errors import DeployError
 from bakusoku.deploy.package import Format, default_out_dir, package
 from bakusoku.deploy.plan import format_plan
+from bakusoku.deploy.race_capacity import race_lines
 from bakusoku.deploy.runner import by_hand, deploy, has_credentials, missing_prerequisites
 from bakusoku.deploy.sam import build_template
 from bakusoku.deploy.stages import StageConfig, load_stage
@@ -160,6 +161,8 @@ def deploy_command(
     config = load_stage(settings, service, stage, canary=canary)
     directory = out_dir or default_out_dir(service, stage, "sam")
     click.echo(rollout(config))
+    for line in race_lines(config.race_plans):  # bakusoku race prepare --stage
+        click.echo(line)
     if dry_run:
         template = build_template(config)
         click.echo(format_plan(f"plan for stack {config.stack_name} (SAM)", template))

@@ -83,3 +83,17 @@ def race_capacity_resources(
             },
         }
     return resources
+
+
+def race_lines(windows: tuple[PlanWindow, ...]) -> list[str]:
+    """What the stage's race plans do, a line each, for the deploy's output."""
+    lines = []
+    for window in windows:
+        warm = ", ".join(f"{name} {n}" for name, n in window.provisioned.items() if n)
+        lines.append(
+            f"race {window.race}: provisioned concurrency on the live aliases from "
+            f"{window.raise_at.isoformat()} to {window.lower_at.isoformat()} ({warm}); reserved "
+            "concurrency raised while the plan stands: deploy again after "
+            f"{window.lower_at.isoformat()} to lower it"
+        )
+    return lines

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bakusoku.deploy import checks
-from bakusoku.deploy.race_capacity import DIMENSION, schedule_at
+from bakusoku.deploy.race_capacity import DIMENSION, race_lines, schedule_at
 from bakusoku.deploy.sam import build_template, logical_id
 from bakusoku.deploy.stages import StageConfig, load_stage
 from bakusoku.races.capacity import FunctionCost, Machine, RaceProfile, plan_capacity
@@ -109,3 +109,12 @@ def test_the_warmed_template_passes_cfn_lint_before_and_after_the_transform(
 def test_schedules_are_written_in_utc() -> None:
     tokyo = datetime.fromisoformat("2026-12-06T11:15:00+09:00")
     assert schedule_at(tokyo) == "at(2026-12-06T02:15:00)"
+
+
+def test_the_deploy_says_when_it_warms_and_when_to_deploy_again(tmp_path: Path) -> None:
+    stage = stage_at(tmp_path, START - timedelta(days=1))
+    (line,) = race_lines(stage.race_plans)
+    warm = {f.function: f.provisioned for f in PLAN.functions}["make-renditions"]
+    assert f"make-renditions {warm}" in line
+    assert "from 2026-12-06T02:15:00+00:00 to 2026-12-06T06:30:00+00:00" in line
+    assert "deploy again after 2026-12-06T06:30:00+00:00" in line
