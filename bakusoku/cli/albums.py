@@ -20,7 +20,8 @@ from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.codes import AlbumCodeStore, parse_expiry
 from bakusoku.auth.errors import AuthError
 from bakusoku.auth.sessions import ParentSessionStore
-from bakusoku.cli.keys import cli_actor, open_engine, with_db_options
+from bakusoku.cli.keys import open_engine, with_db_options
+from bakusoku.cli.operator import cli_actor
 from bakusoku.config import load_settings
 from bakusoku.db.albums import SalesWindows
 

@@ -6,20 +6,17 @@ Each works on the deployment's database (and its object store for ``reindex``) d
 
 from __future__ import annotations
 
-import getpass
 import time
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 
 from bakusoku.auth import audit as audit_actions
 from bakusoku.auth.audit import AuditLog
 from bakusoku.aws.face_retention import due_albums
 from bakusoku.aws.face_retention import expire as expire_faces
+from bakusoku.cli.operator import cli_actor, migrated_engine
 from bakusoku.config import Settings, load_settings
-from bakusoku.db.engine import create_db_engine
-from bakusoku.db.migrate import upgrade
 from bakusoku.domain.keys import rendition_key
 from bakusoku.faces.port import AlbumRef, DetectingFaceIndex, FaceCrop
 from bakusoku.faces.service import FaceService
@@ -35,20 +32,6 @@ _config = click.option(
 
 def _settings(data_dir: Path | None, config_file: Path | None) -> Settings:
     return load_settings({"data_dir": data_dir}, config_file=config_file)
-
-
-def _engine(settings: Settings) -> sa.Engine:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.effective_database_url)
-    upgrade(engine)
-    return engine
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 @click.group("faces")
@@ -67,12 +50,12 @@ def expire(dry_run: bool, data_dir: Path | None, config_file: Path | None) -> No
     `bakusoku up` runs this on the schedule face_retention_schedule.
     """
     settings = _settings(data_dir, config_file)
-    engine = _engine(settings)
+    engine = migrated_engine(settings)
     if dry_run:
         for album in due_albums(settings, engine, time.time()):
             click.echo(f"would erase {album.service or '-'}/{album.album}")
         return
-    done = expire_faces(settings, engine, _actor())
+    done = expire_faces(settings, engine, cli_actor())
     for album, erased in done.items():
         click.echo(f"erased {len(erased.face_ids)} faces of {album.service or '-'}/{album.album}")
     if not done:
@@ -96,13 +79,13 @@ def erase(
 ) -> None:
     """Erase a face (with --child: that child's every face in the album) on request."""
     settings = _settings(data_dir, config_file)
-    engine = _engine(settings)
+    engine = migrated_engine(settings)
     ref = AlbumRef(service, album)
     erased = FaceService(settings, engine).erase(ref, face_id, child=child)
     if not erased.face_ids:
         raise click.ClickException(f"no face {face_id!r} in {service}/{album}")
     AuditLog(engine).record(
-        _actor(),
+        cli_actor(),
         audit_actions.FACE_ERASE,
         service=service,
         target=f"{album}/{face_id}",
@@ -118,7 +101,7 @@ def erase(
 def reindex(photo_ids: tuple[str, ...], data_dir: Path | None, config_file: Path | None) -> None:
     """Index the faces of ready photos again from their face cuts (after faces.unindexed)."""
     settings = _settings(data_dir, config_file)
-    _engine(settings).dispose()  # the schema is current
+    migrated_engine(settings).dispose()  # the schema is current
     env = build_adapters(settings)
     index = env.face_index()
     if index is None:

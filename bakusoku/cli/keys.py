@@ -6,7 +6,6 @@ key needs no key; the audit log is read through the API with an admin key or the
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,9 @@ from bakusoku.auth.client import auth_headers, resolve_api_key
 from bakusoku.auth.errors import AuthError
 from bakusoku.auth.keys import ApiKey, KeyStore
 from bakusoku.auth.principal import ROLES
+from bakusoku.cli.operator import cli_actor, migrated_engine
 from bakusoku.config import Settings, load_settings
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.migrate import upgrade
 
 DEFAULT_API = "http://127.0.0.1:8080"
 DEMO_NOTE = "bakusoku up --demo"
@@ -47,18 +46,7 @@ def with_db_options(command: Any) -> Any:
 
 
 def open_engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
-    settings = load_settings({"data_dir": data_dir}, config_file=config_file)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_db_engine(settings.effective_database_url)
-    upgrade(engine)
-    return engine
-
-
-def cli_actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+    return migrated_engine(load_settings({"data_dir": data_dir}, config_file=config_file))
 
 
 def _time(value: float | None) -> str:
