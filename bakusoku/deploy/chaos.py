@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bakusoku.deploy.buckets import private_bucket_properties
 from bakusoku.deploy.monitoring import state_machine_alarms
 from bakusoku.deploy.stages import StageConfig
 from bakusoku.pipeline.functions import FUNCTIONS
@@ -248,17 +249,7 @@ def _config_bucket(stage: StageConfig) -> dict[str, Any]:
     return {
         "Type": "AWS::S3::Bucket",
         "Properties": {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
+            **private_bucket_properties(),
             "LifecycleConfiguration": {
                 "Rules": [
                     {"Id": "expire-fault-configs", "Status": "Enabled", "ExpirationInDays": 1}

@@ -13,6 +13,7 @@ from typing import Any
 
 from bakusoku.config import SECRET_VARIABLES, Settings, env_name, settings_to_environment
 from bakusoku.db.migrate import head_revision
+from bakusoku.deploy.buckets import private_bucket_properties
 from bakusoku.deploy.canary import (
     ALIAS,
     DEPLOYMENT_CONFIG,
@@ -318,17 +319,7 @@ def bucket_resource(stage: StageConfig) -> dict[str, Any]:
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
+            **private_bucket_properties(),
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
             "NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}},
             "CorsConfiguration": {
