@@ -147,53 +147,45 @@ def _from_s3(event: S3Notification, route: tuple[str, ...]) -> list[ObjectCreate
 
 
 def _from_s3_record(record: S3EventRecord, shape: str) -> ObjectCreated:
-    return ObjectCreated(
-        bucket=record.bucket_name,
-        key=record.object_key,
-        size=_unneeded(lambda: record.size),
-        etag=record.etag,
-        sequencer=record.sequencer,
-        event_time=_unneeded(lambda: record.event_time),
-        region=_unneeded(lambda: record.aws_region),
-        source_shape=shape,
-        version_id=_unneeded(lambda: record.version_id),
-    )
+    return _notified(record, shape, lambda: record.event_time, lambda: record.aws_region)
 
 
 def _from_eventbridge(event: S3EventBridgeEvent, route: tuple[str, ...]) -> list[ObjectCreated]:
     if not event.is_object_created:
         return []
-    return [
-        ObjectCreated(
-            bucket=event.bucket_name,
-            key=event.object_key,
-            size=_unneeded(lambda: event.size),
-            etag=event.etag,
-            sequencer=event.sequencer,
-            event_time=_unneeded(lambda: event.time),
-            region=_unneeded(lambda: event.region),
-            source_shape="/".join((*route, "eventbridge")),
-            version_id=_unneeded(lambda: event.version_id),
-        )
-    ]
+    shape = "/".join((*route, "eventbridge"))
+    return [_notified(event, shape, lambda: event.time, lambda: event.region)]
 
 
 def _from_cloudtrail(event: CloudTrailS3Event, route: tuple[str, ...]) -> list[ObjectCreated]:
     if not event.is_object_created:
         return []
-    return [
-        ObjectCreated(
-            bucket=event.bucket_name,
-            key=event.object_key,
-            size=_unneeded(lambda: event.size),
-            etag=None,
-            sequencer=None,
-            event_time=_unneeded(lambda: event.event_time),
-            region=_unneeded(lambda: event.aws_region),
-            source_shape="/".join((*route, "cloudtrail")),
-            version_id=_unneeded(lambda: event.version_id),
-        )
-    ]
+    shape = "/".join((*route, "cloudtrail"))
+    return [_notified(event, shape, lambda: event.event_time, lambda: event.aws_region)]
+
+
+def _notified(
+    source: S3EventRecord | S3EventBridgeEvent | CloudTrailS3Event,
+    shape: str,
+    event_time: Callable[[], datetime.datetime],
+    region: Callable[[], str],
+) -> ObjectCreated:
+    """The ObjectCreated of an event S3 sent: directly, through EventBridge, or as CloudTrail.
+
+    CloudTrail records neither the ETag nor the sequencer. The event's time and region go by
+    other names on each route, hence the two readers.
+    """
+    return ObjectCreated(
+        bucket=source.bucket_name,
+        key=source.object_key,
+        size=_unneeded(lambda: source.size),
+        etag=None if isinstance(source, CloudTrailS3Event) else source.etag,
+        sequencer=None if isinstance(source, CloudTrailS3Event) else source.sequencer,
+        event_time=_unneeded(event_time),
+        region=_unneeded(region),
+        source_shape=shape,
+        version_id=_unneeded(lambda: source.version_id),
+    )
 
 
 def _from_dynamodb(record: DynamoDBRecord, route: tuple[str, ...]) -> list[ObjectCreated]:
