@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.auth.principal import Principal
-from bakusoku.db.photos import Page, decode_cursor, encode_cursor
+from bakusoku.db.photos import Page, page_of, page_query
 from bakusoku.db.schema import photos
 from bakusoku.domain.keys import owner_of, upload_scope_prefix
 from bakusoku.events import object_created_records
@@ -68,30 +68,13 @@ def list_photos(
 ) -> Page:
     """Photos ``principal`` may see (and ``only`` keeps), newest first, as PhotoRepository.list
     pages them."""
-    query = (
-        sa.select(photos)
-        .where(photo_filter(principal, upload_prefix, album))
-        .order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
-    )
+    query = sa.select(photos).where(photo_filter(principal, upload_prefix, album))
     if only is not None:
         query = query.where(only)
-    if statuses:
-        query = query.where(photos.c.status.in_(list(statuses)))
-    if cursor:
-        created_at, photo_id = decode_cursor(cursor)
-        query = query.where(
-            sa.or_(
-                photos.c.created_at < created_at,
-                sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
-            )
-        )
+    query = page_query(query, statuses=statuses, cursor=cursor, limit=limit)
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query.limit(limit + 1))]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["photo_id"])
-    return Page(rows, next_cursor)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return page_of(rows, limit)
 
 
 def execution_key(execution_input: Any) -> str | None:

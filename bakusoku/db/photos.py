@@ -455,30 +455,16 @@ class PhotoRepository:
         limit: int = 50,
     ) -> Page:
         """Photos newest first, ``limit`` at a time; pass the returned cursor to get the next page."""
-        query = sa.select(photos).order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
+        query = sa.select(photos)
         if album:
             query = query.where(photos.c.album == album)
-        if statuses:
-            query = query.where(photos.c.status.in_(list(statuses)))
-        if cursor:
-            created_at, photo_id = decode_cursor(cursor)
-            query = query.where(
-                sa.or_(
-                    photos.c.created_at < created_at,
-                    sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
-                )
-            )
+        query = page_query(query, statuses=statuses, cursor=cursor, limit=limit)
 
         def work() -> list[dict[str, Any]]:
             with self._engine.connect() as conn:
-                return [_row_dict(r) for r in conn.execute(query.limit(limit + 1))]
+                return [_row_dict(r) for r in conn.execute(query)]
 
-        rows = self._retry(work)
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["photo_id"])
-        return Page(rows, next_cursor)
+        return page_of(self._retry(work), limit)
 
     def count_by_status(self, photo_ids: Sequence[str]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -561,6 +547,36 @@ def _original_of(conn: sa.Connection, photo: Mapping[str, Any]) -> dict[str, Any
         if key_folder(row.object_key) == folder:
             return _row_dict(row)
     return None
+
+
+def page_query(
+    query: sa.Select[Any], *, statuses: Sequence[str], cursor: str | None, limit: int
+) -> sa.Select[Any]:
+    """``query`` (of ``photos``) newest first: the rows after ``cursor`` in ``statuses``.
+
+    One row more than ``limit`` is asked for, so that :func:`page_of` knows whether a next page
+    exists without counting.
+    """
+    query = query.order_by(photos.c.created_at.desc(), photos.c.photo_id.desc())
+    if statuses:
+        query = query.where(photos.c.status.in_(list(statuses)))
+    if cursor:
+        created_at, photo_id = decode_cursor(cursor)
+        query = query.where(
+            sa.or_(
+                photos.c.created_at < created_at,
+                sa.and_(photos.c.created_at == created_at, photos.c.photo_id < photo_id),
+            )
+        )
+    return query.limit(limit + 1)
+
+
+def page_of(rows: list[dict[str, Any]], limit: int) -> Page:
+    """The page of the rows a :func:`page_query` returned, with the cursor of the next one."""
+    if len(rows) <= limit:
+        return Page(rows, None)
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1]["created_at"], rows[-1]["photo_id"]))
 
 
 def encode_cursor(created_at: float, photo_id: str) -> str:

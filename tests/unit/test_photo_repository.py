@@ -11,6 +11,8 @@ from bakusoku.db.photos import (
     InvalidCursorError,
     PhotoNotFoundError,
     PhotoRepository,
+    decode_cursor,
+    page_of,
 )
 from tests.schema import create_schema
 
@@ -80,6 +82,15 @@ def test_listing_pages_newest_first_with_filters(repo: PhotoRepository) -> None:
         seen += [p["photo_id"] for p in page.items]
     assert seen == ["p6", "p4", "p2", "p0"]
     assert repo.list(statuses=["ready"]).items == []
+
+
+def test_a_page_has_a_next_cursor_only_when_a_row_is_left_over() -> None:
+    rows = [{"created_at": 10.0 - i, "photo_id": f"p{i}"} for i in range(3)]
+    assert page_of(rows[:2], 2).next_cursor is None
+    page = page_of(rows, 2)
+    assert page.items == rows[:2]
+    assert page.next_cursor is not None
+    assert decode_cursor(page.next_cursor) == (9.0, "p1")
 
 
 def test_unknown_photo_and_bad_cursor_are_typed_errors(repo: PhotoRepository) -> None:
