@@ -12,7 +12,7 @@ from bakusoku.events.fields import ARRAY
 
 
 class _ProxyEvent(EventView):
-    """What both payload versions share: headers, query, body (base64 when flagged)."""
+    """What both payload versions share: headers, query, stage, request id, body (base64 when flagged)."""
 
     __slots__ = ()
 
@@ -31,6 +31,14 @@ class _ProxyEvent(EventView):
     def _text_map(self, name: str) -> Mapping[str, str]:
         value = self._opt_mapping(name) or {}
         return {str(k): str(v) for k, v in value.items()}
+
+    @property
+    def stage(self) -> str | None:
+        return self._opt_str("requestContext", "stage")
+
+    @property
+    def request_id(self) -> str | None:
+        return self._opt_str("requestContext", "requestId")
 
     @property
     def is_base64_encoded(self) -> bool:
@@ -86,14 +94,6 @@ class APIGatewayRestEvent(_ProxyEvent):
         return self._str("httpMethod")
 
     @property
-    def stage(self) -> str | None:
-        return self._opt_str("requestContext", "stage")
-
-    @property
-    def request_id(self) -> str | None:
-        return self._opt_str("requestContext", "requestId")
-
-    @property
     def multi_value_headers(self) -> Mapping[str, list[str]]:
         value = self._opt_mapping("multiValueHeaders") or {}
         return {str(k): [str(v) for v in values] for k, values in value.items()}
@@ -129,14 +129,6 @@ class APIGatewayHttpEvent(_ProxyEvent):
     @property
     def http_method(self) -> str:
         return self._str("requestContext", "http", "method")
-
-    @property
-    def stage(self) -> str | None:
-        return self._opt_str("requestContext", "stage")
-
-    @property
-    def request_id(self) -> str | None:
-        return self._opt_str("requestContext", "requestId")
 
     @property
     def cookies(self) -> list[str]:
