@@ -20,6 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bakusoku.api.errors import error_body
 from bakusoku.config import Settings
+from bakusoku.storage.http_limits import closing_response, send_retry_later
 
 
 def _timeout_response(seconds: float) -> bytes:
@@ -30,13 +31,7 @@ def _timeout_response(seconds: float) -> bytes:
             " send the request again",
         )
     ).encode()
-    head = (
-        "HTTP/1.1 408 Request Timeout\r\n"
-        "content-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n"
-        "connection: close\r\n\r\n"
-    )
-    return head.encode() + body
+    return closing_response(b"HTTP/1.1 408 Request Timeout", b"application/json", body)
 
 
 async def _busy(scope: Any, receive: Any, send: Any) -> None:
@@ -47,14 +42,7 @@ async def _busy(scope: Any, receive: Any, send: Any) -> None:
             "the API serves as many connections as it may; retry in a few seconds",
         )
     ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", b"1"),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_retry_later(send, 503, b"application/json", body)
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):

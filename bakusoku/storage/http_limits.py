@@ -290,9 +290,17 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
 def _raw_response(error: S3Error) -> bytes:
     body = error.to_xml(request_id=new_request_id(), host_id=new_host_id())
+    return closing_response(_STATUS_LINES[error.status], b"application/xml", body)
+
+
+def closing_response(status_line: bytes, content_type: bytes, body: bytes) -> bytes:
+    """A whole HTTP/1.1 response written outside any request cycle, that closes the connection.
+
+    For what the protocol answers itself (a head too slow or too large), before or without the app.
+    """
     head = [
-        _STATUS_LINES[error.status],
-        b"content-type: application/xml",
+        status_line,
+        b"content-type: " + content_type,
         b"content-length: " + str(len(body)).encode(),
         b"connection: close",
         b"",
@@ -307,16 +315,19 @@ async def _slow_down(scope: Any, receive: Any, send: Any) -> None:
     body = error.to_xml(
         resource=scope.get("path", ""), request_id=new_request_id(), host_id=new_host_id()
     )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": error.status,
-            "headers": [
-                (b"content-type", b"application/xml"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
+    await send_retry_later(send, error.status, b"application/xml", body)
+
+
+async def send_retry_later(send: Any, status: int, content_type: bytes, body: bytes) -> None:
+    """Answer a connection over the cap through ASGI: ``Retry-After: 1``, then the connection closes.
+
+    Clients (botocore, browsers) read a response they can retry on; a bare close looks broken.
+    """
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        (b"retry-after", b"1"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
