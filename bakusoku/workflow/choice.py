@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from operator import eq, ge, gt, le, lt
 from typing import Any
 
 from bakusoku.workflow.errors import STATES_RUNTIME, StatesError
@@ -26,27 +27,23 @@ class ChoicePathError(StatesError):
         )
 
 
-_STRING_OPS = {
-    "StringEquals": lambda a, b: a == b,
-    "StringLessThan": lambda a, b: a < b,
-    "StringGreaterThan": lambda a, b: a > b,
-    "StringLessThanEquals": lambda a, b: a <= b,
-    "StringGreaterThanEquals": lambda a, b: a >= b,
-}
-_NUMERIC_OPS = {
-    "NumericEquals": lambda a, b: a == b,
-    "NumericLessThan": lambda a, b: a < b,
-    "NumericGreaterThan": lambda a, b: a > b,
-    "NumericLessThanEquals": lambda a, b: a <= b,
-    "NumericGreaterThanEquals": lambda a, b: a >= b,
-}
-_TIMESTAMP_OPS = {
-    "TimestampEquals": lambda a, b: a == b,
-    "TimestampLessThan": lambda a, b: a < b,
-    "TimestampGreaterThan": lambda a, b: a > b,
-    "TimestampLessThanEquals": lambda a, b: a <= b,
-    "TimestampGreaterThanEquals": lambda a, b: a >= b,
-}
+_Comparison = Callable[[Any, Any], bool]
+
+
+def _comparisons(kind: str) -> dict[str, _Comparison]:
+    """The five comparison operators of one kind of value, e.g. ``StringEquals``."""
+    return {
+        f"{kind}Equals": eq,
+        f"{kind}LessThan": lt,
+        f"{kind}GreaterThan": gt,
+        f"{kind}LessThanEquals": le,
+        f"{kind}GreaterThanEquals": ge,
+    }
+
+
+_STRING_OPS = _comparisons("String")
+_NUMERIC_OPS = _comparisons("Numeric")
+_TIMESTAMP_OPS = _comparisons("Timestamp")
 _TYPE_TESTS = ("IsNull", "IsPresent", "IsNumeric", "IsString", "IsBoolean", "IsTimestamp")
 _BASE_OPERATORS = (
     *_STRING_OPS,
