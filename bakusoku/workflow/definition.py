@@ -585,30 +585,22 @@ def _validate_task(
         _validate_retry_catch(name, state, _states)
 
 
+_RETRIER_FIELDS = frozenset(
+    {
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    }
+)
+_CATCHER_FIELDS = frozenset({"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"})
+
+
 def _validate_retry_catch(name: str, state: Mapping[str, Any], states: Mapping[str, Any]) -> None:
-    retriers = state.get("Retry", [])
-    if not isinstance(retriers, list):
-        _fail(name, "Retry", "must be an array of retriers")
-        retriers = []
-    for index, retrier in enumerate(retriers):
-        field = f"Retry[{index}]"
-        if not isinstance(retrier, dict):
-            _fail(name, field, "must be a JSON object")
-            continue
-        allowed = {
-            "ErrorEquals",
-            "IntervalSeconds",
-            "MaxAttempts",
-            "BackoffRate",
-            "MaxDelaySeconds",
-            "JitterStrategy",
-            "Comment",
-        }
-        for key in retrier:
-            if key not in allowed:
-                _fail(name, f"{field}.{key}", "is not a field of a retrier")
-        with _guard():
-            _check_error_equals(name, field, retrier, last=index == len(retriers) - 1)
+    for field, retrier in _rules(name, state, "Retry", "retrier", _RETRIER_FIELDS):
         interval = retrier.get("IntervalSeconds", 1)
         if not _is_positive_int(interval):
             _fail(name, f"{field}.IntervalSeconds", "must be a positive integer")
@@ -622,25 +614,37 @@ def _validate_retry_catch(name: str, state: Mapping[str, Any], states: Mapping[s
             _fail(name, f"{field}.MaxDelaySeconds", "must be a positive integer")
         if retrier.get("JitterStrategy", "NONE") not in ("FULL", "NONE"):
             _fail(name, f"{field}.JitterStrategy", "must be FULL or NONE")
-    catchers = state.get("Catch", [])
-    if not isinstance(catchers, list):
-        _fail(name, "Catch", "must be an array of catchers")
-        catchers = []
-    for index, catcher in enumerate(catchers):
-        field = f"Catch[{index}]"
-        if not isinstance(catcher, dict):
-            _fail(name, field, "must be a JSON object")
-            continue
-        for key in catcher:
-            if key not in {"ErrorEquals", "Next", "ResultPath", "Comment", "Assign", "Output"}:
-                _fail(name, f"{field}.{key}", "is not a field of a catcher")
-        with _guard():
-            _check_error_equals(name, field, catcher, last=index == len(catchers) - 1)
+    for field, catcher in _rules(name, state, "Catch", "catcher", _CATCHER_FIELDS):
         with _guard():
             _check_target(name, f"{field}.Next", catcher.get("Next"), states)
         if "ResultPath" in catcher:
             with _guard():
                 _check_path(name, f"{field}.ResultPath", catcher["ResultPath"], reference=True)
+
+
+def _rules(
+    name: str, state: Mapping[str, Any], field: str, noun: str, allowed: frozenset[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rules of ``Retry`` or ``Catch`` that are objects, each with its field name.
+
+    What every rule needs (an object, known fields, a valid ``ErrorEquals``) is checked here,
+    rule by rule, so the problems are reported in the order the rules are written.
+    """
+    rules = state.get(field, [])
+    if not isinstance(rules, list):
+        _fail(name, field, f"must be an array of {noun}s")
+        rules = []
+    for index, rule in enumerate(rules):
+        at = f"{field}[{index}]"
+        if not isinstance(rule, dict):
+            _fail(name, at, "must be a JSON object")
+            continue
+        for key in rule:
+            if key not in allowed:
+                _fail(name, f"{at}.{key}", f"is not a field of a {noun}")
+        with _guard():
+            _check_error_equals(name, at, rule, last=index == len(rules) - 1)
+        yield at, rule
 
 
 def _check_error_equals(name: str, field: str, rule: Mapping[str, Any], *, last: bool) -> None:

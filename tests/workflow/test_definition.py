@@ -98,6 +98,16 @@ def test_substitutions_like_cloudformation() -> None:
         ),
         (lambda d: d["States"]["Work"]["Catch"][0].update(Next="Gone"), "Catch[0].Next"),
         (lambda d: d["States"]["Work"]["Catch"][0].pop("ErrorEquals"), "Catch[0].ErrorEquals"),
+        (
+            lambda d: d["States"]["Work"]["Retry"][0].update(Next="Done"),
+            "Retry[0].Next: is not a field of a retrier",
+        ),
+        (
+            lambda d: d["States"]["Work"]["Catch"][0].update(MaxAttempts=1),
+            "Catch[0].MaxAttempts: is not a field of a catcher",
+        ),
+        (lambda d: d["States"]["Work"].update(Catch={}), "must be an array of catchers"),
+        (lambda d: d["States"]["Work"].update(Retry=["x"]), "Retry[0]: must be a JSON object"),
         (lambda d: d["States"]["Work"].update(TimeoutSeconds=0), "field TimeoutSeconds"),
         (
             lambda d: d["States"]["Work"].update(TimeoutSeconds=5, TimeoutSecondsPath="$.t"),
