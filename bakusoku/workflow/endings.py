@@ -22,7 +22,7 @@ from bakusoku.utc import to_datetime
 from bakusoku.workflow.cancel import TIMEOUT
 from bakusoku.workflow.engine_base import LiveExecution
 from bakusoku.workflow.frames import ExecutionInfo, dumps
-from bakusoku.workflow.history import ExecutionRecorder
+from bakusoku.workflow.history import ExecutionRecorder, append_event
 from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.model import (
     ABORTED,
@@ -33,7 +33,7 @@ from bakusoku.workflow.model import (
     ExecutionDescription,
 )
 from bakusoku.workflow.queries import ExecutionQueries
-from bakusoku.workflow.tables import execution_events, executions
+from bakusoku.workflow.tables import executions
 
 log = logging.getLogger("bakusoku.workflow.engine")
 
@@ -210,25 +210,8 @@ class ExecutionEndings(ExecutionQueries):
             ).rowcount
             if closed != 1:
                 return  # it ended meanwhile
-            last_id = int(
-                conn.execute(
-                    sa.select(sa.func.max(execution_events.c.event_id)).where(
-                        execution_events.c.execution_name == name
-                    )
-                ).scalar()
-                or 0
-            )
-            conn.execute(
-                execution_events.insert().values(
-                    execution_name=name,
-                    event_id=last_id + 1,
-                    previous_event_id=last_id,
-                    type="ExecutionAborted",
-                    timestamp=now,
-                    state_name=None,
-                    details={k: v for k, v in (("error", error), ("cause", cause)) if v},
-                )
-            )
+            details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+            append_event(conn, name, "ExecutionAborted", now, details)
         with self._lock:
             listening = bool(self._listeners)
         if listening:

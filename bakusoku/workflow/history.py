@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.utc import to_datetime
+from bakusoku.workflow.tables import execution_events
 from bakusoku.workflow.writer import GroupWriter, HistoryWrite
 
 # The field of a GetExecutionHistory event that holds each event type's details.
@@ -87,6 +88,35 @@ def event_from_row(row: Any) -> HistoryEvent:
         timestamp=to_datetime(row.timestamp),
         details=row.details,
         state_name=row.state_name,
+    )
+
+
+def last_event_id(conn: sa.Connection, name: str) -> int:
+    """The id of the execution's newest history event (0 when it has none)."""
+    last = conn.execute(
+        sa.select(sa.func.max(execution_events.c.event_id)).where(
+            execution_events.c.execution_name == name
+        )
+    ).scalar()
+    return int(last or 0)
+
+
+def append_event(
+    conn: sa.Connection, name: str, event_type: str, timestamp: float, details: dict[str, Any]
+) -> None:
+    """Add an execution-level event after the newest one, written by whoever changed its status
+    in the same transaction (not by the engine running it, which may be elsewhere or gone)."""
+    last_id = last_event_id(conn, name)
+    conn.execute(
+        execution_events.insert().values(
+            execution_name=name,
+            event_id=last_id + 1,
+            previous_event_id=last_id,
+            type=event_type,
+            timestamp=timestamp,
+            state_name=None,
+            details=details,
+        )
     )
 
 

@@ -23,7 +23,7 @@ from bakusoku.workflow.endings import ExecutionEndings
 from bakusoku.workflow.engine_base import LiveExecution, LoadedExecution
 from bakusoku.workflow.errors import STATES_RUNTIME, ExecutionNotRedrivableError, StatesError
 from bakusoku.workflow.frames import ExecutionInfo
-from bakusoku.workflow.history import ExecutionRecorder
+from bakusoku.workflow.history import ExecutionRecorder, append_event, last_event_id
 from bakusoku.workflow.hub import blocking
 from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.interpreter import Interpreter
@@ -36,7 +36,7 @@ from bakusoku.workflow.model import (
     TIMED_OUT_CAUSE,
     StateMachine,
 )
-from bakusoku.workflow.tables import execution_events, executions
+from bakusoku.workflow.tables import executions
 
 log = logging.getLogger("bakusoku.workflow.engine")
 
@@ -158,11 +158,7 @@ class ExecutionLifecycle(ExecutionEndings):
     def _load(self, name: str) -> LoadedExecution | None:
         with self.db.connect() as conn:
             row = conn.execute(sa.select(executions).where(executions.c.name == name)).one_or_none()
-            last_id = conn.execute(
-                sa.select(sa.func.max(execution_events.c.event_id)).where(
-                    execution_events.c.execution_name == name
-                )
-            ).scalar()
+            last_id = last_event_id(conn, name)
         if row is None:
             return None
         return LoadedExecution(
@@ -172,7 +168,7 @@ class ExecutionLifecycle(ExecutionEndings):
             row.started_at,
             row.redrive_count or 0,
             row.checkpoint,
-            int(last_id or 0),
+            last_id,
             row.definition_revision,
         )
 
@@ -350,19 +346,4 @@ class ExecutionLifecycle(ExecutionEndings):
                 raise ExecutionNotRedrivableError(
                     f"execution {name!r} changed while redriving; try again"
                 )
-            last_id = conn.execute(
-                sa.select(sa.func.max(execution_events.c.event_id)).where(
-                    execution_events.c.execution_name == name
-                )
-            ).scalar()
-            conn.execute(
-                execution_events.insert().values(
-                    execution_name=name,
-                    event_id=int(last_id or 0) + 1,
-                    previous_event_id=int(last_id or 0),
-                    type="ExecutionRedriven",
-                    timestamp=now,
-                    state_name=None,
-                    details={"redriveCount": count},
-                )
-            )
+            append_event(conn, name, "ExecutionRedriven", now, {"redriveCount": count})
