@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar, Unpack
 
 import sqlalchemy as sa
 
@@ -81,6 +81,21 @@ class Failure:
     error_message: str | None
 
 
+class StoredObject(TypedDict):
+    """What :meth:`PhotoRepository.record_received` records of a stored object."""
+
+    photo_id: str
+    album: str
+    bucket: str
+    object_key: str
+    etag: str
+    byte_size: int
+    sha256: str
+    content_type: str | None
+    execution_name: str | None
+    sequencer: NotRequired[str | None]
+
+
 @dataclass(frozen=True)
 class Received:
     """A received photo's row as stored, and the photo it repeats, if one was looked for."""
@@ -146,37 +161,13 @@ class PhotoRepository:
 
         self._retry(work)
 
-    def record_received(
-        self,
-        *,
-        photo_id: str,
-        album: str,
-        bucket: str,
-        object_key: str,
-        etag: str,
-        byte_size: int,
-        sha256: str,
-        content_type: str | None,
-        execution_name: str | None,
-        sequencer: str | None = None,
-    ) -> dict[str, Any]:
+    def record_received(self, **stored: Unpack[StoredObject]) -> dict[str, Any]:
         """Upsert the row of a stored object and move it to ``processing``; safe to run twice.
 
         Keyed on (bucket, key) with the object's ETag: a repeated event changes nothing, and an
         event older (by S3 ``sequencer``) than the one already applied leaves the row alone.
         """
-        return self.receive(
-            photo_id=photo_id,
-            album=album,
-            bucket=bucket,
-            object_key=object_key,
-            etag=etag,
-            byte_size=byte_size,
-            sha256=sha256,
-            content_type=content_type,
-            execution_name=execution_name,
-            sequencer=sequencer,
-        ).photo
+        return self.receive(**stored).photo
 
     def receive(
         self,
