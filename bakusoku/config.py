@@ -163,6 +163,25 @@ class Settings:
     code_attempts_per_minute: int = 10  # per client address; 0: no limit
     code_album_attempts_per_minute: int = 30  # wrong codes per album; 0: no limit
     parent_reference_max_bytes: int = 8 * MIB
+    # Race day: telling runners their photos and certificate are ready (bakusoku/races,
+    # docs/races.md). A channel is on when its settings are: LINE with a channel access token
+    # (and its channel secret for the webhook), e-mail with an SMTP host and sender, Web Push
+    # always (its VAPID key: the setting, else generated in data_dir/vapid-key).
+    line_channel_access_token: str = ""  # a secret
+    line_channel_secret: str = ""  # a secret: checks the webhook's x-line-signature
+    line_api_url: str = "https://api.line.me"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_sender: str = ""  # e.g. "Shonan Marathon Photos <photos@example.com>"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""  # a secret
+    vapid_private_key: str = ""  # a secret: PEM, or base64url of the raw 32-byte P-256 key
+    vapid_subject: str = "mailto:photos@example.com"  # who push services may contact
+    runner_batch_seconds: int = 300  # photos of a bib announced once per window
+    runner_link_days: int = 7  # how long a message's link opens the runner's gallery
+    runner_session_hours: int = 12
+    runner_attempts_per_hour: int = 10  # bib + surname tries per client address (and per bib)
     object_store: str = "local"  # local: files under data_dir; s3: Amazon S3 (boto3)
     database_secret_arn: str = ""  # Secrets Manager secret holding the database URL (AWS)
     # AWS only, set by the template in the API function's environment: the photo pipeline's state
@@ -364,6 +383,10 @@ SECRET_VARIABLES = frozenset(
         "alert_webhook_secret",
         "admin_token",
         "transform_signing_key",
+        "line_channel_access_token",
+        "line_channel_secret",
+        "smtp_password",
+        "vapid_private_key",
     )
 )
 

@@ -265,6 +265,66 @@ faces = sa.Table(
     sa.Index("ix_faces_photo", "photo_id"),
 )
 
+# Race day: who is told when a runner's photos or certificate are ready. ``address`` is an e-mail
+# address, a LINE user id or a Web Push subscription (JSON); ``address_sha256`` keys its uniqueness.
+# A row exists only once the bib's second factor (the surname on the entry list) was given.
+runner_subscriptions = sa.Table(
+    "runner_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("album", sa.String(128), nullable=False),
+    sa.Column("bib", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # line | email | webpush
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("address_sha256", sa.String(64), nullable=False),
+    sa.Column("verified_by", sa.String(16), nullable=False),  # surname | link
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("ended_at", sa.Double, nullable=True),
+    sa.UniqueConstraint(
+        "service", "album", "bib", "channel", "address_sha256", name="uq_runner_subscriptions"
+    ),
+    sa.Index("ix_runner_subscriptions_bib", "service", "album", "bib"),
+)
+
+# Messages to runners, delivered at least once by a background dispatcher. ``dedupe_key`` is the
+# subscription, kind, race, bib and batch (the photos' window, the certificate's revision): a
+# second report of the same batch adds nothing. ``retry_key`` is sent as LINE's X-Line-Retry-Key.
+notification_outbox = sa.Table(
+    "notification_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("subscription_id", sa.Integer, nullable=False),
+    sa.Column("service", sa.String(32), nullable=False),
+    sa.Column("album", sa.String(128), nullable=False),
+    sa.Column("bib", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # photos | certificate
+    sa.Column("batch", sa.String(40), nullable=False),
+    sa.Column("retry_key", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed (gave up)
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Double, nullable=False),
+    sa.Column("last_error", sa.String(256), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("delivered_at", sa.Double, nullable=True),
+    sa.Index("ix_notification_outbox_due", "status", "next_attempt_at"),
+)
+
+# A runner's privacy requests: ``face`` (hide my face in other runners' photos) or ``erase`` (my
+# photos are taken away from every gallery). Each is audited in ``audit_log`` as well.
+runner_erasure_requests = sa.Table(
+    "runner_erasure_requests",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("bib", sa.String(16), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),  # face | erase
+    sa.Column("requested_at", sa.Double, nullable=False),
+    sa.Column("done_at", sa.Double, nullable=True),
+    sa.Column("photos", sa.JSON, nullable=True),  # the photos the request took away
+)
+
 # When an album's sales window ends (set by staff); its faces are erased face_retention_days later.
 # An album with no row here counts from its last upload.
 album_sales = sa.Table(

@@ -371,6 +371,23 @@ class PhotoBibs:
                 ).scalars()
             )
 
+    def forget_bib(self, race: RaceRef, bib: str) -> list[str]:
+        """A runner's erasure: no photo shows ``bib`` any more; returns the photos that did."""
+        with self._db.begin() as conn:
+            photos = sorted(
+                set(
+                    conn.execute(
+                        sa.select(photo_bibs.c.photo_id).where(
+                            *_race_is(photo_bibs, race), photo_bibs.c.bib == bib
+                        )
+                    ).scalars()
+                )
+            )
+            conn.execute(
+                photo_bibs.delete().where(*_race_is(photo_bibs, race), photo_bibs.c.bib == bib)
+            )
+        return photos
+
     def forget_photo(self, race: RaceRef, photo_id: str) -> None:
         """A deleted photo shows nobody."""
         with self._db.begin() as conn:

@@ -1,0 +1,20 @@
+"""Errors of race day's notifications and runners' privacy, each with a stable code."""
+
+from __future__ import annotations
+
+from bakusoku.errors import BakusokuError
+
+
+class NotificationDeliveryError(BakusokuError):
+    """A channel did not take a message to a runner; the outbox retries it with back-off.
+
+    The message never holds a token, an address or a link: it names the channel and what it said.
+    """
+
+    code = "race.notification_delivery"
+
+
+class SubscriptionError(BakusokuError):
+    """A subscription's address is not one its channel can deliver to."""
+
+    code = "race.invalid_subscription"

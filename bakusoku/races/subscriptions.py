@@ -1,0 +1,179 @@
+"""Runners' subscriptions: a bib, a channel and an address, made only with the second factor.
+
+Anyone may know a bib (it is printed on the runner's chest); the surname on the entry list is the
+second factor. A subscription exists only once both matched, or once the runner opened a signed
+link of that bib. Subscribing again with the same address changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from bakusoku.db.schema import runner_subscriptions
+from bakusoku.races.errors import SubscriptionError
+from bakusoku.races.line import USER_ID
+from bakusoku.races.repository import RaceRef, RaceRepository
+
+LINE = "line"
+EMAIL = "email"
+WEBPUSH = "webpush"
+CHANNELS = (LINE, EMAIL, WEBPUSH)
+_EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
+_MAX_ADDRESS = 4096
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    race: RaceRef
+    bib: str
+    channel: str
+    address: str
+
+
+def same_name(given: str, stored: str) -> bool:
+    """Whether two spellings of a name match: width, case and spaces do not count (ヤマダ, ﾔﾏﾀﾞ)."""
+
+    def norm(text: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+    return bool(norm(given)) and norm(given) == norm(stored)
+
+
+def second_factor_ok(races: RaceRepository, race: RaceRef, bib: str, surname: str) -> bool:
+    """Whether ``surname`` is the surname (else the name) of ``bib`` on the race's entry list."""
+    entry = races.entry(race, bib)
+    if entry is None:
+        return False
+    return same_name(surname, entry.get("surname") or entry["name"])
+
+
+def check_address(channel: str, address: str) -> str:
+    """The address in its stored form, or SubscriptionError saying what a good one looks like."""
+    address = address.strip()
+    if channel not in CHANNELS:
+        raise SubscriptionError(f"channel: one of {', '.join(CHANNELS)}")
+    if len(address) > _MAX_ADDRESS:
+        raise SubscriptionError("the address is too long")
+    if channel == EMAIL and not _EMAIL.fullmatch(address):
+        raise SubscriptionError("address: an e-mail address, e.g. runner@example.com")
+    if channel == LINE and not USER_ID.fullmatch(address):
+        raise SubscriptionError("address: a LINE user id (U and 32 hex digits)")
+    if channel == WEBPUSH:
+        return _push_subscription(address)
+    return address
+
+
+def _push_subscription(text: str) -> str:
+    """A browser's PushSubscription JSON, reduced to what delivery needs."""
+    try:
+        document = json.loads(text)
+        endpoint = document["endpoint"]
+        keys = document["keys"]
+        p256dh, auth = keys["p256dh"], keys["auth"]
+    except (ValueError, KeyError, TypeError):
+        raise SubscriptionError(
+            "address: the browser's PushSubscription as JSON, with endpoint and keys (p256dh, auth)"
+        ) from None
+    if not (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://"))):
+        raise SubscriptionError("address: the push subscription's endpoint must be a URL")
+    if not all(isinstance(v, str) and 8 <= len(v) <= 200 for v in (p256dh, auth)):
+        raise SubscriptionError("address: the push subscription's keys are malformed")
+    return json.dumps({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}})
+
+
+class Subscriptions:
+    """The only writer of ``runner_subscriptions``."""
+
+    def __init__(self, db: sa.Engine) -> None:
+        self._db = db
+
+    def subscribe(
+        self, race: RaceRef, bib: str, channel: str, address: str, *, verified_by: str
+    ) -> Subscription:
+        """Subscribe (the second factor already checked by the caller); idempotent."""
+        address = check_address(channel, address)
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        key = (
+            runner_subscriptions.c.service == race.service,
+            runner_subscriptions.c.album == race.album,
+            runner_subscriptions.c.bib == bib,
+            runner_subscriptions.c.channel == channel,
+            runner_subscriptions.c.address_sha256 == digest,
+        )
+        with self._db.begin() as conn:
+            found = conn.execute(sa.select(runner_subscriptions.c.id).where(*key)).first()
+            if found is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            runner_subscriptions.insert().values(
+                                service=race.service,
+                                album=race.album,
+                                bib=bib,
+                                channel=channel,
+                                address=address,
+                                address_sha256=digest,
+                                verified_by=verified_by,
+                                created_at=time.time(),
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    pass  # the same subscription made at the same moment: it is there now
+            else:
+                conn.execute(runner_subscriptions.update().where(*key).values(ended_at=None))
+            ident = conn.execute(sa.select(runner_subscriptions.c.id).where(*key)).scalar_one()
+        return Subscription(int(ident), race, bib, channel, address)
+
+    def active(self, race: RaceRef, bib: str) -> list[Subscription]:
+        with self._db.connect() as conn:
+            rows = conn.execute(
+                sa.select(runner_subscriptions)
+                .where(
+                    runner_subscriptions.c.service == race.service,
+                    runner_subscriptions.c.album == race.album,
+                    runner_subscriptions.c.bib == bib,
+                    runner_subscriptions.c.ended_at.is_(None),
+                )
+                .order_by(runner_subscriptions.c.id)
+            ).all()
+        return [_subscription(r) for r in rows]
+
+    def get(self, ident: int) -> Subscription | None:
+        with self._db.connect() as conn:
+            row = conn.execute(
+                sa.select(runner_subscriptions).where(
+                    runner_subscriptions.c.id == ident, runner_subscriptions.c.ended_at.is_(None)
+                )
+            ).first()
+        return None if row is None else _subscription(row)
+
+    def end_address(self, channel: str, address: str) -> int:
+        """End every subscription of an address (a LINE user unfollowed, a push endpoint is gone)."""
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        with self._db.begin() as conn:
+            return int(
+                conn.execute(
+                    runner_subscriptions.update()
+                    .where(
+                        runner_subscriptions.c.channel == channel,
+                        runner_subscriptions.c.address_sha256 == digest,
+                        runner_subscriptions.c.ended_at.is_(None),
+                    )
+                    .values(ended_at=time.time())
+                ).rowcount
+            )
+
+
+def _subscription(row: sa.Row[tuple[object, ...]]) -> Subscription:
+    m = row._mapping
+    return Subscription(
+        int(m["id"]), RaceRef(m["service"], m["album"]), m["bib"], m["channel"], m["address"]
+    )
