@@ -166,8 +166,11 @@ def _load(text: str) -> ec.EllipticCurvePrivateKey:
         if "BEGIN" in text:
             key = serialization.load_pem_private_key(text.encode(), password=None)
         else:
-            key = ec.derive_private_key(int.from_bytes(unb64url(text), "big"), ec.SECP256R1())
-    except ValueError:
+            raw = unb64url(text)
+            if len(raw) != 32:
+                raise ValueError("not 32 bytes")
+            key = ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1())
+    except (ValueError, TypeError):
         key = None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
         raise ConfigError(
