@@ -63,6 +63,8 @@ _PUBLIC_PATHS = {
     "/readyz",
     "/",
     "/upload",
+    "/runner",  # a runner's page; its data comes from /v1/runner/ with a runner session
+    "/line/webhook",  # LINE's webhook: its x-line-signature is the permission
     "/ops/graph",  # the system map's page; its data comes from /v1/graph with the admin token
     "/p",  # the parents' page; its data comes from /v1/parent with the session cookie
     "/p/",
@@ -71,7 +73,7 @@ _PUBLIC_PATHS = {
     "/openapi.json",
 }
 _PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
-_WEB_PAGES = {"/", "/upload", "/ops/graph", "/p", "/p/"}
+_WEB_PAGES = {"/", "/upload", "/runner", "/ops/graph", "/p", "/p/"}
 _DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
 
 bearer = HTTPBearer(
@@ -259,10 +261,11 @@ _NO_SESSION = (
 
 
 def is_public(path: str) -> bool:
-    # /img/...: signed transform URLs carry their own permission (bakusoku.api.routes.transforms)
+    # /img/...: signed transform URLs carry their own permission (bakusoku.api.routes.transforms);
+    # /v1/runner/...: a runner session (bakusoku.api.routes.runners), checked by the routes
     return (
         path in _PUBLIC_PATHS
-        or path.startswith(("/static/", "/img/"))
+        or path.startswith(("/static/", "/img/", "/v1/runner/"))
         or bool(_PAGE.fullmatch(path))
     )
 
@@ -362,7 +365,8 @@ class AuthMiddleware:
                     (b"x-frame-options", b"DENY"),
                     (b"content-security-policy", csp.encode()),
                 ]
-                if not public:  # answers carry signed links: never cached
+                # answers carry signed links (a runner's too): never cached
+                if not public or path.startswith("/v1/runner/"):
                     headers = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
                     extra.append((b"cache-control", b"no-store"))
                 headers += [(k, v) for k, v in extra if k not in names or k == b"cache-control"]

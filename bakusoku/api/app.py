@@ -26,6 +26,7 @@ from bakusoku.api.routes.pages import STATIC_PATH, pages_router, static_files
 from bakusoku.api.routes.parents import REFERENCES_PATH, parents_router
 from bakusoku.api.routes.photos import photos_router
 from bakusoku.api.routes.races import ROWS_PATH, races_router
+from bakusoku.api.routes.runners import runners_router
 from bakusoku.api.routes.transforms import image_router, publishable_check, transforms_router
 from bakusoku.api.routes.uploads import uploads_router
 from bakusoku.api.services import ApiServices
@@ -58,6 +59,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(races_router(services))
     app.include_router(codes_router(services, access))
     app.include_router(parents_router(services, access))
+    app.include_router(runners_router(services, access))
     _limit_bodies(app, services)
     return app
 

@@ -27,6 +27,10 @@ CODE_CREATE = "code.create"
 CODE_REVOKE = "code.revoke"
 CODE_USE = "code.use"
 CODE_FAIL = "code.fail"
+# Runners' privacy (bakusoku/api/routes/runners.py): refused bib + surname tries, requests.
+RUNNER_SIGN_IN_REFUSED = "runner.sign_in_refused"
+RUNNER_FACE_REMOVAL = "runner.face_removal"
+RUNNER_ERASE = "runner.erase"
 ACTIONS = (
     KEY_CREATE,
     KEY_REVOKE,
@@ -41,6 +45,9 @@ ACTIONS = (
     CODE_REVOKE,
     CODE_USE,
     CODE_FAIL,
+    RUNNER_SIGN_IN_REFUSED,
+    RUNNER_FACE_REMOVAL,
+    RUNNER_ERASE,
 )
 
 

@@ -27,6 +27,7 @@ from bakusoku.local.functions import (
     http_routes,
 )
 from bakusoku.local.invoker import RuntimeInvoker
+from bakusoku.local.notifications import runner_notifications
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
 from bakusoku.local.store_process import StoreServerProcess
@@ -64,6 +65,7 @@ class EmbeddedStack:
         )
         self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
         upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
+        self.notifications = runner_notifications(settings, self.db)  # race day: runners told
         self.outbox = ObjectEventOutbox(self.db)
         self.photos = PhotoRepository(self.db)
         self.store = local_store_with_outbox(settings, self.outbox, wake=self._wake_trigger)
@@ -164,6 +166,7 @@ class EmbeddedStack:
         self.store_server.start()
         self.scheduler.start()
         self.ops.start()
+        self.notifications.start()
         if self.worker_killer is not None:
             self.worker_killer.start()
         self._started = True
@@ -181,6 +184,7 @@ class EmbeddedStack:
         self.trigger.stop()
         self.workflow.stop(timeout=10)
         self.runtime.close()
+        self.notifications.stop()
         self.ops.stop()
         self.db.dispose()
 

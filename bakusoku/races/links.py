@@ -2,7 +2,8 @@
 
 A token reads ``{payload}.{signature}``, both URL-safe base64; the payload names the service,
 album, bib, purpose and expiry. ``link`` tokens go into messages (days); ``session`` tokens are
-what the runner page holds after the link or bib + surname was checked (hours). The key never
+what the runner page holds after the link or bib + surname was checked (hours); ``line`` tokens
+are the code a runner sends to the LINE account to subscribe there (an hour). The key never
 leaves the server; a token for one bib opens nothing of another, and a tampered or expired one
 opens nothing at all.
 """
@@ -19,7 +20,7 @@ from typing import Literal
 
 from bakusoku.races.repository import RaceRef
 
-Purpose = Literal["link", "session"]
+Purpose = Literal["link", "session", "line"]
 _SIGNATURE_BYTES = 18  # 144 bits: far beyond guessing, 24 characters
 _KEY_LABEL = b"bakusoku runner links v1"
 

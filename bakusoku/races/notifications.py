@@ -40,6 +40,8 @@ from bakusoku.races.subscriptions import Subscription, Subscriptions
 log = logging.getLogger("bakusoku.races.notifications")
 
 RUNNER_PAGE = "/runner"
+# How sure a bib reading must be before its photo is in the runner's gallery (and counted).
+GALLERY_MIN_CONFIDENCE = 0.9
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
@@ -138,6 +140,7 @@ class NotificationOutbox:
         *,
         photo_count: Callable[[RaceRef, str], int] | None = None,
         poll_seconds: float = 1.0,
+        on_stop: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.channels = dict(channels)
@@ -145,6 +148,7 @@ class NotificationOutbox:
         self.poll_seconds = poll_seconds
         self._key = link_key
         self._photo_count = photo_count
+        self._on_stop = on_stop  # closes what the channels hold (an HTTP client)
         self._subscriptions = Subscriptions(db)
         self._races = RaceRepository(db)
         self._wake = threading.Event()
@@ -192,6 +196,8 @@ class NotificationOutbox:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._on_stop is not None:
+            self._on_stop()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

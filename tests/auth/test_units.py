@@ -103,6 +103,17 @@ def test_rate_limiter_allows_a_burst_then_says_when_to_retry() -> None:
     assert RateLimiter(0, 1).acquire("a") is None
 
 
+def test_waiting_looks_at_a_bucket_without_taking_from_it() -> None:
+    now = [0.0]
+    limiter = RateLimiter(6, 2, clock=lambda: now[0])  # one token every 10 s
+    assert [limiter.waiting("a") for _ in range(5)] == [None] * 5
+    limiter.acquire("a")
+    limiter.acquire("a")
+    assert limiter.waiting("a") == 10
+    now[0] += 10.0
+    assert limiter.waiting("a") is None
+
+
 @pytest.mark.parametrize(
     "field,value",
     [
