@@ -322,7 +322,7 @@ runner_erasure_requests = sa.Table(
     sa.Column("kind", sa.String(8), primary_key=True),  # face | erase
     sa.Column("requested_at", sa.Double, nullable=False),
     sa.Column("done_at", sa.Double, nullable=True),
-    sa.Column("photos", sa.JSON, nullable=True),  # the photos the request took away
+    sa.Column("photos", sa.JSON, nullable=True),  # photos erased, or faces marked "do not publish"
 )
 
 # When an album's sales window ends (set by staff); its faces are erased face_retention_days later.

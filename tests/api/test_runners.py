@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
+from bakusoku.db.faces import FaceRepository, FaceRow
 from bakusoku.races import line
+from bakusoku.races.repository import BibSighting, PhotoBibs
 from tests.races.race_day import LINE_SECRET, SERVICE, RaceDay, start_race_day, stop_race_day
 
 pytestmark = pytest.mark.integration
@@ -177,6 +180,68 @@ def test_erasure_is_audited_verifiable_and_leaves_other_runners_alone(day: RaceD
 def test_the_runner_page_is_served_without_a_key(day: RaceDay, tmp_path: Path) -> None:
     page = httpx.get(f"{day.api}/runner")
     assert page.status_code == 200 and "runner.js" in page.text
+
+
+def test_a_runner_who_hides_their_face_leaves_other_runners_galleries(day: RaceDay) -> None:
+    shared = day.photos["1234"][0]  # 1234 and 5 side by side
+    behind = day.upload(99)  # 5 in front, 1234 behind with no bib in sight
+    day.wait_ready(behind)
+    engine = day.engine()
+    try:
+        bibs, faces = PhotoBibs(engine), FaceRepository(engine)
+        bibs.record(
+            day.race,
+            shared,
+            [
+                BibSighting("1234", 0.97, "ocr", (100, 300, 160, 340)),
+                BibSighting("5", 0.97, "ocr", (400, 300, 460, 340)),
+            ],
+        )
+        bibs.record(day.race, behind, [BibSighting("5", 0.97, "ocr", (400, 300, 460, 340))])
+        yamada, smith = _vector(1), _vector(2)
+        faces.replace_photo_faces(
+            SERVICE,
+            day.album,
+            shared,
+            [
+                _face(shared, (105, 150, 155, 210), yamada),
+                _face(shared, (405, 150, 455, 210), smith),
+            ],
+        )
+        faces.replace_photo_faces(
+            SERVICE,
+            day.album,
+            behind,
+            [_face(behind, (150, 40, 180, 80), yamada), _face(behind, (405, 150, 455, 210), smith)],
+        )
+    finally:
+        engine.dispose()
+    smith_session = _sign_in(day, "5", "smith").json()["session"]
+    assert {p["id"] for p in _me(day, smith_session)["photos"]} == {shared, behind}
+
+    yamada_session = _sign_in(day, "1234", "山田").json()["session"]
+    hidden = httpx.post(
+        f"{day.api}/v1/runner/privacy",
+        json={"kind": "face"},
+        headers={"X-Runner-Session": yamada_session},
+    )
+
+    assert hidden.status_code == 200, hidden.text
+    assert hidden.json()["faces"] == 2  # above the bib, and the same face behind
+    assert _me(day, smith_session)["photos"] == []
+    assert shared in {p["id"] for p in _me(day, yamada_session)["photos"]}
+    audit = httpx.get(f"{day.api}/v1/audit?action=runner.face_removal", headers=day.admin())
+    (entry,) = [e for e in audit.json()["items"] if e["target"] == f"{day.album}/1234"]
+    assert len(entry["details"]["faces"]) == 2
+
+
+def _vector(seed: int) -> bytes:
+    values = np.random.default_rng(seed).normal(size=128).astype(np.float32)
+    return (values / np.linalg.norm(values)).astype(np.float32).tobytes()
+
+
+def _face(photo_id: str, box: tuple[float, float, float, float], vector: bytes) -> FaceRow:
+    return FaceRow(str(uuid.uuid4()), photo_id, box, embedded=True, vector=vector)
 
 
 # Last: it spends this client's tries.

@@ -33,6 +33,8 @@ from bakusoku.auth.audit import (
 )
 from bakusoku.auth.principal import Principal
 from bakusoku.auth.ratelimit import RateLimiter
+from bakusoku.faces.errors import FaceIndexOffError
+from bakusoku.faces.port import AlbumRef
 from bakusoku.races import line, links
 from bakusoku.races.errors import SubscriptionError
 from bakusoku.races.notifications import GALLERY_MIN_CONFIDENCE
@@ -156,7 +158,11 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         entry = races.entry(race, bib) or {}
         standing = races.standing(race, bib)
         requests = privacy.requested(race, bib)
-        photos = [] if ERASE in requests else _photos(services, access, bibs, race, bib)
+        photos = (
+            []
+            if ERASE in requests
+            else _photos(services, access, bibs, race, bib, privacy, FACE in requests)
+        )
         return {
             "race": {
                 "album": race.album,
@@ -175,14 +181,7 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
             },
             "photos": [{"id": p, "preview": signed_path(image_key(), _PREVIEW, p)} for p in photos],
             "subscriptions": sorted({s.channel for s in subscriptions.active(race, bib)}),
-            "requests": {
-                kind: {
-                    "requested_at": r["requested_at"],
-                    "done_at": r["done_at"],
-                    "photos_erased": len(r["photos"] or []),
-                }
-                for kind, r in requests.items()
-            },
+            "requests": {kind: _request_view(r) for kind, r in requests.items()},
             "line_code": LINE_CODE_PREFIX
             + links.issue(key(), race, bib, purpose="line", seconds=_LINE_CODE_SECONDS)
             if settings.line_channel_secret
@@ -219,21 +218,17 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         grant = grant_of(x_runner_session)
         if body.kind not in (FACE, ERASE):
             raise ApiError(400, "request.invalid", "kind: face or erase", "kind")
-        done = privacy.request(grant.race, grant.bib, body.kind)
+        found = _hide_face(services, privacy, grant.race, grant.bib) if body.kind == FACE else []
+        done = privacy.request(grant.race, grant.bib, body.kind, found=found)
         client = request.client.host if request.client else "unknown"
         audit.record(
             f"runner:{client}",
             RUNNER_ERASE if body.kind == ERASE else RUNNER_FACE_REMOVAL,
             service=grant.race.service,
             target=f"{grant.race.album}/{grant.bib}",
-            details={"photos": done["photos"] or []},
+            details={("faces" if body.kind == FACE else "photos"): done["photos"] or []},
         )
-        return {
-            "kind": body.kind,
-            "requested_at": done["requested_at"],
-            "done_at": done["done_at"],
-            "photos_erased": len(done["photos"] or []),
-        }
+        return {"kind": body.kind, **_request_view(done)}
 
     @router.post(LINE_WEBHOOK, include_in_schema=False)
     async def line_webhook(
@@ -261,19 +256,46 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
     return router
 
 
+def _request_view(request: dict[str, Any]) -> dict[str, Any]:
+    found = len(request["photos"] or [])
+    view = {"requested_at": request["requested_at"], "done_at": request["done_at"]}
+    return view | ({"photos_erased": found} if request["kind"] == ERASE else {"faces": found})
+
+
+def _hide_face(services: ApiServices, privacy: RunnerPrivacy, race: RaceRef, bib: str) -> list[str]:
+    """Mark the runner's faces "do not publish" through the faces package: with the face index
+    on, every face of the album that matches them (photos where the bib does not show), else
+    the faces found above the bib."""
+    album = AlbumRef(race.service, race.album)
+    marked: list[str] = []
+    for face_id in privacy.runner_faces(race, bib, GALLERY_MIN_CONFIDENCE):
+        try:
+            marked += services.faces.mark_do_not_publish(album, face_id, child=True)
+        except FaceIndexOffError:
+            marked += services.faces.mark_do_not_publish(album, face_id, child=False)
+    return sorted(set(marked))
+
+
 def _photos(
     services: ApiServices,
     access: AccessControl,
     bibs: PhotoBibs,
     race: RaceRef,
     bib: str,
+    privacy: RunnerPrivacy,
+    own_face_hidden: bool,
 ) -> list[str]:
-    """The race's ready photos that show ``bib``, as sure as the gallery needs."""
+    """The race's ready photos that show ``bib``, as sure as the gallery needs, less those with
+    a face marked "do not publish" (another runner's, staff's), unless the runner asked to
+    hide their own face (then it may well be theirs)."""
     viewer = Principal(
         key_id=f"runner:{bib}", service=race.service, albums=(race.album,), role="viewer"
     )
+    hidden = set() if own_face_hidden else privacy.unpublishable(race)
     shown = []
     for photo_id in bibs.photos_of(race, bib, GALLERY_MIN_CONFIDENCE):
+        if photo_id in hidden:
+            continue
         photo = services.photos.find(photo_id)
         if photo and photo["status"] == "ready" and access.visible(viewer, photo["object_key"]):
             shown.append(photo_id)

@@ -51,7 +51,7 @@ async function show() {
   text("subscribed", me.subscriptions.length ? `Subscribed: ${me.subscriptions.join(", ")}` : "");
   if (me.line_code) { $("line-code-row").hidden = false; text("line-code", me.line_code); }
   const requests = Object.entries(me.requests).map(([kind, r]) =>
-    kind === "erase" ? `Erased ${r.photos_erased} photo(s)` : "You asked for your face to be hidden in others' photos");
+    kind === "erase" ? `Erased ${r.photos_erased} photo(s)` : `Your face is hidden in others' photos (${r.faces} found)`);
   text("privacy-status", requests.join(" · "));
   $("push-button").dataset.key = me.push_key;
 }
