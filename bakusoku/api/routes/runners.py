@@ -51,6 +51,9 @@ from bakusoku.races.subscriptions import (
 from bakusoku.races.webpush import public_key_b64, vapid_key
 
 RUNNER_API = "/v1/runner/"
+# The runner session's header: read from the request (not a declared parameter) as the API key's
+# Authorization is.
+SESSION_HEADER = "x-runner-session"
 RUNNER_PAGE = "/runner"
 LINE_WEBHOOK = "/line/webhook"
 LINE_CODE_PREFIX = "bakusoku:"
@@ -150,9 +153,10 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         return {"session": token, "service": race.service, "album": race.album, "bib": bib}
 
     @router.get(f"{RUNNER_API}me", responses=error_responses(401))
-    def me(x_runner_session: str | None = Header(None)) -> dict[str, Any]:
-        """The runner's race, result, photos (watermarked previews), subscriptions and requests."""
-        grant = grant_of(x_runner_session)
+    def me(request: Request) -> dict[str, Any]:
+        """The runner's race, result, photos (watermarked previews), subscriptions and requests
+        (the session in ``X-Runner-Session``)."""
+        grant = grant_of(request.headers.get(SESSION_HEADER))
         race, bib = grant.race, grant.bib
         stored = races.race(race) or {}
         entry = races.entry(race, bib) or {}
@@ -190,11 +194,9 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         }
 
     @router.post(f"{RUNNER_API}subscriptions", responses=error_responses(400, 401))
-    def subscribe(
-        body: SubscribeRequest, x_runner_session: str | None = Header(None)
-    ) -> dict[str, Any]:
+    def subscribe(body: SubscribeRequest, request: Request) -> dict[str, Any]:
         """Be told by e-mail or Web Push when photos and the certificate are ready."""
-        grant = grant_of(x_runner_session)
+        grant = grant_of(request.headers.get(SESSION_HEADER))
         if body.channel not in (EMAIL, WEBPUSH):
             raise ApiError(
                 400,
@@ -211,11 +213,9 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         return {"channel": sub.channel, "bib": sub.bib, "subscribed": True}
 
     @router.post(f"{RUNNER_API}privacy", responses=error_responses(400, 401))
-    def request_privacy(
-        body: PrivacyRequest, request: Request, x_runner_session: str | None = Header(None)
-    ) -> dict[str, Any]:
+    def request_privacy(body: PrivacyRequest, request: Request) -> dict[str, Any]:
         """``face``: hide my face in other runners' photos; ``erase``: take my photos away."""
-        grant = grant_of(x_runner_session)
+        grant = grant_of(request.headers.get(SESSION_HEADER))
         if body.kind not in (FACE, ERASE):
             raise ApiError(400, "request.invalid", "kind: face or erase", "kind")
         found = _hide_face(services, privacy, grant.race, grant.bib) if body.kind == FACE else []

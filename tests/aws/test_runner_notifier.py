@@ -1,0 +1,71 @@
+"""The runner notifier as a scheduled Lambda runs it: settings from BAKUSOKU_*, one run delivers
+what is due to a real SMTP server on loopback, with a link the API's key signs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bakusoku.aws import runner_notifier
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.migrate import upgrade
+from bakusoku.races import links
+from bakusoku.races.message import CERTIFICATE
+from bakusoku.races.notifications import notify_ready
+from bakusoku.races.records import Entry
+from bakusoku.races.repository import RaceRef, RaceRepository
+from bakusoku.races.subscriptions import EMAIL, Subscriptions
+from tests.races.stand_ins import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+KEY = "k" * 40
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink()
+    yield server
+    server.close()
+
+
+def test_one_run_delivers_what_is_due(
+    sink: SmtpSink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    data = tmp_path / "data"
+    for name, value in {
+        "DATABASE_URL": url,
+        "DATA_DIR": str(data),
+        "TRANSFORM_SIGNING_KEY": KEY,
+        "PUBLIC_API_URL": "https://photos.example.com",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(sink.port),
+        "SMTP_SENDER": "photos@example.com",
+    }.items():
+        monkeypatch.setenv(f"BAKUSOKU_{name}", value)
+    engine = create_db_engine(url)
+    upgrade(engine)
+    race = RaceRef("runs", "shonan")
+    RaceRepository(engine).save_race(
+        race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo"
+    )
+    RaceRepository(engine).save_entries(race, [Entry("1234", "山田 太郎", "山田", None)])
+    Subscriptions(engine).subscribe(race, "1234", EMAIL, "y@example.com", verified_by="surname")
+    notify_ready(engine, race, "1234", CERTIFICATE)
+    runner_notifier._engine.cache_clear()
+
+    first = runner_notifier.handler({}, None)
+    again = runner_notifier.handler({}, None)
+
+    assert first == {"delivered": 1, "outbox": {"delivered": 1}}
+    assert again["delivered"] == 0
+    (mail,) = sink.messages
+    link = next(w for w in mail.get_payload(decode=True).decode().split() if "/runner#" in w)
+    assert link.startswith("https://photos.example.com/runner#")
+    grant = links.check(links.runner_key(KEY.encode()), link.partition("#")[2], purpose="link")
+    assert grant is not None and (grant.race, grant.bib) == (race, "1234")
+    runner_notifier._engine().dispose()
+    engine.dispose()
