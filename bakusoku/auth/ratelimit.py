@@ -50,14 +50,3 @@ class RateLimiter:
                 return None
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / self.per_second))
-
-    def waiting(self, key: str) -> int | None:
-        """Like :meth:`acquire` without taking a token: None if one is there, else the seconds
-        until there is (for limits that count only failed tries)."""
-        if self.per_second <= 0:
-            return None
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
-            return None if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / self.per_second))

@@ -1,7 +1,7 @@
 """Race day: runners' subscriptions, the notification outbox and runners' privacy requests.
 
 Revision ID: 0014
-Revises: 0005
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from bakusoku.db.migrations.helpers import create_indexes, has_table
 
 revision = "0014"
-down_revision = "0005"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
