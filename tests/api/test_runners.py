@@ -217,7 +217,9 @@ def test_a_runner_who_hides_their_face_leaves_other_runners_galleries(day: RaceD
     finally:
         engine.dispose()
     smith_session = _sign_in(day, "5", "smith").json()["session"]
-    assert {p["id"] for p in _me(day, smith_session)["photos"]} == {shared, behind}
+    before = {p["id"]: p["preview"] for p in _me(day, smith_session)["photos"]}
+    assert set(before) == {shared, behind}
+    assert httpx.get(day.api + before[shared]).status_code == 200
 
     yamada_session = _sign_in(day, "1234", "山田").json()["session"]
     hidden = httpx.post(
@@ -229,7 +231,10 @@ def test_a_runner_who_hides_their_face_leaves_other_runners_galleries(day: RaceD
     assert hidden.status_code == 200, hidden.text
     assert hidden.json()["faces"] == 2  # above the bib, and the same face behind
     assert _me(day, smith_session)["photos"] == []
-    assert shared in {p["id"] for p in _me(day, yamada_session)["photos"]}
+    mine = {p["id"] for p in _me(day, yamada_session)["photos"]}
+    assert shared not in mine and len(mine) == 9  # no watermarked preview shows a hidden face
+    refused = httpx.get(day.api + before[shared])  # the same signed URL, once shown
+    assert refused.status_code in (403, 404), refused.text
     audit = httpx.get(f"{day.api}/v1/audit?action=runner.face_removal", headers=day.admin())
     (entry,) = [e for e in audit.json()["items"] if e["target"] == f"{day.album}/1234"]
     assert len(entry["details"]["faces"]) == 2

@@ -162,11 +162,7 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         entry = races.entry(race, bib) or {}
         standing = races.standing(race, bib)
         requests = privacy.requested(race, bib)
-        photos = (
-            []
-            if ERASE in requests
-            else _photos(services, access, bibs, race, bib, privacy, FACE in requests)
-        )
+        photos = [] if ERASE in requests else _photos(services, access, bibs, race, bib, privacy)
         return {
             "race": {
                 "album": race.album,
@@ -283,15 +279,14 @@ def _photos(
     race: RaceRef,
     bib: str,
     privacy: RunnerPrivacy,
-    own_face_hidden: bool,
 ) -> list[str]:
     """The race's ready photos that show ``bib``, as sure as the gallery needs, less those with
-    a face marked "do not publish" (another runner's, staff's), unless the runner asked to
-    hide their own face (then it may well be theirs)."""
+    a face marked "do not publish" (another runner's, staff's, the runner's own: the watermarked
+    preview of such a photo is refused to everyone, as parents' are)."""
     viewer = Principal(
         key_id=f"runner:{bib}", service=race.service, albums=(race.album,), role="viewer"
     )
-    hidden = set() if own_face_hidden else privacy.unpublishable(race)
+    hidden = privacy.unpublishable(race)
     shown = []
     for photo_id in bibs.photos_of(race, bib, GALLERY_MIN_CONFIDENCE):
         if photo_id in hidden:
