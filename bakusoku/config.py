@@ -88,6 +88,9 @@ class Settings:
     api_max_body_bytes: int = 64 * 1024
     # Entry lists and timing results (CSV or JSON) of a race: 30,000 runners fit in ~2 MB.
     race_rows_max_bytes: int = 8 * 1024 * 1024
+    # Race day: a bib read from a photo at this confidence or more is the photo's (bench/bibs.py:
+    # wrong readings stay under 1 % of those kept); under it the photo is "bib unknown" for staff.
+    bib_min_confidence: float = 0.9
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""
@@ -272,6 +275,11 @@ def _coerce(name: str, value: Any) -> Any:
             if number < 0:
                 raise ValueError(value)
             return number
+        if kind is float:
+            share = float(value)
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(value)
+            return share
         if kind is Path or name == "data_dir":
             return Path(value).expanduser()
         return str(value)
@@ -279,6 +287,7 @@ def _coerce(name: str, value: Any) -> Any:
         raise ConfigError(
             f"setting {name!r} has the bad value {value!r}: expected a {kind.__name__}"
             + (" (not negative)" if kind is int else "")
+            + (" from 0 to 1" if kind is float else "")
         ) from None
 
 

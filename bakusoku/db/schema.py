@@ -337,6 +337,19 @@ album_sales = sa.Table(
     sa.Column("updated_by", sa.String(80), nullable=False),
 )
 
+# What staff decided of a race photo in the "bib unknown" set: ``no_bib`` (no bib visible) takes it
+# out of the set; tagging it with bibs writes photo_bibs rows with the source ``staff`` instead.
+bib_reviews = sa.Table(
+    "bib_reviews",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("photo_id", sa.String(36), primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),  # no_bib
+    sa.Column("reviewed_by", sa.String(64), nullable=True),  # the key's id
+    sa.Column("reviewed_at", sa.Double, nullable=False),
+)
+
 # The database holds the engine's tables too: one metadata for the migrations (and the tests'
 # `create_schema`).
 for _table in workflow_metadata.tables.values():

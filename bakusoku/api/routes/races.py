@@ -56,7 +56,7 @@ def races_router(services: ApiServices) -> APIRouter:
     @router.put("/v1/races/{album}", responses=error_responses(400, 403, 404))
     def put_race(album: str, body: RaceRequest, principal: Caller) -> dict[str, Any]:
         """Create or update the race of an album (an admin key of its service)."""
-        race = _race_ref(principal, album)
+        race = race_ref(principal, album)
         require_role(principal, "admin")
         _check_date(body.date)
         _check_timezone(body.timezone)
@@ -71,8 +71,8 @@ def races_router(services: ApiServices) -> APIRouter:
 
     @router.get("/v1/races/{album}", responses=error_responses(403, 404))
     def get_race(album: str, principal: Caller) -> dict[str, Any]:
-        race = _race_ref(principal, album)
-        return _race_view(_existing(repository, race))
+        race = race_ref(principal, album)
+        return _race_view(existing_race(repository, race))
 
     @router.post(
         "/v1/races/{album}/entries",
@@ -81,9 +81,9 @@ def races_router(services: ApiServices) -> APIRouter:
     )
     async def post_entries(album: str, request: Request, principal: Caller) -> dict[str, Any]:
         """The entry list, as CSV (bib,name,surname,category) or ``{"entries": [...]}``."""
-        race = _race_ref(principal, album)
+        race = race_ref(principal, album)
         require_role(principal, "uploader")
-        _existing(repository, race)
+        existing_race(repository, race)
         rows = await _rows(request, "entries")
         entries, errors = entries_from(rows)
         saved = repository.save_entries(race, entries)
@@ -97,9 +97,9 @@ def races_router(services: ApiServices) -> APIRouter:
     async def post_results(album: str, request: Request, principal: Caller) -> dict[str, Any]:
         """Timing results, as CSV or ``{"results": [...]}`` or one result object; idempotent on
         bib and checkpoint (``finish`` unless given); a changed time is a correction."""
-        race = _race_ref(principal, album)
+        race = race_ref(principal, album)
         require_role(principal, "uploader")
-        _existing(repository, race)
+        existing_race(repository, race)
         rows = await _rows(request, "results")
         results, errors = results_from(rows)
         saved = repository.save_results(race, results)
@@ -116,8 +116,8 @@ def races_router(services: ApiServices) -> APIRouter:
         category: str | None = None,
     ) -> dict[str, Any]:
         """Standings at a checkpoint by net time, overall and per category."""
-        race = _race_ref(principal, album)
-        _existing(repository, race)
+        race = race_ref(principal, album)
+        existing_race(repository, race)
         if not CHECKPOINT.match(checkpoint):
             raise ApiError(400, "request.invalid", "checkpoint: e.g. finish or 10k", "checkpoint")
         standings = repository.standings(race, checkpoint=checkpoint, category=category)
@@ -126,8 +126,8 @@ def races_router(services: ApiServices) -> APIRouter:
     @router.get("/v1/races/{album}/runners/{bib}", responses=error_responses(403, 404))
     def get_runner(album: str, bib: str, principal: Caller) -> dict[str, Any]:
         """One runner: the entry, every checkpoint's time and the finish placing."""
-        race = _race_ref(principal, album)
-        _existing(repository, race)
+        race = race_ref(principal, album)
+        existing_race(repository, race)
         entry = repository.entry(race, bib) if BIB.match(bib) else None
         results = repository.results_of(race, bib) if BIB.match(bib) else []
         if entry is None and not results:
@@ -165,7 +165,7 @@ def _rows_body(field: str, columns: str) -> dict[str, Any]:
     }
 
 
-def _race_ref(principal: Principal, album: str) -> RaceRef:
+def race_ref(principal: Principal, album: str) -> RaceRef:
     if not ALBUM_PATTERN.fullmatch(album):
         raise album_not_found(album)
     check_album(principal, album)
@@ -178,7 +178,7 @@ def _race_ref(principal: Principal, album: str) -> RaceRef:
     return RaceRef(principal.service, album)
 
 
-def _existing(repository: RaceRepository, race: RaceRef) -> dict[str, Any]:
+def existing_race(repository: RaceRepository, race: RaceRef) -> dict[str, Any]:
     found = repository.race(race)
     if found is None:
         raise ApiError(
