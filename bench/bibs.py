@@ -169,6 +169,13 @@ def main() -> None:
             f"{row['unread']:.1%}  wrong {row['wrong']:.2%} ({row['wrong_count']})  "
             f"bib-unknown photos {row['bib_unknown_photos']:.1%}"
         )
+    for photo, seen in zip(photos, found, strict=True):
+        for s in seen:
+            if s.confidence >= DEFAULT_MIN_CONFIDENCE and s.bib not in photo.bibs:
+                print(
+                    f"wrong at the default: read {s.bib} ({s.confidence:.3f}) in a photo of "
+                    f"{photo.bibs}, covered {photo.covered}, hidden digit {photo.hidden}"
+                )
     conditions = by_condition(photos, found, DEFAULT_MIN_CONFIDENCE)
     print(f"read right at the default, by condition: {conditions}")
     print(
