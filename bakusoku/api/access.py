@@ -72,7 +72,8 @@ _PUBLIC_PATHS = {
     "/docs/oauth2-redirect",
     "/openapi.json",
 }
-_PAGE = re.compile(r"/photos/[^/]+")  # the photo page; its data comes from /v1 with the key
+# The photo page and a race's bib review: their data comes from /v1 with the key.
+_PAGE = re.compile(r"/photos/[^/]+|/races/[^/]+/bibs")
 _WEB_PAGES = {"/", "/upload", "/runner", "/ops/graph", "/p", "/p/"}
 _DOCS_PAGES = {"/docs", "/docs/oauth2-redirect"}
 

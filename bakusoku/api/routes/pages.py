@@ -1,4 +1,5 @@
-"""The web app's pages and static files: the gallery, the upload page and a photo's page.
+"""The web app's pages and static files: the gallery, the upload page, a photo's page and a
+race's bib review.
 
 The pages are public and carry no data; their scripts call ``/v1`` with the visitor's key.
 """
@@ -24,6 +25,10 @@ def pages_router() -> APIRouter:
     @router.get("/upload", include_in_schema=False)
     def upload_page() -> HTMLResponse:
         return page("upload.html")
+
+    @router.get("/races/{album}/bibs", include_in_schema=False)
+    def bib_review_page(album: str) -> HTMLResponse:
+        return page("bibs.html")
 
     @router.get("/photos/{photo_id}", include_in_schema=False)
     def photo_page(photo_id: str) -> HTMLResponse:

@@ -152,6 +152,22 @@ export const api = {
   redrive: (name) =>
     json(request("POST", "/v1/executions/" + encodeURIComponent(name) + "/redrive")),
   listAlbums: () => json(request("GET", "/v1/albums")),
+  getRace: (album) => json(request("GET", "/v1/races/" + encodeURIComponent(album))),
+  listUnknownBibs: (album, { cursor, limit = 20 } = {}) =>
+    json(
+      request(
+        "GET",
+        "/v1/races/" + encodeURIComponent(album) + "/bibs/unknown" + query({ cursor, limit }),
+      ),
+    ),
+  tagBibs: (album, photoId, body) =>
+    json(
+      request(
+        "PUT",
+        "/v1/races/" + encodeURIComponent(album) + "/photos/" + encodeURIComponent(photoId) + "/bibs",
+        { body },
+      ),
+    ),
   whoami: () => json(request("GET", "/v1/whoami")),
   /** Album codes for parents (admin keys): make one, list an album's, withdraw one. */
   shareAlbum: (album, body) =>
