@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bib_photos import BibPhoto, entry_list, photo_set
 
 from bakusoku.imaging.text import TextReader, load_text_reader
-from bakusoku.races.bibs import DEFAULT_MIN_CONFIDENCE, MAX_ASPECT, sightings
+from bakusoku.races.bibs import DEFAULT_MIN_CONFIDENCE, MAX_ASPECT, Entrants, sightings
 from bakusoku.races.repository import BibSighting
 
 PREVIEW_EDGE = 1600
@@ -59,11 +59,11 @@ def preview_of(photo: BibPhoto) -> bytes:
     return out.getvalue()
 
 
-def read(reader: TextReader, preview: bytes, entrants: set[str]) -> tuple[list[BibSighting], float]:
+def read(reader: TextReader, preview: bytes, entrants: Entrants) -> tuple[list[BibSighting], float]:
     started = time.process_time()
     with Image.open(io.BytesIO(preview)) as image:
         lines = reader.lines(image.convert("RGB"), max_aspect=MAX_ASPECT)
-    found = sightings(lines, lambda bibs: bibs & entrants)
+    found = sightings(lines, entrants)
     return found, (time.process_time() - started) * 1000
 
 
@@ -149,7 +149,7 @@ def main() -> None:
         sys.exit("the bibs extra is not installed: pip install -e '.[bibs]'")
     if args.edge:
         reader = reader.with_detection_edge(args.edge)
-    entrants = set(entry_list())
+    entrants = Entrants(entry_list())
     photos = photo_set(args.photos, seed=args.seed)
     previews = [preview_of(p) for p in photos]
     read(reader, previews[0], entrants)  # load and warm the sessions

@@ -159,6 +159,14 @@ CATALOGUE: dict[str, ErrorCode] = {
             retried=True,
         ),
         ErrorCode(
+            "bibs.unread",
+            "the race photo is ready, but its bib numbers could not be read (the text engine"
+            " failed, or its packages are not installed): it is in the race's bib-unknown set",
+            "install the `bibs` extra, or tag the photo in the race's bib review",
+            ("BibReadError",),
+            retried=False,
+        ),
+        ErrorCode(
             FALLBACK_CODE,
             "anything else; the message says what",
             "report it with the execution name",

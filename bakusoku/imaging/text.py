@@ -11,10 +11,11 @@ the line's length, so only lines whose shape the caller can use are read (``max_
 number is short, a banner is not), each cut from the larger picture the caller passes (the
 pipeline passes the preview rendition: no second decode of the original).
 
-Each line says how sure the recogniser was of its least sure character, and whether its ends are
-``framed``: the strips just beyond both ends of the line are plain and alike. A number cut off by
-something in front of it (an arm across a bib) ends against that thing, not against its card, so
-``1494`` half-covered reads ``149`` with high confidence but not framed.
+Each line says how sure the recogniser was of its least sure character, and what its ``ends``
+stand against, from narrow strips just beyond both ends: ``closed`` (both plain and of one colour:
+the card goes on at both ends), ``cut`` (one plain, the two unlike: something stands against one
+end, as an arm across a bib does, so ``1494`` half-covered reads ``149`` with high confidence) or
+``open`` (anything else: the card's edge, a pin, a busy background).
 """
 
 from __future__ import annotations
@@ -51,15 +52,18 @@ _DETECTOR = "models/ch_PP-OCRv4_det_infer.onnx"
 _RECOGNISER = "models/ch_PP-OCRv4_rec_infer.onnx"
 
 
+CLOSED, OPEN, CUT = "closed", "open", "cut"
+
+
 @dataclass(frozen=True)
 class TextLine:
     """One line of text: what it says, the least sure character's probability, where it is
-    ``(left, top, right, bottom)`` in the picture's pixels, and whether both ends are framed."""
+    ``(left, top, right, bottom)`` in the picture's pixels, and what its ends stand against."""
 
     text: str
     confidence: float
     box: tuple[int, int, int, int]
-    framed: bool
+    ends: str = OPEN
 
 
 class TextReader:
@@ -103,7 +107,7 @@ class TextReader:
             if text:
                 xs, ys = quad[:, 0], quad[:, 1]
                 box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-                found.append(TextLine(text, confidence, box, _framed(line[1], line[2])))
+                found.append(TextLine(text, confidence, box, _ends(line[1], line[2])))
         return found
 
     def _find(self, picture: Image.Image) -> list[Any]:
@@ -222,16 +226,18 @@ def _cut(pixels: Any, quad: Any, width: float, height: float) -> tuple[Any, Any,
     return cut[:, margin : margin + out_width], cut[rows, :margin], cut[rows, margin + out_width :]
 
 
-def _framed(before: Any, after: Any) -> bool:
-    """False when one end is plain and the two ends differ in colour: something stands against
-    the line (an arm over the rest of a bib), or the card goes on at one end and ends at the
-    other. The second is a number filling its card; it is doubted too, the price of the first
-    (``bench/bibs.py`` counts both)."""
+def _ends(before: Any, after: Any) -> str:
+    """``cut`` when one end is plain and the two differ in colour (something stands against the
+    line, or the card goes on at one end and ends at the other: a number filling its card is
+    doubted too, the price of catching the first); ``closed`` when both are plain and alike;
+    else ``open``."""
     import numpy as np
 
     strips = [s.reshape(-1, s.shape[-1]).astype(np.float32) for s in (before, after)]
     if any(s.shape[0] == 0 for s in strips):
-        return False
+        return OPEN
     plain = [float(s.std(axis=0).max()) <= _PLAIN_STD for s in strips]
     distance = float(np.linalg.norm(strips[0].mean(axis=0) - strips[1].mean(axis=0)))
-    return not (any(plain) and distance > _UNLIKE_DISTANCE)
+    if any(plain) and distance > _UNLIKE_DISTANCE:
+        return CUT
+    return CLOSED if all(plain) and distance <= _UNLIKE_DISTANCE / 2 else OPEN

@@ -26,6 +26,7 @@ from bakusoku.db.retry import is_transient, unavailable
 from bakusoku.faces.backends import face_index
 from bakusoku.faces.port import FaceIndex
 from bakusoku.faults import fault_control
+from bakusoku.races.repository import PhotoBibs, RaceRepository
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
 from bakusoku.storage.faulty import FaultyObjectStore
@@ -46,6 +47,8 @@ class Adapters:
     store: ObjectStore
     photos: PhotoRepository
     faces: FaceRepository
+    races: RaceRepository
+    bibs: PhotoBibs
 
     def face_index(self) -> FaceIndex | None:
         """The configured face index, built on first use (it loads the embedding model) and kept
@@ -115,6 +118,8 @@ def build_adapters(settings: Settings) -> Adapters:
         store=store if faults is None else FaultyObjectStore(store, faults),
         photos=PhotoRepository(engine, retry_seconds=settings.db_retry_seconds),
         faces=FaceRepository(engine, retry_seconds=settings.db_retry_seconds),
+        races=RaceRepository(engine),
+        bibs=PhotoBibs(engine),
     )
 
 

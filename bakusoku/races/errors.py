@@ -1,4 +1,5 @@
-"""Errors of race day's notifications and runners' privacy, each with a stable code."""
+"""Errors of race day: notifications, runners' privacy, and the bibs the photo pipeline reads
+(reported under a catalogued code), each with a stable code."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ class SubscriptionError(BakusokuError):
     """A subscription's address is not one its channel can deliver to."""
 
     code = "race.invalid_subscription"
+
+
+class BibReadError(BakusokuError):
+    """The bibs of a race photo could not be read; the photo is ready, its bib unknown."""
+
+    code = "bibs.unread"

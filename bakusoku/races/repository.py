@@ -128,6 +128,29 @@ class RaceRepository:
                 )
         return found
 
+    def longer_bibs(self, race: RaceRef, bibs: Iterable[str]) -> set[str]:
+        """Which of ``bibs`` begin or end a longer bib on the race's entry list (``854`` when
+        ``1854`` runs): a reading of one may be the other with a digit hidden."""
+        wanted = sorted(set(bibs))[:_CHUNK]  # bibs read in one photo: a handful
+        if not wanted:
+            return set()
+        column = race_entries.c.bib
+        found: set[str] = set()
+        with self._db.connect() as conn:
+            for bib in wanted:  # bibs are letters, digits and '-': nothing to escape in LIKE
+                longer = conn.execute(
+                    sa.select(column)
+                    .where(
+                        *_race_is(race_entries, race),
+                        column != bib,
+                        sa.or_(column.like(f"{bib}%"), column.like(f"%{bib}")),
+                    )
+                    .limit(1)
+                ).first()
+                if longer is not None:
+                    found.add(bib)
+        return found
+
     def entry(self, race: RaceRef, bib: str) -> dict[str, Any] | None:
         with self._db.connect() as conn:
             row = (

@@ -32,11 +32,19 @@ from bakusoku.faces import errors as faces_errors
 from bakusoku.imaging import errors as imaging_errors
 from bakusoku.pipeline import errors as pipeline_errors
 from bakusoku.pipeline.functions import definition_text
+from bakusoku.races import errors as races_errors
 from bakusoku.storage import errors as storage_errors
 
 README = Path(__file__).parents[2] / "README.md"
 README_TABLE_HEADING = "### Error codes of failed photos"
-ERROR_MODULES = (imaging_errors, storage_errors, db_errors, pipeline_errors, faces_errors)
+ERROR_MODULES = (
+    imaging_errors,
+    storage_errors,
+    db_errors,
+    pipeline_errors,
+    faces_errors,
+    races_errors,
+)
 
 
 def _subclasses(cls: type[BakusokuError]) -> Iterator[type[BakusokuError]]:

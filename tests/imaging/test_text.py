@@ -8,15 +8,16 @@ import random
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bakusoku.imaging.text import load_text_reader
-from bakusoku.races.bibs import DEFAULT_MIN_CONFIDENCE, MAX_ASPECT, sightings
+from bakusoku.imaging.text import CLOSED, load_text_reader
+from bakusoku.races.bibs import DEFAULT_MIN_CONFIDENCE, MAX_ASPECT, Entrants, sightings
 from bench.bib_photos import Conditions, draw_photo, entry_list
 
 pytestmark = pytest.mark.integration
 
 reader = load_text_reader()
 needs_reader = pytest.mark.skipif(reader is None, reason="the 'bibs' extra is not installed")
-ENTRANTS = set(entry_list())
+ENTRANTS = Entrants(entry_list())
+BIBS = sorted(entry_list())
 
 
 def _preview(jpeg: bytes) -> Image.Image:
@@ -37,7 +38,7 @@ def test_reads_a_line_where_it_is_with_its_confidence() -> None:
     (line,) = reader.lines(picture)
     assert line.text == "4821"
     assert line.confidence > 0.95
-    assert line.framed
+    assert line.ends == CLOSED
     left, top, right, bottom = line.box
     assert 400 <= left < 480 and right > 720 and right <= 800
     assert 300 <= top < 400 < 460 < bottom <= 560
@@ -56,9 +57,9 @@ def test_reads_the_bibs_of_turned_tilted_blurred_runners() -> None:
     clear = Conditions(occluded_share=0.0, blur=1.5)
     shown, read = 0, 0
     for count in (2, 1, 3, 2):
-        photo = draw_photo(rng, rng.sample(sorted(ENTRANTS), count), clear)
+        photo = draw_photo(rng, rng.sample(BIBS, count), clear)
         lines = reader.lines(_preview(photo.jpeg), max_aspect=MAX_ASPECT)
-        found = sightings(lines, lambda seen: seen & ENTRANTS)
+        found = sightings(lines, ENTRANTS)
         sure = {s.bib for s in found if s.confidence >= DEFAULT_MIN_CONFIDENCE}
         assert sure <= set(photo.bibs), (photo.bibs, lines)
         shown += len(photo.bibs)
@@ -72,10 +73,10 @@ def test_an_arm_over_a_bib_never_makes_a_sure_wrong_bib() -> None:
     assert reader is not None
     rng = random.Random(5)
     covered = Conditions(occluded_share=1.0, occlusion=0.3, blur=0.5)
-    entrants = sorted(ENTRANTS, key=len)[-40:]  # four digits: a hidden one leaves another's bib
+    entrants = sorted(BIBS, key=len)[-40:]  # four digits: a hidden one leaves another's bib
     for _ in range(4):
         photo = draw_photo(rng, rng.sample(entrants, 2), covered)
         lines = reader.lines(_preview(photo.jpeg), max_aspect=MAX_ASPECT)
-        found = sightings(lines, lambda seen: seen & ENTRANTS)
+        found = sightings(lines, ENTRANTS)
         wrong = {s.bib for s in found if s.confidence >= DEFAULT_MIN_CONFIDENCE} - set(photo.bibs)
         assert not wrong, (photo.bibs, lines)

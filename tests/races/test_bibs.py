@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from bakusoku.imaging.text import TextLine
+from bakusoku.imaging.text import CLOSED, CUT, OPEN, TextLine
 from bakusoku.races import bibs
-from bakusoku.races.bibs import bib_text, confidence_of, confident, sightings
+from bakusoku.races.bibs import Entrants, bib_text, confidence_of, confident, sightings
 from bakusoku.races.repository import BibSighting
 
-ENTRANTS = {"1432", "143", "988", "A-12", "7"}
+ENTRANTS = Entrants({"1432", "143", "988", "A-12", "7"})
 
 
-def _line(text: str, confidence: float = 0.99, framed: bool = True) -> TextLine:
-    return TextLine(text, confidence, (10, 20, 110, 60), framed)
+def _line(text: str, confidence: float = 0.99, ends: str = OPEN) -> TextLine:
+    return TextLine(text, confidence, (10, 20, 110, 60), ends)
 
 
-def _on_list(wanted: set[str]) -> set[str]:
-    return wanted & ENTRANTS
+class Asked(Entrants):
+    """An entry list that remembers what it was asked."""
+
+    def __init__(self, bibs: set[str]) -> None:
+        super().__init__(bibs)
+        self.asked: list[set[str]] = []
+
+    def known(self, bibs: set[str]) -> set[str]:
+        self.asked.append(set(bibs))
+        return super().known(bibs)
 
 
 @pytest.mark.parametrize(
@@ -37,34 +45,41 @@ def test_a_bib_is_one_whole_bib_shaped_line(text: str, bib: str | None) -> None:
 
 
 def test_a_number_not_on_the_entry_list_is_not_a_bib() -> None:
-    found = sightings([_line("1432"), _line("2026"), _line("SHONAN")], _on_list)
+    found = sightings([_line("1432"), _line("2026"), _line("SHONAN")], ENTRANTS)
     assert [s.bib for s in found] == ["1432"]
 
 
 def test_the_entry_list_is_asked_once_per_photo() -> None:
-    asked: list[set[str]] = []
-
-    def known(wanted: set[str]) -> set[str]:
-        asked.append(set(wanted))
-        return wanted & ENTRANTS
-
-    sightings([_line("1432"), _line("988"), _line("1432", 0.7)], known)
-    assert asked == [{"1432", "988"}]
+    entries = Asked({"1432", "988"})
+    sightings([_line("1432"), _line("988"), _line("1432", 0.7)], entries)
+    assert entries.asked == [{"1432", "988"}]
 
 
-def test_nothing_read_asks_nothing() -> None:
-    def known(wanted: set[str]) -> set[str]:
-        raise AssertionError("asked the entry list for no bib")
-
-    assert sightings([_line("3:57:21")], known) == []
+def test_nothing_bib_shaped_asks_nothing() -> None:
+    entries = Asked({"1432"})
+    assert sightings([_line("3:57:21")], entries) == []
+    assert entries.asked == []
 
 
 def test_a_cut_off_line_is_doubtful_below_the_default_threshold() -> None:
     whole = confidence_of(_line("1432", 0.999), "1432")
-    cut = confidence_of(_line("143", 0.999, framed=False), "143")
+    cut = confidence_of(_line("1432", 0.999, ends=CUT), "1432")
     assert whole >= bibs.DEFAULT_MIN_CONFIDENCE
     assert cut < bibs.DEFAULT_MIN_CONFIDENCE
     assert cut == pytest.approx(0.999 * bibs.CUT_OFF_FACTOR)
+
+
+@pytest.mark.parametrize(("ends", "sure"), [(CLOSED, True), (OPEN, False), (CUT, False)])
+def test_a_part_of_a_longer_entrants_bib_needs_closed_ends(ends: str, sure: bool) -> None:
+    (found,) = sightings([_line("143", 0.999, ends)], ENTRANTS)  # 1432 runs too
+    assert (found.confidence >= bibs.DEFAULT_MIN_CONFIDENCE) is sure
+    (alone,) = sightings([_line("988", 0.999, OPEN)], ENTRANTS)  # no longer bib holds 988
+    assert alone.confidence >= bibs.DEFAULT_MIN_CONFIDENCE
+
+
+def test_entrants_know_which_bibs_are_parts_of_longer_ones() -> None:
+    entrants = Entrants({"1854", "854", "85", "A-12", "12"})
+    assert entrants.part_of_longer({"1854", "854", "85", "12", "18"}) == {"854", "85", "12", "18"}
 
 
 def test_short_numbers_need_more_confidence() -> None:
@@ -73,18 +88,18 @@ def test_short_numbers_need_more_confidence() -> None:
 
 
 def test_one_sighting_per_bib_at_its_best_confidence_most_confident_first() -> None:
-    found = sightings([_line("988", 0.8), _line("988", 0.97), _line("1432", 0.99)], _on_list)
+    found = sightings([_line("988", 0.8), _line("988", 0.97), _line("1432", 0.99)], ENTRANTS)
     assert [(s.bib, s.confidence) for s in found] == [("1432", 0.99), ("988", 0.97)]
     assert all(s.source == bibs.SOURCE_OCR for s in found)
 
 
 def test_readings_under_the_floor_are_not_recorded() -> None:
-    found = sightings([_line("988", bibs.RECORD_FLOOR - 0.01)], _on_list)
+    found = sightings([_line("988", bibs.RECORD_FLOOR - 0.01)], ENTRANTS)
     assert found == []
 
 
 def test_boxes_are_given_in_the_original_photos_pixels() -> None:
-    (found,) = sightings([_line("988")], _on_list, scale=2.5)
+    (found,) = sightings([_line("988")], ENTRANTS, scale=2.5)
     assert found.box == (25, 50, 275, 150)
 
 

@@ -131,3 +131,15 @@ def test_a_photos_bibs_are_replaced_on_a_re_read_and_staff_tags_kept(engine: sa.
     assert bibs.photos_of(RaceRef("other", race.album), "12", 0.0) == []
     bibs.forget_photo(race, photo)
     assert bibs.bibs_of(race, photo) == []
+
+
+def test_a_bib_that_begins_or_ends_a_longer_entrants_bib_is_found(engine: sa.Engine) -> None:
+    repository = RaceRepository(engine)
+    race = _race(repository)
+    repository.save_entries(race, [Entry(b, f"runner {b}") for b in ("1854", "854", "A-12", "7")])
+    other = _race(repository, "other")
+    repository.save_entries(other, [Entry("12345", "runner")])
+
+    found = repository.longer_bibs(race, ["854", "185", "12", "1854", "7", "234"])
+
+    assert found == {"854", "185", "12"}  # 234 is only inside another service's 12345
