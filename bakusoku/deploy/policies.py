@@ -173,6 +173,8 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
         "mark-ready": [],
         # Reads the face cuts MakeRenditions wrote beside the renditions.
         "index-faces": [_allow(["s3:GetObject"], objects(renditions))],
+        # Reads the preview MakeRenditions made (race albums only).
+        "read-bibs": [_allow(["s3:GetObject"], objects(renditions))],
         "mark-failed": [
             _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
             _list_under(renditions),

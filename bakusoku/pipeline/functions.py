@@ -59,6 +59,9 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         "index-faces", "bakusoku.pipeline.handlers.index_faces.handler", "IndexFacesFunctionArn"
     ),
     LambdaFunction(
+        "read-bibs", "bakusoku.pipeline.handlers.read_bibs.handler", "ReadBibsFunctionArn"
+    ),
+    LambdaFunction(
         "mark-failed", "bakusoku.pipeline.handlers.mark_failed.handler", "MarkFailedFunctionArn"
     ),
 )

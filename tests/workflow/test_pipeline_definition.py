@@ -22,7 +22,8 @@ def test_pipeline_definition_validates() -> None:
     assert renditions["Type"] == "Task" and renditions["Resource"] == arns["make-renditions"]
     assert definition["States"]["IsDuplicate"]["Default"] == "MakeRenditions"
     # The original is fetched and decoded by one task only: the one Parallel state comes after it
-    # and its branches record the renditions and index the face cuts, never the original.
+    # and its branches record the renditions, index the face cuts and read bibs from the preview,
+    # never the original.
     parallel = [s for s in definition["States"].values() if s["Type"] == "Parallel"]
     assert [renditions["Next"]] == [
         name for name, s in definition["States"].items() if s["Type"] == "Parallel"
@@ -34,7 +35,7 @@ def test_pipeline_definition_validates() -> None:
         for state in branch["States"].values()
         if state["Type"] == "Task"
     }
-    assert invoked == {arns["mark-ready"], arns["index-faces"]}
+    assert invoked == {arns["mark-ready"], arns["index-faces"], arns["read-bibs"]}
 
 
 def test_pipeline_definition_needs_every_substitution() -> None:

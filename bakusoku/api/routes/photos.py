@@ -34,6 +34,8 @@ from bakusoku.auth import audit
 from bakusoku.auth.scope import list_photos as list_visible_photos
 from bakusoku.db.photos import STATUSES
 from bakusoku.domain.keys import owner_of
+from bakusoku.races.repository import PhotoBibs, RaceRef
+from bakusoku.races.review import BibReview
 from bakusoku.utc import iso_seconds
 from bakusoku.workflow.errors import ExecutionDoesNotExistError
 
@@ -82,6 +84,12 @@ def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
         )
         # Its face vectors go with it (its face cuts were under its rendition prefix).
         faces = services.faces.erase_photo(photo_album(photo, settings.upload_prefix), photo_id)
+        # So do the bibs read or tagged in it and staff's decision on it (a race's photo).
+        owner = owner_of(photo["object_key"], settings.upload_prefix)
+        if owner is not None:
+            race = RaceRef(*owner)
+            PhotoBibs(services.db).forget_photo(race, photo_id)
+            BibReview(services.db, settings.upload_prefix).forget_photo(race, photo_id)
         access.audit.record(
             principal.actor,
             audit.PHOTO_DELETE,

@@ -1,17 +1,19 @@
 """MarkFailed: give the photo status ``failed`` with a code and a reason; remove partial renditions
-and any faces IndexFaces indexed before the photo failed (a failed photo is never found by face)."""
+and any faces IndexFaces indexed or bibs ReadBibs read before the photo failed (a failed photo
+is never found by face or by bib)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bakusoku.domain.catalogue import describe_failure
-from bakusoku.domain.keys import photo_ref, rendition_prefix_of
+from bakusoku.domain.keys import owner_of, photo_ref, rendition_prefix_of
 from bakusoku.events import object_created_records
 from bakusoku.faces.erasure import erase_photo
 from bakusoku.faces.errors import FaceIndexError
 from bakusoku.pipeline.adapters import Adapters, adapters
 from bakusoku.pipeline.handlers.index_faces import album_of
+from bakusoku.races.repository import RaceRef
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -29,6 +31,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     for obj in env.store.list_objects(bucket, prefix):
         env.store.delete_object(bucket, obj.key)
     _erase_faces(env, key, ref.album, ref.photo_id)
+    owner = owner_of(key, env.settings.upload_prefix)
+    if owner is not None:
+        env.bibs.forget_photo(RaceRef(*owner), ref.photo_id)
     if env.photos.find(ref.photo_id) is None:
         env.photos.record_received(
             photo_id=ref.photo_id,
