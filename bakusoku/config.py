@@ -91,6 +91,9 @@ class Settings:
     # Race day: a bib read from a photo at this confidence or more is the photo's (bench/bibs.py:
     # wrong readings stay under 1 % of those kept); under it the photo is "bib unknown" for staff.
     bib_min_confidence: float = 0.9
+    # What reads them (bakusoku/races/readers.py): embedded (PP-OCRv4, the 'bibs' extra) |
+    # rekognition (Amazon Rekognition DetectText) | off (staff tag every race photo).
+    bib_reader: str = "embedded"
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""

@@ -173,8 +173,16 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
         "mark-ready": [],
         # Reads the face cuts MakeRenditions wrote beside the renditions.
         "index-faces": [_allow(["s3:GetObject"], objects(renditions))],
-        # Reads the preview MakeRenditions made (race albums only).
-        "read-bibs": [_allow(["s3:GetObject"], objects(renditions))],
+        # Reads the preview MakeRenditions made (race albums only), and with bib_reader
+        # rekognition has DetectText read it (an action on no resource: "*").
+        "read-bibs": [
+            _allow(["s3:GetObject"], objects(renditions)),
+            *(
+                [_allow(["rekognition:DetectText"], "*")]
+                if stage.settings.bib_reader == "rekognition"
+                else []
+            ),
+        ],
         "mark-failed": [
             _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
             _list_under(renditions),

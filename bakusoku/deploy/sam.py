@@ -232,6 +232,12 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         # The Lambda bundle carries no dlib and no MTCNN (docs/faces.md): on AWS faces are indexed
         # by Rekognition or not at all, never reported unindexed photo after photo.
         env[env_name("face_index")] = "off"
+    if name in ("read-bibs", API):
+        # Nor the text engine (onnxruntime, OpenCV, the models: docs/races.md): on AWS bibs are
+        # read by Rekognition DetectText (bib_reader: rekognition) or left to staff.
+        reader = settings.bib_reader
+        env[env_name("bib_reader")] = "off" if reader == "embedded" else reader
+        env[env_name("bib_min_confidence")] = str(settings.bib_min_confidence)
     declaration = stage.functions[name].declaration
     if declaration is not None:
         env |= dict(declaration.environment)

@@ -12,23 +12,19 @@ photo, ready all the same, has no bib read, so it is in the bib-unknown set.
 
 from __future__ import annotations
 
-import io
+import functools
 from typing import Any
 
-from PIL import Image
-
 from bakusoku.domain.keys import owner_of
-from bakusoku.imaging.text import load_text_reader
 from bakusoku.pipeline.adapters import adapters
-from bakusoku.races.bibs import MAX_ASPECT, RaceEntries, confident, sightings
+from bakusoku.races.bibs import RaceEntries, confident, sightings
 from bakusoku.races.errors import BibReadError
+from bakusoku.races.readers import BibReader, bib_reader
 from bakusoku.races.repository import RaceRef
 
 # The renditions read, in order of preference: full frame, large enough for a bib 5 % of the
-# photo's width, and already encoded by MakeRenditions.
-_READ_FROM = ("preview", "preview-webp")
-# A rendition longer than this is decoded at a DCT scale (a print, when no preview is made).
-_MAX_EDGE = 2000
+# photo's width, already encoded by MakeRenditions. Without them, the smallest JPEG there is.
+_READ_FROM = ("preview",)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -42,37 +38,35 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     race = None if owner is None else RaceRef(*owner)
     if race is None or env.races.race(race) is None:
         return {"photoId": photo_id, "race": False}
-    reader = load_text_reader()
-    if reader is None:
-        raise BibReadError(
-            "bibs are not read here: the text engine is not installed (install the 'bibs' extra);"
-            " the photo is in the race's bib-unknown set for staff"
-        )
+    reader = _reader()
+    if reader is None:  # bib_reader: off
+        return {"photoId": photo_id, "race": True, "read": False, "bibUnknown": True}
     made = event["renditions"]
-    picture = _picture(env.store.get_object, photo["bucket"], made["renditions"])
-    lines = reader.lines(picture, max_aspect=MAX_ASPECT)
-    found = sightings(lines, RaceEntries(env.races, race), scale=made["width"] / picture.width)
+    jpeg = env.store.get_object(photo["bucket"], _rendition(made["renditions"])["key"])
+    lines, (width, _) = reader.read(jpeg)
+    found = sightings(lines, RaceEntries(env.races, race), scale=made["width"] / width)
     env.bibs.record(race, photo_id, found)
     sure = confident(found, env.settings.bib_min_confidence)
     return {
         "photoId": photo_id,
         "race": True,
+        "read": True,
         "bibs": [{"bib": s.bib, "confidence": s.confidence} for s in found],
         "bibUnknown": not sure,
     }
 
 
-def _picture(get_object: Any, bucket: str, renditions: dict[str, Any]) -> Image.Image:
-    """The preview, or failing that the largest rendition, decoded to at most ``_MAX_EDGE``."""
-    name = next((n for n in _READ_FROM if n in renditions), None)
-    if name is None:
-        if not renditions:
-            raise BibReadError("the photo has no rendition to read bibs from")
-        name = max(renditions, key=lambda n: renditions[n]["width"] * renditions[n]["height"])
-    data = get_object(bucket, renditions[name]["key"])
-    with Image.open(io.BytesIO(data), formats=["JPEG", "WEBP"]) as image:
-        image.draft("RGB", (_MAX_EDGE, _MAX_EDGE))
-        picture = image.convert("RGB")
-    if max(picture.size) > _MAX_EDGE:
-        picture.thumbnail((_MAX_EDGE, _MAX_EDGE), Image.Resampling.BILINEAR)
-    return picture
+@functools.cache
+def _reader() -> BibReader | None:
+    """The configured reader, made once per execution environment (models, clients)."""
+    return bib_reader(adapters().settings)
+
+
+def _rendition(renditions: dict[str, Any]) -> dict[str, Any]:
+    for name in _READ_FROM:
+        if name in renditions:
+            return dict(renditions[name])
+    jpegs = [r for r in renditions.values() if r.get("contentType") == "image/jpeg"]
+    if not jpegs:
+        raise BibReadError("the photo has no JPEG rendition to read bibs from")
+    return dict(min(jpegs, key=lambda r: abs(max(r["width"], r["height"]) - 1600)))
