@@ -105,6 +105,7 @@ def test_serverless_definition_is_the_asl_file(packages: Packages) -> None:
         "makeRenditions": "MakeRenditionsFunctionArn",
         "markReady": "MarkReadyFunctionArn",
         "indexFaces": "IndexFacesFunctionArn",
+        "readBibs": "ReadBibsFunctionArn",
         "markFailed": "MarkFailedFunctionArn",
     }
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bakusoku.config import SECRET_VARIABLES, ConfigError, Settings, load_settings
+from bakusoku.deploy.policies import function_statements
 from bakusoku.deploy.sam import API, build_template, function_environment, logical_id
 from bakusoku.deploy.serverless import build_serverless, function_key
 from bakusoku.deploy.stages import FUNCTION_NAMES, load_stage
@@ -177,3 +178,21 @@ def test_the_embedded_face_index_is_off_on_aws_and_another_choice_is_kept() -> N
         assert function_environment(name, stage)["BAKUSOKU_FACE_INDEX"] == "off", name
     off = load_stage(dataclasses.replace(example_settings(), face_index="off"), "enphoto", "prod")
     assert function_environment("index-faces", off)["BAKUSOKU_FACE_INDEX"] == "off"
+
+
+def test_the_embedded_bib_reader_is_off_on_aws_and_rekognition_may_detect_text() -> None:
+    stage = load_stage(example_settings(), "enphoto", "prod")
+    for name in ("read-bibs", API):
+        assert function_environment(name, stage)["BAKUSOKU_BIB_READER"] == "off", name
+    assert "rekognition:DetectText" not in json.dumps(function_statements("read-bibs", stage))
+    chosen = dataclasses.replace(example_settings(), bib_reader="rekognition")
+    deployed = load_stage(chosen, "enphoto", "prod")
+    assert function_environment("read-bibs", deployed)["BAKUSOKU_BIB_READER"] == "rekognition"
+    granted = [
+        s
+        for s in function_statements("read-bibs", deployed)
+        if "rekognition:DetectText" in s["Action"]
+    ]
+    assert granted == [{"Effect": "Allow", "Action": ["rekognition:DetectText"], "Resource": "*"}]
+    others = [n for n in FUNCTION_NAMES if n != "read-bibs"]
+    assert not any("rekognition" in json.dumps(function_statements(n, deployed)) for n in others)
