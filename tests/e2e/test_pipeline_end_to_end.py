@@ -154,8 +154,8 @@ def test_execution_history_shows_every_state(server: RunningServer) -> None:
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
     entered = [e for e in body["events"] if e["type"] == "TaskStateEntered"]
     names = {e["details"]["name"] for e in entered}
-    # MarkReady and IndexFaces are the two branches of the Parallel state Finish.
-    assert names == {"StorePhoto", "MakeRenditions", "MarkReady", "IndexFaces"}
+    # MarkReady, IndexFaces and ReadBibs are the three branches of the Parallel state Finish.
+    assert names == {"StorePhoto", "MakeRenditions", "MarkReady", "IndexFaces", "ReadBibs"}
     assert "ParallelStateEntered" in types
     assert all(event["timestamp"] for event in body["events"])
 

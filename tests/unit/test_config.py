@@ -95,3 +95,13 @@ def test_function_sizes_outside_lambda_limits_quote_key_and_value(tmp_path: Path
     settings = load_settings(config_file=config, environ={})
     with pytest.raises(ConfigError, match=r"functions\.api\.timeout_seconds .* not 901"):
         function_overrides(settings, ["api"], environ={})
+
+
+def test_a_share_is_a_number_from_0_to_1() -> None:
+    settings = load_settings(environ={"BAKUSOKU_BIB_MIN_CONFIDENCE": "0.95"})
+    assert settings.bib_min_confidence == 0.95
+    again = load_settings(environ=settings_to_environment(settings))
+    assert again.bib_min_confidence == 0.95
+    for bad in ("1.5", "-0.1", "sure"):
+        with pytest.raises(ConfigError, match=r"bib_min_confidence.*from 0 to 1"):
+            load_settings(environ={"BAKUSOKU_BIB_MIN_CONFIDENCE": bad})
