@@ -6,7 +6,7 @@ Apache-2.0) on onnxruntime, one thread: nothing is downloaded at run time. Both 
 
 What it costs decides how it runs. Detection is the dear part (~70 ms for a 512 px copy on one
 core, ~110 ms at 640 px, growing with the area), so it sees a small copy of the picture
-(:data:`DETECTION_EDGE`); recognition is cheap per line (6-12 ms for a short one) but grows with
+(:data:`DETECTION_EDGE`, 512 px); recognition is cheap per line (6-12 ms for a short one) but grows with
 the line's length, so only lines whose shape the caller can use are read (``max_aspect``: a bib
 number is short, a banner is not), each cut from the larger picture the caller passes (the
 pipeline passes the preview rendition: no second decode of the original).
@@ -32,8 +32,9 @@ from PIL import Image
 log = logging.getLogger(__name__)
 
 # The detector's copy of the picture: its long edge (a multiple of 32, as the network wants).
-# Digits down to ~10 px high in this copy are found: a bib 220 px wide in a 4000 px photo.
-DETECTION_EDGE = 640
+# Digits down to ~8 px high in this copy are found: a bib 220 px wide in a 4000 px photo. 640 px
+# reads ~3 % more bibs of the benchmark's and costs ~60 ms more a photo (bench/bibs.py --edge).
+DETECTION_EDGE = 512
 # Recognition reads lines scaled to this height (the model's input).
 LINE_HEIGHT = 48
 # DB post-processing: the probability a pixel is text, the mean a region needs, how far the
