@@ -74,6 +74,7 @@ def _project(root: Path) -> tuple[Path, Path]:
                 "defaults": {
                     "database_secret_arn": SECRET.format("database"),
                     "slack_webhook_secret_arn": SECRET.format("slack"),
+                    "transform_signing_key_secret_arn": SECRET.format("transform"),
                 },
                 "stages": {"dev": {}},
             }

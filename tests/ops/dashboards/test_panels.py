@@ -56,6 +56,15 @@ def _final_status(api: str, photo_id: str, timeout: float = 120) -> str:
     raise AssertionError(f"photo {photo_id} did not finish")
 
 
+def _metrics_once_counted(server: RunningServer, sample: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = httpx.get(f"{server.api}/metrics", headers=server.headers).text
+        if sample in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)
+
+
 def test_every_metric_of_the_dashboard_is_served(server: RunningServer) -> None:
     # One photo that becomes ready and one that fails, so every labelled series has a sample.
     good = _upload(server.api, make_jpeg(800, 600))
@@ -63,7 +72,9 @@ def test_every_metric_of_the_dashboard_is_served(server: RunningServer) -> None:
     assert _final_status(server.api, good) == "ready"
     assert _final_status(server.api, bad) == "failed"
 
-    text = httpx.get(f"{server.api}/metrics", headers=server.headers).text
+    # The photo is ready at MarkReady, inside the Parallel; its execution (and with it the
+    # upload-to-ready sample) ends once IndexFaces and ReadBibs are done too.
+    text = _metrics_once_counted(server, "bakusoku_upload_to_ready_seconds_count 1.0")
     served = {s.name for family in text_string_to_metric_families(text) for s in family.samples}
     wanted = dashboard_metrics()
     assert wanted, "the panels name no bakusoku metric"
