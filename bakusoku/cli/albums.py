@@ -8,7 +8,6 @@ request.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -17,11 +16,15 @@ import click
 from bakusoku import utc
 from bakusoku.auth import audit as actions
 from bakusoku.auth.audit import AuditLog
-from bakusoku.auth.codes import AlbumCodeStore, parse_expiry
-from bakusoku.auth.errors import AuthError
+from bakusoku.auth.codes import AlbumCode, AlbumCodeStore, parse_expiry
 from bakusoku.auth.sessions import ParentSessionStore
-from bakusoku.cli.keys import open_engine, with_db_options
-from bakusoku.cli.operator import cli_actor
+from bakusoku.cli.operator import (
+    cli_actor,
+    echo_listing,
+    echo_secret_once,
+    operator_db,
+    with_db_options,
+)
 from bakusoku.config import load_settings
 from bakusoku.db.albums import SalesWindows
 
@@ -54,8 +57,7 @@ def albums_share(
 ) -> None:
     """Make an access code for ALBUM; it is printed once and only its hash is kept."""
     settings = load_settings({"data_dir": data_dir}, config_file=config_file)
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         expires_at = parse_expiry(
             expires,
             now=time.time(),
@@ -72,22 +74,14 @@ def albums_share(
             target=record.code_id,
             details={"album": album, "expires_at": expires_at, "note": note},
         )
-    except AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        engine.dispose()
-    if as_json:
-        click.echo(json.dumps({**record.to_json(), "code": code}))
-        return
-    click.echo(
+    echo_secret_once(
+        record.to_json(),
+        "code",
+        code,
+        as_json,
         f"code {record.code_id} opens album {album} of {service} until"
-        f" {utc.readable(record.expires_at)}"
-    )
-    click.echo(code)
-    click.echo(
-        f"Parents enter it at {settings.api_url.rstrip('/')}/p/ . Keep it now: it cannot be shown"
-        " again.",
-        err=True,
+        f" {utc.readable(record.expires_at)}",
+        hint=f"Parents enter it at {settings.api_url.rstrip('/')}/p/ . ",
     )
 
 
@@ -106,23 +100,19 @@ def albums_codes(
     config_file: Path | None,
 ) -> None:
     """List album codes (never the codes themselves: their ids, albums, expiry and use)."""
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         found = AlbumCodeStore(engine).list(
             service=service, album=album, include_inactive=include_inactive
         )
-    finally:
-        engine.dispose()
     now = time.time()
-    if as_json:
-        click.echo(json.dumps([c.to_json(now) for c in found]))
-        return
-    for c in found:
-        state = c.to_json(now)["state"]
-        click.echo(
+
+    def line(c: AlbumCode) -> str:
+        return (
             f"{c.code_id}  {c.service:<16} {c.album:<24} until {utc.readable(c.expires_at)}"
-            f"  {state:<8} used {c.uses}x  {c.note or ''}"
+            f"  {c.to_json(now)['state']:<8} used {c.uses}x  {c.note or ''}"
         )
+
+    echo_listing(found, as_json, lambda c: c.to_json(now), line)
 
 
 @albums.command("revoke")
@@ -130,8 +120,7 @@ def albums_codes(
 @with_db_options
 def albums_revoke(code_id: str, data_dir: Path | None, config_file: Path | None) -> None:
     """Withdraw a code by its id (its first four characters): it opens nothing more."""
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         store = AlbumCodeStore(engine)
         was = store.get(code_id)
         record = store.revoke(code_id, revoked_by=cli_actor())
@@ -144,10 +133,6 @@ def albums_revoke(code_id: str, data_dir: Path | None, config_file: Path | None)
                 target=record.code_id,
                 details={"album": record.album, "sessions_ended": len(ended)},
             )
-    except AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        engine.dispose()
     click.echo(f"code {record.code_id} of album {record.album} ({record.service}) revoked")
 
 
@@ -184,8 +169,7 @@ def albums_sales_window(
             ) from None
         is_date = len(ends.strip()) == len("2027-01-31")
         ends_at = moment.timestamp() + (86400 if is_date else 0)
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         SalesWindows(engine).set_end(service, album, ends_at, cli_actor())
         AuditLog(engine).record(
             cli_actor(),
@@ -194,8 +178,6 @@ def albums_sales_window(
             target=album,
             details={"ends": None if ends_at is None else utc.iso_seconds(ends_at)},
         )
-    finally:
-        engine.dispose()
     if ends_at is None:
         click.echo(f"{service}/{album}: no sales window; faces count from its last upload")
     else:

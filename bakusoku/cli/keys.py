@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 import httpx
@@ -18,35 +17,20 @@ from bakusoku import utc
 from bakusoku.auth import audit as audit_actions
 from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.client import auth_headers, resolve_api_key
-from bakusoku.auth.errors import AuthError
 from bakusoku.auth.keys import ApiKey, KeyStore
 from bakusoku.auth.principal import ROLES
-from bakusoku.cli.operator import cli_actor, migrated_engine
-from bakusoku.config import Settings, load_settings
+from bakusoku.cli.operator import (
+    cli_actor,
+    echo_listing,
+    echo_secret_once,
+    operator_db,
+    with_db_options,
+)
+from bakusoku.config import Settings
 from bakusoku.db.engine import create_db_engine
 
 DEFAULT_API = "http://127.0.0.1:8080"
 DEMO_NOTE = "bakusoku up --demo"
-
-_db_options = [
-    click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="The data directory of `bakusoku up` (default ./.bakusoku).",
-    ),
-    click.option("--config", "config_file", type=click.Path(path_type=Path, exists=True)),
-]
-
-
-def with_db_options(command: Any) -> Any:
-    for option in reversed(_db_options):
-        command = option(command)
-    return command
-
-
-def open_engine(data_dir: Path | None, config_file: Path | None) -> sa.Engine:
-    return migrated_engine(load_settings({"data_dir": data_dir}, config_file=config_file))
 
 
 def _time(value: float | None) -> str:
@@ -124,8 +108,7 @@ def keys_create(
     config_file: Path | None,
 ) -> None:
     """Create a key; it is printed once and only its hash is kept."""
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         record, token = create_key(
             engine,
             service=service,
@@ -134,17 +117,14 @@ def keys_create(
             note=note,
             actor=cli_actor(),
         )
-    except AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        engine.dispose()
-    if as_json:
-        click.echo(json.dumps({**record.to_json(), "key": token}))
-        return
     scope = ", ".join(record.albums) if record.albums else "every album"
-    click.echo(f"key {record.key_id}: {record.role} of service {service} ({scope})")
-    click.echo(token)
-    click.echo("Keep it now: it cannot be shown again.", err=True)
+    echo_secret_once(
+        record.to_json(),
+        "key",
+        token,
+        as_json,
+        f"key {record.key_id}: {record.role} of service {service} ({scope})",
+    )
 
 
 @keys.command("list")
@@ -160,21 +140,18 @@ def keys_list(
     config_file: Path | None,
 ) -> None:
     """List keys (never their secrets)."""
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         records = KeyStore(engine).list(service=service, include_revoked=include_revoked)
-    finally:
-        engine.dispose()
-    if as_json:
-        click.echo(json.dumps([r.to_json() for r in records]))
-        return
-    for r in records:
-        albums = ",".join(r.albums) if r.albums else "*"
-        state = f"revoked {_time(r.revoked_at)}" if r.revoked_at else "active"
-        click.echo(
-            f"{r.key_id}  {r.service:<16} {r.role:<8} {albums:<24} {_time(r.created_at)}"
-            f"  {state}  {r.note or ''}"
-        )
+    echo_listing(records, as_json, ApiKey.to_json, _key_line)
+
+
+def _key_line(r: ApiKey) -> str:
+    albums = ",".join(r.albums) if r.albums else "*"
+    state = f"revoked {_time(r.revoked_at)}" if r.revoked_at else "active"
+    return (
+        f"{r.key_id}  {r.service:<16} {r.role:<8} {albums:<24} {_time(r.created_at)}"
+        f"  {state}  {r.note or ''}"
+    )
 
 
 @keys.command("revoke")
@@ -182,8 +159,7 @@ def keys_list(
 @with_db_options
 def keys_revoke(key_id: str, data_dir: Path | None, config_file: Path | None) -> None:
     """Revoke a key by its id: it stops working at once."""
-    engine = open_engine(data_dir, config_file)
-    try:
+    with operator_db(data_dir, config_file) as engine:
         store = KeyStore(engine)
         was = store.get(key_id)
         record = store.revoke(key_id, revoked_by=cli_actor())
@@ -191,10 +167,6 @@ def keys_revoke(key_id: str, data_dir: Path | None, config_file: Path | None) ->
             AuditLog(engine).record(
                 cli_actor(), audit_actions.KEY_REVOKE, service=record.service, target=key_id
             )
-    except AuthError as exc:
-        raise click.ClickException(exc.message) from None
-    finally:
-        engine.dispose()
     click.echo(f"key {key_id} of service {record.service} revoked")
 
 
