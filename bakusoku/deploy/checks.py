@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bakusoku.arns import function_arn
-from bakusoku.pipeline.functions import FUNCTIONS, definition_text
+from bakusoku.pipeline.functions import PHOTO_PIPELINE
+from bakusoku.pipeline.machines import StateMachine
 from bakusoku.workflow.definition import DefinitionError, load_definition
 
 FAKE_ACCOUNT = "123456789012"
@@ -70,10 +71,16 @@ def bakusoku_validate(definition: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def local_definition(region: str) -> dict[str, Any]:
-    """The definition the local engine would run, with fake but well-formed function ARNs."""
-    arns = {f.placeholder: fake_function_arn(f.name, region) for f in FUNCTIONS}
-    return load_definition(definition_text(), arns)
+def local_definition(region: str, machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
+    """The definition of ``machine`` the local engine would run, with fake but well-formed
+    function ARNs."""
+    arns = {f: fake_function_arn(f, region) for f in machine.function_names}
+    return load_definition(machine.definition_text(), machine.substitutions(arns))
+
+
+def local_definitions(region: str, machines: Iterable[StateMachine]) -> dict[str, Any]:
+    """Each of ``machines`` by its logical id, as ``local_definition`` makes it."""
+    return {machine.logical_id: local_definition(region, machine) for machine in machines}
 
 
 def deployed_definition(expanded: Mapping[str, Any], state_machine: str) -> tuple[str, Any]:

@@ -66,9 +66,11 @@ from bakusoku.pipeline.functions import (
     ALL_FUNCTIONS,
     FUNCTIONS,
     MIGRATE,
+    PHOTO_PIPELINE,
     TRANSFORM,
-    definition_text,
+    state_machines,
 )
+from bakusoku.pipeline.machines import StateMachine
 from bakusoku.workflow.definition import load_definition
 
 CODE_DIR = "code"  # the bundle, beside the template
@@ -157,16 +159,20 @@ def declared_events(function: DeclaredFunction, stage: StageConfig) -> dict[str,
     return events
 
 
-def asl_definition() -> dict[str, Any]:
-    """The pipeline's ASL file, parsed and validated, with its ``${...}`` placeholders kept."""
-    keep = {f.placeholder: f"${{{f.placeholder}}}" for f in FUNCTIONS}
-    return load_definition(definition_text(), keep)
+def asl_definition(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
+    """``machine``'s ASL file, parsed and validated, with its ``${...}`` placeholders kept."""
+    return load_definition(machine.definition_text(), machine.kept_placeholders())
 
 
-def definition_substitutions() -> dict[str, Any]:
+def definition_substitutions(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
     """DefinitionSubstitutions: each placeholder → its function's ``live`` alias ARN, so each Task
     calls the version the alias points at (shifted by CodeDeploy on a canary deploy)."""
-    return {f.placeholder: {"Ref": alias_id(logical_id(f.name))} for f in FUNCTIONS}
+    return {p: {"Ref": alias_id(logical_id(f))} for p, f in machine.tasks}
+
+
+def log_group_id(machine: StateMachine) -> str:
+    """The logical id of ``machine``'s execution log group (``PhotoPipelineLogGroup``)."""
+    return f"{machine.logical_id}LogGroup"
 
 
 def object_created_pattern(stage: StageConfig) -> dict[str, Any]:
@@ -528,14 +534,15 @@ def _rule_arn(stage: StageConfig, rule: str) -> dict[str, Any]:
     }
 
 
-def _state_machine(stage: StageConfig) -> dict[str, Any]:
+def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
     # SAM's LambdaInvokePolicy allows function:NAME*, which covers NAME:live (tests/aws proves it).
     invoke = [
-        {"LambdaInvokePolicy": {"FunctionName": {"Ref": logical_id(f.name)}}} for f in FUNCTIONS
+        {"LambdaInvokePolicy": {"FunctionName": {"Ref": logical_id(f)}}}
+        for f in machine.function_names
     ]
     alarms = [
-        *state_machine_alarms(STATE_MACHINE),
-        *(alarm for f in FUNCTIONS for alarm in function_alarms(logical_id(f.name))),
+        *state_machine_alarms(machine.logical_id),
+        *(alarm for f in machine.function_names for alarm in function_alarms(logical_id(f))),
     ]
     deployment = (
         {"DeploymentPreference": state_machine_deployment(stage.canary, alarms)}
@@ -545,12 +552,12 @@ def _state_machine(stage: StageConfig) -> dict[str, Any]:
     return {
         "Type": "AWS::Serverless::StateMachine",
         "Properties": {
-            "Name": stage.resource_name("photo-pipeline"),
+            "Name": stage.resource_name(machine.name),
             "Type": "STANDARD",
-            "Definition": asl_definition(),
-            "DefinitionSubstitutions": definition_substitutions(),
-            # Each deploy publishes a state machine version behind the alias, which the upload
-            # rule starts: an execution runs to its end on the version (definition) it started on.
+            "Definition": asl_definition(machine),
+            "DefinitionSubstitutions": definition_substitutions(machine),
+            # Each deploy publishes a state machine version behind the alias, which the rules
+            # start: an execution runs to its end on the version (definition) it started on.
             "AutoPublishAlias": ALIAS,
             "UseAliasAsEventTarget": True,
             **deployment,
@@ -565,26 +572,50 @@ def _state_machine(stage: StageConfig) -> dict[str, Any]:
                 "Destinations": [
                     {
                         "CloudWatchLogsLogGroup": {
-                            "LogGroupArn": {"Fn::GetAtt": ["PhotoPipelineLogGroup", "Arn"]}
+                            "LogGroupArn": {"Fn::GetAtt": [log_group_id(machine), "Arn"]}
                         }
                     }
                 ],
             },
-            "Events": {
-                "ObjectCreated": {
-                    "Type": "EventBridgeRule",
-                    "Properties": {
-                        "RuleName": stage.resource_name("object-created"),
-                        "Pattern": object_created_pattern(stage),
-                        "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]}},
-                        "RetryPolicy": {
-                            "MaximumRetryAttempts": 185,
-                            "MaximumEventAgeInSeconds": 86400,
-                        },
-                    },
-                }
-            },
+            "Events": _state_machine_events(stage, machine),
             "Tags": _tags_map(stage),
+        },
+    }
+
+
+def _state_machine_events(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
+    """What starts ``machine``: for the photo pipeline, every upload."""
+    events: dict[str, Any] = {}
+    if machine.started_by_uploads:
+        events["ObjectCreated"] = {
+            "Type": "EventBridgeRule",
+            "Properties": {
+                "RuleName": stage.resource_name("object-created"),
+                "Pattern": object_created_pattern(stage),
+                "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]}},
+                "RetryPolicy": {
+                    "MaximumRetryAttempts": 185,
+                    "MaximumEventAgeInSeconds": 86400,
+                },
+            },
+        }
+    return events
+
+
+def state_machine_outputs(machine: StateMachine) -> dict[str, Any]:
+    """The stack outputs naming ``machine`` and its alias (the photo pipeline's keep their
+    first names, ``StateMachineArn`` and ``StateMachineAliasArn``)."""
+    prefix = "" if machine == PHOTO_PIPELINE else machine.logical_id
+    what = machine.description or f"The state machine {machine.name}"
+    starts = "uploads" if machine.started_by_uploads else "its events"
+    return {
+        f"{prefix}StateMachineArn": {
+            "Description": f"{what}.",
+            "Value": {"Ref": machine.logical_id},
+        },
+        f"{prefix}StateMachineAliasArn": {
+            "Description": f"{what}'s '{ALIAS}' alias, which {starts} start.",
+            "Value": {"Ref": alias_id(machine.logical_id)},
         },
     }
 
@@ -635,10 +666,12 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         resources[DEPLOYMENT_CONFIG] = deployment_config_resource(stage.canary)
     transform = logical_id(TRANSFORM)  # its URL invokes the published version, as callers do
     resources |= edge_resources(stage, transform, alias_id(transform))
-    resources[STATE_MACHINE] = _state_machine(stage)
-    resources["PhotoPipelineLogGroup"] = log_group_resource(
-        f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
-    )
+    machines = state_machines(stage.settings)
+    for machine in machines:
+        resources[machine.logical_id] = _state_machine(stage, machine)
+        resources[log_group_id(machine)] = log_group_resource(
+            f"/aws/vendedlogs/states/{stage.resource_name(machine.name)}", stage
+        )
     resources[TRIGGER_DLQ] = queue_resource(stage, "trigger-dlq")
     resources[f"{TRIGGER_DLQ}Policy"] = _queue_policy(
         TRIGGER_DLQ, _rule_arn(stage, "object-created")
@@ -689,14 +722,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
                 "Value": distribution_url(),
             },
             "BucketName": {"Description": "Uploads and renditions.", "Value": {"Ref": BUCKET}},
-            "StateMachineArn": {
-                "Description": "The photo pipeline.",
-                "Value": {"Ref": STATE_MACHINE},
-            },
-            "StateMachineAliasArn": {
-                "Description": f"The photo pipeline's '{ALIAS}' alias, which uploads start.",
-                "Value": {"Ref": alias_id(STATE_MACHINE)},
-            },
+            **{k: v for m in machines for k, v in state_machine_outputs(m).items()},
             "TriggerDeadLetterQueueUrl": {
                 "Description": "Object-created events that could not start an execution.",
                 "Value": {"Ref": TRIGGER_DLQ},

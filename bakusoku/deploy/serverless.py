@@ -9,6 +9,7 @@ the framework's own ``${...}`` variables never meet CloudFormation's.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bakusoku.deploy.edge import edge_resources
@@ -34,6 +35,7 @@ from bakusoku.deploy.sam import (
     failed_execution_pattern,
     function_environment,
     handlers,
+    log_group_id,
     log_group_resource,
     object_created_pattern,
     object_prefix_pattern,
@@ -41,7 +43,8 @@ from bakusoku.deploy.sam import (
     queue_resource,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
-from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE, TRANSFORM
+from bakusoku.pipeline.functions import MIGRATE, PHOTO_PIPELINE, TRANSFORM, state_machines
+from bakusoku.pipeline.machines import StateMachine
 
 ARTIFACT = "code.zip"
 _SUB = re.compile(r"\$\{([^}]+)\}")
@@ -59,18 +62,19 @@ def function_key(name: str) -> str:
     return first + "".join(part.capitalize() for part in rest)
 
 
-def state_machine_id(stage: StageConfig) -> str:
+def state_machine_id(stage: StageConfig, machine: StateMachine = PHOTO_PIPELINE) -> str:
     """The plugin's logical ID for the named state machine (``a-b`` → ``ADashb``)."""
-    name = stage.resource_name("photo-pipeline")
+    name = stage.resource_name(machine.name)
     return (name[0].upper() + name[1:]).replace("-", "Dash").replace("_", "Underscore")
 
 
-def _machine_refs(value: Any, logical: str) -> Any:
+def _machine_refs(value: Any, logical: Mapping[str, str]) -> Any:
+    """``value`` with each ``Ref`` to a state machine's SAM id as the plugin's id of it."""
     if isinstance(value, list):
         return [_machine_refs(v, logical) for v in value]
     if isinstance(value, dict):
-        if value == {"Ref": STATE_MACHINE}:
-            return {"Ref": logical}
+        if set(value) == {"Ref"} and value["Ref"] in logical:
+            return {"Ref": logical[value["Ref"]]}
         return {k: _machine_refs(v, logical) for k, v in value.items()}
     return value
 
@@ -141,9 +145,9 @@ def _to_join(value: Any) -> Any:
     return {k: _to_join(v) for k, v in value.items()}
 
 
-def _definition() -> dict[str, Any]:
+def _definition(machine: StateMachine) -> dict[str, Any]:
     """The ASL file with each ``${...FunctionArn}`` as the plugin's ``Fn::GetAtt`` of the function."""
-    by_placeholder = {f"${{{f.placeholder}}}": function_key(f.name) for f in FUNCTIONS}
+    by_placeholder = {f"${{{p}}}": function_key(f) for p, f in machine.tasks}
 
     def fill(value: Any) -> Any:
         if isinstance(value, str) and value in by_placeholder:
@@ -154,7 +158,7 @@ def _definition() -> dict[str, Any]:
             return {k: fill(v) for k, v in value.items()}
         return value
 
-    filled: dict[str, Any] = fill(asl_definition())
+    filled: dict[str, Any] = fill(asl_definition(machine))
     return filled
 
 
@@ -312,8 +316,50 @@ def _queue_policy(stage: StageConfig) -> dict[str, Any]:
     }
 
 
+def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
+    """The plugin's description of ``machine``, as the SAM template's (``sam._state_machine``)."""
+    spec: dict[str, Any] = {
+        "name": stage.resource_name(machine.name),
+        "type": "STANDARD",
+        "definition": _definition(machine),
+        "tracingConfig": {"enabled": True},
+        "loggingConfig": {
+            "level": "ERROR",
+            "includeExecutionData": True,
+            "destinations": [{"Fn::GetAtt": [log_group_id(machine), "Arn"]}],
+        },
+        "events": [],
+    }
+    if machine.started_by_uploads:
+        spec["events"].append(
+            {
+                "eventBridge": {
+                    "event": _to_join(object_created_pattern(stage)),
+                    "deadLetterConfig": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]},
+                    "retryPolicy": {
+                        "maximumRetryAttempts": 185,
+                        "maximumEventAgeInSeconds": 86400,
+                    },
+                }
+            }
+        )
+    return spec
+
+
+def _log_groups(stage: StageConfig, machines: tuple[StateMachine, ...]) -> dict[str, Any]:
+    groups = {}
+    for machine in machines:
+        group = log_group_resource(
+            f"/aws/vendedlogs/states/{stage.resource_name(machine.name)}", stage
+        )
+        group["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
+        groups[log_group_id(machine)] = group
+    return groups
+
+
 def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[str, Any]:
     """``serverless.yml`` for ``stage.service``, every stage's values in ``custom.stages``."""
+    machines = state_machines(stage.settings)
     functions = {
         function_key(name): _function(name, handler, stage)
         for name, handler in handlers(stage).items()
@@ -321,9 +367,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
     resources: dict[str, Any] = {
         "PhotoBucket": _to_join(bucket_resource(stage)),
         "PhotoBucketPolicy": _to_join(bucket_policy_resource(stage)),
-        "PhotoPipelineLogGroup": log_group_resource(
-            f"/aws/vendedlogs/states/{stage.resource_name('photo-pipeline')}", stage
-        ),
+        **_log_groups(stage, machines),
         TRIGGER_DLQ: queue_resource(stage, "trigger-dlq"),
         ALERT_DLQ: queue_resource(stage, "alert-dlq"),
         NOTIFIER_DLQ: queue_resource(stage, "notifier-failures"),
@@ -340,7 +384,6 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         # The framework names the function's URL {function}Url, as SAM does.
         **_to_join(edge_resources(stage, _lambda_id(TRANSFORM))),
     }
-    resources["PhotoPipelineLogGroup"]["Properties"]["RetentionInDays"] = _var("logRetentionInDays")
     for name in handlers(stage):
         resources[_role_id(name)] = _role(name, stage)
     document = {
@@ -371,31 +414,7 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         "functions": functions,
         "stepFunctions": {
             "validate": False,
-            "stateMachines": {
-                STATE_MACHINE: {
-                    "name": stage.resource_name("photo-pipeline"),
-                    "type": "STANDARD",
-                    "definition": _definition(),
-                    "tracingConfig": {"enabled": True},
-                    "loggingConfig": {
-                        "level": "ERROR",
-                        "includeExecutionData": True,
-                        "destinations": [{"Fn::GetAtt": ["PhotoPipelineLogGroup", "Arn"]}],
-                    },
-                    "events": [
-                        {
-                            "eventBridge": {
-                                "event": _to_join(object_created_pattern(stage)),
-                                "deadLetterConfig": {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]},
-                                "retryPolicy": {
-                                    "maximumRetryAttempts": 185,
-                                    "maximumEventAgeInSeconds": 86400,
-                                },
-                            }
-                        }
-                    ],
-                }
-            },
+            "stateMachines": {m.logical_id: _state_machine(stage, m) for m in machines},
         },
         "resources": {
             "Resources": resources,
@@ -405,5 +424,6 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
             },
         },
     }
-    result: dict[str, Any] = _machine_refs(document, state_machine_id(stage))
+    plugin_ids = {m.logical_id: state_machine_id(stage, m) for m in machines}
+    result: dict[str, Any] = _machine_refs(document, plugin_ids)
     return result

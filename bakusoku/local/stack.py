@@ -38,12 +38,10 @@ from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
 from bakusoku.pipeline.functions import (
-    FUNCTIONS,
-    STATE_MACHINE_NAME,
+    PHOTO_PIPELINE,
     declared,
-    definition_text,
     runtime_functions,
-    substitutions,
+    state_machines,
 )
 from bakusoku.runtime import FunctionRuntime
 from bakusoku.storage.presign import Presigner
@@ -103,10 +101,18 @@ class EmbeddedStack:
             max_concurrent_executions=max(1, settings.max_running_executions),
         )
         self.ops.attach(self.workflow, self.runtime)
-        arns = {f.name: self.runtime.function_arn(f.name) for f in FUNCTIONS}
-        self.state_machine_arn = self.workflow.register_state_machine(
-            STATE_MACHINE_NAME, definition_text(), substitutions(arns)
-        )
+        # Every state machine of the deployment, each Task calling its function's worker.
+        self.state_machine_arns = {
+            machine.name: self.workflow.register_state_machine(
+                machine.name,
+                machine.definition_text(),
+                machine.substitutions(
+                    {f: self.runtime.function_arn(f) for f in machine.function_names}
+                ),
+            )
+            for machine in state_machines(settings)
+        }
+        self.state_machine_arn = self.state_machine_arns[PHOTO_PIPELINE.name]  # uploads start it
         self.trigger = PipelineTrigger(
             self.outbox,
             self.workflow,

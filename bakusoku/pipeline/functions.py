@@ -14,12 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
-
-import yaml
 
 from bakusoku.config import Settings, env_name, function_overrides
 from bakusoku.pipeline.declared import DeclaredFunction, declared_functions
+from bakusoku.pipeline.machines import StateMachine, TaskState
 from bakusoku.runtime import FunctionConfig
 
 
@@ -128,12 +126,13 @@ def sized_functions(
 
 
 def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> list[FunctionConfig]:
-    """The pipeline's and the declared functions as the embedded runtime runs them, sized as on
-    AWS. A declared function gets its own ``environment``, and the Slack webhook only when its
+    """The built-in state machines' and the declared functions as the embedded runtime runs them,
+    sized as on AWS. A declared function gets its own ``environment``, and the Slack webhook only when its
     ``resources`` name it (no other worker ever sees the secret)."""
     sized = sized_functions(settings)
+    tasks = {name for machine in BUILT_IN_MACHINES for name in machine.function_names}
     configs = []
-    for f in (*FUNCTIONS, *(f for f in sized.values() if f.declaration)):
+    for f in (f for f in sized.values() if f.name in tasks or f.declaration):
         own = dict(environment)
         if f.declaration is not None:
             own |= f.declaration.environment
@@ -152,42 +151,39 @@ def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> lis
     return configs
 
 
+def placeholders(functions: tuple[LambdaFunction, ...]) -> tuple[tuple[str, str], ...]:
+    """The ASL placeholders of ``functions`` (those a state machine calls) and their names."""
+    return tuple((f.placeholder, f.name) for f in functions if f.placeholder)
+
+
+# The built-in state machines, the photo pipeline first. A new one is one entry: its ASL file in
+# this package and the functions of the table its placeholders name.
+PHOTO_PIPELINE = StateMachine(
+    STATE_MACHINE_NAME,
+    resources.files("bakusoku.pipeline") / "photo_pipeline.asl.yaml",
+    placeholders(FUNCTIONS),
+    started_by_uploads=True,
+    description="The photo pipeline",
+)
+BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE,)
+
+
+def state_machines(settings: Settings) -> tuple[StateMachine, ...]:
+    """Every state machine of the deployment ``settings`` describe, the built-in ones first."""
+    del settings  # the configuration's own state machines join here
+    return BUILT_IN_MACHINES
+
+
 def definition_text() -> str:
     """The ASL definition of the photo pipeline, exactly as shipped in the package."""
-    return (resources.files("bakusoku.pipeline") / "photo_pipeline.asl.yaml").read_text()
+    return PHOTO_PIPELINE.definition_text()
 
 
 def substitutions(function_arn: dict[str, str]) -> dict[str, str]:
-    """DefinitionSubstitutions mapping each placeholder to the ARN of its function."""
-    return {f.placeholder: function_arn[f.name] for f in FUNCTIONS}
-
-
-@dataclass(frozen=True)
-class TaskState:
-    """A Task state of the pipeline's definition: the function it calls and its time limit."""
-
-    state: str
-    function: str
-    timeout_seconds: int | None
+    """The photo pipeline's DefinitionSubstitutions: each placeholder → its function's ARN."""
+    return PHOTO_PIPELINE.substitutions(function_arn)
 
 
 def task_states() -> tuple[TaskState, ...]:
-    """The pipeline's Task states, those in Parallel branches and Map iterations too, read from the
-    shipped ASL file (``${...FunctionArn}`` names the function by its placeholder)."""
-    by_placeholder = {f"${{{f.placeholder}}}": f.name for f in FUNCTIONS}
-    found: list[TaskState] = []
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, spec in states.items():
-            if spec.get("Type") == "Task" and spec.get("Resource") in by_placeholder:
-                found.append(
-                    TaskState(name, by_placeholder[spec["Resource"]], spec.get("TimeoutSeconds"))
-                )
-            for branch in spec.get("Branches", []):
-                walk(branch["States"])
-            for key in ("ItemProcessor", "Iterator"):
-                if key in spec:
-                    walk(spec[key]["States"])
-
-    walk(yaml.safe_load(definition_text())["States"])
-    return tuple(found)
+    """The photo pipeline's Task states, those in Parallel branches and Map iterations too."""
+    return PHOTO_PIPELINE.task_states()

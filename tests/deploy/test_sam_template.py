@@ -17,7 +17,8 @@ from bakusoku.deploy.canary import ALIAS
 from bakusoku.deploy.stages import FUNCTION_NAMES
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
-from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
+from bakusoku.pipeline.functions import BUILT_IN_MACHINES, FUNCTIONS, MIGRATE
+from bakusoku.pipeline.machines import StateMachine
 from bakusoku.workflow.definition import load_definition
 from tests.deploy.conftest import CASES, REGION, Packages
 
@@ -69,8 +70,9 @@ def test_deployed_definition_equals_the_local_one(
     assert load_definition(text, filled) == checks.local_definition(REGION)
 
 
-def test_asl_passes_both_validators() -> None:
-    definition = checks.local_definition(REGION)
+@pytest.mark.parametrize("machine", BUILT_IN_MACHINES, ids=lambda m: m.name)
+def test_asl_passes_both_validators(machine: StateMachine) -> None:
+    definition = checks.local_definition(REGION, machine)
     assert checks.bakusoku_validate(definition) == []
     assert checks.statelint(definition) == []
 
