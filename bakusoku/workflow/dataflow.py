@@ -78,26 +78,29 @@ class DataFlow:
     # ---- reading paths and templates -----------------------------------------------------------
 
     def context_object(self, run: StateRun) -> dict[str, Any]:
-        """The context object ``$$`` as seen from state visit ``run``."""
+        """The context object ``$$`` as seen from state visit ``run``.
+
+        Keys in the order executions on AWS show them; ``State.RetryCount`` only in the states
+        that can retry (a Pass state's ``$$`` has none, in executions recorded on AWS).
+        """
         execution = self.execution
+        state: dict[str, Any] = {"Name": run.name, "EnteredTime": iso_millis(run.entered)}
+        if run.retries:
+            state["RetryCount"] = run.retry_count
         context: dict[str, Any] = {
             "Execution": {
                 "Id": execution.arn,
                 "Input": execution.input,
+                "StartTime": iso_millis(execution.start_time),
                 "Name": execution.name,
                 "RoleArn": execution.role_arn,
-                "StartTime": iso_millis(execution.start_time),
                 "RedriveCount": execution.redrive_count,
-            },
-            "State": {
-                "EnteredTime": iso_millis(run.entered),
-                "Name": run.name,
-                "RetryCount": run.retry_count,
             },
             "StateMachine": {
                 "Id": execution.state_machine_arn,
                 "Name": execution.state_machine_name,
             },
+            "State": state,
         }
         if run.task_token is not None:
             context["Task"] = {"Token": run.task_token}

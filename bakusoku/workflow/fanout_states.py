@@ -119,6 +119,7 @@ class FanOutStates(RetryingStates, MapInputs):
                     run.name,
                     run.entered,
                     run.retry_count,
+                    retries=run.retries,
                     map_item=(index, item),
                     entered_event_id=run.entered_event_id,
                     track=run.track,

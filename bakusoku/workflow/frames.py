@@ -119,6 +119,8 @@ class StateRun:
     name: str
     entered: float
     retry_count: int = 0
+    # Only the states that can retry (Task, Parallel, Map) show State.RetryCount in ``$$``.
+    retries: bool = False
     first_entered: float | None = None  # when a resumed state was first entered, before a restart
     # Outputs of a resumed top-level Parallel's branches that had already succeeded, by index.
     done_children: dict[int, Any] | None = None

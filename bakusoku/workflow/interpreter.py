@@ -36,6 +36,9 @@ from bakusoku.workflow.task_states import TaskStates
 # Retry jitter's source when none is given: seeding a generator per execution costs more than it.
 _JITTER = random.Random()
 
+# The states whose context object carries State.RetryCount: those with Retry.
+RETRYING_STATES = frozenset({"Task", "Parallel", "Map"})
+
 
 class Interpreter(TaskStates, FlowStates, FanOutStates):
     """Interprets one execution's definition; thread-safe for its own Parallel and Map threads.
@@ -169,6 +172,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
         run = StateRun(
             name=name,
             entered=self.clock.now(),
+            retries=kind in RETRYING_STATES,
             first_entered=first_entered,
             done_children=done_children,
             entered_event_id=entered_event_id,

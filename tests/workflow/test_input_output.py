@@ -160,7 +160,6 @@ def test_context_object_in_parameters() -> None:
                 "input.$": "$$.Execution.Input",
                 "start.$": "$$.Execution.StartTime",
                 "state.$": "$$.State.Name",
-                "retries.$": "$$.State.RetryCount",
                 "machine.$": "$$.StateMachine.Name",
                 "entered.$": "$$.State.EnteredTime",
             },
@@ -172,7 +171,6 @@ def test_context_object_in_parameters() -> None:
     assert output["input"] == {"k": "v"}
     assert output["start"] == "2023-11-14T22:13:20.000Z"
     assert output["state"] == "S"
-    assert output["retries"] == 0
     assert output["machine"] == "test"
     assert output["entered"].endswith("Z")
 

@@ -1,4 +1,4 @@
-"""The Java hash map order Step Functions' Lambda integration shows keys in (tasks.py)."""
+"""The Java hash map order of lambda:invoke's headers; its compact error documents (tasks.py)."""
 
 from __future__ import annotations
 
@@ -34,5 +34,5 @@ def test_only_lambda_error_documents_are_rewritten() -> None:
     assert optimised_lambda_cause('{"a": 1}') == '{"a": 1}'
     assert (
         optimised_lambda_cause('{"errorMessage": "m", "errorType": "E"}')
-        == '{"errorType":"E","errorMessage":"m"}'
+        == '{"errorMessage":"m","errorType":"E"}'
     )

@@ -259,3 +259,40 @@ def test_bracket_notation_with_escaped_quotes_and_special_characters() -> None:
         **state_input,
         "out put": {"quoted": 1, "double": 2, "dotted": 3},
     }
+
+
+# ---- The context object ("Accessing execution data from the Context object") --------------------
+
+
+def test_a_pass_states_context_object_has_no_retry_count_and_awss_key_order() -> None:
+    # Recorded on AWS (LocalStack's snapshot test_context_object::test_input_path[$$]): a Pass
+    # state's InputPath "$$" gives Execution, StateMachine, State in this order, and State has
+    # no RetryCount (only the states with Retry count retries).
+    output = succeeds(single({"Type": "Pass", "InputPath": "$$"}), {"input-value": 0})
+    assert list(output) == ["Execution", "StateMachine", "State"]
+    assert list(output["Execution"]) == [
+        "Id",
+        "Input",
+        "StartTime",
+        "Name",
+        "RoleArn",
+        "RedriveCount",
+    ]
+    assert output["Execution"]["Input"] == {"input-value": 0}
+    assert output["Execution"]["RedriveCount"] == 0
+    assert list(output["StateMachine"]) == ["Id", "Name"]
+    assert list(output["State"]) == ["Name", "EnteredTime"]
+    assert output["State"]["Name"] == "S"
+
+
+def test_a_task_states_context_object_counts_its_retries() -> None:
+    definition = single(
+        {
+            "Type": "Task",
+            "Resource": ARN.format("f"),
+            "Parameters": {"state.$": "$$.State"},
+        }
+    )
+    output = succeeds(definition, {}, {"f": lambda event: event["state"]})
+    assert list(output) == ["Name", "EnteredTime", "RetryCount"]
+    assert output["RetryCount"] == 0

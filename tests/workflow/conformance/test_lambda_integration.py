@@ -102,11 +102,13 @@ def test_a_plain_function_arn_passes_on_the_error_document_as_the_runtime_wrote_
 
 
 def test_lambda_invoke_writes_the_error_document_again_without_spaces() -> None:
-    # Step Functions reads the document into a Java hash map and writes it out again.
+    # Recorded on AWS (LocalStack's snapshot test_task_service_lambda::test_raise_exception_catch,
+    # a Python function raising Exception): the caught Cause is the runtime's document, keys in
+    # the runtime's order, without spaces.
     result = fails(_invoke(), {}, {"f": _raise})
     document = json.loads(result.cause or "")
     assert result.error == "CustomError"
-    assert list(document) == ["errorType", "requestId", "errorMessage", "stackTrace"]
+    assert list(document) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert result.cause == json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     assert result.events("TaskFailed")[0].details == {
         "resourceType": "lambda",
