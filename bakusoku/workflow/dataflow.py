@@ -11,6 +11,7 @@ the dispatch loop (interpreter.py) ties them together.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from bakusoku.workflow.frames import (
     ExecutionInfo,
     Frame,
     StateRun,
+    as_text,
     dumps,
     state_failure,
 )
@@ -44,6 +46,9 @@ from bakusoku.workflow.paths import (
     parse_path,
     set_reference,
 )
+
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
 class DataFlow:
@@ -284,7 +289,7 @@ class DataFlow:
                 error = STATES_RUNTIME
         elif f"{name}Path" in state:
             path = state[f"{name}Path"]
-            value = self._read_path(path, data, frame, run)
+            value = self._path_integer(name, path, data, frame, run)
             error = STATES_RUNTIME
         else:
             return None
@@ -296,16 +301,50 @@ class DataFlow:
         if not integer and path is not None:
             raise state_failure(
                 run,
-                f"The {name}Path field refers to value {dumps(value)} which is not a valid "
+                f'The {name}Path field refers to value "{as_text(value)}" which is not a valid '
                 f"integer: {path}",
             )
-        if integer and minimum == 0:
+        if integer and name == "MaxConcurrency":
+            detail = f"Expected non-negative integer for MaxConcurrency, got '{value}' instead."
+        elif integer and minimum == 0:
             detail = f"{name} cannot be negative."
         else:
             detail = f"{name} must be an integer of at least {minimum}, got {dumps(value)}"
         if error == STATES_QUERY_EVALUATION_ERROR:
             raise self._query_failure(run, detail, name)
         raise state_failure(run, detail, error)
+
+    def _path_integer(self, name: str, path: str, data: Any, frame: Frame, run: StateRun) -> Any:
+        """The value a ``...Path`` numeric field reads; a Wait's SecondsPath checked as AWS does.
+
+        A Wait words its SecondsPath failures its own way (executions recorded on AWS, LocalStack's
+        snapshot test_wait::test_base_wait_seconds_path): the path and the value after ``==``.
+        """
+        if name != "Seconds" or parse_path(path).root != "$":
+            # A variable that was never assigned is worded as any path reading one.
+            value = self._read_path(path, data, frame, run)
+            if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+                return int(value)  # read as an integer, as the "not a valid integer" cause says
+            return value
+        try:
+            value = self.read(path, data, frame, run)
+        except PathNotFoundError:
+            raise state_failure(
+                run, f"The SecondsPath parameter does not reference an input value: {path}"
+            ) from None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise state_failure(
+                run,
+                "The SecondsPath parameter cannot be parsed as a long value: "
+                f"{path} == {as_text(value)}",
+            )
+        if value < 0:
+            raise state_failure(
+                run, f"The SecondsPath parameter references a negative value: {path} == {value}"
+            )
+        return value
 
     # ---- the output of a state with a result ---------------------------------------------------
 

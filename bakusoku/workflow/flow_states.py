@@ -18,7 +18,7 @@ from bakusoku.workflow.errors import (
     STATES_NO_CHOICE_MATCHED,
     StatesError,
 )
-from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
+from bakusoku.workflow.frames import Frame, StateRun, as_text, dumps, state_failure
 from bakusoku.workflow.jsonata_eval import is_expression
 from bakusoku.workflow.paths import PathNotFoundError
 
@@ -115,7 +115,7 @@ class FlowStates(DataFlow):
                 raise self._query_failure(
                     run,
                     "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
-                    f"date-time format string: {_as_text(value)}",
+                    f"date-time format string: {as_text(value)}",
                     "Timestamp",
                 )
             return max(0.0, instant.timestamp() - since)
@@ -127,7 +127,7 @@ class FlowStates(DataFlow):
                 raise state_failure(
                     run,
                     "The TimestampPath parameter does not reference a valid ISO-8601 extended "
-                    f"offset date-time format string: {path} == {_as_text(value)}",
+                    f"offset date-time format string: {path} == {as_text(value)}",
                 )
             return max(0.0, instant.timestamp() - since)
         seconds = self._integer(state, "Seconds", data, frame, run, minimum=0)
@@ -173,8 +173,3 @@ class FlowStates(DataFlow):
                 run, f"The {name}Path field must give a string, got {dumps(value)}: {path}"
             )
         return value
-
-
-def _as_text(value: Any) -> str:
-    """A value as Step Functions prints it after a message: a string as it is, else as JSON."""
-    return value if isinstance(value, str) else dumps(value)

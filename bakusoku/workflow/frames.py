@@ -150,6 +150,11 @@ def dumps(value: Any) -> str:
     return jsontext.dumps(value)
 
 
+def as_text(value: Any) -> str:
+    """A value as Step Functions prints it inside a message: a string as it is, else as JSON."""
+    return value if isinstance(value, str) else dumps(value)
+
+
 def check_size(text: str, what: str) -> None:
     """Raise States.DataLimitExceeded when JSON ``text`` is over the 256 KiB payload quota."""
     if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:

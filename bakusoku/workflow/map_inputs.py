@@ -13,7 +13,7 @@ from typing import Any
 
 from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.errors import STATES_QUERY_EVALUATION_ERROR, STATES_RUNTIME
-from bakusoku.workflow.frames import Frame, StateRun, dumps, state_failure
+from bakusoku.workflow.frames import Frame, StateRun, as_text, dumps, state_failure
 from bakusoku.workflow.jsonata_eval import expression_body, is_expression, json_type
 
 
@@ -71,8 +71,8 @@ class MapInputs(DataFlow):
             ):
                 raise state_failure(
                     run,
-                    f"The {name}Path field refers to value {dumps(value)} which is not a valid "
-                    f"number: {path}",
+                    f'The {name}Path field refers to value "{as_text(value)}" which is not a '
+                    f"valid float: {path}",
                 )
         if value is None:
             return None

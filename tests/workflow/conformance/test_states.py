@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conformance.helpers import ARN, fails, run, single, state_error, succeeds
+from tests.workflow.conformance.helpers import (
+    ARN,
+    failure,
+    fails,
+    run,
+    single,
+    state_error,
+    succeeds,
+)
 
 # ---- Pass ----------------------------------------------------------------------------------------
 
@@ -210,6 +218,49 @@ def test_wait_paths_may_read_variables() -> None:
     entered, exited = result.events("WaitStateEntered", "WaitStateExited")[:2]
     assert timedelta(seconds=5) <= exited.timestamp - entered.timestamp < timedelta(seconds=6)
     assert result.events("WaitStateExited")[1].timestamp.isoformat().startswith("2099-02-14T01:59")
+
+
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        (-1, "The SecondsPath parameter references a negative value: $.input.waitSeconds == -1"),
+        (
+            -1.5,
+            "The SecondsPath parameter cannot be parsed as a long value: "
+            "$.input.waitSeconds == -1.5",
+        ),
+        (
+            1.5,
+            "The SecondsPath parameter cannot be parsed as a long value: "
+            "$.input.waitSeconds == 1.5",
+        ),
+        (
+            "soon",
+            "The SecondsPath parameter cannot be parsed as a long value: "
+            "$.input.waitSeconds == soon",
+        ),
+    ],
+)
+def test_a_bad_seconds_path_value_fails_the_execution(value: Any, detail: str) -> None:
+    # "Wait workflow state": SecondsPath must give a non-negative integer. Worded as executions
+    # recorded on AWS give it (LocalStack's snapshot test_wait::test_base_wait_seconds_path, a
+    # Wait "State_1" with SecondsPath "$.input.waitSeconds" given -1, -1.5 and 1.5).
+    definition = {
+        "StartAt": "State_1",
+        "States": {"State_1": {"Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": True}},
+    }
+    result = fails(definition, {"input": {"waitSeconds": value}})
+    assert failure(result) == ("States.Runtime", state_error("State_1", 2, detail))
+
+
+def test_a_seconds_path_that_finds_nothing_says_so() -> None:
+    result = fails(single({"Type": "Wait", "SecondsPath": "$.missing"}), {})
+    assert failure(result) == (
+        "States.Runtime",
+        state_error(
+            "S", 2, "The SecondsPath parameter does not reference an input value: $.missing"
+        ),
+    )
 
 
 def test_a_wait_path_reading_an_unassigned_variable_fails() -> None:
@@ -427,9 +478,32 @@ def _echo_map(**fields: Any) -> dict[str, Any]:
             "integer: $.MaxConcurrencyValue",
         ),
         (
+            {"ItemsPath": "$.items", "MaxConcurrencyPath": "$.MaxConcurrencyValue"},
+            {"MaxConcurrencyValue": 1.5, "items": [1]},
+            'The MaxConcurrencyPath field refers to value "1.5" which is not a valid '
+            "integer: $.MaxConcurrencyValue",
+        ),
+        (
+            {"ItemsPath": "$.items", "MaxConcurrencyPath": "$.MaxConcurrencyValue"},
+            {"MaxConcurrencyValue": -1, "items": [1]},
+            "Expected non-negative integer for MaxConcurrency, got '-1' instead.",
+        ),
+        (
             {"ItemsPath": "$.items", "ToleratedFailureCountPath": "$.count"},
             {"count": -1, "items": [1]},
             "ToleratedFailureCount cannot be negative.",
+        ),
+        (
+            {"ItemsPath": "$.items", "ToleratedFailureCountPath": "$.count"},
+            {"count": "NoNumber", "items": [1]},
+            'The ToleratedFailureCountPath field refers to value "NoNumber" which is not a '
+            "valid integer: $.count",
+        ),
+        (
+            {"ItemsPath": "$.items", "ToleratedFailurePercentagePath": "$.percentage"},
+            {"percentage": "NoNumber", "items": [1]},
+            'The ToleratedFailurePercentagePath field refers to value "NoNumber" which is not '
+            "a valid float: $.percentage",
         ),
         (
             {"ItemsPath": "$.items", "ToleratedFailurePercentagePath": "$.percentage"},
@@ -445,8 +519,17 @@ def _echo_map(**fields: Any) -> dict[str, Any]:
     ],
 )
 def test_map_field_errors(fields: dict[str, Any], state_input: Any, detail: str) -> None:
+    # The texts as LocalStack's Map (max_concurrency.py, tolerated_failure.py), kept equal to
+    # its snapshots of executions recorded on AWS, words them: a value that is not a number is
+    # quoted as it is, a count is read as an integer, a percentage as a float.
     result = fails(_echo_map(**fields), state_input)
     assert (result.error, result.cause) == ("States.Runtime", state_error("S", 2, detail))
+
+
+def test_a_map_reads_an_integer_given_as_text() -> None:
+    # The "not a valid integer" cause says the value is read as one: "2" is 2.
+    definition = _echo_map(ItemsPath="$.items", MaxConcurrencyPath="$.limit")
+    assert succeeds(definition, {"limit": "2", "items": [1, 2, 3]}) == [1, 2, 3]
 
 
 def test_map_over_its_tolerated_failures_says_so() -> None:
