@@ -106,6 +106,13 @@ def execution_arn(region: str, account: str, state_machine: str, name: str) -> s
     return arn("states", region, account, f"execution:{state_machine}:{name}")
 
 
+def express_execution_arn(
+    region: str, account: str, state_machine: str, name: str, run_id: str
+) -> str:
+    """An Express execution's ARN: ``express:MACHINE:NAME:RUN_ID`` (StartSyncExecution's)."""
+    return arn("states", region, account, f"express:{state_machine}:{name}:{run_id}")
+
+
 def parse_state_machine_arn(text: str) -> Arn:
     """``text`` as the ARN of a Step Functions state machine; ArnError if it is anything else."""
     try:

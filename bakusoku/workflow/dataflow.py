@@ -47,8 +47,19 @@ from bakusoku.workflow.paths import (
     set_reference,
 )
 
-
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
+
+
+def _express_execution(execution: ExecutionInfo) -> dict[str, Any]:
+    """An Express execution's ``$$.Execution``: no RedriveCount (Express executions are not
+    redriven), keys in the order StartSyncExecution's recorded results show them."""
+    return {
+        "Id": execution.arn,
+        "Input": execution.input,
+        "Name": execution.name,
+        "RoleArn": execution.role_arn,
+        "StartTime": iso_millis(execution.start_time),
+    }
 
 
 class DataFlow:
@@ -93,7 +104,9 @@ class DataFlow:
         if run.retries:
             state["RetryCount"] = run.retry_count
         context: dict[str, Any] = {
-            "Execution": {
+            "Execution": _express_execution(execution)
+            if execution.express
+            else {
                 "Id": execution.arn,
                 "Input": execution.input,
                 "StartTime": iso_millis(execution.start_time),

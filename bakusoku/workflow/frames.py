@@ -39,6 +39,7 @@ class ExecutionInfo:
     account: str
     role_arn: str = ""
     redrive_count: int = 0
+    express: bool = False  # an Express workflow's execution (its context object differs)
 
 
 class EventSink(Protocol):

@@ -39,6 +39,9 @@ FAILED = "FAILED"
 TIMED_OUT = "TIMED_OUT"
 ABORTED = "ABORTED"
 
+STANDARD = "STANDARD"
+EXPRESS = "EXPRESS"
+
 LambdaHandler = Callable[..., Any]
 
 
@@ -158,6 +161,7 @@ def run_definition(
     context: Callable[[TaskCall], Any] | None = None,
     region: str = REGION,
     account: str = ACCOUNT,
+    machine_type: str = STANDARD,
 ) -> RunResult:
     """Validate ``definition`` and run it on ``input`` to its end, in this process.
 
@@ -170,7 +174,11 @@ def run_definition(
     and retry intervals, so they take no time and the history's timestamps stay consistent.
     An invalid definition raises DefinitionError listing every problem; everything that happens
     inside the execution ends up in the result, as it would in Step Functions.
+    ``machine_type`` ``EXPRESS`` runs it as StartSyncExecution runs an Express workflow: its
+    execution ARN is ``express:MACHINE:NAME:RUN_ID`` and its context object has no RedriveCount.
     """
+    if machine_type not in (STANDARD, EXPRESS):
+        raise ValueError(f"machine_type must be {STANDARD} or {EXPRESS}, not {machine_type!r}")
     machine = _load(definition, substitutions)
     execution_name = name or str(uuid.uuid4())
     state_input = {} if input is None else json.loads(json.dumps(input))
@@ -190,8 +198,13 @@ def run_definition(
         timer.daemon = True
         timer.start()
     history = _MemoryHistory(clock)
+    express = machine_type == EXPRESS
     info = ExecutionInfo(
-        arn=arns.execution_arn(region, account, state_machine_name, execution_name),
+        arn=arns.express_execution_arn(
+            region, account, state_machine_name, execution_name, str(uuid.uuid4())
+        )
+        if express
+        else arns.execution_arn(region, account, state_machine_name, execution_name),
         name=execution_name,
         input=state_input,
         start_time=started,
@@ -200,6 +213,7 @@ def run_definition(
         region=region,
         account=account,
         role_arn=arns.iam_role_arn(account, "bakusoku-local"),
+        express=express,
     )
     invoker = FunctionInvoker(functions, context=context, region=region, account=account)
     # Nothing stops an in-process run from outside: only the execution timeout needs tasks to
@@ -273,7 +287,9 @@ def run_definition(
 
 __all__ = [
     "ABORTED",
+    "EXPRESS",
     "FAILED",
+    "STANDARD",
     "SUCCEEDED",
     "TIMED_OUT",
     "RunResult",

@@ -10,8 +10,8 @@ import pytest
 
 from tests.workflow.conformance.helpers import (
     ARN,
-    failure,
     fails,
+    failure,
     run,
     single,
     state_error,
