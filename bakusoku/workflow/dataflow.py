@@ -50,6 +50,15 @@ from bakusoku.workflow.paths import (
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 
+def _location(field: str) -> str:
+    """The field an EvaluationFailed event blames: the state's own field, without the keys
+    inside it (``Output/a`` is at ``Output``; ``Choices[1]/Condition`` stays whole)."""
+    parts = field.split("/")
+    if parts[0].endswith("]") and len(parts) > 1:  # Choices[i] or Catch[i]: its own field
+        return "/".join(parts[:2])
+    return parts[0]
+
+
 def _express_execution(execution: ExecutionInfo) -> dict[str, Any]:
     """An Express execution's ``$$.Execution``: no RedriveCount (Express executions are not
     redriven), keys in the order StartSyncExecution's recorded results show them."""
@@ -230,18 +239,22 @@ class DataFlow:
         run: StateRun,
         bindings: Mapping[str, Any],
         default: Any,
+        within: str = "",
     ) -> Any:
         """A JSONata state's output (Output, else ``default``), then its Assign.
 
         Output and Assign both see the variables as they were when the state was entered.
+        ``within`` names the part of the state that holds them (``Choices[1]``, ``Catch[0]``):
+        their fields are named under it, as ``Choices[1]/Output``.
         """
+        prefix = f"{within}/" if within else ""
         output = (
-            self._jsonata(holder["Output"], bindings, "Output", run)
+            self._jsonata(holder["Output"], bindings, f"{prefix}Output", run)
             if "Output" in holder
             else default
         )
         if holder.get("Assign"):
-            values = self._jsonata(holder["Assign"], bindings, "Assign", run)
+            values = self._jsonata(holder["Assign"], bindings, f"{prefix}Assign", run)
             frame.variables.local.update(values)
         return output
 
@@ -250,7 +263,7 @@ class DataFlow:
         try:
             return evaluate_template(value, bindings, field)
         except QueryError as exc:
-            raise self._query_failure(run, exc.cause, field.split("/")[0]) from None
+            raise self._query_failure(run, exc.cause, _location(field)) from None
 
     def _query_failure(
         self, run: StateRun, detail: str, location: str | None, *, previous: int | None = None

@@ -49,14 +49,15 @@ class FlowStates(DataFlow):
         if self._language(frame, state) == JSONATA:
             bindings = self._bindings(frame, run, raw)
             for index, rule in enumerate(state["Choices"]):
-                where = f"Choices[{index}].Condition"
+                where = f"Choices[{index}]/Condition"
                 holds = self._jsonata(rule["Condition"], bindings, where, run)
                 if not isinstance(holds, bool):
                     raise self._query_failure(
                         run, f"The {where} field must give true or false, got {dumps(holds)}", where
                     )
                 if holds:
-                    return self._jsonata_exit(rule, frame, run, bindings, raw), rule["Next"]
+                    within = f"Choices[{index}]"
+                    return self._jsonata_exit(rule, frame, run, bindings, raw, within), rule["Next"]
             if "Default" in state:
                 return self._jsonata_exit(state, frame, run, bindings, raw), state["Default"]
             raise self._no_choice(run)

@@ -93,7 +93,9 @@ class RetryingStates(DataFlow):
                 error_output = {"Error": failure.error, "Cause": failure.cause}
                 if self._language(frame, state) == JSONATA:
                     bindings = self._bindings(frame, run, raw, errorOutput=error_output)
-                    output = self._jsonata_exit(catcher, frame, run, bindings, error_output)
+                    output = self._jsonata_exit(
+                        catcher, frame, run, bindings, error_output, f"Catch[{index}]"
+                    )
                     return output, catcher["Next"]
                 self._assign(catcher, error_output, frame, run)
                 return self._result_path(catcher, raw, error_output, run), catcher["Next"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conformance.helpers import ARN, fails, single, state_error, succeeds
+from tests.workflow.conformance.helpers import ARN, fails, failure, single, state_error, succeeds
 
 
 def test_jsonata_arguments_output_and_states_variables() -> None:
@@ -112,6 +112,47 @@ def test_reading_a_variable_never_assigned_fails_the_state() -> None:
             "The JSONata expression '$never' specified for the field 'Output/a' returned nothing "
             "(undefined).",
         ),
+    )
+
+
+def test_a_nested_field_is_named_by_its_path_in_the_state() -> None:
+    # An execution recorded on AWS names a nested Arguments field "Arguments/Input/pushLocation"
+    # ("specified for the field 'Arguments/Input/pushLocation' returned nothing (undefined)"):
+    # "/" before each key, and a Choice rule's or a catcher's own fields under it.
+    choice = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Condition": "{% false %}", "Next": "X"},
+                    {"Condition": "{% $states.input.nope %}", "Next": "X"},
+                ],
+                "Default": "X",
+            },
+            "X": {"Type": "Succeed"},
+        },
+    }
+    assert failure(fails(choice, {})) == (
+        "States.QueryEvaluationError",
+        state_error(
+            "C",
+            2,
+            "The JSONata expression '$states.input.nope' specified for the field "
+            "'Choices[1]/Condition' returned nothing (undefined).",
+        ),
+    )
+    choice["States"]["C"]["Choices"][0] = {
+        "Condition": "{% true %}",
+        "Output": {"v": "{% $states.input.nope %}"},
+        "Next": "X",
+    }
+    assert failure(fails(choice, {}))[1] == state_error(
+        "C",
+        2,
+        "The JSONata expression '$states.input.nope' specified for the field "
+        "'Choices[0]/Output/v' returned nothing (undefined).",
     )
 
 
