@@ -24,8 +24,6 @@ STATES_DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 
 # Errors that Retry and Catch never see: they fail the execution outright.
 UNCATCHABLE_ERRORS = frozenset({STATES_RUNTIME})
-# Terminal errors that States.ALL and States.TaskFailed do not match (only their own name does).
-NOT_WILDCARD_MATCHED = frozenset({STATES_DATA_LIMIT_EXCEEDED})
 
 # Step Functions' payload quota: 256 KiB of UTF-8 JSON for inputs, results and outputs.
 MAX_PAYLOAD_BYTES = 262144

@@ -156,9 +156,31 @@ def as_text(value: Any) -> str:
     return value if isinstance(value, str) else dumps(value)
 
 
+def too_large(text: str) -> bool:
+    """Whether JSON ``text`` is over the 256 KiB payload quota."""
+    return len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES
+
+
+def result_too_large(owner: str) -> str:
+    """States.DataLimitExceeded's cause for a result over the quota, as Step Functions words it.
+
+    ``owner`` is the state, the function ARN of a Lambda task or the integration (``lambda``).
+    """
+    return (
+        f"The state/task '{owner}' returned a result with a size exceeding the maximum number "
+        "of bytes service limit."
+    )
+
+
+def check_output_size(text: str, state_name: str) -> None:
+    """Raise States.DataLimitExceeded when a state's output is over the quota."""
+    if too_large(text):
+        raise StatesError(STATES_DATA_LIMIT_EXCEEDED, result_too_large(state_name))
+
+
 def check_size(text: str, what: str) -> None:
     """Raise States.DataLimitExceeded when JSON ``text`` is over the 256 KiB payload quota."""
-    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
+    if too_large(text):
         raise StatesError(
             STATES_DATA_LIMIT_EXCEEDED,
             f"{what} is {len(text.encode())} bytes, over the {MAX_PAYLOAD_BYTES}-byte quota "

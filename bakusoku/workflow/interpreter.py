@@ -26,7 +26,7 @@ from bakusoku.workflow.frames import (
     StateRun,
     Track,
     Variables,
-    check_size,
+    check_output_size,
     dumps,
 )
 from bakusoku.workflow.inline import CallGuard
@@ -182,7 +182,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
         handler = self._handlers[kind]
         output, next_name = handler(self, frame, state, raw, run)
         text = dumps(output)
-        check_size(text, f"The output of state '{name}'")
+        check_output_size(text, name)
         self._emit(
             frame,
             f"{kind}StateExited",

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bakusoku.workflow.errors import (
-    NOT_WILDCARD_MATCHED,
     STATES_ALL,
     STATES_TASK_FAILED,
     STATES_TIMEOUT,
@@ -22,15 +21,15 @@ DEFAULT_BACKOFF_RATE = 2.0
 def error_matches(error_equals: Sequence[str], error: str) -> bool:
     """Whether a retrier's or catcher's ErrorEquals covers ``error``.
 
-    States.ALL matches every error but States.Runtime and States.DataLimitExceeded;
-    States.TaskFailed matches the same but States.Timeout, as the developer guide describes.
+    States.ALL matches every error but States.Runtime; States.TaskFailed matches the same but
+    States.Timeout, as the developer guide describes. A task's result over the payload quota
+    (States.DataLimitExceeded) is caught by States.ALL, as executions recorded on AWS show; a
+    state's own output over it is not a task's failure and meets no Catch.
     """
     if error in UNCATCHABLE_ERRORS:
         return False
     if error in error_equals:
         return True
-    if error in NOT_WILDCARD_MATCHED:
-        return False
     for name in error_equals:
         if name == STATES_ALL:
             return True

@@ -23,6 +23,7 @@ from bakusoku.workflow.cancel import Interrupted
 from bakusoku.workflow.dataflow import DataFlow
 from bakusoku.workflow.definition import JSONATA
 from bakusoku.workflow.errors import (
+    STATES_DATA_LIMIT_EXCEEDED,
     STATES_HEARTBEAT_TIMEOUT,
     STATES_RUNTIME,
     STATES_TASK_FAILED,
@@ -30,7 +31,14 @@ from bakusoku.workflow.errors import (
     StatesError,
     TaskFailedError,
 )
-from bakusoku.workflow.frames import Frame, StateRun, check_size, dumps
+from bakusoku.workflow.frames import (
+    Frame,
+    StateRun,
+    check_size,
+    dumps,
+    result_too_large,
+    too_large,
+)
 from bakusoku.workflow.tasks import (
     LAMBDA_FUNCTION,
     Resource,
@@ -162,7 +170,9 @@ class TaskStates(RetryingStates):
             self._emit(frame, "LambdaFunctionScheduled", scheduled, run.name)
             self._emit(frame, "LambdaFunctionStarted", None, run.name)
             try:
-                result, result_text = self._call_invoker(frame, resource.arn, payload, scaled, run)
+                result, result_text = self._call_invoker(
+                    frame, resource.arn, payload, scaled, run, owner=resource.arn
+                )
             except _TaskTimedOut as exc:
                 cause = str(exc)
                 self._emit(
@@ -255,7 +265,9 @@ class TaskStates(RetryingStates):
         optimised integration writes it again.
         """
         try:
-            result, _text = self._call_invoker(frame, target, body, timeout, run)
+            result, _text = self._call_invoker(
+                frame, target, body, timeout, run, owner=resource.resource_type
+            )
         except TaskFailedError as exc:
             if not resource.is_lambda_invoke:
                 raise
@@ -296,9 +308,18 @@ class TaskStates(RetryingStates):
         return pending.output
 
     def _call_invoker(
-        self, frame: Frame, target: str, payload: Any, timeout: float | None, run: StateRun
+        self,
+        frame: Frame,
+        target: str,
+        payload: Any,
+        timeout: float | None,
+        run: StateRun,
+        *,
+        owner: str,
     ) -> tuple[Any, str]:
         """Call the invoker in a helper thread so that a timeout or a stop never waits on the task.
+
+        ``owner`` names the task in the cause of a result over the payload quota.
 
         A top-level call without a timeout runs in the execution's own thread when the caller
         allows ``inline_tasks`` (nothing inside the execution could need to interrupt it).
@@ -323,7 +344,7 @@ class TaskStates(RetryingStates):
                 raise  # Interrupted: refused by a stopping engine before the call began
             except BaseException as exc:
                 raise _task_error(exc) from None
-            return self._task_result(result, run)
+            return self._task_result(result, owner)
         box: dict[str, Any] = {}
         finished = threading.Event()
         execution_name = self.execution.name
@@ -348,14 +369,15 @@ class TaskStates(RetryingStates):
             raise _TaskTimedOut(f"The task '{run.name}' did not finish within {timeout} seconds")
         if "error" in box:
             raise _task_error(box["error"])
-        return self._task_result(box.get("result"), run)
+        return self._task_result(box.get("result"), owner)
 
     @staticmethod
-    def _task_result(value: Any, run: StateRun) -> tuple[Any, str]:
+    def _task_result(value: Any, owner: str) -> tuple[Any, str]:
         """The task's result as plain JSON, and its JSON text.
 
         An invoker may give Lambda's response payload as it came (bytes of JSON text): the
-        result is the JSON value it holds (``b'"HelloWorld"'`` is the string HelloWorld).
+        result is the JSON value it holds (``b'"HelloWorld"'`` is the string HelloWorld). A
+        result over the payload quota fails the task (its Failed event records it).
         """
         if isinstance(value, bytes | bytearray):
             try:
@@ -365,7 +387,8 @@ class TaskStates(RetryingStates):
                     STATES_TASK_FAILED, f"the task result is not JSON: {exc}"
                 ) from None
         result, text = _plain(value, "the task result")
-        check_size(text, f"The result of task '{run.name}'")
+        if too_large(text):
+            raise TaskFailedError(STATES_DATA_LIMIT_EXCEEDED, result_too_large(owner))
         return result, text
 
 

@@ -328,7 +328,7 @@ def test_states_task_failed_does_not_match_timeout() -> None:
     assert failure.value.error == "States.Timeout"
 
 
-def test_outputs_over_the_payload_quota_fail_the_execution() -> None:
+def test_a_task_result_over_the_payload_quota_is_a_catchable_task_failure() -> None:
     big = "x" * 300_000
     definition: dict[str, Any] = {
         "StartAt": "T",
@@ -342,16 +342,23 @@ def test_outputs_over_the_payload_quota_fail_the_execution() -> None:
             "Caught": {"Type": "Succeed"},
         },
     }
-    functions = {fn_arn("big"): lambda e: big}
-    with pytest.raises(StatesError) as failure:  # States.ALL does not catch it
-        run_definition(definition, {}, functions)
-    assert failure.value.error == "States.DataLimitExceeded"
-    definition["States"]["T"]["Catch"] = [
-        {"ErrorEquals": ["States.DataLimitExceeded"], "Next": "Caught"}
-    ]
-    output = run_definition(definition, {}, functions)
+    output = run_definition(definition, {}, {fn_arn("big"): lambda e: big})
     assert output["Error"] == "States.DataLimitExceeded"
-    assert "262144" in output["Cause"]
+    assert output["Cause"] == (
+        f"The state/task '{fn_arn('big')}' returned a result with a size exceeding the maximum "
+        "number of bytes service limit."
+    )
+
+
+def test_a_state_output_over_the_payload_quota_fails_the_execution() -> None:
+    definition = single({"Type": "Pass", "Result": {"Arg1": "a" * 300_000}})
+    with pytest.raises(StatesError) as failure:
+        run_definition(definition, {})
+    assert failure.value.error == "States.DataLimitExceeded"
+    assert failure.value.cause == (
+        "The state/task 'S' returned a result with a size exceeding the maximum number of bytes "
+        "service limit."
+    )
 
 
 def test_execution_input_over_the_quota_is_refused(make_engine: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bakusoku.workflow import run_definition
-from tests.workflow.conformance.helpers import ARN, fails, run, single, succeeds
+from tests.workflow.conformance.helpers import ARN, fails, failure, run, single, succeeds
 
 
 class CustomError(Exception):
@@ -175,21 +175,53 @@ def test_heartbeat_seconds_on_a_callback_task() -> None:
     assert result.error == "States.HeartbeatTimeout"
 
 
-def test_data_limit_exceeded_is_not_caught_by_states_all() -> None:
+_TOO_LARGE = "returned a result with a size exceeding the maximum number of bytes service limit."
+
+
+@pytest.mark.parametrize("integration", [False, True])
+def test_a_task_result_over_the_quota_is_a_task_failure_states_all_catches(
+    integration: bool,
+) -> None:
+    # Recorded on AWS (LocalStack's snapshot test_states_errors::
+    # test_{service_,}task_lambda{,_catch_state_all}_data_limit_exceeded_on_large_utf8_response):
+    # the Lambda*Failed or TaskFailed event carries States.DataLimitExceeded, naming the function
+    # ARN (plain function ARN) or "lambda" (lambda:invoke), and a Catch on States.ALL takes it.
+    task: dict[str, Any] = {"Type": "Task", "Resource": ARN.format("big")}
+    owner = ARN.format("big")
+    if integration:
+        task["Resource"] = "arn:aws:states:::lambda:invoke"
+        task["Parameters"] = {"FunctionName": ARN.format("big"), "Payload.$": "$"}
+        owner = "lambda"
     definition = {
-        "StartAt": "T",
+        "StartAt": "InvokeLambda",
         "States": {
-            "T": {
-                "Type": "Task",
-                "Resource": ARN.format("big"),
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
-                "End": True,
+            "InvokeLambda": {
+                **task,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "HandleGeneralError"}],
+                "Next": "ProcessResult",
             },
-            "Caught": {"Type": "Succeed"},
+            "ProcessResult": {"Type": "Pass", "End": True},
+            "HandleGeneralError": {"Type": "Pass", "End": True},
         },
     }
-    result = fails(definition, {}, {"big": lambda _e: "x" * 300_000})
-    assert result.error == "States.DataLimitExceeded"
+    result = run(definition, {}, {"big": lambda _e: "a" * 300_000})
+    cause = f"The state/task '{owner}' {_TOO_LARGE}"
+    assert result.output == {"Error": "States.DataLimitExceeded", "Cause": cause}
+    failed = result.events("TaskFailed" if integration else "LambdaFunctionFailed")[0]
+    assert (failed.details["error"], failed.details["cause"]) == ("States.DataLimitExceeded", cause)
+
+
+def test_a_state_output_over_the_quota_fails_the_execution() -> None:
+    # Recorded on AWS (test_states_errors::test_start_large_input): a Pass state's Result over
+    # 256 KiB fails the execution, naming the state.
+    definition = {
+        "StartAt": "State_1",
+        "States": {"State_1": {"Type": "Pass", "Result": {"Arg1": "a" * 263_168}, "End": True}},
+    }
+    assert failure(fails(definition, {})) == (
+        "States.DataLimitExceeded",
+        f"The state/task 'State_1' {_TOO_LARGE}",
+    )
 
 
 @pytest.mark.parametrize(
