@@ -148,7 +148,20 @@ class DataFlow:
 
     def _expression(self, text: str, data: Any, frame: Frame, run: StateRun) -> Any:
         if is_intrinsic(text):
-            return evaluate_intrinsic(text, lambda p: self.read(p, data, frame, run))
+
+            def argument(path: str) -> Any:
+                try:
+                    return self.read(path, data, frame, run)
+                except PathNotFoundError:
+                    # Worded as executions on AWS word it (reported causes of States.Array and
+                    # States.Format with an argument that is not in the input).
+                    raise state_failure(
+                        run,
+                        f"The function '{text}' had the following error: The JsonPath argument "
+                        f"for the field '{path}' could not be found in the input '{dumps(data)}'",
+                    ) from None
+
+            return evaluate_intrinsic(text, argument)
         return self.read(text, data, frame, run)
 
     def template(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.conformance.helpers import fails, single, succeeds
+from tests.workflow.conformance.helpers import fails, failure, single, state_error, succeeds
 
 
 def _value(expression: str, state_input: Any = None) -> Any:
@@ -106,3 +106,28 @@ def test_a_bad_argument_is_an_intrinsic_failure() -> None:
     definition = single({"Type": "Pass", "Parameters": {"v.$": "States.ArrayRange(1, 2, 0)"}})
     result = fails(definition, {})
     assert result.error == "States.IntrinsicFailure"
+
+
+def test_an_argument_not_in_the_input_names_the_function_and_the_path() -> None:
+    # Worded as executions on AWS have been reported to give it (a States.Array argument that
+    # is not in the input): the whole function as written, then the path and the input.
+    definition = {
+        "StartAt": "Transform input values to array",
+        "States": {
+            "Transform input values to array": {
+                "Type": "Pass",
+                "Parameters": {"values.$": "States.Array($.requiredProperty, $.optional)"},
+                "End": True,
+            }
+        },
+    }
+    assert failure(fails(definition, {"requiredProperty": 1})) == (
+        "States.Runtime",
+        state_error(
+            "Transform input values to array",
+            2,
+            "The function 'States.Array($.requiredProperty, $.optional)' had the following "
+            "error: The JsonPath argument for the field '$.optional' could not be found in the "
+            """input '{"requiredProperty":1}'""",
+        ),
+    )
