@@ -244,7 +244,7 @@ def run_definition(
             )
         output = interpreter.run(state_input, previous_event_id=1)
     except StatesError as failure:
-        status, error, cause = FAILED, failure.error, failure.cause
+        status, error, cause = FAILED, failure.error, failure.cause or None
     except Interrupted as interrupted:
         if interrupted.reason == TIMEOUT:
             status, error = TIMED_OUT, STATES_TIMEOUT

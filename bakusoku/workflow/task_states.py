@@ -173,15 +173,11 @@ class TaskStates(RetryingStates):
                 result, result_text = self._call_invoker(
                     frame, resource.arn, payload, scaled, run, owner=resource.arn
                 )
-            except _TaskTimedOut as exc:
-                cause = str(exc)
-                self._emit(
-                    frame,
-                    "LambdaFunctionTimedOut",
-                    {"error": STATES_TIMEOUT, "cause": cause},
-                    run.name,
-                )
-                raise StatesError(STATES_TIMEOUT, cause) from None
+            except _TaskTimedOut:
+                # Step Functions gives a timed-out task no cause (executions recorded on AWS);
+                # a Catch sees "Cause": "".
+                self._emit(frame, "LambdaFunctionTimedOut", {"error": STATES_TIMEOUT}, run.name)
+                raise StatesError(STATES_TIMEOUT, "") from None
             except TaskFailedError as exc:
                 self._emit(
                     frame,
@@ -228,11 +224,8 @@ class TaskStates(RetryingStates):
                 scaled_heartbeat = heartbeat * self.time_scale if heartbeat is not None else None
                 result = self._await_token(frame, pending, deadline, scaled_heartbeat, run)
         except _TaskTimedOut as exc:
-            cause = str(exc)
-            self._emit(
-                frame, "TaskTimedOut", {**base, "error": exc.error, "cause": cause}, run.name
-            )
-            raise StatesError(exc.error, cause) from None
+            self._emit(frame, "TaskTimedOut", {**base, "error": exc.error}, run.name)
+            raise StatesError(exc.error, "") from None
         except TaskFailedError as exc:
             self._emit(
                 frame, "TaskFailed", {**base, "error": exc.error, "cause": exc.cause}, run.name

@@ -157,6 +157,42 @@ def test_task_timeout_is_states_timeout_and_not_task_failed() -> None:
     }
     result = fails(definition, {}, {"slow": lambda _e: time.sleep(3)})
     assert result.error == "States.Timeout"
+    # Recorded on AWS (LocalStack's snapshot test_timeouts::test_fixed_timeout_lambda): a timed
+    # out task has no cause, in its event or in the execution's end.
+    assert result.cause is None
+    assert result.events("LambdaFunctionTimedOut")[0].details == {"error": "States.Timeout"}
+    assert result.events("ExecutionFailed")[0].details == {"error": "States.Timeout"}
+
+
+def test_a_caught_task_timeout_has_an_empty_cause() -> None:
+    # Recorded on AWS (LocalStack's snapshot test_task_service_lambda::test_invoke_timeout):
+    # a lambda:invoke past its TimeoutSeconds records TaskTimedOut with the error alone, and
+    # its catcher sees {"Error": "States.Timeout", "Cause": ""}.
+    import time
+
+    definition = {
+        "StartAt": "Start",
+        "States": {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": ARN.format("slow"), "Payload.$": "$"},
+                "TimeoutSeconds": 1,
+                "Catch": [
+                    {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "End"}
+                ],
+                "End": True,
+            },
+            "End": {"Type": "Pass", "End": True},
+        },
+    }
+    result = run(definition, {"Error": "x"}, {"slow": lambda _e: time.sleep(3)})
+    assert result.output == {"Error": "x", "error": {"Error": "States.Timeout", "Cause": ""}}
+    assert result.events("TaskTimedOut")[0].details == {
+        "resourceType": "lambda",
+        "resource": "invoke",
+        "error": "States.Timeout",
+    }
 
 
 def test_heartbeat_seconds_on_a_callback_task() -> None:
