@@ -29,7 +29,6 @@ from bakusoku.workflow.model import (
     RUNNING,
     SUCCEEDED,
     TIMED_OUT,
-    TIMED_OUT_CAUSE,
     ExecutionDescription,
 )
 from bakusoku.workflow.queries import ExecutionQueries
@@ -44,9 +43,7 @@ class ExecutionEndings(ExecutionQueries):
     def _time_out(self, entry: LiveExecution) -> None:
         entry.scope.cancel(TIMEOUT)
         try:
-            self._end_interrupted(
-                entry, TIMED_OUT, "ExecutionTimedOut", "States.Timeout", TIMED_OUT_CAUSE
-            )
+            self._end_interrupted(entry, TIMED_OUT, "ExecutionTimedOut", "States.Timeout", None)
         except sa.exc.SQLAlchemyError:
             # Still RUNNING in the database: resumed once its thread lets go, it times out again.
             log.exception("could not record the timeout of an execution; it is resumed later")
@@ -118,6 +115,10 @@ class ExecutionEndings(ExecutionQueries):
             if cause:
                 details["cause"] = cause
         recorder.emit(event_type, details, previous=interpreter.track.last)
+        if status == TIMED_OUT:
+            # Only the ExecutionTimedOut event names States.Timeout: DescribeExecution of a
+            # timed-out execution has no error and no cause (executions recorded on AWS).
+            error = cause = None
         stopped_at = time.time()
         end: dict[str, Any] = {
             "status": status,

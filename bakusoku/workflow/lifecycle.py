@@ -33,7 +33,6 @@ from bakusoku.workflow.model import (
     RUNNING,
     SUCCEEDED,
     TIMED_OUT,
-    TIMED_OUT_CAUSE,
     StateMachine,
 )
 from bakusoku.workflow.tables import executions
@@ -263,7 +262,6 @@ class ExecutionLifecycle(ExecutionEndings):
                     TIMED_OUT,
                     "ExecutionTimedOut",
                     error="States.Timeout",
-                    cause=TIMED_OUT_CAUSE,
                 )
             else:
                 error, cause = entry.abort

@@ -26,7 +26,6 @@ MAX_PAGE_SIZE = 1000
 # Step Functions' naming rules: 1-80 characters, none of whitespace, brackets, wildcards,
 # the listed punctuation, or control characters.
 _BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
-TIMED_OUT_CAUSE = "The execution ran longer than the state machine's TimeoutSeconds"
 
 
 class WaitTimeoutError(WorkflowError, TimeoutError):

@@ -246,11 +246,7 @@ def run_definition(
     except StatesError as failure:
         status, error, cause = FAILED, failure.error, failure.cause or None
     except Interrupted as interrupted:
-        if interrupted.reason == TIMEOUT:
-            status, error = TIMED_OUT, STATES_TIMEOUT
-            cause = "The execution ran longer than the state machine's TimeoutSeconds"
-        else:
-            status = ABORTED
+        status = TIMED_OUT if interrupted.reason == TIMEOUT else ABORTED
     except Exception as exc:  # a fault of the engine itself: reported, as the engine does
         status, error = FAILED, STATES_RUNTIME
         cause = f"Internal engine error: {type(exc).__name__}: {exc}"
@@ -267,6 +263,10 @@ def run_definition(
         )
     else:
         details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+        if status == TIMED_OUT:
+            # Only the event names the error: DescribeExecution of a timed-out execution has
+            # no error and no cause (executions recorded on AWS).
+            details = {"error": STATES_TIMEOUT}
         event_type = {
             FAILED: "ExecutionFailed",
             TIMED_OUT: "ExecutionTimedOut",

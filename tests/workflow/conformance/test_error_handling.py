@@ -289,8 +289,12 @@ def test_catch_matching(error_equals: list[str], caught: bool) -> None:
 def test_execution_timeout_seconds() -> None:
     definition = {"TimeoutSeconds": 5, **single({"Type": "Wait", "Seconds": 60})}
     result = run(definition, {})
-    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    # Recorded on AWS (LocalStack's snapshot test_timeouts::test_global_timeout): a timed-out
+    # execution is described with no error and no cause; its ExecutionTimedOut event names
+    # States.Timeout.
+    assert (result.status, result.error, result.cause) == ("TIMED_OUT", None, None)
     assert result.history[-1].type == "ExecutionTimedOut"
+    assert result.history[-1].details == {"error": "States.Timeout"}
 
 
 def test_execution_timeout_ends_the_run_while_a_task_is_still_busy() -> None:
@@ -307,7 +311,10 @@ def test_execution_timeout_ends_the_run_while_a_task_is_still_busy() -> None:
         result = run_definition(definition, {}, functions={"stuck": lambda _e: release.wait(10)})
     finally:
         release.set()
-    assert (result.status, result.error) == ("TIMED_OUT", "States.Timeout")
+    assert (result.status, result.history[-1].details) == (
+        "TIMED_OUT",
+        {"error": "States.Timeout"},
+    )
     assert time.monotonic() - began < 5  # not after the task's 10 s
 
 
