@@ -140,10 +140,12 @@ class StatesError(WorkflowError):
 
     code = "workflow.states_error"
 
-    def __init__(self, error: str, cause: str) -> None:
+    def __init__(self, error: str, cause: str, also: tuple[str, ...] = ()) -> None:
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        # Further names a Retry or Catch matches it by (a missed heartbeat: its own name).
+        self.also = also
 
 
 class TaskFailedError(StatesError):

@@ -38,10 +38,13 @@ def error_matches(error_equals: Sequence[str], error: str) -> bool:
     return False
 
 
-def first_match(rules: Sequence[Mapping[str, Any]], error: str) -> int | None:
-    """Index of the first rule whose ErrorEquals covers ``error``, or None."""
+def first_match(
+    rules: Sequence[Mapping[str, Any]], error: str, also: Sequence[str] = ()
+) -> int | None:
+    """Index of the first rule whose ErrorEquals covers ``error`` (or one of ``also``), or None."""
     for index, rule in enumerate(rules):
-        if error_matches(rule.get("ErrorEquals", []), error):
+        error_equals = rule.get("ErrorEquals", [])
+        if any(error_matches(error_equals, name) for name in (error, *also)):
             return index
     return None
 

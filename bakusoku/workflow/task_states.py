@@ -85,7 +85,7 @@ class RetryingStates(DataFlow):
             try:
                 return attempt()
             except StatesError as failure:
-                index = retries.first_match(retriers, failure.error)
+                index = retries.first_match(retriers, failure.error, failure.also)
                 if index is not None and done[index] < retries.max_attempts(retriers[index]):
                     delay = retries.retry_delay(retriers[index], done[index], self.rng)
                     done[index] += 1
@@ -94,7 +94,7 @@ class RetryingStates(DataFlow):
                     self.clock.sleep(frame.cancel, delay * self.time_scale)
                     continue
                 catchers = state.get("Catch", [])
-                index = retries.first_match(catchers, failure.error)
+                index = retries.first_match(catchers, failure.error, failure.also)
                 if index is None:
                     raise
                 catcher = catchers[index]
@@ -224,8 +224,11 @@ class TaskStates(RetryingStates):
                 scaled_heartbeat = heartbeat * self.time_scale if heartbeat is not None else None
                 result = self._await_token(frame, pending, deadline, scaled_heartbeat, run)
         except _TaskTimedOut as exc:
-            self._emit(frame, "TaskTimedOut", {**base, "error": exc.error}, run.name)
-            raise StatesError(exc.error, "") from None
+            # A missed heartbeat is reported as States.Timeout too (executions recorded on
+            # AWS), and Retry and Catch still know it as States.HeartbeatTimeout.
+            self._emit(frame, "TaskTimedOut", {**base, "error": STATES_TIMEOUT}, run.name)
+            also = (exc.error,) if exc.error != STATES_TIMEOUT else ()
+            raise StatesError(STATES_TIMEOUT, "", also) from None
         except TaskFailedError as exc:
             self._emit(
                 frame, "TaskFailed", {**base, "error": exc.error, "cause": exc.cause}, run.name

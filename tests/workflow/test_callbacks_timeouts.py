@@ -95,7 +95,8 @@ def test_heartbeat_timeout() -> None:
     output = run_definition(
         definition, {"photo": "p"}, {fn_arn("notify"): lambda e: "ok"}, sink=sink
     )
-    assert output["error"]["Error"] == "States.HeartbeatTimeout"
+    # Caught as States.HeartbeatTimeout, reported as States.Timeout (as AWS records it).
+    assert output["error"] == {"Error": "States.Timeout", "Cause": ""}
     assert "TaskTimedOut" in sink.types
 
 

@@ -208,7 +208,15 @@ def test_heartbeat_seconds_on_a_callback_task() -> None:
     result = fails(
         definition, {}, {"arn:aws:states:::sqs:sendMessage.waitForTaskToken": lambda _e: {}}
     )
-    assert result.error == "States.HeartbeatTimeout"
+    # Recorded on AWS (LocalStack's snapshot test_heartbeats::test_heartbeat_timeout, an SQS
+    # .waitForTaskToken task with HeartbeatSeconds 5 and TimeoutSeconds 600 that hears
+    # nothing): TaskTimedOut and the execution's failure name States.Timeout, with no cause.
+    assert (result.error, result.cause) == ("States.Timeout", None)
+    assert result.events("TaskTimedOut")[0].details == {
+        "resourceType": "sqs",
+        "resource": "sendMessage.waitForTaskToken",
+        "error": "States.Timeout",
+    }
 
 
 _TOO_LARGE = "returned a result with a size exceeding the maximum number of bytes service limit."
