@@ -48,6 +48,8 @@ from bakusoku.workflow.paths import (
 )
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
+# The Map counts whose path may give an integer as text ("2"), as LocalStack's Map reads them.
+_READ_AS_INTEGER = frozenset({"MaxConcurrency", "ToleratedFailureCount"})
 
 
 def _location(field: str) -> str:
@@ -362,7 +364,11 @@ class DataFlow:
         if name != "Seconds" or parse_path(path).root != "$":
             # A variable that was never assigned is worded as any path reading one.
             value = self._read_path(path, data, frame, run)
-            if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+            if (
+                name in _READ_AS_INTEGER
+                and isinstance(value, str)
+                and _INTEGER_TEXT.fullmatch(value)
+            ):
                 return int(value)  # read as an integer, as the "not a valid integer" cause says
             return value
         try:
