@@ -104,6 +104,10 @@ class Settings:
     trigger_route: str = "eventbridge"
     sweep_schedule: str = "rate(5 minutes)"
     sweep_threshold_seconds: int = 900
+    # The configuration's own functions: Lambda retries a failed asynchronous invocation after
+    # a minute and again two minutes later; `bakusoku up` waits this many seconds, then twice as
+    # long (shorter only to watch a dead letter appear; AWS always waits 60).
+    async_retry_seconds: int = 60
     # Chaos experiments (bakusoku/faults, `bakusoku chaos`): whether the admin token may inject
     # faults into this deployment (/v1/faults), and the longest a fault may last before it ends.
     fault_injection: bool = True

@@ -23,6 +23,7 @@ from bakusoku.cli.dashboards import dashboards
 from bakusoku.cli.db import db as db_commands
 from bakusoku.cli.deploy import deploy_command, package_command
 from bakusoku.cli.faces import faces
+from bakusoku.cli.functions import functions
 from bakusoku.cli.graph import graph_command
 from bakusoku.cli.keys import audit, demo_key, keys
 from bakusoku.cli.loadtest import loadtest
@@ -157,9 +158,10 @@ def up(
 def _photo_lines(stack: EmbeddedStack) -> PhotoConsole:
     """A line per photo received and per photo finished, from the trigger's and engine's events."""
     from bakusoku.local.console import PhotoConsole
+    from bakusoku.pipeline.functions import STATE_MACHINE_NAME
 
     console = PhotoConsole(stack.photos.find, stack.settings.upload_prefix, click.echo)
-    stack.trigger.add_listener(console.received)
+    stack.trigger.add_listener(STATE_MACHINE_NAME, console.received)
     stack.workflow.add_listener(console.ended)
     return console
 
@@ -330,6 +332,7 @@ cli.add_command(graph_command)
 cli.add_command(dashboards)
 cli.add_command(chaos)
 cli.add_command(faces)
+cli.add_command(functions)
 cli.add_command(race_commands)
 
 

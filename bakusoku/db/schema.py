@@ -107,6 +107,25 @@ alert_outbox = sa.Table(
     sa.Index("ix_alert_outbox_window", "channel", "window_start"),
 )
 
+# Asynchronous invocations of the configuration's own functions (schedules, object prefixes), as
+# Lambda queues them: the key makes a repeated event one invocation; a row still pending after a
+# crash is invoked again; one that failed Lambda's retries stays as the dead-letter record.
+async_invocations = sa.Table(
+    "async_invocations",
+    metadata,
+    sa.Column("invocation_key", sa.String(160), primary_key=True),
+    sa.Column("function", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # schedule | object
+    sa.Column("event", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | succeeded | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error_type", sa.String(128), nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Index("ix_async_invocations_status", "status", "created_at"),
+)
+
 # Service-scoped API keys (bakusoku/auth): only a SHA-256 of each key's secret is kept. albums is a
 # JSON list of album names, or null for every album of the service.
 api_keys = sa.Table(

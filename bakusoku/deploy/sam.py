@@ -100,6 +100,7 @@ _LOCAL_ONLY = {
         "workers",
         "max_running_executions",
         "race_plans_dir",
+        "async_retry_seconds",
         "database_url",
         "access_key_id",
         "secret_access_key",

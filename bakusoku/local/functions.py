@@ -2,7 +2,11 @@
 
 A schedule is an EventBridge rule: it invokes the function asynchronously with the "Scheduled
 Event", and a failed invocation is tried twice more (Lambda's asynchronous retries, a minute and
-then two minutes later) with the same request id. An HTTP route is an API Gateway HTTP API route:
+then two minutes later) with the same request id; an invocation that fails every try is kept as
+a dead letter (``bakusoku functions failed``), as the deployed function's failure queue keeps it.
+An object prefix is an EventBridge rule on S3's "Object Created" events: the object-event router
+(``bakusoku.local.trigger``) hands each object created under it to the function, asynchronously,
+once per bucket, key and ETag. An HTTP route is an API Gateway HTTP API route:
 the request becomes a payload-format-2.0 event, the function is invoked synchronously and its
 answer becomes the response (a ``statusCode`` dict as it is, anything else as JSON with 200); a
 failed, throttled or timed-out function answers 500 ``{"message": "Internal Server Error"}`` as
@@ -19,7 +23,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,7 +34,11 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bakusoku.config import ConfigError
+from bakusoku.db.invocations import AsyncInvocations
+from bakusoku.events import ObjectCreated, execution_name
+from bakusoku.local.routes import to_eventbridge
 from bakusoku.local.schedules import Scheduler
+from bakusoku.local.trigger import ObjectTarget
 from bakusoku.pipeline.declared import DeclaredFunction, HttpEvent
 from bakusoku.runtime import FunctionRuntime, RuntimeErrorBase
 
@@ -38,7 +46,8 @@ log = logging.getLogger("bakusoku.functions")
 
 ACCOUNT = "000000000000"
 API_ID = "local"
-RETRY_DELAYS_SECONDS = (60.0, 120.0)  # Lambda's asynchronous invocation: two more tries
+RETRY_SECONDS = 60.0  # Lambda's asynchronous invocation: two more tries, after 1 and 2 minutes
+RETRY_FACTORS = (1.0, 2.0)
 _INTERNAL_ERROR = {"message": "Internal Server Error"}
 
 
@@ -58,49 +67,132 @@ def check_importable(functions: Sequence[DeclaredFunction]) -> None:
 
 
 class AsyncInvoker:
-    """Invokes functions as Lambda's asynchronous invocation does, on a few background threads."""
+    """Invokes functions as Lambda's asynchronous invocation does, on a few background threads.
+
+    Each event is first queued durably under an invocation key (``AsyncInvocations``): an event
+    queued twice is invoked once, and an invocation a crash interrupted is invoked again by
+    ``resume`` (at least once, as Lambda). A failed try is tried twice more, a minute and then two
+    minutes later (``retry_seconds`` scales both) with the same request id; after the last, the
+    invocation is kept as a dead letter, which ``bakusoku functions failed`` lists.
+    """
 
     def __init__(
         self,
         runtime: FunctionRuntime,
+        invocations: AsyncInvocations,
         *,
         threads: int = 4,
-        retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._runtime = runtime
-        self._delays = tuple(retry_delays)
+        self._invocations = invocations
+        self._delays = tuple(retry_seconds * factor for factor in RETRY_FACTORS)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="async-invoke")
         self._stop = threading.Event()
 
-    def submit(self, function: str, event: dict[str, Any]) -> None:
-        self._pool.submit(self._invoke, function, event)
+    def submit(self, function: str, event: dict[str, Any], *, key: str, source: str) -> bool:
+        """Queue ``event`` for ``function`` and return at once; False when ``key`` was queued
+        before (a repeated event), which is then not invoked again."""
+        if not self._invocations.add(key, function, source, event):
+            log.info("%s: invocation %s was queued before; repeated event ignored", function, key)
+            return False
+        self._pool.submit(self._invoke, function, event, key)
+        return True
+
+    def resume(self) -> int:
+        """Invoke again what a previous run queued and did not finish; how many."""
+        pending = self._invocations.pending()
+        for invocation in pending:
+            self._pool.submit(self._invoke, invocation.function, invocation.event, invocation.key)
+        return len(pending)
 
     def target(self, function: str) -> Callable[[dict[str, Any]], object]:
-        """What a schedule fires: hand the event over and return at once."""
-        return lambda event: self.submit(function, event)
+        """What a schedule fires: hand the event over and return at once (the event's id, new
+        for each firing, keys the invocation)."""
+        return lambda event: self.submit(
+            function, event, key=schedule_key(function, event), source="schedule"
+        )
 
     def stop(self) -> None:
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _invoke(self, function: str, event: dict[str, Any]) -> None:
+    def _invoke(self, function: str, event: dict[str, Any], key: str) -> None:
         request_id = str(uuid.uuid4())  # one id for every try of the event, as Lambda keeps it
-        for attempt, delay in enumerate((0.0, *self._delays)):
+        tries = len(self._delays) + 1
+        for attempt, delay in enumerate((0.0, *self._delays), start=1):
             if self._stop.wait(delay):
-                return
+                return  # still pending: the next start invokes it again
             try:
                 self._runtime.invoke(function, event, request_id=request_id)
-                return
             except RuntimeErrorBase as exc:
-                last = attempt == len(self._delays)
+                if attempt == tries:
+                    log.error(
+                        "%s failed on its last try (%d of %d; %s: %s): kept as a dead letter "
+                        "(bakusoku functions failed)",
+                        function,
+                        attempt,
+                        tries,
+                        exc.error_type,
+                        exc.message,
+                    )
+                    self._invocations.failed(key, attempt, exc.error_type, exc.message)
+                    return
                 log.warning(
-                    "%s failed on try %d (%s: %s)%s",
+                    "%s failed on try %d of %d (%s: %s); it is tried again",
                     function,
-                    attempt + 1,
+                    attempt,
+                    tries,
                     exc.error_type,
                     exc.message,
-                    "; the event is dropped" if last else "; it is tried again",
                 )
+                self._invocations.tried(key, attempt)
+                continue
+            self._invocations.succeeded(key, attempt)
+            return
+
+
+def schedule_key(function: str, event: Mapping[str, Any]) -> str:
+    """The invocation key of one firing of a schedule: its event's id."""
+    return f"{function}:schedule:{event['id']}"
+
+
+def object_key(function: str, record: ObjectCreated) -> str:
+    """The invocation key of one object-created event: bucket, key and ETag, as the pipeline's
+    execution names are derived, so a repeated event finds its invocation already queued."""
+    return f"{function}:object:{execution_name(record.bucket, record.key, record.etag)}"
+
+
+def object_targets(
+    invoker: AsyncInvoker, functions: Sequence[DeclaredFunction]
+) -> list[ObjectTarget]:
+    """One target per object prefix of each function: objects created under it invoke the
+    function asynchronously with the EventBridge "Object Created" event, as the AWS rule does."""
+    targets = []
+    for function in functions:
+        for n, objects in enumerate(function.object_prefixes, start=1):
+            targets.append(
+                ObjectTarget(
+                    name=f"{function.name}-objects-{n}",
+                    prefix=objects.prefix,
+                    start=_invoke_on_object(invoker, function.name),
+                )
+            )
+    return targets
+
+
+def _invoke_on_object(
+    invoker: AsyncInvoker, function: str
+) -> Callable[[ObjectCreated, dict[str, Any]], bool]:
+    def start(record: ObjectCreated, notification: dict[str, Any]) -> bool:
+        return invoker.submit(
+            function,
+            to_eventbridge(notification),
+            key=object_key(function, record),
+            source="object",
+        )
+
+    return start
 
 
 def add_schedules(

@@ -13,6 +13,7 @@ from bakusoku.api.services import ApiServices
 from bakusoku.aws import face_retention
 from bakusoku.config import Settings, ensure_credentials
 from bakusoku.db.engine import create_db_engine
+from bakusoku.db.invocations import AsyncInvocations
 from bakusoku.db.migrate import upgrade
 from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.db.photos import PhotoRepository
@@ -25,6 +26,7 @@ from bakusoku.local.functions import (
     add_schedules,
     check_importable,
     http_routes,
+    object_targets,
 )
 from bakusoku.local.invoker import RuntimeInvoker
 from bakusoku.local.notifications import runner_notifications
@@ -32,7 +34,7 @@ from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
 from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.sweep import StuckPhotoSweep
-from bakusoku.local.trigger import PipelineTrigger
+from bakusoku.local.trigger import ObjectEventRouter, state_machine_target
 from bakusoku.local.wakeup import WakeupListener
 from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
@@ -113,13 +115,31 @@ class EmbeddedStack:
             for machine in state_machines(settings)
         }
         self.state_machine_arn = self.state_machine_arns[PHOTO_PIPELINE.name]  # uploads start it
-        self.trigger = PipelineTrigger(
+        # The configuration's own functions run asynchronously from schedules and object
+        # prefixes, each event queued durably (its dead letter kept when every try fails).
+        self.invocations = AsyncInvocations(self.db)
+        self.async_invoker = AsyncInvoker(
+            self.runtime, self.invocations, retry_seconds=settings.async_retry_seconds
+        )
+        # One reader of the outbox for every rule on object-created events: the state machines
+        # uploads start for the upload prefix, each declared function's for its own prefix.
+        self.trigger = ObjectEventRouter(
             self.outbox,
-            self.workflow,
-            self.state_machine_arn,
+            [
+                *(
+                    state_machine_target(
+                        machine.name,
+                        settings.upload_prefix,
+                        self.workflow,
+                        self.state_machine_arns[machine.name],
+                        route_event=self.route_event,
+                    )
+                    for machine in state_machines(settings)
+                    if machine.started_by_uploads
+                ),
+                *object_targets(self.async_invoker, self.declared),
+            ],
             bucket=settings.bucket,
-            prefix=settings.upload_prefix,
-            route_event=self.route_event,
         )
         # The store runs in its own process; its events reach the trigger through the outbox.
         self.wakeup = WakeupListener(self.trigger.wake)
@@ -141,7 +161,6 @@ class EmbeddedStack:
             self.scheduler.add(
                 "face-retention", settings.face_retention_schedule, self._expire_faces
             )
-        self.async_invoker = AsyncInvoker(self.runtime)
         add_schedules(self.scheduler, self.async_invoker, self.declared)
         self._started = False
 
@@ -166,6 +185,7 @@ class EmbeddedStack:
 
     def start(self) -> None:
         self.workflow.start()
+        self.async_invoker.resume()  # invocations a previous run queued and did not finish
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
         self.wakeup.start()
