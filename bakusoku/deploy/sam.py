@@ -77,6 +77,8 @@ CODE_DIR = "code"  # the bundle, beside the template
 TRIGGER_DLQ = "TriggerDeadLetterQueue"
 ALERT_DLQ = "AlertDeadLetterQueue"
 NOTIFIER_DLQ = "NotifierFailureQueue"  # the notifier's on-failure destination
+# EventBridge's own retries of a rule's target before its dead-letter queue: its defaults.
+RULE_RETRY_POLICY = {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 _NEEDED_BY_MIGRATIONS = {"AWS::EC2::VPCEndpoint", "AWS::RDS::DBProxyTargetGroup"}
 HTTP_API = "PhotoApi"
 # The web app's pages, served by the HTTP API, upload from its origin straight to the bucket. The
@@ -157,7 +159,57 @@ def declared_events(function: DeclaredFunction, stage: StageConfig) -> dict[str,
                 "Pattern": object_prefix_pattern(objects_under.prefix),
             },
         }
+    for event in events.values():
+        if event["Type"] != "HttpApi":  # a rule's target: EventBridge retries, then the queue
+            event["Properties"]["DeadLetterConfig"] = {
+                "Arn": {"Fn::GetAtt": [dead_letter_queue_id(function.name), "Arn"]}
+            }
+            event["Properties"]["RetryPolicy"] = dict(RULE_RETRY_POLICY)
     return events
+
+
+def asynchronous_rules(function: DeclaredFunction) -> list[str]:
+    """The names of the rules that invoke ``function`` asynchronously (schedules, prefixes)."""
+    return [
+        *(f"{function.name}-schedule-{n}" for n in range(1, len(function.schedules) + 1)),
+        *(f"{function.name}-objects-{n}" for n in range(1, len(function.object_prefixes) + 1)),
+    ]
+
+
+def dead_letter_queue_id(function: str) -> str:
+    """``slow-queries`` → ``SlowQueriesFunctionDeadLetterQueue``."""
+    return f"{logical_id(function)}DeadLetterQueue"
+
+
+def async_invoke_config(queue: str) -> dict[str, Any]:
+    """Lambda's asynchronous invocation: two retries, then the event goes to ``queue``."""
+    return {
+        "MaximumRetryAttempts": 2,
+        "MaximumEventAgeInSeconds": 21600,
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [queue, "Arn"]}}
+        },
+    }
+
+
+def declared_dead_letter_resources(stage: StageConfig) -> dict[str, Any]:
+    """One queue per declared function invoked asynchronously, with its alarm and the policy
+    that lets only that function's rules put undeliverable events in it (Lambda's on-failure
+    destination is allowed by the function's role, which SAM extends for the destination)."""
+    resources: dict[str, Any] = {}
+    for function in stage.functions.values():
+        declaration = function.declaration
+        if declaration is None or not asynchronous_rules(declaration):
+            continue
+        queue = dead_letter_queue_id(function.name)
+        resources[queue] = queue_resource(stage, f"{function.name}-dlq")
+        resources[f"{queue}Policy"] = _queue_policy(
+            queue, [_rule_arn(stage, rule) for rule in asynchronous_rules(declaration)]
+        )
+        resources[f"{queue}Alarm"] = queue_alarm_resource(
+            stage, queue, f"Events {function.name} failed"
+        )
+    return resources
 
 
 def asl_definition(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
@@ -429,6 +481,8 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
     declaration = stage.functions[name].declaration
     if declaration is not None:
         props["Events"] = declared_events(declaration, stage)
+        if asynchronous_rules(declaration):
+            props["EventInvokeConfig"] = async_invoke_config(dead_letter_queue_id(name))
         if declaration.description:
             props["Description"] = declaration.description
     if name == TRANSFORM:  # the origin of the stack's CloudFront distribution (deploy.edge)
@@ -439,13 +493,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
     if name == NOTIFIER:
         # Invoked asynchronously by its rule: an alert that still fails after Lambda's two
         # retries goes to a queue (with an alarm) instead of being dropped.
-        props["EventInvokeConfig"] = {
-            "MaximumRetryAttempts": 2,
-            "MaximumEventAgeInSeconds": 21600,
-            "DestinationConfig": {
-                "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]}}
-            },
-        }
+        props["EventInvokeConfig"] = async_invoke_config(NOTIFIER_DLQ)
         props["Events"] = {
             "ExecutionFailed": {
                 "Type": "EventBridgeRule",
@@ -506,7 +554,7 @@ def queue_resource(stage: StageConfig, name: str) -> dict[str, Any]:
     }
 
 
-def _queue_policy(queue: str, rule_source: dict[str, Any]) -> dict[str, Any]:
+def _queue_policy(queue: str, rule_source: dict[str, Any] | list[dict[str, Any]]) -> dict[str, Any]:
     """Lets EventBridge put undeliverable events of the stack's rules into ``queue``."""
     return {
         "Type": "AWS::SQS::QueuePolicy",
@@ -689,6 +737,7 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
     resources[f"{NOTIFIER_DLQ}Alarm"] = queue_alarm_resource(
         stage, NOTIFIER_DLQ, "Alerts the notifier failed"
     )
+    resources |= declared_dead_letter_resources(stage)
     resources |= race_capacity_resources(  # warm aliases before each race (race prepare --stage)
         stage.race_plans,
         function_ids={name: logical_id(name) for name in stage.functions},

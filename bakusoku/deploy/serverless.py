@@ -27,11 +27,15 @@ from bakusoku.deploy.sam import (
     API_CORS_METHODS,
     DATABASE_SCHEMA,
     NOTIFIER_DLQ,
+    RULE_RETRY_POLICY,
     TRIGGER_DLQ,
     asl_definition,
+    asynchronous_rules,
     bucket_policy_resource,
     bucket_resource,
     database_schema,
+    dead_letter_queue_id,
+    declared_dead_letter_resources,
     failed_execution_pattern,
     function_environment,
     handlers,
@@ -164,15 +168,34 @@ def _definition(machine: StateMachine) -> dict[str, Any]:
 
 def _statements(name: str, stage: StageConfig) -> list[dict[str, Any]]:
     statements = function_statements(name, stage)
-    if name == NOTIFIER:  # its on-failure destination (SAM adds this statement by itself)
+    failures = _failure_queue(name, stage)
+    if failures is not None:  # its on-failure destination (SAM adds this statement by itself)
         statements.append(
             {
                 "Effect": "Allow",
                 "Action": ["sqs:SendMessage"],
-                "Resource": {"Fn::GetAtt": [NOTIFIER_DLQ, "Arn"]},
+                "Resource": {"Fn::GetAtt": [failures, "Arn"]},
             }
         )
     return statements
+
+
+def _failure_queue(name: str, stage: StageConfig) -> str | None:
+    """The queue of the events ``name`` failed after Lambda's retries, if it has one."""
+    if name == NOTIFIER:
+        return NOTIFIER_DLQ
+    declaration = stage.functions[name].declaration
+    if declaration is not None and asynchronous_rules(declaration):
+        return dead_letter_queue_id(name)
+    return None
+
+
+def _declared_queues(stage: StageConfig) -> list[str]:
+    return [
+        dead_letter_queue_id(f.name)
+        for f in stage.functions.values()
+        if f.declaration is not None and asynchronous_rules(f.declaration)
+    ]
 
 
 def _role(name: str, stage: StageConfig) -> dict[str, Any]:
@@ -234,10 +257,27 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
                 for r in declaration.routes
             ),
             *(
-                {"eventBridge": {"pattern": _to_join(object_prefix_pattern(o.prefix))}}
+                {
+                    "eventBridge": {
+                        "pattern": _to_join(object_prefix_pattern(o.prefix)),
+                        "deadLetterQueueArn": {"Fn::GetAtt": [dead_letter_queue_id(name), "Arn"]},
+                        "retryPolicy": {
+                            "maximumRetryAttempts": RULE_RETRY_POLICY["MaximumRetryAttempts"],
+                            "maximumEventAge": RULE_RETRY_POLICY["MaximumEventAgeInSeconds"],
+                        },
+                    }
+                }
                 for o in declaration.object_prefixes
             ),
         ]
+        if asynchronous_rules(declaration):  # as the SAM template's EventInvokeConfig
+            spec["maximumRetryAttempts"] = 2
+            spec["destinations"] = {
+                "onFailure": {
+                    "type": "sqs",
+                    "arn": {"Fn::GetAtt": [dead_letter_queue_id(name), "Arn"]},
+                }
+            }
     if name == TRANSFORM:  # the origin of the CloudFront distribution (deploy.edge)
         spec["url"] = {"authorizer": "aws_iam"}
     if name == NOTIFIER:  # an alert still failing after Lambda's two retries is kept, not dropped
@@ -293,10 +333,11 @@ def _queue_policy(stage: StageConfig) -> dict[str, Any]:
             ],
         ]
     }
+    queues = [TRIGGER_DLQ, ALERT_DLQ, *_declared_queues(stage)]
     return {
         "Type": "AWS::SQS::QueuePolicy",
         "Properties": {
-            "Queues": [{"Ref": TRIGGER_DLQ}, {"Ref": ALERT_DLQ}],
+            "Queues": [{"Ref": q} for q in queues],
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -304,10 +345,7 @@ def _queue_policy(stage: StageConfig) -> dict[str, Any]:
                         "Effect": "Allow",
                         "Principal": {"Service": "events.amazonaws.com"},
                         "Action": "sqs:SendMessage",
-                        "Resource": [
-                            {"Fn::GetAtt": [TRIGGER_DLQ, "Arn"]},
-                            {"Fn::GetAtt": [ALERT_DLQ, "Arn"]},
-                        ],
+                        "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in queues],
                         "Condition": {"ArnLike": {"aws:SourceArn": rules}},
                     }
                 ],
@@ -378,6 +416,11 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
                 (ALERT_DLQ, "Alerts never delivered"),
                 (NOTIFIER_DLQ, "Alerts the notifier failed"),
             )
+        },
+        **{
+            resource_id: resource
+            for resource_id, resource in declared_dead_letter_resources(stage).items()
+            if not resource_id.endswith("Policy")  # one policy for every queue, below
         },
         "DeadLetterQueuePolicy": _queue_policy(stage),
         DATABASE_SCHEMA: _to_join(_schema_resource()),

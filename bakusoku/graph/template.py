@@ -5,7 +5,8 @@ configuration; this module walks that template, so the map shows exactly what is
 being built from the same inputs, what ``bakusoku up`` runs): every function with its event
 sources (EventBridge rules and their patterns, HTTP APIs, schedules, object prefixes, queues,
 custom resources), the state machine's states from its embedded ASL definition and its
-DefinitionSubstitutions, dead-letter queues, the bucket prefixes each function's IAM policy
+DefinitionSubstitutions, dead-letter queues (of rules and schedules, and the on-failure
+destinations of asynchronously invoked functions), the bucket prefixes each function's IAM policy
 reaches and the database its environment names. The database's tables are given by the caller
 (they are not in the template).
 """
@@ -127,12 +128,22 @@ def _function(build: _Builder, logical: str, props: Mapping[str, Any]) -> None:
     build.node(logical, "function", name, detail, attrs={"function": name})
     for event_name, event in props.get("Events", {}).items():
         _event_source(build, logical, event_name, event)
+    _on_failure(build, logical, props.get("EventInvokeConfig", {}))
     variables = props.get("Environment", {}).get("Variables", {})
     if env_name("database_secret_arn") in variables or env_name("database_url") in variables:
         build.node(_DATABASE, "database", "database", "the application's tables")
         build.edge(logical, _DATABASE, "uses")
     for statement in _statements(props.get("Policies", [])):
         _access(build, logical, statement)
+
+
+def _on_failure(build: _Builder, function: str, config: Mapping[str, Any]) -> None:
+    """Lambda's on-failure destination: where asynchronous events go after the last retry."""
+    destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    queue = _get_att(destination)
+    if queue and queue in build.nodes:
+        retries = config.get("MaximumRetryAttempts", 2)
+        build.edge(function, queue, "dead_letters", f"failed after {retries} retries")
 
 
 def _statements(policies: Iterable[Any]) -> Iterator[Mapping[str, Any]]:
@@ -205,6 +216,9 @@ def _event_source(build: _Builder, target: str, event_name: str, event: Mapping[
             safe_id(target, event_name), "source", expression, f"schedule {event_name}"
         )
         build.edge(source, target, "triggers", event_name)
+        queue = _get_att(props.get("DeadLetterConfig", {}).get("Arn"))
+        if queue:
+            build.edge(source, queue, "dead_letters", "undeliverable")
     elif kind == "S3":
         bucket = _ref(props.get("Bucket")) or "bucket"
         prefix = _s3_filter_prefix(props.get("Filter", {}))
