@@ -134,9 +134,9 @@ class AsyncInvoker:
                         attempt,
                         tries,
                         exc.error_type,
-                        exc.message,
+                        exc.error_message,
                     )
-                    self._invocations.failed(key, attempt, exc.error_type, exc.message)
+                    self._invocations.failed(key, attempt, exc.error_type, exc.error_message)
                     return
                 log.warning(
                     "%s failed on try %d of %d (%s: %s); it is tried again",
@@ -144,7 +144,7 @@ class AsyncInvoker:
                     attempt,
                     tries,
                     exc.error_type,
-                    exc.message,
+                    exc.error_message,
                 )
                 self._invocations.tried(key, attempt)
                 continue

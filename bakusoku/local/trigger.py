@@ -68,6 +68,16 @@ def state_machine_target(
     return ObjectTarget(name, prefix, start)
 
 
+def targets_for(
+    targets: Sequence[ObjectTarget], bucket: str, record: ObjectCreated
+) -> list[ObjectTarget]:
+    """The targets an object goes to: every one whose prefix its key is under, in the stack's
+    bucket only (each AWS rule's pattern names the bucket and a key prefix)."""
+    if record.bucket != bucket:
+        return []
+    return [target for target in targets if target.matches(record)]
+
+
 class ObjectEventRouter:
     """Delivers each new object of ``bucket`` to every target whose prefix matches its key."""
 
@@ -135,10 +145,8 @@ class ObjectEventRouter:
 
     def _deliver(self, notification: dict[str, Any]) -> None:
         for record in parse_object_created(notification):
-            if record.bucket != self._bucket:
-                continue
-            for target in self._targets:
-                if target.matches(record) and target.start(record, notification):
+            for target in targets_for(self._targets, self._bucket, record):
+                if target.start(record, notification):
                     self._tell(target.name, record)
 
     def _tell(self, target: str, record: ObjectCreated) -> None:

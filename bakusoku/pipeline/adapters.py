@@ -26,12 +26,13 @@ from bakusoku.db.retry import is_transient, unavailable
 from bakusoku.faces.backends import face_index
 from bakusoku.faces.port import FaceIndex
 from bakusoku.faults import fault_control
+from bakusoku.pipeline.functions import declared
 from bakusoku.races.repository import PhotoBibs, RaceRepository
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
 from bakusoku.storage.faulty import FaultyObjectStore
 from bakusoku.storage.local import LocalObjectStore
-from bakusoku.storage.notifications import KeyFilter
+from bakusoku.storage.notifications import KeyFilter, KeyFilters
 from bakusoku.storage.s3 import S3ObjectStore
 
 
@@ -65,13 +66,20 @@ def objects_dir(settings: Settings) -> Path:
     return settings.data_dir / "objects"
 
 
+def notified_prefixes(settings: Settings) -> tuple[str, ...]:
+    """The key prefixes whose new objects a rule of the deployment routes somewhere: the upload
+    prefix (the photo pipeline) and each declared function's object prefixes."""
+    own = (d for f in declared(settings) if (d := f.declaration) is not None)
+    return (settings.upload_prefix, *(o.prefix for d in own for o in d.object_prefixes))
+
+
 def local_store_with_outbox(
     settings: Settings, outbox: EventOutbox, *, wake: Callable[[], None] | None = None
 ) -> LocalObjectStore:
     """The local store whose uploads record their object-created event in ``outbox``.
 
-    Only keys under ``upload_prefix`` notify, as the deployment's bucket rule does on S3: rendition
-    writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
+    Only keys under ``upload_prefix`` and the declared functions' object prefixes notify, as the
+    deployment's rules match on AWS: rendition writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
     An outbox that cannot be reached for a moment fails the upload as S3's ``503`` would
     (``StorageUnavailableError``): the object is not kept, and the client's retry stores it.
     """
@@ -95,7 +103,7 @@ def local_store_with_outbox(
         objects_dir(settings),
         event_sink=record,
         region=settings.region,
-        event_filter=KeyFilter(prefix=settings.upload_prefix),
+        event_filter=KeyFilters(tuple(KeyFilter(prefix=p) for p in notified_prefixes(settings))),
     )
 
 

@@ -54,6 +54,7 @@ from bakusoku.storage.notifications import (
     DEFAULT_CONFIGURATION_ID,
     DEFAULT_OWNER_ID,
     KeyFilter,
+    KeyFilters,
     RequestContext,
     Sequencer,
     object_created_event,
@@ -277,11 +278,11 @@ class LocalObjectStore:
         auto_create_buckets: bool = True,
         configuration_id: str = DEFAULT_CONFIGURATION_ID,
         owner_id: str = DEFAULT_OWNER_ID,
-        event_filter: KeyFilter | None = None,
+        event_filter: KeyFilter | KeyFilters | None = None,
     ) -> None:
         self.root = Path(root)
         self.event_sink = event_sink
-        self.event_filter = event_filter or KeyFilter()
+        self.event_filter: KeyFilter | KeyFilters = event_filter or KeyFilter()
         self.region = region
         self.durable = durable
         self.auto_create_buckets = auto_create_buckets

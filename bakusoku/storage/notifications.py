@@ -37,6 +37,17 @@ class KeyFilter:
 
 
 @dataclass(frozen=True)
+class KeyFilters:
+    """Several notification configurations of one bucket: a key sends one event when any of
+    their filters matches it (one outbox row, however many rules then route it)."""
+
+    filters: tuple[KeyFilter, ...]
+
+    def matches(self, key: str) -> bool:
+        return any(f.matches(key) for f in self.filters)
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """Who made the write and how: the parts of an event S3 takes from the request."""
 

@@ -1,0 +1,71 @@
+"""The durable queue of asynchronous invocations on SQLite, MariaDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.invocations import FAILED, PENDING, SUCCEEDED, AsyncInvocations
+
+EVENT = {"detail-type": "Object Created", "detail": {"object": {"key": "imports/a.json"}}}
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = create_db_engine(db_url, pool_size=6)
+    yield engine
+    engine.dispose()
+
+
+def _key() -> str:
+    return f"importer:object:{uuid.uuid4().hex}"
+
+
+def test_a_key_queued_twice_is_one_invocation(engine: sa.Engine) -> None:
+    invocations = AsyncInvocations(engine)
+    key = _key()
+    assert invocations.add(key, "importer", "object", EVENT) is True
+    assert invocations.add(key, "importer", "object", EVENT) is False
+    stored = invocations.get(key)
+    assert stored is not None
+    assert (stored.function, stored.source, stored.status, stored.event) == (
+        "importer",
+        "object",
+        PENDING,
+        EVENT,
+    )
+
+
+def test_concurrent_repeats_queue_exactly_one(engine: sa.Engine) -> None:
+    invocations = AsyncInvocations(engine)
+    key = _key()
+    with ThreadPoolExecutor(5) as pool:
+        added = list(
+            pool.map(lambda _: invocations.add(key, "importer", "object", EVENT), range(5))
+        )
+    assert sorted(added) == [False, False, False, False, True]
+
+
+def test_pending_until_finished_then_failed_ones_are_the_dead_letters(engine: sa.Engine) -> None:
+    invocations = AsyncInvocations(engine)
+    function = f"fn-{uuid.uuid4().hex[:8]}"
+    ok, bad, waiting = _key(), _key(), _key()
+    for key in (ok, bad, waiting):
+        invocations.add(key, function, "schedule", EVENT)
+    invocations.tried(bad, 1)
+    invocations.succeeded(ok, 1)
+    invocations.failed(bad, 3, "ValueError", "no such import " + "x" * 10_000)
+    assert {i.key for i in invocations.pending()} >= {waiting}
+    assert not {ok, bad} & {i.key for i in invocations.pending()}
+    (dead,) = invocations.failed_invocations(function)
+    assert (dead.key, dead.status, dead.attempts, dead.error_type) == (bad, FAILED, 3, "ValueError")
+    assert dead.error_message is not None and dead.error_message.startswith("no such import")
+    assert len(dead.error_message) == 4096  # kept, cut to a readable size
+    done = invocations.get(ok)
+    assert done is not None and done.status == SUCCEEDED
+    assert invocations.failed_invocations("another-function") == []
