@@ -111,6 +111,19 @@ class AsyncInvocations:
         found = self._select(async_invocations.c.invocation_key == key)
         return found[0] if found else None
 
+    def prune_succeeded(self, older_than_days: int) -> int:
+        """Forget invocations that succeeded longer ago than the history is kept; how many. Dead
+        letters stay until the operator has read them, pending ones until they are invoked."""
+        cutoff = time.time() - older_than_days * 86400
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                async_invocations.delete().where(
+                    (async_invocations.c.status == SUCCEEDED)
+                    & (async_invocations.c.updated_at < cutoff)
+                )
+            )
+        return int(result.rowcount or 0)
+
     def _update(self, key: str, **values: Any) -> None:
         with self._engine.begin() as conn:
             conn.execute(

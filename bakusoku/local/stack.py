@@ -185,6 +185,8 @@ class EmbeddedStack:
 
     def start(self) -> None:
         self.workflow.start()
+        if self.settings.history_retention_days > 0:  # kept as long as executions are
+            self.invocations.prune_succeeded(self.settings.history_retention_days)
         self.async_invoker.resume()  # invocations a previous run queued and did not finish
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch

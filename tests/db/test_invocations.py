@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.invocations import FAILED, PENDING, SUCCEEDED, AsyncInvocations
+from bakusoku.db.schema import async_invocations
 
 EVENT = {"detail-type": "Object Created", "detail": {"object": {"key": "imports/a.json"}}}
 
@@ -69,3 +71,23 @@ def test_pending_until_finished_then_failed_ones_are_the_dead_letters(engine: sa
     done = invocations.get(ok)
     assert done is not None and done.status == SUCCEEDED
     assert invocations.failed_invocations("another-function") == []
+
+
+def test_old_successes_are_forgotten_and_dead_letters_kept(engine: sa.Engine) -> None:
+    invocations = AsyncInvocations(engine)
+    ok, bad = _key(), _key()
+    for key in (ok, bad):
+        invocations.add(key, "importer", "object", EVENT)
+    invocations.succeeded(ok, 1)
+    invocations.failed(bad, 3, "ValueError", "boom")
+    assert invocations.prune_succeeded(older_than_days=1) == 0  # not old yet
+    with engine.begin() as conn:  # a month later
+        conn.execute(
+            async_invocations.update()
+            .where(async_invocations.c.invocation_key.in_([ok, bad]))
+            .values(updated_at=time.time() - 30 * 86400)
+        )
+    assert invocations.prune_succeeded(older_than_days=1) >= 1
+    assert invocations.get(ok) is None
+    dead = invocations.get(bad)
+    assert dead is not None and dead.status == FAILED
