@@ -248,6 +248,10 @@ def status(as_json: bool, api: str) -> None:
         )
     else:
         click.echo("upload → ready  no photos ready in the last day")
+    failed = body.get("dead_letters") or {}  # bakusoku up only: on AWS, the queues' alarms
+    if failed:
+        counts = ", ".join(f"{name} {n}" for name, n in failed.items())
+        click.echo(f"dead letters    {counts} (bakusoku functions failed)")
     slowest = body["slowest_state_last_hour"]
     if slowest:
         click.echo(

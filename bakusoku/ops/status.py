@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import photos
+from bakusoku.db.invocations import FAILED
+from bakusoku.db.schema import async_invocations, photos
 from bakusoku.ops.timeline import build_timeline
 from bakusoku.workflow.history import HistoryEvent, event_from_row
 from bakusoku.workflow.tables import execution_events, executions
@@ -130,4 +131,17 @@ def status_report(db: sa.Engine, *, now: float | None = None, sample: int = 200)
         by_execution[row.execution_name].append(event_from_row(row))
     report["upload_to_ready_seconds"] = upload_to_ready(db, now)
     report["slowest_state_last_hour"] = slowest_state(by_execution.values())
+    report["dead_letters"] = dead_letters(db)
     return report
+
+
+def dead_letters(db: sa.Engine) -> dict[str, int]:
+    """The declared functions' asynchronous events that failed every try, by function (read
+    with ``bakusoku functions failed``)."""
+    with db.connect() as conn:
+        rows = conn.execute(
+            sa.select(async_invocations.c.function, sa.func.count())
+            .where(async_invocations.c.status == FAILED)
+            .group_by(async_invocations.c.function)
+        ).all()
+    return {function: int(n) for function, n in sorted(rows)}

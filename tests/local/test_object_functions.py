@@ -20,6 +20,7 @@ from bakusoku.config import load_settings
 from bakusoku.db.invocations import AsyncInvocations
 from bakusoku.local.routes import to_eventbridge
 from bakusoku.local.stack import EmbeddedStack
+from bakusoku.ops.status import status_report
 from bakusoku.storage.local import LocalObjectStore
 from tests.conftest import free_port
 
@@ -154,7 +155,8 @@ def test_a_function_that_always_fails_leaves_a_dead_letter_after_two_retries(
     assert dead.error_type == "ValueError"
     assert dead.error_message == "cannot read broken/c.json"
     assert dead.event["detail"]["object"]["key"] == "broken/c.json"
-    # The operator sees it.
+    # The operator sees it: counted in the status, listed by the CLI.
+    assert status_report(running.db)["dead_letters"] == {"breaker": 1}
     shown = CliRunner().invoke(cli, ["functions", "failed", "--data-dir", str(tmp_path / "data")])
     assert shown.exit_code == 0, shown.output
     assert "breaker  object  tries 3  ValueError: cannot read broken/c.json" in shown.output
