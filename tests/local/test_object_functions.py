@@ -163,7 +163,7 @@ def test_a_function_that_always_fails_leaves_a_dead_letter_after_two_retries(
     listed = CliRunner().invoke(
         cli, ["functions", "failed", "--data-dir", str(tmp_path / "data"), "--json"]
     )
-    assert [json.loads(line)["key"] for line in listed.output.splitlines()] == [dead.key]
+    assert [d["key"] for d in json.loads(listed.output)] == [dead.key]
 
 
 def test_an_invocation_queued_before_a_crash_is_invoked_on_the_next_start(
