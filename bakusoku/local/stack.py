@@ -208,8 +208,8 @@ class EmbeddedStack:
         self.store_server.stop()
         self.wakeup.stop()
         self.scheduler.stop()
-        self.async_invoker.stop()
-        self.trigger.stop()
+        self.trigger.stop()  # before the invoker it hands object events to
+        self.async_invoker.stop()  # what it had not finished stays pending for the next start
         self.workflow.stop(timeout=10)
         self.runtime.close()
         self.notifications.stop()
