@@ -47,6 +47,7 @@ from bakusoku.deploy.sam import (
     queue_resource,
 )
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
+from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import MIGRATE, PHOTO_PIPELINE, TRANSFORM, state_machines
 from bakusoku.pipeline.machines import StateMachine
 
@@ -180,6 +181,27 @@ def _statements(name: str, stage: StageConfig) -> list[dict[str, Any]]:
     return statements
 
 
+def _schedule_event(expression: str, name: str, declaration: DeclaredFunction) -> dict[str, Any]:
+    """A schedule as an EventBridge rule of the framework's, with the dead-letter queue and retry
+    policy the SAM template gives it (its ``schedule`` event takes neither)."""
+    if not asynchronous_rules(declaration):
+        return {"schedule": expression}
+    return {
+        "eventBridge": {
+            "schedule": expression,
+            "deadLetterQueueArn": {"Fn::GetAtt": [dead_letter_queue_id(name), "Arn"]},
+            "retryPolicy": _retry_policy(),
+        }
+    }
+
+
+def _retry_policy() -> dict[str, Any]:
+    return {
+        "maximumRetryAttempts": RULE_RETRY_POLICY["MaximumRetryAttempts"],
+        "maximumEventAge": RULE_RETRY_POLICY["MaximumEventAgeInSeconds"],
+    }
+
+
 def _failure_queue(name: str, stage: StageConfig) -> str | None:
     """The queue of the events ``name`` failed after Lambda's retries, if it has one."""
     if name == NOTIFIER:
@@ -251,7 +273,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
     declaration = stage.functions[name].declaration
     if declaration is not None:  # the same sources as the SAM template's (sam.declared_events)
         spec["events"] = [
-            *({"schedule": s.expression} for s in declaration.schedules),
+            *(_schedule_event(s.expression, name, declaration) for s in declaration.schedules),
             *(
                 {"httpApi": {"method": "*" if r.method == "ANY" else r.method, "path": r.path}}
                 for r in declaration.routes
@@ -261,10 +283,7 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
                     "eventBridge": {
                         "pattern": _to_join(object_prefix_pattern(o.prefix)),
                         "deadLetterQueueArn": {"Fn::GetAtt": [dead_letter_queue_id(name), "Arn"]},
-                        "retryPolicy": {
-                            "maximumRetryAttempts": RULE_RETRY_POLICY["MaximumRetryAttempts"],
-                            "maximumEventAge": RULE_RETRY_POLICY["MaximumEventAgeInSeconds"],
-                        },
+                        "retryPolicy": _retry_policy(),
                     }
                 }
                 for o in declaration.object_prefixes

@@ -130,7 +130,8 @@ def test_serverless_gives_the_same_retries_and_queue(stage: StageConfig) -> None
         "onFailure": {"type": "sqs", "arn": {"Fn::GetAtt": [QUEUE, "Arn"]}}
     }
     bridges = [e["eventBridge"] for e in spec["events"] if "eventBridge" in e]
-    assert len(bridges) == 2
+    assert len(bridges) == 3  # the two prefixes and the schedule, as a rule of its own
+    assert [b["schedule"] for b in bridges if "schedule" in b] == ["rate(1 day)"]
     for bridge in bridges:
         assert bridge["deadLetterQueueArn"] == {"Fn::GetAtt": [QUEUE, "Arn"]}
         assert bridge["retryPolicy"] == {"maximumRetryAttempts": 185, "maximumEventAge": 86400}
