@@ -28,3 +28,16 @@ def test_keys_and_the_callers_token_are_redacted_anywhere_in_a_message() -> None
     assert KEY not in redacted and ADMIN not in redacted and custom not in redacted
     assert redacted.count(REDACTED) == 3
     assert redact("nothing secret here", None) == "nothing secret here"
+
+
+def test_parent_sessions_album_codes_and_runner_tokens_are_redacted_too() -> None:
+    session = "bkp_800fda9d6eda9458ff_TIh4KEB5k2mpkba_062tNQXj3jYIcvKgCyakidMhMyQ"
+    code = "DZ3S-F3T5-ZJJJ"
+    runner = "eyJzIjoic2Nob29sLWEiLCJhIjoibTEiLCJiIjoiMSJ9.abcdefghijklmnopqrstuvwx"
+    for pasted in (session, code, runner):
+        assert redact(f"no photo {pasted!r} here") == f"no photo '{REDACTED}' here", pasted
+        assert not repeatable(pasted, EXECUTION_NAME), pasted
+    # names and ids that merely look alike stay as they are
+    photo_id = "0b8e4c52-2d5f-8a3e-9c3b-2d5f8a1e7b90"  # a UUID's middle is code-shaped
+    for kept in (photo_id, "race-team-west", "marathon-1a2b3c4d", "1432"):
+        assert redact(f"album {kept}") == f"album {kept}", kept
