@@ -177,6 +177,12 @@ def check_code_spec(service: str, album: str) -> None:
         )
 
 
+def code_not_found(code_id: str) -> CodeNotFoundError:
+    """What a missing code answers, and so what one the caller may not reach answers too."""
+    shown = repr(code_id) if re.fullmatch(f"[{ALPHABET}]{{{ID_LENGTH}}}", code_id) else "given"
+    return CodeNotFoundError(f"no album code has the id {shown}; `bakusoku albums codes` lists them")
+
+
 class AlbumCodeStore:
     """The ``album_codes`` table."""
 
@@ -256,10 +262,7 @@ class AlbumCodeStore:
                 sa.select(album_codes).where(album_codes.c.code_id == code_id)
             ).first()
         if row is None or (service is not None and row.service != service):
-            shown = repr(code_id) if re.fullmatch(f"[{ALPHABET}]{{4}}", code_id) else "given"
-            raise CodeNotFoundError(
-                f"no album code has the id {shown}; `bakusoku albums codes` lists them"
-            )
+            raise code_not_found(code_id)
         return _record(row)
 
     def revoke(self, code_id: str, *, revoked_by: str, service: str | None = None) -> AlbumCode:

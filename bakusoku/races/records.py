@@ -166,7 +166,8 @@ class _RowProblem(Exception):
 
 
 def _result(row: Mapping[str, Any]) -> Result:
-    checkpoint = str(row.get("checkpoint") or FINISH).strip().lower()
+    given = row.get("checkpoint") or FINISH
+    checkpoint = given.strip().lower() if isinstance(given, str) else ""
     if not CHECKPOINT.match(checkpoint):
         raise _RowProblem(
             "checkpoint", "a checkpoint is 1-32 lower-case letters, digits, '_' or '-', e.g. 10k"
@@ -188,9 +189,11 @@ def _result(row: Mapping[str, Any]) -> Result:
 
 def _bib(row: Mapping[str, Any]) -> str:
     value = row.get("bib")
-    if isinstance(value, bool) or value is None:
+    if value is None:
         raise _RowProblem("bib", "every row needs a bib number")
-    text = str(value).strip()
+    if not isinstance(value, str):  # 1234, 12.0 or true is not read as a bib: send "1234"
+        raise _RowProblem("bib", 'a bib is text, e.g. "1234", not a number or true/false')
+    text = value.strip()
     if not BIB.match(text):
         raise _RowProblem("bib", "a bib is 1-16 letters, digits or '-', starting with one of those")
     return text
@@ -234,7 +237,9 @@ def _instant(row: Mapping[str, Any], column: str) -> str | None:
     value = row.get(column)
     if value is None or value == "":
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise _RowProblem(column, f"{column} must be text, e.g. 2026-11-15T11:42:07+09:00")
+    text = value.strip()
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -7,13 +7,15 @@ it answers ``400 race.unknown_bib`` naming it, and nothing is written.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakusoku.api.access import Caller, require_role
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.quoting import PHOTO_ID, repeatable
 from bakusoku.api.routes.races import existing_race, race_ref
 from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
@@ -25,10 +27,15 @@ from bakusoku.races.review import BibReview, Reviewed, UnknownBibError
 
 # The renditions a reviewer sees, largest first: the preview when the deployment makes one.
 _SHOWN = ("preview", "preview-webp", "thumb", "thumb-webp")
+# A bad bib is repeated in its error only when it is short, printable text (not a pasted secret).
+_SHOWN_BIB = re.compile(r"[\w -]{1,32}")
 
 
 class BibTags(BaseModel):
-    """What staff say a photo shows: its bibs, or that no bib can be seen."""
+    """What staff say a photo shows: its bibs, or that no bib can be seen. Strict: "yes" or 1 is
+    not true, 1234 is not a bib."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     bibs: list[str] = Field(default_factory=list, max_length=20, description="e.g. ['1234']")
     no_bib: bool = Field(False, description="no bib can be seen in the photo")
@@ -88,10 +95,11 @@ def bibs_router(services: ApiServices) -> APIRouter:
             )
         bad = [b for b in body.bibs if not BIB.match(b.strip())]
         if bad:
+            shown = repr(bad[0]) if repeatable(bad[0], _SHOWN_BIB) else "one of them"
             raise ApiError(
                 400,
                 "request.invalid",
-                f"bibs: {bad[0]!r} is not a bib (1-16 letters, digits or '-')",
+                f"bibs: {shown} is not a bib (1-16 letters, digits or '-')",
                 "bibs",
             )
         try:
@@ -109,10 +117,11 @@ def bibs_router(services: ApiServices) -> APIRouter:
 def _race_photo(review: BibReview, race: RaceRef, photo_id: str) -> dict[str, Any]:
     photo = review.photo(race, photo_id)
     if photo is None:
+        shown = repr(photo_id) if repeatable(photo_id, PHOTO_ID) else "given"
         raise ApiError(
             404,
             "photo.not_found",
-            f"no ready photo {photo_id!r} in race {race.album!r}",
+            f"no ready photo has the id {shown} in race {race.album!r}: photo ids are UUIDs",
             "photo_id",
         )
     return photo

@@ -11,18 +11,28 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from bakusoku.api.access import AccessControl, Caller, check_album, require_role
+from bakusoku.api.access import (
+    AccessControl,
+    Caller,
+    album_not_found,
+    check_album,
+    require_role,
+)
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.quoting import repeatable
 from bakusoku.api.services import ApiServices
 from bakusoku.auth import audit as actions
-from bakusoku.auth.codes import AlbumCode, parse_expiry
+from bakusoku.auth.codes import AlbumCode, code_not_found, parse_expiry
 from bakusoku.auth.errors import CodeNotFoundError, InvalidCodeSpecError
 from bakusoku.auth.principal import Principal
+from bakusoku.domain.keys import ALBUM_PATTERN, is_service_name
 
 
 class ShareRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     expires: str | None = Field(
         default=None,
         max_length=40,
@@ -39,12 +49,25 @@ class ShareRequest(BaseModel):
 
 def _service(principal: Principal, given: str | None) -> str:
     if principal.is_operator:
-        if not given:
+        if not given or not is_service_name(given):
             raise ApiError(
-                400, "request.invalid", "service: the admin token must name the service", "service"
+                400,
+                "request.invalid",
+                "service: the admin token must name the album's service (1-32 lower-case letters,"
+                " digits and hyphens)",
+                "service",
             )
         return given
     return str(principal.service)
+
+
+def _album(principal: Principal, album: str) -> str:
+    """An album the caller reaches, named as albums are (never a key or code pasted in its
+    place): else 404, as for a missing album."""
+    if not repeatable(album, ALBUM_PATTERN):
+        raise album_not_found(album)
+    check_album(principal, album)
+    return album
 
 
 def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
@@ -64,7 +87,7 @@ def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
         """A new album code for parents; the code is in this answer only (it is kept hashed)."""
         body = body or ShareRequest()
         require_role(principal, "admin")
-        check_album(principal, album)
+        album = _album(principal, album)
         service = _service(principal, body.service)
         try:
             expires_at = parse_expiry(
@@ -105,7 +128,7 @@ def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
         ),
     ) -> dict[str, Any]:
         require_role(principal, "admin")
-        check_album(principal, album)
+        album = _album(principal, album)
         scope = service if principal.is_operator else principal.service
         found = codes.list(service=scope, album=album, include_inactive=all)
         now = time.time()
@@ -133,12 +156,15 @@ def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
         return revoked.to_json()
 
     def _reachable(principal: Principal, code_id: str) -> AlbumCode:
+        """The code, if the caller's key reaches its album; another service's (or album's)
+        answers byte for byte as a missing one."""
+        code_id = code_id[:8].upper()
         try:
-            record = codes.get(code_id[:8])
+            record = codes.get(code_id)
+            if not principal.allows(record.service, record.album):
+                raise code_not_found(code_id)
         except CodeNotFoundError as exc:
-            raise ApiError(404, exc.code, exc.message) from exc
-        if not principal.allows(record.service, record.album):
-            raise ApiError(404, "code.not_found", "no album code has the id given")
+            raise ApiError(404, exc.code, exc.message) from None
         return record
 
     return router

@@ -12,13 +12,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from bakusoku.api.access import AccessControl, Caller, check_album, require_role
+from bakusoku.api.access import AccessControl, Caller, album_not_found, check_album, require_role
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.quoting import repeatable
 from bakusoku.api.routes.shared import visible_photo
 from bakusoku.api.services import ApiServices
 from bakusoku.auth import audit
 from bakusoku.auth.principal import Principal
-from bakusoku.domain.keys import is_album_name, is_service_name, owner_of
+from bakusoku.domain.keys import ALBUM_PATTERN, is_service_name, owner_of
 from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
 from bakusoku.faces.port import AlbumRef
 from bakusoku.faces.search import MAX_REFERENCES
@@ -37,8 +38,8 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
     faces = services.faces
 
     def album_ref(principal: Principal, album: str, service: str | None) -> AlbumRef:
-        if not is_album_name(album):
-            raise ApiError(404, "album.not_found", "no album of the name given is reachable")
+        if not repeatable(album, ALBUM_PATTERN):  # a key or code pasted in its place
+            raise album_not_found(album)
         check_album(principal, album)
         if principal.is_operator:
             if service is None or not is_service_name(service):

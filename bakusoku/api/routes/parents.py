@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakusoku.api.access import AccessControl, photo_not_found
 from bakusoku.api.errors import ApiError, error_responses
@@ -44,14 +44,22 @@ _FACE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class CodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     code: str = Field(max_length=40, description="the album code, e.g. ABCD-EFGH-JKMN")
 
 
 class VerdictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     verdict: str = Field(description="confirmed | rejected | none (take back)")
 
 
 class SearchRequest(BaseModel):
+    """Strict: a count sent as "2" or true is refused, never read as a number."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     references: int = Field(
         default=0,
         ge=0,

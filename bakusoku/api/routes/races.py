@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from bakusoku.api.access import Caller, album_not_found, check_album, require_role
 from bakusoku.api.errors import ApiError, error_responses
@@ -41,12 +42,27 @@ _CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 
 
 class RaceRequest(BaseModel):
-    """What an organiser says of a race."""
+    """What an organiser says of a race. Strict: only these fields, each a string."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=200, description="e.g. 第10回 湘南マラソン")
     date: str = Field(description="ISO date of the race, e.g. 2026-12-06")
     course: str | None = Field(None, max_length=200)
-    timezone: str = Field("Asia/Tokyo", description="IANA time zone of the course")
+    timezone: str = Field("Asia/Tokyo", max_length=64, description="IANA time zone of the course")
+
+    @field_validator("name", "course")
+    @classmethod
+    def _printable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Shown on runners' pages and certificates: words, not control characters; a race
+        needs a name, a blank course is none."""
+        if value is None:
+            return None
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
+            raise ValueError("must not contain control or invisible formatting characters")
+        if not value.strip() and info.field_name == "name":
+            raise ValueError("must not be blank")
+        return value.strip() or None
 
 
 def races_router(services: ApiServices) -> APIRouter:
@@ -58,12 +74,11 @@ def races_router(services: ApiServices) -> APIRouter:
         """Create or update the race of an album (an admin key of its service)."""
         race = race_ref(principal, album)
         require_role(principal, "admin")
-        _check_date(body.date)
         _check_timezone(body.timezone)
         saved = repository.save_race(
             race,
-            name=body.name.strip(),
-            race_date=body.date,
+            name=body.name,
+            race_date=_iso_date(body.date),
             course=body.course,
             timezone=body.timezone,
         )
@@ -220,6 +235,8 @@ def _json_rows(text: str, field: str) -> list[dict[str, Any]]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(400, "request.invalid", f"the body is not JSON: {exc.msg}") from None
+    except RecursionError:  # [[[[...]]]]: no rows are that deep
+        raise ApiError(400, "request.invalid", "the body is JSON nested too deeply") from None
     rows = document.get(field) if isinstance(document, dict) and field in document else document
     if isinstance(rows, dict):
         rows = [rows]
@@ -244,9 +261,10 @@ def _outcome(saved: Saved, errors: list[RowError]) -> dict[str, Any]:
     }
 
 
-def _check_date(value: str) -> None:
+def _iso_date(value: str) -> str:
+    """The race's date as YYYY-MM-DD, however ISO 8601 wrote it (20261206, 2026-W49-7)."""
     try:
-        date.fromisoformat(value)
+        return date.fromisoformat(value).isoformat()
     except ValueError:
         raise ApiError(
             400, "request.invalid", "date: give an ISO date, e.g. 2026-12-06", "date"

@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bakusoku.api.access import AccessControl
 from bakusoku.api.errors import ApiError, error_responses
@@ -65,6 +65,8 @@ _REFUSED = "no runner with that bib and surname in this race: check both as on t
 class SignIn(BaseModel):
     """Bib + surname of one race, or the token of a message's link."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     service: str | None = Field(None, max_length=32)
     album: str | None = Field(None, max_length=128)
     bib: str | None = Field(None, max_length=16)
@@ -73,11 +75,15 @@ class SignIn(BaseModel):
 
 
 class SubscribeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     channel: str = Field(description="email or webpush (LINE: send the line_code to the account)")
     address: str = Field(max_length=4096, description="an e-mail address or PushSubscription JSON")
 
 
 class PrivacyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     kind: str = Field(description="face (hide my face in others' photos) or erase (my photos)")
 
 
