@@ -22,8 +22,9 @@ def tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
         extra_env={
             "BAKUSOKU_API_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
             "BAKUSOKU_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-            # the attacks sign runners in many times from one address
+            # the attacks open many runner and parent sessions from one address
             "BAKUSOKU_RUNNER_ATTEMPTS_PER_HOUR": "1000",
+            "BAKUSOKU_CODE_ATTEMPTS_PER_MINUTE": "1000",
         },
     ).start()
     try:

@@ -127,13 +127,18 @@ def refused_unread(port: int, method: str, path: str, headers: dict[str, str], l
     return status_of(response)
 
 
-def refused_streamed(port: int, method: str, path: str, headers: dict[str, str]) -> tuple[int, int]:
-    """Stream a chunked body until the server answers: its status, and how much was sent."""
+def refused_streamed(
+    port: int, method: str, path: str, headers: dict[str, str], start: bytes = b""
+) -> tuple[int, int]:
+    """Stream a chunked body (``start``, then x's) until the server answers: its status, and how
+    much was sent."""
     chunk = b"x" * 65536
     framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
     sent = 0
     with connect(port) as sock:
         sock.sendall(request_head(method, path, headers | {"Transfer-Encoding": "chunked"}))
+        if start:
+            sock.sendall(f"{len(start):x}\r\n".encode() + start + b"\r\n")
         try:
             while sent < 200 * 1024 * 1024 and not select.select([sock], [], [], 0)[0]:
                 sock.sendall(framed)
