@@ -19,6 +19,7 @@ from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.services import ApiServices
 from bakusoku.auth.principal import Principal
 from bakusoku.faults import KINDS, FaultControl, FaultError
+from bakusoku.pipeline.functions import ALL_FUNCTIONS, declared
 
 log = logging.getLogger("bakusoku.chaos")
 
@@ -38,6 +39,9 @@ class FaultRequest(BaseModel):
 
 def faults_router(services: ApiServices) -> APIRouter:
     router = APIRouter()
+    # A fault's target is one of this deployment's functions: another name would hit nothing
+    # (and a key pasted there would be kept and shown with the fault).
+    targets = frozenset(f.name for f in (*ALL_FUNCTIONS, *declared(services.settings)))
 
     def control(principal: Principal) -> FaultControl:
         require_operator(principal)
@@ -59,6 +63,14 @@ def faults_router(services: ApiServices) -> APIRouter:
     def inject_fault(principal: Caller, body: FaultRequest) -> dict[str, Any]:
         """Put a fault in force for ``duration_seconds`` (operators only)."""
         faults = control(principal)
+        if body.target and body.target not in targets:
+            raise ApiError(
+                400,
+                "request.invalid",
+                "target: name one of this deployment's functions (e.g. make-renditions), or none"
+                " for every one",
+                "target",
+            )
         try:
             fault = faults.inject(
                 body.kind,
