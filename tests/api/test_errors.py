@@ -138,7 +138,7 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
     def ask(token: str, method: str, path: str) -> tuple[str, str, httpx.Response]:
         body = {**upload, "service": "school-a"} if path == "/v1/uploads" else None
         if method == "PUT" and path.startswith(SERVICE_ONLY_PREFIX):
-            body = RACE
+            body = {"no_bib": True} if path.endswith("/bibs") else RACE
         if path.endswith("/codes"):
             body = {"service": "school-a"}  # sharing an album: the admin token names the service
         headers = {"Authorization": f"Bearer {token}"}
@@ -190,3 +190,48 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
         ]
         == "school-a"
     )
+
+
+RUNNER_ASKS = {
+    ("POST", "/v1/runner/sessions"): {"service": "school-a", "album": "relay", "bib": "7",
+                                       "surname": "Smith"},
+    ("GET", "/v1/runner/me"): None,
+    ("POST", "/v1/runner/subscriptions"): {"channel": "email", "address": "a@example.com"},
+    ("POST", "/v1/runner/privacy"): {"kind": "erase"},
+}
+
+
+def test_with_the_database_gone_the_runner_routes_answer_503_as_described(
+    outage: tuple[RunningServer, TcpProxy, str],
+) -> None:
+    """The runner routes take no key (a runner session instead), yet read the database: they
+    declare 503 too, and answer it."""
+    server, proxy, key = outage
+    spec = httpx.get(f"{server.api}/openapi.json").json()
+    runner_routes = [(m, p) for m, p in _operations(spec) if p.startswith("/v1/runner/")]
+    assert set(runner_routes) == set(RUNNER_ASKS)
+    for method, path in runner_routes:
+        declared = spec["paths"][path][method.lower()]["responses"]["503"]
+        assert "Retry-After" in declared["headers"], (method, path)
+    headers = {"Authorization": f"Bearer {key}"}
+    httpx.put(
+        f"{server.api}/v1/races/relay", json=RACE, headers=headers
+    ).raise_for_status()
+    httpx.post(
+        f"{server.api}/v1/races/relay/entries",
+        content="bib,name,surname\n7,Jane Smith,Smith\n",
+        headers=headers | {"Content-Type": "text/csv"},
+    ).raise_for_status()
+    signed = httpx.post(
+        f"{server.api}/v1/runner/sessions", json=RUNNER_ASKS["POST", "/v1/runner/sessions"]
+    )
+    session = {"X-Runner-Session": signed.json()["session"]}
+    proxy.cut()
+
+    for (method, path), body in RUNNER_ASKS.items():
+        response = httpx.request(
+            method, f"{server.api}{path}", json=body, headers=session, timeout=60
+        )
+        assert response.status_code == 503, (method, path, response.text)
+        assert response.json()["error"]["code"] == "db.unavailable", (method, path)
+        assert int(response.headers["retry-after"]) > 0, (method, path)
