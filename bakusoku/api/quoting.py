@@ -31,9 +31,7 @@ _ALBUM_CODE = (
 )
 # A runner's signed link or session token: base64url JSON ('{"' is 'eyJ'), a dot, a signature.
 _SIGNED_TOKEN = r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"
-_SECRET = re.compile(
-    rf"(?:{_PREFIXED})[A-Za-z0-9_-]*|{_ALBUM_CODE}|{_SIGNED_TOKEN}", re.IGNORECASE
-)
+_SECRET = re.compile(rf"(?:{_PREFIXED})[A-Za-z0-9_-]*|{_ALBUM_CODE}|{_SIGNED_TOKEN}", re.IGNORECASE)
 
 
 def looks_like_secret(text: str) -> bool:

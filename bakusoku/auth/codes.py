@@ -180,7 +180,9 @@ def check_code_spec(service: str, album: str) -> None:
 def code_not_found(code_id: str) -> CodeNotFoundError:
     """What a missing code answers, and so what one the caller may not reach answers too."""
     shown = repr(code_id) if re.fullmatch(f"[{ALPHABET}]{{{ID_LENGTH}}}", code_id) else "given"
-    return CodeNotFoundError(f"no album code has the id {shown}; `bakusoku albums codes` lists them")
+    return CodeNotFoundError(
+        f"no album code has the id {shown}; `bakusoku albums codes` lists them"
+    )
 
 
 class AlbumCodeStore:

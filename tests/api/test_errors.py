@@ -193,8 +193,12 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
 
 
 RUNNER_ASKS = {
-    ("POST", "/v1/runner/sessions"): {"service": "school-a", "album": "relay", "bib": "7",
-                                       "surname": "Smith"},
+    ("POST", "/v1/runner/sessions"): {
+        "service": "school-a",
+        "album": "relay",
+        "bib": "7",
+        "surname": "Smith",
+    },
     ("GET", "/v1/runner/me"): None,
     ("POST", "/v1/runner/subscriptions"): {"channel": "email", "address": "a@example.com"},
     ("POST", "/v1/runner/privacy"): {"kind": "erase"},
@@ -214,9 +218,7 @@ def test_with_the_database_gone_the_runner_routes_answer_503_as_described(
         declared = spec["paths"][path][method.lower()]["responses"]["503"]
         assert "Retry-After" in declared["headers"], (method, path)
     headers = {"Authorization": f"Bearer {key}"}
-    httpx.put(
-        f"{server.api}/v1/races/relay", json=RACE, headers=headers
-    ).raise_for_status()
+    httpx.put(f"{server.api}/v1/races/relay", json=RACE, headers=headers).raise_for_status()
     httpx.post(
         f"{server.api}/v1/races/relay/entries",
         content="bib,name,surname\n7,Jane Smith,Smith\n",

@@ -106,8 +106,9 @@ def test_no_error_repeats_a_secret_pasted_as_a_photo_or_a_bib(tenants: Tenants, 
     if photo_id is not None:  # a bib that is a secret, on a photo that is there
         for kind_pasted in PASTED.values():
             responses.append(
-                httpx.put(f"{api}/photos/{photo_id}/bibs", json={"bibs": [kind_pasted]},
-                          headers=headers)
+                httpx.put(
+                    f"{api}/photos/{photo_id}/bibs", json={"bibs": [kind_pasted]}, headers=headers
+                )
             )
     for response in responses:
         assert 400 <= response.status_code < 500, response.text

@@ -110,8 +110,10 @@ def test_album_names_are_checked_before_a_code_is_made(
     tenants: Tenants, album: str, status: int, code: str
 ) -> None:
     for key in (tenants.a, tenants.server.admin_token):
-        response = _share(tenants, album, key, service="school-a") if key != tenants.a else (
-            _share(tenants, album, key)
+        response = (
+            _share(tenants, album, key, service="school-a")
+            if key != tenants.a
+            else (_share(tenants, album, key))
         )
         assert_json_error(response, status, code)
 
@@ -135,5 +137,7 @@ def test_the_admin_token_names_a_valid_service(tenants: Tenants, service: str) -
 def test_a_share_request_is_strictly_typed(
     tenants: Tenants, body: dict[str, object], field: str
 ) -> None:
-    error = assert_json_error(_share(tenants, new_album(), tenants.a, **body), 400, "request.invalid")
+    error = assert_json_error(
+        _share(tenants, new_album(), tenants.a, **body), 400, "request.invalid"
+    )
     assert error["field"] == field

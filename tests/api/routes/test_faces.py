@@ -78,9 +78,7 @@ def test_another_services_face_and_photo_answer_as_missing_ones(tenants: Tenants
     assert verdicts[0].status_code == 404
 
     ours = httpx.get(f"{tenants.api}/v1/photos/{photo_id}/faces", headers=bearer(tenants.a))
-    assert [(f["face_id"], f["do_not_publish"]) for f in ours.json()["items"]] == [
-        (face_id, False)
-    ]
+    assert [(f["face_id"], f["do_not_publish"]) for f in ours.json()["items"]] == [(face_id, False)]
 
 
 def test_a_search_body_over_its_cap_is_refused_before_it_is_read(tenants: Tenants) -> None:
@@ -134,21 +132,22 @@ def test_the_admin_token_names_the_albums_service(tenants: Tenants) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(PASTED))
-def test_an_album_or_face_pasted_with_a_secret_is_not_repeated(
-    tenants: Tenants, kind: str
-) -> None:
+def test_an_album_or_face_pasted_with_a_secret_is_not_repeated(tenants: Tenants, kind: str) -> None:
     pasted = PASTED[kind]
     faces = f"{tenants.api}/v1/albums"
     headers = bearer(tenants.a)
-    missing_album = httpx.post(f"{faces}/{new_album()}/faces/{uuid.uuid4()}/do-not-publish",
-                               headers=bearer(tenants.a_other_album))
+    missing_album = httpx.post(
+        f"{faces}/{new_album()}/faces/{uuid.uuid4()}/do-not-publish",
+        headers=bearer(tenants.a_other_album),
+    )
     responses = [
         httpx.post(f"{faces}/{pasted}/faces/search", headers=headers),
         httpx.post(f"{faces}/{pasted}/faces/{uuid.uuid4()}/do-not-publish", headers=headers),
         httpx.delete(f"{faces}/{new_album()}/faces/{pasted}", headers=headers),
         httpx.get(f"{tenants.api}/v1/photos/{pasted}/faces", headers=headers),
-        httpx.post(f"{faces}/{new_album()}/faces/search", data={"confirmed": pasted},
-                   headers=headers),
+        httpx.post(
+            f"{faces}/{new_album()}/faces/search", data={"confirmed": pasted}, headers=headers
+        ),
     ]
     for response in responses:
         assert 400 <= response.status_code < 500, response.text

@@ -27,8 +27,12 @@ def _faults(tenants: Tenants) -> list[object]:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v1/faults"), ("POST", "/v1/faults"), ("DELETE", "/v1/faults"),
-     ("DELETE", "/v1/faults/f-1")],
+    [
+        ("GET", "/v1/faults"),
+        ("POST", "/v1/faults"),
+        ("DELETE", "/v1/faults"),
+        ("DELETE", "/v1/faults/f-1"),
+    ],
 )
 def test_a_service_key_is_refused_on_every_fault_route(
     tenants: Tenants, method: str, path: str
@@ -73,11 +77,16 @@ def test_no_fault_error_repeats_a_secret(tenants: Tenants, kind: str) -> None:
     headers = tenants.server.headers
     responses = [
         httpx.delete(f"{tenants.api}/v1/faults/{pasted}", headers=headers),
-        httpx.post(f"{tenants.api}/v1/faults", json={"kind": pasted, "duration_seconds": 1},
-                   headers=headers),
-        httpx.post(f"{tenants.api}/v1/faults",
-                   json={"kind": "db.slow", "duration_seconds": 1, "target": pasted},
-                   headers=headers),
+        httpx.post(
+            f"{tenants.api}/v1/faults",
+            json={"kind": pasted, "duration_seconds": 1},
+            headers=headers,
+        ),
+        httpx.post(
+            f"{tenants.api}/v1/faults",
+            json={"kind": "db.slow", "duration_seconds": 1, "target": pasted},
+            headers=headers,
+        ),
     ]
     for response in responses:
         assert 400 <= response.status_code < 500, response.text

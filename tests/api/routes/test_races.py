@@ -69,7 +69,10 @@ def test_a_key_of_another_album_gets_what_a_missing_album_gets(tenants: Tenants)
     theirs = httpx.get(f"{tenants.api}/v1/races/{album}/runners/1432", headers=headers)
     absent = httpx.get(f"{tenants.api}/v1/races/{missing}/runners/1432", headers=headers)
 
-    assert answer(theirs) == (absent.status_code, absent.content.replace(missing.encode(), album.encode()))
+    assert answer(theirs) == (
+        absent.status_code,
+        absent.content.replace(missing.encode(), album.encode()),
+    )
     assert_json_error(theirs, 404, "album.not_found")
 
 
@@ -176,12 +179,14 @@ def test_result_rows_are_strictly_typed_row_by_row(tenants: Tenants) -> None:
     [
         ("application/json", b"[" * 100_000 + b"]" * 100_000),
         ("application/json", b'{"results": [{"bib": "1", "net_time": NaN}'),
-        ("application/json", b"\"just a string\""),
+        ("application/json", b'"just a string"'),
         ("application/json", b"null"),
-        ("text/csv", "bib,name\n1,".encode() + b"x" * 200_000 + b"\n"),
+        ("text/csv", b"bib,name\n1," + b"x" * 200_000 + b"\n"),
     ],
 )
-def test_unreadable_rows_answer_a_json_400(tenants: Tenants, content_type: str, body: bytes) -> None:
+def test_unreadable_rows_answer_a_json_400(
+    tenants: Tenants, content_type: str, body: bytes
+) -> None:
     album = new_album()
     race(tenants, album, tenants.a)
     for rows in ("entries", "results"):
@@ -224,12 +229,23 @@ def test_no_error_repeats_a_secret_pasted_where_a_name_goes(tenants: Tenants, ki
         httpx.get(f"{api}/{album}/runners/{pasted}", headers=headers),
         httpx.get(f"{api}/{album}/results", params={"checkpoint": pasted}, headers=headers),
         httpx.put(f"{api}/{album}", json={"name": "R", "date": pasted}, headers=headers),
-        httpx.put(f"{api}/{album}", json={"name": "R", "date": "2026-12-06", "timezone": pasted},
-                  headers=headers),
-        httpx.put(f"{api}/{album}", json={"name": "R", "date": "2026-12-06", pasted: 1},
-                  headers=headers),
-        httpx.post(f"{api}/{album}/results", json={"results": [{"bib": pasted, "net_time": pasted,
-                   "checkpoint": pasted, "finish_at": pasted}]}, headers=headers),
+        httpx.put(
+            f"{api}/{album}",
+            json={"name": "R", "date": "2026-12-06", "timezone": pasted},
+            headers=headers,
+        ),
+        httpx.put(
+            f"{api}/{album}", json={"name": "R", "date": "2026-12-06", pasted: 1}, headers=headers
+        ),
+        httpx.post(
+            f"{api}/{album}/results",
+            json={
+                "results": [
+                    {"bib": pasted, "net_time": pasted, "checkpoint": pasted, "finish_at": pasted}
+                ]
+            },
+            headers=headers,
+        ),
     ]
     for response in responses:
         assert response.headers["content-type"].startswith("application/json"), response.text

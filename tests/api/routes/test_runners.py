@@ -40,7 +40,9 @@ def test_another_services_race_answers_as_an_unknown_race_or_a_wrong_surname(
     race(tenants, album, tenants.a, ENTRIES)
 
     other_service = _sign_in(tenants, service="school-b", album=album, bib="1432", surname="山田")
-    unknown_race = _sign_in(tenants, service="school-a", album=new_album(), bib="1432", surname="山田")
+    unknown_race = _sign_in(
+        tenants, service="school-a", album=new_album(), bib="1432", surname="山田"
+    )
     wrong_surname = _sign_in(tenants, service="school-a", album=album, bib="1432", surname="田中")
     unknown_bib = _sign_in(tenants, service="school-a", album=album, bib="7", surname="山田")
 
@@ -110,12 +112,15 @@ def test_no_runner_error_repeats_a_secret(tenants: Tenants, kind: str) -> None:
         _sign_in(tenants, service="school-a", album=album, bib=pasted[:16], surname=pasted),
         _sign_in(tenants, service="school-a", album=pasted[:128], bib="1432", surname="山田"),
         httpx.get(f"{api}/me", headers={"X-Runner-Session": pasted}),
-        httpx.post(f"{api}/subscriptions", json={"channel": "email", "address": pasted},
-                   headers=session),
-        httpx.post(f"{api}/subscriptions", json={"channel": "webpush", "address": pasted},
-                   headers=session),
-        httpx.post(f"{api}/subscriptions", json={"channel": pasted, "address": pasted},
-                   headers=session),
+        httpx.post(
+            f"{api}/subscriptions", json={"channel": "email", "address": pasted}, headers=session
+        ),
+        httpx.post(
+            f"{api}/subscriptions", json={"channel": "webpush", "address": pasted}, headers=session
+        ),
+        httpx.post(
+            f"{api}/subscriptions", json={"channel": pasted, "address": pasted}, headers=session
+        ),
         httpx.post(f"{api}/privacy", json={"kind": pasted}, headers=session),
     ]
     for response in responses:
