@@ -3,9 +3,10 @@
 An execution that ends in one of ``messages.ALERTED_STATUSES`` is written to the ``alert_outbox``
 table once per channel (its unique key is the execution and its re-drive count, so a second report of
 the same end adds nothing). Past ``burst_threshold`` failures in one minute, further failures of that minute are kept
-as ``grouped`` and one summary is sent when the minute is over. A background dispatcher posts due
-rows with a short timeout and retries failures with exponential back-off; the pipeline only ever
-pays for one small insert. Webhook URLs and secrets never reach a log line.
+as ``grouped`` and one summary is sent when the minute is over. A background dispatcher (the
+outboxes' one, ``db.dispatch``) posts due rows with a short timeout and retries failures with
+exponential back-off; the pipeline only ever pays for one small insert. Webhook URLs and secrets
+never reach a log line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 
 from bakusoku import utc
 from bakusoku.config import ConfigError, Settings
+from bakusoku.db.dispatch import OutboxDispatcher, RetryPolicy
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops import messages
 from bakusoku.ops.errors import AlertDeliveryError
@@ -70,13 +72,20 @@ class AlertOutbox:
     ) -> None:
         self.db = db
         self.settings = settings
-        self.poll_seconds = poll_seconds
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client = httpx.Client(timeout=settings.timeout_seconds, follow_redirects=False)
         self.on_delivery: Callable[[str, str, bool], None] | None = None  # channel, kind, ok
+        self.dispatcher = OutboxDispatcher(  # delivery: db.dispatch
+            db,
+            alert_outbox,
+            self._send,
+            name="alert",
+            policy=RetryPolicy(
+                settings.max_attempts, settings.max_backoff_seconds, 4 * settings.timeout_seconds
+            ),
+            poll_seconds=poll_seconds,
+            on_outcome=self._delivered,
+        )
 
     # ---- recording ------------------------------------------------------------------------------
 
@@ -93,7 +102,7 @@ class AlertOutbox:
                 except sa.exc.IntegrityError:
                     continue  # already recorded: a duplicate report of the same end
         if added:
-            self._wake.set()
+            self.dispatcher.wake()
         return added
 
     def _insert(
@@ -150,111 +159,23 @@ class AlertOutbox:
     # ---- delivery -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None or not self.settings.channels:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="alert-dispatcher", daemon=True)
-        self._thread.start()
+        if self.settings.channels:
+            self.dispatcher.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.dispatcher.stop(timeout)
         self._client.close()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-            try:
-                self.deliver_due()
-            except Exception:
-                log.exception("the alert dispatcher could not read its outbox; retrying")
 
     def deliver_due(self, now: float | None = None) -> int:
         """Send every alert that is due; returns how many were delivered."""
-        now = time.time() if now is None else now
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(alert_outbox)
-                .where(alert_outbox.c.status == "pending", alert_outbox.c.next_attempt_at <= now)
-                .order_by(alert_outbox.c.id)
-                .limit(50)
-            ).all()
-        delivered = 0
-        for row in rows:
-            if self._stopping.is_set():
-                break
-            if not self._claim(row, now):
-                continue
-            delivered += self._deliver(row)
-        return delivered
+        return self.dispatcher.deliver_due(now)
 
-    def _claim(self, row: Any, now: float) -> bool:
-        # Another dispatcher (another process on the same database) may have taken it.
-        with self.db.begin() as conn:
-            taken = conn.execute(
-                alert_outbox.update()
-                .where(
-                    alert_outbox.c.id == row.id,
-                    alert_outbox.c.status == "pending",
-                    alert_outbox.c.next_attempt_at == row.next_attempt_at,
-                )
-                .values(next_attempt_at=now + 4 * self.settings.timeout_seconds)
-            ).rowcount
-        return bool(taken == 1)
+    def _send(self, row: Any) -> None:
+        self._post(row.channel, self._body(row))
 
-    def _deliver(self, row: Any) -> int:
-        try:
-            body = self._body(row)
-            self._post(row.channel, body)
-        except Exception as exc:
-            self._failed(row, exc)
-            return 0
-        with self.db.begin() as conn:
-            conn.execute(
-                alert_outbox.update()
-                .where(alert_outbox.c.id == row.id)
-                .values(
-                    status="delivered",
-                    attempts=row.attempts + 1,
-                    delivered_at=time.time(),
-                    last_error=None,
-                )
-            )
+    def _delivered(self, row: Any, ok: bool) -> None:
         if self.on_delivery is not None:
-            self.on_delivery(row.channel, row.kind, True)
-        return 1
-
-    def _failed(self, row: Any, exc: Exception) -> None:
-        attempts = row.attempts + 1
-        reason = exc.message if isinstance(exc, AlertDeliveryError) else type(exc).__name__
-        give_up = attempts >= self.settings.max_attempts
-        delay = min(self.settings.max_backoff_seconds, 2.0 ** (attempts - 1))
-        with self.db.begin() as conn:
-            conn.execute(
-                alert_outbox.update()
-                .where(alert_outbox.c.id == row.id)
-                .values(
-                    status="failed" if give_up else "pending",
-                    attempts=attempts,
-                    next_attempt_at=time.time() + delay,
-                    last_error=reason[:256],
-                )
-            )
-        log.warning(
-            "%s alert %s (%s) not delivered on attempt %d: %s; %s",
-            row.channel,
-            row.id,
-            row.kind,
-            attempts,
-            reason,
-            "giving up" if give_up else f"retrying in {delay:.0f} s",
-        )
-        if self.on_delivery is not None:
-            self.on_delivery(row.channel, row.kind, False)
+            self.on_delivery(row.channel, row.kind, ok)
 
     def _body(self, row: Any) -> dict[str, Any]:
         if row.kind != "summary":
@@ -297,11 +218,7 @@ class AlertOutbox:
 
     def counts(self) -> dict[str, int]:
         """Rows by status (pending, delivered, grouped, failed)."""
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(alert_outbox.c.status, sa.func.count()).group_by(alert_outbox.c.status)
-            ).all()
-        return {status: int(n) for status, n in rows}
+        return self.dispatcher.counts()
 
 
 def post_message(

@@ -9,8 +9,9 @@ new photo of a window queues one row per subscription, due when the window ends;
 photo of that window finds the row there (its unique ``dedupe_key`` is subscription, kind, race,
 bib and window) and adds nothing. A certificate is announced once per revision.
 
-Delivery follows the alerts' outbox: due rows are claimed (another process may share the
-database), sent with a short timeout, and retried with exponential back-off; each row keeps one
+Delivery is the outboxes' one dispatcher (``db.dispatch``): due rows are claimed (another
+process may share the database), sent with a short timeout, and retried with exponential
+back-off; each row keeps one
 retry key (LINE's ``X-Line-Retry-Key``, the e-mail's Message-ID, the push message's Topic), so a
 retry after a timeout that did deliver is not a second message. The link in each message is
 signed, expires, and opens this runner's photos only.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from bakusoku.db.dispatch import PENDING, OutboxDispatcher, RetryPolicy, Undeliverable
 from bakusoku.db.schema import notification_outbox
 from bakusoku.races import links
 from bakusoku.races.errors import NotificationDeliveryError
@@ -42,9 +43,6 @@ log = logging.getLogger("bakusoku.races.notifications")
 RUNNER_PAGE = "/runner"
 # How sure a bib reading must be before its photo is in the runner's gallery (and counted).
 GALLERY_MIN_CONFIDENCE = 0.9
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
 
 
 class Channel(Protocol):
@@ -129,7 +127,7 @@ def _insert(db: sa.Engine, sub: Subscription, kind: str, batch: str, due: float,
 
 
 class NotificationOutbox:
-    """Records runner notifications durably and delivers them from a background thread."""
+    """Records runner notifications durably and delivers them (``db.dispatch``)."""
 
     def __init__(
         self,
@@ -145,15 +143,21 @@ class NotificationOutbox:
         self.db = db
         self.channels = dict(channels)
         self.settings = settings
-        self.poll_seconds = poll_seconds
         self._key = link_key
         self._photo_count = photo_count
         self._on_stop = on_stop  # closes what the channels hold (an HTTP client)
         self._subscriptions = Subscriptions(db)
         self._races = RaceRepository(db)
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.dispatcher = OutboxDispatcher(  # delivery: db.dispatch
+            db,
+            notification_outbox,
+            self._send,
+            name="runner-notification",
+            policy=RetryPolicy(
+                settings.max_attempts, settings.max_backoff_seconds, settings.claim_seconds
+            ),
+            poll_seconds=poll_seconds,
+        )
 
     # ---- recording ------------------------------------------------------------------------------
 
@@ -178,87 +182,34 @@ class NotificationOutbox:
             now=now,
         )
         if added and kind == CERTIFICATE:
-            self._wake.set()
+            self.dispatcher.wake()
         return added
 
     # ---- delivery -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None or not self.channels:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="runner-notifications", daemon=True)
-        self._thread.start()
+        if self.channels:
+            self.dispatcher.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.dispatcher.stop(timeout)
         if self._on_stop is not None:
             self._on_stop()
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
-            try:
-                self.deliver_due()
-            except Exception:
-                log.exception("the runner notifier could not read its outbox; retrying")
-
     def deliver_due(self, now: float | None = None) -> int:
         """Send every message that is due; returns how many were delivered."""
-        now = time.time() if now is None else now
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(notification_outbox)
-                .where(
-                    notification_outbox.c.status == PENDING,
-                    notification_outbox.c.next_attempt_at <= now,
-                )
-                .order_by(notification_outbox.c.id)
-                .limit(50)
-            ).all()
-        delivered = 0
-        for row in rows:
-            if self._stopping.is_set():
-                break
-            if self._claim(row, now):
-                delivered += self._deliver(row, now)
-        return delivered
+        return self.dispatcher.deliver_due(now)
 
-    def _claim(self, row: Any, now: float) -> bool:
-        with self.db.begin() as conn:
-            taken = conn.execute(
-                notification_outbox.update()
-                .where(
-                    notification_outbox.c.id == row.id,
-                    notification_outbox.c.status == PENDING,
-                    notification_outbox.c.next_attempt_at == row.next_attempt_at,
-                )
-                .values(next_attempt_at=now + self.settings.claim_seconds)
-            ).rowcount
-        return bool(taken == 1)
-
-    def _deliver(self, row: Any, now: float) -> int:
+    def _send(self, row: Any) -> None:
         sub = self._subscriptions.get(row.subscription_id)
         if sub is None:  # ended since it was queued: nobody to tell
-            self._finish(row, FAILED, "the subscription ended")
-            return 0
-        try:
-            channel = self.channels.get(sub.channel)
-            if channel is None:
-                raise NotificationDeliveryError(
-                    f"the {sub.channel} channel is not configured on this deployment"
-                )
-            channel.send(sub.address, self._message(row), row.retry_key)
-        except Exception as exc:
-            self._failed(row, sub.channel, exc)
-            return 0
-        self._finish(row, DELIVERED, None)
-        return 1
+            raise Undeliverable("the subscription ended")
+        channel = self.channels.get(sub.channel)
+        if channel is None:
+            raise NotificationDeliveryError(
+                f"the {sub.channel} channel is not configured on this deployment"
+            )
+        channel.send(sub.address, self._message(row), row.retry_key)
 
     def _message(self, row: Any) -> RunnerMessage:
         race = RaceRef(row.service, row.album)
@@ -272,58 +223,14 @@ class NotificationOutbox:
         name = stored["name"] if stored else row.album
         return RunnerMessage(row.kind, name, row.bib, link, count)
 
-    def _finish(self, row: Any, status: str, error: str | None) -> None:
-        with self.db.begin() as conn:
-            conn.execute(
-                notification_outbox.update()
-                .where(notification_outbox.c.id == row.id)
-                .values(
-                    status=status,
-                    attempts=row.attempts + 1,
-                    delivered_at=time.time() if status == DELIVERED else None,
-                    last_error=error,
-                )
-            )
-
-    def _failed(self, row: Any, channel: str, exc: Exception) -> None:
-        attempts = row.attempts + 1
-        reason = exc.message if isinstance(exc, NotificationDeliveryError) else type(exc).__name__
-        give_up = attempts >= self.settings.max_attempts
-        delay = min(self.settings.max_backoff_seconds, 2.0 ** (attempts - 1))
-        with self.db.begin() as conn:
-            conn.execute(
-                notification_outbox.update()
-                .where(notification_outbox.c.id == row.id)
-                .values(
-                    status=FAILED if give_up else PENDING,
-                    attempts=attempts,
-                    next_attempt_at=time.time() + delay,
-                    last_error=reason[:256],
-                )
-            )
-        log.warning(
-            "%s notification %s (%s) not delivered on attempt %d: %s; %s",
-            channel,
-            row.id,
-            row.kind,
-            attempts,
-            reason,
-            "giving up" if give_up else f"retrying in {delay:.0f} s",
-        )
-
     def counts(self, race: RaceRef | None = None) -> dict[str, int]:
         """Messages by status (pending, delivered, failed), of one race or all."""
-        query = sa.select(notification_outbox.c.status, sa.func.count()).group_by(
-            notification_outbox.c.status
+        if race is None:
+            return self.dispatcher.counts()
+        return self.dispatcher.counts(
+            notification_outbox.c.service == race.service,
+            notification_outbox.c.album == race.album,
         )
-        if race is not None:
-            query = query.where(
-                notification_outbox.c.service == race.service,
-                notification_outbox.c.album == race.album,
-            )
-        with self.db.connect() as conn:
-            rows = conn.execute(query).all()
-        return {status: int(n) for status, n in rows}
 
 
 __all__ = [

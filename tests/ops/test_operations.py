@@ -166,7 +166,7 @@ def test_a_broken_webhook_never_slows_the_pipeline_nor_logs_its_url(
     operations.attach(workflow)
     track(workflow)
     workflow.register_state_machine("photo-pipeline", DEFINITION)
-    operations.alerts.poll_seconds = 0.05
+    operations.alerts.dispatcher.poll_seconds = 0.05
     with workflow:
         operations.start()
         began = time.monotonic()

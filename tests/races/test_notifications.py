@@ -221,7 +221,7 @@ def test_a_channel_that_is_down_holds_up_neither_the_pipeline_nor_other_channels
     subscriptions.subscribe(race, "1234", EMAIL, "yamada@example.com", verified_by="surname")
     down, mail = Down(seconds=1.0), Recording()
     outbox = _outbox(engine, {LINE: down, EMAIL: mail})
-    outbox.poll_seconds = 0.05
+    outbox.dispatcher.poll_seconds = 0.05
     outbox.start()
     try:
         began = time.monotonic()
