@@ -50,6 +50,7 @@ class Adapters:
     faces: FaceRepository
     races: RaceRepository
     bibs: PhotoBibs
+    db: sa.Engine  # the deployment's database, for what has no repository here (the outbox)
 
     def face_index(self) -> FaceIndex | None:
         """The configured face index, built on first use (it loads the embedding model) and kept
@@ -128,6 +129,7 @@ def build_adapters(settings: Settings) -> Adapters:
         faces=FaceRepository(engine, retry_seconds=settings.db_retry_seconds),
         races=RaceRepository(engine),
         bibs=PhotoBibs(engine),
+        db=engine,
     )
 
 

@@ -16,6 +16,7 @@ from bakusoku.races.notifications import (
     Channel,
     NotificationOutbox,
     NotifySettings,
+    batch_seconds,
 )
 from bakusoku.races.repository import PhotoBibs, RaceRef
 from bakusoku.races.subscriptions import EMAIL, LINE, WEBPUSH
@@ -65,7 +66,7 @@ def notification_outbox(settings: Settings, db: sa.Engine, link_key: bytes) -> N
         link_key,
         NotifySettings(
             public_url=settings.api_url,
-            batch_seconds=float(max(1, settings.runner_batch_seconds)),
+            batch_seconds=batch_seconds(settings),
             link_seconds=settings.runner_link_days * 86400.0,
         ),
         photo_count=photo_count,

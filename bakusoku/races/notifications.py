@@ -23,12 +23,13 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from bakusoku.config import Settings
 from bakusoku.db.dispatch import PENDING, OutboxDispatcher, RetryPolicy, Undeliverable
 from bakusoku.db.schema import notification_outbox
 from bakusoku.races import links
@@ -37,10 +38,12 @@ from bakusoku.races.message import CERTIFICATE, KINDS, PHOTOS, RunnerMessage
 from bakusoku.races.privacy import ERASE, RunnerPrivacy
 from bakusoku.races.repository import RaceRef, RaceRepository
 from bakusoku.races.subscriptions import Subscription, Subscriptions
+from bakusoku.runtime import emf
 
 log = logging.getLogger("bakusoku.races.notifications")
 
 RUNNER_PAGE = "/runner"
+QUEUE_FAILED_METRIC = "RunnerNotifyQueueFailed"
 # How sure a bib reading must be before its photo is in the runner's gallery (and counted).
 GALLERY_MIN_CONFIDENCE = 0.9
 
@@ -99,6 +102,41 @@ def notify_ready(
     return sum(
         _insert(db, sub, kind, batch, due, now) for sub in Subscriptions(db).active(race, bib)
     )
+
+
+def batch_seconds(settings: Settings) -> float:
+    """The window photos of a bib are announced once in (``runner_batch_seconds``, at least 1)."""
+    return float(max(1, settings.runner_batch_seconds))
+
+
+def announce_photos(
+    db: sa.Engine,
+    race: RaceRef,
+    bibs: Iterable[str],
+    settings: Settings,
+) -> int:
+    """Queue "photos ready" for each of ``bibs`` (the confident bibs of a photo just recorded):
+    what both the bib reader and staff tagging call; returns the rows added.
+
+    It never raises: the photo's bibs are recorded already, and an outbox that cannot be written
+    must not fail the photo or the request. A failure is logged and counted
+    (``RunnerNotifyQueueFailed``, a CloudWatch metric on AWS through the function's log).
+    """
+    added = 0
+    for bib in dict.fromkeys(bibs):  # a bib once, in order
+        try:
+            added += notify_ready(db, race, bib, PHOTOS, batch_seconds=batch_seconds(settings))
+        except Exception as exc:
+            log.warning(
+                "photos of bib %s in %s/%s could not be queued for its runner (%s): the photo is "
+                "kept; the runner is told with the next photo of this bib",
+                bib,
+                race.service,
+                race.album,
+                type(exc).__name__,
+            )
+            emf.count(QUEUE_FAILED_METRIC, {"Service": race.service, "Stage": settings.stage})
+    return added
 
 
 def _insert(db: sa.Engine, sub: Subscription, kind: str, batch: str, due: float, now: float) -> int:
@@ -239,5 +277,6 @@ __all__ = [
     "Channel",
     "NotificationOutbox",
     "NotifySettings",
+    "announce_photos",
     "notify_ready",
 ]

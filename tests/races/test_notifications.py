@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from bakusoku.config import Settings
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.schema import notification_outbox
 from bakusoku.races import links
 from bakusoku.races.errors import NotificationDeliveryError
 from bakusoku.races.line import LinePush
 from bakusoku.races.message import CERTIFICATE, PHOTOS, RunnerMessage
-from bakusoku.races.notifications import NotificationOutbox, NotifySettings
+from bakusoku.races.notifications import (
+    QUEUE_FAILED_METRIC,
+    NotificationOutbox,
+    NotifySettings,
+    announce_photos,
+)
 from bakusoku.races.records import Entry
 from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef, RaceRepository
 from bakusoku.races.subscriptions import EMAIL, LINE, Subscriptions
@@ -271,3 +279,35 @@ def test_notify_ready_from_many_threads_queues_one_batch(engine: sa.Engine) -> N
         t.join()
 
     assert sum(added) == 1
+
+
+def test_announce_photos_queues_each_subscribed_bib_once(engine: sa.Engine) -> None:
+    race = _race(engine)
+    Subscriptions(engine).subscribe(race, "1234", EMAIL, "a@example.com", verified_by="surname")
+    settings = Settings(runner_batch_seconds=int(WINDOW), stage="prod")
+
+    first = announce_photos(engine, race, ["1234", "77", "1234"], settings)  # 77: nobody
+    second = announce_photos(engine, race, ["1234"], settings)  # the same window
+
+    assert (first, second) == (1, 0)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(notification_outbox)).all()
+    assert [(r.bib, r.kind) for r in rows] == [("1234", PHOTOS)]
+
+
+def test_announce_photos_never_raises_and_counts_what_it_could_not_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A database without the outbox (nor any table): every insert fails, as a lost database would.
+    empty = create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    race = RaceRef("runs", "marathon")
+    try:
+        added = announce_photos(empty, race, ["1234", "77"], Settings(stage="prod"))
+    finally:
+        empty.dispose()
+
+    assert added == 0
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [m[QUEUE_FAILED_METRIC] for m in metrics] == [1, 1]
+    assert metrics[0]["Service"] == "runs" and metrics[0]["Stage"] == "prod"
+    assert "photos of bib 1234 in runs/marathon could not be queued" in caplog.text

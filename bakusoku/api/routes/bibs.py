@@ -2,7 +2,8 @@
 
 Staff hold an uploader key of the race's album (as for entry lists). A photo of another album or
 service answers 404 like a missing one. Tags are validated against the entry list: a bib not on
-it answers ``400 race.unknown_bib`` naming it, and nothing is written.
+it answers ``400 race.unknown_bib`` naming it, and nothing is written. The runners subscribed to
+a tagged bib are told, as when the reader finds it (``races.notifications.announce_photos``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
 from bakusoku.db.photos import InvalidCursorError
 from bakusoku.races.bibs import confident
+from bakusoku.races.notifications import announce_photos
 from bakusoku.races.records import BIB
 from bakusoku.races.repository import BibSighting, RaceRef, RaceRepository
 from bakusoku.races.review import BibReview, Reviewed, UnknownBibError
@@ -109,6 +111,7 @@ def bibs_router(services: ApiServices) -> APIRouter:
                 done = review.tag(race, photo_id, body.bibs, principal.actor)
         except UnknownBibError as exc:
             raise ApiError(400, exc.code, str(exc), "bibs") from None
+        announce_photos(services.db, race, confident(done.bibs, threshold), services.settings)
         return _reviewed_view(done, threshold)
 
     return router

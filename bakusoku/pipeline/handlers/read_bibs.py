@@ -4,7 +4,8 @@ It runs beside MarkReady (the pipeline's Parallel state) and reads only the prev
 (1600 px, already made from the one decode), never the original. Only albums that are races are
 read: any other album costs one indexed lookup and no pixels. The readings on the race's entry
 list are recorded with their confidence (``races.PhotoBibs``); a photo with none at the race's
-threshold is in the "bib unknown" set for staff (``races.review``).
+threshold is in the "bib unknown" set for staff (``races.review``). Runners subscribed to a bib
+read at that threshold are told, batched (``races.notifications.announce_photos``).
 
 A failure never fails the photo: the branch's Catch ends it with the code ``bibs.unread`` and the
 photo, ready all the same, has no bib read, so it is in the bib-unknown set.
@@ -19,6 +20,7 @@ from bakusoku.domain.keys import owner_of
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.races.bibs import RaceEntries, confident, sightings
 from bakusoku.races.errors import BibReadError
+from bakusoku.races.notifications import announce_photos
 from bakusoku.races.readers import BibReader, bib_reader
 from bakusoku.races.repository import RaceRef
 
@@ -47,6 +49,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     found = sightings(lines, RaceEntries(env.races, race), scale=made["width"] / width)
     env.bibs.record(race, photo_id, found)
     sure = confident(found, env.settings.bib_min_confidence)
+    announce_photos(env.db, race, sure, env.settings)  # never fails the photo
     return {
         "photoId": photo_id,
         "race": True,
