@@ -199,6 +199,12 @@ class Settings:
     state_machine_arn: str = ""
     admin_token_secret_arn: str = ""
     transform_signing_key_secret_arn: str = ""  # the secret holding transform_signing_key
+    # The runner channels' secrets on AWS, each the secret holding that setting as its text (read by
+    # the runner notifier, and the API for the LINE webhook and the Web Push key: docs/races.md).
+    line_channel_access_token_secret_arn: str = ""
+    line_channel_secret_secret_arn: str = ""
+    smtp_password_secret_arn: str = ""
+    vapid_private_key_secret_arn: str = ""
     # Where the secret's database is when the secret holds only username and password (as one RDS
     # manages does); set, each wins over the secret's own field (e.g. an RDS Proxy's host).
     database_engine: str = ""  # postgres | mysql | mariadb | aurora-postgresql | aurora-mysql
@@ -420,6 +426,15 @@ def settings_to_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+# The runner channels' secret settings (docs/races.md) and the stage key of each one's secret.
+CHANNEL_SECRETS = (
+    "line_channel_access_token",
+    "line_channel_secret",
+    "smtp_password",
+    "vapid_private_key",
+)
+CHANNEL_SECRET_ARNS = tuple(f"{name}_secret_arn" for name in CHANNEL_SECRETS)
+
 # Services and stages: what one AWS stack of one service in one stage needs besides the settings.
 # Keys a service's ``defaults`` and each of its ``stages`` may set.
 STAGE_KEYS = frozenset(
@@ -431,6 +446,7 @@ STAGE_KEYS = frozenset(
         "slack_webhook_secret_arn",
         "admin_token_secret_arn",
         "transform_signing_key_secret_arn",
+        *CHANNEL_SECRET_ARNS,
         "db_instance_identifier",
         "vpc",
         "rds_proxy",
@@ -498,6 +514,9 @@ class StageValues:
     vpc: VpcSettings | None
     rds_proxy: RdsProxySettings | None = None
     chaos: bool = False  # AWS FIS experiment templates in the stack (bakusoku/deploy/chaos.py)
+    # The runner channels' secrets the stage names: (secret setting, its secret's ARN), each
+    # optional (a channel without its secret is off on AWS, or has no webhook or push key).
+    channel_secret_arns: tuple[tuple[str, str], ...] = ()
 
 
 def service_names(settings: Settings) -> list[str]:
@@ -540,6 +559,11 @@ def stage_values(
         vpc=_vpc(merged.get("vpc"), where),
         rds_proxy=_rds_proxy(merged.get("rds_proxy"), merged.get("vpc"), where),
         chaos=_flag(merged.get("chaos", False), f"{where}.chaos"),
+        channel_secret_arns=tuple(
+            (name, _secret_arn(merged, f"{name}_secret_arn", where))
+            for name in CHANNEL_SECRETS
+            if merged.get(f"{name}_secret_arn")
+        ),
     )
 
 

@@ -1,9 +1,11 @@
-"""AWS Secrets Manager: a secret's text and the database URL a secret describes (the one reader of both)."""
+"""AWS Secrets Manager: a secret's text, the database URL a secret describes, and the secret settings
+kept in secrets on AWS (the one reader of all three)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -101,3 +103,27 @@ def database_url(settings: Settings) -> str:
         }
         return database_url_from_secret(settings.database_secret_arn, settings.region, connection)
     return settings.effective_database_url
+
+
+def with_secrets(
+    settings: Settings,
+    names: Iterable[str],
+    read: Callable[[str, str], str] = secret_string,
+) -> Settings:
+    """``settings`` with each secret setting of ``names`` read from the secret its
+    ``{name}_secret_arn`` setting names (AWS: the template sets the ARNs, never the values).
+
+    A name whose ARN is not set keeps its setting. A secret holds the value as its text; one that
+    is empty is a SecretError naming the secret (never a value: no secret reaches a message).
+    ``read`` is the reader of one secret's text (Secrets Manager's ``GetSecretValue``).
+    """
+    read_values: dict[str, Any] = {}
+    for name in names:
+        arn = getattr(settings, f"{name}_secret_arn")
+        if not arn:
+            continue
+        text = read(arn, settings.region).strip()
+        if not text:
+            raise SecretError(f"the secret {arn} is empty: store the {name} as its text")
+        read_values[name] = text
+    return dataclasses.replace(settings, **read_values) if read_values else settings

@@ -21,23 +21,24 @@ from bakusoku.config import Settings, load_settings, require
 from bakusoku.db.deployment import deployment_engine
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.graph.stored import bundled_map
-from bakusoku.secrets import secret_string
+from bakusoku.secrets import with_secrets
 from bakusoku.storage.s3 import S3ObjectStore, S3Presigner
+
+# The secret settings the API reads from their secrets: the operators' admin token, the key of
+# transform URLs (the transform function's too), the LINE webhook's channel secret and the Web
+# Push key whose public half the runner page subscribes with.
+API_SECRETS = (
+    "admin_token",
+    "transform_signing_key",
+    "line_channel_secret",
+    "vapid_private_key",
+)
 
 
 def api_settings() -> Settings:
-    """The function's settings, with the operators' admin token and the key of transform URLs
-    read from their secrets where the environment names them (the transform function's too)."""
-    settings = load_settings()
-    read = {
-        setting: secret_string(arn, settings.region).strip()
-        for setting, arn in (
-            ("admin_token", settings.admin_token_secret_arn),
-            ("transform_signing_key", settings.transform_signing_key_secret_arn),
-        )
-        if arn
-    }
-    return load_settings(read) if read else settings
+    """The function's settings, with :data:`API_SECRETS` read from the secrets the environment
+    names."""
+    return with_secrets(load_settings(), API_SECRETS)
 
 
 @functools.cache

@@ -29,6 +29,17 @@ DATABASE_SECRET = "DatabaseSecretArn"
 WEBHOOK_SECRET = "SlackWebhookSecretArn"
 ADMIN_SECRET = "AdminTokenSecretArn"
 TRANSFORM_SECRET = "TransformSigningKeySecretArn"
+# The template parameter of each runner channel's secret (present when the stage names it).
+CHANNEL_SECRET_PARAMETERS = {
+    "line_channel_access_token": "LineChannelAccessTokenSecretArn",
+    "line_channel_secret": "LineChannelSecretSecretArn",
+    "smtp_password": "SmtpPasswordSecretArn",
+    "vapid_private_key": "VapidPrivateKeySecretArn",
+}
+# Who reads which: the runner notifier sends (LINE's token, SMTP's password, the Web Push key);
+# the API checks LINE's webhook and hands the page the Web Push key's public half.
+NOTIFIER_CHANNEL_SECRETS = ("line_channel_access_token", "smtp_password", "vapid_private_key")
+API_CHANNEL_SECRETS = ("line_channel_secret", "vapid_private_key")
 
 Statement = dict[str, Any]
 
@@ -108,6 +119,21 @@ def face_index_statements(name: str, stage: StageConfig) -> list[Statement]:
     return statements
 
 
+def channel_secrets(stage: StageConfig, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The secret setting → its parameter's Ref, of ``names`` the stage has a secret for."""
+    configured = dict(stage.channel_secret_arns)
+    return {n: {"Ref": CHANNEL_SECRET_PARAMETERS[n]} for n in names if n in configured}
+
+
+def runner_channel_secrets(stage: StageConfig) -> dict[str, dict[str, str]]:
+    """What a function with ``runner_channels`` reads: the channels it sends through and the key
+    of the links (the one the API checks)."""
+    return {
+        **channel_secrets(stage, NOTIFIER_CHANNEL_SECRETS),
+        "transform_signing_key": {"Ref": TRANSFORM_SECRET},
+    }
+
+
 def function_statements(name: str, stage: StageConfig) -> list[Statement]:
     """The statements of function ``name``'s role, besides logging, tracing and VPC access."""
     return _own_statements(name, stage) + face_index_statements(name, stage)
@@ -120,7 +146,7 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
     transform_key = _allow(["secretsmanager:GetSecretValue"], {"Ref": TRANSFORM_SECRET})
     declaration = stage.functions[name].declaration
     if declaration is not None:
-        return declared_statements(declaration)
+        return declared_statements(declaration, stage)
     if name == NOTIFIER:  # the webhook URL, and the history that names the failed state
         return [
             _allow(["secretsmanager:GetSecretValue"], {"Ref": WEBHOOK_SECRET}),
@@ -142,10 +168,15 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
             if stage.admin_token_secret_arn
             else []
         )
+        channels = [
+            _allow(["secretsmanager:GetSecretValue"], ref)
+            for ref in channel_secrets(stage, API_CHANNEL_SECRETS).values()
+        ]
         return [
             database,
             transform_key,  # it signs the transform URLs the edge verifies
             *admin,
+            *channels,
             # A presigned URL acts with its signer's rights: uploads only, renditions and (for
             # admins) originals to read. Deleting a photo removes its original and renditions.
             _allow(["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], objects(uploads)),
@@ -191,12 +222,13 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
     return [database, *by_function[name]]
 
 
-def declared_statements(function: DeclaredFunction) -> list[Statement]:
+def declared_statements(function: DeclaredFunction, stage: StageConfig) -> list[Statement]:
     """Exactly what a declared function's ``resources`` name: nothing is granted by default.
 
     ``database`` grants the database secret (whether the function may write is up to the database
     user the secret names: IAM cannot tell a SELECT from an UPDATE); ``bucket`` its prefixes only,
-    ``read`` as GetObject with listing under the prefix, ``write`` as PutObject and DeleteObject.
+    ``read`` as GetObject with listing under the prefix, ``write`` as PutObject and DeleteObject;
+    ``runner_channels`` the secrets of the channels the stage names and of the links' key.
     """
     resources = function.resources
     secrets: list[Any] = []
@@ -204,6 +236,8 @@ def declared_statements(function: DeclaredFunction) -> list[Statement]:
         secrets.append({"Ref": DATABASE_SECRET})
     if resources.slack:
         secrets.append({"Ref": WEBHOOK_SECRET})
+    if resources.runner_channels:
+        secrets += list(runner_channel_secrets(stage).values())
     secrets += list(resources.secrets)
     statements = [_allow(["secretsmanager:GetSecretValue"], secret) for secret in secrets]
     for grant in resources.buckets:

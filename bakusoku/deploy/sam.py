@@ -38,14 +38,18 @@ from bakusoku.deploy.edge import (
 from bakusoku.deploy.monitoring import function_alarms, monitored, state_machine_alarms
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
+    API_CHANNEL_SECRETS,
     BUCKET,
+    CHANNEL_SECRET_PARAMETERS,
     DATABASE_SECRET,
     REKOGNITION_ACTIONS,
     STATE_MACHINE,
     TRANSFORM_SECRET,
     WEBHOOK_SECRET,
+    channel_secrets,
     function_statements,
     objects,
+    runner_channel_secrets,
     stack_collection_prefix,
     state_machine_log_statement,
 )
@@ -302,6 +306,8 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env |= dict(declaration.environment)
         if declaration.resources.slack:
             env[env_name("slack_webhook_secret_arn")] = {"Ref": WEBHOOK_SECRET}
+        if declaration.resources.runner_channels:
+            env |= _secret_arns(runner_channel_secrets(stage))
         if not declaration.resources.database:  # no database secret it could not read anyway
             env.pop(env_name("database_secret_arn"))
     if settings.face_index == REKOGNITION and name in REKOGNITION_ACTIONS:
@@ -311,6 +317,7 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env[env_name("transform_signing_key_secret_arn")] = {"Ref": TRANSFORM_SECRET}
     if name == API:
         env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
+        env |= _secret_arns(channel_secrets(stage, API_CHANNEL_SECRETS))
         env[env_name("transform_url")] = distribution_url()
         if stage.admin_token_secret_arn:
             env[env_name("admin_token_secret_arn")] = {"Ref": ADMIN_SECRET}
@@ -319,6 +326,11 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         # Each execution environment's /tmp is its own and short-lived; the edge is the cache.
         env[env_name("transform_cache_mb")] = "0"
     return env
+
+
+def _secret_arns(refs: dict[str, Any]) -> dict[str, Any]:
+    """``BAKUSOKU_{NAME}_SECRET_ARN`` of each secret setting: the function reads the value."""
+    return {env_name(f"{name}_secret_arn"): ref for name, ref in refs.items()}
 
 
 def database_schema() -> dict[str, Any]:
@@ -365,6 +377,13 @@ def _parameters(stage: StageConfig) -> dict[str, Any]:
         "Default": "packaged",
         "Description": "New on every deploy (bakusoku deploy sets it) so the migrations run.",
     }
+    for name, arn in stage.channel_secret_arns:
+        params[CHANNEL_SECRET_PARAMETERS[name]] = {
+            "Type": "String",
+            "Default": arn,
+            "AllowedPattern": _SECRET_ARN_PATTERN,
+            "Description": f"Secrets Manager secret with {name} (runner notifications).",
+        }
     if stage.admin_token_secret_arn:
         params[ADMIN_SECRET] = {
             "Type": "String",

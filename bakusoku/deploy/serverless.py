@@ -15,6 +15,7 @@ from typing import Any
 from bakusoku.deploy.edge import edge_resources
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
+    CHANNEL_SECRET_PARAMETERS,
     DATABASE_SECRET,
     STATE_MACHINE,
     TRANSFORM_SECRET,
@@ -84,6 +85,12 @@ def _machine_refs(value: Any, logical: Mapping[str, str]) -> Any:
     return value
 
 
+def _camel(parameter: str) -> str:
+    """A template parameter's name as a stage value's: ``SmtpPasswordSecretArn`` →
+    ``smtpPasswordSecretArn``."""
+    return parameter[0].lower() + parameter[1:]
+
+
 def _var(path: str) -> str:
     return f"${{self:custom.stages.${{sls:stage}}.{path}}}"
 
@@ -97,6 +104,7 @@ def _stage_values(stage: StageConfig) -> dict[str, Any]:
         "slackWebhookSecretArn": stage.slack_webhook_secret_arn,
         "adminTokenSecretArn": stage.admin_token_secret_arn or "",
         "transformSigningKeySecretArn": stage.transform_signing_key_secret_arn,
+        **{_camel(CHANNEL_SECRET_PARAMETERS[name]): arn for name, arn in stage.channel_secret_arns},
         "managedPolicies": [*_BASIC, _VPC] if stage.vpc else list(_BASIC),
         "vpc": (
             {
@@ -130,6 +138,8 @@ def _to_join(value: Any) -> Any:
         return _var("slackWebhookSecretArn")
     if set(value) == {"Ref"} and value["Ref"] == TRANSFORM_SECRET:
         return _var("transformSigningKeySecretArn")
+    if set(value) == {"Ref"} and value["Ref"] in CHANNEL_SECRET_PARAMETERS.values():
+        return _var(_camel(value["Ref"]))
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
         parts: list[Any] = []
         text = value["Fn::Sub"]

@@ -56,6 +56,8 @@ class StageConfig:
     # Race plans not ended when packaged (`bakusoku race prepare --stage`): scheduled provisioned
     # concurrency (bakusoku.deploy.race_capacity); ``functions`` already reserve what they ask.
     race_plans: tuple[PlanWindow, ...] = ()
+    # The runner channels' secrets: (secret setting, ARN) of each the stage names (docs/races.md).
+    channel_secret_arns: tuple[tuple[str, str], ...] = ()
 
     @property
     def stack_name(self) -> str:
@@ -107,6 +109,7 @@ def load_stage(
         canary=canary,
         chaos=values.chaos,
         race_plans=plans,
+        channel_secret_arns=values.channel_secret_arns,
     )
 
 

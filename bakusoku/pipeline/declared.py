@@ -12,7 +12,7 @@ deployment's own (an entry without one only resizes a function of ``pipeline.fun
         timeout_seconds: 60
         reserved_concurrency: 1
         environment: {SLOW_QUERIES_TOP: "10"}
-        resources: {database: read, slack: true, secrets: [arn:...],
+        resources: {database: read, slack: true, runner_channels: false, secrets: [arn:...],
                     bucket: [{prefix: "reports/", access: write}]}
 
 One reading drives every backend: ``bakusoku up`` runs the function with these sizes and fires
@@ -49,7 +49,7 @@ DECLARATION_KEYS = (
     "environment",
     "resources",
 )
-RESOURCE_KEYS = ("database", "bucket", "secrets", "slack")
+RESOURCE_KEYS = ("database", "bucket", "secrets", "slack", "runner_channels")
 DATABASE_ACCESS = ("read", "write")
 BUCKET_ACCESS = ("read", "write", "read-write")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
@@ -115,6 +115,9 @@ class Resources:
     buckets: tuple[BucketGrant, ...] = ()
     secrets: tuple[str, ...] = ()  # Secrets Manager ARNs it may read
     slack: bool = False  # the Slack webhook of the deployment's alerts
+    # The runner channels' secrets the stage names and the key runner links are signed with (the
+    # runner notifier: docs/races.md).
+    runner_channels: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,9 +297,10 @@ def _resources(value: Any, where: str) -> Resources:
     database = value.get("database", "")
     if database not in ("", *DATABASE_ACCESS):
         raise ConfigError(f"{where}.database must be read or write, not {database!r}")
-    slack = value.get("slack", False)
-    if not isinstance(slack, bool):
-        raise ConfigError(f"{where}.slack must be true or false, not {slack!r}")
+    slack, channels = value.get("slack", False), value.get("runner_channels", False)
+    for key, flag in (("slack", slack), ("runner_channels", channels)):
+        if not isinstance(flag, bool):
+            raise ConfigError(f"{where}.{key} must be true or false, not {flag!r}")
     secrets = value.get("secrets", [])
     if not isinstance(secrets, list) or not all(
         isinstance(s, str) and _SECRET_ARN.match(s) for s in secrets
@@ -310,6 +314,7 @@ def _resources(value: Any, where: str) -> Resources:
         buckets=_buckets(value.get("bucket", []), f"{where}.bucket"),
         secrets=tuple(secrets),
         slack=slack,
+        runner_channels=channels,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from bakusoku.config import Settings, env_name, function_overrides
+from bakusoku.config import CHANNEL_SECRETS, Settings, env_name, function_overrides
 from bakusoku.pipeline.declared import DeclaredFunction, declared_functions
 from bakusoku.pipeline.machines import StateMachine, TaskState
 from bakusoku.runtime import FunctionConfig
@@ -127,8 +127,9 @@ def sized_functions(
 
 def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> list[FunctionConfig]:
     """The built-in state machines' and the declared functions as the embedded runtime runs them,
-    sized as on AWS. A declared function gets its own ``environment``, and the Slack webhook only when its
-    ``resources`` name it (no other worker ever sees the secret)."""
+    sized as on AWS. A declared function gets its own ``environment``, and the Slack webhook or
+    the runner channels' secrets only when its ``resources`` name them (no other worker ever sees
+    them)."""
     sized = sized_functions(settings)
     tasks = {name for machine in BUILT_IN_MACHINES for name in machine.function_names}
     configs = []
@@ -138,6 +139,9 @@ def runtime_functions(settings: Settings, environment: Mapping[str, str]) -> lis
             own |= f.declaration.environment
             if f.declaration.resources.slack:
                 own[env_name("slack_webhook_url")] = settings.slack_webhook_url
+            if f.declaration.resources.runner_channels:
+                for name in (*CHANNEL_SECRETS, "transform_signing_key"):
+                    own[env_name(name)] = getattr(settings, name)
         configs.append(
             FunctionConfig(
                 name=f.name,

@@ -55,6 +55,7 @@ def test_one_run_delivers_what_is_due(
     RaceRepository(engine).save_entries(race, [Entry("1234", "山田 太郎", "山田", None)])
     Subscriptions(engine).subscribe(race, "1234", EMAIL, "y@example.com", verified_by="surname")
     notify_ready(engine, race, "1234", CERTIFICATE)
+    runner_notifier._settings.cache_clear()
     runner_notifier._engine.cache_clear()
 
     first = runner_notifier.handler({}, None)
