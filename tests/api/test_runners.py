@@ -5,7 +5,6 @@ and erasure is audited and verifiable."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from bakusoku.db.faces import FaceRepository, FaceRow
 from bakusoku.races import line
 from bakusoku.races.repository import BibSighting, PhotoBibs
 from tests.races.race_day import LINE_SECRET, SERVICE, RaceDay, start_race_day, stop_race_day
+from tests.races.stand_ins import line_text_event
 
 pytestmark = pytest.mark.integration
 
@@ -120,19 +120,7 @@ def test_line_follow_with_the_code_subscribes_and_a_tampered_webhook_is_refused(
 ) -> None:
     session = _sign_in(day, "77", "佐藤").json()["session"]
     code = _me(day, session)["line_code"]
-    body = json.dumps(
-        {
-            "destination": "U" + "f" * 32,
-            "events": [
-                {
-                    "type": "message",
-                    "replyToken": uuid.uuid4().hex,
-                    "source": {"type": "user", "userId": USER},
-                    "message": {"type": "text", "id": "1", "text": code},
-                }
-            ],
-        }
-    ).encode()
+    body = line_text_event(USER, code)
     signature = line.signature(LINE_SECRET, body)
 
     tampered = httpx.post(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bakusoku.aws import runner_notifier
 from bakusoku.db.engine import create_db_engine
@@ -24,6 +25,20 @@ from tests.races.stand_ins import LineStandIn, SmtpSink
 pytestmark = pytest.mark.integration
 
 KEY = "k" * 40
+
+
+def _certificate_queued_for(engine: sa.Engine, channel: str, address: str) -> RaceRef:
+    """A migrated database whose runner 1234 subscribed on ``channel`` and whose certificate
+    is ready: one message due."""
+    upgrade(engine)
+    race = RaceRef("runs", "shonan")
+    RaceRepository(engine).save_race(
+        race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo"
+    )
+    RaceRepository(engine).save_entries(race, [Entry("1234", "山田 太郎", "山田", None)])
+    Subscriptions(engine).subscribe(race, "1234", channel, address, verified_by="surname")
+    notify_ready(engine, race, "1234", CERTIFICATE)
+    return race
 
 
 @pytest.fixture
@@ -49,14 +64,7 @@ def test_one_run_delivers_what_is_due(
     }.items():
         monkeypatch.setenv(f"BAKUSOKU_{name}", value)
     engine = create_db_engine(url)
-    upgrade(engine)
-    race = RaceRef("runs", "shonan")
-    RaceRepository(engine).save_race(
-        race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo"
-    )
-    RaceRepository(engine).save_entries(race, [Entry("1234", "山田 太郎", "山田", None)])
-    Subscriptions(engine).subscribe(race, "1234", EMAIL, "y@example.com", verified_by="surname")
-    notify_ready(engine, race, "1234", CERTIFICATE)
+    race = _certificate_queued_for(engine, EMAIL, "y@example.com")
     runner_notifier._settings.cache_clear()
     runner_notifier._engine.cache_clear()
 
@@ -98,15 +106,7 @@ def test_on_aws_the_line_token_and_the_links_key_come_from_secrets_manager(
         monkeypatch.setenv(f"BAKUSOKU_{name}", value)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", emulator)
     engine = create_db_engine(url)
-    upgrade(engine)
-    race = RaceRef("runs", "shonan")
-    RaceRepository(engine).save_race(
-        race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo"
-    )
-    RaceRepository(engine).save_entries(race, [Entry("1234", "山田 太郎", "山田", None)])
-    user = "U" + "0123456789abcdef" * 2
-    Subscriptions(engine).subscribe(race, "1234", LINE, user, verified_by="surname")
-    notify_ready(engine, race, "1234", CERTIFICATE)
+    race = _certificate_queued_for(engine, LINE, "U" + "0123456789abcdef" * 2)
     runner_notifier._settings.cache_clear()
     runner_notifier._engine.cache_clear()
     try:

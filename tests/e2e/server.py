@@ -39,6 +39,41 @@ def ended_execution(api: str, photo_id: str, timeout: float = 10) -> dict[str, A
         time.sleep(0.05)
 
 
+def upload_photo(
+    api: str, key: str, album: str, data: bytes, filename: str = "IMG_0042.jpg"
+) -> str:
+    """Upload a JPEG into ``album`` as the web app does (grant, then PUT); the photo's id."""
+    grant = httpx.post(
+        f"{api}/v1/uploads",
+        json={
+            "filename": filename,
+            "content_type": "image/jpeg",
+            "size": len(data),
+            "album": album,
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert grant.status_code == 201, grant.text
+    upload = grant.json()["upload"]
+    httpx.request(
+        upload["method"], upload["url"], content=data, headers=upload["headers"], timeout=60
+    ).raise_for_status()
+    return str(grant.json()["photo_id"])
+
+
+def read_bibs_output(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
+    """What ReadBibs returned for the photo, once its (successful) execution has ended."""
+    execution = ended_execution(api, photo_id, timeout=timeout)
+    assert execution["execution"]["status"] == "SUCCEEDED", execution["execution"]
+    (exited,) = [
+        e
+        for e in execution["events"]
+        if e["type"] == "TaskStateExited" and e["details"]["name"] == "ReadBibs"
+    ]
+    output: dict[str, Any] = json.loads(exited["details"]["output"])
+    return output
+
+
 UP = [sys.executable, "-m", "bakusoku.cli", "up"]
 
 

@@ -4,17 +4,15 @@ other album is not read at all."""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from bakusoku.imaging.text import text_available
 from bench.bib_photos import Conditions, draw_photo
-from tests.e2e.server import RunningServer, ended_execution
+from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 
 pytestmark = [
@@ -53,47 +51,16 @@ def _bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _upload(server: RunningServer, key: str, album: str, data: bytes) -> str:
-    grant = httpx.post(
-        f"{server.api}/v1/uploads",
-        json={
-            "filename": "IMG_0042.jpg",
-            "content_type": "image/jpeg",
-            "size": len(data),
-            "album": album,
-        },
-        headers=_bearer(key),
-    )
-    assert grant.status_code == 201, grant.text
-    upload = grant.json()["upload"]
-    httpx.request(
-        upload["method"], upload["url"], content=data, headers=upload["headers"], timeout=60
-    ).raise_for_status()
-    return str(grant.json()["photo_id"])
-
-
-def _read_bibs_output(server: RunningServer, photo_id: str) -> dict[str, Any]:
-    execution = ended_execution(server.api, photo_id, timeout=120)
-    assert execution["execution"]["status"] == "SUCCEEDED", execution["execution"]
-    (exited,) = [
-        e
-        for e in execution["events"]
-        if e["type"] == "TaskStateExited" and e["details"]["name"] == "ReadBibs"
-    ]
-    output: dict[str, Any] = json.loads(exited["details"]["output"])
-    return output
-
-
 def _runners(bibs: list[str], seed: int) -> bytes:
     clear = Conditions(rotation=8.0, blur=1.0, occluded_share=0.0)
     return draw_photo(random.Random(seed), bibs, clear).jpeg  # 12 MP, a banner and a clock
 
 
 def test_a_race_photo_ends_with_its_bibs_recorded(server: RunningServer, key: str) -> None:
-    photo_id = _upload(server, key, RACE, _runners(["1268", "988"], seed=3))
+    photo_id = upload_photo(server.api, key, RACE, _runners(["1268", "988"], seed=3))
 
     assert wait_final(server.api, photo_id)["status"] == "ready"
-    output = _read_bibs_output(server, photo_id)
+    output = read_bibs_output(server.api, photo_id)
 
     assert output["race"] is True and output["bibUnknown"] is False
     shown = httpx.get(
@@ -107,8 +74,8 @@ def test_a_race_photo_ends_with_its_bibs_recorded(server: RunningServer, key: st
 
 
 def test_a_photo_of_another_album_is_not_read(server: RunningServer, key: str) -> None:
-    photo_id = _upload(server, key, "sports-day", _runners(["1268"], seed=4))
+    photo_id = upload_photo(server.api, key, "sports-day", _runners(["1268"], seed=4))
 
     assert wait_final(server.api, photo_id)["status"] == "ready"
 
-    assert _read_bibs_output(server, photo_id) == {"photoId": photo_id, "race": False}
+    assert read_bibs_output(server.api, photo_id) == {"photoId": photo_id, "race": False}

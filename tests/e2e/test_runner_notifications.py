@@ -5,7 +5,6 @@ staff tagging a photo with a bib tells that bib's runner the same way."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 import uuid
@@ -22,8 +21,8 @@ from bakusoku.imaging.text import text_available
 from bakusoku.races import line
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
-from tests.e2e.server import RunningServer, ended_execution
-from tests.races.stand_ins import LineStandIn
+from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
+from tests.races.stand_ins import LineStandIn, line_text_event
 
 pytestmark = [
     pytest.mark.integration,
@@ -107,19 +106,7 @@ def _follow_on_line(day: Day, bib: str, surname: str, user: str) -> str:
     assert signed_in.status_code == 200, signed_in.text
     session = str(signed_in.json()["session"])
     code = _me(day, session)["line_code"]
-    body = json.dumps(
-        {
-            "destination": "U" + "f" * 32,
-            "events": [
-                {
-                    "type": "message",
-                    "replyToken": uuid.uuid4().hex,
-                    "source": {"type": "user", "userId": user},
-                    "message": {"type": "text", "id": "1", "text": code},
-                }
-            ],
-        }
-    ).encode()
+    body = line_text_event(user, code)
     answer = httpx.post(
         f"{day.api}/line/webhook",
         content=body,
@@ -139,43 +126,11 @@ def _me(day: Day, session: str) -> dict[str, Any]:
     return dict(answer.json())
 
 
-def _upload(day: Day, data: bytes, name: str) -> str:
-    grant = httpx.post(
-        f"{day.api}/v1/uploads",
-        json={
-            "filename": name,
-            "content_type": "image/jpeg",
-            "size": len(data),
-            "album": day.album,
-        },
-        headers=day.admin(),
-    )
-    assert grant.status_code == 201, grant.text
-    upload = grant.json()["upload"]
-    httpx.request(
-        upload["method"], upload["url"], content=data, headers=upload["headers"], timeout=60
-    ).raise_for_status()
-    return str(grant.json()["photo_id"])
-
-
 def _runner_photo(bib: str, seed: int) -> bytes:
     """A photo of one runner; the seeds used are ones whose bib the embedded reader reads at 0.9
     or more (others read at 0.6 are the bib-unknown set's, not this test's)."""
     clear = Conditions(rotation=4.0, blur=0.5, occluded_share=0.0)
     return draw_photo(random.Random(seed), [bib], clear, size=(2400, 1800)).jpeg
-
-
-def _read(day: Day, photo_id: str) -> dict[str, Any]:
-    """ReadBibs' output for the photo, once its execution has ended."""
-    execution = ended_execution(day.api, photo_id, timeout=180)
-    assert execution["execution"]["status"] == "SUCCEEDED", execution["execution"]
-    (exited,) = [
-        e
-        for e in execution["events"]
-        if e["type"] == "TaskStateExited" and e["details"]["name"] == "ReadBibs"
-    ]
-    output: dict[str, Any] = json.loads(exited["details"]["output"])
-    return output
 
 
 def _wait_for_window_start() -> float:
@@ -210,9 +165,12 @@ def test_photos_read_by_the_pipeline_reach_the_runner_in_one_message(day: Day) -
     _follow_on_line(day, "1268", "山田", user)
     window = _wait_for_window_start()
 
-    mine = [_upload(day, _runner_photo("1268", seed), f"IMG_{seed}.jpg") for seed in (3, 5, 6)]
-    other = _upload(day, _runner_photo("988", 4), "IMG_4.jpg")
-    outputs = [_read(day, photo_id) for photo_id in [*mine, other]]
+    mine = [
+        upload_photo(day.api, day.key, day.album, _runner_photo("1268", seed), f"IMG_{seed}.jpg")
+        for seed in (3, 5, 6)
+    ]
+    other = upload_photo(day.api, day.key, day.album, _runner_photo("988", 4), "IMG_4.jpg")
+    outputs = [read_bibs_output(day.api, photo_id, timeout=180) for photo_id in [*mine, other]]
     read_by = time.time()
 
     assert [o["bibs"][0]["bib"] for o in outputs] == ["1268", "1268", "1268", "988"], outputs
@@ -233,8 +191,10 @@ def test_a_photo_staff_tag_with_a_bib_reaches_that_runner(day: Day) -> None:
     user = "U" + uuid.uuid4().hex
     _follow_on_line(day, "988", "佐藤", user)
     before = len(_pushes(day, user))
-    photo_id = _upload(day, make_jpeg(800, 600), "IMG_9.jpg")  # no bib to read
-    assert _read(day, photo_id)["bibUnknown"] is True
+    photo_id = upload_photo(
+        day.api, day.key, day.album, make_jpeg(800, 600), "IMG_9.jpg"
+    )  # no bib to read
+    assert read_bibs_output(day.api, photo_id, timeout=180)["bibUnknown"] is True
 
     tagged = httpx.put(
         f"{day.api}/v1/races/{day.album}/photos/{photo_id}/bibs",

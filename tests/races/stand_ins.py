@@ -248,3 +248,20 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def line_text_event(user: str, text: str) -> bytes:
+    """A webhook body as LINE posts it when ``user`` sends ``text`` to the account."""
+    return json.dumps(
+        {
+            "destination": "U" + "f" * 32,
+            "events": [
+                {
+                    "type": "message",
+                    "replyToken": secrets.token_hex(16),
+                    "source": {"type": "user", "userId": user},
+                    "message": {"type": "text", "id": "1", "text": text},
+                }
+            ],
+        }
+    ).encode()
