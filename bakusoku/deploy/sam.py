@@ -301,6 +301,8 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         reader = settings.bib_reader
         env[env_name("bib_reader")] = "off" if reader == "embedded" else reader
         env[env_name("bib_min_confidence")] = str(settings.bib_min_confidence)
+        # Both queue runner notifications; a failure to is counted per stage (races.notifications).
+        env[env_name("stage")] = stage.stage
     declaration = stage.functions[name].declaration
     if declaration is not None:
         env |= dict(declaration.environment)

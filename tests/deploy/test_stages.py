@@ -180,6 +180,13 @@ def test_the_embedded_face_index_is_off_on_aws_and_another_choice_is_kept() -> N
     assert function_environment("index-faces", off)["BAKUSOKU_FACE_INDEX"] == "off"
 
 
+def test_the_functions_that_queue_runner_notifications_know_their_stage() -> None:
+    """A failure to queue is counted with the stage as a dimension (races.notifications)."""
+    stage = load_stage(example_settings(), "enphoto", "prod")
+    for name in ("read-bibs", API):
+        assert function_environment(name, stage)["BAKUSOKU_STAGE"] == "prod", name
+
+
 def test_the_embedded_bib_reader_is_off_on_aws_and_rekognition_may_detect_text() -> None:
     stage = load_stage(example_settings(), "enphoto", "prod")
     for name in ("read-bibs", API):
