@@ -22,6 +22,7 @@ from bakusoku.races import line
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
 from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
+from tests.e2e.test_pipeline_end_to_end import wait_final
 from tests.races.stand_ins import LineStandIn, line_text_event
 
 pytestmark = [
@@ -126,6 +127,12 @@ def _me(day: Day, session: str) -> dict[str, Any]:
     return dict(answer.json())
 
 
+def _read(day: Day, photo_id: str) -> dict[str, Any]:
+    """ReadBibs' output, once the photo is ready (its execution exists and has ended)."""
+    assert wait_final(day.api, photo_id, timeout=180)["status"] == "ready"
+    return read_bibs_output(day.api, photo_id, timeout=60)
+
+
 def _runner_photo(bib: str, seed: int) -> bytes:
     """A photo of one runner; the seeds used are ones whose bib the embedded reader reads at 0.9
     or more (others read at 0.6 are the bib-unknown set's, not this test's)."""
@@ -170,7 +177,7 @@ def test_photos_read_by_the_pipeline_reach_the_runner_in_one_message(day: Day) -
         for seed in (3, 5, 6)
     ]
     other = upload_photo(day.api, day.key, day.album, _runner_photo("988", 4), "IMG_4.jpg")
-    outputs = [read_bibs_output(day.api, photo_id, timeout=180) for photo_id in [*mine, other]]
+    outputs = [_read(day, photo_id) for photo_id in [*mine, other]]
     read_by = time.time()
 
     assert [o["bibs"][0]["bib"] for o in outputs] == ["1268", "1268", "1268", "988"], outputs
@@ -194,7 +201,7 @@ def test_a_photo_staff_tag_with_a_bib_reaches_that_runner(day: Day) -> None:
     photo_id = upload_photo(
         day.api, day.key, day.album, make_jpeg(800, 600), "IMG_9.jpg"
     )  # no bib to read
-    assert read_bibs_output(day.api, photo_id, timeout=180)["bibUnknown"] is True
+    assert _read(day, photo_id)["bibUnknown"] is True
 
     tagged = httpx.put(
         f"{day.api}/v1/races/{day.album}/photos/{photo_id}/bibs",
