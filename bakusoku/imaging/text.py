@@ -11,11 +11,12 @@ the line's length, so only lines whose shape the caller can use are read (``max_
 number is short, a banner is not), each cut from the larger picture the caller passes (the
 pipeline passes the preview rendition: no second decode of the original).
 
-Each line says how sure the recogniser was of its least sure character, and what its ``ends``
-stand against, from narrow strips just beyond both ends: ``closed`` (both plain and of one colour:
-the card goes on at both ends), ``cut`` (one plain, the two unlike: something stands against one
-end, as an arm across a bib does, so ``1494`` half-covered reads ``149`` with high confidence) or
-``open`` (anything else: the card's edge, a pin, a busy background).
+Each line says how sure the recogniser was of its least sure character, and at which of its ends
+the ground it is written on is seen ``goes_on``: a narrow strip just beyond the end, plain and of
+the colour of the line's own top and bottom rows (the card around a bib's number). Where the
+ground goes on, nothing stands against that end that could hide more of the line; where it does
+not (an arm across a bib, so ``1494`` half-covered reads ``149`` with high confidence, or just the
+card's edge, a pin, a busy background) the line may go on unseen.
 """
 
 from __future__ import annotations
@@ -42,29 +43,29 @@ LINE_HEIGHT = 48
 _PIXEL_THRESHOLD = 0.3
 _BOX_THRESHOLD = 0.5
 _UNCLIP_RATIO = 1.6
-# The strips checked just beyond each end of a line (a share of the line's height), what "plain"
-# means there (per-channel standard deviation, 0-255) and how far apart in mean colour the two
-# ends may be when one is plain.
+# The strips checked just beyond each end of a line (a share of the line's height) and what
+# "plain" means there (per-channel standard deviation, 0-255).
 _MARGIN = 0.12
 _PLAIN_STD = 12.0
-_UNLIKE_DISTANCE = 60.0
+# The line's own top and bottom rows (a share of its height) give the colour it is written on;
+# an end's strip within this distance of it is that ground going on.
+_GROUND_ROWS = 0.12
+_GROUND_DISTANCE = 40.0
 _MODELS = "rapidocr_onnxruntime"
 _DETECTOR = "models/ch_PP-OCRv4_det_infer.onnx"
 _RECOGNISER = "models/ch_PP-OCRv4_rec_infer.onnx"
 
 
-CLOSED, OPEN, CUT = "closed", "open", "cut"
-
-
 @dataclass(frozen=True)
 class TextLine:
     """One line of text: what it says, the least sure character's probability, where it is
-    ``(left, top, right, bottom)`` in the picture's pixels, and what its ends stand against."""
+    ``(left, top, right, bottom)`` in the picture's pixels, and whether the ground it is written
+    on is seen going on beyond its ``(start, end)`` (not known: ``False``)."""
 
     text: str
     confidence: float
     box: tuple[int, int, int, int]
-    ends: str = OPEN
+    goes_on: tuple[bool, bool] = (False, False)
 
 
 class TextReader:
@@ -108,7 +109,7 @@ class TextReader:
             if text:
                 xs, ys = quad[:, 0], quad[:, 1]
                 box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-                found.append(TextLine(text, confidence, box, _ends(line[1], line[2])))
+                found.append(TextLine(text, confidence, box, _goes_on(*line)))
         return found
 
     def _find(self, picture: Image.Image) -> list[Any]:
@@ -227,18 +228,22 @@ def _cut(pixels: Any, quad: Any, width: float, height: float) -> tuple[Any, Any,
     return cut[:, margin : margin + out_width], cut[rows, :margin], cut[rows, margin + out_width :]
 
 
-def _ends(before: Any, after: Any) -> str:
-    """``cut`` when one end is plain and the two differ in colour (something stands against the
-    line, or the card goes on at one end and ends at the other: a number filling its card is
-    doubted too, the price of catching the first); ``closed`` when both are plain and alike;
-    else ``open``."""
+def _goes_on(line: Any, before: Any, after: Any) -> tuple[bool, bool]:
+    """Whether the ground the line is written on is seen going on just beyond its start and its
+    end: a plain strip of the colour of the line's own top and bottom rows (the card around a
+    number). Where it does, nothing stands against that end that could hide more of the line."""
     import numpy as np
 
-    strips = [s.reshape(-1, s.shape[-1]).astype(np.float32) for s in (before, after)]
-    if any(s.shape[0] == 0 for s in strips):
-        return OPEN
-    plain = [float(s.std(axis=0).max()) <= _PLAIN_STD for s in strips]
-    distance = float(np.linalg.norm(strips[0].mean(axis=0) - strips[1].mean(axis=0)))
-    if any(plain) and distance > _UNLIKE_DISTANCE:
-        return CUT
-    return CLOSED if all(plain) and distance <= _UNLIKE_DISTANCE / 2 else OPEN
+    edge = max(2, round(_GROUND_ROWS * line.shape[0]))
+    rows = np.concatenate([line[:edge], line[-edge:]]).reshape(-1, line.shape[-1])
+    ground = np.median(rows.astype(np.float32), axis=0)
+    return _continues(before, ground), _continues(after, ground)
+
+
+def _continues(strip: Any, ground: Any) -> bool:
+    import numpy as np
+
+    pixels = strip.reshape(-1, strip.shape[-1]).astype(np.float32)
+    if pixels.shape[0] == 0 or float(pixels.std(axis=0).max()) > _PLAIN_STD:
+        return False
+    return float(np.linalg.norm(pixels.mean(axis=0) - ground)) <= _GROUND_DISTANCE

@@ -10,14 +10,14 @@ sightings (each exists because without it ``bench/bibs.py`` sent photos to stran
   year on the banner, a bib of another race, a misread digit that makes no entrant's number.
 - **Confidence is the least sure character's probability**, not the mean: one doubtful digit
   is a doubtful bib.
-- **A line cut off is doubtful.** A line with something plain against one end, unlike the other
-  end (an arm across the bib), may be a part of a longer number, and a part of an entrant's
-  number is often another entrant's: its confidence is scaled by :data:`CUT_OFF_FACTOR`, below
-  the default threshold.
-- **A part of a longer entrant's number needs closed ends.** A reading that begins or ends
-  another entrant's bib (``854`` when ``1854`` runs) counts only when the card is seen going on
-  at both ends (``closed``); otherwise it is scaled by :data:`CUT_OFF_FACTOR` too. An arm with a
-  busy edge over the ``1`` leaves no plain strip to see, and this is what catches it.
+- **A reading that could be two entrants' bibs is doubtful.** An arm across a bib hides the
+  digits at one end, and what is left is often another entrant's number (``854`` when ``1854``
+  runs, ``184`` when ``1849`` does). A reading that ends a longer entrant's bib counts only when
+  the card is seen going on before it (:attr:`TextLine.goes_on`), one that begins a longer bib
+  only when the card is seen going on after it; otherwise its confidence is scaled by
+  :data:`CUT_OFF_FACTOR`, below the default threshold. A reading no longer entrant's bib begins or
+  ends is the only entrant it can be, whatever stands against its ends (a number filling its
+  card, an arm beside it). An arm with a busy edge leaves no plain strip: the card is not seen.
 - **Short numbers need more.** A one- or two-digit reading is also what remains of a longer
   number behind a hand; it needs :data:`SHORT_MARGIN` more.
 - **One sighting per bib and photo**, the most confident.
@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from bakusoku.imaging.text import CLOSED, CUT, TextLine
+from bakusoku.imaging.text import TextLine
 from bakusoku.races.records import BIB
 from bakusoku.races.repository import BibSighting, RaceRef, RaceRepository
 
@@ -56,8 +56,9 @@ class EntryList(Protocol):
         """Which of ``bibs`` are entrants' bibs."""
         ...
 
-    def part_of_longer(self, bibs: set[str]) -> set[str]:
-        """Which of ``bibs`` begin or end a longer entrant's bib."""
+    def longer_sides(self, bibs: set[str]) -> dict[str, tuple[bool, bool]]:
+        """For each of ``bibs`` a longer entrant's bib ends or begins with, whether one does with
+        more before it (``1854`` for ``854``) and with more after it (``8541``)."""
         ...
 
 
@@ -70,12 +71,15 @@ class Entrants:
     def known(self, bibs: set[str]) -> set[str]:
         return bibs & self._bibs
 
-    def part_of_longer(self, bibs: set[str]) -> set[str]:
-        return {
-            b
-            for b in bibs
-            if any(len(e) > len(b) and (e.startswith(b) or e.endswith(b)) for e in self._bibs)
-        }
+    def longer_sides(self, bibs: set[str]) -> dict[str, tuple[bool, bool]]:
+        sides = {}
+        for bib in bibs:
+            longer = [e for e in self._bibs if len(e) > len(bib)]
+            before = any(e.endswith(bib) for e in longer)
+            after = any(e.startswith(bib) for e in longer)
+            if before or after:
+                sides[bib] = (before, after)
+        return sides
 
 
 class RaceEntries:
@@ -88,8 +92,8 @@ class RaceEntries:
     def known(self, bibs: set[str]) -> set[str]:
         return self._races.known_bibs(self._race, bibs)
 
-    def part_of_longer(self, bibs: set[str]) -> set[str]:
-        return self._races.longer_bibs(self._race, bibs)
+    def longer_sides(self, bibs: set[str]) -> dict[str, tuple[bool, bool]]:
+        return self._races.longer_sides(self._race, bibs)
 
 
 def bib_text(text: str) -> str | None:
@@ -98,11 +102,14 @@ def bib_text(text: str) -> str | None:
     return candidate if BIB.match(candidate) else None
 
 
-def confidence_of(reading: TextLine, bib: str, *, part_of_longer: bool = False) -> float:
-    """The reading's confidence after the rules: cut-off lines, parts of a longer entrant's
-    number without closed ends, and short numbers count less."""
+def confidence_of(
+    reading: TextLine, bib: str, *, longer: tuple[bool, bool] = (False, False)
+) -> float:
+    """The reading's confidence after the rules: a part of a longer entrant's number that may go
+    on unseen (``longer``: a longer bib has more before it, after it) and short numbers count
+    less."""
     confidence = reading.confidence
-    if reading.ends == CUT or (part_of_longer and reading.ends != CLOSED):
+    if any(more and not seen for more, seen in zip(longer, reading.goes_on, strict=True)):
         confidence *= CUT_OFF_FACTOR
     if len(bib) <= 2:
         confidence -= SHORT_MARGIN
@@ -118,8 +125,8 @@ def sightings(
 ) -> list[BibSighting]:
     """The bibs of the entry list the readings show, one per bib at its best confidence.
 
-    ``entries`` answers which bibs are on the race's entry list and which are a part of a longer
-    one (a query each for the photo, only when something bib-shaped was read); ``scale`` maps the
+    ``entries`` answers which bibs are on the race's entry list and which a longer one begins or
+    ends with (a query each for the photo, only when something bib-shaped was read); ``scale`` maps the
     readings' boxes to the original photo's pixels.
     """
     shaped = [(bib, r) for r in readings if (bib := bib_text(r.text)) is not None]
@@ -127,12 +134,12 @@ def sightings(
         return []
     candidates = {bib for bib, _ in shaped}
     on_list = entries.known(candidates)
-    longer = entries.part_of_longer(on_list) if on_list else set()
+    longer = entries.longer_sides(on_list) if on_list else {}
     best: dict[str, tuple[float, tuple[int, int, int, int]]] = {}
     for bib, reading in shaped:
         if bib not in on_list:
             continue
-        confidence = confidence_of(reading, bib, part_of_longer=bib in longer)
+        confidence = confidence_of(reading, bib, longer=longer.get(bib, (False, False)))
         if confidence < RECORD_FLOOR:
             continue
         if bib not in best or confidence > best[bib][0]:

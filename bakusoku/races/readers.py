@@ -2,10 +2,11 @@
 ``off``), each reading the lines of one JPEG picture (the preview rendition).
 
 - ``embedded``: PP-OCRv4 on onnxruntime in the worker (:mod:`bakusoku.imaging.text`, the
-  ``bibs`` extra). Each line says what its ends stand against (an arm over a bib).
+  ``bibs`` extra). Each line says at which ends its card is seen going on (not under an arm).
 - ``rekognition``: Amazon Rekognition ``DetectText`` on the same bytes, for AWS, where the Lambda
   bundle carries neither onnxruntime nor OpenCV. Its words come with a confidence but no pixels
-  are looked at here, so their ends are ``open``: a part of a longer entrant's bib is doubted.
+  are looked at here, so no card is seen beyond a word: a part of a longer entrant's bib is
+  doubted.
 - ``off``: nothing is read; every race photo waits for staff in the bib-unknown set.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 from PIL import Image
 
 from bakusoku.config import ConfigError, Settings
-from bakusoku.imaging.text import OPEN, TextLine, load_text_reader
+from bakusoku.imaging.text import TextLine, load_text_reader
 from bakusoku.races.bibs import MAX_ASPECT
 from bakusoku.races.errors import BibReadError
 
@@ -85,7 +86,6 @@ class RekognitionReader:
                     found["DetectedText"],
                     float(found["Confidence"]) / 100.0,
                     (left, top, right, bottom),
-                    OPEN,
                 )
             )
         return lines, (width, height)

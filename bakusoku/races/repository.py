@@ -128,28 +128,20 @@ class RaceRepository:
                 )
         return found
 
-    def longer_bibs(self, race: RaceRef, bibs: Iterable[str]) -> set[str]:
-        """Which of ``bibs`` begin or end a longer bib on the race's entry list (``854`` when
-        ``1854`` runs): a reading of one may be the other with a digit hidden."""
+    def longer_sides(self, race: RaceRef, bibs: Iterable[str]) -> dict[str, tuple[bool, bool]]:
+        """For each of ``bibs`` a longer bib on the race's entry list ends or begins with, whether
+        one does with more before it (``1854`` for ``854``) and with more after it (``8541``): a
+        reading of it may be that bib with the digits on that side hidden."""
         wanted = sorted(set(bibs))[:_CHUNK]  # bibs read in one photo: a handful
-        if not wanted:
-            return set()
-        column = race_entries.c.bib
-        found: set[str] = set()
+        sides: dict[str, tuple[bool, bool]] = {}
         with self._db.connect() as conn:
             for bib in wanted:  # bibs are letters, digits and '-': nothing to escape in LIKE
-                longer = conn.execute(
-                    sa.select(column)
-                    .where(
-                        *_race_is(race_entries, race),
-                        column != bib,
-                        sa.or_(column.like(f"{bib}%"), column.like(f"%{bib}")),
-                    )
-                    .limit(1)
-                ).first()
-                if longer is not None:
-                    found.add(bib)
-        return found
+                before, after = conn.execute(
+                    sa.select(_longer_bib(race, bib, f"%{bib}"), _longer_bib(race, bib, f"{bib}%"))
+                ).one()
+                if before or after:
+                    sides[bib] = (bool(before), bool(after))
+        return sides
 
     def entry(self, race: RaceRef, bib: str) -> dict[str, Any] | None:
         with self._db.connect() as conn:
@@ -429,3 +421,9 @@ def _sighting(row: Any) -> BibSighting:
         row["source"],
         None if box is None else (int(box[0]), int(box[1]), int(box[2]), int(box[3])),
     )
+
+
+def _longer_bib(race: RaceRef, bib: str, pattern: str) -> sa.Exists:
+    """Whether an entrant's bib other than ``bib`` matches ``pattern`` (LIKE)."""
+    column = race_entries.c.bib
+    return sa.exists().where(*_race_is(race_entries, race), column != bib, column.like(pattern))

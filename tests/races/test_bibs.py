@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bakusoku.imaging.text import CLOSED, CUT, OPEN, TextLine
+from bakusoku.imaging.text import TextLine
 from bakusoku.races import bibs
 from bakusoku.races.bibs import Entrants, bib_text, confidence_of, confident, sightings
 from bakusoku.races.repository import BibSighting
@@ -12,8 +12,14 @@ from bakusoku.races.repository import BibSighting
 ENTRANTS = Entrants({"1432", "143", "988", "A-12", "7"})
 
 
-def _line(text: str, confidence: float = 0.99, ends: str = OPEN) -> TextLine:
-    return TextLine(text, confidence, (10, 20, 110, 60), ends)
+NOT_SEEN = (False, False)
+BOTH = (True, True)
+BEFORE = (True, False)  # the card is seen going on before the line's start only
+AFTER = (False, True)
+
+
+def _line(text: str, confidence: float = 0.99, goes_on: tuple[bool, bool] = NOT_SEEN) -> TextLine:
+    return TextLine(text, confidence, (10, 20, 110, 60), goes_on)
 
 
 class Asked(Entrants):
@@ -61,25 +67,53 @@ def test_nothing_bib_shaped_asks_nothing() -> None:
     assert entries.asked == []
 
 
-def test_a_cut_off_line_is_doubtful_below_the_default_threshold() -> None:
-    whole = confidence_of(_line("1432", 0.999), "1432")
-    cut = confidence_of(_line("1432", 0.999, ends=CUT), "1432")
-    assert whole >= bibs.DEFAULT_MIN_CONFIDENCE
-    assert cut < bibs.DEFAULT_MIN_CONFIDENCE
-    assert cut == pytest.approx(0.999 * bibs.CUT_OFF_FACTOR)
+def test_a_reading_no_longer_entrant_holds_counts_whatever_stands_against_its_ends() -> None:
+    # An arm beside the number, or the card's edge beside a number filling it: 1432 is the
+    # only entrant it can be.
+    (found,) = sightings([_line("1432", 0.999, NOT_SEEN)], ENTRANTS)
+    assert found.confidence == pytest.approx(0.999)
 
 
-@pytest.mark.parametrize(("ends", "sure"), [(CLOSED, True), (OPEN, False), (CUT, False)])
-def test_a_part_of_a_longer_entrants_bib_needs_closed_ends(ends: str, sure: bool) -> None:
-    (found,) = sightings([_line("143", 0.999, ends)], ENTRANTS)  # 1432 runs too
+@pytest.mark.parametrize(
+    ("goes_on", "sure"), [(BOTH, True), (AFTER, True), (BEFORE, False), (NOT_SEEN, False)]
+)
+def test_a_reading_that_begins_a_longer_entrants_bib_needs_the_card_seen_after_it(
+    goes_on: tuple[bool, bool], sure: bool
+) -> None:
+    (found,) = sightings([_line("143", 0.999, goes_on)], ENTRANTS)  # 1432 runs too
     assert (found.confidence >= bibs.DEFAULT_MIN_CONFIDENCE) is sure
-    (alone,) = sightings([_line("988", 0.999, OPEN)], ENTRANTS)  # no longer bib holds 988
-    assert alone.confidence >= bibs.DEFAULT_MIN_CONFIDENCE
+    assert found.confidence == pytest.approx(0.999 if sure else 0.999 * bibs.CUT_OFF_FACTOR)
 
 
-def test_entrants_know_which_bibs_are_parts_of_longer_ones() -> None:
-    entrants = Entrants({"1854", "854", "85", "A-12", "12"})
-    assert entrants.part_of_longer({"1854", "854", "85", "12", "18"}) == {"854", "85", "12", "18"}
+@pytest.mark.parametrize(
+    ("goes_on", "sure"), [(BOTH, True), (BEFORE, True), (AFTER, False), (NOT_SEEN, False)]
+)
+def test_a_reading_that_ends_a_longer_entrants_bib_needs_the_card_seen_before_it(
+    goes_on: tuple[bool, bool], sure: bool
+) -> None:
+    entrants = Entrants({"1854", "854"})  # an arm over the 1 leaves 854
+    (found,) = sightings([_line("854", 0.999, goes_on)], entrants)
+    assert (found.confidence >= bibs.DEFAULT_MIN_CONFIDENCE) is sure
+
+
+@pytest.mark.parametrize(("goes_on", "sure"), [(BOTH, True), (BEFORE, False), (AFTER, False)])
+def test_a_reading_inside_longer_bibs_on_both_sides_needs_the_card_seen_at_both_ends(
+    goes_on: tuple[bool, bool], sure: bool
+) -> None:
+    entrants = Entrants({"1854", "854", "8541"})
+    (found,) = sightings([_line("854", 0.999, goes_on)], entrants)
+    assert (found.confidence >= bibs.DEFAULT_MIN_CONFIDENCE) is sure
+
+
+def test_entrants_know_on_which_side_a_longer_bib_goes_on() -> None:
+    entrants = Entrants({"1854", "854", "85", "A-12", "12", "8541"})
+    assert entrants.longer_sides({"1854", "854", "85", "12", "18", "541", "9"}) == {
+        "854": (True, True),
+        "85": (False, True),  # 854 and 8541 begin with it; none ends with it
+        "12": (True, False),
+        "18": (False, True),
+        "541": (True, False),
+    }
 
 
 def test_short_numbers_need_more_confidence() -> None:

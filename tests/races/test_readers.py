@@ -12,7 +12,6 @@ from botocore.stub import Stubber
 from PIL import Image
 
 from bakusoku.config import ConfigError, Settings
-from bakusoku.imaging.text import OPEN
 from bakusoku.races.bibs import Entrants, sightings
 from bakusoku.races.readers import EmbeddedReader, RekognitionReader, bib_reader
 
@@ -74,7 +73,11 @@ def test_detect_text_words_become_lines_in_the_pictures_pixels() -> None:
         stub.assert_no_pending_responses()
 
     assert size == (1600, 1200)
-    assert [(line.text, line.ends) for line in lines] == [("1432", OPEN), ("SHONAN", OPEN)]
+    # no pixels are looked at: the card is never seen going on beyond a word
+    assert [(line.text, line.goes_on) for line in lines] == [
+        ("1432", (False, False)),
+        ("SHONAN", (False, False)),
+    ]
     assert lines[0].confidence == pytest.approx(0.985)
     assert lines[0].box == (800, 600, 960, 660)
     (found,) = sightings(lines, Entrants({"1432", "988"}))

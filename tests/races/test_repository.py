@@ -133,13 +133,20 @@ def test_a_photos_bibs_are_replaced_on_a_re_read_and_staff_tags_kept(engine: sa.
     assert bibs.bibs_of(race, photo) == []
 
 
-def test_a_bib_that_begins_or_ends_a_longer_entrants_bib_is_found(engine: sa.Engine) -> None:
+def test_the_sides_a_longer_entrants_bib_goes_on_are_found(engine: sa.Engine) -> None:
     repository = RaceRepository(engine)
     race = _race(repository)
-    repository.save_entries(race, [Entry(b, f"runner {b}") for b in ("1854", "854", "A-12", "7")])
+    entries = ("1854", "854", "A-12", "7", "8541")
+    repository.save_entries(race, [Entry(b, f"runner {b}") for b in entries])
     other = _race(repository, "other")
     repository.save_entries(other, [Entry("12345", "runner")])
 
-    found = repository.longer_bibs(race, ["854", "185", "12", "1854", "7", "234"])
+    found = repository.longer_sides(race, ["854", "185", "12", "1854", "7", "234", "541"])
 
-    assert found == {"854", "185", "12"}  # 234 is only inside another service's 12345
+    # 234 is only inside another service's 12345; 1854 and 7 are inside no longer bib
+    assert found == {
+        "854": (True, True),
+        "185": (False, True),
+        "12": (True, False),
+        "541": (True, False),
+    }
