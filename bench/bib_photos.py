@@ -40,13 +40,16 @@ class Conditions:
 @dataclass
 class BibPhoto:
     """One drawn photo: its JPEG bytes and the bibs it shows (``covered``: an arm across the card;
-    ``hidden``: the arm hides part of a digit, so no reader could be sure of the number)."""
+    ``hidden``: the arm covers some of a digit's ink, so a reader may not be sure of the number;
+    ``digit_hidden``: for each covered bib, the largest share of one digit's ink under the arm,
+    0 to 1, from the card's pixels)."""
 
     jpeg: bytes
     bibs: list[str]
     covered: list[str] = field(default_factory=list)
-    hidden: list[str] = field(default_factory=list)  # covered past the card's margin: a digit hid
+    hidden: list[str] = field(default_factory=list)
     blur: float = 0.0
+    digit_hidden: dict[str, float] = field(default_factory=dict)
 
 
 def entry_list(seed: int = 7, count: int = 800) -> list[str]:
@@ -81,27 +84,29 @@ def draw_photo(
     _banner(rng, photo, draw)
     slots = width // max(len(bibs), 1)
     covered, hidden = [], []
+    digit_hidden = {}
     for index, bib in enumerate(bibs):
         bib_width = rng.randint(220, 620) * width // 4000
         centre_x = slots * index + slots // 2 + rng.randint(-slots // 8, slots // 8)
         torso_top = height // 2 - bib_width // 3 + rng.randint(-height // 10, height // 10)
         _runner(rng, draw, centre_x, torso_top, bib_width)
-        card, margin = _bib_card(rng, bib, bib_width)
-        card = _distort(rng, card, conditions)
+        card, digits = _bib_card(rng, bib, bib_width)
+        card, digits = _distort(rng, card, digits, conditions)
         x = centre_x - card.width // 2
         y = torso_top + bib_width // 4
         photo.paste(card, (x, y), card)
         if rng.random() < conditions.occluded_share:
-            cover = _arm(rng, draw, x, y, card.size, conditions.occlusion)
+            arm = _arm(rng, draw, x, y, card.size, conditions.occlusion)
             covered.append(bib)
-            if cover > margin:
+            digit_hidden[bib] = _ink_hidden(digits, len(bib), arm, (x, y))
+            if digit_hidden[bib] > 0.0:
                 hidden.append(bib)
     blur = rng.uniform(0.0, conditions.blur)
     if blur >= 0.3:
         photo = photo.filter(ImageFilter.GaussianBlur(blur))
     out = io.BytesIO()
     photo.save(out, "JPEG", quality=quality)
-    return BibPhoto(out.getvalue(), list(bibs), covered, hidden, blur)
+    return BibPhoto(out.getvalue(), list(bibs), covered, hidden, blur, digit_hidden)
 
 
 def photo_set(
@@ -159,9 +164,10 @@ def _runner(
         draw.rectangle((x - leg, top + body, x + leg, top + body + body), fill=skin)
 
 
-def _bib_card(rng: random.Random, bib: str, width: int) -> tuple[Image.Image, float]:
-    """The printed bib: the race's name small on top, the number large below; and the share of
-    the card's width left plain beside the number."""
+def _bib_card(rng: random.Random, bib: str, width: int) -> tuple[Image.Image, Image.Image]:
+    """The printed bib: the race's name small on top, the number large below; and where each
+    digit's ink is (a mask: the ``i``-th character's pixels are ``i + 1``; it draws nothing from
+    ``rng``)."""
     height = int(width * 0.7)
     card = Image.new("RGBA", (width, height), (*rng.choice(CARDS), 255))
     draw = ImageDraw.Draw(card)
@@ -186,12 +192,27 @@ def _bib_card(rng: random.Random, bib: str, width: int) -> tuple[Image.Image, fl
     for x in (width // 12, width - width // 12):  # safety pins
         for y in (height // 12, height - height // 12):
             draw.ellipse((x - 4, y - 4, x + 4, y + 4), fill=(160, 160, 160))
-    margin = (width - draw.textlength(bib, font=number)) / 2 / width
-    return card, margin
+    digits = Image.new("L", card.size, 0)
+    ink = ImageDraw.Draw(digits)
+    left = width / 2 - draw.textlength(bib, font=number) / 2
+    for index, character in enumerate(bib):
+        ink.text(
+            (left + draw.textlength(bib[:index], font=number), int(height * 0.6)),
+            character,
+            font=number,
+            fill=index + 1,
+            anchor="lm",
+            stroke_width=stroke * max(size // 30, 1),
+            stroke_fill=index + 1,
+        )
+    return card, digits
 
 
-def _distort(rng: random.Random, card: Image.Image, conditions: Conditions) -> Image.Image:
-    """Tilt the card in perspective (one side farther), then turn it."""
+def _distort(
+    rng: random.Random, card: Image.Image, digits: Image.Image, conditions: Conditions
+) -> tuple[Image.Image, Image.Image]:
+    """Tilt the card in perspective (one side farther), then turn it; its digits' mask moves
+    with it."""
     width, height = card.size
     shrink = rng.uniform(0, conditions.perspective) * height / 2
     if rng.random() < 0.5:  # right side farther away
@@ -199,8 +220,12 @@ def _distort(rng: random.Random, card: Image.Image, conditions: Conditions) -> I
     else:
         quad = (0, shrink, 0, height - shrink, width, height, width, 0)
     card = card.transform(card.size, Image.Transform.QUAD, quad, Image.Resampling.BICUBIC)
+    digits = digits.transform(digits.size, Image.Transform.QUAD, quad, Image.Resampling.NEAREST)
     angle = rng.uniform(-conditions.rotation, conditions.rotation)
-    return card.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    return (
+        card.rotate(angle, Image.Resampling.BICUBIC, expand=True),
+        digits.rotate(angle, Image.Resampling.NEAREST, expand=True),
+    )
 
 
 def _arm(
@@ -210,9 +235,9 @@ def _arm(
     y: int,
     card: tuple[int, int],
     most: float,
-) -> float:
-    """An arm across one side of the bib, covering up to ``most`` of its width; the share it
-    covers."""
+) -> tuple[int, int, int, int]:
+    """An arm across one side of the bib, covering up to ``most`` of its width; its box in the
+    photo."""
     width, height = card
     share = rng.uniform(0.03, most)
     cover = int(width * share)
@@ -227,4 +252,23 @@ def _arm(
             y + height + height // 5,
         )
     draw.rounded_rectangle(box, radius=width // 12, fill=skin)
-    return share
+    return box
+
+
+def _ink_hidden(
+    digits: Image.Image, count: int, arm: tuple[int, int, int, int], at: tuple[int, int]
+) -> float:
+    """The largest share of one digit's ink the arm covers (``digits`` pasted at ``at``)."""
+    width, _ = digits.size
+    under = Image.new("1", digits.size, 0)
+    left, top, right, bottom = arm
+    ImageDraw.Draw(under).rounded_rectangle(
+        (left - at[0], top - at[1], right - at[0], bottom - at[1]), radius=width // 12, fill=1
+    )
+    worst = 0.0
+    for index in range(1, count + 1):
+        ink = digits.point(lambda value, index=index: 255 if value == index else 0, "1")
+        total = ink.histogram()[-1]
+        hidden = Image.composite(ink, Image.new("1", digits.size, 0), under).histogram()[-1]
+        worst = max(worst, hidden / max(total, 1))
+    return worst
