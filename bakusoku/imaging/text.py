@@ -12,8 +12,8 @@ number is short, a banner is not), each cut from the larger picture the caller p
 pipeline passes the preview rendition: no second decode of the original).
 
 Each line says how sure the recogniser was of its least sure character, and at which of its ends
-the ground it is written on is seen ``goes_on``: a narrow strip just beyond the end, plain and of
-the colour of the line's own top and bottom rows (the card around a bib's number). Where the
+the ground it is written on is seen going on (``goes_on``): a narrow strip just beyond the end,
+plain and of the colour of the line's own top and bottom rows (the card around a bib's number). Where the
 ground goes on, nothing stands against that end that could hide more of the line; where it does
 not (an arm across a bib, so ``1494`` half-covered reads ``149`` with high confidence, or just the
 card's edge, a pin, a busy background) the line may go on unseen.

@@ -44,8 +44,8 @@ DEFAULT_COSTS: Mapping[str, tuple[float, float]] = {
     # Beside mark-ready: the face cuts read back, embedded (~70 ms a face, dlib's ResNet) and
     # indexed; a guess for a few faces a photo, not measured here.
     "index-faces": (0.15, 0.50),
-    # Beside mark-ready: a race photo's preview read back and its bibs read (bench/bibs.py: 111 ms
-    # median, 131 ms p90 of CPU at 512 px), the entry list asked and the sightings written.
+    # Beside mark-ready: a race photo's preview read back and its bibs read (bench/bibs.py: 101-110
+    # ms median, 127-132 ms p90 of CPU at 512 px), the entry list asked and the sightings written.
     "read-bibs": (0.13, 0.25),
 }
 MIN_SAMPLES = 20  # fewer calls in the history than this: the default is the better guess
