@@ -256,7 +256,7 @@ def _url_host(host: str) -> str:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "extra"}
 # Parts of the file that are not settings of one process: resolved per service and stage.
-_STRUCTURE = ("services", "functions")
+_STRUCTURE = ("services", "functions", "state_machines")
 
 
 def env_name(setting: str) -> str:
@@ -334,6 +334,21 @@ def interpolate(value: Any, key: str, environ: Mapping[str, str]) -> Any:
     return value
 
 
+def _beside(machines: Any, folder: Path) -> Any:
+    """The ``state_machines`` table with each relative ``definition`` read from ``folder``, the
+    configuration file's own (wherever bakusoku runs from)."""
+    if not isinstance(machines, Mapping):
+        return machines  # refused, with its key, where the table is read (pipeline)
+    return {
+        name: (
+            {**block, "definition": str(folder / block["definition"])}
+            if isinstance(block, Mapping) and isinstance(block.get("definition"), str)
+            else block
+        )
+        for name, block in machines.items()
+    }
+
+
 def _from_file(path: Path) -> dict[str, Any]:
     try:
         loaded = yaml.safe_load(path.read_text()) or {}
@@ -364,6 +379,8 @@ def load_settings(
         config_file = Path("bakusoku.yml")
     file_values = _from_file(config_file) if config_file else {}
     extra: dict[str, Any] = {k: file_values.pop(k) for k in _STRUCTURE if k in file_values}
+    if config_file is not None and "state_machines" in extra:
+        extra["state_machines"] = _beside(extra["state_machines"], config_file.parent)
     file_values = {k: interpolate(v, k, environ) for k, v in file_values.items()}
     merged: dict[str, Any] = {**file_values, **_from_env(environ)}
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})

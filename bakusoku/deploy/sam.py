@@ -654,7 +654,8 @@ def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
 
 
 def _state_machine_events(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
-    """What starts ``machine``: for the photo pipeline, every upload."""
+    """What starts ``machine``: for the photo pipeline, every upload; for a declared one, its
+    schedules and object prefixes (the rules start its ``live`` alias)."""
     events: dict[str, Any] = {}
     if machine.started_by_uploads:
         events["ObjectCreated"] = {
@@ -669,21 +670,38 @@ def _state_machine_events(stage: StageConfig, machine: StateMachine) -> dict[str
                 },
             },
         }
+    for n, schedule in enumerate(machine.schedules, start=1):  # as a function's (declared_events)
+        events[f"Schedule{n}"] = {
+            "Type": "Schedule",
+            "Properties": {
+                "Schedule": schedule.expression,
+                "Name": stage.resource_name(f"{machine.name}-schedule-{n}"),
+            },
+        }
+    for n, objects_under in enumerate(machine.object_prefixes, start=1):
+        events[f"Objects{n}"] = {
+            "Type": "EventBridgeRule",
+            "Properties": {
+                "RuleName": stage.resource_name(f"{machine.name}-objects-{n}"),
+                "Pattern": object_prefix_pattern(objects_under.prefix),
+            },
+        }
     return events
 
 
 def state_machine_outputs(machine: StateMachine) -> dict[str, Any]:
     """The stack outputs naming ``machine`` and its alias (the photo pipeline's keep their
     first names, ``StateMachineArn`` and ``StateMachineAliasArn``)."""
-    prefix = "" if machine == PHOTO_PIPELINE else machine.logical_id
-    what = machine.description or f"The state machine {machine.name}"
+    # Another machine's: its logical id and Arn / AliasArn (NightlyExportStateMachineAliasArn).
+    key = "StateMachine" if machine == PHOTO_PIPELINE else machine.logical_id
+    what = machine.description.rstrip(".") or f"The state machine {machine.name}"
     starts = "uploads" if machine.started_by_uploads else "its events"
     return {
-        f"{prefix}StateMachineArn": {
+        f"{key}Arn": {
             "Description": f"{what}.",
             "Value": {"Ref": machine.logical_id},
         },
-        f"{prefix}StateMachineAliasArn": {
+        f"{key}AliasArn": {
             "Description": f"{what}'s '{ALIAS}' alias, which {starts} start.",
             "Value": {"Ref": alias_id(machine.logical_id)},
         },

@@ -410,6 +410,11 @@ def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
                 }
             }
         )
+    spec["events"].extend({"schedule": s.expression} for s in machine.schedules)
+    spec["events"].extend(
+        {"eventBridge": {"event": _to_join(object_prefix_pattern(o.prefix))}}
+        for o in machine.object_prefixes
+    )
     return spec
 
 

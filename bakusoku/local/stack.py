@@ -29,6 +29,7 @@ from bakusoku.local.functions import (
     object_targets,
 )
 from bakusoku.local.invoker import RuntimeInvoker
+from bakusoku.local.machines import add_machine_schedules
 from bakusoku.local.notifications import runner_notifications
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
@@ -104,6 +105,7 @@ class EmbeddedStack:
         )
         self.ops.attach(self.workflow, self.runtime)
         # Every state machine of the deployment, each Task calling its function's worker.
+        self.machines = state_machines(settings)
         self.state_machine_arns = {
             machine.name: self.workflow.register_state_machine(
                 machine.name,
@@ -112,7 +114,7 @@ class EmbeddedStack:
                     {f: self.runtime.function_arn(f) for f in machine.function_names}
                 ),
             )
-            for machine in state_machines(settings)
+            for machine in self.machines
         }
         self.state_machine_arn = self.state_machine_arns[PHOTO_PIPELINE.name]  # uploads start it
         # The configuration's own functions run asynchronously from schedules and object
@@ -162,6 +164,7 @@ class EmbeddedStack:
                 "face-retention", settings.face_retention_schedule, self._expire_faces
             )
         add_schedules(self.scheduler, self.async_invoker, self.declared)
+        add_machine_schedules(self.scheduler, self.workflow, self.machines, self.state_machine_arns)
         self._started = False
 
     def _expire_faces(self, scheduled_event: dict[str, Any]) -> object:

@@ -52,6 +52,7 @@ DECLARATION_KEYS = (
 RESOURCE_KEYS = ("database", "bucket", "secrets", "slack", "runner_channels")
 DATABASE_ACCESS = ("read", "write")
 BUCKET_ACCESS = ("read", "write", "read-write")
+EVENT_KINDS = ("schedule", "http", "object")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 DEFAULT_MEMORY_MB = 256
 DEFAULT_TIMEOUT_SECONDS = 30
@@ -181,7 +182,7 @@ def parse_declaration(name: str, block: Mapping[str, Any], settings: Settings) -
     unknown = sorted(set(block) - set(DECLARATION_KEYS))
     if unknown:
         raise ConfigError(f"{where} has unknown keys {unknown}; known keys are {DECLARATION_KEYS}")
-    events = _events(block.get("events"), where, settings)
+    events = parse_events(block.get("events"), where, settings)
     resources = _resources(block.get("resources"), where)
     _no_self_trigger(events, resources, where)
     return DeclaredFunction(
@@ -217,28 +218,32 @@ def _handler(value: Any, where: str) -> str:
     return str(value)
 
 
-def _events(value: Any, where: str, settings: Settings) -> tuple[Event, ...]:
-    if not isinstance(value, list) or not value:
+def parse_events(
+    value: Any, where: str, settings: Settings, kinds: tuple[str, ...] = EVENT_KINDS
+) -> tuple[Event, ...]:
+    """``where``'s ``events`` list, each item one source of ``kinds``; none when left out (a
+    function then runs only from a state machine's Task)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
         raise ConfigError(
-            f"{where}.events must be a list of one or more event sources, not {value!r}; for "
-            "example [{schedule: 'rate(1 hour)'}] or [{http: 'GET /v1/reports'}]"
+            f"{where}.events must be a list of event sources, not {value!r}; for example "
+            "[{schedule: 'rate(1 hour)'}] or [{object: {prefix: 'imports/'}}]"
         )
     events: list[Event] = []
     for i, item in enumerate(value):
         key = f"{where}.events[{i}]"
         if not isinstance(item, Mapping) or len(item) != 1:
-            raise ConfigError(f"{key} must name one source: schedule, http or object, not {item!r}")
+            raise ConfigError(f"{key} must name one source: {' or '.join(kinds)}, not {item!r}")
         ((kind, spec),) = item.items()
+        if kind not in kinds:
+            raise ConfigError(f"{key} has the unknown source {kind!r}; use {' or '.join(kinds)}")
         if kind == "schedule":
             events.append(_schedule(spec, key))
         elif kind == "http":
             events.append(_http(spec, key))
-        elif kind == "object":
-            events.append(_object(spec, key, settings))
         else:
-            raise ConfigError(
-                f"{key} has the unknown source {kind!r}; use schedule, http or object"
-            )
+            events.append(_object(spec, key, settings))
     return tuple(events)
 
 

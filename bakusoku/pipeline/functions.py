@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
-from bakusoku.config import CHANNEL_SECRETS, Settings, env_name, function_overrides
+from bakusoku.config import CHANNEL_SECRETS, ConfigError, Settings, env_name, function_overrides
 from bakusoku.pipeline.declared import DeclaredFunction, declared_functions
-from bakusoku.pipeline.machines import StateMachine, TaskState
+from bakusoku.pipeline.declared_machines import declared_machines, unused_functions
+from bakusoku.pipeline.machines import StateMachine, TaskState, placeholder_of
 from bakusoku.runtime import FunctionConfig
 
 
@@ -173,9 +174,18 @@ BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE,)
 
 
 def state_machines(settings: Settings) -> tuple[StateMachine, ...]:
-    """Every state machine of the deployment ``settings`` describe, the built-in ones first."""
-    del settings  # the configuration's own state machines join here
-    return BUILT_IN_MACHINES
+    """Every state machine of the deployment ``settings`` describe, the built-in ones first and
+    then the configuration file's own (``pipeline.declared_machines``)."""
+    functions = [f.declaration for f in declared(settings) if f.declaration is not None]
+    taken = {*FUNCTION_NAMES, *(f.name for f in functions), *(m.name for m in BUILT_IN_MACHINES)}
+    own = declared_machines(settings, [f.name for f in functions], taken)
+    idle = unused_functions([f.name for f in functions if not f.events], own)
+    if idle:
+        raise ConfigError(
+            f"functions.{idle[0]} has no events and no state machine's Task calls it: give it "
+            f"events, or name it as ${{{placeholder_of(idle[0])}}} in a state machine's ASL file"
+        )
+    return (*BUILT_IN_MACHINES, *own)
 
 
 def definition_text() -> str:

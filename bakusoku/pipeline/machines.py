@@ -16,6 +16,18 @@ from typing import Any
 
 import yaml
 
+from bakusoku.pipeline.declared import ObjectEvent, ScheduleEvent
+
+
+def camel_case(name: str) -> str:
+    """``store-photo`` → ``StorePhoto``."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def placeholder_of(function: str) -> str:
+    """The placeholder naming ``function`` in an ASL file: ``export`` → ``ExportFunctionArn``."""
+    return f"{camel_case(function)}FunctionArn"
+
 
 @dataclass(frozen=True)
 class TaskState:
@@ -32,7 +44,8 @@ class StateMachine:
 
     ``tasks`` maps each placeholder of the file (``StorePhotoFunctionArn``, without ``${}``) to the
     function of the table it names. ``started_by_uploads``: every upload under the upload prefix
-    starts an execution (the photo pipeline).
+    starts an execution (the photo pipeline); ``events``: the schedules and object prefixes that
+    start it besides. ``logical``: its resource id in the AWS templates, when not its name's.
     """
 
     name: str
@@ -40,11 +53,21 @@ class StateMachine:
     tasks: tuple[tuple[str, str], ...]
     started_by_uploads: bool = False
     description: str = ""
+    events: tuple[ScheduleEvent | ObjectEvent, ...] = ()
+    logical: str = ""
 
     @property
     def logical_id(self) -> str:
         """``photo-pipeline`` → ``PhotoPipeline``: its resource in the AWS templates."""
-        return "".join(part.capitalize() for part in self.name.split("-"))
+        return self.logical or camel_case(self.name)
+
+    @property
+    def schedules(self) -> tuple[ScheduleEvent, ...]:
+        return tuple(e for e in self.events if isinstance(e, ScheduleEvent))
+
+    @property
+    def object_prefixes(self) -> tuple[ObjectEvent, ...]:
+        return tuple(e for e in self.events if isinstance(e, ObjectEvent))
 
     @property
     def function_names(self) -> tuple[str, ...]:

@@ -121,7 +121,7 @@ def test_a_stage_may_resize_and_reserve_a_declared_function(tmp_path: Path) -> N
          r"unknown keys \['memroy_mb'\]"),
         ({"handler": "handler", "events": [{"schedule": "rate(1 hour)"}]},
          "must be 'package.module.function'"),
-        ({"handler": "x.handler"}, "events must be a list of one or more"),
+        ({"handler": "x.handler", "events": "rate(1 hour)"}, "events must be a list"),
         ({"handler": "x.handler", "events": [{"schedule": "rate(1 hours)"}]},
          "singular unit for 1"),
         ({"handler": "x.handler", "events": [{"schedule": "cron(0 3 * * *)"}]},

@@ -1,0 +1,162 @@
+"""A state machine the configuration declares, in the SAM and Serverless outputs and on the map:
+its own resource, alias, log group and outputs, its events as rules on its alias, a role that
+invokes exactly its own functions, and the definition the local engine runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bakusoku.config import load_settings
+from bakusoku.deploy import checks
+from bakusoku.deploy.canary import ALIAS, parse_canary
+from bakusoku.deploy.graph import stack_graph
+from bakusoku.deploy.sam import build_template
+from bakusoku.deploy.serverless import build_serverless, state_machine_id
+from bakusoku.deploy.stages import StageConfig, load_stage
+from bakusoku.pipeline.functions import state_machines
+from bakusoku.workflow.definition import load_definition
+from tests.deploy.conftest import EXAMPLE, REGION
+
+pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
+
+ASL = """\
+StartAt: Export
+States:
+  Export: {Type: Task, Resource: "${ExportFunctionArn}", Next: Publish}
+  Publish: {Type: Task, Resource: "${PublishFunctionArn}", End: true}
+"""
+MACHINE = "NightlyExportStateMachine"
+
+
+def _stage(tmp_path: Path, canary: str | None = None) -> StageConfig:
+    document = yaml.safe_load(EXAMPLE.read_text())
+    document["functions"] |= {
+        "export": {"handler": "reports.export.handler", "resources": {"database": "read"}},
+        "publish": {"handler": "reports.publish.handler"},
+    }
+    document["state_machines"] = {
+        "nightly-export": {
+            "definition": "workflows/export.asl.yaml",
+            "description": "Exports yesterday's orders",
+            "events": [{"schedule": "cron(0 3 * * ? *)"}, {"object": {"prefix": "imports/"}}],
+        }
+    }
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "export.asl.yaml").write_text(ASL)
+    path = tmp_path / "bakusoku.yml"
+    path.write_text(yaml.safe_dump(document))
+    settings = load_settings(config_file=path, environ={})
+    parsed = parse_canary(canary) if canary else None
+    return load_stage(settings, "enphoto", "prod", canary=parsed)
+
+
+def test_the_template_creates_the_machine_with_its_events_and_its_role(tmp_path: Path) -> None:
+    template = build_template(_stage(tmp_path))
+    resources = template["Resources"]
+    props: dict[str, Any] = resources[MACHINE]["Properties"]
+    assert props["Name"] == "enphoto-prod-nightly-export"
+    assert props["AutoPublishAlias"] == ALIAS and props["UseAliasAsEventTarget"] is True
+    assert props["DefinitionSubstitutions"] == {
+        "ExportFunctionArn": {"Ref": "ExportFunctionAliaslive"},
+        "PublishFunctionArn": {"Ref": "PublishFunctionAliaslive"},
+    }
+    assert props["Definition"]["States"]["Export"]["Resource"] == "${ExportFunctionArn}"
+    # Its role invokes its own two functions and nothing else (no pipeline function).
+    invoked = [p["LambdaInvokePolicy"] for p in props["Policies"] if "LambdaInvokePolicy" in p]
+    assert invoked == [
+        {"FunctionName": {"Ref": "ExportFunction"}},
+        {"FunctionName": {"Ref": "PublishFunction"}},
+    ]
+    assert props["Events"] == {
+        "Schedule1": {
+            "Type": "Schedule",
+            "Properties": {
+                "Schedule": "cron(0 3 * * ? *)",
+                "Name": "enphoto-prod-nightly-export-schedule-1",
+            },
+        },
+        "Objects1": {
+            "Type": "EventBridgeRule",
+            "Properties": {
+                "RuleName": "enphoto-prod-nightly-export-objects-1",
+                "Pattern": {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {
+                        "bucket": {"name": [{"Ref": "PhotoBucket"}]},
+                        "object": {"key": [{"prefix": "imports/"}]},
+                    },
+                },
+            },
+        },
+    }
+    group = resources[f"{MACHINE}LogGroup"]["Properties"]["LogGroupName"]
+    assert group == "/aws/vendedlogs/states/enphoto-prod-nightly-export"
+    outputs = template["Outputs"]
+    assert outputs[f"{MACHINE}AliasArn"]["Value"] == {"Ref": f"{MACHINE}Alias{ALIAS}"}
+    assert outputs["StateMachineArn"]["Value"] == {"Ref": "PhotoPipeline"}  # the pipeline's, kept
+    # The functions a Task calls have no events of their own.
+    assert resources["ExportFunction"]["Properties"]["Events"] == {}
+    for alarm in ("FailedAlarm", "TimedOutAlarm"):
+        assert resources[f"{MACHINE}{alarm}"]["Type"] == "AWS::CloudWatch::Alarm"
+
+
+@pytest.mark.parametrize("canary", [None, "10%/5m"])
+def test_the_template_with_the_machine_passes_cfn_lint_after_the_transform(
+    tmp_path: Path, canary: str | None
+) -> None:
+    stage = _stage(tmp_path, canary)
+    template = build_template(stage)
+    expanded = checks.expand_sam(template, REGION)
+    assert checks.cfn_lint(template, REGION) == []
+    assert checks.cfn_lint(expanded, REGION) == []
+    # The deployed definition, its placeholders filled from the aliases, is the local one.
+    text, substitutions = checks.deployed_definition(expanded, MACHINE)
+    filled = {}
+    for placeholder, value in substitutions.items():
+        alias = expanded["Resources"][value["Ref"]]["Properties"]
+        function = {"ExportFunction": "export", "PublishFunction": "publish"}
+        filled[placeholder] = checks.fake_function_arn(
+            function[alias["FunctionName"]["Ref"]], REGION
+        )
+    (machine,) = [m for m in state_machines(stage.settings) if m.logical_id == MACHINE]
+    assert load_definition(text, filled) == checks.local_definition(REGION, machine)
+    # The rules start the alias, never the unversioned machine.
+    rules = [
+        r["Properties"]
+        for r in expanded["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "nightly-export" in str(r["Properties"].get("Name"))
+    ]
+    assert len(rules) == 2
+    assert all(r["Targets"][0]["Arn"] == {"Ref": f"{MACHINE}Alias{ALIAS}"} for r in rules)
+
+
+def test_the_serverless_output_has_the_machine_and_its_events(tmp_path: Path) -> None:
+    stage = _stage(tmp_path)
+    document = build_serverless(stage, [stage])
+    machines = document["stepFunctions"]["stateMachines"]
+    spec = machines[MACHINE]
+    assert spec["name"] == "enphoto-prod-nightly-export"
+    assert spec["definition"]["States"]["Export"]["Resource"] == {"Fn::GetAtt": ["export", "Arn"]}
+    assert spec["events"][0] == {"schedule": "cron(0 3 * * ? *)"}
+    assert spec["events"][1]["eventBridge"]["event"]["detail"]["object"] == {
+        "key": [{"prefix": "imports/"}]
+    }
+    assert state_machine_id(stage) != state_machine_id(stage, state_machines(stage.settings)[1])
+
+
+def test_the_map_draws_the_machine_with_its_states_functions_and_sources(tmp_path: Path) -> None:
+    stage = _stage(tmp_path)
+    graph = stack_graph(stage.settings, "enphoto", "prod")
+    nodes = {n.id: n for n in graph.nodes}
+    assert nodes[MACHINE].kind == "state_machine"
+    states = {n.label for n in graph.nodes if n.kind == "state" and n.group == MACHINE}
+    assert states == {"Export", "Publish"}
+    calls = {(e.source, e.target) for e in graph.edges if e.target.endswith("Function")}
+    assert any(t == "ExportFunction" for _, t in calls)
+    into = [e for e in graph.edges if e.target == MACHINE and e.kind == "triggers"]
+    assert len(into) == 2  # the schedule and the rule on imports/
