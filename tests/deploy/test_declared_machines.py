@@ -125,6 +125,7 @@ def test_the_template_with_the_machine_passes_cfn_lint_after_the_transform(
         )
     (machine,) = [m for m in state_machines(stage.settings) if m.logical_id == MACHINE]
     assert load_definition(text, filled) == checks.local_definition(REGION, machine)
+    assert checks.statelint(checks.local_definition(REGION, machine)) == []
     # The rules start the alias, never the unversioned machine.
     rules = [
         r["Properties"]
