@@ -2,7 +2,10 @@
 
 A schedule is an EventBridge rule whose target is the state machine (its ``live`` alias on AWS):
 each firing starts one execution, its input the "Scheduled Event", its name a fresh UUID as
-EventBridge gives it. The rule is named ``{machine}-schedule-{n}``, as in the stack.
+EventBridge gives it. The rule is named ``{machine}-schedule-{n}``, as in the stack. An object
+prefix is a rule on S3's "Object Created" events: objects under it reach the state machine
+through the object-event router (``local.trigger``), as the pipeline's uploads do, each starting
+one execution with the event as its input.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bakusoku.local.schedules import Scheduler
+from bakusoku.local.trigger import ObjectTarget, state_machine_target
 from bakusoku.pipeline.machines import StateMachine
 from bakusoku.workflow.engine import WorkflowEngine
 
@@ -36,3 +40,17 @@ def execution_starter(
 ) -> Callable[[dict[str, Any]], object]:
     """What a rule targeting ``state_machine_arn`` does with an event: start one execution."""
     return lambda event: workflow.start_execution(state_machine_arn, event)
+
+
+def machine_object_targets(
+    workflow: WorkflowEngine, machines: Sequence[StateMachine], arns: Mapping[str, str]
+) -> list[ObjectTarget]:
+    """One router target per object prefix of each of ``machines``, named as its rule is
+    (``{machine}-objects-{n}``)."""
+    return [
+        state_machine_target(
+            f"{machine.name}-objects-{n}", objects.prefix, workflow, arns[machine.name]
+        )
+        for machine in machines
+        for n, objects in enumerate(machine.object_prefixes, start=1)
+    ]

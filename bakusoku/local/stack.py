@@ -29,7 +29,7 @@ from bakusoku.local.functions import (
     object_targets,
 )
 from bakusoku.local.invoker import RuntimeInvoker
-from bakusoku.local.machines import add_machine_schedules
+from bakusoku.local.machines import add_machine_schedules, machine_object_targets
 from bakusoku.local.notifications import runner_notifications
 from bakusoku.local.routes import check_route, route_event
 from bakusoku.local.schedules import Scheduler
@@ -124,7 +124,8 @@ class EmbeddedStack:
             self.runtime, self.invocations, retry_seconds=settings.async_retry_seconds
         )
         # One reader of the outbox for every rule on object-created events: the state machines
-        # uploads start for the upload prefix, each declared function's for its own prefix.
+        # uploads start for the upload prefix, each declared function's and declared state
+        # machine's for its own prefixes.
         self.trigger = ObjectEventRouter(
             self.outbox,
             [
@@ -136,10 +137,11 @@ class EmbeddedStack:
                         self.state_machine_arns[machine.name],
                         route_event=self.route_event,
                     )
-                    for machine in state_machines(settings)
+                    for machine in self.machines
                     if machine.started_by_uploads
                 ),
                 *object_targets(self.async_invoker, self.declared),
+                *machine_object_targets(self.workflow, self.machines, self.state_machine_arns),
             ],
             bucket=settings.bucket,
         )

@@ -26,7 +26,7 @@ from bakusoku.db.retry import is_transient, unavailable
 from bakusoku.faces.backends import face_index
 from bakusoku.faces.port import FaceIndex
 from bakusoku.faults import fault_control
-from bakusoku.pipeline.functions import declared
+from bakusoku.pipeline.functions import declared, state_machines
 from bakusoku.races.repository import PhotoBibs, RaceRepository
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
@@ -69,9 +69,10 @@ def objects_dir(settings: Settings) -> Path:
 
 def notified_prefixes(settings: Settings) -> tuple[str, ...]:
     """The key prefixes whose new objects a rule of the deployment routes somewhere: the upload
-    prefix (the photo pipeline) and each declared function's object prefixes."""
+    prefix (the photo pipeline) and each declared function's and state machine's object prefixes."""
     own = (d for f in declared(settings) if (d := f.declaration) is not None)
-    return (settings.upload_prefix, *(o.prefix for d in own for o in d.object_prefixes))
+    machines = (o.prefix for m in state_machines(settings) for o in m.object_prefixes)
+    return (settings.upload_prefix, *(o.prefix for d in own for o in d.object_prefixes), *machines)
 
 
 def local_store_with_outbox(
@@ -79,7 +80,7 @@ def local_store_with_outbox(
 ) -> LocalObjectStore:
     """The local store whose uploads record their object-created event in ``outbox``.
 
-    Only keys under ``upload_prefix`` and the declared functions' object prefixes notify, as the
+    Only keys under ``upload_prefix`` and the declared object prefixes notify, as the
     deployment's rules match on AWS: rendition writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
     An outbox that cannot be reached for a moment fails the upload as S3's ``503`` would
     (``StorageUnavailableError``): the object is not kept, and the client's retry stores it.
