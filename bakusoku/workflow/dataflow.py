@@ -10,6 +10,8 @@ the dispatch loop (interpreter.py) ties them together.
 
 from __future__ import annotations
 
+import functools
+
 import random
 import re
 from collections.abc import Mapping
@@ -50,6 +52,29 @@ from bakusoku.workflow.paths import (
 _INTEGER_TEXT = re.compile(r"-?[0-9]+")
 # The Map counts whose path may give an integer as text ("2"), as LocalStack's Map reads them.
 _READ_AS_INTEGER = frozenset({"MaxConcurrency", "ToleratedFailureCount"})
+
+
+@functools.lru_cache(maxsize=1024)
+def dynamic_key_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The ``name.$`` keys of a payload template in the order Step Functions outputs them.
+
+    Step Functions keeps them in a Java HashMap by name, so they come out by hash bucket (the
+    table doubling from 16 past three quarters full), in template order within a bucket:
+    executions recorded on AWS show exactly this order (``$$`` fields, intrinsic results).
+    """
+    size = 16
+    while len(keys) > size * 3 // 4:
+        size *= 2
+
+    def bucket(key: str) -> int:
+        code = 0  # Java's String.hashCode, over UTF-16 code units
+        units = key[:-2].encode("utf-16-be")
+        for i in range(0, len(units), 2):
+            code = (31 * code + (units[i] << 8 | units[i + 1])) & 0xFFFFFFFF
+        return (code ^ (code >> 16)) & (size - 1)
+
+    buckets = [bucket(key) for key in keys]
+    return tuple(key for _, _, key in sorted(zip(buckets, range(len(keys)), keys, strict=True)))
 
 
 def _location(field: str) -> str:
@@ -169,17 +194,25 @@ class DataFlow:
     def template(
         self, template: Any, data: Any, frame: Frame, run: StateRun, field_name: str
     ) -> Any:
-        """Apply a payload template: each ``name.$`` key gets what its path or function gives."""
+        """Apply a payload template: each ``name.$`` key gets what its path or function gives.
+
+        The keys come out in Step Functions' order: the fixed ones as written, then the
+        ``name.$`` ones in the order Java's HashMap keeps their names (``dynamic_key_order``).
+        """
         if isinstance(template, dict):
             out: dict[str, Any] = {}
+            dynamic: list[str] = []
             for key, value in template.items():
                 if key.endswith(".$") and isinstance(value, str):
-                    try:
-                        out[key[:-2]] = self._expression(value, data, frame, run)
-                    except PathNotFoundError:
-                        raise self._missing_path(run, value, key, data) from None
+                    dynamic.append(key)
                 else:
                     out[key] = self.template(value, data, frame, run, field_name)
+            for key in dynamic_key_order(tuple(dynamic)) if len(dynamic) > 1 else dynamic:
+                path = template[key]
+                try:
+                    out[key[:-2]] = self._expression(path, data, frame, run)
+                except PathNotFoundError:
+                    raise self._missing_path(run, path, key, data) from None
             return out
         if isinstance(template, list):
             return [self.template(item, data, frame, run, field_name) for item in template]

@@ -253,10 +253,17 @@ def _need(name: str, ok: bool, what: str) -> None:
 
 
 def _format_value(value: Any) -> str:
+    """An argument as States.Format writes it.
+
+    An object or array is written as Java writes a map or a list (``{Arg1=1, Arg2=[]}``,
+    strings unquoted), as executions recorded on AWS show it.
+    """
     if isinstance(value, str):
         return value
-    if isinstance(value, dict | list):
-        raise _failure("States.Format", "arguments must be strings, numbers, booleans or null")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_format_value(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_format_value(item) for item in value) + "]"
     return json.dumps(value)
 
 

@@ -276,8 +276,9 @@ def run_definition(
     return RunResult(
         status=status,
         output=output if status == SUCCEEDED else None,
-        error=error,
-        cause=cause,
+        # A Fail state without Error or Cause: DescribeExecution has neither (recorded on AWS).
+        error=error or None,
+        cause=cause or None,
         history=list(history.events),
         name=execution_name,
         start_date=to_datetime(started),

@@ -290,6 +290,18 @@ def test_fail_with_error_and_cause_paths() -> None:
     assert result.cause == "This is a custom error message for X, caused by Y."
 
 
+def test_a_fail_state_without_error_or_cause_fails_with_neither() -> None:
+    # Recorded on AWS: the ExecutionFailed event has no details and DescribeExecution no error.
+    result = fails(single({"Type": "Fail"}), {})
+    assert (result.error, result.cause) == (None, None)
+    assert result.history[-1].details == {}
+
+
+def test_a_fail_state_with_a_cause_only_has_no_error() -> None:
+    result = fails(single({"Type": "Fail", "Cause": "Condition is false"}), {})
+    assert (result.error, result.cause) == (None, "Condition is false")
+
+
 def test_an_error_path_that_finds_nothing_is_a_runtime_error() -> None:
     # "Fail workflow state": ErrorPath and CausePath read the input.
     definition = single({"Type": "Fail", "ErrorPath": "$.ErrorX", "CausePath": "$.Cause"})

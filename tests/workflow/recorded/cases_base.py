@@ -1,0 +1,202 @@
+"""Pass, Fail, Parallel and Map executions recorded on AWS (LocalStack's ``base`` and ``scenarios``)."""
+
+from __future__ import annotations
+
+from tests.workflow.recorded.case import LS, Case
+
+BASE = LS + "base/test_base.py::TestSnfBase::"
+SCENARIOS = LS + "scenarios/test_base_scenarios.py::TestBaseScenarios::"
+
+_FAIL_CAUSE = "This state machines raises a 'SomeFailure' failure."
+
+
+def _pass(state: dict[str, object]) -> dict[str, object]:
+    return {"StartAt": "State_1", "States": {"State_1": {"Type": "Pass", **state, "End": True}}}
+
+
+CASES = [
+    Case(
+        BASE + "test_state_fail",
+        {
+            "StartAt": "FailState",
+            "States": {"FailState": {"Type": "Fail", "Error": "SomeFailure", "Cause": _FAIL_CAUSE}},
+        },
+        {},
+        status="FAILED",
+        error="SomeFailure",
+        cause=_FAIL_CAUSE,
+        events=("ExecutionStarted", "FailStateEntered", "ExecutionFailed"),
+    ),
+    Case(
+        BASE + "test_state_fail_path",
+        {
+            "StartAt": "FailState",
+            "States": {"FailState": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}},
+        },
+        {"Error": "error string", "Cause": "cause string"},
+        status="FAILED",
+        error="error string",
+        cause="cause string",
+        events=("ExecutionStarted", "FailStateEntered", "ExecutionFailed"),
+    ),
+    Case(
+        BASE + "test_state_fail_intrinsic",
+        {
+            "StartAt": "FailState",
+            "States": {
+                "FailState": {
+                    "Type": "Fail",
+                    "ErrorPath": "States.Format('{}', $.Error)",
+                    "CausePath": "States.Format('This is a custom error message for {}, caused by {}.', "
+                    "$.Error, $.Cause)",
+                }
+            },
+        },
+        {"Error": "error string", "Cause": "cause string"},
+        status="FAILED",
+        error="error string",
+        cause="This is a custom error message for error string, caused by cause string.",
+    ),
+    Case(
+        BASE + "test_state_fail_empty",
+        {"StartAt": "FailState", "States": {"FailState": {"Type": "Fail"}}},
+        {},
+        status="FAILED",
+        events=("ExecutionStarted", "FailStateEntered", "ExecutionFailed"),
+    ),
+    Case(
+        BASE + "test_state_pass_result",
+        _pass({"Result": {"Arg1": "argument1"}}),
+        {},
+        output={"Arg1": "argument1"},
+        events=("ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"),
+    ),
+    Case(
+        BASE + "test_state_pass_result_jsonpaths",
+        _pass({"Result": {"unsupported1.$": "$.jsonpath", "unsupported2.$": "$$"}}),
+        {},
+        output={"unsupported1.$": "$.jsonpath", "unsupported2.$": "$$"},
+    ),
+    Case(
+        BASE + "test_state_pass_result_null_input_output_paths",
+        {
+            "StartAt": "State0",
+            "States": {
+                "State0": {
+                    "Type": "Pass",
+                    "Parameters": {"Arg1": "argument1", "FromInput.$": "$"},
+                    "Next": "State1",
+                },
+                "State1": {
+                    "Type": "Pass",
+                    "InputPath": None,
+                    "Parameters": {"Arg2": "argument2", "FromInput.$": "$"},
+                    "Next": "State2",
+                },
+                "State2": {"Type": "Pass", "OutputPath": None, "End": True},
+            },
+        },
+        {"InputValue": 0},
+        output={},
+    ),
+    Case(
+        BASE + "test_state_pass_regex_json_path_base",
+        {
+            "StartAt": "State0",
+            "States": {
+                "State0": {
+                    "Type": "Pass",
+                    "Parameters": {"FromInput.$": "$.users[?(@.status == 0)]"},
+                    "End": True,
+                }
+            },
+        },
+        {"users": [{"year": 1997, "status": 0}, {"year": 1998, "status": 1}]},
+        output={"FromInput": [{"year": 1997, "status": 0}]},
+    ),
+    Case(
+        SCENARIOS + "test_parallel_state",
+        {
+            "StartAt": "LoadInput",
+            "States": {
+                "LoadInput": {"Type": "Pass", "Result": [1, 2, 3, 4], "Next": "ParallelState"},
+                "ParallelState": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        {"StartAt": "Branch1", "States": {"Branch1": {"Type": "Pass", "End": True}}},
+                        {
+                            "StartAt": "Branch21",
+                            "States": {
+                                "Branch21": {"Type": "Pass", "Next": "Branch22"},
+                                "Branch22": {"Type": "Pass", "End": True},
+                            },
+                        },
+                        {
+                            "StartAt": "Branch31",
+                            "States": {
+                                "Branch31": {"Type": "Pass", "Next": "Branch32"},
+                                "Branch32": {"Type": "Pass", "Next": "Branch33"},
+                                "Branch33": {"Type": "Pass", "End": True},
+                            },
+                        },
+                    ],
+                },
+            },
+        },
+        {},
+        output=[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]],
+    ),
+    Case(
+        SCENARIOS + "test_map_state_break_condition",
+        {
+            "StartAt": "StartState",
+            "States": {
+                "StartState": {
+                    "Type": "Pass",
+                    "Result": [1, "Hello", {}, 3.3, 3, 4, 5],
+                    "ResultPath": "$.arr",
+                    "Next": "MapState",
+                },
+                "MapState": {
+                    "Type": "Map",
+                    "ResultPath": None,
+                    "InputPath": "$.arr",
+                    "MaxConcurrency": 1,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "Equals3",
+                        "States": {
+                            "Equals3": {
+                                "Choices": [
+                                    {
+                                        "And": [
+                                            {"IsPresent": True, "Variable": "$"},
+                                            {
+                                                "And": [
+                                                    {"IsNumeric": True, "Variable": "$"},
+                                                    {"NumericEquals": 3, "Variable": "$"},
+                                                ]
+                                            },
+                                        ],
+                                        "Next": "Break",
+                                    }
+                                ],
+                                "Default": "Pass",
+                                "Type": "Choice",
+                            },
+                            "Break": {"Type": "Fail", "Error": "SomeFailure", "Cause": _FAIL_CAUSE},
+                            "Pass": {"Type": "Pass", "End": True},
+                        },
+                    },
+                    "Next": "Final",
+                },
+                "Final": {"Type": "Pass", "End": True},
+            },
+        },
+        {},
+        status="FAILED",
+        error="SomeFailure",
+        cause=_FAIL_CAUSE,
+    ),
+]

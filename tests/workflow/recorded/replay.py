@@ -1,0 +1,69 @@
+"""Replay recorded executions on the engine: ``python -m tests.workflow.recorded.replay``.
+
+Prints each execution the engine does not reproduce exactly and the reproduction rate.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from bakusoku.runtime import LambdaContext
+from bakusoku.workflow import RunResult, run_definition
+from tests.workflow.recorded.case import ACCOUNT, REGION, Case, without_run_details
+from tests.workflow.recorded.cases import CASES
+
+
+def run(case: Case) -> RunResult:
+    return run_definition(
+        dict(case.definition),
+        case.input,
+        functions=case.functions,
+        context=LambdaContext.for_call,
+        skip_waits=True,
+        name=case.execution_name,
+        state_machine_name=case.machine_name,
+        region=REGION,
+        account=ACCOUNT,
+    )
+
+
+def differences(case: Case) -> list[str]:
+    """What the engine's run of ``case`` does not reproduce, empty when it reproduces it all."""
+    result = run(case)
+    found: list[str] = []
+    expected: dict[str, Any] = {"status": case.status}
+    actual: dict[str, Any] = {"status": result.status}
+    if case.status == "SUCCEEDED":
+        expected["output"] = without_run_details(case.output)
+        actual["output"] = without_run_details(result.output)
+    else:
+        expected["error"], expected["cause"] = case.error, without_run_details(case.cause)
+        actual["error"], actual["cause"] = result.error, without_run_details(result.cause)
+    for key, value in expected.items():
+        if actual[key] != value or json.dumps(actual[key]) != json.dumps(value):
+            found.append(f"{key}: recorded {value!r}, got {actual[key]!r}")
+    if case.events is not None:
+        got = tuple(event.type for event in result.history)
+        if got != case.events:
+            found.append(f"events: recorded {list(case.events)}, got {list(got)}")
+    return found
+
+
+def main() -> int:
+    failed = 0
+    for case in CASES:
+        found = differences(case)
+        if found:
+            failed += 1
+            print(f"DIFFERS {case.source}")
+            for line in found:
+                print(f"    {line}")
+    reproduced = len(CASES) - failed
+    print(f"reproduced {reproduced}/{len(CASES)} ({100 * reproduced / len(CASES):.1f} %)")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
