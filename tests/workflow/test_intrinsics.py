@@ -140,6 +140,14 @@ def test_failures_are_intrinsic_failures(text: str) -> None:
     assert failure.value.error == "States.IntrinsicFailure"
 
 
+def test_format_writes_objects_and_arrays_as_java_does() -> None:
+    # Recorded on AWS: an object argument reads {Arg1=1, Arg2=[]}, strings inside unquoted.
+    data = {"o": {"Arg1": 1, "Arg2": [], "s": "x", "n": None}, "a": [1, "b", [True]]}
+    assert call("States.Format('{} and {}', $.o, $.a)", data) == (
+        "{Arg1=1, Arg2=[], s=x, n=null} and [1, b, [true]]"
+    )
+
+
 @pytest.mark.parametrize(
     "text",
     [
