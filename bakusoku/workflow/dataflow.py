@@ -11,7 +11,6 @@ the dispatch loop (interpreter.py) ties them together.
 from __future__ import annotations
 
 import functools
-
 import random
 import re
 from collections.abc import Mapping

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bakusoku.workflow.dataflow import dynamic_key_order
 from bakusoku.workflow.errors import StatesError
 
 from .conftest import MemorySink, fn_arn, run_definition
@@ -57,6 +58,59 @@ def test_parameters_payload_template() -> None:
         "comment": "Selecting what I care about.",
         "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"},
     }
+
+
+def test_payload_template_keys_come_out_in_step_functions_order() -> None:
+    # Recorded on AWS: fixed keys as written, then the `name.$` keys in Java HashMap order.
+    definition = single(
+        {
+            "Type": "Pass",
+            "Parameters": {
+                "FunctionName.$": "$.f",
+                "Payload": {"encoded.$": "$.e", "decoded.$": "$.d"},
+                "stringOps": {"splitString.$": "$.s", "formattedString.$": "$.s"},
+            },
+        }
+    )
+    output = run_definition(definition, {"f": "fn", "e": 1, "d": 2, "s": "x"})
+    assert list(output) == ["Payload", "stringOps", "FunctionName"]
+    assert list(output["Payload"]) == ["decoded", "encoded"]
+    assert list(output["stringOps"]) == ["formattedString", "splitString"]
+
+
+def test_dynamic_key_order_grows_the_table_as_java_does() -> None:
+    # Thirteen keys take Java's table past 12 entries to 32 buckets (recorded $$ fields).
+    names = [
+        "context_object",
+        "execution",
+        "execution_id",
+        "execution_input",
+        "execution_name",
+        "execution_rolearn",
+        "execution_starttime",
+        "state",
+        "state_enteredtime",
+        "state_name",
+        "statemachine",
+        "statemachine_id",
+        "statemachine_name",
+    ]
+    order = dynamic_key_order(tuple(f"{name}.$" for name in names))
+    assert [key[:-2] for key in order] == [
+        "execution",
+        "execution_rolearn",
+        "execution_name",
+        "statemachine_id",
+        "execution_id",
+        "execution_input",
+        "execution_starttime",
+        "state_name",
+        "state_enteredtime",
+        "statemachine",
+        "state",
+        "context_object",
+        "statemachine_name",
+    ]
 
 
 def test_result_selector_picks_from_the_task_result() -> None:
