@@ -31,7 +31,9 @@ CASES = [
         BASE + "test_state_fail_path",
         {
             "StartAt": "FailState",
-            "States": {"FailState": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}},
+            "States": {
+                "FailState": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"}
+            },
         },
         {"Error": "error string", "Cause": "cause string"},
         status="FAILED",
@@ -124,7 +126,10 @@ CASES = [
                     "Type": "Parallel",
                     "End": True,
                     "Branches": [
-                        {"StartAt": "Branch1", "States": {"Branch1": {"Type": "Pass", "End": True}}},
+                        {
+                            "StartAt": "Branch1",
+                            "States": {"Branch1": {"Type": "Pass", "End": True}},
+                        },
                         {
                             "StartAt": "Branch21",
                             "States": {

@@ -53,7 +53,10 @@ def _variable_sampling(to_jsonpath: bool) -> dict[str, Any]:
         Catch=[
             {
                 "ErrorEquals": ["States.ALL"],
-                "Assign": {"inputVar": "{% $states.input %}", "errorVar": "{% $states.errorOutput %}"},
+                "Assign": {
+                    "inputVar": "{% $states.input %}",
+                    "errorVar": "{% $states.errorOutput %}",
+                },
                 "Next": "Fallback",
             }
         ],

@@ -16,14 +16,22 @@ _FORMAT_2 = "States.Format('Formatting arguments fst={} and snd={}.', $.Function
 def _function(expression: str, state: str = "State_0") -> dict[str, Any]:
     return {
         "StartAt": state,
-        "States": {state: {"Type": "Pass", "Parameters": {"FunctionResult.$": expression}, "End": True}},
+        "States": {
+            state: {"Type": "Pass", "Parameters": {"FunctionResult.$": expression}, "End": True}
+        },
     }
 
 
 def _result(
     test: str, expression: str, value: Any, result: Any, state: str = "State_0", **extra: Any
 ) -> Case:
-    return Case(test, _function(expression, state), {"FunctionInput": value}, output={"FunctionResult": result}, **extra)
+    return Case(
+        test,
+        _function(expression, state),
+        {"FunctionInput": value},
+        output={"FunctionResult": result},
+        **extra,
+    )
 
 
 _MACHINE = "statemachine_1a2b3c"
@@ -89,6 +97,8 @@ CASES = [
             {"fst": fst, "snd": snd},
             result,
         )
-        for index, (fst, snd, result) in enumerate([(-9, 3, -6), (1.49, 1.5, 3), (1.5, 1.51, 4), (-1.49, -1.5, -2)])
+        for index, (fst, snd, result) in enumerate(
+            [(-9, 3, -6), (1.49, 1.5, 3), (1.5, 1.51, 4), (-1.49, -1.5, -2)]
+        )
     ),
 ]

@@ -10,7 +10,17 @@ from tests.workflow.recorded.cases_variables import ROLE_ARN
 OUTPUT = LS + "outputdecl/test_output.py::TestArgumentsBase::"
 
 _INPUT = {"input_value": "string literal", "input_values": [1, 2, 3]}
-_CONSTANT_LIST = [None, 0, 0.1, True, [], {"constant": 0}, " {% states.input %} ", "$states.input", "$no.such.var.path"]
+_CONSTANT_LIST = [
+    None,
+    0,
+    0.1,
+    True,
+    [],
+    {"constant": 0},
+    " {% states.input %} ",
+    "$states.input",
+    "$no.such.var.path",
+]
 _LITERALS: dict[str, Any] = {
     "constant_null": None,
     "constant_int": 0,
@@ -46,14 +56,19 @@ _LITERALS: dict[str, Any] = {
 def _output(output: Any) -> dict[str, Any]:
     return {
         "StartAt": "State0",
-        "States": {"State0": {"QueryLanguage": "JSONata", "Type": "Pass", "Output": output, "End": True}},
+        "States": {
+            "State0": {"QueryLanguage": "JSONata", "Type": "Pass", "Output": output, "End": True}
+        },
     }
 
 
 def _after_init(assign: dict[str, Any], output: Any) -> dict[str, Any]:
     machine = _output(output)
     machine["StartAt"] = "Init"
-    machine["States"] = {"Init": {"Type": "Pass", "Assign": assign, "Next": "State0"}, **machine["States"]}
+    machine["States"] = {
+        "Init": {"Type": "Pass", "Assign": assign, "Next": "State0"},
+        **machine["States"],
+    }
     return machine
 
 
@@ -104,7 +119,10 @@ CASES = [
                     "RoleArn": ROLE_ARN,
                     "RedriveCount": 0,
                 },
-                "StateMachine": {"Id": f"arn:aws:states:us-east-1:111111111111:stateMachine:{_MACHINE}", "Name": _MACHINE},
+                "StateMachine": {
+                    "Id": f"arn:aws:states:us-east-1:111111111111:stateMachine:{_MACHINE}",
+                    "Name": _MACHINE,
+                },
                 "State": {"Name": "State0", "EnteredTime": "<time>"},
             },
             "ja_states_input": _INPUT,
@@ -113,7 +131,12 @@ CASES = [
         },
     ),
     *(
-        Case(OUTPUT + f"test_base_output_any_non_dict[{name}]", _output(output), {"input_value": "stringliteral"}, output=result)
+        Case(
+            OUTPUT + f"test_base_output_any_non_dict[{name}]",
+            _output(output),
+            {"input_value": "stringliteral"},
+            output=result,
+        )
         for name, output, result in [
             ("NULL", None, None),
             ("INT", 0, 0),
@@ -124,18 +147,51 @@ CASES = [
             ("LIST_EMPY", [], []),
             (
                 "LIST_RICH",
-                [None, 0, 0.1, True, "string", [], "$nosuchvar", "$.no.such.path", "{% $states.input %}", {"key": "{% true %}"}],
-                [None, 0, 0.1, True, "string", [], "$nosuchvar", "$.no.such.path", {"input_value": "stringliteral"}, {"key": True}],
+                [
+                    None,
+                    0,
+                    0.1,
+                    True,
+                    "string",
+                    [],
+                    "$nosuchvar",
+                    "$.no.such.path",
+                    "{% $states.input %}",
+                    {"key": "{% true %}"},
+                ],
+                [
+                    None,
+                    0,
+                    0.1,
+                    True,
+                    "string",
+                    [],
+                    "$nosuchvar",
+                    "$.no.such.path",
+                    {"input_value": "stringliteral"},
+                    {"key": True},
+                ],
             ),
         ]
     ),
-    Case(OUTPUT + "test_output_in_choice[CONDITION_TRUE]", _CHOICE, {"condition": True}, output="Condition Output block"),
+    Case(
+        OUTPUT + "test_output_in_choice[CONDITION_TRUE]",
+        _CHOICE,
+        {"condition": True},
+        output="Condition Output block",
+    ),
     Case(
         OUTPUT + "test_output_in_choice[CONDITION_FALSE]",
         _CHOICE,
         {"condition": False},
         status="FAILED",
         cause="Condition is false",
-        events=("ExecutionStarted", "ChoiceStateEntered", "ChoiceStateExited", "FailStateEntered", "ExecutionFailed"),
+        events=(
+            "ExecutionStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "FailStateEntered",
+            "ExecutionFailed",
+        ),
     ),
 ]

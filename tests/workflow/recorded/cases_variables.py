@@ -67,7 +67,9 @@ _VALUES: dict[str, Any] = {
 def _on_input(ops: dict[str, Any]) -> dict[str, Any]:
     """The operations reading the state input (``$.x``) instead of variables (``$x``)."""
     return {
-        group: {key: path.replace("($", "($.").replace(", $", ", $.") for key, path in fields.items()}
+        group: {
+            key: path.replace("($", "($.").replace(", $", ", $.") for key, path in fields.items()
+        }
         for group, fields in ops.items()
     }
 
@@ -95,13 +97,18 @@ def _state(name: str) -> dict[str, Any]:
 def _context(state: str) -> dict[str, Any]:
     return {"Execution": _EXECUTION, "StateMachine": _STATE_MACHINE, "State": _state(state)}
 
+
 CASES = [
     Case(
         REFERENCE + "test_reference_assign[BASE_REFERENCE_IN_INTRINSIC_FUNCTION]",
         {
             "StartAt": "State0",
             "States": {
-                "State0": {"Type": "Pass", "Assign": {**_VALUES, "inputArray": list(range(1, 10))}, "Next": "State1"},
+                "State0": {
+                    "Type": "Pass",
+                    "Assign": {**_VALUES, "inputArray": list(range(1, 10))},
+                    "Next": "State1",
+                },
                 "State1": {"Type": "Pass", "Parameters": _INTRINSIC_OPS, "End": True},
             },
         },
