@@ -265,6 +265,7 @@ class DataFlow:
         values = self.template(assign, dollar, frame, run, "Assign")
         # All values are computed before any is assigned, so assignments never see each other.
         frame.variables.local.update(values)
+        run.assigned = values
 
     # ---- JSONata -------------------------------------------------------------------------------
 
@@ -303,6 +304,7 @@ class DataFlow:
         if holder.get("Assign"):
             values = self._jsonata(holder["Assign"], bindings, f"{prefix}Assign", run)
             frame.variables.local.update(values)
+            run.assigned = values
         return output
 
     def _jsonata(self, value: Any, bindings: Mapping[str, Any], field: str, run: StateRun) -> Any:

@@ -129,6 +129,9 @@ class StateRun:
     task_token: str | None = None
     entered_event_id: int = 0  # the id of this visit's StateEntered event
     entered_previous_event_id: int = 0  # and the id of the event before it
+    # What the state's Assign (or its matched Choice rule's or catcher's) assigned, for its
+    # exited event.
+    assigned: dict[str, Any] | None = None
     # The visit's line of history, for the events a failing evaluation adds (EvaluationFailed).
     track: Track | None = None
 

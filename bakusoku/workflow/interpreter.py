@@ -183,12 +183,16 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
         output, next_name = handler(self, frame, state, raw, run)
         text = dumps(output)
         check_output_size(text, name)
-        self._emit(
-            frame,
-            f"{kind}StateExited",
-            {"name": name, "output": text, "outputDetails": {"truncated": False}},
-            name,
-        )
+        details: dict[str, Any] = {
+            "name": name,
+            "output": text,
+            "outputDetails": {"truncated": False},
+        }
+        if run.assigned:
+            # Each variable as JSON text, as AWS's StateExited event gives it.
+            details["assignedVariables"] = {key: dumps(v) for key, v in run.assigned.items()}
+            details["assignedVariablesDetails"] = {"truncated": False}
+        self._emit(frame, f"{kind}StateExited", details, name)
         return output, next_name, text
 
     _handlers: dict[

@@ -9,7 +9,7 @@ import pytest
 from bakusoku.workflow.definition import load_definition
 from bakusoku.workflow.errors import DefinitionError, StatesError
 
-from .conftest import fn_arn, run_definition
+from .conftest import MemorySink, fn_arn, run_definition
 
 
 def jsonata(states: dict[str, Any], start: str) -> dict[str, Any]:
@@ -326,3 +326,28 @@ def test_jsonata_state_in_a_jsonpath_machine() -> None:
 def test_jsonata_definition_errors(state: dict[str, Any], message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         load_definition(jsonata({"S": state}, "S"))
+
+
+def test_exited_events_record_the_variables_a_state_assigned() -> None:
+    # Recorded on AWS: StateExited carries assignedVariables (each value as JSON text) when the
+    # state assigned any; a state assigning nothing has neither field.
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"n": 42, "s.$": "$.s"}, "Next": "B"},
+            "B": {"Type": "Pass", "Next": "C"},
+            "C": {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Assign": {"old": "{% $n %}", "o": {"k": [1]}},
+                "End": True,
+            },
+        },
+    }
+    sink = MemorySink()
+    run_definition(definition, {"s": "text"}, sink=sink)
+    exited = [details for _, _, kind, details in sink.events if kind == "PassStateExited"]
+    assert exited[0]["assignedVariables"] == {"n": "42", "s": '"text"'}
+    assert exited[0]["assignedVariablesDetails"] == {"truncated": False}
+    assert "assignedVariables" not in exited[1]
+    assert exited[2]["assignedVariables"] == {"old": "42", "o": '{"k":[1]}'}
