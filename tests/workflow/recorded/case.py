@@ -26,6 +26,8 @@ class Case:
     cause: str | None = None
     # The recorded history's event types, in order, where they are cheap to keep.
     events: tuple[str, ...] | None = None
+    # The variables each StateExited event records as assigned: (state, {name: value}), in order.
+    assigned: tuple[tuple[str, Mapping[str, Any]], ...] | None = None
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     # Names the recording shows only masked; the case's expectations use these in their place.
     execution_name: str = "execution"

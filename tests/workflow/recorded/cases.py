@@ -7,6 +7,7 @@ from tests.workflow.recorded import (
     cases_errors,
     cases_intrinsics,
     cases_jsonata,
+    cases_query_language,
     cases_variables,
 )
 from tests.workflow.recorded.case import Case
@@ -17,4 +18,5 @@ CASES: list[Case] = [
     *cases_intrinsics.CASES,
     *cases_variables.CASES,
     *cases_jsonata.CASES,
+    *cases_query_language.CASES,
 ]

@@ -48,6 +48,23 @@ def differences(case: Case) -> list[str]:
         got = tuple(event.type for event in result.history)
         if got != case.events:
             found.append(f"events: recorded {list(case.events)}, got {list(got)}")
+    if case.assigned is not None:
+        recorded = [(state, without_run_details(dict(values))) for state, values in case.assigned]
+        assigned = [
+            (
+                event.state_name,
+                without_run_details(
+                    {
+                        key: json.loads(text)
+                        for key, text in event.details["assignedVariables"].items()
+                    }
+                ),
+            )
+            for event in result.history
+            if event.details and "assignedVariables" in event.details
+        ]
+        if assigned != recorded:
+            found.append(f"assigned variables: recorded {recorded}, got {assigned}")
     return found
 
 
