@@ -14,6 +14,40 @@ def _pass(state: dict[str, object]) -> dict[str, object]:
     return {"StartAt": "State_1", "States": {"State_1": {"Type": "Pass", **state, "End": True}}}
 
 
+_ITEM_SELECTOR = {
+    "constantValue": "constant",
+    "mapValue.$": "$$.Map.Item.Value",
+    "fromInput.$": "$",
+}
+_SELECTED = [
+    {"constantValue": "constant", "mapValue": "Hello", "fromInput": ["Hello", "World"]},
+    {"constantValue": "constant", "mapValue": "World", "fromInput": ["Hello", "World"]},
+]
+
+
+def _item_selector_map(processor: str, config: dict[str, str]) -> dict[str, object]:
+    return {
+        "StartAt": "MapState",
+        "States": {
+            "MapState": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemSelector": _ITEM_SELECTOR,
+                processor: {
+                    "StartAt": "IteratorInner",
+                    "States": {"IteratorInner": {"Type": "Pass", "End": True}},
+                    "ProcessorConfig": config,
+                },
+                "Next": "Finish",
+            },
+            "Finish": {"Type": "Succeed"},
+        },
+    }
+
+
+_ITERATION = ("MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded")
+_FINISH = ("SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded")
+
 CASES = [
     Case(
         BASE + "test_state_fail",
@@ -203,5 +237,37 @@ CASES = [
         status="FAILED",
         error="SomeFailure",
         cause=_FAIL_CAUSE,
+    ),
+    Case(
+        SCENARIOS + "test_map_state_legacy_config_inline_item_selector",
+        _item_selector_map("Iterator", {"Mode": "INLINE"}),
+        ["Hello", "World"],
+        output=_SELECTED,
+        events=(
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            *_ITERATION * 2,
+            "MapStateSucceeded",
+            "MapStateExited",
+            *_FINISH,
+        ),
+    ),
+    Case(
+        SCENARIOS + "test_map_state_config_distributed_item_selector",
+        _item_selector_map("ItemProcessor", {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}),
+        ["Hello", "World"],
+        output=_SELECTED,
+        events=(
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunSucceeded",
+            "MapStateSucceeded",
+            "MapStateExited",
+            *_FINISH,
+        ),
+        known_difference="a Distributed Map runs inline: no map run, its iterations' events instead",
     ),
 ]

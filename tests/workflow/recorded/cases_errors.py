@@ -113,6 +113,7 @@ CASES = [
         {"inputData": "dummy"},
         output={"error": _STATE_ERROR},
         events=_TASK_CAUGHT_EVENTS,
+        assigned=(("Task", {"errorVar": _STATE_ERROR, "inputVar": {"inputData": "dummy"}}),),
         functions=_FUNCTIONS,
     ),
 ]

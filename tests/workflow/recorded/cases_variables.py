@@ -98,6 +98,45 @@ def _context(state: str) -> dict[str, Any]:
     return {"Execution": _EXECUTION, "StateMachine": _STATE_MACHINE, "State": _state(state)}
 
 
+_LEVELS = [[9, 44, 6], [82, 25, 76], [18, 42, 2]]
+
+
+def _outer_scope_events() -> tuple[str, ...]:
+    """The recorded history of the nested Maps (MaxConcurrency 1, so in order)."""
+    inner = ("MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded")
+    level = (
+        "MapIterationStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "MapStateEntered",
+        "MapStateStarted",
+        *inner * 3,
+        "MapStateSucceeded",
+        "MapStateExited",
+        "MapIterationSucceeded",
+    )
+    return (
+        "ExecutionStarted",
+        "PassStateEntered",
+        "PassStateExited",
+        "MapStateEntered",
+        "MapStateStarted",
+        *level * 3,
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    )
+
+
+def _outer_scope_assigned() -> tuple[tuple[str, dict[str, Any]], ...]:
+    assigned: list[tuple[str, dict[str, Any]]] = [("Input", {"bias": 4.3})]
+    # States.MathAdd rounds each argument (4.3 counts as 4), as recorded.
+    for x, y, z in _LEVELS:
+        assigned.append(("AssignCurrentVector", {"xCurrent": x, "yCurrent": y, "zCurrent": z}))
+        assigned += [("Summate", {"Sum": x + y + z + 4})] * 3
+    return tuple(assigned)
+
+
 CASES = [
     Case(
         REFERENCE + "test_reference_assign[BASE_REFERENCE_IN_INTRINSIC_FUNCTION]",
@@ -154,6 +193,63 @@ CASES = [
                 "numberRange": [1, 3, 5, 7, 9],
             }
         },
+    ),
+    Case(
+        REFERENCE + "test_reference_assign[BASE_REFERENCE_IN_ITERATOR_OUTER_SCOPE]",
+        {
+            "StartAt": "Input",
+            "States": {
+                "Input": {
+                    "Type": "Pass",
+                    "Result": _LEVELS,
+                    "Assign": {"bias": 4.3},
+                    "Next": "IterateLevels",
+                },
+                "IterateLevels": {
+                    "Type": "Map",
+                    "MaxConcurrency": 1,
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "AssignCurrentVector",
+                        "States": {
+                            "AssignCurrentVector": {
+                                "Type": "Pass",
+                                "Assign": {
+                                    "xCurrent.$": "$[0]",
+                                    "yCurrent.$": "$[1]",
+                                    "zCurrent.$": "$[2]",
+                                },
+                                "Next": "Calculate",
+                            },
+                            "Calculate": {
+                                "Type": "Map",
+                                "MaxConcurrency": 1,
+                                "ItemProcessor": {
+                                    "ProcessorConfig": {"Mode": "INLINE"},
+                                    "StartAt": "Summate",
+                                    "States": {
+                                        "Summate": {
+                                            "Type": "Pass",
+                                            "Assign": {
+                                                "Sum.$": "States.MathAdd(States.MathAdd("
+                                                "States.MathAdd($yCurrent, $xCurrent), $zCurrent), $bias)"
+                                            },
+                                            "End": True,
+                                        }
+                                    },
+                                },
+                                "End": True,
+                            },
+                        },
+                    },
+                    "End": True,
+                },
+            },
+        },
+        {},
+        output=_LEVELS,
+        events=_outer_scope_events(),
+        assigned=_outer_scope_assigned(),
     ),
     Case(
         REFERENCE + "test_reference_assign[BASE_REFERENCE_IN_FAIL]",

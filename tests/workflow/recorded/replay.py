@@ -75,6 +75,8 @@ def main() -> int:
         if found:
             failed += 1
             print(f"DIFFERS {case.source}")
+            if case.known_difference:
+                print(f"    (known: {case.known_difference})")
             for line in found:
                 print(f"    {line}")
     reproduced = len(CASES) - failed
