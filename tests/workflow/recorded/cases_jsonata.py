@@ -10,7 +10,7 @@ from tests.workflow.recorded.cases_variables import ROLE_ARN
 OUTPUT = LS + "outputdecl/test_output.py::TestArgumentsBase::"
 
 _INPUT = {"input_value": "string literal", "input_values": [1, 2, 3]}
-_CONSTANT_LIST = [
+_CONSTANT_LIST: list[Any] = [
     None,
     0,
     0.1,
@@ -94,6 +94,44 @@ _CHOICE = {
     },
 }
 
+# (test id, the state's Output, the execution's recorded output)
+_NON_DICT_OUTPUTS: list[tuple[str, Any, Any]] = [
+    ("NULL", None, None),
+    ("INT", 0, 0),
+    ("FLOAT", 0.1, 0.1),
+    ("BOOL", True, True),
+    ("STR_LIT", "string literal", "string literal"),
+    ("JSONATA_EXPR", "{% $states.input %}", {"input_value": "stringliteral"}),
+    ("LIST_EMPY", [], []),
+    (
+        "LIST_RICH",
+        [
+            None,
+            0,
+            0.1,
+            True,
+            "string",
+            [],
+            "$nosuchvar",
+            "$.no.such.path",
+            "{% $states.input %}",
+            {"key": "{% true %}"},
+        ],
+        [
+            None,
+            0,
+            0.1,
+            True,
+            "string",
+            [],
+            "$nosuchvar",
+            "$.no.such.path",
+            {"input_value": "stringliteral"},
+            {"key": True},
+        ],
+    ),
+]
+
 CASES = [
     Case(OUTPUT + "test_base_cases[BASE_EMPTY]", _output({}), _INPUT, output={}),
     Case(OUTPUT + "test_base_cases[BASE_LITERALS]", _output(_LITERALS), _INPUT, output=_LITERALS),
@@ -137,42 +175,7 @@ CASES = [
             {"input_value": "stringliteral"},
             output=result,
         )
-        for name, output, result in [
-            ("NULL", None, None),
-            ("INT", 0, 0),
-            ("FLOAT", 0.1, 0.1),
-            ("BOOL", True, True),
-            ("STR_LIT", "string literal", "string literal"),
-            ("JSONATA_EXPR", "{% $states.input %}", {"input_value": "stringliteral"}),
-            ("LIST_EMPY", [], []),
-            (
-                "LIST_RICH",
-                [
-                    None,
-                    0,
-                    0.1,
-                    True,
-                    "string",
-                    [],
-                    "$nosuchvar",
-                    "$.no.such.path",
-                    "{% $states.input %}",
-                    {"key": "{% true %}"},
-                ],
-                [
-                    None,
-                    0,
-                    0.1,
-                    True,
-                    "string",
-                    [],
-                    "$nosuchvar",
-                    "$.no.such.path",
-                    {"input_value": "stringliteral"},
-                    {"key": True},
-                ],
-            ),
-        ]
+        for name, output, result in _NON_DICT_OUTPUTS
     ),
     Case(
         OUTPUT + "test_output_in_choice[CONDITION_TRUE]",
