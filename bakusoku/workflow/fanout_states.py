@@ -82,8 +82,11 @@ class FanOutStates(RetryingStates, MapInputs):
     ) -> tuple[Any, str | None]:
         processor = state.get("ItemProcessor") or state["Iterator"]
         jsonata = self._language(frame, state) == JSONATA
+        iterations_failed = False  # the last attempt failed in its iterations
 
         def attempt() -> tuple[Any, str | None]:
+            nonlocal iterations_failed
+            iterations_failed = False
             try:
                 inputs, started, limit, tolerance = prepare()
             except StatesError as exc:
@@ -100,7 +103,8 @@ class FanOutStates(RetryingStates, MapInputs):
                     frame, jobs, limit, run, tolerance, done=done, record=frame.top
                 )
             except StatesError:
-                self._emit(frame, "MapStateFailed", None, run.name)
+                # MapStateFailed is recorded once the failure is not retried (``map_failed``).
+                iterations_failed = True
                 raise
             self._succeeded(frame, "MapStateSucceeded", run)
             return self._finish(frame, state, raw, results, run)
@@ -143,7 +147,15 @@ class FanOutStates(RetryingStates, MapInputs):
             )
             return inputs, started, limit, tolerance
 
-        return self._with_retry(frame, state, raw, run, attempt)
+        def map_failed(_failure: StatesError) -> None:
+            # A retried Map starts again with MapStateStarted, its failed attempts recording no
+            # MapStateFailed (recorded on AWS); only the failure that stays records it.
+            nonlocal iterations_failed
+            if iterations_failed:
+                self._emit(frame, "MapStateFailed", None, run.name)
+            iterations_failed = False
+
+        return self._with_retry(frame, state, raw, run, attempt, map_failed)
 
     def _succeeded(self, frame: Frame, event_type: str, run: StateRun) -> None:
         """The state's Succeeded event; its Exited event follows the event before it.

@@ -78,7 +78,13 @@ class RetryingStates(DataFlow):
         raw: Any,
         run: StateRun,
         attempt: Callable[[], tuple[Any, str | None]],
+        failed: Callable[[StatesError], None] | None = None,
     ) -> tuple[Any, str | None]:
+        """Run ``attempt`` with the state's Retry and Catch.
+
+        ``failed`` is told of a failure that is not retried, before a catcher handles it or it
+        fails the state (a Map records MapStateFailed only then, as recorded on AWS).
+        """
         retriers = state.get("Retry", [])
         done = [0] * len(retriers)
         while True:
@@ -93,6 +99,8 @@ class RetryingStates(DataFlow):
                     self.sink.flush()
                     self.clock.sleep(frame.cancel, delay * self.time_scale)
                     continue
+                if failed is not None:
+                    failed(failure)
                 catchers = state.get("Catch", [])
                 index = retries.first_match(catchers, failure.error, failure.also)
                 if index is None:

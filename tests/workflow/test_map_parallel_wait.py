@@ -203,6 +203,36 @@ def test_parallel_branch_fail_state_is_catchable_and_retried() -> None:
     assert sink.types.count("ParallelStateFailed") == 2
 
 
+def test_a_retried_map_records_map_state_failed_only_for_the_failure_that_stays() -> None:
+    # Recorded on AWS: each retry starts again with MapStateStarted (no new entered event); the
+    # attempts that are retried record no MapStateFailed, the last one does.
+    iteration = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": iteration,
+                "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["E"], "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    sink = MemorySink()
+    assert run_definition(definition, [1], sink=sink) == {"Error": "E", "Cause": "c"}
+    map_events = [t for t in sink.types if t.startswith("Map") and not t.startswith("MapIter")]
+    assert map_events == [
+        "MapStateEntered",
+        "MapStateStarted",
+        "MapStateStarted",
+        "MapStateStarted",
+        "MapStateFailed",
+        "MapStateExited",
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "state_input"),
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.workflow.recorded.case import LS, Case
 
 BASE = LS + "base/test_base.py::TestSnfBase::"
@@ -47,6 +49,47 @@ def _item_selector_map(processor: str, config: dict[str, str]) -> dict[str, obje
 
 _ITERATION = ("MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded")
 _FINISH = ("SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded")
+
+
+def _failing_map(**handling: object) -> dict[str, object]:
+    machine: dict[str, Any] = {
+        "StartAt": "StartState",
+        "States": {
+            "StartState": {
+                "Type": "Pass",
+                "Result": [1],
+                "ResultPath": "$.arr",
+                "Next": "MapState",
+            },
+            "MapState": {
+                "Type": "Map",
+                "ResultPath": None,
+                "InputPath": "$.arr",
+                "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "HandleItemFail",
+                    "States": {
+                        "HandleItemFail": {
+                            "Type": "Fail",
+                            "Error": "HandleItemFailError",
+                            "Cause": "HandleItemFailCause",
+                        }
+                    },
+                },
+                **handling,
+                "Next": "Final",
+            },
+            "Final": {"Type": "Pass", "End": True},
+        },
+    }
+    if "Catch" in handling:
+        machine["States"]["FinalCaught"] = {"Type": "Pass", "End": True}
+    return machine
+
+
+_FAILED_ITERATION = ("MapIterationStarted", "FailStateEntered", "MapIterationFailed")
+_ITEM_ERROR = {"Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}
 
 CASES = [
     Case(
@@ -269,5 +312,47 @@ CASES = [
             *_FINISH,
         ),
         known_difference="a Distributed Map runs inline: no map run, its iterations' events instead",
+    ),
+    Case(
+        SCENARIOS + "test_map_state_catch",
+        _failing_map(Catch=[{"ErrorEquals": ["HandleItemFailError"], "Next": "FinalCaught"}]),
+        {},
+        output=_ITEM_ERROR,
+        events=(
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapStateEntered",
+            "MapStateStarted",
+            *_FAILED_ITERATION,
+            "MapStateFailed",
+            "MapStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded",
+        ),
+    ),
+    Case(
+        SCENARIOS + "test_map_state_retry",
+        _failing_map(Retry=[{"ErrorEquals": ["HandleItemFailError"], "MaxAttempts": 2}]),
+        {},
+        status="FAILED",
+        error="HandleItemFailError",
+        cause="HandleItemFailCause",
+        # A retried Map starts again without a new MapStateEntered event.
+        events=(
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapStateEntered",
+            "MapStateStarted",
+            *_FAILED_ITERATION,
+            "MapStateStarted",
+            *_FAILED_ITERATION,
+            "MapStateStarted",
+            *_FAILED_ITERATION,
+            "MapStateFailed",
+            "ExecutionFailed",
+        ),
     ),
 ]
