@@ -88,6 +88,15 @@ def _failing_map(**handling: object) -> dict[str, object]:
     return machine
 
 
+_SHIPPED = [
+    {"prod": "R31", "dest-code": 9511, "quantity": 1344},
+    {"prod": "S39", "dest-code": 9511, "quantity": 40},
+    {"prod": "R31", "dest-code": 9833, "quantity": 12},
+    {"prod": "R40", "dest-code": 9860, "quantity": 887},
+    {"prod": "R40", "dest-code": 9511, "quantity": 1220},
+]
+_DETAIL = {"delivery-partner": "UQS", "shipped": _SHIPPED}
+
 _FAILED_ITERATION = ("MapIterationStarted", "FailStateEntered", "MapIterationFailed")
 _ITEM_ERROR = {"Error": "HandleItemFailError", "Cause": "HandleItemFailCause"}
 
@@ -353,6 +362,66 @@ CASES = [
             *_FAILED_ITERATION,
             "MapStateFailed",
             "ExecutionFailed",
+        ),
+    ),
+    Case(
+        SCENARIOS + "test_map_state_item_selector",
+        {
+            "StartAt": "StartState",
+            "States": {
+                "StartState": {"Type": "Pass", "Result": {"detail": _DETAIL}, "Next": "MapState"},
+                "MapState": {
+                    "Type": "Map",
+                    "ResultPath": "$.detail.shipped_output",
+                    "InputPath": "$.detail",
+                    "ItemsPath": "$.shipped",
+                    "MaxConcurrency": 1,
+                    "ItemSelector": {
+                        "original_input.$": "$",
+                        "iteration_input_value.$": "$$.Map.Item.Value",
+                        "iteration_index.$": "$$.Map.Item.Index",
+                        "from_input_constant.$": "$.delivery-partner",
+                        "constant_value": "HelloWorld",
+                    },
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": "HandleItem",
+                        "States": {"HandleItem": {"Type": "Pass", "End": True}},
+                    },
+                    "Next": "Final",
+                },
+                "Final": {"Type": "Pass", "End": True},
+            },
+        },
+        {},
+        # The recorded key order: the fixed key first, then the `name.$` keys by Java hash.
+        output={
+            "detail": {
+                **_DETAIL,
+                "shipped_output": [
+                    {
+                        "constant_value": "HelloWorld",
+                        "iteration_input_value": item,
+                        "from_input_constant": "UQS",
+                        "iteration_index": index,
+                        "original_input": _DETAIL,
+                    }
+                    for index, item in enumerate(_SHIPPED)
+                ],
+            }
+        },
+        events=(
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapStateEntered",
+            "MapStateStarted",
+            *_ITERATION * 5,
+            "MapStateSucceeded",
+            "MapStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded",
         ),
     ),
 ]
