@@ -348,8 +348,8 @@ class LocalObjectStore:
         ``content_md5`` (base64, as in S3's ``Content-MD5`` header) makes commit refuse a body
         with another digest (400 ``BadDigest``).
         """
-        if self.auto_create_buckets:
-            self.create_bucket(bucket)
+        if self.auto_create_buckets and not self.bucket_exists(bucket):
+            self.create_bucket(bucket)  # (a stat per upload, not a failing mkdir and a stat)
         path = self.object_path(bucket, key)
         if if_none_match and path.exists():
             raise self._exists_error(bucket, key)
@@ -451,17 +451,16 @@ class LocalObjectStore:
         meta_tmp = self._new_temp_path("meta")
         identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         self._write_json(meta_tmp, _meta_record(info, identity))
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if if_none_match:
                 # Linking is the race-free claim on the key (it fails if the key exists); the
                 # sidecar follows, and readers wait out that one-rename window.
                 self._place(target, info, lambda: os.link(tmp, target))
-                os.replace(meta_tmp, meta_path)
+                _replace_creating_parent(meta_tmp, meta_path)
                 os.unlink(tmp)
             else:
                 # Sidecar first: a reader never finds the new object without its sidecar.
-                os.replace(meta_tmp, meta_path)
+                _replace_creating_parent(meta_tmp, meta_path)
                 self._place(target, info, lambda: os.replace(tmp, target))
         except BaseException:
             self._undo(target, meta_path, identity)
@@ -493,10 +492,15 @@ class LocalObjectStore:
             raise
 
     def _place(self, target: Path, info: ObjectInfo, move: Callable[[], None]) -> None:
-        """Run ``move`` into ``target``'s directory, creating it (again, if a delete pruned it)."""
+        """Run ``move`` into ``target``'s directory, creating it (again, if a delete pruned it).
+
+        The move is tried first: the directory usually exists, and a failing ``mkdir`` per upload
+        costs more than the rare retry.
+        """
         for attempt in range(3):
             try:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if attempt:
+                    target.parent.mkdir(parents=True, exist_ok=True)
                 move()
                 return
             except FileExistsError:
@@ -739,6 +743,15 @@ def _info_from_meta(bucket: str, key: str, meta: Mapping[str, Any]) -> ObjectInf
         last_modified=datetime.fromisoformat(meta["last_modified"]),
         metadata=dict(meta.get("metadata") or {}),
     )
+
+
+def _replace_creating_parent(source: Path, target: Path) -> None:
+    """``os.replace``, creating ``target``'s directory first only when it is missing."""
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
 
 
 def _fsync_dir(directory: Path) -> None:
