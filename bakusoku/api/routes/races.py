@@ -119,6 +119,11 @@ def races_router(services: ApiServices) -> APIRouter:
         rows = await _rows(request, "results")
         results, errors = results_from(rows)
         saved = repository.save_results(race, results)
+        # A new or corrected finish time: the bib's certificate, if its photo is in.
+        changed = saved.created + saved.updated
+        services.certificates.after_results(
+            race, {label.split("/")[0] for label in changed if label.endswith(f"/{FINISH}")}
+        )
         outcome = _outcome(saved, errors)
         known = repository.known_bibs(race, (r.bib for r in results))
         outcome["unknown_bibs"] = sorted({r.bib for r in results} - known)
