@@ -22,6 +22,7 @@ from bakusoku.domain.keys import edge_pattern
 from bakusoku.faces.rekognition import PREFIX_TAG, REKOGNITION, collection_prefix
 from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import MIGRATE, TRANSFORM
+from bakusoku.races.certificate_making import FOLDER as CERTIFICATE_FOLDER
 
 BUCKET = "PhotoBucket"
 STATE_MACHINE = "PhotoPipeline"
@@ -218,6 +219,13 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
             _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
             _list_under(renditions),
         ],
+        # Reads the finish photo's original; writes the certificate's files in the race's
+        # album folder, nowhere else among the renditions.
+        "make-certificate": [
+            _allow(["s3:GetObject"], objects(uploads)),
+            _allow(["s3:PutObject"], objects(f"{renditions}*/{CERTIFICATE_FOLDER}/")),
+        ],
+        "mark-certificate-failed": [],
     }
     return [database, *by_function[name]]
 
