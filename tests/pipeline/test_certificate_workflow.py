@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,11 +22,14 @@ from bakusoku.db.migrate import upgrade
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.db.schema import notification_outbox
 from bakusoku.domain.keys import upload_key
+from bakusoku.local.wakeup import WakeupListener
 from bakusoku.pipeline import adapters as pipeline_adapters
 from bakusoku.pipeline.certificate_workflow import (
+    CERTIFICATE_STATE_MACHINE,
     EngineStarter,
     certificate_door,
     local_certificate_machine,
+    process_starter,
 )
 from bakusoku.pipeline.functions import CERTIFICATE_FUNCTIONS
 from bakusoku.races.certificate_door import CertificateDoor
@@ -206,3 +210,32 @@ def test_a_failed_photo_fails_the_certificate_with_a_reason_to_act_on(day: Day) 
     assert failed["code"] == "certificate.missing_input"
     assert photo in failed["reason"] and "tag another photo" in failed["reason"]
     assert failed["jpeg_l_key"] is None
+
+
+def test_a_start_from_a_process_without_the_engine_is_taken_at_once(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a worker of `bakusoku up` starts one: written into the shared database, then a datagram.
+    listener = WakeupListener(lambda: day.engine.take_waiting(CERTIFICATE_STATE_MACHINE))
+    listener.start()
+    try:
+        monkeypatch.setenv("BAKUSOKU_WORKFLOW_WAKE_PORT", str(listener.port))
+        pipeline_adapters.adapters.cache_clear()
+        settings = pipeline_adapters.adapters().settings
+        worker_door = certificate_door(settings, day.db, process_starter(settings, day.db))
+        photo = day.photo()
+        RaceRepository(day.db).save_results(
+            day.race, [Result("1024", "finish", _ms("3:12:45"), None, None)]
+        )
+        PhotoBibs(day.db).record(day.race, photo, [BibSighting("1024", 0.97, "ocr")])
+        began = time.monotonic()
+        (opened,) = worker_door.after_bibs(day.race, ["1024"])
+        day.engine.wait_for(opened.execution_name, timeout=30)
+        took = time.monotonic() - began
+    finally:
+        listener.stop()
+
+    made = Certificates(day.db).latest(day.race, "1024")
+    assert made is not None and made["status"] == "ready"
+    # The engine's own look comes every lease_seconds / 3 (10 s): the datagram cut the wait.
+    assert took < 5, took
