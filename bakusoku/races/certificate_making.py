@@ -65,24 +65,37 @@ def certificate_fields(
 
 
 def decode_for_print(
-    data: bytes, faces: Sequence[Sequence[float]]
+    data: bytes, faces: Sequence[Sequence[float]], design: Design
 ) -> tuple[Image.Image, list[FaceBox]]:
-    """The photo upright at no more than the 2L page needs (a JPEG decodes at 1/2 or 1/4 size in
-    the DCT, which is most of the saving), and its faces scaled to it."""
+    """The photo upright, decoded no larger than the design's frame on the 2L page needs (a
+    JPEG decodes at 1/2 or 1/4 size in the DCT: most of the certificate's cost saved), and its
+    faces scaled to it."""
     source = open_photo(data)
-    needed = max(page_pixels("2L"))
-    plan = source.plan(min(1.0, needed / max(source.raw_size)))
+    frame_w, frame_h = frame_pixels(design, "2L")
+    # The largest window of the frame's aspect is cut from the photo and scaled to the frame.
+    needed = max(frame_w / source.info.width, frame_h / source.info.height)
+    plan = source.plan(min(1.0, needed))
     picture = source.decode()
     scale = plan.scale
     return picture, [(f[0] * scale, f[1] * scale, f[2] * scale, f[3] * scale) for f in faces]
 
 
+def frame_pixels(design: Design, size: str) -> tuple[int, int]:
+    """The design's photo frame in pixels on a page of ``size``."""
+    width, height = page_pixels(size)
+    left, top, right, bottom = design.photo_box
+    return round((right - left) * width), round((bottom - top) * height)
+
+
 def make(
     picture: Image.Image, faces: Sequence[FaceBox], fields: Mapping[str, str], design: Design
 ) -> MadeCertificate:
-    """The L and 2L pages, each a 300 dpi JPEG and a PDF."""
+    """The L and 2L pages as 300 dpi JPEGs, and the L page as a PDF."""
     return MadeCertificate(
-        {size: encode(compose(picture, faces, fields, design, size)) for size in PRINT_SIZES}
+        {
+            size: encode(compose(picture, faces, fields, design, size), pdf=size == "L")
+            for size in PRINT_SIZES
+        }
     )
 
 

@@ -45,7 +45,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         race, env.races.entry(key.race, key.bib), finish, env.races.standing(key.race, key.bib)
     )
     picture, faces = decode_for_print(
-        env.store.get_object(photo["bucket"], photo["object_key"]), photo.get("faces") or []
+        env.store.get_object(photo["bucket"], photo["object_key"]),
+        photo.get("faces") or [],
+        design,
     )
     made = make(picture, faces, fields, design)
     files = files_of(env.settings.rendition_prefix, key)
