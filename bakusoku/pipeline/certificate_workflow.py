@@ -21,7 +21,6 @@ import functools
 import json
 import socket
 from collections.abc import Callable, Mapping
-from importlib import resources
 from typing import Any
 
 import botocore.session
@@ -31,7 +30,7 @@ from botocore.exceptions import ClientError
 from bakusoku import arns
 from bakusoku.config import Settings
 from bakusoku.pipeline.adapters import adapters
-from bakusoku.pipeline.functions import CERTIFICATE_FUNCTIONS
+from bakusoku.pipeline.functions import CERTIFICATE
 from bakusoku.races.certificate_door import CertificateDoor, ExecutionStarter
 from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.repository import PhotoBibs, RaceRepository
@@ -39,13 +38,8 @@ from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
 from bakusoku.workflow.invoker import FunctionInvoker
 
-CERTIFICATE_STATE_MACHINE = "certificate"
+CERTIFICATE_STATE_MACHINE = CERTIFICATE.name
 LOCAL_ACCOUNT = "000000000000"  # the embedded function runtime's account
-
-
-def certificate_definition_text() -> str:
-    """The ASL definition of the certificate workflow, exactly as shipped in the package."""
-    return (resources.files("bakusoku.pipeline") / "certificate.asl.yaml").read_text()
 
 
 class EngineStarter:
@@ -103,14 +97,13 @@ def wake_sender(port: int) -> Callable[[], None]:
 
 
 def local_certificate_machine(engine: WorkflowEngine, region: str) -> str:
-    """Register the certificate state machine on ``engine`` with the embedded runtime's function
-    ARNs; returns its ARN."""
-    substitutions = {
-        f.placeholder: arns.function_arn(region, LOCAL_ACCOUNT, f.name)
-        for f in CERTIFICATE_FUNCTIONS
-    }
+    """Register the certificate state machine of the table on ``engine`` with the embedded
+    runtime's function ARNs, as ``bakusoku up`` registers it; returns its ARN."""
+    substitutions = CERTIFICATE.substitutions(
+        {f: arns.function_arn(region, LOCAL_ACCOUNT, f) for f in CERTIFICATE.function_names}
+    )
     return engine.register_state_machine(
-        CERTIFICATE_STATE_MACHINE, certificate_definition_text(), substitutions
+        CERTIFICATE.name, CERTIFICATE.definition_text(), substitutions
     )
 
 

@@ -187,7 +187,15 @@ PHOTO_PIPELINE = StateMachine(
     started_by_uploads=True,
     description="The photo pipeline",
 )
-BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE,)
+# Started by the certificate door (races.certificate_door) when a bib's finish result and a
+# confident photo of it both exist: the API and read-bibs start it.
+CERTIFICATE = StateMachine(
+    "certificate",
+    resources.files("bakusoku.pipeline") / "certificate.asl.yaml",
+    placeholders(CERTIFICATE_FUNCTIONS),
+    description="Finisher certificates",
+)
+BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE, CERTIFICATE)
 
 
 def state_machines(settings: Settings) -> tuple[StateMachine, ...]:
