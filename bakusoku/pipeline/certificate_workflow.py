@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from botocore.exceptions import ClientError
 
 from bakusoku import arns
-from bakusoku.config import Settings
+from bakusoku.config import ConfigError, Settings
 from bakusoku.pipeline.adapters import adapters
 from bakusoku.pipeline.functions import CERTIFICATE
 from bakusoku.races.certificate_door import CertificateDoor, ExecutionStarter
@@ -113,6 +113,12 @@ def process_starter(settings: Settings, db: sa.Engine) -> ExecutionStarter:
     for that one, and the datagram wakes that one)."""
     if settings.certificate_state_machine_arn:
         return StepFunctionsStarter(settings.certificate_state_machine_arn, settings.region)
+    if settings.object_store == "s3":
+        # On AWS no engine shares the database: a start written there would never run.
+        raise ConfigError(
+            "setting 'certificate_state_machine_arn' is empty on a deployment that stores in S3:"
+            " package and deploy the stack again (the template sets it for the API and read-bibs)"
+        )
     engine = WorkflowEngine(db, FunctionInvoker({}), region=settings.region)
     arn = local_certificate_machine(engine, settings.region)
     wake = wake_sender(settings.workflow_wake_port) if settings.workflow_wake_port else None
