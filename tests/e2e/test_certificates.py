@@ -17,7 +17,7 @@ from PIL import Image
 from bakusoku.imaging.text import text_available
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 
 pytestmark = [
@@ -56,22 +56,7 @@ def _bearer(key: str) -> dict[str, str]:
 
 
 def _upload(server: RunningServer, key: str, data: bytes) -> str:
-    grant = httpx.post(
-        f"{server.api}/v1/uploads",
-        json={
-            "filename": "IMG_0042.jpg",
-            "content_type": "image/jpeg",
-            "size": len(data),
-            "album": RACE,
-        },
-        headers=_bearer(key),
-    )
-    assert grant.status_code == 201, grant.text
-    upload = grant.json()["upload"]
-    httpx.request(
-        upload["method"], upload["url"], content=data, headers=upload["headers"], timeout=60
-    ).raise_for_status()
-    return str(grant.json()["photo_id"])
+    return upload_photo(server.api, key, RACE, data)
 
 
 def _runner_photo(bib: str, seed: int) -> bytes:
