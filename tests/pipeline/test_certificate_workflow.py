@@ -239,3 +239,20 @@ def test_a_start_from_a_process_without_the_engine_is_taken_at_once(
     assert made is not None and made["status"] == "ready"
     # The engine's own look comes every lease_seconds / 3 (10 s): the datagram cut the wait.
     assert took < 5, took
+
+
+def test_a_photo_still_processing_is_waited_for(day: Day) -> None:
+    # ReadBibs runs beside MarkReady: the door may open before the photo is ready.
+    photo = day.photo(status="processing")
+    day.finish("1024", "3:12:45")
+    day.see(photo, "1024")
+    time.sleep(0.3)  # a retry or two (intervals scaled by the engine's time_scale)
+    scene_face = [[2500, 400, 2800, 700]]
+    PhotoRepository(day.db).mark_ready(photo, {"faces": scene_face, "width": 3000, "height": 2000})
+
+    made = day.wait("1024")
+
+    assert made["status"] == "ready" and made["photo_id"] == photo
+    history = day.engine.get_execution_history(made["execution_name"])
+    retried = [e for e in history if e.type == "LambdaFunctionFailed"]
+    assert retried, "the certificate should have waited for the photo"
