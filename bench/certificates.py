@@ -170,9 +170,6 @@ def wait_certificates(
     pending = [r for r in field_ if r.last_input is not None]
     while pending and time.monotonic() < deadline:
         for runner in list(pending):
-            if runner.status == "waiting" and time.time() - (runner.last_input or 0) > give_up:
-                pending.remove(runner)
-                continue
             answer = client.get(f"{api}/v1/races/{album}/runners/{runner.bib}/certificate")
             answer.raise_for_status()
             body = answer.json()
@@ -180,6 +177,8 @@ def wait_certificates(
             if body["status"] in ("ready", "failed"):
                 runner.ready_at = float(body["updated_at"])
                 pending.remove(runner)
+            elif runner.status == "waiting" and time.time() - (runner.last_input or 0) > give_up:
+                pending.remove(runner)  # asked, and still nothing started
         time.sleep(0.5)
 
 
@@ -210,6 +209,7 @@ def report(field_: list[Runner], unknown: int, args: argparse.Namespace) -> dict
         "failed": sum(r.status == "failed" for r in field_),
         "no_certificate": sum(r.status in ("waiting", "making") for r in field_),
         "photos_bib_unknown": unknown,
+        "without_certificate": sorted(r.bib for r in field_ if r.status != "ready"),
         "input_errors": [e for r in field_ for e in r.errors][:10],
         "last_input_to_ready_s": {
             "p50": _round(statistics.median(times) if times else None),
