@@ -94,6 +94,11 @@ class Settings:
     # What reads them (bakusoku/races/readers.py): embedded (PP-OCRv4, the 'bibs' extra) |
     # rekognition (Amazon Rekognition DetectText) | off (staff tag every race photo).
     bib_reader: str = "embedded"
+    # Finisher certificates (races.certificate_door): on AWS the template sets the certificate
+    # state machine's alias ARN for the functions that start it (the API, read-bibs); `bakusoku
+    # up` sets the loopback port on which its engine is told a worker started one.
+    certificate_state_machine_arn: str = ""
+    workflow_wake_port: int = 0
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.
     admin_token: str = ""

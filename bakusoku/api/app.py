@@ -16,6 +16,7 @@ from bakusoku.api.limits import BodyLimits
 from bakusoku.api.routes.albums import albums_router
 from bakusoku.api.routes.audit import audit_router
 from bakusoku.api.routes.bibs import bibs_router
+from bakusoku.api.routes.certificates import certificates_router
 from bakusoku.api.routes.codes import codes_router
 from bakusoku.api.routes.events import events_router
 from bakusoku.api.routes.executions import executions_router
@@ -62,6 +63,7 @@ def create_api_app(services: ApiServices) -> FastAPI:
     app.include_router(parents_router(services, access))
     app.include_router(runners_router(services, access))
     app.include_router(bibs_router(services))
+    app.include_router(certificates_router(services))
     _limit_bodies(app, services)
     return app
 

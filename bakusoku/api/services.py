@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ from bakusoku.db.photos import PhotoRepository
 from bakusoku.faces.service import FaceService
 from bakusoku.faults import FaultControl
 from bakusoku.graph.model import SystemGraph
+from bakusoku.pipeline.certificate_workflow import certificate_door, process_starter
+from bakusoku.races.certificate_door import CertificateDoor, ExecutionStarter
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.presign import Presigner
 
@@ -39,7 +42,16 @@ class ApiServices:
     faults: FaultControl | None = None
     # Face search, consent and erasure (built from settings and db when not given).
     faces: FaceService = None  # type: ignore[assignment]
+    # What starts certificate workflows: `bakusoku up` passes its engine's; when not given, Step
+    # Functions on AWS, else an execution written for the engine that shares the database.
+    certificate_starter: ExecutionStarter | None = None
 
     def __post_init__(self) -> None:
         if self.faces is None:
             self.faces = FaceService(self.settings, self.db)
+
+    @functools.cached_property
+    def certificates(self) -> CertificateDoor:
+        """The door every route that records a result or a photo's bibs calls."""
+        starter = self.certificate_starter or process_starter(self.settings, self.db)
+        return certificate_door(self.settings, self.db, starter)

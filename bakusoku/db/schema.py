@@ -172,6 +172,8 @@ races = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False),
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Column("updated_at", sa.Double, nullable=False),
+    # A shipped design's name (races/designs) or a design file's path; none: the default design.
+    sa.Column("certificate_design", sa.String(64), nullable=True),
 )
 
 race_entries = sa.Table(
@@ -259,6 +261,31 @@ photo_bibs = sa.Table(
     sa.Column("box", sa.JSON, nullable=True),  # where the number is, in displayed pixels
     sa.Column("created_at", sa.Double, nullable=False),
     sa.Index("ix_photo_bibs_bib", "service", "album", "bib", "confidence"),
+)
+
+# Finisher certificates: one per result revision and finish photo of a bib (a correction or a
+# better photo makes a new row; the newest is the runner's). status: making | ready | failed, with
+# the code and a reason a person can act on; the keys of the L and 2L JPEGs and the PDF in the store.
+certificates = sa.Table(
+    "certificates",
+    metadata,
+    sa.Column("service", sa.String(32), primary_key=True),
+    sa.Column("album", sa.String(128), primary_key=True),
+    sa.Column("bib", sa.String(16), primary_key=True),
+    sa.Column("revision", sa.Integer, primary_key=True),  # the finish result's revision
+    sa.Column("photo_id", sa.String(36), primary_key=True),
+    sa.Column("execution_name", sa.String(80), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(64), nullable=True),
+    sa.Column("reason", sa.String(512), nullable=True),
+    sa.Column("design", sa.String(64), nullable=True),
+    sa.Column("jpeg_l_key", sa.String(1024), nullable=True),
+    sa.Column("jpeg_2l_key", sa.String(1024), nullable=True),
+    sa.Column("pdf_key", sa.String(1024), nullable=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    sa.Column("ready_at", sa.Double, nullable=True),
+    sa.Index("ix_certificates_bib", "service", "album", "bib", "updated_at"),
 )
 
 # Faces of the photos (bakusoku/faces): every detected face of a ready photo, scoped to its service

@@ -21,7 +21,8 @@ from bakusoku.deploy.stages import API, NOTIFIER, StageConfig
 from bakusoku.domain.keys import edge_pattern
 from bakusoku.faces.rekognition import PREFIX_TAG, REKOGNITION, collection_prefix
 from bakusoku.pipeline.declared import DeclaredFunction
-from bakusoku.pipeline.functions import MIGRATE, TRANSFORM
+from bakusoku.pipeline.functions import CERTIFICATE, MIGRATE, TRANSFORM
+from bakusoku.races.certificate_making import FOLDER as CERTIFICATE_FOLDER
 
 BUCKET = "PhotoBucket"
 STATE_MACHINE = "PhotoPipeline"
@@ -79,6 +80,22 @@ def execution_arns(stage: StageConfig) -> dict[str, Any]:
         "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
         f"{machine}:*"
     }
+
+
+def start_certificates(stage: StageConfig) -> Statement:
+    """StartExecution of the certificate state machine only (the door: the API and read-bibs).
+
+    Step Functions authorizes a start through an alias against the state machine's own ARN
+    (docs: "Authorization for versions and aliases"), so the unqualified ARN is the resource.
+    """
+    machine = stage.resource_name(CERTIFICATE.name)
+    return _allow(
+        ["states:StartExecution"],
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+            f"stateMachine:{machine}"
+        },
+    )
 
 
 def state_machine_arn(stage: StageConfig) -> dict[str, Any]:
@@ -193,6 +210,7 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
             # Operations: searching and counting executions, and reprocessing a caught failure
             # as a new execution of the same state machine.
             _allow(["states:ListExecutions", "states:StartExecution"], state_machine_arn(stage)),
+            start_certificates(stage),  # a result posted or a bib tagged opens the door
         ]
     by_function: dict[str, list[Statement]] = {
         "store-photo": [_allow(["s3:GetObject"], objects(uploads)), _list_under(uploads)],
@@ -208,6 +226,7 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
         # rekognition has DetectText read it (an action on no resource: "*").
         "read-bibs": [
             _allow(["s3:GetObject"], objects(renditions)),
+            start_certificates(stage),  # a bib read opens the door
             *(
                 [_allow(["rekognition:DetectText"], "*")]
                 if stage.settings.bib_reader == "rekognition"
@@ -218,6 +237,13 @@ def _own_statements(name: str, stage: StageConfig) -> list[Statement]:
             _allow(["s3:GetObject", "s3:DeleteObject"], objects(renditions)),
             _list_under(renditions),
         ],
+        # Reads the finish photo's original; writes the certificate's files in the race's
+        # album folder, nowhere else among the renditions.
+        "make-certificate": [
+            _allow(["s3:GetObject"], objects(uploads)),
+            _allow(["s3:PutObject"], objects(f"{renditions}*/{CERTIFICATE_FOLDER}/")),
+        ],
+        "mark-certificate-failed": [],
     }
     return [database, *by_function[name]]
 

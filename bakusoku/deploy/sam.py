@@ -68,6 +68,7 @@ from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.declared import DeclaredFunction
 from bakusoku.pipeline.functions import (
     ALL_FUNCTIONS,
+    CERTIFICATE,
     FUNCTIONS,
     MIGRATE,
     PHOTO_PIPELINE,
@@ -317,6 +318,8 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
         env[env_name("face_collection_prefix")] = stack_collection_prefix(stage)
     if name in (API, TRANSFORM):  # one signs transform URLs, the other verifies them
         env[env_name("transform_signing_key_secret_arn")] = {"Ref": TRANSFORM_SECRET}
+    if name in ("read-bibs", API):  # the certificate door: StartExecution on its alias
+        env[env_name("certificate_state_machine_arn")] = {"Ref": alias_id(CERTIFICATE.logical_id)}
     if name == API:
         env[env_name("state_machine_arn")] = {"Ref": STATE_MACHINE}
         env |= _secret_arns(channel_secrets(stage, API_CHANNEL_SECRETS))

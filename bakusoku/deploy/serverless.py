@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from bakusoku.deploy.canary import alias_id
 from bakusoku.deploy.edge import edge_resources
 from bakusoku.deploy.policies import (
     ADMIN_SECRET,
@@ -502,5 +503,8 @@ def build_serverless(stage: StageConfig, all_stages: list[StageConfig]) -> dict[
         },
     }
     plugin_ids = {m.logical_id: state_machine_id(stage, m) for m in machines}
+    # No `live` alias here: what the SAM template starts through a machine's alias (the
+    # certificate door) starts the machine itself.
+    plugin_ids |= {alias_id(m.logical_id): state_machine_id(stage, m) for m in machines}
     result: dict[str, Any] = _machine_refs(document, plugin_ids)
     return result

@@ -11,7 +11,7 @@ from bakusoku.api.app import create_api_app
 from bakusoku.api.executions import EngineExecutions
 from bakusoku.api.services import ApiServices
 from bakusoku.aws import face_retention
-from bakusoku.config import Settings, ensure_credentials
+from bakusoku.config import Settings, ensure_credentials, env_name
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.invocations import AsyncInvocations
 from bakusoku.db.migrate import upgrade
@@ -40,7 +40,9 @@ from bakusoku.local.wakeup import WakeupListener
 from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
+from bakusoku.pipeline.certificate_workflow import EngineStarter
 from bakusoku.pipeline.functions import (
+    CERTIFICATE,
     PHOTO_PIPELINE,
     declared,
     runtime_functions,
@@ -75,6 +77,10 @@ class EmbeddedStack:
         )
         workers = settings.effective_workers
         environment = child_settings_environment(settings)  # no webhook secrets, no admin token
+        # Workers (read-bibs) write the certificate executions they start into the database and
+        # tell the engine on this port to take them at once.
+        self.certificate_wakeup = WakeupListener(self._take_certificates)
+        environment[env_name("workflow_wake_port")] = str(self.certificate_wakeup.port)
         # The configuration's own functions, checked before anything starts.
         self.declared = [f.declaration for f in declared(settings) if f.declaration is not None]
         check_importable(self.declared)
@@ -117,6 +123,7 @@ class EmbeddedStack:
             for machine in self.machines
         }
         self.state_machine_arn = self.state_machine_arns[PHOTO_PIPELINE.name]  # uploads start it
+        self.certificate_arn = self.state_machine_arns[CERTIFICATE.name]  # the door starts it
         # The configuration's own functions run asynchronously from schedules and object
         # prefixes, each event queued durably (its dead letter kept when every try fails).
         self.invocations = AsyncInvocations(self.db)
@@ -185,6 +192,9 @@ class EmbeddedStack:
     def objects_dir(self) -> Path:
         return objects_dir(self.settings)
 
+    def _take_certificates(self) -> None:
+        self.workflow.take_waiting(CERTIFICATE.name)
+
     def _wake_trigger(self) -> None:
         self.trigger.wake()  # built after the store, so looked up when an event arrives
 
@@ -196,6 +206,7 @@ class EmbeddedStack:
         self.trigger.start()
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
         self.wakeup.start()
+        self.certificate_wakeup.start()
         self.store_server.start()
         self.scheduler.start()
         self.ops.start()
@@ -212,6 +223,7 @@ class EmbeddedStack:
             self.worker_killer.stop()
         self.store_server.stop()
         self.wakeup.stop()
+        self.certificate_wakeup.stop()
         self.scheduler.stop()
         self.trigger.stop()  # before the invoker it hands object events to
         self.async_invoker.stop()  # what it had not finished stays pending for the next start
@@ -232,6 +244,7 @@ class EmbeddedStack:
             store=self.store,
             graph=graph,
             faults=self.faults,
+            certificate_starter=EngineStarter(self.workflow, self.certificate_arn),
         )
         app = create_api_app(services)
         self.ops.install(app)

@@ -27,6 +27,7 @@ from bakusoku.faces.backends import face_index
 from bakusoku.faces.port import FaceIndex
 from bakusoku.faults import fault_control
 from bakusoku.pipeline.functions import declared, state_machines
+from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.repository import PhotoBibs, RaceRepository
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
@@ -51,6 +52,7 @@ class Adapters:
     races: RaceRepository
     bibs: PhotoBibs
     db: sa.Engine  # the deployment's database, for what has no repository here (the outbox)
+    certificates: Certificates
 
     def face_index(self) -> FaceIndex | None:
         """The configured face index, built on first use (it loads the embedding model) and kept
@@ -131,6 +133,7 @@ def build_adapters(settings: Settings) -> Adapters:
         races=RaceRepository(engine),
         bibs=PhotoBibs(engine),
         db=engine,
+        certificates=Certificates(engine),
     )
 
 

@@ -64,6 +64,23 @@ FUNCTIONS: tuple[LambdaFunction, ...] = (
         "mark-failed", "bakusoku.pipeline.handlers.mark_failed.handler", "MarkFailedFunctionArn"
     ),
 )
+# The finisher certificate workflow's tasks (``certificate.asl.yaml``): composing two print sizes
+# and a PDF from a decode at 2L size takes about a second on one core.
+CERTIFICATE_FUNCTIONS: tuple[LambdaFunction, ...] = (
+    LambdaFunction(
+        "make-certificate",
+        "bakusoku.pipeline.handlers.make_certificate.handler",
+        "MakeCertificateFunctionArn",
+        timeout_seconds=60,
+        memory_mb=1024,
+    ),
+    LambdaFunction(
+        "mark-certificate-failed",
+        "bakusoku.pipeline.handlers.mark_certificate_failed.handler",
+        "MarkCertificateFailedFunctionArn",
+        memory_mb=256,
+    ),
+)
 # The stack's other functions on AWS (``bakusoku up`` serves the API and sends alerts in process,
 # and applies the migrations itself): the HTTP API, the alert notifier, the schema migrations,
 # and the on-the-fly transforms behind the stack's CloudFront distribution (a decode of up to
@@ -74,7 +91,7 @@ STACK_FUNCTIONS: tuple[LambdaFunction, ...] = (
     LambdaFunction(NOTIFIER, "bakusoku.aws.notifier.handler", timeout_seconds=10, memory_mb=256),
     LambdaFunction(MIGRATE, "bakusoku.aws.migrate.handler", timeout_seconds=300, memory_mb=512),
 )
-ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (*FUNCTIONS, *STACK_FUNCTIONS)
+ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (*FUNCTIONS, *CERTIFICATE_FUNCTIONS, *STACK_FUNCTIONS)
 FUNCTION_NAMES: tuple[str, ...] = tuple(f.name for f in ALL_FUNCTIONS)
 
 
@@ -170,7 +187,15 @@ PHOTO_PIPELINE = StateMachine(
     started_by_uploads=True,
     description="The photo pipeline",
 )
-BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE,)
+# Started by the certificate door (races.certificate_door) when a bib's finish result and a
+# confident photo of it both exist: the API and read-bibs start it.
+CERTIFICATE = StateMachine(
+    "certificate",
+    resources.files("bakusoku.pipeline") / "certificate.asl.yaml",
+    placeholders(CERTIFICATE_FUNCTIONS),
+    description="Finisher certificates",
+)
+BUILT_IN_MACHINES: tuple[StateMachine, ...] = (PHOTO_PIPELINE, CERTIFICATE)
 
 
 def state_machines(settings: Settings) -> tuple[StateMachine, ...]:

@@ -73,7 +73,7 @@ class Design:
 
 @dataclass(frozen=True)
 class Certificate:
-    """One certificate page, encoded."""
+    """One certificate page, encoded (``pdf`` empty when none was asked for)."""
 
     jpeg: bytes
     pdf: bytes
@@ -135,8 +135,9 @@ def compose(
     return page
 
 
-def encode(page: Image.Image) -> Certificate:
-    """The page as a 300 dpi sRGB JPEG and as a one-page PDF of the print's exact size."""
+def encode(page: Image.Image, *, pdf: bool = True) -> Certificate:
+    """The page as a 300 dpi sRGB JPEG and (unless not wanted: it costs a second encode) as a
+    one-page PDF of the print's exact size."""
     jpeg = io.BytesIO()
     page.save(
         jpeg,
@@ -146,9 +147,10 @@ def encode(page: Image.Image) -> Certificate:
         icc_profile=srgb_icc_bytes(),
         subsampling=0,  # 4:4:4: small red and white letters stay sharp
     )
-    pdf = io.BytesIO()
-    page.save(pdf, "PDF", resolution=float(DPI), title="Finisher certificate")
-    return Certificate(jpeg.getvalue(), pdf.getvalue(), page.width, page.height)
+    document = io.BytesIO()
+    if pdf:
+        page.save(document, "PDF", resolution=float(DPI), title="Finisher certificate")
+    return Certificate(jpeg.getvalue(), document.getvalue(), page.width, page.height)
 
 
 def fill(template: str, fields: Mapping[str, str]) -> str:

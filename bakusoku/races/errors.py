@@ -25,3 +25,23 @@ class BibReadError(BakusokuError):
     """The bibs of a race photo could not be read; the photo is ready, its bib unknown."""
 
     code = "bibs.unread"
+
+
+class CertificateError(BakusokuError):
+    """Base of the errors that keep a finisher certificate from being made."""
+
+    code = "certificate.failed"
+
+
+class CertificatePhotoNotReadyError(CertificateError):
+    """The certificate's finish photo is still being processed (its faces are not known yet);
+    the workflow retries it a few times before the certificate fails."""
+
+    code = "certificate.photo_not_ready"
+
+
+class CertificateInputError(CertificateError):
+    """The result or the photo a certificate is made from is gone or unusable (a deleted or
+    failed photo, a withdrawn result); the message says which and what to do."""
+
+    code = "certificate.missing_input"

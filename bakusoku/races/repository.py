@@ -66,10 +66,23 @@ class RaceRepository:
         self._db = db
 
     def save_race(
-        self, race: RaceRef, *, name: str, race_date: str, course: str | None, timezone: str
+        self,
+        race: RaceRef,
+        *,
+        name: str,
+        race_date: str,
+        course: str | None,
+        timezone: str,
+        certificate_design: str | None = None,
     ) -> dict[str, Any]:
         now = time.time()
-        values = {"name": name, "race_date": race_date, "course": course, "timezone": timezone}
+        values = {
+            "name": name,
+            "race_date": race_date,
+            "course": course,
+            "timezone": timezone,
+            "certificate_design": certificate_design,
+        }
         with self._db.begin() as conn:
             done = conn.execute(
                 races.update().where(*_race_is(races, race)).values(**values, updated_at=now)

@@ -54,6 +54,14 @@ class ExecutionLifecycle(ExecutionEndings):
             ),
         )
 
+    def take_waiting(self, machine_name: str | None = None) -> None:
+        """Take the executions another process wrote for this engine (unclaimed, RUNNING) now,
+        rather than at the next lease renewal; does nothing while the engine is stopped."""
+        with self._lock:
+            running = self._running
+        if running:
+            self._resume(machine_name)
+
     def _resume(self, machine_name: str | None = None) -> None:
         """Submit every claimable execution of the registered state machines (or of one)."""
         with self._lock:

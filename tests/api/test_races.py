@@ -144,3 +144,23 @@ def test_unreadable_bodies_get_a_json_error(
 
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]["code"] == code
+
+
+def test_a_race_names_a_shipped_certificate_design_or_gets_the_default(bounded: Bounded) -> None:
+    album = _race(bounded)
+    url = f"{bounded.api}/v1/races/{album}"
+    race = {"name": "湘南", "date": "2026-12-06"}
+
+    default = httpx.get(url, headers=_bearer(bounded.key)).json()
+    chosen = httpx.put(
+        url, json=race | {"certificate_design": "finish-line"}, headers=_bearer(bounded.key)
+    )
+    unknown = httpx.put(
+        url, json=race | {"certificate_design": "../../etc/passwd"}, headers=_bearer(bounded.key)
+    )
+
+    assert default["certificate_design"] == "classic"
+    assert chosen.status_code == 200 and chosen.json()["certificate_design"] == "finish-line"
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["field"] == "certificate_design"
+    assert "classic" in unknown.json()["error"]["message"]

@@ -176,11 +176,30 @@ def test_each_function_touches_only_its_prefixes(packages: Packages) -> None:
     # execution: of this state machine only, and no other function may.
     api_statements = resources["ApiFunction"]["Properties"]["Policies"][0]["Statement"]
     on_machine = [s for s in api_statements if "states:StartExecution" in s["Action"]]
-    assert [s["Action"] for s in on_machine] == [["states:ListExecutions", "states:StartExecution"]]
+    assert [s["Action"] for s in on_machine] == [
+        ["states:ListExecutions", "states:StartExecution"],
+        ["states:StartExecution"],  # the certificate door (a result posted, a bib tagged)
+    ]
     assert on_machine[0]["Resource"]["Fn::Sub"].endswith(
         ":stateMachine:enphoto-prod-photo-pipeline"
     )
-    for other in ("NotifierFunction", "StorePhotoFunction", "MarkFailedFunction"):
+    assert on_machine[1]["Resource"]["Fn::Sub"].endswith(":stateMachine:enphoto-prod-certificate")
+    # read-bibs opens the door too: the certificate state machine only, through its alias.
+    read_bibs = resources["ReadBibsFunction"]["Properties"]
+    (starts,) = [
+        s for s in read_bibs["Policies"][0]["Statement"] if "states:StartExecution" in s["Action"]
+    ]
+    assert starts["Resource"]["Fn::Sub"].endswith(":stateMachine:enphoto-prod-certificate")
+    assert read_bibs["Environment"]["Variables"]["BAKUSOKU_CERTIFICATE_STATE_MACHINE_ARN"] == {
+        "Ref": "CertificateAliaslive"
+    }
+    for other in (
+        "NotifierFunction",
+        "StorePhotoFunction",
+        "MarkFailedFunction",
+        "MakeCertificateFunction",
+        "MarkCertificateFailedFunction",
+    ):
         assert "states:StartExecution" not in statements(other)
     assert "AdminTokenSecretArn" in statements("ApiFunction")
     assert "AdminTokenSecretArn" not in statements("MakeRenditionsFunction")

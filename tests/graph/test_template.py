@@ -8,7 +8,7 @@ from bakusoku.config import Settings
 from bakusoku.deploy.sam import logical_id
 from bakusoku.graph.model import SystemGraph
 from bakusoku.graph.template import graph_from_template
-from bakusoku.pipeline.functions import ALL_FUNCTIONS, FUNCTIONS, definition_text
+from bakusoku.pipeline.functions import ALL_FUNCTIONS, BUILT_IN_MACHINES
 from bakusoku.workflow.definition import load_definition
 from tests.graph.maps import TABLES, local_map, template
 
@@ -23,8 +23,8 @@ def edges(graph: SystemGraph) -> set[tuple[str, str, str]]:
 
 
 def asl_states() -> dict[str, dict[str, object]]:
-    """Every state of the ASL file, those of its Parallel branches included."""
-    keep = {f.placeholder: f"${{{f.placeholder}}}" for f in FUNCTIONS}
+    """Every state of the built-in state machines' ASL files, those of Parallel branches
+    included (the machines' state names are distinct)."""
 
     def flat(states: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
         found = dict(states)
@@ -33,7 +33,11 @@ def asl_states() -> dict[str, dict[str, object]]:
                 found.update(flat(branch["States"]))
         return found
 
-    return flat(load_definition(definition_text(), keep)["States"])
+    found: dict[str, dict[str, object]] = {}
+    for machine in BUILT_IN_MACHINES:
+        definition = load_definition(machine.definition_text(), machine.kept_placeholders())
+        found.update(flat(definition["States"]))
+    return found
 
 
 def test_every_function_of_the_table_is_on_the_map_with_its_size() -> None:
@@ -48,7 +52,7 @@ def test_every_state_of_the_asl_file_and_the_function_its_task_invokes() -> None
     graph = local_map()
     states = asl_states()
     assert labels(graph, "state") == set(states)
-    by_placeholder = {f"${{{f.placeholder}}}": f.name for f in FUNCTIONS}
+    by_placeholder = {f"${{{f.placeholder}}}": f.name for f in ALL_FUNCTIONS if f.placeholder}
     invoked = {
         (s, "invokes", by_placeholder[str(v["Resource"])])
         for s, v in states.items()

@@ -10,7 +10,7 @@ import yaml
 
 from bakusoku.config import ConfigError, Settings, load_settings
 from bakusoku.pipeline.declared import ObjectEvent, ScheduleEvent
-from bakusoku.pipeline.functions import PHOTO_PIPELINE, state_machines
+from bakusoku.pipeline.functions import BUILT_IN_MACHINES, PHOTO_PIPELINE, state_machines
 
 TWO_STEPS = """\
 {"StartAt": "Export",
@@ -46,8 +46,8 @@ def _export(**block: Any) -> dict[str, Any]:
 def test_a_declared_machine_follows_the_built_in_ones(tmp_path: Path) -> None:
     events = [{"schedule": "cron(0 3 * * ? *)"}, {"object": {"prefix": "imports/"}}]
     settings = _settings(tmp_path, _export(events=events, description="Nightly export."))
-    first, machine = state_machines(settings)
-    assert first is PHOTO_PIPELINE
+    *built_in, machine = state_machines(settings)
+    assert tuple(built_in) == BUILT_IN_MACHINES and built_in[0] is PHOTO_PIPELINE
     assert machine.name == "nightly-export"
     assert machine.logical_id == "NightlyExportStateMachine"
     # Read beside the configuration file, wherever bakusoku runs from.
@@ -62,7 +62,7 @@ def test_a_declared_machine_follows_the_built_in_ones(tmp_path: Path) -> None:
 def test_no_table_no_machine_of_its_own(tmp_path: Path) -> None:
     path = tmp_path / "bakusoku.yml"
     path.write_text(yaml.safe_dump({"functions": {}}))
-    assert state_machines(load_settings(config_file=path, environ={})) == (PHOTO_PIPELINE,)
+    assert state_machines(load_settings(config_file=path, environ={})) == BUILT_IN_MACHINES
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,8 @@ def bibs_router(services: ApiServices) -> APIRouter:
         except UnknownBibError as exc:
             raise ApiError(400, exc.code, str(exc), "bibs") from None
         announce_photos(services.db, race, confident(done.bibs, threshold), services.settings)
+        # A tagged runner's certificate, if the finish result is in.
+        services.certificates.after_bibs(race, confident(done.bibs, threshold))
         return _reviewed_view(done, threshold)
 
     return router

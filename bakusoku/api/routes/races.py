@@ -24,6 +24,8 @@ from bakusoku.api.quoting import repeatable
 from bakusoku.api.services import ApiServices
 from bakusoku.auth.principal import Principal
 from bakusoku.domain.keys import ALBUM_PATTERN
+from bakusoku.races.certificate_making import DEFAULT_DESIGN
+from bakusoku.races.certificates import design_names
 from bakusoku.races.records import (
     BIB,
     CHECKPOINT,
@@ -51,6 +53,11 @@ class RaceRequest(BaseModel):
     date: str = Field(description="ISO date of the race, e.g. 2026-12-06")
     course: str | None = Field(None, max_length=200)
     timezone: str = Field("Asia/Tokyo", max_length=64, description="IANA time zone of the course")
+    certificate_design: str | None = Field(
+        None,
+        max_length=64,
+        description="a shipped certificate design (classic, finish-line); default classic",
+    )
 
     @field_validator("name", "course")
     @classmethod
@@ -76,12 +83,14 @@ def races_router(services: ApiServices) -> APIRouter:
         race = race_ref(principal, album)
         require_role(principal, "admin")
         _check_timezone(body.timezone)
+        _check_design(body.certificate_design)
         saved = repository.save_race(
             race,
             name=body.name,
             race_date=_iso_date(body.date),
             course=body.course,
             timezone=body.timezone,
+            certificate_design=body.certificate_design,
         )
         return _race_view(saved)
 
@@ -119,6 +128,11 @@ def races_router(services: ApiServices) -> APIRouter:
         rows = await _rows(request, "results")
         results, errors = results_from(rows)
         saved = repository.save_results(race, results)
+        # A new or corrected finish time: the bib's certificate, if its photo is in.
+        changed = saved.created + saved.updated
+        services.certificates.after_results(
+            race, {label.split("/")[0] for label in changed if label.endswith(f"/{FINISH}")}
+        )
         outcome = _outcome(saved, errors)
         known = repository.known_bibs(race, (r.bib for r in results))
         outcome["unknown_bibs"] = sorted({r.bib for r in results} - known)
@@ -287,6 +301,17 @@ def _runner_missing(bib: str) -> str:
     return "no runner with the bib given: bibs are 1-16 letters, digits or '-'"
 
 
+def _check_design(name: str | None) -> None:
+    # Only the shipped designs by name: a path from a request would read the server's files.
+    if name is not None and name not in design_names():
+        raise ApiError(
+            400,
+            "request.invalid",
+            f"certificate_design: {name!r} is not a shipped design; use one of {design_names()}",
+            "certificate_design",
+        )
+
+
 def _race_view(race: dict[str, Any]) -> dict[str, Any]:
     return {
         "album": race["album"],
@@ -294,6 +319,7 @@ def _race_view(race: dict[str, Any]) -> dict[str, Any]:
         "date": race["race_date"],
         "course": race["course"],
         "timezone": race["timezone"],
+        "certificate_design": race.get("certificate_design") or DEFAULT_DESIGN,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from bakusoku.domain.keys import owner_of
 from bakusoku.pipeline.adapters import adapters
+from bakusoku.pipeline.certificate_workflow import handler_door
 from bakusoku.races.bibs import RaceEntries, confident, sightings
 from bakusoku.races.errors import BibReadError
 from bakusoku.races.notifications import announce_photos
@@ -50,6 +51,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     env.bibs.record(race, photo_id, found)
     sure = confident(found, env.settings.bib_min_confidence)
     announce_photos(env.db, race, sure, env.settings)  # never fails the photo
+    handler_door().after_bibs(race, sure)  # a certificate, if the result is in
     return {
         "photoId": photo_id,
         "race": True,

@@ -1,0 +1,140 @@
+"""The one door to a finisher certificate: start its workflow when both inputs exist.
+
+A certificate needs a bib's finish result and a confident photo of that bib; they arrive in any
+order (timing results are posted, photos are read or tagged by staff). Whichever arrives last
+opens the door: the results API calls :meth:`CertificateDoor.after_results`, the bib reader and
+staff tagging call :meth:`CertificateDoor.after_bibs`. Both end in :meth:`CertificateDoor.consider`.
+
+The execution's name is derived from race, bib, result revision and photo, so a repeat (the same
+results posted again, a photo read again) starts nothing, and a correction (a new revision) or a
+better photo starts a new certificate. Starting is behind :class:`ExecutionStarter`: the embedded
+engine's ``start_execution`` locally, Step Functions' ``StartExecution`` on AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bakusoku.races.certificate_records import MAKING, CertificateKey, Certificates
+from bakusoku.races.records import FINISH
+from bakusoku.races.repository import PhotoBibs, RaceRef, RaceRepository
+
+NAME_PREFIX = "cert"
+
+
+class ExecutionStarter(Protocol):
+    """Starts an execution of the certificate state machine; a repeated name starts nothing."""
+
+    def start(self, name: str, input: Mapping[str, Any]) -> bool:
+        """Start ``name``; False when an execution of that name already exists."""
+        ...
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A certificate the door started (or found being made)."""
+
+    key: CertificateKey
+    execution_name: str
+    started: bool
+
+
+def finish_revision(results: Sequence[Mapping[str, Any]]) -> int | None:
+    """The revision of the bib's finish result with a time; None before the runner finished."""
+    for result in results:
+        if result["checkpoint"] == FINISH and (
+            result.get("net_ms") is not None or result.get("gun_ms") is not None
+        ):
+            return int(result["revision"])
+    return None
+
+
+def key_for(
+    race: RaceRef, bib: str, results: Sequence[Mapping[str, Any]], photos: Sequence[str]
+) -> CertificateKey | None:
+    """What the certificate is made from, or None while an input is missing. ``photos`` are the
+    bib's confident photos, best first: the best one is the certificate's."""
+    revision = finish_revision(results)
+    if revision is None or not photos:
+        return None
+    return CertificateKey(race, bib, revision, photos[0])
+
+
+def execution_name(key: CertificateKey) -> str:
+    """A readable name, unique for (race, bib, revision, photo): ``cert-1024-r2-<digest>``.
+
+    Step Functions names are at most 80 characters of letters, digits, ``-`` and ``_``; bibs
+    are at most 16 of those, and the digest covers what the readable part leaves out.
+    """
+    ident = "\0".join((key.race.service, key.race.album, key.bib, str(key.revision), key.photo_id))
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    return f"{NAME_PREFIX}-{key.bib}-r{key.revision}-{digest}"
+
+
+def execution_input(key: CertificateKey) -> dict[str, Any]:
+    """What the certificate workflow starts with: ids only (the handler reads the rest)."""
+    return {
+        "service": key.race.service,
+        "album": key.race.album,
+        "bib": key.bib,
+        "revision": key.revision,
+        "photoId": key.photo_id,
+    }
+
+
+def key_of(event: Mapping[str, Any]) -> CertificateKey:
+    """The certificate an execution's input names (the inverse of :func:`execution_input`)."""
+    race = RaceRef(str(event["service"]), str(event["album"]))
+    return CertificateKey(race, str(event["bib"]), int(event["revision"]), str(event["photoId"]))
+
+
+class CertificateDoor:
+    """Starts the certificate workflow of each bib whose finish result and photo both exist."""
+
+    def __init__(
+        self,
+        races: RaceRepository,
+        bibs: PhotoBibs,
+        records: Certificates,
+        starter: ExecutionStarter,
+        min_confidence: float,
+    ) -> None:
+        self._races = races
+        self._bibs = bibs
+        self._records = records
+        self._starter = starter
+        self._min_confidence = min_confidence
+
+    def after_results(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
+        """Results were written or corrected for ``bibs``."""
+        return self._each(race, bibs)
+
+    def after_bibs(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
+        """A photo's bibs were recorded (read, or tagged by staff)."""
+        return self._each(race, bibs)
+
+    def consider(self, race: RaceRef, bib: str) -> Opened | None:
+        """Start the bib's certificate when both inputs exist and it was not started before."""
+        key = key_for(
+            race,
+            bib,
+            self._races.results_of(race, bib),
+            self._bibs.photos_of(race, bib, self._min_confidence),
+        )
+        if key is None:
+            return None
+        name = execution_name(key)
+        if not self._records.begin(key, name):
+            existing = self._records.find(key)
+            if existing is not None and existing["status"] != MAKING:
+                return None  # made (or failed) already: a repeat starts nothing
+        # A row being made is started again: StartExecution is idempotent by name, and this
+        # covers a start lost between the row and the call.
+        return Opened(key, name, self._starter.start(name, execution_input(key)))
+
+    def _each(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
+        opened = (self.consider(race, bib) for bib in sorted(set(bibs)))
+        return [o for o in opened if o is not None]
