@@ -1,11 +1,14 @@
 """``--canary 10%/5m``: how a deploy shifts traffic to the new release, and what rolls it back.
 
 Every function is published as a version behind the alias ``live`` and the state machine as a
-version behind its own ``live`` alias. Without a canary CloudFormation points the aliases at the
-new versions at once. With one, CodeDeploy first sends ``percent`` of each function alias's
-invocations to the new version for ``minutes``, Step Functions sends the same share of new
-executions to the new state machine version, and either rolls back if one of the stack's error
-or throttle alarms (bakusoku.deploy.monitoring) fires meanwhile.
+version behind its own ``live`` alias. A state machine's Tasks call the exact function versions
+published with it, so an execution runs to its end on the definition and the code it started
+with. Without a canary CloudFormation points the aliases at the new versions at once. With one,
+Step Functions sends ``percent`` of new executions to the new state machine version (and so to
+the new versions of the functions its Tasks call) for ``minutes``, CodeDeploy sends the same share
+of the invocations of each function called by its alias (the API, the transform, the notifier,
+a declared function's events) to its new version, and either rolls back if one of the stack's
+error or throttle alarms (bakusoku.deploy.monitoring) fires meanwhile.
 
 CodeDeploy has predefined Lambda canaries (10 % for 5, 10, 15 or 30 minutes); any other share or
 time gets a deployment configuration of its own in the template.
@@ -51,6 +54,13 @@ class Canary:
 def alias_id(logical_id: str) -> str:
     """The logical id SAM gives the ``live`` alias of a function or state machine."""
     return f"{logical_id}Alias{ALIAS}"
+
+
+def version_ref(logical_id: str) -> str:
+    """``!Ref`` of the version SAM publishes for a function with ``AutoPublishAlias``
+    (``StorePhotoFunction.Version``): the transform replaces it with the ``AWS::Lambda::Version``
+    it generates on this deploy, whose Ref is the version-qualified ARN."""
+    return f"{logical_id}.Version"
 
 
 def parse_canary(text: str) -> Canary:

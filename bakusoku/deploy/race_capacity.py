@@ -1,9 +1,13 @@
 """A stage's race plans in its template: warm functions before the gun, cold again after.
 
 Application Auto Scaling scales one thing of a Lambda function on a schedule: the provisioned
-concurrency of a version or alias (``lambda:function:ProvisionedConcurrency``). Each function a
-race plan warms gets one scalable target on its ``live`` alias, the one every caller invokes, and
-per plan two scheduled actions: at the plan's ``raise_at`` (its lead before the first photos) the
+concurrency of a version or alias (``lambda:function:ProvisionedConcurrency``; its resource id is
+``function:NAME:QUALIFIER``, a version number or an alias name, as the ``Qualifier`` of Lambda's
+PutProvisionedConcurrencyConfig). Each function a race plan warms gets one scalable target on
+what its callers invoke: for a function only state machine Tasks call (a pinned one,
+``deploy.sam.pinned_functions``), the version this deploy publishes, which the Tasks name; for
+any other, its ``live`` alias. Never both: Lambda refuses provisioned concurrency on an alias and
+on the version it points to at once. Per plan the target has two scheduled actions: at the plan's ``raise_at`` (its lead before the first photos) the
 target's minimum and maximum become the plan's provisioned concurrency, at ``lower_at`` (the end
 of the window) zero. Times are written in UTC, as ``at(...)`` reads them by default. Application
 Auto Scaling registers the target with its service-linked role
@@ -19,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bakusoku.deploy.canary import ALIAS, alias_id
+from bakusoku.deploy.canary import ALIAS, alias_id, version_ref
 from bakusoku.races.plans import PlanWindow
 
 NAMESPACE = "lambda"
@@ -56,12 +60,29 @@ def scheduled_actions(function: str, windows: tuple[PlanWindow, ...]) -> list[di
     return actions
 
 
+def qualified_resource(function: str, logical: str, pinned: bool) -> tuple[Any, list[str]]:
+    """The scalable target's ResourceId (``function:NAME:QUALIFIER``) and what it depends on.
+
+    A pinned function's qualifier is the number of the version SAM publishes on this deploy
+    (``!GetAtt StorePhotoFunction.Version.Version``): the target moves to each new version, as the
+    Tasks do. Otherwise the ``live`` alias, which must exist (SAM publishes it) before its
+    concurrency can be registered."""
+    if pinned:
+        version = {"Fn::GetAtt": [version_ref(logical), "Version"]}
+        return {"Fn::Join": [":", ["function", function, version]]}, []
+    return f"function:{function}:{ALIAS}", [alias_id(logical)]
+
+
 def race_capacity_resources(
-    windows: tuple[PlanWindow, ...], function_ids: dict[str, str], resource_names: dict[str, str]
+    windows: tuple[PlanWindow, ...],
+    function_ids: dict[str, str],
+    resource_names: dict[str, str],
+    pinned: frozenset[str],
 ) -> dict[str, Any]:
     """One scalable target per function a plan warms, keyed by logical id.
 
-    ``function_ids``: function → its logical id; ``resource_names``: function → its physical name.
+    ``function_ids``: function → its logical id; ``resource_names``: function → its physical name;
+    ``pinned``: the functions whose target is the published version rather than the alias.
     """
     resources: dict[str, Any] = {}
     for function, logical in function_ids.items():
@@ -69,14 +90,17 @@ def race_capacity_resources(
         if not actions:
             continue
         most = max(w.provisioned.get(function, 0) for w in windows)
-        resources[target_id(logical)] = {
-            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
-            # The alias must exist (SAM publishes it) before its concurrency can be registered.
-            "DependsOn": [alias_id(logical)],
+        resource_id, needs = qualified_resource(
+            resource_names[function], logical, function in pinned
+        )
+        target: dict[str, Any] = {"Type": "AWS::ApplicationAutoScaling::ScalableTarget"}
+        if needs:
+            target["DependsOn"] = needs
+        resources[target_id(logical)] = target | {
             "Properties": {
                 "ServiceNamespace": NAMESPACE,
                 "ScalableDimension": DIMENSION,
-                "ResourceId": f"function:{resource_names[function]}:{ALIAS}",
+                "ResourceId": resource_id,
                 "MinCapacity": 0,
                 "MaxCapacity": most,
                 "ScheduledActions": actions,
@@ -91,7 +115,8 @@ def race_lines(windows: tuple[PlanWindow, ...]) -> list[str]:
     for window in windows:
         warm = ", ".join(f"{name} {n}" for name, n in window.provisioned.items() if n)
         lines.append(
-            f"race {window.race}: provisioned concurrency on the live aliases from "
+            f"race {window.race}: provisioned concurrency (on the published versions the "
+            "state machines call, on the live aliases of the rest) from "
             f"{window.raise_at.isoformat()} to {window.lower_at.isoformat()} ({warm}); reserved "
             "concurrency raised while the plan stands: deploy again after "
             f"{window.lower_at.isoformat()} to lower it"

@@ -21,6 +21,7 @@ from bakusoku.deploy.canary import (
     deployment_config_resource,
     function_deployment_type,
     state_machine_deployment,
+    version_ref,
 )
 from bakusoku.deploy.chaos import (
     chaos_parameters,
@@ -223,9 +224,31 @@ def asl_definition(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
 
 
 def definition_substitutions(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
-    """DefinitionSubstitutions: each placeholder → its function's ``live`` alias ARN, so each Task
-    calls the version the alias points at (shifted by CodeDeploy on a canary deploy)."""
-    return {p: {"Ref": alias_id(logical_id(f))} for p, f in machine.tasks}
+    """DefinitionSubstitutions: each placeholder → the version of its function published on this
+    deploy (``!Ref StorePhotoFunction.Version``, a version-qualified ARN). Each state machine
+    version so names exact function versions, and an execution in flight finishes on the code it
+    started with; SAM keeps every published version (``DeletionPolicy: Retain``), so an old
+    execution's versions outlive the deploy that replaces them."""
+    return {p: {"Ref": version_ref(logical_id(f))} for p, f in machine.tasks}
+
+
+def called_by_alias(stage: StageConfig) -> frozenset[str]:
+    """The functions something invokes through their ``live`` alias: the HTTP API's, the
+    transform (its URL), the notifier (its rule and the alarm topic) and each declared function
+    with events of its own (its routes, schedules and object prefixes)."""
+    direct = {API, TRANSFORM, NOTIFIER}
+    for function in stage.functions.values():
+        if function.declaration is not None and declared_events(function.declaration, stage):
+            direct.add(function.name)
+    return frozenset(direct)
+
+
+def pinned_functions(stage: StageConfig) -> frozenset[str]:
+    """The functions only state machine Tasks call, each by the exact version a state machine
+    version names: their release is the state machine's (its alias's canary), and their race-day
+    provisioned concurrency is on that version (``deploy.race_capacity``)."""
+    tasks = {f for machine in state_machines(stage.settings) for f in machine.function_names}
+    return frozenset(tasks - called_by_alias(stage))
 
 
 def log_group_id(machine: StateMachine) -> str:
@@ -460,7 +483,9 @@ def bucket_policy_resource(stage: StageConfig) -> dict[str, Any]:
     }
 
 
-def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
+def _function(
+    name: str, handler: str, stage: StageConfig, pinned: frozenset[str]
+) -> dict[str, Any]:
     tuning = stage.functions[name]
     props: dict[str, Any] = {
         "FunctionName": stage.resource_name(name),
@@ -476,12 +501,13 @@ def _function(name: str, handler: str, stage: StageConfig) -> dict[str, Any]:
             {"Version": "2012-10-17", "Statement": _statements(name, stage)},
         ],
         "Tags": dict(_tags_map(stage), function=name),
-        # Each deploy publishes a version and moves the alias to it; callers (the state machine,
-        # the HTTP API, the rules, the alarm topic) call the alias, never $LATEST.
+        # Each deploy publishes a version and moves the alias to it; the HTTP API, the rules and
+        # the alarm topic call the alias, the state machines' Tasks the version, never $LATEST.
         "AutoPublishAlias": ALIAS,
     }
-    if stage.canary is not None and name != MIGRATE:
+    if stage.canary is not None and name != MIGRATE and name not in pinned:
         # CloudFormation calls the migration function itself, once per deploy: nothing to shift.
+        # Nothing calls a pinned function's alias: the state machine alias's canary shifts it.
         props["DeploymentPreference"] = {
             "Type": function_deployment_type(stage.canary),
             "Alarms": [{"Ref": alarm} for alarm in function_alarms(logical_id(name))],
@@ -608,7 +634,8 @@ def _rule_arn(stage: StageConfig, rule: str) -> dict[str, Any]:
 
 
 def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
-    # SAM's LambdaInvokePolicy allows function:NAME*, which covers NAME:live (tests/aws proves it).
+    # SAM's LambdaInvokePolicy allows function:NAME*, which covers NAME:7, the version a Task
+    # calls (tests/aws proves it).
     invoke = [
         {"LambdaInvokePolicy": {"FunctionName": {"Ref": logical_id(f)}}}
         for f in machine.function_names
@@ -740,8 +767,9 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         BUCKET: bucket_resource(stage),
         "PhotoBucketPolicy": bucket_policy_resource(stage),
     }
+    pinned = pinned_functions(stage)
     for name, handler in handlers(stage).items():
-        resources[logical_id(name)] = _function(name, handler, stage)
+        resources[logical_id(name)] = _function(name, handler, stage, pinned)
         resources[f"{logical_id(name)}LogGroup"] = log_group_resource(
             f"/aws/lambda/{stage.resource_name(name)}", stage
         )
@@ -780,10 +808,11 @@ def build_template(stage: StageConfig) -> dict[str, Any]:
         stage, NOTIFIER_DLQ, "Alerts the notifier failed"
     )
     resources |= declared_dead_letter_resources(stage)
-    resources |= race_capacity_resources(  # warm aliases before each race (race prepare --stage)
+    resources |= race_capacity_resources(  # warm functions before each race (race prepare)
         stage.race_plans,
         function_ids={name: logical_id(name) for name in stage.functions},
         resource_names={name: stage.resource_name(name) for name in stage.functions},
+        pinned=pinned,
     )
     # Last, so that every alarm of the template, whoever adds it, goes to the alarm topic.
     resources = monitored(stage, resources, notifier=logical_id(NOTIFIER))

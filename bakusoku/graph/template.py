@@ -295,10 +295,14 @@ def _state_machine(build: _Builder, logical: str, props: Mapping[str, Any]) -> N
 
 
 def _function_of(build: _Builder, logical: str | None) -> str | None:
-    """The function a task names: itself, or the function whose AutoPublishAlias SAM makes
-    ``<Function>Alias<alias>`` of (the alias is not in the SAM template, only after the transform)."""
+    """The function a task names: itself, its published version ``<Function>.Version``, or the
+    function whose AutoPublishAlias SAM makes ``<Function>Alias<alias>`` of (the version and the
+    alias are not in the SAM template, only after the transform)."""
     if logical is None or logical in build.resources:
         return logical
+    function, dot, attribute = logical.partition(".")
+    if dot and attribute == "Version" and function in build.resources:
+        return function
     for name, resource in build.resources.items():
         alias = resource.get("Properties", {}).get("AutoPublishAlias")
         if alias and logical == f"{name}Alias{alias}":

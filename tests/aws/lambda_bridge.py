@@ -8,9 +8,10 @@ per function, reused while warm, as Lambda does. Each invocation is recorded as 
 state machine's role (``lambda:InvokeFunction`` on the function's ARN). A handler's exception
 answers as Lambda does: ``X-Amz-Function-Error: Unhandled`` and its error document.
 
-The deployed state machine calls each function's ``live`` alias; the runtime holds one code per
-function, the bundle every version of the stack was published from, so an alias that exists in
-the emulator's Lambda is invoked as its function (``invoke``); one that does not is refused.
+The deployed state machine calls the function versions its deploy published, the other callers
+each function's ``live`` alias; the runtime holds one code per function, the bundle every version
+of the stack was published from, so a version or alias that exists in the emulator's Lambda is
+invoked as its function (``invoke``); one that does not is refused.
 """
 
 from __future__ import annotations
@@ -38,16 +39,21 @@ class LambdaBridge:
 
 
 def invoke(runtime: FunctionRuntime, function: str, payload: Any) -> Any:
-    """Invoke ``function`` (a name or ARN, qualified by an alias or not) as Lambda would."""
+    """Invoke ``function`` (a name or ARN, qualified by a version, an alias or not) as Lambda
+    would."""
     ref = arns.FunctionRef.parse(function)
     if ref.qualifier in (None, "$LATEST"):
         return runtime.invoke(function, payload)
     from moto.awslambda.models import lambda_backends
 
-    assert ref.region and ref.account, f"{function}: an alias is invoked by its ARN here"
+    assert ref.region and ref.account, f"{function}: a qualifier is invoked by its ARN here"
     backend = lambda_backends[ref.account][ref.region]
     try:
-        backend.get_alias(ref.qualifier, ref.name)
+        if ref.qualifier.isdigit():  # a published version
+            found = backend.get_function(ref.name, ref.qualifier)
+            assert str(found.version) == ref.qualifier, (function, found.version)
+        else:
+            backend.get_alias(ref.qualifier, ref.name)
     except Exception:  # moto's UnknownAliasException or UnknownFunctionException
         raise ResourceNotFoundError(f"Function not found: {function}", request_id="") from None
     return runtime.invoke(

@@ -9,7 +9,8 @@ bridges, and only those, are named by the functions that bridge them:
   ``NotificationConfiguration.EventBridgeConfiguration``; the test sets it as the template says.
 - ``executable_state_machine``: moto's CloudFormation ignores ``DefinitionSubstitutions`` and
   creates the state machine in the store of the Step Functions that does not execute; the test
-  fills the template's substitutions (the functions' alias ARNs read back from the emulator) and
+  fills the template's substitutions (the ARNs of the function versions it published, read back
+  from the emulator, each the version its function's ``live`` alias points at) and
   creates the machine CloudFormation made (same name, role and type) where executions run, with
   its version and ``live`` alias as the template publishes them.
 - versions and aliases: moto's CloudFormation creates none; ``versions`` registers the models
@@ -53,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bakusoku.deploy import checks
+from bakusoku.deploy.canary import ALIAS
 from bakusoku.deploy.package import Package
 from bakusoku.deploy.policies import BUCKET, STATE_MACHINE
 
@@ -198,16 +200,21 @@ def enable_bucket_eventbridge(client: Callable[[str], Any], stack: Stack) -> str
 
 
 def deployed_definition(client: Callable[[str], Any], stack: Stack) -> str:
-    """Gap: the definition with DefinitionSubstitutions filled (alias ARNs read back)."""
+    """Gap: the definition with DefinitionSubstitutions filled: each the version-qualified ARN
+    of the function version the deploy published (read back), the one its alias points at."""
     text, substitutions = checks.deployed_definition(stack.expanded, STATE_MACHINE)
     functions = client("lambda")
     for placeholder, value in substitutions.items():
-        alias = stack.expanded["Resources"][value["Ref"]]
-        assert alias["Type"] == "AWS::Lambda::Alias", value
-        function = stack.physical[alias["Properties"]["FunctionName"]["Ref"]]
-        found = functions.get_alias(FunctionName=function, Name=alias["Properties"]["Name"])
-        assert found["AliasArn"] == stack.physical[value["Ref"]], found
-        text = text.replace(f"${{{placeholder}}}", found["AliasArn"])
+        version = stack.expanded["Resources"][value["Ref"]]
+        assert version["Type"] == "AWS::Lambda::Version", value
+        function = stack.physical[version["Properties"]["FunctionName"]["Ref"]]
+        arn = stack.physical[value["Ref"]]
+        number = arn.rsplit(":", 1)[1]
+        found = functions.get_function(FunctionName=function, Qualifier=number)
+        assert found["Configuration"]["FunctionArn"] == arn, found["Configuration"]
+        live = functions.get_alias(FunctionName=function, Name=ALIAS)
+        assert live["FunctionVersion"] == number, (live, arn)
+        text = text.replace(f"${{{placeholder}}}", arn)
     assert "${" not in text, text
     return text
 

@@ -268,13 +268,21 @@ def operate(deployed: Deployed, failed_arn: str) -> dict[str, tuple[int, Any]]:
 
 
 def test_the_deployed_definition_is_the_packaged_one(deployed: Deployed) -> None:
-    """What runs is the shipped ASL with each placeholder replaced by its function's alias ARN."""
+    """What runs is the shipped ASL with each placeholder replaced by the ARN of the version of
+    its function the deploy published: the one its live alias points at."""
     text = json.dumps(asl_definition())
     for f in FUNCTIONS:
-        function = deployed.function_name(f.name)
-        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{ALIAS}"
+        arn = _published_version_arn(deployed, f.name)
         text = text.replace(f"${{{f.placeholder}}}", arn)
     assert deployed.definition == json.loads(text)
+
+
+def _published_version_arn(deployed: Deployed, name: str) -> str:
+    """``arn:aws:lambda:…:function:NAME:N``: the version of ``name`` its live alias points at."""
+    function = deployed.function_name(name)
+    live = deployed.client("lambda").get_alias(FunctionName=function, Name=ALIAS)
+    assert live["FunctionVersion"].isdigit(), live  # a published version, never $LATEST
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:{live['FunctionVersion']}"
 
 
 # Resource types moto's CloudFormation does not create, each covered otherwise: the HTTP API by
@@ -615,13 +623,12 @@ def test_the_state_machine_role_allows_each_task_invocation(
     machine = deployed.client("stepfunctions").describe_state_machine(
         stateMachineArn=journey.good.execution["stateMachineArn"]
     )
-    # Each task calls its function's live alias (the published version), never $LATEST, and the
-    # role's policies allow exactly that ARN.
+    # Each task calls the version of its function published with the state machine version the
+    # execution started on (pinned: a later deploy's code never runs in it), never the alias or
+    # $LATEST, and the role's policies allow exactly those ARNs.
     invoked = {c["params"]["FunctionName"] for c in deployed.bridge.invocations}
-    assert invoked == {
-        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{deployed.function_name(f.name)}:{ALIAS}"
-        for f in FUNCTIONS
-    }
+    assert invoked == {_published_version_arn(deployed, f.name) for f in FUNCTIONS}
+    assert all(arn.rsplit(":", 1)[1].isdigit() for arn in invoked), invoked
     denied = _denials(deployed, deployed.bridge.invocations, lambda c: machine["roleArn"])
     assert not denied, "\n".join(denied)
 
@@ -864,3 +871,29 @@ def test_each_role_allows_exactly_its_rekognition_calls_on_the_stack_s_collectio
         if "CreateCollection" in calls:
             expected.add(("TagResource", "own"))
         assert allowed == expected, function
+
+
+def test_a_function_alias_moved_after_the_state_machine_was_published_leaves_its_tasks_alone(
+    deployed: Deployed, journey: Journey
+) -> None:
+    """The state machine version names function versions, not aliases: once a newer version of
+    a function is published and its alias moved to it (what a later deploy does), the executions
+    of the published state machine version still call the version it was published with.
+    Last in the module: it uploads one more photo."""
+    functions = deployed.client("lambda")
+    store = deployed.function_name("store-photo")
+    pinned = _published_version_arn(deployed, "store-photo")
+    before = functions.get_alias(FunctionName=store, Name=ALIAS)["FunctionVersion"]
+    functions.update_function_configuration(FunctionName=store, Description="the next release")
+    newer = functions.publish_version(FunctionName=store)["Version"]
+    assert newer != before
+    functions.update_alias(FunctionName=store, Name=ALIAS, FunctionVersion=newer)
+    try:
+        called = len(deployed.bridge.invocations)
+        later = upload(deployed, make_jpeg(1000, 1400), "IMG_0042.jpg")
+        assert later.execution["status"] == "SUCCEEDED", later.execution
+        invoked = [c["params"]["FunctionName"] for c in deployed.bridge.invocations[called:]]
+        of_store = [arn for arn in invoked if f":function:{store}:" in arn]
+        assert of_store and set(of_store) == {pinned}, invoked
+    finally:
+        functions.update_alias(FunctionName=store, Name=ALIAS, FunctionVersion=before)

@@ -2,7 +2,8 @@
 AWS::StepFunctions::StateMachineAlias (its AWS::Lambda::Version has no ``Version`` attribute and
 its state machine no ``StateMachineRevisionId``), which SAM makes of every ``AutoPublishAlias``. The models here create them in the emulator with
 its own APIs (PublishVersion, CreateAlias), so the packaged template is created unchanged and the
-deployed stack holds the versions and aliases its callers name.
+deployed stack holds the versions and aliases its callers name: the state machine's Tasks the
+versions (a ``LambdaVersion``'s Ref is the version-qualified ARN), the other callers the aliases.
 
 moto's server runs in the test's process, so a model registered here is one its CloudFormation
 uses. What stays unproven on the emulator: traffic shifting itself (CodeDeploy, moto has none;

@@ -20,14 +20,15 @@ from bakusoku.deploy.canary import (
     CanaryError,
     alias_id,
     parse_canary,
+    version_ref,
 )
 from bakusoku.deploy.errors import PackageError
 from bakusoku.deploy.monitoring import function_alarms
 from bakusoku.deploy.package import package
 from bakusoku.deploy.policies import STATE_MACHINE
-from bakusoku.deploy.sam import build_template, logical_id
-from bakusoku.deploy.stages import StageConfig, load_stage
-from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE
+from bakusoku.deploy.sam import build_template, logical_id, pinned_functions
+from bakusoku.deploy.stages import API, NOTIFIER, StageConfig, load_stage
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE, TRANSFORM
 from tests.deploy.conftest import EXAMPLE, REGION, example_settings
 
 NO_ACCOUNT = {  # the dry run asks no account (see test_cli.py)
@@ -52,6 +53,8 @@ def _template(canary: str | None) -> dict[str, Any]:
 
 
 STACK_FUNCTIONS = list(_stage().functions)  # the function table and the declared functions
+PINNED = pinned_functions(_stage())  # only the state machine's Tasks call them
+CANARIED = [n for n in STACK_FUNCTIONS if n != MIGRATE and n not in PINNED]
 
 
 def _of_type(resources: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -108,17 +111,38 @@ def test_every_function_and_the_state_machine_are_published_behind_the_alias() -
     assert machine["AutoPublishAlias"] == ALIAS and machine["UseAliasAsEventTarget"] is True
     assert "DeploymentPreference" not in machine
     assert machine["DefinitionSubstitutions"] == {
-        f.placeholder: {"Ref": alias_id(logical_id(f.name))} for f in FUNCTIONS
+        f.placeholder: {"Ref": version_ref(logical_id(f.name))} for f in FUNCTIONS
     }
 
 
-def test_after_the_transform_every_caller_names_an_alias() -> None:
+def test_the_pipeline_functions_are_pinned_and_the_directly_called_ones_are_not() -> None:
+    assert {f.name for f in FUNCTIONS} == PINNED
+    assert not PINNED & {API, TRANSFORM, NOTIFIER, MIGRATE}
+
+
+def test_after_the_transform_each_task_names_the_version_its_deploy_published() -> None:
     expanded = checks.expand_sam(_template(None), REGION)["Resources"]
     aliases = _of_type(expanded, "AWS::Lambda::Alias")
-    assert set(aliases) == {alias_id(logical_id(name)) for name in STACK_FUNCTIONS}
+    published = {}
     for name, alias in aliases.items():
         version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         assert expanded[version]["Type"] == "AWS::Lambda::Version", name
+        published[alias["Properties"]["FunctionName"]["Ref"]] = version
+    _, substitutions = checks.deployed_definition({"Resources": expanded}, STATE_MACHINE)
+    for f in FUNCTIONS:
+        # The version SAM publishes, and moves the alias to, on this deploy: its Ref is the
+        # version-qualified ARN. Kept when a later deploy publishes the next one, so that an
+        # execution of this state machine version still finds it.
+        version = substitutions[f.placeholder]["Ref"]
+        assert version == published[logical_id(f.name)], f.name
+        assert expanded[version]["DeletionPolicy"] == "Retain", f.name
+        assert expanded[version]["Properties"]["FunctionName"] == {"Ref": logical_id(f.name)}
+
+
+def test_after_the_transform_every_other_caller_names_an_alias() -> None:
+    expanded = checks.expand_sam(_template(None), REGION)["Resources"]
+    aliases = _of_type(expanded, "AWS::Lambda::Alias")
+    assert set(aliases) == {alias_id(logical_id(name)) for name in STACK_FUNCTIONS}
     [machine_alias] = _of_type(expanded, "AWS::StepFunctions::StateMachineAlias").values()
     assert machine_alias["Properties"]["DeploymentPreference"]["Type"] == "ALL_AT_ONCE"
     [upload_rule] = [
@@ -143,8 +167,10 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
     resources = template["Resources"]
     for name in STACK_FUNCTIONS:
         props = resources[logical_id(name)]["Properties"]
-        if name == MIGRATE:  # CloudFormation calls it once per deploy: nothing to shift
-            assert "DeploymentPreference" not in props
+        if name not in CANARIED:
+            # The migration function: CloudFormation calls it once per deploy, nothing to shift.
+            # A pinned one: nothing calls its alias; the state machine alias's canary shifts it.
+            assert "DeploymentPreference" not in props, name
             continue
         preference = props["DeploymentPreference"]
         if parsed.predefined:
@@ -166,6 +192,11 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
         parsed.minutes,
     )
     assert all(resources[a["Ref"]]["Type"] == "AWS::CloudWatch::Alarm" for a in machine["Alarms"])
+    # Rolled back on the machine's failures and on the errors and throttles of every function its
+    # new version calls: the pinned functions' rollback triggers are the machine alias's.
+    watched = {a["Ref"] for a in machine["Alarms"]}
+    for name in PINNED:
+        assert set(function_alarms(logical_id(name))) <= watched, name
     if parsed.predefined:
         assert DEPLOYMENT_CONFIG not in resources
     else:
@@ -176,7 +207,12 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
         }
     expanded = checks.expand_sam(template, REGION)
     groups = _of_type(expanded["Resources"], "AWS::CodeDeploy::DeploymentGroup")
-    assert len(groups) == len(STACK_FUNCTIONS) - 1
+    assert len(groups) == len(CANARIED)
+    [machine_alias] = _of_type(
+        expanded["Resources"], "AWS::StepFunctions::StateMachineAlias"
+    ).values()
+    preference = machine_alias["Properties"]["DeploymentPreference"]
+    assert preference["Type"] == "CANARY" and preference["Alarms"] == machine["Alarms"]
     for group in groups.values():
         assert group["Properties"]["AlarmConfiguration"]["Enabled"] is True
         assert (
@@ -195,7 +231,7 @@ def test_deploy_threads_the_canary_through_to_the_plan() -> None:
     assert result.exit_code == 0, result.output
     assert "rollout: canary 25%/7m" in result.output
     assert "AWS::CodeDeploy::DeploymentConfig (1)" in result.output
-    assert f"AWS::CodeDeploy::DeploymentGroup ({len(STACK_FUNCTIONS) - 1})" in result.output
+    assert f"AWS::CodeDeploy::DeploymentGroup ({len(CANARIED)})" in result.output
     assert "AWS::StepFunctions::StateMachineAlias (1)" in result.output
     plain = CliRunner().invoke(cli, [*args, "--config", str(EXAMPLE)], env=NO_ACCOUNT)
     assert plain.exit_code == 0, plain.output

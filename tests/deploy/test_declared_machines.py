@@ -14,7 +14,7 @@ from bakusoku.config import load_settings
 from bakusoku.deploy import checks
 from bakusoku.deploy.canary import ALIAS, parse_canary
 from bakusoku.deploy.graph import stack_graph
-from bakusoku.deploy.sam import build_template
+from bakusoku.deploy.sam import build_template, pinned_functions
 from bakusoku.deploy.serverless import build_serverless, state_machine_id
 from bakusoku.deploy.stages import StageConfig, load_stage
 from bakusoku.pipeline.functions import state_machines
@@ -61,8 +61,8 @@ def test_the_template_creates_the_machine_with_its_events_and_its_role(tmp_path:
     assert props["Name"] == "enphoto-prod-nightly-export"
     assert props["AutoPublishAlias"] == ALIAS and props["UseAliasAsEventTarget"] is True
     assert props["DefinitionSubstitutions"] == {
-        "ExportFunctionArn": {"Ref": "ExportFunctionAliaslive"},
-        "PublishFunctionArn": {"Ref": "PublishFunctionAliaslive"},
+        "ExportFunctionArn": {"Ref": "ExportFunction.Version"},
+        "PublishFunctionArn": {"Ref": "PublishFunction.Version"},
     }
     assert props["Definition"]["States"]["Export"]["Resource"] == "${ExportFunctionArn}"
     # Its role invokes its own two functions and nothing else (no pipeline function).
@@ -114,15 +114,34 @@ def test_the_template_with_the_machine_passes_cfn_lint_after_the_transform(
     expanded = checks.expand_sam(template, REGION)
     assert checks.cfn_lint(template, REGION) == []
     assert checks.cfn_lint(expanded, REGION) == []
-    # The deployed definition, its placeholders filled from the aliases, is the local one.
+    # The deployed definition, its placeholders filled from the versions this deploy publishes,
+    # is the local one.
     text, substitutions = checks.deployed_definition(expanded, MACHINE)
     filled = {}
     for placeholder, value in substitutions.items():
-        alias = expanded["Resources"][value["Ref"]]["Properties"]
+        version = expanded["Resources"][value["Ref"]]
+        assert version["Type"] == "AWS::Lambda::Version", placeholder
         function = {"ExportFunction": "export", "PublishFunction": "publish"}
         filled[placeholder] = checks.fake_function_arn(
-            function[alias["FunctionName"]["Ref"]], REGION
+            function[version["Properties"]["FunctionName"]["Ref"]], REGION
         )
+    # Its functions are pinned: no function canary (nothing calls their aliases); the machine
+    # alias's canary shifts them, rolled back on their alarms and the machine's.
+    resources = template["Resources"]
+    assert {"export", "publish"} <= pinned_functions(stage)
+    for function in ("ExportFunction", "PublishFunction"):
+        assert "DeploymentPreference" not in resources[function]["Properties"]
+    [alias] = [
+        r["Properties"]
+        for k, r in expanded["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachineAlias" and k.startswith(MACHINE)
+    ]
+    if canary is None:
+        assert alias["DeploymentPreference"]["Type"] == "ALL_AT_ONCE"
+    else:
+        watched = {a["Ref"] for a in alias["DeploymentPreference"]["Alarms"]}
+        assert alias["DeploymentPreference"]["Type"] == "CANARY"
+        assert {"ExportFunctionErrorsAlarm", f"{MACHINE}FailedAlarm"} <= watched
     (machine,) = [m for m in state_machines(stage.settings) if m.logical_id == MACHINE]
     assert load_definition(text, filled) == checks.local_definition(REGION, machine)
     assert checks.statelint(checks.local_definition(REGION, machine)) == []

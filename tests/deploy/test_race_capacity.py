@@ -1,5 +1,7 @@
-"""A stage's race plans in its template: scheduled provisioned concurrency on the live aliases,
-reservations raised while a plan stands, lint-clean before and after the SAM transform."""
+"""A stage's race plans in its template: scheduled provisioned concurrency on what the callers
+invoke (the published version a state machine's Tasks call, the live alias of a function called
+directly), reservations raised while a plan stands, lint-clean before and after the SAM
+transform."""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def targets(template: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_each_planned_function_is_warmed_on_its_live_alias_before_the_start(
+def test_each_planned_function_is_warmed_on_what_its_callers_invoke_before_the_start(
     tmp_path: Path,
 ) -> None:
     stage = stage_at(tmp_path, START - timedelta(days=1))
@@ -58,10 +60,24 @@ def test_each_planned_function_is_warmed_on_its_live_alias_before_the_start(
     assert set(found) == {f"{logical_id(name)}ProvisionedConcurrency" for name in planned}
     render = found["MakeRenditionsFunctionProvisionedConcurrency"]
     props = render["Properties"]
-    assert props["ResourceId"] == "function:enphoto-prod-make-renditions:live"
+    # A Task calls the version this deploy publishes: the target is that version, never also
+    # the alias pointing at it (Lambda refuses provisioned concurrency on both).
+    assert props["ResourceId"] == {
+        "Fn::Join": [
+            ":",
+            [
+                "function",
+                "enphoto-prod-make-renditions",
+                {"Fn::GetAtt": ["MakeRenditionsFunction.Version", "Version"]},
+            ],
+        ]
+    }
+    assert "DependsOn" not in render
+    api = found["ApiFunctionProvisionedConcurrency"]  # called by the HTTP API: its alias
+    assert api["Properties"]["ResourceId"] == "function:enphoto-prod-api:live"
+    assert api["DependsOn"] == ["ApiFunctionAliaslive"]
     assert props["ScalableDimension"] == DIMENSION
     assert props["ServiceNamespace"] == "lambda"
-    assert render["DependsOn"] == ["MakeRenditionsFunctionAliaslive"]
     warm = planned["make-renditions"].provisioned
     assert props["MaxCapacity"] == warm
     assert props["ScheduledActions"] == [
@@ -102,8 +118,18 @@ def test_the_warmed_template_passes_cfn_lint_before_and_after_the_transform(
     assert checks.cfn_lint(template, REGION) == []
     expanded = checks.expand_sam(template, REGION)
     assert checks.cfn_lint(expanded, REGION) == []
-    # the alias the target depends on is one SAM creates
-    assert "MakeRenditionsFunctionAliaslive" in expanded["Resources"]
+    resources = expanded["Resources"]
+    # the version a pinned target names is the one the state machine's Task names, and the
+    # alias the API's target depends on is one SAM creates
+    [version] = [
+        v["Ref"]
+        for k, v in resources["PhotoPipeline"]["Properties"]["DefinitionSubstitutions"].items()
+        if k == "MakeRenditionsFunctionArn"
+    ]
+    qualifier = resources["MakeRenditionsFunctionProvisionedConcurrency"]["Properties"]
+    assert qualifier["ResourceId"]["Fn::Join"][1][2] == {"Fn::GetAtt": [version, "Version"]}
+    assert resources[version]["Type"] == "AWS::Lambda::Version"
+    assert "ApiFunctionAliaslive" in resources
 
 
 def test_schedules_are_written_in_utc() -> None:

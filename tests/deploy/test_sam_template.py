@@ -52,14 +52,17 @@ def test_deployed_definition_equals_the_local_one(
     expanded: dict[tuple[str, str], dict[str, Any]], case: tuple[str, str]
 ) -> None:
     text, substitutions = checks.deployed_definition(expanded[case], "PhotoPipeline")
-    # CloudFormation fills each ${Name} from DefinitionSubstitutions; each names the live alias
-    # of its function (the task calls that alias's version).
+    # CloudFormation fills each ${Name} from DefinitionSubstitutions; each names the version of
+    # its function published on this deploy (the one its live alias moves to).
     resources = expanded[case]["Resources"]
     logical = {}
     for name, value in substitutions.items():
-        alias = resources[value["Ref"]]
-        assert alias["Type"] == "AWS::Lambda::Alias" and alias["Properties"]["Name"] == ALIAS
-        logical[name] = alias["Properties"]["FunctionName"]["Ref"]
+        version = resources[value["Ref"]]
+        assert version["Type"] == "AWS::Lambda::Version", name
+        function = version["Properties"]["FunctionName"]["Ref"]
+        alias = resources[f"{function}Alias{ALIAS}"]["Properties"]
+        assert alias["FunctionVersion"] == {"Fn::GetAtt": [value["Ref"], "Version"]}, name
+        logical[name] = function
     arns = {f.placeholder: checks.fake_function_arn(f.name, REGION) for f in FUNCTIONS}
     by_logical = {
         f"{''.join(p.capitalize() for p in f.name.split('-'))}Function": f.placeholder

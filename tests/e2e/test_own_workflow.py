@@ -170,8 +170,8 @@ def test_an_own_workflow_runs_under_up_and_packages_as_documented(tmp_path: Path
     assert props["Name"] == "demo-dev-nightly-export"
     assert list(props["Definition"]["States"]) == ["Export", "Publish"]
     assert props["DefinitionSubstitutions"] == {
-        "ExportFunctionArn": {"Ref": "ExportFunctionAliaslive"},
-        "PublishFunctionArn": {"Ref": "PublishFunctionAliaslive"},
+        "ExportFunctionArn": {"Ref": "ExportFunction.Version"},
+        "PublishFunctionArn": {"Ref": "PublishFunction.Version"},
     }
     assert props["Events"]["Schedule1"]["Properties"]["Schedule"] == "cron(* * * * ? *)"
     pattern = props["Events"]["Objects1"]["Properties"]["Pattern"]
