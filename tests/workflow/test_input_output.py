@@ -1,4 +1,7 @@
-"""Input and output processing, with the examples of the developer guide's JSONPath pages."""
+"""Input and output processing in this engine: payload templates' key order, null paths, the
+context object under the tests' clock, Catch output, the Lambda invoke integration's history,
+timeouts and payload quotas. The developer guide's examples are in
+tests/workflow/conformance/test_input_output_processing.py."""
 
 from __future__ import annotations
 
@@ -8,56 +11,9 @@ import pytest
 
 from bakusoku.workflow.dataflow import dynamic_key_order
 from bakusoku.workflow.errors import StatesError
+from tests.workflow.conformance.helpers import single
 
 from .conftest import MemorySink, fn_arn, run_definition
-
-
-def single(state: dict[str, Any]) -> dict[str, Any]:
-    return {"StartAt": "S", "States": {"S": {**state, "End": True}}}
-
-
-def echo(event: Any) -> Any:
-    return event
-
-
-def test_input_path_selects_part_of_the_input() -> None:
-    state_input = {
-        "comment": "Example for InputPath.",
-        "dataset1": {"val1": 1, "val2": 2, "val3": 3},
-        "dataset2": {"val1": "a", "val2": "b", "val3": "c"},
-    }
-    definition = single({"Type": "Task", "Resource": fn_arn("echo"), "InputPath": "$.dataset2"})
-    output = run_definition(definition, state_input, {fn_arn("echo"): echo})
-    assert output == {"val1": "a", "val2": "b", "val3": "c"}
-
-
-def test_parameters_payload_template() -> None:
-    state_input = {
-        "comment": "Example for Parameters.",
-        "product": {
-            "details": {"color": "blue", "size": "small", "material": "cotton"},
-            "availability": "in stock",
-            "sku": "2317",
-            "cost": "$23",
-        },
-    }
-    definition = single(
-        {
-            "Type": "Pass",
-            "Parameters": {
-                "comment": "Selecting what I care about.",
-                "MyDetails": {
-                    "size.$": "$.product.details.size",
-                    "exists.$": "$.product.availability",
-                    "StaticValue": "foo",
-                },
-            },
-        }
-    )
-    assert run_definition(definition, state_input) == {
-        "comment": "Selecting what I care about.",
-        "MyDetails": {"size": "small", "exists": "in stock", "StaticValue": "foo"},
-    }
 
 
 def test_payload_template_keys_come_out_in_step_functions_order() -> None:
@@ -113,83 +69,6 @@ def test_dynamic_key_order_grows_the_table_as_java_does() -> None:
     ]
 
 
-def test_result_selector_picks_from_the_task_result() -> None:
-    result = {
-        "resourceType": "elasticmapreduce",
-        "resource": "createCluster.sync",
-        "output": {
-            "SdkHttpMetadata": {"HttpHeaders": {"Content-Length": "1112"}, "HttpStatusCode": 200},
-            "SdkResponseMetadata": {"RequestId": "1234-5678-9012"},
-            "ClusterId": "AKIAIOSFODNN7EXAMPLE",
-        },
-    }
-    definition = single(
-        {
-            "Type": "Task",
-            "Resource": fn_arn("emr"),
-            "ResultSelector": {
-                "ClusterId.$": "$.output.ClusterId",
-                "ResourceType.$": "$.resourceType",
-            },
-            "ResultPath": "$.EMROutput",
-        }
-    )
-    output = run_definition(definition, {"input": 1}, {fn_arn("emr"): lambda e: result})
-    assert output == {
-        "input": 1,
-        "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"},
-    }
-
-
-RESULT_PATH_INPUT = {
-    "comment": "This is a test of the input and output of a Task state.",
-    "details": "Default example",
-    "who": "AWS Step Functions",
-}
-
-
-def hello(event: Any) -> str:
-    return f"Hello, {event['who']}!"
-
-
-@pytest.mark.parametrize(
-    ("result_path", "expected"),
-    [
-        ("$", "Hello, AWS Step Functions!"),
-        (None, RESULT_PATH_INPUT),
-        ("$.taskresult", {**RESULT_PATH_INPUT, "taskresult": "Hello, AWS Step Functions!"}),
-        ("$.details", {**RESULT_PATH_INPUT, "details": "Hello, AWS Step Functions!"}),
-        (
-            "$.strings.lambdaresult",
-            {**RESULT_PATH_INPUT, "strings": {"lambdaresult": "Hello, AWS Step Functions!"}},
-        ),
-    ],
-)
-def test_result_path(result_path: str | None, expected: Any) -> None:
-    definition = single({"Type": "Task", "Resource": fn_arn("hello"), "ResultPath": result_path})
-    assert run_definition(definition, RESULT_PATH_INPUT, {fn_arn("hello"): hello}) == expected
-
-
-def test_input_result_and_output_paths_together() -> None:
-    state_input = {
-        "comment": "An input comment.",
-        "data": {"val1": 23, "val2": 17},
-        "extra": "foo",
-        "lambda": {"who": "AWS Step Functions"},
-    }
-    definition = single(
-        {
-            "Type": "Task",
-            "Resource": fn_arn("hello"),
-            "InputPath": "$.lambda",
-            "ResultPath": "$.data.lambdaresult",
-            "OutputPath": "$.data",
-        }
-    )
-    output = run_definition(definition, state_input, {fn_arn("hello"): hello})
-    assert output == {"val1": 23, "val2": 17, "lambdaresult": "Hello, AWS Step Functions!"}
-
-
 def test_null_input_and_output_paths_give_empty_objects() -> None:
     seen: list[Any] = []
 
@@ -227,39 +106,6 @@ def test_context_object_in_parameters() -> None:
     assert output["state"] == "S"
     assert output["machine"] == "test"
     assert output["entered"].endswith("Z")
-
-
-def test_missing_parameter_path_is_a_runtime_error() -> None:
-    definition = single({"Type": "Pass", "Parameters": {"x.$": "$.missing"}})
-    with pytest.raises(StatesError) as failure:
-        run_definition(definition, {"a": 1})
-    assert failure.value.error == "States.Runtime"
-
-
-def test_missing_input_path_is_a_runtime_error_that_catch_ignores() -> None:
-    definition = {
-        "StartAt": "T",
-        "States": {
-            "T": {
-                "Type": "Task",
-                "Resource": fn_arn("echo"),
-                "InputPath": "$.missing",
-                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
-                "End": True,
-            },
-            "Caught": {"Type": "Succeed"},
-        },
-    }
-    with pytest.raises(StatesError) as failure:
-        run_definition(definition, {"a": 1}, {fn_arn("echo"): echo})
-    assert failure.value.error == "States.Runtime"
-
-
-def test_result_path_into_a_non_object_fails() -> None:
-    definition = single({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b"})
-    with pytest.raises(StatesError) as failure:
-        run_definition(definition, {"a": "text"})
-    assert failure.value.error == "States.ResultPathMatchFailure"
 
 
 def test_catch_output_shape_and_result_path() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.workflow.conformance.helpers import (
     ARN,
     fails,
@@ -75,9 +77,33 @@ def _task(**fields: Any) -> dict[str, Any]:
     )
 
 
-def test_resultpath_default_replaces_the_input() -> None:
-    output = succeeds(_task(), LAMBDA_INPUT, {"HelloFunction": _hello})
-    assert output == "Hello, AWS Step Functions!"
+RESULT_PATH_INPUT = {
+    "comment": "This is a test of the input and output of a Task state.",
+    "details": "Default example",
+    "who": "AWS Step Functions",
+}
+
+
+@pytest.mark.parametrize(
+    ("result_path", "expected"),
+    [
+        ("$", "Hello, AWS Step Functions!"),
+        (None, RESULT_PATH_INPUT),
+        ("$.taskresult", {**RESULT_PATH_INPUT, "taskresult": "Hello, AWS Step Functions!"}),
+        ("$.details", {**RESULT_PATH_INPUT, "details": "Hello, AWS Step Functions!"}),
+        (
+            "$.strings.lambdaresult",
+            {**RESULT_PATH_INPUT, "strings": {"lambdaresult": "Hello, AWS Step Functions!"}},
+        ),
+    ],
+)
+def test_resultpath_examples(result_path: str | None, expected: Any) -> None:
+    # "Specifying state output using ResultPath": the default ($) replaces the input, null
+    # discards the result, and a path places it in the input, replacing what was there.
+    definition = single(
+        {"Type": "Task", "Resource": ARN.format("HelloFunction"), "ResultPath": result_path}
+    )
+    assert succeeds(definition, RESULT_PATH_INPUT, {"HelloFunction": _hello}) == expected
 
 
 def test_resultpath_includes_the_result_with_the_input() -> None:
@@ -92,11 +118,6 @@ def test_resultpath_includes_the_result_with_the_input() -> None:
     }
 
 
-def test_resultpath_null_discards_the_result() -> None:
-    output = succeeds(_task(ResultPath=None), LAMBDA_INPUT, {"HelloFunction": _hello})
-    assert output == LAMBDA_INPUT
-
-
 def test_outputpath_filters_the_output() -> None:
     output = succeeds(
         _task(ResultPath="$.data.lambdaresult", OutputPath="$.data"),
@@ -108,23 +129,28 @@ def test_outputpath_filters_the_output() -> None:
 
 def test_resultselector_picks_from_the_task_result() -> None:
     # "ResultSelector": keep part of a service integration's result.
-    def cluster(_event: Any) -> dict[str, Any]:
-        return {
-            "resourceType": "elasticmapreduce",
+    result = {
+        "resourceType": "elasticmapreduce",
+        "resource": "createCluster.sync",
+        "output": {
+            "SdkHttpMetadata": {"HttpHeaders": {"Content-Length": "1112"}, "HttpStatusCode": 200},
+            "SdkResponseMetadata": {"RequestId": "1234-5678-9012"},
             "ClusterId": "AKIAIOSFODNN7EXAMPLE",
-            "Cluster": {"Id": "AKIAIOSFODNN7EXAMPLE", "Status": {"State": "TERMINATED"}},
-        }
-
+        },
+    }
     definition = single(
         {
             "Type": "Task",
             "Resource": ARN.format("cluster"),
-            "ResultSelector": {"ClusterId.$": "$.Cluster.Id", "ResourceType.$": "$.resourceType"},
+            "ResultSelector": {
+                "ClusterId.$": "$.output.ClusterId",
+                "ResourceType.$": "$.resourceType",
+            },
             "ResultPath": "$.EMROutput",
         }
     )
-    assert succeeds(definition, {"x": 1}, {"cluster": cluster}) == {
-        "x": 1,
+    assert succeeds(definition, {"input": 1}, {"cluster": lambda _event: result}) == {
+        "input": 1,
         "EMROutput": {"ClusterId": "AKIAIOSFODNN7EXAMPLE", "ResourceType": "elasticmapreduce"},
     }
 
@@ -151,18 +177,21 @@ def test_a_resultpath_that_cannot_be_applied_is_a_result_path_match_failure() ->
 
 
 def test_a_missing_inputpath_is_a_runtime_error_that_catch_does_not_see() -> None:
+    # States.Runtime is not retriable, and States.ALL in a Catch does not match it.
     definition = {
         "StartAt": "T",
         "States": {
             "T": {
-                "Type": "Pass",
+                "Type": "Task",
+                "Resource": ARN.format("echo"),
                 "InputPath": "$.missing",
-                "Next": "Done",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+                "End": True,
             },
-            "Done": {"Type": "Succeed"},
+            "Caught": {"Type": "Succeed"},
         },
     }
-    result = fails(definition, {"a": 1})
+    result = fails(definition, {"a": 1}, {"echo": lambda event: event})
     assert result.error == "States.Runtime"
 
 
