@@ -7,6 +7,7 @@ from typing import Any
 
 from bakusoku.runtime import FunctionRuntime, RuntimeErrorBase
 from bakusoku.workflow.errors import TaskFailedError
+from bakusoku.workflow.invoker import TaskRequest
 
 
 class RuntimeInvoker:
@@ -20,18 +21,11 @@ class RuntimeInvoker:
         self._runtime = runtime
         self._slots = threading.BoundedSemaphore(parallelism)
 
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-        trace_header: str | None = None,
-    ) -> Any:
+    def invoke(self, task: TaskRequest) -> Any:
         with self._slots:
             try:
-                return self._runtime.invoke(resource, payload, trace_header=trace_header)
+                return self._runtime.invoke(
+                    task.resource, task.payload, trace_header=task.trace_header
+                )
             except RuntimeErrorBase as exc:  # handler errors, throttles, timeouts, crashes
                 raise TaskFailedError(exc.error_type, exc.cause()) from exc

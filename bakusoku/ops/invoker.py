@@ -8,6 +8,7 @@ span's X-Ray header to the inner invoker as ``trace_header`` (the worker continu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from bakusoku.db.schema import photos
 from bakusoku.ops.history import photo_of
 from bakusoku.ops.logs import log_context
-from bakusoku.workflow.invoker import TaskInvoker
+from bakusoku.workflow.invoker import TaskInvoker, TaskRequest
 from bakusoku.workflow.tables import executions
 
 if TYPE_CHECKING:
@@ -94,49 +95,34 @@ class OpsInvoker:
         self.facts = facts
         self.tracing = tracing
 
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-        trace_header: str | None = None,
-    ) -> Any:
+    def invoke(self, task: TaskRequest) -> Any:
         try:
-            facts = self.facts.get(execution_name)
+            facts = self.facts.get(task.execution_name)
         except sa.exc.SQLAlchemyError:
             facts = None  # the task itself reports a database outage, not operations
         with (
-            log_context(photo_id=facts.photo_id if facts else None, execution_name=execution_name),
-            self._task_span(facts, execution_name, state_name, resource) as span_header,
+            log_context(
+                photo_id=facts.photo_id if facts else None, execution_name=task.execution_name
+            ),
+            self._task_span(facts, task) as span_header,
         ):
-            return self.inner.invoke(
-                resource,
-                payload,
-                timeout_seconds=timeout_seconds,
-                execution_name=execution_name,
-                state_name=state_name,
-                trace_header=span_header or trace_header,
-            )
+            traced = dataclasses.replace(task, trace_header=span_header or task.trace_header)
+            return self.inner.invoke(traced)
 
     @contextlib.contextmanager
-    def _task_span(
-        self, facts: ExecutionFacts | None, execution_name: str, state_name: str, resource: str
-    ) -> Iterator[str | None]:
+    def _task_span(self, facts: ExecutionFacts | None, task: TaskRequest) -> Iterator[str | None]:
         """The task's live span when tracing is on; yields its X-Ray header (None when off)."""
         if self.tracing is None or facts is None:
             yield None
             return
         trace_id, _ = self.tracing.execution_ids(
-            execution_name, facts.started_at, facts.redrive_count, facts.trace_parent
+            task.execution_name, facts.started_at, facts.redrive_count, facts.trace_parent
         )
         with self.tracing.task_span(
             trace_id=trace_id,
-            execution=execution_name,
+            execution=task.execution_name,
             redrive_count=facts.redrive_count,
-            state=state_name,
-            resource=resource,
+            state=task.state_name,
+            resource=task.resource,
         ) as span:
             yield span.trace_header

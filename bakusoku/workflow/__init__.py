@@ -24,7 +24,8 @@ engine knows nothing about photos; its public API is small:
     ``start_execution`` (idempotent by name), ``describe_execution``, ``get_execution_history``,
     ``list_executions``, ``stop_execution``, ``redrive_execution``, ``send_task_*``; executions
     survive a crash of the process and resume on the next ``start()``. Tasks run through a
-    ``TaskInvoker`` (``FunctionInvoker`` for Python functions in this process).
+    ``TaskInvoker``, which gets each call as a ``TaskRequest`` (``FunctionInvoker`` for Python
+    functions in this process).
 
 Errors are typed: ``WorkflowError`` and its subclasses; inside an execution, failures are
 ``StatesError(error, cause)`` named as ASL names them (``States.TaskFailed``, ...).
@@ -40,7 +41,7 @@ from bakusoku.workflow.errors import (
     WorkflowError,
 )
 from bakusoku.workflow.history import HistoryEvent
-from bakusoku.workflow.invoker import FunctionInvoker, TaskCall, TaskInvoker
+from bakusoku.workflow.invoker import FunctionInvoker, TaskCall, TaskInvoker, TaskRequest
 from bakusoku.workflow.runner import RunResult, run_definition
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "TaskCall",
     "TaskFailedError",
     "TaskInvoker",
+    "TaskRequest",
     "WorkflowEngine",
     "WorkflowError",
     "diagnose",

@@ -14,25 +14,31 @@ from bakusoku import arns
 from bakusoku.workflow.errors import TaskFailedError
 
 
+@dataclass(frozen=True)
+class TaskRequest:
+    """One call of a Task's resource: what it runs, on what, and for which execution and state.
+
+    ``trace_header`` is the X-Ray header the function is to continue (Lambda's
+    ``_X_AMZN_TRACE_ID``), when the caller traces the task; an invoker that runs no Lambda
+    runtime may ignore it. One value, so that an invoker wrapping another passes it on whole.
+    """
+
+    resource: str
+    payload: Any
+    execution_name: str
+    state_name: str
+    timeout_seconds: float | None = None
+    trace_header: str | None = None
+
+
 class TaskInvoker(Protocol):
     """Runs a Task's resource: a Lambda function ARN, or another service integration's ARN.
 
     Raises TaskFailedError(error, cause) for a failure the function reports, as Lambda names it
-    (``errorType``) and describes it (the JSON error payload as the cause). ``trace_header`` is
-    the X-Ray header the function is to continue (Lambda's ``_X_AMZN_TRACE_ID``), when the
-    caller traces the task; an invoker that runs no Lambda runtime may ignore it.
+    (``errorType``) and describes it (the JSON error payload as the cause).
     """
 
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-        trace_header: str | None = None,
-    ) -> Any: ...
+    def invoke(self, task: TaskRequest) -> Any: ...
 
 
 def lambda_error_cause(exc: BaseException, request_id: str = "") -> str:
@@ -111,20 +117,11 @@ class FunctionInvoker:
             keys.insert(1, f"{ref.name}:{ref.qualifier}")
         return name, next((self.functions[k] for k in keys if k in self.functions), None)
 
-    def invoke(
-        self,
-        resource: str,
-        payload: Any,
-        *,
-        timeout_seconds: float | None,
-        execution_name: str,
-        state_name: str,
-        trace_header: str | None = None,
-    ) -> Any:
-        name, function = self.resolve(resource)
+    def invoke(self, task: TaskRequest) -> Any:
+        name, function = self.resolve(task.resource)
         arn = (
-            resource
-            if arns.is_arn(resource)
+            task.resource
+            if arns.is_arn(task.resource)
             else arns.function_arn(self.region, self.account, name)
         )
         if function is None:
@@ -136,9 +133,12 @@ class FunctionInvoker:
             )
         try:
             if self._arity(function) >= 2:
-                call = TaskCall(name, arn, execution_name, state_name, timeout_seconds)
-                return function(payload, call if self._context is None else self._context(call))
-            return function(payload)
+                call = TaskCall(
+                    name, arn, task.execution_name, task.state_name, task.timeout_seconds
+                )
+                context = call if self._context is None else self._context(call)
+                return function(task.payload, context)
+            return function(task.payload)
         except TaskFailedError:
             raise
         except Exception as exc:

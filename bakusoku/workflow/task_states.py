@@ -39,6 +39,7 @@ from bakusoku.workflow.frames import (
     result_too_large,
     too_large,
 )
+from bakusoku.workflow.invoker import TaskRequest
 from bakusoku.workflow.tasks import (
     LAMBDA_FUNCTION,
     Resource,
@@ -333,11 +334,7 @@ class TaskStates(RetryingStates):
 
             def call_inline() -> Any:
                 return self.invoker.invoke(
-                    target,
-                    payload,
-                    timeout_seconds=None,
-                    execution_name=self.execution.name,
-                    state_name=run.name,
+                    TaskRequest(target, payload, self.execution.name, run.name)
                 )
 
             try:
@@ -357,11 +354,7 @@ class TaskStates(RetryingStates):
             threading.current_thread().name = f"task-{execution_name}-{run.name}"
             try:
                 box["result"] = self.invoker.invoke(
-                    target,
-                    payload,
-                    timeout_seconds=timeout,
-                    execution_name=execution_name,
-                    state_name=run.name,
+                    TaskRequest(target, payload, execution_name, run.name, timeout)
                 )
             except BaseException as exc:
                 box["error"] = exc

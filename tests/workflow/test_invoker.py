@@ -8,15 +8,13 @@ from typing import Any
 import pytest
 
 from bakusoku.workflow.errors import TaskFailedError
-from bakusoku.workflow.invoker import FunctionInvoker, TaskCall
+from bakusoku.workflow.invoker import FunctionInvoker, TaskCall, TaskRequest
 
 ARN = "arn:aws:lambda:eu-west-1:111122223333:function:{}"
 
 
 def _call(invoker: FunctionInvoker, resource: str, payload: Any = None) -> Any:
-    return invoker.invoke(
-        resource, payload, timeout_seconds=30, execution_name="e1", state_name="Resize"
-    )
+    return invoker.invoke(TaskRequest(resource, payload, "e1", "Resize", timeout_seconds=30))
 
 
 @pytest.mark.parametrize(
