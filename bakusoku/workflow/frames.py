@@ -42,6 +42,21 @@ class ExecutionInfo:
     express: bool = False  # an Express workflow's execution (its context object differs)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """A top-level state about to run: what a resumed or redriven execution starts again from.
+
+    ``entered`` is when the state was first entered (None: now; a resumed state keeps its first
+    time), ``done_children`` the outputs of the branches or iterations that already succeeded.
+    """
+
+    state_name: str
+    state_input: Any
+    variables: dict[str, Any]
+    entered: float | None = None
+    done_children: dict[int, Any] | None = None
+
+
 class EventSink(Protocol):
     """Where the interpreter reports history events and top-level progress."""
 
@@ -54,14 +69,7 @@ class EventSink(Protocol):
         state_name: str | None = None,
     ) -> int: ...
 
-    def checkpoint(
-        self,
-        state_name: str,
-        state_input: Any,
-        variables: dict[str, Any],
-        entered: float | None = None,
-        done_children: dict[int, Any] | None = None,
-    ) -> None: ...
+    def checkpoint(self, point: Checkpoint) -> None: ...
 
     def child_done(self, index: int, output: Any) -> None: ...
 

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bakusoku.utc import to_datetime
+from bakusoku.workflow.frames import Checkpoint
 from bakusoku.workflow.tables import execution_events
 from bakusoku.workflow.writer import GroupWriter, HistoryWrite
 
@@ -196,21 +197,14 @@ class ExecutionRecorder:
             self.flush()
         return event_id
 
-    def checkpoint(
-        self,
-        state_name: str,
-        state_input: Any,
-        variables: dict[str, Any],
-        entered: float | None = None,
-        done_children: dict[int, Any] | None = None,
-    ) -> None:
+    def checkpoint(self, point: Checkpoint) -> None:
         with self._lock:
             self._current = {
-                "state": state_name,
-                "input": state_input,
-                "variables": dict(variables),
-                "entered": entered if entered is not None else time.time(),
-                "children": {str(k): v for k, v in (done_children or {}).items()},
+                "state": point.state_name,
+                "input": point.state_input,
+                "variables": dict(point.variables),
+                "entered": point.entered if point.entered is not None else time.time(),
+                "children": {str(k): v for k, v in (point.done_children or {}).items()},
             }
             self._checkpoint = self._current
         # Written with the next flush, which comes before anything that waits or calls out (a

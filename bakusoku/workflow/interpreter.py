@@ -20,6 +20,7 @@ from bakusoku.workflow.definition import JSONPATH
 from bakusoku.workflow.fanout_states import FanOutStates
 from bakusoku.workflow.flow_states import FlowStates
 from bakusoku.workflow.frames import (
+    Checkpoint,
     EventSink,
     ExecutionInfo,
     Frame,
@@ -137,7 +138,7 @@ class Interpreter(TaskStates, FlowStates, FanOutStates):
                 first_entered, self._resumed_entered = self._resumed_entered, None
                 done_children, self._resumed_children = self._resumed_children, None
                 self.sink.checkpoint(
-                    name, data, frame.variables.local, first_entered, done_children
+                    Checkpoint(name, data, frame.variables.local, first_entered, done_children)
                 )
             data, name, text = self._run_state(
                 frame, name, state, data, first_entered, done_children, text

@@ -29,7 +29,7 @@ from bakusoku.workflow.errors import (
     STATES_TIMEOUT,
     StatesError,
 )
-from bakusoku.workflow.frames import ExecutionInfo, dumps
+from bakusoku.workflow.frames import Checkpoint, ExecutionInfo, dumps
 from bakusoku.workflow.history import HistoryEvent
 from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.invoker import ACCOUNT, REGION, FunctionInvoker, TaskCall
@@ -75,7 +75,7 @@ def _load(
     return machine
 
 
-class _MemoryHistory:
+class MemoryHistory:
     """The EventSink of an in-process run: events in a list, timestamps from the run's clock."""
 
     def __init__(self, clock: Clock) -> None:
@@ -105,15 +105,8 @@ class _MemoryHistory:
             )
             return event_id
 
-    def checkpoint(
-        self,
-        state_name: str,
-        state_input: Any,
-        variables: dict[str, Any],
-        entered: float | None = None,
-        done_children: dict[int, Any] | None = None,
-    ) -> None:
-        return None
+    def checkpoint(self, point: Checkpoint) -> None:
+        return None  # a run in process is not resumed
 
     def child_done(self, index: int, output: Any) -> None:
         return None
@@ -197,7 +190,7 @@ def run_definition(
         timer = threading.Timer(float(limit), scope.cancel, args=(TIMEOUT,))
         timer.daemon = True
         timer.start()
-    history = _MemoryHistory(clock)
+    history = MemoryHistory(clock)
     express = machine_type == EXPRESS
     info = ExecutionInfo(
         arn=arns.express_execution_arn(

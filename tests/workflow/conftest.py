@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.db.engine import create_db_engine
+from bakusoku.workflow.clock import REAL_CLOCK
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
+from bakusoku.workflow.runner import MemoryHistory
 from tests.schema import create_schema
 
 REGION = "us-east-1"
@@ -49,44 +51,15 @@ def make_engine(db: sa.Engine) -> Iterator[EngineFactory]:
         engine.stop(timeout=5)
 
 
-class MemorySink:
-    """Collects history events in memory, for interpreter tests without a database."""
+class MemorySink(MemoryHistory):
+    """The in-process run's history on the real clock, for interpreter tests without a database."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[int, int, str, dict[str, Any] | None]] = []
-        self.checkpoints: list[tuple[str, Any]] = []
-
-    def emit(
-        self,
-        event_type: str,
-        details: dict[str, Any] | None,
-        *,
-        previous: int,
-        state_name: str | None = None,
-    ) -> int:
-        event_id = len(self.events) + 1
-        self.events.append((event_id, previous, event_type, details))
-        return event_id
-
-    def checkpoint(
-        self,
-        state_name: str,
-        state_input: Any,
-        variables: dict[str, Any],
-        entered: float | None = None,
-        done_children: dict[int, Any] | None = None,
-    ) -> None:
-        self.checkpoints.append((state_name, state_input))
-
-    def child_done(self, index: int, output: Any) -> None:
-        return None
-
-    def flush(self) -> None:
-        return None
+        super().__init__(REAL_CLOCK)
 
     @property
     def types(self) -> list[str]:
-        return [event[2] for event in self.events]
+        return [event.type for event in self.events]
 
 
 def run_definition(

@@ -178,7 +178,7 @@ def test_lambda_invoke_integration_wraps_the_result() -> None:
         "TaskSucceeded",
         "TaskStateExited",
     ]
-    scheduled = sink.events[1][3]
+    scheduled = sink.events[1].details
     assert scheduled is not None
     assert scheduled["resourceType"] == "lambda" and scheduled["resource"] == "invoke"
 

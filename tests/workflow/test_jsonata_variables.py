@@ -346,7 +346,7 @@ def test_exited_events_record_the_variables_a_state_assigned() -> None:
     }
     sink = MemorySink()
     run_definition(definition, {"s": "text"}, sink=sink)
-    exited = [details for _, _, kind, details in sink.events if kind == "PassStateExited"]
+    exited = [event.details for event in sink.events if event.type == "PassStateExited"]
     assert exited[0]["assignedVariables"] == {"n": "42", "s": '"text"'}
     assert exited[0]["assignedVariablesDetails"] == {"truncated": False}
     assert "assignedVariables" not in exited[1]

@@ -67,7 +67,7 @@ def test_legacy_iterator_and_parameters() -> None:
     output = run_definition(definition, [1, 2, 3], {fn_arn("d"): lambda e: e["n"] * 2}, sink=sink)
     assert output == [2, 4, 6]
     assert sink.types[:2] == ["MapStateEntered", "MapStateStarted"]
-    assert sink.events[1][3] == {"length": 3}
+    assert sink.events[1].details == {"length": 3}
     assert sink.types.count("MapIterationStarted") == 3
     assert sink.types.count("MapIterationSucceeded") == 3
     assert sink.types[-2:] == ["MapStateSucceeded", "MapStateExited"]
