@@ -22,7 +22,7 @@ from bakusoku.utc import to_datetime
 from bakusoku.workflow.cancel import TIMEOUT
 from bakusoku.workflow.engine_base import LiveExecution
 from bakusoku.workflow.frames import ExecutionInfo, dumps
-from bakusoku.workflow.history import ExecutionRecorder, append_event
+from bakusoku.workflow.history import ExecutionRecorder, move_execution
 from bakusoku.workflow.interpreter import Interpreter
 from bakusoku.workflow.model import (
     ABORTED,
@@ -32,7 +32,6 @@ from bakusoku.workflow.model import (
     ExecutionDescription,
 )
 from bakusoku.workflow.queries import ExecutionQueries
-from bakusoku.workflow.tables import executions
 
 log = logging.getLogger("bakusoku.workflow.engine")
 
@@ -195,24 +194,23 @@ class ExecutionEndings(ExecutionQueries):
         """StopExecution of an execution this process does not run."""
         # Not running in this process: close it here. The status changes first, in the same
         # transaction, so an engine running it elsewhere can no longer write and stops.
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
         now = time.time()
         with self.db.begin() as conn:
-            closed = conn.execute(
-                executions.update()
-                .where(executions.c.name == name, executions.c.status == RUNNING)
-                .values(
-                    status=ABORTED,
-                    error=error,
-                    cause=cause,
-                    stopped_at=now,
-                    owner=None,
-                    lease_until=None,
-                )
-            ).rowcount
-            if closed != 1:
-                return  # it ended meanwhile
-            details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
-            append_event(conn, name, "ExecutionAborted", now, details)
+            closed = move_execution(
+                conn,
+                name,
+                RUNNING,
+                "ExecutionAborted",
+                details,
+                now,
+                status=ABORTED,
+                error=error,
+                cause=cause,
+                stopped_at=now,
+            )
+        if not closed:
+            return  # it ended meanwhile
         with self._lock:
             listening = bool(self._listeners)
         if listening:

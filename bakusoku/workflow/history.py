@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from bakusoku.utc import to_datetime
 from bakusoku.workflow.frames import Checkpoint
-from bakusoku.workflow.tables import execution_events
+from bakusoku.workflow.tables import execution_events, executions
 from bakusoku.workflow.writer import GroupWriter, HistoryWrite
 
 # The field of a GetExecutionHistory event that holds each event type's details.
@@ -119,6 +119,32 @@ def append_event(
             details=details,
         )
     )
+
+
+def move_execution(
+    conn: sa.Connection,
+    name: str,
+    from_status: str,
+    event_type: str,
+    details: dict[str, Any],
+    at: float,
+    **values: Any,
+) -> bool:
+    """Change execution ``name`` from ``from_status`` by ``values``, unclaimed; add its event ``at``.
+
+    For a status change made by whoever is asked (StopExecution, RedriveExecution), not by the
+    engine running it: the guard on ``from_status`` makes a race with that engine's own end lose
+    cleanly. Returns False, writing nothing, when the execution had already left ``from_status``.
+    """
+    moved = conn.execute(
+        executions.update()
+        .where(executions.c.name == name, executions.c.status == from_status)
+        .values(owner=None, lease_until=None, **values)
+    ).rowcount
+    if moved != 1:
+        return False
+    append_event(conn, name, event_type, at, details)
+    return True
 
 
 class OwnershipLostError(Exception):

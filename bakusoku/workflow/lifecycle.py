@@ -23,7 +23,7 @@ from bakusoku.workflow.endings import ExecutionEndings
 from bakusoku.workflow.engine_base import LiveExecution, LoadedExecution
 from bakusoku.workflow.errors import STATES_RUNTIME, ExecutionNotRedrivableError, StatesError
 from bakusoku.workflow.frames import ExecutionInfo
-from bakusoku.workflow.history import ExecutionRecorder, append_event, last_event_id
+from bakusoku.workflow.history import ExecutionRecorder, last_event_id, move_execution
 from bakusoku.workflow.hub import blocking
 from bakusoku.workflow.inline import CallGuard
 from bakusoku.workflow.interpreter import Interpreter
@@ -332,24 +332,22 @@ class ExecutionLifecycle(ExecutionEndings):
 
     def _reopen(self, name: str, status: str, count: int) -> None:
         """RedriveExecution's write: the ``status`` execution is RUNNING again, unclaimed."""
-        now = time.time()
         with self.db.begin() as conn:
-            updated = conn.execute(
-                executions.update()
-                .where(executions.c.name == name, executions.c.status == status)
-                .values(
-                    status=RUNNING,
-                    output=None,
-                    error=None,
-                    cause=None,
-                    stopped_at=None,
-                    redrive_count=count,
-                    owner=None,
-                    lease_until=None,
-                )
-            ).rowcount
-            if updated != 1:
+            reopened = move_execution(
+                conn,
+                name,
+                status,
+                "ExecutionRedriven",
+                {"redriveCount": count},
+                time.time(),
+                status=RUNNING,
+                output=None,
+                error=None,
+                cause=None,
+                stopped_at=None,
+                redrive_count=count,
+            )
+            if not reopened:
                 raise ExecutionNotRedrivableError(
                     f"execution {name!r} changed while redriving; try again"
                 )
-            append_event(conn, name, "ExecutionRedriven", now, {"redriveCount": count})
