@@ -20,9 +20,10 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import httpx
@@ -280,6 +281,18 @@ def run_loadtest(
     return report
 
 
+FC = TypeVar("FC", bound=Callable[..., Any])  # a click command function being decorated
+
+
+def _race_day_option(
+    name: str, kind: click.ParamType, default: float | None, what: str
+) -> Callable[[FC], FC]:
+    """An option that only ``--profile race-day`` reads; its help says so."""
+    return click.option(
+        name, type=kind, default=default, show_default=default is not None, help=f"race-day: {what}"
+    )
+
+
 @click.command("loadtest")
 @click.option("--photos", type=click.IntRange(1), default=100, show_default=True)
 @click.option(
@@ -314,53 +327,24 @@ def run_loadtest(
     show_default=True,
     help="race-day: a finish-line curve of --photos in bursts, plus photographers' batches.",
 )
-@click.option(
-    "--duration",
-    type=click.FloatRange(0),
-    default=60,
-    show_default=True,
-    help="race-day: seconds the finish-line curve lasts.",
+@_race_day_option("--duration", click.FloatRange(0), 60, "seconds the finish-line curve lasts.")
+@_race_day_option("--burst", click.IntRange(1), 3, "frames per passing runner.")
+@_race_day_option("--batch-size", click.IntRange(0), 200, "photos a photographer uploads at once.")
+@_race_day_option(
+    "--batch-every", click.FloatRange(0, min_open=True), 180, "seconds between batches."
 )
-@click.option(
-    "--burst",
-    type=click.IntRange(1),
-    default=3,
-    show_default=True,
-    help="race-day: frames per passing runner.",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(0),
-    default=200,
-    show_default=True,
-    help="race-day: photos a photographer uploads at once.",
-)
-@click.option(
-    "--batch-every",
-    type=click.FloatRange(0, min_open=True),
-    default=180,
-    show_default=True,
-    help="race-day: seconds between batches.",
-)
-@click.option(
-    "--batches",
-    type=click.IntRange(0),
-    default=1,
-    show_default=True,
-    help="race-day: how many batches.",
-)
-@click.option(
+@_race_day_option("--batches", click.IntRange(0), 1, "how many batches.")
+@_race_day_option(
     "--target",
-    type=click.FloatRange(0, min_open=True),
-    default=None,
-    help="race-day: seconds within which every photo must be ready (default: the "
-    "plan's, else 600).",
+    click.FloatRange(0, min_open=True),
+    None,
+    "seconds within which every photo must be ready (default: the plan's, else 600).",
 )
-@click.option(
+@_race_day_option(
     "--plan-file",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    default=None,
-    help="race-day: a plan of `bakusoku race prepare` to hold to.",
+    click.Path(path_type=Path, exists=True, dir_okay=False),
+    None,
+    "a plan of `bakusoku race prepare` to hold to.",
 )
 def loadtest(
     photos: int,
