@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
@@ -10,6 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,9 +19,23 @@ import httpx
 import pytest
 
 from bakusoku.storage import sigv4
+from bakusoku.storage.errors import StorageUnavailableError
+from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.notifications import encode_event_key
+from bakusoku.storage.presign import PresignedRequest, Presigner
+from bakusoku.storage.server import create_store_app
 
-from .conftest import ACCESS_KEY, BUCKET, MAX_OBJECT_SIZE, REGION, SECRET_KEY, RunningStore
+from .conftest import (
+    ACCESS_KEY,
+    BUCKET,
+    CREDENTIALS,
+    DEFAULT_LIMITS,
+    MAX_OBJECT_SIZE,
+    REGION,
+    SECRET_KEY,
+    RunningStore,
+    ThreadedServer,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +63,26 @@ def _header(raw: str, name: str) -> str | None:
         if key.strip().lower() == name.lower():
             return value.strip()
     return None
+
+
+@contextlib.contextmanager
+def _own_store(
+    directory: Path, event_sink: Callable[[dict[str, object]], None], max_object_size: int = 1000
+) -> Iterator[tuple[LocalObjectStore, Presigner]]:
+    """A store of its own served on loopback (not the shared one), with a grant maker for it."""
+    store = LocalObjectStore(directory, event_sink, REGION)
+    app = create_store_app(
+        store,
+        credentials=CREDENTIALS,
+        region=REGION,
+        max_object_size=max_object_size,
+        limits=DEFAULT_LIMITS,
+    )
+    server = ThreadedServer(app).start()
+    try:
+        yield store, Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+    finally:
+        server.stop()
 
 
 def test_presigned_put_works_with_plain_curl_and_emits_one_event(
@@ -92,23 +128,9 @@ def test_presigned_put_works_with_plain_curl_and_emits_one_event(
 def test_five_megabyte_upload_is_acknowledged_quickly(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from bakusoku.storage.local import LocalObjectStore
-    from bakusoku.storage.presign import Presigner
-    from bakusoku.storage.server import create_store_app
-
-    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
-
-    store = LocalObjectStore(tmp_path_factory.mktemp("big"), lambda event: None, REGION)
-    app = create_store_app(
-        store,
-        credentials=CREDENTIALS,
-        region=REGION,
-        max_object_size=20 * 1024 * 1024,
-        limits=DEFAULT_LIMITS,
-    )
-    server = ThreadedServer(app).start()
-    try:
-        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+    with _own_store(
+        tmp_path_factory.mktemp("big"), lambda event: None, max_object_size=20 * 1024 * 1024
+    ) as (_store, presigner):
         data = os.urandom(5 * 1024 * 1024)
         timings = []
         with httpx.Client() as client:
@@ -123,8 +145,6 @@ def test_five_megabyte_upload_is_acknowledged_quickly(
                 assert response.status_code == 200, response.text
         # Loopback transfer plus MD5, fsync and rename: well under a second on any machine.
         assert min(timings) < 1.0, timings
-    finally:
-        server.stop()
 
 
 def test_expired_url_is_refused_with_request_has_expired(store_server: RunningStore) -> None:
@@ -453,16 +473,7 @@ def test_get_of_missing_key_is_no_such_key_and_head_has_no_body(
     get = httpx.get(store_server.presigner.presign_get(BUCKET, key, 600))
     assert get.status_code == 404
     assert "<Code>NoSuchKey</Code>" in get.text
-    head_url = sigv4.presign_url(
-        method="HEAD",
-        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
-        access_key=ACCESS_KEY,
-        secret_key=SECRET_KEY,
-        region=REGION,
-        now=datetime.now(UTC),
-        expires_in=60,
-    )
-    head = httpx.head(head_url)
+    head = httpx.head(_presign_head(store_server, key))
     assert head.status_code == 404
     assert head.content == b""
 
@@ -480,14 +491,18 @@ def test_cors_preflight_and_response_headers(store_server: RunningStore) -> None
         BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
     )
     origin = "https://app.example.com"
-    preflight = httpx.options(
-        grant.url,
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "PUT",
-            "Access-Control-Request-Headers": "content-type,if-none-match,x-amz-meta-a",
-        },
-    )
+
+    def preflight_put(headers: str) -> httpx.Response:
+        return httpx.options(
+            grant.url,
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": headers,
+            },
+        )
+
+    preflight = preflight_put("content-type,if-none-match,x-amz-meta-a")
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "PUT" in preflight.headers["access-control-allow-methods"]
@@ -496,14 +511,7 @@ def test_cors_preflight_and_response_headers(store_server: RunningStore) -> None
     )
     assert preflight.headers["access-control-expose-headers"] == "ETag"
 
-    refused = httpx.options(
-        grant.url,
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "PUT",
-            "Access-Control-Request-Headers": "authorization",
-        },
-    )
+    refused = preflight_put("authorization")
     assert refused.status_code == 403
     assert "CORSResponse" in refused.text
 
@@ -535,33 +543,28 @@ def test_content_md5_mismatch_is_bad_digest(store_server: RunningStore) -> None:
     assert not store_server.store.object_path(BUCKET, key).exists()
 
 
+def _failing(failure: Exception) -> Callable[[dict[str, object]], None]:
+    """An event sink that raises ``failure`` on every event."""
+
+    def unavailable(event: dict[str, object]) -> None:
+        raise failure
+
+    return unavailable
+
+
+def _put_three_bytes(presigner: Presigner) -> tuple[PresignedRequest, httpx.Response]:
+    grant = presigner.presign_put(
+        BUCKET, "k.jpg", content_type="image/jpeg", content_length=3, expires_in=60
+    )
+    return grant, httpx.put(grant.url, content=b"abc", headers=grant.headers)
+
+
 def test_event_sink_failure_is_a_500_and_nothing_is_stored(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from bakusoku.storage.local import LocalObjectStore
-    from bakusoku.storage.presign import Presigner
-    from bakusoku.storage.server import create_store_app
-
-    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
-
-    def unavailable(event: dict[str, object]) -> None:
-        raise ConnectionError("event queue unavailable")
-
-    store = LocalObjectStore(tmp_path_factory.mktemp("sinkless"), unavailable, REGION)
-    app = create_store_app(
-        store,
-        credentials=CREDENTIALS,
-        region=REGION,
-        max_object_size=1000,
-        limits=DEFAULT_LIMITS,
-    )
-    server = ThreadedServer(app).start()
-    try:
-        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
-        grant = presigner.presign_put(
-            BUCKET, "k.jpg", content_type="image/jpeg", content_length=3, expires_in=60
-        )
-        response = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+    failing = _failing(ConnectionError("event queue unavailable"))
+    with _own_store(tmp_path_factory.mktemp("sinkless"), failing) as (store, presigner):
+        grant, response = _put_three_bytes(presigner)
         assert response.status_code == 500
         assert "<Code>InternalError</Code>" in response.text
         assert not store.object_path(BUCKET, "k.jpg").exists()
@@ -569,40 +572,20 @@ def test_event_sink_failure_is_a_500_and_nothing_is_stored(
         store.event_sink = None
         retry = httpx.put(grant.url, content=b"abc", headers=grant.headers)
         assert retry.status_code == 200
-    finally:
-        server.stop()
 
 
 def test_an_unavailable_event_outbox_is_a_503_to_retry_and_nothing_is_stored(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from bakusoku.storage.errors import StorageUnavailableError
-    from bakusoku.storage.local import LocalObjectStore
-    from bakusoku.storage.presign import Presigner
-    from bakusoku.storage.server import create_store_app
-
-    from .conftest import CREDENTIALS, DEFAULT_LIMITS, ThreadedServer
-
-    def unavailable(event: dict[str, object]) -> None:
-        raise StorageUnavailableError("the outbox's database is cut off", reason="x", status=503)
-
-    store = LocalObjectStore(tmp_path_factory.mktemp("outboxless"), unavailable, REGION)
-    app = create_store_app(
-        store, credentials=CREDENTIALS, region=REGION, max_object_size=1000, limits=DEFAULT_LIMITS
+    failing = _failing(
+        StorageUnavailableError("the outbox's database is cut off", reason="x", status=503)
     )
-    server = ThreadedServer(app).start()
-    try:
-        presigner = Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
-        grant = presigner.presign_put(
-            BUCKET, "k.jpg", content_type="image/jpeg", content_length=3, expires_in=60
-        )
-        response = httpx.put(grant.url, content=b"abc", headers=grant.headers)
+    with _own_store(tmp_path_factory.mktemp("outboxless"), failing) as (store, presigner):
+        _grant, response = _put_three_bytes(presigner)
         assert response.status_code == 503
         assert "<Code>ServiceUnavailable</Code>" in response.text
         assert response.headers["retry-after"] == "1"
         assert not store.object_path(BUCKET, "k.jpg").exists()
-    finally:
-        server.stop()
 
 
 def _presign_head(store_server: RunningStore, key: str) -> str:
