@@ -72,6 +72,24 @@ def run(
     conn.execute(execution_events.insert(), rows)
 
 
+def photo_run(
+    conn: sa.Connection,
+    name: str,
+    started: float,
+    *,
+    store_seconds: float,
+    mark_seconds: float,
+    failed: bool = False,
+) -> None:
+    """StorePhoto, then MarkReady; or, when StorePhoto fails (the error caught), MarkFailed."""
+    stored = started + store_seconds
+    path = [
+        ("StorePhoto", "Failed" if failed else "Succeeded", started, stored),
+        ("MarkFailed" if failed else "MarkReady", "Succeeded", stored, stored + mark_seconds),
+    ]
+    run(conn, name, started, path, "FAILED" if failed else "SUCCEEDED")
+
+
 def stats_between(
     graph: SystemGraph, found: dict[str, EdgeStats], source: str, target: str
 ) -> EdgeStats:
@@ -85,47 +103,11 @@ def stats_between(
 def test_tasks_transitions_starts_and_deliveries_are_measured(db: sa.Engine) -> None:
     t = NOW - 60
     with db.begin() as conn:
-        run(
-            conn,
-            "ok-1",
-            t,
-            [
-                ("StorePhoto", "Succeeded", t, t + 0.1),
-                ("MarkReady", "Succeeded", t + 0.1, t + 0.3),
-            ],
-            "SUCCEEDED",
-        )
-        run(
-            conn,
-            "ok-2",
-            t,
-            [
-                ("StorePhoto", "Succeeded", t, t + 0.3),
-                ("MarkReady", "Succeeded", t + 0.3, t + 0.4),
-            ],
-            "SUCCEEDED",
-        )
-        run(
-            conn,
-            "bad",
-            t,
-            [
-                ("StorePhoto", "Failed", t, t + 0.2),
-                ("MarkFailed", "Succeeded", t + 0.2, t + 0.5),
-            ],
-            "FAILED",
-        )
+        photo_run(conn, "ok-1", t, store_seconds=0.1, mark_seconds=0.2)
+        photo_run(conn, "ok-2", t, store_seconds=0.3, mark_seconds=0.1)
+        photo_run(conn, "bad", t, store_seconds=0.2, mark_seconds=0.3, failed=True)
         old = NOW - 2 * WINDOW  # outside the window: not counted
-        run(
-            conn,
-            "old",
-            old,
-            [
-                ("StorePhoto", "Failed", old, old + 1),
-                ("MarkFailed", "Succeeded", old + 1, old + 2),
-            ],
-            "FAILED",
-        )
+        photo_run(conn, "old", old, store_seconds=1, mark_seconds=1, failed=True)
         for index, dispatched in enumerate([t + 0.05, t + 0.15, None]):
             conn.execute(
                 object_events.insert().values(
