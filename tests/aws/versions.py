@@ -15,7 +15,7 @@ Functions pinning an execution to a version (moto starts executions on machines 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from moto.awslambda.models import lambda_backends
 from moto.cloudformation import parsing
@@ -52,16 +52,23 @@ class StateMachine(MotoStateMachine, CloudFormationModel):
         return machine  # type: ignore[return-value]
 
 
-class LambdaVersion(CloudFormationModel):
-    """AWS::Lambda::Version: PublishVersion of the function; Ref is the version's ARN."""
+class _RefIsArn:
+    """A resource moto's CloudFormation lacks, whose Ref is its ARN (and so is its ``Arn``
+    attribute, where ``ATTRIBUTES`` has one).
 
-    def __init__(self, arn: str, version: str) -> None:
+    Mixed in ahead of CloudFormationModel rather than subclassing it: moto's CloudFormation knows
+    only that class's direct subclasses as models.
+    """
+
+    TYPE: ClassVar[str]
+    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, arn: str) -> None:
         self.arn = arn
-        self.version = version
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Version"
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -69,147 +76,95 @@ class LambdaVersion(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Version"
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
+        """The resource of the template's ``props``, created in the emulator."""
+        raise NotImplementedError
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Self:
+        return cls.create(cloudformation_json["Properties"], account_id, region_name)
+
+
+class LambdaVersion(_RefIsArn, CloudFormationModel):
+    """AWS::Lambda::Version: PublishVersion of the function; Ref is the version's ARN."""
+
+    TYPE = "AWS::Lambda::Version"
+    ATTRIBUTES = frozenset({"Version"})
+
+    def __init__(self, arn: str, version: str) -> None:
+        super().__init__(arn)
+        self.version = version
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         assert attribute_name == "Version", attribute_name
         return self.version
 
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaVersion:
-        function = cloudformation_json["Properties"]["FunctionName"]
+    def create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
+        function = props["FunctionName"]
         published = lambda_backends[account_id][region_name].publish_version(function)
         assert published is not None, f"could not publish a version of {function}"
         return cls(published.function_arn, str(published.version))
 
 
-class LambdaAlias(CloudFormationModel):
+class LambdaAlias(_RefIsArn, CloudFormationModel):
     """AWS::Lambda::Alias: CreateAlias at the version; Ref is the alias's ARN."""
 
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Alias"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    TYPE = "AWS::Lambda::Alias"
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> LambdaAlias:
-        props = cloudformation_json["Properties"]
+    def create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
         alias = lambda_backends[account_id][region_name].create_alias(
             props["Name"], props["FunctionName"], str(props["FunctionVersion"]), "", ""
         )
         return cls(alias.arn)
 
 
-class StateMachineVersion(CloudFormationModel):
+class StateMachineVersion(_RefIsArn, CloudFormationModel):
     """AWS::StepFunctions::StateMachineVersion: the machine's version 1; Ref is its ARN.
 
     The test creates the machine again where executions run (``executable_state_machine``) and
     publishes the version there; this is the ARN that version gets.
     """
 
-    def __init__(self, arn: str) -> None:
-        self.arn = arn
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::StepFunctions::StateMachineVersion"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    TYPE = "AWS::StepFunctions::StateMachineVersion"
+    ATTRIBUTES = frozenset({"Arn"})
 
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> StateMachineVersion:
-        return cls(f"{cloudformation_json['Properties']['StateMachineArn']}:1")
+    def create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
+        return cls(f"{props['StateMachineArn']}:1")
 
 
-class StateMachineAlias(CloudFormationModel):
+class StateMachineAlias(_RefIsArn, CloudFormationModel):
     """AWS::StepFunctions::StateMachineAlias: Ref is the alias's ARN (the machine's ARN:NAME);
     the test creates the alias where executions run, at the version the template names."""
 
+    TYPE = "AWS::StepFunctions::StateMachineAlias"
+    ATTRIBUTES = frozenset({"Arn"})
+
     def __init__(self, arn: str, version_arn: str) -> None:
-        self.arn = arn
+        super().__init__(arn)
         self.version_arn = version_arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::StepFunctions::StateMachineAlias"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> StateMachineAlias:
-        props = cloudformation_json["Properties"]
+    def create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
         version_arn = props["DeploymentPreference"]["StateMachineVersionArn"]
         machine_arn = version_arn.rsplit(":", 1)[0]
         return cls(f"{machine_arn}:{props['Name']}", version_arn)
