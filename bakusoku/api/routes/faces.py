@@ -33,6 +33,10 @@ SEARCH_PATH = re.compile(r"/v1/albums/[^/]+/faces/search")
 SEARCH_MAX_BODY_BYTES = MAX_REFERENCES * MAX_REFERENCE_BYTES + 64 * 1024
 
 
+def _face_not_found() -> ApiError:
+    return ApiError(404, "face.not_found", "no face of this album has that id")
+
+
 def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
     router = APIRouter()
     faces = services.faces
@@ -51,6 +55,17 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 )
             return AlbumRef(service, album)
         return AlbumRef(str(principal.service), album)
+
+    def audit_face(
+        principal: Principal, ref: AlbumRef, face_id: str, action: str, details: dict[str, Any]
+    ) -> None:
+        access.audit.record(
+            principal.actor,
+            action,
+            service=ref.service,
+            target=f"{ref.album}/{face_id}",
+            details=details,
+        )
 
     @router.post(
         "/v1/albums/{album}/faces/search",
@@ -154,13 +169,13 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
             lambda: faces.mark_do_not_publish(ref, face_id, child=child, suppressed=not publish)
         )
         if not marked:
-            raise ApiError(404, "face.not_found", "no face of this album has that id")
-        access.audit.record(
-            principal.actor,
+            raise _face_not_found()
+        audit_face(
+            principal,
+            ref,
+            face_id,
             audit.FACE_SUPPRESS,
-            service=ref.service,
-            target=f"{ref.album}/{face_id}",
-            details={"child": child, "do_not_publish": not publish, "faces": len(marked)},
+            {"child": child, "do_not_publish": not publish, "faces": len(marked)},
         )
         return {"face_ids": marked, "do_not_publish": not publish}
 
@@ -182,17 +197,13 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
         require_role(principal, "admin")
         erased = _call(lambda: faces.erase(ref, face_id, child=child))
         if not erased.face_ids:
-            raise ApiError(404, "face.not_found", "no face of this album has that id")
-        access.audit.record(
-            principal.actor,
+            raise _face_not_found()
+        audit_face(
+            principal,
+            ref,
+            face_id,
             audit.FACE_ERASE,
-            service=ref.service,
-            target=f"{ref.album}/{face_id}",
-            details={
-                "child": child,
-                "faces": len(erased.face_ids),
-                "photos": len(erased.photo_ids),
-            },
+            {"child": child, "faces": len(erased.face_ids), "photos": len(erased.photo_ids)},
         )
         return {"face_ids": erased.face_ids, "photo_ids": erased.photo_ids}
 
