@@ -22,6 +22,12 @@ _UNDO: dict[int, Image.Transpose | None] = {
 }
 
 
+def near(colour: object, expected: tuple[int, int, int], tolerance: int = 40) -> bool:
+    """Whether an RGB pixel (as ``getpixel`` returns it) is within ``tolerance`` of ``expected``."""
+    assert isinstance(colour, tuple)
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected, strict=False))
+
+
 def encode(im: Image.Image, fmt: str = "JPEG", **params: Any) -> bytes:
     buffer = io.BytesIO()
     im.save(buffer, fmt, **params)

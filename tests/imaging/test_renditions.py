@@ -24,16 +24,12 @@ from tests.imaging.photos import (
     camera_jpeg,
     encode,
     marked_picture,
+    near,
     noisy_picture,
     stored_with_orientation,
 )
 
 Opener = Callable[[bytes], Image.Image]
-
-
-def _is_close(pixel: object, colour: tuple[int, int, int], tolerance: int = 45) -> bool:
-    assert isinstance(pixel, tuple)
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=False))
 
 
 def _exact_print_ratio(width: int, height: int) -> bool:
@@ -100,9 +96,9 @@ def test_exif_orientation_reaches_every_rendition(orientation: int, open_output:
         assert "exif" not in im.info
         w, h = im.size
         # Red block stays top-left and blue top-right whatever the stored pixels were.
-        assert _is_close(im.getpixel((w // 20, h // 20)), RED)
-        assert _is_close(im.getpixel((w - 1 - w // 20, h // 20)), BLUE)
-        assert not _is_close(im.getpixel((w // 20, h - 1 - h // 20)), RED)
+        assert near(im.getpixel((w // 20, h // 20)), RED, 45)
+        assert near(im.getpixel((w - 1 - w // 20, h // 20)), BLUE, 45)
+        assert not near(im.getpixel((w // 20, h - 1 - h // 20)), RED, 45)
 
 
 def test_portrait_phone_photo_rotated_by_exif() -> None:
@@ -160,7 +156,7 @@ def test_small_outputs_only_use_a_reduced_decode(open_output: Opener) -> None:
     thumb = result.get("thumb")
     assert (thumb.width, thumb.height) == (400, 300)
     im = open_output(thumb.data)
-    assert _is_close(im.getpixel((10, 10)), RED)
+    assert near(im.getpixel((10, 10)), RED, 45)
 
 
 def test_cropped_small_rendition_matches_print_framing(open_output: Opener) -> None:
@@ -185,7 +181,7 @@ def test_png_alpha_renders_on_white(open_output: Opener) -> None:
     result = render_photo(encode(im, "PNG"))
     assert result.info.format == "PNG"
     thumb = open_output(result.get("thumb").data)
-    assert _is_close(thumb.getpixel((10, 10)), (255, 255, 255), 3)
+    assert near(thumb.getpixel((10, 10)), (255, 255, 255), 3)
 
 
 def test_typed_errors_surface_from_render() -> None:
@@ -213,7 +209,7 @@ def test_output_is_a_faithful_downscale(open_output: Opener) -> None:
     preview = open_output(render_photo(encode(displayed, quality=95)).get("preview").data)
     small = displayed.resize(preview.size, Image.Resampling.LANCZOS)
     for xy in [(50, 50), (800, 500), (1550, 50)]:
-        assert _is_close(preview.getpixel(xy), small.getpixel(xy), 8)  # type: ignore[arg-type]
+        assert near(preview.getpixel(xy), small.getpixel(xy), 8)  # type: ignore[arg-type]
 
 
 def test_placeholder_comes_with_the_renditions() -> None:

@@ -27,18 +27,13 @@ from tests.imaging.photos import (
     camera_jpeg,
     encode,
     marked_picture,
+    near,
     noisy_picture,
     scene_with_face,
     stored_with_orientation,
 )
 
 Opener = Callable[[bytes], Image.Image]
-
-
-def near(colour: object, expected: tuple[int, int, int], tolerance: int = 40) -> bool:
-    """Whether an RGB pixel (as ``getpixel`` returns it) is within ``tolerance`` of ``expected``."""
-    assert isinstance(colour, tuple)
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected, strict=False))
 
 
 # ---- geometry (pure) ----------------------------------------------------------------------------
