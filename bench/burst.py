@@ -29,6 +29,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bakusoku.cli.loadtest import run_loadtest
 from bakusoku.config import Settings
+from tests.db.servers import create_named, drop_named
 from tests.e2e.server import RunningServer
 
 ADMIN_URLS = {
@@ -38,28 +39,12 @@ ADMIN_URLS = {
 STORE_POOL = 2  # bakusoku/local/store_process.py
 
 
-def _admin(kind: str) -> sa.Engine:
-    return sa.create_engine(
-        ADMIN_URLS[kind], isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
-    )
-
-
 def create_database(kind: str, data_dir: Path) -> str:
     """A fresh database of ``kind`` and its URL."""
     if kind == "sqlite":
         return f"sqlite:///{(data_dir / 'bakusoku.db').resolve()}"
     name = f"bakusoku_burst_{uuid.uuid4().hex[:8]}"
-    engine = _admin(kind)
-    try:
-        with engine.connect() as conn:
-            if kind == "mariadb":
-                conn.exec_driver_sql(
-                    f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-                )
-            else:
-                conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    finally:
-        engine.dispose()
+    create_named(kind, ADMIN_URLS[kind], name)
     return sa.make_url(ADMIN_URLS[kind]).set(database=name).render_as_string(False)
 
 
@@ -67,17 +52,8 @@ def drop_database(kind: str, url: str) -> None:
     if kind == "sqlite":
         return
     name = sa.make_url(url).database
-    engine = _admin(kind)
-    try:
-        with engine.connect() as conn:
-            if kind == "postgresql":
-                conn.exec_driver_sql(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                )
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-    finally:
-        engine.dispose()
+    assert name is not None, url
+    drop_named(kind, ADMIN_URLS[kind], name)
 
 
 def burst(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
