@@ -1,4 +1,7 @@
-"""Choice rules: every operator, the Path forms, type tests, And/Or/Not, and the Choice state."""
+"""Choice rules: every operator, the Path forms, type tests and And/Or/Not, evaluated on their own.
+
+The developer guide's Choice state example, its Default and States.NoChoiceMatched are in
+tests/workflow/conformance/test_states.py."""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ import pytest
 from bakusoku.workflow.choice import evaluate_rule, string_matches
 from bakusoku.workflow.errors import StatesError
 from bakusoku.workflow.paths import evaluate
-
-from .conftest import run_definition
 
 DATA = {
     "type": "Private",
@@ -99,63 +100,6 @@ def test_missing_variable_is_a_runtime_error() -> None:
     with pytest.raises(StatesError) as failure:
         holds({"Variable": "$.missing", "StringEquals": "x"})
     assert failure.value.error == "States.Runtime"
-
-
-# The developer guide's Choice state example.
-CHOICE = {
-    "StartAt": "ChoiceStateX",
-    "States": {
-        "ChoiceStateX": {
-            "Type": "Choice",
-            "Choices": [
-                {
-                    "Not": {"Variable": "$.type", "StringEquals": "Private"},
-                    "Next": "Public",
-                },
-                {
-                    "And": [
-                        {"Variable": "$.value", "IsPresent": True},
-                        {"Variable": "$.value", "IsNumeric": True},
-                        {"Variable": "$.value", "NumericGreaterThanEquals": 20},
-                        {"Variable": "$.value", "NumericLessThan": 30},
-                    ],
-                    "Next": "ValueInTwenties",
-                },
-            ],
-            "Default": "DefaultState",
-        },
-        "Public": {"Type": "Pass", "Result": "public", "End": True},
-        "ValueInTwenties": {"Type": "Pass", "Result": "twenties", "End": True},
-        "DefaultState": {"Type": "Fail", "Error": "DefaultStateError", "Cause": "No Matches!"},
-    },
-}
-
-
-@pytest.mark.parametrize(
-    ("state_input", "expected"),
-    [({"type": "Public"}, "public"), ({"type": "Private", "value": 25}, "twenties")],
-)
-def test_choice_state_example(state_input: dict[str, Any], expected: str) -> None:
-    assert run_definition(CHOICE, state_input) == expected
-
-
-def test_choice_state_default_and_no_match() -> None:
-    with pytest.raises(StatesError) as failure:
-        run_definition(CHOICE, {"type": "Private", "value": 35})
-    assert failure.value.error == "DefaultStateError"
-    no_default = {
-        "StartAt": "C",
-        "States": {
-            "C": {
-                "Type": "Choice",
-                "Choices": [{"Variable": "$.a", "IsPresent": True, "Next": "E"}],
-            },
-            "E": {"Type": "Succeed"},
-        },
-    }
-    with pytest.raises(StatesError) as failure:
-        run_definition(no_default, {})
-    assert failure.value.error == "States.NoChoiceMatched"
 
 
 def test_string_order_is_javas_utf16_order() -> None:
