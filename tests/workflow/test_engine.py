@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -147,19 +148,32 @@ CATCHING = {
 }
 
 
-def test_retry_exhausted_then_catch_then_fail(make_engine: EngineFactory) -> None:
+def run_catching(
+    make_engine: EngineFactory, failure: Callable[[], Exception], state_input: Any, name: str
+) -> tuple[int, WorkflowEngine, ExecutionDescription]:
+    """Run CATCHING to its end with a task that always raises ``failure()``.
+
+    Returns how often the task was called, the engine and the ended execution.
+    """
     calls: list[int] = []
 
     def broken(event: dict[str, Any]) -> None:
         calls.append(1)
-        raise ValueError("always broken")
+        raise failure()
 
     engine = make_engine({fn_arn("broken"): broken})
     arn = engine.register_state_machine("catching", CATCHING)
     engine.start()
-    engine.start_execution(arn, {"photo": "p1"}, name="caught")
-    done = engine.wait_for("caught", timeout=5)
-    assert len(calls) == 3  # the first try and two retries
+    engine.start_execution(arn, state_input, name=name)
+    done = engine.wait_for(name, timeout=5)
+    return len(calls), engine, done
+
+
+def test_retry_exhausted_then_catch_then_fail(make_engine: EngineFactory) -> None:
+    calls, engine, done = run_catching(
+        make_engine, lambda: ValueError("always broken"), {"photo": "p1"}, "caught"
+    )
+    assert calls == 3  # the first try and two retries
     assert done.status == "FAILED"
     assert done.error == "ValueError"
     assert done.cause is not None and json.loads(done.cause)["errorMessage"] == "always broken"
@@ -183,18 +197,10 @@ def test_retry_exhausted_then_catch_then_fail(make_engine: EngineFactory) -> Non
 
 
 def test_max_attempts_zero_means_no_retry(make_engine: EngineFactory) -> None:
-    calls: list[int] = []
-
-    def broken(event: dict[str, Any]) -> None:
-        calls.append(1)
-        raise ImageBrokenError("not an image")
-
-    engine = make_engine({fn_arn("broken"): broken})
-    arn = engine.register_state_machine("catching", CATCHING)
-    engine.start()
-    engine.start_execution(arn, {}, name="no-retry")
-    done = engine.wait_for("no-retry", timeout=5)
-    assert calls == [1]
+    calls, _engine, done = run_catching(
+        make_engine, lambda: ImageBrokenError("not an image"), {}, "no-retry"
+    )
+    assert calls == 1
     assert done.error == "ImageBrokenError"
 
 
