@@ -504,6 +504,10 @@ def _function(
         # Each deploy publishes a version and moves the alias to it; the HTTP API, the rules and
         # the alarm topic call the alias, the state machines' Tasks the version, never $LATEST.
         "AutoPublishAlias": ALIAS,
+        # A change of settings alone (memory, environment) publishes a version too, else pinned
+        # Tasks would keep the old settings. SAM hashes the properties as written: a changed
+        # template parameter value alone publishes nothing (docs/upgrades.md).
+        "AutoPublishAliasAllProperties": True,
     }
     if stage.canary is not None and name != MIGRATE and name not in pinned:
         # CloudFormation calls the migration function itself, once per deploy: nothing to shift.

@@ -199,10 +199,12 @@ def enable_bucket_eventbridge(client: Callable[[str], Any], stack: Stack) -> str
     return bucket
 
 
-def deployed_definition(client: Callable[[str], Any], stack: Stack) -> str:
-    """Gap: the definition with DefinitionSubstitutions filled: each the version-qualified ARN
-    of the function version the deploy published (read back), the one its alias points at."""
-    text, substitutions = checks.deployed_definition(stack.expanded, STATE_MACHINE)
+def deployed_definition(
+    client: Callable[[str], Any], stack: Stack, machine: str = STATE_MACHINE
+) -> str:
+    """Gap: ``machine``'s definition with DefinitionSubstitutions filled: each the version-qualified
+    ARN of the function version the deploy published (read back), the one its alias points at."""
+    text, substitutions = checks.deployed_definition(stack.expanded, machine)
     functions = client("lambda")
     for placeholder, value in substitutions.items():
         version = stack.expanded["Resources"][value["Ref"]]
@@ -227,17 +229,24 @@ def executable_state_machine(
     CloudFormation created is read back (name, role, type) and created again, definition
     substituted, once execution is switched on. Returns the definition that will run."""
     states = client("stepfunctions")
-    created = states.describe_state_machine(stateMachineArn=stack.physical[STATE_MACHINE])
-    assert "${" in created["definition"], "moto now applies DefinitionSubstitutions: drop this"
-    definition = deployed_definition(client, stack)
-    execute_state_machines(endpoint, True)
-    states.create_state_machine(
-        name=created["name"],
-        definition=definition,
-        roleArn=created["roleArn"],
-        type=created["type"],
-        publish=True,  # version 1, as the template's AWS::StepFunctions::StateMachineVersion
+    machines = stack.resources_of_type("AWS::StepFunctions::StateMachine")
+    created = {
+        logical: states.describe_state_machine(stateMachineArn=stack.physical[logical])
+        for logical in machines
+    }
+    assert "${" in created[STATE_MACHINE]["definition"], (
+        "moto now applies DefinitionSubstitutions: drop this"
     )
+    definitions = {logical: deployed_definition(client, stack, logical) for logical in machines}
+    execute_state_machines(endpoint, True)
+    for logical, made in created.items():  # the photo pipeline and the certificate workflow
+        states.create_state_machine(
+            name=made["name"],
+            definition=definitions[logical],
+            roleArn=made["roleArn"],
+            type=made["type"],
+            publish=True,  # version 1, as the template's AWS::StepFunctions::StateMachineVersion
+        )
     for logical in stack.resources_of_type("AWS::StepFunctions::StateMachineAlias"):
         alias = stack.expanded["Resources"][logical]["Properties"]
         version = stack.physical[alias["DeploymentPreference"]["StateMachineVersionArn"]["Ref"]]
@@ -246,7 +255,9 @@ def executable_state_machine(
             routingConfiguration=[{"stateMachineVersionArn": version, "weight": 100}],
         )
         assert made["stateMachineAliasArn"] == stack.physical[logical], made
-    stored = states.describe_state_machine(stateMachineArn=created["stateMachineArn"])
+    stored = states.describe_state_machine(
+        stateMachineArn=created[STATE_MACHINE]["stateMachineArn"]
+    )
     result: dict[str, Any] = json.loads(stored["definition"])
     return result
 

@@ -28,7 +28,7 @@ from bakusoku.deploy.package import package
 from bakusoku.deploy.policies import STATE_MACHINE
 from bakusoku.deploy.sam import build_template, logical_id, pinned_functions
 from bakusoku.deploy.stages import API, NOTIFIER, StageConfig, load_stage
-from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE, TRANSFORM
+from bakusoku.pipeline.functions import FUNCTIONS, MIGRATE, TRANSFORM, state_machines
 from tests.deploy.conftest import EXAMPLE, REGION, example_settings
 
 NO_ACCOUNT = {  # the dry run asks no account (see test_cli.py)
@@ -54,6 +54,7 @@ def _template(canary: str | None) -> dict[str, Any]:
 
 STACK_FUNCTIONS = list(_stage().functions)  # the function table and the declared functions
 PINNED = pinned_functions(_stage())  # only the state machine's Tasks call them
+MACHINES = state_machines(_stage().settings)
 CANARIED = [n for n in STACK_FUNCTIONS if n != MIGRATE and n not in PINNED]
 
 
@@ -116,7 +117,9 @@ def test_every_function_and_the_state_machine_are_published_behind_the_alias() -
 
 
 def test_the_pipeline_functions_are_pinned_and_the_directly_called_ones_are_not() -> None:
-    assert {f.name for f in FUNCTIONS} == PINNED
+    tasks = {f for machine in state_machines(_stage().settings) for f in machine.function_names}
+    assert {f.name for f in FUNCTIONS} <= PINNED  # the photo pipeline's, and the certificate's
+    assert tasks == PINNED
     assert not PINNED & {API, TRANSFORM, NOTIFIER, MIGRATE}
 
 
@@ -143,8 +146,10 @@ def test_after_the_transform_every_other_caller_names_an_alias() -> None:
     expanded = checks.expand_sam(_template(None), REGION)["Resources"]
     aliases = _of_type(expanded, "AWS::Lambda::Alias")
     assert set(aliases) == {alias_id(logical_id(name)) for name in STACK_FUNCTIONS}
-    [machine_alias] = _of_type(expanded, "AWS::StepFunctions::StateMachineAlias").values()
-    assert machine_alias["Properties"]["DeploymentPreference"]["Type"] == "ALL_AT_ONCE"
+    machine_aliases = _of_type(expanded, "AWS::StepFunctions::StateMachineAlias").values()
+    assert len(machine_aliases) == len(MACHINES)  # the photo pipeline's and the certificate's
+    for machine_alias in machine_aliases:
+        assert machine_alias["Properties"]["DeploymentPreference"]["Type"] == "ALL_AT_ONCE"
     [upload_rule] = [
         rule
         for rule in _of_type(expanded, "AWS::Events::Rule").values()
@@ -185,18 +190,24 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
             assert watched["Dimensions"] == [
                 {"Name": "FunctionName", "Value": {"Ref": logical_id(name)}}
             ]
-    machine = resources[STATE_MACHINE]["Properties"]["DeploymentPreference"]
-    assert (machine["Type"], machine["Percentage"], machine["Interval"]) == (
-        "CANARY",
-        parsed.percent,
-        parsed.minutes,
-    )
-    assert all(resources[a["Ref"]]["Type"] == "AWS::CloudWatch::Alarm" for a in machine["Alarms"])
-    # Rolled back on the machine's failures and on the errors and throttles of every function its
-    # new version calls: the pinned functions' rollback triggers are the machine alias's.
-    watched = {a["Ref"] for a in machine["Alarms"]}
-    for name in PINNED:
-        assert set(function_alarms(logical_id(name))) <= watched, name
+    preferences = {}
+    for state_machine in MACHINES:
+        machine = resources[state_machine.logical_id]["Properties"]["DeploymentPreference"]
+        preferences[state_machine.logical_id] = machine
+        assert (machine["Type"], machine["Percentage"], machine["Interval"]) == (
+            "CANARY",
+            parsed.percent,
+            parsed.minutes,
+        )
+        assert all(
+            resources[a["Ref"]]["Type"] == "AWS::CloudWatch::Alarm" for a in machine["Alarms"]
+        )
+        # Rolled back on the machine's failures and on the errors and throttles of every
+        # function its new version calls: a pinned function's rollback triggers are its machine
+        # alias's.
+        watched = {a["Ref"] for a in machine["Alarms"]}
+        for name in state_machine.function_names:
+            assert set(function_alarms(logical_id(name))) <= watched, name
     if parsed.predefined:
         assert DEPLOYMENT_CONFIG not in resources
     else:
@@ -208,11 +219,12 @@ def test_a_canary_shifts_functions_and_state_machine_and_rolls_back_on_the_alarm
     expanded = checks.expand_sam(template, REGION)
     groups = _of_type(expanded["Resources"], "AWS::CodeDeploy::DeploymentGroup")
     assert len(groups) == len(CANARIED)
-    [machine_alias] = _of_type(
-        expanded["Resources"], "AWS::StepFunctions::StateMachineAlias"
-    ).values()
-    preference = machine_alias["Properties"]["DeploymentPreference"]
-    assert preference["Type"] == "CANARY" and preference["Alarms"] == machine["Alarms"]
+    machine_aliases = _of_type(expanded["Resources"], "AWS::StepFunctions::StateMachineAlias")
+    assert len(machine_aliases) == len(MACHINES)
+    for machine_alias in machine_aliases.values():
+        preference = machine_alias["Properties"]["DeploymentPreference"]
+        assert preference["Type"] == "CANARY"
+        assert preference["Alarms"] in [p["Alarms"] for p in preferences.values()]
     for group in groups.values():
         assert group["Properties"]["AlarmConfiguration"]["Enabled"] is True
         assert (
@@ -232,7 +244,7 @@ def test_deploy_threads_the_canary_through_to_the_plan() -> None:
     assert "rollout: canary 25%/7m" in result.output
     assert "AWS::CodeDeploy::DeploymentConfig (1)" in result.output
     assert f"AWS::CodeDeploy::DeploymentGroup ({len(CANARIED)})" in result.output
-    assert "AWS::StepFunctions::StateMachineAlias (1)" in result.output
+    assert f"AWS::StepFunctions::StateMachineAlias ({len(MACHINES)})" in result.output
     plain = CliRunner().invoke(cli, [*args, "--config", str(EXAMPLE)], env=NO_ACCOUNT)
     assert plain.exit_code == 0, plain.output
     assert "rollout: all at once" in plain.output

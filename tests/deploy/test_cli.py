@@ -35,7 +35,7 @@ def test_package_writes_template_and_bundle(tmp_path: Path) -> None:
     template = yaml.safe_load((out / "template.yaml").read_text())
     assert template["Transform"] == "AWS::Serverless-2016-10-31"
     assert (out / "code" / "bakusoku" / "pipeline" / "photo_pipeline.asl.yaml").is_file()
-    assert "AWS::Serverless::StateMachine (1): PhotoPipeline" in result.output
+    assert "AWS::Serverless::StateMachine (2): PhotoPipeline, Certificate" in result.output
 
 
 def test_unknown_stage_is_a_clear_error(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_deploy_dry_run_prints_the_plan() -> None:
     # bakusoku's functions and those the example declares
     functions = sized_functions(load_settings(config_file=EXAMPLE))
     assert f"AWS::Lambda::Function ({len(functions)})" in result.output
-    assert "AWS::StepFunctions::StateMachine (1)" in result.output
+    assert "AWS::StepFunctions::StateMachine (2)" in result.output
     assert "sam deploy --template-file" in result.output
 
 

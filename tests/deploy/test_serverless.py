@@ -14,6 +14,7 @@ from bakusoku.deploy import checks
 from bakusoku.deploy.serverless import state_machine_id
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
+from bakusoku.pipeline.functions import state_machines
 from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
 
 pytestmark = pytest.mark.integration  # runs osls (Node) in a child process
@@ -87,8 +88,8 @@ def test_osls_packages_it_and_the_output_passes_cfn_lint(
         )
         assert props["MemorySize"] == stage.functions[name].memory_mb
     machines = [v for v in resources.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
-    assert len(machines) == 1
-    assert machines[0]["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert len(machines) == len(state_machines(stage.settings))  # photo pipeline, certificates
+    assert all(m["Properties"]["TracingConfiguration"] == {"Enabled": True} for m in machines)
     rules = [v["Properties"] for v in resources.values() if v["Type"] == "AWS::Events::Rule"]
     # The pipeline's and the notifier's event rules (the example's own schedule is a rule too).
     rules = [r for r in rules if "EventPattern" in r]
