@@ -98,6 +98,9 @@ class Settings:
     # state machine's alias ARN for the functions that start it (the API, read-bibs); `bakusoku
     # up` sets the loopback port on which its engine is told a worker started one.
     certificate_state_machine_arn: str = ""
+    # How often `bakusoku up` starts the certificates a failed start left out (empty: never; on
+    # AWS, declare bakusoku.aws.certificate_catch_up.handler as a scheduled function: docs/races.md).
+    certificate_catch_up_schedule: str = "rate(1 minute)"
     workflow_wake_port: int = 0
     # Access control (bakusoku/auth): the operators' admin token (a secret; empty: `bakusoku up`
     # keeps a generated one in data_dir/admin-token) and presign requests allowed per key.

@@ -83,7 +83,8 @@ def execution_arns(stage: StageConfig) -> dict[str, Any]:
 
 
 def start_certificates(stage: StageConfig) -> Statement:
-    """StartExecution of the certificate state machine only (the door: the API and read-bibs).
+    """StartExecution of the certificate state machine only (the door: the API and read-bibs, and
+    a declared function with ``resources: {certificates: true}``, the catch-up).
 
     Step Functions authorizes a start through an alias against the state machine's own ARN
     (docs: "Authorization for versions and aliases"), so the unqualified ARN is the resource.
@@ -254,7 +255,8 @@ def declared_statements(function: DeclaredFunction, stage: StageConfig) -> list[
     ``database`` grants the database secret (whether the function may write is up to the database
     user the secret names: IAM cannot tell a SELECT from an UPDATE); ``bucket`` its prefixes only,
     ``read`` as GetObject with listing under the prefix, ``write`` as PutObject and DeleteObject;
-    ``runner_channels`` the secrets of the channels the stage names and of the links' key.
+    ``runner_channels`` the secrets of the channels the stage names and of the links' key;
+    ``certificates`` StartExecution of the certificate state machine alone.
     """
     resources = function.resources
     secrets: list[Any] = []
@@ -274,6 +276,8 @@ def declared_statements(function: DeclaredFunction, stage: StageConfig) -> list[
     readable = [g.prefix for g in resources.buckets if g.reads]
     if readable:
         statements.append(_list_under(*readable))
+    if resources.certificates:
+        statements.append(start_certificates(stage))
     return statements
 
 

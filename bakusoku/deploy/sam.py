@@ -334,6 +334,10 @@ def function_environment(name: str, stage: StageConfig) -> dict[str, Any]:
             env[env_name("slack_webhook_secret_arn")] = {"Ref": WEBHOOK_SECRET}
         if declaration.resources.runner_channels:
             env |= _secret_arns(runner_channel_secrets(stage))
+        if declaration.resources.certificates:  # the catch-up starts what the door missed
+            env[env_name("certificate_state_machine_arn")] = {
+                "Ref": alias_id(CERTIFICATE.logical_id)
+            }
         if not declaration.resources.database:  # no database secret it could not read anyway
             env.pop(env_name("database_secret_arn"))
     if settings.face_index == REKOGNITION and name in REKOGNITION_ACTIONS:

@@ -10,7 +10,7 @@ from typing import Any
 from bakusoku.api.app import create_api_app
 from bakusoku.api.executions import EngineExecutions
 from bakusoku.api.services import ApiServices
-from bakusoku.aws import face_retention
+from bakusoku.aws import certificate_catch_up, face_retention
 from bakusoku.config import Settings, ensure_credentials, env_name
 from bakusoku.db.engine import create_db_engine
 from bakusoku.db.invocations import AsyncInvocations
@@ -172,9 +172,20 @@ class EmbeddedStack:
             self.scheduler.add(
                 "face-retention", settings.face_retention_schedule, self._expire_faces
             )
+        if settings.certificate_catch_up_schedule:
+            self.scheduler.add(
+                "certificate-catch-up",
+                settings.certificate_catch_up_schedule,
+                self._catch_up_certificates,
+            )
         add_schedules(self.scheduler, self.async_invoker, self.declared)
         add_machine_schedules(self.scheduler, self.workflow, self.machines, self.state_machine_arns)
         self._started = False
+
+    def _catch_up_certificates(self, scheduled_event: dict[str, Any]) -> object:
+        """The certificate catch-up's target: the same function as on AWS."""
+        starter = EngineStarter(self.workflow, self.certificate_arn)
+        return certificate_catch_up.handler_for(self.settings, self.db, starter)
 
     def _expire_faces(self, scheduled_event: dict[str, Any]) -> object:
         """The face-retention schedule's target: the same erasure as on AWS and the CLI."""

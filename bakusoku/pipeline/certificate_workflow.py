@@ -130,7 +130,12 @@ def certificate_door(
 ) -> CertificateDoor:
     """The door on ``db`` with ``starter`` and the race day's bib confidence."""
     return CertificateDoor(
-        RaceRepository(db), PhotoBibs(db), Certificates(db), starter, settings.bib_min_confidence
+        RaceRepository(db),
+        PhotoBibs(db),
+        Certificates(db),
+        starter,
+        settings.bib_min_confidence,
+        stage=settings.stage,
     )
 
 

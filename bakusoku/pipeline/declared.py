@@ -12,8 +12,8 @@ deployment's own (an entry without one only resizes a function of ``pipeline.fun
         timeout_seconds: 60
         reserved_concurrency: 1
         environment: {SLOW_QUERIES_TOP: "10"}
-        resources: {database: read, slack: true, runner_channels: false, secrets: [arn:...],
-                    bucket: [{prefix: "reports/", access: write}]}
+        resources: {database: read, slack: true, runner_channels: false, certificates: false,
+                    secrets: [arn:...], bucket: [{prefix: "reports/", access: write}]}
 
 One reading drives every backend: ``bakusoku up`` runs the function with these sizes and fires
 its events, ``bakusoku package`` gives it the same events and a role derived from ``resources``,
@@ -49,7 +49,7 @@ DECLARATION_KEYS = (
     "environment",
     "resources",
 )
-RESOURCE_KEYS = ("database", "bucket", "secrets", "slack", "runner_channels")
+RESOURCE_KEYS = ("database", "bucket", "secrets", "slack", "runner_channels", "certificates")
 DATABASE_ACCESS = ("read", "write")
 BUCKET_ACCESS = ("read", "write", "read-write")
 EVENT_KINDS = ("schedule", "http", "object")
@@ -119,6 +119,9 @@ class Resources:
     # The runner channels' secrets the stage names and the key runner links are signed with (the
     # runner notifier: docs/races.md).
     runner_channels: bool = False
+    # Starting the certificate state machine (StartExecution on it alone, its ARN in the
+    # environment): the certificate catch-up (docs/races.md).
+    certificates: bool = False
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,12 @@ def _resources(value: Any, where: str) -> Resources:
     if database not in ("", *DATABASE_ACCESS):
         raise ConfigError(f"{where}.database must be read or write, not {database!r}")
     slack, channels = value.get("slack", False), value.get("runner_channels", False)
-    for key, flag in (("slack", slack), ("runner_channels", channels)):
+    certificates = value.get("certificates", False)
+    for key, flag in (
+        ("slack", slack),
+        ("runner_channels", channels),
+        ("certificates", certificates),
+    ):
         if not isinstance(flag, bool):
             raise ConfigError(f"{where}.{key} must be true or false, not {flag!r}")
     secrets = value.get("secrets", [])
@@ -320,6 +328,7 @@ def _resources(value: Any, where: str) -> Resources:
         secrets=tuple(secrets),
         slack=slack,
         runner_channels=channels,
+        certificates=certificates,
     )
 
 

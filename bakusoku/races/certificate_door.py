@@ -9,11 +9,18 @@ The execution's name is derived from race, bib, result revision and photo, so a 
 results posted again, a photo read again) starts nothing, and a correction (a new revision) or a
 better photo starts a new certificate. Starting is behind :class:`ExecutionStarter`: the embedded
 engine's ``start_execution`` locally, Step Functions' ``StartExecution`` on AWS.
+
+The door never fails its caller: the results are saved and the bibs recorded before it is
+called, so a start that cannot be made (the engine or Step Functions unreachable, the database
+gone) is logged and counted (``CertificateStartFailed``, a CloudWatch metric on AWS through the
+function's log), and :meth:`CertificateDoor.catch_up`, run on a schedule, starts it later.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,8 +28,15 @@ from typing import Any, Protocol
 from bakusoku.races.certificate_records import MAKING, CertificateKey, Certificates
 from bakusoku.races.records import FINISH
 from bakusoku.races.repository import PhotoBibs, RaceRef, RaceRepository
+from bakusoku.runtime import emf
+
+log = logging.getLogger("bakusoku.races.certificates")
 
 NAME_PREFIX = "cert"
+START_FAILED_METRIC = "CertificateStartFailed"
+# A certificate begun this long ago and still being made is started again by the catch-up
+# (idempotent by name); younger ones are left to the start in flight.
+SETTLE_SECONDS = 60.0
 
 
 class ExecutionStarter(Protocol):
@@ -91,6 +105,15 @@ def key_of(event: Mapping[str, Any]) -> CertificateKey:
     return CertificateKey(race, str(event["bib"]), int(event["revision"]), str(event["photoId"]))
 
 
+@dataclass(frozen=True)
+class CaughtUp:
+    """What one catch-up did: bibs considered, certificates started, starts that failed."""
+
+    considered: int
+    started: int
+    failed: int
+
+
 class CertificateDoor:
     """Starts the certificate workflow of each bib whose finish result and photo both exist."""
 
@@ -101,12 +124,14 @@ class CertificateDoor:
         records: Certificates,
         starter: ExecutionStarter,
         min_confidence: float,
+        stage: str = "local",
     ) -> None:
         self._races = races
         self._bibs = bibs
         self._records = records
         self._starter = starter
         self._min_confidence = min_confidence
+        self._stage = stage
 
     def after_results(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
         """Results were written or corrected for ``bibs``."""
@@ -135,6 +160,36 @@ class CertificateDoor:
         # covers a start lost between the row and the call.
         return Opened(key, name, self._starter.start(name, execution_input(key)))
 
+    def catch_up(self, now: float | None = None) -> CaughtUp:
+        """Start every certificate a failed start left out: each bib with a finish result and a
+        confident photo but no certificate of that revision, or one still being made since
+        before :data:`SETTLE_SECONDS` (its start may have been lost). What the schedule runs."""
+        settled = (time.time() if now is None else now) - SETTLE_SECONDS
+        waiting = self._records.waiting(self._min_confidence, settled)
+        started = failed = 0
+        for race, bib in waiting:
+            opened, ok = self._try(race, bib)
+            started += opened is not None and opened.started
+            failed += not ok
+        return CaughtUp(len(waiting), started, failed)
+
     def _each(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
-        opened = (self.consider(race, bib) for bib in sorted(set(bibs)))
+        opened = (self._try(race, bib)[0] for bib in sorted(set(bibs)))
         return [o for o in opened if o is not None]
+
+    def _try(self, race: RaceRef, bib: str) -> tuple[Opened | None, bool]:
+        """:meth:`consider`, never raising: a failure is logged and counted; False with it."""
+        try:
+            return self.consider(race, bib), True
+        except Exception as exc:
+            log.warning(
+                "the certificate of bib %s in %s/%s could not be started (%s: %s): the result "
+                "and the photo are kept; the certificate catch-up starts it on its next run",
+                bib,
+                race.service,
+                race.album,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
+            emf.count(START_FAILED_METRIC, {"Service": race.service, "Stage": self._stage})
+            return None, False

@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bakusoku.db.schema import certificates
+from bakusoku.db.schema import certificates, photo_bibs, race_results
+from bakusoku.races.records import FINISH
 from bakusoku.races.repository import RaceRef
 
 MAKING = "making"
@@ -64,6 +65,38 @@ class Certificates:
         except sa.exc.IntegrityError:
             return False
         return True
+
+    def waiting(self, min_confidence: float, settled_before: float) -> list[tuple[RaceRef, str]]:
+        """Bibs whose finish result (with a time) and confident photo exist but whose certificate
+        of that revision was never begun, or is still being made since before ``settled_before``:
+        the ones a lost or failed start left out."""
+        result, cert = race_results.c, certificates.c
+        same_bib = (
+            (cert.service == result.service)
+            & (cert.album == result.album)
+            & (cert.bib == result.bib)
+            & (cert.revision == result.revision)
+        )
+        settled = (cert.status != MAKING) | (cert.updated_at >= settled_before)
+        photo = photo_bibs.c
+        query = (
+            sa.select(result.service, result.album, result.bib)
+            .where(
+                result.checkpoint == FINISH,
+                result.net_ms.is_not(None) | result.gun_ms.is_not(None),
+                sa.exists().where(
+                    photo.service == result.service,
+                    photo.album == result.album,
+                    photo.bib == result.bib,
+                    photo.confidence >= min_confidence,
+                ),
+                ~sa.exists().where(same_bib, settled),
+            )
+            .order_by(result.service, result.album, result.bib)
+        )
+        with self._db.connect() as conn:
+            rows = conn.execute(query).all()
+        return [(RaceRef(service, album), bib) for service, album, bib in rows]
 
     def find(self, key: CertificateKey) -> dict[str, Any] | None:
         with self._db.connect() as conn:

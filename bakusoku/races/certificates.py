@@ -89,6 +89,19 @@ def page_pixels(size: str) -> tuple[int, int]:
     return round(width_mm / 25.4 * DPI), round(height_mm / 25.4 * DPI)
 
 
+def pdf_resolution(pixels: tuple[int, int]) -> tuple[float, float]:
+    """The resolution per axis at which a page of ``pixels`` is its print size exactly.
+
+    A page is whole pixels at :data:`DPI`, so 89 mm is 1051 px, which at 300 dpi would be a
+    252.24 pt (88.98 mm) PDF page; a print shop takes the PDF's size as the paper's, so each
+    axis gets the resolution that makes it 89 x 127 mm (299.95 x 300 dpi for L). A page of no
+    print size is at :data:`DPI`."""
+    for width_mm, height_mm in SIZES.values():
+        if pixels == (round(width_mm / 25.4 * DPI), round(height_mm / 25.4 * DPI)):
+            return pixels[0] / (width_mm / 25.4), pixels[1] / (height_mm / 25.4)
+    return float(DPI), float(DPI)
+
+
 def design_names() -> list[str]:
     """The designs that ship with bakusoku."""
     return sorted(p.name[: -len(".json")] for p in _designs_dir().iterdir() if p.suffix == ".json")
@@ -149,7 +162,7 @@ def encode(page: Image.Image, *, pdf: bool = True) -> Certificate:
     )
     document = io.BytesIO()
     if pdf:
-        page.save(document, "PDF", resolution=float(DPI), title="Finisher certificate")
+        page.save(document, "PDF", dpi=pdf_resolution(page.size), title="Finisher certificate")
     return Certificate(jpeg.getvalue(), document.getvalue(), page.width, page.height)
 
 

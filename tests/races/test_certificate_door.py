@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bakusoku import arns
 from bakusoku.db.engine import create_db_engine
+from bakusoku.pipeline.certificate_workflow import EngineStarter
 from bakusoku.races.certificate_door import (
+    SETTLE_SECONDS,
     CertificateDoor,
     execution_input,
     execution_name,
@@ -23,10 +26,13 @@ from bakusoku.races.certificate_door import (
 from bakusoku.races.certificate_records import FAILED, CertificateKey, Certificates
 from bakusoku.races.records import Entry, Result
 from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef, RaceRepository
+from bakusoku.workflow.engine import WorkflowEngine
+from bakusoku.workflow.invoker import FunctionInvoker
 from bakusoku.workflow.model import validate_name
 
 RACE = RaceRef("runs", "shonan-2026")
 PHOTO = "0b9a4b0e-6f55-4c39-9b0e-2f1c53a3c001"
+GONE = arns.arn("states", "us-east-1", "000000000000", "stateMachine:certificate-gone")
 
 
 def _result(
@@ -176,3 +182,49 @@ def test_an_unsure_reading_opens_nothing_and_a_start_lost_is_started_again(
     (opened,) = door.after_bibs(race, ["1024"])
 
     assert opened.started and starter.started[0][0] == execution_name(key)
+
+
+@pytest.mark.integration
+def test_a_failed_start_fails_no_caller_and_the_catch_up_starts_it(engine: sa.Engine) -> None:
+    races = RaceRepository(engine)
+    race = RaceRef("runs", f"marathon-{uuid.uuid4().hex[:8]}")
+    races.save_race(race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo")
+    races.save_entries(race, [Entry(b, f"走者 {b}", "走者") for b in ("1", "2", "3", "4", "5")])
+    # A starter whose state machine is gone: every start raises StateMachineDoesNotExist.
+    gone = EngineStarter(WorkflowEngine(engine, FunctionInvoker({})), GONE)
+    broken = CertificateDoor(races, PhotoBibs(engine), Certificates(engine), gone, 0.9)
+    photos = {bib: str(uuid.uuid4()) for bib in ("1", "2", "3", "4", "5")}
+    for bib in ("1", "2", "3"):
+        _finish(engine, race, bib, 11_000_000 + int(bib))
+    _see(engine, race, photos["1"], "1", 0.97)  # the door is asked, and fails
+    _see(engine, race, photos["2"], "2", 0.97)  # recorded where the door was never asked
+    _see(engine, race, photos["3"], "3", 0.6)  # unsure: no certificate
+    _see(engine, race, photos["4"], "4", 0.99)  # no finish time: no certificate
+    _finish(engine, race, "5", 12_000_000)
+    _see(engine, race, photos["5"], "5", 0.99)
+
+    assert broken.after_bibs(race, ["1"]) == []
+    row = Certificates(engine).find(CertificateKey(race, "1", 1, photos["1"]))
+    assert row is not None and row["status"] == "making"
+    door, starter, _ = _door(engine)
+    (made,) = door.after_bibs(race, ["5"])  # made already: never started again
+    Certificates(engine).mark_failed(made.key, made.execution_name, "x", "made elsewhere")
+    begun = row["updated_at"]
+    settled = begun + SETTLE_SECONDS + 1
+
+    def waiting(settled_before: float) -> list[str]:
+        return [b for r, b in Certificates(engine).waiting(0.9, settled_before) if r == race]
+
+    assert (waiting(begun - 1), waiting(settled)) == (["2"], ["1", "2"])
+    soon = door.catch_up(now=begun + 1)  # "1" may still be starting: left alone
+    later = door.catch_up(now=settled)  # "1" is started again, "2" too (idempotent by name)
+
+    def started(bib: str) -> tuple[str, dict[str, Any]]:
+        key = CertificateKey(race, bib, 1, photos[bib])
+        return execution_name(key), execution_input(key)
+
+    # The catch-up covers every race of the database (other tests' too): this race's starts.
+    ours = [s for s in starter.started if s[1]["album"] == race.album]
+    assert ours == [started("5"), started("2"), started("1")]
+    assert soon.failed == later.failed == 0
+    assert soon.started >= 1 and later.started >= 1

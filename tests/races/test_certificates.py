@@ -56,11 +56,12 @@ def test_a_certificate_is_a_300_dpi_print_and_a_pdf_of_its_size(
     assert "icc_profile" in printed.info
     pdf = certificate.pdf.decode("latin-1")
     assert pdf.startswith("%PDF")
-    # The page in points (1/72 inch) is the print's size in millimetres.
     media = re.search(r"/MediaBox \[ ?0 0 ([\d.]+) ([\d.]+) ?\]", pdf)
     assert media is not None
-    width_mm, height_mm = (float(v) / 72 * 25.4 for v in media.groups())
-    assert (round(width_mm), round(height_mm)) == {"L": (89, 127), "2L": (127, 178)}[size]
+    # The page in points (1/72 inch) is the print's size in millimetres, to 1/100 point.
+    width_mm, height_mm = {"L": (89, 127), "2L": (127, 178)}[size]
+    points = [float(v) for v in media.groups()]
+    assert points == pytest.approx([width_mm / 25.4 * 72, height_mm / 25.4 * 72], abs=0.01)
 
 
 def test_japanese_letters_are_drawn_not_tofu() -> None:
