@@ -61,9 +61,9 @@ def test_what_the_stack_reserves_already_is_counted_back() -> None:
 def test_the_connection_bound_is_reserved_concurrency_times_connections() -> None:
     prod = _stage("prod")
     # store-photo 30, make-renditions 30, mark-ready 20, index-faces 20, read-bibs 20,
-    # mark-failed 20, migrate 20, api 50 x 2, transform 20, and the example's own slow-queries 1
-    # (it declares database access)
-    assert "at most 281" in connection_bound(prod)
+    # mark-failed 20, make-certificate 20, mark-certificate-failed 20, migrate 20, api 50 x 2,
+    # transform 20, and the example's own slow-queries 1 (it declares database access)
+    assert "at most 321" in connection_bound(prod)
     assert "unbounded" in connection_bound(_stage("dev"))
 
 
