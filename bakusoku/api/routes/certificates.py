@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header
 
 from bakusoku.api.access import Caller
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.routes.races import existing_race, race_ref
+from bakusoku.api.routes.runners import SESSION_HEADER
 from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
 from bakusoku.api.transforms.signing import ensure_signing_key
@@ -25,7 +26,8 @@ from bakusoku.races.certificate_records import READY, Certificates
 from bakusoku.races.records import BIB
 from bakusoku.races.repository import RaceRef, RaceRepository
 
-SESSION_HEADER = "x-runner-session"  # as the runner routes read it
+# A runner session token is a few hundred characters; anything longer is refused unread.
+SESSION_MAX_LENGTH = 1024
 
 
 def certificates_router(services: ApiServices) -> APIRouter:
@@ -47,10 +49,13 @@ def certificates_router(services: ApiServices) -> APIRouter:
         return view(race, bib)
 
     @router.get("/v1/runner/runners/{bib}/certificate", responses=error_responses(401, 403))
-    def runner_certificate(bib: str, request: Request) -> dict[str, Any]:
+    def runner_certificate(
+        bib: str,
+        session: str | None = Header(None, alias=SESSION_HEADER, max_length=SESSION_MAX_LENGTH),
+    ) -> dict[str, Any]:
         """The runner's own certificate (the session in ``X-Runner-Session``)."""
         key = links.runner_key(ensure_signing_key(services.settings))
-        grant = links.check(key, request.headers.get(SESSION_HEADER) or "", purpose="session")
+        grant = links.check(key, session or "", purpose="session")
         if grant is None:
             raise ApiError(
                 401,
