@@ -36,7 +36,6 @@ from bakusoku.local.schedules import Scheduler
 from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import ObjectEventRouter, state_machine_target
-from bakusoku.local.wakeup import WakeupListener
 from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
@@ -49,6 +48,7 @@ from bakusoku.pipeline.functions import (
     state_machines,
 )
 from bakusoku.runtime import FunctionRuntime
+from bakusoku.runtime.wakeup import WakeupListener
 from bakusoku.storage.presign import Presigner
 from bakusoku.workflow.engine import WorkflowEngine
 

@@ -26,9 +26,9 @@ from bakusoku.errors import BakusokuError
 from bakusoku.faults import fault_control
 from bakusoku.local.child_env import child_settings_environment, inherited_environment
 from bakusoku.local.ports import port_open
-from bakusoku.local.wakeup import WakeupSender
 from bakusoku.ops.logs import Redactor, configure_logging
 from bakusoku.pipeline.adapters import local_store_with_outbox
+from bakusoku.runtime.wakeup import WakeupSender
 from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.server import create_store_app
 

@@ -16,10 +16,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
-import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +32,7 @@ from bakusoku.pipeline.functions import CERTIFICATE
 from bakusoku.races.certificate_door import CertificateDoor, ExecutionStarter
 from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.repository import PhotoBibs, RaceRepository
+from bakusoku.runtime.wakeup import WakeupSender
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.errors import ExecutionAlreadyExistsError
 from bakusoku.workflow.invoker import FunctionInvoker
@@ -86,16 +85,6 @@ class StepFunctionsStarter:
         return True
 
 
-def wake_sender(port: int) -> Callable[[], None]:
-    """A best-effort datagram to the engine listening on ``port`` (loopback); never raises."""
-
-    def wake() -> None:
-        with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(b"1", ("127.0.0.1", port))
-
-    return wake
-
-
 def local_certificate_machine(engine: WorkflowEngine, region: str) -> str:
     """Register the certificate state machine of the table on ``engine`` with the embedded
     runtime's function ARNs, as ``bakusoku up`` registers it; returns its ARN."""
@@ -121,7 +110,7 @@ def process_starter(settings: Settings, db: sa.Engine) -> ExecutionStarter:
         )
     engine = WorkflowEngine(db, FunctionInvoker({}), region=settings.region)
     arn = local_certificate_machine(engine, settings.region)
-    wake = wake_sender(settings.workflow_wake_port) if settings.workflow_wake_port else None
+    wake = WakeupSender(settings.workflow_wake_port) if settings.workflow_wake_port else None
     return EngineStarter(engine, arn, wake)
 
 

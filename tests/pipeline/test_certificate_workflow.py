@@ -22,7 +22,6 @@ from bakusoku.db.migrate import upgrade
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.db.schema import notification_outbox
 from bakusoku.domain.keys import upload_key
-from bakusoku.local.wakeup import WakeupListener
 from bakusoku.pipeline import adapters as pipeline_adapters
 from bakusoku.pipeline.certificate_workflow import (
     CERTIFICATE_STATE_MACHINE,
@@ -37,6 +36,7 @@ from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.records import Entry, Result
 from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef, RaceRepository
 from bakusoku.races.subscriptions import EMAIL, Subscriptions
+from bakusoku.runtime.wakeup import WakeupListener
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.workflow.engine import WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker

@@ -1,7 +1,8 @@
-"""Wake-up datagrams on loopback: the store process tells the trigger an event is in the outbox.
+"""Wake-up datagrams on loopback: one process tells another that work is waiting in the database
+(the store process: an event in the outbox; a worker: an execution for the engine to take).
 
-The outbox is the source of truth and the trigger also polls it; a datagram only cuts the wait, so
-losing one costs at most one poll interval and never an event.
+The database is the source of truth and the woken side also polls it; a datagram only cuts the
+wait, so losing one costs at most one poll interval and never any work.
 """
 
 from __future__ import annotations
