@@ -12,6 +12,7 @@ import pytest
 
 from bakusoku.imaging.text import text_available
 from bench.bib_photos import Conditions, draw_photo
+from tests.e2e.races import open_race
 from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 
@@ -33,17 +34,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def key(server: RunningServer) -> str:
     key = server.create_key("runs", role="admin")
-    headers = _bearer(key)
-    httpx.put(
-        f"{server.api}/v1/races/{RACE}",
-        json={"name": "湘南マラソン", "date": "2026-12-06"},
-        headers=headers,
-    ).raise_for_status()
-    httpx.post(
-        f"{server.api}/v1/races/{RACE}/entries",
-        content="bib,name\n1268,走者 A\n988,走者 B\n305,走者 C\n",
-        headers=headers | {"Content-Type": "text/csv"},
-    ).raise_for_status()
+    open_race(
+        server.api, key, RACE, "湘南マラソン", "bib,name\n1268,走者 A\n988,走者 B\n305,走者 C\n"
+    )
     return key
 
 

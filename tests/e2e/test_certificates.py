@@ -17,6 +17,7 @@ from PIL import Image
 from bakusoku.imaging.text import text_available
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
+from tests.e2e.races import open_race
 from tests.e2e.server import RunningServer, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 
@@ -38,16 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 @pytest.fixture(scope="module")
 def key(server: RunningServer) -> str:
     key = server.create_key("runs", role="admin")
-    httpx.put(
-        f"{server.api}/v1/races/{RACE}",
-        json={"name": "第10回 湘南マラソン", "date": "2026-12-06"},
-        headers=_bearer(key),
-    ).raise_for_status()
-    httpx.post(
-        f"{server.api}/v1/races/{RACE}/entries",
-        content="bib,name,surname\n1268,山田 太郎,山田\n988,佐藤 花子,佐藤\n305,Ann Smith,Smith\n",
-        headers=_bearer(key) | {"Content-Type": "text/csv"},
-    ).raise_for_status()
+    entries = "bib,name,surname\n1268,山田 太郎,山田\n988,佐藤 花子,佐藤\n305,Ann Smith,Smith\n"
+    open_race(server.api, key, RACE, "第10回 湘南マラソン", entries)
     return key
 
 

@@ -24,6 +24,7 @@ from bakusoku.imaging.text import text_available
 from bakusoku.races import line
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
+from tests.e2e.races import server_with_line
 from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 from tests.races.stand_ins import LineStandIn, line_text_event
@@ -73,24 +74,9 @@ class Race:
 
 @pytest.fixture(scope="module")
 def race(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Race]:
-    line_api = LineStandIn()
-    server = RunningServer(
-        tmp_path_factory.mktemp("race-day") / "data",
-        workers=2,
-        extra_env={
-            "BAKUSOKU_LINE_CHANNEL_ACCESS_TOKEN": line_api.token,
-            "BAKUSOKU_LINE_CHANNEL_SECRET": LINE_SECRET,
-            "BAKUSOKU_LINE_API_URL": line_api.url,
-            "BAKUSOKU_RUNNER_BATCH_SECONDS": str(BATCH_SECONDS),
-        },
-    ).start()
-    try:
+    data_dir = tmp_path_factory.mktemp("race-day") / "data"
+    with server_with_line(data_dir, LINE_SECRET, BATCH_SECONDS) as (server, line_api):
         yield Race(server, line_api)
-    finally:
-        try:
-            assert server.stop() == 0, server.log()
-        finally:
-            line_api.close()
 
 
 def _photo(bib: str | None, seed: int) -> bytes:

@@ -21,6 +21,7 @@ from bakusoku.imaging.text import text_available
 from bakusoku.races import line
 from bench.bib_photos import Conditions, draw_photo
 from tests.conftest import make_jpeg
+from tests.e2e.races import open_race, server_with_line
 from tests.e2e.server import RunningServer, read_bibs_output, upload_photo
 from tests.e2e.test_pipeline_end_to_end import wait_final
 from tests.races.stand_ins import LineStandIn, line_text_event
@@ -66,35 +67,17 @@ class Day:
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Day]:
-    line_api = LineStandIn()
-    server = RunningServer(
-        tmp_path_factory.mktemp("runner-notifications") / "data",
-        workers=2,
-        extra_env={
-            "BAKUSOKU_LINE_CHANNEL_ACCESS_TOKEN": line_api.token,
-            "BAKUSOKU_LINE_CHANNEL_SECRET": LINE_SECRET,
-            "BAKUSOKU_LINE_API_URL": line_api.url,
-            "BAKUSOKU_RUNNER_BATCH_SECONDS": str(BATCH_SECONDS),
-        },
-    ).start()
-    try:
+    data_dir = tmp_path_factory.mktemp("runner-notifications") / "data"
+    with server_with_line(data_dir, LINE_SECRET, BATCH_SECONDS) as (server, line_api):
         started = Day(server, line_api, server.create_key(SERVICE, role="admin"))
-        httpx.put(
-            f"{started.api}/v1/races/{started.album}",
-            json={"name": "湘南マラソン", "date": "2026-12-06"},
-            headers=started.admin(),
-        ).raise_for_status()
-        httpx.post(
-            f"{started.api}/v1/races/{started.album}/entries",
-            content="bib,name,surname\n1268,山田 太郎,山田\n988,佐藤 花子,佐藤\n".encode(),
-            headers=started.admin() | {"Content-Type": "text/csv"},
-        ).raise_for_status()
+        open_race(
+            started.api,
+            started.key,
+            started.album,
+            "湘南マラソン",
+            "bib,name,surname\n1268,山田 太郎,山田\n988,佐藤 花子,佐藤\n",
+        )
         yield started
-    finally:
-        try:
-            assert server.stop() == 0, server.log()
-        finally:
-            line_api.close()
 
 
 def _follow_on_line(day: Day, bib: str, surname: str, user: str) -> str:
