@@ -14,6 +14,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,14 +34,10 @@ _ENDS = (
 _MAX_EVENTS = 200_000  # the most recent calls: plenty for a median and a p95
 
 
-def task_durations(
-    db: sa.Engine,
-    since_seconds: float = 7 * 86400,
-    now: float | None = None,
-    slots: int | None = None,
-) -> dict[str, list[float]]:
-    """Seconds from scheduled to succeeded of each Task state's calls, by state name; with
-    ``slots``, only the calls scheduled while fewer than ``slots`` calls were under way."""
+def _task_events(db: sa.Engine, since_seconds: float, now: float | None) -> list[Any]:
+    """The Task states' schedule and end events of the last ``since_seconds`` (the most recent
+    ``_MAX_EVENTS``), oldest first, so a call's schedule comes before its end (an end before its
+    schedule at the same timestamp sorts after it: ends of equal time are handled last)."""
     now = time.time() if now is None else now
     t = execution_events.c
     query = (
@@ -50,10 +47,18 @@ def task_durations(
         .limit(_MAX_EVENTS)
     )
     with db.connect() as conn:
-        rows = list(conn.execute(query))
-    # oldest first, so a call's schedule comes before its end (an end before its schedule at
-    # the same timestamp sorts after it: ends of equal time are handled last)
-    rows.sort(key=lambda r: (r[3], r[2] not in _SCHEDULED))
+        return sorted(conn.execute(query), key=lambda r: (r[3], r[2] not in _SCHEDULED))
+
+
+def task_durations(
+    db: sa.Engine,
+    since_seconds: float = 7 * 86400,
+    now: float | None = None,
+    slots: int | None = None,
+) -> dict[str, list[float]]:
+    """Seconds from scheduled to succeeded of each Task state's calls, by state name; with
+    ``slots``, only the calls scheduled while fewer than ``slots`` calls were under way."""
+    rows = _task_events(db, since_seconds, now)
     under_way: dict[tuple[str, str], tuple[float, bool]] = {}
     durations: dict[str, list[float]] = defaultdict(list)
     for execution, state, kind, at in rows:
@@ -121,16 +126,7 @@ def busy_rate(
     workers are saturated, and the photos done per second of that time are the machine's real
     rate, whatever else shares its cores. None when the history has no such time.
     """
-    now = time.time() if now is None else now
-    t = execution_events.c
-    query = (
-        sa.select(t.execution_name, t.state_name, t.type, t.timestamp)
-        .where(t.type.in_(_SCHEDULED + _ENDS), t.timestamp >= now - since_seconds)
-        .order_by(t.timestamp.desc())
-        .limit(_MAX_EVENTS)
-    )
-    with db.connect() as conn:
-        rows = sorted(conn.execute(query), key=lambda r: (r[3], r[2] not in _SCHEDULED))
+    rows = _task_events(db, since_seconds, now)
     under_way: set[tuple[str, str]] = set()
     busy = 0.0
     done = 0
