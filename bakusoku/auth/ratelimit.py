@@ -31,11 +31,8 @@ class RateLimiter:
             return None
         now = self._clock()
         with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
-        if tokens >= 1.0:
-            return None
-        return max(1, math.ceil((1.0 - tokens) / self.per_second))
+            tokens = self._tokens(key, now)
+        return None if tokens >= 1.0 else self._wait_for_one(tokens)
 
     def acquire(self, key: str) -> int | None:
         """Take one token for ``key``; None if allowed, else the seconds to wait (Retry-After)."""
@@ -43,10 +40,18 @@ class RateLimiter:
             return None
         now = self._clock()
         with self._lock:
-            tokens, at = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+            tokens = self._tokens(key, now)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
                 return None
             self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / self.per_second))
+            return self._wait_for_one(tokens)
+
+    def _tokens(self, key: str, now: float) -> float:
+        """``key``'s tokens at ``now``: what was left, refilled since, at most ``burst``."""
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.per_second)
+
+    def _wait_for_one(self, tokens: float) -> int:
+        """Whole seconds (at least 1) until ``tokens`` refill to one."""
+        return max(1, math.ceil((1.0 - tokens) / self.per_second))
