@@ -66,6 +66,7 @@ class RaceDay:
         for ids in self.photos.values():
             for photo_id in ids:
                 self.wait_ready(photo_id)
+                self.wait_finished(photo_id)
         return self
 
     def upload(self, n: int) -> str:
@@ -98,6 +99,19 @@ class RaceDay:
             assert photo["status"] in ("pending", "processing"), photo
             time.sleep(0.2)
         raise AssertionError(f"photo {photo_id} not ready after {timeout} s")
+
+    def wait_finished(self, photo_id: str, timeout: float = 120) -> None:
+        """Until the photo's execution has ended: ``ready`` is set in one branch while the bib
+        reader still runs in another, and its recording (no bib in a test image) replaces what
+        a test records."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answer = httpx.get(f"{self.api}/v1/photos/{photo_id}/execution", headers=self.admin())
+            assert answer.status_code == 200, answer.text
+            if answer.json()["execution"]["status"] != "RUNNING":
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"the execution of photo {photo_id} still running after {timeout} s")
 
     def read_bibs(self) -> int:
         """What the bib reader does for each photo: record the sightings, say photos are ready."""
