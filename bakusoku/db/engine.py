@@ -59,15 +59,23 @@ def normalize_url(url: str) -> sa.URL:
     return parsed
 
 
-def _tune_sqlite(dbapi_connection: Any, _record: object) -> None:
+def _sqlite_tuning(durable: bool) -> Callable[[Any, object], None]:
     # WAL lets the API, the dispatcher and the worker processes read while one writes; the busy
-    # timeout turns short lock waits into waits instead of "database is locked" errors.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+    # timeout turns short lock waits into waits instead of "database is locked" errors. In WAL,
+    # synchronous=NORMAL survives a crashed process but may lose the last commits to a power cut;
+    # FULL syncs the log on every commit, for the connections whose commit acknowledges something
+    # to a client (an upload's event). The setting belongs to each connection, not to the file.
+    synchronous = "FULL" if durable else "NORMAL"
+
+    def tune(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return tune
 
 
 TLS_MODES = ("verify-full", "require", "off")
@@ -257,16 +265,18 @@ def create_db_engine(
     tls: TlsOptions | None = None,
     credentials: Credentials | None = None,
     faults: FaultControl | None = None,
+    durable: bool = False,
 ) -> sa.Engine:
     """An engine for ``url``.
 
-    SQLite gets WAL and a busy timeout. A server database gets a bounded pool of ``pool_size``
+    SQLite gets WAL and a busy timeout; with ``durable``, every commit is synced to disk before it
+    returns (what a server database does by default), not only at checkpoints. A server database gets a bounded pool of ``pool_size``
     connections, ``tls`` if given, and its login from ``credentials`` if given. With a ``gate``,
     every connection also holds a slot of the machine-wide gate while it is open, and connections
     idle for ``idle_seconds`` are closed, so idle workers never hold slots the machine shares.
     With ``faults``, the engine obeys the database faults of a chaos experiment (``db.faults``).
     """
-    engine = _create_engine(url, pool_size, gate, idle_seconds, tls, credentials)
+    engine = _create_engine(url, pool_size, gate, idle_seconds, tls, credentials, durable)
     if faults is not None:
         install_faults(engine, faults)
     return engine
@@ -279,11 +289,12 @@ def _create_engine(
     idle_seconds: float,
     tls: TlsOptions | None,
     credentials: Credentials | None,
+    durable: bool,
 ) -> sa.Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
-        sa.event.listen(engine, "connect", _tune_sqlite)
+        sa.event.listen(engine, "connect", _sqlite_tuning(durable))
         return engine
     connect_args = _connect_args(parsed, tls)
     options: dict[str, Any] = {"connect_args": connect_args, "pool_pre_ping": True}

@@ -69,7 +69,11 @@ class EmbeddedStack:
         self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
         upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.notifications = runner_notifications(settings, self.db)  # race day: runners told
-        self.outbox = ObjectEventOutbox(self.db)
+        # An upload is acknowledged once its event is committed: that commit is synced to disk.
+        self.event_db = create_db_engine(
+            settings.effective_database_url, pool_size=2, faults=self.faults, durable=True
+        )
+        self.outbox = ObjectEventOutbox(self.event_db)
         self.photos = PhotoRepository(self.db)
         self.store = local_store_with_outbox(settings, self.outbox, wake=self._wake_trigger)
         self.presigner = Presigner(
@@ -242,6 +246,7 @@ class EmbeddedStack:
         self.runtime.close()
         self.notifications.stop()
         self.ops.stop()
+        self.event_db.dispose()
         self.db.dispose()
 
     def api_app(self, graph: SystemGraph | None = None) -> Any:

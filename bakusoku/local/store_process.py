@@ -59,8 +59,11 @@ def create_app() -> Any:
     _configure_logging(settings)  # in each of uvicorn's worker processes too
     outbox = GroupCommitOutbox(
         ObjectEventOutbox(
-            create_db_engine(
-                settings.effective_database_url, pool_size=2, faults=fault_control(settings)
+            create_db_engine(  # each event is synced before its upload is acknowledged
+                settings.effective_database_url,
+                pool_size=2,
+                faults=fault_control(settings),
+                durable=True,
             )
         )
     )
