@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from bakusoku.storage.presign import Presigner
@@ -127,6 +128,7 @@ def _cli(project: Path, config: Path, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.clock  # the schedule fires at the next whole minute
 def test_an_own_function_runs_packages_and_shows_as_documented(tmp_path: Path) -> None:
     project = tmp_path / "myproject"
     config, scheduled = _project(project)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from bakusoku.storage.presign import Presigner
@@ -132,6 +133,7 @@ def _wait_for(path: Path, seconds: float, server: RunningServer) -> dict[str, An
     return found
 
 
+@pytest.mark.clock  # the schedule fires at the next whole minute
 def test_an_own_workflow_runs_under_up_and_packages_as_documented(tmp_path: Path) -> None:
     project = tmp_path / "myproject"
     config, published = _project(project)

@@ -31,6 +31,7 @@ from tests.races.stand_ins import LineStandIn, line_text_event
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.clock,  # batch windows end on the clock
     pytest.mark.skipif(not text_available(), reason="the 'bibs' extra is not installed"),
 ]
 
