@@ -1,4 +1,5 @@
-"""``bakusoku functions``: the configuration's own functions, and the events they failed."""
+"""``bakusoku functions``: the configuration's own functions, the events they failed, and
+invoking those again once the cause is fixed."""
 
 from __future__ import annotations
 
@@ -38,6 +39,46 @@ def functions_failed(
         click.echo("no dead letters")
         return
     echo_listing(failed, as_json, AsyncInvocation.as_json, _line)
+
+
+@functions.command("redrive")
+@click.argument("keys", nargs=-1)
+@click.option("--function", "function", default=None, help="Every dead letter of this function.")
+@click.option("--all", "every", is_flag=True, help="Every dead letter of every function.")
+@with_db_options
+def functions_redrive(
+    keys: tuple[str, ...],
+    function: str | None,
+    every: bool,
+    data_dir: Path | None,
+    config_file: Path | None,
+) -> None:
+    """Invoke dead letters again once what failed them is fixed: those whose KEYS
+    `bakusoku functions failed` shows, every one of --function, or --all.
+
+    Each is pending again with its tries counted afresh (Lambda's two retries included); a
+    running `bakusoku up` invokes it within seconds, a stopped one on its next start.
+    """
+    if not (keys or function or every):
+        raise click.UsageError(
+            "name what to redrive: KEYS from `bakusoku functions failed`, --function NAME, or --all"
+        )
+    if every and (keys or function):
+        raise click.UsageError("--all redrives every dead letter: give it alone")
+    with operator_db(data_dir, config_file) as engine:
+        redriven = AsyncInvocations(engine).redrive(keys, function)
+    missing = sorted(set(keys) - set(redriven))
+    for key in redriven:
+        click.echo(f"pending again: {key}")
+    if missing:
+        click.echo(
+            "not a dead letter (already redriven, succeeded, or never failed): "
+            + ", ".join(missing),
+            err=True,
+        )
+    if not redriven:
+        click.echo("nothing to redrive", err=True)
+        raise SystemExit(1)
 
 
 def _line(invocation: AsyncInvocation) -> str:

@@ -4,13 +4,14 @@
 (an event delivered twice) queues nothing. An invocation stays ``pending`` until it succeeds or
 fails its last try, so invocations a crash interrupted are found again (``pending``). One that
 failed every try is kept ``failed`` with its error: the dead-letter record the operator reads
-(``failed``), as the deployed function's failure queue keeps it on AWS.
+(``failed``), as the deployed function's failure queue keeps it on AWS, until ``redrive`` makes it
+pending again (its tries start over) once the cause is fixed.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,32 @@ class AsyncInvocations:
             error_type=error_type[:128],
             error_message=message[:MAX_MESSAGE],
         )
+
+    def redrive(self, keys: Sequence[str] = (), function: str | None = None) -> list[str]:
+        """Make dead letters pending again, their tries counted afresh: those of ``keys``, of
+        ``function``, or (neither given) every one; returns the keys made pending."""
+        where = async_invocations.c.status == FAILED
+        if keys:
+            where = where & async_invocations.c.invocation_key.in_(list(keys))
+        if function is not None:
+            where = where & (async_invocations.c.function == function)
+        with self._engine.begin() as conn:
+            found = list(
+                conn.execute(sa.select(async_invocations.c.invocation_key).where(where)).scalars()
+            )
+            if found:
+                conn.execute(
+                    async_invocations.update()
+                    .where(where & async_invocations.c.invocation_key.in_(found))
+                    .values(
+                        status=PENDING,
+                        attempts=0,
+                        error_type=None,
+                        error_message=None,
+                        updated_at=time.time(),
+                    )
+                )
+        return found
 
     def pending(self) -> list[AsyncInvocation]:
         """The invocations not finished, oldest first (after a crash: those to invoke again)."""

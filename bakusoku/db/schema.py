@@ -92,7 +92,7 @@ alert_outbox = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("dedupe_key", sa.String(160), nullable=False, unique=True),
     sa.Column("channel", sa.String(16), nullable=False),  # slack | webhook
-    sa.Column("kind", sa.String(16), nullable=False),  # failure | grouped | summary
+    sa.Column("kind", sa.String(16), nullable=False),  # failure | grouped | summary | dead_letter
     sa.Column("execution_name", sa.String(80), nullable=True),
     sa.Column("window_start", sa.Double, nullable=True),
     sa.Column("payload", sa.JSON, nullable=False),

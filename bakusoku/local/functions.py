@@ -3,7 +3,9 @@
 A schedule is an EventBridge rule: it invokes the function asynchronously with the "Scheduled
 Event", and a failed invocation is tried twice more (Lambda's asynchronous retries, a minute and
 then two minutes later) with the same request id; an invocation that fails every try is kept as
-a dead letter (``bakusoku functions failed``), as the deployed function's failure queue keeps it.
+a dead letter (``bakusoku functions failed``, and an alert), as the deployed function's failure
+queue keeps it; ``bakusoku functions redrive`` makes it pending again and the invoker, which looks
+for pending invocations every few seconds, invokes it afresh.
 An object prefix is an EventBridge rule on S3's "Object Created" events: the object-event router
 (``bakusoku.local.trigger``) hands each object created under it to the function, asynchronously,
 once per bucket, key and ETag. An HTTP route is an API Gateway HTTP API route:
@@ -34,7 +36,7 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bakusoku.config import ConfigError
-from bakusoku.db.invocations import AsyncInvocations
+from bakusoku.db.invocations import AsyncInvocation, AsyncInvocations
 from bakusoku.events import ObjectCreated, execution_name
 from bakusoku.local.routes import to_eventbridge
 from bakusoku.local.schedules import Scheduler
@@ -48,6 +50,7 @@ ACCOUNT = "000000000000"
 API_ID = "local"
 RETRY_SECONDS = 60.0  # Lambda's asynchronous invocation: two more tries, after 1 and 2 minutes
 RETRY_FACTORS = (1.0, 2.0)
+PENDING_POLL_SECONDS = 5.0  # how soon a redriven dead letter (made pending elsewhere) is invoked
 _INTERNAL_ERROR = {"message": "Internal Server Error"}
 
 
@@ -73,7 +76,9 @@ class AsyncInvoker:
     queued twice is invoked once, and an invocation a crash interrupted is invoked again by
     ``resume`` (at least once, as Lambda). A failed try is tried twice more, a minute and then two
     minutes later (``retry_seconds`` scales both) with the same request id; after the last, the
-    invocation is kept as a dead letter, which ``bakusoku functions failed`` lists.
+    invocation is kept as a dead letter, which ``bakusoku functions failed`` lists and
+    ``on_dead_letter`` is told of. Once started, it also invokes what becomes pending while it
+    runs (a dead letter redriven by ``bakusoku functions redrive``) within ``poll_seconds``.
     """
 
     def __init__(
@@ -83,28 +88,43 @@ class AsyncInvoker:
         *,
         threads: int = 4,
         retry_seconds: float = RETRY_SECONDS,
+        poll_seconds: float = PENDING_POLL_SECONDS,
+        on_dead_letter: Callable[[AsyncInvocation], None] | None = None,
     ) -> None:
         self._runtime = runtime
         self._invocations = invocations
         self._delays = tuple(retry_seconds * factor for factor in RETRY_FACTORS)
+        self._poll_seconds = poll_seconds
+        self._on_dead_letter = on_dead_letter
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="async-invoke")
         self._stop = threading.Event()
+        self._in_flight: set[str] = set()  # keys handed to the pool and not finished
+        self._lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
 
     def submit(self, function: str, event: dict[str, Any], *, key: str, source: str) -> bool:
         """Queue ``event`` for ``function`` and return at once; False when ``key`` was queued
         before (a repeated event), which is then not invoked again."""
+        with self._lock:
+            self._in_flight.add(key)  # before the row exists, so the watcher never takes it too
         if not self._invocations.add(key, function, source, event):
+            with self._lock:
+                self._in_flight.discard(key)
             log.info("%s: invocation %s was queued before; repeated event ignored", function, key)
             return False
         self._pool.submit(self._invoke, function, event, key)
         return True
 
     def resume(self) -> int:
-        """Invoke again what a previous run queued and did not finish; how many."""
-        pending = self._invocations.pending()
-        for invocation in pending:
-            self._pool.submit(self._invoke, invocation.function, invocation.event, invocation.key)
-        return len(pending)
+        """Invoke what is pending and not being invoked (what a previous run queued and did not
+        finish, or a redriven dead letter), then keep looking every ``poll_seconds``; how many."""
+        started = self._submit_pending()
+        if self._watcher is None:
+            self._watcher = threading.Thread(
+                target=self._watch_pending, name="async-invoke-pending", daemon=True
+            )
+            self._watcher.start()
+        return started
 
     def target(self, function: str) -> Callable[[dict[str, Any]], object]:
         """What a schedule fires: hand the event over and return at once (the event's id, new
@@ -115,9 +135,36 @@ class AsyncInvoker:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def _watch_pending(self) -> None:
+        while not self._stop.wait(self._poll_seconds):
+            try:
+                self._submit_pending()
+            except Exception:  # the database away for a moment: look again on the next round
+                log.exception("could not read the pending asynchronous invocations")
+
+    def _submit_pending(self) -> int:
+        started = 0
+        for invocation in self._invocations.pending():
+            with self._lock:
+                if invocation.key in self._in_flight:
+                    continue
+                self._in_flight.add(invocation.key)
+            self._pool.submit(self._invoke, invocation.function, invocation.event, invocation.key)
+            started += 1
+        return started
+
     def _invoke(self, function: str, event: dict[str, Any], key: str) -> None:
+        try:
+            self._try_each(function, event, key)
+        finally:
+            with self._lock:
+                self._in_flight.discard(key)
+
+    def _try_each(self, function: str, event: dict[str, Any], key: str) -> None:
         request_id = str(uuid.uuid4())  # one id for every try of the event, as Lambda keeps it
         tries = len(self._delays) + 1
         for attempt, delay in enumerate((0.0, *self._delays), start=1):
@@ -137,6 +184,7 @@ class AsyncInvoker:
                         exc.error_message,
                     )
                     self._invocations.failed(key, attempt, exc.error_type, exc.error_message)
+                    self._tell_dead_letter(key)
                     return
                 log.warning(
                     "%s failed on try %d of %d (%s: %s); it is tried again",
@@ -150,6 +198,13 @@ class AsyncInvoker:
                 continue
             self._invocations.succeeded(key, attempt)
             return
+
+    def _tell_dead_letter(self, key: str) -> None:
+        if self._on_dead_letter is None:
+            return
+        dead = self._invocations.get(key)
+        if dead is not None:
+            self._on_dead_letter(dead)
 
 
 def schedule_key(function: str, event: Mapping[str, Any]) -> str:

@@ -132,7 +132,10 @@ class EmbeddedStack:
         # prefixes, each event queued durably (its dead letter kept when every try fails).
         self.invocations = AsyncInvocations(self.db)
         self.async_invoker = AsyncInvoker(
-            self.runtime, self.invocations, retry_seconds=settings.async_retry_seconds
+            self.runtime,
+            self.invocations,
+            retry_seconds=settings.async_retry_seconds,
+            on_dead_letter=self.ops.on_dead_letter,  # an alert, as the queue's alarm on AWS
         )
         # One reader of the outbox for every rule on object-created events: the state machines
         # uploads start for the upload prefix, each declared function's and declared state

@@ -1,5 +1,7 @@
 """Failure alerts: one message per failed execution, per-minute summaries of bursts, durable delivery.
 
+A declared function's dead letter (``record_dead_letter``) is one message of its own, never grouped.
+
 An execution that ends in one of ``messages.ALERTED_STATUSES`` is written to the ``alert_outbox``
 table once per channel (its unique key is the execution and its re-drive count, so a second report of
 the same end adds nothing). Past ``burst_threshold`` failures in one minute, further failures of that minute are kept
@@ -32,7 +34,7 @@ from bakusoku.db.dispatch import OutboxDispatcher, RetryPolicy
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops import messages
 from bakusoku.ops.errors import AlertDeliveryError
-from bakusoku.ops.messages import FailedExecution
+from bakusoku.ops.messages import DeadLetter, FailedExecution
 from bakusoku.secrets import secret_string
 
 log = logging.getLogger("bakusoku.ops.alerts")
@@ -40,6 +42,7 @@ log = logging.getLogger("bakusoku.ops.alerts")
 SLACK = "slack"
 WEBHOOK = "webhook"
 WINDOW_SECONDS = 60.0
+DEAD_LETTER = "dead_letter"  # the kind of a dead letter's row
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,34 @@ class AlertOutbox:
                     added += self._insert(channel, key, alert, window, now)
                 except sa.exc.IntegrityError:
                     continue  # already recorded: a duplicate report of the same end
+        if added:
+            self.dispatcher.wake()
+        return added
+
+    def record_dead_letter(self, letter: DeadLetter, *, now: float | None = None) -> int:
+        """Queue the alert of one dead letter on every channel; returns rows added. The same
+        failure reported twice adds nothing; the same event failing again after a redrive does."""
+        now = time.time() if now is None else now
+        added = 0
+        for channel in self.settings.channels:
+            try:
+                with self.db.begin() as conn:
+                    conn.execute(
+                        alert_outbox.insert().values(
+                            dedupe_key=_dead_letter_key(channel, letter),
+                            channel=channel,
+                            kind=DEAD_LETTER,
+                            window_start=now - now % WINDOW_SECONDS,
+                            payload=letter.to_payload(),
+                            status="pending",
+                            attempts=0,
+                            next_attempt_at=now,
+                            created_at=now,
+                        )
+                    )
+                added += 1
+            except sa.exc.IntegrityError:
+                continue
         if added:
             self.dispatcher.wake()
         return added
@@ -178,6 +209,13 @@ class AlertOutbox:
             self.on_delivery(row.channel, row.kind, ok)
 
     def _body(self, row: Any) -> dict[str, Any]:
+        if row.kind == DEAD_LETTER:
+            letter = DeadLetter.from_payload(row.payload)
+            return (
+                messages.slack_dead_letter(letter)
+                if row.channel == SLACK
+                else messages.webhook_dead_letter(letter)
+            )
         if row.kind != "summary":
             alert = FailedExecution.from_payload(row.payload)
             return (
@@ -219,6 +257,12 @@ class AlertOutbox:
     def counts(self) -> dict[str, int]:
         """Rows by status (pending, delivered, grouped, failed)."""
         return self.dispatcher.counts()
+
+
+def _dead_letter_key(channel: str, letter: DeadLetter) -> str:
+    # The invocation key can be long (bucket, object key): a digest keeps the column's bound.
+    failure = f"{letter.key}\0{letter.at:.3f}".encode()
+    return f"{channel}:dead-letter:{hashlib.sha256(failure).hexdigest()}"
 
 
 def post_message(

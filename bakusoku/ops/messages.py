@@ -1,5 +1,7 @@
 """Alerts, one description for every backend: which execution ends are alerted, and what an alert
 says about them (Slack Block Kit with a plain-text fallback, or the generic webhook's JSON).
+A declared function's event that failed every try is told as a :class:`DeadLetter` under
+``bakusoku up``; on AWS its queue's alarm says the same through the notifier.
 
 The embedded deployment (``ops.alerts``) and the AWS notifier (``aws.notifier``) both turn an ended
 execution into a :class:`FailedExecution` with :func:`failed_execution` and render it here; the
@@ -315,3 +317,78 @@ def slack_alarm(change: AlarmChange) -> dict[str, Any]:
             },
         ],
     }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A declared function's asynchronous event that failed every try (``bakusoku up``): what the
+    channel is told, as the function's dead-letter queue alarm tells it on AWS."""
+
+    service: str
+    stage: str
+    function: str
+    source: str  # schedule | object
+    key: str  # the invocation key: what `bakusoku functions redrive` takes
+    error_type: str
+    error_message: str
+    attempts: int
+    at: float  # when the last try failed, epoch seconds
+
+    def to_payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> DeadLetter:
+        return cls(**{k: payload[k] for k in cls.__dataclass_fields__})
+
+
+def slack_dead_letter(letter: DeadLetter) -> dict[str, Any]:
+    """One dead letter as a Slack message (Block Kit, with a plain-text fallback)."""
+    fields = [
+        ("Service", letter.service),
+        ("Stage", letter.stage),
+        ("Function", f"`{letter.function}`"),
+        ("Event", letter.source),
+        ("Tries", str(letter.attempts)),
+        ("Error", f"`{letter.error_type}`"),
+    ]
+    redrive = f"bakusoku functions redrive {letter.key}"
+    return {
+        "text": (
+            f"[{letter.service}/{letter.stage}] function {letter.function} failed every try on "
+            f"its {letter.source} event: {letter.error_type}"
+        ),
+        "blocks": [
+            {
+                "type": "header",
+                "text": {"type": "plain_text", "text": f"Function {letter.function}: dead letter"},
+            },
+            {
+                "type": "section",
+                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
+            },
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Cause*\n{letter.error_message or '-'}"},
+            },
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "*What to do*\nFix what the error names, then invoke the event "
+                    f"again: `{redrive}` (`bakusoku functions failed` lists the others).",
+                },
+            },
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": f"`{letter.key}` · {iso_seconds(letter.at)}"}
+                ],
+            },
+        ],
+    }
+
+
+def webhook_dead_letter(letter: DeadLetter) -> dict[str, Any]:
+    """One dead letter as the generic webhook's JSON."""
+    return {"type": "function.dead_letter", **letter.to_payload(), "at": iso_seconds(letter.at)}

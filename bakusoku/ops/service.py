@@ -9,13 +9,20 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bakusoku.config import Settings
+from bakusoku.db.invocations import AsyncInvocation
 from bakusoku.db.photos import PhotoRepository
 from bakusoku.events import object_created_records
 from bakusoku.ops.alerts import AlertOutbox, AlertSettings
 from bakusoku.ops.history import ExecutionHistory
 from bakusoku.ops.invoker import ExecutionFactsCache, OpsInvoker
 from bakusoku.ops.logs import Redactor, configure_logging, log_context
-from bakusoku.ops.messages import ALERTED_STATUSES, execution_link, failed_execution
+from bakusoku.ops.messages import (
+    ALERTED_STATUSES,
+    MAX_CAUSE,
+    DeadLetter,
+    execution_link,
+    failed_execution,
+)
 from bakusoku.ops.metrics import OpsMetrics
 from bakusoku.ops.middleware import OpsMiddleware
 from bakusoku.ops.timeline import Timeline
@@ -155,6 +162,27 @@ class Operations:
                     log.exception(
                         "operations step %s failed for %s", step.__name__, description.name
                     )
+
+    def on_dead_letter(self, invocation: AsyncInvocation) -> None:
+        """Alert a declared function's event that failed every try; never raises (the dead
+        letter is kept whatever happens to its alert)."""
+        if not self.alerts.settings.channels:
+            return
+        letter = DeadLetter(
+            service=self.settings.service_name,
+            stage=self.settings.stage,
+            function=invocation.function,
+            source=invocation.source,
+            key=invocation.key,
+            error_type=invocation.error_type or "",
+            error_message=self.redactor.redact(invocation.error_message or "")[:MAX_CAUSE],
+            attempts=invocation.attempts,
+            at=invocation.updated_at,
+        )
+        try:
+            self.alerts.record_dead_letter(letter)
+        except Exception:
+            log.exception("could not queue the alert of dead letter %s", invocation.key)
 
     def _count(
         self, description: ExecutionDescription, timeline: Timeline, values: dict[str, Any]

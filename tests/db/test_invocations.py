@@ -91,3 +91,28 @@ def test_old_successes_are_forgotten_and_dead_letters_kept(engine: sa.Engine) ->
     assert invocations.get(ok) is None
     dead = invocations.get(bad)
     assert dead is not None and dead.status == FAILED
+
+
+def test_redrive_makes_the_named_dead_letters_pending_with_their_tries_afresh(
+    engine: sa.Engine,
+) -> None:
+    invocations = AsyncInvocations(engine)
+    function, other = f"fn-{uuid.uuid4().hex[:8]}", f"fn-{uuid.uuid4().hex[:8]}"
+    first, second, elsewhere, done = _key(), _key(), _key(), _key()
+    for key, owner in ((first, function), (second, function), (elsewhere, other), (done, other)):
+        invocations.add(key, owner, "object", EVENT)
+    for key in (first, second, elsewhere):
+        invocations.failed(key, 3, "ValueError", "cannot read")
+    invocations.succeeded(done, 1)
+
+    by_key = invocations.redrive([first, done])  # a success is no dead letter
+    by_function = invocations.redrive(function=function)
+    again = invocations.redrive([first])
+
+    assert (by_key, by_function, again) == ([first], [second], [])
+    retried = invocations.get(first)
+    assert retried is not None
+    assert (retried.status, retried.attempts, retried.error_type) == (PENDING, 0, None)
+    assert [d.key for d in invocations.failed_invocations(other)] == [elsewhere]
+    ended = invocations.get(done)
+    assert ended is not None and ended.status == SUCCEEDED

@@ -1,6 +1,7 @@
 """`bakusoku up`'s object prefixes: an object created under a declared function's prefix invokes
 it once with S3's EventBridge "Object Created" event, from the outbox the pipeline reads; a
-function that always fails leaves a dead letter after Lambda's two retries."""
+function that always fails leaves a dead letter after Lambda's two retries, alerted on Slack and
+invoked again by `bakusoku functions redrive` once its cause is fixed."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from bakusoku.local.stack import EmbeddedStack
 from bakusoku.ops.status import status_report
 from bakusoku.storage.local import LocalObjectStore
 from tests.conftest import free_port
+from tests.ops.conftest import WebhookStandIn
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +41,14 @@ def record(event, context):
 
 def broken(event, context):
     raise ValueError("cannot read " + event["detail"]["object"]["key"])
+
+
+def fixable(event, context):
+    if not os.path.exists(os.environ["FIXED"]):
+        raise LookupError("no column 'bib' in " + event["detail"]["object"]["key"])
+    with open(os.environ["FIXED"], "a") as out:
+        out.write(event["detail"]["object"]["key"] + "\\n")
+    return {"ok": True}
 """
 
 
@@ -58,19 +68,25 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "environment": {"OBJECTS_OUT": str(root / "objects.jsonl")},
             },
             "breaker": {"handler": "objfns.broken", "events": [{"object": {"prefix": "broken/"}}]},
+            "fixable": {
+                "handler": "objfns.fixable",
+                "events": [{"object": {"prefix": "entries/"}}],
+                "environment": {"FIXED": str(root / "fixed.txt")},
+            },
         },
     }
     (root / "bakusoku.yml").write_text(yaml.safe_dump(config))
     return root
 
 
-def _stack(project: Path, data_dir: Path) -> EmbeddedStack:
+def _stack(project: Path, data_dir: Path, **settings: Any) -> EmbeddedStack:
     overrides = {
         "data_dir": data_dir,
         "workers": 1,
         "port": free_port(),
         "store_port": free_port(),
         "sweep_schedule": "",
+        **settings,
     }
     return EmbeddedStack(load_settings(overrides, config_file=project / "bakusoku.yml", environ={}))
 
@@ -181,3 +197,39 @@ def test_an_invocation_queued_before_a_crash_is_invoked_on_the_next_start(
         assert _wait(lambda: _status(invocations, "importer:object:crashed") == "succeeded", 10)
     finally:
         stack.stop()
+
+
+def test_a_dead_letter_is_alerted_and_once_fixed_a_redrive_invokes_it_again(
+    project: Path, tmp_path: Path
+) -> None:
+    slack = WebhookStandIn()
+    stack = _stack(project, tmp_path / "data", slack_webhook_url=slack.url)
+    stack.start()
+    try:
+        stack.store.put_object(
+            stack.settings.bucket, "entries/race.csv", b"no,bibs", content_type="text/csv"
+        )
+        (alert,) = slack.wait_for(1, timeout=60)
+        invocations = AsyncInvocations(stack.db)
+        (dead,) = invocations.failed_invocations("fixable")
+        assert "fixable failed every try on its object event: LookupError" in alert["text"]
+        told = json.dumps(alert["blocks"])
+        assert "no column 'bib' in entries/race.csv" in told
+        assert f"bakusoku functions redrive {dead.key}" in told
+        data = ["--data-dir", str(tmp_path / "data")]
+        refused = CliRunner().invoke(cli, ["functions", "redrive", *data])
+        assert refused.exit_code == 2 and "--function NAME" in refused.output
+
+        (project / "fixed.txt").write_text("")  # the cause is fixed
+        redriven = CliRunner().invoke(cli, ["functions", "redrive", "--function", "fixable", *data])
+
+        assert redriven.exit_code == 0, redriven.output
+        assert f"pending again: {dead.key}" in redriven.output
+        assert _wait(lambda: _status(invocations, dead.key) == "succeeded", timeout=30)
+        assert (project / "fixed.txt").read_text() == "entries/race.csv\n"
+        again = CliRunner().invoke(cli, ["functions", "redrive", dead.key, *data])
+        assert again.exit_code == 1 and "not a dead letter" in again.output
+        assert len(slack.bodies()) == 1  # the success is not alerted
+    finally:
+        stack.stop()
+        slack.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from bakusoku.config import Settings
+from bakusoku.db.invocations import AsyncInvocation
 from bakusoku.db.schema import alert_outbox
 from bakusoku.ops.alerts import verify
 from bakusoku.ops.history import ExecutionQuery, parse_since
@@ -296,3 +298,41 @@ def test_retention_removes_old_executions_and_their_events(
             sa.select(sa.func.count()).where(execution_events.c.execution_name == old)
         ).scalar_one()
     assert left == {recent} and events == 0
+
+
+def test_a_dead_letter_is_one_alert_per_channel_redacted_and_told_once(
+    ops: Operations, slack: WebhookStandIn, receiver: WebhookStandIn
+) -> None:
+    failed_at = time.time()
+    letter = AsyncInvocation(
+        key="importer:object:race-csv-3f2a",
+        function="importer",
+        source="object",
+        event={},
+        status="failed",
+        attempts=3,
+        error_type="ValueError",
+        error_message=f"cannot post to {slack.url}: bad row 12",
+        updated_at=failed_at,
+    )
+
+    ops.on_dead_letter(letter)
+    ops.on_dead_letter(letter)  # the same failure told twice
+    delivered = ops.alerts.deliver_due()
+
+    assert delivered == 2 and len(slack.bodies()) == len(receiver.bodies()) == 1
+    (message,) = slack.bodies()
+    assert message["text"] == (
+        "[school-photos/prod] function importer failed every try on its object event: ValueError"
+    )
+    assert slack.url not in str(message) and "bad row 12" in str(message)
+    (body,) = receiver.bodies()
+    assert (body["type"], body["function"], body["key"], body["attempts"]) == (
+        "function.dead_letter",
+        "importer",
+        "importer:object:race-csv-3f2a",
+        3,
+    )
+    # Failing again after a redrive is a new failure, told again.
+    ops.on_dead_letter(replace(letter, updated_at=failed_at + 300))
+    assert ops.alerts.deliver_due() == 2
