@@ -166,20 +166,31 @@ def declared_events(function: DeclaredFunction, stage: StageConfig) -> dict[str,
             },
         }
     for event in events.values():
-        if event["Type"] != "HttpApi":  # a rule's target: EventBridge retries, then the queue
-            event["Properties"]["DeadLetterConfig"] = {
-                "Arn": {"Fn::GetAtt": [dead_letter_queue_id(function.name), "Arn"]}
-            }
-            event["Properties"]["RetryPolicy"] = dict(RULE_RETRY_POLICY)
+        if event["Type"] != "HttpApi":
+            _rule_dead_letter(event, dead_letter_queue_id(function.name))
     return events
 
 
-def asynchronous_rules(function: DeclaredFunction) -> list[str]:
-    """The names of the rules that invoke ``function`` asynchronously (schedules, prefixes)."""
+def asynchronous_rules(source: DeclaredFunction | StateMachine) -> list[str]:
+    """The names of the rules that invoke a declared function asynchronously, or start a
+    declared state machine (its schedules and object prefixes)."""
     return [
-        *(f"{function.name}-schedule-{n}" for n in range(1, len(function.schedules) + 1)),
-        *(f"{function.name}-objects-{n}" for n in range(1, len(function.object_prefixes) + 1)),
+        *(f"{source.name}-schedule-{n}" for n in range(1, len(source.schedules) + 1)),
+        *(f"{source.name}-objects-{n}" for n in range(1, len(source.object_prefixes) + 1)),
     ]
+
+
+def machine_dead_letter_queue_id(machine: StateMachine) -> str:
+    """``nightly-export`` → ``NightlyExportStateMachineDeadLetterQueue``: the events of its rules
+    that started no run."""
+    return f"{machine.logical_id}DeadLetterQueue"
+
+
+def _rule_dead_letter(event: dict[str, Any], queue: str) -> None:
+    """A rule's target: EventBridge retries (``RULE_RETRY_POLICY``), then puts the event in
+    ``queue``."""
+    event["Properties"]["DeadLetterConfig"] = {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
+    event["Properties"]["RetryPolicy"] = dict(RULE_RETRY_POLICY)
 
 
 def dead_letter_queue_id(function: str) -> str:
@@ -214,6 +225,17 @@ def declared_dead_letter_resources(stage: StageConfig) -> dict[str, Any]:
         )
         resources[f"{queue}Alarm"] = queue_alarm_resource(
             stage, queue, f"Events {function.name} failed"
+        )
+    for machine in state_machines(stage.settings):
+        if machine.started_by_uploads or not asynchronous_rules(machine):
+            continue  # the photo pipeline's rule has the trigger's queue
+        queue = machine_dead_letter_queue_id(machine)
+        resources[queue] = queue_resource(stage, f"{machine.name}-dlq")
+        resources[f"{queue}Policy"] = _queue_policy(
+            queue, [_rule_arn(stage, rule) for rule in asynchronous_rules(machine)]
+        )
+        resources[f"{queue}Alarm"] = queue_alarm_resource(
+            stage, queue, f"Events that started no run of {machine.name}"
         )
     return resources
 
@@ -724,6 +746,9 @@ def _state_machine_events(stage: StageConfig, machine: StateMachine) -> dict[str
                 "Pattern": object_prefix_pattern(objects_under.prefix),
             },
         }
+    for name, event in events.items():
+        if name != "ObjectCreated":  # a start refused (throttled, no permission) is kept
+            _rule_dead_letter(event, machine_dead_letter_queue_id(machine))
     return events
 
 

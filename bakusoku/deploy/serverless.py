@@ -43,6 +43,7 @@ from bakusoku.deploy.sam import (
     handlers,
     log_group_id,
     log_group_resource,
+    machine_dead_letter_queue_id,
     object_created_pattern,
     object_prefix_pattern,
     queue_alarm_resource,
@@ -213,6 +214,14 @@ def _retry_policy() -> dict[str, Any]:
     }
 
 
+def _plugin_retry_policy() -> dict[str, Any]:
+    """``RULE_RETRY_POLICY`` as the step-functions plugin spells it (not as the framework does)."""
+    return {
+        "maximumRetryAttempts": RULE_RETRY_POLICY["MaximumRetryAttempts"],
+        "maximumEventAgeInSeconds": RULE_RETRY_POLICY["MaximumEventAgeInSeconds"],
+    }
+
+
 def _failure_queue(name: str, stage: StageConfig) -> str | None:
     """The queue of the events ``name`` failed after Lambda's retries, if it has one."""
     if name == NOTIFIER:
@@ -225,9 +234,16 @@ def _failure_queue(name: str, stage: StageConfig) -> str | None:
 
 def _declared_queues(stage: StageConfig) -> list[str]:
     return [
-        dead_letter_queue_id(f.name)
-        for f in stage.functions.values()
-        if f.declaration is not None and asynchronous_rules(f.declaration)
+        *(
+            dead_letter_queue_id(f.name)
+            for f in stage.functions.values()
+            if f.declaration is not None and asynchronous_rules(f.declaration)
+        ),
+        *(
+            machine_dead_letter_queue_id(m)
+            for m in state_machines(stage.settings)
+            if not m.started_by_uploads and asynchronous_rules(m)
+        ),
     ]
 
 
@@ -411,9 +427,25 @@ def _state_machine(stage: StageConfig, machine: StateMachine) -> dict[str, Any]:
                 }
             }
         )
-    spec["events"].extend({"schedule": s.expression} for s in machine.schedules)
+    # The plugin's schedule takes a retry policy but no dead-letter queue; its rules on objects
+    # take both, as the SAM template's do.
     spec["events"].extend(
-        {"eventBridge": {"event": _to_join(object_prefix_pattern(o.prefix))}}
+        {
+            "schedule": {
+                "rate": s.expression,
+                "retryPolicy": _plugin_retry_policy(),
+            }
+        }
+        for s in machine.schedules
+    )
+    spec["events"].extend(
+        {
+            "eventBridge": {
+                "event": _to_join(object_prefix_pattern(o.prefix)),
+                "deadLetterConfig": {"Fn::GetAtt": [machine_dead_letter_queue_id(machine), "Arn"]},
+                "retryPolicy": _plugin_retry_policy(),
+            }
+        }
         for o in machine.object_prefixes
     )
     return spec

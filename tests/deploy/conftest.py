@@ -1,11 +1,15 @@
-"""Fixtures for the AWS packaging tests: packages of every service and stage, and moto's S3 API."""
+"""Fixtures for the AWS packaging tests: packages of every service and stage, `osls package` of a
+serverless.yml, and moto's S3 API."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +27,50 @@ FAKE_AWS = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
+
+
+TOOLS = ROOT / "deploy-tools" / "node_modules"
+OSLS = TOOLS / ".bin" / "osls"
+
+
+@pytest.fixture(scope="session")
+def osls() -> str:
+    """The Serverless Framework (osls) of deploy-tools/, with the step-functions plugin."""
+    if not OSLS.exists():
+        message = "deploy-tools is not installed: run `npm ci --prefix deploy-tools`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return str(OSLS)
+
+
+def osls_package(osls: str, package: Package) -> dict[str, Any]:
+    """`osls package` of a serverless.yml package (configValidationMode: error): the
+    CloudFormation template the framework and its plugin generate."""
+    directory = package.directory
+    link = directory / "node_modules"
+    if not link.exists():
+        link.symlink_to(TOOLS, target_is_directory=True)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(directory),
+        "SLS_TELEMETRY_DISABLED": "1",
+        "SLS_NOTIFICATIONS_MODE": "off",
+        **FAKE_AWS,
+    }
+    result = subprocess.run(
+        [osls, "package", "--stage", package.stage.stage],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    generated = directory / ".serverless" / "cloudformation-template-update-stack.json"
+    template: dict[str, Any] = json.loads(generated.read_text())
+    return template
 
 
 def example_settings() -> Settings:

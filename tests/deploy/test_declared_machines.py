@@ -14,12 +14,13 @@ from bakusoku.config import load_settings
 from bakusoku.deploy import checks
 from bakusoku.deploy.canary import ALIAS, parse_canary
 from bakusoku.deploy.graph import stack_graph
+from bakusoku.deploy.package import package
 from bakusoku.deploy.sam import build_template, pinned_functions
 from bakusoku.deploy.serverless import build_serverless, state_machine_id
 from bakusoku.deploy.stages import StageConfig, load_stage
 from bakusoku.pipeline.functions import state_machines
 from bakusoku.workflow.definition import load_definition
-from tests.deploy.conftest import EXAMPLE, REGION
+from tests.deploy.conftest import EXAMPLE, REGION, osls_package
 
 pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
 
@@ -30,6 +31,7 @@ States:
   Publish: {Type: Task, Resource: "${PublishFunctionArn}", End: true}
 """
 MACHINE = "NightlyExportStateMachine"
+QUEUE = f"{MACHINE}DeadLetterQueue"
 
 
 def _stage(tmp_path: Path, canary: str | None = None) -> StageConfig:
@@ -71,12 +73,18 @@ def test_the_template_creates_the_machine_with_its_events_and_its_role(tmp_path:
         {"FunctionName": {"Ref": "ExportFunction"}},
         {"FunctionName": {"Ref": "PublishFunction"}},
     ]
+    # A start EventBridge could not make (throttled, refused) is retried, then kept in the
+    # machine's own queue.
+    dead_letter = {"Arn": {"Fn::GetAtt": [QUEUE, "Arn"]}}
+    retry = {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
     assert props["Events"] == {
         "Schedule1": {
             "Type": "Schedule",
             "Properties": {
                 "Schedule": "cron(0 3 * * ? *)",
                 "Name": "enphoto-prod-nightly-export-schedule-1",
+                "DeadLetterConfig": dead_letter,
+                "RetryPolicy": retry,
             },
         },
         "Objects1": {
@@ -91,9 +99,22 @@ def test_the_template_creates_the_machine_with_its_events_and_its_role(tmp_path:
                         "object": {"key": [{"prefix": "imports/"}]},
                     },
                 },
+                "DeadLetterConfig": dead_letter,
+                "RetryPolicy": retry,
             },
         },
     }
+    assert resources[QUEUE]["Properties"]["QueueName"] == "enphoto-prod-nightly-export-dlq"
+    statement = resources[f"{QUEUE}Policy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    rules = [
+        arn["Fn::Sub"].rpartition("/")[2]
+        for arn in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    ]
+    assert rules == [
+        "enphoto-prod-nightly-export-schedule-1",
+        "enphoto-prod-nightly-export-objects-1",
+    ]
+    assert resources[f"{QUEUE}Alarm"]["Type"] == "AWS::CloudWatch::Alarm"
     group = resources[f"{MACHINE}LogGroup"]["Properties"]["LogGroupName"]
     assert group == "/aws/vendedlogs/states/enphoto-prod-nightly-export"
     outputs = template["Outputs"]
@@ -162,10 +183,16 @@ def test_the_serverless_output_has_the_machine_and_its_events(tmp_path: Path) ->
     spec = machines[MACHINE]
     assert spec["name"] == "enphoto-prod-nightly-export"
     assert spec["definition"]["States"]["Export"]["Resource"] == {"Fn::GetAtt": ["export", "Arn"]}
-    assert spec["events"][0] == {"schedule": "cron(0 3 * * ? *)"}
-    assert spec["events"][1]["eventBridge"]["event"]["detail"]["object"] == {
-        "key": [{"prefix": "imports/"}]
-    }
+    retry = {"maximumRetryAttempts": 185, "maximumEventAgeInSeconds": 86400}
+    assert spec["events"][0] == {"schedule": {"rate": "cron(0 3 * * ? *)", "retryPolicy": retry}}
+    on_objects = spec["events"][1]["eventBridge"]
+    assert on_objects["event"]["detail"]["object"] == {"key": [{"prefix": "imports/"}]}
+    assert on_objects["deadLetterConfig"] == {"Fn::GetAtt": [QUEUE, "Arn"]}
+    assert on_objects["retryPolicy"] == retry
+    resources = document["resources"]["Resources"]
+    assert resources[QUEUE]["Properties"]["QueueName"] == "enphoto-prod-nightly-export-dlq"
+    policy = resources["DeadLetterQueuePolicy"]["Properties"]
+    assert {"Ref": QUEUE} in policy["Queues"]
     assert state_machine_id(stage) != state_machine_id(stage, state_machines(stage.settings)[1])
 
 
@@ -180,3 +207,37 @@ def test_the_map_draws_the_machine_with_its_states_functions_and_sources(tmp_pat
     assert any(t == "ExportFunction" for _, t in calls)
     into = [e for e in graph.edges if e.target == MACHINE and e.kind == "triggers"]
     assert len(into) == 2  # the schedule and the rule on imports/
+
+
+@pytest.mark.integration  # runs osls (Node) in a child process
+def test_the_serverless_output_with_the_machine_packages_and_passes_cfn_lint(
+    tmp_path: Path, osls: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = _stage(tmp_path)
+    (tmp_path / "reports").mkdir()  # the project's handlers, which the bundle takes
+    for module in ("__init__", "export", "publish"):
+        (tmp_path / "reports" / f"{module}.py").write_text("def handler(event, context): ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    built = package(
+        stage.settings,
+        "enphoto",
+        "prod",
+        fmt="serverless",
+        out_dir=tmp_path / "serverless",
+        install_dependencies=False,
+    )
+
+    template = osls_package(osls, built)
+
+    assert checks.cfn_lint(template, REGION, ignore=["W3005"]) == []
+    (machine,) = [m for m in state_machines(stage.settings) if m.name == "nightly-export"]
+    target = {"Ref": state_machine_id(stage, machine)}
+    rules = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and r["Properties"]["Targets"][0]["Arn"] == target
+    ]
+    (scheduled,) = [r for r in rules if "ScheduleExpression" in r]
+    (on_objects,) = [r for r in rules if "EventPattern" in r]
+    assert scheduled["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 185
+    assert on_objects["Targets"][0]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [QUEUE, "Arn"]}}

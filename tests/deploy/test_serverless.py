@@ -3,9 +3,6 @@ serverless-step-functions, then cfn-lint on the CloudFormation it generates."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
@@ -15,24 +12,11 @@ from bakusoku.deploy.serverless import state_machine_id
 from bakusoku.events.eventbridge import EXECUTION_STATUS_CHANGE
 from bakusoku.ops.messages import ALERTED_STATUSES
 from bakusoku.pipeline.functions import state_machines
-from tests.deploy.conftest import CASES, FAKE_AWS, REGION, ROOT, Packages
+from tests.deploy.conftest import CASES, REGION, Packages, osls_package
 
 pytestmark = pytest.mark.integration  # runs osls (Node) in a child process
 
 pytest.importorskip("cfnlint", reason="needs the aws extra: pip install -e '.[aws,test]'")
-
-TOOLS = ROOT / "deploy-tools" / "node_modules"
-OSLS = TOOLS / ".bin" / "osls"
-
-
-@pytest.fixture(scope="module")
-def osls() -> str:
-    if not OSLS.exists():
-        message = "deploy-tools is not installed: run `npm ci --prefix deploy-tools`"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return str(OSLS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
@@ -40,29 +24,7 @@ def test_osls_packages_it_and_the_output_passes_cfn_lint(
     packages: Packages, osls: str, case: tuple[str, str]
 ) -> None:
     package = packages.serverless[case]
-    directory = package.directory
-    link = directory / "node_modules"
-    if not link.exists():
-        link.symlink_to(TOOLS, target_is_directory=True)
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(directory),
-        "SLS_TELEMETRY_DISABLED": "1",
-        "SLS_NOTIFICATIONS_MODE": "off",
-        **FAKE_AWS,
-    }
-    result = subprocess.run(
-        [osls, "package", "--stage", case[1]],
-        cwd=directory,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    generated = directory / ".serverless" / "cloudformation-template-update-stack.json"
-    template: dict[str, Any] = json.loads(generated.read_text())
+    template = osls_package(osls, package)
     assert checks.cfn_lint(template, REGION, ignore=["W3005"]) == []
     resources = template["Resources"]
     functions = {k: v for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
