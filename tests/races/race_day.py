@@ -15,7 +15,7 @@ from bakusoku.db.engine import create_db_engine
 from bakusoku.races.notifications import notify_ready
 from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef
 from tests.conftest import make_jpeg
-from tests.e2e.server import RunningServer
+from tests.e2e.server import RunningServer, ended_execution
 from tests.races.stand_ins import LineStandIn, SmtpSink
 
 SERVICE = "runs"
@@ -66,7 +66,6 @@ class RaceDay:
         for ids in self.photos.values():
             for photo_id in ids:
                 self.wait_ready(photo_id)
-                self.wait_finished(photo_id)
         return self
 
     def upload(self, n: int) -> str:
@@ -91,27 +90,19 @@ class RaceDay:
         return str(grant.json()["photo_id"])
 
     def wait_ready(self, photo_id: str, timeout: float = 120) -> None:
+        """Until the photo is ready and its execution has ended: ``ready`` is set in one branch
+        while the bib reader and face indexing may still run in others, and what they record
+        (nothing, for a test image) would replace what a test records next."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             photo = httpx.get(f"{self.api}/v1/photos/{photo_id}", headers=self.admin()).json()
             if photo["status"] == "ready":
+                ended = ended_execution(self.api, photo_id, timeout=timeout)["execution"]
+                assert ended["status"] == "SUCCEEDED", ended
                 return
             assert photo["status"] in ("pending", "processing"), photo
             time.sleep(0.2)
         raise AssertionError(f"photo {photo_id} not ready after {timeout} s")
-
-    def wait_finished(self, photo_id: str, timeout: float = 120) -> None:
-        """Until the photo's execution has ended: ``ready`` is set in one branch while the bib
-        reader still runs in another, and its recording (no bib in a test image) replaces what
-        a test records."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            answer = httpx.get(f"{self.api}/v1/photos/{photo_id}/execution", headers=self.admin())
-            assert answer.status_code == 200, answer.text
-            if answer.json()["execution"]["status"] != "RUNNING":
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"the execution of photo {photo_id} still running after {timeout} s")
 
     def read_bibs(self) -> int:
         """What the bib reader does for each photo: record the sightings, say photos are ready."""
