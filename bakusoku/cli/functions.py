@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 
 from bakusoku.cli.operator import echo_listing, operator_db, with_db_options
+from bakusoku.config import ConfigError, load_settings
 from bakusoku.db.invocations import AsyncInvocation, AsyncInvocations
+from bakusoku.deploy.dead_letters import dead_letter_queues, redrive
+from bakusoku.deploy.stages import load_stage
 
 
 @click.group("functions")
@@ -45,11 +48,15 @@ def functions_failed(
 @click.argument("keys", nargs=-1)
 @click.option("--function", "function", default=None, help="Every dead letter of this function.")
 @click.option("--all", "every", is_flag=True, help="Every dead letter of every function.")
+@click.option("--service", default=None, help="With --stage: the deployed stack's service.")
+@click.option("--stage", default=None, help="Redrive the queues of this deployed stage on AWS.")
 @with_db_options
 def functions_redrive(
     keys: tuple[str, ...],
     function: str | None,
     every: bool,
+    service: str | None,
+    stage: str | None,
     data_dir: Path | None,
     config_file: Path | None,
 ) -> None:
@@ -57,7 +64,9 @@ def functions_redrive(
     `bakusoku functions failed` shows, every one of --function, or --all.
 
     Each is pending again with its tries counted afresh (Lambda's two retries included); a
-    running `bakusoku up` invokes it within seconds, a stopped one on its next start.
+    running `bakusoku up` invokes it within seconds, a stopped one on its next start. With
+    --service and --stage, the deployed stack's queues instead: each message's event is sent to
+    the function's live alias (asynchronously) and deleted once Lambda accepts it.
     """
     if not (keys or function or every):
         raise click.UsageError(
@@ -65,6 +74,11 @@ def functions_redrive(
         )
     if every and (keys or function):
         raise click.UsageError("--all redrives every dead letter: give it alone")
+    if stage is not None or service is not None:
+        if keys:
+            raise click.UsageError("a queue's messages have no keys: use --function NAME or --all")
+        _redrive_stage(service, stage, function, config_file)
+        return
     with operator_db(data_dir, config_file) as engine:
         redriven = AsyncInvocations(engine).redrive(keys, function)
     missing = sorted(set(keys) - set(redriven))
@@ -78,6 +92,38 @@ def functions_redrive(
         )
     if not redriven:
         click.echo("nothing to redrive", err=True)
+        raise SystemExit(1)
+
+
+def _redrive_stage(
+    service: str | None, stage: str | None, function: str | None, config_file: Path | None
+) -> None:
+    """The deployed stage's queues: each event to the function's live alias (docs/functions.md)."""
+    if not (service and stage):
+        raise click.UsageError("on AWS, give both --service and --stage")
+    try:
+        import boto3
+    except ImportError as exc:  # pragma: no cover - the aws extra is not installed
+        raise click.ClickException(
+            "redriving on AWS needs the aws extra: pip install 'bakusoku[aws]'"
+        ) from exc
+    settings = load_settings(config_file=config_file)
+    try:
+        queues = dead_letter_queues(load_stage(settings, service, stage), function)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    sqs = boto3.client("sqs", region_name=settings.region)
+    lambda_client = boto3.client("lambda", region_name=settings.region)
+    kept = 0
+    for queue in queues:
+        url = sqs.get_queue_url(QueueName=queue.queue_name)["QueueUrl"]
+        done = redrive(sqs, lambda_client, url, queue.function_name)
+        kept += done.kept
+        click.echo(
+            f"{queue.function}: {done.invoked} event(s) sent to {queue.function_name}:live"
+            + (f", {done.kept} kept in {queue.queue_name} (see the log)" if done.kept else "")
+        )
+    if kept:
         raise SystemExit(1)
 
 
