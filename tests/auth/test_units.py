@@ -35,7 +35,7 @@ def test_keys_are_stored_hashed_and_checked_in_full(engine: sa.Engine) -> None:
     )
     with engine.connect() as conn:
         stored = conn.execute(sa.select(api_keys)).one()
-    secret = token.rsplit("_", 1)[-1]
+    secret = token.split("_", 2)[2]  # prefix, id, secret (which may hold "_")
     assert secret not in str(tuple(stored)) and len(stored.secret_sha256) == 64
     principal = store.authenticate(token)
     assert principal is not None
