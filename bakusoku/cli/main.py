@@ -32,7 +32,6 @@ from bakusoku.cli.race import race as race_commands
 from bakusoku.cli.uploader import find_files, upload_all, wait_until_processed
 from bakusoku.config import ConfigError, load_settings
 from bakusoku.errors import BakusokuError
-from bakusoku.faces.backends import missing_packages
 from bakusoku.ops.logs import (
     LOG_FORMATS,
     JsonFormatter,
@@ -134,9 +133,6 @@ def up(
             click.echo(line)
         for line in plan_banner(race_plan, upcoming):
             click.echo(line)
-        faces_off = missing_packages(settings)
-        if faces_off:  # each photo is kept, its faces recorded unindexed with this reason
-            click.echo(f"faces: not indexed: {faces_off}")
         if demo:
             key = demo_key(settings)
             click.echo(f"demo: API key (service demo, admin): {key}")

@@ -22,6 +22,8 @@ from bakusoku.config import Settings
 from bakusoku.domain.keys import photo_ref
 from bakusoku.events import ObjectCreated, parse_object_created
 from bakusoku.events.errors import EventError
+from bakusoku.faces.backends import missing_packages as missing_face_packages
+from bakusoku.races.readers import missing_packages as missing_bib_packages
 from bakusoku.workflow.engine import ExecutionDescription
 
 FindPhoto = Callable[[str], Mapping[str, Any] | None]
@@ -40,8 +42,20 @@ def banner_lines(settings: Settings, version: str) -> list[str]:
         f"  data:         {settings.data_dir.resolve()}",
         f"  database:     {database}",
         f"  workers:      {settings.effective_workers}",
+        *missing_extras(settings),
         "Press Ctrl-C to stop.",
     ]
+
+
+def missing_extras(settings: Settings) -> list[str]:
+    """What the configured face index and bib reader lack on this machine (an extra not
+    installed): photos are still kept, their faces unindexed or their bibs left to staff."""
+    lines = []
+    if faces := missing_face_packages(settings):
+        lines.append(f"  faces:        not indexed: {faces}")
+    if bibs := missing_bib_packages(settings):
+        lines.append(f"  bibs:         not read: {bibs}")
+    return lines
 
 
 class PhotoConsole:

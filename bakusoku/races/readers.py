@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from typing import Any, Protocol
 
@@ -24,10 +25,26 @@ from bakusoku.races.errors import BibReadError
 
 EMBEDDED, REKOGNITION, OFF = "embedded", "rekognition", "off"
 READERS = (EMBEDDED, REKOGNITION, OFF)
+# What the embedded reader imports from the 'bibs' extra (their import names).
+EMBEDDED_PACKAGES = ("onnxruntime", "rapidocr_onnxruntime")
+_NOT_INSTALLED = (
+    "bib_reader is 'embedded' but the text engine is not installed: install the 'bibs' extra"
+    " (pip install 'bakusoku[bibs]'), or set bib_reader to rekognition or off"
+)
 # DetectText's own floor (percent): under it a word is noise, not a hint for staff.
 _MIN_WORD_CONFIDENCE = 50.0
 # The largest picture DetectText takes as bytes.
 _MAX_BYTES = 5 * 1024 * 1024
+
+
+def missing_packages(settings: Settings) -> str | None:
+    """Why the configured reader cannot work on this machine (its engine is not installed), or
+    None; found without importing anything, for ``bakusoku up`` to say at once."""
+    if settings.bib_reader != EMBEDDED:
+        return None
+    if any(importlib.util.find_spec(name) is None for name in EMBEDDED_PACKAGES):
+        return _NOT_INSTALLED
+    return None
 
 
 class BibReader(Protocol):
@@ -44,11 +61,7 @@ class EmbeddedReader:
     def read(self, jpeg: bytes) -> tuple[list[TextLine], tuple[int, int]]:
         reader = load_text_reader()
         if reader is None:
-            raise BibReadError(
-                "bib_reader is 'embedded' but the text engine is not installed: install the"
-                " 'bibs' extra (pip install 'bakusoku[bibs]'), or set bib_reader to rekognition"
-                " or off"
-            )
+            raise BibReadError(_NOT_INSTALLED)
         with Image.open(io.BytesIO(jpeg), formats=["JPEG", "WEBP"]) as image:
             picture = image.convert("RGB")
         return reader.lines(picture, max_aspect=MAX_ASPECT), picture.size

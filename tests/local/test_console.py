@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bakusoku.config import Settings
 from bakusoku.domain.keys import upload_key
@@ -144,3 +147,24 @@ def test_the_banner_says_where_everything_is_and_hides_a_database_password() -> 
     assert "  workers:      3" in lines
     assert lines[-1] == "Press Ctrl-C to stop."
     assert not any("s3cret-pw" in line for line in lines)
+    assert not any(line.startswith(("  faces:", "  bibs:")) for line in lines)  # extras here
+
+
+def test_the_banner_says_when_the_face_index_or_the_bib_reader_lacks_its_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "numpy", None)  # as without the faces and bibs extras
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+
+    lines = banner_lines(Settings(), "1.2.3")
+
+    assert lines[-3:] == [
+        "  faces:        not indexed: face_index is 'embedded' but numpy is not installed:"
+        " install the 'faces' extra (pip install 'bakusoku[faces]'), or set face_index to off",
+        "  bibs:         not read: bib_reader is 'embedded' but the text engine is not installed:"
+        " install the 'bibs' extra (pip install 'bakusoku[bibs]'), or set bib_reader to"
+        " rekognition or off",
+        "Press Ctrl-C to stop.",
+    ]
+    off = banner_lines(Settings(face_index="off", bib_reader="off"), "1.2.3")
+    assert not any(line.startswith(("  faces:", "  bibs:")) for line in off)

@@ -4,6 +4,7 @@ against botocore's model of the service (Stubber validates both; nothing is sent
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any
 
 import botocore.session
@@ -13,7 +14,12 @@ from PIL import Image
 
 from bakusoku.config import ConfigError, Settings
 from bakusoku.races.bibs import Entrants, sightings
-from bakusoku.races.readers import EmbeddedReader, RekognitionReader, bib_reader
+from bakusoku.races.readers import (
+    EmbeddedReader,
+    RekognitionReader,
+    bib_reader,
+    missing_packages,
+)
 
 
 def _jpeg(size: tuple[int, int] = (1600, 1200)) -> bytes:
@@ -90,3 +96,17 @@ def test_the_configuration_names_the_reader() -> None:
     assert isinstance(bib_reader(Settings(bib_reader="rekognition"), _client()), RekognitionReader)
     with pytest.raises(ConfigError, match="embedded, rekognition, off"):
         bib_reader(Settings(bib_reader="tesseract"))
+
+
+def test_missing_packages_says_the_embedded_reader_needs_the_bibs_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedded, off = Settings(bib_reader="embedded"), Settings(bib_reader="off")
+    assert missing_packages(embedded) is None  # the test extra installs the bibs extra
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # find_spec: None for a blocked module
+
+    assert missing_packages(off) is None
+    assert missing_packages(embedded) == (
+        "bib_reader is 'embedded' but the text engine is not installed: install the 'bibs' extra"
+        " (pip install 'bakusoku[bibs]'), or set bib_reader to rekognition or off"
+    )
