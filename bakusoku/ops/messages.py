@@ -141,45 +141,14 @@ def slack_failure(alert: FailedExecution) -> dict[str, Any]:
             f"[{alert.service}/{alert.stage}] photo {alert.photo_id or '-'} {ended}{where}: {code}"
         ),
         "blocks": [
-            {
-                "type": "header",
-                "text": {"type": "plain_text", "text": f"Photo {ended}: {code}"},
-            },
-            {
-                "type": "section",
-                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
-            },
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Cause*\n{alert.cause or alert.error or '-'}"},
-            },
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*What it means*\n{entry.meaning}\n*What to do*\n{entry.action}",
-                },
-            },
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": f"execution `{alert.execution}` · `{alert.execution_arn}`"
-                        f" · {iso_seconds(alert.at)}",
-                    }
-                ],
-            },
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open execution"},
-                        "url": alert.link,
-                    }
-                ],
-            },
+            _header(f"Photo {ended}: {code}"),
+            _fields(fields),
+            _section(f"*Cause*\n{alert.cause or alert.error or '-'}"),
+            _section(f"*What it means*\n{entry.meaning}\n*What to do*\n{entry.action}"),
+            _context(
+                f"execution `{alert.execution}` · `{alert.execution_arn}` · {iso_seconds(alert.at)}"
+            ),
+            _button("Open execution", alert.link),
         ],
     }
 
@@ -203,31 +172,47 @@ def slack_summary(window_start: float, items: list[dict[str, Any]], link: str) -
             f"from {iso_seconds(window_start)}"
         ),
         "blocks": [
-            {
-                "type": "header",
-                "text": {"type": "plain_text", "text": f"{len(items)} more photos failed"},
-            },
-            {
-                "type": "section",
-                "fields": [
-                    {"type": "mrkdwn", "text": f"*Service*\n{first['service']}"},
-                    {"type": "mrkdwn", "text": f"*Stage*\n{first['stage']}"},
-                    {"type": "mrkdwn", "text": f"*Error codes*\n{by_code}"},
-                    {"type": "mrkdwn", "text": f"*Failed states*\n{by_state}"},
-                ],
-            },
-            {"type": "section", "text": {"type": "mrkdwn", "text": listed + more}},
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open failed executions"},
-                        "url": link,
-                    }
-                ],
-            },
+            _header(f"{len(items)} more photos failed"),
+            _fields(
+                [
+                    ("Service", first["service"]),
+                    ("Stage", first["stage"]),
+                    ("Error codes", by_code),
+                    ("Failed states", by_state),
+                ]
+            ),
+            _section(listed + more),
+            _button("Open failed executions", link),
         ],
+    }
+
+
+# Slack's Block Kit blocks the messages above and below are made of.
+
+
+def _header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs],
+    }
+
+
+def _section(markdown: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown}}
+
+
+def _context(markdown: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown}]}
+
+
+def _button(label: str, url: str) -> dict[str, Any]:
+    return {
+        "type": "actions",
+        "elements": [{"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}],
     }
 
 
@@ -291,30 +276,12 @@ def slack_alarm(change: AlarmChange) -> dict[str, Any]:
     return {
         "text": f"[{change.service}/{change.stage}] alarm {change.name} {state}: {change.reason}",
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": f"Alarm {state}"}},
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*{change.name}*\n{change.description or ''}"},
-            },
-            {
-                "type": "section",
-                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
-            },
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*Why*\n{change.reason}"}},
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": iso_seconds(change.at)}],
-            },
-            {
-                "type": "actions",
-                "elements": [
-                    {
-                        "type": "button",
-                        "text": {"type": "plain_text", "text": "Open alarm"},
-                        "url": change.link,
-                    }
-                ],
-            },
+            _header(f"Alarm {state}"),
+            _section(f"*{change.name}*\n{change.description or ''}"),
+            _fields(fields),
+            _section(f"*Why*\n{change.reason}"),
+            _context(iso_seconds(change.at)),
+            _button("Open alarm", change.link),
         ],
     }
 
@@ -359,32 +326,14 @@ def slack_dead_letter(letter: DeadLetter) -> dict[str, Any]:
             f"its {letter.source} event: {letter.error_type}"
         ),
         "blocks": [
-            {
-                "type": "header",
-                "text": {"type": "plain_text", "text": f"Function {letter.function}: dead letter"},
-            },
-            {
-                "type": "section",
-                "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields],
-            },
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f"*Cause*\n{letter.error_message or '-'}"},
-            },
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": "*What to do*\nFix what the error names, then invoke the event "
-                    f"again: `{redrive}` (`bakusoku functions failed` lists the others).",
-                },
-            },
-            {
-                "type": "context",
-                "elements": [
-                    {"type": "mrkdwn", "text": f"`{letter.key}` · {iso_seconds(letter.at)}"}
-                ],
-            },
+            _header(f"Function {letter.function}: dead letter"),
+            _fields(fields),
+            _section(f"*Cause*\n{letter.error_message or '-'}"),
+            _section(
+                "*What to do*\nFix what the error names, then invoke the event again: "
+                f"`{redrive}` (`bakusoku functions failed` lists the others)."
+            ),
+            _context(f"`{letter.key}` · {iso_seconds(letter.at)}"),
         ],
     }
 
