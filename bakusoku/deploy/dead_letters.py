@@ -20,7 +20,7 @@ from typing import Any
 
 from bakusoku.config import ConfigError
 from bakusoku.deploy.canary import ALIAS
-from bakusoku.deploy.sam import asynchronous_rules
+from bakusoku.deploy.sam import asynchronous_rules, dead_letter_queue_name
 from bakusoku.deploy.stages import StageConfig
 
 log = logging.getLogger("bakusoku.deploy.dead_letters")
@@ -48,7 +48,9 @@ def dead_letter_queues(stage: StageConfig, function: str | None = None) -> list[
     """The queues of ``stage``'s declared functions invoked asynchronously (of ``function``
     alone, when given); ConfigError when ``function`` has none."""
     found = [
-        DeadLetterQueue(f.name, stage.resource_name(f.name), stage.resource_name(f"{f.name}-dlq"))
+        DeadLetterQueue(
+            f.name, stage.resource_name(f.name), stage.resource_name(dead_letter_queue_name(f.name))
+        )
         for f in stage.functions.values()
         if f.declaration is not None and asynchronous_rules(f.declaration)
     ]

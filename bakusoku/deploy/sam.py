@@ -209,35 +209,49 @@ def async_invoke_config(queue: str) -> dict[str, Any]:
     }
 
 
+def dead_letter_queue_name(source: str) -> str:
+    """The queue of a declared function's or state machine's failed events, before the stage's
+    prefix: ``slow-queries`` → ``slow-queries-dlq`` (``enphoto-prod-slow-queries-dlq`` deployed)."""
+    return f"{source}-dlq"
+
+
 def declared_dead_letter_resources(stage: StageConfig) -> dict[str, Any]:
-    """One queue per declared function invoked asynchronously, with its alarm and the policy
-    that lets only that function's rules put undeliverable events in it (Lambda's on-failure
-    destination is allowed by the function's role, which SAM extends for the destination)."""
+    """One queue per declared function invoked asynchronously and per declared state machine with
+    events, each with its alarm and the policy that lets only its own rules put undeliverable
+    events in it (Lambda's on-failure destination is allowed by the function's role, which SAM
+    extends for the destination)."""
     resources: dict[str, Any] = {}
     for function in stage.functions.values():
         declaration = function.declaration
-        if declaration is None or not asynchronous_rules(declaration):
-            continue
-        queue = dead_letter_queue_id(function.name)
-        resources[queue] = queue_resource(stage, f"{function.name}-dlq")
-        resources[f"{queue}Policy"] = _queue_policy(
-            queue, [_rule_arn(stage, rule) for rule in asynchronous_rules(declaration)]
-        )
-        resources[f"{queue}Alarm"] = queue_alarm_resource(
-            stage, queue, f"Events {function.name} failed"
-        )
+        if declaration is not None and asynchronous_rules(declaration):
+            resources |= _rule_dead_letter_queue(
+                stage,
+                dead_letter_queue_id(function.name),
+                declaration,
+                f"Events {function.name} failed",
+            )
     for machine in state_machines(stage.settings):
-        if machine.started_by_uploads or not asynchronous_rules(machine):
-            continue  # the photo pipeline's rule has the trigger's queue
-        queue = machine_dead_letter_queue_id(machine)
-        resources[queue] = queue_resource(stage, f"{machine.name}-dlq")
-        resources[f"{queue}Policy"] = _queue_policy(
-            queue, [_rule_arn(stage, rule) for rule in asynchronous_rules(machine)]
-        )
-        resources[f"{queue}Alarm"] = queue_alarm_resource(
-            stage, queue, f"Events that started no run of {machine.name}"
-        )
+        # The photo pipeline's upload rule has the trigger's queue.
+        if not machine.started_by_uploads and asynchronous_rules(machine):
+            resources |= _rule_dead_letter_queue(
+                stage,
+                machine_dead_letter_queue_id(machine),
+                machine,
+                f"Events that started no run of {machine.name}",
+            )
     return resources
+
+
+def _rule_dead_letter_queue(
+    stage: StageConfig, queue: str, source: DeclaredFunction | StateMachine, what: str
+) -> dict[str, Any]:
+    """``queue``, the policy that lets ``source``'s rules send to it, and its alarm."""
+    rules = [_rule_arn(stage, rule) for rule in asynchronous_rules(source)]
+    return {
+        queue: queue_resource(stage, dead_letter_queue_name(source.name)),
+        f"{queue}Policy": _queue_policy(queue, rules),
+        f"{queue}Alarm": queue_alarm_resource(stage, queue, what),
+    }
 
 
 def asl_definition(machine: StateMachine = PHOTO_PIPELINE) -> dict[str, Any]:
