@@ -270,8 +270,9 @@ def create_db_engine(
     """An engine for ``url``.
 
     SQLite gets WAL and a busy timeout; with ``durable``, every commit is synced to disk before it
-    returns (what a server database does by default), not only at checkpoints. A server database gets a bounded pool of ``pool_size``
-    connections, ``tls`` if given, and its login from ``credentials`` if given. With a ``gate``,
+    returns (what a server database does by default), not only at checkpoints. A server database
+    gets a bounded pool of ``pool_size`` connections, ``tls`` if given, and its login from
+    ``credentials`` if given. With a ``gate``,
     every connection also holds a slot of the machine-wide gate while it is open, and connections
     idle for ``idle_seconds`` are closed, so idle workers never hold slots the machine shares.
     With ``faults``, the engine obeys the database faults of a chaos experiment (``db.faults``).
