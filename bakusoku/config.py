@@ -49,6 +49,10 @@ class Settings:
     # Where `bakusoku race prepare` keeps its capacity plans (empty: DATA_DIR/race-plans).
     race_plans_dir: str = ""
     store_processes: int = 1  # processes serving the object store endpoint
+    # While uploads arrive, a new task of the embedded workers waits for them to pause, at most
+    # this long (0: never): one machine acknowledges a burst before it processes it
+    # (bakusoku/local/upload_priority.py).
+    upload_priority_seconds: int = 5
     # Limits of the object store's port, per store process (bakusoku/storage/http_limits.py): a
     # request's head must arrive within the header timeout; a body within the body timeout plus one
     # second per store_body_min_bytes_per_second received (else S3's 400 RequestTimeout, nothing

@@ -79,6 +79,7 @@ class AsyncInvoker:
     invocation is kept as a dead letter, which ``bakusoku functions failed`` lists and
     ``on_dead_letter`` is told of. Once started, it also invokes what becomes pending while it
     runs (a dead letter redriven by ``bakusoku functions redrive``) within ``poll_seconds``.
+    ``before_invoke`` runs before each try (the stack's: wait while uploads arrive).
     """
 
     def __init__(
@@ -90,12 +91,14 @@ class AsyncInvoker:
         retry_seconds: float = RETRY_SECONDS,
         poll_seconds: float = PENDING_POLL_SECONDS,
         on_dead_letter: Callable[[AsyncInvocation], None] | None = None,
+        before_invoke: Callable[[], object] = lambda: None,
     ) -> None:
         self._runtime = runtime
         self._invocations = invocations
         self._delays = tuple(retry_seconds * factor for factor in RETRY_FACTORS)
         self._poll_seconds = poll_seconds
         self._on_dead_letter = on_dead_letter
+        self._before_invoke = before_invoke
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="async-invoke")
         self._stop = threading.Event()
         self._in_flight: set[str] = set()  # keys handed to the pool and not finished
@@ -170,6 +173,7 @@ class AsyncInvoker:
         for attempt, delay in enumerate((0.0, *self._delays), start=1):
             if self._stop.wait(delay):
                 return  # still pending: the next start invokes it again
+            self._before_invoke()
             try:
                 self._runtime.invoke(function, event, request_id=request_id)
             except RuntimeErrorBase as exc:

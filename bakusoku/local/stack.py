@@ -36,6 +36,7 @@ from bakusoku.local.schedules import Scheduler
 from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.sweep import StuckPhotoSweep
 from bakusoku.local.trigger import ObjectEventRouter, state_machine_target
+from bakusoku.local.upload_priority import UploadPriority
 from bakusoku.local.worker_killer import WorkerKiller
 from bakusoku.ops.service import Operations
 from bakusoku.pipeline.adapters import local_store_with_outbox, objects_dir
@@ -102,7 +103,12 @@ class EmbeddedStack:
         self.worker_killer = (
             WorkerKiller(self.faults, self.runtime.worker_pids) if self.faults else None
         )
-        invoker = RuntimeInvoker(self.runtime, parallelism=workers)
+        # Uploads before processing: a task waits while upload bodies arrive at the store.
+        self.upload_priority = UploadPriority(settings.upload_priority_seconds)
+        self.upload_listener = WakeupListener(self.upload_priority.upload_seen, name="uploads")
+        invoker = RuntimeInvoker(
+            self.runtime, parallelism=workers, before_task=self.upload_priority.wait_for_quiet
+        )
         # A stable owner: after a crash, the next `bakusoku up` on this data directory takes its
         # executions back at once instead of waiting for their leases to expire.
         owner = f"{socket.gethostname()}:{settings.data_dir.resolve()}"
@@ -136,6 +142,7 @@ class EmbeddedStack:
             self.invocations,
             retry_seconds=settings.async_retry_seconds,
             on_dead_letter=self.ops.on_dead_letter,  # an alert, as the queue's alarm on AWS
+            before_invoke=self.upload_priority.wait_for_quiet,
         )
         # One reader of the outbox for every rule on object-created events: the state machines
         # uploads start for the upload prefix, each declared function's and declared state
@@ -160,8 +167,10 @@ class EmbeddedStack:
             bucket=settings.bucket,
         )
         # The store runs in its own process; its events reach the trigger through the outbox.
-        self.wakeup = WakeupListener(self.trigger.wake)
-        self.store_server = StoreServerProcess(settings, self.wakeup.port)
+        self.wakeup = WakeupListener(self.trigger.wake, name="trigger-wakeup")
+        self.store_server = StoreServerProcess(
+            settings, self.wakeup.port, upload_port=self.upload_listener.port
+        )
         self.sweep = StuckPhotoSweep(
             self.photos,
             self.workflow,
@@ -225,6 +234,7 @@ class EmbeddedStack:
         self.trigger.wake()  # deliver what a previous run stored but did not dispatch
         self.wakeup.start()
         self.certificate_wakeup.start()
+        self.upload_listener.start()
         self.store_server.start()
         self.scheduler.start()
         self.ops.start()
@@ -242,6 +252,7 @@ class EmbeddedStack:
         self.store_server.stop()
         self.wakeup.stop()
         self.certificate_wakeup.stop()
+        self.upload_listener.stop()
         self.scheduler.stop()
         self.trigger.stop()  # before the invoker it hands object events to
         self.async_invoker.stop()  # what it had not finished stays pending for the next start

@@ -2,8 +2,9 @@
 
 Uploads never share an interpreter with the API, the workflow engine or the trigger, so a burst of
 uploads is acknowledged at the speed of the network and the disk. Each stored object's event goes
-to the database outbox, and a datagram wakes the trigger in the main process. Every connection is
-bounded by the ``store_*`` limits of the settings (``storage.http_limits``).
+to the database outbox, and a datagram wakes the trigger in the main process; other datagrams tell
+it while upload bodies arrive (``local.upload_priority``). Every connection is bounded by the
+``store_*`` limits of the settings (``storage.http_limits``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bakusoku.errors import BakusokuError
 from bakusoku.faults import fault_control
 from bakusoku.local.child_env import child_settings_environment, inherited_environment
 from bakusoku.local.ports import port_open
+from bakusoku.local.upload_priority import UploadSignal
 from bakusoku.ops.logs import Redactor, configure_logging
 from bakusoku.pipeline.adapters import local_store_with_outbox
 from bakusoku.runtime.wakeup import WakeupSender
@@ -33,6 +35,7 @@ from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.server import create_store_app
 
 WAKE_PORT_ENV = "BAKUSOKU_TRIGGER_WAKE_PORT"
+UPLOAD_PORT_ENV = "BAKUSOKU_UPLOAD_SIGNAL_PORT"
 
 
 class StoreProcessError(BakusokuError):
@@ -70,12 +73,14 @@ def create_app() -> Any:
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None
     store = local_store_with_outbox(settings, outbox, wake=wake)
+    upload_port = int(os.environ.get(UPLOAD_PORT_ENV, "0"))
     return create_store_app(
         store,
         credentials={settings.access_key_id: settings.secret_access_key},
         region=settings.region,
         max_object_size=settings.max_upload_bytes,
         limits=store_limits(settings),
+        on_upload=UploadSignal(WakeupSender(upload_port)) if upload_port else None,
     )
 
 
@@ -116,12 +121,15 @@ def _configure_logging(settings: Settings) -> None:
 class StoreServerProcess:
     """Starts, watches and stops the store's process for ``bakusoku up``."""
 
-    def __init__(self, settings: Settings, wake_port: int) -> None:
+    def __init__(self, settings: Settings, wake_port: int, upload_port: int = 0) -> None:
+        """``wake_port``: where a stored object's datagram goes (0: none); ``upload_port``: where
+        upload activity's go (0: none)."""
         self._settings = settings
         self._env = {  # the store needs no webhook secret nor the admin token
             **inherited_environment(),
             **child_settings_environment(settings),
             WAKE_PORT_ENV: str(wake_port),
+            UPLOAD_PORT_ENV: str(upload_port),
         }
         self._process: subprocess.Popen[bytes] | None = None
 

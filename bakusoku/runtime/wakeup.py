@@ -16,14 +16,14 @@ from collections.abc import Callable
 class WakeupListener:
     """Receives wake-ups on a loopback UDP port and calls ``on_wake`` for each."""
 
-    def __init__(self, on_wake: Callable[[], None]) -> None:
+    def __init__(self, on_wake: Callable[[], None], name: str = "wakeup") -> None:
         self._on_wake = on_wake
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.5)
         self.port: int = self._socket.getsockname()[1]
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="trigger-wakeup", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()

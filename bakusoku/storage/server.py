@@ -91,6 +91,7 @@ def create_store_app(
     limits: ConnectionLimits,
     cors_origins: Sequence[str] = ("*",),
     clock: Clock | None = None,
+    on_upload: Callable[[], None] | None = None,
 ) -> StoreApp:
     """The ASGI app of the local S3 endpoint for ``store`` (path-style ``/{bucket}/{key}``).
 
@@ -99,7 +100,9 @@ def create_store_app(
     bodies over ``max_object_size`` are refused before they are read, and every body must arrive
     by ``limits``' body deadline. The store's event sink runs in a worker thread, once per stored
     object, before the client gets its 200/204. Serve it with
-    ``http_limits.store_server_config`` so the connection limits hold too.
+    ``http_limits.store_server_config`` so the connection limits hold too. ``on_upload`` is
+    called as each part of an upload's body arrives (the embedded deployment holds its background
+    processing meanwhile: ``local.upload_priority``); it must return at once.
     """
     return StoreApp(
         store,
@@ -109,11 +112,16 @@ def create_store_app(
         limits=limits,
         cors=CorsRule(allowed_origins=tuple(cors_origins)),
         clock=clock or _utc_now,
+        on_upload=on_upload or _nothing,
     )
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _nothing() -> None:
+    return None
 
 
 @dataclass
@@ -151,6 +159,7 @@ class StoreApp:
         limits: ConnectionLimits,
         cors: CorsRule,
         clock: Clock,
+        on_upload: Callable[[], None],
     ) -> None:
         self.store = store
         self.credentials = credentials
@@ -159,6 +168,7 @@ class StoreApp:
         self.limits = limits
         self.cors = cors
         self.clock = clock
+        self.on_upload = on_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -338,7 +348,11 @@ class StoreApp:
         info = await self.store.put_stream(
             bucket,
             key,
-            _direct_body(direct, deadline) if direct else _body(receive, size, deadline),
+            (
+                _direct_body(direct, deadline, self.on_upload)
+                if direct
+                else _body(receive, size, deadline, self.on_upload)
+            ),
             content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
             if_none_match=if_none_match is not None,
@@ -378,7 +392,7 @@ class StoreApp:
             context=context,
         )
         try:
-            async for chunk in _body(receive, None, BodyDeadline(self.limits)):
+            async for chunk in _body(receive, None, BodyDeadline(self.limits), self.on_upload):
                 form.write(chunk)
         except BaseException:
             form.abort()
@@ -477,9 +491,13 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 async def _body(
-    receive: Receive, expected: int | None, deadline: BodyDeadline
+    receive: Receive,
+    expected: int | None,
+    deadline: BodyDeadline,
+    on_part: Callable[[], None],
 ) -> AsyncIterator[bytes]:
-    """The request body as it arrives; raises ClientDisconnected if the client leaves early.
+    """The request body as it arrives, ``on_part`` called for each part; raises
+    ClientDisconnected if the client leaves early.
 
     Past ``deadline`` it raises S3's ``RequestTimeout`` (the caller stores nothing).
     """
@@ -495,6 +513,7 @@ async def _body(
         chunk: bytes = message.get("body", b"")
         if chunk:
             received += len(chunk)
+            on_part()
             yield chunk
         if not message.get("more_body", False):
             break
@@ -507,8 +526,11 @@ async def _body(
         )
 
 
-async def _direct_body(body: DirectBody, deadline: BodyDeadline) -> AsyncIterator[memoryview]:
-    """A body read by ``storage.direct_body``, in buffers; past ``deadline``, RequestTimeout.
+async def _direct_body(
+    body: DirectBody, deadline: BodyDeadline, on_part: Callable[[], None]
+) -> AsyncIterator[memoryview]:
+    """A body read by ``storage.direct_body``, in buffers, ``on_part`` called for each; past
+    ``deadline``, RequestTimeout.
 
     The deadline counts every byte that arrived, also those still filling a buffer.
     """
@@ -522,6 +544,7 @@ async def _direct_body(body: DirectBody, deadline: BodyDeadline) -> AsyncIterato
             raise request_timeout() from None
         if chunk is None:
             return
+        on_part()
         yield chunk
 
 
