@@ -55,6 +55,13 @@ class ConnectionLimits:
     max_header_bytes: int
 
 
+def parsed_head_bytes(url: bytes, headers: list[tuple[bytes, bytes]]) -> int:
+    """About the size of a request's head from what the parser kept: the target and each header
+    line (name, ``: ``, value, CRLF). The raw bytes of a read also hold body bytes, so a head that
+    arrived whole in one or two reads is measured here, once parsed."""
+    return len(url) + sum(len(name) + len(value) + 4 for name, value in headers)
+
+
 def request_timeout() -> RequestTimeoutError:
     return RequestTimeoutError(
         "Your socket connection to the server was not read from or written to within the"
@@ -164,15 +171,42 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             and self._head_bytes > self.limits.max_header_bytes
             and not self.transport.is_closing()
         ):
-            self._refuse(
-                S3Error(
-                    "Your request's header section exceeds the maximum allowed size of"
-                    f" {self.limits.max_header_bytes} bytes.",
-                    code="RequestHeaderSectionTooLarge",
-                    status=400,
-                    extra={"MaxSizeAllowed": str(self.limits.max_header_bytes)},
-                )
+            self._refuse(self._head_size_error())
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser cannot read (bad framing, bytes that are not HTTP): S3's XML
+        ``400 BadRequest``, where uvicorn would answer plain text."""
+        self._refuse(
+            S3Error(
+                "An error occurred when parsing the HTTP request: it is not valid HTTP/1.1"
+                " (its request line, a header or the body's framing).",
+                code="BadRequest",
+                status=400,
             )
+        )
+
+    def _head_size_error(self) -> S3Error:
+        return S3Error(
+            "Your request's header section exceeds the maximum allowed size of"
+            f" {self.limits.max_header_bytes} bytes.",
+            code="RequestHeaderSectionTooLarge",
+            status=400,
+            extra={"MaxSizeAllowed": str(self.limits.max_header_bytes)},
+        )
+
+    async def _head_too_large(self, scope: Any, receive: Any, send: Any) -> None:
+        """The app of a request whose head, once parsed, is over the cap: S3's 400, then close."""
+        error = self._head_size_error()
+        body = error.to_xml(
+            resource=scope.get("path", ""), request_id=new_request_id(), host_id=new_host_id()
+        )
+        headers = [
+            (b"content-type", b"application/xml"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 400, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     # ---- request head ----------------------------------------------------------------------
 
@@ -187,6 +221,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._awaiting_head = False
         self._head_bytes = 0
         self._disarm()
+        if parsed_head_bytes(self.url, self.headers) > self.limits.max_header_bytes:
+            self.app = self._head_too_large  # answered like a head refused before it was whole
         extensions: dict[str, Any] = self.scope.setdefault("extensions", {})
         extensions[CLOSE_EXTENSION] = {"close": self._drop_slow_reader}
         super().on_headers_complete()
@@ -203,7 +239,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def _direct_reader(self) -> BodyReader | None:
         """A reader for this request's body, if it is a large PUT the app will take directly."""
         minimum = self.config.direct_body_min_bytes
-        if not minimum or self.scope["method"] != "PUT" or self.app is _slow_down:
+        if not minimum or self.scope["method"] != "PUT" or self.app is not self.config.loaded_app:
             return None
         if self.expect_100_continue or self.pipeline:  # keep uvicorn's handling of those
             return None

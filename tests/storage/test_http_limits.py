@@ -165,6 +165,38 @@ def test_oversized_request_head_is_refused(limited_store: RunningStore) -> None:
     assert b"<Code>RequestHeaderSectionTooLarge</Code>" in received
 
 
+def test_a_whole_head_over_the_cap_sent_at_once_is_refused(limited_store: RunningStore) -> None:
+    """The head arrives whole in one or two reads, so only the parsed head shows its size."""
+    filler = b"f" * (LIMITS.max_header_bytes + 1024)
+    with _connect(limited_store) as sock:
+        sock.sendall(
+            b"GET /photos/a HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: " + filler + b"\r\n\r\n"
+        )
+        received, _ = _read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.1 400 "), received[:200]
+    assert b"<Code>RequestHeaderSectionTooLarge</Code>" in received
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"GET /b/\xff\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["length-and-chunked", "negative-length", "control-bytes-in-path"],
+)
+def test_a_request_that_is_not_http_gets_s3s_bad_request_xml(
+    limited_store: RunningStore, request_bytes: bytes
+) -> None:
+    with _connect(limited_store) as sock:
+        sock.sendall(request_bytes)
+        received, _ = _read_until_closed(sock)
+    assert received.startswith(b"HTTP/1.1 400 "), received[:200]
+    assert b"content-type: application/xml" in received.lower()
+    assert b"<Code>BadRequest</Code>" in received
+
+
 def test_connections_past_the_cap_get_slow_down_and_the_port_recovers(
     limited_store: RunningStore,
 ) -> None:
