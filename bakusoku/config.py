@@ -89,6 +89,7 @@ class Settings:
     api_body_timeout_seconds: int = 30
     api_idle_timeout_seconds: int = 5
     api_max_connections: int = 2048
+    api_max_header_bytes: int = 64 * 1024  # request line and headers, like the store's
     api_max_body_bytes: int = 64 * 1024
     # Entry lists and timing results (CSV or JSON) of a race: 30,000 runners fit in ~2 MB.
     race_rows_max_bytes: int = 8 * 1024 * 1024

@@ -153,6 +153,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 _MALFORMED = "the request body is not valid JSON"
+# FastAPI's detail when it cannot decode a JSON body at all (bytes that are not UTF-8 text).
+_BODY_UNREADABLE = "There was an error parsing the body"
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -179,6 +181,8 @@ async def _unsupported(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _BODY_UNREADABLE:  # e.g. not UTF-8
+        return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_json(request, exc.status_code, code, str(exc.detail))
 

@@ -17,6 +17,7 @@ BODY_TIMEOUT = 2
 IDLE_TIMEOUT = 2
 MAX_CONNECTIONS = 24
 MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024
 
 
 @dataclass
@@ -45,6 +46,7 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bounded]:
             "BAKUSOKU_API_IDLE_TIMEOUT_SECONDS": str(IDLE_TIMEOUT),
             "BAKUSOKU_API_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
             "BAKUSOKU_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+            "BAKUSOKU_API_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
         },
     ).start()
     try:

@@ -11,7 +11,13 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from tests.api.conftest import HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, Bounded
+from tests.api.conftest import (
+    HEADER_TIMEOUT,
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    Bounded,
+)
 from tests.api.sockets import (
     body_of,
     connect,
@@ -94,3 +100,61 @@ def test_connections_past_the_cap_are_refused_until_some_end(bounded: Bounded) -
             sock.close()
     time.sleep(0.5)
     assert httpx.get(f"{bounded.api}/healthz", timeout=5).status_code == 200
+
+
+def test_a_head_over_the_cap_is_refused_with_431_before_it_is_whole(bounded: Bounded) -> None:
+    """A head that never ends (300 MB were once read whole) is cut off at the cap."""
+    with connect(bounded.port) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ")
+        try:
+            for _ in range(64):  # up to 4 MiB, never finished
+                sock.sendall(b"f" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        response, _ = read_until_closed(sock, MARGIN + 5)
+    assert status_of(response) == 431, response[:300]
+    assert json.loads(body_of(response))["error"]["code"] == "request.headers_too_large"
+
+
+def test_a_whole_head_over_the_cap_sent_at_once_is_refused_with_431(bounded: Bounded) -> None:
+    head = request_head("GET", "/healthz", {"X-Filler": "f" * (MAX_HEADER_BYTES + 1024)})
+    with connect(bounded.port) as sock:
+        sock.sendall(head)
+        response, _ = read_until_closed(sock, MARGIN + 5)
+    assert status_of(response) == 431, response[:300]
+    assert json.loads(body_of(response))["error"]["code"] == "request.headers_too_large"
+
+
+def test_a_head_under_the_cap_is_served(bounded: Bounded) -> None:
+    head = request_head("GET", "/healthz", {"X-Filler": "f" * (MAX_HEADER_BYTES // 2)})
+    with connect(bounded.port) as sock:
+        sock.sendall(head)
+        assert status_of(read_response(sock)) == 200
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n",
+        b"POST /v1/uploads HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"GET /v1/\xff\x00 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ],
+    ids=["length-and-chunked", "two-lengths", "control-bytes-in-path"],
+)
+def test_a_request_that_is_not_http_gets_a_json_400(bounded: Bounded, request_bytes: bytes) -> None:
+    with connect(bounded.port) as sock:
+        sock.sendall(request_bytes)
+        response, _ = read_until_closed(sock, MARGIN + 5)
+    assert status_of(response) == 400, response[:300]
+    assert json.loads(body_of(response))["error"]["code"] == "request.malformed"
+
+
+def test_a_json_body_that_is_not_utf8_is_malformed_json(bounded: Bounded) -> None:
+    response = httpx.post(
+        f"{bounded.api}/v1/uploads",
+        content=b'{"filename": "\xff\xfe.jpg"}',
+        headers={"Authorization": f"Bearer {bounded.key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "request.malformed_json"
