@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bakusoku.storage.http_limits import ConnectionLimits, closing_response
+from bakusoku.storage.http_limits import ConnectionLimits
 from bakusoku.storage.notifications import encode_event_key
 
 from .conftest import BUCKET, RunningStore, serve_store
@@ -249,15 +249,3 @@ def test_client_that_stops_reading_a_download_is_dropped(limited_store: RunningS
             pass
     assert first.startswith(b"HTTP/1.1 200 "), first
     assert received < size  # the server gave up instead of waiting for the reader forever
-
-
-def test_a_closing_response_counts_its_body_and_closes() -> None:
-    raw = closing_response(b"HTTP/1.1 408 Request Timeout", b"application/json", b'{"a": 1}')
-    head, body = raw.split(b"\r\n\r\n", 1)
-    assert head.split(b"\r\n") == [
-        b"HTTP/1.1 408 Request Timeout",
-        b"content-type: application/json",
-        b"content-length: 8",
-        b"connection: close",
-    ]
-    assert body == b'{"a": 1}'
