@@ -31,6 +31,7 @@ from bakusoku.api.errors import (
     error_body,
     error_response_description,
     is_database_unavailable,
+    never_repeat,
 )
 from bakusoku.api.parent_access import (
     COOKIE,
@@ -448,6 +449,7 @@ def _error_response(ref: dict[str, str], status: int) -> dict[str, Any]:
 def install_access_control(app: FastAPI, access: AccessControl) -> None:
     """Authenticate every request of ``app`` and describe the bearer scheme in its OpenAPI."""
     app.state.access = access
+    never_repeat(app, access.admin_token)
     app.add_middleware(AuthMiddleware, access=access)
 
     def openapi() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 A database that cannot be reached answers ``503`` with ``db.unavailable`` and ``Retry-After``,
 whichever route met it; anything unexpected answers ``500`` with ``internal``. Every error body
-is redacted (``bakusoku.api.quoting``) before it is sent.
+is redacted (``bakusoku.api.quoting``) before it is sent: no part of the request's Authorization
+header or of the credentials the server holds (``never_repeat``) is in it.
 """
 
 from __future__ import annotations
@@ -116,11 +117,17 @@ def is_database_unavailable(exc: BaseException) -> bool:
     )
 
 
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
+def never_repeat(app: FastAPI, *credentials: str) -> None:
+    """Credentials the server holds (the admin token) that no error answer of ``app`` repeats
+    any part of, whoever asks, as it never repeats the caller's own Authorization header."""
+    app.state.never_repeated = tuple(c for c in credentials if c)
+
+
+def _credentials(request: Request) -> list[str]:
+    """What an error answer to ``request`` repeats no part of."""
+    state = getattr(request.scope.get("app"), "state", None)
+    held: tuple[str, ...] = getattr(state, "never_repeated", ())
+    return [*request.headers.getlist("authorization"), *held]
 
 
 def error_json(
@@ -131,9 +138,14 @@ def error_json(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """The error answer, with the caller's token and anything shaped like a key redacted."""
-    token = bearer_token(request)
-    body = error_body(code, redact(message, token), redact(field, token) if field else None)
+    """The error answer, without any part of the caller's or server's credentials and without
+    anything shaped like a key: every error answer of a route is made here."""
+    credentials = _credentials(request)
+    body = error_body(
+        code,
+        redact(message, *credentials),
+        redact(field, *credentials) if field else None,
+    )
     return JSONResponse(body, status, headers)
 
 

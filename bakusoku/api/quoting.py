@@ -4,17 +4,18 @@ A client that pastes an API key where an id goes (a path, a query parameter, a b
 not see it again in the answer, nor in any log or proxy that keeps answers. Messages repeat an id
 or name only when it has the shape of one (``repeatable``), and every error body is passed
 through ``redact`` before it is sent: anything shaped like a key, an admin token, a parent's
-session, an album code or a runner's token, and the caller's own bearer token, becomes
-``[redacted]``.
+session, an album code or a runner's token, or like a key's secret without its prefix, and any
+part of the caller's own Authorization header or of the admin token, becomes ``[redacted]``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from bakusoku.auth.admin_token import ADMIN_TOKEN_PREFIX
 from bakusoku.auth.codes import ALPHABET
-from bakusoku.auth.keys import KEY_PREFIX
+from bakusoku.auth.keys import KEY_PREFIX, SECRET_LENGTH
 from bakusoku.auth.sessions import TOKEN_PREFIX as PARENT_SESSION_PREFIX
 
 PHOTO_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -31,7 +32,21 @@ _ALBUM_CODE = (
 )
 # A runner's signed link or session token: base64url JSON ('{"' is 'eyJ'), a dot, a signature.
 _SIGNED_TOKEN = r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}"
-_SECRET = re.compile(rf"(?:{_PREFIXED})[A-Za-z0-9_-]*|{_ALBUM_CODE}|{_SIGNED_TOKEN}", re.IGNORECASE)
+# A key's, session's or admin token's secret without its prefix (maybe with its hex id): a word
+# of exactly that many base64url characters with both cases, which a random secret has all but
+# always (no upper-case letter in 43: about 2e-10) and the names messages repeat rarely do
+# (execution names are a file's name and hex, albums and races are named by people).
+_BARE_SECRET = (
+    rf"(?-i:(?<![A-Za-z0-9_-])(?:[0-9a-f]{{12,18}}_)?"
+    rf"(?=[A-Za-z0-9_-]{{0,{SECRET_LENGTH - 1}}}[A-Z])(?=[A-Za-z0-9_-]{{0,{SECRET_LENGTH - 1}}}[a-z])"
+    rf"[A-Za-z0-9_-]{{{SECRET_LENGTH}}}(?![A-Za-z0-9_-]))"
+)
+_SECRET = re.compile(
+    rf"(?:{_PREFIXED})[A-Za-z0-9_-]*|{_ALBUM_CODE}|{_SIGNED_TOKEN}|{_BARE_SECRET}", re.IGNORECASE
+)
+# A run of this many characters found in a credential is a part of it: shorter runs turn up in
+# plain words by chance.
+MIN_SHARED = 8
 
 
 def looks_like_secret(text: str) -> bool:
@@ -44,8 +59,35 @@ def repeatable(value: str, shape: re.Pattern[str]) -> bool:
     return shape.fullmatch(value) is not None and not looks_like_secret(value)
 
 
-def redact(text: str, token: str | None = None) -> str:
-    """``text`` without the caller's ``token`` and without anything shaped like a key."""
-    if token and len(token) >= 8:
-        text = text.replace(token, REDACTED)
-    return _SECRET.sub(REDACTED, text)
+def redact(text: str, *credentials: str | None) -> str:
+    """``text`` without any part of ``credentials`` and without anything shaped like a key.
+
+    ``credentials`` are what the request carried (its Authorization header) and what the server
+    holds (the admin token): a pasted secret is redacted whole, or cut, or without its prefix.
+    """
+    return _SECRET.sub(REDACTED, _without_shared(text, [c for c in credentials if c]))
+
+
+def _without_shared(text: str, credentials: Iterable[str]) -> str:
+    """``text`` with every run of ``MIN_SHARED`` or more characters found in a credential
+    redacted. Runs are found as windows of ``MIN_SHARED`` characters, so the cost grows with the
+    lengths of the text and the credentials, never with their product."""
+    windows = {
+        word[i : i + MIN_SHARED]
+        for credential in credentials
+        for word in credential.split()  # "Bearer" and the like stand apart from the secret
+        for i in range(len(word) - MIN_SHARED + 1)
+    }
+    covered = [False] * len(text)
+    for i in range(len(text) - MIN_SHARED + 1):
+        if text[i : i + MIN_SHARED] in windows:
+            covered[i : i + MIN_SHARED] = [True] * MIN_SHARED
+    if not any(covered):
+        return text
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if not covered[i]:
+            out.append(char)
+        elif i == 0 or not covered[i - 1]:
+            out.append(REDACTED)
+    return "".join(out)

@@ -24,6 +24,10 @@ from bakusoku.domain.keys import is_album_name, is_service_name
 
 KEY_PREFIX = "bks_"
 _KEY_ID_BYTES = 6
+_SECRET_BYTES = 32
+# What follows the id: base64url of the random bytes, unpadded (the admin token and parents'
+# sessions are made the same way), so error messages can tell one apart without its prefix.
+SECRET_LENGTH = 43
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class KeyStore:
         albums = tuple(dict.fromkeys(albums)) if albums else None
         check_key_spec(service, albums, role)
         key_id = secrets.token_hex(_KEY_ID_BYTES)
-        secret = secrets.token_urlsafe(32)
+        secret = secrets.token_urlsafe(_SECRET_BYTES)
         record = ApiKey(
             key_id=key_id,
             service=service,

@@ -60,12 +60,45 @@ def test_no_error_repeats_a_key_sent_where_an_id_goes(bounded: Bounded, whose: s
         assert pasted not in response.text and secret not in response.text, (path, response.text)
 
 
+# Where a missing execution or race is named in the answer's message.
+_NAMED_IN_404 = (
+    ("GET", "/v1/executions/{}"),
+    ("POST", "/v1/executions/{}/redrive"),
+    ("GET", "/v1/races/{}"),
+)
+
+
+def test_no_error_repeats_a_secret_sent_without_its_prefix(bounded: Bounded) -> None:
+    """The secret of the caller's key, of another key or of the admin token, whole or in part,
+    is not repeated where an id goes: only its prefix and id made it a key's shape before."""
+    headers = {"Authorization": f"Bearer {bounded.key}"}
+    own = bounded.key.split("_", 2)[2]
+    another = bounded.sports_viewer.split("_", 2)[2]
+    admin = bounded.server.admin_token.removeprefix("bka_")
+    for pasted in (own, own[:20], another, admin, admin[:24]):
+        for method, path in _NAMED_IN_404:
+            url = f"{bounded.api}{path.format(pasted)}"
+            response = httpx.request(method, url, headers=headers)
+            assert response.status_code == 404, (path, response.text)
+            assert response.json()["error"]["code"].endswith("not_found"), response.text
+            assert pasted not in response.text, (path, response.text)
+
+
 def test_an_id_of_the_right_shape_is_named_in_its_404(bounded: Bounded) -> None:
     missing = str(uuid.uuid4())
     response = httpx.get(
         f"{bounded.api}/v1/photos/{missing}", headers={"Authorization": f"Bearer {bounded.key}"}
     )
     assert response.status_code == 404 and missing in response.json()["error"]["message"]
+    for name in ("IMG_0001-jpg-3f2a9c", "relay-2026"):
+        for method, path in _NAMED_IN_404:
+            response = httpx.request(
+                method,
+                f"{bounded.api}{path.format(name)}",
+                headers={"Authorization": f"Bearer {bounded.key}"},
+            )
+            assert response.status_code == 404, (path, response.text)
+            assert repr(name) in response.json()["error"]["message"], (path, response.text)
 
 
 # ---- the database goes away ----------------------------------------------------------------------

@@ -41,3 +41,34 @@ def test_parent_sessions_album_codes_and_runner_tokens_are_redacted_too() -> Non
     photo_id = "0b8e4c52-2d5f-8a3e-9c3b-2d5f8a1e7b90"  # a UUID's middle is code-shaped
     for kept in (photo_id, "race-team-west", "marathon-1a2b3c4d", "1432"):
         assert redact(f"album {kept}") == f"album {kept}", kept
+
+
+# A secret as keys, admin tokens and sessions have them (base64url of 32 random bytes).
+SECRET = "EG1yoUKxcKJo0MOBXyK1I6N1C0Depz9_iSQU11Luntw"
+
+
+def test_a_secret_without_its_prefix_is_redacted_and_never_repeated() -> None:
+    for pasted in (SECRET, f"0123456789ab_{SECRET}", f"800fda9d6eda9458ff_{SECRET}"):
+        assert redact(f"execution {pasted!r} does not exist") == (
+            f"execution '{REDACTED}' does not exist"
+        ), pasted
+        assert not repeatable(pasted, EXECUTION_NAME), pasted
+    # names of another length, or of one case, as executions and albums have them, stay
+    digest = "3f2a9c" * 6 + "0123"
+    relay = "Sports-Day-2026-Class-B-Relay-Heats-Finals-A"
+    for kept in (f"IMG_0001-jpg-{digest}", "a" * 43, "A" * 43, relay, relay[:42], digest):
+        assert redact(f"execution {kept!r}") == f"execution {kept!r}", kept
+        assert repeatable(kept, EXECUTION_NAME), kept
+
+
+def test_any_part_of_a_credential_is_redacted_however_it_is_cut() -> None:
+    header = f"Bearer {KEY_PREFIX}0123456789ab_{SECRET}"
+    for pasted in (SECRET, SECRET[:8], SECRET[5:30], f"{SECRET[:12]}/{SECRET[20:]}"):
+        redacted = redact(f"execution {pasted!r} does not exist", header)
+        assert "'[redacted]" in redacted and SECRET[:8] not in redacted, redacted
+        for i in range(len(SECRET) - 8):
+            assert SECRET[i : i + 8] not in redacted, redacted
+    # shorter runs are words by chance, and the scheme is no secret
+    assert redact(f"album {SECRET[:7]!r}", header) == f"album {SECRET[:7]!r}"
+    asked = "send 'Authorization: Bearer <key>'"
+    assert redact(asked, header) == asked
