@@ -54,6 +54,12 @@ def looks_like_secret(text: str) -> bool:
     return _SECRET.search(text) is not None
 
 
+def holds_secret(text: str, *credentials: str | None) -> bool:
+    """Would ``redact`` change ``text``: does it hold a part of ``credentials`` (a request's
+    Authorization header) or anything shaped like a key or token?"""
+    return redact(text, *credentials) != text
+
+
 def repeatable(value: str, shape: re.Pattern[str]) -> bool:
     """May a message repeat ``value``? Only when it has ``shape`` and looks like no secret."""
     return shape.fullmatch(value) is not None and not looks_like_secret(value)

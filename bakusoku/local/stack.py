@@ -9,6 +9,7 @@ from typing import Any
 
 from bakusoku.api.app import create_api_app
 from bakusoku.api.executions import EngineExecutions
+from bakusoku.api.quoting import holds_secret
 from bakusoku.api.services import ApiServices
 from bakusoku.aws import certificate_catch_up, face_retention
 from bakusoku.config import Settings, ensure_credentials, env_name
@@ -277,6 +278,6 @@ class EmbeddedStack:
             certificate_starter=EngineStarter(self.workflow, self.certificate_arn),
         )
         app = create_api_app(services)
-        self.ops.install(app)
+        self.ops.install(app, holds_secret)
         own = http_routes(self.runtime, self.declared, app.router.routes)
         return WithFunctionRoutes(own, app) if own else app

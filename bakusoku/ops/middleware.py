@@ -24,7 +24,23 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# Does this text hold a credential: a key's or token's shape, or a part of the request's
+# Authorization header (the second argument)? The API knows their shapes (bakusoku.api.quoting).
+HoldsSecret = Callable[[str, str], bool]
+
+
+def request_id(given: str, authorization: str, holds_secret: HoldsSecret) -> str:
+    """The request's id: the client's X-Request-Id when it is short and plain, else a new one.
+
+    The id is echoed in the answer and written on every log line of the request, so a key sent
+    in its place (pasted in the wrong header, or a client that sends everything it holds) must
+    never be taken: such a request gets an id of its own, as one that sent none.
+    """
+    if _REQUEST_ID.fullmatch(given) and not holds_secret(given, authorization):
+        return given
+    return uuid.uuid4().hex
 
 
 class OpsMiddleware:
@@ -37,8 +53,10 @@ class OpsMiddleware:
         metrics: OpsMetrics,
         tracing: Tracing | None,
         on_upload: Callable[[str, str | None], None],
+        holds_secret: HoldsSecret,
     ) -> None:
         self.app = app
+        self.holds_secret = holds_secret
         self.metrics = metrics
         self.tracing = tracing
         self.on_upload = on_upload
@@ -49,8 +67,8 @@ class OpsMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
         given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
+        rid = request_id(given, headers.get("authorization", ""), self.holds_secret)
+        token = request_id_var.set(rid)
         method = scope["method"]
         is_upload = method == "POST" and scope.get("path") == "/v1/uploads"
         status = {"code": 500}
@@ -70,7 +88,7 @@ class OpsMiddleware:
                         message.setdefault("headers", [])
                         message["headers"] = [
                             *message["headers"],
-                            (b"x-request-id", request_id.encode()),
+                            (b"x-request-id", rid.encode()),
                         ]
                         if is_upload:
                             body.clear()

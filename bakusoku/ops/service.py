@@ -24,7 +24,7 @@ from bakusoku.ops.messages import (
     failed_execution,
 )
 from bakusoku.ops.metrics import OpsMetrics
-from bakusoku.ops.middleware import OpsMiddleware
+from bakusoku.ops.middleware import HoldsSecret, OpsMiddleware
 from bakusoku.ops.timeline import Timeline
 from bakusoku.workflow.engine import ExecutionDescription, WorkflowEngine
 from bakusoku.workflow.invoker import TaskInvoker
@@ -110,14 +110,18 @@ class Operations:
         self.metrics.watch(self.db, runtime)
         workflow.add_listener(self.on_execution_end)
 
-    def install(self, app: FastAPI) -> None:
-        """Add the middleware and make this object reachable by the operations routes."""
+    def install(self, app: FastAPI, holds_secret: HoldsSecret) -> None:
+        """Add the middleware and make this object reachable by the operations routes.
+
+        ``holds_secret`` tells a client's request id that holds a credential, which is never
+        taken (``bakusoku.api.quoting.holds_secret``)."""
         app.state.ops = self
         app.add_middleware(
             OpsMiddleware,
             metrics=self.metrics,
             tracing=self.tracing,
             on_upload=self.record_upload,
+            holds_secret=holds_secret,
         )
 
     def start(self) -> None:

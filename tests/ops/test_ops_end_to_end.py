@@ -129,6 +129,20 @@ def children_environments(parent: int) -> dict[int, bytes]:
     return found
 
 
+# First: the end-to-end test ends by stopping the server.
+def test_a_request_id_holding_a_credential_is_not_taken(server: RunningServer) -> None:
+    """X-Request-Id is echoed and logged: a key, its secret or the admin token sent in it is
+    replaced by an id of the server's own, as when none is sent."""
+    key = server.create_key("school", role="viewer")
+    headers = {"Authorization": f"Bearer {key}"}
+    for given in (key, key.split("_", 2)[2], server.admin_token):
+        response = httpx.get(f"{server.api}/v1/whoami", headers={**headers, "X-Request-Id": given})
+        assert response.status_code == 200, response.text
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"]), given
+    plain = httpx.get(f"{server.api}/v1/whoami", headers={**headers, "X-Request-Id": "req-who-1"})
+    assert plain.headers["x-request-id"] == "req-who-1"
+
+
 def test_operating_bakusoku_end_to_end(
     server: RunningServer,
     stand_ins: tuple[WebhookStandIn, WebhookStandIn],

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from bakusoku.api.app import create_api_app
 from bakusoku.api.executions import EngineExecutions
+from bakusoku.api.quoting import holds_secret
 from bakusoku.api.services import ApiServices
 from bakusoku.config import Settings
 from bakusoku.db.photos import PhotoRepository
@@ -68,7 +69,7 @@ def stack(
         executions=EngineExecutions(workflow, settings.upload_prefix),
     )
     app = create_api_app(services)
-    ops.install(app)
+    ops.install(app, holds_secret)
     with workflow, serve(app) as url, httpx.Client(base_url=url) as client:
         yield client, workflow, ops
 
