@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -247,7 +248,9 @@ def verify_presigned_request(
     ``raw_path`` and ``raw_query`` are exactly as received (percent-encoded); ``headers`` are the
     request's headers including ``Host``. Checks, in S3's order:
 
-    1. all six ``X-Amz-*`` parameters present, else 400 ``AuthorizationQueryParametersError``;
+    1. all six ``X-Amz-*`` parameters present, each once, else 400
+       ``AuthorizationQueryParametersError`` (a repeated one named: which of its values would be
+       the one signed?);
     2. ``X-Amz-Algorithm`` is ``AWS4-HMAC-SHA256``, else 400 ``AuthorizationQueryParametersError``;
     3. credential scope well formed, for this region and service, dated as ``X-Amz-Date``
        (400 ``AuthorizationQueryParametersError``); access key known (else 403
@@ -263,6 +266,7 @@ def verify_presigned_request(
        canonical request and string to sign S3 also returns, to debug the client.
     """
     query = parse_query(raw_query)
+    _check_given_once(query)
     params: dict[str, str] = {}
     for name, value in query:
         params.setdefault(name, value)
@@ -351,6 +355,23 @@ def verify_presigned_request(
             },
         )
     return PresignedAuth(scope.access_key, signed_headers, signed_at, expires_at)
+
+
+def _check_given_once(query: Iterable[tuple[str, str]]) -> None:
+    """400 for an authentication parameter given more than once, as S3 answers.
+
+    The canonical query leaves out every ``X-Amz-Signature``, so a URL with a second one appended
+    would still verify with the first: what was sent would not be what was verified.
+    """
+    counts = Counter(name for name, _ in query if name in _AUTH_PARAMS)
+    repeated = [f"{name} ({counts[name]} times)" for name in _AUTH_PARAMS if counts[name] > 1]
+    if repeated:
+        raise S3Error(
+            "Query-string authentication version 4 takes each X-Amz-* parameter once, but"
+            f" the query repeats {', '.join(repeated)}; send the presigned URL as it was signed.",
+            code="AuthorizationQueryParametersError",
+            status=400,
+        )
 
 
 def _parse_expires(value: str) -> int:

@@ -266,6 +266,26 @@ def test_unsigned_request_is_access_denied(store_server: RunningStore) -> None:
     assert not store_server.store.object_path(BUCKET, key).exists()
 
 
+def test_a_second_signature_in_the_query_is_refused_and_nothing_is_stored(
+    store_server: RunningStore,
+) -> None:
+    """The signature is left out of what is signed: a second one appended to a good URL, which
+    the first one verifies, is refused as S3 refuses it, whatever it holds."""
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    signature = grant.url.rsplit("X-Amz-Signature=", 1)[1]
+    for second in ("0" * 64, signature):
+        url = f"{grant.url}&X-Amz-Signature={second}"
+        response = httpx.put(url, content=b"abc", headers=grant.headers)
+        assert response.status_code == 400, response.text
+        assert "<Code>AuthorizationQueryParametersError</Code>" in response.text
+        assert "X-Amz-Signature (2 times)" in response.text
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert httpx.put(grant.url, content=b"abc", headers=grant.headers).status_code == 200
+
+
 def test_oversize_upload_is_refused_before_the_body_and_nothing_is_stored(
     store_server: RunningStore, tmp_path: Path
 ) -> None:

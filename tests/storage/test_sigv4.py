@@ -93,22 +93,36 @@ def test_request_dated_in_the_future_beyond_skew_is_refused() -> None:
     assert exc.value.message == "Request is not yet valid"
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Signature",
-        "X-Amz-Date",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Expires",
-    ],
+AUTH_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Expires",
 )
+
+
+@pytest.mark.parametrize("name", AUTH_PARAMS)
 def test_each_missing_auth_parameter_is_a_query_parameters_error(name: str) -> None:
     query = "&".join(p for p in DOC_QUERY.split("&") if not p.startswith(name + "="))
     with pytest.raises(S3Error) as exc:
         _verify_doc(query=query)
     assert _code(exc) == ("AuthorizationQueryParametersError", 400)
+
+
+@pytest.mark.parametrize("name", AUTH_PARAMS)
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_an_auth_parameter_given_twice_is_a_query_parameters_error_naming_it(
+    name: str, where: str
+) -> None:
+    (given,) = [p for p in DOC_QUERY.split("&") if p.startswith(name + "=")]
+    for again in (given, f"{name}=0"):  # the same value, or another
+        query = f"{DOC_QUERY}&{again}" if where == "after" else f"{again}&{DOC_QUERY}"
+        with pytest.raises(S3Error) as exc:
+            _verify_doc(query=query)
+        assert _code(exc) == ("AuthorizationQueryParametersError", 400)
+        assert f"{name} (2 times)" in exc.value.message, exc.value.message
 
 
 @pytest.mark.parametrize(
