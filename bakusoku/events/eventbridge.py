@@ -114,9 +114,11 @@ class S3EventBridgeEvent(EventBridgeEvent):
 
     @staticmethod
     def matches(event: Mapping[str, Any]) -> bool:
+        # S3's source and a detail say what the event is even with its detail-type gone: read, it
+        # is refused for the missing field, by its path, as for any other needed field.
         return (
-            EventBridgeEvent.matches(event)
-            and event.get("source") == S3_SOURCE
+            event.get("source") == S3_SOURCE
+            and "detail" in event
             and event.get("detail-type") != CLOUDTRAIL_DETAIL_TYPE
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from bakusoku.events import (
     object_created_records,
 )
 from tests.events.conftest import load_sample
+from tests.events.documents import in_sns, in_sns_then_sqs, in_sqs
 
 HAPPY_FACE = ObjectCreated(
     bucket="mybucket",
@@ -165,6 +167,36 @@ def test_an_object_holding_needed_fields_missing_is_named(
     del parent[holder[-1]]
 
     with pytest.raises(MalformedEventError, match=message):
+        object_created_records(event)
+
+
+@pytest.mark.parametrize(
+    ("wrap", "where"),
+    [
+        (lambda event: event, "event: "),
+        (in_sns, r"sns: \.Records\[0\]\.Sns\.Message \| fromjson \| "),
+        (in_sqs, r"sqs: \.Records\[0\]\.body \| fromjson \| "),
+        (in_sns_then_sqs, r"sqs/sns: .* \| \.Message \| fromjson \| "),
+    ],
+    ids=["alone", "sns", "sqs", "sns-sqs"],
+)
+def test_an_s3_eventbridge_event_without_its_detail_type_is_refused_naming_it(
+    wrap: Callable[[dict[str, Any]], dict[str, Any]], where: str
+) -> None:
+    """Its source and detail say it is S3's, through EventBridge: the field it lacks is named."""
+    for sample in ("eventbridge_object_created", "cloudtrail_put_object"):
+        event = load_sample(sample)
+        del event["detail-type"]
+
+        with pytest.raises(MalformedEventError, match=rf'^{where}\.\["detail-type"\] is missing$'):
+            object_created_records(wrap(event))
+
+
+def test_an_event_of_s3_without_detail_type_or_detail_is_not_recognised() -> None:
+    event = load_sample("eventbridge_object_created")
+    del event["detail-type"], event["detail"]
+
+    with pytest.raises(UnknownEventError, match=r"source='aws\.s3'"):
         object_created_records(event)
 
 

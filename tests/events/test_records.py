@@ -69,7 +69,7 @@ NEEDED: dict[str, list[Needed]] = {
         Needed(("Records", 0, "s3", "object", "sequencer"), ABSENT, REFUSED, "sequencer"),
     ],
     "eventbridge": [
-        Needed(("detail-type",), UNKNOWN, REFUSED),
+        Needed(("detail-type",), REFUSED, REFUSED),
         Needed(("source",), UNKNOWN, UNKNOWN),
         Needed(("detail", "bucket", "name"), REFUSED, REFUSED),
         Needed(("detail", "object", "key"), REFUSED, REFUSED),
@@ -77,8 +77,9 @@ NEEDED: dict[str, list[Needed]] = {
         Needed(("detail", "object", "sequencer"), ABSENT, REFUSED, "sequencer"),
     ],
     "cloudtrail": [
-        # Mistyped, it no longer says CloudTrail: read as an S3 EventBridge event, refused.
-        Needed(("detail-type",), UNKNOWN, REFUSED),
+        # Missing or mistyped, it no longer says CloudTrail: read as an S3 EventBridge event,
+        # refused for its detail-type.
+        Needed(("detail-type",), REFUSED, REFUSED),
         Needed(("detail", "eventSource"), UNKNOWN, UNKNOWN),
         Needed(("detail", "eventName"), REFUSED, REFUSED),
         Needed(("detail", "requestParameters", "bucketName"), REFUSED, REFUSED),
