@@ -19,39 +19,19 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bakusoku.config import Settings, ensure_credentials, load_settings
+from bakusoku.config import Settings
 from bakusoku.db.engine import create_db_engine
-from bakusoku.db.migrate import upgrade
 from bakusoku.db.schema import object_events
 from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.storage.presign import Presigner
+from tests.local.store_settings import store_settings
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def two_processes(tmp_path: Path) -> Iterator[tuple[Settings, StoreServerProcess]]:
-    settings = ensure_credentials(
-        load_settings(
-            {
-                "data_dir": tmp_path,
-                "port": _free_port(),
-                "store_port": _free_port(),
-                "store_processes": 2,
-                "log_format": "text",
-            },
-            environ={},
-        )
-    )
-    engine = create_db_engine(settings.effective_database_url)
-    upgrade(engine)
-    engine.dispose()
+    settings = store_settings(tmp_path, store_processes=2)
     process = StoreServerProcess(settings, wake_port=0)
     process.start()
     try:

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bakusoku.config import Settings, ensure_credentials, load_settings
-from bakusoku.db.engine import create_db_engine
-from bakusoku.db.migrate import upgrade
+from bakusoku.config import Settings
 from bakusoku.local.store_process import StoreServerProcess
 from bakusoku.local.upload_priority import UploadPriority, UploadSignal
 from bakusoku.runtime.wakeup import WakeupListener
 from bakusoku.storage.presign import Presigner
+from tests.local.store_settings import store_settings
 
 
 class FakeClock:
@@ -94,29 +93,10 @@ def test_the_store_signals_at_most_once_per_interval() -> None:
 # ---- the store process's signals, over loopback ---------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def signalling_store(tmp_path: Path) -> Iterator[tuple[Settings, UploadPriority]]:
     """A store process whose upload signals reach a gate with a long quiet time and hold."""
-    settings = ensure_credentials(
-        load_settings(
-            {
-                "data_dir": tmp_path,
-                "port": _free_port(),
-                "store_port": _free_port(),
-                "log_format": "text",
-            },
-            environ={},
-        )
-    )
-    engine = create_db_engine(settings.effective_database_url)
-    upgrade(engine)
-    engine.dispose()
+    settings = store_settings(tmp_path)
     gate = UploadPriority(30, quiet_seconds=1.0)
     listener = WakeupListener(gate.upload_seen, name="uploads")
     listener.start()
