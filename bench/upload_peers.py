@@ -289,12 +289,15 @@ def report(results: dict[tuple[str, int], Scenario]) -> dict[str, Any]:
         figures[f"{name}_{clients}_cpu_ms"] = round(scenario.cpu_ms_per_upload, 1)
     for clients in (1, 16):
         store = results[("store", clients)].p50_ms
-        to_floor = store / results[("floor", clients)].p50_ms
-        moto_to_store = results[("moto", clients)].p50_ms / store
-        figures[f"store_over_floor_{clients}"] = round(to_floor, 2)
-        figures[f"moto_over_store_{clients}"] = round(moto_to_store, 2)
+        floor = results[("floor", clients)].p50_ms
+        moto = results[("moto", clients)].p50_ms
+        figures[f"store_over_floor_{clients}"] = round(store / floor, 2)
+        figures[f"moto_over_store_{clients}"] = round(moto / store, 2)
+        # What moto/store can reach at best: the store acknowledging as fast as the floor.
+        figures[f"moto_over_floor_{clients}"] = round(moto / floor, 2)
         print(
-            f"  {clients:>2} client(s): store/floor {to_floor:5.2f}x (target <= 1.5 at 16),"
-            f" moto/store {moto_to_store:5.2f}x (target >= 2 at 16)"
+            f"  {clients:>2} client(s): store/floor {store / floor:5.2f}x (target <= 1.5 at 16),"
+            f" moto/store {moto / store:5.2f}x (target >= 2 at 16;"
+            f" moto/floor, its ceiling, {moto / floor:5.2f}x)"
         )
     return figures
