@@ -127,13 +127,18 @@ def parse_state_machine_arn(text: str) -> Arn:
 
 
 def execution_arn_of(state_machine: str, name: str) -> str:
-    """The ARN of execution ``name`` of the state machine whose ARN is ``state_machine``."""
+    """The ARN of execution ``name`` of the state machine whose ARN is ``state_machine``.
+
+    An execution started through a version or an alias (``stateMachine:NAME:QUALIFIER``) belongs
+    to the state machine itself: its ARN has the machine's name, never the qualifier.
+    """
     machine = parse_state_machine_arn(state_machine)
+    machine_name = machine.resource.split(":")[1]
     return arn(
         "states",
         machine.region,
         machine.account,
-        f"execution:{machine.name}:{name}",
+        f"execution:{machine_name}:{name}",
         partition=machine.partition,
     )
 

@@ -38,5 +38,5 @@ def handler(event: Any, context: Any) -> dict[str, int]:
 
 
 def handler_for(settings: Settings, engine: sa.Engine, starter: ExecutionStarter) -> dict[str, int]:
-    """One run on a deployment's database: ``{"considered", "started", "failed"}``."""
+    """One run on a deployment's database: ``{"considered", "started", "failed", "redriven"}``."""
     return asdict(certificate_door(settings, engine, starter).catch_up())

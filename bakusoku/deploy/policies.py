@@ -74,12 +74,19 @@ def _list_under(*prefixes: str) -> Statement:
     )
 
 
-def execution_arns(stage: StageConfig) -> dict[str, Any]:
-    machine = stage.resource_name("photo-pipeline")
+def execution_arns(stage: StageConfig, machine_name: str = "photo-pipeline") -> dict[str, Any]:
+    """Every execution of the stage's state machine ``machine_name``."""
+    machine = stage.resource_name(machine_name)
     return {
         "Fn::Sub": "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
         f"{machine}:*"
     }
+
+
+def redrive_certificates(stage: StageConfig) -> Statement:
+    """RedriveExecution of the certificate state machine's executions only (the catch-up: one
+    that ended without recording its certificate runs on from where it stopped)."""
+    return _allow(["states:RedriveExecution"], execution_arns(stage, CERTIFICATE.name))
 
 
 def start_certificates(stage: StageConfig) -> Statement:
@@ -256,7 +263,8 @@ def declared_statements(function: DeclaredFunction, stage: StageConfig) -> list[
     user the secret names: IAM cannot tell a SELECT from an UPDATE); ``bucket`` its prefixes only,
     ``read`` as GetObject with listing under the prefix, ``write`` as PutObject and DeleteObject;
     ``runner_channels`` the secrets of the channels the stage names and of the links' key;
-    ``certificates`` StartExecution of the certificate state machine alone.
+    ``certificates`` StartExecution of the certificate state machine alone, and
+    RedriveExecution of its executions.
     """
     resources = function.resources
     secrets: list[Any] = []
@@ -277,7 +285,7 @@ def declared_statements(function: DeclaredFunction, stage: StageConfig) -> list[
     if readable:
         statements.append(_list_under(*readable))
     if resources.certificates:
-        statements.append(start_certificates(stage))
+        statements += [start_certificates(stage), redrive_certificates(stage)]
     return statements
 
 

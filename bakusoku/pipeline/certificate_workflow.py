@@ -34,7 +34,11 @@ from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.repository import PhotoBibs, RaceRepository
 from bakusoku.runtime.wakeup import WakeupSender
 from bakusoku.workflow.engine import WorkflowEngine
-from bakusoku.workflow.errors import ExecutionAlreadyExistsError
+from bakusoku.workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
+)
 from bakusoku.workflow.invoker import FunctionInvoker
 
 CERTIFICATE_STATE_MACHINE = CERTIFICATE.name
@@ -63,6 +67,15 @@ class EngineStarter:
             self._after()
         return True
 
+    def redrive(self, name: str) -> bool:
+        try:
+            self._engine.redrive_execution(name)
+        except (ExecutionNotRedrivableError, ExecutionDoesNotExistError):
+            return False  # running, succeeded, or never started
+        if self._after is not None:
+            self._after()
+        return True
+
 
 class StepFunctionsStarter:
     """Starts certificate executions with Step Functions' ``StartExecution``."""
@@ -80,6 +93,18 @@ class StepFunctionsStarter:
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+    def redrive(self, name: str) -> bool:
+        # The execution belongs to the state machine, not to the alias it was started through.
+        execution = arns.execution_arn_of(self._arn, name)
+        try:
+            self._client.redrive_execution(executionArn=execution)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("ExecutionNotRedrivable", "ExecutionDoesNotExist"):
                 return False
             raise
         return True

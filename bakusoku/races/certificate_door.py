@@ -46,6 +46,11 @@ class ExecutionStarter(Protocol):
         """Start ``name``; False when an execution of that name already exists."""
         ...
 
+    def redrive(self, name: str) -> bool:
+        """Restart ``name`` from the state where it stopped, if it ended FAILED, TIMED_OUT or
+        ABORTED (RedriveExecution); False when it runs, succeeded or does not exist."""
+        ...
+
 
 @dataclass(frozen=True)
 class Opened:
@@ -54,6 +59,7 @@ class Opened:
     key: CertificateKey
     execution_name: str
     started: bool
+    redriven: bool = False
 
 
 def finish_revision(results: Sequence[Mapping[str, Any]]) -> int | None:
@@ -107,11 +113,13 @@ def key_of(event: Mapping[str, Any]) -> CertificateKey:
 
 @dataclass(frozen=True)
 class CaughtUp:
-    """What one catch-up did: bibs considered, certificates started, starts that failed."""
+    """What one catch-up did: bibs considered, certificates started, executions redriven (their
+    failure could not be recorded), starts that failed."""
 
     considered: int
     started: int
     failed: int
+    redriven: int = 0
 
 
 class CertificateDoor:
@@ -141,8 +149,14 @@ class CertificateDoor:
         """A photo's bibs were recorded (read, or tagged by staff)."""
         return self._each(race, bibs)
 
-    def consider(self, race: RaceRef, bib: str) -> Opened | None:
-        """Start the bib's certificate when both inputs exist and it was not started before."""
+    def consider(self, race: RaceRef, bib: str, *, revive: bool = False) -> Opened | None:
+        """Start the bib's certificate when both inputs exist and it was not started before.
+
+        ``revive`` (the catch-up's, for rows long ``making``): an execution of that name that
+        already ended is redriven. It failed without recording it (its MarkCertificateFailed
+        failed too, e.g. the database was gone for longer than its retries, or it was stopped),
+        so running it on from there records the certificate ready or failed with its reason.
+        """
         key = key_for(
             race,
             bib,
@@ -158,7 +172,20 @@ class CertificateDoor:
                 return None  # made (or failed) already: a repeat starts nothing
         # A row being made is started again: StartExecution is idempotent by name, and this
         # covers a start lost between the row and the call.
-        return Opened(key, name, self._starter.start(name, execution_input(key)))
+        started = self._starter.start(name, execution_input(key))
+        if started or not revive:
+            return Opened(key, name, started)
+        redriven = self._starter.redrive(name)
+        if redriven:
+            log.warning(
+                "the certificate of bib %s in %s/%s ended without being recorded (execution %s):"
+                " redriven from the state where it stopped",
+                bib,
+                race.service,
+                race.album,
+                name,
+            )
+        return Opened(key, name, False, redriven)
 
     def catch_up(self, now: float | None = None) -> CaughtUp:
         """Start every certificate a failed start left out: each bib with a finish result and a
@@ -166,21 +193,22 @@ class CertificateDoor:
         before :data:`SETTLE_SECONDS` (its start may have been lost). What the schedule runs."""
         settled = (time.time() if now is None else now) - SETTLE_SECONDS
         waiting = self._records.waiting(self._min_confidence, settled)
-        started = failed = 0
+        started = failed = redriven = 0
         for race, bib in waiting:
-            opened, ok = self._try(race, bib)
+            opened, ok = self._try(race, bib, revive=True)
             started += opened is not None and opened.started
+            redriven += opened is not None and opened.redriven
             failed += not ok
-        return CaughtUp(len(waiting), started, failed)
+        return CaughtUp(len(waiting), started, failed, redriven)
 
     def _each(self, race: RaceRef, bibs: Iterable[str]) -> list[Opened]:
         opened = (self._try(race, bib)[0] for bib in sorted(set(bibs)))
         return [o for o in opened if o is not None]
 
-    def _try(self, race: RaceRef, bib: str) -> tuple[Opened | None, bool]:
+    def _try(self, race: RaceRef, bib: str, revive: bool = False) -> tuple[Opened | None, bool]:
         """:meth:`consider`, never raising: a failure is logged and counted; False with it."""
         try:
-            return self.consider(race, bib), True
+            return self.consider(race, bib, revive=revive), True
         except Exception as exc:
             log.warning(
                 "the certificate of bib %s in %s/%s could not be started (%s: %s): the result "

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,10 +31,20 @@ from bakusoku.pipeline.certificate_workflow import (
     certificate_door,
     local_certificate_machine,
 )
-from bakusoku.races.certificate_door import SETTLE_SECONDS, CaughtUp, execution_name
-from bakusoku.races.certificate_records import MAKING, CertificateKey, Certificates
-from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef
+from bakusoku.pipeline.handlers.mark_certificate_failed import describe
+from bakusoku.races.certificate_door import (
+    SETTLE_SECONDS,
+    CaughtUp,
+    Opened,
+    execution_name,
+    key_of,
+)
+from bakusoku.races.certificate_records import FAILED, MAKING, CertificateKey, Certificates
+from bakusoku.races.certificates import DesignError
+from bakusoku.races.records import Entry, Result
+from bakusoku.races.repository import BibSighting, PhotoBibs, RaceRef, RaceRepository
 from bakusoku.storage.presign import Presigner
+from bakusoku.workflow.engine import FAILED as EXECUTION_FAILED
 from bakusoku.workflow.engine import RUNNING, WorkflowEngine
 from bakusoku.workflow.invoker import FunctionInvoker
 from tests.ops.conftest import serve
@@ -122,7 +133,7 @@ def test_a_failed_start_keeps_the_results_and_the_catch_up_starts_it(
     waiting = Certificates(db).waiting(settings.bib_min_confidence, row["updated_at"] + 1)
     later = certificate_door(settings, db, starter).catch_up(row["updated_at"] + SETTLE_SECONDS + 1)
 
-    assert early == {"considered": 0, "started": 0, "failed": 0}  # a start may be in flight
+    assert early == {"considered": 0, "started": 0, "failed": 0, "redriven": 0}  # may be starting
     assert waiting == [(race, "1024")]
     assert later == CaughtUp(considered=1, started=1, failed=0)
     described = running.describe_execution(execution_name(key))
@@ -143,7 +154,71 @@ def test_the_catch_up_starts_a_certificate_the_door_never_saw(
     first = certificate_catch_up.handler_for(settings, db, starter)
     second = certificate_catch_up.handler_for(settings, db, starter)
 
-    assert first == {"considered": 1, "started": 1, "failed": 0}
-    assert second == {"considered": 0, "started": 0, "failed": 0}  # begun just now: settling
+    assert first == {"considered": 1, "started": 1, "failed": 0, "redriven": 0}
+    assert second == {"considered": 0, "started": 0, "failed": 0, "redriven": 0}  # settling
     row = Certificates(db).find(CertificateKey(race, "77", 1, photo))
     assert row is not None and row["status"] == MAKING
+
+
+def test_a_certificate_whose_failure_could_not_be_recorded_is_redriven_until_it_is(
+    db: sa.Engine, settings: Settings
+) -> None:
+    """MakeCertificate fails and MarkCertificateFailed cannot reach the database through all its
+    retries: the execution ends FAILED with the row still ``making``. Starting it again is
+    refused (the name is taken), so the catch-up redrives it from MarkCertificateFailed."""
+    race = RaceRef("runs", f"marathon-{uuid.uuid4().hex[:8]}")
+    races = RaceRepository(db)
+    races.save_race(race, name="湘南", race_date="2026-12-06", course=None, timezone="Asia/Tokyo")
+    races.save_entries(race, [Entry("1024", "山田 太郎", "山田")])
+    races.save_results(race, [Result("1024", "finish", 11_565_000, None, None)])
+    photo = str(uuid.uuid4())
+    PhotoBibs(db).record(race, photo, [BibSighting("1024", 0.97, "ocr")])
+    database_reachable = False
+    marks: list[str] = []
+
+    def make_certificate(event: dict[str, Any]) -> None:
+        raise DesignError("the race's certificate design 'gone' does not exist")
+
+    def mark_certificate_failed(event: dict[str, Any]) -> dict[str, Any]:
+        marks.append(event["executionName"])
+        if not database_reachable:
+            raise ConnectionError("the database did not answer")
+        code, reason = describe(event["error"])
+        Certificates(db).mark_failed(
+            key_of(event["certificate"]), event["executionName"], code, reason
+        )
+        return {"Error": code, "Cause": reason}
+
+    functions = {
+        "make-certificate": make_certificate,
+        "mark-certificate-failed": mark_certificate_failed,
+    }
+    # A thousand times faster: MarkCertificateFailed's five retries wait 31 s in all.
+    running = WorkflowEngine(
+        db, FunctionInvoker(functions), region=settings.region, time_scale=0.001
+    )
+    with running:
+        starter = EngineStarter(running, local_certificate_machine(running, settings.region))
+        door = certificate_door(settings, db, starter)
+        (opened,) = door.after_bibs(race, ["1024"])
+        ended = running.wait_for(opened.execution_name)
+        key = CertificateKey(race, "1024", 1, photo)
+        row = Certificates(db).find(key)
+        assert ended.status == EXECUTION_FAILED and row is not None and row["status"] == MAKING
+        tries = len(marks)
+        settled = row["updated_at"] + SETTLE_SECONDS + 1
+
+        assert door.after_results(race, ["1024"]) == [Opened(key, opened.execution_name, False)]
+        database_reachable = True
+        caught_up = door.catch_up(now=settled)
+        redriven = running.wait_for(opened.execution_name)
+        again = door.catch_up(now=settled)
+
+    assert tries == 6  # the first try and its five retries
+    assert caught_up == CaughtUp(considered=1, started=0, failed=0, redriven=1)
+    assert redriven.status == EXECUTION_FAILED  # ends in CertificateFailed, now recorded
+    assert redriven.redrive_count == 1
+    row = Certificates(db).find(key)
+    assert row is not None and row["status"] == FAILED
+    assert "design" in row["reason"]
+    assert again == CaughtUp(considered=0, started=0, failed=0, redriven=0)

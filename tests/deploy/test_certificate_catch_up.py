@@ -76,3 +76,22 @@ def test_the_catch_up_may_start_certificates_and_nothing_else_may(tmp_path: Path
 def test_certificates_must_be_true_or_false(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"resources\.certificates must be true or false"):
         _stage(tmp_path, certificates="yes")
+
+
+def _actions(function: dict[str, Any], action: str) -> list[Any]:
+    return [
+        statement["Resource"]
+        for policy in function.get("Policies", [])
+        for statement in policy.get("Statement", [])
+        if action in statement["Action"]
+    ]
+
+
+def test_only_the_catch_up_may_redrive_certificate_executions(tmp_path: Path) -> None:
+    template = build_template(_stage(tmp_path))
+    catch_up = _function(template, CATCH_UP)
+
+    (resource,) = _actions(catch_up, "states:RedriveExecution")
+    assert resource["Fn::Sub"].endswith(":execution:runs-prod-certificate:*")
+    for name in ("read-bibs", OTHER):
+        assert _actions(_function(template, name), "states:RedriveExecution") == []

@@ -60,6 +60,15 @@ def test_execution_arn_of_a_state_machine_keeps_its_partition_region_and_account
     )
 
 
+@pytest.mark.parametrize("qualifier", ["live", "3"])
+def test_an_execution_through_an_alias_or_a_version_is_the_state_machines(qualifier: str) -> None:
+    machine = f"arn:aws:states:ap-northeast-1:123456789012:stateMachine:runs-prod-cert:{qualifier}"
+    assert (
+        arns.execution_arn_of(machine, "cert-1024-r2")
+        == "arn:aws:states:ap-northeast-1:123456789012:execution:runs-prod-cert:cert-1024-r2"
+    )
+
+
 @pytest.mark.parametrize("text", [FUNCTION, "photos", "arn:aws:states:us-east-1:1:execution:p:e"])
 def test_only_a_state_machine_arn_is_a_state_machine_arn(text: str) -> None:
     with pytest.raises(ArnError, match="not a state machine ARN"):
