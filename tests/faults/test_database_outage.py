@@ -27,7 +27,8 @@ from tests.faults.stack import (
     wait_all_final,
 )
 
-pytestmark = pytest.mark.integration
+# Mostly the outage itself, waited out: run beside the rest (`clock`).
+pytestmark = [pytest.mark.integration, pytest.mark.clock]
 
 OUTAGE_SECONDS = float(os.environ.get("BAKUSOKU_TEST_OUTAGE_SECONDS", "30"))
 PHOTOS = 12
