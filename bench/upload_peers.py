@@ -300,4 +300,11 @@ def report(results: dict[tuple[str, int], Scenario]) -> dict[str, Any]:
             f" moto/store {moto / store:5.2f}x (target >= 2 at 16;"
             f" moto/floor, its ceiling, {moto / floor:5.2f}x)"
         )
+        cpu = {name: results[(name, clients)].cpu_ms_per_upload for name in TARGETS}
+        figures[f"cpu_store_over_floor_{clients}"] = round(cpu["store"] / cpu["floor"], 2)
+        figures[f"cpu_moto_over_store_{clients}"] = round(cpu["moto"] / cpu["store"], 2)
+        print(  # steadier than latency when other jobs share the machine
+            f"  {clients:>2} client(s), server CPU per upload: store/floor"
+            f" {cpu['store'] / cpu['floor']:5.2f}x, moto/store {cpu['moto'] / cpu['store']:5.2f}x"
+        )
     return figures
