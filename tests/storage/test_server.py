@@ -697,3 +697,23 @@ def test_unsupported_operation_with_a_tampered_signature_is_refused_first(
     response = httpx.put(url.replace("uploadId=abc", "uploadId=abd"), content=b"x")
     assert response.status_code == 403
     assert "<Code>SignatureDoesNotMatch</Code>" in response.text
+
+
+@pytest.mark.parametrize("key", ["uploads/nul\x00.jpg", "uploads/escape\x1b.jpg"])
+def test_an_error_about_a_key_with_control_characters_reaches_botocore_by_its_code(
+    store_server: RunningStore, key: str
+) -> None:
+    """XML cannot hold most control characters: a body that echoed them raw would not parse,
+    and the client would see a bare status instead of the reason."""
+    from botocore.parsers import create_parser
+
+    url = _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key})
+    response = httpx.get(url)
+
+    parsed = create_parser("rest-xml").parse(
+        {"status_code": response.status_code, "headers": dict(response.headers),
+         "body": response.content},
+        None,
+    )  # fmt: skip
+    code = "InvalidArgument" if "\x00" in key else "NoSuchKey"
+    assert parsed["Error"]["Code"] == code, response.content
