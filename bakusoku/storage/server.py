@@ -3,6 +3,7 @@
 Every other S3 operation (multipart uploads, ACLs, tagging, versions...) answers S3's
 ``501 NotImplemented`` and stores nothing. Request bodies are read against a deadline
 (``http_limits.BodyDeadline``): a client that trickles its body gets S3's ``RequestTimeout``.
+What a PUT's headers promise of its body is held to (``put_headers``) before it is stored.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bakusoku.storage.notifications import (
 )
 from bakusoku.storage.object_response import ObjectResponse, parse_range
 from bakusoku.storage.post_policy import PostPolicy
+from bakusoku.storage.put_headers import BodyChecks, body_checks
 from bakusoku.storage.sigv4 import (
     PresignedAuth,
     has_query_auth,
@@ -57,6 +59,7 @@ from bakusoku.storage.sigv4 import (
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Buffer = bytes | memoryview
 
 # A POST body is the file plus the form fields and boundaries; refuse early only well past that.
 _FORM_OVERHEAD = 64 * 1024
@@ -69,6 +72,8 @@ _RESPONSE_OVERRIDES = {
     "response-cache-control": "cache-control",
     "response-expires": "expires",
 }
+# A chunk at least this large is hashed in a worker thread (hashlib releases the GIL for it).
+_THREAD_HASH_BYTES = 64 * 1024
 # Query parameters that select an S3 operation (a "subresource") this store does not implement.
 _UNSUPPORTED_SUBRESOURCES = frozenset(
     {
@@ -338,6 +343,7 @@ class StoreApp:
                 " only If-None-Match: *.",
                 header="If-None-Match",
             )
+        checks = body_checks(request.header)
         metadata = {
             name[len("x-amz-meta-") :]: value
             for name, value in request.headers
@@ -345,14 +351,15 @@ class StoreApp:
         }
         deadline = BodyDeadline(self.limits)
         direct = request.direct
+        chunks: AsyncIterator[Buffer] = (
+            _direct_body(direct, deadline, self.on_upload)
+            if direct
+            else _body(receive, size, deadline, self.on_upload)
+        )
         info = await self.store.put_stream(
             bucket,
             key,
-            (
-                _direct_body(direct, deadline, self.on_upload)
-                if direct
-                else _body(receive, size, deadline, self.on_upload)
-            ),
+            chunks if checks is None else _checked(chunks, checks),
             content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
             if_none_match=if_none_match is not None,
@@ -546,6 +553,18 @@ async def _direct_body(
             return
         on_part()
         yield chunk
+
+
+async def _checked(chunks: AsyncIterator[Buffer], checks: BodyChecks) -> AsyncIterator[Buffer]:
+    """``chunks`` as they come, each hashed by ``checks`` first; after the last one, the digests
+    the headers promised are compared, so a body that differs is refused before it is stored."""
+    async for chunk in chunks:
+        if len(chunk) >= _THREAD_HASH_BYTES:  # a large body's hashing does not stall the loop
+            await anyio.to_thread.run_sync(checks.update, chunk)
+        else:
+            checks.update(chunk)
+        yield chunk
+    checks.verify()
 
 
 def _request(scope: Scope) -> _Request:

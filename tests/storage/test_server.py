@@ -717,3 +717,108 @@ def test_an_error_about_a_key_with_control_characters_reaches_botocore_by_its_co
     )  # fmt: skip
     code = "InvalidArgument" if "\x00" in key else "NoSuchKey"
     assert parsed["Error"]["Code"] == code, response.content
+
+
+def _presign_put_with(store_server: RunningStore, key: str, headers: dict[str, str]) -> str:
+    """A presigned PUT of ``key`` that signs ``headers`` too, as an SDK signs what it will send."""
+    return sigv4.presign_url(
+        method="PUT",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC),
+        expires_in=60,
+        headers=headers,
+    )
+
+
+def _assert_nothing_stored(store_server: RunningStore, key: str, before: list[str]) -> None:
+    assert store_server.bucket_files() == before
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+
+@pytest.mark.parametrize("size", [11, 300_000])  # read by uvicorn, and straight into buffers
+def test_a_body_that_is_not_its_signed_sha256_is_refused_and_nothing_is_stored(
+    store_server: RunningStore, size: int
+) -> None:
+    body = os.urandom(size)
+    key = _key()
+    claimed = hashlib.sha256(body[:-1] + b"!").hexdigest()
+    headers = {"x-amz-content-sha256": claimed}
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=body, headers=headers
+    )
+
+    assert response.status_code == 400, response.text
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in response.text
+    assert f"<ClientComputedContentSHA256>{claimed}</ClientComputedContentSHA256>" in response.text
+    computed = hashlib.sha256(body).hexdigest()
+    assert f"<S3ComputedContentSHA256>{computed}</S3ComputedContentSHA256>" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+    headers = {"x-amz-content-sha256": computed}
+    good = httpx.put(_presign_put_with(store_server, key, headers), content=body, headers=headers)
+    assert good.status_code == 200, good.text
+    assert store_server.store.get_object(BUCKET, key) == body
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        pytest.param(
+            {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+             "x-amz-trailer": "x-amz-checksum-crc32", "content-encoding": "aws-chunked",
+             "x-amz-decoded-content-length": "11"},
+            "x-amz-content-sha256",
+            id="sdk-streaming-upload",
+        ),
+        pytest.param({"content-encoding": "aws-chunked"}, "Content-Encoding", id="aws-chunked"),
+        pytest.param(
+            {"content-encoding": "gzip, aws-chunked"}, "Content-Encoding", id="gzip-aws-chunked"
+        ),
+        pytest.param(
+            {"x-amz-decoded-content-length": "11"}, "x-amz-decoded-content-length",
+            id="decoded-length",
+        ),
+    ],
+)  # fmt: skip
+def test_an_aws_chunked_body_is_refused_as_not_implemented_and_nothing_is_stored(
+    store_server: RunningStore, headers: dict[str, str], named: str
+) -> None:
+    """The store does not decode aws-chunked framing: stored as sent, the chunk sizes and
+    signatures would be part of the photo."""
+    body = b"hello world"
+    chunked = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+    key = _key()
+    signed = {n: v for n, v in headers.items() if n.startswith("x-amz-")}
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, signed),
+        content=chunked if "content-encoding" in headers else body,
+        headers=headers,
+    )
+
+    assert response.status_code == 501, response.text
+    assert "<Code>NotImplemented</Code>" in response.text
+    assert f"<Header>{named}</Header>" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+def test_a_content_sha256_that_is_no_digest_is_an_invalid_argument(
+    store_server: RunningStore,
+) -> None:
+    key = _key()
+    headers = {"x-amz-content-sha256": "abc"}
+    before = store_server.bucket_files()
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"x", headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    assert "x-amz-content-sha256 must be UNSIGNED-PAYLOAD" in response.text
+    _assert_nothing_stored(store_server, key, before)
