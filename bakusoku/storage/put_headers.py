@@ -6,14 +6,19 @@ arrives and, if it differs, refused before anything is stored, as S3 refuses it
 aws-chunked``, a ``STREAMING-*`` payload hash, ``x-amz-decoded-content-length``,
 ``x-amz-trailer``) is refused with ``501 NotImplemented`` naming the header: the store does not
 decode that framing, and stored as sent its chunk sizes and signatures would become part of the
-photo. (``Content-MD5`` is checked by the store itself, with the ETag's MD5.)
+photo. A flexible checksum (``x-amz-checksum-crc32``, ``-sha1``, ``-sha256``) is computed and held
+to the same way (``400 BadDigest``); CRC32C and CRC64NVME, which the standard library cannot
+compute, are refused with ``501 NotImplemented`` rather than stored unchecked. (``Content-MD5``
+is checked by the store itself, with the ETag's MD5.)
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import string
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +31,10 @@ _STREAMING_PREFIX = "STREAMING-"
 # Headers that only come with an aws-chunked body, checked in this order (the first one named).
 _CHUNKED_ONLY = ("x-amz-decoded-content-length", "x-amz-trailer")
 
+_CHECKSUM_PREFIX = "x-amz-checksum-"
+# x-amz-sdk-checksum-algorithm's values, as S3 knows them.
+_ALGORITHMS = frozenset({"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"})
+
 Header = Callable[[str], str | None]  # a request header's value by its lower-case name
 Buffer = bytes | bytearray | memoryview
 
@@ -35,14 +44,36 @@ class _Digest(Protocol):
     def digest(self) -> bytes: ...
 
 
+class _Crc32:
+    """CRC-32 (the zlib and S3 ``CRC32`` one) as a digest: big-endian, four bytes."""
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def update(self, data: Buffer, /) -> None:
+        self._value = zlib.crc32(data, self._value)
+
+    def digest(self) -> bytes:
+        return self._value.to_bytes(4, "big")
+
+
+# The checksums the store computes: a new digest, and its length in bytes.
+_COMPUTED: dict[str, tuple[Callable[[], _Digest], int]] = {
+    "crc32": (_Crc32, 4),
+    "sha1": (hashlib.sha1, 20),
+    "sha256": (hashlib.sha256, 32),
+}
+
+
 @dataclass(frozen=True)
 class _Promise:
-    """One digest a header promised: the hash that reads the body, the value promised, and the
-    error a body with another digest gets."""
+    """One digest a header promised: the hash that reads the body, the value promised, the
+    error a body with another digest gets, and the header S3 answers a stored body with."""
 
     digest: _Digest
     expected: bytes
     mismatch: Callable[[bytes], S3Error]
+    answer: tuple[str, str] | None = None
 
 
 class BodyChecks:
@@ -62,15 +93,26 @@ class BodyChecks:
             if computed != promise.expected:
                 raise promise.mismatch(computed)
 
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """What S3 answers a stored body with: the checksum it verified."""
+        return dict(p.answer for p in self._promises if p.answer is not None)
 
-def body_checks(header: Header) -> BodyChecks | None:
-    """What the body must hash to by the request's headers (None: nothing promised).
 
-    Raises S3's error first for a body framing the store does not decode (``501
-    NotImplemented``) and for a payload hash that is no SHA-256 (``400 InvalidArgument``).
+def body_checks(headers: Iterable[tuple[str, str]]) -> BodyChecks | None:
+    """What the body must hash to by the request's ``headers`` (lower-case names; None:
+    nothing promised).
+
+    Raises S3's error first for a body framing or a checksum the store does not handle (``501
+    NotImplemented``) and for a payload hash or checksum that is not well formed (``400``).
     """
+    values: dict[str, str] = {}
+    for name, value in headers:
+        values.setdefault(name, value)
+    header = values.get
     promises = [*_content_sha256(header)]
     _refuse_aws_chunked(header)
+    promises += _checksum(values)
     return BodyChecks(promises) if promises else None
 
 
@@ -127,3 +169,78 @@ def _chunked_not_implemented(name: str, value: str) -> S3Error:
         status=501,
         extra={"Header": name},
     )
+
+
+def _checksum(values: dict[str, str]) -> list[_Promise]:
+    """The flexible checksum the request sends (one at most), as S3 checks the headers."""
+    names = sorted(n for n in values if n.startswith(_CHECKSUM_PREFIX))
+    algorithm = _sdk_algorithm(values.get("x-amz-sdk-checksum-algorithm"))
+    if len(names) > 1:
+        raise _invalid_request(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed;"
+            f" got {', '.join(names)}."
+        )
+    if not names:
+        if algorithm is not None:
+            raise _invalid_request(
+                "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or"
+                " x-amz-trailer headers were found. Send the body's checksum in"
+                f" x-amz-checksum-{algorithm.lower()}."
+            )
+        return []
+    name = names[0]
+    kind = name.removeprefix(_CHECKSUM_PREFIX)
+    if algorithm is not None and algorithm.lower() != kind:
+        raise _invalid_request(
+            f"x-amz-sdk-checksum-algorithm is {algorithm} but the request sends {name}; send"
+            " the checksum of the algorithm it names."
+        )
+    if kind not in _COMPUTED:
+        raise S3Error(
+            f"A header you provided implies functionality that is not implemented: this store"
+            f" cannot compute {name}. Send x-amz-checksum-crc32, -sha1 or -sha256, Content-MD5,"
+            " or no checksum.",
+            code="NotImplemented",
+            status=501,
+            extra={"Header": name},
+        )
+    new_digest, length = _COMPUTED[kind]
+    expected = _base64_digest(values[name], length)
+    if expected is None:
+        raise _invalid_request(
+            f"Value for {name} header is invalid. Send the base64 of the body's {length}-byte"
+            f" {kind.upper()} digest."
+        )
+
+    def mismatch(computed: bytes) -> S3Error:
+        return S3Error(
+            f"The {kind.upper()} you specified did not match the calculated checksum.",
+            code="BadDigest",
+            status=400,
+            extra={"CalculatedChecksum": base64.b64encode(computed).decode()},
+        )
+
+    return [_Promise(new_digest(), expected, mismatch, (name, values[name]))]
+
+
+def _sdk_algorithm(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in _ALGORITHMS:
+        raise _invalid_request(
+            f"Value for x-amz-sdk-checksum-algorithm header is invalid: {value!r}; use one of"
+            f" {', '.join(sorted(_ALGORITHMS))}."
+        )
+    return value.upper()
+
+
+def _base64_digest(value: str, length: int) -> bytes | None:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except ValueError:
+        return None
+    return digest if len(digest) == length else None
+
+
+def _invalid_request(message: str) -> S3Error:
+    return S3Error(message, code="InvalidRequest", status=400)

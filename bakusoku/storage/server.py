@@ -343,7 +343,7 @@ class StoreApp:
                 " only If-None-Match: *.",
                 header="If-None-Match",
             )
-        checks = body_checks(request.header)
+        checks = body_checks(request.headers)
         metadata = {
             name[len("x-amz-meta-") :]: value
             for name, value in request.headers
@@ -368,7 +368,10 @@ class StoreApp:
             content_md5=request.header("content-md5"),
             release=direct.release if direct else None,
         )
-        return Response(status_code=200, headers={"ETag": info.etag})
+        answer = {"ETag": info.etag}
+        if checks is not None:
+            answer.update(checks.response_headers)
+        return Response(status_code=200, headers=answer)
 
     # ---- POST (browser form) -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -821,4 +822,79 @@ def test_a_content_sha256_that_is_no_digest_is_an_invalid_argument(
     assert response.status_code == 400, response.text
     assert "<Code>InvalidArgument</Code>" in response.text
     assert "x-amz-content-sha256 must be UNSIGNED-PAYLOAD" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+def _checksums(body: bytes) -> dict[str, str]:
+    """The body's x-amz-checksum-* values as an SDK computes them (base64 of the digest)."""
+    return {
+        "CRC32": base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode(),
+        "SHA1": base64.b64encode(hashlib.sha1(body).digest()).decode(),
+        "SHA256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+    }
+
+
+@pytest.mark.parametrize("size", [11, 300_000])
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])
+def test_a_body_that_is_not_its_signed_checksum_is_bad_digest_and_nothing_is_stored(
+    store_server: RunningStore, algorithm: str, size: int
+) -> None:
+    body = os.urandom(size)
+    key = _key()
+    wrong = _checksums(body[:-1] + b"!")[algorithm]
+    url = _presign(store_server, "put_object", {"Bucket": BUCKET, "Key": key,
+                                                f"Checksum{algorithm}": wrong})  # fmt: skip
+    header = f"x-amz-checksum-{algorithm.lower()}"
+    before = store_server.bucket_files()
+
+    response = httpx.put(url, content=body, headers={header: wrong})
+
+    assert response.status_code == 400, response.text
+    assert "<Code>BadDigest</Code>" in response.text
+    assert f"The {algorithm} you specified did not match the calculated checksum." in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+    right = _checksums(body)[algorithm]
+    url = _presign(store_server, "put_object", {"Bucket": BUCKET, "Key": key,
+                                                f"Checksum{algorithm}": right})  # fmt: skip
+    good = httpx.put(url, content=body, headers={header: right})
+    assert good.status_code == 200, good.text
+    assert good.headers[header] == right  # as S3 answers it
+    assert store_server.store.get_object(BUCKET, key) == body
+
+
+@pytest.mark.parametrize(
+    ("headers", "code", "named"),
+    [
+        pytest.param({"x-amz-checksum-crc32": "not base64!"}, "InvalidRequest",
+                     "Value for x-amz-checksum-crc32 header is invalid.", id="not-base64"),
+        pytest.param({"x-amz-checksum-sha256": base64.b64encode(b"short").decode()},
+                     "InvalidRequest", "Value for x-amz-checksum-sha256 header is invalid.",
+                     id="wrong-length"),
+        pytest.param({"x-amz-checksum-crc32": "DUoRhQ==", "x-amz-checksum-sha1": "x"},
+                     "InvalidRequest", "Expecting a single x-amz-checksum- header.",
+                     id="two-checksums"),
+        pytest.param({"x-amz-sdk-checksum-algorithm": "CRC32"}, "InvalidRequest",
+                     "no corresponding x-amz-checksum-* or x-amz-trailer headers were found",
+                     id="algorithm-without-checksum"),
+        pytest.param({"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-crc32": "DUoRhQ=="},
+                     "InvalidRequest", "x-amz-sdk-checksum-algorithm is SHA256",
+                     id="algorithm-of-another-checksum"),
+        pytest.param({"x-amz-checksum-crc32c": "yZRlqg=="}, "NotImplemented",
+                     "<Header>x-amz-checksum-crc32c</Header>", id="crc32c"),
+        pytest.param({"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, "NotImplemented",
+                     "<Header>x-amz-checksum-crc64nvme</Header>", id="crc64nvme"),
+    ],
+)  # fmt: skip
+def test_checksum_headers_the_store_cannot_hold_to_are_refused_before_the_body(
+    store_server: RunningStore, headers: dict[str, str], code: str, named: str
+) -> None:
+    key = _key()
+    before = store_server.bucket_files()
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
+    )
+    assert response.status_code == (501 if code == "NotImplemented" else 400), response.text
+    assert f"<Code>{code}</Code>" in response.text
+    assert named in response.text
     _assert_nothing_stored(store_server, key, before)
