@@ -9,7 +9,10 @@ decode that framing, and stored as sent its chunk sizes and signatures would bec
 photo. A flexible checksum (``x-amz-checksum-crc32``, ``-sha1``, ``-sha256``) is computed and held
 to the same way (``400 BadDigest``); CRC32C and CRC64NVME, which the standard library cannot
 compute, are refused with ``501 NotImplemented`` rather than stored unchecked. (``Content-MD5``
-is checked by the store itself, with the ETag's MD5.)
+is checked by the store itself, with the ETag's MD5.) Any other ``x-amz-*`` header asks for what the
+store does not keep (tags, ACLs, storage classes, encryption, object lock, a bucket owner's
+check): :func:`unimplemented_header` names it, for ``501 NotImplemented``, rather than the
+object being stored without it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,20 @@ _CHUNKED_ONLY = ("x-amz-decoded-content-length", "x-amz-trailer")
 _CHECKSUM_PREFIX = "x-amz-checksum-"
 # x-amz-sdk-checksum-algorithm's values, as S3 knows them.
 _ALGORITHMS = frozenset({"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"})
+
+# The x-amz-* headers a PUT may send: user metadata, what body_checks holds the body to (or
+# refuses by name), and what only informs. (With query authentication the X-Amz-* parameters
+# are in the URL, not here.)
+_KEPT_PREFIXES = ("x-amz-meta-", _CHECKSUM_PREFIX)
+_KEPT = frozenset(
+    {
+        "x-amz-content-sha256",
+        "x-amz-sdk-checksum-algorithm",
+        *_CHUNKED_ONLY,
+        "x-amz-date",
+        "x-amz-user-agent",
+    }
+)
 
 Header = Callable[[str], str | None]  # a request header's value by its lower-case name
 Buffer = bytes | bytearray | memoryview
@@ -97,6 +114,14 @@ class BodyChecks:
     def response_headers(self) -> dict[str, str]:
         """What S3 answers a stored body with: the checksum it verified."""
         return dict(p.answer for p in self._promises if p.answer is not None)
+
+
+def unimplemented_header(headers: Iterable[tuple[str, str]]) -> str | None:
+    """The first ``x-amz-*`` header (lower-case names) asking for what the store does not keep."""
+    for name, _value in headers:
+        if name.startswith("x-amz-") and name not in _KEPT and not name.startswith(_KEPT_PREFIXES):
+            return name
+    return None
 
 
 def body_checks(headers: Iterable[tuple[str, str]]) -> BodyChecks | None:

@@ -48,7 +48,7 @@ from bakusoku.storage.notifications import (
 )
 from bakusoku.storage.object_response import ObjectResponse, parse_range
 from bakusoku.storage.post_policy import PostPolicy
-from bakusoku.storage.put_headers import BodyChecks, body_checks
+from bakusoku.storage.put_headers import BodyChecks, body_checks, unimplemented_header
 from bakusoku.storage.sigv4 import (
     PresignedAuth,
     has_query_auth,
@@ -336,6 +336,15 @@ class StoreApp:
                     "A header you provided implies functionality that is not implemented",
                     header=unsupported,
                 )
+        unkept = unimplemented_header(request.headers)
+        if unkept is not None:
+            raise _not_implemented(
+                f"A header you provided implies functionality that is not implemented: {unkept}."
+                " This store keeps an object's bytes, type and x-amz-meta-* metadata only (no"
+                " tags, ACLs, storage classes, encryption settings or object lock); send the PUT"
+                " without it.",
+                header=unkept,
+            )
         if_none_match = request.header("if-none-match")
         if if_none_match is not None and if_none_match.strip() != "*":
             raise _not_implemented(

@@ -898,3 +898,37 @@ def test_checksum_headers_the_store_cannot_hold_to_are_refused_before_the_body(
     assert f"<Code>{code}</Code>" in response.text
     assert named in response.text
     _assert_nothing_stored(store_server, key, before)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-amz-tagging": "event=sports-day"},
+        {"x-amz-acl": "public-read"},
+        {"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
+        {"x-amz-storage-class": "GLACIER"},
+        {"x-amz-server-side-encryption": "aws:kms"},
+        {"x-amz-server-side-encryption-customer-algorithm": "AES256"},
+        {"x-amz-website-redirect-location": "/elsewhere"},
+        {"x-amz-object-lock-legal-hold": "ON"},
+        {"x-amz-expected-bucket-owner": "111122223333"},
+    ],
+    ids=lambda headers: next(iter(headers)),
+)
+def test_a_put_asking_for_what_the_store_does_not_keep_is_not_implemented_and_stores_nothing(
+    store_server: RunningStore, headers: dict[str, str]
+) -> None:
+    """Stored without it, the object would silently lack the tags, access rules, encryption or
+    lock its client asked for (and signed)."""
+    key = _key()
+    headers = {**headers, "x-amz-meta-album": "sports-day"}  # what the store keeps passes
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
+    )
+
+    assert response.status_code == 501, response.text
+    assert "<Code>NotImplemented</Code>" in response.text
+    assert f"<Header>{next(iter(headers))}</Header>" in response.text
+    _assert_nothing_stored(store_server, key, before)
