@@ -53,6 +53,7 @@ from bakusoku.storage.sigv4 import (
     PresignedAuth,
     has_query_auth,
     parse_query,
+    uri_encode,
     verify_presigned_request,
 )
 
@@ -484,10 +485,29 @@ class StoreApp:
         if request.method == "HEAD":
             # A HEAD response has no body, so S3 reports only the status.
             return Response(status_code=exc.status)
-        body = exc.to_xml(
-            resource=request.resource, request_id=request.request_id, host_id=request.host_id
+        told = S3Error(
+            self._without_secrets(exc.message),
+            code=exc.code,
+            status=exc.status,
+            extra={name: self._without_secrets(value) for name, value in exc.extra.items()},
+        )
+        body = told.to_xml(
+            resource=self._without_secrets(request.resource),
+            request_id=request.request_id,
+            host_id=request.host_id,
         )
         return Response(body, status_code=exc.status, media_type="application/xml")
+
+    def _without_secrets(self, text: str) -> str:
+        """``text`` with every secret access key taken out, as sent or URL-encoded.
+
+        An error repeats what the request sent (its credential, its canonical request); a client
+        that put a secret there must not have it echoed into consoles, proxies and logs.
+        """
+        for secret in filter(None, self.credentials.values()):
+            for form in {secret, uri_encode(secret)}:
+                text = text.replace(form, "(a secret access key, not repeated)")
+        return text
 
 
 def _conditional(request: _Request, info: ObjectInfo) -> Response | None:

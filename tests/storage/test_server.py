@@ -68,20 +68,25 @@ def _header(raw: str, name: str) -> str | None:
 
 @contextlib.contextmanager
 def _own_store(
-    directory: Path, event_sink: Callable[[dict[str, object]], None], max_object_size: int = 1000
+    directory: Path,
+    event_sink: Callable[[dict[str, object]], None],
+    max_object_size: int = 1000,
+    credentials: dict[str, str] = CREDENTIALS,
 ) -> Iterator[tuple[LocalObjectStore, Presigner]]:
-    """A store of its own served on loopback (not the shared one), with a grant maker for it."""
+    """A store of its own served on loopback (not the shared one), with a grant maker for it
+    (that signs with the first of ``credentials``)."""
     store = LocalObjectStore(directory, event_sink, REGION)
     app = create_store_app(
         store,
-        credentials=CREDENTIALS,
+        credentials=credentials,
         region=REGION,
         max_object_size=max_object_size,
         limits=DEFAULT_LIMITS,
     )
     server = ThreadedServer(app).start()
+    access_key, secret_key = next(iter(credentials.items()))
     try:
-        yield store, Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+        yield store, Presigner(f"http://127.0.0.1:{server.port}", REGION, access_key, secret_key)
     finally:
         server.stop()
 
@@ -932,3 +937,41 @@ def test_a_put_asking_for_what_the_store_does_not_keep_is_not_implemented_and_st
     assert "<Code>NotImplemented</Code>" in response.text
     assert f"<Header>{next(iter(headers))}</Header>" in response.text
     _assert_nothing_stored(store_server, key, before)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "q2Zg4k7Vh0Yx3mN8pLr5sT1uW9aB6cD2eF4gH7jK",  # as bakusoku makes them: an access key's shape
+        SECRET_KEY,  # with slashes: the credential no longer parses
+    ],
+)
+def test_a_client_that_swaps_its_key_id_and_secret_is_not_shown_the_secret(
+    tmp_path_factory: pytest.TempPathFactory, secret: str
+) -> None:
+    """Error bodies end up in browser consoles, proxies and client logs: a secret sent where the
+    key id belongs is not repeated, and the message says what was swapped."""
+    credentials = {"BKSKA1B2C3D4E5F60718": secret}
+    with _own_store(
+        tmp_path_factory.mktemp("swapped"), lambda event: None, credentials=credentials
+    ) as (_store, presigner):
+        base = presigner.presign_get(BUCKET, "uploads/a.jpg", 60).split(f"/{BUCKET}/")[0]
+        for method in ("GET", "PUT"):
+            url = sigv4.presign_url(
+                method=method,
+                url=f"{base}/{BUCKET}/uploads/a.jpg",
+                access_key=secret,
+                secret_key=secret,
+                region=REGION,
+                now=datetime.now(UTC),
+                expires_in=60,
+            )
+            response = httpx.request(method, url, content=b"abc" if method == "PUT" else None)
+
+            assert response.status_code in (400, 403), response.text
+            assert "<Code>" in response.text
+            assert secret not in response.text
+            assert sigv4.uri_encode(secret) not in response.text
+            if "/" not in secret:
+                assert "<Code>InvalidAccessKeyId</Code>" in response.text
+                assert "secret access key" in response.text
