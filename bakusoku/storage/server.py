@@ -9,6 +9,7 @@ What a PUT's headers promise of its body is held to (``put_headers``) before it 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +76,8 @@ _RESPONSE_OVERRIDES = {
 }
 # A chunk at least this large is hashed in a worker thread (hashlib releases the GIL for it).
 _THREAD_HASH_BYTES = 64 * 1024
+# What a response header's value may hold: Latin-1 text with tabs, no other control character.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 # Query parameters that select an S3 operation (a "subresource") this store does not implement.
 _UNSUPPORTED_SUBRESOURCES = frozenset(
     {
@@ -463,6 +466,8 @@ class StoreApp:
             content_type = info.content_type
             for param, value in parse_query(request.raw_query):
                 header = _RESPONSE_OVERRIDES.get(param)
+                if header is not None:
+                    _check_header_value(param, value)
                 if header == "content-type":
                     content_type = value
                 elif header is not None:
@@ -508,6 +513,23 @@ class StoreApp:
             for form in {secret, uri_encode(secret)}:
                 text = text.replace(form, "(a secret access key, not repeated)")
         return text
+
+
+def _check_header_value(param: str, value: str) -> None:
+    """400 ``InvalidArgument`` for a ``response-*`` value that cannot be sent as a header.
+
+    A line break or another control character would end or split the header (uvicorn refuses
+    to send it and drops the connection); HTTP header values are Latin-1.
+    """
+    if _HEADER_VALUE.fullmatch(value) is None:
+        raise S3Error(
+            f"The {param} parameter is not a valid HTTP header value: {value!r}. Use printable"
+            " text without line breaks; for a non-Latin file name use RFC 6266's"
+            " filename*=UTF-8''<percent-encoded name>.",
+            code="InvalidArgument",
+            status=400,
+            extra={"ArgumentName": param, "ArgumentValue": value},
+        )
 
 
 def _conditional(request: _Request, info: ObjectInfo) -> Response | None:

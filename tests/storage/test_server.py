@@ -6,6 +6,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -975,3 +976,35 @@ def test_a_client_that_swaps_its_key_id_and_secret_is_not_shown_the_secret(
             if "/" not in secret:
                 assert "<Code>InvalidAccessKeyId</Code>" in response.text
                 assert "secret access key" in response.text
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("ResponseContentType", "text/html\r\nSet-Cookie: session=stolen"),
+        ("ResponseContentDisposition", 'attachment; filename="a\nb.jpg"'),
+        ("ResponseContentDisposition", 'attachment; filename="運動会.jpg"'),
+        ("ResponseCacheControl", "no-cache\x00"),
+    ],
+)
+def test_a_response_override_that_is_no_header_value_is_an_invalid_argument(
+    store_server: RunningStore, param: str, value: str
+) -> None:
+    """A presigned GET may set the response's headers (response-content-type...): a value that
+    cannot be a header is refused by name, not answered with a dropped connection."""
+    key = _key("notes.txt")
+    store_server.store.put_object(BUCKET, key, b"0123456789", content_type="text/plain")
+    url = _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key, param: value})
+
+    response = httpx.get(url)
+
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    name = "response-" + re.sub(r"(?<!^)(?=[A-Z])", "-", param.removeprefix("Response")).lower()
+    assert f"<ArgumentName>{name}</ArgumentName>" in response.text
+    assert "set-cookie" not in response.headers
+    kept = httpx.get(
+        _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key,
+                                              "ResponseContentDisposition": 'attachment; filename="a.jpg"'})
+    )  # fmt: skip
+    assert kept.headers["content-disposition"] == 'attachment; filename="a.jpg"'
