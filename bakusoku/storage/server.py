@@ -290,6 +290,15 @@ class StoreApp:
                 code="AccessDenied",
                 status=403,
             )
+        if request.header("authorization") is not None:  # which of the two would be verified?
+            raise S3Error(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter,"
+                " Signature query string parameter or the Authorization header should be"
+                " specified. Send the presigned URL without an Authorization header.",
+                code="InvalidArgument",
+                status=400,
+                extra={"ArgumentName": "Authorization", "ArgumentValue": "(not repeated)"},
+            )
         return verify_presigned_request(
             method=request.method,
             raw_path=request.raw_path,

@@ -1008,3 +1008,26 @@ def test_a_response_override_that_is_no_header_value_is_an_invalid_argument(
                                               "ResponseContentDisposition": 'attachment; filename="a.jpg"'})
     )  # fmt: skip
     assert kept.headers["content-disposition"] == 'attachment; filename="a.jpg"'
+
+
+def test_a_presigned_request_that_also_sends_an_authorization_header_is_refused(
+    store_server: RunningStore,
+) -> None:
+    """Two authentications in one request: S3 takes neither, so neither does the store."""
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    headers = {
+        **grant.headers,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20260101/{REGION}/s3/"
+        "aws4_request, SignedHeaders=host, Signature=" + "0" * 64,
+    }
+    before = store_server.bucket_files()
+
+    response = httpx.put(grant.url, content=b"abc", headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    assert "Only one auth mechanism allowed" in response.text
+    _assert_nothing_stored(store_server, key, before)
