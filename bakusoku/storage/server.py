@@ -322,21 +322,7 @@ class StoreApp:
 
     async def _put(self, request: _Request, receive: Receive, bucket: str, key: str) -> Response:
         auth = self._authenticate(request)
-        declared = request.header("content-length")
-        if declared is None or request.header("transfer-encoding") is not None:
-            raise S3Error(
-                "You must provide the Content-Length HTTP header.",
-                code="MissingContentLength",
-                status=411,
-            )
-        try:
-            size = int(declared)
-        except ValueError:
-            raise S3Error(
-                f"Content-Length must be a whole number, got {declared!r}.",
-                code="InvalidArgument",
-                status=400,
-            ) from None
+        size = int(_declared_length(request))
         if size > self.max_object_size:
             raise EntityTooLargeError(
                 f"Your proposed upload exceeds the maximum allowed size: {size} bytes, limit"
@@ -399,12 +385,8 @@ class StoreApp:
 
     async def _post(self, request: _Request, receive: Receive, bucket: str) -> Response:
         boundary = multipart_boundary(request.header("content-type"))
-        declared = request.header("content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self.max_object_size + _FORM_OVERHEAD
-        ):
+        declared = _declared_length(request)  # a chunked form could stream ignored parts for ever
+        if int(declared) > self.max_object_size + _FORM_OVERHEAD:
             raise EntityTooLargeError(
                 "Your proposed upload exceeds the maximum allowed size",
                 extra={"ProposedSize": declared, "MaxSizeAllowed": str(self.max_object_size)},
@@ -522,6 +504,25 @@ class StoreApp:
             for form in {secret, uri_encode(secret)}:
                 text = text.replace(form, "(a secret access key, not repeated)")
         return text
+
+
+def _declared_length(request: _Request) -> str:
+    """The body's Content-Length (digits), or S3's error: every body the store reads has an end
+    it knows before the first byte (411 ``MissingContentLength`` for a chunked one)."""
+    declared = request.header("content-length")
+    if declared is None or request.header("transfer-encoding") is not None:
+        raise S3Error(
+            "You must provide the Content-Length HTTP header.",
+            code="MissingContentLength",
+            status=411,
+        )
+    if not declared.isdigit():
+        raise S3Error(
+            f"Content-Length must be a whole number, got {declared!r}.",
+            code="InvalidArgument",
+            status=400,
+        )
+    return declared
 
 
 def _check_header_value(param: str, value: str) -> None:

@@ -1031,3 +1031,37 @@ def test_a_presigned_request_that_also_sends_an_authorization_header_is_refused(
     assert "<Code>InvalidArgument</Code>" in response.text
     assert "Only one auth mechanism allowed" in response.text
     _assert_nothing_stored(store_server, key, before)
+
+
+def test_a_post_without_content_length_is_refused_before_its_endless_body(
+    store_server: RunningStore,
+) -> None:
+    """A chunked body has no end the store could check: a form that streams ignored parts after
+    its file at any speed would hold the connection and a temporary file open for ever."""
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET, key, content_type="image/jpeg", max_size=1000, expires_in=600
+    )
+    form = httpx.Request(
+        "POST", grant.url, data=grant.fields, files={"file": ("a.jpg", b"abc", "image/jpeg")}
+    )
+    head = form.read()
+    boundary = form.headers["content-type"].partition("boundary=")[2].encode()
+    ignored = b'\r\nContent-Disposition: form-data; name="x"\r\n\r\n' + b"z" * 1_000_000
+
+    def endless() -> Iterator[bytes]:
+        yield head[: head.rindex(b"--")]  # the fields and the file, then parts without end
+        for _ in range(2000):  # ~2 GB, far past any deadline that grows with the bytes
+            yield ignored + b"\r\n--" + boundary
+
+    headers = {"Content-Type": form.headers["content-type"]}
+    before = store_server.bucket_files()
+    started = time.monotonic()
+    try:
+        response = httpx.post(grant.url, content=endless(), headers=headers, timeout=30)
+    except httpx.TransportError:  # the store answered and closed while the client still sent
+        pytest.fail("the store answered nothing a client could read")
+    assert response.status_code == 411, response.text
+    assert "<Code>MissingContentLength</Code>" in response.text
+    assert time.monotonic() - started < 10
+    assert store_server.bucket_files() == before
