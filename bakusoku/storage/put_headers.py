@@ -37,13 +37,17 @@ _CHUNKED_ONLY = ("x-amz-decoded-content-length", "x-amz-trailer")
 _CHECKSUM_PREFIX = "x-amz-checksum-"
 # x-amz-sdk-checksum-algorithm's values, as S3 knows them.
 _ALGORITHMS = frozenset({"CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"})
+# The headers that carry a body's checksum, one per algorithm (x-amz-checksum-type, named alike,
+# is a multipart upload's setting, and carries none).
+_CHECKSUM_HEADERS = frozenset(_CHECKSUM_PREFIX + a.lower() for a in _ALGORITHMS)
 
 # The x-amz-* headers a PUT may send: user metadata, what body_checks holds the body to (or
 # refuses by name), and what only informs. (With query authentication the X-Amz-* parameters
 # are in the URL, not here.)
-_KEPT_PREFIXES = ("x-amz-meta-", _CHECKSUM_PREFIX)
+_KEPT_PREFIXES = ("x-amz-meta-",)
 _KEPT = frozenset(
     {
+        *_CHECKSUM_HEADERS,
         "x-amz-content-sha256",
         "x-amz-sdk-checksum-algorithm",
         *_CHUNKED_ONLY,
@@ -198,7 +202,7 @@ def _chunked_not_implemented(name: str, value: str) -> S3Error:
 
 def _checksum(values: dict[str, str]) -> list[_Promise]:
     """The flexible checksum the request sends (one at most), as S3 checks the headers."""
-    names = sorted(n for n in values if n.startswith(_CHECKSUM_PREFIX))
+    names = sorted(n for n in values if n in _CHECKSUM_HEADERS)
     algorithm = _sdk_algorithm(values.get("x-amz-sdk-checksum-algorithm"))
     if len(names) > 1:
         raise _invalid_request(

@@ -918,6 +918,8 @@ def test_checksum_headers_the_store_cannot_hold_to_are_refused_before_the_body(
         {"x-amz-website-redirect-location": "/elsewhere"},
         {"x-amz-object-lock-legal-hold": "ON"},
         {"x-amz-expected-bucket-owner": "111122223333"},
+        # Named like a checksum, but the type of a multipart upload's: no checksum to hold to.
+        {"x-amz-checksum-type": "FULL_OBJECT", "x-amz-checksum-crc32": "DUoRhQ=="},
     ],
     ids=lambda headers: next(iter(headers)),
 )
