@@ -8,6 +8,7 @@ What a PUT's headers promise of its body is held to (``put_headers``) before it 
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -74,6 +75,9 @@ _RESPONSE_OVERRIDES = {
     "response-cache-control": "cache-control",
     "response-expires": "expires",
 }
+# Write errors of a disk that cannot hold an object now: full, over quota, over a file size limit,
+# failing, or read-only. The upload is not at fault, and can succeed once someone acts.
+_DISK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
 # A chunk at least this large is hashed in a worker thread (hashlib releases the GIL for it).
 _THREAD_HASH_BYTES = 64 * 1024
 # What a response header's value may hold: Latin-1 text with tabs, no other control character.
@@ -202,25 +206,23 @@ class StoreApp:
             log.warning(
                 "store request %s %s answered 503: %s", request.method, request.resource, exc
             )
-            response = self._error(
-                request,
-                S3Error(
-                    "Service is unable to handle request right now. Please try again.",
-                    code="ServiceUnavailable",
-                    status=503,
-                ),
-            )
-            response.headers["retry-after"] = "1"
+            response = self._unavailable(request)
+        except OSError as exc:
+            if exc.errno not in _DISK_FAILURES:
+                log.exception("store request %s %s failed", request.method, request.resource)
+                response = self._internal_error(request)
+            else:  # nothing was stored (the write is undone); the upload can succeed later
+                log.error(
+                    "store request %s %s answered 503: the object store's disk refused the"
+                    " write (%s); free space under the data directory or check the disk",
+                    request.method,
+                    request.resource,
+                    exc,
+                )
+                response = self._unavailable(request)
         except Exception:
             log.exception("store request %s %s failed", request.method, request.resource)
-            response = self._error(
-                request,
-                S3Error(
-                    "We encountered an internal error. Please try again.",
-                    code="InternalError",
-                    status=500,
-                ),
-            )
+            response = self._internal_error(request)
         if request.direct is not None:  # answered: whatever is left of the body is dropped
             request.direct.abandon()
         response.headers["x-amz-request-id"] = request.request_id
@@ -476,6 +478,29 @@ class StoreApp:
             raise
 
     # ---- errors --------------------------------------------------------------------------------
+
+    def _unavailable(self, request: _Request) -> Response:
+        """S3's 503 ServiceUnavailable: nothing was stored, the same request may succeed later."""
+        response = self._error(
+            request,
+            S3Error(
+                "Service is unable to handle request right now. Please try again.",
+                code="ServiceUnavailable",
+                status=503,
+            ),
+        )
+        response.headers["retry-after"] = "1"
+        return response
+
+    def _internal_error(self, request: _Request) -> Response:
+        return self._error(
+            request,
+            S3Error(
+                "We encountered an internal error. Please try again.",
+                code="InternalError",
+                status=500,
+            ),
+        )
 
     def _error(self, request: _Request, exc: S3Error) -> Response:
         if request.method == "HEAD":

@@ -9,6 +9,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -1067,3 +1068,56 @@ def test_a_post_without_content_length_is_refused_before_its_endless_body(
     assert "<Code>MissingContentLength</Code>" in response.text
     assert time.monotonic() - started < 10
     assert store_server.bucket_files() == before
+
+
+_STORE_WITH_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys, time
+from pathlib import Path
+from tests.storage.conftest import serve_store
+
+# Writes past the limit fail with EFBIG (with SIGXFSZ ignored), as writes to a full disk fail
+# with ENOSPC: the store cannot hold the object, through no fault of the upload.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+with serve_store(Path(sys.argv[1])) as running:
+    print(running.port, flush=True)
+    sys.stdin.read()  # until the test is done
+"""
+
+
+def test_an_upload_the_disk_cannot_hold_is_a_503_to_retry_and_nothing_is_stored(
+    tmp_path: Path,
+) -> None:
+    """A full disk (or one failing) is the store's trouble, not the client's: S3's 503 with
+    Retry-After, as for a database that cannot record the event, not a 500."""
+    limit = 256 * 1024
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STORE_WITH_A_FILE_SIZE_LIMIT, str(tmp_path), str(limit)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        presigner = Presigner(f"http://127.0.0.1:{port}", REGION, ACCESS_KEY, SECRET_KEY)
+        for size in (limit + 1000, 3 * limit):  # past the limit in the first batch, or later
+            key = _key()
+            grant = presigner.presign_put(
+                BUCKET, key, content_type="image/jpeg", content_length=size, expires_in=60
+            )
+            response = httpx.put(grant.url, content=os.urandom(size), headers=grant.headers)
+
+            assert response.status_code == 503, response.text
+            assert "<Code>ServiceUnavailable</Code>" in response.text
+            assert response.headers["retry-after"] == "1"
+            stored = [p for p in (tmp_path / BUCKET).rglob("*") if p.is_file()]
+            assert stored == []
+            assert [p for p in (tmp_path / ".tmp").rglob("*") if p.is_file()] == []
+        small = presigner.presign_put(
+            BUCKET, _key(), content_type="image/jpeg", content_length=3, expires_in=60
+        )
+        assert httpx.put(small.url, content=b"abc", headers=small.headers).status_code == 200
+    finally:
+        child.kill()
+        child.wait()
