@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import unquote_plus
 
 from bakusoku.events.errors import MalformedEventError
 from bakusoku.events.fields import (
@@ -101,6 +102,18 @@ class EventView:
     def _name(self, *names: str) -> str:
         """Non-empty text: a bucket name or an object key."""
         return self._required(names, NAME)
+
+    def _url_encoded_name(self, *names: str) -> str:
+        """An object key as S3 writes it in its events, decoded ('+' a space, %XX its bytes).
+
+        Keys are UTF-8, so escapes that decode to no UTF-8 text are refused: read leniently,
+        they would name a key (with U+FFFD) that was never uploaded.
+        """
+        raw = self._name(*names)
+        try:
+            return unquote_plus(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise self.malformed(f"is not URL-encoded UTF-8: {raw!r}", *names) from None
 
     def _int(self, *names: str) -> int:
         return self._required(names, INTEGER)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 from bakusoku.events.base import EventView
 from bakusoku.utc import from_epoch_millis
@@ -82,7 +81,7 @@ class S3EventBridgeEvent(EventBridgeEvent):
     def object_key(self) -> str:
         # S3 encodes keys in its EventBridge events as in its notifications ('+' for a space);
         # AWS's own Powertools decodes both the same way.
-        return unquote_plus(self.raw_key)
+        return self._url_encoded_name("detail", "object", "key")
 
     @property
     def size(self) -> int | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_plus
 
 from bakusoku.events.base import EventView, RecordsEvent
 
@@ -44,7 +43,7 @@ class S3EventRecord(EventView):
     @property
     def object_key(self) -> str:
         # S3 URL-encodes keys in notifications, '+' for spaces: "red flower.jpg" → "red+flower.jpg".
-        return unquote_plus(self.raw_key)
+        return self._url_encoded_name("s3", "object", "key")
 
     @property
     def size(self) -> int | None:

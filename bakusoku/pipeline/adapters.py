@@ -84,19 +84,20 @@ def local_store_with_outbox(
 
     Only keys under ``upload_prefix`` and the declared object prefixes notify, as the
     deployment's rules match on AWS: rendition writes add no event. ``wake`` runs after each recorded event (to wake the trigger at once).
-    An outbox that cannot be reached for a moment fails the upload as S3's ``503`` would
-    (``StorageUnavailableError``): the object is not kept, and the client's retry stores it.
+    An outbox whose database fails (out of reach for a moment, or refusing the write: a full
+    disk, an I/O error) fails the upload as S3's ``503`` would (``StorageUnavailableError``):
+    the object is not kept, and the client's retry stores it once the database is back.
     """
 
     def record(notification: dict[str, Any]) -> None:
         try:
             outbox.append(notification)
         except Exception as exc:
-            if not is_transient(exc):
+            if not _database_failure(exc):
                 raise
             # Nothing is stored without its event: the client's retry (S3's 503) stores it again.
             raise StorageUnavailableError(
-                f"the upload's event could not be recorded: {unavailable(exc).message}",
+                f"the upload's event could not be recorded: {_why(exc)}",
                 reason="ServiceUnavailable",
                 status=503,
             ) from exc
@@ -109,6 +110,25 @@ def local_store_with_outbox(
         region=settings.region,
         event_filter=KeyFilters(tuple(KeyFilter(prefix=p) for p in notified_prefixes(settings))),
     )
+
+
+def _database_failure(exc: BaseException) -> bool:
+    """Whether the database failed, rather than our code: the upload is not at fault either way.
+
+    Besides what passes by itself (``is_transient``), a database can refuse a write for as long
+    as someone must act: DB-API's OperationalError, "not under the programmer's control" (SQLite's
+    "database or disk is full", "disk I/O error"). The uploader can only retry later, which is
+    what S3's 503 asks of it; an error in our statement (an integrity or programming error)
+    stays a 500.
+    """
+    return is_transient(exc) or isinstance(exc, sa.exc.OperationalError)
+
+
+def _why(exc: BaseException) -> str:
+    if is_transient(exc):
+        return unavailable(exc).message
+    detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+    return f"the database refused it ({type(exc).__name__}: {detail}); check its disk and logs"
 
 
 def object_store(settings: Settings, engine: sa.Engine) -> ObjectStore:

@@ -4,10 +4,30 @@ request right now, which a photo fails with as ``storage.unavailable`` (the cata
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from bakusoku.errors import BakusokuError
+
+# Characters XML 1.0 cannot hold, not even as character references: most C0 controls, the
+# surrogates (text decoded with "surrogateescape") and U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` escaped for an XML element, each character XML cannot hold percent-encoded.
+
+    Error bodies repeat what the request sent (its key, its path); a key may hold any control
+    character, and one raw in the body makes it unparseable, so the client would see a bare
+    status instead of the reason. Percent-encoded, it reads as the URL wrote it.
+    """
+    return escape(_NOT_XML.sub(_percent_encoded, value))
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    return quote(match.group(), safe="", errors="surrogatepass")
 
 
 class StorageError(BakusokuError):
@@ -61,15 +81,15 @@ class S3Error(StorageError):
         """Render S3's XML error body (``<Error><Code>...``), ready to send as application/xml."""
         parts = [
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error>',
-            f"<Code>{escape(self.code)}</Code>",
-            f"<Message>{escape(self.message)}</Message>",
+            f"<Code>{xml_text(self.code)}</Code>",
+            f"<Message>{xml_text(self.message)}</Message>",
         ]
-        parts.extend(f"<{name}>{escape(value)}</{name}>" for name, value in self.extra.items())
+        parts.extend(f"<{name}>{xml_text(value)}</{name}>" for name, value in self.extra.items())
         if resource:
-            parts.append(f"<Resource>{escape(resource)}</Resource>")
-        parts.append(f"<RequestId>{escape(request_id)}</RequestId>")
+            parts.append(f"<Resource>{xml_text(resource)}</Resource>")
+        parts.append(f"<RequestId>{xml_text(request_id)}</RequestId>")
         if host_id:
-            parts.append(f"<HostId>{escape(host_id)}</HostId>")
+            parts.append(f"<HostId>{xml_text(host_id)}</HostId>")
         parts.append("</Error>")
         return "".join(parts).encode("utf-8")
 

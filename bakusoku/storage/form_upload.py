@@ -9,7 +9,7 @@ from xml.sax.saxutils import escape
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
-from bakusoku.storage.errors import S3Error
+from bakusoku.storage.errors import S3Error, xml_text
 from bakusoku.storage.keys import check_key
 from bakusoku.storage.local import LocalObjectStore, PendingObject
 from bakusoku.storage.notifications import RequestContext
@@ -207,7 +207,7 @@ def post_response_xml(location: str, info: ObjectInfo) -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse>'
         f"<Location>{escape(location)}</Location><Bucket>{escape(info.bucket)}</Bucket>"
-        f"<Key>{escape(info.key)}</Key><ETag>{escape(info.etag)}</ETag></PostResponse>"
+        f"<Key>{xml_text(info.key)}</Key><ETag>{escape(info.etag)}</ETag></PostResponse>"
     ).encode()
 
 

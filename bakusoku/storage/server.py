@@ -3,11 +3,14 @@
 Every other S3 operation (multipart uploads, ACLs, tagging, versions...) answers S3's
 ``501 NotImplemented`` and stores nothing. Request bodies are read against a deadline
 (``http_limits.BodyDeadline``): a client that trickles its body gets S3's ``RequestTimeout``.
+What a PUT's headers promise of its body is held to (``put_headers``) before it is stored.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,16 +50,19 @@ from bakusoku.storage.notifications import (
 )
 from bakusoku.storage.object_response import ObjectResponse, parse_range
 from bakusoku.storage.post_policy import PostPolicy
+from bakusoku.storage.put_headers import BodyChecks, body_checks, unimplemented_header
 from bakusoku.storage.sigv4 import (
     PresignedAuth,
     has_query_auth,
     parse_query,
+    uri_encode,
     verify_presigned_request,
 )
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Buffer = bytes | memoryview
 
 # A POST body is the file plus the form fields and boundaries; refuse early only well past that.
 _FORM_OVERHEAD = 64 * 1024
@@ -69,6 +75,13 @@ _RESPONSE_OVERRIDES = {
     "response-cache-control": "cache-control",
     "response-expires": "expires",
 }
+# Write errors of a disk that cannot hold an object now: full, over quota, over a file size limit,
+# failing, or read-only. The upload is not at fault, and can succeed once someone acts.
+_DISK_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+# A chunk at least this large is hashed in a worker thread (hashlib releases the GIL for it).
+_THREAD_HASH_BYTES = 64 * 1024
+# What a response header's value may hold: Latin-1 text with tabs, no other control character.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 # Query parameters that select an S3 operation (a "subresource") this store does not implement.
 _UNSUPPORTED_SUBRESOURCES = frozenset(
     {
@@ -193,25 +206,23 @@ class StoreApp:
             log.warning(
                 "store request %s %s answered 503: %s", request.method, request.resource, exc
             )
-            response = self._error(
-                request,
-                S3Error(
-                    "Service is unable to handle request right now. Please try again.",
-                    code="ServiceUnavailable",
-                    status=503,
-                ),
-            )
-            response.headers["retry-after"] = "1"
+            response = self._unavailable(request)
+        except OSError as exc:
+            if exc.errno not in _DISK_FAILURES:
+                log.exception("store request %s %s failed", request.method, request.resource)
+                response = self._internal_error(request)
+            else:  # nothing was stored (the write is undone); the upload can succeed later
+                log.error(
+                    "store request %s %s answered 503: the object store's disk refused the"
+                    " write (%s); free space under the data directory or check the disk",
+                    request.method,
+                    request.resource,
+                    exc,
+                )
+                response = self._unavailable(request)
         except Exception:
             log.exception("store request %s %s failed", request.method, request.resource)
-            response = self._error(
-                request,
-                S3Error(
-                    "We encountered an internal error. Please try again.",
-                    code="InternalError",
-                    status=500,
-                ),
-            )
+            response = self._internal_error(request)
         if request.direct is not None:  # answered: whatever is left of the body is dropped
             request.direct.abandon()
         response.headers["x-amz-request-id"] = request.request_id
@@ -281,6 +292,15 @@ class StoreApp:
                 code="AccessDenied",
                 status=403,
             )
+        if request.header("authorization") is not None:  # which of the two would be verified?
+            raise S3Error(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter,"
+                " Signature query string parameter or the Authorization header should be"
+                " specified. Send the presigned URL without an Authorization header.",
+                code="InvalidArgument",
+                status=400,
+                extra={"ArgumentName": "Authorization", "ArgumentValue": "(not repeated)"},
+            )
         return verify_presigned_request(
             method=request.method,
             raw_path=request.raw_path,
@@ -304,21 +324,7 @@ class StoreApp:
 
     async def _put(self, request: _Request, receive: Receive, bucket: str, key: str) -> Response:
         auth = self._authenticate(request)
-        declared = request.header("content-length")
-        if declared is None or request.header("transfer-encoding") is not None:
-            raise S3Error(
-                "You must provide the Content-Length HTTP header.",
-                code="MissingContentLength",
-                status=411,
-            )
-        try:
-            size = int(declared)
-        except ValueError:
-            raise S3Error(
-                f"Content-Length must be a whole number, got {declared!r}.",
-                code="InvalidArgument",
-                status=400,
-            ) from None
+        size = int(_declared_length(request))
         if size > self.max_object_size:
             raise EntityTooLargeError(
                 f"Your proposed upload exceeds the maximum allowed size: {size} bytes, limit"
@@ -331,6 +337,15 @@ class StoreApp:
                     "A header you provided implies functionality that is not implemented",
                     header=unsupported,
                 )
+        unkept = unimplemented_header(request.headers)
+        if unkept is not None:
+            raise _not_implemented(
+                f"A header you provided implies functionality that is not implemented: {unkept}."
+                " This store keeps an object's bytes, type and x-amz-meta-* metadata only (no"
+                " tags, ACLs, storage classes, encryption settings or object lock); send the PUT"
+                " without it.",
+                header=unkept,
+            )
         if_none_match = request.header("if-none-match")
         if if_none_match is not None and if_none_match.strip() != "*":
             raise _not_implemented(
@@ -338,6 +353,7 @@ class StoreApp:
                 " only If-None-Match: *.",
                 header="If-None-Match",
             )
+        checks = body_checks(request.headers)
         metadata = {
             name[len("x-amz-meta-") :]: value
             for name, value in request.headers
@@ -345,14 +361,15 @@ class StoreApp:
         }
         deadline = BodyDeadline(self.limits)
         direct = request.direct
+        chunks: AsyncIterator[Buffer] = (
+            _direct_body(direct, deadline, self.on_upload)
+            if direct
+            else _body(receive, size, deadline, self.on_upload)
+        )
         info = await self.store.put_stream(
             bucket,
             key,
-            (
-                _direct_body(direct, deadline, self.on_upload)
-                if direct
-                else _body(receive, size, deadline, self.on_upload)
-            ),
+            chunks if checks is None else _checked(chunks, checks),
             content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
             metadata=metadata,
             if_none_match=if_none_match is not None,
@@ -361,18 +378,17 @@ class StoreApp:
             content_md5=request.header("content-md5"),
             release=direct.release if direct else None,
         )
-        return Response(status_code=200, headers={"ETag": info.etag})
+        answer = {"ETag": info.etag}
+        if checks is not None:
+            answer.update(checks.response_headers)
+        return Response(status_code=200, headers=answer)
 
     # ---- POST (browser form) -------------------------------------------------------------------
 
     async def _post(self, request: _Request, receive: Receive, bucket: str) -> Response:
         boundary = multipart_boundary(request.header("content-type"))
-        declared = request.header("content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self.max_object_size + _FORM_OVERHEAD
-        ):
+        declared = _declared_length(request)  # a chunked form could stream ignored parts for ever
+        if int(declared) > self.max_object_size + _FORM_OVERHEAD:
             raise EntityTooLargeError(
                 "Your proposed upload exceeds the maximum allowed size",
                 extra={"ProposedSize": declared, "MaxSizeAllowed": str(self.max_object_size)},
@@ -443,6 +459,8 @@ class StoreApp:
             content_type = info.content_type
             for param, value in parse_query(request.raw_query):
                 header = _RESPONSE_OVERRIDES.get(param)
+                if header is not None:
+                    _check_header_value(param, value)
                 if header == "content-type":
                     content_type = value
                 elif header is not None:
@@ -461,14 +479,92 @@ class StoreApp:
 
     # ---- errors --------------------------------------------------------------------------------
 
+    def _unavailable(self, request: _Request) -> Response:
+        """S3's 503 ServiceUnavailable: nothing was stored, the same request may succeed later."""
+        response = self._error(
+            request,
+            S3Error(
+                "Service is unable to handle request right now. Please try again.",
+                code="ServiceUnavailable",
+                status=503,
+            ),
+        )
+        response.headers["retry-after"] = "1"
+        return response
+
+    def _internal_error(self, request: _Request) -> Response:
+        return self._error(
+            request,
+            S3Error(
+                "We encountered an internal error. Please try again.",
+                code="InternalError",
+                status=500,
+            ),
+        )
+
     def _error(self, request: _Request, exc: S3Error) -> Response:
         if request.method == "HEAD":
             # A HEAD response has no body, so S3 reports only the status.
             return Response(status_code=exc.status)
-        body = exc.to_xml(
-            resource=request.resource, request_id=request.request_id, host_id=request.host_id
+        told = S3Error(
+            self._without_secrets(exc.message),
+            code=exc.code,
+            status=exc.status,
+            extra={name: self._without_secrets(value) for name, value in exc.extra.items()},
+        )
+        body = told.to_xml(
+            resource=self._without_secrets(request.resource),
+            request_id=request.request_id,
+            host_id=request.host_id,
         )
         return Response(body, status_code=exc.status, media_type="application/xml")
+
+    def _without_secrets(self, text: str) -> str:
+        """``text`` with every secret access key taken out, as sent or URL-encoded.
+
+        An error repeats what the request sent (its credential, its canonical request); a client
+        that put a secret there must not have it echoed into consoles, proxies and logs.
+        """
+        for secret in filter(None, self.credentials.values()):
+            for form in {secret, uri_encode(secret)}:
+                text = text.replace(form, "(a secret access key, not repeated)")
+        return text
+
+
+def _declared_length(request: _Request) -> str:
+    """The body's Content-Length (digits), or S3's error: every body the store reads has an end
+    it knows before the first byte (411 ``MissingContentLength`` for a chunked one)."""
+    declared = request.header("content-length")
+    if declared is None or request.header("transfer-encoding") is not None:
+        raise S3Error(
+            "You must provide the Content-Length HTTP header.",
+            code="MissingContentLength",
+            status=411,
+        )
+    if not declared.isdigit():
+        raise S3Error(
+            f"Content-Length must be a whole number, got {declared!r}.",
+            code="InvalidArgument",
+            status=400,
+        )
+    return declared
+
+
+def _check_header_value(param: str, value: str) -> None:
+    """400 ``InvalidArgument`` for a ``response-*`` value that cannot be sent as a header.
+
+    A line break or another control character would end or split the header (uvicorn refuses
+    to send it and drops the connection); HTTP header values are Latin-1.
+    """
+    if _HEADER_VALUE.fullmatch(value) is None:
+        raise S3Error(
+            f"The {param} parameter is not a valid HTTP header value: {value!r}. Use printable"
+            " text without line breaks; for a non-Latin file name use RFC 6266's"
+            " filename*=UTF-8''<percent-encoded name>.",
+            code="InvalidArgument",
+            status=400,
+            extra={"ArgumentName": param, "ArgumentValue": value},
+        )
 
 
 def _conditional(request: _Request, info: ObjectInfo) -> Response | None:
@@ -546,6 +642,18 @@ async def _direct_body(
             return
         on_part()
         yield chunk
+
+
+async def _checked(chunks: AsyncIterator[Buffer], checks: BodyChecks) -> AsyncIterator[Buffer]:
+    """``chunks`` as they come, each hashed by ``checks`` first; after the last one, the digests
+    the headers promised are compared, so a body that differs is refused before it is stored."""
+    async for chunk in chunks:
+        if len(chunk) >= _THREAD_HASH_BYTES:  # a large body's hashing does not stall the loop
+            await anyio.to_thread.run_sync(checks.update, chunk)
+        else:
+            checks.update(chunk)
+        yield chunk
+    checks.verify()
 
 
 def _request(scope: Scope) -> _Request:

@@ -211,8 +211,19 @@ def parse_credential(
 
 
 def lookup_secret(credentials: Mapping[str, str], access_key: str) -> str:
-    """The secret for ``access_key``, or S3's 403 ``InvalidAccessKeyId``."""
+    """The secret for ``access_key``, or S3's 403 ``InvalidAccessKeyId``.
+
+    A secret access key given as the key id (the two swapped) is refused without repeating it:
+    error bodies end up in consoles and logs.
+    """
     secret = credentials.get(access_key)
+    if secret is None and access_key in credentials.values():
+        raise S3Error(
+            "The credential names a secret access key where the access key id belongs: presign"
+            " with the access key id, and sign with the secret (which is never sent).",
+            code="InvalidAccessKeyId",
+            status=403,
+        )
     if secret is None:
         raise S3Error(
             "The AWS Access Key Id you provided does not exist in our records.",

@@ -237,6 +237,36 @@ def test_keys_decoded_for_s3_and_raw_for_cloudtrail() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sample", "path"),
+    [
+        ("s3_put", ".Records[0].s3.object.key"),
+        ("s3_sns", ".Records[0].Sns.Message | fromjson | .Records[0].s3.object.key"),
+        ("eventbridge_object_created", ".detail.object.key"),
+    ],
+)
+def test_a_key_whose_escapes_are_not_utf8_is_refused_not_read_as_another_key(
+    sample: str, path: str
+) -> None:
+    """S3 keys are UTF-8 and S3 escapes their bytes: an escape of no UTF-8 character would be
+    read as U+FFFD, a key that was never uploaded, and fail later as a missing object."""
+    event = load_sample(sample)
+    raw = "uploads/caf%C3+%281%29.jpg"  # the second byte of "é" is missing
+    if sample == "s3_sns":
+        message = json.loads(event["Records"][0]["Sns"]["Message"])
+        message["Records"][0]["s3"]["object"]["key"] = raw
+        event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    elif sample == "s3_put":
+        event["Records"][0]["s3"]["object"]["key"] = raw
+    else:
+        event["detail"]["object"]["key"] = raw
+
+    with pytest.raises(MalformedEventError) as refused:
+        object_created_records(event)
+
+    assert f"{path} is not URL-encoded UTF-8: {raw!r}" in str(refused.value)
+
+
+@pytest.mark.parametrize(
     "sample", ["s3_test_event", "s3_test_event_sqs", "eventbridge_object_deleted"]
 )
 def test_known_events_that_create_nothing(sample: str) -> None:

@@ -10,7 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from bakusoku.config import ConfigError, Settings
+from bakusoku.db.engine import create_db_engine
+from bakusoku.db.migrate import upgrade
+from bakusoku.db.outbox import ObjectEventOutbox
 from bakusoku.pipeline.adapters import local_store_with_outbox, object_store, objects_dir
+from bakusoku.storage.errors import StorageUnavailableError
 from bakusoku.storage.local import LocalObjectStore
 
 BUCKET = "photos"
@@ -52,3 +56,41 @@ def test_an_unknown_store_is_a_configuration_error(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'unused.db'}")
     with pytest.raises(ConfigError, match="'object_store' is 'ftp'"):
         object_store(_settings(tmp_path, object_store="ftp"), engine)
+
+
+def _full_database(path: Path) -> sa.Engine:
+    """A migrated SQLite database that can grow no more, as on a full disk."""
+    url = f"sqlite:///{path}"
+    migrated = create_db_engine(url)
+    upgrade(migrated)
+    migrated.dispose()
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+
+    @sa.event.listens_for(engine, "connect")
+    def _cap(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    engine.dispose()  # the connection opened above has no cap
+    return engine
+
+
+def test_an_upload_a_full_database_cannot_record_is_unavailable_and_nothing_is_kept(
+    tmp_path: Path,
+) -> None:
+    """SQLite's "database or disk is full" is no fault of the upload: the client is told to
+    retry (S3's 503), as for a database out of reach, and no object is kept without its event."""
+    engine = _full_database(tmp_path / "full.db")
+    store = local_store_with_outbox(_settings(tmp_path), ObjectEventOutbox(engine))
+    stored: list[str] = []
+    with pytest.raises(StorageUnavailableError, match="full") as refused:
+        for n in range(500):
+            key = f"uploads/a/p{n}.jpg"
+            store.put_object(BUCKET, key, b"photo", content_type="image/jpeg")
+            stored.append(key)
+    assert refused.value.status == 503
+    assert not store.object_path(BUCKET, f"uploads/a/p{len(stored)}.jpg").exists()
+    with engine.connect() as conn:
+        recorded = conn.exec_driver_sql("SELECT count(*) FROM object_events").scalar_one()
+    assert recorded == len(stored)

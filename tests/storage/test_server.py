@@ -6,11 +6,14 @@ import base64
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,20 +70,25 @@ def _header(raw: str, name: str) -> str | None:
 
 @contextlib.contextmanager
 def _own_store(
-    directory: Path, event_sink: Callable[[dict[str, object]], None], max_object_size: int = 1000
+    directory: Path,
+    event_sink: Callable[[dict[str, object]], None],
+    max_object_size: int = 1000,
+    credentials: dict[str, str] = CREDENTIALS,
 ) -> Iterator[tuple[LocalObjectStore, Presigner]]:
-    """A store of its own served on loopback (not the shared one), with a grant maker for it."""
+    """A store of its own served on loopback (not the shared one), with a grant maker for it
+    (that signs with the first of ``credentials``)."""
     store = LocalObjectStore(directory, event_sink, REGION)
     app = create_store_app(
         store,
-        credentials=CREDENTIALS,
+        credentials=credentials,
         region=REGION,
         max_object_size=max_object_size,
         limits=DEFAULT_LIMITS,
     )
     server = ThreadedServer(app).start()
+    access_key, secret_key = next(iter(credentials.items()))
     try:
-        yield store, Presigner(f"http://127.0.0.1:{server.port}", REGION, ACCESS_KEY, SECRET_KEY)
+        yield store, Presigner(f"http://127.0.0.1:{server.port}", REGION, access_key, secret_key)
     finally:
         server.stop()
 
@@ -697,3 +705,419 @@ def test_unsupported_operation_with_a_tampered_signature_is_refused_first(
     response = httpx.put(url.replace("uploadId=abc", "uploadId=abd"), content=b"x")
     assert response.status_code == 403
     assert "<Code>SignatureDoesNotMatch</Code>" in response.text
+
+
+@pytest.mark.parametrize("key", ["uploads/nul\x00.jpg", "uploads/escape\x1b.jpg"])
+def test_an_error_about_a_key_with_control_characters_reaches_botocore_by_its_code(
+    store_server: RunningStore, key: str
+) -> None:
+    """XML cannot hold most control characters: a body that echoed them raw would not parse,
+    and the client would see a bare status instead of the reason."""
+    from botocore.parsers import create_parser
+
+    url = _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key})
+    response = httpx.get(url)
+
+    parsed = create_parser("rest-xml").parse(
+        {"status_code": response.status_code, "headers": dict(response.headers),
+         "body": response.content},
+        None,
+    )  # fmt: skip
+    code = "InvalidArgument" if "\x00" in key else "NoSuchKey"
+    assert parsed["Error"]["Code"] == code, response.content
+
+
+def _presign_put_with(store_server: RunningStore, key: str, headers: dict[str, str]) -> str:
+    """A presigned PUT of ``key`` that signs ``headers`` too, as an SDK signs what it will send."""
+    return sigv4.presign_url(
+        method="PUT",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC),
+        expires_in=60,
+        headers=headers,
+    )
+
+
+def _assert_nothing_stored(store_server: RunningStore, key: str, before: list[str]) -> None:
+    assert store_server.bucket_files() == before
+    assert not store_server.store.object_path(BUCKET, key).exists()
+    assert store_server.sink.for_key(encode_event_key(key)) == []
+
+
+@pytest.mark.parametrize("size", [11, 300_000])  # read by uvicorn, and straight into buffers
+def test_a_body_that_is_not_its_signed_sha256_is_refused_and_nothing_is_stored(
+    store_server: RunningStore, size: int
+) -> None:
+    body = os.urandom(size)
+    key = _key()
+    claimed = hashlib.sha256(body[:-1] + b"!").hexdigest()
+    headers = {"x-amz-content-sha256": claimed}
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=body, headers=headers
+    )
+
+    assert response.status_code == 400, response.text
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in response.text
+    assert f"<ClientComputedContentSHA256>{claimed}</ClientComputedContentSHA256>" in response.text
+    computed = hashlib.sha256(body).hexdigest()
+    assert f"<S3ComputedContentSHA256>{computed}</S3ComputedContentSHA256>" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+    headers = {"x-amz-content-sha256": computed}
+    good = httpx.put(_presign_put_with(store_server, key, headers), content=body, headers=headers)
+    assert good.status_code == 200, good.text
+    assert store_server.store.get_object(BUCKET, key) == body
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        pytest.param(
+            {"x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+             "x-amz-trailer": "x-amz-checksum-crc32", "content-encoding": "aws-chunked",
+             "x-amz-decoded-content-length": "11"},
+            "x-amz-content-sha256",
+            id="sdk-streaming-upload",
+        ),
+        pytest.param({"content-encoding": "aws-chunked"}, "Content-Encoding", id="aws-chunked"),
+        pytest.param(
+            {"content-encoding": "gzip, aws-chunked"}, "Content-Encoding", id="gzip-aws-chunked"
+        ),
+        pytest.param(
+            {"x-amz-decoded-content-length": "11"}, "x-amz-decoded-content-length",
+            id="decoded-length",
+        ),
+    ],
+)  # fmt: skip
+def test_an_aws_chunked_body_is_refused_as_not_implemented_and_nothing_is_stored(
+    store_server: RunningStore, headers: dict[str, str], named: str
+) -> None:
+    """The store does not decode aws-chunked framing: stored as sent, the chunk sizes and
+    signatures would be part of the photo."""
+    body = b"hello world"
+    chunked = b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n"
+    key = _key()
+    signed = {n: v for n, v in headers.items() if n.startswith("x-amz-")}
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, signed),
+        content=chunked if "content-encoding" in headers else body,
+        headers=headers,
+    )
+
+    assert response.status_code == 501, response.text
+    assert "<Code>NotImplemented</Code>" in response.text
+    assert f"<Header>{named}</Header>" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+def test_a_content_sha256_that_is_no_digest_is_an_invalid_argument(
+    store_server: RunningStore,
+) -> None:
+    key = _key()
+    headers = {"x-amz-content-sha256": "abc"}
+    before = store_server.bucket_files()
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"x", headers=headers
+    )
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    assert "x-amz-content-sha256 must be UNSIGNED-PAYLOAD" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+def _checksums(body: bytes) -> dict[str, str]:
+    """The body's x-amz-checksum-* values as an SDK computes them (base64 of the digest)."""
+    return {
+        "CRC32": base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode(),
+        "SHA1": base64.b64encode(hashlib.sha1(body).digest()).decode(),
+        "SHA256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+    }
+
+
+@pytest.mark.parametrize("size", [11, 300_000])
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])
+def test_a_body_that_is_not_its_signed_checksum_is_bad_digest_and_nothing_is_stored(
+    store_server: RunningStore, algorithm: str, size: int
+) -> None:
+    body = os.urandom(size)
+    key = _key()
+    wrong = _checksums(body[:-1] + b"!")[algorithm]
+    url = _presign(store_server, "put_object", {"Bucket": BUCKET, "Key": key,
+                                                f"Checksum{algorithm}": wrong})  # fmt: skip
+    header = f"x-amz-checksum-{algorithm.lower()}"
+    before = store_server.bucket_files()
+
+    response = httpx.put(url, content=body, headers={header: wrong})
+
+    assert response.status_code == 400, response.text
+    assert "<Code>BadDigest</Code>" in response.text
+    assert f"The {algorithm} you specified did not match the calculated checksum." in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+    right = _checksums(body)[algorithm]
+    url = _presign(store_server, "put_object", {"Bucket": BUCKET, "Key": key,
+                                                f"Checksum{algorithm}": right})  # fmt: skip
+    good = httpx.put(url, content=body, headers={header: right})
+    assert good.status_code == 200, good.text
+    assert good.headers[header] == right  # as S3 answers it
+    assert store_server.store.get_object(BUCKET, key) == body
+
+
+@pytest.mark.parametrize(
+    ("headers", "code", "named"),
+    [
+        pytest.param({"x-amz-checksum-crc32": "not base64!"}, "InvalidRequest",
+                     "Value for x-amz-checksum-crc32 header is invalid.", id="not-base64"),
+        pytest.param({"x-amz-checksum-sha256": base64.b64encode(b"short").decode()},
+                     "InvalidRequest", "Value for x-amz-checksum-sha256 header is invalid.",
+                     id="wrong-length"),
+        pytest.param({"x-amz-checksum-crc32": "DUoRhQ==", "x-amz-checksum-sha1": "x"},
+                     "InvalidRequest", "Expecting a single x-amz-checksum- header.",
+                     id="two-checksums"),
+        pytest.param({"x-amz-sdk-checksum-algorithm": "CRC32"}, "InvalidRequest",
+                     "no corresponding x-amz-checksum-* or x-amz-trailer headers were found",
+                     id="algorithm-without-checksum"),
+        pytest.param({"x-amz-sdk-checksum-algorithm": "SHA256", "x-amz-checksum-crc32": "DUoRhQ=="},
+                     "InvalidRequest", "x-amz-sdk-checksum-algorithm is SHA256",
+                     id="algorithm-of-another-checksum"),
+        pytest.param({"x-amz-checksum-crc32c": "yZRlqg=="}, "NotImplemented",
+                     "<Header>x-amz-checksum-crc32c</Header>", id="crc32c"),
+        pytest.param({"x-amz-checksum-crc64nvme": "AAAAAAAAAAA="}, "NotImplemented",
+                     "<Header>x-amz-checksum-crc64nvme</Header>", id="crc64nvme"),
+    ],
+)  # fmt: skip
+def test_checksum_headers_the_store_cannot_hold_to_are_refused_before_the_body(
+    store_server: RunningStore, headers: dict[str, str], code: str, named: str
+) -> None:
+    key = _key()
+    before = store_server.bucket_files()
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
+    )
+    assert response.status_code == (501 if code == "NotImplemented" else 400), response.text
+    assert f"<Code>{code}</Code>" in response.text
+    assert named in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-amz-tagging": "event=sports-day"},
+        {"x-amz-acl": "public-read"},
+        {"x-amz-grant-read": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
+        {"x-amz-storage-class": "GLACIER"},
+        {"x-amz-server-side-encryption": "aws:kms"},
+        {"x-amz-server-side-encryption-customer-algorithm": "AES256"},
+        {"x-amz-website-redirect-location": "/elsewhere"},
+        {"x-amz-object-lock-legal-hold": "ON"},
+        {"x-amz-expected-bucket-owner": "111122223333"},
+        # Named like a checksum, but the type of a multipart upload's: no checksum to hold to.
+        {"x-amz-checksum-type": "FULL_OBJECT", "x-amz-checksum-crc32": "DUoRhQ=="},
+    ],
+    ids=lambda headers: next(iter(headers)),
+)
+def test_a_put_asking_for_what_the_store_does_not_keep_is_not_implemented_and_stores_nothing(
+    store_server: RunningStore, headers: dict[str, str]
+) -> None:
+    """Stored without it, the object would silently lack the tags, access rules, encryption or
+    lock its client asked for (and signed)."""
+    key = _key()
+    headers = {**headers, "x-amz-meta-album": "sports-day"}  # what the store keeps passes
+    before = store_server.bucket_files()
+
+    response = httpx.put(
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
+    )
+
+    assert response.status_code == 501, response.text
+    assert "<Code>NotImplemented</Code>" in response.text
+    assert f"<Header>{next(iter(headers))}</Header>" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "q2Zg4k7Vh0Yx3mN8pLr5sT1uW9aB6cD2eF4gH7jK",  # as bakusoku makes them: an access key's shape
+        SECRET_KEY,  # with slashes: the credential no longer parses
+    ],
+)
+def test_a_client_that_swaps_its_key_id_and_secret_is_not_shown_the_secret(
+    tmp_path_factory: pytest.TempPathFactory, secret: str
+) -> None:
+    """Error bodies end up in browser consoles, proxies and client logs: a secret sent where the
+    key id belongs is not repeated, and the message says what was swapped."""
+    credentials = {"BKSKA1B2C3D4E5F60718": secret}
+    with _own_store(
+        tmp_path_factory.mktemp("swapped"), lambda event: None, credentials=credentials
+    ) as (_store, presigner):
+        base = presigner.presign_get(BUCKET, "uploads/a.jpg", 60).split(f"/{BUCKET}/")[0]
+        for method in ("GET", "PUT"):
+            url = sigv4.presign_url(
+                method=method,
+                url=f"{base}/{BUCKET}/uploads/a.jpg",
+                access_key=secret,
+                secret_key=secret,
+                region=REGION,
+                now=datetime.now(UTC),
+                expires_in=60,
+            )
+            response = httpx.request(method, url, content=b"abc" if method == "PUT" else None)
+
+            assert response.status_code in (400, 403), response.text
+            assert "<Code>" in response.text
+            assert secret not in response.text
+            assert sigv4.uri_encode(secret) not in response.text
+            if "/" not in secret:
+                assert "<Code>InvalidAccessKeyId</Code>" in response.text
+                assert "secret access key" in response.text
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("ResponseContentType", "text/html\r\nSet-Cookie: session=stolen"),
+        ("ResponseContentDisposition", 'attachment; filename="a\nb.jpg"'),
+        ("ResponseContentDisposition", 'attachment; filename="運動会.jpg"'),
+        ("ResponseCacheControl", "no-cache\x00"),
+    ],
+)
+def test_a_response_override_that_is_no_header_value_is_an_invalid_argument(
+    store_server: RunningStore, param: str, value: str
+) -> None:
+    """A presigned GET may set the response's headers (response-content-type...): a value that
+    cannot be a header is refused by name, not answered with a dropped connection."""
+    key = _key("notes.txt")
+    store_server.store.put_object(BUCKET, key, b"0123456789", content_type="text/plain")
+    url = _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key, param: value})
+
+    response = httpx.get(url)
+
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    name = "response-" + re.sub(r"(?<!^)(?=[A-Z])", "-", param.removeprefix("Response")).lower()
+    assert f"<ArgumentName>{name}</ArgumentName>" in response.text
+    assert "set-cookie" not in response.headers
+    kept = httpx.get(
+        _presign(store_server, "get_object", {"Bucket": BUCKET, "Key": key,
+                                              "ResponseContentDisposition": 'attachment; filename="a.jpg"'})
+    )  # fmt: skip
+    assert kept.headers["content-disposition"] == 'attachment; filename="a.jpg"'
+
+
+def test_a_presigned_request_that_also_sends_an_authorization_header_is_refused(
+    store_server: RunningStore,
+) -> None:
+    """Two authentications in one request: S3 takes neither, so neither does the store."""
+    key = _key()
+    grant = store_server.presigner.presign_put(
+        BUCKET, key, content_type="image/jpeg", content_length=3, expires_in=600
+    )
+    headers = {
+        **grant.headers,
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20260101/{REGION}/s3/"
+        "aws4_request, SignedHeaders=host, Signature=" + "0" * 64,
+    }
+    before = store_server.bucket_files()
+
+    response = httpx.put(grant.url, content=b"abc", headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert "<Code>InvalidArgument</Code>" in response.text
+    assert "Only one auth mechanism allowed" in response.text
+    _assert_nothing_stored(store_server, key, before)
+
+
+def test_a_post_without_content_length_is_refused_before_its_endless_body(
+    store_server: RunningStore,
+) -> None:
+    """A chunked body has no end the store could check: a form that streams ignored parts after
+    its file at any speed would hold the connection and a temporary file open for ever."""
+    key = _key()
+    grant = store_server.presigner.presign_post(
+        BUCKET, key, content_type="image/jpeg", max_size=1000, expires_in=600
+    )
+    form = httpx.Request(
+        "POST", grant.url, data=grant.fields, files={"file": ("a.jpg", b"abc", "image/jpeg")}
+    )
+    head = form.read()
+    boundary = form.headers["content-type"].partition("boundary=")[2].encode()
+    ignored = b'\r\nContent-Disposition: form-data; name="x"\r\n\r\n' + b"z" * 1_000_000
+
+    def endless() -> Iterator[bytes]:
+        yield head[: head.rindex(b"--")]  # the fields and the file, then parts without end
+        for _ in range(2000):  # ~2 GB, far past any deadline that grows with the bytes
+            yield ignored + b"\r\n--" + boundary
+
+    headers = {"Content-Type": form.headers["content-type"]}
+    before = store_server.bucket_files()
+    started = time.monotonic()
+    try:
+        response = httpx.post(grant.url, content=endless(), headers=headers, timeout=30)
+    except httpx.TransportError:  # the store answered and closed while the client still sent
+        pytest.fail("the store answered nothing a client could read")
+    assert response.status_code == 411, response.text
+    assert "<Code>MissingContentLength</Code>" in response.text
+    assert time.monotonic() - started < 10
+    assert store_server.bucket_files() == before
+
+
+_STORE_WITH_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys, time
+from pathlib import Path
+from tests.storage.conftest import serve_store
+
+# Writes past the limit fail with EFBIG (with SIGXFSZ ignored), as writes to a full disk fail
+# with ENOSPC: the store cannot hold the object, through no fault of the upload.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+with serve_store(Path(sys.argv[1])) as running:
+    print(running.port, flush=True)
+    sys.stdin.read()  # until the test is done
+"""
+
+
+def test_an_upload_the_disk_cannot_hold_is_a_503_to_retry_and_nothing_is_stored(
+    tmp_path: Path,
+) -> None:
+    """A full disk (or one failing) is the store's trouble, not the client's: S3's 503 with
+    Retry-After, as for a database that cannot record the event, not a 500."""
+    limit = 256 * 1024
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STORE_WITH_A_FILE_SIZE_LIMIT, str(tmp_path), str(limit)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        presigner = Presigner(f"http://127.0.0.1:{port}", REGION, ACCESS_KEY, SECRET_KEY)
+        for size in (limit + 1000, 3 * limit):  # past the limit in the first batch, or later
+            key = _key()
+            grant = presigner.presign_put(
+                BUCKET, key, content_type="image/jpeg", content_length=size, expires_in=60
+            )
+            response = httpx.put(grant.url, content=os.urandom(size), headers=grant.headers)
+
+            assert response.status_code == 503, response.text
+            assert "<Code>ServiceUnavailable</Code>" in response.text
+            assert response.headers["retry-after"] == "1"
+            stored = [p for p in (tmp_path / BUCKET).rglob("*") if p.is_file()]
+            assert stored == []
+            assert [p for p in (tmp_path / ".tmp").rglob("*") if p.is_file()] == []
+        small = presigner.presign_put(
+            BUCKET, _key(), content_type="image/jpeg", content_length=3, expires_in=60
+        )
+        assert httpx.put(small.url, content=b"abc", headers=small.headers).status_code == 200
+    finally:
+        child.kill()
+        child.wait()
