@@ -61,8 +61,11 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     async def photo_events(
         principal: Caller,
         album: str | None = Query(None, max_length=64),
-        since: float | None = Query(None, ge=0),
-        cursor: float | None = Query(None, ge=0, description="`cursor` of the previous page"),
+        # times are finite: an infinite cursor cannot be answered in JSON, nor waited for
+        since: float | None = Query(None, ge=0, allow_inf_nan=False),
+        cursor: float | None = Query(
+            None, ge=0, allow_inf_nan=False, description="`cursor` of the previous page"
+        ),
         last_event_id: str | None = Header(None),
     ) -> Response:
         start = since if since is not None else _parse_event_id(last_event_id)

@@ -95,7 +95,10 @@ def executions_router(services: ApiServices, access: AccessControl) -> APIRouter
         ),
         state: str | None = Query(None, max_length=80, description="went through this state"),
         failed_state: str | None = Query(None, max_length=80),
-        before: float | None = Query(None, description="cursor: next_before of the last page"),
+        # a finite time: NaN would silently match nothing, as if there were no executions
+        before: float | None = Query(
+            None, allow_inf_nan=False, description="cursor: next_before of the last page"
+        ),
         limit: int = Query(50, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Search the execution history, newest first (the admin token: every service's)."""
