@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.api.quoting import redact
+from bakusoku.api.strict_json import refusal
 from bakusoku.db.errors import DatabaseUnavailableError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
 from bakusoku.db.retry import is_transient
@@ -159,7 +160,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0]
     field = _field_name(first.get("loc", ()))
     if first.get("type") == "json_invalid":
-        return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
+        strict = refusal(str((first.get("ctx") or {}).get("error", "")))
+        message = f"{_MALFORMED}: {strict}" if strict else _MALFORMED
+        return error_json(request, 400, "request.malformed_json", message, "body")
     message = f"{field}: {first.get('msg', 'invalid value')}"
     return error_json(request, 400, "request.invalid", message, field)
 

@@ -1,0 +1,75 @@
+"""JSON bodies on a real server: a key sent twice in one object and NaN or Infinity are refused
+as malformed JSON, saying what to change, whichever route reads the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import Bounded
+
+pytestmark = pytest.mark.integration
+
+UPLOAD = '{"filename": "a.jpg", "content_type": "image/jpeg", "size": 10, "album": "%s"}'
+
+
+def _send(bounded: Bounded, method: str, path: str, body: str, token: str) -> httpx.Response:
+    return httpx.request(
+        method,
+        f"{bounded.api}{path}",
+        content=body.encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+
+
+def _malformed(response: httpx.Response) -> str:
+    assert response.status_code == 400, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.malformed_json", "body"), error
+    return str(error["message"])
+
+
+def test_a_key_sent_twice_is_refused_and_named_not_read_as_its_last_value(
+    bounded: Bounded,
+) -> None:
+    twice = UPLOAD.replace('"album"', '"album": "elsewhere", "album"') % "sports"
+    message = _malformed(_send(bounded, "POST", "/v1/uploads", twice, bounded.key))
+    assert "'album'" in message and "twice" in message
+    assert _send(bounded, "POST", "/v1/uploads", UPLOAD % "sports", bounded.key).status_code == 201
+
+
+def test_a_key_sent_twice_is_not_named_when_it_looks_like_a_secret(bounded: Bounded) -> None:
+    pasted = "bks_0123456789ab_" + "Q" * 43
+    twice = UPLOAD.replace("{", f'{{"{pasted}": 1, "{pasted}": 2, ', 1) % "sports"
+    response = _send(bounded, "POST", "/v1/uploads", twice, bounded.key)
+    assert "twice" in _malformed(response)
+    assert pasted not in response.text and "Q" * 20 not in response.text
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused_where_any_number_goes(
+    bounded: Bounded, constant: str
+) -> None:
+    """A fault's interval is any number over 0: Infinity passed that check and was stored."""
+    fault = f'{{"kind": "db.slow", "duration_seconds": 1, "interval_seconds": {constant}}}'
+    response = _send(bounded, "POST", "/v1/faults", fault, bounded.server.admin_token)
+    assert constant in _malformed(response)
+    listed = httpx.get(f"{bounded.api}/v1/faults", headers=bounded.server.headers).json()
+    assert listed["faults"] == [], listed
+
+
+def test_race_rows_are_read_as_strictly(bounded: Bounded) -> None:
+    """The rows routes read their own bodies (CSV or JSON): a key twice is refused there too."""
+    race = '{"name": "Relay", "date": "2026-10-10"}'
+    assert _send(bounded, "PUT", "/v1/races/relay", race, bounded.key).status_code == 200
+    rows = '{"entries": [{"bib": "7", "name": "Jane", "surname": "Smith", "bib": "8"}]}'
+    response = _send(bounded, "POST", "/v1/races/relay/entries", rows, bounded.key)
+    assert response.status_code == 400, response.text
+    assert "twice" in response.json()["error"]["message"]
+    entered = httpx.get(
+        f"{bounded.api}/v1/races/relay/runners/8",
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert entered.json().get("on_entry_list") is not True, entered.text
