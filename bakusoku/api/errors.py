@@ -9,6 +9,7 @@ header or of the credentials the server holds (``never_repeat``) is in it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -198,8 +199,41 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == _BODY_UNREADABLE:  # e.g. not UTF-8
         return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if exc.status_code == 405:
+        return _method_not_allowed(request, exc)
+    code = {404: "not_found"}.get(exc.status_code, "http_error")
     return error_json(request, exc.status_code, code, str(exc.detail))
+
+
+def _allowed_methods(request: Request, exc: StarletteHTTPException) -> list[str]:
+    """Every method the request's path takes: the router's Allow names only the first route
+    whose path matched, and a path such as a photo's has one route per method, all of which
+    the API description lists."""
+    allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+    path = request.scope["path"]
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template_pattern(template).fullmatch(path):
+            allowed |= {m.upper() for m in operations if m.upper() in _METHOD_ORDER}
+    return sorted(allowed & set(_METHOD_ORDER), key=_METHOD_ORDER.index)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """``/v1/photos/{photo_id}`` as a pattern of the paths it describes."""
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """405 that says what to send instead, and Allow, which RFC 9110 asks of every 405."""
+    allowed = _allowed_methods(request, exc)
+    method = request.method if request.method in _METHOD_ORDER else "this method"
+    message = f"{method} is not a method of this path; use {' or '.join(allowed)}"
+    return error_json(
+        request, 405, "method_not_allowed", message, headers={"Allow": ", ".join(allowed)}
+    )
 
 
 def db_unavailable_response() -> JSONResponse:

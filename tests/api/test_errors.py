@@ -101,6 +101,32 @@ def test_an_id_of_the_right_shape_is_named_in_its_404(bounded: Bounded) -> None:
             assert repr(name) in response.json()["error"]["message"], (path, response.text)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/v1/photos/{}", {"GET", "DELETE"}),
+        ("PUT", "/v1/photos", {"GET"}),
+        ("DELETE", "/v1/uploads", {"POST"}),
+        ("POST", "/v1/races/relay", {"GET", "PUT"}),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_answered_with_the_methods_it_does(
+    bounded: Bounded, method: str, path: str, allowed: set[str]
+) -> None:
+    """405 names what to use instead, in its message and in Allow (RFC 9110), for every route
+    of the path, not only the first one found."""
+    response = httpx.request(
+        method,
+        f"{bounded.api}{path.format(uuid.uuid4())}",
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert response.status_code == 405, response.text
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["allow"].split(", ")) == allowed, response.headers
+    message = response.json()["error"]["message"]
+    assert method in message and all(m in message for m in allowed), message
+
+
 # ---- the database goes away ----------------------------------------------------------------------
 
 
