@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.api.quoting import redact
-from bakusoku.api.strict_json import refusal
+from bakusoku.api.strict_requests import refusal
 from bakusoku.db.errors import DatabaseUnavailableError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
 from bakusoku.db.retry import is_transient

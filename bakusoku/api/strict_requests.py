@@ -1,13 +1,16 @@
-"""JSON request bodies read strictly: one value per key, and numbers that are numbers.
+"""Requests read strictly: one value per JSON key and per query parameter, and numbers that
+are numbers.
 
 Python's ``json`` keeps the last of two equal keys and reads ``NaN`` and ``Infinity``, none of
-which is JSON (RFC 8259). A body such as ``{"album": "a", "album": "b"}`` means one thing to a
-proxy or a log that reads the first key and another to the route, and ``Infinity`` slips past
-every ``gt=0`` check; both are refused before a route sees the body.
+which is JSON (RFC 8259); FastAPI keeps the last of a query parameter sent twice. A body such as
+``{"album": "a", "album": "b"}``, or ``?album=a&album=b``, means one thing to a proxy or a log
+that reads the first value and another to the route, and ``Infinity`` slips past every ``gt=0``
+check; all are refused before a route sees them.
 
-``StrictJsonRoute`` is the route class of every API router: FastAPI's own body parsing reads
+``StrictRoute`` is the route class of every API router: FastAPI's own body parsing reads
 through ``loads`` here, and its ``JSONDecodeError`` becomes ``400 request.malformed_json`` whose
-message says what to change (``refusal``).
+message says what to change (``refusal``); a repeated query parameter of the route is ``400
+request.invalid`` for that parameter.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from bakusoku.api.quoting import WORD, repeatable
@@ -57,13 +62,40 @@ class _StrictJsonRequest(Request):
         return self._json
 
 
-class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is read with ``loads``."""
+class StrictRoute(APIRoute):
+    """A route whose JSON body is read with ``loads`` and whose query parameters come once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        # none of the API's query parameters is a list: each of the route's comes at most once
+        single = frozenset(_query_names(self.dependant))
 
         async def strict(request: Request) -> Response:
+            _check_sent_once(request, single)
             return await handle(_StrictJsonRequest(request.scope, request.receive))
 
         return strict
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def _check_sent_once(request: Request, names: frozenset[str]) -> None:
+    """Parameters the route does not take (a cache-buster) are not its to count; the refusal
+    reads as every invalid parameter's (400 request.invalid naming it)."""
+    sent = [name for name, _ in request.query_params.multi_items() if name in names]
+    for name in dict.fromkeys(sent):
+        if (times := sent.count(name)) > 1:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("query", name),
+                        "msg": f"given {times} times; send it once",
+                    }
+                ]
+            )

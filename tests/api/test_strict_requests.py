@@ -1,5 +1,6 @@
-"""JSON bodies on a real server: a key sent twice in one object and NaN or Infinity are refused
-as malformed JSON, saying what to change, whichever route reads the body."""
+"""Requests on a real server: a key sent twice in one JSON object and NaN or Infinity are refused
+as malformed JSON, and a query parameter sent twice as invalid, saying what to change, whichever
+route reads them."""
 
 from __future__ import annotations
 
@@ -73,3 +74,31 @@ def test_race_rows_are_read_as_strictly(bounded: Bounded) -> None:
         headers={"Authorization": f"Bearer {bounded.key}"},
     )
     assert entered.json().get("on_entry_list") is not True, entered.text
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v1/photos?album=elsewhere&album=sports", "album"),
+        ("/v1/photos?album=sports&limit=1&limit=500", "limit"),
+        ("/v1/audit?action=key.create&action=photo.delete", "action"),
+    ],
+)
+def test_a_query_parameter_sent_twice_is_refused_not_read_as_its_last_value(
+    bounded: Bounded, path: str, name: str
+) -> None:
+    """A proxy or a log reads the first value, the route read the last: each is sent once."""
+    response = httpx.get(f"{bounded.api}{path}", headers={"Authorization": f"Bearer {bounded.key}"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.invalid", name), error
+    assert "once" in error["message"], error
+
+
+def test_a_query_parameter_a_route_does_not_take_is_not_counted(bounded: Bounded) -> None:
+    """Only the route's own parameters are single values: a cache-buster sent twice is not."""
+    response = httpx.get(
+        f"{bounded.api}/v1/photos?album=sports&_=1&_=2",
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert response.status_code == 200, response.text

@@ -10,13 +10,13 @@ from bakusoku.api.access import AccessControl, Caller, require_role
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import WORD, repeatable
 from bakusoku.api.schemas import AuditPage, WhoAmI, answers
-from bakusoku.api.strict_json import StrictJsonRoute
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 
 
 def audit_router(access: AccessControl) -> APIRouter:
-    router = APIRouter(route_class=StrictJsonRoute)
+    router = APIRouter(route_class=StrictRoute)
 
     @router.get("/v1/whoami", response_model=None, responses=answers(WhoAmI))
     def whoami(principal: Caller) -> dict[str, Any]:

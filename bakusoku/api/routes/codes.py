@@ -23,7 +23,7 @@ from bakusoku.api.access import (
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import repeatable
 from bakusoku.api.services import ApiServices
-from bakusoku.api.strict_json import StrictJsonRoute
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth import audit as actions
 from bakusoku.auth.codes import AlbumCode, code_not_found, parse_expiry
 from bakusoku.auth.errors import CodeNotFoundError, InvalidCodeSpecError
@@ -72,7 +72,7 @@ def _album(principal: Principal, album: str) -> str:
 
 
 def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter(route_class=StrictJsonRoute)
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
     codes = access.parents.codes
 

@@ -31,7 +31,7 @@ from bakusoku.api.feed import (
 )
 from bakusoku.api.routes.shared import rendition_signer, transform_signer
 from bakusoku.api.services import ApiServices
-from bakusoku.api.strict_json import StrictJsonRoute
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import photo_view
 from bakusoku.auth.principal import Principal
 
@@ -45,7 +45,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter(route_class=StrictJsonRoute)
+    router = APIRouter(route_class=StrictRoute)
     sign_get = rendition_signer(services)
     sign_transform = transform_signer(services.settings)
     fetch = changed_photos(services.db, services.settings.upload_prefix)

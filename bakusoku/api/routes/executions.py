@@ -21,7 +21,7 @@ from bakusoku.api.access import (
 from bakusoku.api.deletion import photo_was_deleted
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.services import ApiServices
-from bakusoku.api.strict_json import StrictJsonRoute
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 from bakusoku.auth.principal import Principal
@@ -37,7 +37,7 @@ _REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
 def executions_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter(route_class=StrictJsonRoute)
+    router = APIRouter(route_class=StrictRoute)
     executions = services.executions
     upload_prefix = services.settings.upload_prefix
 
