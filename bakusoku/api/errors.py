@@ -201,8 +201,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
     if exc.status_code == 405:
         return _method_not_allowed(request, exc)
-    code = {404: "not_found"}.get(exc.status_code, "http_error")
-    return error_json(request, exc.status_code, code, str(exc.detail))
+    if exc.status_code == 404:  # no route has the path: the router's "Not Found" says no more
+        return error_json(request, 404, "not_found", _NO_ROUTE)
+    return error_json(request, exc.status_code, "http_error", str(exc.detail))
+
+
+_NO_ROUTE = (
+    "nothing is at this path (the value sent is not repeated here): the API's routes are listed"
+    " in /openapi.json and described at /docs"
+)
 
 
 def _allowed_methods(request: Request, exc: StarletteHTTPException) -> list[str]:

@@ -128,6 +128,17 @@ def test_a_method_a_path_does_not_take_is_answered_with_the_methods_it_does(
     assert method in message and all(m in message for m in allowed), message
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/nope", "/v1/photos/a/b/c", "/v1/photos/..%2f..%2fetc%2fpasswd", "/static/none.js"]
+)
+def test_a_path_nothing_is_at_says_where_the_routes_are(bounded: Bounded, path: str) -> None:
+    response = httpx.get(f"{bounded.api}{path}", headers={"Authorization": f"Bearer {bounded.key}"})
+    assert response.status_code == 404, response.text
+    error = response.json()["error"]
+    assert error["code"] == "not_found", error
+    assert "/openapi.json" in error["message"], error
+
+
 # ---- the database goes away ----------------------------------------------------------------------
 
 
