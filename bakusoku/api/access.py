@@ -521,6 +521,9 @@ def install_access_control(app: FastAPI, access: AccessControl) -> None:
                 if operation.get("requestBody"):
                     responses.setdefault("408", _error_response(error, 408))
                     responses.setdefault("413", _error_response(error, 413))
+                    if "application/json" in operation["requestBody"].get("content", {}):
+                        # a JSON body sent as another type (api.strict_requests)
+                        responses.setdefault("415", _error_response(error, 415))
         for unused in ("HTTPValidationError", "ValidationError"):
             schema["components"].get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema

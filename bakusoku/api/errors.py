@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.api.quoting import redact
-from bakusoku.api.strict_requests import refusal
+from bakusoku.api.strict_requests import UnsupportedBodyTypeError, refusal
 from bakusoku.db.errors import DatabaseUnavailableError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
 from bakusoku.db.retry import is_transient
@@ -190,6 +190,11 @@ async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     return error_json(request, 400, exc.code, exc.message, "cursor")
 
 
+async def _unsupported_body(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnsupportedBodyTypeError)
+    return error_json(request, 415, exc.code, exc.message)
+
+
 async def _unsupported(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExecutionsUnsupportedError)
     return error_json(request, 501, exc.code, exc.message)
@@ -276,6 +281,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PhotoNotFoundError, _not_found)
     app.add_exception_handler(InvalidCursorError, _bad_cursor)
     app.add_exception_handler(ExecutionsUnsupportedError, _unsupported)
+    app.add_exception_handler(UnsupportedBodyTypeError, _unsupported_body)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DatabaseUnavailableError, _database_error)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)

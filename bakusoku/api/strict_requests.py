@@ -15,16 +15,18 @@ request.invalid`` for that parameter.
 
 from __future__ import annotations
 
+import email.message
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, params
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from bakusoku.api.quoting import WORD, repeatable
+from bakusoku.errors import BakusokuError
 
 # The start of every message of a strict refusal: told apart from the parser's own errors.
 _DUPLICATE = "a key appears twice in one object"
@@ -62,6 +64,17 @@ class _StrictJsonRequest(Request):
         return self._json
 
 
+class UnsupportedBodyTypeError(BakusokuError):
+    """A body a route reads as JSON, sent as another type: FastAPI read it as no object at all,
+    and answered that the body should be one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this route reads a JSON body: send it with Content-Type: application/json",
+            code="request.unsupported_media_type",
+        )
+
+
 class StrictRoute(APIRoute):
     """A route whose JSON body is read with ``loads`` and whose query parameters come once."""
 
@@ -69,12 +82,31 @@ class StrictRoute(APIRoute):
         handle = super().get_route_handler()
         # none of the API's query parameters is a list: each of the route's comes at most once
         single = frozenset(_query_names(self.dependant))
+        reads_json = self.body_field is not None and not isinstance(
+            self.body_field.field_info,
+            params.Form,  # File is a Form: multipart is read as such
+        )
 
         async def strict(request: Request) -> Response:
             _check_sent_once(request, single)
+            if reads_json and not _is_json(request.headers.get("content-type")):
+                raise UnsupportedBodyTypeError
             return await handle(_StrictJsonRequest(request.scope, request.receive))
 
         return strict
+
+
+def _is_json(content_type: str | None) -> bool:
+    """As FastAPI tells JSON (application/json or application/*+json); no type at all is read
+    as JSON too."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
 
 
 def _query_names(dependant: Dependant) -> set[str]:

@@ -102,3 +102,32 @@ def test_a_query_parameter_a_route_does_not_take_is_not_counted(bounded: Bounded
         headers={"Authorization": f"Bearer {bounded.key}"},
     )
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_a_json_body_sent_as_another_type_is_415_naming_json(
+    bounded: Bounded, content_type: str
+) -> None:
+    """It was read as no object at all: 'body: Input should be a valid dictionary'."""
+    response = httpx.post(
+        f"{bounded.api}/v1/uploads",
+        content=(UPLOAD % "sports").encode(),
+        headers={"Authorization": f"Bearer {bounded.key}", "Content-Type": content_type},
+    )
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "request.unsupported_media_type", error
+    assert "application/json" in error["message"], error
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/x+json"])
+def test_json_by_any_of_its_names_is_read(bounded: Bounded, content_type: str) -> None:
+    response = httpx.post(
+        f"{bounded.api}/v1/uploads",
+        content=(UPLOAD % "sports").encode(),
+        headers={"Authorization": f"Bearer {bounded.key}", "Content-Type": content_type},
+    )
+    assert response.status_code == 201, response.text
