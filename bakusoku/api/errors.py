@@ -241,7 +241,8 @@ _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """405 that says what to send instead, and Allow, which RFC 9110 asks of every 405."""
     allowed = _allowed_methods(request, exc)
-    method = request.method if request.method in _METHOD_ORDER else "this method"
+    # a method is a short token (the HTTP parser takes known ones only): named, as sent
+    method = request.method if re.fullmatch(r"[A-Z-]{1,16}", request.method) else "the method"
     message = f"{method} is not a method of this path; use {' or '.join(allowed)}"
     return error_json(
         request, 405, "method_not_allowed", message, headers={"Allow": ", ".join(allowed)}

@@ -109,6 +109,7 @@ def test_an_id_of_the_right_shape_is_named_in_its_404(bounded: Bounded) -> None:
         ("PUT", "/v1/photos", {"GET"}),
         ("DELETE", "/v1/uploads", {"POST"}),
         ("POST", "/v1/races/relay", {"GET", "PUT"}),
+        ("PROPFIND", "/v1/photos", {"GET"}),
     ],
 )
 def test_a_method_a_path_does_not_take_is_answered_with_the_methods_it_does(
