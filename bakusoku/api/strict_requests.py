@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email.message
 import json
+import unicodedata
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -89,6 +90,7 @@ class StrictRoute(APIRoute):
 
         async def strict(request: Request) -> Response:
             _check_sent_once(request, single)
+            _check_printable(request, single)
             if reads_json and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedBodyTypeError
             return await handle(_StrictJsonRequest(request.scope, request.receive))
@@ -114,6 +116,26 @@ def _query_names(dependant: Dependant) -> set[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
+
+
+def _check_printable(request: Request, query_names: frozenset[str]) -> None:
+    """No id, name or value the API takes in a path or query holds a control character: NUL
+    reached PostgreSQL, which refuses it in text (a 500), and an escape sequence a log line."""
+    sent = [
+        *request.path_params.items(),
+        *((n, v) for n, v in request.query_params.multi_items() if n in query_names),
+    ]
+    for name, value in sent:
+        if isinstance(value, str) and any(unicodedata.category(c) == "Cc" for c in value):
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("path" if name in request.path_params else "query", name),
+                        "msg": "must not hold a control character (such as NUL or ESC)",
+                    }
+                ]
+            )
 
 
 def _check_sent_once(request: Request, names: frozenset[str]) -> None:

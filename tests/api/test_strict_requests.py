@@ -4,12 +4,14 @@ route reads them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.conftest import Bounded
+from tests.e2e.server import RunningServer
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +133,45 @@ def test_json_by_any_of_its_names_is_read(bounded: Bounded, content_type: str) -
         headers={"Authorization": f"Bearer {bounded.key}", "Content-Type": content_type},
     )
     assert response.status_code == 201, response.text
+
+
+@pytest.fixture(scope="module")
+def on_postgres(
+    new_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningServer, str]]:
+    """A real server on PostgreSQL, whose text cannot hold NUL, and an admin key."""
+    server = RunningServer(
+        tmp_path_factory.mktemp("strict-pg") / "data",
+        workers=1,
+        extra_env={"BAKUSOKU_DATABASE_URL": new_database("postgresql")},
+    ).start()
+    try:
+        yield server, server.create_key("school-a", role="admin")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "operator"),
+    [
+        ("/v1/photos?album=a%00b", "album", False),
+        ("/v1/events?album=a%00b&cursor=1", "album", False),
+        ("/v1/photos/a%00b", "photo_id", False),
+        ("/v1/photos?album=sports%1b%5b2J", "album", False),
+        ("/v1/executions?album=a%00b", "album", True),
+        ("/v1/executions?state=a%00b", "state", True),
+        ("/v1/executions/a%00b", "name", True),
+        ("/v1/audit?service=a%00b", "service", True),
+    ],
+)
+def test_a_control_character_in_a_path_or_query_value_is_refused_for_it(
+    on_postgres: tuple[RunningServer, str], path: str, name: str, operator: bool
+) -> None:
+    """PostgreSQL refuses NUL in text: these were a 500 from the query that carried it."""
+    server, key = on_postgres
+    token = server.admin_token if operator else key
+    response = httpx.get(f"{server.api}{path}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.invalid", name), error
+    assert "control character" in error["message"], error
