@@ -71,6 +71,9 @@ class Settings:
     db_wait_seconds: int = 10  # wait for a free connection slot, then a retryable error
     db_pool_size: int = 5
     db_retry_seconds: int = 10  # how long a task retries a lost database before failing the try
+    # A statement of bakusoku up's API and engine that the server does not answer within this
+    # fails as a lost connection (503 db.unavailable), rather than wait for a hung server forever.
+    db_answer_timeout_seconds: int = 30
     bucket: str = "bakusoku"
     region: str = "us-east-1"
     upload_prefix: str = "uploads/"

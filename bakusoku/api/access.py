@@ -305,6 +305,9 @@ class AuthMiddleware:
             if not redeeming and not await self._parent(scope, send):
                 return
         elif not public:
+            if (count := _authorization_headers(scope)) > 1:
+                await _refuse_malformed(send, count)
+                return
             token = _bearer_token(scope)
             if token is None:
                 await _reject(send, _MISSING)
@@ -376,6 +379,27 @@ class AuthMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _authorization_headers(scope: Scope) -> int:
+    return sum(1 for name, _ in scope.get("headers", []) if name.lower() == b"authorization")
+
+
+async def _refuse_malformed(send: Send, count: int) -> None:
+    """Authorization is one field (RFC 9110): with two, the server would read the first and a
+    proxy or log in front perhaps the other; neither is taken."""
+    body = json.dumps(
+        error_body(
+            "request.malformed",
+            f"the request has {count} Authorization headers; send one, with one key",
+        )
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _bearer_token(scope: Scope) -> str | None:
@@ -497,6 +521,9 @@ def install_access_control(app: FastAPI, access: AccessControl) -> None:
                 if operation.get("requestBody"):
                     responses.setdefault("408", _error_response(error, 408))
                     responses.setdefault("413", _error_response(error, 413))
+                    if "application/json" in operation["requestBody"].get("content", {}):
+                        # a JSON body sent as another type (api.strict_requests)
+                        responses.setdefault("415", _error_response(error, 415))
         for unused in ("HTTPValidationError", "ValidationError"):
             schema["components"].get("schemas", {}).pop(unused, None)
         app.openapi_schema = schema

@@ -9,6 +9,7 @@ header or of the credentials the server holds (``never_repeat``) is in it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bakusoku.api.executions import ExecutionsUnsupportedError
 from bakusoku.api.quoting import redact
+from bakusoku.api.strict_requests import UnsupportedBodyTypeError, refusal
 from bakusoku.db.errors import DatabaseUnavailableError
 from bakusoku.db.photos import InvalidCursorError, PhotoNotFoundError
 from bakusoku.db.retry import is_transient
@@ -159,7 +161,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0]
     field = _field_name(first.get("loc", ()))
     if first.get("type") == "json_invalid":
-        return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
+        strict = refusal(str((first.get("ctx") or {}).get("error", "")))
+        message = f"{_MALFORMED}: {strict}" if strict else _MALFORMED
+        return error_json(request, 400, "request.malformed_json", message, "body")
     message = f"{field}: {first.get('msg', 'invalid value')}"
     return error_json(request, 400, "request.invalid", message, field)
 
@@ -186,6 +190,11 @@ async def _bad_cursor(request: Request, exc: Exception) -> JSONResponse:
     return error_json(request, 400, exc.code, exc.message, "cursor")
 
 
+async def _unsupported_body(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UnsupportedBodyTypeError)
+    return error_json(request, 415, exc.code, exc.message)
+
+
 async def _unsupported(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ExecutionsUnsupportedError)
     return error_json(request, 501, exc.code, exc.message)
@@ -195,8 +204,49 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == _BODY_UNREADABLE:  # e.g. not UTF-8
         return error_json(request, 400, "request.malformed_json", _MALFORMED, "body")
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_json(request, exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        return _method_not_allowed(request, exc)
+    if exc.status_code == 404:  # no route has the path: the router's "Not Found" says no more
+        return error_json(request, 404, "not_found", _NO_ROUTE)
+    return error_json(request, exc.status_code, "http_error", str(exc.detail))
+
+
+_NO_ROUTE = (
+    "nothing is at this path (the value sent is not repeated here): the API's routes are listed"
+    " in /openapi.json and described at /docs"
+)
+
+
+def _allowed_methods(request: Request, exc: StarletteHTTPException) -> list[str]:
+    """Every method the request's path takes: the router's Allow names only the first route
+    whose path matched, and a path such as a photo's has one route per method, all of which
+    the API description lists."""
+    allowed = {m.strip() for m in (exc.headers or {}).get("Allow", "").split(",") if m.strip()}
+    path = request.scope["path"]
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template_pattern(template).fullmatch(path):
+            allowed |= {m.upper() for m in operations if m.upper() in _METHOD_ORDER}
+    return sorted(allowed & set(_METHOD_ORDER), key=_METHOD_ORDER.index)
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """``/v1/photos/{photo_id}`` as a pattern of the paths it describes."""
+    parts = re.split(r"(\{[^}/]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """405 that says what to send instead, and Allow, which RFC 9110 asks of every 405."""
+    allowed = _allowed_methods(request, exc)
+    # a method is a short token (the HTTP parser takes known ones only): named, as sent
+    method = request.method if re.fullmatch(r"[A-Z-]{1,16}", request.method) else "the method"
+    message = f"{method} is not a method of this path; use {' or '.join(allowed)}"
+    return error_json(
+        request, 405, "method_not_allowed", message, headers={"Allow": ", ".join(allowed)}
+    )
 
 
 def db_unavailable_response() -> JSONResponse:
@@ -232,6 +282,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PhotoNotFoundError, _not_found)
     app.add_exception_handler(InvalidCursorError, _bad_cursor)
     app.add_exception_handler(ExecutionsUnsupportedError, _unsupported)
+    app.add_exception_handler(UnsupportedBodyTypeError, _unsupported_body)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DatabaseUnavailableError, _database_error)
     app.add_exception_handler(sa.exc.SQLAlchemyError, _database_error)

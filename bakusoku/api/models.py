@@ -9,6 +9,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bakusoku.api.quoting import looks_like_secret
 
 ALLOWED_CONTENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic")
+# Control, invisible formatting (bidi overrides, zero-width), surrogate and line/paragraph
+# separator characters: never in text a person typed to be shown or printed as one line.
+_UNPRINTABLE = ("Cc", "Cf", "Cs", "Zl", "Zp")
+
+
+def has_unprintable(value: str) -> bool:
+    """Whether ``value`` holds a character that would reshape what it is printed in (a
+    terminal's escape sequence, a forged line, text reversed or hidden)."""
+    return any(unicodedata.category(c) in _UNPRINTABLE for c in value)
 
 
 class UploadRequest(BaseModel):
@@ -46,7 +55,7 @@ class UploadRequest(BaseModel):
         """A file's own name: no path, no control or invisible formatting characters."""
         if "/" in value or "\\" in value or value in (".", ".."):
             raise ValueError("must be a file name without a path")
-        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
+        if has_unprintable(value):
             raise ValueError("must not contain control or invisible formatting characters")
         if len(value.encode("utf-8", "surrogatepass")) > 255:
             raise ValueError("must be at most 255 bytes of UTF-8")

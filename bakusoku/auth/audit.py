@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from bakusoku.db.schema import audit_log
+from bakusoku.domain.keys import owner_of
 
 # What is recorded. Reads of photos and renditions are not: they are scoped and short-lived.
 KEY_CREATE = "key.create"
@@ -49,6 +51,43 @@ ACTIONS = (
     RUNNER_FACE_REMOVAL,
     RUNNER_ERASE,
 )
+
+
+# Where each action names the one album it concerns (key.create and key.revoke concern a service).
+_ALBUM_IN_DETAILS = (PHOTO_DELETE, CODE_CREATE, CODE_REVOKE, CODE_USE, CODE_FAIL)
+_OBJECT_KEY_TARGET = (ORIGINAL_DOWNLOAD,)
+_OBJECT_KEY_IN_DETAILS = (EXECUTION_REDRIVE,)
+_ALBUM_TARGET = (FACES_EXPIRE, ALBUM_SALES_WINDOW)
+_ALBUM_SLASH_TARGET = (
+    FACE_SUPPRESS,
+    FACE_ERASE,
+    RUNNER_SIGN_IN_REFUSED,
+    RUNNER_FACE_REMOVAL,
+    RUNNER_ERASE,
+)
+# A page of entries (named here: inside AuditLog, ``list`` is its method).
+Entries = list[dict[str, Any]]
+# How many entries an album key's page reads at a time while it skips other albums' entries.
+_SCAN_BATCH = 500
+
+
+def album_of(entry: Mapping[str, Any], upload_prefix: str) -> str | None:
+    """The album an entry concerns, or None when it concerns the service as a whole (a key made
+    or revoked) or names no album: what an album-scoped key may read of the audit log."""
+    action, target = entry["action"], entry["target"] or ""
+    details = entry["details"] if isinstance(entry["details"], Mapping) else {}
+    if action in _ALBUM_IN_DETAILS:
+        album = details.get("album")
+        return album if isinstance(album, str) else None
+    if action in _OBJECT_KEY_TARGET or action in _OBJECT_KEY_IN_DETAILS:
+        key = target if action in _OBJECT_KEY_TARGET else details.get("object_key")
+        owner = owner_of(key, upload_prefix) if isinstance(key, str) else None
+        return owner[1] if owner else None
+    if action in _ALBUM_TARGET:
+        return target or None
+    if action in _ALBUM_SLASH_TARGET and "/" in target:
+        return target.split("/", 1)[0]
+    return None
 
 
 class AuditLog:
@@ -96,3 +135,24 @@ class AuditLog:
             query = query.where(audit_log.c.id < before)
         with self._engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def list_in_albums(
+        self,
+        albums: tuple[str, ...],
+        upload_prefix: str,
+        *,
+        service: str,
+        action: str | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> Entries:
+        """Entries newest first that concern one of ``albums`` of ``service``: a page of
+        ``limit`` of them, read past however many entries of other albums lie between."""
+        found: Entries = []
+        while len(found) < limit:
+            batch = self.list(service=service, action=action, before=before, limit=_SCAN_BATCH)
+            found += [e for e in batch if album_of(e, upload_prefix) in albums]
+            if len(batch) < _SCAN_BATCH:
+                break
+            before = batch[-1]["id"]
+        return found[:limit]

@@ -9,6 +9,7 @@ token) and a credentials source asked once again after a refused login (a rotate
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -128,6 +129,37 @@ def _connect_args(url: sa.URL, tls: TlsOptions | None) -> dict[str, Any]:
     return args
 
 
+def _answer_timeout_args(url: sa.URL, answer_timeout: float | None) -> dict[str, Any]:
+    """PyMySQL bounds each read and write of its socket itself; psycopg needs its own
+    connection class (``bounded_postgres_connection``)."""
+    if answer_timeout is None or url.get_backend_name() not in ("mysql", "mariadb"):
+        return {}
+    return {"read_timeout": answer_timeout, "write_timeout": answer_timeout}
+
+
+@functools.cache
+def bounded_postgres_connection(answer_timeout: float) -> Any:
+    """A psycopg connection class whose every wait for the server ends after ``answer_timeout``
+    seconds: psycopg waits without end by default. A connection that timed out is closed (its
+    protocol state is unknown), so the pool drops it and the error reads as a lost connection."""
+    import psycopg  # the postgres extra: imported only where a PostgreSQL URL is used
+
+    class BoundedConnection(psycopg.Connection):
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            started = time.monotonic()
+            try:
+                return super().wait(gen, interval, answer_timeout if timeout is None else timeout)
+            except psycopg.OperationalError:
+                if time.monotonic() - started < answer_timeout:
+                    raise
+                self.close()
+                raise psycopg.OperationalError(
+                    f"the database did not answer within {answer_timeout:g} s"
+                ) from None
+
+    return BoundedConnection
+
+
 # MySQL/MariaDB's "Access denied" (1045) and PostgreSQL's invalid password / authorization.
 _MYSQL_ACCESS_DENIED = 1045
 _POSTGRES_AUTH_STATES = {"28P01", "28000"}
@@ -160,11 +192,16 @@ class _Connector:
     """The engine's ``do_connect``: a gate slot first, then the login, retried once if refused."""
 
     def __init__(
-        self, gate: ConnectionGate | None, credentials: Credentials, extra: dict[str, Any]
+        self,
+        gate: ConnectionGate | None,
+        credentials: Credentials,
+        extra: dict[str, Any],
+        answer_timeout: float | None = None,
     ) -> None:
         self.gate = gate
         self.credentials = credentials
         self.extra = extra  # connect_args, kept when a re-read login replaces the URL's
+        self.answer_timeout = answer_timeout  # PostgreSQL's: see bounded_postgres_connection
         self.rereads = 0  # how many refused logins were retried with fresh credentials
         self._fresh: tuple[list[Any], dict[str, Any]] | None = None
 
@@ -198,6 +235,8 @@ class _Connector:
     def _connect(self, dialect: sa.Dialect, cargs: Any, cparams: dict[str, Any]) -> Any:
         if self.credentials.password is not None:
             cparams = {**cparams, "password": self.credentials.password()}
+        if self.answer_timeout is not None:
+            return bounded_postgres_connection(self.answer_timeout).connect(*cargs, **cparams)
         return dialect.connect(*cargs, **cparams)
 
 
@@ -266,6 +305,7 @@ def create_db_engine(
     credentials: Credentials | None = None,
     faults: FaultControl | None = None,
     durable: bool = False,
+    answer_timeout: float | None = None,
 ) -> sa.Engine:
     """An engine for ``url``.
 
@@ -276,8 +316,14 @@ def create_db_engine(
     every connection also holds a slot of the machine-wide gate while it is open, and connections
     idle for ``idle_seconds`` are closed, so idle workers never hold slots the machine shares.
     With ``faults``, the engine obeys the database faults of a chaos experiment (``db.faults``).
+    With ``answer_timeout``, a server database that does not answer a statement (or a pool's
+    liveness check) within that many seconds fails it as a lost connection, which is transient:
+    a server that hangs, or a network that swallows packets behind a proxy still answering TCP,
+    would otherwise hold the caller forever, whatever connect_timeout says.
     """
-    engine = _create_engine(url, pool_size, gate, idle_seconds, tls, credentials, durable)
+    engine = _create_engine(
+        url, pool_size, gate, idle_seconds, tls, credentials, durable, answer_timeout
+    )
     if faults is not None:
         install_faults(engine, faults)
     return engine
@@ -291,13 +337,14 @@ def _create_engine(
     tls: TlsOptions | None,
     credentials: Credentials | None,
     durable: bool,
+    answer_timeout: float | None,
 ) -> sa.Engine:
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_tuning(durable))
         return engine
-    connect_args = _connect_args(parsed, tls)
+    connect_args = _connect_args(parsed, tls) | _answer_timeout_args(parsed, answer_timeout)
     options: dict[str, Any] = {"connect_args": connect_args, "pool_pre_ping": True}
     if gate is not None:
         engine = sa.create_engine(
@@ -313,8 +360,9 @@ def _create_engine(
             pool_recycle=1800,
             **options,
         )
-    if gate is not None or credentials is not None:
-        connector = _Connector(gate, credentials or Credentials(), dict(connect_args))
+    bounded = answer_timeout if parsed.get_backend_name() == "postgresql" else None
+    if gate is not None or credentials is not None or bounded is not None:
+        connector = _Connector(gate, credentials or Credentials(), dict(connect_args), bounded)
         _install_connector(engine, gate, connector)
         _CONNECTORS[engine] = connector
     return engine

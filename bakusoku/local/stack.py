@@ -65,15 +65,24 @@ class EmbeddedStack:
         self.settings = settings = ensure_credentials(settings)
         # The faults of a chaos experiment (bakusoku.faults): None when fault_injection is off.
         self.faults = fault_control(settings)
+        # The shipped migrations, as `bakusoku db upgrade` applies them: on an engine of their
+        # own, as one step may rightly take longer than the answer the API waits for.
+        _migrate(settings.effective_database_url)
         self.db = create_db_engine(
-            settings.effective_database_url, pool_size=settings.db_pool_size, faults=self.faults
+            settings.effective_database_url,
+            pool_size=settings.db_pool_size,
+            faults=self.faults,
+            answer_timeout=settings.db_answer_timeout_seconds,
         )
         self.ops = Operations(settings, self.db)  # history, alerts, metrics, traces, logs
-        upgrade(self.db)  # the shipped migrations, as `bakusoku db upgrade` applies them
         self.notifications = runner_notifications(settings, self.db)  # race day: runners told
         # An upload is acknowledged once its event is committed: that commit is synced to disk.
         self.event_db = create_db_engine(
-            settings.effective_database_url, pool_size=2, faults=self.faults, durable=True
+            settings.effective_database_url,
+            pool_size=2,
+            faults=self.faults,
+            durable=True,
+            answer_timeout=settings.db_answer_timeout_seconds,
         )
         self.outbox = ObjectEventOutbox(self.event_db)
         self.photos = PhotoRepository(self.db)
@@ -281,3 +290,11 @@ class EmbeddedStack:
         self.ops.install(app, holds_secret)
         own = http_routes(self.runtime, self.declared, app.router.routes)
         return WithFunctionRoutes(own, app) if own else app
+
+
+def _migrate(url: str) -> None:
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ Retry-After on every route when the database has gone away."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,6 +100,44 @@ def test_an_id_of_the_right_shape_is_named_in_its_404(bounded: Bounded) -> None:
             )
             assert response.status_code == 404, (path, response.text)
             assert repr(name) in response.json()["error"]["message"], (path, response.text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/v1/photos/{}", {"GET", "DELETE"}),
+        ("PUT", "/v1/photos", {"GET"}),
+        ("DELETE", "/v1/uploads", {"POST"}),
+        ("POST", "/v1/races/relay", {"GET", "PUT"}),
+        ("PROPFIND", "/v1/photos", {"GET"}),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_answered_with_the_methods_it_does(
+    bounded: Bounded, method: str, path: str, allowed: set[str]
+) -> None:
+    """405 names what to use instead, in its message and in Allow (RFC 9110), for every route
+    of the path, not only the first one found."""
+    response = httpx.request(
+        method,
+        f"{bounded.api}{path.format(uuid.uuid4())}",
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert response.status_code == 405, response.text
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert set(response.headers["allow"].split(", ")) == allowed, response.headers
+    message = response.json()["error"]["message"]
+    assert method in message and all(m in message for m in allowed), message
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/nope", "/v1/photos/a/b/c", "/v1/photos/..%2f..%2fetc%2fpasswd", "/static/none.js"]
+)
+def test_a_path_nothing_is_at_says_where_the_routes_are(bounded: Bounded, path: str) -> None:
+    response = httpx.get(f"{bounded.api}{path}", headers={"Authorization": f"Bearer {bounded.key}"})
+    assert response.status_code == 404, response.text
+    error = response.json()["error"]
+    assert error["code"] == "not_found", error
+    assert "/openapi.json" in error["message"], error
 
 
 # ---- the database goes away ----------------------------------------------------------------------
@@ -223,6 +262,63 @@ def test_with_the_database_gone_every_route_answers_503_db_unavailable(
         ]
         == "school-a"
     )
+
+
+@pytest.fixture
+def stalled(
+    new_database: Callable[[str], str], tmp_path: Path
+) -> Iterator[tuple[RunningServer, TcpProxy, str]]:
+    """As ``outage``, with the database's answer awaited ANSWER_TIMEOUT seconds."""
+    url = sa.make_url(new_database("postgresql"))
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
+    through = url.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    server = RunningServer(
+        tmp_path / "data",
+        workers=1,
+        extra_env={
+            "BAKUSOKU_DATABASE_URL": through,
+            "BAKUSOKU_DB_ANSWER_TIMEOUT_SECONDS": str(ANSWER_TIMEOUT),
+        },
+    ).start()
+    try:
+        yield server, proxy, server.create_key("school-a", role="admin")
+    finally:
+        proxy.resume()
+        server.stop()
+        proxy.cut()
+
+
+ANSWER_TIMEOUT = 2
+
+
+def test_with_the_database_stalled_routes_answer_503_not_hang(
+    stalled: tuple[RunningServer, TcpProxy, str],
+) -> None:
+    """A database that keeps its connections open but answers nothing (a hung server, a black
+    hole behind a proxy): requests on the pool's open connections answered nothing, ever."""
+    server, proxy, key = stalled
+    headers = {"Authorization": f"Bearer {key}"}
+    paths = ["/v1/photos", "/v1/albums", "/v1/photos?album=sports", "/v1/audit"]
+    with ThreadPoolExecutor(len(paths)) as pool:  # the pool holds connections, open and idle
+        assert {r.status_code for r in pool.map(lambda p: _get(server, p, headers), paths)} == {200}
+    proxy.stall()
+    started = time.monotonic()
+    with ThreadPoolExecutor(len(paths)) as pool:
+        answers = list(pool.map(lambda p: _get(server, p, headers), paths))
+    took = time.monotonic() - started
+    for path, response in zip(paths, answers, strict=True):
+        assert response.status_code == 503, (path, response.text)
+        assert response.json()["error"]["code"] == "db.unavailable", (path, response.text)
+        assert int(response.headers["retry-after"]) > 0
+    # the answer's wait, then a new connection's (whose login gets no answer either)
+    assert took < 3 * ANSWER_TIMEOUT + 10, took
+
+    proxy.resume()
+    assert _get(server, "/v1/photos", headers).status_code == 200
+
+
+def _get(server: RunningServer, path: str, headers: dict[str, str]) -> httpx.Response:
+    return httpx.get(f"{server.api}{path}", headers=headers, timeout=40)
 
 
 RUNNER_ASKS = {

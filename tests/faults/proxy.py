@@ -10,7 +10,9 @@ from tests.conftest import free_port
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:``port`` to ``target``; ``cut`` drops and refuses connections."""
+    """Forwards 127.0.0.1:``port`` to ``target``; ``cut`` drops and refuses connections,
+    ``stall`` keeps them open but forwards nothing (a hung server, or a network black hole
+    behind a proxy that still answers TCP) until ``resume``."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
@@ -20,6 +22,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self.peak = 0
         self._open = 0
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def start(self) -> TcpProxy:
         listener = socket.socket()
@@ -45,6 +49,12 @@ class TcpProxy:
 
     def restore(self) -> None:
         self.start()
+
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -72,6 +82,7 @@ class TcpProxy:
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 from bakusoku.api.access import Caller
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso
 from bakusoku.auth.scope import photo_filter
 from bakusoku.db.schema import photos as photos_table
@@ -17,7 +18,7 @@ MAX_ALBUMS = 500
 
 
 def albums_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     upload_prefix = services.settings.upload_prefix
 
     @router.get("/v1/albums")

@@ -10,12 +10,13 @@ from bakusoku.api.access import AccessControl, Caller, require_role
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import WORD, repeatable
 from bakusoku.api.schemas import AuditPage, WhoAmI, answers
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 
 
 def audit_router(access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
 
     @router.get("/v1/whoami", response_model=None, responses=answers(WhoAmI))
     def whoami(principal: Caller) -> dict[str, Any]:
@@ -39,7 +40,8 @@ def audit_router(access: AccessControl) -> APIRouter:
         ),
         limit: int = Query(100, ge=1, le=1000),
     ) -> dict[str, Any]:
-        """Audit entries, newest first: an admin key sees its service's, the admin token all."""
+        """Audit entries, newest first: an admin key sees its service's (a key of some albums,
+        those albums'), the admin token all."""
         require_role(principal, "admin")
         if not principal.is_operator:
             if service is not None and service != principal.service:
@@ -53,7 +55,18 @@ def audit_router(access: AccessControl) -> APIRouter:
                 f"{named} is unknown; use one of {', '.join(audit.ACTIONS)}",
                 "action",
             )
-        rows = access.audit.list(service=service, action=action, before=before, limit=limit)
+        if principal.albums is not None and principal.service is not None:
+            # a key of some albums reads what was done in them, not in the service's others
+            rows = access.audit.list_in_albums(
+                principal.albums,
+                access.upload_prefix,
+                service=principal.service,
+                action=action,
+                before=before,
+                limit=limit,
+            )
+        else:
+            rows = access.audit.list(service=service, action=action, before=before, limit=limit)
         return {
             "items": [_entry_view(r) for r in rows],
             "next_before": rows[-1]["id"] if len(rows) == limit else None,

@@ -20,6 +20,7 @@ from bakusoku.api.quoting import PHOTO_ID, repeatable
 from bakusoku.api.routes.races import existing_race, race_ref
 from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.db.photos import InvalidCursorError
 from bakusoku.races.bibs import confident
 from bakusoku.races.notifications import announce_photos
@@ -44,7 +45,7 @@ class BibTags(BaseModel):
 
 
 def bibs_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     races = RaceRepository(services.db)
     review = BibReview(services.db, services.settings.upload_prefix)
     sign_get = rendition_signer(services)

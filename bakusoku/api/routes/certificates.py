@@ -20,6 +20,7 @@ from bakusoku.api.routes.races import existing_race, race_ref
 from bakusoku.api.routes.runners import SESSION_HEADER
 from bakusoku.api.routes.shared import rendition_signer
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.transforms.signing import ensure_signing_key
 from bakusoku.races import links
 from bakusoku.races.certificate_records import READY, Certificates
@@ -31,7 +32,7 @@ SESSION_MAX_LENGTH = 1024
 
 
 def certificates_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     races = RaceRepository(services.db)
     records = Certificates(services.db)
     sign_get = rendition_signer(services)

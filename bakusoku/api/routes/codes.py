@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bakusoku.api.access import (
     AccessControl,
@@ -21,8 +21,10 @@ from bakusoku.api.access import (
     require_role,
 )
 from bakusoku.api.errors import ApiError, error_responses
+from bakusoku.api.models import has_unprintable
 from bakusoku.api.quoting import repeatable
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth import audit as actions
 from bakusoku.auth.codes import AlbumCode, code_not_found, parse_expiry
 from bakusoku.auth.errors import CodeNotFoundError, InvalidCodeSpecError
@@ -45,6 +47,15 @@ class ShareRequest(BaseModel):
     service: str | None = Field(
         default=None, max_length=32, description="with the admin token only: the album's service"
     )
+
+    @field_validator("note")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        """Printed to operators' terminals (``bakusoku albums codes``) and kept in the audit log:
+        an escape sequence or a line break there would rewrite what they read."""
+        if value is not None and has_unprintable(value):
+            raise ValueError("must not contain control or invisible formatting characters")
+        return value
 
 
 def _service(principal: Principal, given: str | None) -> str:
@@ -71,7 +82,7 @@ def _album(principal: Principal, album: str) -> str:
 
 
 def codes_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
     codes = access.parents.codes
 

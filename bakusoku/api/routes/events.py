@@ -31,6 +31,7 @@ from bakusoku.api.feed import (
 )
 from bakusoku.api.routes.shared import rendition_signer, transform_signer
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import photo_view
 from bakusoku.auth.principal import Principal
 
@@ -44,7 +45,7 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 
 
 def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     sign_get = rendition_signer(services)
     sign_transform = transform_signer(services.settings)
     fetch = changed_photos(services.db, services.settings.upload_prefix)
@@ -61,8 +62,11 @@ def events_router(services: ApiServices, access: AccessControl) -> APIRouter:
     async def photo_events(
         principal: Caller,
         album: str | None = Query(None, max_length=64),
-        since: float | None = Query(None, ge=0),
-        cursor: float | None = Query(None, ge=0, description="`cursor` of the previous page"),
+        # times are finite: an infinite cursor cannot be answered in JSON, nor waited for
+        since: float | None = Query(None, ge=0, allow_inf_nan=False),
+        cursor: float | None = Query(
+            None, ge=0, allow_inf_nan=False, description="`cursor` of the previous page"
+        ),
         last_event_id: str | None = Header(None),
     ) -> Response:
         start = since if since is not None else _parse_event_id(last_event_id)

@@ -21,6 +21,7 @@ from bakusoku.api.access import (
 from bakusoku.api.deletion import photo_was_deleted
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso
 from bakusoku.auth import audit
 from bakusoku.auth.principal import Principal
@@ -36,7 +37,7 @@ _REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
 def executions_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     executions = services.executions
     upload_prefix = services.settings.upload_prefix
 
@@ -95,7 +96,10 @@ def executions_router(services: ApiServices, access: AccessControl) -> APIRouter
         ),
         state: str | None = Query(None, max_length=80, description="went through this state"),
         failed_state: str | None = Query(None, max_length=80),
-        before: float | None = Query(None, description="cursor: next_before of the last page"),
+        # a finite time: NaN would silently match nothing, as if there were no executions
+        before: float | None = Query(
+            None, allow_inf_nan=False, description="cursor: next_before of the last page"
+        ),
         limit: int = Query(50, ge=1, le=1000),
     ) -> dict[str, Any]:
         """Search the execution history, newest first (the admin token: every service's)."""

@@ -17,6 +17,7 @@ from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import repeatable
 from bakusoku.api.routes.shared import visible_photo
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth import audit
 from bakusoku.auth.principal import Principal
 from bakusoku.domain.keys import ALBUM_PATTERN, is_service_name, owner_of
@@ -38,7 +39,7 @@ def _face_not_found() -> ApiError:
 
 
 def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     faces = services.faces
 
     def album_ref(principal: Principal, album: str, service: str | None) -> AlbumRef:

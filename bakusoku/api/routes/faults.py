@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bakusoku.api.access import Caller, require_operator
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth.principal import Principal
 from bakusoku.faults import KINDS, FaultControl, FaultError
 from bakusoku.pipeline.functions import ALL_FUNCTIONS, declared
@@ -38,7 +39,7 @@ class FaultRequest(BaseModel):
 
 
 def faults_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     # A fault's target is one of this deployment's functions: another name would hit nothing
     # (and a key pasted there would be kept and shown with the fault).
     targets = frozenset(f.name for f in (*ALL_FUNCTIONS, *declared(services.settings)))

@@ -18,6 +18,7 @@ from bakusoku.api.access import Caller, require_operator
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.routes.pages import page
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.graph.live import edge_stats, window_seconds
 from bakusoku.graph.mermaid import to_mermaid
 from bakusoku.graph.svg import RED_FROM, edge_colour, to_svg
@@ -32,7 +33,7 @@ Window = Literal["5m", "60m"]
 
 
 def graph_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
 
     @router.get("/ops/graph", include_in_schema=False)
     def graph_page() -> HTMLResponse:

@@ -15,12 +15,13 @@ from bakusoku import __version__
 from bakusoku.api.access import Caller, require_operator
 from bakusoku.api.errors import ApiError
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.ops.metrics import CONTENT_TYPE
 from bakusoku.workflow.errors import WorkflowError
 
 
 def health_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
 
     @router.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -12,11 +12,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from bakusoku.api.strict_requests import StrictRoute
+
 STATIC_PATH = "/static"
 
 
 def pages_router() -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
 
     @router.get("/", include_in_schema=False)
     def gallery() -> HTMLResponse:

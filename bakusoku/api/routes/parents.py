@@ -24,6 +24,7 @@ from bakusoku.api.references import MAX_REFERENCES
 from bakusoku.api.routes.pages import page
 from bakusoku.api.routes.shared import signing_key_reader
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.transforms.signing import signed_path
 from bakusoku.auth.scope import list_photos, photo_visible
 from bakusoku.auth.sessions import VERDICTS, ParentSession
@@ -79,7 +80,7 @@ def parent_session(request: Request) -> ParentSession:
 
 
 def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     parents = access.parents
     settings = services.settings
     faces = services.faces

@@ -29,6 +29,7 @@ from bakusoku.api.routes.faces import photo_album
 from bakusoku.api.routes.shared import rendition_signer, transform_signer, visible_photo
 from bakusoku.api.schemas import OriginalGrant, PhotoPage, PhotoView, answers
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.views import iso, photo_view
 from bakusoku.auth import audit
 from bakusoku.auth.scope import list_photos as list_visible_photos
@@ -41,7 +42,7 @@ from bakusoku.workflow.errors import ExecutionDoesNotExistError
 
 
 def photos_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
     sign_get = rendition_signer(services)
     sign_transform = transform_signer(services.settings)

@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from bakusoku.api import strict_requests
 from bakusoku.api.access import Caller, album_not_found, check_album, require_role
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.quoting import repeatable
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth.principal import Principal
 from bakusoku.domain.keys import ALBUM_PATTERN
 from bakusoku.races.certificate_making import DEFAULT_DESIGN
@@ -74,7 +76,7 @@ class RaceRequest(BaseModel):
 
 
 def races_router(services: ApiServices) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     repository = RaceRepository(services.db)
 
     @router.put("/v1/races/{album}", responses=error_responses(400, 403, 404))
@@ -247,7 +249,7 @@ async def _rows(request: Request, field: str) -> list[dict[str, Any]]:
 
 def _json_rows(text: str, field: str) -> list[dict[str, Any]]:
     try:
-        document = json.loads(text)
+        document = strict_requests.loads(text)  # rows are read as the API reads every JSON body
     except json.JSONDecodeError as exc:
         raise ApiError(400, "request.invalid", f"the body is not JSON: {exc.msg}") from None
     except RecursionError:  # [[[[...]]]]: no rows are that deep

@@ -24,6 +24,7 @@ from bakusoku.api.access import AccessControl
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.routes.pages import page
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.transforms.signing import ensure_signing_key, signed_path
 from bakusoku.auth.audit import (
     RUNNER_ERASE,
@@ -88,7 +89,7 @@ class PrivacyRequest(BaseModel):
 
 
 def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
     races = RaceRepository(services.db)
     bibs = PhotoBibs(services.db)

@@ -25,6 +25,7 @@ from bakusoku.api.access import AccessControl, Caller, photo_not_found
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.routes.shared import signing_key_reader, visible_photo
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.api.transforms.cache import CachedImage, TransformCache
 from bakusoku.api.transforms.options import (
     OPTIONS_HELP,
@@ -73,7 +74,7 @@ _IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def transforms_router(services: ApiServices, access: AccessControl) -> APIRouter:
     """``/img/...`` and the endpoint that signs its URLs."""
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
     signing_key = signing_key_reader(settings)
     router.include_router(
@@ -128,7 +129,7 @@ def image_router(
 ) -> APIRouter:
     """``GET /img/{signature}/{options}/{photo_id}`` alone: what the API serves beside its other
     routes, and all the transform function behind the stack's CloudFront distribution serves."""
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     key = signing_key or signing_key_reader(settings)
     cache = _cache(settings)
     watermark = proof_watermark(settings)

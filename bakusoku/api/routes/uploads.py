@@ -23,6 +23,7 @@ from bakusoku.api.models import ALLOWED_CONTENT_TYPES, UploadRequest
 from bakusoku.api.quoting import MEDIA_TYPE, repeatable
 from bakusoku.api.schemas import UploadGrant, answers
 from bakusoku.api.services import ApiServices
+from bakusoku.api.strict_requests import StrictRoute
 from bakusoku.auth.principal import Principal
 from bakusoku.config import Settings
 from bakusoku.domain.keys import upload_key
@@ -30,7 +31,7 @@ from bakusoku.utc import iso_seconds
 
 
 def uploads_router(services: ApiServices, access: AccessControl) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     settings = services.settings
 
     @router.post(

@@ -141,3 +141,22 @@ def test_a_share_request_is_strictly_typed(
         _share(tenants, new_album(), tenants.a, **body), 400, "request.invalid"
     )
     assert error["field"] == field
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["class 3B\x1b[2J\x1b[31mrevoked", "3B\x00", "3B\u202eevil", "3B\u200b", "3B\r\nforged line"],
+)
+def test_a_note_with_control_or_invisible_characters_is_refused(
+    tenants: Tenants, note: str
+) -> None:
+    """A note is printed to operators' terminals (bakusoku albums codes) and kept in the audit
+    log: an escape sequence there would rewrite what the operator sees."""
+    album = new_album()
+    refused = _share(tenants, album, tenants.a, note=note)
+    error = assert_json_error(refused, 400, "request.invalid")
+    assert error["field"] == "note"
+    listed = httpx.get(f"{tenants.api}/v1/albums/{album}/codes", headers=bearer(tenants.a))
+    assert listed.json()["items"] == []
+    made = _share(tenants, album, tenants.a, note="クラス 3B — 運動会")
+    assert made.status_code == 201 and made.json()["note"] == "クラス 3B — 運動会"
