@@ -153,6 +153,15 @@ def test_auto_format_follows_accept_with_an_etag_each(site: Site) -> None:
     )
 
 
+def test_a_format_the_client_refuses_with_q_0_is_never_sent(site: Site) -> None:
+    url = site.url("p=thumb")
+    refused = httpx.get(url, headers={"Accept": "image/avif;q=0, image/webp;q=0, */*;q=0.8"})
+    assert refused.status_code == 200 and refused.headers["content-type"] == "image/jpeg"
+    assert picture(refused).format == "JPEG"
+    no_avif = httpx.get(url, headers={"Accept": "image/avif;q=0, image/webp, */*"})
+    assert no_avif.headers["content-type"] == "image/webp"
+
+
 def test_dpr_presets_and_the_print_crop(site: Site) -> None:
     assert picture(httpx.get(site.url("w=200,dpr=2,f=webp"))).size == (400, 300)
     assert picture(httpx.get(site.url("p=square,f=jpeg"))).size == (400, 400)
