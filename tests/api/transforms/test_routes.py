@@ -192,6 +192,18 @@ def test_unsigned_or_tampered_urls_get_403_before_anything_else(site: Site) -> N
         )
 
 
+def test_a_trailing_slash_is_a_changed_url_never_a_redirect_to_the_host_sent(site: Site) -> None:
+    # A redirect would be built from the request's Host header: anything that caches by path
+    # in front of us would then send every client to that host.
+    url = site.url("w=400,f=jpeg")
+    for changed in (url + "/", url.replace("/img/", "/img//")):
+        response = httpx.get(changed, headers={"Host": "evil.example"})
+        assert response.status_code in (403, 404), (changed, response.status_code)
+        assert "location" not in response.headers
+        assert response.headers["content-type"] == "application/json"
+        assert "error" in response.json()
+
+
 def test_options_out_of_bounds_are_refused_even_when_signed(site: Site) -> None:
     for options in ("w=401", "w=8000", "w=4000,h=4000,dpr=3", "w=400,q=100", "p=poster"):
         asked = site.signed(options)
