@@ -204,6 +204,23 @@ def test_a_trailing_slash_is_a_changed_url_never_a_redirect_to_the_host_sent(sit
         assert "error" in response.json()
 
 
+def test_a_photo_whose_files_are_gone_answers_as_a_missing_one(site: Site) -> None:
+    # A delete removes the objects first and the row last: between the two (or after a delete
+    # that stopped half-way) the photo's transforms answer as a deleted photo's will.
+    photo_id = upload(site.api, site.a_admin, camera_jpeg((1200, 900), gps=False))
+    photo = settled(site.api, site.a_admin, photo_id)
+    assert photo["status"] == "ready", photo
+    objects = site.server.data_dir / "objects"
+    for path in [p for p in objects.rglob("*") if photo_id in str(p) and p.is_file()]:
+        path.unlink()
+    key = site.signing_key()
+    gone = httpx.get(site.api + signed_path(key, "w=360,f=jpeg", photo_id))
+    missing = httpx.get(site.api + signed_path(key, "w=360,f=jpeg", MISSING))
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["error"]["code"] == "photo.not_found"
+    assert gone.content == missing.content.replace(MISSING.encode(), photo_id.encode())
+
+
 def test_options_out_of_bounds_are_refused_even_when_signed(site: Site) -> None:
     for options in ("w=401", "w=8000", "w=4000,h=4000,dpr=3", "w=400,q=100", "p=poster"):
         asked = site.signed(options)
