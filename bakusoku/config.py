@@ -189,6 +189,9 @@ class Settings:
     code_attempts_per_minute: int = 10  # per client address; 0: no limit
     code_album_attempts_per_minute: int = 30  # wrong codes per album; 0: no limit
     parent_reference_max_bytes: int = 8 * MIB
+    # Every session's reference photos held by one API process: past it, the least recently
+    # used sessions' photos are dropped first (their pages send them again).
+    parent_references_held_mb: int = 256
     # Race day: telling runners their photos and certificate are ready (bakusoku/races,
     # docs/races.md). A channel is on when its settings are: LINE with a channel access token
     # (and its channel secret for the webhook), e-mail with an SMTP host and sender, Web Push

@@ -40,8 +40,19 @@ from bakusoku.storage.base import ObjectStore
 __all__ = ["ApiServices", "create_api_app", "create_image_app"]
 
 
+# Starlette answers a path that differs by a trailing slash with a redirect whose Location names
+# the request's own Host header: an open redirect, and a poisoned entry in any cache in front of
+# us that keys by path. Such a path is answered as the unknown path it is.
+_REDIRECT_SLASHES = False
+
+
 def create_api_app(services: ApiServices) -> FastAPI:
-    app = FastAPI(title="bakusoku", version=__version__, docs_url="/docs")
+    app = FastAPI(
+        title="bakusoku",
+        version=__version__,
+        docs_url="/docs",
+        redirect_slashes=_REDIRECT_SLASHES,
+    )
     install_error_handlers(app)
     access = AccessControl.from_settings(services.settings, services.db)
     install_access_control(app, access)
@@ -71,7 +82,13 @@ def create_api_app(services: ApiServices) -> FastAPI:
 def create_image_app(settings: Settings, db: sa.Engine, store: ObjectStore) -> FastAPI:
     """Only ``/img/...``: the transform function behind the edge answers nothing else, and needs
     no key, executions or presigner (the signature is the permission)."""
-    app = FastAPI(title="bakusoku transforms", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="bakusoku transforms",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=_REDIRECT_SLASHES,
+    )
     install_error_handlers(app)
     publishable = publishable_check(FaceService(settings, db), settings.upload_prefix)
     app.include_router(image_router(settings, PhotoRepository(db), store, publishable))

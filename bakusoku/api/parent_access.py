@@ -23,7 +23,7 @@ from bakusoku.auth.codes import AlbumCodeStore, Redeemed, code_id_of
 from bakusoku.auth.errors import CodeNotFoundError
 from bakusoku.auth.ratelimit import RateLimiter
 from bakusoku.auth.sessions import ParentSession, ParentSessionStore
-from bakusoku.config import Settings
+from bakusoku.config import MIB, Settings
 
 PARENT_API = "/v1/parent"
 SESSION_PATH = PARENT_API + "/session"
@@ -76,7 +76,7 @@ class ParentAccess:
             audit=AuditLog(engine),
             per_address=RateLimiter(per_address, max(1, per_address)),
             per_album=RateLimiter(per_album, max(1, per_album)),
-            references=ReferencePhotos(),
+            references=ReferencePhotos(max_bytes=settings.parent_references_held_mb * MIB),
         )
 
     def authenticate(self, token: str) -> ParentSession | None:

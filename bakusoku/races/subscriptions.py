@@ -13,6 +13,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -27,6 +28,16 @@ WEBPUSH = "webpush"
 CHANNELS = (LINE, EMAIL, WEBPUSH)
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 _MAX_ADDRESS = 4096
+# A push service is a public host named in DNS (fcm.googleapis.com, updates.push.services.mozilla
+# .com, web.push.apple.com, *.notify.windows.com): labels, a dot, an alphabetic top-level label.
+# That leaves out every IP literal (127.0.0.1, [::1], 2130706433) and single-label names.
+_PUSH_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+# Names that only mean something inside a network (RFC 6761, RFC 8375, common private zones).
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp")
+_BAD_ENDPOINT = (
+    "address: the push subscription's endpoint must be an https URL of a push service, as the"
+    " browser gives it (e.g. https://fcm.googleapis.com/fcm/send/...)"
+)
 
 
 @dataclass(frozen=True)
@@ -82,11 +93,31 @@ def _push_subscription(text: str) -> str:
         raise SubscriptionError(
             "address: the browser's PushSubscription as JSON, with endpoint and keys (p256dh, auth)"
         ) from None
-    if not (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://"))):
-        raise SubscriptionError("address: the push subscription's endpoint must be a URL")
+    if not (isinstance(endpoint, str) and _push_service(endpoint)):
+        raise SubscriptionError(_BAD_ENDPOINT)
     if not all(isinstance(v, str) and 8 <= len(v) <= 200 for v in (p256dh, auth)):
         raise SubscriptionError("address: the push subscription's keys are malformed")
     return json.dumps({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}})
+
+
+def _push_service(endpoint: str) -> bool:
+    """Whether ``endpoint`` may be a push service's: the server itself posts to it, so one on a
+    host of our own networks (loopback, the instance metadata, the database) would let anyone
+    who knows a bib and a surname make it send requests there. Names that resolve inside a
+    network are refused again when a message is sent (``races.webpush``)."""
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (
+        parts.scheme == "https"
+        and port in (None, 443)
+        and "@" not in parts.netloc
+        and bool(_PUSH_HOST.fullmatch(host))
+        and not host.endswith(_LOCAL_SUFFIXES)
+    )
 
 
 class Subscriptions:

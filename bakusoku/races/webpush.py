@@ -10,9 +10,11 @@ service, one not yet delivered. Built on ``cryptography`` only.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import secrets
+import socket
 import struct
 import time
 from pathlib import Path
@@ -92,14 +94,26 @@ class WebPush:
 
     name = "webpush"
 
-    def __init__(self, client: httpx.Client, key: ec.EllipticCurvePrivateKey, subject: str) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        key: ec.EllipticCurvePrivateKey,
+        subject: str,
+        *,
+        private_networks: bool = False,
+    ) -> None:
+        """``private_networks``: also post to push services on loopback or private addresses
+        (a stand-in of one's own); never for subscriptions that runners make."""
         self._client = client
         self._key = key
         self._subject = subject
+        self._private_networks = private_networks
 
     def send(self, address: str, message: RunnerMessage, retry_key: str) -> None:
         subscription = json.loads(address)
         endpoint = subscription["endpoint"]
+        if not self._private_networks:
+            _check_public(endpoint)
         payload = json.dumps(
             {"title": message.title, "body": message.text, "url": message.link},
             ensure_ascii=False,
@@ -127,6 +141,28 @@ class WebPush:
             raise NotificationDeliveryError(
                 f"the push service answered HTTP {response.status_code}"
             )
+
+
+def _check_public(endpoint: str) -> None:
+    """NotificationDeliveryError unless every address the endpoint's host resolves to is a
+    public one: a runner's subscription never makes the server post inside its own networks
+    (loopback, private, link-local such as the instance metadata), whatever its name says."""
+    parts = urlsplit(endpoint)
+    try:
+        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError):
+        raise NotificationDeliveryError("the push service's host name does not resolve") from None
+    if not found or not all(_public(str(info[4][0])) for info in found):
+        raise NotificationDeliveryError(
+            "the push service's host resolves inside a private network: not sent"
+        )
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    return ip.is_global
 
 
 def _hkdf(salt: bytes, ikm: bytes, info: bytes, length: int) -> bytes:

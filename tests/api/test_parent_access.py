@@ -86,3 +86,14 @@ def test_the_session_cookie_is_read_from_the_cookie_header_only() -> None:
     assert session_cookie(scope((b"cookie", b"a=1; bakusoku_parent=bkp_x_y; b=2"))) == "bkp_x_y"
     assert session_cookie(scope((b"authorization", b"Bearer bkp_x_y"))) is None
     assert session_cookie(scope((b"cookie", b"bakusoku_parent=" + b"x" * 500))) is None
+
+
+def test_the_reference_photos_held_are_capped_by_the_setting(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'parents.db'}")
+    upgrade(engine)
+    settings = Settings(data_dir=tmp_path, parent_references_held_mb=1)
+    held = ParentAccess.from_settings(settings, engine).references
+    photo = bytes(600 * 1024)
+    held.add("first", photo, expires_at=time.time() + 60)
+    held.add("second", photo, expires_at=time.time() + 60)
+    assert held.get("first") == [] and held.held_bytes() == len(photo)

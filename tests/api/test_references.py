@@ -30,3 +30,24 @@ def test_photos_go_when_their_session_expires() -> None:
     clock.now = 1010.0
     assert held.get("short") == [] and held.get("long") == [b"b"]
     assert held.sessions() == 1
+
+
+def test_the_least_recently_used_sessions_go_first_when_the_bytes_held_reach_the_cap() -> None:
+    # Each session may hold three photos, but sessions are cheap to open: the process holds at
+    # most max_bytes of them all, and a session whose photos went sends them again.
+    held = ReferencePhotos(max_bytes=10)
+    assert held.add("old", b"1234", expires_at=2e9) == 1
+    assert held.add("used", b"1234", expires_at=2e9) == 1
+    assert held.get("old") == [b"1234"]  # used again: "used" is now the least recent
+    assert held.add("new", b"1234", expires_at=2e9) == 1
+    assert held.get("used") == [] and held.get("old") == [b"1234"]
+    assert held.get("new") == [b"1234"] and held.held_bytes() == 8
+
+
+def test_a_session_keeps_its_own_photos_whatever_the_cap() -> None:
+    held = ReferencePhotos(max_bytes=4)
+    held.add("other", b"12", expires_at=2e9)
+    assert [held.add("s", b"1234", expires_at=2e9) for _ in range(2)] == [1, 2]
+    assert held.get("other") == [] and len(held.get("s")) == 2
+    held.drop("s")
+    assert held.held_bytes() == 0

@@ -108,6 +108,17 @@ def test_api_security_headers(world: World) -> None:
     assert preflight.headers.get("access-control-allow-origin") in (None, "")
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/runner/me/", "/v1/runner/sessions/", "/img/a/b/c/", "/upload/", "/v1/photos/"]
+)
+def test_no_answer_redirects_to_the_host_the_request_named(world: World, path: str) -> None:
+    # Location built from a client's Host header is an open redirect, and poisons any cache
+    # in front of us that keys by path.
+    response = httpx.get(f"{world.api}{path}", headers={"Host": "evil.example"})
+    assert "evil.example" not in response.headers.get("location", "")
+    assert response.status_code >= 400 and response.headers["content-type"] == "application/json"
+
+
 def test_originals_for_admins_and_the_audit_log(world: World) -> None:
     api, photo_id = world.api, world.ready["photo_id"]
     grant = httpx.get(f"{api}/v1/photos/{photo_id}/original", headers=bearer(world.a_admin))

@@ -33,7 +33,8 @@ def test_the_push_service_verifies_vapid_and_the_browser_decrypts_the_message(
     key = vapid_key(Settings(data_dir=tmp_path))
     message = RunnerMessage(CERTIFICATE, "湘南マラソン", "1234", LINK)
     with httpx.Client(timeout=5) as client:
-        WebPush(client, key, "mailto:photos@example.com").send(
+        # the stand-in push service listens on loopback: a network of our own
+        WebPush(client, key, "mailto:photos@example.com", private_networks=True).send(
             push.subscription(), message, "0b7c9a4e-1f0e-4c53-9d5e-4c3f8f1b2a10"
         )
 
@@ -51,9 +52,28 @@ def test_a_push_service_refusal_is_a_delivery_error(
     gone = json.loads(push.subscription())
     gone["endpoint"] = f"{push.origin}/nowhere"
     with httpx.Client(timeout=5) as client, pytest.raises(NotificationDeliveryError, match="404"):
-        WebPush(client, key, "mailto:photos@example.com").send(
+        WebPush(client, key, "mailto:photos@example.com", private_networks=True).send(
             json.dumps(gone), RunnerMessage(CERTIFICATE, "R", "1", LINK), "k"
         )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_an_endpoint_that_resolves_inside_our_networks_is_never_posted_to(
+    push: PushServiceStandIn, tmp_path: Path, host: str
+) -> None:
+    # A subscription stored before its endpoint was checked, or a name that resolves to a
+    # loopback, private or link-local address: the server never sends a request there.
+    key = vapid_key(Settings(data_dir=tmp_path))
+    inside = json.loads(push.subscription())
+    inside["endpoint"] = inside["endpoint"].replace("127.0.0.1", host)
+    with (
+        httpx.Client(timeout=5) as client,
+        pytest.raises(NotificationDeliveryError, match="network"),
+    ):
+        WebPush(client, key, "mailto:photos@example.com").send(
+            json.dumps(inside), RunnerMessage(CERTIFICATE, "R", "1", LINK), "k"
+        )
+    assert push.received == [] and push.refused == []
 
 
 def test_the_vapid_key_is_kept_in_the_data_directory_or_taken_from_the_setting(

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bakusoku.api.access import AccessControl, photo_not_found
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.parent_access import COOKIE, PARENT_API, session_expiry_seconds
-from bakusoku.api.references import MAX_REFERENCES
+from bakusoku.api.references import MAX_REFERENCES, REFERENCE_MAX_PIXELS
 from bakusoku.api.routes.pages import page
 from bakusoku.api.routes.shared import signing_key_reader
 from bakusoku.api.services import ApiServices
@@ -31,7 +31,8 @@ from bakusoku.auth.sessions import VERDICTS, ParentSession
 from bakusoku.db.faces import publishable_clause
 from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
 from bakusoku.faces.port import AlbumRef
-from bakusoku.imaging.errors import ImageError
+from bakusoku.imaging.decode import probe
+from bakusoku.imaging.errors import ImageError, ImageTooLargeError
 from bakusoku.imaging.sniff import sniff
 from bakusoku.utc import iso_seconds
 
@@ -221,6 +222,7 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 "parent.reference_not_a_photo",
                 "send the photo itself (a JPEG, PNG, WebP or HEIC picture) as the request body",
             )
+        _check_reference(data)
         count = parents.references.add(session.session_id, data, expires_at=session.expires_at)
         if count is None:
             raise ApiError(
@@ -349,6 +351,22 @@ def parents_router(services: ApiServices, access: AccessControl) -> APIRouter:
         }
 
     return router
+
+
+def _check_reference(data: bytes) -> None:
+    """Refuse, from its header alone, a reference photo that could not be searched with or that
+    declares more pixels than a search should decode (every search decodes it again)."""
+    try:
+        probe(data, max_pixels=REFERENCE_MAX_PIXELS)
+    except ImageTooLargeError as exc:
+        raise ApiError(
+            400,
+            exc.code,
+            f"this photo has more than {REFERENCE_MAX_PIXELS // 1_000_000} megapixels: send a"
+            " smaller copy (1600 pixels on the long edge is plenty to find a face)",
+        ) from None
+    except ImageError as exc:
+        raise ApiError(400, exc.code, f"this photo could not be read: {exc.message}") from None
 
 
 def _https(request: Request, api_url: str) -> bool:

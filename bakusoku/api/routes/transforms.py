@@ -50,7 +50,7 @@ from bakusoku.imaging.transform import (
 )
 from bakusoku.imaging.watermark import Watermark
 from bakusoku.storage.base import ObjectStore
-from bakusoku.storage.errors import StorageError
+from bakusoku.storage.errors import ObjectNotFoundError, StorageError
 
 # A year: the URL names the photo's bytes and the options, so what it answers never changes.
 MAX_AGE_SECONDS = 365 * 24 * 3600
@@ -291,7 +291,7 @@ def _render(
         plan(full, transform, faces),
     )
     started = time.perf_counter()
-    data = store.get_object(photo["bucket"], source.key)
+    data = _source_bytes(store, photo, source.key)
     read = time.perf_counter()
     try:
         with pixel_slots:
@@ -313,6 +313,22 @@ def _render(
         ) from exc
     timing = f"read;dur={(read - started) * 1000:.1f}, pixels;dur={(done - read) * 1000:.1f}"
     return made, timing
+
+
+def _source_bytes(store: ObjectStore, photo: dict[str, Any], key: str) -> bytes:
+    """The stored file a transform is made from. A delete removes the photo's files before its
+    row, so a file that is gone means the photo is going: it answers as a missing photo does.
+    A store that cannot answer now is a 503 to retry, never an internal error."""
+    try:
+        return store.get_object(photo["bucket"], key)
+    except ObjectNotFoundError:
+        raise photo_not_found(photo["photo_id"]) from None
+    except StorageError as exc:
+        raise ApiError(
+            503,
+            "storage.unavailable",
+            f"the photo store could not be read ({exc.code}); try again in a moment",
+        ) from None
 
 
 def publishable_check(faces: FaceService, upload_prefix: str) -> Callable[[dict[str, Any]], bool]:

@@ -31,6 +31,8 @@ PROOF_MAX_EDGE = 1200
 _FORMATS: dict[str, TransformFormat] = {"jpeg": "JPEG", "webp": "WEBP", "avif": "AVIF"}
 _NAMES = {"w", "h", "fit", "g", "dpr", "f", "q", "p"}
 _PART = re.compile(r"([a-z]+)=([a-z0-9.-]+)")
+# RFC 9110 12.4.2: 0 to 1, at most three decimals.
+_WEIGHT = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
 
 
 class TransformOptionsError(BakusokuError):
@@ -127,12 +129,33 @@ def negotiate(requested: RequestedFormat, accept: str, avif: bool) -> TransformF
     """``auto``: AVIF if the client takes it (and we can write it), else WebP, else JPEG."""
     if requested != "auto":
         return _FORMATS[requested]
-    accepted = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    accepted = {
+        media_type for media_type, weight in map(_media_range, accept.split(",")) if weight > 0
+    }
     if avif and "image/avif" in accepted:
         return "AVIF"
     if "image/webp" in accepted:
         return "WEBP"
     return "JPEG"
+
+
+def _media_range(part: str) -> tuple[str, float]:
+    """A media range of ``Accept`` and its weight: ``q=0`` is "not acceptable" (RFC 9110
+    12.4.2), and a weight that is not one (``q=high``, ``q=2``) takes nothing, so such a type
+    falls back to JPEG, which every client shows."""
+    media_type, *parameters = part.split(";")
+    weight = 1.0
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "q":
+            weight = _weight(value.strip())
+    return media_type.strip().lower(), weight
+
+
+def _weight(text: str) -> float:
+    if not _WEIGHT.fullmatch(text):
+        return 0.0
+    return float(text)
 
 
 def _preset(name: str) -> TransformOptions:

@@ -4,6 +4,8 @@ secret pasted as a bib, a link, a session or an address."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -127,3 +129,52 @@ def test_no_runner_error_repeats_a_secret(tenants: Tenants, kind: str) -> None:
         assert 400 <= response.status_code < 500, response.text
         assert response.headers["content-type"].startswith("application/json")
         assert_not_repeated(response, pasted)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://fcm.googleapis.com/fcm/send/abc",  # push services speak https only (RFC 8030)
+        "https://127.0.0.1:8081/bakusoku/x",
+        "https://169.254.169.254/latest/api/token",
+        "https://[::1]/push",
+        "https://[::ffff:10.0.0.1]/push",
+        "https://2130706433/push",  # 127.0.0.1 written as one number
+        "https://localhost/push",
+        "https://db.internal/push",
+        "https://printer.local/push",
+        "https://metadata/computeMetadata",
+        "https://user:pass@fcm.googleapis.com/fcm/send/abc",
+        "https://fcm.googleapis.com:8443/fcm/send/abc",
+    ],
+)
+def test_a_push_endpoint_inside_a_network_or_not_https_is_refused(
+    tenants: Tenants, endpoint: str
+) -> None:
+    # The server itself posts to the endpoint: one that names a host of our own networks would
+    # let anyone with a bib make it send requests there.
+    album = new_album()
+    race(tenants, album, tenants.a, ENTRIES)
+    session = {"X-Runner-Session": _session(tenants, album)}
+    keys = {"p256dh": "B" + "x" * 86, "auth": "a" * 22}
+    address = json.dumps({"endpoint": endpoint, "keys": keys})
+    refused = httpx.post(
+        f"{tenants.api}/v1/runner/subscriptions",
+        json={"channel": "webpush", "address": address},
+        headers=session,
+    )
+    error = assert_json_error(refused, 400, "race.invalid_subscription")
+    assert error["field"] == "address" and "push service" in error["message"]
+    me = httpx.get(f"{tenants.api}/v1/runner/me", headers=session).json()
+    assert me["subscriptions"] == []
+    taken = httpx.post(
+        f"{tenants.api}/v1/runner/subscriptions",
+        json={
+            "channel": "webpush",
+            "address": json.dumps(
+                {"endpoint": "https://fcm.googleapis.com/fcm/send/a", "keys": keys}
+            ),
+        },
+        headers=session,
+    )
+    assert taken.status_code == 200, taken.text

@@ -122,6 +122,14 @@ def test_every_allowed_dpr_on_the_largest_grid_size_that_fits_is_served() -> Non
         ("IMAGE/WEBP;q=0.9", True, "WEBP"),
         ("*/*", True, "JPEG"),
         ("", True, "JPEG"),
+        # q=0 is "not acceptable" (RFC 9110 12.4.2), however it is spelled
+        ("image/avif;q=0,image/webp,*/*", True, "WEBP"),
+        ("image/avif; q=0.000, image/webp;Q=0.0, */*", True, "JPEG"),
+        ("image/avif;level=1;q=0,*/*", True, "JPEG"),
+        ("image/webp;q=0.001", True, "WEBP"),
+        # a weight that is not a weight is not read as taking the format
+        ("image/webp;q=high,*/*", True, "JPEG"),
+        ("image/webp;q=1.5,*/*", True, "JPEG"),
     ],
 )
 def test_auto_format_follows_accept(accept: str, avif: bool, chosen: str) -> None:

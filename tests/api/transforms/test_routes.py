@@ -153,6 +153,15 @@ def test_auto_format_follows_accept_with_an_etag_each(site: Site) -> None:
     )
 
 
+def test_a_format_the_client_refuses_with_q_0_is_never_sent(site: Site) -> None:
+    url = site.url("p=thumb")
+    refused = httpx.get(url, headers={"Accept": "image/avif;q=0, image/webp;q=0, */*;q=0.8"})
+    assert refused.status_code == 200 and refused.headers["content-type"] == "image/jpeg"
+    assert picture(refused).format == "JPEG"
+    no_avif = httpx.get(url, headers={"Accept": "image/avif;q=0, image/webp, */*"})
+    assert no_avif.headers["content-type"] == "image/webp"
+
+
 def test_dpr_presets_and_the_print_crop(site: Site) -> None:
     assert picture(httpx.get(site.url("w=200,dpr=2,f=webp"))).size == (400, 300)
     assert picture(httpx.get(site.url("p=square,f=jpeg"))).size == (400, 400)
@@ -181,6 +190,35 @@ def test_unsigned_or_tampered_urls_get_403_before_anything_else(site: Site) -> N
             "cache-control" not in response.headers
             or "immutable" not in response.headers["cache-control"]
         )
+
+
+def test_a_trailing_slash_is_a_changed_url_never_a_redirect_to_the_host_sent(site: Site) -> None:
+    # A redirect would be built from the request's Host header: anything that caches by path
+    # in front of us would then send every client to that host.
+    url = site.url("w=400,f=jpeg")
+    for changed in (url + "/", url.replace("/img/", "/img//")):
+        response = httpx.get(changed, headers={"Host": "evil.example"})
+        assert response.status_code in (403, 404), (changed, response.status_code)
+        assert "location" not in response.headers
+        assert response.headers["content-type"] == "application/json"
+        assert "error" in response.json()
+
+
+def test_a_photo_whose_files_are_gone_answers_as_a_missing_one(site: Site) -> None:
+    # A delete removes the objects first and the row last: between the two (or after a delete
+    # that stopped half-way) the photo's transforms answer as a deleted photo's will.
+    photo_id = upload(site.api, site.a_admin, camera_jpeg((1200, 900), gps=False))
+    photo = settled(site.api, site.a_admin, photo_id)
+    assert photo["status"] == "ready", photo
+    objects = site.server.data_dir / "objects"
+    for path in [p for p in objects.rglob("*") if photo_id in str(p) and p.is_file()]:
+        path.unlink()
+    key = site.signing_key()
+    gone = httpx.get(site.api + signed_path(key, "w=360,f=jpeg", photo_id))
+    missing = httpx.get(site.api + signed_path(key, "w=360,f=jpeg", MISSING))
+    assert gone.status_code == 404, gone.text
+    assert gone.json()["error"]["code"] == "photo.not_found"
+    assert gone.content == missing.content.replace(MISSING.encode(), photo_id.encode())
 
 
 def test_options_out_of_bounds_are_refused_even_when_signed(site: Site) -> None:
