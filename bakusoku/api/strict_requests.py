@@ -5,7 +5,8 @@ Python's ``json`` keeps the last of two equal keys and reads ``NaN`` and ``Infin
 which is JSON (RFC 8259); FastAPI keeps the last of a query parameter sent twice. A body such as
 ``{"album": "a", "album": "b"}``, or ``?album=a&album=b``, means one thing to a proxy or a log
 that reads the first value and another to the route, and ``Infinity`` slips past every ``gt=0``
-check; all are refused before a route sees them.
+check; all are refused before a route sees them, as is NUL in a JSON string, which PostgreSQL
+cannot store in text.
 
 ``StrictRoute`` is the route class of every API router: FastAPI's own body parsing reads
 through ``loads`` here, and its ``JSONDecodeError`` becomes ``400 request.malformed_json`` whose
@@ -32,6 +33,7 @@ from bakusoku.errors import BakusokuError
 # The start of every message of a strict refusal: told apart from the parser's own errors.
 _DUPLICATE = "a key appears twice in one object"
 _NOT_A_NUMBER = "NaN and Infinity are not JSON numbers"
+_NUL = "a string holds NUL (\\u0000)"  # refused for its field; race rows: in their message
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -48,20 +50,48 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{_NOT_A_NUMBER} ({name}): send a finite number", "", 0)
 
 
-def loads(text: str | bytes) -> Any:
-    """``json.loads``, refusing a repeated key and ``NaN``/``Infinity`` (``JSONDecodeError``)."""
+def _decode(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads``, refusing a repeated key, ``NaN``/``Infinity`` and NUL in a string
+    (``JSONDecodeError``): for bodies a route reads itself (race rows)."""
+    document = _decode(text)
+    if (where := nul_path(document)) is not None:
+        at = ".".join(map(str, where)) or "the body"
+        raise json.JSONDecodeError(f"{_NUL} at {at}: no text here may hold it", "", 0)
+    return document
+
+
+def nul_path(document: Any) -> list[str | int] | None:
+    """Where a string (a value or a key) of ``document`` holds NUL, which PostgreSQL refuses in
+    text (the statement that carried it failed with a 500), as the keys and indexes leading to
+    it, each shown only when it is a plain word or an index; None when none does."""
+    pending: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path
+        if isinstance(item, dict):
+            for key, value in item.items():
+                shown = [*path, key] if repeatable(key, WORD) else path
+                pending += [(key, path), (value, shown)]
+        elif isinstance(item, list):
+            pending += [(value, [*path, n]) for n, value in enumerate(item)]
+    return None
 
 
 def refusal(parser_message: str) -> str | None:
     """What a strict refusal says the client should change; None for any other parse error."""
-    return parser_message if parser_message.startswith((_DUPLICATE, _NOT_A_NUMBER)) else None
+    strict = parser_message.startswith((_DUPLICATE, _NOT_A_NUMBER))
+    return parser_message if strict else None
 
 
 class _StrictJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = loads(await self.body())
+            self._json = _decode(await self.body())
         return self._json
 
 
@@ -93,9 +123,32 @@ class StrictRoute(APIRoute):
             _check_printable(request, single)
             if reads_json and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedBodyTypeError
-            return await handle(_StrictJsonRequest(request.scope, request.receive))
+            strict_request = _StrictJsonRequest(request.scope, request.receive)
+            if reads_json:
+                await _check_no_nul(strict_request)
+            return await handle(strict_request)
 
         return strict
+
+
+async def _check_no_nul(request: _StrictJsonRequest) -> None:
+    """NUL in a string of the body is refused for its field, before the route stores it."""
+    if not await request.body():
+        return
+    try:
+        document = await request.json()
+    except Exception:  # FastAPI reads the body again and says what is wrong with it
+        return
+    if (where := nul_path(document)) is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", *where),
+                    "msg": "must not hold NUL (\\u0000), which no text here may hold",
+                }
+            ]
+        )
 
 
 def _is_json(content_type: str | None) -> bool:
