@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import email.message
 import json
+import re
+import types
 import unicodedata
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 from fastapi import Request, Response, params
 from fastapi.dependencies.models import Dependant
@@ -113,6 +115,7 @@ class StrictRoute(APIRoute):
         handle = super().get_route_handler()
         # none of the API's query parameters is a list: each of the route's comes at most once
         single = frozenset(_query_names(self.dependant))
+        whole = frozenset(_query_names(self.dependant, int))
         reads_json = self.body_field is not None and not isinstance(
             self.body_field.field_info,
             params.Form,  # File is a Form: multipart is read as such
@@ -121,6 +124,7 @@ class StrictRoute(APIRoute):
         async def strict(request: Request) -> Response:
             _check_sent_once(request, single)
             _check_printable(request, single)
+            _check_integers(request, whole)
             if reads_json and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedBodyTypeError
             strict_request = _StrictJsonRequest(request.scope, request.receive)
@@ -164,11 +168,41 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
+def _query_names(dependant: Dependant, of_type: type | None = None) -> set[str]:
+    """The route's query parameters (with ``of_type``: those declared of that type)."""
+    names = {
+        p.alias
+        for p in dependant.query_params
+        if of_type is None or _declared(p.field_info.annotation, of_type)
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, of_type)
     return names
+
+
+def _declared(annotation: Any, of_type: type) -> bool:
+    """Whether ``annotation`` is ``of_type`` or an optional one (``int | None``)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return of_type in get_args(annotation)
+    return annotation is of_type
+
+
+# A whole number as JSON writes it: pydantic also reads "10.0", "1_0", "+10" and " 10" as 10.
+_WHOLE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def _check_integers(request: Request, names: frozenset[str]) -> None:
+    for name, value in request.query_params.multi_items():
+        if name in names and not _WHOLE_NUMBER.fullmatch(value):
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("query", name),
+                        "msg": "a whole number in plain digits, as JSON writes it (e.g. 50)",
+                    }
+                ]
+            )
 
 
 def _check_printable(request: Request, query_names: frozenset[str]) -> None:

@@ -210,3 +210,25 @@ def test_nul_in_a_json_string_is_refused_before_any_route_stores_it(
     assert "NUL" in error["message"], error
     me = httpx.get(f"{server.api}/v1/runner/me", headers=session).json()
     assert me["subscriptions"] == [], me
+
+
+@pytest.mark.parametrize("value", ["10.0", "1_0", "+10", " 10", "10 ", "010"])
+def test_an_integer_query_parameter_is_written_in_plain_digits(
+    bounded: Bounded, value: str
+) -> None:
+    """A float, Python's 1_0, a sign or spaces where a count goes was read as 10."""
+    response = httpx.get(
+        f"{bounded.api}/v1/photos",
+        params={"limit": value},
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.invalid", "limit"), error
+    assert "digits" in error["message"], error
+    plain = httpx.get(
+        f"{bounded.api}/v1/photos",
+        params={"limit": "10"},
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert plain.status_code == 200, plain.text
