@@ -5,7 +5,8 @@ Python's ``json`` keeps the last of two equal keys and reads ``NaN`` and ``Infin
 which is JSON (RFC 8259); FastAPI keeps the last of a query parameter sent twice. A body such as
 ``{"album": "a", "album": "b"}``, or ``?album=a&album=b``, means one thing to a proxy or a log
 that reads the first value and another to the route, and ``Infinity`` slips past every ``gt=0``
-check; all are refused before a route sees them.
+check; all are refused before a route sees them, as is NUL in a JSON string, which PostgreSQL
+cannot store in text.
 
 ``StrictRoute`` is the route class of every API router: FastAPI's own body parsing reads
 through ``loads`` here, and its ``JSONDecodeError`` becomes ``400 request.malformed_json`` whose
@@ -17,9 +18,11 @@ from __future__ import annotations
 
 import email.message
 import json
+import re
+import types
 import unicodedata
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 from fastapi import Request, Response, params
 from fastapi.dependencies.models import Dependant
@@ -32,6 +35,7 @@ from bakusoku.errors import BakusokuError
 # The start of every message of a strict refusal: told apart from the parser's own errors.
 _DUPLICATE = "a key appears twice in one object"
 _NOT_A_NUMBER = "NaN and Infinity are not JSON numbers"
+_NUL = "a string holds NUL (\\u0000)"  # refused for its field; race rows: in their message
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -48,20 +52,48 @@ def _no_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{_NOT_A_NUMBER} ({name}): send a finite number", "", 0)
 
 
-def loads(text: str | bytes) -> Any:
-    """``json.loads``, refusing a repeated key and ``NaN``/``Infinity`` (``JSONDecodeError``)."""
+def _decode(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads``, refusing a repeated key, ``NaN``/``Infinity`` and NUL in a string
+    (``JSONDecodeError``): for bodies a route reads itself (race rows)."""
+    document = _decode(text)
+    if (where := nul_path(document)) is not None:
+        at = ".".join(map(str, where)) or "the body"
+        raise json.JSONDecodeError(f"{_NUL} at {at}: no text here may hold it", "", 0)
+    return document
+
+
+def nul_path(document: Any) -> list[str | int] | None:
+    """Where a string (a value or a key) of ``document`` holds NUL, which PostgreSQL refuses in
+    text (the statement that carried it failed with a 500), as the keys and indexes leading to
+    it, each shown only when it is a plain word or an index; None when none does."""
+    pending: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while pending:
+        item, path = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return path
+        if isinstance(item, dict):
+            for key, value in item.items():
+                shown = [*path, key] if repeatable(key, WORD) else path
+                pending += [(key, path), (value, shown)]
+        elif isinstance(item, list):
+            pending += [(value, [*path, n]) for n, value in enumerate(item)]
+    return None
 
 
 def refusal(parser_message: str) -> str | None:
     """What a strict refusal says the client should change; None for any other parse error."""
-    return parser_message if parser_message.startswith((_DUPLICATE, _NOT_A_NUMBER)) else None
+    strict = parser_message.startswith((_DUPLICATE, _NOT_A_NUMBER))
+    return parser_message if strict else None
 
 
 class _StrictJsonRequest(Request):
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = loads(await self.body())
+            self._json = _decode(await self.body())
         return self._json
 
 
@@ -83,6 +115,7 @@ class StrictRoute(APIRoute):
         handle = super().get_route_handler()
         # none of the API's query parameters is a list: each of the route's comes at most once
         single = frozenset(_query_names(self.dependant))
+        whole = frozenset(_query_names(self.dependant, int))
         reads_json = self.body_field is not None and not isinstance(
             self.body_field.field_info,
             params.Form,  # File is a Form: multipart is read as such
@@ -91,11 +124,35 @@ class StrictRoute(APIRoute):
         async def strict(request: Request) -> Response:
             _check_sent_once(request, single)
             _check_printable(request, single)
+            _check_integers(request, whole)
             if reads_json and not _is_json(request.headers.get("content-type")):
                 raise UnsupportedBodyTypeError
-            return await handle(_StrictJsonRequest(request.scope, request.receive))
+            strict_request = _StrictJsonRequest(request.scope, request.receive)
+            if reads_json:
+                await _check_no_nul(strict_request)
+            return await handle(strict_request)
 
         return strict
+
+
+async def _check_no_nul(request: _StrictJsonRequest) -> None:
+    """NUL in a string of the body is refused for its field, before the route stores it."""
+    if not await request.body():
+        return
+    try:
+        document = await request.json()
+    except Exception:  # FastAPI reads the body again and says what is wrong with it
+        return
+    if (where := nul_path(document)) is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", *where),
+                    "msg": "must not hold NUL (\\u0000), which no text here may hold",
+                }
+            ]
+        )
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -111,11 +168,41 @@ def _is_json(content_type: str | None) -> bool:
     )
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
+def _query_names(dependant: Dependant, of_type: type | None = None) -> set[str]:
+    """The route's query parameters (with ``of_type``: those declared of that type)."""
+    names = {
+        p.alias
+        for p in dependant.query_params
+        if of_type is None or _declared(p.field_info.annotation, of_type)
+    }
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
+        names |= _query_names(sub, of_type)
     return names
+
+
+def _declared(annotation: Any, of_type: type) -> bool:
+    """Whether ``annotation`` is ``of_type`` or an optional one (``int | None``)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return of_type in get_args(annotation)
+    return annotation is of_type
+
+
+# A whole number as JSON writes it: pydantic also reads "10.0", "1_0", "+10" and " 10" as 10.
+_WHOLE_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def _check_integers(request: Request, names: frozenset[str]) -> None:
+    for name, value in request.query_params.multi_items():
+        if name in names and not _WHOLE_NUMBER.fullmatch(value):
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ("query", name),
+                        "msg": "a whole number in plain digits, as JSON writes it (e.g. 50)",
+                    }
+                ]
+            )
 
 
 def _check_printable(request: Request, query_names: frozenset[str]) -> None:

@@ -66,6 +66,12 @@ def second_factor_ok(races: RaceRepository, race: RaceRef, bib: str, surname: st
     return same_name(surname, entry.get("surname") or entry["name"])
 
 
+def _printable(text: str) -> bool:
+    """No control or invisible formatting character: an address is shown to staff and in logs
+    and written into a message's headers, where one would change what is read or sent."""
+    return not any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in text)
+
+
 def check_address(channel: str, address: str) -> str:
     """The address in its stored form, or SubscriptionError saying what a good one looks like."""
     address = address.strip()
@@ -73,7 +79,7 @@ def check_address(channel: str, address: str) -> str:
         raise SubscriptionError(f"channel: one of {', '.join(CHANNELS)}")
     if len(address) > _MAX_ADDRESS:
         raise SubscriptionError("the address is too long")
-    if channel == EMAIL and not _EMAIL.fullmatch(address):
+    if channel == EMAIL and not (_EMAIL.fullmatch(address) and _printable(address)):
         raise SubscriptionError("address: an e-mail address, e.g. runner@example.com")
     if channel == LINE and not USER_ID.fullmatch(address):
         raise SubscriptionError("address: a LINE user id (U and 32 hex digits)")

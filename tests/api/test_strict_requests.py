@@ -175,3 +175,60 @@ def test_a_control_character_in_a_path_or_query_value_is_refused_for_it(
     error = response.json()["error"]
     assert (error["code"], error["field"]) == ("request.invalid", name), error
     assert "control character" in error["message"], error
+
+
+def test_nul_in_a_json_string_is_refused_before_any_route_stores_it(
+    on_postgres: tuple[RunningServer, str],
+) -> None:
+    """A runner's e-mail address with NUL reached PostgreSQL, which refuses it in text: a 500.
+    It is refused for its field, as an invalid value of it is."""
+    server, key = on_postgres
+    headers = {"Authorization": f"Bearer {key}"}
+    httpx.put(
+        f"{server.api}/v1/races/nul-race",
+        json={"name": "Relay", "date": "2026-10-10"},
+        headers=headers,
+    ).raise_for_status()
+    httpx.post(
+        f"{server.api}/v1/races/nul-race/entries",
+        content="bib,name,surname\n7,Jane Smith,Smith\n",
+        headers=headers | {"Content-Type": "text/csv"},
+    ).raise_for_status()
+    signed = httpx.post(
+        f"{server.api}/v1/runner/sessions",
+        json={"service": "school-a", "album": "nul-race", "bib": "7", "surname": "Smith"},
+    )
+    session = {"X-Runner-Session": signed.json()["session"], "Content-Type": "application/json"}
+    response = httpx.post(
+        f"{server.api}/v1/runner/subscriptions",
+        content=b'{"channel": "email", "address": "a\\u0000@example.com"}',
+        headers=session,
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.invalid", "address"), error
+    assert "NUL" in error["message"], error
+    me = httpx.get(f"{server.api}/v1/runner/me", headers=session).json()
+    assert me["subscriptions"] == [], me
+
+
+@pytest.mark.parametrize("value", ["10.0", "1_0", "+10", " 10", "10 ", "010"])
+def test_an_integer_query_parameter_is_written_in_plain_digits(
+    bounded: Bounded, value: str
+) -> None:
+    """A float, Python's 1_0, a sign or spaces where a count goes was read as 10."""
+    response = httpx.get(
+        f"{bounded.api}/v1/photos",
+        params={"limit": value},
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("request.invalid", "limit"), error
+    assert "digits" in error["message"], error
+    plain = httpx.get(
+        f"{bounded.api}/v1/photos",
+        params={"limit": "10"},
+        headers={"Authorization": f"Bearer {bounded.key}"},
+    )
+    assert plain.status_code == 200, plain.text
