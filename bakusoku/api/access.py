@@ -96,6 +96,8 @@ class AccessControl:
     admin_token: str
     parents: ParentAccess
     store_origins: tuple[str, ...] = field(default=())
+    # Where pages fetch /img pictures when that is not the API (transform_url, the edge).
+    image_origins: tuple[str, ...] = field(default=())
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: sa.Engine) -> AccessControl:
@@ -121,6 +123,7 @@ class AccessControl:
             admin_token=ensure_admin_token(settings),
             parents=ParentAccess.from_settings(settings, engine),
             store_origins=tuple(o for o in origins if o),
+            image_origins=tuple(o for o in [_origin(settings.transform_url)] if o),
         )
 
     @property
@@ -279,9 +282,12 @@ class AuthMiddleware:
         self.app = app
         self.access = access
         store = " ".join(access.store_origins)
+        # The pages' srcset points at the transform edge when there is one: pictures only, so
+        # it joins img-src, never connect-src.
+        images = " ".join((*access.store_origins, *access.image_origins))
         self.page_csp = (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';"
-            f" img-src 'self' data: blob: {store}; connect-src 'self' {store};"
+            f" img-src 'self' data: blob: {images}; connect-src 'self' {store};"
             " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         )
         # FastAPI's /docs page loads Swagger UI from jsDelivr and starts it with an inline script.

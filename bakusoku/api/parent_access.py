@@ -22,7 +22,7 @@ from bakusoku.auth.audit import AuditLog
 from bakusoku.auth.codes import AlbumCodeStore, Redeemed, code_id_of
 from bakusoku.auth.errors import CodeNotFoundError
 from bakusoku.auth.ratelimit import RateLimiter
-from bakusoku.auth.sessions import ParentSession, ParentSessionStore
+from bakusoku.auth.sessions import ParentSession, ParentSessionStore, split_token
 from bakusoku.config import MIB, Settings
 
 PARENT_API = "/v1/parent"
@@ -81,9 +81,11 @@ class ParentAccess:
 
     def authenticate(self, token: str) -> ParentSession | None:
         session = self.sessions.authenticate(token)
-        if session is None:
-            parts = token.removeprefix("bkp_").split("_", 1)
-            self.references.drop(parts[0])  # a session that ended elsewhere (a revoked code)
+        parts = split_token(token)
+        # The session's own token, of a session that ended elsewhere (a code revoked from the
+        # command line): its photos go now. A guessed secret beside a real id takes nothing.
+        if session is None and parts is not None and not self.sessions.guessed(token):
+            self.references.drop(parts[0])
         return session
 
     def redeem(self, typed: str, client: str) -> tuple[ParentSession, str]:

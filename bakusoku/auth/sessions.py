@@ -128,6 +128,21 @@ class ParentSessionStore:
             return None
         return _session(row)
 
+    def guessed(self, token: str) -> bool:
+        """Whether ``token`` names a session that exists but with another secret: not that
+        session's own token, so it may neither open nor end anything of it."""
+        parts = split_token(token)
+        if parts is None:
+            return False
+        session_id, secret = parts
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                sa.select(parent_sessions.c.secret_sha256).where(
+                    parent_sessions.c.session_id == session_id
+                )
+            ).first()
+        return row is not None and not hmac.compare_digest(_digest(secret), row.secret_sha256)
+
     def _code_exists(self, code_id: str) -> bool:
         with self._engine.connect() as conn:
             found = conn.execute(

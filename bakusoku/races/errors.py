@@ -21,6 +21,12 @@ class SubscriptionError(BakusokuError):
     code = "race.invalid_subscription"
 
 
+class TooManySubscriptionsError(SubscriptionError):
+    """The bib already has as many active subscriptions on the channel as one bib may."""
+
+    code = "race.too_many_subscriptions"
+
+
 class BibReadError(BakusokuError):
     """The bibs of a race photo could not be read; the photo is ready, its bib unknown."""
 

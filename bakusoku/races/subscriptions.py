@@ -13,12 +13,13 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from bakusoku.db.schema import runner_subscriptions
-from bakusoku.races.errors import SubscriptionError
+from bakusoku.races.errors import SubscriptionError, TooManySubscriptionsError
 from bakusoku.races.line import USER_ID
 from bakusoku.races.repository import RaceRef, RaceRepository
 
@@ -28,6 +29,10 @@ WEBPUSH = "webpush"
 CHANNELS = (LINE, EMAIL, WEBPUSH)
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}")
 _MAX_ADDRESS = 4096
+# Active subscriptions of one bib on one channel: the runner and a few family members. Anyone
+# with the bib and the surname may subscribe, so without a cap one session could make our mail
+# server (or push or LINE sends) write to any number of addresses for each batch of photos.
+MAX_SUBSCRIPTIONS = 5
 # A push service is a public host named in DNS (fcm.googleapis.com, updates.push.services.mozilla
 # .com, web.push.apple.com, *.notify.windows.com): labels, a dot, an alphabetic top-level label.
 # That leaves out every IP literal (127.0.0.1, [::1], 2130706433) and single-label names.
@@ -126,6 +131,19 @@ def _push_service(endpoint: str) -> bool:
     )
 
 
+def _check_room(conn: sa.Connection, of_bib: tuple[Any, ...], channel: str) -> None:
+    active = conn.execute(
+        sa.select(sa.func.count())
+        .select_from(runner_subscriptions)
+        .where(*of_bib, runner_subscriptions.c.ended_at.is_(None))
+    ).scalar_one()
+    if active >= MAX_SUBSCRIPTIONS:
+        raise TooManySubscriptionsError(
+            f"this bib already has {MAX_SUBSCRIPTIONS} {channel} subscriptions, as many as one"
+            " bib may have"
+        )
+
+
 class Subscriptions:
     """The only writer of ``runner_subscriptions``."""
 
@@ -135,18 +153,24 @@ class Subscriptions:
     def subscribe(
         self, race: RaceRef, bib: str, channel: str, address: str, *, verified_by: str
     ) -> Subscription:
-        """Subscribe (the second factor already checked by the caller); idempotent."""
+        """Subscribe (the second factor already checked by the caller); idempotent.
+        TooManySubscriptionsError when the bib has :data:`MAX_SUBSCRIPTIONS` active ones on the
+        channel already and this address is not one of them."""
         address = check_address(channel, address)
         digest = hashlib.sha256(address.encode()).hexdigest()
-        key = (
+        of_bib = (
             runner_subscriptions.c.service == race.service,
             runner_subscriptions.c.album == race.album,
             runner_subscriptions.c.bib == bib,
             runner_subscriptions.c.channel == channel,
-            runner_subscriptions.c.address_sha256 == digest,
         )
+        key = (*of_bib, runner_subscriptions.c.address_sha256 == digest)
         with self._db.begin() as conn:
-            found = conn.execute(sa.select(runner_subscriptions.c.id).where(*key)).first()
+            found = conn.execute(
+                sa.select(runner_subscriptions.c.id, runner_subscriptions.c.ended_at).where(*key)
+            ).first()
+            if found is None or found.ended_at is not None:
+                _check_room(conn, of_bib, channel)
             if found is None:
                 try:
                     with conn.begin_nested():

@@ -97,3 +97,20 @@ def test_the_reference_photos_held_are_capped_by_the_setting(tmp_path: Path) -> 
     held.add("first", photo, expires_at=time.time() + 60)
     held.add("second", photo, expires_at=time.time() + 60)
     assert held.get("first") == [] and held.held_bytes() == len(photo)
+
+
+def test_a_token_with_a_wrong_secret_leaves_the_sessions_photos_alone(
+    parents: ParentAccess,
+) -> None:
+    # A session's id is not its secret (it names the session in the audit log): a cookie that
+    # pairs it with any other secret opens nothing and takes nothing away.
+    code = _code(parents)
+    session, token = parents.redeem(code, "10.0.5.1")
+    parents.references.add(session.session_id, b"photo", expires_at=session.expires_at)
+    forged = token[: -len("x" * 8)] + ("A" * 8 if not token.endswith("A" * 8) else "B" * 8)
+    assert parents.authenticate(forged) is None
+    assert parents.references.get(session.session_id) == [b"photo"]
+    # its own token, once the code is revoked (from the command line: no call drops them then)
+    parents.codes.revoke(code[:4], revoked_by="t")
+    assert parents.authenticate(token) is None
+    assert parents.references.get(session.session_id) == []

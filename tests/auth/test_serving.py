@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -10,8 +11,9 @@ import pytest
 import yaml
 
 from bakusoku.storage.presign import Presigner
-from tests.auth.conftest import World, bearer, presign, upload
+from tests.auth.conftest import World, bearer, presign, settled, upload
 from tests.conftest import make_jpeg
+from tests.e2e.server import RunningServer
 
 pytestmark = pytest.mark.integration
 
@@ -117,6 +119,29 @@ def test_no_answer_redirects_to_the_host_the_request_named(world: World, path: s
     response = httpx.get(f"{world.api}{path}", headers={"Host": "evil.example"})
     assert "evil.example" not in response.headers.get("location", "")
     assert response.status_code >= 400 and response.headers["content-type"] == "application/json"
+
+
+def test_pages_may_show_pictures_from_the_transform_edge_and_only_show_them(
+    tmp_path: Path,
+) -> None:
+    # The gallery's srcset points at transform_url (the stage's CloudFront distribution): a
+    # page whose img-src leaves that origin out shows no picture at all.
+    edge = "https://d111111abcdef8.cloudfront.net"
+    server = RunningServer(tmp_path / "data", workers=1, extra_env={"BAKUSOKU_TRANSFORM_URL": edge})
+    server.start()
+    try:
+        key = server.create_key("school-a", role="admin")
+        photo_id = upload(server.api, key, make_jpeg(900, 600))
+        photo = settled(server.api, key, photo_id)
+        page = httpx.get(f"{server.api}/")
+    finally:
+        assert server.stop() == 0, server.log()
+    assert all(c["url"].startswith(edge + "/img/") for c in photo["images"]["grid"])
+    directives = dict(
+        d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";")
+    )
+    assert edge in directives["img-src"].split()
+    assert edge not in directives["connect-src"]  # pictures only: no script talks to it
 
 
 def test_originals_for_admins_and_the_audit_log(world: World) -> None:

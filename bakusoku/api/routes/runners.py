@@ -12,6 +12,7 @@ The LINE webhook (``POST /line/webhook``) checks ``x-line-signature`` before rea
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,7 @@ from bakusoku.auth.ratelimit import RateLimiter
 from bakusoku.faces.errors import FaceIndexOffError
 from bakusoku.faces.port import AlbumRef
 from bakusoku.races import line, links
-from bakusoku.races.errors import SubscriptionError
+from bakusoku.races.errors import SubscriptionError, TooManySubscriptionsError
 from bakusoku.races.notifications import GALLERY_MIN_CONFIDENCE
 from bakusoku.races.privacy import ERASE, FACE, RunnerPrivacy
 from bakusoku.races.records import BIB, format_ms
@@ -50,6 +51,8 @@ from bakusoku.races.subscriptions import (
     second_factor_ok,
 )
 from bakusoku.races.webpush import public_key_b64, vapid_key
+
+log = logging.getLogger(__name__)
 
 RUNNER_API = "/v1/runner/"
 # The runner session's header: read from the request (not a declared parameter) as the API key's
@@ -211,6 +214,8 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
             sub = subscriptions.subscribe(
                 grant.race, grant.bib, body.channel, body.address, verified_by="session"
             )
+        except TooManySubscriptionsError as exc:
+            raise ApiError(409, exc.code, exc.message, "channel") from None
         except SubscriptionError as exc:
             raise ApiError(400, exc.code, exc.message, "address") from None
         return {"channel": sub.channel, "bib": sub.bib, "subscribed": True}
@@ -251,12 +256,23 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 continue
             grant = links.check(key(), text[len(LINE_CODE_PREFIX) :], purpose="line")
             if grant is not None:
-                subscriptions.subscribe(
-                    grant.race, grant.bib, LINE, event.user_id, verified_by="session"
-                )
+                _subscribe_line(subscriptions, grant, event.user_id)
         return Response(status_code=200)
 
     return router
+
+
+def _subscribe_line(subscriptions: Subscriptions, grant: links.RunnerGrant, user_id: str) -> None:
+    """A follower's code subscribes them; past the bib's cap they are not (LINE gets its 200
+    all the same: the webhook answers for the delivery, not for each message in it)."""
+    try:
+        subscriptions.subscribe(grant.race, grant.bib, LINE, user_id, verified_by="session")
+    except TooManySubscriptionsError:
+        log.info(
+            "LINE follower not subscribed: bib %s of %s has its subscriptions",
+            grant.bib,
+            grant.race,
+        )
 
 
 def _request_view(request: dict[str, Any]) -> dict[str, Any]:

@@ -137,8 +137,11 @@ def image_router(
     # holds a decode) and makes every request slower; the rest wait their turn.
     pixel_slots = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
-    @router.get(
+    # HEAD as GET (RFC 9110 9.3.2): caches in front and link checkers ask with it; the server
+    # sends the same status and headers, without the body.
+    @router.api_route(
         "/img/{signature}/{options}/{photo_id}",
+        methods=["GET", "HEAD"],
         summary="Transformed Photo",
         response_class=Response,
         responses=_IMAGE_RESPONSES | error_responses(400, 403, 404, 503),

@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 
+from bakusoku.races.subscriptions import MAX_SUBSCRIPTIONS
 from tests.api.routes.tenants import (
     PASTED,
     Tenants,
@@ -178,3 +179,26 @@ def test_a_push_endpoint_inside_a_network_or_not_https_is_refused(
         headers=session,
     )
     assert taken.status_code == 200, taken.text
+
+
+def test_a_bib_has_a_few_subscriptions_not_a_mailing_list(tenants: Tenants) -> None:
+    # Anyone with a bib and its surname may subscribe: without a cap, one session could make
+    # the organiser's mail server write to any number of addresses for every batch of photos.
+    album = new_album()
+    race(tenants, album, tenants.a, ENTRIES)
+    session = {"X-Runner-Session": _session(tenants, album)}
+    api = f"{tenants.api}/v1/runner/subscriptions"
+
+    def subscribe(address: str) -> httpx.Response:
+        return httpx.post(api, json={"channel": "email", "address": address}, headers=session)
+
+    taken = [subscribe(f"family{i}@example.com").status_code for i in range(MAX_SUBSCRIPTIONS)]
+    refused = subscribe("one.more@example.com")
+    again = subscribe("family0@example.com")  # the same address again changes nothing
+
+    assert taken == [200] * MAX_SUBSCRIPTIONS
+    error = assert_json_error(refused, 409, "race.too_many_subscriptions")
+    assert str(MAX_SUBSCRIPTIONS) in error["message"]
+    assert again.status_code == 200
+    me = httpx.get(f"{tenants.api}/v1/runner/me", headers=session).json()
+    assert me["subscriptions"] == ["email"]

@@ -162,6 +162,19 @@ def test_a_format_the_client_refuses_with_q_0_is_never_sent(site: Site) -> None:
     assert no_avif.headers["content-type"] == "image/webp"
 
 
+def test_head_answers_what_get_would_without_the_picture(site: Site) -> None:
+    # Caches in front and link checkers ask with HEAD: the same status and headers as GET.
+    url = site.url("w=240,f=webp")
+    got = httpx.get(url)
+    head = httpx.head(url)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("etag", "content-type", "content-length", "cache-control"):
+        assert head.headers[name] == got.headers[name], name
+    assert httpx.head(url, headers={"If-None-Match": got.headers["etag"]}).status_code == 304
+    unsigned = httpx.head(url.replace("/img/", "/img/x"))
+    assert unsigned.status_code == 403 and unsigned.content == b""
+
+
 def test_dpr_presets_and_the_print_crop(site: Site) -> None:
     assert picture(httpx.get(site.url("w=200,dpr=2,f=webp"))).size == (400, 300)
     assert picture(httpx.get(site.url("p=square,f=jpeg"))).size == (400, 400)
