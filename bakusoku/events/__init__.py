@@ -15,7 +15,12 @@ from bakusoku.events.dynamodb import (
     deserialize,
     deserialize_image,
 )
-from bakusoku.events.errors import EventError, MalformedEventError, UnknownEventError
+from bakusoku.events.errors import (
+    EventError,
+    MalformedEventError,
+    UnconfirmedSubscriptionError,
+    UnknownEventError,
+)
 from bakusoku.events.eventbridge import (
     CloudTrailS3Event,
     EventBridgeEvent,
@@ -57,6 +62,7 @@ __all__ = [
     "SQSEvent",
     "SQSRecord",
     "ScheduledEvent",
+    "UnconfirmedSubscriptionError",
     "UnknownEventError",
     "deserialize",
     "deserialize_image",

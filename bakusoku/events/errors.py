@@ -21,3 +21,9 @@ class MalformedEventError(EventError):
     """The event has a known shape but lacks a field or has one of the wrong type."""
 
     code = "events.malformed"
+
+
+class UnconfirmedSubscriptionError(EventError):
+    """SNS asks for the subscription to be confirmed: until it is, no object event arrives."""
+
+    code = "events.unconfirmed_subscription"

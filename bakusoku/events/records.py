@@ -10,13 +10,17 @@ from typing import Any, TypeVar
 from bakusoku.events.apigateway import APIGatewayHttpEvent, APIGatewayRestEvent
 from bakusoku.events.base import Embedded, parse_time, wrong_type
 from bakusoku.events.dynamodb import DynamoDBRecord, DynamoDBStreamEvent
-from bakusoku.events.errors import MalformedEventError, UnknownEventError
+from bakusoku.events.errors import (
+    MalformedEventError,
+    UnconfirmedSubscriptionError,
+    UnknownEventError,
+)
 from bakusoku.events.eventbridge import CloudTrailS3Event, S3EventBridgeEvent, ScheduledEvent
 from bakusoku.events.fields import HEX, INTEGER, TEXT, FieldType
 from bakusoku.events.kinesis import KinesisEvent
 from bakusoku.events.paths import ROOT, JsonPath
 from bakusoku.events.s3 import S3EventRecord, S3Notification, S3TestEvent
-from bakusoku.events.sns import SNSEvent, SNSMessage
+from bakusoku.events.sns import SNSConfirmation, SNSEvent, SNSMessage
 from bakusoku.events.sqs import SQSEvent
 
 # How deep envelopes may nest (S3 → EventBridge → SNS → SQS is three); guards against loops.
@@ -97,6 +101,8 @@ def _read(event: Any, *, route: tuple[str, ...], path: JsonPath, depth: int) -> 
     if SNSMessage.matches(event):  # SNS's notification JSON, as in an SQS body (raw delivery off)
         message = SNSMessage(event, where=where, path=path).embedded_message()
         return _read_all((message,), route=(*route, "sns"), depth=depth)
+    if SNSConfirmation.matches(event):
+        return _confirmation(SNSConfirmation(event, where=where, path=path), at)
     if SQSEvent.matches(event):
         bodies = (r.embedded_body() for r in SQSEvent(event, where=where, path=path).records)
         return _read_all(bodies, route=(*route, "sqs"), depth=depth)
@@ -117,6 +123,20 @@ def _read(event: Any, *, route: tuple[str, ...], path: JsonPath, depth: int) -> 
         body = APIGatewayRestEvent(event, where=where, path=path).embedded_body()
         return _read_all((body,), route=(*route, "apigateway-rest"), depth=depth)
     raise UnknownEventError(_describe_unknown(event, at))
+
+
+def _confirmation(message: SNSConfirmation, at: str) -> list[ObjectCreated]:
+    """An unsubscribe was asked for: nothing to read. A subscription waiting to be confirmed
+    is refused, so that the message ends in the queue's dead letters and its alarm: until
+    someone confirms it, no upload's event reaches the queue and no photo is processed."""
+    if message.type == "UnsubscribeConfirmation":
+        return []
+    topic = message.topic_arn
+    raise UnconfirmedSubscriptionError(
+        f"{at}: SNS asks to confirm this queue's subscription to {topic}; no object event "
+        "arrives until it is confirmed: open the message's SubscribeURL, or run aws sns "
+        f"confirm-subscription --topic-arn {topic} --token with the message's Token"
+    )
 
 
 def _read_all(

@@ -53,6 +53,30 @@ class SNSMessage(EventView):
         return event.get("Type") == "Notification" and "Message" in event and "TopicArn" in event
 
 
+class SNSConfirmation(EventView):
+    """SNS's ``SubscriptionConfirmation`` or ``UnsubscribeConfirmation``, as found in an SQS body
+    (a subscription of a queue in another account must be confirmed before anything flows)."""
+
+    __slots__ = ()
+    shape = "SNS confirmation"
+
+    @property
+    def type(self) -> str:
+        return self._str("Type")
+
+    @property
+    def topic_arn(self) -> str:
+        return self._str("TopicArn")
+
+    @staticmethod
+    def matches(event: Mapping[str, Any]) -> bool:
+        return (
+            event.get("Type") in ("SubscriptionConfirmation", "UnsubscribeConfirmation")
+            and "TopicArn" in event
+            and "Token" in event
+        )
+
+
 class SNSRecord(EventView):
     """One record of the SNS → Lambda envelope."""
 

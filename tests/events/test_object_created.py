@@ -13,6 +13,7 @@ import pytest
 from bakusoku.events import (
     MalformedEventError,
     ObjectCreated,
+    UnconfirmedSubscriptionError,
     UnknownEventError,
     execution_name,
     object_created_records,
@@ -319,6 +320,39 @@ def test_unknown_shape_inside_an_envelope_names_the_route() -> None:
         match=r"^sqs at \.Records\[0\]\.body \| fromjson: unrecognised event shape",
     ):
         object_created_records(event)
+
+
+def _confirmation(kind: str) -> dict[str, Any]:
+    """SNS's confirmation message, as a queue subscribed from another account receives it."""
+    topic = "arn:aws:sns:ap-northeast-1:123456789012:photos-uploads"
+    return in_sqs(
+        {
+            "Type": kind,
+            "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+            "Token": "2336412f37f" + "0" * 64,
+            "TopicArn": topic,
+            "Message": f"You have chosen to subscribe to the topic {topic}.",
+            "SubscribeURL": "https://sns.ap-northeast-1.amazonaws.com/?Action=ConfirmSubscription",
+            "Timestamp": "2026-12-07T10:00:00.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertURL": "https://sns.ap-northeast-1.amazonaws.com/SimpleNotificationService.pem",
+        }
+    )
+
+
+def test_a_subscription_to_confirm_is_refused_saying_how_to_confirm_it() -> None:
+    with pytest.raises(UnconfirmedSubscriptionError) as caught:
+        object_created_records(_confirmation("SubscriptionConfirmation"))
+
+    message = str(caught.value)
+    assert message.startswith("sqs at .Records[0].body | fromjson: SNS asks to confirm")
+    assert "confirm-subscription --topic-arn arn:aws:sns:ap-northeast-1:123456789012:" in message
+    assert caught.value.code == "events.unconfirmed_subscription"
+
+
+def test_an_unsubscribe_confirmation_creates_nothing() -> None:
+    assert object_created_records(_confirmation("UnsubscribeConfirmation")) == []
 
 
 def test_plain_text_message_is_reported() -> None:
