@@ -141,7 +141,8 @@ def _answer_timeout_args(url: sa.URL, answer_timeout: float | None) -> dict[str,
 def bounded_postgres_connection(answer_timeout: float) -> Any:
     """A psycopg connection class whose every wait for the server ends after ``answer_timeout``
     seconds: psycopg waits without end by default. A connection that timed out is closed (its
-    protocol state is unknown), so the pool drops it and the error reads as a lost connection."""
+    protocol state is unknown), so the pool drops it and the error reads as a lost connection.
+    (``Connection.wait`` takes a timeout since psycopg 3.3: the lower bound in pyproject.toml.)"""
     import psycopg  # the postgres extra: imported only where a PostgreSQL URL is used
 
     class BoundedConnection(psycopg.Connection):
