@@ -20,10 +20,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-MAX_REFERENCES = 3
-# Every search decodes each reference photo again, and a few kilobytes of PNG can declare 100 MP:
-# a photo of a child's face needs far less (the page sends 1600 px, a phone's photo is 12 MP).
-REFERENCE_MAX_PIXELS = 25_000_000
+from bakusoku.faces.search import MAX_REFERENCES
+
+__all__ = ["DEFAULT_MAX_BYTES", "MAX_REFERENCES", "ReferencePhotos"]
+
 # What one process holds of every session's photos unless told otherwise
 # (``parent_references_held_mb``): a hundred sessions of phone photos shrunk by the page.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024

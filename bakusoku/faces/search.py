@@ -22,8 +22,13 @@ from dataclasses import dataclass
 
 from bakusoku.db.faces import FaceRepository
 from bakusoku.faces.port import MATCH_THRESHOLD, AlbumRef, Box, FaceIndex, FaceMatch
+from bakusoku.imaging.decode import probe
+from bakusoku.imaging.errors import ImageTooLargeError
 
 MAX_REFERENCES = 3
+# Every search decodes each reference photo, and a few kilobytes of PNG can declare 100 MP: a
+# photo of a child's face needs far less (pages send 1600 px, a phone's photo is 12 MP).
+REFERENCE_MAX_PIXELS = 25_000_000
 # How many faces one query may answer: more than an album of 3,000 photos has faces of one child
 # (Rekognition's SearchFaces answers at most 4,096).
 QUERY_LIMIT = 1000
@@ -77,6 +82,19 @@ def rank(
     return [m for m in best_face_per_photo(kept) if m.photo_id not in hidden]
 
 
+def check_reference(image: bytes) -> None:
+    """Refuse a reference photo from its header alone, before any search decodes it: one that
+    declares more than :data:`REFERENCE_MAX_PIXELS` (ImageTooLargeError), or that is no photo
+    we can read (its ImageError)."""
+    try:
+        probe(image, max_pixels=REFERENCE_MAX_PIXELS)
+    except ImageTooLargeError:
+        raise ImageTooLargeError(
+            f"this photo has more than {REFERENCE_MAX_PIXELS // 1_000_000} megapixels: send a"
+            " smaller copy (1600 pixels on the long edge is plenty to find a face)"
+        ) from None
+
+
 def find_child(
     index: FaceIndex,
     faces: FaceRepository,
@@ -95,6 +113,8 @@ def find_child(
     """
     if len(references) > MAX_REFERENCES:
         raise ValueError(f"give at most {MAX_REFERENCES} reference photos")
+    for image in references:
+        check_reference(image)
     hidden = faces.unpublishable_photo_ids(album.service, album.album)
     known = {f.face_id: f for f in faces.find(album.service, album.album, [*confirmed])}
     if not references and not known:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bakusoku.api.access import AccessControl, photo_not_found
 from bakusoku.api.errors import ApiError, error_responses
 from bakusoku.api.parent_access import COOKIE, PARENT_API, session_expiry_seconds
-from bakusoku.api.references import MAX_REFERENCES, REFERENCE_MAX_PIXELS
+from bakusoku.api.references import MAX_REFERENCES
 from bakusoku.api.routes.pages import page
 from bakusoku.api.routes.shared import signing_key_reader
 from bakusoku.api.services import ApiServices
@@ -31,7 +31,7 @@ from bakusoku.auth.sessions import VERDICTS, ParentSession
 from bakusoku.db.faces import publishable_clause
 from bakusoku.faces.errors import FaceIndexError, FaceIndexOffError, NoFaceError
 from bakusoku.faces.port import AlbumRef
-from bakusoku.imaging.decode import probe
+from bakusoku.faces.search import check_reference
 from bakusoku.imaging.errors import ImageError, ImageTooLargeError
 from bakusoku.imaging.sniff import sniff
 from bakusoku.utc import iso_seconds
@@ -357,14 +357,9 @@ def _check_reference(data: bytes) -> None:
     """Refuse, from its header alone, a reference photo that could not be searched with or that
     declares more pixels than a search should decode (every search decodes it again)."""
     try:
-        probe(data, max_pixels=REFERENCE_MAX_PIXELS)
+        check_reference(data)
     except ImageTooLargeError as exc:
-        raise ApiError(
-            400,
-            exc.code,
-            f"this photo has more than {REFERENCE_MAX_PIXELS // 1_000_000} megapixels: send a"
-            " smaller copy (1600 pixels on the long edge is plenty to find a face)",
-        ) from None
+        raise ApiError(400, exc.code, exc.message) from None
     except ImageError as exc:
         raise ApiError(400, exc.code, f"this photo could not be read: {exc.message}") from None
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import select
+import struct
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,3 +154,19 @@ def refused_streamed(
         response, _ = read_until_closed(sock, 5)
     assert json.loads(body_of(response))["error"]["code"] == "request.too_large", response[:300]
     return status_of(response), sent
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """A PNG of one colour: a few kilobytes that declare (and decode to) width x height."""
+    row = b"\x00" + bytes(width * 3)
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )

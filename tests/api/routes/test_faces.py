@@ -19,6 +19,7 @@ from tests.api.routes.tenants import (
     assert_json_error,
     assert_not_repeated,
     bearer,
+    flat_png,
     new_album,
     ready_photo,
     refused_streamed,
@@ -92,6 +93,25 @@ def test_a_search_body_over_its_cap_is_refused_before_it_is_read(tenants: Tenant
     )
     status, sent = refused_streamed(tenants.port, "POST", path, headers, part)
     assert status == 413 and sent < SEARCH_MAX_BYTES + 16 * 1024 * 1024
+
+
+def test_a_search_photo_declaring_too_many_pixels_is_refused_from_its_header(
+    tenants: Tenants,
+) -> None:
+    # A few kilobytes of PNG that decode to 35 MP: the search would decode them whole.
+    huge = flat_png(7000, 5000)
+    assert len(huge) < 200 * 1024
+    files = [("reference", ("child.png", huge, "image/png"))]
+
+    refused = httpx.post(
+        f"{tenants.api}/v1/albums/{new_album()}/faces/search",
+        files=files,
+        headers=bearer(tenants.a),
+        timeout=30,
+    )
+
+    error = assert_json_error(refused, 400, "image.too_large")
+    assert "megapixels" in error["message"] and "smaller copy" in error["message"]
 
 
 def test_other_face_routes_have_the_apis_cap(tenants: Tenants) -> None:

@@ -4,9 +4,7 @@ capped before they are read, bodies are strict, and no error repeats a secret.""
 
 from __future__ import annotations
 
-import struct
 import uuid
-import zlib
 from contextlib import closing
 
 import httpx
@@ -19,6 +17,7 @@ from tests.api.routes.tenants import (
     assert_json_error,
     assert_not_repeated,
     bearer,
+    flat_png,
     new_album,
     ready_photo,
     refused_streamed,
@@ -120,35 +119,19 @@ def test_no_parent_error_repeats_a_secret(tenants: Tenants, kind: str) -> None:
         assert_not_repeated(response, pasted)
 
 
-def _flat_png(width: int, height: int) -> bytes:
-    """A PNG of one colour: a few kilobytes that declare (and decode to) width x height."""
-    row = b"\x00" + bytes(width * 3)
-    packer = zlib.compressobj(9)
-    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
-
-
 def test_a_reference_photo_is_refused_at_once_when_it_is_no_photo_we_can_search_with(
     tenants: Tenants,
 ) -> None:
     # Each search decodes every reference photo again: a few kilobytes of PNG that decode to
     # 100 MP would cost hundreds of megabytes and seconds per search, however many are sent.
-    huge = _flat_png(7000, 5000)
+    huge = flat_png(7000, 5000)
     assert len(huge) < 200 * 1024
     corrupt = b"\xff\xd8\xff\xe0" + b"\x00" * 100
     with closing(_parent(tenants, new_album(), tenants.a)) as parent:
         too_large = parent.post("/v1/parent/references", content=huge)
         damaged = parent.post("/v1/parent/references", content=corrupt)
         held = parent.get("/v1/parent/session").json()["references"]
-        fine = parent.post("/v1/parent/references", content=_flat_png(1600, 1200))
+        fine = parent.post("/v1/parent/references", content=flat_png(1600, 1200))
 
     error = assert_json_error(too_large, 400, "image.too_large")
     assert "megapixels" in error["message"] and "1600" in error["message"]
