@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from bakusoku.api.access import AccessControl, Caller, album_not_found, check_album, require_role
 from bakusoku.api.errors import ApiError, error_responses
@@ -106,8 +107,10 @@ def faces_router(services: ApiServices, access: AccessControl) -> APIRouter:
                 )
             images.append(data)
         try:
-            hits = faces.find_child(
-                ref, images, confirmed=confirmed, rejected=rejected, limit=limit
+            # Decoding and embedding take a CPU for a while: off the event loop, which serves
+            # every other request meanwhile.
+            hits = await run_in_threadpool(
+                faces.find_child, ref, images, confirmed=confirmed, rejected=rejected, limit=limit
             )
         except NoFaceError as exc:
             raise ApiError(400, exc.code, exc.message, "reference") from None

@@ -4,6 +4,8 @@ parameters are strict; album names pasted with secrets are neither used nor repe
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from contextlib import closing
 
@@ -112,6 +114,34 @@ def test_a_search_photo_declaring_too_many_pixels_is_refused_from_its_header(
 
     error = assert_json_error(refused, 400, "image.too_large")
     assert "megapixels" in error["message"] and "smaller copy" in error["message"]
+
+
+def test_a_search_leaves_the_api_answering_meanwhile(tenants: Tenants) -> None:
+    """A search decodes and embeds its photos for a while: other requests are answered meanwhile,
+    not after it (it runs off the event loop)."""
+    reference = flat_png(5600, 4200)  # 23.5 MP: under the cap, slow to decode, no face in it
+    searched: list[tuple[httpx.Response, float]] = []
+
+    def search() -> None:
+        answer = httpx.post(
+            f"{tenants.api}/v1/albums/{new_album()}/faces/search",
+            files=[("reference", ("child.png", reference, "image/png"))],
+            headers=bearer(tenants.a),
+            timeout=60,
+        )
+        searched.append((answer, time.perf_counter()))
+
+    searching = threading.Thread(target=search)
+    searching.start()
+    time.sleep(0.2)  # the search's body is in: its decoding is under way
+    health = httpx.get(f"{tenants.api}/healthz", timeout=60)
+    health_done = time.perf_counter()
+    searching.join()
+    (answer, search_done) = searched[0]
+
+    assert health.status_code == 200
+    assert_json_error(answer, 400, "faces.no_face")
+    assert search_done - health_done > 0.25, "/healthz was answered only once the search was"
 
 
 def test_other_face_routes_have_the_apis_cap(tenants: Tenants) -> None:
