@@ -156,9 +156,11 @@ def refused_streamed(
     return status_of(response), sent
 
 
-def flat_png(width: int, height: int) -> bytes:
-    """A PNG of one colour: a few kilobytes that declare (and decode to) width x height."""
-    row = b"\x00" + bytes(width * 3)
+def flat_png(width: int, height: int, *, deep: bool = False) -> bytes:
+    """A PNG of one colour: a few kilobytes that declare (and decode to) width x height; ``deep``:
+    16-bit RGBA (8 bytes a pixel, the slowest PNG to decode) instead of 8-bit RGB."""
+    depth, colour, pixel_bytes = (16, 6, 8) if deep else (8, 2, 3)
+    row = b"\x00" + bytes(width * pixel_bytes)
     packer = zlib.compressobj(9)
     data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
 
@@ -166,7 +168,7 @@ def flat_png(width: int, height: int) -> bytes:
         crc = zlib.crc32(kind + body) & 0xFFFFFFFF
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
