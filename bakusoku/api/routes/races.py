@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from starlette.concurrency import run_in_threadpool
 
 from bakusoku.api import strict_requests
 from bakusoku.api.access import Caller, album_not_found, check_album, require_role
@@ -110,11 +111,15 @@ def races_router(services: ApiServices) -> APIRouter:
         """The entry list, as CSV (bib,name,surname,category) or ``{"entries": [...]}``."""
         race = race_ref(principal, album)
         require_role(principal, "uploader")
-        existing_race(repository, race)
+        # The database's work runs off the event loop: a slow or hung database, or thousands of
+        # rows, must not hold every other request of the API.
+        await run_in_threadpool(existing_race, repository, race)
         rows = await _rows(request, "entries")
+        return await run_in_threadpool(save_entries, race, rows)
+
+    def save_entries(race: RaceRef, rows: list[dict[str, Any]]) -> dict[str, Any]:
         entries, errors = entries_from(rows)
-        saved = repository.save_entries(race, entries)
-        return _outcome(saved, errors)
+        return _outcome(repository.save_entries(race, entries), errors)
 
     @router.post(
         "/v1/races/{album}/results",
@@ -126,8 +131,11 @@ def races_router(services: ApiServices) -> APIRouter:
         bib and checkpoint (``finish`` unless given); a changed time is a correction."""
         race = race_ref(principal, album)
         require_role(principal, "uploader")
-        existing_race(repository, race)
+        await run_in_threadpool(existing_race, repository, race)
         rows = await _rows(request, "results")
+        return await run_in_threadpool(save_results, race, rows)
+
+    def save_results(race: RaceRef, rows: list[dict[str, Any]]) -> dict[str, Any]:
         results, errors = results_from(rows)
         saved = repository.save_results(race, results)
         # A new or corrected finish time: the bib's certificate, if its photo is in.

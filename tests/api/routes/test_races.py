@@ -5,6 +5,8 @@ before they are read and strictly typed; no error repeats a secret; bad input is
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 from collections.abc import Callable
 
 import httpx
@@ -251,3 +253,33 @@ def test_no_error_repeats_a_secret_pasted_where_a_name_goes(tenants: Tenants, ki
         assert response.headers["content-type"].startswith("application/json"), response.text
         assert_not_repeated(response, pasted)
     assert [r.status_code for r in responses[:-1]] == [404, 404, 404, 400, 400, 400, 400]
+
+
+def test_a_large_entry_list_leaves_the_api_answering_meanwhile(tenants: Tenants) -> None:
+    """Saving thousands of entries takes the database a while: other requests are answered
+    meanwhile, not after it (the rows are saved off the event loop)."""
+    album = new_album()
+    race(tenants, album, tenants.a)
+    rows = "".join(f"{bib},走者 {bib},走者,フル\n" for bib in range(1, 15_001))
+    saved: list[tuple[httpx.Response, float]] = []
+
+    def post() -> None:
+        answer = httpx.post(
+            f"{tenants.api}/v1/races/{album}/entries",
+            content="bib,name,surname,category\n" + rows,
+            headers=bearer(tenants.a) | {"Content-Type": "text/csv"},
+            timeout=120,
+        )
+        saved.append((answer, time.perf_counter()))
+
+    posting = threading.Thread(target=post)
+    posting.start()
+    time.sleep(0.5)  # the list is in: its rows are being saved
+    health = httpx.get(f"{tenants.api}/healthz", timeout=120)
+    health_done = time.perf_counter()
+    posting.join()
+    (answer, saved_at) = saved[0]
+
+    assert health.status_code == 200
+    assert answer.status_code == 200, answer.text[:300]
+    assert saved_at - health_done > 0.15, "/healthz was answered only once the entries were saved"
