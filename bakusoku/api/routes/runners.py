@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from bakusoku.api.access import AccessControl
 from bakusoku.api.errors import ApiError, error_responses
@@ -247,6 +248,10 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
         body = await request.body()
         if not line.signature_ok(settings.line_channel_secret, body, x_line_signature):
             raise ApiError(401, "line.bad_signature", "x-line-signature does not match the body")
+        await run_in_threadpool(follow_events, body)  # database writes: off the event loop
+        return Response(status_code=200)
+
+    def follow_events(body: bytes) -> None:
         for event in line.events(body):
             if event.kind == "unfollow":
                 subscriptions.end_address(LINE, event.user_id)
@@ -257,7 +262,6 @@ def runners_router(services: ApiServices, access: AccessControl) -> APIRouter:
             grant = links.check(key(), text[len(LINE_CODE_PREFIX) :], purpose="line")
             if grant is not None:
                 _subscribe_line(subscriptions, grant, event.user_id)
-        return Response(status_code=200)
 
     return router
 
