@@ -8,6 +8,7 @@ of two albums: every read names the service and the album.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Sequence
@@ -34,6 +35,11 @@ from bakusoku.imaging.faces import FaceDetector, face_crop
 REFERENCE_EDGE = 2048
 # Albums whose vectors a process keeps between searches (2.5 MB per 5,000 faces).
 KEPT_ALBUMS = 16
+# Reference photos this process decodes at once. Each may hold a 25 MP photo's pixels (~100 MB)
+# and searches run on the API's thread pool (40 threads): a burst of them would hold gigabytes.
+# The rest wait their turn; a core each is as fast as it gets anyway.
+REFERENCE_DECODES = max(1, os.cpu_count() or 1)
+_DECODE_SLOTS = threading.BoundedSemaphore(REFERENCE_DECODES)
 
 
 class EmbeddedFaceIndex:
@@ -85,17 +91,18 @@ class EmbeddedFaceIndex:
         """The vector of the largest face of a reference photo; NoFaceError if it shows none."""
         if self._detector is None:
             raise NoFaceError("face detection is not installed: install the 'faces' extra")
-        photo = open_photo(image)
-        long_edge = max(photo.info.width, photo.info.height)
-        pixels = photo.decode(min(1.0, REFERENCE_EDGE / long_edge))
-        found = self._detector.detect(pixels)
-        if not found:
-            raise NoFaceError(
-                "no face was found in a reference photo: send a photo where the face is clearly"
-                " visible, looking roughly at the camera"
-            )
-        largest = max(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
-        crop = face_crop(pixels, largest)
+        with _DECODE_SLOTS:  # the pixels live only inside
+            photo = open_photo(image)
+            long_edge = max(photo.info.width, photo.info.height)
+            pixels = photo.decode(min(1.0, REFERENCE_EDGE / long_edge))
+            found = self._detector.detect(pixels)
+            if not found:
+                raise NoFaceError(
+                    "no face was found in a reference photo: send a photo where the face is"
+                    " clearly visible, looking roughly at the camera"
+                )
+            largest = max(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+            crop = face_crop(pixels, largest)
         if crop is None:
             raise NoFaceError(
                 "the face in a reference photo is too small to match: send a closer photo"

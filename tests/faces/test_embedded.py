@@ -5,13 +5,18 @@ Integration: dlib and MTCNN in process on real photos, an SQLite database in ``t
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
-from bakusoku.db.faces import publishable_clause
+from bakusoku.db.faces import FaceRepository, publishable_clause
 from bakusoku.db.schema import photos
+from bakusoku.faces.embedded import REFERENCE_DECODES, EmbeddedFaceIndex
+from bakusoku.faces.embedding import FaceEmbedder
 from bakusoku.faces.erasure import expire_albums
 from bakusoku.faces.errors import NoFaceError
 from bakusoku.faces.port import MATCH_THRESHOLD, AlbumRef, FaceCrop
@@ -161,3 +166,52 @@ def _shrunk(data: bytes, width: int):  # type: ignore[no-untyped-def]
 
     image = Image.open(io.BytesIO(data)).convert("RGB")
     return image.resize((width, round(image.height * width / image.width)))
+
+
+class _HeldDetector:
+    """Finds no face, but only once released; counts how many photos it holds at once."""
+
+    def __init__(self) -> None:
+        self.inside = self.most = 0
+        self.lock = threading.Lock()
+        self.release = threading.Event()
+
+    def detect(self, image: Image.Image) -> list[Any]:
+        with self.lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        self.release.wait(10)
+        with self.lock:
+            self.inside -= 1
+        return []
+
+
+def test_reference_photos_are_decoded_a_few_at_a_time(engine: sa.Engine) -> None:
+    """Each decode may hold a 25 MP photo's pixels: however many searches run at once, at most
+    REFERENCE_DECODES photos are decoded together, and the others wait their turn."""
+    detector = _HeldDetector()
+    # The detector finds no face, so no vector is ever made: no embedder is needed.
+    index = EmbeddedFaceIndex(FaceRepository(engine), cast(FaceEmbedder, None), detector)
+    image = encode(noisy_picture(640, 480))
+    outcomes: list[str] = []
+
+    def search() -> None:
+        try:
+            index.reference_vector(image)
+        except NoFaceError as exc:
+            outcomes.append(exc.code)
+
+    searches = [threading.Thread(target=search) for _ in range(REFERENCE_DECODES + 3)]
+    for thread in searches:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while detector.inside < REFERENCE_DECODES and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the others had time to come in, were there room
+    held = detector.most
+    detector.release.set()
+    for thread in searches:
+        thread.join(10)
+
+    assert held == REFERENCE_DECODES
+    assert outcomes == ["faces.no_face"] * len(searches)  # every search was answered
