@@ -501,7 +501,7 @@ def test_get_of_missing_key_is_no_such_key_and_head_has_no_body(
     get = httpx.get(store_server.presigner.presign_get(BUCKET, key, 600))
     assert get.status_code == 404
     assert "<Code>NoSuchKey</Code>" in get.text
-    head = httpx.head(_presign_key(store_server, "HEAD", key))
+    head = httpx.head(_presign_head(store_server, key))
     assert head.status_code == 404
     assert head.content == b""
 
@@ -616,20 +616,15 @@ def test_an_unavailable_event_outbox_is_a_503_to_retry_and_nothing_is_stored(
         assert not store.object_path(BUCKET, "k.jpg").exists()
 
 
-def _presign_key(
-    store_server: RunningStore, method: str, key: str, headers: dict[str, str] | None = None
-) -> str:
-    """A presigned ``method`` of ``key`` that signs ``headers`` too, as an SDK signs what it
-    will send."""
+def _presign_head(store_server: RunningStore, key: str) -> str:
     return sigv4.presign_url(
-        method=method,
+        method="HEAD",
         url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
         access_key=ACCESS_KEY,
         secret_key=SECRET_KEY,
         region=REGION,
         now=datetime.now(UTC),
         expires_in=60,
-        headers=headers,
     )
 
 
@@ -639,7 +634,7 @@ def test_head_and_ranges_follow_s3(store_server: RunningStore) -> None:
     store_server.store.put_object(
         BUCKET, key, data, content_type="text/plain", metadata={"album": "a1"}
     )
-    head = httpx.head(_presign_key(store_server, "HEAD", key))
+    head = httpx.head(_presign_head(store_server, key))
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["content-length"] == str(len(data))
@@ -732,6 +727,20 @@ def test_an_error_about_a_key_with_control_characters_reaches_botocore_by_its_co
     assert parsed["Error"]["Code"] == code, response.content
 
 
+def _presign_put_with(store_server: RunningStore, key: str, headers: dict[str, str]) -> str:
+    """A presigned PUT of ``key`` that signs ``headers`` too, as an SDK signs what it will send."""
+    return sigv4.presign_url(
+        method="PUT",
+        url=f"{store_server.base_url}/{BUCKET}/{sigv4.uri_encode(key, keep_slash=True)}",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        region=REGION,
+        now=datetime.now(UTC),
+        expires_in=60,
+        headers=headers,
+    )
+
+
 def _assert_nothing_stored(store_server: RunningStore, key: str, before: list[str]) -> None:
     assert store_server.bucket_files() == before
     assert not store_server.store.object_path(BUCKET, key).exists()
@@ -749,7 +758,7 @@ def test_a_body_that_is_not_its_signed_sha256_is_refused_and_nothing_is_stored(
     before = store_server.bucket_files()
 
     response = httpx.put(
-        _presign_key(store_server, "PUT", key, headers), content=body, headers=headers
+        _presign_put_with(store_server, key, headers), content=body, headers=headers
     )
 
     assert response.status_code == 400, response.text
@@ -760,7 +769,7 @@ def test_a_body_that_is_not_its_signed_sha256_is_refused_and_nothing_is_stored(
     _assert_nothing_stored(store_server, key, before)
 
     headers = {"x-amz-content-sha256": computed}
-    good = httpx.put(_presign_key(store_server, "PUT", key, headers), content=body, headers=headers)
+    good = httpx.put(_presign_put_with(store_server, key, headers), content=body, headers=headers)
     assert good.status_code == 200, good.text
     assert store_server.store.get_object(BUCKET, key) == body
 
@@ -797,7 +806,7 @@ def test_an_aws_chunked_body_is_refused_as_not_implemented_and_nothing_is_stored
     before = store_server.bucket_files()
 
     response = httpx.put(
-        _presign_key(store_server, "PUT", key, signed),
+        _presign_put_with(store_server, key, signed),
         content=chunked if "content-encoding" in headers else body,
         headers=headers,
     )
@@ -815,7 +824,7 @@ def test_a_content_sha256_that_is_no_digest_is_an_invalid_argument(
     headers = {"x-amz-content-sha256": "abc"}
     before = store_server.bucket_files()
     response = httpx.put(
-        _presign_key(store_server, "PUT", key, headers), content=b"x", headers=headers
+        _presign_put_with(store_server, key, headers), content=b"x", headers=headers
     )
     assert response.status_code == 400, response.text
     assert "<Code>InvalidArgument</Code>" in response.text
@@ -890,7 +899,7 @@ def test_checksum_headers_the_store_cannot_hold_to_are_refused_before_the_body(
     key = _key()
     before = store_server.bucket_files()
     response = httpx.put(
-        _presign_key(store_server, "PUT", key, headers), content=b"hello world", headers=headers
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
     )
     assert response.status_code == (501 if code == "NotImplemented" else 400), response.text
     assert f"<Code>{code}</Code>" in response.text
@@ -925,7 +934,7 @@ def test_a_put_asking_for_what_the_store_does_not_keep_is_not_implemented_and_st
     before = store_server.bucket_files()
 
     response = httpx.put(
-        _presign_key(store_server, "PUT", key, headers), content=b"hello world", headers=headers
+        _presign_put_with(store_server, key, headers), content=b"hello world", headers=headers
     )
 
     assert response.status_code == 501, response.text
