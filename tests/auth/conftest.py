@@ -34,12 +34,28 @@ def upload(api: str, key: str, data: bytes, album: str = "sports") -> str:
     return str(grant.json()["photo_id"])
 
 
+def _wait_execution_ended(api: str, key: str, photo_id: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{api}/v1/photos/{photo_id}/execution", headers=bearer(key))
+        assert response.status_code == 200, response.text
+        if response.json()["execution"]["status"] != "RUNNING":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"photo {photo_id}'s execution did not end")
+
+
 def settled(api: str, key: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         photo: dict[str, Any] = httpx.get(f"{api}/v1/photos/{photo_id}", headers=bearer(key)).json()
         if photo["status"] in ("ready", "failed", "duplicate"):
-            return photo
+            # Faces and bibs are recorded in Parallel branches that may end after the photo is
+            # ready (and its files may still be written): settled means its execution ended.
+            _wait_execution_ended(api, key, photo_id, deadline)
+            settled_photo: dict[str, Any] = httpx.get(
+                f"{api}/v1/photos/{photo_id}", headers=bearer(key)
+            ).json()
+            return settled_photo
         time.sleep(0.2)
     raise AssertionError(f"photo {photo_id} did not settle")
 

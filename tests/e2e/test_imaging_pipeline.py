@@ -54,7 +54,13 @@ def settled(api: str, photo_id: str, timeout: float = 120) -> dict[str, Any]:
     while time.monotonic() < deadline:
         photo = httpx.get(f"{api}/v1/photos/{photo_id}", headers=auth(api)).json()
         if photo["status"] in ("ready", "failed", "duplicate"):
-            return photo
+            # Faces and bibs are recorded in Parallel branches that may end after the photo is
+            # ready: the photo is settled once its execution has ended.
+            ended_execution(api, photo_id)
+            settled_photo: dict[str, Any] = httpx.get(
+                f"{api}/v1/photos/{photo_id}", headers=auth(api)
+            ).json()
+            return settled_photo
         time.sleep(0.1)
     raise AssertionError(f"photo {photo_id} still {photo['status']} after {timeout} s")
 
