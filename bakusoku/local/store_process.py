@@ -72,7 +72,8 @@ def create_app() -> Any:
     )
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None
-    store = local_store_with_outbox(settings, outbox, wake=wake)
+    # Uploads go to disk past the page cache: they are read once, later, by the pipeline.
+    store = local_store_with_outbox(settings, outbox, wake=wake, direct_writes=True)
     upload_port = int(os.environ.get(UPLOAD_PORT_ENV, "0"))
     return create_store_app(
         store,

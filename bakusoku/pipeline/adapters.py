@@ -78,7 +78,11 @@ def notified_prefixes(settings: Settings) -> tuple[str, ...]:
 
 
 def local_store_with_outbox(
-    settings: Settings, outbox: EventOutbox, *, wake: Callable[[], None] | None = None
+    settings: Settings,
+    outbox: EventOutbox,
+    *,
+    wake: Callable[[], None] | None = None,
+    direct_writes: bool = False,
 ) -> LocalObjectStore:
     """The local store whose uploads record their object-created event in ``outbox``.
 
@@ -108,6 +112,7 @@ def local_store_with_outbox(
         objects_dir(settings),
         event_sink=record,
         region=settings.region,
+        direct_writes=direct_writes,
         event_filter=KeyFilters(tuple(KeyFilter(prefix=p) for p in notified_prefixes(settings))),
     )
 

@@ -19,6 +19,7 @@ connection's drain deadline.
 from __future__ import annotations
 
 import asyncio
+import mmap
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -32,7 +33,7 @@ MIN_DIRECT_BYTES = 64 * 1024
 BUFFERS_PER_BODY = 2
 # Idle buffers kept for the next bodies (their pages are already mapped: no page faults).
 _POOL_MAX = 32
-_POOL: list[bytearray] = []
+_POOL: list[mmap.mmap] = []
 _SCRATCH = bytearray(BUFFER_BYTES)  # where an abandoned body's rest is read and dropped
 
 
@@ -49,14 +50,16 @@ class HttpProtocol(Protocol):
     def resume_writing(self) -> None: ...
 
 
-def _take_buffer() -> bytearray:
+def _take_buffer() -> mmap.mmap:
+    """A pool buffer: page-aligned anonymous memory, so a full one can be written to disk with
+    ``O_DIRECT`` (``storage.local``) straight from where the socket put it."""
     try:
         return _POOL.pop()
     except IndexError:  # (several servers in one process may share the pool)
-        return bytearray(BUFFER_BYTES)
+        return mmap.mmap(-1, BUFFER_BYTES)
 
 
-def _give_back(buffer: bytearray) -> None:
+def _give_back(buffer: mmap.mmap) -> None:
     if len(_POOL) < _POOL_MAX:
         _POOL.append(buffer)
 
@@ -114,7 +117,7 @@ class BodyReader(asyncio.BufferedProtocol):
         self._finished = finished
         self._remaining = size
         self._ready: deque[memoryview] = deque()
-        self._current: bytearray | None = None
+        self._current: mmap.mmap | None = None
         self._filled = 0
         self._held = 0  # pool buffers out of the pool for this body (filling, ready or taken)
         self._paused = False
@@ -131,10 +134,18 @@ class BodyReader(asyncio.BufferedProtocol):
         return self.size - self._remaining
 
     def add_head(self, part: bytes) -> None:
-        """Body bytes the parser read in the same read as the request's head."""
-        self._remaining -= len(part)
-        self._ready.append(memoryview(part))
-        self._wake()
+        """Body bytes the parser read in the same read as the request's head.
+
+        They are copied into pool buffers (at most one socket read's worth), so that every chunk
+        but the last is a whole, page-aligned buffer, as the socket fills the rest.
+        """
+        view = memoryview(part)[: max(self._remaining, 0)]
+        while view:
+            target = self.get_buffer(len(view))
+            count = min(len(target), len(view))
+            target[:count] = view[:count]
+            view = view[count:]
+            self._fill(count)
 
     def start(self) -> bool:
         """Take over the transport, unless the parser already read the whole body (it then
@@ -162,6 +173,12 @@ class BodyReader(asyncio.BufferedProtocol):
         return memoryview(self._current)[self._filled : end]
 
     def buffer_updated(self, nbytes: int) -> None:
+        self._fill(nbytes)
+        if self._remaining == 0:
+            self._finish()
+
+    def _fill(self, nbytes: int) -> None:
+        """``nbytes`` more of the body are in the current buffer (or dropped, if abandoned)."""
         self._remaining -= nbytes
         if not self._abandoned:
             assert self._current is not None
@@ -172,8 +189,6 @@ class BodyReader(asyncio.BufferedProtocol):
                 self._wake()
                 if self._held >= BUFFERS_PER_BODY and self._remaining:
                     self._pause()  # the app still has every buffer: wait for one back
-        if self._remaining == 0:
-            self._finish()
 
     def eof_received(self) -> bool | None:
         return self._http.eof_received()
@@ -209,7 +224,7 @@ class BodyReader(asyncio.BufferedProtocol):
     def release(self, chunk: memoryview) -> None:
         buffer = chunk.obj
         chunk.release()
-        if not isinstance(buffer, bytearray):  # a piece of the head, not a pool buffer
+        if not isinstance(buffer, mmap.mmap):  # a piece of the head, not a pool buffer
             return
         self._held -= 1
         _give_back(buffer)

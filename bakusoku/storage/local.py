@@ -39,6 +39,7 @@ from bakusoku.storage.base import (
     ObjectInfo,
     body_chunks,
 )
+from bakusoku.storage.direct_write import IOV_MAX, open_new, write_all
 from bakusoku.storage.errors import (
     BucketNotFoundError,
     EntityTooLargeError,
@@ -131,9 +132,11 @@ class PendingObject:
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._tmp = store._new_temp_path("obj")
-        # Unbuffered: each chunk goes from the network's buffer to the page cache in one copy,
-        # so commit does not pay for copying the last megabyte after the client has finished.
-        self._fd: int | None = os.open(self._tmp, _CREATE_FLAGS, 0o644)
+        # Unbuffered: each chunk goes from the network's buffer to the disk (storage.direct_write)
+        # or the page cache in one call, so commit does not pay for the last megabyte's copy
+        # after the client has finished.
+        fd, self._direct = open_new(self._tmp, _CREATE_FLAGS, 0o644, direct=store.direct_writes)
+        self._fd: int | None = fd
         # A batch hashed and written in a worker thread, commit and abort never overlap.
         self._lock = threading.Lock()
         self._done = False
@@ -164,8 +167,8 @@ class PendingObject:
                 )
             for chunk in chunks:
                 self._md5.update(chunk)
-            _write_all(self._fd, chunks)
-            if self._store.durable:
+            self._direct = write_all(self._fd, chunks, direct=self._direct)
+            if self._store.durable and not self._direct:  # (direct writes leave nothing dirty)
                 self._flush_early()
 
     def _flush_early(self) -> None:
@@ -270,7 +273,8 @@ class LocalObjectStore:
 
     A write to a missing bucket creates it (``auto_create_buckets=False`` makes it S3's 404
     ``NoSuchBucket`` instead); reads from a missing bucket are ``NoSuchBucket``. ``durable=False``
-    skips fsync (tests, benchmarks); the atomicity guarantees stay.
+    skips fsync (tests, benchmarks); the atomicity guarantees stay. ``direct_writes=True`` writes
+    uploads past the page cache where the file system allows it (``storage.direct_write``).
     """
 
     def __init__(
@@ -281,6 +285,7 @@ class LocalObjectStore:
         *,
         buckets: Iterable[str] = (),
         durable: bool = True,
+        direct_writes: bool = False,
         auto_create_buckets: bool = True,
         configuration_id: str = DEFAULT_CONFIGURATION_ID,
         owner_id: str = DEFAULT_OWNER_ID,
@@ -291,6 +296,7 @@ class LocalObjectStore:
         self.event_filter: KeyFilter | KeyFilters = event_filter or KeyFilter()
         self.region = region
         self.durable = durable
+        self.direct_writes = direct_writes
         self.auto_create_buckets = auto_create_buckets
         self.configuration_id = configuration_id
         self.owner_id = owner_id
@@ -768,21 +774,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, chunks: Sequence[Buffer]) -> None:
-    """``writev`` every byte of ``chunks`` (a regular file may take fewer at once, e.g. on EINTR)."""
-    views = [memoryview(chunk).cast("B") for chunk in chunks if len(chunk)]
-    while views:
-        written = os.writev(fd, views[:_IOV_MAX])
-        while views and written >= len(views[0]):
-            written -= len(views[0])
-            views.pop(0)
-        if written:
-            views[0] = views[0][written:]
-
-
-_IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
-
-
 async def _batches(chunks: AsyncIterable[Buffer], size: int) -> AsyncIterator[list[Buffer]]:
     """``chunks`` grouped into lists of at least ``size`` bytes (the last may be smaller)."""
     batch: list[Buffer] = []
@@ -790,7 +781,7 @@ async def _batches(chunks: AsyncIterable[Buffer], size: int) -> AsyncIterator[li
     async for chunk in chunks:
         batch.append(chunk)
         pending += len(chunk)
-        if pending >= size or len(batch) >= _IOV_MAX:
+        if pending >= size or len(batch) >= IOV_MAX:
             yield batch
             batch, pending = [], 0
     if batch:

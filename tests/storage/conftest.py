@@ -112,7 +112,9 @@ def serve_store(
     """A store on ``root`` behind its endpoint, served with ``limits`` on uvicorn's ``loop``
     (``auto``: uvloop where installed), until the block ends."""
     sink = RecordingSink()
-    store = LocalObjectStore(root, sink, REGION, buckets=[BUCKET], durable=False)
+    store = LocalObjectStore(
+        root, sink, REGION, buckets=[BUCKET], durable=False, direct_writes=True
+    )
     clock = MovableClock()
     app = create_store_app(
         store,

@@ -9,8 +9,10 @@ other's buffers.
 from __future__ import annotations
 
 import base64
+import ctypes
 import dataclasses
 import hashlib
+import mmap
 import os
 import socket
 import threading
@@ -235,6 +237,7 @@ def test_concurrent_uploads_each_store_their_own_bytes(store: RunningStore) -> N
 def test_only_large_puts_are_handed_to_the_app_as_a_direct_body() -> None:
     """The protocol's contract with any app it serves: the extension, and the whole body in it."""
     seen: list[tuple[str, int, bool, str]] = []
+    direct_chunks: list[list[tuple[int, int]]] = []  # (length, address modulo a page) per body
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -242,8 +245,11 @@ def test_only_large_puts_are_handed_to_the_app_as_a_direct_body() -> None:
         body = direct_body(scope)
         md5 = hashlib.md5(usedforsecurity=False)
         if body is not None:
+            direct_chunks.append([])
             while (chunk := await body.next_chunk()) is not None:
                 md5.update(chunk)
+                address = ctypes.addressof(ctypes.c_char.from_buffer(chunk))
+                direct_chunks[-1].append((len(chunk), address % mmap.PAGESIZE))
                 body.release(chunk)
         else:
             more = True
@@ -281,3 +287,6 @@ def test_only_large_puts_are_handed_to_the_app_as_a_direct_body() -> None:
         ("POST", MIN_DIRECT_BYTES, False),
     ]
     assert [digest for *_, digest in seen] == sent
+    # The body bytes that came with the head start the first buffer: every chunk but the last
+    # is a whole, page-aligned buffer (so the store can write it with O_DIRECT).
+    assert direct_chunks == [[(MIN_DIRECT_BYTES, 0)], [(BUFFER_BYTES, 0)] * 3 + [(5, 0)]]
