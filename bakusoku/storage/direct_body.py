@@ -79,12 +79,14 @@ class DirectBody:
         """Body bytes that arrived so far, whether or not the app took them yet."""
         return self._reader.received
 
-    async def next_chunk(self) -> memoryview | None:
+    async def next_chunk(self, timeout: float | None = None) -> memoryview | None:
         """The next part of the body, or ``None`` once all of it was taken.
 
-        Raises :class:`ClientDisconnected` if the connection closed before the end.
+        Raises :class:`ClientDisconnected` if the connection closed before the end, and
+        ``TimeoutError`` if nothing came within ``timeout`` seconds (a part that is already
+        there is returned at once, whatever the timeout).
         """
-        return await self._reader.next_chunk()
+        return await self._reader.next_chunk(timeout)
 
     def release(self, chunk: bytes | bytearray | memoryview) -> None:
         """Give back a chunk once nothing reads it any more (its buffer is filled again)."""
@@ -208,17 +210,23 @@ class BodyReader(asyncio.BufferedProtocol):
 
     # ---- the app's side -----------------------------------------------------------------------
 
-    async def next_chunk(self) -> memoryview | None:
+    async def next_chunk(self, timeout: float | None) -> memoryview | None:
         while not self._ready:
             if self._error is not None:
                 raise self._error
             if self._done:
                 return None
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            # One timer per wait, and none when a buffer is ready: cheaper than a cancel scope
+            # around every buffer of every upload.
+            timer = None if timeout is None else loop.call_later(timeout, _time_out, waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         return self._ready.popleft()
 
     def release(self, chunk: memoryview) -> None:
@@ -267,6 +275,11 @@ class BodyReader(asyncio.BufferedProtocol):
             self._paused = False
             if not self._transport.is_closing():
                 self._transport.resume_reading()
+
+
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 def direct_body(scope: Any) -> DirectBody | None:

@@ -632,8 +632,7 @@ async def _direct_body(
     """
     while True:
         try:
-            with anyio.fail_after(max(deadline.seconds_left(body.received), 0.0)):
-                chunk = await body.next_chunk()
+            chunk = await body.next_chunk(timeout=max(deadline.seconds_left(body.received), 0.0))
         except TimeoutError:
             if deadline.seconds_left(body.received) > 0:
                 continue  # bytes came in meanwhile: the allowance grew

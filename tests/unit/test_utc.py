@@ -53,7 +53,19 @@ def test_parse_amz_date_reads_back_what_amz_date_writes() -> None:
     assert utc.parse_amz_date(text) == MOMENT.replace(microsecond=0)
 
 
-@pytest.mark.parametrize("text", ["20261123T190507", "2026-11-23T19:05:07Z", "20261323T190507Z"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "20261123T190507",
+        "2026-11-23T19:05:07Z",
+        "20261323T190507Z",
+        "20261123T190560Z",
+        " 2026123T190507Z",
+        "+0261123T190507Z",
+        "\u0662\u0660\u0662\u06661123T190507Z",  # digits, but not ASCII ones
+        "20261123T190507Z\n",
+    ],
+)
 def test_parse_amz_date_refuses_other_shapes(text: str) -> None:
     with pytest.raises(ValueError):
         utc.parse_amz_date(text)
