@@ -79,7 +79,8 @@ def parse_amz_date(value: str) -> datetime:
     match = _AMZ_DATE.fullmatch(value)
     if match is None:
         raise ValueError(f"not an X-Amz-Date (YYYYMMDDTHHMMSSZ): {value!r}")
-    return datetime(*map(int, match.groups()), tzinfo=UTC)
+    year, month, day, hour, minute, second = map(int, match.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def readable(moment: Moment) -> str:
