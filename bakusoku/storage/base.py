@@ -17,7 +17,9 @@ from typing import BinaryIO, Protocol, TypeAlias
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"  # what S3 stores when a PUT names no type
 CHUNK_SIZE = 1024 * 1024
 
-ObjectBody: TypeAlias = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
+Chunk: TypeAlias = bytes | bytearray | memoryview
+# An iterator's chunks may share one buffer that is refilled once the next chunk is asked for.
+ObjectBody: TypeAlias = bytes | bytearray | memoryview | BinaryIO | Iterable[Chunk]
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class ObjectStore(Protocol):
         ...
 
 
-def body_chunks(body: ObjectBody, size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def body_chunks(body: ObjectBody, size: int = CHUNK_SIZE) -> Iterator[Chunk]:
     """``body`` as chunks of at most ``size`` bytes (an iterator's own chunks pass unchanged)."""
     if isinstance(body, bytes | bytearray | memoryview):
         view = memoryview(body)

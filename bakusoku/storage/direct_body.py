@@ -24,6 +24,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bakusoku.storage.blocking_body import BlockingBody
+from bakusoku.storage.errors import ClientDisconnected
+
 # The ASGI scope extension holding the request's DirectBody (only on PUTs read this way).
 DIRECT_BODY_EXTENSION = "bakusoku.direct_body"
 BUFFER_BYTES = 1024 * 1024
@@ -35,10 +38,6 @@ BUFFERS_PER_BODY = 2
 _POOL_MAX = 32
 _POOL: list[mmap.mmap] = []
 _SCRATCH = bytearray(BUFFER_BYTES)  # where an abandoned body's rest is read and dropped
-
-
-class ClientDisconnected(Exception):
-    """The client went away before the whole body arrived; nothing was stored."""
 
 
 class HttpProtocol(Protocol):
@@ -97,6 +96,17 @@ class DirectBody:
         """The app will take no more: read what remains of the body and drop it."""
         self._reader.abandon()
 
+    def lend(self) -> BlockingBody | None:
+        """The rest of the body, to be read in a worker thread (``storage.blocking_body``), or
+        ``None`` if it cannot be any more (the event loop began reading it): then use
+        :meth:`next_chunk`. Give it back with :meth:`returned` on the event loop."""
+        return self._reader.lend()
+
+    def returned(self, body: BlockingBody) -> None:
+        """The worker thread is done with ``body``: the event loop takes the connection back (and
+        the app calls :meth:`abandon` if the body was not read to its end)."""
+        self._reader.returned(body)
+
 
 class BodyReader(asyncio.BufferedProtocol):
     """Stands in for ``http`` on ``transport`` while one request body of ``size`` bytes arrives.
@@ -123,6 +133,8 @@ class BodyReader(asyncio.BufferedProtocol):
         self._filled = 0
         self._held = 0  # pool buffers out of the pool for this body (filling, ready or taken)
         self._paused = False
+        self._parked = False  # taken over, but not read until the app says how (lend or chunks)
+        self._lent = False
         self._abandoned = False
         self._done = False
         self._error: BaseException | None = None
@@ -162,6 +174,8 @@ class BodyReader(asyncio.BufferedProtocol):
             self._wake()
             return False
         self._transport.set_protocol(self)
+        self._paused = self._parked = True
+        self._transport.pause_reading()
         return True
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -211,6 +225,7 @@ class BodyReader(asyncio.BufferedProtocol):
     # ---- the app's side -----------------------------------------------------------------------
 
     async def next_chunk(self, timeout: float | None) -> memoryview | None:
+        self._unpark()
         while not self._ready:
             if self._error is not None:
                 raise self._error
@@ -239,7 +254,39 @@ class BodyReader(asyncio.BufferedProtocol):
         if self._paused and self._held < BUFFERS_PER_BODY:
             self._resume()
 
+    def lend(self) -> BlockingBody | None:
+        if not self._parked or self._lent or self._transport.is_closing():
+            return None
+        socket = self._transport.get_extra_info("socket")
+        if socket is None or self._transport.get_extra_info("sslcontext") is not None:
+            return None
+        buffer, filled = self._current, self._filled
+        if buffer is None:
+            buffer, filled = _take_buffer(), 0
+            self._held += 1
+        self._current = None
+        self._lent = True
+        return BlockingBody(socket.fileno(), buffer, filled, self._remaining)
+
+    def returned(self, body: BlockingBody) -> None:
+        body.close()
+        self._held -= 1
+        _give_back(body.buffer)
+        self._remaining = body.remaining
+        self._parked = False
+        if self._remaining == 0:
+            self._finish()  # the connection goes back to HTTP, reading again
+
+    def _unpark(self) -> None:
+        if self._parked and not self._lent:
+            self._parked = False
+            self._resume()
+
     def abandon(self) -> None:
+        self._unpark()
+        if self._lent:
+            self._lent = False  # the thread has returned it: read what it left, and drop it
+            self._resume()
         while self._ready:  # nothing reads these any more
             self.release(self._ready.popleft())
         if self._abandoned or self._done:

@@ -165,3 +165,7 @@ class SlowDownError(S3Error):
 
     code = "SlowDown"
     status = 503
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the whole body arrived; nothing was stored."""

@@ -389,6 +389,7 @@ class LocalObjectStore:
         if_none_match: bool = False,
         max_size: int | None = None,
         context: RequestContext | None = None,
+        content_md5: str | None = None,
     ) -> ObjectInfo:
         """Store ``body`` (bytes, a binary file or an iterator of chunks) under ``key``.
 
@@ -404,6 +405,7 @@ class LocalObjectStore:
             if_none_match=if_none_match,
             max_size=max_size,
             context=context,
+            content_md5=content_md5,
         ) as pending:
             for chunk in body_chunks(body):
                 pending.write(chunk)

@@ -183,6 +183,7 @@ def _read_capped(body: ObjectBody, max_size: int | None) -> bytes:
     parts: list[bytes] = []
     size = 0
     for chunk in body_chunks(body):
+        chunk = bytes(chunk)  # (an iterator may refill its buffer for the next chunk)
         size += len(chunk)
         if max_size is not None and size > max_size:
             raise EntityTooLargeError(

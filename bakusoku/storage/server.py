@@ -9,9 +9,10 @@ What a PUT's headers promise of its body is held to (``put_headers``) before it 
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -24,9 +25,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bakusoku.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo
+from bakusoku.storage.blocking_body import BlockingBody, BodyTimeout
 from bakusoku.storage.cors import CorsRule
-from bakusoku.storage.direct_body import ClientDisconnected, DirectBody, direct_body
+from bakusoku.storage.direct_body import DirectBody, direct_body
 from bakusoku.storage.errors import (
+    ClientDisconnected,
     EntityTooLargeError,
     ObjectExistsError,
     RequestTimeoutError,
@@ -95,6 +98,10 @@ _UNSUPPORTED_SUBRESOURCES = frozenset(
 )  # fmt: skip
 
 
+# Worker threads that may each receive and store one upload at once (mostly waiting on a socket).
+LENDING_THREADS = 32
+
+
 def create_store_app(
     store: LocalObjectStore,
     *,
@@ -105,6 +112,7 @@ def create_store_app(
     cors_origins: Sequence[str] = ("*",),
     clock: Clock | None = None,
     on_upload: Callable[[], None] | None = None,
+    lending_threads: int = LENDING_THREADS,
 ) -> StoreApp:
     """The ASGI app of the local S3 endpoint for ``store`` (path-style ``/{bucket}/{key}``).
 
@@ -115,7 +123,9 @@ def create_store_app(
     object, before the client gets its 200/204. Serve it with
     ``http_limits.store_server_config`` so the connection limits hold too. ``on_upload`` is
     called as each part of an upload's body arrives (the embedded deployment holds its background
-    processing meanwhile: ``local.upload_priority``); it must return at once.
+    processing meanwhile: ``local.upload_priority``); it must return at once. Up to
+    ``lending_threads`` large PUTs at once are each received and stored by one worker thread
+    (``storage.blocking_body``); more are read by the event loop.
     """
     return StoreApp(
         store,
@@ -126,6 +136,7 @@ def create_store_app(
         cors=CorsRule(allowed_origins=tuple(cors_origins)),
         clock=clock or _utc_now,
         on_upload=on_upload or _nothing,
+        lending_threads=lending_threads,
     )
 
 
@@ -173,6 +184,7 @@ class StoreApp:
         cors: CorsRule,
         clock: Clock,
         on_upload: Callable[[], None],
+        lending_threads: int = LENDING_THREADS,
     ) -> None:
         self.store = store
         self.credentials = credentials
@@ -182,6 +194,13 @@ class StoreApp:
         self.cors = cors
         self.clock = clock
         self.on_upload = on_upload
+        self._lending_count = lending_threads
+        self._lending: anyio.CapacityLimiter | None = None
+
+    def _lending_threads(self) -> anyio.CapacityLimiter:
+        if self._lending is None:  # made on the serving event loop, by its first upload
+            self._lending = anyio.CapacityLimiter(self._lending_count)
+        return self._lending
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -361,6 +380,31 @@ class StoreApp:
         }
         deadline = BodyDeadline(self.limits)
         direct = request.direct
+        # The whole upload in one worker thread, while one is free; beyond that (e.g. many slow
+        # clients at once) the event loop reads the body, so a queued upload never waits for a
+        # thread while its deadline runs.
+        lending = self._lending_threads()
+        lent = direct.lend() if direct and lending.available_tokens >= 1 else None
+        if direct is not None and lent is not None:
+            try:
+                info = await anyio.to_thread.run_sync(
+                    functools.partial(
+                        self.store.put_object,
+                        bucket,
+                        key,
+                        _lent_body(lent, deadline, checks, self.on_upload),
+                        content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
+                        metadata=metadata,
+                        if_none_match=if_none_match is not None,
+                        max_size=size,
+                        context=self._context(request, auth.access_key, EVENT_PUT),
+                        content_md5=request.header("content-md5"),
+                    ),
+                    limiter=lending,
+                )
+            finally:
+                direct.returned(lent)
+            return self._put_response(info, checks)
         chunks: AsyncIterator[Buffer] = (
             _direct_body(direct, deadline, self.on_upload)
             if direct
@@ -378,6 +422,10 @@ class StoreApp:
             content_md5=request.header("content-md5"),
             release=direct.release if direct else None,
         )
+        return self._put_response(info, checks)
+
+    @staticmethod
+    def _put_response(info: ObjectInfo, checks: BodyChecks | None) -> Response:
         answer = {"ETag": info.etag}
         if checks is not None:
             answer.update(checks.response_headers)
@@ -641,6 +689,27 @@ async def _direct_body(
             return
         on_part()
         yield chunk
+
+
+def _lent_body(
+    body: BlockingBody,
+    deadline: BodyDeadline,
+    checks: BodyChecks | None,
+    on_part: Callable[[], None],
+) -> Iterator[memoryview]:
+    """A lent body's buffers, in the worker thread that stores them: hashed by ``checks`` as they
+    come and compared after the last one (before the store commits); past ``deadline``,
+    RequestTimeout."""
+    try:
+        for chunk in body.chunks(deadline.seconds_left):
+            on_part()
+            if checks is not None:
+                checks.update(chunk)
+            yield chunk
+    except BodyTimeout:
+        raise request_timeout() from None
+    if checks is not None:
+        checks.verify()
 
 
 async def _checked(chunks: AsyncIterator[Buffer], checks: BodyChecks) -> AsyncIterator[Buffer]:

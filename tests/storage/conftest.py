@@ -20,7 +20,7 @@ from bakusoku.local.store_process import store_limits
 from bakusoku.storage.http_limits import ConnectionLimits, store_server_config
 from bakusoku.storage.local import LocalObjectStore
 from bakusoku.storage.presign import Presigner
-from bakusoku.storage.server import create_store_app
+from bakusoku.storage.server import LENDING_THREADS, create_store_app
 
 ACCESS_KEY = "AKIDBAKUSOKUTEST0001"
 SECRET_KEY = "bakusoku/test/secret/key/0123456789abcdef"
@@ -107,7 +107,10 @@ class ThreadedServer:
 
 @contextmanager
 def serve_store(
-    root: Path, limits: ConnectionLimits = DEFAULT_LIMITS, loop: str = "auto"
+    root: Path,
+    limits: ConnectionLimits = DEFAULT_LIMITS,
+    loop: str = "auto",
+    lending_threads: int = LENDING_THREADS,
 ) -> Iterator[RunningStore]:
     """A store on ``root`` behind its endpoint, served with ``limits`` on uvicorn's ``loop``
     (``auto``: uvloop where installed), until the block ends."""
@@ -124,6 +127,7 @@ def serve_store(
         limits=limits,
         cors_origins=["*"],
         clock=clock,
+        lending_threads=lending_threads,
     )
     server = ThreadedServer(app, limits, loop).start()
     base_url = f"http://127.0.0.1:{server.port}"

@@ -290,3 +290,28 @@ def test_only_large_puts_are_handed_to_the_app_as_a_direct_body() -> None:
     # The body bytes that came with the head start the first buffer: every chunk but the last
     # is a whole, page-aligned buffer (so the store can write it with O_DIRECT).
     assert direct_chunks == [[(MIN_DIRECT_BYTES, 0)], [(BUFFER_BYTES, 0)] * 3 + [(5, 0)]]
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_uploads_beyond_the_lending_threads_are_read_by_the_event_loop(
+    tmp_path_factory: pytest.TempPathFactory, loop: str
+) -> None:
+    """A slow client holds the only worker thread that receives bodies: the next upload does not
+    wait for it (its deadline would run meanwhile), and both end stored."""
+    limits = dataclasses.replace(LIMITS, body_timeout_seconds=10.0)
+    with serve_store(tmp_path_factory.mktemp("lending"), limits, loop, lending_threads=1) as store:
+        slow_key, slow_data = _key(), os.urandom(600 * 1024)
+        fast_key, fast_data = _key(), os.urandom(900 * 1024)
+        with _connect(store) as slow, _connect(store) as fast:
+            slow.sendall(_put_head(store, slow_key, len(slow_data)) + slow_data[:100_000])
+            time.sleep(0.3)  # its thread now waits for the rest
+            started = time.monotonic()
+            fast.sendall(_put_head(store, fast_key, len(fast_data)) + fast_data)
+            head, _ = _response(fast)
+            assert head.startswith(b"HTTP/1.1 200 "), head
+            assert time.monotonic() - started < SLACK
+            slow.sendall(slow_data[100_000:])
+            head, _ = _response(slow)
+            assert head.startswith(b"HTTP/1.1 200 "), head
+        assert store.store.get_object(BUCKET, slow_key) == slow_data
+        assert store.store.get_object(BUCKET, fast_key) == fast_data
