@@ -72,8 +72,11 @@ def create_app() -> Any:
     )
     wake_port = int(os.environ.get(WAKE_PORT_ENV, "0"))
     wake = WakeupSender(wake_port) if wake_port else None
-    # Uploads go to disk past the page cache: they are read once, later, by the pipeline.
-    store = local_store_with_outbox(settings, outbox, wake=wake, direct_writes=True)
+    # Uploads go to disk past the page cache (they are read once, later, by the pipeline), and
+    # concurrent ones share a syncfs before their events are recorded.
+    store = local_store_with_outbox(
+        settings, outbox, wake=wake, direct_writes=True, group_sync=True
+    )
     upload_port = int(os.environ.get(UPLOAD_PORT_ENV, "0"))
     return create_store_app(
         store,

@@ -29,6 +29,7 @@ from bakusoku.faults import fault_control
 from bakusoku.pipeline.functions import declared, state_machines
 from bakusoku.races.certificate_records import Certificates
 from bakusoku.races.repository import PhotoBibs, RaceRepository
+from bakusoku.storage.barrier import file_system_barrier
 from bakusoku.storage.base import ObjectStore
 from bakusoku.storage.errors import StorageUnavailableError
 from bakusoku.storage.faulty import FaultyObjectStore
@@ -83,6 +84,7 @@ def local_store_with_outbox(
     *,
     wake: Callable[[], None] | None = None,
     direct_writes: bool = False,
+    group_sync: bool = False,
 ) -> LocalObjectStore:
     """The local store whose uploads record their object-created event in ``outbox``.
 
@@ -113,6 +115,8 @@ def local_store_with_outbox(
         event_sink=record,
         region=settings.region,
         direct_writes=direct_writes,
+        # One syncfs for all the uploads that finish meanwhile (storage.barrier), where it exists.
+        barrier=file_system_barrier(objects_dir(settings)) if group_sync else None,
         event_filter=KeyFilters(tuple(KeyFilter(prefix=p) for p in notified_prefixes(settings))),
     )
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from bakusoku.storage.barrier import FileSystemBarrier
 from bakusoku.storage.base import (
     CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
@@ -211,9 +212,11 @@ class PendingObject:
                     status=400,
                     extra={"ExpectedDigest": base64.b64encode(self._expected_md5).decode()},
                 )
-            if self._store.durable:
-                self._wait_for_sync()
-                os.fsync(self._fd)
+            self._wait_for_sync()
+            if self._store.durable and self._store.barrier is None:
+                os.fsync(
+                    self._fd
+                )  # (else the store's barrier covers it: LocalObjectStore._publish)
             stat = os.fstat(self._fd)
             os.close(self._fd)
             self._fd = None
@@ -274,7 +277,9 @@ class LocalObjectStore:
     A write to a missing bucket creates it (``auto_create_buckets=False`` makes it S3's 404
     ``NoSuchBucket`` instead); reads from a missing bucket are ``NoSuchBucket``. ``durable=False``
     skips fsync (tests, benchmarks); the atomicity guarantees stay. ``direct_writes=True`` writes
-    uploads past the page cache where the file system allows it (``storage.direct_write``).
+    uploads past the page cache where the file system allows it (``storage.direct_write``);
+    a ``barrier`` (``storage.barrier``) makes concurrent durable writes share one ``syncfs``
+    instead of fsyncing each file and directory.
     """
 
     def __init__(
@@ -286,6 +291,7 @@ class LocalObjectStore:
         buckets: Iterable[str] = (),
         durable: bool = True,
         direct_writes: bool = False,
+        barrier: FileSystemBarrier | None = None,
         auto_create_buckets: bool = True,
         configuration_id: str = DEFAULT_CONFIGURATION_ID,
         owner_id: str = DEFAULT_OWNER_ID,
@@ -303,6 +309,7 @@ class LocalObjectStore:
         self._tmp_dir = self.root / _TMP_DIR
         self._tmp_dir.mkdir(parents=True, exist_ok=True)
         (self.root / _META_DIR).mkdir(exist_ok=True)
+        self.barrier = barrier if durable else None
         self._remove_stale_temps()
         for bucket in buckets:
             self.create_bucket(bucket)
@@ -495,8 +502,7 @@ class LocalObjectStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(meta_tmp)
         if self.durable:
-            _fsync_dir(target.parent)
-            _fsync_dir(meta_path.parent)
+            self._make_durable(target, meta_path, identity)
         if self.event_sink is None or not self.event_filter.matches(info.key):
             return
         event = object_created_event(
@@ -513,6 +519,20 @@ class LocalObjectStore:
         )
         try:
             self.event_sink(event)
+        except BaseException:
+            self._undo(target, meta_path, identity)
+            raise
+
+    def _make_durable(self, target: Path, meta_path: Path, identity: tuple[int, int, int]) -> None:
+        """Put the object's bytes, its sidecar and both renames on disk, or undo them: with the
+        store's barrier (one syncfs shared by concurrent uploads), else an fsync of each
+        directory (the files were fsynced as they were written)."""
+        try:
+            if self.barrier is not None:
+                self.barrier.wait()
+            else:
+                _fsync_dir(target.parent)
+                _fsync_dir(meta_path.parent)
         except BaseException:
             self._undo(target, meta_path, identity)
             raise
@@ -556,7 +576,7 @@ class LocalObjectStore:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             os.write(fd, data)
-            if self.durable:
+            if self.durable and self.barrier is None:
                 os.fsync(fd)
         finally:
             os.close(fd)
