@@ -78,6 +78,8 @@ class UploadSignal:
 
     def __call__(self) -> None:
         now = self._clock()
-        if now - self._last_sent >= self._interval:  # one event loop per process: no lock
+        # No lock: the event loop and the threads receiving bodies call this; a race costs at
+        # most one extra datagram in an interval, which the listener takes as the same news.
+        if now - self._last_sent >= self._interval:
             self._last_sent = now
             self._send()
