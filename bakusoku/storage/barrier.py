@@ -15,12 +15,12 @@ each file and directory themselves.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from bakusoku.storage.linux_libc import linux_libc_function
 
 SyncFs = Callable[[int], None]
 
@@ -70,15 +70,9 @@ class FileSystemBarrier:
 
 
 def _linux_syncfs() -> SyncFs | None:
-    if not sys.platform.startswith("linux"):
+    call = linux_libc_function("syncfs", [ctypes.c_int])
+    if call is None:
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        call = libc.syncfs
-    except (OSError, AttributeError):
-        return None
-    call.argtypes = [ctypes.c_int]
-    call.restype = ctypes.c_int
 
     def syncfs(fd: int) -> None:
         if call(fd) != 0:  # (the GIL is released meanwhile)

@@ -379,6 +379,14 @@ class StoreApp:
             if name.startswith("x-amz-meta-")
         }
         deadline = BodyDeadline(self.limits)
+        options: dict[str, Any] = {
+            "content_type": request.header("content-type") or DEFAULT_CONTENT_TYPE,
+            "metadata": metadata,
+            "if_none_match": if_none_match is not None,
+            "max_size": size,
+            "context": self._context(request, auth.access_key, EVENT_PUT),
+            "content_md5": request.header("content-md5"),
+        }
         direct = request.direct
         # The whole upload in one worker thread, while one is free; beyond that (e.g. many slow
         # clients at once) the event loop reads the body, so a queued upload never waits for a
@@ -386,22 +394,10 @@ class StoreApp:
         lending = self._lending_threads()
         lent = direct.lend() if direct and lending.available_tokens >= 1 else None
         if direct is not None and lent is not None:
+            body = _lent_body(lent, deadline, checks, self.on_upload)
+            put = functools.partial(self.store.put_object, bucket, key, body, **options)
             try:
-                info = await anyio.to_thread.run_sync(
-                    functools.partial(
-                        self.store.put_object,
-                        bucket,
-                        key,
-                        _lent_body(lent, deadline, checks, self.on_upload),
-                        content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
-                        metadata=metadata,
-                        if_none_match=if_none_match is not None,
-                        max_size=size,
-                        context=self._context(request, auth.access_key, EVENT_PUT),
-                        content_md5=request.header("content-md5"),
-                    ),
-                    limiter=lending,
-                )
+                info = await anyio.to_thread.run_sync(put, limiter=lending)
             finally:
                 direct.returned(lent)
             return self._put_response(info, checks)
@@ -414,13 +410,8 @@ class StoreApp:
             bucket,
             key,
             chunks if checks is None else _checked(chunks, checks),
-            content_type=request.header("content-type") or DEFAULT_CONTENT_TYPE,
-            metadata=metadata,
-            if_none_match=if_none_match is not None,
-            max_size=size,
-            context=self._context(request, auth.access_key, EVENT_PUT),
-            content_md5=request.header("content-md5"),
             release=direct.release if direct else None,
+            **options,
         )
         return self._put_response(info, checks)
 

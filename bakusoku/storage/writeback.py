@@ -14,9 +14,9 @@ Where the call does not exist, :data:`start_writeback` is ``None`` and callers k
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import sys
 from collections.abc import Callable
+
+from bakusoku.storage.linux_libc import linux_libc_function
 
 # <linux/fs.h>: start writeback of dirty pages in the range that are not already being written.
 SYNC_FILE_RANGE_WRITE = 2
@@ -25,15 +25,11 @@ StartWriteback = Callable[[int, int, int], None]
 
 
 def _linux_start_writeback() -> StartWriteback | None:
-    if not sys.platform.startswith("linux"):
+    call = linux_libc_function(
+        "sync_file_range", [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    )
+    if call is None:
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-        call = libc.sync_file_range
-    except (OSError, AttributeError):
-        return None
-    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    call.restype = ctypes.c_int
 
     def start_writeback(fd: int, offset: int, length: int) -> None:
         """Queue ``fd``'s bytes ``[offset, offset + length)`` for writeback (the GIL is released).
