@@ -3,8 +3,8 @@
 A durable upload is fsynced before it is acknowledged and then read once, by the pipeline:
 keeping its megabytes in the page cache on the way in buys little. Writing through the cache
 copies every byte into newly allocated cache pages, and on a virtual machine new pages are also
-new host memory: measured on a 2-core VM, a 5 MB upload's write cost 1-2 ms of CPU while the
-cache was warm and 6-11 ms once it had grown by a gigabyte, more than its MD5. With
+new host memory: measured on a 2-core VM, a 5 MB upload's write cost about 1 ms of CPU while the
+cache was warm and 5-11 ms once it had grown by a gigabyte, as much as its MD5. With
 ``O_DIRECT`` the disk reads each buffer where the socket left it, and that cost stays flat.
 
 ``O_DIRECT`` wants the buffer's address, its length and the file offset aligned to the device's
