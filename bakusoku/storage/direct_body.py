@@ -4,11 +4,19 @@ uvicorn hands a request body to the app as ``bytes`` made three times over (the 
 buffer, the parser's ``on_body``, its own ``bytearray`` and ``bytes(...)`` of it), pauses and
 resumes reading every 64 KB and wakes the app for each piece. For a 5 MB upload that was a third
 of the store's CPU beside the MD5 itself. Here, once a PUT's head is parsed, the connection's
-transport is handed to a :class:`BodyReader` (an ``asyncio.BufferedProtocol``): the kernel copies
-the body into 1 MiB buffers of a process-wide pool, the app takes each full buffer from
-:class:`DirectBody`, hashes and writes it in a worker thread and gives it back. When the
-declared ``Content-Length`` has arrived, the transport goes back to the HTTP protocol with a fresh
-parser, as if the parser had read the body itself; keep-alive goes on.
+transport is handed to a :class:`BodyReader` (an ``asyncio.BufferedProtocol``), paused until the
+app says how it takes the body:
+
+- :meth:`DirectBody.lend`: one worker thread reads the rest from the socket itself
+  (``storage.blocking_body``) and :meth:`DirectBody.returned` hands the connection back;
+- :meth:`DirectBody.next_chunk`: the kernel copies the body into 1 MiB page-aligned buffers of a
+  process-wide pool, the app takes each full buffer, hashes and writes it in a worker thread and
+  gives it back.
+
+Either way the body bytes that came with the head start the first buffer, so every chunk but the
+last is whole and page-aligned (``storage.direct_write`` writes such chunks past the page cache).
+When the declared ``Content-Length`` has arrived, the transport goes back to the HTTP protocol
+with a fresh parser, as if the parser had read the body itself; keep-alive goes on.
 
 The reader never reads past the body (each buffer it offers is at most what remains of it), so a
 next request on the connection is parsed as usual. If the app answers before taking the whole
@@ -51,7 +59,7 @@ class HttpProtocol(Protocol):
 
 def _take_buffer() -> mmap.mmap:
     """A pool buffer: page-aligned anonymous memory, so a full one can be written to disk with
-    ``O_DIRECT`` (``storage.local``) straight from where the socket put it."""
+    ``O_DIRECT`` (``storage.direct_write``) straight from where the socket put it."""
     try:
         return _POOL.pop()
     except IndexError:  # (several servers in one process may share the pool)
