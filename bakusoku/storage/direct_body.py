@@ -263,7 +263,7 @@ class BodyReader(asyncio.BufferedProtocol):
             self._resume()
 
     def lend(self) -> BlockingBody | None:
-        if not self._parked or self._lent or self._transport.is_closing():
+        if not self._parked or self._lent or self._ready or self._transport.is_closing():
             return None
         socket = self._transport.get_extra_info("socket")
         if socket is None or self._transport.get_extra_info("sslcontext") is not None:
