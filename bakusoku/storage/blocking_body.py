@@ -4,7 +4,7 @@ Read through the event loop, a 5 MB body costs dozens of read callbacks and, per
 wake of the request's task and two thread hops to hash and write it; under 16 concurrent
 uploads that machinery cost about as much CPU as the kernel's copy of the bytes. Here the
 connection's socket is lent to the worker thread that stores the upload: it fills one
-page-aligned buffer with blocking ``recv_into`` calls (which release the GIL), hands each full
+page-aligned buffer with ``recv_into`` calls that wait (releasing the GIL), hands each full
 buffer to the writer, and fills it again; the commit follows in the same thread. The event
 loop only waits for the result, then takes the connection back (``storage.direct_body``).
 
