@@ -281,7 +281,7 @@ class BodyReader(asyncio.BufferedProtocol):
         self._held -= 1
         _give_back(body.buffer)
         self._remaining = body.remaining
-        self._parked = False
+        self._parked = self._lent = False  # (what the thread left, abandon reads and drops)
         if self._remaining == 0:
             self._finish()  # the connection goes back to HTTP, reading again
 
@@ -292,9 +292,6 @@ class BodyReader(asyncio.BufferedProtocol):
 
     def abandon(self) -> None:
         self._unpark()
-        if self._lent:
-            self._lent = False  # the thread has returned it: read what it left, and drop it
-            self._resume()
         while self._ready:  # nothing reads these any more
             self.release(self._ready.popleft())
         if self._abandoned or self._done:

@@ -213,10 +213,9 @@ class PendingObject:
                     extra={"ExpectedDigest": base64.b64encode(self._expected_md5).decode()},
                 )
             self._wait_for_sync()
+            # With a barrier, the store's one syncfs covers the bytes (LocalObjectStore._publish).
             if self._store.durable and self._store.barrier is None:
-                os.fsync(
-                    self._fd
-                )  # (else the store's barrier covers it: LocalObjectStore._publish)
+                os.fsync(self._fd)
             stat = os.fstat(self._fd)
             os.close(self._fd)
             self._fd = None
@@ -328,6 +327,8 @@ class LocalObjectStore:
         """The bucket's 256 sidecar directories, made once: made on demand, each of a fresh
         store's first few hundred uploads paid for a mkdir (about 0.5 ms of its CPU, measured)."""
         meta = self.root / _META_DIR / bucket
+        if (meta / "ff").is_dir():  # made in order: the last one means all are (one stat at start)
+            return
         meta.mkdir(parents=True, exist_ok=True)
         for prefix in range(256):
             (meta / f"{prefix:02x}").mkdir(exist_ok=True)
